@@ -1,0 +1,182 @@
+package connectors
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Sentinel errors shared by every channel. Callers branch on them with errors.Is.
+var (
+	// ErrInvalid marks a message that can never be accepted (no identity,
+	// malformed body, ...). It is the caller's fault; retrying will not help.
+	ErrInvalid = errors.New("invalid message")
+	// ErrChannelOff is returned by a Sink when the channel is in phase off.
+	ErrChannelOff = errors.New("channel is off")
+	// ErrUnknownChannel is returned when a message names a channel the hub does not have.
+	ErrUnknownChannel = errors.New("unknown channel")
+	// ErrNotConnected from a Source or Sender means "reconnect and try again".
+	ErrNotConnected = errors.New("not connected")
+	// ErrPermanent wraps a send failure that must not be retried (e.g. the
+	// recipient opted out, or the provider refused the content).
+	ErrPermanent = errors.New("permanent failure")
+)
+
+// Direction of a message relative to the hub.
+type Direction string
+
+const (
+	Inbound  Direction = "in"
+	Outbound Direction = "out"
+	Note     Direction = "note" // an agent's private note; never sent
+)
+
+// Message is what a channel hands to the hub: one customer message, normalised.
+type Message struct {
+	// ID is the deterministic hub id; set by Sink (see MessageID) when empty.
+	ID string `json:"id"`
+	// Channel is the configured channel name (not its type).
+	Channel string `json:"channel"`
+	// ProviderID identifies the message at the provider: Twilio MessageSid,
+	// Slack event id or channel:ts, IMAP "UIDVALIDITY:UID/Message-ID", a form
+	// token, the API channel's external_id. Required.
+	ProviderID string `json:"provider_id"`
+	// ThreadKey groups messages into one conversation within the channel
+	// (a Slack thread_ts, an email thread root, an API thread_id). Empty means
+	// "the customer's current conversation on this channel".
+	ThreadKey string `json:"thread_key,omitempty"`
+	// Sender identities, at least one. Verified ones can merge customers;
+	// claimed ones only ever produce merge suggestions.
+	Identities []Identity `json:"identities"`
+	// SenderName is a display name, when the channel knows one.
+	SenderName string `json:"sender_name,omitempty"`
+	Subject    string `json:"subject,omitempty"`
+	Text       string `json:"text"`
+	// HTML is sanitized HTML kept for display, when the channel has it.
+	HTML        string       `json:"html,omitempty"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// Fields are ordered key/value pairs (web form fields, email headers of
+	// interest) shown with the entry.
+	Fields []Field `json:"fields,omitempty"`
+	// Flags mark a message kept despite problems (e.g. "malformed-mime").
+	Flags      []string  `json:"flags,omitempty"`
+	OccurredAt time.Time `json:"occurred_at"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// Field is one named value shown with an entry, in order.
+type Field struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Attachment describes a file carried by a message. The content lives in the
+// blob store under its SHA-256; Omitted explains why content was not kept.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256,omitempty"`
+	Inline      bool   `json:"inline,omitempty"`
+	Omitted     string `json:"omitted,omitempty"`
+}
+
+// MessageID derives the hub's deterministic message id from the channel and
+// the provider's id, so re-delivery of the same provider message always maps
+// to the same id (DESIGN invariant 2).
+func MessageID(channel, providerID string) string {
+	h := sha256.Sum256([]byte(channel + "\x00" + providerID))
+	return "m_" + hex.EncodeToString(h[:16])
+}
+
+// Validate checks what every channel's message must satisfy before it is
+// accepted. Errors wrap ErrInvalid.
+func (m *Message) Validate(maxText int) error {
+	var errs []error
+	if m.Channel == "" {
+		errs = append(errs, errors.New("channel is empty"))
+	}
+	if m.ProviderID == "" {
+		errs = append(errs, errors.New("provider id is empty"))
+	}
+	if len(m.Identities) == 0 {
+		errs = append(errs, errors.New("no sender identity"))
+	}
+	for _, id := range m.Identities {
+		if id.Type == "" || id.Value == "" {
+			errs = append(errs, errors.New("identity with empty type or value"))
+		}
+	}
+	if maxText > 0 && len(m.Text) > maxText {
+		errs = append(errs, errors.New("text too long"))
+	}
+	if !validUTF8(m.Text) || !validUTF8(m.SenderName) || !validUTF8(m.Subject) {
+		errs = append(errs, errors.New("text is not valid UTF-8"))
+	}
+	if len(errs) > 0 {
+		return errors.Join(append([]error{ErrInvalid}, errs...)...)
+	}
+	return nil
+}
+
+// Sink receives inbound messages. Deliver returns nil only after the message
+// is durable in the ingest queue: once it returned nil, the message reaches a
+// timeline even if the process is killed right after. Deliver is safe for
+// concurrent use and idempotent per (Channel, ProviderID).
+type Sink interface {
+	Deliver(ctx context.Context, msg Message) (id string, err error)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, msg Message) (string, error)
+
+func (f SinkFunc) Deliver(ctx context.Context, msg Message) (string, error) { return f(ctx, msg) }
+
+// Source is a channel that pulls messages (IMAP, Slack Socket Mode, a plugin).
+// Run connects, delivers every message it receives into sink and returns when
+// ctx is cancelled (nil) or on an error it cannot recover from. It must retry
+// transient errors itself with backoff; a Source that returns early is
+// restarted by its owner with backoff.
+type Source interface {
+	Run(ctx context.Context, sink Sink) error
+}
+
+// Outgoing is an agent's reply handed to a Sender.
+type Outgoing struct {
+	EntryID        string `json:"entry_id"`
+	ConversationID string `json:"conversation_id"`
+	CustomerID     string `json:"customer_id"`
+	Channel        string `json:"channel"`
+	// To is the customer identity on this channel the reply goes to.
+	To        Identity `json:"to"`
+	ThreadKey string   `json:"thread_key,omitempty"`
+	Subject   string   `json:"subject,omitempty"`
+	Text      string   `json:"text"`
+	HTML      string   `json:"html,omitempty"`
+	// InReplyTo is the provider id of the customer's last inbound message in
+	// the conversation, for channels that thread by it.
+	InReplyTo string `json:"in_reply_to,omitempty"`
+	Agent     string `json:"agent,omitempty"`
+}
+
+// SendResult is what the provider said about an accepted send.
+type SendResult struct {
+	ProviderID string `json:"provider_id"`
+	// Status is "sent" unless the provider already reports more.
+	Status string `json:"status"`
+}
+
+// Sender delivers outgoing replies through a channel. A returned error that
+// wraps ErrPermanent is not retried; any other error is retried with backoff
+// and dead-lettered after the configured number of attempts.
+type Sender interface {
+	Send(ctx context.Context, out Outgoing) (SendResult, error)
+}
+
+// Tester is an optional ability: check credentials and reachability
+// (`switchboard channels test NAME`).
+type Tester interface {
+	Test(ctx context.Context) (report string, err error)
+}

@@ -1,0 +1,475 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+)
+
+// Sentinel errors, identical for every backend.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a compare-and-swap lost, or a create found a different record.
+	ErrConflict = errors.New("conflict")
+	// ErrLeaseHeld: someone else holds the lease.
+	ErrLeaseHeld = errors.New("lease held by another holder")
+)
+
+// Store is the whole contract. Every method is safe for concurrent use by
+// many goroutines and (for shared backends) many processes. Every write is
+// idempotent or compare-and-swap, and no method needs a transaction spanning
+// two customers (DESIGN invariant 3).
+type Store interface {
+	Identities
+	Customers
+	Merges
+	Conversations
+	Entries
+	Channels
+	Queues
+	Leases
+	Checkpoints
+	Events
+	Audit
+	Consents
+	Counters
+
+	// Ping reports whether the backend is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// ---- identities ---------------------------------------------------------
+
+// Binding says which customer an identity belongs to and how that was learned.
+type Binding struct {
+	Type       string    `json:"type"`
+	Value      string    `json:"value"`
+	CustomerID string    `json:"customer_id"`
+	Verified   bool      `json:"verified"`
+	Channel    string    `json:"channel"`    // where it was learned
+	MessageID  string    `json:"message_id"` // the message that taught it
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Identities is the identity index: (type, value) → the customer it was first
+// bound to. Bindings are never moved by merges (merges link customers
+// instead), which is what makes merges undoable.
+type Identities interface {
+	// BindIdentity binds b.Type:b.Value to b.CustomerID if the identity is
+	// unbound, atomically (exactly one of several concurrent callers wins).
+	// It returns the binding now in force and whether this call created it.
+	BindIdentity(ctx context.Context, b Binding) (Binding, bool, error)
+	// UpgradeIdentity marks an existing binding verified (CAS on CustomerID:
+	// ErrConflict when bound to another customer, ErrNotFound when unbound).
+	UpgradeIdentity(ctx context.Context, typ, value, customerID string) error
+	// LookupIdentity returns the binding or ErrNotFound.
+	LookupIdentity(ctx context.Context, typ, value string) (Binding, error)
+	// BindClaim is BindIdentity for the separate claim index: where unverified
+	// claims of an identity that belongs to someone else are collected (so
+	// repeated claims of the same address land on one claimer customer).
+	BindClaim(ctx context.Context, b Binding) (Binding, bool, error)
+	LookupClaim(ctx context.Context, typ, value string) (Binding, error)
+	// UnbindIdentity removes both the binding and the claim of typ:value
+	// when (and only when) they point at customerID. Used by erasure.
+	UnbindIdentity(ctx context.Context, typ, value, customerID string) error
+}
+
+// ---- customers ----------------------------------------------------------
+
+// Customer is one person. Identities lists what is attached to this record
+// itself (not to records merged into it).
+type Customer struct {
+	ID         string                `json:"id"`
+	Name       string                `json:"name,omitempty"`
+	Identities []connectors.Identity `json:"identities"`
+	// MergedInto is set when this customer was merged into another; the
+	// effective customer is found by following MergedInto to the root.
+	MergedInto string `json:"merged_into,omitempty"`
+	// Members are customers merged directly into this one.
+	Members   []string  `json:"members,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Version is managed by the backend: incremented on every update.
+	Version int64 `json:"version"`
+}
+
+type Customers interface {
+	// CreateCustomer stores c if no customer with c.ID exists; creating an
+	// existing id is not an error (idempotent) and leaves it unchanged.
+	CreateCustomer(ctx context.Context, c Customer) error
+	GetCustomer(ctx context.Context, id string) (Customer, error)
+	// UpdateCustomer applies fn to the current record and stores the result
+	// with compare-and-swap, retrying fn on concurrent change. fn may return
+	// an error to abort (returned as is). ErrNotFound when missing.
+	UpdateCustomer(ctx context.Context, id string, fn func(*Customer) error) (Customer, error)
+	// ListCustomers pages all customers by id ascending, starting after `after`.
+	ListCustomers(ctx context.Context, after string, limit int) ([]Customer, error)
+	// DeleteCustomer removes the record (erasure). Missing is not an error.
+	DeleteCustomer(ctx context.Context, id string) error
+}
+
+// ---- merges and suggestions ---------------------------------------------
+
+const (
+	MergeApplied  = "applied"  // a merge in force
+	MergeUndone   = "undone"   // a merge that was unmerged
+	MergeProposed = "proposed" // a suggestion waiting for an agent
+	MergeRejected = "rejected" // a suggestion an agent rejected
+)
+
+// Merge records a merge (Kind "merge") or a suggestion (Kind "suggestion")
+// of Loser into Winner, with the evidence that caused it.
+type Merge struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"` // merge | suggestion
+	Winner    string    `json:"winner"`
+	Loser     string    `json:"loser"`
+	Status    string    `json:"status"`
+	Evidence  string    `json:"evidence"`
+	MessageID string    `json:"message_id,omitempty"`
+	By        string    `json:"by,omitempty"` // "router" or an agent name
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type Merges interface {
+	// PutMerge stores m if its id is new; an existing id is left unchanged
+	// and not an error (idempotent).
+	PutMerge(ctx context.Context, m Merge) error
+	GetMerge(ctx context.Context, id string) (Merge, error)
+	// UpdateMerge is compare-and-swap like UpdateCustomer.
+	UpdateMerge(ctx context.Context, id string, fn func(*Merge) error) (Merge, error)
+	// ListMerges returns every merge and suggestion naming customerID as
+	// winner or loser, oldest first.
+	ListMerges(ctx context.Context, customerID string) ([]Merge, error)
+	// ListSuggestions returns suggestions with status proposed, oldest first.
+	ListSuggestions(ctx context.Context, limit int) ([]Merge, error)
+}
+
+// ---- conversations ------------------------------------------------------
+
+// Conversation statuses.
+const (
+	StatusOpen     = "open"
+	StatusPending  = "pending"
+	StatusSnoozed  = "snoozed"
+	StatusResolved = "resolved"
+)
+
+// Audience values: who may see a conversation (channel phases).
+const (
+	AudienceAll    = ""       // live
+	AudienceShadow = "shadow" // shadow: nobody's inbox
+	// "team:NAME" restricts to one team (pilot).
+)
+
+type Conversation struct {
+	ID         string `json:"id"`
+	CustomerID string `json:"customer_id"`
+	Channel    string `json:"channel"`
+	// ThreadKey is the key under which the conversation was opened
+	// (channel + provider thread). Unique among a customer's unresolved conversations.
+	ThreadKey    string    `json:"thread_key"`
+	Subject      string    `json:"subject,omitempty"`
+	Status       string    `json:"status"`
+	Team         string    `json:"team,omitempty"`
+	Assignee     string    `json:"assignee,omitempty"`
+	Audience     string    `json:"audience,omitempty"`
+	SnoozedUntil time.Time `json:"snoozed_until,omitempty"`
+	// LastMessageID/Preview/LastInboundAt feed the inbox list.
+	LastMessageID string    `json:"last_message_id,omitempty"`
+	Preview       string    `json:"preview,omitempty"`
+	LastInboundAt time.Time `json:"last_inbound_at,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	LastActivity  time.Time `json:"last_activity"`
+	Version       int64     `json:"version"`
+}
+
+// ConversationFilter selects conversations; zero fields match everything.
+type ConversationFilter struct {
+	Status   string
+	Channel  string
+	Assignee string // "-" selects unassigned
+	Team     string
+	// Audiences, when non-nil, lists the audience values the reader may see.
+	Audiences []string
+	// CustomerIDs, when non-nil, restricts to these customers.
+	CustomerIDs []string
+	// Before is an opaque cursor from a previous page (newest activity first).
+	Before string
+	Limit  int
+}
+
+type Conversations interface {
+	// OpenConversation returns the customer's unresolved conversation with
+	// c.ThreadKey if there is one (created=false); otherwise stores c
+	// (c.ID chosen by the caller; deterministic ids make retries safe) as that
+	// thread's conversation. Atomic per (customer, thread key). A call with
+	// an id that already exists returns that conversation, created=false.
+	OpenConversation(ctx context.Context, c Conversation) (Conversation, bool, error)
+	GetConversation(ctx context.Context, id string) (Conversation, error)
+	// UpdateConversation is compare-and-swap like UpdateCustomer. When the
+	// status becomes resolved, the thread key is released so the next
+	// message on it opens a new conversation; reopening a resolved
+	// conversation re-takes its thread key unless another conversation holds
+	// it (then ErrConflict).
+	UpdateConversation(ctx context.Context, id string, fn func(*Conversation) error) (Conversation, error)
+	// ListConversations pages by LastActivity, newest first.
+	ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, string, error)
+	// DeleteConversation removes the conversation and its thread key (erasure).
+	DeleteConversation(ctx context.Context, id string) error
+}
+
+// ---- timeline entries ---------------------------------------------------
+
+// Entry kinds.
+const (
+	KindMessage = "message"
+	KindNote    = "note"
+	KindEvent   = "event" // consent change, merge, edit/delete notices, ...
+)
+
+// Outbound delivery statuses.
+const (
+	DeliveryQueued      = "queued"
+	DeliverySent        = "sent"
+	DeliveryDelivered   = "delivered"
+	DeliveryUndelivered = "undelivered"
+	DeliveryFailed      = "failed"
+)
+
+type Entry struct {
+	ID             string                  `json:"id"`
+	CustomerID     string                  `json:"customer_id"`
+	ConversationID string                  `json:"conversation_id,omitempty"`
+	Channel        string                  `json:"channel"`
+	Direction      connectors.Direction    `json:"direction"`
+	Kind           string                  `json:"kind"`
+	ProviderID     string                  `json:"provider_id,omitempty"`
+	Sender         *connectors.Identity    `json:"sender,omitempty"`
+	SenderName     string                  `json:"sender_name,omitempty"`
+	Agent          string                  `json:"agent,omitempty"`
+	Subject        string                  `json:"subject,omitempty"`
+	Text           string                  `json:"text"`
+	HTML           string                  `json:"html,omitempty"`
+	Attachments    []connectors.Attachment `json:"attachments,omitempty"`
+	Fields         []connectors.Field      `json:"fields,omitempty"`
+	Flags          []string                `json:"flags,omitempty"`
+	Status         string                  `json:"status,omitempty"`
+	StatusDetail   string                  `json:"status_detail,omitempty"`
+	OccurredAt     time.Time               `json:"occurred_at"`
+	CreatedAt      time.Time               `json:"created_at"`
+	UpdatedAt      time.Time               `json:"updated_at"`
+	Version        int64                   `json:"version"`
+}
+
+// SortKey orders a customer's entries: by OccurredAt, then id. It is a
+// fixed-width string so backends can compare it lexically.
+func (e Entry) SortKey() string { return SortKey(e.OccurredAt, e.ID) }
+
+type Entries interface {
+	// AppendEntry adds e to e.CustomerID's timeline unless an entry with
+	// e.ID exists anywhere; then it returns the existing entry, created=false,
+	// and changes nothing (the dedupe guarantee: exactly one entry per id,
+	// even under concurrent calls).
+	AppendEntry(ctx context.Context, e Entry) (Entry, bool, error)
+	GetEntry(ctx context.Context, id string) (Entry, error)
+	// UpdateEntry is compare-and-swap like UpdateCustomer. The sort position
+	// (OccurredAt, CustomerID) must not be changed by fn (ErrConflict).
+	UpdateEntry(ctx context.Context, id string, fn func(*Entry) error) (Entry, error)
+	// PageEntries returns up to limit of one customer's entries with
+	// SortKey < before (all when before == ""), newest first.
+	PageEntries(ctx context.Context, customerID, before string, limit int) ([]Entry, error)
+	// CountEntries returns the number of entries on one customer's timeline.
+	CountEntries(ctx context.Context, customerID string) (int, error)
+	// DeleteEntries removes every entry of the customer's timeline and their
+	// dedupe records (erasure), returning how many were removed.
+	DeleteEntries(ctx context.Context, customerID string) (int, error)
+}
+
+// ---- channels -----------------------------------------------------------
+
+// Channel phases (DESIGN invariant 8).
+const (
+	PhaseOff    = "off"
+	PhaseShadow = "shadow"
+	PhasePilot  = "pilot"
+	PhaseLive   = "live"
+)
+
+// ChannelState is the run-time state of a channel that overrides its
+// configured phase once an admin changed it.
+type ChannelState struct {
+	Name      string    `json:"name"`
+	Phase     string    `json:"phase"`
+	UpdatedBy string    `json:"updated_by,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type Channels interface {
+	// GetChannelState returns ErrNotFound when the phase was never changed at run time.
+	GetChannelState(ctx context.Context, name string) (ChannelState, error)
+	PutChannelState(ctx context.Context, s ChannelState) error
+	ListChannelStates(ctx context.Context) ([]ChannelState, error)
+}
+
+// ---- queues -------------------------------------------------------------
+
+// Queue names used by the hub.
+const (
+	QueueIngest   = "ingest"
+	QueueOutbound = "outbound"
+)
+
+// Delivery is one queued item handed to a consumer.
+type Delivery struct {
+	ID       string `json:"id"` // backend-assigned, unique within the queue
+	Payload  []byte `json:"payload"`
+	Attempts int    `json:"attempts"` // 1 on first delivery
+	// EnqueuedAt is when the item was first enqueued (for lag metrics).
+	EnqueuedAt time.Time `json:"enqueued_at"`
+}
+
+// DeadLetter is an item moved aside after too many failed attempts.
+type DeadLetter struct {
+	ID         string    `json:"id"`
+	Queue      string    `json:"queue"`
+	Payload    []byte    `json:"payload"`
+	Attempts   int       `json:"attempts"`
+	LastError  string    `json:"last_error"`
+	DeadAt     time.Time `json:"dead_at"`
+	EnqueuedAt time.Time `json:"enqueued_at"`
+}
+
+type QueueStats struct {
+	Queue string `json:"queue"`
+	// Length is items not yet acked (waiting + in flight).
+	Length int64 `json:"length"`
+	// Pending is items handed to a consumer and not yet acked.
+	Pending int64 `json:"pending"`
+	Dead    int64 `json:"dead"`
+	// OldestAge is the age of the oldest unacked item (0 when empty).
+	OldestAge time.Duration `json:"oldest_age"`
+}
+
+// QueueOptions configure every queue of a backend.
+type QueueOptions struct {
+	// MaxAttempts before an item is dead-lettered (default 5).
+	MaxAttempts int
+	// ClaimAfter: an item delivered but not acked for this long is handed to
+	// another consumer (crashed worker). Default 30s.
+	ClaimAfter time.Duration
+	// RetryBackoff is the base delay before a Retry'd item is redelivered,
+	// doubled per attempt (default 1s, capped at ClaimAfter).
+	RetryBackoff time.Duration
+}
+
+// Queues are durable at-least-once queues with consumer groups. Enqueue
+// returns only after the item is durable. An item read but never acked is
+// redelivered (to any consumer) after ClaimAfter, including after a restart
+// of the process that read it.
+type Queues interface {
+	Enqueue(ctx context.Context, queue string, payload []byte) (string, error)
+	// Read returns up to max items for consumer, waiting up to block for at
+	// least one (0 = don't wait). Items due for redelivery come first.
+	Read(ctx context.Context, queue, consumer string, max int, block time.Duration) ([]Delivery, error)
+	Ack(ctx context.Context, queue string, ids ...string) error
+	// Retry records a failed attempt. When d.Attempts >= MaxAttempts the item
+	// is moved to the dead letters (dead=true); otherwise it is redelivered
+	// after a backoff.
+	Retry(ctx context.Context, queue string, d Delivery, reason string) (dead bool, err error)
+	QueueStats(ctx context.Context, queue string) (QueueStats, error)
+	DeadLetters(ctx context.Context, queue string, limit int) ([]DeadLetter, error)
+	// ReplayDead re-enqueues one dead letter (id) or all (id == "") and
+	// removes them from the dead letters; returns how many.
+	ReplayDead(ctx context.Context, queue, id string) (int, error)
+}
+
+// ---- leases and checkpoints ----------------------------------------------
+
+// Lease is held by one holder at a time. Token increases on every new
+// acquisition (a fencing token), so a holder that lost its lease can be
+// recognised by a stale token.
+type Lease struct {
+	Name      string    `json:"name"`
+	Holder    string    `json:"holder"`
+	Token     int64     `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type Leases interface {
+	// AcquireLease takes the lease for holder if free or expired, or renews
+	// it when holder already holds it. ErrLeaseHeld otherwise.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error)
+	// RenewLease extends a lease held with token; ErrLeaseHeld when lost.
+	RenewLease(ctx context.Context, name, holder string, token int64, ttl time.Duration) (Lease, error)
+	ReleaseLease(ctx context.Context, name, holder string, token int64) error
+}
+
+// Checkpoints store small opaque state of a channel (IMAP UIDVALIDITY/UID, a
+// Slack cursor). GetCheckpoint returns ErrNotFound when never written.
+type Checkpoints interface {
+	GetCheckpoint(ctx context.Context, key string) ([]byte, error)
+	PutCheckpoint(ctx context.Context, key string, value []byte) error
+}
+
+// ---- realtime events ----------------------------------------------------
+
+// Events fan out realtime notifications to every replica's subscribers
+// (best effort: a subscriber that is slow may miss events; the API stays
+// the source of truth).
+type Events interface {
+	Publish(ctx context.Context, topic string, payload []byte) error
+	// Subscribe delivers events published on topic after it returned,
+	// until ctx is cancelled; then the channel is closed.
+	Subscribe(ctx context.Context, topic string) (<-chan []byte, error)
+}
+
+// ---- audit, consent, counters ---------------------------------------------
+
+type AuditRecord struct {
+	ID     string    `json:"id"` // set by the backend when empty
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+type Audit interface {
+	AppendAudit(ctx context.Context, r AuditRecord) error
+	// ListAudit returns the newest records first.
+	ListAudit(ctx context.Context, limit int) ([]AuditRecord, error)
+}
+
+// Consent is one recorded consent decision of a customer.
+type Consent struct {
+	CustomerID string    `json:"customer_id"`
+	Channel    string    `json:"channel"` // channel type or name, e.g. "sms"
+	Purpose    string    `json:"purpose"` // e.g. "support", "marketing"
+	Granted    bool      `json:"granted"`
+	Text       string    `json:"text,omitempty"`
+	Version    string    `json:"version,omitempty"`
+	Source     string    `json:"source,omitempty"` // message id or agent
+	At         time.Time `json:"at"`
+}
+
+type Consents interface {
+	// PutConsent records the latest decision for (customer, channel, purpose).
+	PutConsent(ctx context.Context, c Consent) error
+	// ListConsents returns the customer's latest decision per (channel, purpose).
+	ListConsents(ctx context.Context, customerID string) ([]Consent, error)
+	DeleteConsents(ctx context.Context, customerID string) error
+}
+
+// Counters are shared integer counters (round-robin cursors, per-channel
+// matching statistics).
+type Counters interface {
+	// Incr adds delta to counter name and returns the new value.
+	Incr(ctx context.Context, name string, delta int64) (int64, error)
+	// GetCounters returns the values of all counters whose name starts with prefix.
+	GetCounters(ctx context.Context, prefix string) (map[string]int64, error)
+}

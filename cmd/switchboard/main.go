@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `switchboard — omnichannel contact-center hub
+
+Usage:
+  switchboard serve [--config FILE]
+  switchboard channels list | show NAME | phase NAME off|shadow|pilot|live | test NAME
+  switchboard customers find TYPE:VALUE | show ID | export ID | merge ID ID | unmerge MERGE_ID
+  switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
+  switchboard load [flags]          (load generator; see switchboard load -h)
+  switchboard version
+
+Every verb but serve and load talks to a running hub: --url (default from the
+config's http.addr) and a token from --token, $SWITCHBOARD_TOKEN, the first
+admin's token in the config, or the bootstrap token the hub wrote to its data
+directory.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "switchboard %s\n", version)
+		return 0
+	case "channels", "customers", "queue":
+		err = cli(args, stdout)
+	case "load":
+		err = load(args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "switchboard: unknown verb %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if ue, ok := err.(usageError); ok {
+			fmt.Fprintf(stderr, "switchboard: %s\n\n%s", string(ue), usage)
+			return 2
+		}
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }

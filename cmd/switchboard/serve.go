@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/config"
+	"github.com/switchboard-hub/switchboard/inbox"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
+	sbredis "github.com/switchboard-hub/switchboard/store/redis"
+)
+
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(config.FilePath(path, os.Environ()), os.Environ())
+	if err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
+	o := &slog.HandlerOptions{Level: lvl}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, o))
+	}
+	return slog.New(slog.NewJSONHandler(w, o))
+}
+
+// openStore is the backend factory: the embedded store unless Redis is configured.
+func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	q := store.QueueOptions{MaxAttempts: cfg.Router.MaxAttempts, ClaimAfter: cfg.Router.ClaimAfter.D()}
+	if r := cfg.Store.Redis; r != nil {
+		c := goredis.NewUniversalClient(&goredis.UniversalOptions{
+			Addrs: r.Addrs, IsClusterMode: r.Cluster, MasterName: r.MasterName,
+			Username: r.Username, Password: r.Password, DB: r.DB,
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := c.Ping(ctx).Err(); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("redis at %s: %w", strings.Join(r.Addrs, ","), err)
+		}
+		return &closingStore{Store: sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log}), client: c}, nil
+	}
+	return embedded.Open(cfg.Store.Embedded.Path, embedded.Options{Queue: q, Logger: log})
+}
+
+// closingStore closes the Redis client the store was given.
+type closingStore struct {
+	store.Store
+	client goredis.UniversalClient
+}
+
+func (c *closingStore) Close() error {
+	err := c.Store.Close()
+	return errors.Join(err, c.client.Close())
+}
+
+// credentials turns configured agents into token hashes. With no agents at
+// all, a bootstrap admin token is created (once) in the data directory so a
+// newcomer can use the API and CLI straight away.
+func credentials(cfg *config.Config, log *slog.Logger) ([]inbox.Credential, error) {
+	var out []inbox.Credential
+	for _, a := range cfg.Agents {
+		h := strings.ToLower(a.TokenSHA256)
+		if a.Token != "" {
+			h = inbox.HashToken(a.Token)
+		}
+		out = append(out, inbox.Credential{Principal: inbox.Principal{Name: a.Name, Role: a.Role, Teams: a.Teams}, TokenSHA256: h})
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	path := bootstrapTokenPath(cfg)
+	tok, err := readOrCreateToken(path)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap admin token: %w", err)
+	}
+	log.Warn("no agents configured: created a bootstrap admin token; configure agents for real use", "token_file", path)
+	return []inbox.Credential{{Principal: inbox.Principal{Name: "admin", Role: "admin"}, TokenSHA256: inbox.HashToken(tok)}}, nil
+}
+
+func bootstrapTokenPath(cfg *config.Config) string {
+	if cfg.Store.Embedded != nil {
+		return filepath.Join(cfg.Store.Embedded.Path, "admin-token")
+	}
+	return "switchboard-admin-token"
+}
+
+func readOrCreateToken(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	tok := hex.EncodeToString(b)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	return tok, os.WriteFile(path, []byte(tok+"\n"), 0o600)
+}
+
+func routerChannels(cfg *config.Config) []router.Channel {
+	out := make([]router.Channel, 0, len(cfg.Channels))
+	for _, c := range cfg.Channels {
+		out = append(out, router.Channel{Name: c.Name, Type: c.Type, Phase: c.Phase, PilotTeam: c.PilotTeam, Team: c.Team, Trusted: c.Trusted})
+	}
+	return out
+}
+
+func routing(cfg *config.Config) router.Routing {
+	rt := router.Routing{Rules: map[string]string{}, MaxOpenPerAgent: cfg.Router.MaxOpenPerAgent}
+	for _, t := range cfg.Teams {
+		rt.Teams = append(rt.Teams, t.Name)
+	}
+	for _, a := range cfg.Agents {
+		rt.Agents = append(rt.Agents, router.Agent{Name: a.Name, Role: a.Role, Teams: a.Teams})
+	}
+	for _, r := range cfg.Routing {
+		rt.Rules[r.Channel] = r.Team
+	}
+	return rt
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "config file (default $SWITCHBOARD_CONFIG, or none: all defaults)")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	slog.SetDefault(log)
+
+	st, err := openStore(cfg, log)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer st.Close()
+	creds, err := credentials(cfg, log)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := router.NewMetrics(reg)
+	clock := store.SystemClock
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dir := router.NewDirectory(st, routerChannels(cfg), clock, log)
+	if err := dir.Refresh(ctx); err != nil {
+		return fmt.Errorf("load channel phases: %w", err)
+	}
+	host, _ := os.Hostname()
+	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
+	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: routing(cfg)})
+	out := router.NewOutbound(st, dir, clock, log, metrics)
+	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
+	reg.MustRegister(newQueueCollector(st))
+
+	var teams []string
+	for _, t := range cfg.Teams {
+		teams = append(teams, t.Name)
+	}
+	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
+		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Version: version})
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	var wg sync.WaitGroup
+	run := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+	run(func() { dir.Run(ctx, time.Second) })
+	run(func() { rt.Run(ctx) })
+	run(func() { out.Run(ctx, 2, consumer) })
+	run(func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	})
+	backend := "embedded"
+	if cfg.Store.Redis != nil {
+		backend = "redis"
+	}
+	log.Info("switchboard serving", "addr", ln.Addr().String(), "store", backend, "version", version, "channels", len(cfg.Channels))
+	err = hs.Serve(ln)
+	stop()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		log.Info("switchboard stopped")
+		return nil
+	}
+	return err
+}
+
+// queueCollector reports queue depth and age at scrape time.
+type queueCollector struct {
+	st                 store.Store
+	length, dead, aged *prometheus.Desc
+}
+
+func newQueueCollector(st store.Store) *queueCollector {
+	return &queueCollector{st: st,
+		length: prometheus.NewDesc("switchboard_queue_length", "Unacknowledged items in the queue.", []string{"queue"}, nil),
+		dead:   prometheus.NewDesc("switchboard_queue_dead", "Dead letters of the queue.", []string{"queue"}, nil),
+		aged:   prometheus.NewDesc("switchboard_queue_lag_seconds", "Age of the oldest unacknowledged item.", []string{"queue"}, nil)}
+}
+
+func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- q.length
+	ch <- q.dead
+	ch <- q.aged
+}
+
+func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, name := range []string{store.QueueIngest, store.QueueOutbound} {
+		s, err := q.st.QueueStats(ctx, name)
+		if err != nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(q.length, prometheus.GaugeValue, float64(s.Length), name)
+		ch <- prometheus.MustNewConstMetric(q.dead, prometheus.GaugeValue, float64(s.Dead), name)
+		ch <- prometheus.MustNewConstMetric(q.aged, prometheus.GaugeValue, s.OldestAge.Seconds(), name)
+	}
+}

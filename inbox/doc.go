@@ -1,0 +1,11 @@
+// Package inbox is the agents' and admins' application over HTTP: the JSON
+// API of DESIGN.md (customers, timelines, conversations, replies, notes,
+// merges, channel phases, queues), server-sent events, the `api` channel's
+// inbound endpoint, health and metrics endpoints, and (later) the embedded
+// web UI.
+//
+// It imports router (for ingest, merges, replies and the channel
+// directory), timeline, store (the contract) and connectors. It never
+// imports a store backend or a channel implementation: channel HTTP
+// handlers (webhooks) are mounted into it by cmd/switchboard.
+package inbox

@@ -1,0 +1,583 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// Options wire the server to the rest of the hub.
+type Options struct {
+	Store       store.Store
+	Directory   *router.Directory
+	Ingest      *router.Ingest
+	Resolver    *router.Resolver
+	Outbound    *router.Outbound
+	Credentials []Credential
+	// Teams are every configured team (admins see every team's pilot conversations).
+	Teams []string
+	Gatherer    prometheus.Gatherer
+	Logger      *slog.Logger
+	Clock       store.Clock
+	// MaxBodyBytes caps every request body (default 1 MiB).
+	MaxBodyBytes int64
+	Version      string
+	// Testers check a channel's credentials (`channels test NAME`).
+	Testers map[string]connectors.Tester
+}
+
+// Server is the hub's HTTP handler.
+type Server struct {
+	o    Options
+	mux  *http.ServeMux
+	auth *authenticator
+}
+
+// New builds the handler with every route of DESIGN.md this build serves.
+func New(o Options) *Server {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Clock == nil {
+		o.Clock = store.SystemClock
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{o: o, mux: http.NewServeMux(), auth: &authenticator{creds: o.Credentials}}
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	m.HandleFunc("GET /readyz", s.readyz)
+	if o.Gatherer != nil {
+		m.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	}
+	m.HandleFunc("GET /api/v1/version", s.authed(false, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]string{"version": o.Version})
+	}))
+	m.HandleFunc("POST /api/v1/channels/{name}/messages", s.authed(false, s.apiChannelMessage))
+	m.HandleFunc("GET /api/v1/channels", s.authed(false, s.listChannels))
+	m.HandleFunc("GET /api/v1/channels/{name}", s.authed(false, s.getChannel))
+	m.HandleFunc("PUT /api/v1/channels/{name}/phase", s.authed(true, s.setPhase))
+	m.HandleFunc("POST /api/v1/channels/{name}/phase", s.authed(true, s.setPhase))
+	m.HandleFunc("POST /api/v1/channels/{name}/test", s.authed(true, s.testChannel))
+	m.HandleFunc("GET /api/v1/customers", s.authed(false, s.findCustomer))
+	m.HandleFunc("GET /api/v1/customers/{id}", s.authed(false, s.getCustomer))
+	m.HandleFunc("GET /api/v1/customers/{id}/timeline", s.authed(false, s.customerTimeline))
+	m.HandleFunc("GET /api/v1/customers/{id}/export", s.authed(true, s.exportCustomer))
+	m.HandleFunc("POST /api/v1/customers/{id}/merge", s.authed(false, s.mergeCustomer))
+	m.HandleFunc("GET /api/v1/customers/{id}/merges", s.authed(false, s.customerMerges))
+	m.HandleFunc("POST /api/v1/merges/{id}/undo", s.authed(false, s.unmerge))
+	m.HandleFunc("GET /api/v1/suggestions", s.authed(false, s.listSuggestions))
+	m.HandleFunc("POST /api/v1/suggestions/{id}/accept", s.authed(false, s.decide(true)))
+	m.HandleFunc("POST /api/v1/suggestions/{id}/reject", s.authed(false, s.decide(false)))
+	m.HandleFunc("GET /api/v1/conversations", s.authed(false, s.listConversations))
+	m.HandleFunc("GET /api/v1/conversations/{id}", s.authed(false, s.getConversation))
+	m.HandleFunc("PATCH /api/v1/conversations/{id}", s.authed(false, s.patchConversation))
+	m.HandleFunc("POST /api/v1/conversations/{id}/messages", s.authed(false, s.reply))
+	m.HandleFunc("POST /api/v1/conversations/{id}/notes", s.authed(false, s.note))
+	m.HandleFunc("GET /api/v1/events", s.authed(false, s.events))
+	m.HandleFunc("GET /api/v1/queues/{name}", s.authed(true, s.queueStats))
+	m.HandleFunc("GET /api/v1/queues/{name}/dead", s.authed(true, s.deadLetters))
+	m.HandleFunc("POST /api/v1/queues/{name}/dead/replay", s.authed(true, s.replayDead))
+	m.HandleFunc("GET /api/v1/audit", s.authed(true, s.audit))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
+	})
+	return s
+}
+
+// Handle mounts a channel's handler (webhooks, forms) on the server.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(w, r)
+}
+
+// ---- helpers --------------------------------------------------------------
+
+type apiError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{Error: code, Message: msg})
+}
+
+// authed wraps h with bearer-token authentication; admin routes refuse agents.
+func (s *Server) authed(admin bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if tok == "" && r.URL.Path == "/api/v1/events" {
+			tok = r.URL.Query().Get("access_token")
+		}
+		p, ok := s.auth.lookup(tok)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
+			return
+		}
+		if admin && !p.IsAdmin() {
+			writeError(w, http.StatusForbidden, "forbidden", "this route is for admins")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// decodeBody reads a JSON body strictly: size-capped (413 before reading a
+// larger body whole), unknown fields refused, exactly one JSON value.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength > s.o.MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, s.o.MaxBodyBytes))
+		return false
+	}
+	body := http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body exceeds the limit of %d bytes", s.o.MaxBodyBytes))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad_json", "request body is not valid JSON for this route: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad_json", "request body has data after the JSON value")
+		return false
+	}
+	return true
+}
+
+// storeError maps store and router errors to HTTP answers.
+func storeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, connectors.ErrInvalid), errors.Is(err, router.ErrEmptyMessage), errors.Is(err, router.ErrBadPhase), errors.Is(err, timeline.ErrBadCursor):
+		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+	case errors.Is(err, connectors.ErrUnknownChannel), errors.Is(err, connectors.ErrChannelOff):
+		writeError(w, http.StatusNotFound, "unknown_channel", err.Error())
+	case errors.Is(err, router.ErrNotSending), errors.Is(err, router.ErrNoRecipient), errors.Is(err, connectors.ErrPermanent):
+		writeError(w, http.StatusConflict, "cannot_send", err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.o.Store.Ping(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "store_unreachable", err.Error())
+		return
+	}
+	io.WriteString(w, "ready\n")
+}
+
+// ---- the api channel ----------------------------------------------------
+
+type apiMessage struct {
+	ExternalID string `json:"external_id"`
+	Sender     struct {
+		Email string `json:"email"`
+		Phone string `json:"phone"`
+		Name  string `json:"name"`
+	} `json:"sender"`
+	Text       string `json:"text"`
+	ThreadID   string `json:"thread_id"`
+	OccurredAt string `json:"occurred_at"`
+	Subject    string `json:"subject"`
+}
+
+func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	ch, ok := s.o.Directory.Get(name)
+	if !ok || ch.Type != "api" || ch.Phase == store.PhaseOff {
+		// An off channel looks like no channel at all (DESIGN invariant 8).
+		writeError(w, http.StatusNotFound, "unknown_channel", fmt.Sprintf("no api channel %q is accepting messages", name))
+		return
+	}
+	var in apiMessage
+	if !s.decodeBody(w, r, &in) {
+		return
+	}
+	var problems []string
+	if strings.TrimSpace(in.ExternalID) == "" {
+		problems = append(problems, "external_id is required")
+	}
+	if in.Sender.Email == "" && in.Sender.Phone == "" {
+		problems = append(problems, "sender needs at least one identity (email or phone)")
+	}
+	msg := connectors.Message{Channel: name, ProviderID: in.ExternalID, ThreadKey: in.ThreadID, SenderName: in.Sender.Name,
+		Text: in.Text, Subject: in.Subject, ReceivedAt: s.o.Clock().UTC()}
+	if in.OccurredAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, in.OccurredAt)
+		if err != nil {
+			problems = append(problems, "occurred_at is not RFC 3339: "+err.Error())
+		}
+		msg.OccurredAt = t
+	}
+	if in.Sender.Email != "" {
+		msg.Identities = append(msg.Identities, connectors.Identity{Type: connectors.Email, Value: in.Sender.Email})
+	}
+	if in.Sender.Phone != "" {
+		msg.Identities = append(msg.Identities, connectors.Identity{Type: connectors.Phone, Value: in.Sender.Phone})
+	}
+	if len(problems) > 0 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", strings.Join(problems, "; "))
+		return
+	}
+	id, err := s.o.Ingest.Deliver(r.Context(), msg)
+	if err != nil {
+		if errors.Is(err, connectors.ErrInvalid) {
+			writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+			return
+		}
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "accepted"})
+}
+
+// ---- channels -----------------------------------------------------------
+
+func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, map[string]any{"channels": s.o.Directory.List()})
+}
+
+func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.o.Directory.Get(r.PathValue("name"))
+	if !ok {
+		writeError(w, 404, "not_found", "no such channel")
+		return
+	}
+	writeJSON(w, 200, c)
+}
+
+func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	c, ok := s.o.Directory.Get(name)
+	if !ok {
+		writeError(w, 404, "not_found", "no such channel")
+		return
+	}
+	t := s.o.Testers[name]
+	if t == nil {
+		writeJSON(w, 200, map[string]any{"channel": name, "ok": true, "phase": c.Phase,
+			"report": fmt.Sprintf("%s channel: no external credentials to test", c.Type)})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	report, err := t.Test(ctx)
+	if err != nil {
+		writeJSON(w, 200, map[string]any{"channel": name, "ok": false, "phase": c.Phase, "report": report, "error": err.Error()})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"channel": name, "ok": true, "phase": c.Phase, "report": report})
+}
+
+func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Phase string `json:"phase"`
+	}
+	if !s.decodeBody(w, r, &in) {
+		return
+	}
+	p := principalFrom(r.Context())
+	c, err := s.o.Directory.SetPhase(r.Context(), r.PathValue("name"), in.Phase, p.Name)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	_ = router.Publish(r.Context(), s.o.Store, router.Event{Type: router.EventChannelPhase, Channel: c.Name, Status: c.Phase, Agent: p.Name})
+	writeJSON(w, 200, c)
+}
+
+// ---- customers ----------------------------------------------------------
+
+// CustomerView is the JSON shape of one customer as agents see it.
+type CustomerView struct {
+	ID         string                `json:"id"`
+	Name       string                `json:"name"`
+	Identities []connectors.Identity `json:"identities"`
+	// MergedFrom lists customers merged into this one.
+	MergedFrom []string        `json:"merged_from,omitempty"`
+	Consents   []store.Consent `json:"consents,omitempty"`
+	Entries    int             `json:"entries"`
+	CreatedAt  time.Time       `json:"created_at"`
+}
+
+func (s *Server) view(ctx context.Context, id string) (timeline.View, CustomerView, error) {
+	v, err := timeline.Load(ctx, s.o.Store, id)
+	if err != nil {
+		return v, CustomerView{}, err
+	}
+	out := CustomerView{ID: v.Root.ID, Name: v.Root.Name, CreatedAt: v.Root.CreatedAt, Identities: []connectors.Identity{}}
+	for _, m := range v.Members {
+		if out.Name == "" {
+			out.Name = m.Name
+		}
+		if m.ID != v.Root.ID {
+			out.MergedFrom = append(out.MergedFrom, m.ID)
+		}
+		for _, id := range m.Identities {
+			if !slices.ContainsFunc(out.Identities, func(x connectors.Identity) bool { return x.Key() == id.Key() }) {
+				out.Identities = append(out.Identities, id)
+			}
+		}
+		cs, err := s.o.Store.ListConsents(ctx, m.ID)
+		if err != nil {
+			return v, out, err
+		}
+		out.Consents = append(out.Consents, cs...)
+		n, err := s.o.Store.CountEntries(ctx, m.ID)
+		if err != nil {
+			return v, out, err
+		}
+		out.Entries += n
+	}
+	return v, out, nil
+}
+
+func (s *Server) findCustomer(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("identity")
+	if q == "" {
+		s.listCustomers(w, r)
+		return
+	}
+	id, err := connectors.ParseKey(q)
+	if err == nil {
+		id, err = connectors.Normalize(id, "")
+	}
+	if err != nil {
+		// Phone numbers without a country code need the default region;
+		// retry the lookup leniently before refusing.
+		writeError(w, http.StatusBadRequest, "bad_identity", err.Error())
+		return
+	}
+	ctx := r.Context()
+	b, err := s.o.Store.LookupIdentity(ctx, id.Type, id.Value)
+	if errors.Is(err, store.ErrNotFound) {
+		b, err = s.o.Store.LookupClaim(ctx, id.Type, id.Value)
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, 404, "not_found", "no customer has identity "+id.Key())
+			return
+		}
+		storeError(w, err)
+		return
+	}
+	_, out, err := s.view(ctx, b.CustomerID)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, 200, out)
+}
+
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
+	limit := intParam(r, "limit", 50, 500)
+	cs, err := s.o.Store.ListCustomers(r.Context(), r.URL.Query().Get("after"), limit)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	out := make([]CustomerView, 0, len(cs))
+	for _, c := range cs {
+		if c.MergedInto != "" {
+			continue
+		}
+		out = append(out, CustomerView{ID: c.ID, Name: c.Name, Identities: c.Identities, MergedFrom: c.Members, CreatedAt: c.CreatedAt})
+	}
+	next := ""
+	if len(cs) == limit {
+		next = cs[len(cs)-1].ID
+	}
+	writeJSON(w, 200, map[string]any{"customers": out, "next": next})
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
+	_, out, err := s.view(r.Context(), r.PathValue("id"))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, 200, out)
+}
+
+func intParam(r *http.Request, name string, def, max int) int {
+	n, err := strconv.Atoi(r.URL.Query().Get(name))
+	if err != nil || n <= 0 {
+		return def
+	}
+	return min(n, max)
+}
+
+func (s *Server) customerTimeline(w http.ResponseWriter, r *http.Request) {
+	v, err := timeline.Load(r.Context(), s.o.Store, r.PathValue("id"))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	es, next, err := timeline.Page(r.Context(), s.o.Store, v, r.URL.Query().Get("before"), intParam(r, "limit", 50, 500))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	if es == nil {
+		es = []store.Entry{}
+	}
+	writeJSON(w, 200, map[string]any{"customer_id": v.Root.ID, "entries": es, "next": next})
+}
+
+func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v, out, err := s.view(ctx, r.PathValue("id"))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	var entries []store.Entry
+	cursor := ""
+	for {
+		es, next, err := timeline.Page(ctx, s.o.Store, v, cursor, 500)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		entries = append(entries, es...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	convs, err := timeline.Conversations(ctx, s.o.Store, v, 10000)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	var merges []store.Merge
+	for _, id := range v.IDs() {
+		ms, err := s.o.Store.ListMerges(ctx, id)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		merges = append(merges, ms...)
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "customer-"+v.Root.ID+".json"))
+	writeJSON(w, 200, map[string]any{"customer": out, "conversations": convs, "entries": entries, "merges": merges, "exported_at": s.o.Clock().UTC()})
+}
+
+func (s *Server) mergeCustomer(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Other    string `json:"other"`
+		Evidence string `json:"evidence"`
+	}
+	if !s.decodeBody(w, r, &in) {
+		return
+	}
+	if in.Other == "" {
+		writeError(w, 422, "invalid", "other (the customer id to merge with) is required")
+		return
+	}
+	p := principalFrom(r.Context())
+	ev := "manual merge by " + p.Name
+	if in.Evidence != "" {
+		ev += ": " + in.Evidence
+	}
+	root, m, err := s.o.Resolver.Merge(r.Context(), r.PathValue("id"), in.Other, p.Name, ev, "")
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"customer_id": root, "merge": m})
+}
+
+func (s *Server) customerMerges(w http.ResponseWriter, r *http.Request) {
+	v, err := timeline.Load(r.Context(), s.o.Store, r.PathValue("id"))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	out := []store.Merge{}
+	seen := map[string]bool{}
+	for _, id := range v.IDs() {
+		ms, err := s.o.Store.ListMerges(r.Context(), id)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		for _, m := range ms {
+			if !seen[m.ID] {
+				seen[m.ID] = true
+				out = append(out, m)
+			}
+		}
+	}
+	writeJSON(w, 200, map[string]any{"merges": out})
+}
+
+func (s *Server) unmerge(w http.ResponseWriter, r *http.Request) {
+	m, err := s.o.Resolver.Unmerge(r.Context(), r.PathValue("id"), principalFrom(r.Context()).Name)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, 200, m)
+}
+
+func (s *Server) listSuggestions(w http.ResponseWriter, r *http.Request) {
+	ms, err := s.o.Store.ListSuggestions(r.Context(), intParam(r, "limit", 100, 1000))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	if ms == nil {
+		ms = []store.Merge{}
+	}
+	writeJSON(w, 200, map[string]any{"suggestions": ms})
+}
+
+func (s *Server) decide(accept bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m, err := s.o.Resolver.Decide(r.Context(), r.PathValue("id"), accept, principalFrom(r.Context()).Name)
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		writeJSON(w, 200, m)
+	}
+}

@@ -1,0 +1,93 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// MaxTextBytes is the largest message text the hub accepts (1 MiB). Larger
+// bodies are refused by channels before they are read whole.
+const MaxTextBytes = 1 << 20
+
+// Ingest is the Sink every channel delivers into. Deliver validates and
+// normalises the message, refuses channels that are off, and returns only
+// after the message is durable in the ingest queue.
+type Ingest struct {
+	st      store.Store
+	dir     *Directory
+	region  string
+	clock   store.Clock
+	metrics *Metrics
+}
+
+var _ connectors.Sink = (*Ingest)(nil)
+
+// NewIngest returns the hub's Sink.
+func NewIngest(st store.Store, dir *Directory, defaultRegion string, clock store.Clock, m *Metrics) *Ingest {
+	return &Ingest{st: st, dir: dir, region: defaultRegion, clock: clock, metrics: m}
+}
+
+// Prepare validates and normalises msg as Deliver would, without enqueuing.
+func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
+	ch, ok := in.dir.Get(msg.Channel)
+	if !ok {
+		return msg, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, msg.Channel)
+	}
+	if ch.Phase == store.PhaseOff {
+		return msg, fmt.Errorf("%w: %q", connectors.ErrChannelOff, msg.Channel)
+	}
+	ids := make([]connectors.Identity, 0, len(msg.Identities))
+	seen := map[string]bool{}
+	for _, id := range msg.Identities {
+		n, err := connectors.Normalize(id, in.region)
+		if err != nil {
+			return msg, err
+		}
+		if ch.Trusted {
+			n.Verified = true
+		}
+		if seen[n.Key()] {
+			continue
+		}
+		seen[n.Key()] = true
+		ids = append(ids, n)
+	}
+	msg.Identities = ids
+	if err := msg.Validate(MaxTextBytes); err != nil {
+		return msg, err
+	}
+	msg.ID = connectors.MessageID(msg.Channel, msg.ProviderID)
+	now := in.clock()
+	if msg.ReceivedAt.IsZero() {
+		msg.ReceivedAt = now
+	}
+	if msg.OccurredAt.IsZero() {
+		msg.OccurredAt = msg.ReceivedAt
+	}
+	msg.OccurredAt = msg.OccurredAt.UTC()
+	msg.ReceivedAt = msg.ReceivedAt.UTC()
+	return msg, nil
+}
+
+// Deliver implements connectors.Sink.
+func (in *Ingest) Deliver(ctx context.Context, msg connectors.Message) (string, error) {
+	msg, err := in.Prepare(msg)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return "", fmt.Errorf("encode message: %w", err)
+	}
+	if _, err := in.st.Enqueue(ctx, store.QueueIngest, b); err != nil {
+		return "", fmt.Errorf("enqueue message: %w", err)
+	}
+	if in.metrics != nil {
+		in.metrics.Ingested.WithLabelValues(msg.Channel).Inc()
+	}
+	return msg.ID, nil
+}

@@ -1,0 +1,278 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// Errors of the reply path, for the API to map to status codes.
+var (
+	ErrNotSending   = errors.New("channel does not send in its current phase")
+	ErrNoRecipient  = errors.New("customer has no identity this channel can reach")
+	ErrEmptyMessage = errors.New("message text is empty")
+)
+
+// identityTypeFor is the identity a channel type delivers to.
+var identityTypeFor = map[string]string{"email": connectors.Email, "sms": connectors.Phone, "slack": connectors.Slack}
+
+type outItem struct {
+	EntryID string `json:"entry_id"`
+}
+
+// Outbound creates replies and notes and dispatches replies to Senders.
+type Outbound struct {
+	st      store.Store
+	dir     *Directory
+	clock   store.Clock
+	log     *slog.Logger
+	m       *Metrics
+	mu      sync.RWMutex
+	senders map[string]connectors.Sender
+}
+
+// NewOutbound returns the outbound side; register Senders with SetSender.
+func NewOutbound(st store.Store, dir *Directory, clock store.Clock, log *slog.Logger, m *Metrics) *Outbound {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Outbound{st: st, dir: dir, clock: clock, log: log, m: m, senders: map[string]connectors.Sender{}}
+}
+
+// SetSender registers the Sender of channel name.
+func (o *Outbound) SetSender(name string, s connectors.Sender) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.senders[name] = s
+}
+
+func (o *Outbound) sender(name string) connectors.Sender {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.senders[name]
+}
+
+// Reply queues an agent's reply in conversation convID. channel "" means
+// the conversation's channel.
+func (o *Outbound) Reply(ctx context.Context, convID, agent, channel, text string) (store.Entry, error) {
+	if strings.TrimSpace(text) == "" {
+		return store.Entry{}, ErrEmptyMessage
+	}
+	conv, err := o.st.GetConversation(ctx, convID)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	if channel == "" {
+		channel = conv.Channel
+	}
+	ch, ok := o.dir.Get(channel)
+	if !ok {
+		return store.Entry{}, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, channel)
+	}
+	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
+		return store.Entry{}, fmt.Errorf("%w: %s is %s", ErrNotSending, channel, ch.Phase)
+	}
+	to, err := o.recipient(ctx, conv, ch)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	now := o.clock().UTC()
+	e := store.Entry{ID: randomID("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
+		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, Text: text,
+		Subject: conv.Subject, Status: store.DeliveryQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
+	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
+		return e, err
+	}
+	o.touch(ctx, conv.ID, e)
+	b, _ := json.Marshal(outItem{EntryID: e.ID})
+	if _, err := o.st.Enqueue(ctx, store.QueueOutbound, b); err != nil {
+		o.setStatus(ctx, e.ID, store.DeliveryFailed, "could not queue: "+err.Error(), "")
+		return e, err
+	}
+	_ = Publish(ctx, o.st, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: channel, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
+	return e, nil
+}
+
+// Note adds an agent's private note to a conversation; it is never sent.
+func (o *Outbound) Note(ctx context.Context, convID, agent, text string) (store.Entry, error) {
+	if strings.TrimSpace(text) == "" {
+		return store.Entry{}, ErrEmptyMessage
+	}
+	conv, err := o.st.GetConversation(ctx, convID)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	now := o.clock().UTC()
+	e := store.Entry{ID: randomID("n_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel,
+		Direction: connectors.Note, Kind: store.KindNote, Agent: agent, Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
+	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
+		return e, err
+	}
+	_ = Publish(ctx, o.st, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: e.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+	return e, nil
+}
+
+func (o *Outbound) touch(ctx context.Context, convID string, e store.Entry) {
+	_, _ = o.st.UpdateConversation(ctx, convID, func(c *store.Conversation) error {
+		if e.OccurredAt.After(c.LastActivity) {
+			c.LastActivity = e.OccurredAt
+		}
+		if c.Status == store.StatusOpen || c.Status == store.StatusResolved {
+			c.Status = store.StatusPending // waiting for the customer
+		}
+		return nil
+	})
+}
+
+// recipient finds whom a reply on ch goes to: on the conversation's own
+// channel, the sender of the customer's latest message; on another channel,
+// an identity of the customer of the kind that channel reaches (verified first).
+func (o *Outbound) recipient(ctx context.Context, conv store.Conversation, ch Channel) (connectors.Identity, error) {
+	if ch.Name == conv.Channel && conv.LastMessageID != "" {
+		if e, err := o.st.GetEntry(ctx, conv.LastMessageID); err == nil && e.Sender != nil {
+			return *e.Sender, nil
+		}
+	}
+	want := identityTypeFor[ch.Type]
+	v, err := timeline.Load(ctx, o.st, conv.CustomerID)
+	if err != nil {
+		return connectors.Identity{}, err
+	}
+	var best *connectors.Identity
+	for _, m := range v.Members {
+		for i, id := range m.Identities {
+			if want != "" && id.Type != want || want == "" && ch.Type != "api" {
+				continue
+			}
+			if best == nil || id.Verified && !best.Verified {
+				best = &m.Identities[i]
+			}
+		}
+	}
+	if best == nil {
+		return connectors.Identity{}, fmt.Errorf("%w: %s", ErrNoRecipient, ch.Name)
+	}
+	return *best, nil
+}
+
+// Run dispatches queued replies until ctx ends.
+func (o *Outbound) Run(ctx context.Context, workers int, consumer string) {
+	var wg sync.WaitGroup
+	for i := 0; i < max(workers, 1); i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			o.work(ctx, fmt.Sprintf("%s-out-%d", consumer, i))
+		}(i)
+	}
+	wg.Wait()
+}
+
+func (o *Outbound) work(ctx context.Context, consumer string) {
+	for ctx.Err() == nil {
+		ds, err := o.st.Read(ctx, store.QueueOutbound, consumer, 8, time.Second)
+		if err != nil {
+			if ctx.Err() == nil {
+				o.log.Warn("outbound read failed", "err", err)
+				time.Sleep(time.Second)
+			}
+			continue
+		}
+		for _, d := range ds {
+			if o.dispatch(ctx, d) {
+				_ = o.st.Ack(ctx, store.QueueOutbound, d.ID)
+			}
+		}
+	}
+}
+
+// dispatch sends one reply; it reports whether the item is finished.
+func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
+	var it outItem
+	if err := json.Unmarshal(d.Payload, &it); err != nil {
+		return true
+	}
+	e, err := o.st.GetEntry(ctx, it.EntryID)
+	if errors.Is(err, store.ErrNotFound) {
+		return true // erased meanwhile
+	}
+	if err != nil {
+		return false
+	}
+	if e.Status != store.DeliveryQueued {
+		return true // already sent before a crash; never send twice knowingly
+	}
+	ch, _ := o.dir.Get(e.Channel)
+	s := o.sender(e.Channel)
+	if s == nil || ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
+		reason := fmt.Sprintf("channel %s cannot send (no sender)", e.Channel)
+		if s != nil {
+			reason = fmt.Sprintf("channel %s is %s", e.Channel, ch.Phase)
+		}
+		o.setStatus(ctx, e.ID, store.DeliveryFailed, reason, "")
+		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
+		return true
+	}
+	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
+	out := connectors.Outgoing{EntryID: e.ID, ConversationID: e.ConversationID, CustomerID: e.CustomerID, Channel: e.Channel,
+		ThreadKey: strings.TrimPrefix(conv.ThreadKey, conv.Channel+"|"), Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent}
+	if e.Sender != nil {
+		out.To = *e.Sender
+	}
+	if last, err := o.st.GetEntry(ctx, conv.LastMessageID); err == nil && last.Channel == e.Channel {
+		out.InReplyTo = last.ProviderID
+	}
+	res, err := s.Send(ctx, out)
+	if err == nil {
+		st := res.Status
+		if st == "" {
+			st = store.DeliverySent
+		}
+		o.setStatus(ctx, e.ID, st, "", res.ProviderID)
+		o.m.Outbound.WithLabelValues(e.Channel, "sent").Inc()
+		return true
+	}
+	if errors.Is(err, connectors.ErrPermanent) {
+		o.setStatus(ctx, e.ID, store.DeliveryFailed, err.Error(), "")
+		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
+		return true
+	}
+	o.m.Outbound.WithLabelValues(e.Channel, "retry").Inc()
+	dead, _ := o.st.Retry(ctx, store.QueueOutbound, d, err.Error())
+	if dead {
+		o.setStatus(ctx, e.ID, store.DeliveryFailed, fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err), "")
+		o.m.DeadLetter.WithLabelValues(store.QueueOutbound).Inc()
+	}
+	return false
+}
+
+// SetStatus records a delivery status reported by a channel (e.g. a status
+// callback) on the outbound entry with the given id.
+func (o *Outbound) SetStatus(ctx context.Context, entryID, status, detail string) error {
+	return o.setStatus(ctx, entryID, status, detail, "")
+}
+
+func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID string) error {
+	e, err := o.st.UpdateEntry(ctx, id, func(e *store.Entry) error {
+		e.Status, e.StatusDetail = status, detail
+		if providerID != "" {
+			e.ProviderID = providerID
+		}
+		e.UpdatedAt = o.clock().UTC()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
+	return Publish(ctx, o.st, Event{Type: EventEntryUpdated, CustomerID: e.CustomerID, ConversationID: e.ConversationID, EntryID: e.ID, Channel: e.Channel, Status: status, Detail: detail, Audience: conv.Audience, Assignee: conv.Assignee})
+}

@@ -1,0 +1,267 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Options configure a Router.
+type Options struct {
+	Workers int // ingest workers (default 8)
+	Batch   int // items read per queue call (default 32)
+	// Consumer names this replica in the queue's consumer group.
+	Consumer string
+	Clock    store.Clock
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	Routing  Routing
+}
+
+// Router consumes the ingest queue and writes timelines.
+type Router struct {
+	st       store.Store
+	dir      *Directory
+	resolver *Resolver
+	opts     Options
+	log      *slog.Logger
+	m        *Metrics
+	assign   *assigner
+}
+
+// New returns a router; Run starts its workers.
+func New(st store.Store, dir *Directory, opts Options) *Router {
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 32
+	}
+	if opts.Clock == nil {
+		opts.Clock = store.SystemClock
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	if opts.Consumer == "" {
+		opts.Consumer = "hub"
+	}
+	return &Router{st: st, dir: dir, opts: opts, log: opts.Logger, m: opts.Metrics,
+		resolver: NewResolver(st, opts.Clock, opts.Metrics),
+		assign:   &assigner{st: st, routing: opts.Routing}}
+}
+
+// Resolver exposes merge, unmerge and suggestion decisions to the API.
+func (r *Router) Resolver() *Resolver { return r.resolver }
+
+// Run consumes the ingest queue with the configured number of workers until
+// ctx is cancelled. Items in flight when ctx ends are not acked and will be
+// redelivered.
+func (r *Router) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := 0; i < r.opts.Workers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r.work(ctx, fmt.Sprintf("%s-%d", r.opts.Consumer, i))
+		}(i)
+	}
+	wg.Wait()
+}
+
+func (r *Router) work(ctx context.Context, consumer string) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		ds, err := r.st.Read(ctx, store.QueueIngest, consumer, r.opts.Batch, time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			r.log.Warn("ingest read failed", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		acks := make([]string, 0, len(ds))
+		for _, d := range ds {
+			if err := r.handle(ctx, d); err != nil {
+				if ctx.Err() != nil {
+					return // not acked: redelivered after restart
+				}
+				continue
+			}
+			acks = append(acks, d.ID)
+		}
+		if len(acks) > 0 {
+			if err := r.st.Ack(ctx, store.QueueIngest, acks...); err != nil && ctx.Err() == nil {
+				r.log.Warn("ingest ack failed (items will be redelivered and deduped)", "err", err)
+			}
+		}
+	}
+}
+
+// handle processes one delivery; a nil return means "ack it".
+func (r *Router) handle(ctx context.Context, d store.Delivery) error {
+	var msg connectors.Message
+	if err := json.Unmarshal(d.Payload, &msg); err != nil || msg.ID == "" {
+		// Not retryable: keep it for an admin, never drop it.
+		r.dead(ctx, d, fmt.Sprintf("undecodable ingest item: %v", err))
+		return nil
+	}
+	err := r.Process(ctx, msg)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	r.m.Failed.WithLabelValues(msg.Channel).Inc()
+	r.log.Warn("processing failed", "message", msg.ID, "channel", msg.Channel, "attempt", d.Attempts, "err", err)
+	dead, rerr := r.st.Retry(ctx, store.QueueIngest, d, err.Error())
+	if rerr != nil {
+		r.log.Warn("retry failed", "message", msg.ID, "err", rerr)
+	}
+	if dead {
+		r.m.DeadLetter.WithLabelValues(store.QueueIngest).Inc()
+		r.log.Error("message dead-lettered", "message", msg.ID, "channel", msg.Channel, "err", err)
+	}
+	return err
+}
+
+func (r *Router) dead(ctx context.Context, d store.Delivery, reason string) {
+	d.Attempts = 1 << 20 // beyond any MaxAttempts
+	if _, err := r.st.Retry(ctx, store.QueueIngest, d, reason); err != nil {
+		r.log.Error("dead-letter failed", "item", d.ID, "err", err)
+	}
+	r.m.DeadLetter.WithLabelValues(store.QueueIngest).Inc()
+}
+
+// Process puts one message on its customer's timeline. Every step is
+// idempotent, so processing the same message again (a redelivery after a
+// crash at any point) converges on the same single entry.
+func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
+	// Dedupe: the entry id is the deterministic message id.
+	if _, err := r.st.GetEntry(ctx, msg.ID); err == nil {
+		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("dedupe lookup: %w", err)
+	}
+	ch, ok := r.dir.Get(msg.Channel)
+	if !ok {
+		// The channel was removed from the config after accepting this
+		// message: keep the message (live audience) rather than lose it.
+		ch = Channel{Name: msg.Channel, Phase: store.PhaseLive}
+	}
+	res, err := r.resolver.Resolve(ctx, msg)
+	if err != nil {
+		return fmt.Errorf("resolve identity: %w", err)
+	}
+	conv, err := r.conversation(ctx, ch, res.customer, msg)
+	if err != nil {
+		return fmt.Errorf("conversation: %w", err)
+	}
+	sender := msg.Identities[0]
+	now := r.opts.Clock().UTC()
+	e := store.Entry{ID: msg.ID, CustomerID: res.customer, ConversationID: conv.ID, Channel: msg.Channel,
+		Direction: connectors.Inbound, Kind: store.KindMessage, ProviderID: msg.ProviderID, Sender: &sender,
+		SenderName: msg.SenderName, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
+		Attachments: msg.Attachments, Fields: msg.Fields, Flags: msg.Flags,
+		OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now}
+	e, created, err := r.st.AppendEntry(ctx, e)
+	if err != nil {
+		return fmt.Errorf("append entry: %w", err)
+	}
+	if !created {
+		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
+		return nil
+	}
+	r.m.Processed.WithLabelValues(msg.Channel).Inc()
+	r.m.Latency.WithLabelValues(msg.Channel).Observe(now.Sub(msg.ReceivedAt).Seconds())
+	r.publish(ctx, Event{Type: EventEntryCreated, CustomerID: res.customer, ConversationID: conv.ID, EntryID: e.ID, Channel: msg.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+	return nil
+}
+
+// conversation finds or opens the conversation msg belongs to, routes it
+// when new, and records the message as its latest activity.
+func (r *Router) conversation(ctx context.Context, ch Channel, customer string, msg connectors.Message) (store.Conversation, error) {
+	now := r.opts.Clock().UTC()
+	thread := msg.Channel + "|" + msg.ThreadKey
+	c, created, err := r.st.OpenConversation(ctx, store.Conversation{
+		ID: derivedID("v_", msg.ID), CustomerID: customer, Channel: msg.Channel, ThreadKey: thread,
+		Subject: msg.Subject, Status: store.StatusOpen, Audience: audience(ch), CreatedAt: now, LastActivity: msg.OccurredAt,
+	})
+	if err != nil {
+		return c, err
+	}
+	var team, agent string
+	aud := audience(ch)
+	needsRouting := created || c.Team == "" || c.Audience != aud
+	if needsRouting && aud != store.AudienceShadow {
+		team, agent, err = r.assign.route(ctx, ch, c)
+		if err != nil {
+			return c, err
+		}
+	}
+	preview := msg.Text
+	if len(preview) > 140 {
+		preview = preview[:140]
+		for !utf8.ValidString(preview) {
+			preview = preview[:len(preview)-1]
+		}
+	}
+	c, err = r.st.UpdateConversation(ctx, c.ID, func(x *store.Conversation) error {
+		// The audience follows the channel's phase at the latest message:
+		// a shadow conversation becomes visible when the channel goes live.
+		x.Audience = aud
+		if needsRouting && aud != store.AudienceShadow {
+			if team != "" {
+				x.Team = team
+			}
+			if x.Assignee == "" {
+				x.Assignee = agent
+			}
+		}
+		if x.Status == store.StatusSnoozed || x.Status == store.StatusPending {
+			x.Status = store.StatusOpen // the customer wrote again
+		}
+		if !msg.OccurredAt.Before(x.LastActivity) || x.LastMessageID == "" {
+			x.LastActivity = msg.OccurredAt
+			x.LastMessageID = msg.ID
+			x.Preview = preview
+		}
+		if msg.OccurredAt.After(x.LastInboundAt) {
+			x.LastInboundAt = msg.OccurredAt
+		}
+		return nil
+	})
+	if err != nil {
+		return c, err
+	}
+	if created {
+		r.publish(ctx, Event{Type: EventConversationOpened, CustomerID: customer, ConversationID: c.ID, Channel: c.Channel, Audience: c.Audience, Assignee: c.Assignee})
+	}
+	return c, nil
+}
+
+func (r *Router) publish(ctx context.Context, ev Event) {
+	if err := Publish(ctx, r.st, ev); err != nil {
+		r.log.Debug("publish event failed", "err", err)
+	}
+}

@@ -1,0 +1,401 @@
+package router_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/internal/testenv"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
+	sbredis "github.com/switchboard-hub/switchboard/store/redis"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// backends runs f against every store backend: the router's behaviour must
+// not depend on which one is configured.
+func backends(t *testing.T, f func(t *testing.T, st store.Store)) {
+	t.Run("embedded", func(t *testing.T) {
+		st, err := embedded.Open(t.TempDir(), embedded.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		f(t, st)
+	})
+	t.Run("redis", func(t *testing.T) {
+		c, prefix := testenv.Redis(t)
+		st := sbredis.New(c, sbredis.Options{Prefix: prefix})
+		t.Cleanup(func() { st.Close() })
+		f(t, st)
+	})
+}
+
+type hub struct {
+	st  store.Store
+	dir *router.Directory
+	rt  *router.Router
+	in  *router.Ingest
+	n   int
+}
+
+var testChannels = []router.Channel{
+	{Name: "trusted-api", Type: "api", Phase: store.PhaseLive, Trusted: true},
+	{Name: "form", Type: "api", Phase: store.PhaseLive},
+	{Name: "beta", Type: "api", Phase: store.PhaseShadow, PilotTeam: "pilots"},
+}
+
+func newHub(t *testing.T, st store.Store) *hub {
+	dir := router.NewDirectory(st, testChannels, store.SystemClock, nil)
+	rt := router.New(st, dir, router.Options{Routing: router.Routing{
+		Teams:  []string{"support", "pilots"},
+		Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}, {Name: "bob", Teams: []string{"support"}}, {Name: "pia", Teams: []string{"pilots"}}},
+	}})
+	return &hub{st: st, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", store.SystemClock, nil)}
+}
+
+// msg builds a message; identities are "type:value" (verified on trusted-api).
+func (h *hub) msg(channel, thread, text string, ids ...string) connectors.Message {
+	h.n++
+	m := connectors.Message{Channel: channel, ProviderID: fmt.Sprintf("p-%d-%s", h.n, text), ThreadKey: thread, Text: text,
+		OccurredAt: time.Date(2026, 1, 1, 0, 0, h.n, 0, time.UTC)}
+	for _, k := range ids {
+		id, _ := connectors.ParseKey(k)
+		m.Identities = append(m.Identities, id)
+	}
+	return m
+}
+
+// process prepares and processes m synchronously, as a router worker would.
+func (h *hub) process(t *testing.T, m connectors.Message) connectors.Message {
+	t.Helper()
+	m, err := h.in.Prepare(m)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	if err := h.rt.Process(context.Background(), m); err != nil {
+		t.Fatalf("process: %v", err)
+	}
+	return m
+}
+
+func (h *hub) customerOf(t *testing.T, key string) timeline.View {
+	t.Helper()
+	id, _ := connectors.ParseKey(key)
+	id, _ = connectors.Normalize(id, "FI")
+	b, err := h.st.LookupIdentity(context.Background(), id.Type, id.Value)
+	if err != nil {
+		b, err = h.st.LookupClaim(context.Background(), id.Type, id.Value)
+	}
+	if err != nil {
+		t.Fatalf("lookup %s: %v", key, err)
+	}
+	v, err := timeline.Load(context.Background(), h.st, b.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (h *hub) texts(t *testing.T, v timeline.View) []string {
+	t.Helper()
+	es, _, err := timeline.Page(context.Background(), h.st, v, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for i := len(es) - 1; i >= 0; i-- { // oldest first
+		out = append(out, es[i].Text)
+	}
+	return out
+}
+
+func eq(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+func TestOnePersonAcrossChannelsIsOneCustomer(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		h.process(t, h.msg("trusted-api", "", "by email", "email:Ann@Example.com"))
+		h.process(t, h.msg("trusted-api", "", "by phone", "phone:040 1234567"))
+		if a, b := h.customerOf(t, "email:ann@example.com"), h.customerOf(t, "phone:+358401234567"); a.Root.ID == b.Root.ID {
+			t.Fatal("email and phone were joined before any evidence linked them")
+		}
+		h.process(t, h.msg("trusted-api", "", "both", "email:ann@example.com", "phone:+358401234567"))
+		a, b := h.customerOf(t, "email:ann@example.com"), h.customerOf(t, "phone:+358 40 1234567")
+		if a.Root.ID != b.Root.ID {
+			t.Fatalf("still two customers: %s and %s", a.Root.ID, b.Root.ID)
+		}
+		if got := h.texts(t, a); !eq(got, []string{"by email", "by phone", "both"}) {
+			t.Fatalf("timeline = %q, want all three in order", got)
+		}
+		ms, err := st.ListMerges(context.Background(), a.Root.ID)
+		if err != nil || len(ms) != 1 || ms[0].Status != store.MergeApplied || ms[0].Evidence == "" {
+			t.Fatalf("merge record = %+v, %v; want one applied merge with evidence", ms, err)
+		}
+
+		// Unmerge restores both customers with their own timelines.
+		if _, err := h.rt.Resolver().Unmerge(context.Background(), ms[0].ID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		a, b = h.customerOf(t, "email:ann@example.com"), h.customerOf(t, "phone:+358401234567")
+		if a.Root.ID == b.Root.ID {
+			t.Fatal("unmerge left one customer")
+		}
+		if got := h.texts(t, a); !eq(got, []string{"by email", "both"}) {
+			t.Fatalf("email customer after unmerge = %q", got)
+		}
+		if got := h.texts(t, b); !eq(got, []string{"by phone"}) {
+			t.Fatalf("phone customer after unmerge = %q", got)
+		}
+		// An unmerged pair is not merged again behind the agent's back.
+		h.process(t, h.msg("trusted-api", "", "again both", "email:ann@example.com", "phone:+358401234567"))
+		if h.customerOf(t, "email:ann@example.com").Root.ID == h.customerOf(t, "phone:+358401234567").Root.ID {
+			t.Fatal("router re-merged a pair an agent had unmerged")
+		}
+		if s, _ := st.ListSuggestions(context.Background(), 10); len(s) != 1 {
+			t.Fatalf("want one suggestion after evidence on an unmerged pair, got %d", len(s))
+		}
+	})
+}
+
+func TestClaimedIdentityNeverJoinsAnotherCustomer(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		h.process(t, h.msg("trusted-api", "", "real ann", "email:ann@example.com"))
+		owner := h.customerOf(t, "email:ann@example.com")
+
+		m := h.process(t, h.msg("form", "", "someone claiming ann", "email:ann@example.com"))
+		if got := h.texts(t, owner); !eq(got, []string{"real ann"}) {
+			t.Fatalf("claimed message reached the owner's timeline: %q", got)
+		}
+		e, err := st.GetEntry(context.Background(), m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.CustomerID == owner.Root.ID {
+			t.Fatal("claimed message landed on the verified owner")
+		}
+		sg, err := st.ListSuggestions(context.Background(), 10)
+		if err != nil || len(sg) != 1 || sg[0].Winner != owner.Root.ID || sg[0].Loser != e.CustomerID {
+			t.Fatalf("suggestions = %+v, %v; want one linking %s and %s", sg, err, owner.Root.ID, e.CustomerID)
+		}
+		// The same claim again lands with the first claimer, not a third customer.
+		m2 := h.process(t, h.msg("form", "", "claiming again", "email:ann@example.com"))
+		e2, _ := st.GetEntry(context.Background(), m2.ID)
+		if e2.CustomerID != e.CustomerID {
+			t.Fatalf("second claim went to %s, first to %s", e2.CustomerID, e.CustomerID)
+		}
+		// Accepting the suggestion merges them.
+		if _, err := h.rt.Resolver().Decide(context.Background(), sg[0].ID, true, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.texts(t, h.customerOf(t, "email:ann@example.com")); len(got) != 3 {
+			t.Fatalf("after accepting, timeline = %q", got)
+		}
+	})
+}
+
+func TestDuplicateDeliveryGivesOneEntry(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		m, err := h.in.Prepare(h.msg("trusted-api", "", "hello", "email:dup@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 5; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.rt.Process(context.Background(), m); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		v := h.customerOf(t, "email:dup@example.com")
+		if got := h.texts(t, v); len(got) != 1 {
+			t.Fatalf("timeline has %d entries, want 1", len(got))
+		}
+		cs, _ := timeline.Conversations(context.Background(), st, v, 10)
+		if len(cs) != 1 {
+			t.Fatalf("%d conversations, want 1", len(cs))
+		}
+		n := 0
+		for after := ""; ; {
+			page, err := st.ListCustomers(context.Background(), after, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(page)
+			if len(page) < 100 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		if n != 1 {
+			t.Fatalf("%d customers, want 1", n)
+		}
+	})
+}
+
+// TestConcurrentMergesConverge: many workers resolve messages that link a
+// chain of identities at once; the end is one customer holding every entry.
+func TestConcurrentMergesConverge(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		const n = 12
+		// First every identity gets its own customer...
+		for i := 0; i < n; i++ {
+			h.process(t, h.msg("trusted-api", "", fmt.Sprintf("solo %d", i), fmt.Sprintf("email:p%d@example.com", i)))
+		}
+		// ...then links i—i+1 arrive concurrently, in both orders.
+		var ms []connectors.Message
+		for i := 0; i+1 < n; i++ {
+			m, err := h.in.Prepare(h.msg("trusted-api", "", fmt.Sprintf("link %d", i), fmt.Sprintf("email:p%d@example.com", i), fmt.Sprintf("email:p%d@example.com", i+1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms = append(ms, m)
+		}
+		var wg sync.WaitGroup
+		for i := range ms {
+			wg.Add(1)
+			go func(m connectors.Message) {
+				defer wg.Done()
+				if err := h.rt.Process(context.Background(), m); err != nil {
+					t.Error(err)
+				}
+			}(ms[len(ms)-1-i])
+		}
+		wg.Wait()
+		root := h.customerOf(t, "email:p0@example.com").Root.ID
+		for i := 1; i < n; i++ {
+			if got := h.customerOf(t, fmt.Sprintf("email:p%d@example.com", i)).Root.ID; got != root {
+				t.Fatalf("p%d resolves to %s, p0 to %s: merges did not converge", i, got, root)
+			}
+		}
+		if got := h.texts(t, h.customerOf(t, "email:p5@example.com")); len(got) != n+n-1 {
+			t.Fatalf("merged timeline has %d entries, want %d (none orphaned)", len(got), 2*n-1)
+		}
+	})
+}
+
+func TestThreadingAndResolvedConversation(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		ctx := context.Background()
+		a := h.process(t, h.msg("trusted-api", "t1", "first", "email:t@example.com"))
+		b := h.process(t, h.msg("trusted-api", "t1", "second", "email:t@example.com"))
+		c := h.process(t, h.msg("trusted-api", "t2", "other thread", "email:t@example.com"))
+		ea, _ := st.GetEntry(ctx, a.ID)
+		eb, _ := st.GetEntry(ctx, b.ID)
+		ec, _ := st.GetEntry(ctx, c.ID)
+		if ea.ConversationID != eb.ConversationID || ea.ConversationID == ec.ConversationID {
+			t.Fatalf("threading: %s %s %s", ea.ConversationID, eb.ConversationID, ec.ConversationID)
+		}
+		if _, err := st.UpdateConversation(ctx, ea.ConversationID, func(c *store.Conversation) error { c.Status = store.StatusResolved; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		d := h.process(t, h.msg("trusted-api", "t1", "after resolve", "email:t@example.com"))
+		ed, _ := st.GetEntry(ctx, d.ID)
+		if ed.ConversationID == ea.ConversationID {
+			t.Fatal("a message after resolution reopened the resolved conversation instead of a new one")
+		}
+	})
+}
+
+func TestPhasesDecideWhoSees(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		ctx := context.Background()
+		conv := func(m connectors.Message) store.Conversation {
+			e, err := st.GetEntry(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := st.GetConversation(ctx, e.ConversationID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		// shadow: on a timeline, in nobody's inbox, assigned to nobody.
+		c := conv(h.process(t, h.msg("beta", "s", "shadow msg", "email:s@example.com")))
+		if c.Audience != store.AudienceShadow || c.Assignee != "" {
+			t.Fatalf("shadow conversation: audience %q assignee %q", c.Audience, c.Assignee)
+		}
+		if got := h.texts(t, h.customerOf(t, "email:s@example.com")); len(got) != 1 {
+			t.Fatal("shadow message not on the timeline")
+		}
+		// pilot: only the pilot team.
+		if _, err := h.dir.SetPhase(ctx, "beta", store.PhasePilot, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		c = conv(h.process(t, h.msg("beta", "p", "pilot msg", "email:p@example.com")))
+		if c.Audience != store.TeamAudience("pilots") || c.Team != "pilots" || c.Assignee != "pia" {
+			t.Fatalf("pilot conversation: %+v", c)
+		}
+		// live: everyone; round-robin between alice and bob.
+		if _, err := h.dir.SetPhase(ctx, "beta", store.PhaseLive, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for i := 0; i < 4; i++ {
+			c = conv(h.process(t, h.msg("beta", fmt.Sprint("l", i), "live msg", fmt.Sprintf("email:l%d@example.com", i))))
+			if c.Audience != store.AudienceAll || c.Team != "support" {
+				t.Fatalf("live conversation: %+v", c)
+			}
+			seen[c.Assignee]++
+		}
+		if seen["alice"] != 2 || seen["bob"] != 2 {
+			t.Fatalf("round robin assigned %v, want 2 each to alice and bob", seen)
+		}
+		// off: refused at the door.
+		if _, err := h.dir.SetPhase(ctx, "beta", store.PhaseOff, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.in.Deliver(ctx, h.msg("beta", "", "x", "email:x@example.com")); err == nil {
+			t.Fatal("an off channel accepted a message")
+		}
+		if _, err := h.dir.SetPhase(ctx, "beta", "lve", "admin"); err == nil {
+			t.Fatal("an invalid phase was accepted")
+		}
+	})
+}
+
+func TestWorkersDrainQueue(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan struct{})
+		go func() { h.rt.Run(ctx); close(done) }()
+		var ids []string
+		for i := 0; i < 200; i++ {
+			id, err := h.in.Deliver(ctx, h.msg("trusted-api", "", fmt.Sprint("m", i), fmt.Sprintf("email:w%d@example.com", i%7)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for _, id := range ids {
+			for {
+				if _, err := st.GetEntry(ctx, id); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("message %s never reached a timeline", id)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		cancel()
+		<-done
+	})
+}

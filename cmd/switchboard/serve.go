@@ -192,7 +192,7 @@ func serve(args []string, stderr io.Writer) error {
 		teams = append(teams, t.Name)
 	}
 	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
-		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Version: version})
+		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Version: version, DefaultRegion: cfg.Identity.DefaultRegion})
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {

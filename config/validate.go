@@ -1,0 +1,282 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	channelNameRe = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+	// Agent, team and plugin names: a little wider than channel names
+	// (alice.smith, jane@example.com) but no spaces or control characters.
+	nameRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+	hex64Re  = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	regionRe = regexp.MustCompile(`^[A-Z]{2}$`)
+
+	channelTypes = []string{TypeAPI, TypeEmail, TypeSMS, TypeSlack, TypeWebform, TypePlugin}
+	phases       = []string{PhaseOff, PhaseShadow, PhasePilot, PhaseLive}
+	roles        = []string{RoleAdmin, RoleAgent}
+	logLevels    = []string{"debug", "info", "warn", "error"}
+	logFormats   = []string{"json", "text"}
+)
+
+// Validate checks the whole configuration and returns nil or a
+// ValidationErrors holding every problem, each naming its key path. It also
+// reports problems Load met earlier (unknown SWITCHBOARD_* variables,
+// unreadable *_file secrets). Call SetDefaults first on a hand-built Config.
+func (c *Config) Validate() error {
+	v := &validator{}
+	v.errs = append(v.errs, c.loadErrs...)
+
+	// http
+	v.hostPort("http.addr", c.HTTP.Addr, true)
+	if c.HTTP.PublicURL != "" {
+		u, err := url.Parse(c.HTTP.PublicURL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+			v.add("http.public_url", "%q is not an absolute http(s) URL", c.HTTP.PublicURL)
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			v.add("http.public_url", "must be a base URL without user, query or fragment")
+		}
+	}
+	if c.HTTP.MaxBodyBytes < 1 {
+		v.add("http.max_body_bytes", "must be at least 1 (got %d)", c.HTTP.MaxBodyBytes)
+	}
+
+	// store
+	s := c.Store
+	switch {
+	case s.Embedded != nil && s.Redis != nil:
+		v.add("store", "set either embedded or redis, not both")
+	case s.Embedded == nil && s.Redis == nil:
+		v.add("store", "set embedded or redis")
+	}
+	if s.Embedded != nil && s.Embedded.Path == "" {
+		v.add("store.embedded.path", "is required")
+	}
+	if r := s.Redis; r != nil {
+		if len(r.Addrs) == 0 {
+			v.add("store.redis.addrs", "needs at least one host:port")
+		}
+		for i, a := range r.Addrs {
+			v.hostPort(fmt.Sprintf("store.redis.addrs[%d]", i), a, false)
+		}
+		if r.Cluster && r.MasterName != "" {
+			v.add("store.redis", "cluster and master_name (Sentinel) exclude each other")
+		}
+		if r.DB < 0 {
+			v.add("store.redis.db", "must not be negative (got %d)", r.DB)
+		}
+		if r.Cluster && r.DB != 0 {
+			v.add("store.redis.db", "must be 0 with cluster: true (Redis Cluster has only database 0)")
+		}
+		if strings.ContainsAny(r.Prefix, "{} \t\r\n") {
+			v.add("store.redis.prefix", "must not contain braces or whitespace (keys carry their own {hash tags})")
+		}
+	}
+
+	// identity
+	if c.Identity.DefaultRegion != "" && !regionRe.MatchString(c.Identity.DefaultRegion) {
+		v.add("identity.default_region", "%q is not a two-letter ISO 3166 region code (like US, FI)", c.Identity.DefaultRegion)
+	}
+
+	// router
+	v.atLeast("router.workers", c.Router.Workers, 1)
+	v.atLeast("router.max_attempts", c.Router.MaxAttempts, 1)
+	v.atLeast("router.max_open_per_agent", c.Router.MaxOpenPerAgent, 1)
+	if c.Router.ClaimAfter <= 0 {
+		v.add("router.claim_after", "must be positive (got %s)", c.Router.ClaimAfter)
+	}
+
+	// teams
+	teams := map[string]bool{}
+	for i, t := range c.Teams {
+		p := fmt.Sprintf("teams[%d].name", i)
+		switch {
+		case t.Name == "":
+			v.add(p, "is required")
+		case !nameRe.MatchString(t.Name):
+			v.add(p, "%q must match %s", t.Name, nameRe)
+		case teams[t.Name]:
+			v.add(p, "duplicate team %q", t.Name)
+		}
+		teams[t.Name] = true
+	}
+	teamRef := func(path, name string) {
+		if !teams[name] {
+			v.add(path, "team %q is not defined in teams", name)
+		}
+	}
+
+	// agents
+	agents := map[string]bool{}
+	tokenOwner := map[string]int{} // sha256 hex of a token -> agent index
+	for i, a := range c.Agents {
+		p := fmt.Sprintf("agents[%d]", i)
+		switch {
+		case a.Name == "":
+			v.add(p+".name", "is required")
+		case !nameRe.MatchString(a.Name):
+			v.add(p+".name", "%q must match %s", a.Name, nameRe)
+		case agents[a.Name]:
+			v.add(p+".name", "duplicate agent %q", a.Name)
+		}
+		agents[a.Name] = true
+		v.oneOf(p+".role", a.Role, roles)
+		hasToken := a.Token != "" || a.TokenFile != ""
+		switch {
+		case !hasToken && a.TokenSHA256 == "":
+			v.add(p, "needs a token source: token, token_file or token_sha256")
+		case hasToken && a.TokenSHA256 != "":
+			v.add(p+".token_sha256", "set either token_sha256 or token/token_file, not both")
+		}
+		digest := ""
+		if a.TokenSHA256 != "" {
+			if !hex64Re.MatchString(a.TokenSHA256) {
+				v.add(p+".token_sha256", "must be 64 hex digits (the SHA-256 of the token)")
+			} else {
+				digest = strings.ToLower(a.TokenSHA256)
+			}
+		} else if a.Token != "" {
+			sum := sha256.Sum256([]byte(a.Token))
+			digest = hex.EncodeToString(sum[:])
+		}
+		if digest != "" {
+			if j, dup := tokenOwner[digest]; dup {
+				v.add(p, "has the same token as agents[%d]; every agent needs its own", j)
+			} else {
+				tokenOwner[digest] = i
+			}
+		}
+		for j, t := range a.Teams {
+			teamRef(fmt.Sprintf("%s.teams[%d]", p, j), t)
+		}
+	}
+
+	// channels
+	channels := map[string]bool{}
+	for i, ch := range c.Channels {
+		p := fmt.Sprintf("channels[%d]", i)
+		switch {
+		case ch.Name == "":
+			v.add(p+".name", "is required")
+		case !channelNameRe.MatchString(ch.Name):
+			v.add(p+".name", "%q must match %s", ch.Name, channelNameRe)
+		case channels[ch.Name]:
+			v.add(p+".name", "duplicate channel %q", ch.Name)
+		}
+		channels[ch.Name] = true
+		if ch.Type == "" {
+			v.add(p+".type", "is required (one of %s)", strings.Join(channelTypes, ", "))
+		} else {
+			v.oneOf(p+".type", ch.Type, channelTypes)
+		}
+		v.oneOf(p+".phase", ch.Phase, phases)
+		if ch.Phase == PhasePilot && ch.PilotTeam == "" {
+			v.add(p+".pilot_team", "is required when phase is pilot")
+		}
+		if ch.PilotTeam != "" {
+			teamRef(p+".pilot_team", ch.PilotTeam)
+		}
+		if ch.Team != "" {
+			teamRef(p+".team", ch.Team)
+		}
+		if ch.Trusted && ch.Type != TypeAPI {
+			v.add(p+".trusted", "applies only to channels of type api")
+		}
+		for _, sec := range ch.sections() {
+			if sec.raw != nil && sec.name != ch.Type {
+				v.add(p+"."+sec.name, "section does not apply to a channel of type %q", ch.Type)
+			}
+		}
+	}
+
+	// routing
+	for i, r := range c.Routing {
+		p := fmt.Sprintf("routing[%d]", i)
+		switch {
+		case r.Channel == "":
+			v.add(p+".channel", `is required (a channel name, or "*" for every channel)`)
+		case r.Channel != "*" && !channels[r.Channel]:
+			v.add(p+".channel", "channel %q is not defined in channels", r.Channel)
+		}
+		if r.Team == "" {
+			v.add(p+".team", "is required")
+		} else {
+			teamRef(p+".team", r.Team)
+		}
+	}
+
+	// plugins
+	plugins := map[string]bool{}
+	for i, pl := range c.Plugins {
+		p := fmt.Sprintf("plugins[%d]", i)
+		switch {
+		case pl.Name == "":
+			v.add(p+".name", "is required")
+		case !nameRe.MatchString(pl.Name):
+			v.add(p+".name", "%q must match %s", pl.Name, nameRe)
+		case plugins[pl.Name]:
+			v.add(p+".name", "duplicate plugin %q", pl.Name)
+		}
+		plugins[pl.Name] = true
+		if pl.Path == "" {
+			v.add(p+".path", "is required (the plugin binary)")
+		}
+		if pl.SHA256 != "" && !hex64Re.MatchString(pl.SHA256) {
+			v.add(p+".sha256", "must be 64 hex digits")
+		}
+	}
+
+	// log
+	v.oneOf("log.level", c.Log.Level, logLevels)
+	v.oneOf("log.format", c.Log.Format, logFormats)
+
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return v.errs
+}
+
+type validator struct{ errs ValidationErrors }
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) oneOf(path, val string, allowed []string) {
+	for _, a := range allowed {
+		if val == a {
+			return
+		}
+	}
+	v.add(path, "%q is not one of %s", val, strings.Join(allowed, ", "))
+}
+
+func (v *validator) atLeast(path string, n, min int) {
+	if n < min {
+		v.add(path, "must be at least %d (got %d)", min, n)
+	}
+}
+
+// hostPort checks host:port; the host may be empty (all interfaces) only
+// for a listen address.
+func (v *validator) hostPort(path, addr string, listen bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(path, "%q is not host:port", addr)
+		return
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (!listen && n == 0) {
+		v.add(path, "%q has no valid port", addr)
+	}
+	if host == "" && !listen {
+		v.add(path, "%q has no host", addr)
+	}
+}

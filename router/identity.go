@@ -75,6 +75,8 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 	// 1. Verified identities already bound decide the customer; several
 	// customers found this way are one person: merge them.
 	var roots []string
+	bound := map[string]bool{} // verified identities found bound to a root in roots
+	records := map[string]store.Customer{}
 	for _, id := range verified {
 		b, err := r.st.LookupIdentity(ctx, id.Type, id.Value)
 		if errors.Is(err, store.ErrNotFound) {
@@ -83,12 +85,14 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 		if err != nil {
 			return res, err
 		}
-		root, err := r.root(ctx, b.CustomerID)
+		root, err := timeline.Root(ctx, r.st, b.CustomerID)
 		if err != nil {
 			return res, err
 		}
-		if !slices.Contains(roots, root) {
-			roots = append(roots, root)
+		bound[id.Key()] = true
+		records[root.ID] = root
+		if !slices.Contains(roots, root.ID) {
+			roots = append(roots, root.ID)
 		}
 	}
 	cust := ""
@@ -156,14 +160,17 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 	now := r.clock().UTC()
 	if cust == "" {
 		cust = newCustomerIDFor(msg)
-	}
-	if err := r.st.CreateCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}); err != nil {
-		return res, err
+		if err := r.st.CreateCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return res, err
+		}
 	}
 
 	// 4. Bind what is unbound to cust. Losing a race to a concurrent binder is
 	// handled like finding the binding in step 1 or 2.
 	for _, id := range verified {
+		if bound[id.Key()] && res.merges == 0 {
+			continue // found bound to cust in step 1
+		}
 		b, created, err := r.st.BindIdentity(ctx, store.Binding{Type: id.Type, Value: id.Value, CustomerID: cust, Verified: true, Channel: msg.Channel, MessageID: msg.ID, CreatedAt: now})
 		if err != nil {
 			return res, err
@@ -213,7 +220,11 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 	}
 
 	// 5. Record the identities and name on the customer record the message
-	// landed on (idempotent).
+	// landed on (idempotent; skipped when the record already has them).
+	if c, ok := records[cust]; ok && res.merges == 0 && res.suggestions == 0 && knows(c, msg) {
+		res.customer = cust
+		return res, nil
+	}
 	if _, err := r.st.UpdateCustomer(ctx, cust, func(c *store.Customer) error {
 		for _, id := range msg.Identities {
 			i := slices.IndexFunc(c.Identities, func(x connectors.Identity) bool { return x.Type == id.Type && x.Value == id.Value })
@@ -240,6 +251,22 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 // message, so redelivery reuses the id.
 func newCustomerIDFor(msg connectors.Message) string {
 	return fmt.Sprintf("c_%012x%s", msg.ReceivedAt.UnixMilli(), derivedID("", msg.ID)[:10])
+}
+
+// knows reports whether c already records every identity of msg (as
+// verified as msg says) and a name when msg has one.
+func knows(c store.Customer, msg connectors.Message) bool {
+	if c.Name == "" && msg.SenderName != "" {
+		return false
+	}
+	for _, id := range msg.Identities {
+		if !slices.ContainsFunc(c.Identities, func(x connectors.Identity) bool {
+			return x.Type == id.Type && x.Value == id.Value && (x.Verified || !id.Verified)
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 func keys(ids []connectors.Identity) string {

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project against real servers.
+# On a fresh machine it installs what is missing (Redis from Debian's
+# packages), starts its own servers on its own ports, and stops them by PID
+# when it ends. Usage: scripts/test.sh [go test flags...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+log() { printf '==> %s\n' "$*"; }
+
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v redis-cli >/dev/null || need_apt+=(redis-tools)
+if ((${#need_apt[@]})); then
+  log "installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v go >/dev/null || { echo "Go is required (https://go.dev/dl)"; exit 1; }
+
+RUN=$(mktemp -d /tmp/switchboard-test.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+
+free_port() { # first free port from $1
+  local p=$1
+  while (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p+1)); done
+  echo "$p"
+}
+
+wait_redis() { # port
+  for _ in $(seq 1 100); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "redis on port $1 did not start"; exit 1
+}
+
+# Standalone Redis on a port of our own.
+RPORT=$(free_port 6390)
+mkdir -p "$RUN/redis"
+redis-server --bind 127.0.0.1 --port "$RPORT" --daemonize yes --save '' --appendonly no \
+  --dir "$RUN/redis" --pidfile "$RUN/redis/redis.pid" --logfile "$RUN/redis/redis.log"
+wait_redis "$RPORT"
+PIDS+=("$(cat "$RUN/redis/redis.pid")")
+log "redis on 127.0.0.1:$RPORT"
+
+# A 3-master Redis Cluster, to prove every key of one operation shares a slot.
+CPORTS=()
+p=7101
+for _ in 1 2 3; do
+  p=$(free_port "$p"); CPORTS+=("$p")
+  mkdir -p "$RUN/cluster/$p"
+  redis-server --bind 127.0.0.1 --port "$p" --cluster-enabled yes --cluster-config-file "$RUN/cluster/$p/nodes.conf" \
+    --cluster-node-timeout 5000 --save '' --appendonly no --dir "$RUN/cluster/$p" --daemonize yes \
+    --pidfile "$RUN/cluster/$p/redis.pid" --logfile "$RUN/cluster/$p/redis.log"
+  p=$((p+1))
+done
+for p in "${CPORTS[@]}"; do wait_redis "$p"; PIDS+=("$(cat "$RUN/cluster/$p/redis.pid")"); done
+redis-cli --cluster create "${CPORTS[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >/dev/null
+for _ in $(seq 1 200); do
+  redis-cli -p "${CPORTS[0]}" cluster info | grep -q cluster_state:ok && break
+  sleep 0.05
+done
+redis-cli -p "${CPORTS[0]}" cluster info | grep -q cluster_state:ok || { echo "cluster did not form"; exit 1; }
+log "redis cluster on ${CPORTS[*]}"
+
+export SWITCHBOARD_TEST_REDIS=127.0.0.1:$RPORT
+export SWITCHBOARD_TEST_REDIS_CLUSTER=$(IFS=,; echo "${CPORTS[*]/#/127.0.0.1:}")
+# Server tests fail instead of skipping: a skipped server test is not a pass.
+export SWITCHBOARD_REQUIRE_SERVERS=1
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "not gofmt'ed:"; echo "$unformatted"; exit 1; fi
+log "go vet"
+go vet ./...
+log "go test -race"
+go test -race -count=1 -timeout 30m "$@" ./...

@@ -1,0 +1,165 @@
+package redis
+
+import (
+	"context"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// An entry lives in its customer's tag (hash entries: id → JSON, and the
+// timeline ZSET of sort keys, written together by one script). Its dedupe
+// record {e:ID}:owner maps the id to that customer.
+//
+// AppendEntry writes the dedupe record first (create-if-absent), then the
+// entry into the recorded owner's timeline unless it is there. Whoever's
+// script writes the entry gets created=true — exactly one caller — and a
+// caller that crashed between the steps left only the dedupe record, so the
+// next call with that id writes the entry (into the recorded customer).
+
+func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bool, error) {
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = s.now()
+	}
+	if e.UpdatedAt.IsZero() {
+		e.UpdatedAt = e.CreatedAt
+	}
+	owner, _, err := s.createIfAbsent(ctx, s.k.entryOwner(e.ID), e.CustomerID)
+	if err != nil {
+		return store.Entry{}, false, err
+	}
+	// When the id is recorded for another customer whose timeline lacks it
+	// (its writer crashed or is in flight), the entry goes there: one entry
+	// per id, and GetEntry finds it.
+	e.CustomerID = owner
+	raw, created, err := pair(appendEntry.Run(ctx, s.c,
+		[]string{s.k.entries(owner), s.k.timeline(owner)},
+		e.ID, marshal(e), e.SortKey()).Slice())
+	if err != nil {
+		return store.Entry{}, false, err
+	}
+	var out store.Entry
+	return out, created, unmarshal(raw, &out)
+}
+
+func (s *Store) entryOwner(ctx context.Context, id string) (string, error) {
+	owner, err := s.c.Get(ctx, s.k.entryOwner(id)).Result()
+	if isNil(err) {
+		return "", store.ErrNotFound
+	}
+	return owner, err
+}
+
+func (s *Store) GetEntry(ctx context.Context, id string) (store.Entry, error) {
+	owner, err := s.entryOwner(ctx, id)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	raw, err := s.c.HGet(ctx, s.k.entries(owner), id).Result()
+	if isNil(err) {
+		return store.Entry{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Entry{}, err
+	}
+	var e store.Entry
+	return e, unmarshal(raw, &e)
+}
+
+func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry) error) (store.Entry, error) {
+	owner, err := s.entryOwner(ctx, id)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	var out store.Entry
+	err = s.updateField(ctx, s.k.entries(owner), id, func(old string) (string, error) {
+		var before, e store.Entry
+		if err := unmarshal(old, &before); err != nil {
+			return "", err
+		}
+		e = before
+		if err := fn(&e); err != nil {
+			return "", err
+		}
+		if !e.OccurredAt.Equal(before.OccurredAt) || e.CustomerID != before.CustomerID || e.ID != before.ID {
+			return "", store.ErrConflict
+		}
+		e.OccurredAt = before.OccurredAt
+		e.Version = before.Version + 1
+		out = e
+		return marshal(e), nil
+	})
+	return out, err
+}
+
+func (s *Store) PageEntries(ctx context.Context, customerID, before string, limit int) ([]store.Entry, error) {
+	max := "+"
+	if before != "" {
+		max = "(" + before
+	}
+	var count int64
+	if limit > 0 {
+		count = int64(limit)
+	}
+	rng := &goredis.ZRangeBy{Min: "-", Max: max}
+	if count > 0 {
+		rng.Count = count
+	}
+	members, err := s.c.ZRevRangeByLex(ctx, s.k.timeline(customerID), rng).Result()
+	if err != nil {
+		return nil, err
+	}
+	if len(members) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = sortKeyID(m)
+	}
+	vals, err := s.c.HMGet(ctx, s.k.entries(customerID), ids...).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Entry, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var e store.Entry
+		if err := unmarshal(str, &e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s *Store) CountEntries(ctx context.Context, customerID string) (int, error) {
+	n, err := s.c.HLen(ctx, s.k.entries(customerID)).Result()
+	return int(n), err
+}
+
+// DeleteEntries removes the dedupe records that point at the customer,
+// then (one script) the entries and the timeline.
+func (s *Store) DeleteEntries(ctx context.Context, customerID string) (int, error) {
+	ids, err := s.c.HKeys(ctx, s.k.entries(customerID)).Result()
+	if err != nil {
+		return 0, err
+	}
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, id := range ids[start:end] {
+				casDel.Eval(ctx, p, []string{s.k.entryOwner(id)}, customerID)
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	n, err := deleteTimeline.Run(ctx, s.c, []string{s.k.entries(customerID), s.k.timeline(customerID)}).Int()
+	return n, err
+}

@@ -1,0 +1,404 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/internal/testenv"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/redis"
+)
+
+type fixture struct {
+	s      *redis.Store
+	c      goredis.UniversalClient
+	prefix string
+	clock  *store.FakeClock
+}
+
+func newFixture(t *testing.T, client func(testing.TB) (goredis.UniversalClient, string), q store.QueueOptions) fixture {
+	t.Helper()
+	c, prefix := client(t)
+	clock := store.NewFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 6789, time.UTC))
+	s := redis.New(c, redis.Options{Prefix: prefix, Clock: clock.Now, Queue: q})
+	t.Cleanup(func() { s.Close() })
+	return fixture{s: s, c: c, prefix: prefix, clock: clock}
+}
+
+func TestQueueRedeliveryAndDeadLetter(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{MaxAttempts: 3, ClaimAfter: 10 * time.Second, RetryBackoff: time.Second})
+	ctx := context.Background()
+	s := f.s
+	id, err := s.Enqueue(ctx, "q", []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Read(ctx, "q", "w1", 10, 0)
+	if err != nil || len(ds) != 1 || ds[0].ID != id || string(ds[0].Payload) != "hello" || ds[0].Attempts != 1 {
+		t.Fatalf("first read: %+v %v", ds, err)
+	}
+	if ds[0].EnqueuedAt.IsZero() {
+		t.Fatal("no enqueued_at")
+	}
+	// Not due yet.
+	if ds, _ := s.Read(ctx, "q", "w2", 10, 0); len(ds) != 0 {
+		t.Fatalf("redelivered early: %+v", ds)
+	}
+	// Crashed worker: after ClaimAfter another consumer gets it.
+	f.clock.Advance(11 * time.Second)
+	ds, err = s.Read(ctx, "q", "w2", 10, 0)
+	if err != nil || len(ds) != 1 || ds[0].Attempts != 2 {
+		t.Fatalf("claim: %+v %v", ds, err)
+	}
+	// Retry: backoff 2s at attempt 2.
+	if dead, err := s.Retry(ctx, "q", ds[0], "boom"); dead || err != nil {
+		t.Fatal(dead, err)
+	}
+	f.clock.Advance(1 * time.Second)
+	if ds, _ := s.Read(ctx, "q", "w2", 10, 0); len(ds) != 0 {
+		t.Fatalf("redelivered before backoff: %+v", ds)
+	}
+	f.clock.Advance(1500 * time.Millisecond)
+	ds, err = s.Read(ctx, "q", "w3", 10, 0)
+	if err != nil || len(ds) != 1 || ds[0].Attempts != 3 {
+		t.Fatalf("after backoff: %+v %v", ds, err)
+	}
+	dead, err := s.Retry(ctx, "q", ds[0], "final")
+	if !dead || err != nil {
+		t.Fatal(dead, err)
+	}
+	st, err := s.QueueStats(ctx, "q")
+	if err != nil || st.Length != 0 || st.Pending != 0 || st.Dead != 1 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
+	dl, err := s.DeadLetters(ctx, "q", 10)
+	if err != nil || len(dl) != 1 || dl[0].LastError != "final" || dl[0].Attempts != 3 || string(dl[0].Payload) != "hello" || dl[0].Queue != "q" {
+		t.Fatalf("dead %+v %v", dl, err)
+	}
+	if n, err := s.ReplayDead(ctx, "q", dl[0].ID); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	ds, err = s.Read(ctx, "q", "w1", 10, 0)
+	if err != nil || len(ds) != 1 || ds[0].Attempts != 1 || string(ds[0].Payload) != "hello" {
+		t.Fatalf("replayed: %+v %v", ds, err)
+	}
+	if err := s.Ack(ctx, "q", ds[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	if ds, _ := s.Read(ctx, "q", "w1", 10, 0); len(ds) != 0 {
+		t.Fatalf("acked item redelivered: %+v", ds)
+	}
+	st, _ = s.QueueStats(ctx, "q")
+	if st.Length != 0 || st.Pending != 0 || st.Dead != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestQueueBlockingRead(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx := context.Background()
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		f.s.Enqueue(ctx, "b", []byte("x"))
+	}()
+	start := time.Now()
+	ds, err := f.s.Read(ctx, "b", "w", 5, 3*time.Second)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("%+v %v", ds, err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("took %v", el)
+	}
+	start = time.Now()
+	ds, err = f.s.Read(ctx, "b", "w", 5, 300*time.Millisecond)
+	if err != nil || len(ds) != 0 || time.Since(start) < 250*time.Millisecond {
+		t.Fatalf("empty blocking read: %+v %v %v", ds, err, time.Since(start))
+	}
+}
+
+func TestLeaseFencing(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx := context.Background()
+	s := f.s
+	a, err := s.AcquireLease(ctx, "poller", "A", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.ExpiresAt.Equal(f.clock.Now().Add(10 * time.Second)) {
+		t.Fatalf("expiry %v", a.ExpiresAt)
+	}
+	if _, err := s.AcquireLease(ctx, "poller", "B", 10*time.Second); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Fatal(err)
+	}
+	a2, err := s.AcquireLease(ctx, "poller", "A", 10*time.Second)
+	if err != nil || a2.Token != a.Token {
+		t.Fatalf("reacquire by holder: %+v %v", a2, err)
+	}
+	f.clock.Advance(11 * time.Second)
+	b, err := s.AcquireLease(ctx, "poller", "B", 10*time.Second)
+	if err != nil || b.Token <= a.Token {
+		t.Fatalf("B after expiry: %+v %v", b, err)
+	}
+	if _, err := s.RenewLease(ctx, "poller", "A", a.Token, time.Second); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Fatal("stale token renewed", err)
+	}
+	if _, err := s.RenewLease(ctx, "poller", "B", b.Token, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseLease(ctx, "poller", "A", a.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcquireLease(ctx, "poller", "C", time.Second); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Fatal("stale release freed the lease", err)
+	}
+	if err := s.ReleaseLease(ctx, "poller", "B", b.Token); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.AcquireLease(ctx, "poller", "C", time.Second)
+	if err != nil || c.Token <= b.Token {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestAppendEntryDedupe(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx := context.Background()
+	now := f.clock.Now()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, ok, err := f.s.AppendEntry(ctx, store.Entry{ID: "m1", CustomerID: "c1", OccurredAt: now, Text: "hi"})
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				created++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if created != 1 {
+		t.Fatalf("created %d times", created)
+	}
+	// A crash after the dedupe record: simulate by writing only the owner key.
+	if err := f.c.Set(ctx, f.prefix+":{e:m2}:owner", "c1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e, ok, err := f.s.AppendEntry(ctx, store.Entry{ID: "m2", CustomerID: "c1", OccurredAt: now.Add(time.Second), Text: "again"})
+	if err != nil || !ok || e.Text != "again" {
+		t.Fatalf("healing append: %+v %v %v", e, ok, err)
+	}
+	if n, _ := f.s.CountEntries(ctx, "c1"); n != 2 {
+		t.Fatalf("count %d", n)
+	}
+	page, err := f.s.PageEntries(ctx, "c1", "", 10)
+	if err != nil || len(page) != 2 || page[0].ID != "m2" {
+		t.Fatalf("page %+v %v", page, err)
+	}
+	page, _ = f.s.PageEntries(ctx, "c1", page[0].SortKey(), 10)
+	if len(page) != 1 || page[0].ID != "m1" {
+		t.Fatalf("page2 %+v", page)
+	}
+	if n, err := f.s.DeleteEntries(ctx, "c1"); n != 2 || err != nil {
+		t.Fatal(n, err)
+	}
+	if _, err := f.s.GetEntry(ctx, "m1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if _, ok, _ := f.s.AppendEntry(ctx, store.Entry{ID: "m1", CustomerID: "c2", OccurredAt: now}); !ok {
+		t.Fatal("dedupe record survived erasure")
+	}
+}
+
+func TestEventsSubscribe(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := f.s.Subscribe(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.Publish(ctx, "t", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-ch:
+		if string(m) != "x" {
+			t.Fatal(string(m))
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("missed event")
+	}
+	cancel()
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Fatal("unexpected event")
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("not closed")
+	}
+}
+
+// workload touches every kind of key.
+func workload(t *testing.T, s store.Store, clock *store.FakeClock) {
+	ctx := context.Background()
+	now := clock.Now()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		cid := fmt.Sprintf("cust{%d}:x", i)
+		must(s.CreateCustomer(ctx, store.Customer{ID: cid}))
+		_, err := s.UpdateCustomer(ctx, cid, func(c *store.Customer) error { c.Name = "n"; return nil })
+		must(err)
+		_, _, err = s.BindIdentity(ctx, store.Binding{Type: "email", Value: fmt.Sprintf("a%d@x", i), CustomerID: cid})
+		must(err)
+		_, _, err = s.BindClaim(ctx, store.Binding{Type: "phone", Value: fmt.Sprintf("+%d", i), CustomerID: cid})
+		must(err)
+		must(s.UpgradeIdentity(ctx, "email", fmt.Sprintf("a%d@x", i), cid))
+		conv, _, err := s.OpenConversation(ctx, store.Conversation{ID: "v" + cid, CustomerID: cid, ThreadKey: "sms:", Status: store.StatusOpen})
+		must(err)
+		_, err = s.UpdateConversation(ctx, conv.ID, func(c *store.Conversation) error {
+			c.Status = store.StatusResolved
+			c.LastActivity = now.Add(time.Minute)
+			return nil
+		})
+		must(err)
+		_, err = s.UpdateConversation(ctx, conv.ID, func(c *store.Conversation) error { c.Status = store.StatusOpen; return nil })
+		must(err)
+		_, _, err = s.AppendEntry(ctx, store.Entry{ID: "e" + cid, CustomerID: cid, ConversationID: conv.ID, OccurredAt: now})
+		must(err)
+		_, err = s.UpdateEntry(ctx, "e"+cid, func(e *store.Entry) error { e.Status = store.DeliverySent; return nil })
+		must(err)
+		must(s.PutConsent(ctx, store.Consent{CustomerID: cid, Channel: "sms", Purpose: "support", Granted: true}))
+		_, err = s.ListConsents(ctx, cid)
+		must(err)
+		must(s.PutMerge(ctx, store.Merge{ID: "mg" + cid, Kind: "suggestion", Winner: cid, Loser: "cust{0}:x", Status: store.MergeProposed}))
+		_, err = s.ListMerges(ctx, cid)
+		must(err)
+		_, err = s.PageEntries(ctx, cid, "", 10)
+		must(err)
+	}
+	_, _, err := s.ListConversations(ctx, store.ConversationFilter{Limit: 2})
+	must(err)
+	_, err = s.ListSuggestions(ctx, 10)
+	must(err)
+	_, err = s.ListCustomers(ctx, "", 3)
+	must(err)
+	must(s.PutChannelState(ctx, store.ChannelState{Name: "sms", Phase: store.PhaseLive}))
+	must(s.PutCheckpoint(ctx, "imap:{inbox}", []byte("1")))
+	must(s.AppendAudit(ctx, store.AuditRecord{Actor: "a", Action: "b"}))
+	_, err = s.ListAudit(ctx, 5)
+	must(err)
+	_, err = s.Incr(ctx, "rr:team", 1)
+	must(err)
+	_, err = s.GetCounters(ctx, "rr:")
+	must(err)
+	l, err := s.AcquireLease(ctx, "l{1}", "h", time.Second)
+	must(err)
+	_, err = s.RenewLease(ctx, "l{1}", "h", l.Token, time.Second)
+	must(err)
+	for _, q := range []string{store.QueueIngest, "q:{odd}"} {
+		_, err = s.Enqueue(ctx, q, []byte("x"))
+		must(err)
+		ds, err := s.Read(ctx, q, "w", 1, 0)
+		must(err)
+		_, err = s.Retry(ctx, q, store.Delivery{ID: ds[0].ID, Attempts: 99}, "dead")
+		must(err)
+		_, err = s.QueueStats(ctx, q)
+		must(err)
+		_, err = s.DeadLetters(ctx, q, 10)
+		must(err)
+		_, err = s.ReplayDead(ctx, q, "")
+		must(err)
+		ds, err = s.Read(ctx, q, "w", 1, 0)
+		must(err)
+		must(s.Ack(ctx, q, ds[0].ID))
+	}
+	must(s.DeleteConversation(ctx, "vcust{1}:x"))
+	_, err = s.DeleteEntries(ctx, "cust{1}:x")
+	must(err)
+	must(s.UnbindIdentity(ctx, "email", "a1@x", "cust{1}:x"))
+	must(s.DeleteConsents(ctx, "cust{1}:x"))
+	must(s.DeleteCustomer(ctx, "cust{1}:x"))
+}
+
+// TestKeyLayout runs a workload and checks every key the backend created
+// starts with the prefix and carries a well-formed hash tag. (Run against a
+// cluster — TestKeyLayoutCluster — it also proves no script or transaction
+// spans two slots: those fail there with CROSSSLOT.)
+func TestKeyLayout(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	workload(t, f.s, f.clock)
+	keys, err := allKeys(f.c, "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := 0
+	for _, k := range keys {
+		if !strings.HasPrefix(k, f.prefix+":") {
+			if strings.HasPrefix(k, "sbtest-") {
+				continue // a concurrently running test's keys
+			}
+			t.Errorf("key %q outside the prefix", k)
+			continue
+		}
+		mine++
+		rest := strings.TrimPrefix(k, f.prefix+":")
+		end := strings.IndexByte(rest, '}')
+		if !strings.HasPrefix(rest, "{") || end < 2 || strings.ContainsAny(rest[1:end], "{") {
+			t.Errorf("key %q has no proper hash tag", k)
+		}
+	}
+	if mine < 20 {
+		t.Fatalf("workload created only %d keys", mine)
+	}
+}
+
+func TestKeyLayoutCluster(t *testing.T) {
+	f := newFixture(t, testenv.RedisCluster, store.QueueOptions{})
+	workload(t, f.s, f.clock)
+	keys, err := allKeys(f.c, f.prefix+"*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) < 20 {
+		t.Fatalf("only %d keys", len(keys))
+	}
+}
+
+func allKeys(c goredis.UniversalClient, pattern string) ([]string, error) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var out []string
+	scan := func(ctx context.Context, n *goredis.Client) error {
+		it := n.Scan(ctx, 0, pattern, 1000).Iterator()
+		for it.Next(ctx) {
+			mu.Lock()
+			out = append(out, it.Val())
+			mu.Unlock()
+		}
+		return it.Err()
+	}
+	if cc, ok := c.(*goredis.ClusterClient); ok {
+		return out, cc.ForEachMaster(ctx, scan)
+	}
+	return out, scan(ctx, c.(*goredis.Client))
+}

@@ -1,0 +1,80 @@
+package redis
+
+import "strings"
+
+// Every key and channel name of the backend is built here. Each key is
+//
+//	PREFIX:{TAG}:NAME
+//
+// where TAG is the Redis Cluster hash tag: keys used together by one
+// command, transaction or script share it. Components taken from data are
+// escaped (see esc) so they cannot close a tag or collide with a separator.
+
+// esc escapes the characters that would break the key structure.
+func esc(s string) string {
+	if !strings.ContainsAny(s, "%{}:") {
+		return s
+	}
+	r := strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D", ":", "%3A")
+	return r.Replace(s)
+}
+
+type keys struct{ p string }
+
+func (k keys) key(tag, name string) string { return k.p + ":{" + tag + "}:" + name }
+
+// ---- customer tag {c:ID} ----
+
+func (k keys) customerTag(id string) string          { return "c:" + esc(id) }
+func (k keys) customer(id string) string             { return k.key(k.customerTag(id), "customer") }
+func (k keys) conversations(customer string) string  { return k.key(k.customerTag(customer), "convs") }
+func (k keys) threads(customer string) string        { return k.key(k.customerTag(customer), "threads") }
+func (k keys) entries(customer string) string        { return k.key(k.customerTag(customer), "entries") }
+func (k keys) timeline(customer string) string       { return k.key(k.customerTag(customer), "timeline") }
+func (k keys) consents(customer string) string       { return k.key(k.customerTag(customer), "consents") }
+func (k keys) customerMerges(customer string) string { return k.key(k.customerTag(customer), "merges") }
+
+// ---- identity tag {i:TYPE:VALUE} ----
+
+func (k keys) identityTag(typ, value string) string { return "i:" + esc(typ) + ":" + esc(value) }
+func (k keys) binding(typ, value string) string     { return k.key(k.identityTag(typ, value), "bind") }
+func (k keys) claim(typ, value string) string       { return k.key(k.identityTag(typ, value), "claim") }
+
+// ---- per-id tags ----
+
+// entryOwner is the dedupe record of an entry id: id → customer.
+func (k keys) entryOwner(id string) string { return k.key("e:"+esc(id), "owner") }
+
+// conversationOwner locates a conversation id: id → customer.
+func (k keys) conversationOwner(id string) string { return k.key("v:"+esc(id), "owner") }
+
+func (k keys) merge(id string) string      { return k.key("m:"+esc(id), "merge") }
+func (k keys) checkpoint(n string) string  { return k.key("k:"+esc(n), "checkpoint") }
+func (k keys) lease(name string) string    { return k.key("l:"+esc(name), "lease") }
+func (k keys) leaseSeq(name string) string { return k.key("l:"+esc(name), "fence") }
+
+// ---- queue tag {q:NAME} ----
+
+func (k keys) queueTag(q string) string    { return "q:" + esc(q) }
+func (k keys) queueStream(q string) string { return k.key(k.queueTag(q), "stream") }
+func (k keys) queueDead(q string) string   { return k.key(k.queueTag(q), "dead") }
+
+// queueDue is a ZSET of the pending (delivered, unacked) ids scored by the
+// time (ms, injected clock) they become due for redelivery.
+func (k keys) queueDue(q string) string { return k.key(k.queueTag(q), "due") }
+
+// ---- global indexes, each its own tag ----
+
+func (k keys) customerIndex() string     { return k.key("customers", "ids") }
+func (k keys) conversationIndex() string { return k.key("convs", "activity") }
+func (k keys) suggestionIndex() string   { return k.key("merges", "proposed") }
+func (k keys) channelStates() string     { return k.key("channels", "state") }
+func (k keys) audit() string             { return k.key("audit", "log") }
+func (k keys) counters() string          { return k.key("counters", "values") }
+
+// ---- pub/sub channels (not keys, but prefixed all the same) ----
+
+func (k keys) events(topic string) string { return k.p + ":events:" + topic }
+
+// queueGroup is the one consumer group of every queue stream.
+const queueGroup = "hub"

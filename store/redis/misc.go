@@ -1,0 +1,227 @@
+package redis
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// ---- channels: one hash {channels}:state, name → JSON ----
+
+func (s *Store) GetChannelState(ctx context.Context, name string) (store.ChannelState, error) {
+	raw, err := s.c.HGet(ctx, s.k.channelStates(), name).Result()
+	if isNil(err) {
+		return store.ChannelState{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.ChannelState{}, err
+	}
+	var cs store.ChannelState
+	return cs, unmarshal(raw, &cs)
+}
+
+func (s *Store) PutChannelState(ctx context.Context, cs store.ChannelState) error {
+	if cs.UpdatedAt.IsZero() {
+		cs.UpdatedAt = s.now()
+	}
+	return s.c.HSet(ctx, s.k.channelStates(), cs.Name, marshal(cs)).Err()
+}
+
+func (s *Store) ListChannelStates(ctx context.Context) ([]store.ChannelState, error) {
+	all, err := s.c.HGetAll(ctx, s.k.channelStates()).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.ChannelState, 0, len(all))
+	for _, raw := range all {
+		var cs store.ChannelState
+		if err := unmarshal(raw, &cs); err != nil {
+			return nil, err
+		}
+		out = append(out, cs)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// ---- checkpoints: string keys ----
+
+func (s *Store) GetCheckpoint(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.c.Get(ctx, s.k.checkpoint(key)).Bytes()
+	if isNil(err) {
+		return nil, store.ErrNotFound
+	}
+	return b, err
+}
+
+func (s *Store) PutCheckpoint(ctx context.Context, key string, value []byte) error {
+	return s.c.Set(ctx, s.k.checkpoint(key), value, 0).Err()
+}
+
+// ---- events: PUBLISH / SUBSCRIBE ----
+
+func (s *Store) Publish(ctx context.Context, topic string, payload []byte) error {
+	return s.c.Publish(ctx, s.k.events(topic), payload).Err()
+}
+
+// Subscribe returns once Redis confirmed the subscription. The channel is
+// closed when ctx is cancelled or the Store closed.
+func (s *Store) Subscribe(ctx context.Context, topic string) (<-chan []byte, error) {
+	ps := s.c.Subscribe(ctx, s.k.events(topic))
+	if _, err := ps.Receive(ctx); err != nil {
+		ps.Close()
+		return nil, err
+	}
+	in := ps.Channel()
+	out := make(chan []byte, 64)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(out)
+		defer ps.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.ctx.Done():
+				return
+			case m, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case out <- []byte(m.Payload):
+				case <-ctx.Done():
+					return
+				case <-s.ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// ---- audit: one stream {audit}:log, field r = JSON ----
+
+func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) error {
+	if r.At.IsZero() {
+		r.At = s.now()
+	}
+	return s.c.XAdd(ctx, &goredis.XAddArgs{Stream: s.k.audit(), Values: []any{"r", marshal(r)}}).Err()
+}
+
+// ListAudit returns the newest records first; a record without an id gets
+// its stream id.
+func (s *Store) ListAudit(ctx context.Context, limit int) ([]store.AuditRecord, error) {
+	var msgs []goredis.XMessage
+	var err error
+	if limit > 0 {
+		msgs, err = s.c.XRevRangeN(ctx, s.k.audit(), "+", "-", int64(limit)).Result()
+	} else {
+		msgs, err = s.c.XRevRange(ctx, s.k.audit(), "+", "-").Result()
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.AuditRecord, 0, len(msgs))
+	for _, m := range msgs {
+		raw, _ := m.Values["r"].(string)
+		var r store.AuditRecord
+		if err := unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		if r.ID == "" {
+			r.ID = m.ID
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ---- consents: hash {c:ID}:consents, "channel|purpose" → JSON ----
+
+func consentField(c store.Consent) string {
+	return strings.ReplaceAll(c.Channel, "|", "%7C") + "|" + c.Purpose
+}
+
+func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
+	if c.At.IsZero() {
+		c.At = s.now()
+	}
+	return s.c.HSet(ctx, s.k.consents(c.CustomerID), consentField(c), marshal(c)).Err()
+}
+
+func (s *Store) ListConsents(ctx context.Context, customerID string) ([]store.Consent, error) {
+	all, err := s.c.HGetAll(ctx, s.k.consents(customerID)).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Consent, 0, len(all))
+	for _, raw := range all {
+		var c store.Consent
+		if err := unmarshal(raw, &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Channel != out[j].Channel {
+			return out[i].Channel < out[j].Channel
+		}
+		return out[i].Purpose < out[j].Purpose
+	})
+	return out, nil
+}
+
+func (s *Store) DeleteConsents(ctx context.Context, customerID string) error {
+	return s.c.Del(ctx, s.k.consents(customerID)).Err()
+}
+
+// ---- counters: one hash {counters}:values, name → integer ----
+
+func (s *Store) Incr(ctx context.Context, name string, delta int64) (int64, error) {
+	return s.c.HIncrBy(ctx, s.k.counters(), name, delta).Result()
+}
+
+func (s *Store) GetCounters(ctx context.Context, prefix string) (map[string]int64, error) {
+	out := map[string]int64{}
+	var cursor uint64
+	for {
+		kv, next, err := s.c.HScan(ctx, s.k.counters(), cursor, globEscape(prefix)+"*", 500).Result()
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if !strings.HasPrefix(kv[i], prefix) {
+				continue
+			}
+			n, err := strconv.ParseInt(kv[i+1], 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			out[kv[i]] = n
+		}
+		if next == 0 {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

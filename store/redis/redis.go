@@ -1,0 +1,243 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Options configure the backend.
+type Options struct {
+	// Prefix starts every key and channel name (default "sb"). It must not
+	// contain '{' or '}'.
+	Prefix string
+	// Queue configures every queue (defaults: MaxAttempts 5, ClaimAfter
+	// 30s, RetryBackoff 1s).
+	Queue store.QueueOptions
+	// Clock is the time source (default store.SystemClock).
+	Clock store.Clock
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Store is the Redis implementation of store.Store.
+type Store struct {
+	c     goredis.UniversalClient
+	k     keys
+	q     store.QueueOptions
+	now   store.Clock
+	log   *slog.Logger
+	ctx   context.Context // cancelled by Close
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+	group sync.Map // queue name → struct{}: consumer group known to exist
+}
+
+var _ store.Store = (*Store)(nil)
+
+// maxCAS is how often an Update retries its compare-and-swap before giving
+// up with store.ErrConflict.
+const maxCAS = 50
+
+// New returns a backend on client. The caller owns client: Close does not
+// close it.
+func New(client goredis.UniversalClient, opts Options) *Store {
+	if opts.Prefix == "" {
+		opts.Prefix = "sb"
+	}
+	if opts.Queue.MaxAttempts <= 0 {
+		opts.Queue.MaxAttempts = 5
+	}
+	if opts.Queue.ClaimAfter <= 0 {
+		opts.Queue.ClaimAfter = 30 * time.Second
+	}
+	if opts.Queue.RetryBackoff <= 0 {
+		opts.Queue.RetryBackoff = time.Second
+	}
+	if opts.Clock == nil {
+		opts.Clock = store.SystemClock
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Store{c: client, k: keys{p: opts.Prefix}, q: opts.Queue, now: opts.Clock,
+		log: opts.Logger.With("store", "redis"), ctx: ctx, stop: stop}
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.c.Ping(ctx).Err() }
+
+// Close ends the backend's subscriptions and waits for their goroutines. It
+// does not close the client, which belongs to the caller.
+func (s *Store) Close() error {
+	s.stop()
+	s.wg.Wait()
+	return nil
+}
+
+// ---- helpers ----
+
+func isNil(err error) bool { return errors.Is(err, goredis.Nil) }
+
+func marshal(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("store/redis: marshal %T: %v", v, err)) // records always marshal
+	}
+	return string(b)
+}
+
+func unmarshal(s string, v any) error {
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("store/redis: corrupt %T record: %w", v, err)
+	}
+	return nil
+}
+
+// getJSON reads a JSON string key into v; store.ErrNotFound when missing.
+func (s *Store) getJSON(ctx context.Context, key string, v any) (string, error) {
+	raw, err := s.c.Get(ctx, key).Result()
+	if isNil(err) {
+		return "", store.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	return raw, unmarshal(raw, v)
+}
+
+// createIfAbsent runs setIfAbsent: created reports whether value was stored,
+// cur is the value now in force.
+func (s *Store) createIfAbsent(ctx context.Context, key, value string) (cur string, created bool, err error) {
+	return pair(setIfAbsent.Run(ctx, s.c, []string{key}, value).Slice())
+}
+
+// pair decodes a script's {flag, string} reply.
+func pair(r []any, err error) (string, bool, error) {
+	if err != nil {
+		return "", false, err
+	}
+	if len(r) != 2 {
+		return "", false, fmt.Errorf("store/redis: unexpected script reply %v", r)
+	}
+	flag, _ := r[0].(int64)
+	str, _ := r[1].(string)
+	return str, flag == 1, nil
+}
+
+// updateString applies fn to the string at key with compare-and-swap,
+// retrying on concurrent change. fn returns the new value.
+func (s *Store) updateString(ctx context.Context, key string, fn func(old string) (string, error)) error {
+	for i := 0; i < maxCAS; i++ {
+		old, err := s.c.Get(ctx, key).Result()
+		if isNil(err) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		nv, err := fn(old)
+		if err != nil {
+			return err
+		}
+		ok, err := casSet.Run(ctx, s.c, []string{key}, old, nv).Int()
+		if err != nil {
+			return err
+		}
+		if ok == 1 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return store.ErrConflict
+}
+
+// updateField is updateString for a hash field.
+func (s *Store) updateField(ctx context.Context, key, field string, fn func(old string) (string, error)) error {
+	for i := 0; i < maxCAS; i++ {
+		old, err := s.c.HGet(ctx, key, field).Result()
+		if isNil(err) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		nv, err := fn(old)
+		if err != nil {
+			return err
+		}
+		ok, err := casHSet.Run(ctx, s.c, []string{key}, field, old, nv).Int()
+		if err != nil {
+			return err
+		}
+		if ok == 1 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return store.ErrConflict
+}
+
+// getMany GETs keys that may live in different slots (a pipeline, which
+// go-redis splits per node); missing keys give "" and ok=false.
+func (s *Store) getMany(ctx context.Context, keys []string) ([]string, []bool, error) {
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	cmds := make([]*goredis.StringCmd, len(keys))
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !isNil(err) {
+		return nil, nil, err
+	}
+	vals := make([]string, len(keys))
+	oks := make([]bool, len(keys))
+	for i, c := range cmds {
+		v, err := c.Result()
+		if isNil(err) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		vals[i], oks[i] = v, true
+	}
+	return vals, oks, nil
+}
+
+// nanos renders t as 20-digit zero-padded Unix nanoseconds (lexically ordered).
+func nanos(t time.Time) string { return fmt.Sprintf("%020d", t.UnixNano()) }
+
+func parseNanos(s string) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || s == "" {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// sortKeyID returns the id part of a store.SortKey / store.ConversationCursor.
+func sortKeyID(k string) string {
+	if len(k) > 21 {
+		return k[21:]
+	}
+	return ""
+}

@@ -1,0 +1,305 @@
+package redis
+
+import goredis "github.com/redis/go-redis/v9"
+
+// Every script touches only the keys passed in KEYS, and all of those share
+// one hash tag (see keys.go).
+
+// setIfAbsent creates a string key unless it exists.
+// KEYS[1] key. ARGV[1] value.
+// Returns {1, value} when created, {0, existing} otherwise.
+var setIfAbsent = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then return {0, cur} end
+redis.call('SET', KEYS[1], ARGV[1])
+return {1, ARGV[1]}
+`)
+
+// casSet replaces a string key's value if it still is the expected one.
+// KEYS[1] key. ARGV[1] expected value, ARGV[2] new value.
+// Returns 1 when replaced, 0 when the value changed (or the key is gone).
+var casSet = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`)
+
+// casDel deletes a string key if it still has the expected value.
+// KEYS[1] key. ARGV[1] expected value. Returns 1 when deleted, else 0.
+var casDel = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`)
+
+// casHSet replaces a hash field's value if it still is the expected one.
+// KEYS[1] hash. ARGV[1] field, ARGV[2] expected value, ARGV[3] new value.
+// Returns 1 when replaced, 0 otherwise.
+var casHSet = goredis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+`)
+
+// appendEntry writes an entry to a customer's timeline unless it is there.
+// KEYS[1] entries hash, KEYS[2] timeline ZSET (one customer tag).
+// ARGV[1] entry id, ARGV[2] entry JSON, ARGV[3] sort key.
+// Returns {1, json} when written, {0, existing json} when it existed.
+var appendEntry = goredis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then return {0, cur} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+return {1, ARGV[2]}
+`)
+
+// deleteTimeline removes a customer's entries and timeline.
+// KEYS[1] entries hash, KEYS[2] timeline ZSET. Returns the number of entries removed.
+var deleteTimeline = goredis.NewScript(`
+local n = redis.call('HLEN', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+return n
+`)
+
+// conversationHelpers is shared by the conversation scripts: whether
+// conversation id (in hash KEYS[1]) exists and is unresolved.
+const conversationHelpers = `
+local function unresolved(id)
+  local j = redis.call('HGET', KEYS[1], id)
+  if not j then return false end
+  return cjson.decode(j)['status'] ~= 'resolved'
+end
+`
+
+// openConversation stores a conversation as its thread's, atomically per
+// (customer, thread key).
+// KEYS[1] conversations hash, KEYS[2] thread-key hash (one customer tag).
+// ARGV[1] id, ARGV[2] JSON, ARGV[3] thread key, ARGV[4] "1" when the new
+// conversation is resolved (it then takes no thread key).
+// Returns {1, json} when stored, {0, existing json} when the id exists or
+// another unresolved conversation holds the thread key.
+var openConversation = goredis.NewScript(conversationHelpers + `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then return {0, cur} end
+if ARGV[4] ~= '1' then
+  local holder = redis.call('HGET', KEYS[2], ARGV[3])
+  if holder and holder ~= ARGV[1] and unresolved(holder) then
+    return {0, redis.call('HGET', KEYS[1], holder)}
+  end
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return {1, ARGV[2]}
+`)
+
+// updateConversation is the compare-and-swap of a conversation that keeps
+// the thread-key index right: an unresolved conversation holds its thread
+// key, a resolved one releases it.
+// KEYS[1] conversations hash, KEYS[2] thread-key hash (one customer tag).
+// ARGV[1] id, ARGV[2] expected JSON, ARGV[3] new JSON, ARGV[4] old thread
+// key, ARGV[5] new thread key, ARGV[6] "1" when the new status is resolved.
+// Returns 1 when stored, 0 when the record changed (retry), -1 when another
+// unresolved conversation holds the new thread key.
+var updateConversation = goredis.NewScript(conversationHelpers + `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[6] ~= '1' then
+  local holder = redis.call('HGET', KEYS[2], ARGV[5])
+  if holder and holder ~= ARGV[1] and unresolved(holder) then return -1 end
+end
+if redis.call('HGET', KEYS[2], ARGV[4]) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], ARGV[4])
+end
+if ARGV[6] ~= '1' then
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`)
+
+// deleteConversation removes a conversation and its thread key.
+// KEYS[1] conversations hash, KEYS[2] thread-key hash. ARGV[1] id.
+// Returns the deleted JSON, or false (nil) when missing.
+var deleteConversation = goredis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return false end
+local tk = cjson.decode(cur)['thread_key']
+if tk and redis.call('HGET', KEYS[2], tk) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], tk)
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return cur
+`)
+
+// ---- queues ----
+
+// queueRead hands out items: first pending ones due for redelivery
+// (claimed with XCLAIM, which increments their delivery count), then new
+// ones (XREADGROUP ">"). Every handed-out item gets a redelivery time in the
+// due ZSET in the same step, so an item is never pending without one.
+// KEYS[1] stream, KEYS[2] due ZSET (one queue tag).
+// ARGV[1] consumer, ARGV[2] max, ARGV[3] now (ms), ARGV[4] ClaimAfter (ms).
+// Returns {last-delivered-id, next-due-ms or "", item...} where an item is
+// {id, payload, enqueued_at_ns, delivery count}.
+var queueRead = goredis.NewScript(`
+local stream, due = KEYS[1], KEYS[2]
+local max, now, ca = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local out = {}
+local function field(f, name)
+  for i = 1, #f, 2 do if f[i] == name then return f[i+1] end end
+  return ''
+end
+local ids = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, max)
+for _, id in ipairs(ids) do
+  local c = redis.call('XCLAIM', stream, 'hub', ARGV[1], 0, id)
+  if #c == 0 or not c[1] or c[1] == false then
+    redis.call('ZREM', due, id)
+  else
+    redis.call('ZADD', due, now + ca, id)
+    local p = redis.call('XPENDING', stream, 'hub', id, id, 1)
+    local n = 1
+    if #p > 0 then n = p[1][4] end
+    local f = c[1][2]
+    out[#out+1] = {id, field(f, 'p'), field(f, 't'), n}
+  end
+end
+if #out < max then
+  local r = redis.call('XREADGROUP', 'GROUP', 'hub', ARGV[1], 'COUNT', max - #out, 'STREAMS', stream, '>')
+  if r then
+    for _, e in ipairs(r[1][2]) do
+      redis.call('ZADD', due, now + ca, e[1])
+      out[#out+1] = {e[1], field(e[2], 'p'), field(e[2], 't'), 1}
+    end
+  end
+end
+local last = '0-0'
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+  if field(g, 'name') == 'hub' then last = field(g, 'last-delivered-id') end
+end
+local nd = ''
+local first = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
+if #first > 0 then nd = first[2] end
+local res = {last, nd}
+for _, o in ipairs(out) do res[#res+1] = o end
+return res
+`)
+
+// queueAck acknowledges and deletes items.
+// KEYS[1] stream, KEYS[2] due ZSET. ARGV ids. Returns the number acked.
+var queueAck = goredis.NewScript(`
+local n = 0
+for _, id in ipairs(ARGV) do
+  n = n + redis.call('XACK', KEYS[1], 'hub', id)
+  redis.call('XDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return n
+`)
+
+// queueDeadLetter moves a pending item to the dead stream.
+// KEYS[1] stream, KEYS[2] dead stream, KEYS[3] due ZSET (one queue tag).
+// ARGV[1] id, ARGV[2] last error, ARGV[3] attempts, ARGV[4] dead_at (ns).
+// Returns the dead letter's id, or false (nil) when the item is gone.
+var queueDeadLetter = goredis.NewScript(`
+local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('XACK', KEYS[1], 'hub', ARGV[1])
+if #e == 0 then return false end
+local p, t = '', ''
+local f = e[1][2]
+for i = 1, #f, 2 do
+  if f[i] == 'p' then p = f[i+1] elseif f[i] == 't' then t = f[i+1] end
+end
+local id = redis.call('XADD', KEYS[2], '*', 'p', p, 't', t, 'src', ARGV[1], 'err', ARGV[2], 'n', ARGV[3], 'at', ARGV[4])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return id
+`)
+
+// queueReplay re-enqueues dead letters (one id, or all when ARGV[1] is "").
+// KEYS[1] stream, KEYS[2] dead stream. ARGV[1] id or "".
+// Returns how many were re-enqueued.
+var queueReplay = goredis.NewScript(`
+local es
+if ARGV[1] == '' then es = redis.call('XRANGE', KEYS[2], '-', '+')
+else es = redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1]) end
+for _, e in ipairs(es) do
+  local p, t = '', ''
+  local f = e[2]
+  for i = 1, #f, 2 do
+    if f[i] == 'p' then p = f[i+1] elseif f[i] == 't' then t = f[i+1] end
+  end
+  redis.call('XADD', KEYS[1], '*', 'p', p, 't', t)
+  redis.call('XDEL', KEYS[2], e[1])
+end
+return #es
+`)
+
+// queueStats reads a queue's counters.
+// KEYS[1] stream, KEYS[2] dead stream. Returns {length, pending, dead,
+// oldest enqueued_at ns or ""}.
+var queueStats = goredis.NewScript(`
+local len = redis.call('XLEN', KEYS[1])
+local pending = 0
+if len > 0 or redis.call('EXISTS', KEYS[1]) == 1 then
+  local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], 'hub')
+  if ok then pending = p[1] end
+end
+local dead = redis.call('XLEN', KEYS[2])
+local t = ''
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+if #first > 0 then
+  local f = first[1][2]
+  for i = 1, #f, 2 do if f[i] == 't' then t = f[i+1] end end
+end
+return {len, pending, dead, t}
+`)
+
+// ---- leases ----
+// Times are 20-digit zero-padded nanoseconds (injected clock) compared as
+// strings, so there is no float rounding.
+
+// leaseAcquire takes a free or expired lease with a new fencing token, or
+// renews it for its current holder.
+// KEYS[1] lease hash, KEYS[2] fencing counter (one lease tag).
+// ARGV[1] holder, ARGV[2] now, ARGV[3] new expiry.
+// Returns {1|0, holder, token, expiry}: 1 when held by ARGV[1] now, 0 with
+// the other holder's lease.
+var leaseAcquire = goredis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'holder', 'token', 'exp')
+if h[1] and h[3] and h[3] > ARGV[2] then
+  if h[1] ~= ARGV[1] then return {0, h[1], h[2], h[3]} end
+  redis.call('HSET', KEYS[1], 'exp', ARGV[3])
+  return {1, h[1], h[2], ARGV[3]}
+end
+local t = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'token', t, 'exp', ARGV[3])
+return {1, ARGV[1], tostring(t), ARGV[3]}
+`)
+
+// leaseRenew extends an unexpired lease held by ARGV[1] with token ARGV[2].
+// KEYS[1] lease hash. ARGV[1] holder, ARGV[2] token, ARGV[3] now, ARGV[4]
+// new expiry. Returns 1 when renewed, 0 when lost.
+var leaseRenew = goredis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'holder', 'token', 'exp')
+if h[1] == ARGV[1] and h[2] == ARGV[2] and h[3] and h[3] > ARGV[3] then
+  redis.call('HSET', KEYS[1], 'exp', ARGV[4])
+  return 1
+end
+return 0
+`)
+
+// leaseRelease deletes the lease when held by ARGV[1] with token ARGV[2].
+// KEYS[1] lease hash. Returns 1 when released, 0 otherwise.
+var leaseRelease = goredis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'holder', 'token')
+if h[1] == ARGV[1] and h[2] == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`)

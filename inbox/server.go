@@ -31,13 +31,15 @@ type Options struct {
 	Outbound    *router.Outbound
 	Credentials []Credential
 	// Teams are every configured team (admins see every team's pilot conversations).
-	Teams []string
-	Gatherer    prometheus.Gatherer
-	Logger      *slog.Logger
-	Clock       store.Clock
+	Teams    []string
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+	Clock    store.Clock
 	// MaxBodyBytes caps every request body (default 1 MiB).
 	MaxBodyBytes int64
 	Version      string
+	// DefaultRegion reads phone numbers without a country code in lookups.
+	DefaultRegion string
 	// Testers check a channel's credentials (`channels test NAME`).
 	Testers map[string]connectors.Tester
 }
@@ -378,11 +380,9 @@ func (s *Server) findCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := connectors.ParseKey(q)
 	if err == nil {
-		id, err = connectors.Normalize(id, "")
+		id, err = connectors.Normalize(id, s.o.DefaultRegion)
 	}
 	if err != nil {
-		// Phone numbers without a country code need the default region;
-		// retry the lookup leniently before refusing.
 		writeError(w, http.StatusBadRequest, "bad_identity", err.Error())
 		return
 	}

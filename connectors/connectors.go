@@ -19,6 +19,8 @@ var (
 	ErrUnknownChannel = errors.New("unknown channel")
 	// ErrNotConnected from a Source or Sender means "reconnect and try again".
 	ErrNotConnected = errors.New("not connected")
+	// ErrTooLarge: a body or attachment is over its limit.
+	ErrTooLarge = errors.New("too large")
 	// ErrPermanent wraps a send failure that must not be retried (e.g. the
 	// recipient opted out, or the provider refused the content).
 	ErrPermanent = errors.New("permanent failure")
@@ -61,7 +63,12 @@ type Message struct {
 	// interest) shown with the entry.
 	Fields []Field `json:"fields,omitempty"`
 	// Flags mark a message kept despite problems (e.g. "malformed-mime").
-	Flags      []string  `json:"flags,omitempty"`
+	Flags []string `json:"flags,omitempty"`
+	// Consent, when set, is recorded on the customer (SMS STOP, form consent).
+	Consent *ConsentChange `json:"consent,omitempty"`
+	// NoReply marks messages that must never be answered automatically
+	// (auto-replies, bulk mail, bounces).
+	NoReply    bool      `json:"no_reply,omitempty"`
 	OccurredAt time.Time `json:"occurred_at"`
 	ReceivedAt time.Time `json:"received_at"`
 }

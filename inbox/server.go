@@ -98,6 +98,9 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/queues/{name}/dead", s.authed(true, s.deadLetters))
 	m.HandleFunc("POST /api/v1/queues/{name}/dead/replay", s.authed(true, s.replayDead))
 	m.HandleFunc("GET /api/v1/audit", s.authed(true, s.audit))
+	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
+	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
+	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
 	})
@@ -189,7 +192,7 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
 	case errors.Is(err, connectors.ErrUnknownChannel), errors.Is(err, connectors.ErrChannelOff):
 		writeError(w, http.StatusNotFound, "unknown_channel", err.Error())
-	case errors.Is(err, router.ErrNotSending), errors.Is(err, router.ErrNoRecipient), errors.Is(err, connectors.ErrPermanent):
+	case errors.Is(err, router.ErrNotSending), errors.Is(err, router.ErrNoRecipient), errors.Is(err, connectors.ErrPermanent), errors.Is(err, router.ErrNoConsent):
 		writeError(w, http.StatusConflict, "cannot_send", err.Error())
 	default:
 		writeError(w, http.StatusInternalServerError, "internal", "internal error")

@@ -20,6 +20,8 @@ var (
 	ErrNotSending   = errors.New("channel does not send in its current phase")
 	ErrNoRecipient  = errors.New("customer has no identity this channel can reach")
 	ErrEmptyMessage = errors.New("message text is empty")
+	// ErrNoConsent: the customer opted out of messages on this channel.
+	ErrNoConsent = errors.New("customer opted out of messages on this channel")
 )
 
 // identityTypeFor is the identity a channel type delivers to.
@@ -30,6 +32,8 @@ type outItem struct {
 }
 
 // Outbound creates replies and notes and dispatches replies to Senders.
+var _ connectors.StatusSink = (*Outbound)(nil)
+
 type Outbound struct {
 	st      store.Store
 	dir     *Directory
@@ -83,6 +87,9 @@ func (o *Outbound) Reply(ctx context.Context, convID, agent, channel, text strin
 	}
 	to, err := o.recipient(ctx, conv, ch)
 	if err != nil {
+		return store.Entry{}, err
+	}
+	if err := o.consented(ctx, conv.CustomerID, channel); err != nil {
 		return store.Entry{}, err
 	}
 	now := o.clock().UTC()
@@ -222,6 +229,12 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
 		return true
 	}
+	if err := o.consented(ctx, e.CustomerID, e.Channel); err != nil {
+		// The customer opted out after the reply was queued.
+		o.setStatus(ctx, e.ID, store.DeliveryFailed, err.Error(), "")
+		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
+		return true
+	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	out := connectors.Outgoing{EntryID: e.ID, ConversationID: e.ConversationID, CustomerID: e.CustomerID, Channel: e.Channel,
 		ThreadKey: strings.TrimPrefix(conv.ThreadKey, conv.Channel+"|"), Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent}
@@ -255,6 +268,65 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	return false
 }
 
+// consented reports ErrNoConsent when the customer (or anyone merged with
+// them) revoked consent to messages on channel.
+func (o *Outbound) consented(ctx context.Context, customerID, channel string) error {
+	v, err := timeline.Load(ctx, o.st, customerID)
+	if err != nil {
+		return err
+	}
+	for _, id := range v.IDs() {
+		cs, err := o.st.ListConsents(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.Channel == channel && c.Purpose == connectors.PurposeMessages && !c.Granted {
+				return fmt.Errorf("%w (%s, since %s)", ErrNoConsent, channel, c.At.Format(time.RFC3339))
+			}
+		}
+	}
+	return nil
+}
+
+// statusRank orders delivery statuses so reports never move an entry back.
+var statusRank = map[string]int{store.DeliveryQueued: 0, store.DeliverySent: 1,
+	store.DeliveryDelivered: 2, store.DeliveryUndelivered: 2, store.DeliveryFailed: 2}
+
+func providerKey(channel, providerID string) string { return "provider|" + channel + "|" + providerID }
+
+// UpdateStatus implements connectors.StatusSink: a channel reports the
+// status of the outbound message it sent with providerID.
+func (o *Outbound) UpdateStatus(ctx context.Context, channel, providerID, status, detail string) error {
+	if _, ok := statusRank[status]; !ok {
+		return fmt.Errorf("%w: delivery status %q", connectors.ErrInvalid, status)
+	}
+	var id []byte
+	var err error
+	// A report can race the sender storing the provider id: wait briefly.
+	for i := 0; i < 20; i++ {
+		if id, err = o.st.GetCheckpoint(ctx, providerKey(channel, providerID)); !errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("outbound message %s/%s: %w", channel, providerID, err)
+	}
+	cur, err := o.st.GetEntry(ctx, string(id))
+	if err != nil {
+		return err
+	}
+	if statusRank[status] < statusRank[cur.Status] || cur.Status == status && cur.StatusDetail == detail {
+		return nil // late or repeated report
+	}
+	return o.setStatus(ctx, cur.ID, status, detail, "")
+}
+
 // SetStatus records a delivery status reported by a channel (e.g. a status
 // callback) on the outbound entry with the given id.
 func (o *Outbound) SetStatus(ctx context.Context, entryID, status, detail string) error {
@@ -262,7 +334,19 @@ func (o *Outbound) SetStatus(ctx context.Context, entryID, status, detail string
 }
 
 func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID string) error {
+	if providerID != "" {
+		cur, err := o.st.GetEntry(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := o.st.PutCheckpoint(ctx, providerKey(cur.Channel, providerID), []byte(id)); err != nil {
+			return err
+		}
+	}
 	e, err := o.st.UpdateEntry(ctx, id, func(e *store.Entry) error {
+		if statusRank[status] < statusRank[e.Status] {
+			return nil // a status report overtook the send result
+		}
 		e.Status, e.StatusDetail = status, detail
 		if providerID != "" {
 			e.ProviderID = providerID

@@ -177,12 +177,29 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	if err != nil {
 		return fmt.Errorf("conversation: %w", err)
 	}
+	// Consent goes first: once the entry exists, a redelivery stops at the
+	// dedupe check above and would never record it.
+	flags := msg.Flags
+	if c := msg.Consent; c != nil {
+		if err := r.st.PutConsent(ctx, store.Consent{CustomerID: res.customer, Channel: msg.Channel, Purpose: c.Purpose,
+			Granted: c.Granted, Text: c.Text, Version: c.Version, Source: msg.ID, At: msg.OccurredAt}); err != nil {
+			return fmt.Errorf("record consent: %w", err)
+		}
+		word := "revoked"
+		if c.Granted {
+			word = "granted"
+		}
+		flags = append(append([]string(nil), flags...), "consent-"+word+":"+c.Purpose)
+	}
+	if msg.NoReply {
+		flags = append(append([]string(nil), flags...), "no-reply")
+	}
 	sender := msg.Identities[0]
 	now := r.opts.Clock().UTC()
 	e := store.Entry{ID: msg.ID, CustomerID: res.customer, ConversationID: conv.ID, Channel: msg.Channel,
 		Direction: connectors.Inbound, Kind: store.KindMessage, ProviderID: msg.ProviderID, Sender: &sender,
 		SenderName: msg.SenderName, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
-		Attachments: msg.Attachments, Fields: msg.Fields, Flags: msg.Flags,
+		Attachments: msg.Attachments, Fields: msg.Fields, Flags: flags,
 		OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now}
 	e, created, err := r.st.AppendEntry(ctx, e)
 	if err != nil {

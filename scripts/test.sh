@@ -76,6 +76,17 @@ export SWITCHBOARD_TEST_REDIS_CLUSTER=$(IFS=,; echo "${CPORTS[*]/#/127.0.0.1:}")
 # Server tests fail instead of skipping: a skipped server test is not a pass.
 export SWITCHBOARD_REQUIRE_SERVERS=1
 
+# Each channel's real peer (Twilio mock, Dovecot, browser, ...) is set up by
+# its own snippet in scripts/peers/; each appends its PIDs to PIDS and
+# exports the SWITCHBOARD_TEST_* variables its tests read.
+mkdir -p "$ROOT/.cache"
+for peer in "$ROOT"/scripts/peers/*.sh; do
+  [ -e "$peer" ] || continue
+  log "peer $(basename "$peer" .sh)"
+  # shellcheck source=/dev/null
+  source "$peer"
+done
+
 log "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "not gofmt'ed:"; echo "$unformatted"; exit 1; fi

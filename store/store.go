@@ -35,6 +35,7 @@ type Store interface {
 	Audit
 	Consents
 	Counters
+	Quarantine
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
@@ -472,4 +473,26 @@ type Counters interface {
 	Incr(ctx context.Context, name string, delta int64) (int64, error)
 	// GetCounters returns the values of all counters whose name starts with prefix.
 	GetCounters(ctx context.Context, prefix string) (map[string]int64, error)
+}
+
+// ---- quarantine ---------------------------------------------------------
+
+// QuarantineItem is an inbound message held back as suspected spam (a
+// filled honeypot, a bot-speed form). It is on no timeline until an admin
+// releases it; false positives are never lost.
+type QuarantineItem struct {
+	ID      string    `json:"id"`
+	Channel string    `json:"channel"`
+	Reason  string    `json:"reason"`
+	Payload []byte    `json:"payload"` // the connectors.Message as JSON
+	At      time.Time `json:"at"`
+}
+
+type Quarantine interface {
+	// PutQuarantine stores q; an existing id is left unchanged (idempotent).
+	PutQuarantine(ctx context.Context, q QuarantineItem) error
+	// ListQuarantine returns a channel's items ("" = every channel), newest first.
+	ListQuarantine(ctx context.Context, channel string, limit int) ([]QuarantineItem, error)
+	// TakeQuarantine removes and returns one item; ErrNotFound when absent.
+	TakeQuarantine(ctx context.Context, id string) (QuarantineItem, error)
 }

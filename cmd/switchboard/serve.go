@@ -24,9 +24,11 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-hub/switchboard/config"
+	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/blobs"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 	sbredis "github.com/switchboard-hub/switchboard/store/redis"
 )
@@ -123,6 +125,15 @@ func readOrCreateToken(path string) (string, error) {
 	return tok, os.WriteFile(path, []byte(tok+"\n"), 0o600)
 }
 
+// blobDir is where attachment content lives: beside the embedded store, or
+// ./switchboard-blobs with Redis (replicas must share it; see ARCHITECTURE.md).
+func blobDir(cfg *config.Config) string {
+	if cfg.Store.Embedded != nil {
+		return filepath.Join(cfg.Store.Embedded.Path, "blobs")
+	}
+	return "switchboard-blobs"
+}
+
 func routerChannels(cfg *config.Config) []router.Channel {
 	out := make([]router.Channel, 0, len(cfg.Channels))
 	for _, c := range cfg.Channels {
@@ -191,8 +202,21 @@ func serve(args []string, stderr io.Writer) error {
 	for _, t := range cfg.Teams {
 		teams = append(teams, t.Name)
 	}
+	bl, err := blobs.Open(blobDir(cfg))
+	if err != nil {
+		return err
+	}
+	testers := map[string]connectors.Tester{}
 	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
-		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Version: version, DefaultRegion: cfg.Identity.DefaultRegion})
+		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers})
+	chans, err := buildChannels(cfg, st, dir, out, bl, srv, log, consumer)
+	if err != nil {
+		return err
+	}
+	for k, v := range chans.testers {
+		testers[k] = v
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -205,6 +229,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { dir.Run(ctx, time.Second) })
 	run(func() { rt.Run(ctx) })
 	run(func() { out.Run(ctx, 2, consumer) })
+	run(func() { chans.run(ctx) })
 	run(func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -72,6 +72,10 @@ func (k keys) channelStates() string     { return k.key("channels", "state") }
 func (k keys) audit() string             { return k.key("audit", "log") }
 func (k keys) counters() string          { return k.key("counters", "values") }
 
+// quarantine: items (hash id → JSON) and their order (ZSET id by time) share one tag.
+func (k keys) quarantineItems() string { return k.key("quarantine", "items") }
+func (k keys) quarantineOrder() string { return k.key("quarantine", "order") }
+
 // ---- pub/sub channels (not keys, but prefixed all the same) ----
 
 func (k keys) events(topic string) string { return k.p + ":events:" + topic }

@@ -1,0 +1,64 @@
+package inbox
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Spam quarantine (admin): suspected spam is kept, never dropped, until an
+// admin releases it onto a timeline or deletes it.
+
+func (s *Server) listQuarantine(w http.ResponseWriter, r *http.Request) {
+	qs, err := s.o.Store.ListQuarantine(r.Context(), r.URL.Query().Get("channel"), intParam(r, "limit", 100, 1000))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	type item struct {
+		store.QuarantineItem
+		Message json.RawMessage `json:"message"`
+	}
+	out := make([]item, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, item{QuarantineItem: q, Message: q.Payload})
+	}
+	writeJSON(w, 200, map[string]any{"quarantine": out})
+}
+
+// releaseQuarantine delivers a held message as if it had passed the checks.
+func (s *Server) releaseQuarantine(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, err := s.o.Store.TakeQuarantine(ctx, r.PathValue("id"))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	var msg connectors.Message
+	if err := json.Unmarshal(q.Payload, &msg); err != nil {
+		_ = s.o.Store.PutQuarantine(ctx, q) // keep it
+		writeError(w, 422, "invalid", "quarantined payload is not a message: "+err.Error())
+		return
+	}
+	id, err := s.o.Ingest.Deliver(ctx, msg)
+	if err != nil {
+		_ = s.o.Store.PutQuarantine(ctx, q) // not lost: back into quarantine
+		storeError(w, err)
+		return
+	}
+	_ = s.o.Store.AppendAudit(ctx, store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(ctx).Name, Action: "quarantine.release", Target: q.ID, Detail: q.Channel})
+	writeJSON(w, 202, map[string]string{"id": id, "status": "accepted"})
+}
+
+func (s *Server) dropQuarantine(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, err := s.o.Store.TakeQuarantine(ctx, r.PathValue("id"))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	_ = s.o.Store.AppendAudit(ctx, store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(ctx).Name, Action: "quarantine.delete", Target: q.ID, Detail: q.Channel})
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,79 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// ---- quarantine: {quarantine}:items (hash) + {quarantine}:order (ZSET, ms) ----
+
+func (s *Store) PutQuarantine(ctx context.Context, q store.QuarantineItem) error {
+	if q.At.IsZero() {
+		q.At = s.now()
+	}
+	b, err := json.Marshal(q)
+	if err != nil {
+		return err
+	}
+	ok, err := s.c.HSetNX(ctx, s.k.quarantineItems(), q.ID, b).Result()
+	if err != nil || !ok {
+		return err
+	}
+	return s.c.ZAdd(ctx, s.k.quarantineOrder(), goredis.Z{Score: float64(q.At.UnixMilli()), Member: q.ID}).Err()
+}
+
+func (s *Store) ListQuarantine(ctx context.Context, channel string, limit int) ([]store.QuarantineItem, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	ids, err := s.c.ZRevRange(ctx, s.k.quarantineOrder(), 0, -1).Result()
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	raws, err := s.c.HMGet(ctx, s.k.quarantineItems(), ids...).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []store.QuarantineItem
+	for _, r := range raws {
+		str, ok := r.(string)
+		if !ok {
+			continue // taken meanwhile
+		}
+		var q store.QuarantineItem
+		if err := json.Unmarshal([]byte(str), &q); err != nil {
+			return nil, err
+		}
+		if channel == "" || q.Channel == channel {
+			out = append(out, q)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) TakeQuarantine(ctx context.Context, id string) (store.QuarantineItem, error) {
+	var q store.QuarantineItem
+	// HGET + HDEL in one MULTI (same slot): exactly one taker gets the item.
+	var get *goredis.StringCmd
+	var del *goredis.IntCmd
+	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		get = p.HGet(ctx, s.k.quarantineItems(), id)
+		del = p.HDel(ctx, s.k.quarantineItems(), id)
+		p.ZRem(ctx, s.k.quarantineOrder(), id)
+		return nil
+	})
+	if err != nil && !isNil(err) {
+		return q, err
+	}
+	if del.Val() == 0 {
+		return q, store.ErrNotFound
+	}
+	return q, json.Unmarshal([]byte(get.Val()), &q)
+}

@@ -17,7 +17,10 @@ import (
 // Options configure a Router.
 type Options struct {
 	Workers int // ingest workers (default 8)
-	Batch   int // items read per queue call (default 32)
+	// MaxAttempts: an item delivered more often than this without being
+	// finished (its worker crashed each time) is dead-lettered (default 5).
+	MaxAttempts int
+	Batch       int // items read per queue call (default 32)
 	// Consumer names this replica in the queue's consumer group.
 	Consumer string
 	Clock    store.Clock
@@ -41,6 +44,9 @@ type Router struct {
 func New(st store.Store, dir *Directory, opts Options) *Router {
 	if opts.Workers <= 0 {
 		opts.Workers = 8
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 32
@@ -117,14 +123,28 @@ func (r *Router) work(ctx context.Context, consumer string) {
 }
 
 // handle processes one delivery; a nil return means "ack it".
-func (r *Router) handle(ctx context.Context, d store.Delivery) error {
+func (r *Router) handle(ctx context.Context, d store.Delivery) (err error) {
+	if d.Attempts > r.opts.MaxAttempts {
+		// A poison message: every earlier delivery died with its worker.
+		r.dead(ctx, d, fmt.Sprintf("delivered %d times without finishing (the hub crashed or hung while processing it)", d.Attempts))
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("panic while processing a message", "item", d.ID, "panic", p)
+			err = fmt.Errorf("panic: %v", p)
+			if dead, _ := r.st.Retry(ctx, store.QueueIngest, d, err.Error()); dead {
+				r.m.DeadLetter.WithLabelValues(store.QueueIngest).Inc()
+			}
+		}
+	}()
 	var msg connectors.Message
 	if err := json.Unmarshal(d.Payload, &msg); err != nil || msg.ID == "" {
 		// Not retryable: keep it for an admin, never drop it.
 		r.dead(ctx, d, fmt.Sprintf("undecodable ingest item: %v", err))
 		return nil
 	}
-	err := r.Process(ctx, msg)
+	err = r.Process(ctx, msg)
 	if err == nil {
 		return nil
 	}

@@ -193,7 +193,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	host, _ := os.Hostname()
 	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
-	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: routing(cfg)})
+	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: routing(cfg)})
 	out := router.NewOutbound(st, dir, clock, log, metrics)
 	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
 	reg.MustRegister(newQueueCollector(st))

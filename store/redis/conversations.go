@@ -38,6 +38,19 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (sto
 	if c.LastActivity.IsZero() {
 		c.LastActivity = c.CreatedAt
 	}
+	if resolvedFlag(c) != "1" {
+		raw, err := findThread.Run(ctx, s.c, []string{s.k.conversations(c.CustomerID), s.k.threads(c.CustomerID)}, c.ThreadKey).Text()
+		if err == nil && raw != "" {
+			var cur store.Conversation
+			if err := unmarshal(raw, &cur); err != nil {
+				return store.Conversation{}, false, err
+			}
+			return cur, false, nil
+		}
+		if err != nil && !isNil(err) {
+			return store.Conversation{}, false, err
+		}
+	}
 	loc := s.k.conversationOwner(c.ID)
 	for i := 0; ; i++ {
 		owner, _, err := s.createIfAbsent(ctx, loc, c.CustomerID)
@@ -84,9 +97,21 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (sto
 }
 
 func (s *Store) conversationOwner(ctx context.Context, id string) (string, error) {
+	if o, ok := s.owners.Load(id); ok {
+		return o.(string), nil
+	}
 	owner, err := s.c.Get(ctx, s.k.conversationOwner(id)).Result()
 	if isNil(err) {
 		return "", store.ErrNotFound
+	}
+	if err == nil {
+		// A conversation's owner never changes once its record exists, so
+		// it is cached (bounded: the cache is dropped when it grows large).
+		if s.ownerN.Add(1) > 200000 {
+			s.owners.Clear()
+			s.ownerN.Store(0)
+		}
+		s.owners.Store(id, owner)
 	}
 	return owner, err
 }
@@ -223,6 +248,7 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 // then the index member and the locator.
 func (s *Store) DeleteConversation(ctx context.Context, id string) error {
 	owner, err := s.conversationOwner(ctx, id)
+	s.owners.Delete(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

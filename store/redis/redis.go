@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -40,6 +41,9 @@ type Store struct {
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
 	group sync.Map // queue name → struct{}: consumer group known to exist
+
+	owners sync.Map // conversation id → owning customer (immutable once stored)
+	ownerN atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)

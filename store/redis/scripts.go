@@ -84,6 +84,16 @@ end
 // conversation is resolved (it then takes no thread key).
 // Returns {1, json} when stored, {0, existing json} when the id exists or
 // another unresolved conversation holds the thread key.
+// findThread returns the unresolved conversation holding a thread key, so
+// the common case (the thread exists) costs one round trip and writes nothing.
+// KEYS[1] conversations hash, KEYS[2] thread-key hash (one customer tag).
+// ARGV[1] thread key. Returns the conversation JSON or nil.
+var findThread = goredis.NewScript(conversationHelpers + `
+local holder = redis.call('HGET', KEYS[2], ARGV[1])
+if holder and unresolved(holder) then return redis.call('HGET', KEYS[1], holder) end
+return false
+`)
+
 var openConversation = goredis.NewScript(conversationHelpers + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then return {0, cur} end

@@ -3,6 +3,7 @@ package router_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func BenchmarkIngestToTimeline(b *testing.B) {
 func benchPipeline(b *testing.B, st store.Store) {
 	dir := router.NewDirectory(st, []router.Channel{{Name: "api", Type: "api", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
 	m := router.NewMetrics(nil)
-	rt := router.New(st, dir, router.Options{Workers: 16, Metrics: m, Routing: router.Routing{Teams: []string{"support"}}})
+	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: m, Routing: router.Routing{Teams: []string{"support"}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, m)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -75,4 +76,13 @@ func benchPipeline(b *testing.B, st store.Store) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
 	b.ReportMetric(testutil.ToFloat64(m.Processed.WithLabelValues("api")), "processed")
+}
+
+// benchWorkers is the router's worker count in benchmarks ($BENCH_WORKERS, default 16).
+func benchWorkers() int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("BENCH_WORKERS"), &n); err != nil || n <= 0 {
+		return 16
+	}
+	return n
 }

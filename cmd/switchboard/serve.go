@@ -58,6 +58,9 @@ func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 		c := goredis.NewUniversalClient(&goredis.UniversalOptions{
 			Addrs: r.Addrs, IsClusterMode: r.Cluster, MasterName: r.MasterName,
 			Username: r.Username, Password: r.Password, DB: r.DB,
+			// Blocking queue reads hold a connection each: size the pool for
+			// every worker plus the API's and the channels' calls.
+			PoolSize: 2*(cfg.Router.Workers+4) + 64,
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

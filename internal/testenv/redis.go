@@ -36,7 +36,7 @@ func RedisAddr() string {
 // prefix; every key under the prefix is deleted when the test ends.
 func Redis(t testing.TB) (goredis.UniversalClient, string) {
 	t.Helper()
-	c := goredis.NewUniversalClient(&goredis.UniversalOptions{Addrs: []string{RedisAddr()}})
+	c := goredis.NewUniversalClient(&goredis.UniversalOptions{Addrs: []string{RedisAddr()}, PoolSize: 256})
 	return ready(t, c, "Redis at "+RedisAddr())
 }
 

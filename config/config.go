@@ -53,7 +53,7 @@ const (
 	DefaultMaxBodyBytes    = int64(1 << 20)
 	DefaultEmbeddedPath    = "./switchboard-data"
 	DefaultRedisPrefix     = "sb"
-	DefaultWorkers         = 32
+	DefaultWorkers         = 64
 	DefaultMaxAttempts     = 5
 	DefaultClaimAfter      = Duration(30 * time.Second)
 	DefaultMaxOpenPerAgent = 20
@@ -96,6 +96,10 @@ type HTTP struct {
 type Store struct {
 	Embedded *Embedded `yaml:"embedded"`
 	Redis    *Redis    `yaml:"redis"`
+	// BlobsPath is where attachment content is kept. Default: "blobs" inside
+	// the embedded data directory, or ./switchboard-blobs with Redis (every
+	// replica must see the same directory).
+	BlobsPath string `yaml:"blobs_path"`
 }
 
 // Embedded is the single-node on-disk store.

@@ -33,7 +33,7 @@ func BenchmarkIngestToTimeline(b *testing.B) {
 	})
 	b.Run("redis", func(b *testing.B) {
 		c, prefix := testenv.Redis(b)
-		st := sbredis.New(c, sbredis.Options{Prefix: prefix})
+		st := sbredis.New(c, sbredis.Options{Prefix: prefix, AutoPipeline: os.Getenv("BENCH_NOPIPE") == ""})
 		defer st.Close()
 		benchPipeline(b, st)
 	})

@@ -65,7 +65,7 @@ func embeddedStore(t *testing.T) string {
 
 func redisStore(t *testing.T) string {
 	_, prefix := testenv.Redis(t) // skips (or fails in CI) without Redis; cleans the prefix after
-	return fmt.Sprintf("store:\n  redis:\n    addrs: [%s]\n    prefix: %s\n", testenv.RedisAddr(), prefix)
+	return fmt.Sprintf("store:\n  blobs_path: %s\n  redis:\n    addrs: [%s]\n    prefix: %s\n", filepath.Join(t.TempDir(), "blobs"), testenv.RedisAddr(), prefix)
 }
 
 func eachStore(t *testing.T, f func(t *testing.T, sc string)) {

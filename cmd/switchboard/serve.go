@@ -68,7 +68,7 @@ func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 			c.Close()
 			return nil, fmt.Errorf("redis at %s: %w", strings.Join(r.Addrs, ","), err)
 		}
-		return &closingStore{Store: sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log}), client: c}, nil
+		return &closingStore{Store: sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log, AutoPipeline: true}), client: c}, nil
 	}
 	return embedded.Open(cfg.Store.Embedded.Path, embedded.Options{Queue: q, Logger: log})
 }
@@ -131,6 +131,9 @@ func readOrCreateToken(path string) (string, error) {
 // blobDir is where attachment content lives: beside the embedded store, or
 // ./switchboard-blobs with Redis (replicas must share it; see ARCHITECTURE.md).
 func blobDir(cfg *config.Config) string {
+	if cfg.Store.BlobsPath != "" {
+		return cfg.Store.BlobsPath
+	}
 	if cfg.Store.Embedded != nil {
 		return filepath.Join(cfg.Store.Embedded.Path, "blobs")
 	}

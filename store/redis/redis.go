@@ -28,6 +28,9 @@ type Options struct {
 	Clock store.Clock
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+	// AutoPipeline coalesces concurrent single commands into shared
+	// pipelines (see autopipe.go). It adds a hook to the client.
+	AutoPipeline bool
 }
 
 // Store is the Redis implementation of store.Store.
@@ -41,6 +44,8 @@ type Store struct {
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
 	group sync.Map // queue name → struct{}: consumer group known to exist
+
+	ap *autoPipeline // nil unless Options.AutoPipeline
 
 	owners sync.Map // conversation id → owning customer (immutable once stored)
 	ownerN atomic.Int64
@@ -74,8 +79,13 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 		opts.Logger = slog.Default()
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Store{c: client, k: keys{p: opts.Prefix}, q: opts.Queue, now: opts.Clock,
+	s := &Store{c: client, k: keys{p: opts.Prefix}, q: opts.Queue, now: opts.Clock,
 		log: opts.Logger.With("store", "redis"), ctx: ctx, stop: stop}
+	if opts.AutoPipeline {
+		s.ap = newAutoPipeline(client)
+		client.AddHook(s.ap)
+	}
+	return s
 }
 
 // Ping reports whether Redis answers.
@@ -86,6 +96,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.c.Ping(ctx).Err() }
 func (s *Store) Close() error {
 	s.stop()
 	s.wg.Wait()
+	if s.ap != nil {
+		s.ap.close()
+	}
 	return nil
 }
 

@@ -15,17 +15,23 @@ import (
 	"github.com/switchboard-hub/switchboard/store/storetest"
 )
 
-func factory(client func(testing.TB) (goredis.UniversalClient, string)) storetest.Factory {
+func factory(client func(testing.TB) (goredis.UniversalClient, string), autoPipeline bool) storetest.Factory {
 	return func(t *testing.T, clock store.Clock, q store.QueueOptions) store.Store {
 		c, prefix := client(t)
-		s := redis.New(c, redis.Options{Prefix: prefix, Clock: clock, Queue: q})
+		s := redis.New(c, redis.Options{Prefix: prefix, Clock: clock, Queue: q, AutoPipeline: autoPipeline})
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
 }
 
+// The hub runs with auto-pipelining on; the suite runs both ways, since the
+// batching must not change any behaviour.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, factory(testenv.Redis))
+	storetest.Run(t, factory(testenv.Redis, true))
+}
+
+func TestConformanceNoAutoPipeline(t *testing.T) {
+	storetest.Run(t, factory(testenv.Redis, false))
 }
 
 // TestConformanceCluster runs the suite on Redis Cluster
@@ -33,7 +39,7 @@ func TestConformance(t *testing.T) {
 // hash slots fails there with CROSSSLOT.
 func TestConformanceCluster(t *testing.T) {
 	testenv.RedisCluster(t) // skips when no cluster is configured
-	storetest.Run(t, factory(testenv.RedisCluster))
+	storetest.Run(t, factory(testenv.RedisCluster, true))
 }
 
 func benchStore(b *testing.B) *redis.Store {

@@ -303,7 +303,9 @@ func TestEndToEndOneCustomerAcrossIdentities(t *testing.T) {
 	eachStore(t, func(t *testing.T, sc string) {
 		p := start(t, writeConfig(t, sc, ""), freeAddr(t))
 		at := func(sec int) string { return time.Date(2026, 11, 1, 9, 0, sec, 0, time.UTC).Format(time.RFC3339) }
-		for _, m := range []map[string]any{
+		// One after the other, as a person writes over time: each message is
+		// on a timeline before the next one arrives.
+		for i, m := range []map[string]any{
 			{"external_id": "e1", "sender": map[string]string{"email": "Mia@Example.com", "name": "Mia"}, "text": "hello by email", "occurred_at": at(1)},
 			{"external_id": "e2", "sender": map[string]string{"phone": "+358 40 765 4321"}, "text": "hello by phone", "occurred_at": at(2)},
 			{"external_id": "e3", "sender": map[string]string{"email": "mia@example.com", "phone": "040 7654321"}, "text": "both", "occurred_at": at(3)},
@@ -311,6 +313,12 @@ func TestEndToEndOneCustomerAcrossIdentities(t *testing.T) {
 			if code, id := p.post(t, "crm", m); code != 202 || id == "" {
 				t.Fatalf("post: %d %q", code, id)
 			}
+			key := []string{"email:mia@example.com", "phone:+358407654321", "phone:+358407654321"}[i]
+			want := []int{1, 1, 3}[i]
+			waitFor(t, fmt.Sprintf("message %d on a timeline", i+1), 10*time.Second, func() bool {
+				c, code := p.find(t, key)
+				return code == 200 && len(p.timeline(t, c.ID)) == want
+			})
 		}
 		var c customer
 		waitFor(t, "three entries on one timeline", 10*time.Second, func() bool {

@@ -53,7 +53,7 @@ const (
 	DefaultMaxBodyBytes    = int64(1 << 20)
 	DefaultEmbeddedPath    = "./switchboard-data"
 	DefaultRedisPrefix     = "sb"
-	DefaultWorkers         = 64
+	DefaultWorkers         = 16
 	DefaultMaxAttempts     = 5
 	DefaultClaimAfter      = Duration(30 * time.Second)
 	DefaultMaxOpenPerAgent = 20

@@ -87,7 +87,7 @@ func TestDefaults(t *testing.T) {
 		{"store.embedded.path", cfg.Store.Embedded.Path, "./switchboard-data"},
 		{"store.redis", cfg.Store.Redis == nil, true},
 		{"identity.default_region", cfg.Identity.DefaultRegion, ""},
-		{"router.workers", cfg.Router.Workers, 64},
+		{"router.workers", cfg.Router.Workers, 16},
 		{"router.max_attempts", cfg.Router.MaxAttempts, 5},
 		{"router.claim_after", cfg.Router.ClaimAfter.D(), 30 * time.Second},
 		{"router.max_open_per_agent", cfg.Router.MaxOpenPerAgent, 20},

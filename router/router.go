@@ -104,15 +104,24 @@ func (r *Router) work(ctx context.Context, consumer string) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
+		ok := make([]bool, len(ds))
+		var wg sync.WaitGroup
+		for i, d := range ds {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok[i] = r.handle(ctx, d) == nil
+			}()
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return // not acked: redelivered after restart
+		}
 		acks := make([]string, 0, len(ds))
-		for _, d := range ds {
-			if err := r.handle(ctx, d); err != nil {
-				if ctx.Err() != nil {
-					return // not acked: redelivered after restart
-				}
-				continue
+		for i, d := range ds {
+			if ok[i] {
+				acks = append(acks, d.ID)
 			}
-			acks = append(acks, d.ID)
 		}
 		if len(acks) > 0 {
 			if err := r.st.Ack(ctx, store.QueueIngest, acks...); err != nil && ctx.Err() == nil {

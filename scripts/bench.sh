@@ -23,7 +23,7 @@ redis-benchmark -p "$RPORT" -n 1000000 -c 50 -P 16 -q xadd bench:stream2 '*' f v
 redis-cli -p "$RPORT" del bench:stream bench:stream2 >/dev/null
 
 echo "## go benchmark: ingest → timeline below HTTP"
-SWITCHBOARD_TEST_REDIS=127.0.0.1:$RPORT BENCH_WORKERS=64 go test -run '^$' -bench IngestToTimeline -benchtime 30000x -count 1 ./router/ | grep Benchmark
+SWITCHBOARD_TEST_REDIS=127.0.0.1:$RPORT BENCH_WORKERS=16 go test -run '^$' -bench IngestToTimeline -benchtime 30000x -count 1 ./router/ | grep Benchmark
 
 go build -o "$RUN/switchboard" ./cmd/switchboard
 cfg() { # store section → config file

@@ -39,6 +39,9 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bo
 	if err != nil {
 		return store.Entry{}, false, err
 	}
+	if created {
+		return e, true, nil // what was stored is e itself: no need to decode it back
+	}
 	var out store.Entry
 	return out, created, unmarshal(raw, &out)
 }

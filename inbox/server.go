@@ -26,7 +26,7 @@ import (
 type Options struct {
 	Store       store.Store
 	Directory   *router.Directory
-	Ingest      *router.Ingest
+	Ingest      connectors.Sink
 	Resolver    *router.Resolver
 	Outbound    *router.Outbound
 	Credentials []Credential

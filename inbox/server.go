@@ -40,6 +40,8 @@ type Options struct {
 	Version      string
 	// DefaultRegion reads phone numbers without a country code in lookups.
 	DefaultRegion string
+	// Blobs hold attachment content (erasure deletes it).
+	Blobs connectors.Blobs
 	// Testers check a channel's credentials (`channels test NAME`).
 	Testers map[string]connectors.Tester
 }
@@ -82,6 +84,7 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/customers/{id}", s.authed(false, s.getCustomer))
 	m.HandleFunc("GET /api/v1/customers/{id}/timeline", s.authed(false, s.customerTimeline))
 	m.HandleFunc("GET /api/v1/customers/{id}/export", s.authed(true, s.exportCustomer))
+	m.HandleFunc("DELETE /api/v1/customers/{id}", s.authed(true, s.eraseCustomer))
 	m.HandleFunc("POST /api/v1/customers/{id}/merge", s.authed(false, s.mergeCustomer))
 	m.HandleFunc("GET /api/v1/customers/{id}/merges", s.authed(false, s.customerMerges))
 	m.HandleFunc("POST /api/v1/merges/{id}/undo", s.authed(false, s.unmerge))
@@ -502,6 +505,16 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "customer-"+v.Root.ID+".json"))
 	writeJSON(w, 200, map[string]any{"customer": out, "conversations": convs, "entries": entries, "merges": merges, "exported_at": s.o.Clock().UTC()})
+}
+
+// eraseCustomer erases the person completely (admin; audited).
+func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
+	rep, err := router.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, 200, rep)
 }
 
 func (s *Server) mergeCustomer(w http.ResponseWriter, r *http.Request) {

@@ -352,7 +352,7 @@ func (r *Resolver) Merge(ctx context.Context, a, b, by, evidence, messageID stri
 		if err != nil {
 			return "", store.Merge{}, err
 		}
-		_ = r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Detail: evidence})
+		_ = r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Detail: "merge " + m.ID}) // the evidence (identities) stays on the merge record, which erasure scrubs
 		root, err := r.root(ctx, winner)
 		return root, m, err
 	}

@@ -212,7 +212,11 @@ func cli(args []string, w io.Writer) error {
 		if err := need(1, "ID"); err != nil {
 			return err
 		}
-		return c.do("DELETE", "/api/v1/customers/"+esc(pos[0]), nil, nil)
+		var out any
+		if err := c.do("DELETE", "/api/v1/customers/"+esc(pos[0]), nil, &out); err != nil {
+			return err
+		}
+		return printJSON(w, out)
 	case "queue stats":
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "QUEUE\tLENGTH\tPENDING\tDEAD\tOLDEST")

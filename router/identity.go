@@ -158,8 +158,14 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 	// 3. Nobody known: a new customer. The id is derived from the message so
 	// a redelivery after a crash reuses it instead of creating another.
 	now := r.clock().UTC()
+	// fresh: cust was made for this message and nothing is bound to it yet.
+	// If a concurrent worker binds the same new identity first, this
+	// message simply joins that customer (there is nothing to merge, and a
+	// merge would leave the thread with two conversations).
+	fresh := false
 	if cust == "" {
 		cust = newCustomerIDFor(msg)
+		fresh = true
 		if err := r.st.CreateCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return res, err
 		}
@@ -176,11 +182,19 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 			return res, err
 		}
 		if created {
+			fresh = false
 			continue
 		}
 		owner, err := r.root(ctx, b.CustomerID)
 		if err != nil {
 			return res, err
+		}
+		if owner != cust && fresh {
+			// Lost the race for a brand-new identity: join the winner and
+			// drop the empty record made for this message.
+			_ = r.st.DeleteCustomer(ctx, cust)
+			cust, fresh = owner, false
+			continue
 		}
 		if owner != cust {
 			w, err := r.autoMerge(ctx, cust, owner, msg, fmt.Sprintf("message %s on channel %s carried verified identity %s", msg.ID, msg.Channel, id.Key()))
@@ -202,10 +216,16 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 		if err != nil {
 			return res, err
 		}
-		if !created {
-			if owner, err := r.root(ctx, b.CustomerID); err == nil && owner != cust {
-				conflicts = append(conflicts, conflict{id, owner})
+		if created {
+			fresh = false
+		} else if owner, err := r.root(ctx, b.CustomerID); err == nil && owner != cust {
+			if fresh {
+				// Claims of one new identity arriving at once cluster too.
+				_ = r.st.DeleteCustomer(ctx, cust)
+				cust, fresh = owner, false
+				continue
 			}
+			conflicts = append(conflicts, conflict{id, owner})
 		}
 	}
 	for _, c := range conflicts {

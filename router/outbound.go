@@ -237,7 +237,11 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	out := connectors.Outgoing{EntryID: e.ID, ConversationID: e.ConversationID, CustomerID: e.CustomerID, Channel: e.Channel,
-		ThreadKey: strings.TrimPrefix(conv.ThreadKey, conv.Channel+"|"), Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent}
+		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent}
+	if conv.Channel == e.Channel {
+		// A thread key means something only on the channel that made it.
+		out.ThreadKey = strings.TrimPrefix(conv.ThreadKey, conv.Channel+"|")
+	}
 	if e.Sender != nil {
 		out.To = *e.Sender
 	}

@@ -17,8 +17,9 @@ import (
 // Options configure a Router.
 type Options struct {
 	Workers int // ingest workers (default 8)
-	// MaxAttempts: an item delivered more often than this without being
-	// finished (its worker crashed each time) is dead-lettered (default 5).
+	// MaxAttempts: failed processing is retried this often before the item
+	// is dead-lettered (default 5); an item delivered ten times as often
+	// without ever finishing (it hangs or kills the hub) is dead-lettered too.
 	MaxAttempts int
 	Batch       int // items read per queue call (default 32)
 	// Consumer names this replica in the queue's consumer group.
@@ -133,8 +134,12 @@ func (r *Router) work(ctx context.Context, consumer string) {
 
 // handle processes one delivery; a nil return means "ack it".
 func (r *Router) handle(ctx context.Context, d store.Delivery) (err error) {
-	if d.Attempts > r.opts.MaxAttempts {
+	if d.Attempts > 10*r.opts.MaxAttempts {
 		// A poison message: every earlier delivery died with its worker.
+		// Failures that return go through Retry (MaxAttempts); this only
+		// catches messages that hang or kill the process. The margin is wide
+		// because a hub restarted many times (deploys, crashes) redelivers
+		// whatever was in flight without any fault of the message.
 		r.dead(ctx, d, fmt.Sprintf("delivered %d times without finishing (the hub crashed or hung while processing it)", d.Attempts))
 		return nil
 	}

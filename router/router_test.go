@@ -399,3 +399,44 @@ func TestWorkersDrainQueue(t *testing.T) {
 		<-done
 	})
 }
+
+// TestNewCustomerRaceOneConversation: the first messages of a brand-new
+// customer handled at the same moment by several workers end as one
+// customer with one conversation for the thread.
+func TestNewCustomerRaceOneConversation(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		for round := 0; round < 5; round++ {
+			var ms []connectors.Message
+			for i := 0; i < 6; i++ {
+				m, err := h.in.Prepare(h.msg("trusted-api", "same-thread", fmt.Sprint("burst ", i), fmt.Sprintf("email:new%d@example.com", round)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ms = append(ms, m)
+			}
+			var wg sync.WaitGroup
+			for _, m := range ms {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := h.rt.Process(context.Background(), m); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			v := h.customerOf(t, fmt.Sprintf("email:new%d@example.com", round))
+			if len(v.Members) != 1 {
+				t.Fatalf("round %d: %d customer records in the view, want 1 (no merge needed)", round, len(v.Members))
+			}
+			cs, _ := timeline.Conversations(context.Background(), st, v, 10)
+			if len(cs) != 1 {
+				t.Fatalf("round %d: %d conversations for one thread", round, len(cs))
+			}
+			if got := h.texts(t, v); len(got) != 6 {
+				t.Fatalf("round %d: %d entries, want 6", round, len(got))
+			}
+		}
+	})
+}

@@ -1,14 +1,21 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/connectors/chat"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
-// buildSlack constructs a slack channel. (Replaced by the slack connector's wiring.)
+// buildSlack constructs a slack channel: in mode socket the value is also a
+// connectors.Source (the Socket Mode connection, held under a store lease).
 func buildSlack(cfg config.Channel, env connectors.Env, st store.Store) (any, error) {
-	return nil, errors.New("the slack channel is not built yet")
+	ch, err := chat.New(cfg, env, st)
+	if err != nil {
+		return nil, err
+	}
+	if s := ch.Socket(); s != nil {
+		return s, nil
+	}
+	return ch, nil
 }

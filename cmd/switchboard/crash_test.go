@@ -92,8 +92,7 @@ func crashSafety(t *testing.T, storeSection string, replicas int) {
 		}
 		time.Sleep(time.Duration(300+rand.IntN(1200)) * time.Millisecond)
 		victim := rand.IntN(replicas)
-		procs[victim].cmd.Process.Kill() // SIGKILL
-		procs[victim].cmd.Wait()
+		procs[victim].kill() // SIGKILL
 		kills++
 		if replicas > 1 {
 			time.Sleep(200 * time.Millisecond) // the survivor keeps accepting meanwhile

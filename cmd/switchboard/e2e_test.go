@@ -126,11 +126,12 @@ channels:
 }
 
 type proc struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	base string
-	logs *bytes.Buffer
-	mu   *sync.Mutex
+	t      *testing.T
+	cmd    *exec.Cmd
+	base   string
+	logs   *bytes.Buffer
+	mu     *sync.Mutex
+	exited chan struct{} // closed when the process has ended
 }
 
 // start runs `switchboard serve` and waits until /readyz answers.
@@ -138,12 +139,13 @@ func start(t *testing.T, cfgPath, addr string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_HTTP_ADDR="+addr)
-	p := &proc{t: t, cmd: cmd, base: "http://" + addr, logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	p := &proc{t: t, cmd: cmd, base: "http://" + addr, logs: &bytes.Buffer{}, mu: &sync.Mutex{}, exited: make(chan struct{})}
 	cmd.Stderr = lockedWriter{p.mu, p.logs}
 	cmd.Stdout = cmd.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.kill() })
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -153,10 +155,13 @@ func start(t *testing.T, cfgPath, addr string) *proc {
 				return p
 			}
 		}
-		if cmd.ProcessState != nil {
-			break
+		select {
+		case <-p.exited:
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			t.Fatalf("hub exited before it was ready (%v); logs:\n%s", cmd.ProcessState, p.logs.String())
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -164,10 +169,13 @@ func start(t *testing.T, cfgPath, addr string) *proc {
 	return nil
 }
 
+// kill sends SIGKILL and waits for the process to end.
 func (p *proc) kill() {
-	if p.cmd.Process != nil && p.cmd.ProcessState == nil {
+	select {
+	case <-p.exited:
+	default:
 		p.cmd.Process.Kill()
-		p.cmd.Wait()
+		<-p.exited
 	}
 }
 

@@ -1,0 +1,75 @@
+package chat
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/config"
+	"github.com/switchboard-hub/switchboard/connectors"
+)
+
+func TestSettings(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "bot")
+	os.WriteFile(tokenFile, []byte("xoxb-from-file\n"), 0o600)
+	emptyFile := filepath.Join(dir, "empty")
+	os.WriteFile(emptyFile, nil, 0o600)
+
+	s, err := LoadSettings(config.Channel{Name: "s", Type: "slack", Slack: map[string]any{"bot_token_file": tokenFile, "signing_secret": "sec"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.BotToken != "xoxb-from-file" || s.Mode != ModeEvents || s.MaxBodyBytes != DefaultMaxBodyBytes ||
+		s.UserCacheTTL.D() != time.Hour || *s.RateLimitRetries != 3 || s.LeaseTTL.D() != 30*time.Second {
+		t.Fatalf("defaults: %+v", s)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		slack map[string]any
+		want  []string // every problem is reported, by key
+	}{
+		{"empty", nil, []string{"channels[s].slack.bot_token: is required", "signing_secret: is required in mode events"}},
+		{"socket without app token", map[string]any{"bot_token": "xoxb-1", "mode": "socket"}, []string{"app_token: is required in mode socket"}},
+		{"unknown mode and key", map[string]any{"bot_token": "xoxb-1", "signing_secret": "s", "mode": "rtm"}, []string{`mode: must be events or socket, not "rtm"`}},
+		{"both secret and file", map[string]any{"bot_token": "xoxb-SECRETVALUE", "bot_token_file": tokenFile, "signing_secret": "s"}, []string{"bot_token_file: set either bot_token or bot_token_file, not both"}},
+		{"empty secret file", map[string]any{"bot_token_file": emptyFile, "signing_secret": "s"}, []string{"bot_token_file: secret file", "is empty"}},
+		{"bad values", map[string]any{"bot_token": "xoxb-1", "signing_secret": "s", "api_url": "ftp://x", "team_id": "nope", "lease_ttl": "10ms", "rate_limit_retries": 99},
+			[]string{"api_url: must be an http(s) URL", "team_id: is not a Slack team id", "lease_ttl: must be at least 1s", "rate_limit_retries: must be between 0 and 10"}},
+	} {
+		_, err := LoadSettings(config.Channel{Name: "s", Type: "slack", Slack: tc.slack})
+		if err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", tc.name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "SECRETVALUE") {
+			t.Errorf("%s: error shows a secret: %v", tc.name, err)
+		}
+	}
+	// Unknown keys are refused (strict decode).
+	if _, err := LoadSettings(config.Channel{Name: "s", Type: "slack", Slack: map[string]any{"bot_token": "x", "signing_secret": "s", "webhook_url": "x"}}); err == nil || !strings.Contains(err.Error(), "webhook_url") {
+		t.Fatalf("unknown key: %v", err)
+	}
+}
+
+func TestModesDecideAbilities(t *testing.T) {
+	events, err := New(config.Channel{Name: "e", Type: "slack", Slack: map[string]any{"bot_token": "xoxb-1", "signing_secret": "s"}}, connectors.Env{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events.Socket() != nil || len(events.Routes()) != 1 || events.Routes()[0].Pattern != "POST /webhooks/slack/{channel}" {
+		t.Fatalf("events mode: socket %v routes %v", events.Socket(), events.Routes())
+	}
+	// Socket Mode needs the store for its lease.
+	if _, err := New(config.Channel{Name: "s", Type: "slack", Slack: map[string]any{"bot_token": "xoxb-1", "app_token": "xapp-1", "mode": "socket"}}, connectors.Env{}, nil); err == nil {
+		t.Fatal("socket mode without a store accepted")
+	}
+}

@@ -1,0 +1,18 @@
+// Package chat is the Slack channel (type "slack"): Events API webhooks
+// (POST /webhooks/slack/{channel}, v0 signatures) and Socket Mode in,
+// chat.postMessage in the customer's thread (or DM) out, and auth.test for
+// `switchboard channels test`.
+//
+// A Slack thread is one conversation (ThreadKey "CHANNEL:THREAD_TS"; a DM
+// without threads is one conversation per DM channel). The provider id of
+// a message is "CHANNEL:TS", the same whether the event came through the
+// Events API or Socket Mode and on every Slack retry, so duplicates collapse
+// on the hub's deterministic message id. Edits and deletions are their own
+// timeline entries, never applied silently. The sender is the verified
+// identity slack:TEAM:USER plus, when users.info shows one, the profile
+// email as a verified email identity.
+//
+// It may import the connectors contract, config, the store contract (for
+// the Socket Mode lease), slack-go (slack, slackutilsx and socketmode) and the
+// standard library; never the router, a store backend or cmd.
+package chat

@@ -24,6 +24,9 @@ type Env struct {
 	// PublicURL is the base URL the hub is reached at from outside
 	// (http.public_url), for checking webhook signatures that cover the URL.
 	PublicURL string
+	// Region is identity.default_region, for reading phone numbers a
+	// customer typed without a country code.
+	Region string
 	// Replica names this hub process (lease holder names).
 	Replica string
 	// Phase returns the channel's current phase (off, shadow, pilot, live).

@@ -58,7 +58,7 @@ func buildChannels(cfg *config.Config, st store.Store, dir *router.Directory, ou
 		}
 		name := c.Name
 		env := connectors.Env{Name: name, Sink: ingest, Status: out, Blobs: blobs, Logger: log.With("channel", name),
-			Clock: store.SystemClock, PublicURL: cfg.HTTP.PublicURL, Replica: replica,
+			Clock: store.SystemClock, PublicURL: cfg.HTTP.PublicURL, Replica: replica, Region: cfg.Identity.DefaultRegion,
 			Phase: func() string { ch, _ := dir.Get(name); return ch.Phase }}
 		built, err := f(c, env, st)
 		if err != nil {

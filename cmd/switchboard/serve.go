@@ -202,7 +202,7 @@ func serve(args []string, stderr io.Writer) error {
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: routing(cfg)})
 	out := router.NewOutbound(st, dir, clock, log, metrics)
 	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
-	reg.MustRegister(newQueueCollector(st))
+	reg.MustRegister(newQueueCollector(st), newChannelCounterCollector(st))
 
 	var teams []string
 	for _, t := range cfg.Teams {
@@ -287,5 +287,35 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(q.length, prometheus.GaugeValue, float64(s.Length), name)
 		ch <- prometheus.MustNewConstMetric(q.dead, prometheus.GaugeValue, float64(s.Dead), name)
 		ch <- prometheus.MustNewConstMetric(q.aged, prometheus.GaugeValue, s.OldestAge.Seconds(), name)
+	}
+}
+
+// channelCounterCollector exports the per-channel counters channels keep in
+// the store (shared by every replica), e.g. "webform:NAME:spam".
+type channelCounterCollector struct {
+	st      store.Store
+	webform *prometheus.Desc
+}
+
+func newChannelCounterCollector(st store.Store) *channelCounterCollector {
+	return &channelCounterCollector{st: st, webform: prometheus.NewDesc("switchboard_webform_submissions_total",
+		"Web form submissions by outcome (received, spam, unknown_fields, rate_limited, refused), across replicas.", []string{"channel", "kind"}, nil)}
+}
+
+func (c *channelCounterCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.webform }
+
+func (c *channelCounterCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.st.GetCounters(ctx, "webform:")
+	if err != nil {
+		return
+	}
+	for name, v := range counts {
+		parts := strings.Split(name, ":")
+		if len(parts) != 3 {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.webform, prometheus.CounterValue, float64(v), parts[1], parts[2])
 	}
 }

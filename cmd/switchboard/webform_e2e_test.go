@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -397,6 +398,15 @@ func TestWebformEndToEnd(t *testing.T) {
 		absentFor(t, p, "email:honey@example.com")
 		if qs := quarantine(t, p, "web"); len(qs) != 1 || qs[0].Reason != "honeypot" {
 			t.Fatalf("quarantine = %+v", qs)
+		}
+		if r, err := http.Get(p.base + "/metrics"); err == nil {
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			if !strings.Contains(string(b), `switchboard_webform_submissions_total{channel="web",kind="spam"} 1`) {
+				t.Errorf("/metrics does not count the quarantined spam submission")
+			}
+		} else {
+			t.Fatal(err)
 		}
 
 		// Forged and disallowed-origin submissions: refused, nothing stored.

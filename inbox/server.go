@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,10 +49,19 @@ type Options struct {
 
 // Server is the hub's HTTP handler.
 type Server struct {
-	o    Options
-	mux  *http.ServeMux
-	auth *authenticator
+	o      Options
+	mux    *http.ServeMux
+	auth   *authenticator
+	routes []string // "METHOD /path" of every API route, for the OpenAPI check
 }
+
+// OpenAPI is the API's description, served at GET /api/v1/openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Routes lists "METHOD /path" for every route the server itself serves.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // New builds the handler with every route of DESIGN.md this build serves.
 func New(o Options) *Server {
@@ -65,12 +75,16 @@ func New(o Options) *Server {
 		o.Logger = slog.Default()
 	}
 	s := &Server{o: o, mux: http.NewServeMux(), auth: &authenticator{creds: o.Credentials}}
-	m := s.mux
+	m := routeRecorder{s}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("GET /readyz", s.readyz)
 	if o.Gatherer != nil {
 		m.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	}
+	m.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(OpenAPI)
+	})
 	m.HandleFunc("GET /api/v1/version", s.authed(false, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]string{"version": o.Version})
 	}))
@@ -104,10 +118,23 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
 	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
 	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
-	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
 	})
 	return s
+}
+
+// routeRecorder registers on the mux and remembers the pattern.
+type routeRecorder struct{ s *Server }
+
+func (r routeRecorder) HandleFunc(pattern string, h http.HandlerFunc) {
+	r.s.routes = append(r.s.routes, pattern)
+	r.s.mux.HandleFunc(pattern, h)
+}
+
+func (r routeRecorder) Handle(pattern string, h http.Handler) {
+	r.s.routes = append(r.s.routes, pattern)
+	r.s.mux.Handle(pattern, h)
 }
 
 // Handle mounts a channel's handler (webhooks, forms) on the server.

@@ -79,18 +79,7 @@ func indexActivity(tx *bolt.Tx, c store.Conversation, add bool) error {
 }
 
 func (s *Store) GetConversation(ctx context.Context, id string) (store.Conversation, error) {
-	var c store.Conversation
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		found, err := getJSON(tx.Bucket(bConversations), []byte(id), &c)
-		if err == nil && !found {
-			err = store.ErrNotFound
-		}
-		return err
-	})
-	if err != nil {
-		return store.Conversation{}, err
-	}
-	return c, nil
+	return getRecord[store.Conversation](ctx, s, bConversations, []byte(id))
 }
 
 func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*store.Conversation) error) (store.Conversation, error) {

@@ -225,6 +225,23 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 }
 
 // getJSON decodes key of b into v and reports whether it existed.
+// getRecord reads one JSON record of type T; ErrNotFound when absent.
+func getRecord[T any](ctx context.Context, s *Store, bucket, k []byte) (T, error) {
+	var v T
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		found, err := getJSON(tx.Bucket(bucket), k, &v)
+		if err == nil && !found {
+			err = store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
 func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
 	raw := b.Get(key)
 	if raw == nil {

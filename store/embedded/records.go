@@ -133,18 +133,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) error {
 }
 
 func (s *Store) GetCustomer(ctx context.Context, id string) (store.Customer, error) {
-	var c store.Customer
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		found, err := getJSON(tx.Bucket(bCustomers), []byte(id), &c)
-		if err == nil && !found {
-			err = store.ErrNotFound
-		}
-		return err
-	})
-	if err != nil {
-		return store.Customer{}, err
-	}
-	return c, nil
+	return getRecord[store.Customer](ctx, s, bCustomers, []byte(id))
 }
 
 func (s *Store) UpdateCustomer(ctx context.Context, id string, fn func(*store.Customer) error) (store.Customer, error) {
@@ -260,18 +249,7 @@ func (s *Store) PutMerge(ctx context.Context, m store.Merge) error {
 }
 
 func (s *Store) GetMerge(ctx context.Context, id string) (store.Merge, error) {
-	var m store.Merge
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		found, err := getJSON(tx.Bucket(bMerges), []byte(id), &m)
-		if err == nil && !found {
-			err = store.ErrNotFound
-		}
-		return err
-	})
-	if err != nil {
-		return store.Merge{}, err
-	}
-	return m, nil
+	return getRecord[store.Merge](ctx, s, bMerges, []byte(id))
 }
 
 func (s *Store) UpdateMerge(ctx context.Context, id string, fn func(*store.Merge) error) (store.Merge, error) {
@@ -347,18 +325,7 @@ func (s *Store) ListSuggestions(ctx context.Context, limit int) ([]store.Merge, 
 // ---- channels --------------------------------------------------------------
 
 func (s *Store) GetChannelState(ctx context.Context, name string) (store.ChannelState, error) {
-	var cs store.ChannelState
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		found, err := getJSON(tx.Bucket(bChannels), []byte(name), &cs)
-		if err == nil && !found {
-			err = store.ErrNotFound
-		}
-		return err
-	})
-	if err != nil {
-		return store.ChannelState{}, err
-	}
-	return cs, nil
+	return getRecord[store.ChannelState](ctx, s, bChannels, []byte(name))
 }
 
 func (s *Store) PutChannelState(ctx context.Context, cs store.ChannelState) error {

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/connectors/sms"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
-// buildSMS constructs a sms channel. (Replaced by the sms connector's wiring.)
+// buildSMS constructs an sms (Twilio) channel: its webhook and status
+// routes, its sender and its credentials test.
 func buildSMS(cfg config.Channel, env connectors.Env, st store.Store) (any, error) {
-	return nil, errors.New("the sms channel is not built yet")
+	return sms.New(cfg, env)
 }

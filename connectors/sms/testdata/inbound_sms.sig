@@ -1,0 +1,1 @@
+SyERGreGiWFw3EzH3kRx7seqALQ=

@@ -102,7 +102,9 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p := principalFrom(r.Context())
+	var before store.Conversation
 	c, err := s.o.Store.UpdateConversation(r.Context(), c.ID, func(x *store.Conversation) error {
+		before = *x
 		if in.Status != nil {
 			x.Status = *in.Status
 			if *in.Status == store.StatusSnoozed {
@@ -127,6 +129,7 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
+	router.AdjustLoad(r.Context(), s.o.Store, before, c)
 	_ = s.o.Store.AppendAudit(r.Context(), store.AuditRecord{At: s.o.Clock().UTC(), Actor: p.Name, Action: "conversation.update", Target: c.ID,
 		Detail: "status=" + c.Status + " assignee=" + c.Assignee})
 	_ = router.Publish(r.Context(), s.o.Store, router.Event{Type: router.EventConversationUpdated, CustomerID: c.CustomerID, ConversationID: c.ID,

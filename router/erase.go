@@ -83,6 +83,7 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 				if err := st.DeleteConversation(ctx, conv.ID); err != nil {
 					return rep, err
 				}
+				AdjustLoad(ctx, st, conv, store.Conversation{})
 				rep.Conversations++
 			}
 			if len(cs) < 500 {

@@ -129,7 +129,9 @@ func (o *Outbound) Note(ctx context.Context, convID, agent, text string) (store.
 }
 
 func (o *Outbound) touch(ctx context.Context, convID string, e store.Entry) {
-	_, _ = o.st.UpdateConversation(ctx, convID, func(c *store.Conversation) error {
+	var before store.Conversation
+	after, err := o.st.UpdateConversation(ctx, convID, func(c *store.Conversation) error {
+		before = *c
 		if e.OccurredAt.After(c.LastActivity) {
 			c.LastActivity = e.OccurredAt
 		}
@@ -138,6 +140,9 @@ func (o *Outbound) touch(ctx context.Context, convID string, e store.Entry) {
 		}
 		return nil
 	})
+	if err == nil {
+		AdjustLoad(ctx, o.st, before, after)
+	}
 }
 
 // recipient finds whom a reply on ch goes to: on the conversation's own

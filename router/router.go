@@ -277,7 +277,9 @@ func (r *Router) conversation(ctx context.Context, ch Channel, customer string, 
 			preview = preview[:len(preview)-1]
 		}
 	}
+	var before store.Conversation
 	c, err = r.st.UpdateConversation(ctx, c.ID, func(x *store.Conversation) error {
+		before = *x
 		// The audience follows the channel's phase at the latest message:
 		// a shadow conversation becomes visible when the channel goes live.
 		x.Audience = aud
@@ -305,6 +307,7 @@ func (r *Router) conversation(ctx context.Context, ch Channel, customer string, 
 	if err != nil {
 		return c, err
 	}
+	AdjustLoad(ctx, r.st, before, c)
 	if created {
 		r.publish(ctx, Event{Type: EventConversationOpened, CustomerID: customer, ConversationID: c.ID, Channel: c.Channel, Audience: c.Audience, Assignee: c.Assignee})
 	}

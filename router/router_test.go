@@ -440,3 +440,45 @@ func TestNewCustomerRaceOneConversation(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentCapacity: an agent at capacity gets no new conversations; a
+// resolved one frees a slot.
+func TestAgentCapacity(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		dir := router.NewDirectory(st, testChannels, store.SystemClock, nil)
+		rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"},
+			Agents: []router.Agent{{Name: "solo", Teams: []string{"support"}}}, MaxOpenPerAgent: 2}})
+		h := &hub{st: st, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", store.SystemClock, nil)}
+		var convs []string
+		for i := 0; i < 3; i++ {
+			m := h.process(t, h.msg("trusted-api", fmt.Sprint("cap", i), "hi", fmt.Sprintf("email:cap%d@example.com", i)))
+			e, _ := st.GetEntry(ctx, m.ID)
+			c, _ := st.GetConversation(ctx, e.ConversationID)
+			convs = append(convs, c.ID)
+			want := "solo"
+			if i == 2 {
+				want = ""
+			}
+			if c.Assignee != want {
+				t.Fatalf("conversation %d assigned to %q, want %q", i, c.Assignee, want)
+			}
+		}
+		if n, _ := router.Load(ctx, st, "solo"); n != 2 {
+			t.Fatalf("load = %d, want 2", n)
+		}
+		// Resolving one frees a slot for the next new conversation.
+		var before store.Conversation
+		after, err := st.UpdateConversation(ctx, convs[0], func(c *store.Conversation) error { before = *c; c.Status = store.StatusResolved; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		router.AdjustLoad(ctx, st, before, after)
+		m := h.process(t, h.msg("trusted-api", "cap3", "hi", "email:cap3@example.com"))
+		e, _ := st.GetEntry(ctx, m.ID)
+		c, _ := st.GetConversation(ctx, e.ConversationID)
+		if c.Assignee != "solo" {
+			t.Fatalf("after a resolve the new conversation went to %q", c.Assignee)
+		}
+	})
+}

@@ -81,13 +81,41 @@ func (a *assigner) route(ctx context.Context, ch Channel, c store.Conversation) 
 	}
 	for i := range members {
 		cand := members[(int(n)+i)%len(members)]
-		open, _, err := a.st.ListConversations(ctx, store.ConversationFilter{Status: store.StatusOpen, Assignee: cand, Limit: max})
+		load, err := a.st.Incr(ctx, loadKey(cand), 0)
 		if err != nil {
 			return "", "", err
 		}
-		if len(open) < max {
+		if load < int64(max) {
 			return team, cand, nil
 		}
 	}
 	return team, "", nil
+}
+
+// An agent's load is the number of unresolved conversations assigned to
+// them, kept as a shared counter so that choosing an agent costs one read,
+// however many conversations exist. Every change of a conversation's
+// assignee or status goes through AdjustLoad.
+func loadKey(agent string) string { return "load:" + agent }
+
+func countsAsLoad(c store.Conversation) bool {
+	return c.Assignee != "" && c.Status != store.StatusResolved
+}
+
+// AdjustLoad updates the agents' load counters after a conversation changed
+// from before to after (use a zero before for a new conversation, a zero
+// after for a deleted one).
+func AdjustLoad(ctx context.Context, st store.Counters, before, after store.Conversation) {
+	moved := before.Assignee != after.Assignee
+	if countsAsLoad(before) && (moved || !countsAsLoad(after)) {
+		_, _ = st.Incr(ctx, loadKey(before.Assignee), -1)
+	}
+	if countsAsLoad(after) && (moved || !countsAsLoad(before)) {
+		_, _ = st.Incr(ctx, loadKey(after.Assignee), 1)
+	}
+}
+
+// Load returns an agent's current number of unresolved assigned conversations.
+func Load(ctx context.Context, st store.Counters, agent string) (int64, error) {
+	return st.Incr(ctx, loadKey(agent), 0)
 }

@@ -54,8 +54,10 @@ type Message struct {
 	Identities []Identity `json:"identities"`
 	// SenderName is a display name, when the channel knows one.
 	SenderName string `json:"sender_name,omitempty"`
-	Subject    string `json:"subject,omitempty"`
-	Text       string `json:"text"`
+	// SenderAvatar is the URL of the sender's picture, when the channel has one.
+	SenderAvatar string `json:"sender_avatar,omitempty"`
+	Subject      string `json:"subject,omitempty"`
+	Text         string `json:"text"`
 	// HTML is sanitized HTML kept for display, when the channel has it.
 	HTML        string       `json:"html,omitempty"`
 	Attachments []Attachment `json:"attachments,omitempty"`

@@ -365,6 +365,7 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) {
 type CustomerView struct {
 	ID         string                `json:"id"`
 	Name       string                `json:"name"`
+	AvatarURL  string                `json:"avatar_url,omitempty"`
 	Identities []connectors.Identity `json:"identities"`
 	// MergedFrom lists customers merged into this one.
 	MergedFrom []string        `json:"merged_from,omitempty"`
@@ -382,6 +383,9 @@ func (s *Server) view(ctx context.Context, id string) (timeline.View, CustomerVi
 	for _, m := range v.Members {
 		if out.Name == "" {
 			out.Name = m.Name
+		}
+		if out.AvatarURL == "" {
+			out.AvatarURL = m.AvatarURL
 		}
 		if m.ID != v.Root.ID {
 			out.MergedFrom = append(out.MergedFrom, m.ID)

@@ -258,6 +258,9 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (resolut
 		if c.Name == "" && msg.SenderName != "" {
 			c.Name = msg.SenderName
 		}
+		if msg.SenderAvatar != "" {
+			c.AvatarURL = msg.SenderAvatar // the channel's current picture
+		}
 		c.UpdatedAt = now
 		return nil
 	}); err != nil {
@@ -276,7 +279,7 @@ func newCustomerIDFor(msg connectors.Message) string {
 // knows reports whether c already records every identity of msg (as
 // verified as msg says) and a name when msg has one.
 func knows(c store.Customer, msg connectors.Message) bool {
-	if c.Name == "" && msg.SenderName != "" {
+	if c.Name == "" && msg.SenderName != "" || msg.SenderAvatar != "" && c.AvatarURL != msg.SenderAvatar {
 		return false
 	}
 	for _, id := range msg.Identities {

@@ -85,6 +85,7 @@ type Identities interface {
 type Customer struct {
 	ID         string                `json:"id"`
 	Name       string                `json:"name,omitempty"`
+	AvatarURL  string                `json:"avatar_url,omitempty"`
 	Identities []connectors.Identity `json:"identities"`
 	// MergedInto is set when this customer was merged into another; the
 	// effective customer is found by following MergedInto to the root.

@@ -321,6 +321,7 @@ func toMessage(channel string, ev *event, p profile, now time.Time) connectors.M
 	}
 	if p.Avatar != "" {
 		msg.Fields = append(msg.Fields, connectors.Field{Name: "avatar", Value: p.Avatar})
+		msg.SenderAvatar = p.Avatar
 	}
 	original := ev.Channel + ":" + ev.TS
 	switch ev.Kind {

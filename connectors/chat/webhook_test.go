@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/timeline"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -182,6 +183,11 @@ func TestSlackUserWithEmailJoinsEmailCustomer(t *testing.T) {
 	bySlack := h.entries(t, customerKey)
 	if len(bySlack) != 2 || bySlack[0].ID != before[0].ID {
 		t.Fatalf("slack identity resolves to another timeline: %q", texts(bySlack))
+	}
+	// The display name and avatar are kept on the customer.
+	c, err := timeline.Root(context.Background(), h.st, bySlack[1].CustomerID)
+	if err != nil || c.Name != "Mia" || c.AvatarURL != "https://avatars.example/U0CUSTOM1.png" {
+		t.Fatalf("customer = %+v, %v; want Slack's display name and avatar", c, err)
 	}
 	// The profile email is verified, so the timelines joined without a
 	// suggestion waiting for an agent.

@@ -1,14 +1,15 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/connectors/email"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
-// buildEmail constructs a email channel. (Replaced by the email connector's wiring.)
+// buildEmail constructs an email channel: a connectors.Source (IMAP, under
+// a store lease so one replica reads the mailbox), a connectors.Sender
+// (SMTP) and a connectors.Tester.
 func buildEmail(cfg config.Channel, env connectors.Env, st store.Store) (any, error) {
-	return nil, errors.New("the email channel is not built yet")
+	return email.New(cfg, env, st)
 }

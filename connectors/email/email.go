@@ -1,0 +1,220 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/config"
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// State is the part of the store the channel uses: the mailbox lease and
+// the per-folder checkpoints.
+type State interface {
+	store.Leases
+	store.Checkpoints
+}
+
+// Channel is one configured email channel. It is a connectors.Source
+// (IMAP), a connectors.Sender (SMTP) and a connectors.Tester.
+type Channel struct {
+	name  string
+	set   Settings
+	env   connectors.Env
+	st    State
+	log   *slog.Logger
+	clock func() time.Time
+}
+
+var (
+	_ connectors.Source = (*Channel)(nil)
+	_ connectors.Sender = (*Channel)(nil)
+	_ connectors.Tester = (*Channel)(nil)
+)
+
+// New builds the channel from its configuration.
+func New(cfg config.Channel, env connectors.Env, st State) (*Channel, error) {
+	s, err := LoadSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, errors.New("email: a store is required (lease and checkpoints)")
+	}
+	c := &Channel{name: cfg.Name, set: s, env: env, st: st, log: env.Logger, clock: env.Clock}
+	if c.name == "" {
+		c.name = env.Name
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.clock == nil {
+		c.clock = time.Now
+	}
+	return c, nil
+}
+
+// Settings returns the channel's effective settings (defaults applied).
+func (c *Channel) Settings() Settings { return c.set }
+
+// ProviderID is the provider id of a parsed mail found in folder: the
+// folder and its Message-ID, so the same mail fetched again (after a
+// UIDVALIDITY change, or delivered twice) maps to the same hub message;
+// without a Message-ID, the SHA-256 of the raw bytes stands in for it.
+func ProviderID(folder string, p *Parsed, raw []byte) string {
+	if p.MessageID != "" {
+		return folder + "/<" + p.MessageID + ">"
+	}
+	h := sha256.Sum256(raw)
+	return folder + "/sha256:" + hex.EncodeToString(h[:16])
+}
+
+// MessageIDOf recovers the Message-ID (with brackets) from a provider id
+// of this channel: an inbound "FOLDER/<id>" or an outbound "<id>". It
+// returns "" when the provider id carries none.
+func MessageIDOf(providerID string) string {
+	if !strings.HasSuffix(providerID, ">") {
+		return ""
+	}
+	i := strings.LastIndex(providerID, "<")
+	if i < 0 || (i > 0 && providerID[i-1] != '/') {
+		return ""
+	}
+	if id := cleanID(providerID[i+1 : len(providerID)-1]); id != "" {
+		return "<" + id + ">"
+	}
+	return ""
+}
+
+// placeholderSender stands in for a mail whose sender cannot be read; it
+// is a claimed identity, so it never joins anyone's timeline by itself.
+const placeholderSender = "unknown-sender@invalid"
+
+// message turns a parsed mail into the hub's message, storing attachment
+// content in the blob store.
+func (c *Channel) message(ctx context.Context, folder string, raw []byte, p *Parsed, internal time.Time) (connectors.Message, error) {
+	m := connectors.Message{
+		Channel:    c.name,
+		ProviderID: ProviderID(folder, p, raw),
+		Subject:    p.Subject,
+		Text:       p.Text,
+		HTML:       p.HTML,
+		Fields:     append([]connectors.Field(nil), p.Fields...),
+		Flags:      append([]string(nil), p.Flags...),
+		NoReply:    p.NoReply,
+		ReceivedAt: c.clock().UTC(),
+	}
+	if folder != "INBOX" {
+		m.Fields = append(m.Fields, connectors.Field{Name: "Folder", Value: folder})
+	}
+	if p.From != nil && strings.EqualFold(p.From.Address, c.set.SMTP.From) || isHubID(p.MessageID) {
+		// The hub's own mail (a Bcc to the mailbox, a watched Sent
+		// folder): never answer it, or two hubs could loop.
+		m.NoReply = true
+		m.Flags = append(m.Flags, "own-mail")
+	}
+	if p.From != nil {
+		m.Identities = []connectors.Identity{{Type: connectors.Email, Value: p.From.Address, Verified: !p.DMARCFail}}
+		m.SenderName = p.From.Name
+	} else {
+		m.Identities = []connectors.Identity{{Type: connectors.Email, Value: placeholderSender}}
+		m.Flags = append(m.Flags, FlagNoSender)
+	}
+	key := threadKey(p.MessageID, p.InReplyTo, p.References, strings.TrimPrefix(m.ProviderID, folder+"/"))
+	m.ThreadKey = key
+	switch {
+	case !p.Date.IsZero() && (internal.IsZero() || p.Date.Before(internal.Add(24*time.Hour))):
+		m.OccurredAt = p.Date
+	case !internal.IsZero():
+		m.OccurredAt = internal
+	}
+	for _, part := range p.Parts {
+		a := connectors.Attachment{Name: part.Name, ContentType: part.ContentType, Size: part.Size, Inline: part.Inline, Omitted: part.Omitted}
+		if part.Data != nil {
+			switch {
+			case c.env.Blobs == nil:
+				a.Omitted = "no attachment store configured"
+			default:
+				max := c.set.Limits.MaxAttachmentBytes
+				if part.Name == OriginalName && part.ContentType == "message/rfc822" {
+					max = c.set.Limits.MaxMessageBytes
+				}
+				sum, n, err := c.env.Blobs.Put(ctx, bytes.NewReader(part.Data), max)
+				switch {
+				case errors.Is(err, connectors.ErrTooLarge):
+					a.Omitted = fmt.Sprintf("larger than %d bytes", max)
+				case err != nil:
+					return m, fmt.Errorf("email: store attachment %q: %w", part.Name, err)
+				default:
+					a.SHA256, a.Size = sum, n
+				}
+			}
+		}
+		m.Attachments = append(m.Attachments, a)
+	}
+	return m, nil
+}
+
+// deliver parses one raw mail and hands it to sink; it returns nil only
+// once the mail is durable in the hub (or, for a mail the hub refuses
+// even in its most basic form, after logging it as lost).
+func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, folder string, raw []byte, truncated bool, internal time.Time) error {
+	p := Parse(raw, c.set.Limits, truncated)
+	m, err := c.message(ctx, folder, raw, p, internal)
+	if err != nil {
+		return err
+	}
+	_, err = sink.Deliver(ctx, m)
+	if errors.Is(err, connectors.ErrInvalid) {
+		// The hub refused something the parser let through (an address
+		// the hub's normaliser rejects, ...): keep the mail with a
+		// placeholder sender rather than block the folder or drop it.
+		c.log.Warn("email: hub refused a parsed mail; keeping it with a placeholder sender", "folder", folder, "err", err)
+		m.Identities = []connectors.Identity{{Type: connectors.Email, Value: placeholderSender}}
+		m.Flags = append(m.Flags, FlagNoSender)
+		m.Text = strings.ToValidUTF8(m.Text, "")
+		m.SenderName, m.Subject = strings.ToValidUTF8(m.SenderName, ""), strings.ToValidUTF8(m.Subject, "")
+		_, err = sink.Deliver(ctx, m)
+		if errors.Is(err, connectors.ErrInvalid) {
+			c.log.Error("email: mail refused by the hub; skipped", "folder", folder, "provider_id", m.ProviderID, "err", err)
+			return nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if b := p.Bounce; b != nil && b.OriginalMessageID != "" && isHubID(b.OriginalMessageID) && c.env.Status != nil {
+		c.reportBounce(ctx, b)
+	}
+	return nil
+}
+
+func (c *Channel) reportBounce(ctx context.Context, b *Bounce) {
+	status := ""
+	switch b.Action {
+	case "failed":
+		status = store.DeliveryFailed
+	case "delivered", "relayed", "expanded":
+		status = store.DeliveryDelivered
+	default:
+		return // "delayed": the mail may still arrive
+	}
+	detail := strings.TrimSpace(strings.Join(nonEmpty([]string{b.Status, b.Diagnostic}), " "))
+	if detail == "" {
+		detail = "bounced"
+	}
+	if b.Recipient != "" {
+		detail += " (" + b.Recipient + ")"
+	}
+	if err := c.env.Status.UpdateStatus(ctx, c.name, "<"+b.OriginalMessageID+">", status, detail); err != nil {
+		c.log.Warn("email: bounce names a message the hub does not know", "message_id", b.OriginalMessageID, "err", err)
+	}
+}

@@ -1,0 +1,282 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message"
+	gomail "github.com/emersion/go-message/mail"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+)
+
+// Send implements connectors.Sender: the reply goes out from the channel's
+// address as multipart/alternative (text and HTML), with In-Reply-To and
+// References naming the customer's mail and a Message-ID that carries the
+// conversation. A 5xx answer is permanent (ErrPermanent, with the server's
+// reply); 4xx answers and network errors are retried by the hub.
+func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors.SendResult, error) {
+	if out.To.Type != connectors.Email {
+		return connectors.SendResult{}, fmt.Errorf("%w: email cannot reach a %s identity", connectors.ErrPermanent, out.To.Type)
+	}
+	to, err := mail.ParseAddress(out.To.Value)
+	if err != nil || to.Address != strings.TrimSpace(out.To.Value) {
+		return connectors.SendResult{}, fmt.Errorf("%w: recipient %q is not an address", connectors.ErrPermanent, out.To.Value)
+	}
+	id := newMessageID(out.ThreadKey, c.set.Domain)
+	var buf bytes.Buffer
+	if err := c.compose(&buf, out, to.Address, id); err != nil {
+		return connectors.SendResult{}, fmt.Errorf("%w: compose: %v", connectors.ErrPermanent, err)
+	}
+	if err := c.submit(ctx, to.Address, buf.Bytes()); err != nil {
+		return connectors.SendResult{}, err
+	}
+	return connectors.SendResult{ProviderID: "<" + id + ">", Status: "sent"}, nil
+}
+
+// compose writes the reply. Every header value goes through go-message's
+// encoder after oneLine, so CR/LF in a subject or a name can never start
+// a header of its own.
+func (c *Channel) compose(w io.Writer, out connectors.Outgoing, to, id string) error {
+	var h gomail.Header
+	h.SetDate(c.clock())
+	h.SetAddressList("From", []*gomail.Address{{Name: oneLine(c.set.SMTP.FromName), Address: c.set.SMTP.From}})
+	h.SetAddressList("To", []*gomail.Address{{Address: to}})
+	h.SetSubject(replySubject(out.Subject))
+	h.SetMessageID(id)
+	var refs []string
+	if k := cleanID(out.ThreadKey); k != "" && strings.Contains(k, "@") {
+		refs = append(refs, k)
+	}
+	if irt := MessageIDOf(out.InReplyTo); irt != "" {
+		irt = strings.Trim(irt, "<>")
+		h.SetMsgIDList("In-Reply-To", []string{irt})
+		if len(refs) == 0 || refs[len(refs)-1] != irt {
+			refs = append(refs, irt)
+		}
+	}
+	if len(refs) > 0 {
+		h.SetMsgIDList("References", refs)
+	}
+	if out.Agent != "" {
+		h.Set("X-Switchboard-Agent", oneLine(out.Agent))
+	}
+	text := strings.ReplaceAll(out.Text, "\r\n", "\n")
+	htmlBody := out.HTML
+	if htmlBody == "" {
+		htmlBody = textToHTML(text)
+	} else {
+		htmlBody = sanitizeHTML(htmlBody)
+	}
+	h.SetContentType("multipart/alternative", nil)
+	mw, err := message.CreateWriter(w, h.Header)
+	if err != nil {
+		return err
+	}
+	for _, part := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", htmlBody}} {
+		var ph message.Header
+		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
+		ph.Set("Content-Transfer-Encoding", "quoted-printable")
+		pw, err := mw.CreatePart(ph)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(pw, part.body); err != nil {
+			return err
+		}
+		if err := pw.Close(); err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}
+
+func textToHTML(text string) string {
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html><html><body>")
+	for _, para := range strings.Split(strings.TrimSpace(text), "\n\n") {
+		b.WriteString("<p>")
+		b.WriteString(strings.ReplaceAll(html.EscapeString(para), "\n", "<br>\n"))
+		b.WriteString("</p>\n")
+	}
+	b.WriteString("</body></html>")
+	return b.String()
+}
+
+// submit hands the message to the configured SMTP server.
+func (c *Channel) submit(ctx context.Context, rcpt string, msg []byte) error {
+	s := c.set.SMTP
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout.D())
+	defer cancel()
+	host, _, _ := net.SplitHostPort(s.Addr)
+	d := net.Dialer{}
+	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("smtp: connect %s: %w", s.Addr, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	var cl *smtp.Client
+	switch s.TLS {
+	case TLSImplicit:
+		cl = smtp.NewClient(tls.Client(conn, &tls.Config{ServerName: host}))
+	case TLSStart:
+		cl, err = smtp.NewClientStartTLS(conn, &tls.Config{ServerName: host})
+		if err != nil {
+			conn.Close()
+			return smtpErr("starttls", err)
+		}
+	default:
+		cl = smtp.NewClient(conn)
+	}
+	defer cl.Close()
+	if err := cl.Hello(s.Hostname); err != nil {
+		return smtpErr("ehlo", err)
+	}
+	if s.Username != "" {
+		if err := cl.Auth(sasl.NewPlainClient("", s.Username, s.Password)); err != nil {
+			return smtpErr("auth as "+s.Username, err)
+		}
+	}
+	if err := cl.Mail(s.From, nil); err != nil {
+		return smtpErr("mail from", err)
+	}
+	if err := cl.Rcpt(rcpt, nil); err != nil {
+		return smtpErr("rcpt to", err)
+	}
+	wc, err := cl.Data()
+	if err != nil {
+		return smtpErr("data", err)
+	}
+	if _, err := wc.Write(msg); err != nil {
+		return smtpErr("data", err)
+	}
+	if err := wc.Close(); err != nil {
+		return smtpErr("data", err)
+	}
+	_ = cl.Quit()
+	return nil
+}
+
+// smtpErr classifies a failure: a 5xx reply is permanent, everything else
+// (4xx, timeouts, refused connections) is worth another attempt.
+func smtpErr(step string, err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		reply := fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], oneLine(se.Message))
+		if se.EnhancedCode == smtp.NoEnhancedCode || se.EnhancedCode[0] <= 0 {
+			reply = fmt.Sprintf("%d %s", se.Code, oneLine(se.Message))
+		}
+		if se.Code >= 500 && se.Code < 600 {
+			return fmt.Errorf("%w: smtp %s: %s", connectors.ErrPermanent, step, reply)
+		}
+		return fmt.Errorf("smtp %s: %s", step, reply)
+	}
+	return fmt.Errorf("smtp %s: %w", step, err)
+}
+
+// Test implements connectors.Tester: log in to IMAP (folders, UIDVALIDITY,
+// message counts, IDLE) and to SMTP (EHLO, AUTH), and report.
+func (c *Channel) Test(ctx context.Context) (string, error) {
+	var b strings.Builder
+	var errs []error
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl, err := c.dial(nil)
+		if err != nil {
+			errs = append(errs, err)
+			fmt.Fprintf(&b, "IMAP %s: FAILED: %v\n", c.set.IMAP.Addr, err)
+			return
+		}
+		defer cl.Close()
+		idle := cl.Caps().Has("IDLE") || cl.Caps().Has("IMAP4rev2")
+		fmt.Fprintf(&b, "IMAP %s: logged in as %s (IDLE: %v)\n", c.set.IMAP.Addr, c.set.IMAP.Username, idle)
+		if list, err := cl.List("", "*", nil).Collect(); err == nil {
+			names := make([]string, 0, len(list))
+			for _, l := range list {
+				names = append(names, l.Mailbox)
+			}
+			fmt.Fprintf(&b, "  folders on the server: %s\n", strings.Join(names, ", "))
+		}
+		for _, f := range c.set.IMAP.Folders {
+			st, err := cl.Select(f, &imapSelectReadOnly).Wait()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("imap: folder %q: %w", f, err))
+				fmt.Fprintf(&b, "  folder %s: FAILED: %v\n", f, err)
+				continue
+			}
+			fmt.Fprintf(&b, "  folder %s: %d messages, UIDVALIDITY %d, next UID %d\n", f, st.NumMessages, st.UIDValidity, st.UIDNext)
+		}
+		_ = cl.Logout().Wait()
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// The goroutine may still be writing to b: report without it.
+		return fmt.Sprintf("IMAP %s: no answer\n", c.set.IMAP.Addr), fmt.Errorf("imap: %w", ctx.Err())
+	}
+	if err := c.testSMTP(ctx, &b); err != nil {
+		errs = append(errs, err)
+	}
+	return b.String(), errors.Join(errs...)
+}
+
+func (c *Channel) testSMTP(ctx context.Context, b *strings.Builder) error {
+	s := c.set.SMTP
+	host, _, _ := net.SplitHostPort(s.Addr)
+	conn, err := (&net.Dialer{Timeout: 15 * time.Second}).DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		fmt.Fprintf(b, "SMTP %s: FAILED: %v\n", s.Addr, err)
+		return fmt.Errorf("smtp: connect %s: %w", s.Addr, err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	var cl *smtp.Client
+	switch s.TLS {
+	case TLSImplicit:
+		cl = smtp.NewClient(tls.Client(conn, &tls.Config{ServerName: host}))
+	case TLSStart:
+		if cl, err = smtp.NewClientStartTLS(conn, &tls.Config{ServerName: host}); err != nil {
+			conn.Close()
+			fmt.Fprintf(b, "SMTP %s: FAILED: %v\n", s.Addr, err)
+			return smtpErr("starttls", err)
+		}
+	default:
+		cl = smtp.NewClient(conn)
+	}
+	defer cl.Close()
+	if err := cl.Hello(s.Hostname); err != nil {
+		fmt.Fprintf(b, "SMTP %s: FAILED: %v\n", s.Addr, err)
+		return smtpErr("ehlo", err)
+	}
+	fmt.Fprintf(b, "SMTP %s: EHLO ok", s.Addr)
+	if n, ok := cl.MaxMessageSize(); ok {
+		fmt.Fprintf(b, " (max message size %d)", n)
+	}
+	b.WriteString("\n")
+	if s.Username != "" {
+		if err := cl.Auth(sasl.NewPlainClient("", s.Username, s.Password)); err != nil {
+			fmt.Fprintf(b, "  AUTH as %s: FAILED: %v\n", s.Username, err)
+			return smtpErr("auth as "+s.Username, err)
+		}
+		fmt.Fprintf(b, "  AUTH as %s: ok\n", s.Username)
+	}
+	_ = cl.Quit()
+	return nil
+}

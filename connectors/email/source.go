@@ -1,0 +1,484 @@
+package email
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// checkpoint is what is stored per folder under CheckpointKey: every mail
+// with a UID up to LastUID (under UIDValidity) is durable in the hub.
+type checkpoint struct {
+	UIDValidity uint32 `json:"uidvalidity"`
+	LastUID     uint32 `json:"last_uid"`
+}
+
+// CheckpointKey is the store key of a folder's checkpoint.
+func CheckpointKey(channel, folder string) string { return "email:" + channel + ":" + folder }
+
+// LeaseName is the store lease a replica holds while it reads the mailbox.
+func LeaseName(channel string) string { return "email:" + channel }
+
+// fence carries the lease a session works under; checkpoint writes renew
+// it first, so a replica that lost the lease stops writing.
+type fence struct {
+	name, holder string
+	token        int64
+	ttl          time.Duration
+}
+
+// Run implements connectors.Source: it takes the mailbox lease (waiting
+// while another replica holds it), then reads every folder until ctx ends
+// or the lease is lost, reconnecting with backoff after any error. It
+// returns nil when ctx is cancelled.
+func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
+	holder := c.env.Replica
+	if holder == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		holder = "replica-" + hex.EncodeToString(b[:])
+	}
+	ttl := c.set.LeaseTTL.D()
+	wait := min(ttl/3, 5*time.Second)
+	for ctx.Err() == nil {
+		lease, err := c.st.AcquireLease(ctx, LeaseName(c.name), holder, ttl)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if !errors.Is(err, store.ErrLeaseHeld) {
+				c.log.Warn("email: could not take the mailbox lease", "err", err)
+			}
+			sleep(ctx, wait)
+			continue
+		}
+		c.log.Info("email: mailbox lease taken; reading mail", "token", lease.Token, "folders", len(c.set.IMAP.Folders))
+		c.hold(ctx, sink, fence{name: LeaseName(c.name), holder: holder, token: lease.Token, ttl: ttl})
+	}
+	return nil
+}
+
+// hold reads every folder while the lease is held.
+func (c *Channel) hold(ctx context.Context, sink connectors.Sink, f fence) {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.renew(lctx, cancel, f)
+	}()
+	var folders sync.WaitGroup
+	for _, folder := range c.set.IMAP.Folders {
+		folders.Add(1)
+		go func() {
+			defer folders.Done()
+			c.folderLoop(lctx, sink, folder, f)
+		}()
+	}
+	folders.Wait()
+	cancel()
+	wg.Wait()
+	rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer rcancel()
+	_ = c.st.ReleaseLease(rctx, f.name, f.holder, f.token)
+}
+
+// renew keeps the lease; when it is lost (or cannot be renewed before it
+// expires) every folder session is stopped.
+func (c *Channel) renew(ctx context.Context, lost context.CancelFunc, f fence) {
+	t := time.NewTicker(f.ttl / 3)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := c.st.RenewLease(ctx, f.name, f.holder, f.token, f.ttl)
+		switch {
+		case err == nil:
+			last = time.Now()
+		case errors.Is(err, store.ErrLeaseHeld):
+			c.log.Warn("email: mailbox lease lost to another replica; stopping")
+			lost()
+			return
+		case ctx.Err() != nil:
+			return
+		default:
+			c.log.Warn("email: lease renewal failed", "err", err)
+			if time.Since(last) > f.ttl {
+				lost()
+				return
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// folderLoop keeps one IMAP session on folder, reconnecting with
+// exponential backoff (1s doubling to 1m; reset after a session that lived
+// a minute).
+func (c *Channel) folderLoop(ctx context.Context, sink connectors.Sink, folder string, f fence) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := c.session(ctx, sink, folder, f)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			backoff = time.Second
+		}
+		c.log.Warn("email: imap session ended; reconnecting", "folder", folder, "err", err, "in", backoff)
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// dial connects and logs in.
+func (c *Channel) dial(opts *imapclient.Options) (*imapclient.Client, error) {
+	s := c.set.IMAP
+	if opts == nil {
+		opts = &imapclient.Options{}
+	}
+	opts.Dialer = &net.Dialer{Timeout: 15 * time.Second}
+	var cl *imapclient.Client
+	var err error
+	switch s.TLS {
+	case TLSStart:
+		cl, err = imapclient.DialStartTLS(s.Addr, opts)
+	case TLSNone:
+		cl, err = imapclient.DialInsecure(s.Addr, opts)
+	default:
+		cl, err = imapclient.DialTLS(s.Addr, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("imap: connect %s: %w", s.Addr, err)
+	}
+	if err := cl.Login(s.Username, s.Password).Wait(); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("imap: login as %s: %w", s.Username, err)
+	}
+	return cl, nil
+}
+
+// session is one connection on one folder: sync, then IDLE (or sleep when
+// the server has no IDLE) until new mail, the refresh interval, or an error.
+func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder string, f fence) error {
+	// The handler runs on the client's reader goroutine and must not block
+	// (PEERS.md): it only nudges a buffered channel.
+	wake := make(chan struct{}, 1)
+	nudge := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	cl, err := c.dial(&imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				nudge()
+			}
+		},
+	}})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	stop := context.AfterFunc(ctx, func() { cl.Close() })
+	defer stop()
+
+	sel, err := cl.Select(folder, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("imap: select %q: %w", folder, err)
+	}
+	idle := (cl.Caps().Has(imap.CapIdle) || cl.Caps().Has(imap.CapIMAP4rev2)) && !c.set.IMAP.DisableIdle
+	for {
+		if err := c.sync(ctx, cl, sink, folder, sel, f); err != nil {
+			return err
+		}
+		if !idle {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-cl.Closed():
+				return errors.New("imap: connection closed")
+			case <-time.After(c.set.IMAP.PollInterval.D()):
+			}
+			continue
+		}
+		// Mail that arrived during the sync may have been announced (or,
+		// on some servers, only queued) before IDLE starts: a NOOP collects
+		// it, and the sync runs again instead of idling on it.
+		if err := cl.Noop().Wait(); err != nil {
+			return fmt.Errorf("imap: noop: %w", err)
+		}
+		select {
+		case <-wake:
+			continue
+		default:
+		}
+		cmd, err := cl.Idle()
+		if err != nil {
+			return fmt.Errorf("imap: idle: %w", err)
+		}
+		t := time.NewTimer(c.set.IMAP.IdleRefresh.D())
+		select {
+		case <-wake:
+		case <-t.C:
+		case <-ctx.Done():
+		case <-cl.Closed():
+		}
+		t.Stop()
+		_ = cmd.Close()
+		if err := cmd.Wait(); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("imap: idle: %w", err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func (c *Channel) loadCheckpoint(ctx context.Context, key string) (checkpoint, bool, error) {
+	b, err := c.st.GetCheckpoint(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return checkpoint{}, false, nil
+	}
+	if err != nil {
+		return checkpoint{}, false, fmt.Errorf("email: read checkpoint: %w", err)
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(b, &cp); err != nil {
+		// A checkpoint we cannot read is treated like a UIDVALIDITY
+		// change: a full resync, which creates no duplicates.
+		c.log.Warn("email: unreadable checkpoint; resyncing the folder", "key", key)
+		return checkpoint{}, true, nil
+	}
+	return cp, true, nil
+}
+
+// saveCheckpoint renews the lease (the fencing step: a replica that lost
+// the mailbox writes nothing), then stores cp.
+func (c *Channel) saveCheckpoint(ctx context.Context, key string, cp checkpoint, f fence) error {
+	if _, err := c.st.RenewLease(ctx, f.name, f.holder, f.token, f.ttl); err != nil {
+		return fmt.Errorf("email: lease: %w", err)
+	}
+	b, _ := json.Marshal(cp)
+	if err := c.st.PutCheckpoint(ctx, key, b); err != nil {
+		return fmt.Errorf("email: write checkpoint: %w", err)
+	}
+	return nil
+}
+
+// sync fetches every mail of the selected folder that the checkpoint does
+// not cover yet.
+func (c *Channel) sync(ctx context.Context, cl *imapclient.Client, sink connectors.Sink, folder string, sel *imap.SelectData, f fence) error {
+	key := CheckpointKey(c.name, folder)
+	cp, found, err := c.loadCheckpoint(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !found || cp.UIDValidity != sel.UIDValidity {
+		since := c.set.IMAP.since
+		if found {
+			// Old UIDs mean nothing now: read the folder again from the
+			// start. Provider ids do not contain UIDs, so mail already in
+			// the hub maps to the same entries: no duplicates.
+			c.log.Warn("email: UIDVALIDITY changed; resyncing folder", "folder", folder, "old", cp.UIDValidity, "new", sel.UIDValidity)
+		} else if since.IsZero() {
+			// First run without backfill: only mail arriving from now on.
+			cp = checkpoint{UIDValidity: sel.UIDValidity, LastUID: uint32(sel.UIDNext) - 1}
+			if sel.UIDNext == 0 {
+				cp.LastUID = 0
+			}
+			return c.saveCheckpoint(ctx, key, cp, f)
+		}
+		criteria := &imap.SearchCriteria{}
+		if !since.IsZero() {
+			criteria.Since = since
+		}
+		data, err := cl.UIDSearch(criteria, nil).Wait()
+		if err != nil {
+			return fmt.Errorf("imap: search %q: %w", folder, err)
+		}
+		cp = checkpoint{UIDValidity: sel.UIDValidity}
+		if err := c.fetch(ctx, cl, sink, folder, data.AllUIDs(), &cp, f); err != nil {
+			return err
+		}
+		if next := uint32(sel.UIDNext); next > 0 && next-1 > cp.LastUID {
+			cp.LastUID = next - 1
+		}
+		if err := c.saveCheckpoint(ctx, key, cp, f); err != nil {
+			return err
+		}
+	}
+	var set imap.UIDSet
+	set.AddRange(imap.UID(cp.LastUID+1), 0)
+	data, err := cl.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("imap: search %q: %w", folder, err)
+	}
+	return c.fetch(ctx, cl, sink, folder, data.AllUIDs(), &cp, f)
+}
+
+// fetch delivers the mails with the given UIDs in batches and advances
+// the checkpoint after each batch whose every mail the hub accepted.
+func (c *Channel) fetch(ctx context.Context, cl *imapclient.Client, sink connectors.Sink, folder string, uids []imap.UID, cp *checkpoint, f fence) error {
+	// "UID n:*" always matches the highest UID, even when it is below n.
+	uids = slices.DeleteFunc(slices.Clone(uids), func(u imap.UID) bool { return uint32(u) <= cp.LastUID })
+	slices.Sort(uids)
+	limit := c.set.Limits.MaxMessageBytes
+	key := CheckpointKey(c.name, folder)
+	for len(uids) > 0 {
+		n := min(len(uids), c.set.IMAP.BatchSize)
+		batch := uids[:n]
+		uids = uids[n:]
+		cmd := cl.Fetch(imap.UIDSetNum(batch...), &imap.FetchOptions{
+			UID: true, RFC822Size: true, InternalDate: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: limit}}},
+		})
+		// Mails are parsed and delivered by a few workers while the FETCH
+		// response streams in: Deliver waits for durability (an fsync or a
+		// Redis round trip), and concurrent deliveries share it. The
+		// semaphore bounds the mails held in memory.
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			done     []imap.UID
+			firstErr error
+			sem      = make(chan struct{}, deliverWorkers)
+		)
+		failed := func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			return firstErr
+		}
+		for failed() == nil {
+			msg := cmd.Next()
+			if msg == nil {
+				break
+			}
+			var uid imap.UID
+			var size int64
+			var internal time.Time
+			var raw []byte
+			var readErr error
+			for {
+				item := msg.Next()
+				if item == nil {
+					break
+				}
+				switch it := item.(type) {
+				case imapclient.FetchItemDataUID:
+					uid = it.UID
+				case imapclient.FetchItemDataRFC822Size:
+					size = it.Size
+				case imapclient.FetchItemDataInternalDate:
+					internal = it.Time
+				case imapclient.FetchItemDataBodySection:
+					if it.Literal != nil {
+						raw, readErr = io.ReadAll(io.LimitReader(it.Literal, limit+1))
+					}
+				}
+			}
+			if readErr != nil {
+				mu.Lock()
+				firstErr = fmt.Errorf("imap: read uid %d: %w", uid, readErr)
+				mu.Unlock()
+				break
+			}
+			if uid == 0 || raw == nil || !slices.Contains(batch, uid) {
+				continue // a flag update, not one of ours
+			}
+			truncated := size > limit || int64(len(raw)) > limit
+			if int64(len(raw)) > limit {
+				raw = raw[:limit]
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				err := c.deliver(ctx, sink, folder, raw, truncated, internal)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = fmt.Errorf("email: deliver uid %d of %q: %w", uid, folder, err)
+					}
+					return
+				}
+				done = append(done, uid)
+			}()
+		}
+		wg.Wait()
+		if err := failed(); err != nil {
+			cmd.Close()
+			return err
+		}
+		if err := cmd.Close(); err != nil {
+			return fmt.Errorf("imap: fetch %q: %w", folder, err)
+		}
+		// Every UID of the batch was delivered, or is gone (expunged
+		// between search and fetch): the checkpoint may pass them all.
+		cp.LastUID = max(cp.LastUID, uint32(batch[len(batch)-1]))
+		if err := c.saveCheckpoint(ctx, key, *cp, f); err != nil {
+			return err
+		}
+		c.afterFetch(cl, folder, done)
+	}
+	return nil
+}
+
+// afterFetch applies mark_seen and move_to to mail the hub now holds.
+// Failures are logged, not retried: the mail is already on a timeline.
+func (c *Channel) afterFetch(cl *imapclient.Client, folder string, uids []imap.UID) {
+	if len(uids) == 0 {
+		return
+	}
+	set := imap.UIDSetNum(uids...)
+	if c.set.IMAP.MarkSeen {
+		if err := cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+			c.log.Warn("email: could not mark mail seen", "folder", folder, "err", err)
+		}
+	}
+	if to := c.set.IMAP.MoveTo; to != "" {
+		if _, err := cl.Move(set, to).Wait(); err != nil {
+			c.log.Warn("email: could not move mail", "folder", folder, "to", to, "err", err)
+		}
+	}
+}
+
+// deliverWorkers is how many mails of one batch are parsed and delivered
+// at once.
+const deliverWorkers = 8
+
+var imapSelectReadOnly = imap.SelectOptions{ReadOnly: true}

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
-	"github.com/switchboard-hub/switchboard/timeline"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

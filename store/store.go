@@ -369,6 +369,21 @@ type QueueOptions struct {
 	RetryBackoff time.Duration
 }
 
+// WithDefaults fills unset options: MaxAttempts 5, ClaimAfter 30s,
+// RetryBackoff 1s.
+func (q QueueOptions) WithDefaults() QueueOptions {
+	if q.MaxAttempts <= 0 {
+		q.MaxAttempts = 5
+	}
+	if q.ClaimAfter <= 0 {
+		q.ClaimAfter = 30 * time.Second
+	}
+	if q.RetryBackoff <= 0 {
+		q.RetryBackoff = time.Second
+	}
+	return q
+}
+
 // Queues are durable at-least-once queues with consumer groups. Enqueue
 // returns only after the item is durable. An item read but never acked is
 // redelivered (to any consumer) after ClaimAfter, including after a restart

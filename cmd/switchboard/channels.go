@@ -41,9 +41,8 @@ type channels struct {
 
 // buildChannels constructs every configured non-api channel, registers its
 // sender and mounts its routes on srv.
-func buildChannels(cfg *config.Config, st store.Store, dir *router.Directory, out *router.Outbound, blobs connectors.Blobs,
-	srv *inbox.Server, log *slog.Logger, replica string) (*channels, error) {
-	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, store.SystemClock, nil)
+func buildChannels(cfg *config.Config, st store.Store, dir *router.Directory, ingest connectors.Sink, out *router.Outbound,
+	blobs connectors.Blobs, srv *inbox.Server, log *slog.Logger, replica string) (*channels, error) {
 	cs := &channels{log: log, dir: dir, sink: ingest, sources: map[string]connectors.Source{}, testers: map[string]connectors.Tester{}}
 	// Routes are dispatched by {channel}: several channels of one type share a pattern.
 	dispatch := map[string]map[string]http.Handler{}

@@ -216,7 +216,7 @@ func serve(args []string, stderr io.Writer) error {
 	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
 		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl})
-	chans, err := buildChannels(cfg, st, dir, out, bl, srv, log, consumer)
+	chans, err := buildChannels(cfg, st, dir, ingest, out, bl, srv, log, consumer)
 	if err != nil {
 		return err
 	}

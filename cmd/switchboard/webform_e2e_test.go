@@ -405,6 +405,9 @@ func TestWebformEndToEnd(t *testing.T) {
 			if !strings.Contains(string(b), `switchboard_webform_submissions_total{channel="web",kind="spam"} 1`) {
 				t.Errorf("/metrics does not count the quarantined spam submission")
 			}
+			if !strings.Contains(string(b), `switchboard_messages_ingested_total{channel="web"}`) {
+				t.Errorf("/metrics does not count messages ingested through the form channel")
+			}
 		} else {
 			t.Fatal(err)
 		}

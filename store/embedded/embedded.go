@@ -44,15 +44,7 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.Queue.MaxAttempts <= 0 {
-		o.Queue.MaxAttempts = 5
-	}
-	if o.Queue.ClaimAfter <= 0 {
-		o.Queue.ClaimAfter = 30 * time.Second
-	}
-	if o.Queue.RetryBackoff <= 0 {
-		o.Queue.RetryBackoff = time.Second
-	}
+	o.Queue = o.Queue.WithDefaults()
 	if o.Clock == nil {
 		o.Clock = store.SystemClock
 	}

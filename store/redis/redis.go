@@ -63,15 +63,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = "sb"
 	}
-	if opts.Queue.MaxAttempts <= 0 {
-		opts.Queue.MaxAttempts = 5
-	}
-	if opts.Queue.ClaimAfter <= 0 {
-		opts.Queue.ClaimAfter = 30 * time.Second
-	}
-	if opts.Queue.RetryBackoff <= 0 {
-		opts.Queue.RetryBackoff = time.Second
-	}
+	opts.Queue = opts.Queue.WithDefaults()
 	if opts.Clock == nil {
 		opts.Clock = store.SystemClock
 	}

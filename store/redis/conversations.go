@@ -45,7 +45,11 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (sto
 			if err := unmarshal(raw, &cur); err != nil {
 				return store.Conversation{}, false, err
 			}
-			return cur, false, nil
+			if cur.Status != store.StatusResolved {
+				return cur, false, nil
+			}
+			// Not reachable while the scripts keep the thread index
+			// right; the open script below settles it either way.
 		}
 		if err != nil && !isNil(err) {
 			return store.Conversation{}, false, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,8 @@ type Store struct {
 
 	owners sync.Map // conversation id → owning customer (immutable once stored)
 	ownerN atomic.Int64
+
+	noSetNXGet atomic.Bool // the server refused SET NX GET (Redis < 7.0)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -125,9 +128,24 @@ func (s *Store) getJSON(ctx context.Context, key string, v any) (string, error) 
 	return raw, unmarshal(raw, v)
 }
 
-// createIfAbsent runs setIfAbsent: created reports whether value was stored,
-// cur is the value now in force.
+// createIfAbsent stores value at key unless the key exists: created reports
+// whether value was stored, cur is the value now in force. It is one native
+// SET NX GET (Redis 7.0+, several times cheaper than a script on the hot
+// path); on an older server that refuses the combination it falls back to
+// the setIfAbsent script for the life of the Store.
 func (s *Store) createIfAbsent(ctx context.Context, key, value string) (cur string, created bool, err error) {
+	if !s.noSetNXGet.Load() {
+		cur, err := s.c.SetArgs(ctx, key, value, goredis.SetArgs{Mode: "NX", Get: true}).Result()
+		switch {
+		case isNil(err):
+			return value, true, nil
+		case err == nil:
+			return cur, false, nil
+		case !strings.Contains(strings.ToLower(err.Error()), "syntax"):
+			return "", false, err
+		}
+		s.noSetNXGet.Store(true)
+	}
 	return pair(setIfAbsent.Run(ctx, s.c, []string{key}, value).Slice())
 }
 

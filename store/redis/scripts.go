@@ -50,13 +50,14 @@ return 0
 // appendEntry writes an entry to a customer's timeline unless it is there.
 // KEYS[1] entries hash, KEYS[2] timeline ZSET (one customer tag).
 // ARGV[1] entry id, ARGV[2] entry JSON, ARGV[3] sort key.
-// Returns {1, json} when written, {0, existing json} when it existed.
+// Returns {1, ""} when written (the caller has the JSON; sending it back
+// would only cost bytes), {0, existing json} when it existed.
 var appendEntry = goredis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then return {0, cur} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
-return {1, ARGV[2]}
+return {1, ''}
 `)
 
 // deleteTimeline removes a customer's entries and timeline.
@@ -88,9 +89,13 @@ end
 // the common case (the thread exists) costs one round trip and writes nothing.
 // KEYS[1] conversations hash, KEYS[2] thread-key hash (one customer tag).
 // ARGV[1] thread key. Returns the conversation JSON or nil.
-var findThread = goredis.NewScript(conversationHelpers + `
+//
+// Only unresolved conversations hold a thread key (openConversation and
+// updateConversation keep that true atomically), so the holder is returned
+// without decoding it; the caller still checks its status.
+var findThread = goredis.NewScript(`
 local holder = redis.call('HGET', KEYS[2], ARGV[1])
-if holder and unresolved(holder) then return redis.call('HGET', KEYS[1], holder) end
+if holder then return redis.call('HGET', KEYS[1], holder) end
 return false
 `)
 
@@ -116,8 +121,15 @@ return {1, ARGV[2]}
 // key, ARGV[5] new thread key, ARGV[6] "1" when the new status is resolved.
 // Returns 1 when stored, 0 when the record changed (retry), -1 when another
 // unresolved conversation holds the new thread key.
+//
+// The common case (a message touches an open conversation: same thread key,
+// still unresolved, already holding it) writes only the record.
 var updateConversation = goredis.NewScript(conversationHelpers + `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[4] == ARGV[5] and ARGV[6] ~= '1' and redis.call('HGET', KEYS[2], ARGV[5]) == ARGV[1] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
 if ARGV[6] ~= '1' then
   local holder = redis.call('HGET', KEYS[2], ARGV[5])
   if holder and holder ~= ARGV[1] and unresolved(holder) then return -1 end

@@ -168,6 +168,10 @@ type Outgoing struct {
 	// the conversation, for channels that thread by it.
 	InReplyTo string `json:"in_reply_to,omitempty"`
 	Agent     string `json:"agent,omitempty"`
+	// Attachments the agent added to the reply; each one's content is the
+	// blob named by its SHA256 (Env.Blobs). A Sender that cannot carry them
+	// must fail the send with ErrPermanent, never drop them silently.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // SendResult is what the provider said about an accepted send.

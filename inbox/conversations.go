@@ -1,10 +1,18 @@
 package inbox
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"mime"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-hub/switchboard/connectors"
 
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -137,24 +145,137 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, c)
 }
 
+// Limits of the attachments of one reply (JSON, base64 in "data").
+const (
+	MaxReplyAttachments      = 20
+	MaxReplyAttachmentBytes  = int64(10 << 20) // one attachment, decoded
+	MaxReplyAttachmentsBytes = int64(25 << 20) // all of one reply, decoded
+)
+
+type replyAttachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"` // base64 in JSON
+}
+
+// reply queues an agent's reply. Attachments come inline as base64; they
+// are stored as blobs before the entry is written, and the entry names
+// them (name, type, size, sha256). The body may be as large as the
+// attachment limits need, however small http.max_body_bytes is.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.conversationFor(w, r)
 	if !ok {
 		return
 	}
 	var in struct {
-		Text    string `json:"text"`
-		Channel string `json:"channel"`
+		Text        string            `json:"text"`
+		Channel     string            `json:"channel"`
+		Attachments []replyAttachment `json:"attachments"`
 	}
-	if !s.decodeBody(w, r, &in) {
+	// base64 is 4/3 of the content, plus room for the text and JSON.
+	limit := max(s.o.MaxBodyBytes, MaxReplyAttachmentsBytes/3*4+s.o.MaxBodyBytes)
+	if !decodeLimited(w, r, &in, limit, fmt.Sprintf(" (attachments may carry at most %d bytes together, base64-encoded in the JSON)", MaxReplyAttachmentsBytes)) {
 		return
 	}
-	e, err := s.o.Outbound.Reply(r.Context(), c.ID, principalFrom(r.Context()).Name, in.Channel, in.Text)
+	atts, ok := s.storeReplyAttachments(w, r, in.Attachments)
+	if !ok {
+		return
+	}
+	if int64(len(in.Text)) > s.o.MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("text of %d bytes exceeds the limit of %d", len(in.Text), s.o.MaxBodyBytes))
+		return
+	}
+	e, err := s.o.Outbound.ReplyWith(r.Context(), router.ReplyRequest{ConversationID: c.ID, Agent: principalFrom(r.Context()).Name,
+		Channel: in.Channel, Text: in.Text, Attachments: atts})
+	if errors.Is(err, router.ErrAttachmentsUnsupported) {
+		writeError(w, http.StatusUnprocessableEntity, "attachments_unsupported", err.Error())
+		return
+	}
 	if err != nil {
 		storeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, e)
+}
+
+// storeReplyAttachments checks the attachments of a reply against the
+// limits and stores them as blobs; it answers the request itself on error.
+func (s *Server) storeReplyAttachments(w http.ResponseWriter, r *http.Request, in []replyAttachment) ([]connectors.Attachment, bool) {
+	if len(in) == 0 {
+		return nil, true
+	}
+	if len(in) > MaxReplyAttachments {
+		writeError(w, http.StatusBadRequest, "too_many_attachments", fmt.Sprintf("%d attachments; a reply may have at most %d", len(in), MaxReplyAttachments))
+		return nil, false
+	}
+	var total int64
+	for i, a := range in {
+		switch {
+		case strings.TrimSpace(a.Name) == "" || len(a.Name) > 255 || strings.ContainsAny(a.Name, "/\\\x00\r\n") || !utf8.ValidString(a.Name):
+			writeError(w, http.StatusBadRequest, "bad_attachment", fmt.Sprintf("attachments[%d].name must be a file name (1-255 bytes of UTF-8, no path separators or line breaks)", i))
+			return nil, false
+		case len(a.Data) == 0:
+			writeError(w, http.StatusBadRequest, "bad_attachment", fmt.Sprintf("attachments[%d] (%q) has no data (base64 in \"data\")", i, a.Name))
+			return nil, false
+		case int64(len(a.Data)) > MaxReplyAttachmentBytes:
+			writeError(w, http.StatusRequestEntityTooLarge, "attachment_too_large", fmt.Sprintf("attachments[%d] (%q) is %d bytes; one attachment may have at most %d", i, a.Name, len(a.Data), MaxReplyAttachmentBytes))
+			return nil, false
+		}
+		if a.ContentType != "" {
+			if _, _, err := mime.ParseMediaType(a.ContentType); err != nil || strings.ContainsAny(a.ContentType, "\r\n") {
+				writeError(w, http.StatusBadRequest, "bad_attachment", fmt.Sprintf("attachments[%d].content_type %q is not a media type", i, a.ContentType))
+				return nil, false
+			}
+		}
+		total += int64(len(a.Data))
+	}
+	if total > MaxReplyAttachmentsBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "attachments_too_large", fmt.Sprintf("the attachments are %d bytes together; a reply may carry at most %d", total, MaxReplyAttachmentsBytes))
+		return nil, false
+	}
+	if s.o.Blobs == nil {
+		writeError(w, http.StatusUnprocessableEntity, "attachments_unsupported", "this hub has no attachment store")
+		return nil, false
+	}
+	out := make([]connectors.Attachment, 0, len(in))
+	for i, a := range in {
+		ct := a.ContentType
+		if ct == "" {
+			ct = http.DetectContentType(a.Data)
+		}
+		sum, n, err := s.o.Blobs.Put(r.Context(), bytes.NewReader(a.Data), MaxReplyAttachmentBytes)
+		if err != nil {
+			s.o.Logger.Error("reply attachment not stored", "index", i, "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "could not store the attachments")
+			return nil, false
+		}
+		out = append(out, connectors.Attachment{Name: a.Name, ContentType: ct, Size: n, SHA256: sum})
+	}
+	return out, true
+}
+
+// decodeLimited is decodeBody with a body limit of its own.
+func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64, hint string) bool {
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, limit)+hint)
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body exceeds the limit of %d bytes", limit)+hint)
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad_json", "request body is not valid JSON for this route: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad_json", "request body has data after the JSON value")
+		return false
+	}
+	return true
 }
 
 func (s *Server) note(w http.ResponseWriter, r *http.Request) {

@@ -22,10 +22,30 @@ var (
 	ErrEmptyMessage = errors.New("message text is empty")
 	// ErrNoConsent: the customer opted out of messages on this channel.
 	ErrNoConsent = errors.New("customer opted out of messages on this channel")
+	// ErrAttachmentsUnsupported: the reply carries attachments and the
+	// channel cannot send them (SMS, Slack in this build).
+	ErrAttachmentsUnsupported = errors.New("attachments are not supported by this channel")
 )
 
 // identityTypeFor is the identity a channel type delivers to.
 var identityTypeFor = map[string]string{"email": connectors.Email, "sms": connectors.Phone, "slack": connectors.Slack}
+
+// attachmentTypes are the channel types whose Sender sends attachments.
+// Others refuse a reply with attachments up front (ErrAttachmentsUnsupported)
+// instead of queueing a message that could only fail: Twilio MMS needs a
+// public media URL the hub does not serve, and the Slack sender posts text.
+var attachmentTypes = map[string]bool{"email": true}
+
+// ReplyRequest is an agent's reply: Reply's arguments plus attachments.
+type ReplyRequest struct {
+	ConversationID string
+	Agent          string
+	// Channel "" means the conversation's channel.
+	Channel string
+	Text    string
+	// Attachments are already stored as blobs (SHA256 set, Omitted empty).
+	Attachments []connectors.Attachment
+}
 
 type outItem struct {
 	EntryID string `json:"entry_id"`
@@ -68,8 +88,20 @@ func (o *Outbound) sender(name string) connectors.Sender {
 // Reply queues an agent's reply in conversation convID. channel "" means
 // the conversation's channel.
 func (o *Outbound) Reply(ctx context.Context, convID, agent, channel, text string) (store.Entry, error) {
-	if strings.TrimSpace(text) == "" {
+	return o.ReplyWith(ctx, ReplyRequest{ConversationID: convID, Agent: agent, Channel: channel, Text: text})
+}
+
+// ReplyWith queues an agent's reply, with attachments. A reply with
+// attachments may have no text.
+func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, error) {
+	convID, agent, channel, text := r.ConversationID, r.Agent, r.Channel, r.Text
+	if strings.TrimSpace(text) == "" && len(r.Attachments) == 0 {
 		return store.Entry{}, ErrEmptyMessage
+	}
+	for i, a := range r.Attachments {
+		if a.SHA256 == "" || a.Omitted != "" {
+			return store.Entry{}, fmt.Errorf("%w: attachment %d (%q) has no stored content", connectors.ErrInvalid, i, a.Name)
+		}
 	}
 	conv, err := o.st.GetConversation(ctx, convID)
 	if err != nil {
@@ -85,6 +117,9 @@ func (o *Outbound) Reply(ctx context.Context, convID, agent, channel, text strin
 	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
 		return store.Entry{}, fmt.Errorf("%w: %s is %s", ErrNotSending, channel, ch.Phase)
 	}
+	if len(r.Attachments) > 0 && !attachmentTypes[ch.Type] {
+		return store.Entry{}, fmt.Errorf("%w: %s is a %s channel; send the text alone, or reply on an email channel", ErrAttachmentsUnsupported, channel, ch.Type)
+	}
 	to, err := o.recipient(ctx, conv, ch)
 	if err != nil {
 		return store.Entry{}, err
@@ -95,7 +130,7 @@ func (o *Outbound) Reply(ctx context.Context, convID, agent, channel, text strin
 	now := o.clock().UTC()
 	e := store.Entry{ID: randomID("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
 		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, Text: text,
-		Subject: conv.Subject, Status: store.DeliveryQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
+		Subject: conv.Subject, Attachments: r.Attachments, Status: store.DeliveryQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
@@ -242,7 +277,7 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	out := connectors.Outgoing{EntryID: e.ID, ConversationID: e.ConversationID, CustomerID: e.CustomerID, Channel: e.Channel,
-		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent}
+		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent, Attachments: e.Attachments}
 	if conv.Channel == e.Channel {
 		// A thread key means something only on the channel that made it.
 		out.ThreadKey = strings.TrimPrefix(conv.ThreadKey, conv.Channel+"|")

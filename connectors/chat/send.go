@@ -27,6 +27,11 @@ var permanentErrors = map[string]bool{
 // waited out (Retry-After) up to rate_limit_retries times; what Slack
 // refuses for good wraps connectors.ErrPermanent.
 func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors.SendResult, error) {
+	if len(out.Attachments) > 0 {
+		// Never post the text without the files the agent meant to send.
+		return connectors.SendResult{}, fmt.Errorf("slack: %w: attachments are not supported by the slack channel (%d attached); send the text alone or reply by email",
+			connectors.ErrPermanent, len(out.Attachments))
+	}
 	if strings.TrimSpace(out.Text) == "" {
 		return connectors.SendResult{}, fmt.Errorf("slack: %w: empty text", connectors.ErrPermanent)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"mime"
 	"net"
 	"net/mail"
 	"strings"
@@ -36,7 +37,12 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 	}
 	id := newMessageID(out.ThreadKey, c.set.Domain)
 	var buf bytes.Buffer
-	if err := c.compose(&buf, out, to.Address, id); err != nil {
+	if err := c.compose(ctx, &buf, out, to.Address, id); err != nil {
+		if errors.Is(err, errBlobRead) {
+			// The blob store may be briefly unreachable: retried, and
+			// dead-lettered with this reason if it stays so.
+			return connectors.SendResult{}, fmt.Errorf("email: compose: %w", err)
+		}
 		return connectors.SendResult{}, fmt.Errorf("%w: compose: %v", connectors.ErrPermanent, err)
 	}
 	if err := c.submit(ctx, to.Address, buf.Bytes()); err != nil {
@@ -48,7 +54,7 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 // compose writes the reply. Every header value goes through go-message's
 // encoder after oneLine, so CR/LF in a subject or a name can never start
 // a header of its own.
-func (c *Channel) compose(w io.Writer, out connectors.Outgoing, to, id string) error {
+func (c *Channel) compose(ctx context.Context, w io.Writer, out connectors.Outgoing, to, id string) error {
 	var h gomail.Header
 	h.SetDate(c.clock())
 	h.SetAddressList("From", []*gomail.Address{{Name: oneLine(c.set.SMTP.FromName), Address: c.set.SMTP.From}})
@@ -79,11 +85,47 @@ func (c *Channel) compose(w io.Writer, out connectors.Outgoing, to, id string) e
 	} else {
 		htmlBody = sanitizeHTML(htmlBody)
 	}
-	h.SetContentType("multipart/alternative", nil)
+	if len(out.Attachments) == 0 {
+		h.SetContentType("multipart/alternative", nil)
+		mw, err := message.CreateWriter(w, h.Header)
+		if err != nil {
+			return err
+		}
+		if err := writeAlternative(mw, text, htmlBody); err != nil {
+			return err
+		}
+		return mw.Close()
+	}
+	// With attachments: multipart/mixed of the text+HTML alternative and
+	// one base64 part per attachment, read from the blob store.
+	h.SetContentType("multipart/mixed", nil)
 	mw, err := message.CreateWriter(w, h.Header)
 	if err != nil {
 		return err
 	}
+	var ah message.Header
+	ah.SetContentType("multipart/alternative", nil)
+	aw, err := mw.CreatePart(ah)
+	if err != nil {
+		return err
+	}
+	if err := writeAlternative(aw, text, htmlBody); err != nil {
+		return err
+	}
+	if err := aw.Close(); err != nil {
+		return err
+	}
+	for _, a := range out.Attachments {
+		if err := c.writeAttachment(ctx, mw, a); err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}
+
+// writeAlternative writes the text and HTML parts into a
+// multipart/alternative writer.
+func writeAlternative(mw *message.Writer, text, htmlBody string) error {
 	for _, part := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", htmlBody}} {
 		var ph message.Header
 		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
@@ -99,7 +141,53 @@ func (c *Channel) compose(w io.Writer, out connectors.Outgoing, to, id string) e
 			return err
 		}
 	}
-	return mw.Close()
+	return nil
+}
+
+// errAttachment names an attachment in compose errors; errBlobRead marks
+// a failure to read its content, which is retried (a store outage), unlike
+// the other compose errors.
+var (
+	errAttachment = errors.New("attachment")
+	errBlobRead   = errors.New("reading from the attachment store failed")
+)
+
+// writeAttachment writes one attachment part. The file name goes through
+// go-message's parameter encoding (RFC 2231 for non-ASCII) after oneLine.
+func (c *Channel) writeAttachment(ctx context.Context, mw *message.Writer, a connectors.Attachment) error {
+	if a.SHA256 == "" || a.Omitted != "" {
+		return fmt.Errorf("%w %q has no stored content", errAttachment, a.Name)
+	}
+	if c.env.Blobs == nil {
+		return fmt.Errorf("%w %q: no attachment store configured", errAttachment, a.Name)
+	}
+	rc, err := c.env.Blobs.Get(ctx, a.SHA256)
+	if err != nil {
+		return fmt.Errorf("%w %q: %w: %v", errAttachment, a.Name, errBlobRead, err)
+	}
+	defer rc.Close()
+	ct := a.ContentType
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || strings.HasPrefix(mt, "multipart/") || strings.ContainsAny(ct, "\r\n") {
+		mt, params = "application/octet-stream", nil
+	}
+	delete(params, "name")
+	name := oneLine(a.Name)
+	if name == "" {
+		name = "attachment"
+	}
+	var ph message.Header
+	ph.SetContentType(mt, params)
+	ph.SetContentDisposition("attachment", map[string]string{"filename": name})
+	ph.Set("Content-Transfer-Encoding", "base64")
+	pw, err := mw.CreatePart(ph)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(pw, rc); err != nil {
+		return fmt.Errorf("%w %q: %w: %v", errAttachment, a.Name, errBlobRead, err)
+	}
+	return pw.Close()
 }
 
 func textToHTML(text string) string {

@@ -90,6 +90,13 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 	if out.To.Type != connectors.Phone || out.To.Value == "" {
 		return connectors.SendResult{}, fmt.Errorf("%w: sms: cannot text a %q identity", connectors.ErrPermanent, out.To.Type)
 	}
+	if len(out.Attachments) > 0 {
+		// MMS needs a public URL of each file (Twilio fetches MediaUrl),
+		// which the hub does not serve: fail rather than send the text
+		// without the files the agent meant to send.
+		return connectors.SendResult{}, fmt.Errorf("%w: sms: attachments are not supported by the sms channel (%d attached); send the text alone or reply by email",
+			connectors.ErrPermanent, len(out.Attachments))
+	}
 	n := len(utf16.Encode([]rune(out.Text)))
 	if n > c.s.MaxLength {
 		return connectors.SendResult{}, fmt.Errorf("%w: sms: the reply is %d characters; an SMS reply may have at most %d: shorten it or send it as several replies",

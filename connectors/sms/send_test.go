@@ -226,3 +226,20 @@ func TestSendHonoursTimeout(t *testing.T) {
 		t.Fatalf("hanging Twilio: %v after %s", err, time.Since(start))
 	}
 }
+
+// A reply with attachments fails permanently with a clear reason: Twilio
+// would need a public media URL, and sending the text alone would drop
+// the files without telling anyone.
+func TestAttachmentsAreRefusedNotDropped(t *testing.T) {
+	f := newFakeTwilio(t)
+	ch := sender(t, f.URL, nil)
+	out := reply("see the attached invoice")
+	out.Attachments = []connectors.Attachment{{Name: "invoice.pdf", ContentType: "application/pdf", Size: 10, SHA256: strings.Repeat("ab", 32)}}
+	_, err := ch.Send(context.Background(), out)
+	if !errors.Is(err, connectors.ErrPermanent) || !strings.Contains(err.Error(), "attachments are not supported by the sms channel") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(f.sent()); n != 0 {
+		t.Fatalf("%d messages sent to Twilio", n)
+	}
+}

@@ -1,0 +1,171 @@
+package inbox_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/inbox"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/blobs"
+	"github.com/switchboard-hub/switchboard/store/embedded"
+)
+
+type replyHub struct {
+	srv   *inbox.Server
+	st    store.Store
+	blobs *blobs.Dir
+	mail  string // a conversation on the email channel
+	sms   string // a conversation on the sms channel
+}
+
+// newReplyHub is a hub below HTTP with one email and one SMS conversation.
+func newReplyHub(t *testing.T) *replyHub {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bl, err := blobs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := router.NewDirectory(st, []router.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
+		{Name: "text", Type: "sms", Phase: store.PhaseLive}}, store.SystemClock, nil)
+	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
+	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil)
+	h := &replyHub{st: st, blobs: bl, srv: inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: in, Outbound: out, Blobs: bl,
+		Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "alice", Role: "agent", Teams: []string{"support"}}, TokenSHA256: inbox.HashToken("tok")}}})}
+	conv := func(channel string, id connectors.Identity) string {
+		m, err := in.Prepare(connectors.Message{Channel: channel, ProviderID: "p-" + channel, Text: "hello", Identities: []connectors.Identity{id},
+			OccurredAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Process(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		e, err := st.GetEntry(context.Background(), m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.ConversationID
+	}
+	h.mail = conv("mail", connectors.Identity{Type: connectors.Email, Value: "ann@customer.example", Verified: true})
+	h.sms = conv("text", connectors.Identity{Type: connectors.Phone, Value: "+358401234567", Verified: true})
+	return h
+}
+
+func (h *replyHub) post(t *testing.T, conv string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req := httptest.NewRequest("POST", "/api/v1/conversations/"+conv+"/messages", bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer tok")
+	rec := httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out
+}
+
+func att(name, ct string, data []byte) map[string]any {
+	return map[string]any{"name": name, "content_type": ct, "data": base64.StdEncoding.EncodeToString(data)}
+}
+
+// TestReplyAttachmentsStoredOnEntry: attachments are stored as blobs and
+// named on the queued entry.
+func TestReplyAttachmentsStoredOnEntry(t *testing.T) {
+	h := newReplyHub(t)
+	pdf := []byte("%PDF-1.4 the invoice")
+	code, body := h.post(t, h.mail, map[string]any{"text": "Here is your invoice.", "attachments": []any{att("invoice.pdf", "application/pdf", pdf)}})
+	if code != http.StatusAccepted {
+		t.Fatalf("status %d: %v", code, body)
+	}
+	e, err := h.st.GetEntry(context.Background(), body["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Attachments) != 1 {
+		t.Fatalf("entry attachments = %+v", e.Attachments)
+	}
+	a := e.Attachments[0]
+	if a.Name != "invoice.pdf" || a.ContentType != "application/pdf" || a.Size != int64(len(pdf)) || a.SHA256 == "" {
+		t.Fatalf("attachment = %+v", a)
+	}
+	rc, err := h.blobs.Get(context.Background(), a.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, pdf) {
+		t.Fatalf("blob = %q", got)
+	}
+	// Attachments alone are a reply too; a missing content type is sniffed.
+	code, body = h.post(t, h.mail, map[string]any{"attachments": []any{att("notes.txt", "", []byte("plain words"))}})
+	if code != http.StatusAccepted {
+		t.Fatalf("attachment-only reply: %d %v", code, body)
+	}
+	if as := body["attachments"].([]any); len(as) != 1 || !strings.HasPrefix(as[0].(map[string]any)["content_type"].(string), "text/plain") {
+		t.Fatalf("attachments = %v", body["attachments"])
+	}
+}
+
+// TestReplyAttachmentLimits: every limit answers with a clear error and
+// queues nothing.
+func TestReplyAttachmentLimits(t *testing.T) {
+	h := newReplyHub(t)
+	big := bytes.Repeat([]byte{'a'}, int(inbox.MaxReplyAttachmentBytes)+1)
+	nine := bytes.Repeat([]byte{'b'}, 9<<20)
+	eight := bytes.Repeat([]byte{'c'}, 17<<19) // 8.5 MiB: three fit the body limit, not the total
+	many := make([]any, inbox.MaxReplyAttachments+1)
+	for i := range many {
+		many[i] = att(fmt.Sprintf("f%d.txt", i), "text/plain", []byte("x"))
+	}
+	cases := []struct {
+		name string
+		conv string
+		body map[string]any
+		code int
+		want string
+	}{
+		{"one too large", h.mail, map[string]any{"text": "x", "attachments": []any{att("big.bin", "", big)}}, 413, "one attachment may have at most"},
+		{"together too large", h.mail, map[string]any{"text": "x", "attachments": []any{att("a", "", eight), att("b", "", eight), att("c", "", eight)}}, 413, "together"},
+		{"body too large", h.mail, map[string]any{"text": "x", "attachments": []any{att("a", "", nine), att("b", "", nine), att("c", "", nine)}}, 413, "attachments may carry at most"},
+		{"too many", h.mail, map[string]any{"text": "x", "attachments": many}, 400, "at most 20"},
+		{"no name", h.mail, map[string]any{"text": "x", "attachments": []any{att("", "", []byte("x"))}}, 400, "attachments[0].name"},
+		{"path as name", h.mail, map[string]any{"text": "x", "attachments": []any{att("../etc/passwd", "", []byte("x"))}}, 400, "attachments[0].name"},
+		{"header in name", h.mail, map[string]any{"text": "x", "attachments": []any{att("a\r\nBcc: x@y", "", []byte("x"))}}, 400, "attachments[0].name"},
+		{"empty data", h.mail, map[string]any{"text": "x", "attachments": []any{map[string]any{"name": "a.txt"}}}, 400, "has no data"},
+		{"bad base64", h.mail, map[string]any{"text": "x", "attachments": []any{map[string]any{"name": "a.txt", "data": "!!not base64!!"}}}, 400, "base64"},
+		{"bad content type", h.mail, map[string]any{"text": "x", "attachments": []any{att("a.txt", "text/plain\r\nBcc: x", []byte("x"))}}, 400, "content_type"},
+		{"sms cannot", h.sms, map[string]any{"text": "x", "attachments": []any{att("a.txt", "text/plain", []byte("x"))}}, 422, "attachments are not supported"},
+		{"nothing at all", h.mail, map[string]any{"text": " "}, 422, "empty"},
+	}
+	for _, c := range cases {
+		code, body := h.post(t, c.conv, c.body)
+		if code != c.code || !strings.Contains(fmt.Sprint(body["message"]), c.want) {
+			t.Errorf("%s: %d %v; want %d with %q", c.name, code, body["message"], c.code, c.want)
+		}
+	}
+	// Nothing was queued by any of them.
+	st, err := h.st.QueueStats(context.Background(), store.QueueOutbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Length != 0 {
+		t.Fatalf("%d replies queued by refused requests", st.Length)
+	}
+}

@@ -1,0 +1,96 @@
+package router_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// recordingSender remembers what the dispatcher handed it.
+type recordingSender struct {
+	mu   sync.Mutex
+	outs []connectors.Outgoing
+}
+
+func (s *recordingSender) Send(_ context.Context, out connectors.Outgoing) (connectors.SendResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outs = append(s.outs, out)
+	return connectors.SendResult{ProviderID: "p-out", Status: store.DeliverySent}, nil
+}
+
+func (s *recordingSender) sent() []connectors.Outgoing {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]connectors.Outgoing(nil), s.outs...)
+}
+
+// TestReplyAttachmentsTravelToTheSender: attachments are on the queued
+// entry and reach the Sender; channels that cannot send them refuse the
+// reply up front, and an attachment without stored content is invalid.
+func TestReplyAttachmentsTravelToTheSender(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		dir := router.NewDirectory(st, []router.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
+			{Name: "text", Type: "sms", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		rt := router.New(st, dir, router.Options{})
+		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		snd := &recordingSender{}
+		out.SetSender("mail", snd)
+		conv := func(channel string, id connectors.Identity) string {
+			m, err := in.Prepare(connectors.Message{Channel: channel, ProviderID: "p-" + channel, Text: "hi", Identities: []connectors.Identity{id}, OccurredAt: time.Now().UTC()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rt.Process(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			e, err := st.GetEntry(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e.ConversationID
+		}
+		mailConv := conv("mail", connectors.Identity{Type: connectors.Email, Value: "ann@example.com", Verified: true})
+		smsConv := conv("text", connectors.Identity{Type: connectors.Phone, Value: "+358401234567", Verified: true})
+		atts := []connectors.Attachment{{Name: "a.pdf", ContentType: "application/pdf", Size: 3, SHA256: strings.Repeat("ab", 32)}}
+
+		if _, err := out.ReplyWith(ctx, router.ReplyRequest{ConversationID: smsConv, Agent: "alice", Text: "x", Attachments: atts}); !errors.Is(err, router.ErrAttachmentsUnsupported) {
+			t.Fatalf("sms reply with attachments: %v", err)
+		}
+		bad := []connectors.Attachment{{Name: "b.pdf", Omitted: "too large"}}
+		if _, err := out.ReplyWith(ctx, router.ReplyRequest{ConversationID: mailConv, Agent: "alice", Text: "x", Attachments: bad}); !errors.Is(err, connectors.ErrInvalid) {
+			t.Fatalf("attachment without content: %v", err)
+		}
+		e, err := out.ReplyWith(ctx, router.ReplyRequest{ConversationID: mailConv, Agent: "alice", Attachments: atts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(e.Attachments) != 1 || e.Attachments[0] != atts[0] {
+			t.Fatalf("entry attachments = %+v", e.Attachments)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); out.Run(rctx, 1, "t") }()
+		deadline := time.Now().Add(10 * time.Second)
+		for len(snd.sent()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		got := snd.sent()
+		if len(got) != 1 || len(got[0].Attachments) != 1 || got[0].Attachments[0] != atts[0] || got[0].EntryID != e.ID {
+			t.Fatalf("sent = %+v", got)
+		}
+	})
+}

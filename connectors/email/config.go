@@ -1,9 +1,13 @@
 package email
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
+	"os"
 	"strings"
 	"time"
 
@@ -52,6 +56,7 @@ type IMAP struct {
 	TLS string `yaml:"tls"`
 	// AllowInsecure permits tls: none (plaintext passwords on the wire).
 	AllowInsecure bool `yaml:"allow_insecure"`
+	Conn          `yaml:",inline"`
 	// Folders to fetch from. Default [INBOX].
 	Folders []string `yaml:"folders"`
 	// PollInterval is how often a server without IDLE is polled. Default 1m.
@@ -85,12 +90,92 @@ type SMTP struct {
 	// TLS is starttls (default), tls or none.
 	TLS           string `yaml:"tls"`
 	AllowInsecure bool   `yaml:"allow_insecure"`
+	Conn          `yaml:",inline"`
 	// From is the channel's address (support@example.com). Required.
 	From     string `yaml:"from"`
 	FromName string `yaml:"from_name"`
 	// Hostname sent in EHLO. Default: the domain.
 	Hostname string          `yaml:"hostname"`
 	Timeout  config.Duration `yaml:"timeout"`
+}
+
+// OAuth 2.0 SASL mechanisms (oauth2_mechanism).
+const (
+	MechXOAUTH2     = "xoauth2"     // Gmail, Microsoft 365
+	MechOAUTHBEARER = "oauthbearer" // RFC 7628
+)
+
+// Conn holds the TLS trust and OAuth 2.0 settings IMAP and SMTP share.
+type Conn struct {
+	// TLSCAFile is a PEM file of certificates trusted besides the
+	// system's roots (a private CA, a self-signed server).
+	TLSCAFile string `yaml:"tls_ca_file"`
+	// InsecureSkipVerify accepts any server certificate: the connection
+	// is encrypted but not authenticated. For tests only; logged.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// OAuth2TokenFile holds an OAuth 2.0 access token used instead of a
+	// password. It is read again at every login, so an external
+	// refresher can rotate it.
+	OAuth2TokenFile string `yaml:"oauth2_token_file"`
+	// OAuth2Mechanism is xoauth2 (default) or oauthbearer.
+	OAuth2Mechanism string `yaml:"oauth2_mechanism"`
+
+	roots *x509.CertPool
+}
+
+// load validates the shared connection settings of one side.
+func (c *Conn) load(prefix, tlsMode string, hasPassword bool, add func(key, msg string)) {
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			add(prefix+".tls_ca_file", fmt.Sprintf("cannot read: %v", err))
+		} else {
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				add(prefix+".tls_ca_file", "holds no PEM certificate")
+			}
+			c.roots = pool
+		}
+	}
+	if (c.TLSCAFile != "" || c.InsecureSkipVerify) && tlsMode == TLSNone {
+		add(prefix+".tls", "tls_ca_file and insecure_skip_verify need tls: tls or starttls")
+	}
+	if c.OAuth2TokenFile != "" {
+		if hasPassword {
+			add(prefix+".oauth2_token_file", "set either a password or oauth2_token_file, not both")
+		}
+		if _, err := readToken(c.OAuth2TokenFile); err != nil {
+			add(prefix+".oauth2_token_file", err.Error())
+		}
+	}
+	switch c.OAuth2Mechanism {
+	case "":
+		c.OAuth2Mechanism = MechXOAUTH2
+	case MechXOAUTH2, MechOAUTHBEARER:
+	default:
+		add(prefix+".oauth2_mechanism", fmt.Sprintf("must be xoauth2 or oauthbearer, not %q", c.OAuth2Mechanism))
+	}
+}
+
+// tlsConfig is the TLS configuration for a server at host.
+func (c *Conn) tlsConfig(host string) *tls.Config {
+	return &tls.Config{ServerName: host, RootCAs: c.roots, InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+}
+
+// readToken reads an OAuth 2.0 access token file (one line).
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the token: %v", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" || strings.ContainsAny(tok, "\r\n\x00\x01") {
+		return "", errors.New("the token file must hold one non-empty line")
+	}
+	return tok, nil
 }
 
 // Limits bound what is kept of one mail.
@@ -161,8 +246,9 @@ func LoadSettings(cfg config.Channel) (Settings, error) {
 	if s.IMAP.Username == "" {
 		add("imap.username", "is required")
 	}
-	if s.IMAP.Password == "" {
-		add("imap.password", "is required (or password_file)")
+	s.IMAP.Conn.load("imap", s.IMAP.TLS, s.IMAP.Password != "", add)
+	if s.IMAP.Password == "" && s.IMAP.OAuth2TokenFile == "" {
+		add("imap.password", "is required (or password_file, or oauth2_token_file)")
 	}
 	if len(s.IMAP.Folders) == 0 {
 		s.IMAP.Folders = []string{"INBOX"}
@@ -209,8 +295,12 @@ func LoadSettings(cfg config.Channel) (Settings, error) {
 	// SMTP
 	checkAddr("smtp.addr", s.SMTP.Addr)
 	checkTLS("smtp.tls", &s.SMTP.TLS, TLSStart, s.SMTP.AllowInsecure)
-	if s.SMTP.Username != "" && s.SMTP.Password == "" {
-		add("smtp.password", "is required with smtp.username (or password_file)")
+	s.SMTP.Conn.load("smtp", s.SMTP.TLS, s.SMTP.Password != "", add)
+	if s.SMTP.Username != "" && s.SMTP.Password == "" && s.SMTP.OAuth2TokenFile == "" {
+		add("smtp.password", "is required with smtp.username (or password_file, or oauth2_token_file)")
+	}
+	if s.SMTP.OAuth2TokenFile != "" && s.SMTP.Username == "" {
+		add("smtp.username", "is required with smtp.oauth2_token_file (the account the token is for)")
 	}
 	if s.SMTP.From == "" {
 		add("smtp.from", "is required (the channel's address)")

@@ -458,6 +458,11 @@ type smtpSink struct {
 	user     string
 	password string
 	srv      *smtp.Server
+	auths    int  // AUTH attempts
+	tls      bool // a mail arrived over TLS
+	// token, when set, is the XOAUTH2/OAUTHBEARER access token accepted
+	// for user (the server then offers those mechanisms, not PLAIN).
+	token string
 }
 
 type sentMail struct {
@@ -469,7 +474,7 @@ type sentMail struct {
 func startSMTP(t testing.TB) *smtpSink {
 	t.Helper()
 	s := &smtpSink{user: "hub", password: "smtp-pa55word-xyz"}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s, conn: c}, nil }))
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
@@ -489,6 +494,18 @@ func (s *smtpSink) received() []sentMail {
 	return append([]sentMail(nil), s.msgs...)
 }
 
+func (s *smtpSink) authAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.auths
+}
+
+func (s *smtpSink) wasTLS() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tls
+}
+
 func (s *smtpSink) setFail(e *smtp.SMTPError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -497,14 +514,36 @@ func (s *smtpSink) setFail(e *smtp.SMTPError) {
 
 type smtpSession struct {
 	s    *smtpSink
+	conn *smtp.Conn
 	from string
 	to   []string
 	auth bool
 }
 
-func (ss *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (ss *smtpSession) AuthMechanisms() []string {
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	if ss.s.token != "" {
+		return []string{XOAUTH2, sasl.OAuthBearer}
+	}
+	return []string{sasl.Plain}
+}
 
 func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
+	ss.s.mu.Lock()
+	ss.s.auths++
+	ss.s.mu.Unlock()
+	switch mech {
+	case XOAUTH2:
+		return &xoauth2Server{check: ss.checkToken}, nil
+	case sasl.OAuthBearer:
+		return sasl.NewOAuthBearerServer(func(o sasl.OAuthBearerOptions) *sasl.OAuthBearerError {
+			if ss.checkToken(o.Username, o.Token) != nil {
+				return &sasl.OAuthBearerError{Status: "invalid_token", Schemes: "bearer"}
+			}
+			return nil
+		}), nil
+	}
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		if username != ss.s.user || password != ss.s.password {
 			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
@@ -535,8 +574,58 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	if ss.s.fail != nil {
 		return ss.s.fail
 	}
+	if ss.conn != nil {
+		if _, ok := ss.conn.TLSConnectionState(); ok {
+			ss.s.tls = true
+		}
+	}
 	ss.s.msgs = append(ss.s.msgs, sentMail{From: ss.from, To: ss.to, Data: b})
 	return nil
 }
 func (ss *smtpSession) Reset()        { ss.from, ss.to = "", nil }
 func (ss *smtpSession) Logout() error { return nil }
+
+// checkToken accepts the sink's token for its user.
+func (ss *smtpSession) checkToken(user, token string) error {
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	if user != ss.s.user || token == "" || token != ss.s.token {
+		return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+	}
+	ss.auth = true
+	return nil
+}
+
+// xoauth2Server checks an XOAUTH2 initial response the way Gmail does:
+// "user=USER^Aauth=Bearer TOKEN^A^A"; a bad token gets a JSON error
+// challenge, then the failure.
+type xoauth2Server struct {
+	check  func(user, token string) error
+	failed error
+}
+
+func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
+	if x.failed != nil {
+		return nil, true, x.failed // the client's empty answer to the error challenge
+	}
+	if resp == nil {
+		return []byte{}, false, nil // ask for the initial response
+	}
+	var user, token string
+	for _, f := range strings.Split(string(resp), "\x01") {
+		if v, ok := strings.CutPrefix(f, "user="); ok {
+			user = v
+		}
+		if v, ok := strings.CutPrefix(f, "auth=Bearer "); ok {
+			token = v
+		}
+	}
+	if !strings.HasSuffix(string(resp), "\x01\x01") || user == "" || token == "" {
+		return nil, true, &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "malformed XOAUTH2 response"}
+	}
+	if err := x.check(user, token); err != nil {
+		x.failed = err
+		return []byte(`{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}`), false, nil
+	}
+	return nil, true, nil
+}

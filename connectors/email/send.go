@@ -202,44 +202,77 @@ func textToHTML(text string) string {
 	return b.String()
 }
 
+// smtpConnect connects to the SMTP server (with the configured TLS), says
+// EHLO and authenticates when a username is set. The caller closes conn
+// (and the client) when done.
+func (c *Channel) smtpConnect(ctx context.Context) (*smtp.Client, net.Conn, error) {
+	s := c.set.SMTP
+	host, _, _ := net.SplitHostPort(s.Addr)
+	d := net.Dialer{Timeout: 15 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("smtp: connect %s: %w", s.Addr, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if s.InsecureSkipVerify && s.TLS != TLSNone {
+		c.log.Warn("email: smtp server certificate not verified (insecure_skip_verify)", "addr", s.Addr)
+	}
+	var cl *smtp.Client
+	switch s.TLS {
+	case TLSImplicit:
+		tc := tls.Client(conn, s.tlsConfig(host))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, nil, fmt.Errorf("smtp: tls handshake with %s: %w", s.Addr, err)
+		}
+		cl = smtp.NewClient(tc)
+	case TLSStart:
+		// NewClientStartTLS fails when the server offers no STARTTLS: the
+		// password is never sent in plaintext.
+		cl, err = smtp.NewClientStartTLS(conn, s.tlsConfig(host))
+		if err != nil {
+			conn.Close()
+			return nil, nil, smtpErr("starttls", err)
+		}
+	default:
+		cl = smtp.NewClient(conn)
+	}
+	if err := cl.Hello(s.Hostname); err != nil {
+		cl.Close()
+		return nil, nil, smtpErr("ehlo", err)
+	}
+	if s.Username != "" {
+		var sc sasl.Client = sasl.NewPlainClient("", s.Username, s.Password)
+		step := "auth as " + s.Username
+		if s.OAuth2TokenFile != "" {
+			step = s.OAuth2Mechanism + " auth as " + s.Username
+			if sc, err = oauth2Client(s.Conn, s.Username, s.Addr); err != nil {
+				cl.Close()
+				return nil, nil, fmt.Errorf("smtp %s: %w", step, err)
+			}
+		}
+		if err := cl.Auth(sc); err != nil {
+			cl.Close()
+			return nil, nil, authDetail(sc, smtpErr(step, err))
+		}
+	}
+	return cl, conn, nil
+}
+
 // submit hands the message to the configured SMTP server.
 func (c *Channel) submit(ctx context.Context, rcpt string, msg []byte) error {
 	s := c.set.SMTP
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout.D())
 	defer cancel()
-	host, _, _ := net.SplitHostPort(s.Addr)
-	d := net.Dialer{}
-	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	cl, conn, err := c.smtpConnect(ctx)
 	if err != nil {
-		return fmt.Errorf("smtp: connect %s: %w", s.Addr, err)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
+		return err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	var cl *smtp.Client
-	switch s.TLS {
-	case TLSImplicit:
-		cl = smtp.NewClient(tls.Client(conn, &tls.Config{ServerName: host}))
-	case TLSStart:
-		cl, err = smtp.NewClientStartTLS(conn, &tls.Config{ServerName: host})
-		if err != nil {
-			conn.Close()
-			return smtpErr("starttls", err)
-		}
-	default:
-		cl = smtp.NewClient(conn)
-	}
 	defer cl.Close()
-	if err := cl.Hello(s.Hostname); err != nil {
-		return smtpErr("ehlo", err)
-	}
-	if s.Username != "" {
-		if err := cl.Auth(sasl.NewPlainClient("", s.Username, s.Password)); err != nil {
-			return smtpErr("auth as "+s.Username, err)
-		}
-	}
 	if err := cl.Mail(s.From, nil); err != nil {
 		return smtpErr("mail from", err)
 	}
@@ -328,41 +361,24 @@ func (c *Channel) Test(ctx context.Context) (string, error) {
 
 func (c *Channel) testSMTP(ctx context.Context, b *strings.Builder) error {
 	s := c.set.SMTP
-	host, _, _ := net.SplitHostPort(s.Addr)
-	conn, err := (&net.Dialer{Timeout: 15 * time.Second}).DialContext(ctx, "tcp", s.Addr)
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cl, _, err := c.smtpConnect(ctx)
 	if err != nil {
-		fmt.Fprintf(b, "SMTP %s: FAILED: %v\n", s.Addr, err)
-		return fmt.Errorf("smtp: connect %s: %w", s.Addr, err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	var cl *smtp.Client
-	switch s.TLS {
-	case TLSImplicit:
-		cl = smtp.NewClient(tls.Client(conn, &tls.Config{ServerName: host}))
-	case TLSStart:
-		if cl, err = smtp.NewClientStartTLS(conn, &tls.Config{ServerName: host}); err != nil {
-			conn.Close()
+		if s.Username != "" && strings.Contains(err.Error(), "auth as") {
+			fmt.Fprintf(b, "SMTP %s: EHLO ok (%s)\n  AUTH as %s: FAILED: %v\n", s.Addr, s.TLS, s.Username, err)
+		} else {
 			fmt.Fprintf(b, "SMTP %s: FAILED: %v\n", s.Addr, err)
-			return smtpErr("starttls", err)
 		}
-	default:
-		cl = smtp.NewClient(conn)
+		return err
 	}
 	defer cl.Close()
-	if err := cl.Hello(s.Hostname); err != nil {
-		fmt.Fprintf(b, "SMTP %s: FAILED: %v\n", s.Addr, err)
-		return smtpErr("ehlo", err)
-	}
-	fmt.Fprintf(b, "SMTP %s: EHLO ok", s.Addr)
+	fmt.Fprintf(b, "SMTP %s: EHLO ok (%s)", s.Addr, s.TLS)
 	if n, ok := cl.MaxMessageSize(); ok {
 		fmt.Fprintf(b, " (max message size %d)", n)
 	}
 	b.WriteString("\n")
 	if s.Username != "" {
-		if err := cl.Auth(sasl.NewPlainClient("", s.Username, s.Password)); err != nil {
-			fmt.Fprintf(b, "  AUTH as %s: FAILED: %v\n", s.Username, err)
-			return smtpErr("auth as "+s.Username, err)
-		}
 		fmt.Fprintf(b, "  AUTH as %s: ok\n", s.Username)
 	}
 	_ = cl.Quit()

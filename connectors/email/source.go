@@ -166,6 +166,11 @@ func (c *Channel) dial(opts *imapclient.Options) (*imapclient.Client, error) {
 		opts = &imapclient.Options{}
 	}
 	opts.Dialer = &net.Dialer{Timeout: 15 * time.Second}
+	host, _, _ := net.SplitHostPort(s.Addr)
+	opts.TLSConfig = s.tlsConfig(host)
+	if s.InsecureSkipVerify {
+		c.log.Warn("email: imap server certificate not verified (insecure_skip_verify)", "addr", s.Addr)
+	}
 	var cl *imapclient.Client
 	var err error
 	switch s.TLS {
@@ -178,6 +183,17 @@ func (c *Channel) dial(opts *imapclient.Options) (*imapclient.Client, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("imap: connect %s: %w", s.Addr, err)
+	}
+	if s.OAuth2TokenFile != "" {
+		sc, err := oauth2Client(s.Conn, s.Username, s.Addr)
+		if err == nil {
+			err = authDetail(sc, cl.Authenticate(sc))
+		}
+		if err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("imap: %s login as %s: %w", s.OAuth2Mechanism, s.Username, err)
+		}
+		return cl, nil
 	}
 	if err := cl.Login(s.Username, s.Password).Wait(); err != nil {
 		cl.Close()

@@ -314,7 +314,11 @@ type privateDovecot struct {
 	dir string
 }
 
-func startPrivateDovecot(t testing.TB) *privateDovecot {
+func startPrivateDovecot(t testing.TB) *privateDovecot { return startPrivateDovecotWith(t, nil) }
+
+// startPrivateDovecotWith lets the test rewrite the config (given the
+// instance's directory) before the server starts.
+func startPrivateDovecotWith(t testing.TB, edit func(conf, dir string) string) *privateDovecot {
 	t.Helper()
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
@@ -373,6 +377,9 @@ service lmtp {
   }
 }
 `, dir, ip, lp, randomHex(4))
+	if edit != nil {
+		cfg = edit(cfg, dir)
+	}
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

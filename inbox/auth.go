@@ -23,7 +23,9 @@ func (p Principal) IsAdmin() bool { return p.Role == "admin" }
 // token (tokens themselves are never kept in memory longer than loading).
 type Credential struct {
 	Principal   Principal
-	TokenSHA256 string // hex
+	TokenSHA256 string // hex; empty: no API token (password sign-in only)
+	// PasswordHash (bcrypt or argon2id) lets the agent sign in to the web UI.
+	PasswordHash string
 }
 
 type authenticator struct {

@@ -45,6 +45,9 @@ type Options struct {
 	Blobs connectors.Blobs
 	// Testers check a channel's credentials (`channels test NAME`).
 	Testers map[string]connectors.Tester
+	// PublicURL is the hub's external base URL: an https one makes session
+	// cookies Secure behind a TLS-terminating proxy, and its origin is accepted.
+	PublicURL string
 }
 
 // Server is the hub's HTTP handler.
@@ -52,6 +55,7 @@ type Server struct {
 	o      Options
 	mux    *http.ServeMux
 	auth   *authenticator
+	sess   *sessions
 	routes []string // "METHOD /path" of every API route, for the OpenAPI check
 }
 
@@ -74,7 +78,7 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), auth: &authenticator{creds: o.Credentials}}
+	s := &Server{o: o, mux: http.NewServeMux(), auth: &authenticator{creds: o.Credentials}, sess: newSessions(o)}
 	m := routeRecorder{s}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("GET /readyz", s.readyz)
@@ -111,6 +115,12 @@ func New(o Options) *Server {
 	m.HandleFunc("POST /api/v1/conversations/{id}/messages", s.authed(false, s.reply))
 	m.HandleFunc("POST /api/v1/conversations/{id}/notes", s.authed(false, s.note))
 	m.HandleFunc("GET /api/v1/events", s.authed(false, s.events))
+	m.HandleFunc("POST /api/v1/session", s.login)
+	m.HandleFunc("GET /api/v1/session", s.authed(false, s.whoami))
+	m.HandleFunc("DELETE /api/v1/session", s.authed(false, s.logout))
+	m.HandleFunc("POST /api/v1/conversations/{id}/presence", s.authed(false, s.presence))
+	m.HandleFunc("GET /api/v1/inbox", s.authed(false, s.inboxList))
+	m.HandleFunc("GET /api/v1/entries/{id}/html", s.authed(false, s.entryHTML))
 	m.HandleFunc("GET /api/v1/queues/{name}", s.authed(true, s.queueStats))
 	m.HandleFunc("GET /api/v1/queues/{name}/dead", s.authed(true, s.deadLetters))
 	m.HandleFunc("POST /api/v1/queues/{name}/dead/replay", s.authed(true, s.replayDead))
@@ -121,6 +131,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
 	})
+	s.mountUI()
 	return s
 }
 
@@ -164,24 +175,19 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, apiError{Error: code, Message: msg})
 }
 
-// authed wraps h with bearer-token authentication; admin routes refuse agents.
+// authed wraps h with authentication (a bearer token, or a session cookie
+// plus CSRF token: session.go); admin routes refuse agents.
 func (s *Server) authed(admin bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok := bearer(r)
-		if tok == "" && r.URL.Path == "/api/v1/events" {
-			tok = r.URL.Query().Get("access_token")
-		}
-		p, ok := s.auth.lookup(tok)
+		r, ok := s.authenticate(w, r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
 			return
 		}
-		if admin && !p.IsAdmin() {
+		if admin && !principalFrom(r.Context()).IsAdmin() {
 			writeError(w, http.StatusForbidden, "forbidden", "this route is for admins")
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		h(w, r)
 	}
 }
 

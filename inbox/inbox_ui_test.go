@@ -1,0 +1,186 @@
+package inbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/inbox"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+func TestUIServedWithStrictCSP(t *testing.T) {
+	e := newUIEnv(t, "")
+	for _, p := range []string{"/", "/ui/app.js", "/ui/app.css", "/ui/favicon.svg"} {
+		rec := e.do("GET", p, "", nil)
+		if rec.Code != 200 {
+			t.Fatalf("GET %s: %d", p, rec.Code)
+		}
+		csp := rec.Header().Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", p, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: CSP allows inline code: %q", p, csp)
+		}
+		if rec.Header().Get("X-Frame-Options") != "DENY" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: headers %v", p, rec.Header())
+		}
+		etag := rec.Header().Get("ETag")
+		if r2 := e.do("GET", p, "", nil, "If-None-Match", etag); etag == "" || r2.Code != 304 {
+			t.Errorf("%s: revalidation with %q: %d", p, etag, r2.Code)
+		}
+	}
+	if rec := e.do("GET", "/ui/nope.js", "", nil); rec.Code != 404 {
+		t.Fatalf("missing asset: %d", rec.Code)
+	}
+}
+
+// TestUISourceHasNoInlineCodeOrHTMLSinks keeps the UI's sources honest: no
+// inline script or style, no event-handler attributes, and no HTML-parsing
+// DOM sinks in the script (customer content is only ever text).
+func TestUISourceHasNoInlineCodeOrHTMLSinks(t *testing.T) {
+	fs.WalkDir(os.DirFS("ui"), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join("ui", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(b)
+		switch filepath.Ext(p) {
+		case ".html":
+			if m := regexp.MustCompile(`<script(?:\s[^>]*)?>`).FindAllString(src, -1); len(m) != 1 || !strings.Contains(m[0], `src="/ui/app.js"`) {
+				t.Errorf("%s: scripts %q; want only <script src=/ui/app.js>", p, m)
+			}
+			for _, bad := range []string{"<style", " style=", "javascript:"} {
+				if strings.Contains(src, bad) {
+					t.Errorf("%s contains %q", p, bad)
+				}
+			}
+			if m := regexp.MustCompile(`\son[a-z]+\s*=`).FindString(src); m != "" {
+				t.Errorf("%s has an event-handler attribute %q", p, m)
+			}
+		case ".js":
+			for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "srcdoc"} {
+				if strings.Contains(src, bad) {
+					t.Errorf("%s uses %s", p, bad)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func TestEntryHTMLIsSanitisedAndSandboxed(t *testing.T) {
+	e := newUIEnv(t, "")
+	conv := e.conversation()
+	ctx := context.Background()
+	hostile := `<p onclick="steal()">Hi <b>there</b></p><script>alert(1)</script><img src="http://127.0.0.1:9/pixel.png" onerror="alert(2)">` +
+		`<a href="javascript:alert(3)">x</a><iframe src="http://evil.example/"></iframe><form action="http://evil.example/"><input></form><a href="https://example.com/ok">link</a>`
+	_, _, err := e.st.AppendEntry(ctx, store.Entry{ID: "m1", CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: "crm",
+		Direction: connectors.Inbound, Kind: store.KindMessage, Text: "Hi there", HTML: hostile, OccurredAt: e.clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.login("alice", alicePW)
+	rec := e.do("GET", "/api/v1/entries/m1/html", "", s.cookie)
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("GET html: %d %v", rec.Code, rec.Header())
+	}
+	body := rec.Body.String()
+	for _, bad := range []string{"<script", "alert(", "onerror", "onclick", "127.0.0.1", "javascript:", "<iframe", "<form", "evil.example"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("served HTML contains %q:\n%s", bad, body)
+		}
+	}
+	for _, good := range []string{"<b>there</b>", `href="https://example.com/ok"`, `rel="nofollow noreferrer noopener"`, `target="_blank"`} {
+		if !strings.Contains(body, good) {
+			t.Errorf("served HTML lacks %q:\n%s", good, body)
+		}
+	}
+	csp := rec.Header().Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "img-src data:", "sandbox", "form-action 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "allow-scripts") || strings.Contains(csp, "allow-same-origin") || strings.Contains(csp, "allow-top-navigation") {
+		t.Errorf("CSP sandbox too loose: %q", csp)
+	}
+	// Without HTML, or out of the caller's audience: not found.
+	e.st.AppendEntry(ctx, store.Entry{ID: "m2", CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: "crm", Direction: connectors.Inbound, Kind: store.KindMessage, Text: "plain", OccurredAt: e.clock.Now()})
+	if rec := e.do("GET", "/api/v1/entries/m2/html", "", s.cookie); rec.Code != 404 {
+		t.Fatalf("entry without HTML: %d", rec.Code)
+	}
+	e.st.UpdateConversation(ctx, conv.ID, func(c *store.Conversation) error { c.Audience = store.AudienceShadow; return nil })
+	if rec := e.do("GET", "/api/v1/entries/m1/html", "", s.cookie); rec.Code != 404 {
+		t.Fatalf("shadow conversation's entry for an agent: %d", rec.Code)
+	}
+}
+
+func TestPresenceIsPublished(t *testing.T) {
+	e := newUIEnv(t, "")
+	conv := e.conversation()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sub, err := e.st.Subscribe(ctx, router.EventsTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.login("alice", alicePW)
+	path := "/api/v1/conversations/" + conv.ID + "/presence"
+	if rec := e.do("POST", path, `{"state":"typing"}`, s.cookie); rec.Code != 403 {
+		t.Fatalf("presence without CSRF token: %d", rec.Code)
+	}
+	if rec := e.do("POST", path, `{"state":"dancing"}`, s.cookie, inbox.CSRFHeader, s.csrf); rec.Code != 422 {
+		t.Fatalf("bad state: %d", rec.Code)
+	}
+	if rec := e.do("POST", "/api/v1/conversations/nope/presence", `{"state":"viewing"}`, s.cookie, inbox.CSRFHeader, s.csrf); rec.Code != 404 {
+		t.Fatalf("unknown conversation: %d", rec.Code)
+	}
+	if rec := e.do("POST", path, `{"state":"typing"}`, s.cookie, inbox.CSRFHeader, s.csrf); rec.Code != 204 {
+		t.Fatalf("presence: %d %s", rec.Code, rec.Body)
+	}
+	select {
+	case b := <-sub:
+		var ev router.Event
+		json.Unmarshal(b, &ev)
+		if ev.Type != router.EventPresence || ev.Agent != "alice" || ev.Status != "typing" || ev.ConversationID != conv.ID {
+			t.Fatalf("event = %+v", ev)
+		}
+	case <-ctx.Done():
+		t.Fatal("no presence event")
+	}
+}
+
+func TestInboxListCarriesCustomers(t *testing.T) {
+	e := newUIEnv(t, "")
+	conv := e.conversation()
+	s, _ := e.login("alice", alicePW)
+	rec := e.do("GET", "/api/v1/inbox?status=open&assignee=-", "", s.cookie)
+	var out struct {
+		Conversations []inbox.InboxItem `json:"conversations"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &out) != nil || len(out.Conversations) != 1 {
+		t.Fatalf("inbox: %d %s", rec.Code, rec.Body)
+	}
+	it := out.Conversations[0]
+	if it.ID != conv.ID || it.Customer.Name != "Mia <b>Example</b>" || it.ChannelType != "api" || it.Preview != "hello" {
+		t.Fatalf("item = %+v", it)
+	}
+	if rec := e.do("GET", "/api/v1/inbox?assignee=me", "", s.cookie); !strings.Contains(rec.Body.String(), `"conversations":[]`) {
+		t.Fatalf("mine: %s", rec.Body)
+	}
+}

@@ -1,0 +1,370 @@
+package inbox_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard-hub/switchboard/inbox"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
+)
+
+const (
+	alicePW = "correct horse battery staple"
+	rootPW  = "root-password-42"
+)
+
+func bcryptHash(t testing.TB, pw string) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+func argon2idHash(pw string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(pw), salt, 1, 64, 1, 32)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=19$m=64,t=1,p=1$%s$%s", enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
+type uiEnv struct {
+	t     *testing.T
+	st    store.Store
+	srv   *inbox.Server
+	clock *store.FakeClock
+}
+
+func newUIEnv(t *testing.T, publicURL string) *uiEnv {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := store.NewFakeClock(time.Now())
+	dir := router.NewDirectory(st, []router.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive}}, clock.Now, nil)
+	out := router.NewOutbound(st, dir, clock.Now, nil, nil)
+	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Outbound: out, Clock: clock.Now, PublicURL: publicURL, Teams: []string{"support"},
+		Logger: slog.New(slog.DiscardHandler),
+		Credentials: []inbox.Credential{
+			{Principal: inbox.Principal{Name: "alice", Role: "agent", Teams: []string{"support"}}, PasswordHash: bcryptHash(t, alicePW)},
+			{Principal: inbox.Principal{Name: "root", Role: "admin"}, PasswordHash: argon2idHash(rootPW), TokenSHA256: inbox.HashToken("root-token")},
+			{Principal: inbox.Principal{Name: "bot", Role: "agent"}, TokenSHA256: inbox.HashToken("bot-token")},
+		}})
+	return &uiEnv{t: t, st: st, srv: srv, clock: clock}
+}
+
+// do sends one request; hdr holds header name/value pairs.
+func (e *uiEnv) do(method, path, body string, cookie *http.Cookie, hdr ...string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+type signedIn struct {
+	cookie *http.Cookie
+	csrf   string
+	info   map[string]any
+}
+
+func (e *uiEnv) login(name, pw string) (signedIn, *httptest.ResponseRecorder) {
+	e.t.Helper()
+	rec := e.do("POST", "/api/v1/session", fmt.Sprintf(`{"name":%q,"password":%q}`, name, pw), nil)
+	var s signedIn
+	if rec.Code != 200 {
+		return s, rec
+	}
+	json.Unmarshal(rec.Body.Bytes(), &s.info)
+	s.csrf, _ = s.info["csrf_token"].(string)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == inbox.SessionCookie {
+			s.cookie = c
+		}
+	}
+	if s.cookie == nil || s.csrf == "" {
+		e.t.Fatalf("login %s: no cookie or csrf token: %v", name, rec.Header())
+	}
+	return s, rec
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	e := newUIEnv(t, "")
+	s, _ := e.login("alice", alicePW)
+	c := s.cookie
+	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure || c.Path != "/" || c.Expires.IsZero() {
+		t.Fatalf("cookie over plain HTTP = %+v", c)
+	}
+	if s.info["name"] != "alice" || s.info["role"] != "agent" {
+		t.Fatalf("session info = %v", s.info)
+	}
+	// Behind TLS, or with an https public URL (a TLS-terminating proxy): Secure.
+	req := httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(`{"name":"alice","password":"`+alicePW+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.TLS = &tls.ConnectionState{}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	if cs := rec.Result().Cookies(); rec.Code != 200 || len(cs) != 1 || !cs[0].Secure {
+		t.Fatalf("over TLS: %d %v", rec.Code, rec.Result().Cookies())
+	}
+	e2 := newUIEnv(t, "https://hub.example.com")
+	s2, _ := e2.login("root", rootPW) // an argon2id hash
+	if !s2.cookie.Secure {
+		t.Fatalf("with an https public_url: %+v", s2.cookie)
+	}
+}
+
+func TestSessionAuthAndCSRF(t *testing.T) {
+	e := newUIEnv(t, "")
+	s, _ := e.login("alice", alicePW)
+	conv := e.conversation()
+
+	if rec := e.do("GET", "/api/v1/session", "", s.cookie); rec.Code != 200 || !strings.Contains(rec.Body.String(), s.csrf) {
+		t.Fatalf("whoami: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.do("GET", "/api/v1/conversations/"+conv.ID, "", s.cookie); rec.Code != 200 {
+		t.Fatalf("GET with the cookie: %d %s", rec.Code, rec.Body)
+	}
+	note := `{"text":"a private note"}`
+	path := "/api/v1/conversations/" + conv.ID + "/notes"
+	for name, hdr := range map[string][]string{
+		"no token":      nil,
+		"wrong token":   {inbox.CSRFHeader, "x" + s.csrf},
+		"empty token":   {inbox.CSRFHeader, ""},
+		"cross origin":  {inbox.CSRFHeader, s.csrf, "Origin", "https://evil.example"},
+		"token in form": {"X-Csrf", s.csrf},
+	} {
+		if rec := e.do("POST", path, note, s.cookie, hdr...); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "csrf") {
+			t.Errorf("%s: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	if es, _ := e.st.PageEntries(context.Background(), conv.CustomerID, "", 10); len(es) != 0 {
+		t.Fatalf("a refused request wrote %d entries", len(es))
+	}
+	if rec := e.do("POST", path, note, s.cookie, inbox.CSRFHeader, s.csrf, "Origin", "http://example.com"); rec.Code != http.StatusCreated {
+		t.Fatalf("with the token (same origin): %d %s", rec.Code, rec.Body)
+	}
+	// A session's token does not fit another session.
+	s2, _ := e.login("alice", alicePW)
+	if s2.csrf == s.csrf {
+		t.Fatal("two sessions share a CSRF token")
+	}
+	if rec := e.do("POST", path, note, s.cookie, inbox.CSRFHeader, s2.csrf); rec.Code != http.StatusForbidden {
+		t.Fatalf("another session's token: %d", rec.Code)
+	}
+	// Bearer tokens need no CSRF token (browsers never send them by themselves).
+	if rec := e.do("POST", path, note, nil, "Authorization", "Bearer bot-token"); rec.Code != http.StatusCreated {
+		t.Fatalf("bearer: %d %s", rec.Code, rec.Body)
+	}
+	// A forged or altered cookie is refused.
+	bad := *s.cookie
+	bad.Value = strings.Replace(bad.Value, ".", ".A", 1)
+	if rec := e.do("GET", "/api/v1/session", "", &bad); rec.Code != 401 {
+		t.Fatalf("tampered cookie: %d", rec.Code)
+	}
+	forged := *s.cookie
+	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"n":"root","e":0,"x":9999999999,"s":"abc"}`))
+	_, sig, _ := strings.Cut(s.cookie.Value, ".")
+	forged.Value = payload + "." + sig
+	if rec := e.do("GET", "/api/v1/session", "", &forged); rec.Code != 401 {
+		t.Fatalf("forged cookie: %d", rec.Code)
+	}
+	// Sessions expire.
+	e.clock.Advance(inbox.SessionTTL + time.Second)
+	if rec := e.do("GET", "/api/v1/session", "", s.cookie); rec.Code != 401 {
+		t.Fatalf("expired session: %d", rec.Code)
+	}
+}
+
+func TestLoginRefusals(t *testing.T) {
+	e := newUIEnv(t, "")
+	for name, c := range map[string]struct {
+		body, ct string
+		want     int
+	}{
+		"wrong password":   {`{"name":"alice","password":"nope"}`, "application/json", 401},
+		"unknown agent":    {`{"name":"mallory","password":"x"}`, "application/json", 401},
+		"token-only agent": {`{"name":"bot","password":"bot-token"}`, "application/json", 401},
+		"form post":        {`name=alice&password=x`, "application/x-www-form-urlencoded", 415},
+		"empty":            {`{"name":"","password":""}`, "application/json", 422},
+		"unknown field":    {`{"name":"alice","password":"x","admin":true}`, "application/json", 400},
+	} {
+		req := httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ct)
+		req.RemoteAddr = "192.0.2.1:1234" // each case its own address; names differ too
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		if rec.Code != c.want || len(rec.Result().Cookies()) != 0 {
+			t.Errorf("%s: %d (want %d), cookies %v", name, rec.Code, c.want, rec.Result().Cookies())
+		}
+	}
+	// Cross-site sign-in (login CSRF) is refused even with the right password.
+	if rec := e.do("POST", "/api/v1/session", `{"name":"alice","password":"`+alicePW+`"}`, nil, "Origin", "https://evil.example"); rec.Code != 403 {
+		t.Fatalf("cross-origin login: %d", rec.Code)
+	}
+	if rec := e.do("GET", "/api/v1/session", "", nil); rec.Code != 401 {
+		t.Fatalf("whoami without credentials: %d", rec.Code)
+	}
+}
+
+func TestLockoutAfterRepeatedFailures(t *testing.T) {
+	e := newUIEnv(t, "")
+	for i := 0; i < 5; i++ {
+		if _, rec := e.login("alice", "guess"); rec.Code != 401 {
+			t.Fatalf("failure %d: %d", i+1, rec.Code)
+		}
+	}
+	// The sixth failure locks the name: even the right password is refused.
+	e.login("alice", "guess")
+	_, rec := e.login("alice", alicePW)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("while locked: %d %v", rec.Code, rec.Header())
+	}
+	// Another agent is not locked out by alice's failures.
+	if _, rec := e.login("root", rootPW); rec.Code != 200 {
+		t.Fatalf("root while alice is locked: %d", rec.Code)
+	}
+	// The lock ends; each further failure doubles it.
+	e.clock.Advance(3 * time.Second)
+	e.login("alice", "guess")
+	e.clock.Advance(3 * time.Second)
+	if _, rec := e.login("alice", alicePW); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("after a second lock of 4 s, 3 s later: %d", rec.Code)
+	}
+	e.clock.Advance(2 * time.Second)
+	if _, rec := e.login("alice", alicePW); rec.Code != 200 {
+		t.Fatalf("after the lock: %d %s", rec.Code, rec.Body)
+	}
+	// Success forgets the failures.
+	for i := 0; i < 5; i++ {
+		e.login("alice", "guess")
+	}
+	if _, rec := e.login("alice", alicePW); rec.Code != 200 {
+		t.Fatalf("five failures after a success lock: %d", rec.Code)
+	}
+	// One address guessing many names is locked out too.
+	for i := 0; i < 21; i++ {
+		e.login(fmt.Sprintf("agent%d", i), "guess")
+	}
+	if _, rec := e.login("root", rootPW); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("address after 21 failures: %d", rec.Code)
+	}
+}
+
+func TestLogoutEndsSessions(t *testing.T) {
+	e := newUIEnv(t, "")
+	a, _ := e.login("alice", alicePW)
+	b, _ := e.login("alice", alicePW) // another browser
+	r, _ := e.login("root", rootPW)
+	if rec := e.do("DELETE", "/api/v1/session", "", a.cookie); rec.Code != 403 {
+		t.Fatalf("logout without CSRF token: %d", rec.Code)
+	}
+	rec := e.do("DELETE", "/api/v1/session", "", a.cookie, inbox.CSRFHeader, a.csrf)
+	if rec.Code != 204 {
+		t.Fatalf("logout: %d %s", rec.Code, rec.Body)
+	}
+	if cs := rec.Result().Cookies(); len(cs) != 1 || cs[0].MaxAge >= 0 {
+		t.Fatalf("logout cookie = %v", cs)
+	}
+	for name, c := range map[string]*http.Cookie{"same browser": a.cookie, "other browser": b.cookie} {
+		if rec := e.do("GET", "/api/v1/session", "", c); rec.Code != 401 {
+			t.Errorf("%s after logout: %d", name, rec.Code)
+		}
+	}
+	if rec := e.do("GET", "/api/v1/session", "", r.cookie); rec.Code != 200 {
+		t.Fatalf("another agent's session after alice logged out: %d", rec.Code)
+	}
+	if _, rec := e.login("alice", alicePW); rec.Code != 200 {
+		t.Fatalf("sign in again: %d", rec.Code)
+	}
+}
+
+func TestAgentsCannotUseAdminPages(t *testing.T) {
+	e := newUIEnv(t, "")
+	a, _ := e.login("alice", alicePW)
+	r, _ := e.login("root", rootPW)
+	if rec := e.do("GET", "/admin", "", a.cookie); rec.Code != 403 || !strings.Contains(rec.Body.String(), "Admins only") {
+		t.Fatalf("agent /admin: %d", rec.Code)
+	}
+	if rec := e.do("GET", "/admin", "", r.cookie); rec.Code != 200 || !strings.Contains(rec.Body.String(), "/ui/app.js") {
+		t.Fatalf("admin /admin: %d", rec.Code)
+	}
+	for _, rt := range []struct{ method, path, body string }{
+		{"PUT", "/api/v1/channels/crm/phase", `{"phase":"off"}`},
+		{"POST", "/api/v1/channels/crm/test", ""},
+		{"GET", "/api/v1/queues/ingest", ""},
+		{"GET", "/api/v1/audit", ""},
+	} {
+		if rec := e.do(rt.method, rt.path, rt.body, a.cookie, inbox.CSRFHeader, a.csrf); rec.Code != 403 {
+			t.Errorf("agent %s %s: %d", rt.method, rt.path, rec.Code)
+		}
+	}
+	if rec := e.do("PUT", "/api/v1/channels/crm/phase", `{"phase":"shadow"}`, r.cookie, inbox.CSRFHeader, r.csrf); rec.Code != 200 {
+		t.Fatalf("admin phase change: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestPasswordHashes(t *testing.T) {
+	for _, c := range []struct {
+		hash, pw string
+		ok       bool
+	}{
+		{bcryptHash(t, "s3cret"), "s3cret", true},
+		{bcryptHash(t, "s3cret"), "S3cret", false},
+		{argon2idHash("s3cret"), "s3cret", true},
+		{argon2idHash("s3cret"), "s3cre", false},
+	} {
+		ok, err := inbox.VerifyPassword(c.hash, c.pw)
+		if err != nil || ok != c.ok {
+			t.Errorf("VerifyPassword(%s, %q) = %v, %v", c.hash[:10], c.pw, ok, err)
+		}
+	}
+	for _, bad := range []string{"", "plain", "$argon2id$v=19$m=65536$abc$def", "$argon2id$v=19$m=0,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "$2a$10$short", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"} {
+		if ok, err := inbox.VerifyPassword(bad, "x"); ok || err == nil {
+			t.Errorf("VerifyPassword(%q) = %v, %v; want an error", bad, ok, err)
+		}
+	}
+}
+
+// conversation stores a customer and an open conversation directly.
+func (e *uiEnv) conversation() store.Conversation {
+	e.t.Helper()
+	ctx := context.Background()
+	now := e.clock.Now()
+	if err := e.st.CreateCustomer(ctx, store.Customer{ID: "c1", Name: "Mia <b>Example</b>", CreatedAt: now}); err != nil {
+		e.t.Fatal(err)
+	}
+	c, _, err := e.st.OpenConversation(ctx, store.Conversation{ID: "v1", CustomerID: "c1", Channel: "crm", ThreadKey: "crm|t1",
+		Status: store.StatusOpen, CreatedAt: now, LastActivity: now, Preview: "hello"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}

@@ -1,0 +1,241 @@
+package inbox
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/microcosm-cc/bluemonday"
+
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// The web UI: plain HTML, CSS and JavaScript embedded in the binary (no
+// build step), served at / with a strict Content-Security-Policy. The UI
+// only talks to the JSON API (with the session cookie and CSRF token) and
+// the SSE stream; it builds every piece of customer content with
+// textContent, and shows email HTML only inside a sandboxed frame whose
+// document comes from entryHTML below with a CSP of its own.
+
+//go:embed ui
+var uiFiles embed.FS
+
+// appCSP is the UI's policy: only its own scripts, styles, API and frames;
+// no inline script or style, no plugins, not framable.
+const appCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// htmlCSP is the policy of a shown email body: nothing may load or run but
+// inline data: images and inline styles; the document is sandboxed (an
+// opaque origin, no script, no top navigation, no forms) even when opened
+// outside its frame. Links may open in a new tab.
+const htmlCSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; " +
+	"frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
+
+type asset struct {
+	body  []byte
+	ctype string
+	etag  string
+}
+
+func loadAssets() map[string]asset {
+	out := map[string]asset{}
+	fs.WalkDir(uiFiles, "ui", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := uiFiles.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		ct := mime.TypeByExtension(path.Ext(p))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		out[strings.TrimPrefix(p, "ui/")] = asset{body: b, ctype: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+	return out
+}
+
+func uiHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", appCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+}
+
+// mountUI serves the UI: / (the app), /admin (the app, for admins only) and
+// /ui/FILE (its assets).
+func (s *Server) mountUI() {
+	assets := loadAssets()
+	serve := func(w http.ResponseWriter, r *http.Request, name string) {
+		a, ok := assets[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		uiHeaders(w)
+		w.Header().Set("Content-Type", a.ctype)
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("ETag", a.etag)
+		if r.Header.Get("If-None-Match") == a.etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write(a.body)
+	}
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { serve(w, r, "index.html") })
+	s.mux.HandleFunc("GET /ui/{file}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("file") == "index.html" {
+			http.Redirect(w, r, "/", http.StatusFound)
+			return
+		}
+		serve(w, r, r.PathValue("file"))
+	})
+	// Admin pages are refused to agents by the server itself, not only hidden
+	// by the app. Someone not signed in gets the app, which asks them to.
+	s.mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			if sess, err := s.sess.check(r.Context(), c.Value); err == nil {
+				if p, ok := s.auth.byName(sess.Name); ok && !p.IsAdmin() {
+					uiHeaders(w)
+					w.Header().Set("Content-Type", "text/html; charset=utf-8")
+					w.WriteHeader(http.StatusForbidden)
+					forbiddenPage.Execute(w, p.Name)
+					return
+				}
+			}
+		}
+		serve(w, r, "index.html")
+	})
+}
+
+var forbiddenPage = template.Must(template.New("403").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Admins only · Switchboard</title><link rel="stylesheet" href="/ui/app.css"></head>
+<body class="forbidden"><main><h1>Admins only</h1><p>You are signed in as {{.}}, an agent. Channels and phases are managed by admins.</p>
+<p><a href="/">Back to the inbox</a></p></main></body></html>`))
+
+// ---- the inbox list ---------------------------------------------------------
+
+// CustomerSummary is what the inbox list shows of a conversation's customer.
+type CustomerSummary struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	AvatarURL string `json:"avatar_url,omitempty"`
+	// Identity is the first identity, shown when there is no name.
+	Identity string `json:"identity,omitempty"`
+}
+
+// InboxItem is one row of the inbox: the conversation, its (root) customer
+// and the type of its channel (for the icon).
+type InboxItem struct {
+	store.Conversation
+	Customer    CustomerSummary `json:"customer"`
+	ChannelType string          `json:"channel_type"`
+}
+
+// inboxList answers GET /api/v1/inbox: the conversations list of
+// /api/v1/conversations with what the UI shows beside each one, in one call.
+func (s *Server) inboxList(w http.ResponseWriter, r *http.Request) {
+	p := principalFrom(r.Context())
+	q := r.URL.Query()
+	f := store.ConversationFilter{Status: q.Get("status"), Channel: q.Get("channel"), Assignee: q.Get("assignee"),
+		Team: q.Get("team"), Before: q.Get("before"), Limit: intParam(r, "limit", 50, 200),
+		Audiences: s.audiences(p, q.Get("include_shadow") == "true")}
+	if f.Assignee == "me" {
+		f.Assignee = p.Name
+	}
+	cs, next, err := s.o.Store.ListConversations(r.Context(), f)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	items := make([]InboxItem, 0, len(cs))
+	known := map[string]CustomerSummary{}
+	for _, c := range cs {
+		sum, ok := known[c.CustomerID]
+		if !ok {
+			root, err := timeline.Root(r.Context(), s.o.Store, c.CustomerID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				sum = CustomerSummary{ID: c.CustomerID}
+			case err != nil:
+				storeError(w, err)
+				return
+			default:
+				sum = CustomerSummary{ID: root.ID, Name: root.Name, AvatarURL: root.AvatarURL}
+				if len(root.Identities) > 0 {
+					sum.Identity = root.Identities[0].Value
+				}
+			}
+			known[c.CustomerID] = sum
+		}
+		ch, _ := s.o.Directory.Get(c.Channel)
+		items = append(items, InboxItem{Conversation: c, Customer: sum, ChannelType: ch.Type})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": items, "next": next, "now": s.o.Clock().UTC()})
+}
+
+// ---- email HTML -------------------------------------------------------------
+
+// displayPolicy sanitises email HTML again before it is shown (it was
+// sanitised at ingest; a second pass keeps an older or foreign record from
+// reaching a browser unsanitised): bluemonday's UGC policy, links open in a
+// new tab without a referrer, and every image that is not inline data
+// becomes an empty data: URL, so nothing remote is fetched.
+var displayPolicy = func() *bluemonday.Policy {
+	p := bluemonday.UGCPolicy()
+	p.AllowURLSchemes("cid")
+	p.RequireNoReferrerOnLinks(true)
+	p.AddTargetBlankToFullyQualifiedLinks(true)
+	p.RewriteSrc(func(u *url.URL) {
+		if u.Scheme != "data" {
+			*u = url.URL{Scheme: "data", Opaque: ","}
+		}
+	})
+	return p
+}()
+
+// SanitizeForDisplay is the sanitiser applied to email HTML when it is shown.
+func SanitizeForDisplay(html string) string { return displayPolicy.Sanitize(html) }
+
+// entryHTML serves the sanitised HTML body of an entry as a document of its
+// own (GET /api/v1/entries/{id}/html), for the UI's sandboxed frame.
+func (s *Server) entryHTML(w http.ResponseWriter, r *http.Request) {
+	e, err := s.o.Store.GetEntry(r.Context(), r.PathValue("id"))
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	p := principalFrom(r.Context())
+	visible := p.IsAdmin()
+	if e.ConversationID != "" {
+		c, err := s.o.Store.GetConversation(r.Context(), e.ConversationID)
+		visible = err == nil && s.visible(p, c)
+	}
+	if !visible || e.HTML == "" {
+		writeError(w, http.StatusNotFound, "not_found", "no HTML body to show")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", htmlCSP)
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><style>body{font:14px/1.45 system-ui,sans-serif;margin:8px;color:#1d2330;overflow-wrap:anywhere}img{max-width:100%}</style></head><body>`))
+	w.Write([]byte(SanitizeForDisplay(e.HTML)))
+	w.Write([]byte(`</body></html>`))
+}

@@ -1,0 +1,766 @@
+// Switchboard inbox: plain JavaScript, no build step, no dependencies.
+//
+// Safety rule of this file: customer content only ever reaches the page as
+// text (textContent, attribute values, option labels); no HTML-parsing DOM
+// sink is used anywhere (a test checks). Email HTML is shown in a sandboxed <iframe> whose document the
+// server sanitises and serves with a CSP of its own.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+
+  // el builds an element: attrs may hold class, text, title, data-*, on*
+  // handlers (functions) and other attributes; children are nodes or text.
+  function el(tag, attrs, ...children) {
+    const n = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') n.className = v;
+      else if (k === 'text') n.textContent = v;
+      else if (k.startsWith('on') && typeof v === 'function') n.addEventListener(k.slice(2), v);
+      else n.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children) {
+      if (c === undefined || c === null || c === false) continue;
+      n.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return n;
+  }
+  const clear = (n) => { while (n.firstChild) n.removeChild(n.firstChild); return n; };
+
+  // ---- channel icons (SVG built through the DOM) ---------------------------
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  const ICONS = {
+    email: 'M3 6h18v12H3z M3 6l9 7 9-7',
+    sms: 'M4 5h16v11H9l-5 4z M8 10h8 M8 13h5',
+    slack: 'M9 3v18 M15 3v18 M3 9h18 M3 15h18',
+    webform: 'M5 3h14v18H5z M8 8h8 M8 12h8 M8 16h4',
+    api: 'M8 7l-5 5 5 5 M16 7l5 5-5 5 M13 5l-2 14',
+    plugin: 'M10 3h4v4h3v4h4v4h-4v3h-4v3h-4v-3H7v-4H3V7h4V3z',
+  };
+  const CHANNEL_LABEL = { email: 'Email', sms: 'SMS', slack: 'Slack', webform: 'Web form', api: 'API', plugin: 'Plugin' };
+  function icon(type, title) {
+    const s = document.createElementNS(SVGNS, 'svg');
+    s.setAttribute('viewBox', '0 0 24 24');
+    s.setAttribute('aria-hidden', 'true');
+    const p = document.createElementNS(SVGNS, 'path');
+    p.setAttribute('d', ICONS[type] || ICONS.plugin);
+    s.append(p);
+    return el('span', { class: 'chan chan-' + (ICONS[type] ? type : 'plugin'), title: title || CHANNEL_LABEL[type] || type }, s);
+  }
+
+  // ---- time -------------------------------------------------------------------
+  function ago(iso, now) {
+    const t = Date.parse(iso);
+    if (!t || t < 0) return '';
+    const s = Math.max(0, Math.round(((now || Date.now()) - t) / 1000));
+    if (s < 60) return s + 's';
+    if (s < 3600) return Math.floor(s / 60) + 'm';
+    if (s < 86400) return Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm';
+    return Math.floor(s / 86400) + 'd';
+  }
+  const when = (iso) => {
+    const d = new Date(iso);
+    return isNaN(d) ? '' : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  };
+
+  // ---- API --------------------------------------------------------------------
+  class APIError extends Error {
+    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  }
+  const S = {
+    me: null, csrf: '', channels: [], byChannel: {},
+    filter: { view: 'mine', team: '', channel: '', status: 'open' },
+    list: [], next: '', sel: -1,
+    conv: null, customer: null, custIDs: new Set(), entries: new Map(), tlNext: '', loadingOlder: false,
+    presence: new Map(), heartbeat: null, typingSent: 0, mode: 'reply',
+    es: null, listTimer: null, now: Date.now(),
+  };
+
+  async function api(method, path, body, opts) {
+    const init = { method, headers: {}, credentials: 'same-origin' };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    if (method !== 'GET' && method !== 'HEAD') init.headers['X-CSRF-Token'] = S.csrf;
+    if (opts && opts.keepalive) init.keepalive = true;
+    const r = await fetch(path, init);
+    let data = null;
+    if (r.status !== 204) data = await r.json().catch(() => null);
+    if (r.status === 401 && path !== '/api/v1/session') {
+      showLogin('Your session has ended. Sign in again.');
+    }
+    if (!r.ok) throw new APIError(r.status, data && data.error, (data && data.message) || r.statusText);
+    return data;
+  }
+
+  let toastTimer = null;
+  function toast(msg, bad) {
+    const t = $('toast');
+    t.textContent = msg;
+    t.className = 'toast' + (bad ? ' bad' : '');
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, 5000);
+  }
+  const fail = (e) => toast(e.message || String(e), true);
+
+  // ---- sign-in ------------------------------------------------------------------
+  function showLogin(msg) {
+    if (S.es) { S.es.close(); S.es = null; }
+    stopPresence();
+    $('app').hidden = true;
+    $('login').hidden = false;
+    $('login-error').textContent = msg || '';
+    $('login-name').focus();
+  }
+
+  $('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('login-error').textContent = '';
+    try {
+      const info = await api('POST', '/api/v1/session', { name: $('login-name').value.trim(), password: $('login-password').value });
+      $('login-password').value = '';
+      start(info);
+    } catch (e) {
+      $('login-error').textContent = e.message;
+    }
+  });
+
+  $('logout').addEventListener('click', async () => {
+    try { await leaveConversation(); await api('DELETE', '/api/v1/session'); } catch (e) { /* signed out anyway */ }
+    S.csrf = '';
+    showLogin('Signed out.');
+  });
+
+  async function boot() {
+    try {
+      start(await api('GET', '/api/v1/session'));
+    } catch (e) {
+      showLogin('');
+    }
+  }
+
+  async function start(info) {
+    S.me = info;
+    S.csrf = info.csrf_token || '';
+    $('login').hidden = true;
+    $('app').hidden = false;
+    $('me').textContent = info.name + (info.role === 'admin' ? ' · admin' : '');
+    $('nav-admin').hidden = info.role !== 'admin';
+    await loadChannels();
+    connectEvents();
+    if (location.pathname === '/admin') {
+      $('inbox-view').hidden = true;
+      $('admin-view').hidden = false;
+      $('nav-admin').classList.add('on');
+      loadAdmin();
+      return;
+    }
+    $('nav-inbox').classList.add('on');
+    $('inbox-view').hidden = false;
+    setupFilters();
+    await loadList();
+    $('conv-list').focus();
+  }
+
+  async function loadChannels() {
+    const { channels } = await api('GET', '/api/v1/channels');
+    S.channels = channels;
+    S.byChannel = Object.fromEntries(channels.map((c) => [c.name, c]));
+  }
+
+  // ---- live updates -----------------------------------------------------------------
+  function connectEvents() {
+    if (S.es) S.es.close();
+    const es = new EventSource('/api/v1/events');
+    S.es = es;
+    let wasOpen = false;
+    es.onopen = () => {
+      $('conn').textContent = 'live';
+      $('conn').className = 'conn live';
+      if (wasOpen) { // events may have been missed: re-read what is shown
+        refreshList();
+        if (S.conv) loadNewEntries();
+      }
+      wasOpen = true;
+    };
+    es.onerror = () => {
+      $('conn').textContent = 'reconnecting…';
+      $('conn').className = 'conn down';
+    };
+    const on = (type, f) => es.addEventListener(type, (m) => {
+      let d;
+      try { d = JSON.parse(m.data); } catch (e) { return; }
+      f(d);
+    });
+    on('entry.created', (d) => {
+      scheduleListRefresh();
+      if (S.customer && S.custIDs.has(d.customer_id)) loadNewEntries();
+    });
+    on('entry.updated', (d) => {
+      const e = S.entries.get(d.entry_id);
+      if (e) {
+        e.status = d.status;
+        e.status_detail = d.detail || '';
+        renderEntry(e);
+      } else if (S.customer && S.custIDs.has(d.customer_id)) {
+        loadNewEntries();
+      }
+    });
+    const convChanged = (d) => {
+      scheduleListRefresh();
+      if (S.conv && d.conversation_id === S.conv.id) reloadConversation();
+    };
+    on('conversation.opened', convChanged);
+    on('conversation.updated', convChanged);
+    on('channel.phase', () => { loadChannels().then(() => { if (!$('admin-view').hidden) loadAdmin(); }); });
+    on('presence', onPresence);
+  }
+
+  // ---- the inbox list ---------------------------------------------------------------
+  function setupFilters() {
+    const seg = $('f-view');
+    const teams = S.me.role === 'admin' ? S.me.all_teams : S.me.teams;
+    if (!teams.length) seg.querySelector('[data-view=team]').hidden = true;
+    S.filter.team = teams[0] || '';
+    const ft = clear($('f-team'));
+    for (const t of teams) ft.append(el('option', { value: t, text: t }));
+    const fc = $('f-channel');
+    for (const c of S.channels) fc.append(el('option', { value: c.name, text: c.name + ' (' + (CHANNEL_LABEL[c.type] || c.type) + ')' }));
+    const saved = (() => { try { return JSON.parse(sessionStorage.getItem('sb.filter') || 'null'); } catch (e) { return null; } })();
+    if (saved) Object.assign(S.filter, saved);
+    const sync = () => {
+      for (const b of seg.querySelectorAll('button')) b.classList.toggle('on', b.dataset.view === S.filter.view);
+      ft.hidden = S.filter.view !== 'team';
+      ft.value = S.filter.team;
+      fc.value = S.filter.channel;
+      $('f-status').value = S.filter.status;
+      sessionStorage.setItem('sb.filter', JSON.stringify(S.filter));
+    };
+    seg.addEventListener('click', (ev) => {
+      const b = ev.target.closest('button');
+      if (!b) return;
+      S.filter.view = b.dataset.view;
+      sync();
+      loadList();
+    });
+    ft.addEventListener('change', () => { S.filter.team = ft.value; sync(); loadList(); });
+    fc.addEventListener('change', () => { S.filter.channel = fc.value; sync(); loadList(); });
+    $('f-status').addEventListener('change', () => { S.filter.status = $('f-status').value; sync(); loadList(); });
+    $('more').addEventListener('click', () => loadList(true));
+    sync();
+  }
+
+  function listQuery(before) {
+    const q = new URLSearchParams();
+    const f = S.filter;
+    if (f.view === 'mine') q.set('assignee', 'me');
+    if (f.view === 'unassigned') q.set('assignee', '-');
+    if (f.view === 'team' && f.team) q.set('team', f.team);
+    if (f.channel) q.set('channel', f.channel);
+    if (f.status) q.set('status', f.status);
+    if (before) q.set('before', before);
+    q.set('limit', '50');
+    return '/api/v1/inbox?' + q.toString();
+  }
+
+  async function loadList(more) {
+    try {
+      const r = await api('GET', listQuery(more ? S.next : ''));
+      S.now = Date.parse(r.now) || Date.now();
+      const selID = S.list[S.sel] && S.list[S.sel].id;
+      S.list = more ? S.list.concat(r.conversations) : r.conversations;
+      S.next = r.next;
+      S.sel = Math.max(0, S.list.findIndex((c) => c.id === (selID || (S.conv && S.conv.id))));
+      if (!S.list.length) S.sel = -1;
+      renderList();
+    } catch (e) { fail(e); }
+  }
+  const refreshList = () => loadList(false);
+  function scheduleListRefresh() {
+    clearTimeout(S.listTimer);
+    S.listTimer = setTimeout(refreshList, 250);
+  }
+
+  function waiting(c) {
+    // The customer is waiting when their message is the latest activity.
+    const inb = Date.parse(c.last_inbound_at);
+    const last = Date.parse(c.last_activity);
+    if ((c.status === 'open' || c.status === 'pending') && inb && inb > 0 && inb >= last - 1000) {
+      return 'waiting ' + ago(c.last_inbound_at, S.now);
+    }
+    return '';
+  }
+
+  function renderList() {
+    const ol = clear($('conv-list'));
+    S.list.forEach((c, i) => {
+      const name = c.customer.name || c.customer.identity || 'Unknown customer';
+      const ch = S.byChannel[c.channel];
+      const wait = waiting(c);
+      const li = el('li', {
+        class: 'item' + (i === S.sel ? ' sel' : '') + (S.conv && S.conv.id === c.id ? ' open' : ''),
+        'data-id': c.id, role: 'option', 'aria-selected': i === S.sel ? 'true' : 'false',
+        onclick: () => { S.sel = i; openConversation(c.id); },
+      },
+      icon(c.channel_type || (ch && ch.type), c.channel + ' · ' + (CHANNEL_LABEL[c.channel_type] || c.channel_type || '')),
+      el('div', { class: 'item-main' },
+        el('div', { class: 'item-top' },
+          el('span', { class: 'who', text: name }),
+          el('span', { class: 'ago muted', text: ago(c.last_activity, S.now), title: when(c.last_activity) })),
+        el('div', { class: 'preview', text: c.preview || c.subject || '' }),
+        el('div', { class: 'item-meta' },
+          el('span', { class: 'pill st-' + c.status, text: c.status }),
+          c.assignee ? el('span', { class: 'assignee', text: '@' + c.assignee }) : el('span', { class: 'assignee muted', text: 'unassigned' }),
+          wait ? el('span', { class: 'wait', text: wait }) : null)));
+      ol.append(li);
+    });
+    $('list-empty').hidden = S.list.length > 0;
+    $('more').hidden = !S.next;
+  }
+
+  function moveSel(d) {
+    if (!S.list.length) return;
+    S.sel = Math.min(S.list.length - 1, Math.max(0, S.sel + d));
+    const items = $('conv-list').children;
+    for (let i = 0; i < items.length; i++) {
+      items[i].classList.toggle('sel', i === S.sel);
+      items[i].setAttribute('aria-selected', i === S.sel ? 'true' : 'false');
+    }
+    if (items[S.sel]) items[S.sel].scrollIntoView({ block: 'nearest' });
+  }
+
+  document.addEventListener('keydown', (ev) => {
+    if ($('app').hidden || $('inbox-view').hidden) return;
+    const t = ev.target;
+    const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT');
+    if (ev.key === 'Escape') { if (typing) t.blur(); $('conv-list').focus(); return; }
+    if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === 'j' || ev.key === 'ArrowDown') { moveSel(1); ev.preventDefault(); }
+    else if (ev.key === 'k' || ev.key === 'ArrowUp') { moveSel(-1); ev.preventDefault(); }
+    else if (ev.key === 'Enter' && S.list[S.sel]) { openConversation(S.list[S.sel].id); ev.preventDefault(); }
+    else if (ev.key === 'r' && S.conv) { $('reply-text').focus(); ev.preventDefault(); }
+  });
+
+  // ---- one conversation ------------------------------------------------------------
+  async function openConversation(id) {
+    if (S.conv && S.conv.id !== id) await leaveConversation();
+    try {
+      const conv = await api('GET', '/api/v1/conversations/' + encodeURIComponent(id));
+      const fresh = !S.conv || S.conv.id !== id;
+      S.conv = conv;
+      for (const li of $('conv-list').children) li.classList.toggle('open', li.dataset.id === id);
+      $('conv-empty').hidden = true;
+      $('conv').hidden = false;
+      renderConvHead();
+      if (fresh) {
+        $('composer-error').textContent = '';
+        setMode('reply');
+        S.presence.clear();
+        renderPresence();
+        await loadCustomer(conv.customer_id);
+        await loadTimeline();
+        startPresence();
+      }
+    } catch (e) { fail(e); }
+  }
+
+  async function reloadConversation() {
+    if (!S.conv) return;
+    try {
+      S.conv = await api('GET', '/api/v1/conversations/' + encodeURIComponent(S.conv.id));
+      renderConvHead();
+    } catch (e) { if (e.status === 404) closeConversation(); }
+  }
+
+  function closeConversation() {
+    stopPresence();
+    S.conv = null; S.customer = null; S.custIDs = new Set(); S.entries.clear();
+    $('conv').hidden = true; $('conv-empty').hidden = false; $('cust').hidden = true;
+  }
+
+  function renderConvHead() {
+    const c = S.conv;
+    const name = (S.customer && S.customer.name) || (S.customer && S.customer.identities[0] && S.customer.identities[0].value) || 'Customer';
+    $('conv-name').textContent = name;
+    const ch = S.byChannel[c.channel];
+    const sub = clear($('conv-sub'));
+    sub.append(icon(ch && ch.type, c.channel), ' ' + c.channel + (c.subject ? ' · ' + c.subject : ''),
+      c.team ? ' · team ' + c.team : '');
+    const st = $('conv-status');
+    st.textContent = c.status + (c.status === 'snoozed' && c.snoozed_until ? ' until ' + when(c.snoozed_until) : '');
+    st.className = 'pill st-' + c.status;
+    const sel = clear($('act-assign'));
+    sel.append(el('option', { value: '', text: c.assignee ? 'Assigned to ' + c.assignee : 'Assign to…' }));
+    for (const a of S.me.agents) if (a !== c.assignee) sel.append(el('option', { value: a, text: a }));
+    $('act-mine').hidden = c.assignee === S.me.name;
+    $('act-unassign').hidden = !c.assignee;
+    $('act-resolve').hidden = c.status === 'resolved';
+    $('act-reopen').hidden = c.status !== 'resolved' && c.status !== 'snoozed';
+    if (S.customer) renderReplyChannels();
+  }
+
+  async function patch(body) {
+    try {
+      S.conv = await api('PATCH', '/api/v1/conversations/' + encodeURIComponent(S.conv.id), body);
+      renderConvHead();
+      scheduleListRefresh();
+    } catch (e) { fail(e); }
+  }
+  $('act-mine').addEventListener('click', () => patch({ assignee: S.me.name }));
+  $('act-unassign').addEventListener('click', () => patch({ assignee: '' }));
+  $('act-assign').addEventListener('change', (ev) => { if (ev.target.value) patch({ assignee: ev.target.value }); });
+  $('act-resolve').addEventListener('click', () => patch({ status: 'resolved' }));
+  $('act-reopen').addEventListener('click', () => patch({ status: 'open' }));
+  $('act-snooze').addEventListener('click', () => {
+    const v = $('act-snooze-until').value;
+    const d = v ? new Date(v) : new Date(Date.now() + 24 * 3600 * 1000);
+    if (isNaN(d) || d <= new Date()) { toast('Pick a time in the future to snooze until.', true); return; }
+    patch({ status: 'snoozed', snoozed_until: d.toISOString() });
+  });
+
+  // ---- the customer -------------------------------------------------------------------
+  async function loadCustomer(id) {
+    const cust = await api('GET', '/api/v1/customers/' + encodeURIComponent(id));
+    S.customer = cust;
+    S.custIDs = new Set([cust.id].concat(cust.merged_from || []));
+    renderConvHead();
+    renderCustomer();
+    loadSuggestions();
+  }
+
+  function renderCustomer() {
+    const c = S.customer;
+    $('cust').hidden = false;
+    $('cust-name').textContent = c.name || (c.identities[0] && c.identities[0].value) || 'Unknown customer';
+    $('cust-meta').textContent = c.entries + ' timeline entries · since ' + when(c.created_at) +
+      (c.merged_from && c.merged_from.length ? ' · ' + c.merged_from.length + ' merged record(s)' : '');
+    const ids = clear($('cust-ids'));
+    for (const i of c.identities) {
+      ids.append(el('li', { class: 'id' },
+        el('span', { class: 'id-type', text: i.type }),
+        el('span', { class: 'id-value', text: i.value }),
+        i.verified ? el('span', { class: 'mark verified', title: 'Verified by the channel', text: '✓ verified' })
+          : el('span', { class: 'mark claimed', title: 'Claimed by the customer (typed into a form), not verified', text: 'claimed' })));
+    }
+    const cs = clear($('cust-consents'));
+    if (!c.consents || !c.consents.length) cs.append(el('li', { class: 'muted', text: 'No consent decisions recorded' }));
+    for (const k of c.consents || []) {
+      cs.append(el('li', { class: k.granted ? 'granted' : 'revoked' },
+        el('span', { class: 'mark ' + (k.granted ? 'verified' : 'revoked'), text: k.granted ? 'granted' : 'revoked' }),
+        ' ' + k.channel + ' · ' + k.purpose,
+        el('span', { class: 'muted small', text: ' ' + when(k.at) + (k.version ? ' · ' + k.version : '') }),
+        k.text ? el('div', { class: 'muted small', text: '“' + k.text + '”' }) : null));
+    }
+  }
+
+  async function loadSuggestions() {
+    const cust = S.customer;
+    try {
+      const { merges } = await api('GET', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/merges');
+      const open = merges.filter((m) => m.kind === 'suggestion' && m.status === 'proposed');
+      const ul = clear($('cust-sugg'));
+      $('cust-sugg-wrap').hidden = open.length === 0;
+      for (const m of open) {
+        const otherID = S.custIDs.has(m.winner) ? m.loser : m.winner;
+        const other = await api('GET', '/api/v1/customers/' + encodeURIComponent(otherID)).catch(() => null);
+        if (S.customer !== cust) return;
+        const li = el('li', { class: 'sugg-item', 'data-id': m.id },
+          el('div', { class: 'sugg-who' }, 'Same person as ',
+            el('strong', { text: other ? (other.name || (other.identities[0] && other.identities[0].value) || otherID) : otherID }), '?'),
+          other ? el('div', { class: 'muted small', text: other.identities.map((i) => i.type + ':' + i.value + (i.verified ? ' ✓' : ' (claimed)')).join(', ') }) : null,
+          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: 'Evidence: ' }), el('span', { text: m.evidence })),
+          el('div', { class: 'sugg-actions' },
+            el('button', { type: 'button', class: 'primary', text: 'Accept merge', onclick: () => decide(m.id, true) }),
+            el('button', { type: 'button', text: 'Reject', onclick: () => decide(m.id, false) })));
+        ul.append(li);
+      }
+    } catch (e) { fail(e); }
+  }
+
+  async function decide(id, accept) {
+    try {
+      await api('POST', '/api/v1/suggestions/' + encodeURIComponent(id) + (accept ? '/accept' : '/reject'));
+      toast(accept ? 'Merged.' : 'Suggestion rejected.');
+      await loadCustomer(S.conv.customer_id);
+      await loadTimeline();
+    } catch (e) { fail(e); }
+  }
+
+  // ---- the timeline ---------------------------------------------------------------------
+  const sortKey = (e) => e.occurred_at + '|' + e.id;
+
+  async function loadTimeline() {
+    S.entries.clear();
+    clear($('tl-entries'));
+    S.tlNext = '';
+    const cust = S.customer;
+    const r = await api('GET', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/timeline?limit=50');
+    if (S.customer !== cust) return;
+    for (const e of r.entries) addEntry(e);
+    S.tlNext = r.next;
+    renderOlder();
+    const tl = $('timeline');
+    tl.scrollTop = tl.scrollHeight;
+  }
+
+  function renderOlder() {
+    $('tl-older').textContent = S.tlNext ? 'Scroll up for older messages' : 'Start of the customer’s timeline';
+  }
+
+  async function loadOlder() {
+    if (!S.tlNext || S.loadingOlder || !S.customer) return;
+    S.loadingOlder = true;
+    const cust = S.customer;
+    const tl = $('timeline');
+    const fromBottom = tl.scrollHeight - tl.scrollTop;
+    try {
+      const r = await api('GET', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/timeline?limit=50&before=' + encodeURIComponent(S.tlNext));
+      if (S.customer !== cust) return;
+      for (const e of r.entries) addEntry(e);
+      S.tlNext = r.next;
+      renderOlder();
+      tl.scrollTop = tl.scrollHeight - fromBottom;
+    } catch (e) { fail(e); } finally { S.loadingOlder = false; }
+  }
+  $('timeline').addEventListener('scroll', () => { if ($('timeline').scrollTop < 120) loadOlder(); });
+
+  async function loadNewEntries() {
+    if (!S.customer) return;
+    const cust = S.customer;
+    try {
+      const r = await api('GET', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/timeline?limit=50');
+      if (S.customer !== cust) return;
+      const tl = $('timeline');
+      const atBottom = tl.scrollHeight - tl.scrollTop - tl.clientHeight < 80;
+      for (const e of r.entries) addEntry(e);
+      if (atBottom) tl.scrollTop = tl.scrollHeight;
+    } catch (e) { fail(e); }
+  }
+
+  // addEntry adds or updates an entry, keeping the DOM in timeline order.
+  function addEntry(e) {
+    const had = S.entries.get(e.id);
+    S.entries.set(e.id, e);
+    if (had) { renderEntry(e); return; }
+    const node = entryNode(e);
+    const box = $('tl-entries');
+    const k = sortKey(e);
+    let before = null;
+    for (let n = box.lastElementChild; n; n = n.previousElementSibling) {
+      if (n.dataset.key <= k) break;
+      before = n;
+    }
+    box.insertBefore(node, before);
+  }
+
+  function renderEntry(e) {
+    const old = document.querySelector('#tl-entries [data-id="' + CSS.escape(e.id) + '"]');
+    if (old) old.replaceWith(entryNode(e));
+  }
+
+  function entryNode(e) {
+    const ch = S.byChannel[e.channel];
+    const type = ch ? ch.type : '';
+    if (e.kind === 'event') {
+      return el('div', { class: 'entry event', 'data-id': e.id, 'data-key': sortKey(e) },
+        el('span', { class: 'muted small', text: when(e.occurred_at) + ' · ' + e.text }));
+    }
+    const dir = e.direction;
+    let who;
+    if (dir === 'in') who = e.sender_name || (e.sender && e.sender.value) || 'Customer';
+    else if (dir === 'note') who = (e.agent || 'agent') + ' · private note';
+    else who = (e.agent || 'agent') + (e.sender ? ' → ' + e.sender.value : '');
+    const other = S.conv && e.conversation_id && e.conversation_id !== S.conv.id;
+    const art = el('article', { class: 'entry ' + dir + (other ? ' other' : ''), 'data-id': e.id, 'data-key': sortKey(e) },
+      el('header', {},
+        icon(type, e.channel),
+        el('span', { class: 'who', text: who }),
+        el('span', { class: 'muted small', text: ' · ' + e.channel }),
+        other ? el('span', { class: 'tag', title: 'From another conversation of this customer', text: 'other conversation' }) : null,
+        el('span', { class: 'spacer' }),
+        el('time', { class: 'muted small', datetime: e.occurred_at, text: when(e.occurred_at) })));
+    if (e.subject && dir === 'in') art.append(el('div', { class: 'subject', text: e.subject }));
+    if (e.html) {
+      const frame = el('iframe', {
+        class: 'html-body', src: '/api/v1/entries/' + encodeURIComponent(e.id) + '/html',
+        sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
+        title: 'Email body (sanitised; scripts and remote content blocked)',
+      });
+      const text = el('div', { class: 'text', text: e.text, hidden: true });
+      const toggle = el('button', { type: 'button', class: 'link small', text: 'Show plain text' });
+      toggle.addEventListener('click', () => {
+        text.hidden = !text.hidden;
+        frame.hidden = !text.hidden;
+        toggle.textContent = text.hidden ? 'Show plain text' : 'Show formatted';
+      });
+      art.append(frame, text, el('div', { class: 'muted small' }, 'Remote images are blocked. ', toggle));
+    } else {
+      art.append(el('div', { class: 'text', text: e.text }));
+    }
+    if (e.fields && e.fields.length) {
+      const dl = el('dl', { class: 'fields' });
+      for (const f of e.fields) dl.append(el('dt', { text: f.name }), el('dd', { text: f.value }));
+      art.append(dl);
+    }
+    if (e.attachments && e.attachments.length) {
+      art.append(el('ul', { class: 'atts' }, ...e.attachments.map((a) =>
+        el('li', { text: '📎 ' + a.name + ' (' + (a.content_type || 'file') + ', ' + Math.ceil((a.size || 0) / 1024) + ' KB)' + (a.omitted ? ' — not kept: ' + a.omitted : '') }))));
+    }
+    if (e.flags && e.flags.length) art.append(el('div', { class: 'muted small', text: 'flags: ' + e.flags.join(', ') }));
+    if (dir === 'out') {
+      art.append(el('footer', { class: 'delivery st-' + (e.status || 'queued'), 'data-status': e.status || '' },
+        el('span', { class: 'status-label', text: e.status || 'queued' }),
+        e.status_detail ? el('span', { class: 'status-detail', text: ' — ' + e.status_detail }) : null));
+    }
+    return art;
+  }
+
+  // ---- replying -------------------------------------------------------------------------
+  const REACH = { email: 'email', sms: 'phone', slack: 'slack' };
+
+  function renderReplyChannels() {
+    const sel = clear($('reply-channel'));
+    const c = S.conv;
+    const have = new Set(S.customer.identities.map((i) => i.type));
+    const opts = [c.channel];
+    for (const ch of S.channels) {
+      if (ch.name === c.channel || (ch.phase !== 'live' && ch.phase !== 'pilot')) continue;
+      if (REACH[ch.type] && have.has(REACH[ch.type])) opts.push(ch.name);
+    }
+    for (const name of opts) {
+      const ch = S.byChannel[name];
+      sel.append(el('option', { value: name === c.channel ? '' : name, text: name + (ch ? ' (' + (CHANNEL_LABEL[ch.type] || ch.type) + ')' : '') + (name === c.channel ? ' — this conversation' : '') }));
+    }
+  }
+
+  function setMode(m) {
+    S.mode = m;
+    $('mode-reply').classList.toggle('on', m === 'reply');
+    $('mode-note').classList.toggle('on', m === 'note');
+    $('via-wrap').hidden = m !== 'reply';
+    $('reply-text').placeholder = m === 'reply' ? 'Write a reply…' : 'Write a private note (never sent to the customer)…';
+    $('composer').classList.toggle('note', m === 'note');
+  }
+  $('mode-reply').addEventListener('click', () => setMode('reply'));
+  $('mode-note').addEventListener('click', () => setMode('note'));
+
+  $('composer').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const text = $('reply-text').value;
+    if (!text.trim() || !S.conv) return;
+    $('send').disabled = true;
+    $('composer-error').textContent = '';
+    try {
+      const id = encodeURIComponent(S.conv.id);
+      let e;
+      if (S.mode === 'reply') {
+        const body = { text };
+        if ($('reply-channel').value) body.channel = $('reply-channel').value;
+        e = await api('POST', '/api/v1/conversations/' + id + '/messages', body);
+      } else {
+        e = await api('POST', '/api/v1/conversations/' + id + '/notes', { text });
+      }
+      $('reply-text').value = '';
+      addEntry(e);
+      $('timeline').scrollTop = $('timeline').scrollHeight;
+      announce('viewing');
+    } catch (e) {
+      $('composer-error').textContent = e.message;
+    } finally { $('send').disabled = false; }
+  });
+  $('reply-text').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('composer').requestSubmit(); }
+  });
+  $('reply-text').addEventListener('input', () => {
+    if (Date.now() - S.typingSent > 3000) { S.typingSent = Date.now(); announce('typing'); }
+  });
+
+  // ---- presence (collision detection) ------------------------------------------------------
+  function announce(state) {
+    if (!S.conv) return Promise.resolve();
+    return api('POST', '/api/v1/conversations/' + encodeURIComponent(S.conv.id) + '/presence', { state }, { keepalive: state === 'left' })
+      .catch(() => {});
+  }
+  function startPresence() {
+    stopPresence();
+    announce('viewing');
+    S.heartbeat = setInterval(() => { announce('viewing'); renderPresence(); }, 15000);
+    S.presenceTick = setInterval(renderPresence, 2000);
+  }
+  function stopPresence() {
+    clearInterval(S.heartbeat); clearInterval(S.presenceTick);
+    S.heartbeat = null;
+    S.presence.clear();
+  }
+  async function leaveConversation() {
+    if (S.conv) await announce('left');
+    stopPresence();
+  }
+  window.addEventListener('pagehide', () => { if (S.conv) announce('left'); });
+
+  function onPresence(d) {
+    if (!S.conv || d.conversation_id !== S.conv.id || !S.me || d.agent === S.me.name) return;
+    const known = S.presence.has(d.agent);
+    if (d.status === 'left') S.presence.delete(d.agent);
+    else S.presence.set(d.agent, { state: d.status, at: Date.now() });
+    // Someone new arrived: tell them at once that we are here too.
+    if (!known && d.status !== 'left') announce(Date.now() - S.typingSent < 3000 ? 'typing' : 'viewing');
+    renderPresence();
+  }
+
+  function renderPresence() {
+    const box = clear($('presence'));
+    const now = Date.now();
+    for (const [agent, p] of S.presence) {
+      if (now - p.at > 40000) { S.presence.delete(agent); continue; }
+      const typing = p.state === 'typing' && now - p.at < 6000;
+      box.append(el('span', { class: 'who-here' + (typing ? ' typing' : ''), 'data-agent': agent, 'data-state': typing ? 'typing' : 'viewing' },
+        el('span', { class: 'dot' }), agent + (typing ? ' is typing…' : ' is viewing')));
+    }
+    box.hidden = box.childElementCount === 0;
+  }
+
+  // ---- admin ----------------------------------------------------------------------------------
+  async function loadAdmin() {
+    try {
+      const tb = clear($('admin-channels'));
+      for (const c of S.channels) {
+        const sel = el('select', { 'aria-label': 'Phase of ' + c.name });
+        for (const p of ['off', 'shadow', 'pilot', 'live']) sel.append(el('option', { value: p, text: p }));
+        sel.value = c.phase;
+        const result = el('span', { class: 'muted small' });
+        sel.addEventListener('change', async () => {
+          try {
+            await api('PUT', '/api/v1/channels/' + encodeURIComponent(c.name) + '/phase', { phase: sel.value });
+            toast(c.name + ' is now ' + sel.value + '.');
+            await loadChannels();
+            loadAdmin();
+          } catch (e) { fail(e); sel.value = c.phase; }
+        });
+        const test = el('button', { type: 'button', text: 'Test', onclick: async () => {
+          result.textContent = 'testing…';
+          try {
+            const r = await api('POST', '/api/v1/channels/' + encodeURIComponent(c.name) + '/test');
+            result.textContent = (r.ok ? '✓ ' : '✗ ') + (r.report || '') + (r.error ? ' — ' + r.error : '');
+          } catch (e) { result.textContent = e.message; }
+        } });
+        tb.append(el('tr', {},
+          el('td', {}, icon(c.type), ' ', el('strong', { text: c.name })),
+          el('td', { text: CHANNEL_LABEL[c.type] || c.type }),
+          el('td', {}, sel, c.pilot_team ? el('span', { class: 'muted small', text: ' pilot team ' + c.pilot_team }) : null),
+          el('td', { class: 'muted small', text: c.updated_by ? c.updated_by + ', ' + when(c.updated_at) : 'configured' }),
+          el('td', {}, test, ' ', result)));
+      }
+      const tq = clear($('admin-queues'));
+      for (const q of ['ingest', 'outbound']) {
+        const s = await api('GET', '/api/v1/queues/' + q);
+        tq.append(el('tr', {}, el('td', { text: q }), el('td', { text: s.length }), el('td', { text: s.pending }), el('td', { text: s.dead })));
+      }
+    } catch (e) { fail(e); }
+  }
+
+  boot();
+})();

@@ -1,0 +1,408 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	pb "github.com/switchboard-hub/switchboard/plugins/internal/proto"
+)
+
+// States of a plugin channel, as `switchboard plugins list` shows them.
+const (
+	StateStopped    = "stopped"    // not running (channel off, or hub stopping)
+	StateStarting   = "starting"   // launching and handshaking
+	StateRunning    = "running"    // healthy
+	StateRestarting = "restarting" // crashed or hung; waiting its backoff
+	StateFailed     = "failed"     // refused (checksum, protocol, settings); retried after the longest backoff
+)
+
+// Options tune a plugin channel. Zero values take the defaults.
+type Options struct {
+	// Channel is the configured channel name.
+	Channel string
+	Logger  *slog.Logger
+	// Status receives delivery status updates the plugin reports.
+	Status connectors.StatusSink
+	// MaxText is the largest text a plugin may deliver (DefaultMaxText).
+	MaxText int
+	// WebhookURL is the public URL of /webhooks/plugin/{channel}.
+	WebhookURL string
+	// HealthInterval between health checks (1s); HealthTimeout for each (2s);
+	// a plugin failing HealthFailures (2) checks in a row is restarted.
+	HealthInterval, HealthTimeout time.Duration
+	HealthFailures                int
+	// MinBackoff (500ms) doubles after each failed start up to MaxBackoff (30s).
+	MinBackoff, MaxBackoff time.Duration
+	// StartTimeout bounds the handshake and set-up calls (15s).
+	StartTimeout time.Duration
+	// MaxBodyBytes caps a webhook request forwarded to the plugin (1 MiB).
+	MaxBodyBytes int64
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = time.Second
+	}
+	if o.HealthTimeout <= 0 {
+		o.HealthTimeout = 2 * time.Second
+	}
+	if o.HealthFailures <= 0 {
+		o.HealthFailures = 2
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 500 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+}
+
+// Status is what `switchboard plugins list` shows for one plugin channel.
+type Status struct {
+	Plugin    string    `json:"plugin"`
+	Channel   string    `json:"channel,omitempty"`
+	Path      string    `json:"path"`
+	State     string    `json:"state"`
+	Version   string    `json:"version,omitempty"`
+	PID       int       `json:"pid,omitempty"`
+	Restarts  int       `json:"restarts"`
+	LastError string    `json:"last_error,omitempty"`
+	Since     time.Time `json:"since"`
+	Info      *Info     `json:"info,omitempty"`
+}
+
+// Channel is a channel served by a plugin binary. Run supervises the
+// process; Send, the webhook routes and Test go to whichever process is
+// running.
+type Channel struct {
+	spec Spec
+	o    Options
+
+	mu     sync.Mutex
+	cur    *process
+	status Status
+}
+
+var (
+	_ connectors.Source = (*Channel)(nil)
+	_ connectors.Sender = (*Channel)(nil)
+	_ connectors.Router = (*Channel)(nil)
+	_ connectors.Tester = (*Channel)(nil)
+)
+
+// NewChannel returns a plugin channel; nothing runs until Run.
+func NewChannel(spec Spec, o Options) *Channel {
+	o.defaults()
+	o.Logger = o.Logger.With("plugin", spec.Plugin)
+	return &Channel{spec: spec, o: o, status: Status{Plugin: spec.Plugin, Channel: o.Channel, Path: spec.Path, State: StateStopped, Since: time.Now()}}
+}
+
+// Status returns the channel's current state.
+func (c *Channel) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.status
+	return s
+}
+
+func (c *Channel) setState(state string, f func(s *Status)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status.State != state {
+		c.status.Since = time.Now()
+	}
+	c.status.State = state
+	if f != nil {
+		f(&c.status)
+	}
+}
+
+func (c *Channel) current() *process {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
+}
+
+// Run launches the plugin, keeps it healthy and restarts it with
+// exponential backoff when it crashes, hangs or fails to start, until ctx
+// is cancelled; then it stops the plugin and returns nil. Messages the
+// plugin delivered but never saw acknowledged are its to redeliver.
+func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
+	backoff := c.o.MinBackoff
+	defer c.setState(StateStopped, func(s *Status) { s.PID = 0 })
+	for ctx.Err() == nil {
+		c.setState(StateStarting, nil)
+		p, err := launch(ctx, c.spec, launchOptions{channel: c.o.Channel, sink: sink, status: c.o.Status, log: c.o.Logger,
+			maxText: c.o.MaxText, webhookURL: c.o.WebhookURL, startTimeout: c.o.StartTimeout})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			wait := backoff
+			state := StateRestarting
+			if errors.Is(err, ErrRefused) {
+				state, wait = StateFailed, c.o.MaxBackoff
+			}
+			c.o.Logger.Error("plugin did not start", "channel", c.o.Channel, "err", err, "retry_in", wait)
+			c.setState(state, func(s *Status) { s.LastError = err.Error(); s.PID = 0 })
+			if !sleep(ctx, wait) {
+				return nil
+			}
+			backoff = min(backoff*2, c.o.MaxBackoff)
+			continue
+		}
+		info := p.info
+		c.mu.Lock()
+		c.cur = p
+		c.mu.Unlock()
+		c.setState(StateRunning, func(s *Status) { s.PID = p.pid; s.Version = info.Version; s.Info = &info })
+		c.o.Logger.Info("plugin running", "channel", c.o.Channel, "version", info.Version, "pid", p.pid)
+		started := time.Now()
+		err = c.watch(ctx, p)
+		c.mu.Lock()
+		c.cur = nil
+		c.mu.Unlock()
+		if ctx.Err() != nil {
+			p.stop(5 * time.Second)
+			return nil
+		}
+		p.kill()
+		if time.Since(started) > 2*c.o.MaxBackoff {
+			backoff = c.o.MinBackoff // it ran well for a while: this is a fresh failure
+		}
+		c.o.Logger.Error("plugin failed; restarting", "channel", c.o.Channel, "err", err, "retry_in", backoff)
+		c.setState(StateRestarting, func(s *Status) { s.LastError = err.Error(); s.Restarts++; s.PID = 0 })
+		if !sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = min(backoff*2, c.o.MaxBackoff)
+	}
+	return nil
+}
+
+// watch returns when ctx is done (nil) or the process exited or failed its
+// health checks.
+func (c *Channel) watch(ctx context.Context, p *process) error {
+	exit := time.NewTicker(50 * time.Millisecond)
+	defer exit.Stop()
+	health := time.NewTicker(c.o.HealthInterval)
+	defer health.Stop()
+	fails := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-exit.C:
+			if p.exited() {
+				return errors.New("the plugin process exited")
+			}
+		case <-health.C:
+			err := p.health(ctx, c.o.HealthTimeout)
+			if err == nil {
+				fails = 0
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if p.exited() {
+				return errors.New("the plugin process exited")
+			}
+			fails++
+			c.o.Logger.Warn("plugin health check failed", "channel", c.o.Channel, "err", err, "failures", fails)
+			if fails >= c.o.HealthFailures {
+				return fmt.Errorf("unhealthy after %d failed health checks: %w", fails, err)
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Send hands an agent's reply to the running plugin. With no plugin
+// running it fails with connectors.ErrNotConnected (the hub retries).
+func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors.SendResult, error) {
+	p := c.current()
+	if p == nil {
+		return connectors.SendResult{}, fmt.Errorf("plugin %s: %w: not running", c.spec.Plugin, connectors.ErrNotConnected)
+	}
+	resp, err := p.rpc.Send(ctx, &pb.SendRequest{Out: toprotoOutgoing(out)})
+	if err != nil {
+		return connectors.SendResult{}, fmt.Errorf("plugin %s: send: %w: %v", c.spec.Plugin, connectors.ErrNotConnected, err)
+	}
+	if e := resp.Error; e != nil {
+		if e.Reason == pb.Reason_REASON_PERMANENT {
+			return connectors.SendResult{}, fmt.Errorf("plugin %s: %w: %s", c.spec.Plugin, connectors.ErrPermanent, e.Message)
+		}
+		return connectors.SendResult{}, fmt.Errorf("plugin %s: send: %s", c.spec.Plugin, e.Message)
+	}
+	if resp.ProviderId == "" {
+		return connectors.SendResult{}, fmt.Errorf("plugin %s: send returned no provider id", c.spec.Plugin)
+	}
+	st := resp.Status
+	if st == "" {
+		st = "sent"
+	}
+	return connectors.SendResult{ProviderID: resp.ProviderId, Status: st}, nil
+}
+
+// Test runs the plugin's credentials check (or reports that it runs).
+func (c *Channel) Test(ctx context.Context) (string, error) {
+	p := c.current()
+	if p == nil {
+		s := c.Status()
+		return "", fmt.Errorf("plugin %s is %s: %s", c.spec.Plugin, s.State, s.LastError)
+	}
+	resp, err := p.rpc.Test(ctx, &pb.TestRequest{})
+	if err != nil {
+		return "", fmt.Errorf("plugin %s: test: %w", c.spec.Plugin, err)
+	}
+	report := fmt.Sprintf("plugin %s %s (pid %d): %s", p.info.Name, p.info.Version, p.pid, resp.Report)
+	if resp.Error != "" {
+		return report, errors.New(resp.Error)
+	}
+	return report, nil
+}
+
+// RoutePattern is where every plugin channel's webhooks are mounted; the
+// plugin's declared routes are paths below it.
+const RoutePattern = "/webhooks/plugin/{channel}/{path...}"
+
+// Routes mounts the plugin's webhooks. The routes a plugin serves are only
+// known once it runs, so one pattern takes them all and the handler checks
+// the path against what the running plugin declared.
+func (c *Channel) Routes() []connectors.Route {
+	return []connectors.Route{{Pattern: RoutePattern, Handler: http.HandlerFunc(c.serveWebhook)}}
+}
+
+func (c *Channel) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	p := c.current()
+	if p == nil {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "the channel's plugin is not running", http.StatusServiceUnavailable)
+		return
+	}
+	path := "/" + r.PathValue("path")
+	if r.PathValue("path") == "" {
+		path = strings.TrimPrefix(r.URL.Path, "/webhooks/plugin/"+c.o.Channel)
+	}
+	found := false
+	for _, rt := range p.info.Routes {
+		if rt.Path == path && rt.Method == r.Method {
+			found = true
+		}
+	}
+	if !found {
+		http.Error(w, "no such route", http.StatusNotFound)
+		return
+	}
+	if r.ContentLength > c.o.MaxBodyBytes {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.o.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	req := &pb.HTTPRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Body: body, RemoteAddr: r.RemoteAddr}
+	for k, vs := range r.Header {
+		req.Headers = append(req.Headers, &pb.Header{Name: k, Values: vs})
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	resp, err := p.rpc.HandleHTTP(ctx, req)
+	if err != nil {
+		// The provider must retry: nothing was confirmed.
+		c.o.Logger.Warn("plugin webhook failed", "channel", c.o.Channel, "err", err)
+		http.Error(w, "the channel's plugin failed", http.StatusBadGateway)
+		return
+	}
+	for _, h := range resp.Headers {
+		for _, v := range h.Values {
+			w.Header().Add(h.Name, v)
+		}
+	}
+	status := int(resp.Status)
+	if status < 100 || status > 999 {
+		status = http.StatusBadGateway
+	}
+	w.WriteHeader(status)
+	w.Write(resp.Body)
+}
+
+// Inject asks the running plugin to make its provider produce a message
+// (the conformance kit's hook; see sdk.Injector).
+func (c *Channel) Inject(ctx context.Context, key, text string) error {
+	p := c.current()
+	if p == nil {
+		return fmt.Errorf("plugin %s: %w: not running", c.spec.Plugin, connectors.ErrNotConnected)
+	}
+	resp, err := p.rpc.Inject(ctx, &pb.InjectRequest{Key: key, Text: text})
+	if err != nil {
+		return fmt.Errorf("plugin %s: inject: %w", c.spec.Plugin, err)
+	}
+	if resp.Error != "" {
+		return fmt.Errorf("plugin %s: inject: %s", c.spec.Plugin, resp.Error)
+	}
+	return nil
+}
+
+// Kill ends the running plugin process at once (SIGKILL), as a crash would
+// (for tests and the conformance kit's redelivery check).
+func (c *Channel) Kill() error {
+	p := c.current()
+	if p == nil || p.pid == 0 {
+		return errors.New("no plugin process is running")
+	}
+	proc, err := os.FindProcess(p.pid)
+	if err != nil {
+		return err
+	}
+	return proc.Kill()
+}
+
+// WaitRunning waits until a plugin process is running and healthy, or
+// returns the last error once ctx is done.
+func (c *Channel) WaitRunning(ctx context.Context) error {
+	for {
+		s := c.Status()
+		if s.State == StateRunning {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("plugin %s is %s: %s", c.spec.Plugin, s.State, s.LastError)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,435 @@
+package plugins_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/connectors/connectortest"
+	"github.com/switchboard-hub/switchboard/plugins"
+)
+
+var (
+	buildMu  sync.Mutex
+	built    = map[string]string{}
+	buildDir string
+)
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "switchboard-plugins")
+	if err != nil {
+		panic(err)
+	}
+	buildDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+// testPlugin builds plugins/internal/testplugin (once per variant).
+func testPlugin(t testing.TB, variant string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[variant]; ok {
+		return p
+	}
+	out := filepath.Join(buildDir, "testplugin-"+variant)
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.variant="+variant, "-o", out, "github.com/switchboard-hub/switchboard/plugins/internal/testplugin")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build testplugin: %v\n%s", err, b)
+	}
+	built[variant] = out
+	return out
+}
+
+// logBuffer collects the host's log for assertions.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type statusSink struct {
+	mu      sync.Mutex
+	updates []string
+}
+
+func (s *statusSink) UpdateStatus(ctx context.Context, channel, providerID, status, detail string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updates = append(s.updates, channel+" "+providerID+" "+status)
+	return nil
+}
+
+func (s *statusSink) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.updates...)
+}
+
+type rig struct {
+	ch     *plugins.Channel
+	dir    string
+	logs   *logBuffer
+	status *statusSink
+}
+
+// runPlugin runs a plugin channel on sink until the test ends.
+func runPlugin(t *testing.T, path, sha string, sink connectors.Sink, settings map[string]string) *rig {
+	t.Helper()
+	r := &rig{dir: t.TempDir(), logs: &logBuffer{}, status: &statusSink{}}
+	set := map[string]string{"state_dir": r.dir}
+	for k, v := range settings {
+		set[k] = v
+	}
+	r.ch = plugins.NewChannel(plugins.Spec{Plugin: "kit", Path: path, SHA256: sha, Settings: set},
+		plugins.Options{Channel: "kitchan", Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Status: r.status, HealthInterval: 100 * time.Millisecond, HealthTimeout: 300 * time.Millisecond,
+			MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.ch.Run(ctx, sink) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("Run did not return within 15s of cancel")
+		}
+		if t.Failed() {
+			t.Logf("host log:\n%s", r.logs.String())
+		}
+	})
+	return r
+}
+
+func (r *rig) waitRunning(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.ch.WaitRunning(ctx); err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, r.logs.String())
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestPluginDeliversSendsAndReportsStatus(t *testing.T) {
+	sink := &connectortest.Sink{}
+	r := runPlugin(t, testPlugin(t, ""), "", sink, nil)
+	r.waitRunning(t)
+	st := r.ch.Status()
+	if st.Version != "0.1.0-" || st.PID == 0 || st.Info == nil || st.Info.Name != "testplugin" {
+		t.Fatalf("status = %+v", st)
+	}
+	for i := range 3 {
+		if err := r.ch.Inject(t.Context(), fmt.Sprintf("k%d", i), fmt.Sprintf("hello %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "3 deliveries", func() bool { return len(sink.Messages()) == 3 })
+	var m connectors.Message
+	for _, x := range sink.Messages() {
+		if x.ProviderID == "k0" {
+			m = x
+		}
+	}
+	if m.Channel != "kitchan" || m.ProviderID != "k0" || m.Text != "hello 0" || len(m.Identities) != 1 ||
+		m.Identities[0] != (connectors.Identity{Type: "testkit", Value: "kit-user", Verified: true}) || m.SenderName != "Kit User" {
+		t.Fatalf("message = %+v", m)
+	}
+
+	res, err := r.ch.Send(t.Context(), connectors.Outgoing{EntryID: "e1", Channel: "kitchan", To: connectors.Identity{Type: "testkit", Value: "kit-user"}, Text: "a reply"})
+	if err != nil || res.ProviderID != "sent-e1" || res.Status != "sent" {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(r.dir, "sent.jsonl"))
+	if !strings.Contains(string(b), `"Text":"a reply"`) {
+		t.Fatalf("sent.jsonl = %s", b)
+	}
+	waitFor(t, "a status update", func() bool { return len(r.status.list()) == 1 })
+	if got := r.status.list()[0]; got != "kitchan sent-e1 delivered" {
+		t.Fatalf("status update = %q", got)
+	}
+	_, err = r.ch.Send(t.Context(), connectors.Outgoing{EntryID: "e2", To: connectors.Identity{Type: "testkit", Value: "kit-user"}, Text: "PERMANENT"})
+	if !errorsIs(err, connectors.ErrPermanent) {
+		t.Fatalf("permanent send failure = %v", err)
+	}
+	report, err := r.ch.Test(t.Context())
+	if err != nil || !strings.Contains(report, "testplugin 0.1.0-") {
+		t.Fatalf("Test = %q, %v", report, err)
+	}
+	// The plugin's logs reach the host's log with the plugin's name.
+	waitFor(t, "the plugin's log line", func() bool {
+		return strings.Contains(r.logs.String(), `"msg":"receiving"`) && strings.Contains(r.logs.String(), `"plugin":"kit"`)
+	})
+}
+
+func TestMalformedMessagesGetClearErrorsAndNothingIsStored(t *testing.T) {
+	sink := &connectortest.Sink{}
+	r := runPlugin(t, testPlugin(t, ""), "", sink, nil)
+	r.waitRunning(t)
+	mux := http.NewServeMux()
+	for _, rt := range r.ch.Routes() {
+		mux.Handle(rt.Pattern, rt.Handler)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, tc := range []struct{ kind, want string }{
+		{"noidentity", "invalid message: no sender identity"},
+		{"huge", "message too large: text and html are 1048577 bytes, the limit is 1048576"},
+		{"badutf8", "invalid message: text is not valid UTF-8"},
+		{"undeclared", `invalid message: identity kind "phone" is not one the plugin declared ([email testkit])`},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			resp, err := http.Post(srv.URL+"/webhooks/plugin/kitchan/raw?kind="+tc.kind, "text/plain", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			// The plugin answers 422 with the error its Deliver returned.
+			if resp.StatusCode != 422 || !strings.Contains(string(b), tc.want) {
+				t.Fatalf("%d %s, want 422 with %q", resp.StatusCode, b, tc.want)
+			}
+		})
+	}
+	if n := len(sink.Messages()); n != 0 {
+		t.Fatalf("%d malformed messages reached the sink", n)
+	}
+	// A good one through the same route is stored; unknown routes are 404.
+	resp, err := http.Post(srv.URL+"/webhooks/plugin/kitchan/raw?kind=ok", "text/plain", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("ok: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	if n := len(sink.Messages()); n != 1 {
+		t.Fatalf("%d messages stored, want 1", n)
+	}
+	resp, _ = http.Get(srv.URL + "/webhooks/plugin/kitchan/raw")
+	if resp.StatusCode != 404 {
+		t.Fatalf("GET of a POST route: %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+}
+
+func TestRefusedPluginsSayWhy(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "notaplugin.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho 'I am a shell script, not a plugin'\nsleep 5\n"), 0o755)
+	good := testPlugin(t, "")
+	for _, tc := range []struct {
+		name, path, sha, want string
+	}{
+		{"checksum", good, strings.Repeat("ab", 32), "checksum mismatch: the binary's SHA-256 is "},
+		{"wrong protocol version", testPlugin(t, "wrongversion"), "", "wrong plugin protocol version: this hub speaks version 1; rebuild the plugin with a matching plugins/sdk (incompatible API version with plugin. Plugin version: 2"},
+		{"garbage on stdout", testPlugin(t, "garbage"), "", "it wrote to stdout before the handshake"},
+		{"not a plugin", script, "", "Unrecognized remote plugin message: I am a shell script, not a plugin"},
+		{"settings rejected", good, "", "rejected its settings: setting state_dir is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			settings := map[string]string{}
+			if tc.name == "settings rejected" {
+				settings["state_dir"] = ""
+			}
+			r := runPlugin(t, tc.path, tc.sha, &connectortest.Sink{}, settings)
+			waitFor(t, "the plugin to be refused", func() bool { return r.ch.Status().State == plugins.StateFailed })
+			st := r.ch.Status()
+			if !strings.Contains(st.LastError, tc.want) || !strings.Contains(st.LastError, "plugin refused: kit") {
+				t.Fatalf("last error = %q, want it to contain %q", st.LastError, tc.want)
+			}
+			if st.PID != 0 {
+				t.Fatalf("a refused plugin has a pid: %+v", st)
+			}
+		})
+	}
+}
+
+func TestRightChecksumRuns(t *testing.T) {
+	path := testPlugin(t, "")
+	b, _ := os.ReadFile(path)
+	sum := sha256Hex(b)
+	r := runPlugin(t, path, sum, &connectortest.Sink{}, nil)
+	r.waitRunning(t)
+}
+
+// blockingSink acknowledges nothing until released: deliveries stay in
+// flight, as when the plugin is killed between its send and the ack.
+type blockingSink struct {
+	connectortest.Sink
+	mu      sync.Mutex
+	held    int
+	release chan struct{}
+}
+
+func (s *blockingSink) Deliver(ctx context.Context, m connectors.Message) (string, error) {
+	s.mu.Lock()
+	s.held++
+	s.mu.Unlock()
+	select {
+	case <-s.release:
+		return s.Sink.Deliver(ctx, m)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (s *blockingSink) heldCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
+func TestKilledPluginIsRestartedAndRedeliversUnacked(t *testing.T) {
+	sink := &blockingSink{release: make(chan struct{})}
+	r := runPlugin(t, testPlugin(t, ""), "", sink, nil)
+	r.waitRunning(t)
+	pid := r.ch.Status().PID
+	for i := range 5 {
+		if err := r.ch.Inject(t.Context(), fmt.Sprintf("k%d", i), "m"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "5 deliveries in flight", func() bool { return sink.heldCount() == 5 })
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a restart", func() bool { s := r.ch.Status(); return s.Restarts == 1 && s.State == plugins.StateRunning })
+	if st := r.ch.Status(); st.PID == pid || !strings.Contains(st.LastError, "exited") {
+		t.Fatalf("status after restart = %+v", st)
+	}
+	close(sink.release)
+	waitFor(t, "5 redelivered messages", func() bool { return len(sink.Messages()) >= 5 })
+	keys := map[string]int{}
+	for _, m := range sink.Messages() {
+		keys[m.ProviderID]++
+	}
+	for i := range 5 {
+		if keys[fmt.Sprintf("k%d", i)] == 0 {
+			t.Fatalf("k%d lost after the crash: %v", i, keys)
+		}
+	}
+}
+
+func TestHungPluginIsRestarted(t *testing.T) {
+	sink := &connectortest.Sink{}
+	r := runPlugin(t, testPlugin(t, ""), "", sink, nil)
+	r.waitRunning(t)
+	pid := r.ch.Status().PID
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	waitFor(t, "a restart of the hung plugin", func() bool { s := r.ch.Status(); return s.Restarts == 1 && s.State == plugins.StateRunning })
+	if st := r.ch.Status(); !strings.Contains(st.LastError, "unhealthy after 2 failed health checks") {
+		t.Fatalf("last error = %q", st.LastError)
+	}
+	if err := r.ch.Inject(t.Context(), "after", "after the hang"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a delivery from the new process", func() bool { return len(sink.Messages()) == 1 })
+}
+
+func TestRunErrorRestartsWithBackoffAndShowsTheError(t *testing.T) {
+	r := runPlugin(t, testPlugin(t, ""), "", &connectortest.Sink{}, map[string]string{"fail_run": "provider token revoked"})
+	waitFor(t, "two restarts", func() bool { return r.ch.Status().Restarts >= 2 })
+	if st := r.ch.Status(); !strings.Contains(st.LastError, "provider token revoked") {
+		t.Fatalf("last error = %q", st.LastError)
+	}
+}
+
+// TestConformance runs the hub's connector kit against a plugin channel.
+func TestConformance(t *testing.T) {
+	path := testPlugin(t, "")
+	connectortest.Run(t, func(t *testing.T, sink *connectortest.Sink) connectortest.Harness {
+		r := &rig{dir: t.TempDir(), logs: &logBuffer{}, status: &statusSink{}}
+		ch := plugins.NewChannel(plugins.Spec{Plugin: "kit", Path: path, Settings: map[string]string{"state_dir": r.dir}},
+			plugins.Options{Channel: "kitchan", Logger: slog.New(slog.NewJSONHandler(r.logs, nil))})
+		return connectortest.Harness{
+			Channel: "kitchan",
+			Inject: func(ctx context.Context, key, text string) error {
+				ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				if err := ch.WaitRunning(ctx); err != nil {
+					return err
+				}
+				// Synchronous, as a webhook: return once the plugin
+				// delivered it (each copy of a duplicate is delivered; the
+				// hub dedupes by provider id, which the kit checks).
+				before := len(sink.Messages())
+				if err := ch.Inject(ctx, key, text); err != nil {
+					return err
+				}
+				for len(sink.Messages()) == before {
+					if ctx.Err() != nil {
+						return fmt.Errorf("the plugin did not deliver %q: %w", key, ctx.Err())
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				return nil
+			},
+			Wait:   20 * time.Second,
+			Source: ch,
+			Sender: senderWhenRunning{ch},
+			To:     connectors.Identity{Type: "testkit", Value: "kit-user", Verified: true},
+		}
+	})
+}
+
+// senderWhenRunning waits for the plugin before sending (the kit sends
+// right after starting the channel).
+type senderWhenRunning struct{ ch *plugins.Channel }
+
+func (s senderWhenRunning) Send(ctx context.Context, out connectors.Outgoing) (connectors.SendResult, error) {
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.ch.WaitRunning(wctx); err != nil {
+		return connectors.SendResult{}, err
+	}
+	return s.ch.Send(ctx, out)
+}
+
+func TestRegistryListsChannelsAndUnusedPlugins(t *testing.T) {
+	reg := plugins.NewRegistry([]plugins.Spec{{Plugin: "a", Path: "/bin/a"}, {Plugin: "b", Path: "/bin/b"}})
+	reg.Add(plugins.NewChannel(plugins.Spec{Plugin: "a", Path: "/bin/a"}, plugins.Options{Channel: "chan-a"}))
+	got, _ := json.Marshal(reg.List())
+	var list []plugins.Status
+	json.Unmarshal(got, &list)
+	if len(list) != 2 || list[0].Channel != "chan-a" || list[0].State != plugins.StateStopped || list[1].Plugin != "b" || list[1].State != plugins.StateUnused {
+		t.Fatalf("list = %s", got)
+	}
+}
+

@@ -1,0 +1,234 @@
+// Command testplugin is a channel plugin for the hub's own tests and the
+// conformance kit's self-test. Its "provider" is a directory (settings
+// state_dir): Inject writes a pending message there, Run delivers pending
+// messages and removes each only after the hub acknowledged it, so a
+// message survives a plugin crash and is redelivered, as with a real
+// provider. Send appends to state_dir/sent.jsonl. A webhook route
+// (POST /raw?kind=...) delivers deliberately malformed messages and
+// answers with the hub's error.
+//
+// Built with -ldflags "-X main.variant=wrongversion" it speaks another
+// protocol version; with "-X main.variant=garbage" it prints to stdout
+// before the handshake. Both must be refused by the hub.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/plugins/internal/wire"
+	"github.com/switchboard-hub/switchboard/plugins/sdk"
+)
+
+var variant = ""
+
+func main() {
+	switch variant {
+	case "wrongversion":
+		wire.Handshake.ProtocolVersion = wire.ProtocolVersion + 1
+	case "garbage":
+		fmt.Println("hello from a plugin that prints to stdout")
+	}
+	sdk.Serve(&channel{})
+}
+
+type channel struct {
+	cfg  sdk.Config
+	dir  string
+	host sdk.Host
+	mu   sync.Mutex
+	// inflight: pending files being delivered now.
+	inflight map[string]bool
+}
+
+func (c *channel) Describe() sdk.Description {
+	return sdk.Description{Name: "testplugin", Version: "0.1.0-" + variant,
+		Identities: []sdk.IdentityKind{{Kind: "testkit", Verified: true}, {Kind: "email"}},
+		Routes:     []sdk.Route{{Method: "POST", Path: "/raw"}}}
+}
+
+func (c *channel) Configure(ctx context.Context, cfg sdk.Config) error {
+	c.cfg = cfg
+	c.dir = cfg.Settings["state_dir"]
+	if c.dir == "" {
+		return errors.New("setting state_dir is required")
+	}
+	return os.MkdirAll(filepath.Join(c.dir, "pending"), 0o755)
+}
+
+type pending struct {
+	Key, Text string
+}
+
+func (c *channel) Run(ctx context.Context, host sdk.Host) error {
+	c.mu.Lock()
+	c.host = host
+	c.inflight = map[string]bool{}
+	c.mu.Unlock()
+	if c.cfg.Settings["fail_run"] != "" {
+		time.Sleep(50 * time.Millisecond)
+		return errors.New(c.cfg.Settings["fail_run"])
+	}
+	log := c.cfg.Logger
+	log.Info("receiving", "dir", c.dir)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		ents, err := os.ReadDir(filepath.Join(c.dir, "pending"))
+		if err != nil {
+			log.Warn("read pending", "err", err)
+			continue
+		}
+		names := make([]string, 0, len(ents))
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".json") {
+				names = append(names, e.Name())
+			}
+		}
+		sort.Strings(names)
+		// Deliver concurrently (pipelined on one stream), each pending
+		// message once at a time, and confirm each to the "provider" only
+		// once acknowledged.
+		for _, n := range names {
+			c.mu.Lock()
+			busy := c.inflight[n]
+			if !busy {
+				c.inflight[n] = true
+			}
+			c.mu.Unlock()
+			if busy {
+				continue
+			}
+			go func() {
+				c.deliverPending(ctx, n)
+				c.mu.Lock()
+				delete(c.inflight, n)
+				c.mu.Unlock()
+			}()
+		}
+	}
+}
+
+func (c *channel) deliverPending(ctx context.Context, name string) {
+	path := filepath.Join(c.dir, "pending", name)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var p pending
+	if json.Unmarshal(b, &p) != nil {
+		os.Remove(path)
+		return
+	}
+	_, err = c.host.Deliver(ctx, c.message(p.Key, p.Text))
+	if sdk.Retryable(err) {
+		c.cfg.Logger.Warn("delivery not acknowledged; will redeliver", "key", p.Key, "err", err)
+		return
+	}
+	if err != nil {
+		c.cfg.Logger.Error("the hub refused a message", "key", p.Key, "err", err)
+	}
+	os.Remove(path)
+}
+
+func (c *channel) message(key, text string) sdk.Message {
+	return sdk.Message{ProviderID: key, Identities: []sdk.Identity{{Type: "testkit", Value: "kit-user", Verified: true}},
+		SenderName: "Kit User", Text: text, OccurredAt: time.Now()}
+}
+
+func (c *channel) Inject(ctx context.Context, key, text string) error {
+	b, _ := json.Marshal(pending{Key: key, Text: text})
+	// Keys sort by injection time so a batch is delivered in order.
+	name := fmt.Sprintf("%020d-%s.json", time.Now().UnixNano(), strings.NewReplacer("/", "_", ".", "_").Replace(key))
+	tmp := filepath.Join(c.dir, name+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(c.dir, "pending", name))
+}
+
+func (c *channel) Send(ctx context.Context, out sdk.Outgoing) (sdk.SendResult, error) {
+	if out.To.Value == "" {
+		return sdk.SendResult{}, fmt.Errorf("%w: no recipient", sdk.ErrPermanent)
+	}
+	if strings.Contains(out.Text, "PERMANENT") {
+		return sdk.SendResult{}, fmt.Errorf("%w: the provider refused the content", sdk.ErrPermanent)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, err := os.OpenFile(filepath.Join(c.dir, "sent.jsonl"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return sdk.SendResult{}, err
+	}
+	defer f.Close()
+	b, _ := json.Marshal(out)
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return sdk.SendResult{}, err
+	}
+	id := "sent-" + out.EntryID
+	if c.host != nil && out.EntryID != "" {
+		go c.host.UpdateStatus(context.Background(), id, "delivered", "")
+	}
+	return sdk.SendResult{ProviderID: id, Status: "sent"}, nil
+}
+
+func (c *channel) Test(ctx context.Context) (string, error) {
+	return "state dir " + c.dir + " is reachable", nil
+}
+
+// ServeHTTP serves POST /raw?kind=noidentity|huge|badutf8|undeclared|ok:
+// it delivers the message and answers 200 with the hub's id, or 422 with
+// the hub's error.
+func (c *channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	kind := r.URL.Query().Get("kind")
+	key := r.URL.Query().Get("key")
+	if key == "" {
+		key = "raw-" + kind
+	}
+	m := c.message(key, "raw "+kind)
+	switch kind {
+	case "ok":
+	case "noidentity":
+		m.Identities = nil
+	case "huge":
+		m.Text = strings.Repeat("x", c.cfg.MaxTextBytes+1)
+	case "badutf8":
+		m.Text = "bad \xff\xfe utf-8"
+	case "undeclared":
+		m.Identities = []sdk.Identity{{Type: "phone", Value: "+14155550123", Verified: true}}
+	default:
+		http.Error(w, "unknown kind", http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	host := c.host
+	c.mu.Unlock()
+	if host == nil {
+		http.Error(w, "not running", http.StatusServiceUnavailable)
+		return
+	}
+	id, err := host.Deliver(r.Context(), m)
+	if err != nil {
+		status := http.StatusUnprocessableEntity
+		if sdk.Retryable(err) {
+			status = http.StatusServiceUnavailable
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	fmt.Fprintln(w, id)
+}

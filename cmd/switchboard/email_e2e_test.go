@@ -7,14 +7,18 @@ package main_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 
 	"github.com/switchboard-hub/switchboard/internal/testenv"
@@ -135,4 +139,159 @@ func TestEndToEndEmailKilledWhileFetching(t *testing.T) {
 	if s := fmt.Sprint(rep); !strings.Contains(s, "logged in as "+user) || !strings.Contains(s, fmt.Sprintf("folder INBOX: %d messages", n)) {
 		t.Fatalf("channel test report: %v", rep)
 	}
+}
+
+// smtpRecorder is an in-process SMTP server that keeps what it receives:
+// the test must read the exact bytes the hub sent.
+type smtpRecorder struct {
+	mu   sync.Mutex
+	msgs [][]byte
+}
+
+func (r *smtpRecorder) NewSession(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }
+
+type recSession struct{ r *smtpRecorder }
+
+func (s *recSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *recSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *recSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	s.r.msgs = append(s.r.msgs, b)
+	return nil
+}
+func (s *recSession) Reset()        {}
+func (s *recSession) Logout() error { return nil }
+
+func (r *smtpRecorder) received() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.msgs...)
+}
+
+// TestEndToEndEmailReplyWithAttachment: the binary reads a customer's
+// mail from Dovecot over implicit TLS (the peer's CA in tls_ca_file), an
+// agent answers through the API with a file attached, and the reply
+// reaches the SMTP server as multipart/mixed with the file's name and
+// exact bytes; the reply's entry lists the attachment and ends up sent.
+func TestEndToEndEmailReplyWithAttachment(t *testing.T) {
+	_, lmtpAddr := emailPeer(t)
+	imaps, ca := os.Getenv("SWITCHBOARD_TEST_IMAPS"), os.Getenv("SWITCHBOARD_TEST_EMAIL_CA")
+	if imaps == "" || ca == "" {
+		testenv.Absent(t, "Dovecot's TLS port (SWITCHBOARD_TEST_IMAPS, SWITCHBOARD_TEST_EMAIL_CA; scripts/peers/email.sh)", nil)
+	}
+	var rb [5]byte
+	rand.Read(rb[:])
+	user := "t-" + hex.EncodeToString(rb[:]) + "@example.com"
+	cust := "ann-" + hex.EncodeToString(rb[:3]) + "@customer.example"
+	lmtpDeliver(t, lmtpAddr, user, [][]byte{[]byte(fmt.Sprintf("From: Ann <%s>\r\nTo: support@hub.example\r\nSubject: Invoice please\r\n"+
+		"Date: %s\r\nMessage-ID: <att-%s>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCould you send the invoice?\r\n",
+		cust, time.Now().UTC().Format(time.RFC1123Z), user))})
+
+	rec := &smtpRecorder{}
+	srv := smtp.NewServer(rec)
+	srv.Domain = "localhost"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+
+	cfg := writeConfig(t, embeddedStore(t), fmt.Sprintf(`  - name: support-mail
+    type: email
+    phase: live
+    email:
+      lease_ttl: 2s
+      imap: {addr: "%s", username: "%s", password: secret, tls: tls, tls_ca_file: "%s", backfill_since: "2000-01-01"}
+      smtp: {addr: "%s", from: support@hub.example, tls: none, allow_insecure: true}
+`, imaps, user, ca, l.Addr().String()))
+	p := start(t, cfg, freeAddr(t))
+	var c customer
+	waitFor(t, "the customer's mail", 20*time.Second, func() bool {
+		var code int
+		c, code = p.find(t, "email:"+cust)
+		return code == 200
+	})
+	var page struct {
+		Entries []struct {
+			ID             string `json:"id"`
+			ConversationID string `json:"conversation_id"`
+			Status         string `json:"status"`
+			Attachments    []struct {
+				Name, SHA256 string
+				Size         int64
+			} `json:"attachments"`
+		} `json:"entries"`
+	}
+	waitFor(t, "the mail on the timeline", 10*time.Second, func() bool {
+		call(t, "GET", p.base+"/api/v1/customers/"+c.ID+"/timeline", adminToken, nil, &page)
+		return len(page.Entries) == 1
+	})
+
+	pdf := make([]byte, 50_000)
+	rand.Read(pdf)
+	var reply struct {
+		ID          string `json:"id"`
+		Attachments []struct {
+			Name   string `json:"name"`
+			SHA256 string `json:"sha256"`
+			Size   int64  `json:"size"`
+		} `json:"attachments"`
+	}
+	body := map[string]any{"text": "Here is the invoice.", "attachments": []any{map[string]any{"name": "invoice-2026.pdf", "content_type": "application/pdf",
+		"data": base64.StdEncoding.EncodeToString(pdf)}}}
+	if code := call(t, "POST", p.base+"/api/v1/conversations/"+page.Entries[0].ConversationID+"/messages", agentToken, body, &reply); code != 202 {
+		t.Fatalf("reply: %d", code)
+	}
+	if len(reply.Attachments) != 1 || reply.Attachments[0].Size != int64(len(pdf)) || reply.Attachments[0].SHA256 == "" {
+		t.Fatalf("reply entry attachments = %+v", reply.Attachments)
+	}
+	waitFor(t, "the reply at the SMTP server", 15*time.Second, func() bool { return len(rec.received()) == 1 })
+	mr, err := gomail.CreateReader(bytes.NewReader(rec.received()[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct, _, _ := mr.Header.ContentType(); ct != "multipart/mixed" {
+		t.Fatalf("reply is %s", ct)
+	}
+	var files, text int
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(part.Body)
+		switch h := part.Header.(type) {
+		case *gomail.AttachmentHeader:
+			name, _ := h.Filename()
+			if name != "invoice-2026.pdf" || !bytes.Equal(b, pdf) {
+				t.Fatalf("attachment %q, %d bytes (equal: %v)", name, len(b), bytes.Equal(b, pdf))
+			}
+			files++
+		case *gomail.InlineHeader:
+			if ct, _, _ := h.ContentType(); ct == "text/plain" && strings.TrimSpace(string(b)) == "Here is the invoice." {
+				text++
+			}
+		}
+	}
+	if files != 1 || text != 1 {
+		t.Fatalf("%d attachments and %d text parts", files, text)
+	}
+	waitFor(t, "the reply marked sent", 10*time.Second, func() bool {
+		call(t, "GET", p.base+"/api/v1/customers/"+c.ID+"/timeline", adminToken, nil, &page)
+		for _, e := range page.Entries {
+			if e.ID == reply.ID {
+				return e.Status == "sent" && len(e.Attachments) == 1
+			}
+		}
+		return false
+	})
 }

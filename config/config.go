@@ -156,6 +156,12 @@ type Agent struct {
 	// that must not hold the token itself.
 	TokenSHA256 string   `yaml:"token_sha256"`
 	Teams       []string `yaml:"teams"`
+	// PasswordHash lets the agent sign in to the web UI: a bcrypt hash
+	// ($2a$, $2b$ or $2y$) or an argon2id PHC string
+	// ($argon2id$v=19$m=…,t=…,p=…$SALT$HASH). Never the password itself.
+	PasswordHash string `yaml:"password_hash"`
+	// PasswordHashFile is a file holding the password hash (a mounted secret).
+	PasswordHashFile string `yaml:"password_file"`
 }
 
 // Team is a group of agents conversations are routed to.

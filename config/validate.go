@@ -131,8 +131,8 @@ func (c *Config) Validate() error {
 		v.oneOf(p+".role", a.Role, roles)
 		hasToken := a.Token != "" || a.TokenFile != ""
 		switch {
-		case !hasToken && a.TokenSHA256 == "":
-			v.add(p, "needs a token source: token, token_file or token_sha256")
+		case !hasToken && a.TokenSHA256 == "" && a.PasswordHash == "" && a.PasswordHashFile == "":
+			v.add(p, "needs a token source: token, token_file or token_sha256 (or password_hash/password_file to sign in to the web UI only)")
 		case hasToken && a.TokenSHA256 != "":
 			v.add(p+".token_sha256", "set either token_sha256 or token/token_file, not both")
 		}
@@ -156,6 +156,15 @@ func (c *Config) Validate() error {
 		}
 		for j, t := range a.Teams {
 			teamRef(fmt.Sprintf("%s.teams[%d]", p, j), t)
+		}
+		if a.PasswordHash != "" {
+			key := p + ".password_hash"
+			if a.PasswordHashFile != "" {
+				key = p + ".password_file"
+			}
+			if msg := checkPasswordHash(a.PasswordHash); msg != "" {
+				v.add(key, "%s", msg)
+			}
 		}
 	}
 
@@ -279,4 +288,32 @@ func (v *validator) hostPort(path, addr string, listen bool) {
 	if host == "" && !listen {
 		v.add(path, "%q has no host", addr)
 	}
+}
+
+var (
+	bcryptRe   = regexp.MustCompile(`^\$2[aby]?\$(\d\d)\$[./A-Za-z0-9]{53}$`)
+	argon2idRe = regexp.MustCompile(`^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{22,}$`)
+)
+
+// checkPasswordHash describes what is wrong with an agent's password hash
+// ("" when it is a bcrypt hash or an argon2id PHC string). A value that
+// looks like a plain password is refused with a hint, never echoed.
+func checkPasswordHash(h string) string {
+	if m := bcryptRe.FindStringSubmatch(h); m != nil {
+		if cost, _ := strconv.Atoi(m[1]); cost < 10 || cost > 31 {
+			return fmt.Sprintf("bcrypt cost %d is outside 10..31", cost)
+		}
+		return ""
+	}
+	if m := argon2idRe.FindStringSubmatch(h); m != nil {
+		mem, _ := strconv.Atoi(m[1])
+		t, _ := strconv.Atoi(m[2])
+		p, _ := strconv.Atoi(m[3])
+		if mem < 19456 || t < 1 || p < 1 || p > 255 {
+			return "argon2id parameters are too weak or invalid (want m ≥ 19456 KiB, t ≥ 1, 1 ≤ p ≤ 255)"
+		}
+		return ""
+	}
+	return "must be a bcrypt hash ($2b$12$…) or an argon2id PHC string ($argon2id$v=19$m=65536,t=3,p=4$…), not a password; " +
+		"e.g. htpasswd -nbBC 12 '' 'PASSWORD' | tr -d ':\\n'"
 }

@@ -94,7 +94,7 @@ func credentials(cfg *config.Config, log *slog.Logger) ([]inbox.Credential, erro
 		if a.Token != "" {
 			h = inbox.HashToken(a.Token)
 		}
-		out = append(out, inbox.Credential{Principal: inbox.Principal{Name: a.Name, Role: a.Role, Teams: a.Teams}, TokenSHA256: h})
+		out = append(out, inbox.Credential{Principal: inbox.Principal{Name: a.Name, Role: a.Role, Teams: a.Teams}, TokenSHA256: h, PasswordHash: a.PasswordHash})
 	}
 	if len(out) > 0 {
 		return out, nil
@@ -215,7 +215,7 @@ func serve(args []string, stderr io.Writer) error {
 	testers := map[string]connectors.Tester{}
 	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
 		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl})
+		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL})
 	chans, err := buildChannels(cfg, st, dir, ingest, out, bl, srv, log, consumer)
 	if err != nil {
 		return err

@@ -34,9 +34,15 @@ type autoPipeline struct {
 
 type apReq struct {
 	ctx  context.Context
-	cmd  goredis.Cmder
+	cmds []goredis.Cmder // one command, or a caller's whole pipeline (kept together, in order)
 	done chan struct{}
 }
+
+// apInternal marks the context of the hook's own pipelines, which must go
+// straight through it.
+type apInternal struct{}
+
+var internalCtx = context.WithValue(context.Background(), apInternal{}, true)
 
 // batchable lists the commands worth batching: short, non-blocking, single reply.
 var batchable = map[string]bool{
@@ -88,11 +94,13 @@ func (a *autoPipeline) loop() {
 		case r := <-a.reqs:
 			batch = append(batch[:0], r)
 		}
+		n := len(batch[0].cmds)
 	fill:
-		for len(batch) < apMaxBatch {
+		for n < apMaxBatch {
 			select {
 			case r := <-a.reqs:
 				batch = append(batch, r)
+				n += len(r.cmds)
 			default:
 				break fill
 			}
@@ -104,10 +112,12 @@ func (a *autoPipeline) loop() {
 func (a *autoPipeline) exec(batch []*apReq) {
 	p := a.client.Pipeline()
 	for _, r := range batch {
-		_ = p.Process(r.ctx, r.cmd)
+		for _, c := range r.cmds {
+			_ = p.Process(r.ctx, c)
+		}
 	}
 	// Each command carries its own error; Exec's error is the first of them.
-	_, _ = p.Exec(context.Background())
+	_, _ = p.Exec(internalCtx)
 	for _, r := range batch {
 		close(r.done)
 	}
@@ -119,8 +129,43 @@ func (a *autoPipeline) DialHook(next goredis.DialHook) goredis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
 }
 
+// ProcessPipelineHook joins a caller's own pipeline of batchable commands
+// (not a MULTI/EXEC transaction: its MULTI is not batchable) to the shared
+// pipelines as one unit, so its commands stay together and in order.
 func (a *autoPipeline) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if len(cmds) == 0 || len(cmds) > apMaxBatch || ctx.Value(apInternal{}) != nil {
+			return next(ctx, cmds)
+		}
+		for _, c := range cmds {
+			if !batchable[c.Name()] {
+				return next(ctx, cmds)
+			}
+		}
+		if !a.submit(&apReq{ctx: ctx, cmds: cmds, done: make(chan struct{})}) {
+			return next(ctx, cmds)
+		}
+		for _, c := range cmds {
+			if err := c.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// submit hands r to the pipelining loops and waits for its replies; false
+// when batching has stopped (the caller then sends r itself).
+func (a *autoPipeline) submit(r *apReq) bool {
+	a.mu.RLock()
+	if a.closed {
+		a.mu.RUnlock()
+		return false
+	}
+	a.reqs <- r
+	a.mu.RUnlock()
+	<-r.done // the pipeline always finishes (it has its own timeouts)
+	return true
 }
 
 func (a *autoPipeline) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
@@ -128,15 +173,9 @@ func (a *autoPipeline) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook
 		if !batchable[cmd.Name()] {
 			return next(ctx, cmd)
 		}
-		r := &apReq{ctx: ctx, cmd: cmd, done: make(chan struct{})}
-		a.mu.RLock()
-		if a.closed {
-			a.mu.RUnlock()
+		if !a.submit(&apReq{ctx: ctx, cmds: []goredis.Cmder{cmd}, done: make(chan struct{})}) {
 			return next(ctx, cmd)
 		}
-		a.reqs <- r
-		a.mu.RUnlock()
-		<-r.done // the pipeline always finishes (it has its own timeouts)
 		return cmd.Err()
 	}
 }

@@ -70,7 +70,14 @@ type Message struct {
 	Consent *ConsentChange `json:"consent,omitempty"`
 	// NoReply marks messages that must never be answered automatically
 	// (auto-replies, bulk mail, bounces).
-	NoReply    bool      `json:"no_reply,omitempty"`
+	NoReply bool `json:"no_reply,omitempty"`
+	// Regarding is the provider id of one of the hub's own outbound messages
+	// on this channel that this message reports on (a bounce, a delivery
+	// report). The hub files such a message on that reply's conversation,
+	// beside the reply, instead of on a timeline of its own sender (a
+	// mailer-daemon is not a customer). When the reply is unknown, the
+	// message is handled like any other.
+	Regarding  string    `json:"regarding,omitempty"`
 	OccurredAt time.Time `json:"occurred_at"`
 	ReceivedAt time.Time `json:"received_at"`
 }

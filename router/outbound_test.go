@@ -94,3 +94,67 @@ func TestReplyAttachmentsTravelToTheSender(t *testing.T) {
 		}
 	})
 }
+
+// TestReportFiledBesideTheReply: a bounce naming one of the hub's replies
+// lands in that reply's conversation on the customer's timeline; its
+// sender (a mailer-daemon) gets no customer. A report about an unknown
+// reply is an ordinary message.
+func TestReportFiledBesideTheReply(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		dir := router.NewDirectory(st, []router.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		rt := router.New(st, dir, router.Options{})
+		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		snd := &recordingSender{}
+		out.SetSender("mail", snd)
+		process := func(m connectors.Message) store.Entry {
+			t.Helper()
+			m, err := in.Prepare(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rt.Process(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			e, err := st.GetEntry(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e
+		}
+		ann := connectors.Identity{Type: connectors.Email, Value: "ann@example.com", Verified: true}
+		first := process(connectors.Message{Channel: "mail", ProviderID: "in-1", Text: "my lamp is broken", Identities: []connectors.Identity{ann}, OccurredAt: time.Now().UTC()})
+		reply, err := out.Reply(ctx, first.ConversationID, "alice", "", "we'll send a new one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); out.Run(rctx, 1, "t") }()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if e, _ := st.GetEntry(ctx, reply.ID); e.ProviderID == "p-out" {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		<-done
+
+		daemon := connectors.Identity{Type: connectors.Email, Value: "mailer-daemon@mx.example.com", Verified: true}
+		bounce := process(connectors.Message{Channel: "mail", ProviderID: "dsn-1", Text: "User unknown", Identities: []connectors.Identity{daemon},
+			NoReply: true, Flags: []string{"bounce"}, Regarding: "p-out", OccurredAt: time.Now().UTC()})
+		if bounce.CustomerID != first.CustomerID || bounce.ConversationID != first.ConversationID {
+			t.Fatalf("bounce filed on %s/%s, want the reply's %s/%s", bounce.CustomerID, bounce.ConversationID, first.CustomerID, first.ConversationID)
+		}
+		if _, err := st.LookupIdentity(ctx, daemon.Type, daemon.Value); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the mailer-daemon was bound to a customer: %v", err)
+		}
+		other := process(connectors.Message{Channel: "mail", ProviderID: "dsn-2", Text: "User unknown", Identities: []connectors.Identity{daemon},
+			NoReply: true, Regarding: "never-sent", OccurredAt: time.Now().UTC()})
+		if other.CustomerID == first.CustomerID {
+			t.Fatal("a report about an unknown reply joined Ann's timeline")
+		}
+	})
+}

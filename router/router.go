@@ -203,6 +203,11 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		// message: keep the message (live audience) rather than lose it.
 		ch = Channel{Name: msg.Channel, Phase: store.PhaseLive}
 	}
+	if msg.Regarding != "" {
+		if done, err := r.regarding(ctx, msg); done || err != nil {
+			return err
+		}
+	}
 	res, err := r.resolver.Resolve(ctx, msg)
 	if err != nil {
 		return fmt.Errorf("resolve identity: %w", err)
@@ -318,4 +323,55 @@ func (r *Router) publish(ctx context.Context, ev Event) {
 	if err := Publish(ctx, r.st, ev); err != nil {
 		r.log.Debug("publish event failed", "err", err)
 	}
+}
+
+// regarding files a report about one of the hub's own outbound messages (a
+// bounce) on that message's conversation: the customer it was sent to sees
+// it beside the reply, and the reporter (a mailer-daemon) binds no identity
+// and becomes no customer. The conversation is not reopened or rerouted: the
+// failure itself is already on the reply's status. done is false when the
+// reply is unknown (the caller then handles msg as an ordinary message).
+func (r *Router) regarding(ctx context.Context, msg connectors.Message) (done bool, err error) {
+	id, err := r.st.GetCheckpoint(ctx, providerKey(msg.Channel, msg.Regarding))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find the reported message: %w", err)
+	}
+	reply, err := r.st.GetEntry(ctx, string(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil // erased since
+	}
+	if err != nil {
+		return false, fmt.Errorf("find the reported message: %w", err)
+	}
+	conv, err := r.st.GetConversation(ctx, reply.ConversationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find the reported message's conversation: %w", err)
+	}
+	flags := msg.Flags
+	if msg.NoReply {
+		flags = append(append([]string(nil), flags...), "no-reply")
+	}
+	sender := msg.Identities[0]
+	now := r.opts.Clock().UTC()
+	e, created, err := r.st.AppendEntry(ctx, store.Entry{ID: msg.ID, CustomerID: conv.CustomerID, ConversationID: conv.ID,
+		Channel: msg.Channel, Direction: connectors.Inbound, Kind: store.KindMessage, ProviderID: msg.ProviderID,
+		Sender: &sender, SenderName: msg.SenderName, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
+		Attachments: msg.Attachments, Fields: msg.Fields, Flags: flags, OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		return false, fmt.Errorf("append entry: %w", err)
+	}
+	if !created {
+		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
+		return true, nil
+	}
+	r.m.Processed.WithLabelValues(msg.Channel).Inc()
+	r.publish(ctx, Event{Type: EventEntryCreated, CustomerID: conv.CustomerID, ConversationID: conv.ID, EntryID: e.ID,
+		Channel: msg.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+	return true, nil
 }

@@ -153,7 +153,8 @@ func TestIdleReplyAndCustomerAnswer(t *testing.T) {
 		t.Fatalf("a new subject without references joined conversation %q", got)
 	}
 
-	// The reply bounces: the DSN marks it failed and stays on a timeline.
+	// The reply bounces: the DSN marks it failed and is filed beside the
+	// reply in Ann's conversation; the mailer-daemon becomes no customer.
 	dsn := strings.ReplaceAll(string(readCorpus(t, "bounce-dsn.eml")), "<sb.inaumplbnzxc2ztjojzxiqdnmfuwyltfpbqw24dmmuxgg33n.k4mzqdt3ab2cd@hub.example>", "<"+ownID+">")
 	dsn = strings.ReplaceAll(dsn, "dsn-1@mx.hub.example", "dsn-"+randomHex(4)+"@mx.hub.example")
 	d.deliver(t, user, []byte(dsn))
@@ -162,12 +163,20 @@ func TestIdleReplyAndCustomerAnswer(t *testing.T) {
 		return r.Status == store.DeliveryFailed && strings.Contains(r.StatusDetail, "User unknown")
 	})
 	var bounces []store.Entry
-	waitFor(t, "the bounce on a timeline", 5*time.Second, func() bool {
-		bounces = h.entries(t, "mailer-daemon@mx.hub.example")
+	waitFor(t, "the bounce on Ann's timeline", 5*time.Second, func() bool {
+		bounces = bounces[:0]
+		for _, e := range h.entries(t, "ann@customer.example") {
+			if contains(e.Flags, FlagBounce) {
+				bounces = append(bounces, e)
+			}
+		}
 		return len(bounces) > 0
 	})
-	if len(bounces) != 1 || !contains(bounces[0].Flags, "no-reply") || !contains(bounces[0].Flags, FlagBounce) {
-		t.Fatalf("bounce entry = %+v", bounces)
+	if len(bounces) != 1 || !contains(bounces[0].Flags, "no-reply") || bounces[0].ConversationID != conv {
+		t.Fatalf("bounce entry = %+v, want one no-reply bounce in conversation %s", bounces, conv)
+	}
+	if es := h.entries(t, "mailer-daemon@mx.hub.example"); len(es) != 0 {
+		t.Fatalf("the mailer-daemon got a timeline: %+v", es)
 	}
 }
 

@@ -172,6 +172,10 @@ func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, folder stri
 	if err != nil {
 		return err
 	}
+	if b := p.Bounce; b != nil && b.OriginalMessageID != "" && isHubID(b.OriginalMessageID) {
+		// Filed beside the reply it reports on, not on the mailer-daemon.
+		m.Regarding = "<" + b.OriginalMessageID + ">"
+	}
 	_, err = sink.Deliver(ctx, m)
 	if errors.Is(err, connectors.ErrInvalid) {
 		// The hub refused something the parser let through (an address

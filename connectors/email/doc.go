@@ -13,7 +13,8 @@
 // Message-ID "<sb.THREAD.RANDOM@DOMAIN>", where THREAD is the base32 of the
 // conversation's thread key, so a customer's answer threads back through
 // In-Reply-To even when the customer's client dropped References, and a
-// bounce naming that Message-ID marks the reply failed.
+// bounce naming that Message-ID marks the reply failed and is filed beside it
+// (connectors.Message.Regarding).
 //
 // It may import the connectors contract, config, the store contract (lease
 // and checkpoints), go-imap v2, go-smtp, go-sasl, go-message, bluemonday,

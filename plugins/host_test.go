@@ -432,4 +432,3 @@ func TestRegistryListsChannelsAndUnusedPlugins(t *testing.T) {
 		t.Fatalf("list = %s", got)
 	}
 }
-

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
@@ -29,17 +33,22 @@ func BenchmarkIngestToTimeline(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer st.Close()
-		benchPipeline(b, st)
+		benchPipeline(b, st, nil)
 	})
 	b.Run("redis", func(b *testing.B) {
 		c, prefix := testenv.Redis(b)
 		st := sbredis.New(c, sbredis.Options{Prefix: prefix, AutoPipeline: os.Getenv("BENCH_NOPIPE") == ""})
 		defer st.Close()
-		benchPipeline(b, st)
+		benchPipeline(b, st, func() time.Duration { return redisCPU(b, c) })
 	})
 }
 
-func benchPipeline(b *testing.B, st store.Store) {
+// benchPipeline also reports CPU time per message: the benchmark process's
+// own (hub side: producers and router) and, when serverCPU is given, the
+// server's. CPU time is steadier than wall time on a shared machine, and it
+// says what a message costs: on a machine of C cores, C / (hub + server CPU
+// per message) is the ceiling on throughput.
+func benchPipeline(b *testing.B, st store.Store, serverCPU func() time.Duration) {
 	dir := router.NewDirectory(st, []router.Channel{{Name: "api", Type: "api", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
 	m := router.NewMetrics(nil)
 	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: m, Routing: router.Routing{Teams: []string{"support"}}})
@@ -54,6 +63,11 @@ func benchPipeline(b *testing.B, st store.Store) {
 	b.SetParallelism(8)
 	b.ResetTimer()
 	start := time.Now()
+	cpu0 := processCPU()
+	var srv0 time.Duration
+	if serverCPU != nil {
+		srv0 = serverCPU()
+	}
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
@@ -73,6 +87,11 @@ func benchPipeline(b *testing.B, st store.Store) {
 		time.Sleep(time.Millisecond)
 	}
 	el := time.Since(start)
+	hubCPU := processCPU() - cpu0
+	if serverCPU != nil {
+		b.ReportMetric(float64((serverCPU()-srv0).Microseconds())/float64(b.N), "server-cpu-µs/msg")
+	}
+	b.ReportMetric(float64(hubCPU.Microseconds())/float64(b.N), "hub-cpu-µs/msg")
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
 	b.ReportMetric(testutil.ToFloat64(m.Processed.WithLabelValues("api")), "processed")
@@ -85,4 +104,31 @@ func benchWorkers() int {
 		return 16
 	}
 	return n
+}
+
+// processCPU is this process's user+system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the Redis server's user+system CPU time so far (INFO cpu; the
+// first node's on a Cluster).
+func redisCPU(b *testing.B, c goredis.UniversalClient) time.Duration {
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 )
@@ -46,6 +50,38 @@ func BenchmarkBackfill(b *testing.B) {
 		d.deliver(b, user, mails...)
 	}
 	b.Logf("filled a mailbox with %d mails in %s", n, time.Since(start).Round(time.Millisecond))
+
+	// Baseline in the same run: the bare IMAP fetch of every full mail
+	// (one UID FETCH 1:* BODY.PEEK[] read to the end), nothing else.
+	raw := func() float64 {
+		c := d.client(b, user)
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		var uids imap.UIDSet
+		uids.AddRange(1, 0)
+		cmd := c.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+		got := 0
+		for m := cmd.Next(); m != nil; m = cmd.Next() {
+			for item := m.Next(); item != nil; item = m.Next() {
+				if bs, ok := item.(imapclient.FetchItemDataBodySection); ok {
+					if _, err := io.Copy(io.Discard, bs.Literal); err != nil {
+						b.Fatal(err)
+					}
+					got++
+				}
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("baseline fetched %d of %d mails", got, n)
+		}
+		return float64(n) / time.Since(t0).Seconds()
+	}()
+	b.Logf("baseline: bare IMAP fetch of all %d mails at %.0f mails/s", n, raw)
 
 	for b.Loop() {
 		h := newHub(b)
@@ -95,6 +131,7 @@ func BenchmarkBackfill(b *testing.B) {
 		cancel()
 		<-done
 		b.ReportMetric(float64(n)/el.Seconds(), "mails/s")
+		b.ReportMetric(float64(n)/el.Seconds()/raw, "ratio-to-bare-fetch")
 		b.ReportMetric(float64(peakHeap)/(1<<20), "MB-peak-heap")
 		b.ReportMetric(float64(vmHWM())/(1<<10), "MB-peak-rss")
 		b.Logf("connector: every mail durable in the ingest queue after %s (%.0f mails/s)", fetched.Round(time.Millisecond), float64(n)/fetched.Seconds())

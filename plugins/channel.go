@@ -256,7 +256,8 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 	}
 	if e := resp.Error; e != nil {
 		if e.Reason == pb.Reason_REASON_PERMANENT {
-			return connectors.SendResult{}, fmt.Errorf("plugin %s: %w: %s", c.spec.Plugin, connectors.ErrPermanent, e.Message)
+			msg := strings.TrimPrefix(e.Message, connectors.ErrPermanent.Error()+": ")
+			return connectors.SendResult{}, fmt.Errorf("plugin %s: %w: %s", c.spec.Plugin, connectors.ErrPermanent, msg)
 		}
 		return connectors.SendResult{}, fmt.Errorf("plugin %s: send: %s", c.spec.Plugin, e.Message)
 	}

@@ -274,4 +274,3 @@ func FuzzUpdate(f *testing.F) {
 		}
 	})
 }
-

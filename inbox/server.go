@@ -45,6 +45,8 @@ type Options struct {
 	Blobs connectors.Blobs
 	// Testers check a channel's credentials (`channels test NAME`).
 	Testers map[string]connectors.Tester
+	// Plugins reports plugin state (`switchboard plugins list`); nil: none.
+	Plugins PluginLister
 	// PublicURL is the hub's external base URL: an https one makes session
 	// cookies Secure behind a TLS-terminating proxy, and its origin is accepted.
 	PublicURL string
@@ -98,6 +100,7 @@ func New(o Options) *Server {
 	m.HandleFunc("PUT /api/v1/channels/{name}/phase", s.authed(true, s.setPhase))
 	m.HandleFunc("POST /api/v1/channels/{name}/phase", s.authed(true, s.setPhase))
 	m.HandleFunc("POST /api/v1/channels/{name}/test", s.authed(true, s.testChannel))
+	m.HandleFunc("GET /api/v1/plugins", s.authed(true, s.listPlugins))
 	m.HandleFunc("GET /api/v1/customers", s.authed(false, s.findCustomer))
 	m.HandleFunc("GET /api/v1/customers/{id}", s.authed(false, s.getCustomer))
 	m.HandleFunc("GET /api/v1/customers/{id}/timeline", s.authed(false, s.customerTimeline))

@@ -441,4 +441,3 @@ func (k *kit) shutdown(ctx context.Context) (string, error) {
 	}
 	return fmt.Sprintf("stopped in %s; process gone", took.Round(time.Millisecond)), nil
 }
-

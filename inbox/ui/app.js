@@ -544,7 +544,11 @@
   function addEntry(e) {
     const had = S.entries.get(e.id);
     S.entries.set(e.id, e);
-    if (had) { renderEntry(e); return; }
+    if (had) {
+      // Re-render only what changed (a re-rendered email frame reloads).
+      if (had.updated_at !== e.updated_at || had.status !== e.status || had.status_detail !== e.status_detail) renderEntry(e);
+      return;
+    }
     const node = entryNode(e);
     const box = $('tl-entries');
     const k = sortKey(e);
@@ -570,7 +574,7 @@
     }
     const dir = e.direction;
     let who;
-    if (dir === 'in') who = e.sender_name || (e.sender && e.sender.value) || 'Customer';
+    if (dir === 'in') who = e.sender_name || (S.customer && S.customer.name) || (e.sender && e.sender.value) || 'Customer';
     else if (dir === 'note') who = (e.agent || 'agent') + ' · private note';
     else who = (e.agent || 'agent') + (e.sender ? ' → ' + e.sender.value : '');
     const other = S.conv && e.conversation_id && e.conversation_id !== S.conv.id;
@@ -578,6 +582,7 @@
       el('header', {},
         icon(type, e.channel),
         el('span', { class: 'who', text: who }),
+        dir === 'in' && e.sender && e.sender.value !== who ? el('span', { class: 'muted small', text: e.sender.value }) : null,
         el('span', { class: 'muted small', text: ' · ' + e.channel }),
         other ? el('span', { class: 'tag', title: 'From another conversation of this customer', text: 'other conversation' }) : null,
         el('span', { class: 'spacer' }),

@@ -1,0 +1,509 @@
+package main_test
+
+// The agents' web UI in a real browser (Debian's Chromium driven by
+// playwright-core: scripts/peers/webform.sh) against the real binary on the
+// embedded store, with messages arriving through real channel endpoints:
+// the api channel, the web form endpoint, signed Twilio webhooks (replies go
+// to Prism serving Twilio's OpenAPI: scripts/peers/sms.sh) and an IMAP
+// mailbox on a real Dovecot (scripts/peers/email.sh).
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard-hub/switchboard/internal/testenv"
+)
+
+// browser is a running driver.js: one JSON command in, one JSON answer out.
+type browser struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	stderr *bytes.Buffer
+}
+
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	chromium, pw, node := os.Getenv("SWITCHBOARD_TEST_CHROMIUM"), os.Getenv("SWITCHBOARD_TEST_PLAYWRIGHT"), os.Getenv("SWITCHBOARD_TEST_NODE")
+	if node == "" {
+		node = "node"
+	}
+	if chromium == "" || pw == "" {
+		testenv.Absent(t, "a browser (SWITCHBOARD_TEST_CHROMIUM, SWITCHBOARD_TEST_PLAYWRIGHT; scripts/peers/webform.sh)", nil)
+	}
+	for _, f := range []string{chromium, filepath.Join(pw, "package.json")} {
+		if _, err := os.Stat(f); err != nil {
+			testenv.Absent(t, "a browser", err)
+		}
+	}
+	script, _ := filepath.Abs(filepath.Join("testdata", "ui", "driver.js"))
+	cmd := exec.Command(node, script, chromium)
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_TEST_PLAYWRIGHT="+pw)
+	b := &browser{t: t, cmd: cmd, stderr: &bytes.Buffer{}}
+	cmd.Stderr = b.stderr
+	var err error
+	if b.in, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.out = bufio.NewScanner(stdout)
+	b.out.Buffer(make([]byte, 1<<20), 16<<20)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.in.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	return b
+}
+
+// try runs op in browser context ctx and returns its value or error.
+func (b *browser) try(ctx, op string, args map[string]any) (json.RawMessage, error) {
+	b.t.Helper()
+	cmd := map[string]any{"op": op, "ctx": ctx}
+	for k, v := range args {
+		cmd[k] = v
+	}
+	line, _ := json.Marshal(cmd)
+	if _, err := b.in.Write(append(line, '\n')); err != nil {
+		b.t.Fatalf("browser %s: %v\n%s", op, err, b.stderr)
+	}
+	if !b.out.Scan() {
+		b.t.Fatalf("browser ended during %s: %v\n%s", op, b.out.Err(), b.stderr)
+	}
+	var res struct {
+		OK    bool            `json:"ok"`
+		Value json.RawMessage `json:"value"`
+		Error string          `json:"error"`
+	}
+	if err := json.Unmarshal(b.out.Bytes(), &res); err != nil {
+		b.t.Fatalf("browser answer %q: %v", b.out.Text(), err)
+	}
+	if !res.OK {
+		return nil, fmt.Errorf("%s %v: %s", op, args, res.Error)
+	}
+	return res.Value, nil
+}
+
+// do is try that fails the test (with a screenshot) on error.
+func (b *browser) do(ctx, op string, args map[string]any) json.RawMessage {
+	b.t.Helper()
+	v, err := b.try(ctx, op, args)
+	if err != nil {
+		shot := filepath.Join(uiArtifacts(b.t), "failure-"+ctx+".png")
+		b.try(ctx, "screenshot", map[string]any{"path": shot})
+		b.t.Fatalf("%v (screenshot %s)", err, shot)
+	}
+	return v
+}
+
+func (b *browser) strings(ctx, op string, args map[string]any) []string {
+	b.t.Helper()
+	var out []string
+	json.Unmarshal(b.do(ctx, op, args), &out)
+	return out
+}
+
+func uiArtifacts(t testing.TB) string {
+	dir := os.Getenv("SWITCHBOARD_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", ".cache", "artifacts")
+	}
+	dir, _ = filepath.Abs(filepath.Join(dir, "ui"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const (
+	uiAlicePW = "alice-ui-password-1"
+	uiRootPW  = "root-ui-password-1"
+)
+
+// signIn signs ctx in through the login form.
+func (b *browser) signIn(ctx, base, name, pw string) {
+	b.t.Helper()
+	b.do(ctx, "goto", map[string]any{"url": base + "/"})
+	b.do(ctx, "waitFor", map[string]any{"selector": "#login-form"})
+	b.do(ctx, "fill", map[string]any{"selector": "#login-name", "value": name})
+	b.do(ctx, "fill", map[string]any{"selector": "#login-password", "value": pw})
+	b.do(ctx, "click", map[string]any{"selector": "#login-form button[type=submit]"})
+	b.do(ctx, "waitFor", map[string]any{"selector": "#app", "timeout": 30000})
+	b.do(ctx, "waitText", map[string]any{"selector": "#conn", "text": "live"})
+}
+
+func TestUIInARealBrowser(t *testing.T) {
+	br := startBrowser(t)
+	mock := twilioMockURL(t)
+	imapAddr, lmtpAddr := emailPeer(t)
+	art := uiArtifacts(t)
+
+	// A "remote image" server: any request reaching it is a failure.
+	var remoteHits atomic.Int64
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remoteHits.Add(1)
+		w.Header().Set("Content-Type", "image/png")
+	}))
+	defer remote.Close()
+
+	// Mia's email (HTML with script, event handlers and remote images) waits
+	// in a real mailbox; the hub backfills it.
+	var rb [5]byte
+	rand.Read(rb[:])
+	mailbox := "ui-" + hex.EncodeToString(rb[:]) + "@example.com"
+	html := `<p>Hello <b>support</b>, the parcel is still missing.</p>` +
+		`<script>window.top.__pwned = 1; document.title = "pwned"; fetch("` + remote.URL + `/script")</script>` +
+		`<img src="` + remote.URL + `/pixel.png" onerror="window.top.__pwned = 1">` +
+		`<img src=x onerror="alert('email')"><a href="javascript:alert('link')">click</a>` +
+		`<div style="background:url(` + remote.URL + `/bg.png)">styled</div>`
+	mail := fmt.Sprintf("From: Mia Virtanen <mia@example.com>\r\nTo: %s\r\nSubject: Parcel 1234\r\nDate: %s\r\n"+
+		"Message-ID: <ui-1-%s>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b1\r\n\r\n"+
+		"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello support, the parcel is still missing.\r\n"+
+		"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n%s\r\n--b1--\r\n",
+		mailbox, time.Now().UTC().Add(-30*time.Minute).Format(time.RFC1123Z), mailbox, html)
+	lmtpDeliver(t, lmtpAddr, mailbox, [][]byte{[]byte(mail)})
+
+	addr := freeAddr(t)
+	base := "http://" + addr
+	extra := webformChannel("web", []string{"https://shop.example"}, "") + smsChannelYAML(base, mock) +
+		fmt.Sprintf(`  - name: support-mail
+    type: email
+    phase: live
+    email:
+      imap: {addr: "%s", username: "%s", password: secret, tls: none, allow_insecure: true, backfill_since: "2000-01-01"}
+      smtp: {addr: "127.0.0.1:1", from: support@hub.example, tls: none, allow_insecure: true}
+`, imapAddr, mailbox)
+	for i, pw := range []string{uiRootPW, uiAlicePW} { // agents[0] is root, agents[1] alice
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv(fmt.Sprintf("SWITCHBOARD_AGENTS_%d_PASSWORD_HASH", i), string(h))
+	}
+	p := start(t, writeConfig(t, embeddedStore(t), extra), addr)
+
+	// Messages arrive through the channels' real endpoints.
+	ago := func(m int) string { return time.Now().UTC().Add(-time.Duration(m) * time.Minute).Format(time.RFC3339) }
+	posts := []map[string]any{
+		{"external_id": "mia-1", "sender": map[string]string{"email": "mia@example.com", "phone": "+358 40 111 2222", "name": "Mia Virtanen"}, "text": "Order 1234: the parcel has not arrived.", "occurred_at": ago(55)},
+		{"external_id": "noah-1", "sender": map[string]string{"email": "noah@example.org", "name": "Noah Berg"}, "text": "Please update my billing address.", "occurred_at": ago(40)},
+		{"external_id": "ada-1", "sender": map[string]string{"email": "ada@example.com", "name": "Ada Lovelace"}, "text": "Is the analytical engine in stock?", "occurred_at": ago(35)},
+	}
+	for _, m := range posts {
+		if code, _ := p.post(t, "crm", m); code != 202 {
+			t.Fatalf("api post: %d", code)
+		}
+	}
+	waitFor(t, "Ada on a timeline", 10*time.Second, func() bool { _, code := p.find(t, "email:ada@example.com"); return code == 200 })
+	if code, body := p.smsPost(t, "/webhooks/twilio/sms", smsMessage(1, "+358401112222", "Any news about my parcel?"), ""); code != 200 {
+		t.Fatalf("sms webhook: %d %s", code, body)
+	}
+	if code, body := p.smsPost(t, "/webhooks/twilio/sms", smsMessage(2, "+358405556666", "Can I change my delivery slot to Friday?"), ""); code != 200 {
+		t.Fatalf("sms webhook: %d %s", code, body)
+	}
+	tok := formToken(t, p, "web")
+	time.Sleep(2100 * time.Millisecond) // the form's min_fill_time
+	xss := `<img src=x onerror=alert('form')>`
+	resp, _ := postForm(t, p, "web", map[string]string{"_token": tok, "name": "Ada " + xss, "email": "ada@example.com",
+		"topic": "Support", "message": "Call me back " + xss + " please", "news": "yes"}, "json")
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("form post: %d", resp.StatusCode)
+	}
+	var mia customer
+	waitFor(t, "every message on a timeline", 30*time.Second, func() bool {
+		var code int
+		mia, code = p.find(t, "email:mia@example.com")
+		_, c2 := p.find(t, "phone:+358405556666")
+		var sugg struct{ Suggestions []any }
+		call(t, "GET", p.base+"/api/v1/suggestions", adminToken, nil, &sugg)
+		return code == 200 && c2 == 200 && len(p.timeline(t, mia.ID)) == 3 && len(sugg.Suggestions) == 1
+	})
+	convOf := func(customerID, channel string) string {
+		var out struct {
+			Conversations []struct {
+				ID         string `json:"id"`
+				CustomerID string `json:"customer_id"`
+			} `json:"conversations"`
+		}
+		call(t, "GET", p.base+"/api/v1/conversations?channel="+channel+"&limit=100", adminToken, nil, &out)
+		for _, c := range out.Conversations {
+			var cust customer
+			call(t, "GET", p.base+"/api/v1/customers/"+c.CustomerID, adminToken, nil, &cust)
+			if cust.ID == customerID {
+				return c.ID
+			}
+		}
+		t.Fatalf("no %s conversation of %s among %+v", channel, customerID, out.Conversations)
+		return ""
+	}
+	miaSMS, miaMail := convOf(mia.ID, "sms"), convOf(mia.ID, "support-mail")
+	noah, _ := p.find(t, "email:noah@example.org")
+	noahAPI := convOf(noah.ID, "crm")
+
+	// ---- alice signs in and sees every channel's conversations --------------
+	br.signIn("alice", base, "alice", uiAlicePW)
+	br.do("alice", "click", map[string]any{"selector": `#f-view [data-view="all"]`})
+	br.do("alice", "waitCount", map[string]any{"selector": "#conv-list .item", "count": 6})
+	types := map[string]bool{}
+	for _, cls := range br.strings("alice", "attrs", map[string]any{"selector": "#conv-list .item > .chan", "attr": "class"}) {
+		types[strings.TrimPrefix(cls, "chan chan-")] = true
+	}
+	if len(types) < 4 || !types["api"] || !types["sms"] || !types["email"] || !types["webform"] {
+		t.Fatalf("channel types in the inbox: %v", types)
+	}
+	names := br.strings("alice", "texts", map[string]any{"selector": "#conv-list .item .who"})
+	if !slices.Contains(names, "Mia Virtanen") || !slices.Contains(names, "Noah Berg") {
+		t.Fatalf("customer names in the inbox: %q", names)
+	}
+	if w := br.strings("alice", "texts", map[string]any{"selector": "#conv-list .item .wait"}); len(w) == 0 || !strings.HasPrefix(w[0], "waiting ") {
+		t.Fatalf("waiting times: %q", w)
+	}
+	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(art, "inbox.png")})
+
+	// Keyboard: j/k move, Enter opens.
+	br.do("alice", "focus", map[string]any{"selector": "#conv-list"})
+	br.do("alice", "press", map[string]any{"key": "j"})
+	br.do("alice", "press", map[string]any{"key": "j"})
+	br.do("alice", "press", map[string]any{"key": "k"})
+	second := br.strings("alice", "texts", map[string]any{"selector": "#conv-list .item.sel .who"})
+	br.do("alice", "press", map[string]any{"key": "Enter"})
+	br.do("alice", "waitFor", map[string]any{"selector": "#conv"})
+	if len(second) != 1 || second[0] != names[1] {
+		t.Fatalf("selection after j j k: %q (list %q)", second, names)
+	}
+	br.do("alice", "waitText", map[string]any{"selector": "#conv-name", "text": names[1]})
+
+	// ---- Mia's SMS conversation: her whole timeline across channels -----------
+	br.do("alice", "click", map[string]any{"selector": `#conv-list .item[data-id="` + miaSMS + `"]`})
+	br.do("alice", "waitText", map[string]any{"selector": "#conv-name", "text": "Mia Virtanen"})
+	br.do("alice", "waitCount", map[string]any{"selector": "#tl-entries .entry", "count": 3})
+	heads := strings.Join(br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry header"}), "\n")
+	for _, ch := range []string{"crm", "sms", "support-mail"} {
+		if !strings.Contains(heads, ch) {
+			t.Fatalf("timeline lacks %s entries:\n%s", ch, heads)
+		}
+	}
+	ids := strings.Join(br.strings("alice", "texts", map[string]any{"selector": "#cust-ids li"}), "\n")
+	if !strings.Contains(ids, "mia@example.com") || !strings.Contains(ids, "+358401112222") || !strings.Contains(ids, "✓ verified") {
+		t.Fatalf("identities shown:\n%s", ids)
+	}
+
+	// The hostile email ran nothing and loaded nothing.
+	br.do("alice", "waitCount", map[string]any{"selector": "#tl-entries iframe.html-body", "count": 1})
+	br.do("alice", "wait", map[string]any{"ms": 1000})
+	var frames struct {
+		Frames []struct {
+			URL, HTML, Error string
+			Scripts          int
+			Pwned            bool
+		} `json:"frames"`
+		Elements []struct{ Sandbox, Src string } `json:"elements"`
+	}
+	json.Unmarshal(br.do("alice", "frames", nil), &frames)
+	if len(frames.Frames) != 1 || !strings.Contains(frames.Frames[0].HTML, "<b>support</b>") {
+		t.Fatalf("email frame documents: %+v", frames.Frames)
+	}
+	if len(frames.Elements) != 1 || frames.Elements[0].Sandbox != "allow-popups allow-popups-to-escape-sandbox" {
+		t.Fatalf("email frame: %+v", frames.Elements)
+	}
+	for _, f := range frames.Frames {
+		if f.Pwned || f.Scripts != 0 || strings.Contains(f.HTML, "onerror") || strings.Contains(f.HTML, "javascript:") || strings.Contains(f.HTML, remote.URL) {
+			t.Fatalf("email frame content: %+v", f)
+		}
+	}
+	var probe struct {
+		Title    string
+		Pwned    bool
+		Location string
+	}
+	json.Unmarshal(br.do("alice", "probe", nil), &probe)
+	if probe.Pwned || probe.Title != "Switchboard" || probe.Location != base+"/" {
+		t.Fatalf("app after showing the email: %+v", probe)
+	}
+
+	// ---- reply by SMS: queued → sent → delivered, live ------------------------
+	br.do("alice", "fill", map[string]any{"selector": "#reply-text", "value": "Hi Mia, the parcel left our depot today."})
+	if v := br.strings("alice", "texts", map[string]any{"selector": "#reply-channel option"}); len(v) < 2 || !strings.Contains(v[0], "sms") || !strings.Contains(strings.Join(v, "|"), "support-mail") {
+		t.Fatalf("reply channels offered: %q", v)
+	}
+	br.do("alice", "click", map[string]any{"selector": "#send"})
+	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.out .delivery", "text": "sent"})
+	var sent []smsEntry
+	waitFor(t, "the reply's provider id", 10*time.Second, func() bool {
+		sent = nil
+		for _, e := range p.smsTimeline(t, "email:mia@example.com") {
+			if e.Direction == "out" && e.ProviderID != "" {
+				sent = append(sent, e)
+			}
+		}
+		return len(sent) == 1
+	})
+	st := url.Values{"MessageSid": {sent[0].ProviderID}, "MessageStatus": {"delivered"}, "AccountSid": {e2eTwilioSID}, "To": {"+358401112222"}, "From": {e2eSMSFrom}}
+	if code, body := p.smsPost(t, "/webhooks/twilio/sms/status", st, ""); code != 204 {
+		t.Fatalf("status callback: %d %s", code, body)
+	}
+	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.out .delivery", "text": "delivered"})
+
+	// ---- a message arriving while the page is open appears without reload ------
+	if code, _ := p.post(t, "crm", map[string]any{"external_id": "mia-live", "sender": map[string]string{"email": "mia@example.com"}, "text": "Thanks! Arriving live."}); code != 202 {
+		t.Fatalf("live post: %d", code)
+	}
+	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry .text", "text": "Thanks! Arriving live."})
+	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(art, "conversation.png")})
+
+	// ---- presence: root opens the same conversation -----------------------------
+	br.signIn("root", base, "root", uiRootPW)
+	br.do("root", "click", map[string]any{"selector": `#f-view [data-view="all"]`})
+	br.do("root", "select", map[string]any{"selector": "#f-status", "value": ""}) // alice's reply made it pending
+	br.do("root", "click", map[string]any{"selector": `#conv-list .item[data-id="` + miaSMS + `"]`})
+	br.do("root", "waitText", map[string]any{"selector": "#presence .who-here", "text": "alice is viewing"})
+	br.do("alice", "waitText", map[string]any{"selector": "#presence .who-here", "text": "root is viewing"})
+	br.do("alice", "type", map[string]any{"selector": "#reply-text", "text": "Let me check"})
+	br.do("root", "waitText", map[string]any{"selector": "#presence .who-here", "text": "alice is typing"})
+	br.do("root", "screenshot", map[string]any{"path": filepath.Join(art, "presence.png")})
+	br.do("alice", "fill", map[string]any{"selector": "#reply-text", "value": ""})
+
+	// ---- the web form: markup typed by the customer is text --------------------
+	br.do("alice", "click", map[string]any{"selector": `#conv-list .item:has(.chan-webform)`})
+	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry .text", "text": "Call me back " + xss + " please"})
+	if n := br.do("alice", "count", map[string]any{"selector": "#tl-entries img, #cust img, #conv-list img"}); string(n) != "0" {
+		t.Fatalf("%s <img> elements in the app", n)
+	}
+	fields := strings.Join(br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .fields dd"}), "|")
+	if !strings.Contains(fields, "Ada "+xss) {
+		t.Fatalf("form fields shown: %q", fields)
+	}
+	// The form's claimed email belongs to Ada of the crm channel: a suggestion
+	// with its evidence, which alice accepts.
+	br.do("alice", "waitText", map[string]any{"selector": "#cust-sugg .evidence", "text": "ada@example.com"})
+	if c := br.strings("alice", "texts", map[string]any{"selector": "#cust-consents li"}); len(c) == 0 || !strings.Contains(c[0], "granted") {
+		t.Fatalf("consents shown: %q", c)
+	}
+	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(art, "suggestion.png")})
+	br.do("alice", "click", map[string]any{"selector": "#cust-sugg button.primary"})
+	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry .text", "text": "Is the analytical engine in stock?"})
+
+	// ---- outbound failure with its reason, and the conversation actions --------
+	br.do("alice", "click", map[string]any{"selector": `#conv-list .item[data-id="` + noahAPI + `"]`})
+	br.do("alice", "waitText", map[string]any{"selector": "#conv-name", "text": "Noah Berg"})
+	// An assignment made elsewhere shows up live; then alice takes it back.
+	if code := call(t, "PATCH", p.base+"/api/v1/conversations/"+noahAPI, adminToken, map[string]string{"assignee": "root"}, nil); code != 200 {
+		t.Fatalf("assign to root: %d", code)
+	}
+	br.do("alice", "waitText", map[string]any{"selector": "#act-assign option", "text": "Assigned to root"})
+	br.do("alice", "click", map[string]any{"selector": "#act-mine"})
+	br.do("alice", "waitText", map[string]any{"selector": "#act-assign option", "text": "Assigned to alice"})
+	br.do("alice", "fill", map[string]any{"selector": "#reply-text", "value": "Done, Noah."})
+	br.do("alice", "click", map[string]any{"selector": "#send"})
+	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.out .delivery", "text": "failed"})
+	if d := br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry.out .status-detail"}); len(d) != 1 || !strings.Contains(d[0], "cannot send") {
+		t.Fatalf("failure reason: %q", d)
+	}
+	br.do("alice", "click", map[string]any{"selector": "#mode-note"})
+	br.do("alice", "fill", map[string]any{"selector": "#reply-text", "value": "Billing address changed in the ERP."})
+	br.do("alice", "click", map[string]any{"selector": "#send"})
+	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.note .text", "text": "Billing address changed"})
+	br.do("alice", "click", map[string]any{"selector": "#act-resolve"})
+	br.do("alice", "waitText", map[string]any{"selector": "#conv-status", "text": "resolved"})
+	var conv struct{ Status, Assignee string }
+	call(t, "GET", p.base+"/api/v1/conversations/"+noahAPI, adminToken, nil, &conv)
+	if conv.Status != "resolved" || conv.Assignee != "alice" {
+		t.Fatalf("Noah's conversation after the UI's actions: %+v", conv)
+	}
+
+	// ---- CSRF, and admin pages refused to agents ----------------------------------
+	var csrf struct {
+		Status int
+		Body   string
+	}
+	json.Unmarshal(br.do("alice", "fetch", map[string]any{"url": "/api/v1/conversations/" + miaMail + "/notes", "method": "POST",
+		"headers": map[string]string{"Content-Type": "application/json"}, "body": `{"text":"forged note"}`}), &csrf)
+	if csrf.Status != 403 || !strings.Contains(csrf.Body, "csrf") {
+		t.Fatalf("POST without the CSRF token: %+v", csrf)
+	}
+	for _, e := range p.timeline(t, mia.ID) {
+		if e.Text == "forged note" {
+			t.Fatal("the request without a CSRF token wrote a note")
+		}
+	}
+	var who struct {
+		Status int
+		Body   string
+	}
+	json.Unmarshal(br.do("alice", "fetch", map[string]any{"url": "/api/v1/session"}), &who)
+	var sess struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	json.Unmarshal([]byte(who.Body), &sess)
+	var admin struct {
+		Status int
+		Body   string
+	}
+	json.Unmarshal(br.do("alice", "fetch", map[string]any{"url": "/api/v1/channels/crm/phase", "method": "PUT",
+		"headers": map[string]string{"Content-Type": "application/json", "X-CSRF-Token": sess.CSRFToken}, "body": `{"phase":"off"}`}), &admin)
+	if sess.CSRFToken == "" || admin.Status != 403 || !strings.Contains(admin.Body, "admins") {
+		t.Fatalf("agent's phase change (with a valid CSRF token): %+v", admin)
+	}
+	if n := br.do("alice", "count", map[string]any{"selector": "#nav-admin:not([hidden])"}); string(n) != "0" {
+		t.Fatal("the Admin link is shown to an agent")
+	}
+	if code := br.do("alice", "goto", map[string]any{"url": base + "/admin"}); string(code) != "403" {
+		t.Fatalf("agent opening /admin: %s", code)
+	}
+	if code := br.do("root", "goto", map[string]any{"url": base + "/admin"}); string(code) != "200" {
+		t.Fatalf("admin opening /admin: %s", code)
+	}
+	br.do("root", "waitCount", map[string]any{"selector": "#admin-channels tr", "count": 6})
+	br.do("root", "screenshot", map[string]any{"path": filepath.Join(art, "admin.png")})
+
+	// Nothing reached the "remote image" server, and no dialog ever opened.
+	var rec struct {
+		Dialogs, Requests, Console []string
+	}
+	for _, ctx := range []string{"alice", "root"} {
+		json.Unmarshal(br.do(ctx, "record", nil), &rec)
+		if len(rec.Dialogs) != 0 {
+			t.Fatalf("%s saw dialogs: %q", ctx, rec.Dialogs)
+		}
+		for _, u := range rec.Requests {
+			if !strings.HasPrefix(u, base+"/") && !strings.HasPrefix(u, "data:") {
+				t.Fatalf("%s's browser requested %s", ctx, u)
+			}
+		}
+	}
+	if n := remoteHits.Load(); n != 0 {
+		t.Fatalf("the remote image server got %d requests", n)
+	}
+	t.Logf("screenshots in %s", art)
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -202,6 +203,15 @@ func (c *Config) Validate() error {
 		for _, sec := range ch.sections() {
 			if sec.raw != nil && sec.name != ch.Type {
 				v.add(p+"."+sec.name, "section does not apply to a channel of type %q", ch.Type)
+			}
+		}
+		if ch.Type == TypePlugin {
+			name, _ := ch.Plugin["name"].(string)
+			switch {
+			case name == "":
+				v.add(p+".plugin.name", "is required (one of plugins[].name)")
+			case !slices.ContainsFunc(c.Plugins, func(pl Plugin) bool { return pl.Name == name }):
+				v.add(p+".plugin.name", "plugin %q is not defined in plugins", name)
 			}
 		}
 	}

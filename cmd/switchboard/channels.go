@@ -28,6 +28,7 @@ var factories = map[string]channelFactory{
 	config.TypeSlack:   buildSlack,
 	config.TypeWebform: buildWebform,
 	config.TypeEmail:   buildEmail,
+	config.TypePlugin:  buildPlugin,
 }
 
 // channels holds the built channels of this replica.

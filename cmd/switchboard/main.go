@@ -16,10 +16,11 @@ Usage:
   switchboard channels list | show NAME | phase NAME off|shadow|pilot|live | test NAME
   switchboard customers find TYPE:VALUE | show ID | export ID | merge ID ID | unmerge MERGE_ID
   switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
+  switchboard plugins list | test PATH [--set KEY=VALUE]... [--to TYPE:VALUE]
   switchboard load [flags]          (load generator; see switchboard load -h)
   switchboard version
 
-Every verb but serve and load talks to a running hub: --url (default from the
+Every verb but serve, load and plugins test talks to a running hub: --url (default from the
 config's http.addr) and a token from --token, $SWITCHBOARD_TOKEN, the first
 admin's token in the config, or the bootstrap token the hub wrote to its data
 directory.
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "channels", "customers", "queue":
 		err = cli(args, stdout)
+	case "plugins":
+		err = pluginsCmd(args[1:], stdout)
 	case "load":
 		err = load(args[1:], stdout)
 	case "help", "-h", "--help":

@@ -213,7 +213,10 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	testers := map[string]connectors.Tester{}
-	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
+	if pluginHost, err = newPluginRegistry(cfg); err != nil {
+		return err
+	}
+	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
 		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL})
 	chans, err := buildChannels(cfg, st, dir, ingest, out, bl, srv, log, consumer)

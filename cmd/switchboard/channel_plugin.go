@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-hub/switchboard/config"
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/inbox"
+	"github.com/switchboard-hub/switchboard/plugins"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// pluginHost knows this process's configured plugins and plugin channels.
+// serve sets it before building channels: the channel factory signature
+// has no room for the plugins section, which is not per channel.
+var pluginHost = plugins.NewRegistry(nil)
+
+// pluginSection is a plugin channel's `plugin:` section.
+type pluginSection struct {
+	// Name is a plugins[].name.
+	Name string `yaml:"name"`
+	// Settings override the plugin's own settings for this channel.
+	Settings map[string]string `yaml:"settings"`
+}
+
+// newPluginRegistry turns plugins[] into specs. A setting named NAME_file
+// is read from that file and passed to the plugin as NAME, so secrets stay
+// out of the YAML and plugins need not read files.
+func newPluginRegistry(cfg *config.Config) (*plugins.Registry, error) {
+	var specs []plugins.Spec
+	for _, p := range cfg.Plugins {
+		set, err := resolveSettings(p.Settings, "plugins["+p.Name+"].settings")
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, plugins.Spec{Plugin: p.Name, Path: p.Path, SHA256: p.SHA256, Settings: set})
+	}
+	return plugins.NewRegistry(specs), nil
+}
+
+func resolveSettings(in map[string]string, where string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range in {
+		if name, ok := strings.CutSuffix(k, "_file"); ok && v != "" {
+			secret, err := config.ReadSecretFile(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s: %w", where, k, err)
+			}
+			out[name] = secret
+			continue
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// buildPlugin constructs a plugin channel: Run supervises the plugin
+// process, and its sender, webhook routes and credentials test go to it.
+func buildPlugin(cfg config.Channel, env connectors.Env, st store.Store) (any, error) {
+	var sec pluginSection
+	if err := cfg.Decode(config.TypePlugin, &sec); err != nil {
+		return nil, err
+	}
+	if sec.Name == "" {
+		return nil, fmt.Errorf("channels[%s].plugin.name is required (one of plugins[].name)", cfg.Name)
+	}
+	spec, ok := pluginHost.Spec(sec.Name)
+	if !ok {
+		return nil, fmt.Errorf("channels[%s].plugin.name: plugin %q is not defined in plugins", cfg.Name, sec.Name)
+	}
+	override, err := resolveSettings(sec.Settings, "channels["+cfg.Name+"].plugin.settings")
+	if err != nil {
+		return nil, err
+	}
+	merged := map[string]string{}
+	for k, v := range spec.Settings {
+		merged[k] = v
+	}
+	for k, v := range override {
+		merged[k] = v
+	}
+	spec.Settings = merged
+	webhook := ""
+	if env.PublicURL != "" {
+		webhook = strings.TrimRight(env.PublicURL, "/") + "/webhooks/plugin/" + env.Name
+	}
+	ch := plugins.NewChannel(spec, plugins.Options{Channel: env.Name, Logger: env.Logger, Status: env.Status, WebhookURL: webhook})
+	pluginHost.Add(ch)
+	return ch, nil
+}
+
+// pluginLister shows the registry to the inbox's GET /api/v1/plugins.
+type pluginLister struct{ r *plugins.Registry }
+
+func (l pluginLister) PluginStatuses() []inbox.PluginStatus {
+	var out []inbox.PluginStatus
+	for _, s := range l.r.List() {
+		ps := inbox.PluginStatus{Plugin: s.Plugin, Channel: s.Channel, Path: s.Path, State: s.State, Version: s.Version,
+			PID: s.PID, Restarts: s.Restarts, LastError: s.LastError, Since: s.Since}
+		if s.Info != nil {
+			for _, k := range s.Info.Identities {
+				id := k.Kind
+				if k.Verified {
+					id += " (verified)"
+				}
+				ps.Identities = append(ps.Identities, id)
+			}
+		}
+		out = append(out, ps)
+	}
+	return out
+}

@@ -486,6 +486,16 @@ func TestUIInARealBrowser(t *testing.T) {
 	}
 	br.do("root", "waitCount", map[string]any{"selector": "#admin-channels tr", "count": 6})
 	br.do("root", "screenshot", map[string]any{"path": filepath.Join(art, "admin.png")})
+	br.do("root", "select", map[string]any{"selector": `#admin-channels select[aria-label="Phase of partner"]`, "value": "shadow"})
+	br.do("root", "waitText", map[string]any{"selector": "#toast", "text": "partner is now shadow"})
+	var partner struct {
+		Phase     string `json:"phase"`
+		UpdatedBy string `json:"updated_by"`
+	}
+	call(t, "GET", p.base+"/api/v1/channels/partner", adminToken, nil, &partner)
+	if partner.Phase != "shadow" || partner.UpdatedBy != "root" {
+		t.Fatalf("partner after the admin page's change: %+v", partner)
+	}
 
 	// Nothing reached the "remote image" server, and no dialog ever opened.
 	var rec struct {

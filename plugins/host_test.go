@@ -100,7 +100,7 @@ type rig struct {
 }
 
 // runPlugin runs a plugin channel on sink until the test ends.
-func runPlugin(t *testing.T, path, sha string, sink connectors.Sink, settings map[string]string) *rig {
+func runPlugin(t testing.TB, path, sha string, sink connectors.Sink, settings map[string]string) *rig {
 	t.Helper()
 	r := &rig{dir: t.TempDir(), logs: &logBuffer{}, status: &statusSink{}}
 	set := map[string]string{"state_dir": r.dir}
@@ -128,7 +128,7 @@ func runPlugin(t *testing.T, path, sha string, sink connectors.Sink, settings ma
 	return r
 }
 
-func (r *rig) waitRunning(t *testing.T) {
+func (r *rig) waitRunning(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

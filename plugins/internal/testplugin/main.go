@@ -20,9 +20,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-hub/switchboard/plugins/internal/wire"
@@ -151,6 +153,9 @@ func (c *channel) message(key, text string) sdk.Message {
 }
 
 func (c *channel) Inject(ctx context.Context, key, text string) error {
+	if strings.HasPrefix(key, "bench:") {
+		return c.bench(ctx, key)
+	}
 	b, _ := json.Marshal(pending{Key: key, Text: text})
 	// Keys sort by injection time so a batch is delivered in order.
 	name := fmt.Sprintf("%020d-%s.json", time.Now().UnixNano(), strings.NewReplacer("/", "_", ".", "_").Replace(key))
@@ -231,4 +236,49 @@ func (c *channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, id)
+}
+
+// bench ("bench:N:C") delivers N messages from C goroutines, timing each
+// round trip (Deliver until the ack), and writes the figures to
+// state_dir/bench.json before returning.
+func (c *channel) bench(ctx context.Context, key string) error {
+	var n, conc int
+	if _, err := fmt.Sscanf(key, "bench:%d:%d", &n, &conc); err != nil || conc < 1 {
+		return fmt.Errorf("bad bench key %q", key)
+	}
+	c.mu.Lock()
+	host := c.host
+	c.mu.Unlock()
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				m := c.message(fmt.Sprintf("bench-%d", i), "a benchmark message of about the size of a short chat line, 100 bytes long......")
+				t0 := time.Now()
+				if _, err := host.Deliver(ctx, m); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return err
+	}
+	slices.Sort(lat)
+	b, _ := json.Marshal(map[string]int64{"n": int64(n), "elapsed_ns": elapsed.Nanoseconds(),
+		"p50_ns": lat[n/2].Nanoseconds(), "p99_ns": lat[n*99/100].Nanoseconds()})
+	return os.WriteFile(filepath.Join(c.dir, "bench.json"), b, 0o644)
 }

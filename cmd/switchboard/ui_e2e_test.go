@@ -380,6 +380,9 @@ func TestUIInARealBrowser(t *testing.T) {
 		t.Fatalf("live post: %d", code)
 	}
 	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry .text", "text": "Thanks! Arriving live."})
+	br.do("alice", "waitText", map[string]any{"selector": "#conv-status", "text": "pending"}) // the reply made it so, live
+	br.do("alice", "select", map[string]any{"selector": "#f-status", "value": ""})
+	br.do("alice", "waitCount", map[string]any{"selector": "#conv-list .item", "count": 7})
 	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(art, "conversation.png")})
 
 	// ---- presence: root opens the same conversation -----------------------------

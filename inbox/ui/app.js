@@ -198,6 +198,8 @@
     on('entry.created', (d) => {
       scheduleListRefresh();
       if (S.customer && S.custIDs.has(d.customer_id)) loadNewEntries();
+      // A reply or a message also moves the conversation's status (open ↔ pending).
+      if (S.conv && d.conversation_id === S.conv.id) reloadConversation();
     });
     on('entry.updated', (d) => {
       const e = S.entries.get(d.entry_id);
@@ -543,6 +545,9 @@
   // addEntry adds or updates an entry, keeping the DOM in timeline order.
   function addEntry(e) {
     const had = S.entries.get(e.id);
+    // Answers can arrive out of order (a reply's POST answer after the
+    // event of its delivery): never go back to an older version.
+    if (had && (e.version || 0) < (had.version || 0)) return;
     S.entries.set(e.id, e);
     if (had) {
       // Re-render only what changed (a re-rendered email frame reloads).

@@ -1,8 +1,9 @@
 // Package inbox is the agents' and admins' application over HTTP: the JSON
 // API of DESIGN.md (customers, timelines, conversations, replies, notes,
 // merges, channel phases, queues), server-sent events, the `api` channel's
-// inbound endpoint, health and metrics endpoints, and (later) the embedded
-// web UI.
+// inbound endpoint, health and metrics endpoints, and the agents' web UI
+// (embedded static assets in ui/, password sign-in with signed session
+// cookies and CSRF tokens, presence events).
 //
 // It imports router (for ingest, merges, replies and the channel
 // directory), timeline, store (the contract) and connectors. It never

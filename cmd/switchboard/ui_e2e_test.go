@@ -385,6 +385,33 @@ func TestUIInARealBrowser(t *testing.T) {
 	br.do("alice", "waitCount", map[string]any{"selector": "#conv-list .item", "count": 7})
 	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(art, "conversation.png")})
 
+	// ---- a long timeline is paged as the agent scrolls back ---------------------
+	for i := 0; i < 70; i++ {
+		if code, _ := p.post(t, "crm", map[string]any{"external_id": fmt.Sprintf("olivia-%d", i), "occurred_at": ago(300 - i),
+			"sender": map[string]string{"email": "olivia@example.com", "name": "Olivia Long"}, "text": fmt.Sprintf("Olivia's message %d", i)}); code != 202 {
+			t.Fatalf("olivia post %d: %d", i, code)
+		}
+	}
+	var olivia customer
+	waitFor(t, "Olivia's 70 messages", 20*time.Second, func() bool {
+		var code int
+		olivia, code = p.find(t, "email:olivia@example.com")
+		return code == 200 && len(p.timeline(t, olivia.ID)) == 70
+	})
+	br.do("alice", "click", map[string]any{"selector": `#conv-list .item[data-id="` + convOf(olivia.ID, "crm") + `"]`})
+	br.do("alice", "waitText", map[string]any{"selector": "#conv-name", "text": "Olivia Long"})
+	br.do("alice", "waitCount", map[string]any{"selector": "#tl-entries .entry", "count": 50})
+	if n := br.do("alice", "count", map[string]any{"selector": "#tl-entries .entry"}); string(n) != "50" {
+		t.Fatalf("first page of the timeline: %s entries", n)
+	}
+	br.do("alice", "scrollTop", map[string]any{"selector": "#timeline"})
+	br.do("alice", "waitCount", map[string]any{"selector": "#tl-entries .entry", "count": 70})
+	if first := br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry .text"}); first[0] != "Olivia's message 0" || first[69] != "Olivia's message 69" {
+		t.Fatalf("timeline order after paging: %q … %q", first[0], first[len(first)-1])
+	}
+	br.do("alice", "click", map[string]any{"selector": `#conv-list .item[data-id="` + miaSMS + `"]`})
+	br.do("alice", "waitText", map[string]any{"selector": "#conv-name", "text": "Mia Virtanen"})
+
 	// ---- presence: root opens the same conversation -----------------------------
 	br.signIn("root", base, "root", uiRootPW)
 	br.do("root", "click", map[string]any{"selector": `#f-view [data-view="all"]`})
@@ -429,7 +456,9 @@ func TestUIInARealBrowser(t *testing.T) {
 	br.do("alice", "waitText", map[string]any{"selector": "#act-assign option", "text": "Assigned to alice"})
 	br.do("alice", "fill", map[string]any{"selector": "#reply-text", "value": "Done, Noah."})
 	br.do("alice", "click", map[string]any{"selector": "#send"})
-	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.out .delivery", "text": "failed"})
+	if _, err := br.try("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.out .delivery", "text": "failed"}); err != nil {
+		t.Fatalf("%v; Noah's timeline in the store: %+v", err, p.timeline(t, noah.ID))
+	}
 	if d := br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry.out .status-detail"}); len(d) != 1 || !strings.Contains(d[0], "cannot send") {
 		t.Fatalf("failure reason: %q", d)
 	}

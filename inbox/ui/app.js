@@ -204,6 +204,7 @@
     on('entry.updated', (d) => {
       const e = S.entries.get(d.entry_id);
       if (e) {
+        if (statusRank(d.status) < statusRank(e.status)) return;
         e.status = d.status;
         e.status_detail = d.detail || '';
         renderEntry(e);
@@ -493,6 +494,8 @@
 
   // ---- the timeline ---------------------------------------------------------------------
   const sortKey = (e) => e.occurred_at + '|' + e.id;
+  const RANK = { queued: 0, sent: 1, delivered: 2, undelivered: 2, failed: 2 };
+  const statusRank = (s) => RANK[s] || 0;
 
   async function loadTimeline() {
     S.entries.clear();
@@ -545,9 +548,11 @@
   // addEntry adds or updates an entry, keeping the DOM in timeline order.
   function addEntry(e) {
     const had = S.entries.get(e.id);
-    // Answers can arrive out of order (a reply's POST answer after the
-    // event of its delivery): never go back to an older version.
-    if (had && (e.version || 0) < (had.version || 0)) return;
+    // Answers and events arrive out of order (a reply's POST answer or an
+    // older timeline read after the event of its delivery): never go back to
+    // an older version, nor to an earlier delivery status (the hub's
+    // statuses only move forward).
+    if (had && ((e.version || 0) < (had.version || 0) || statusRank(e.status) < statusRank(had.status))) return;
     S.entries.set(e.id, e);
     if (had) {
       // Re-render only what changed (a re-rendered email frame reloads).

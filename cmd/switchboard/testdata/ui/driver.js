@@ -93,6 +93,8 @@ const ops = {
       return { status: r.status, body: await r.text() };
     }, [a.url, a.method || "GET", a.headers || {}, a.body]);
   },
+  // scrollTop scrolls an element to its top, as a person reading back does.
+  async scrollTop(c, a) { await c.page.$eval(a.selector, (n) => { n.scrollTop = 0; }); },
   async screenshot(c, a) { await c.page.screenshot({ path: a.path, fullPage: !!a.full }); },
   async record(c) { return { dialogs: c.dialogs, requests: c.requests, console: c.console }; },
   async wait(c, a) { await c.page.waitForTimeout(a.ms); },

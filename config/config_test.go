@@ -457,6 +457,7 @@ store:
 agents:
   - {name: a, token: tok-1234567890, token_sha256: ""}
   - {name: b, token_sha256: 81b637d8fcd2c6da6359e6963113a1170de795e4b725b84d1e0b4cfd9ec58ce9}
+  - {name: c, password_hash: "$2a$10$YArP5hi0LIELUMg1aCB6Uen2eil779d36ucxsADOdHNCeKWX2pJJG"}
 channels:
   - name: s
     type: slack
@@ -477,6 +478,7 @@ plugins:
 	eq(t, r.Agents[0].Token, RedactedValue)
 	eq(t, r.Agents[1].TokenSHA256, cfg.Agents[1].TokenSHA256)
 	eq(t, r.Agents[1].Token, "")
+	eq(t, r.Agents[2].PasswordHash, RedactedValue)
 	sl := r.Channels[0].Slack
 	eq(t, sl["signing_secret"], any(RedactedValue))
 	eq(t, sl["bot_token"], any(RedactedValue))

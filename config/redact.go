@@ -11,8 +11,8 @@ const RedactedValue = "REDACTED"
 // Redacted returns a deep copy of c with every secret replaced by
 // "REDACTED": agent tokens, the Redis password, and in channel sections and
 // plugin settings every non-empty value whose key ends in password, secret,
-// token, passphrase, credential(s) or key (api_key, private_key). *_file
-// paths and token_sha256 are kept.
+// token, passphrase, credential(s) or key (api_key, private_key), and agent
+// password hashes. *_file paths and token_sha256 are kept.
 func (c *Config) Redacted() *Config {
 	if c == nil {
 		return nil
@@ -29,6 +29,9 @@ func IsSecretKey(key string) bool {
 	k := strings.ToLower(key)
 	if strings.HasSuffix(k, "_file") || strings.HasSuffix(k, "sha256") {
 		return false
+	}
+	if strings.HasSuffix(k, "password_hash") {
+		return true // a bcrypt/argon2id hash can still be attacked offline
 	}
 	for _, s := range []string{"password", "passwd", "secret", "token", "passphrase", "credential", "credentials", "apikey"} {
 		if strings.HasSuffix(k, s) {

@@ -309,6 +309,9 @@ var (
 // ("" when it is a bcrypt hash or an argon2id PHC string). A value that
 // looks like a plain password is refused with a hint, never echoed.
 func checkPasswordHash(h string) string {
+	if h == RedactedValue {
+		return "" // a Redacted copy (it matches no password)
+	}
 	if m := bcryptRe.FindStringSubmatch(h); m != nil {
 		if cost, _ := strconv.Atoi(m[1]); cost < 10 || cost > 31 {
 			return fmt.Sprintf("bcrypt cost %d is outside 10..31", cost)

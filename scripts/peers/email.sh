@@ -99,8 +99,10 @@ CONF
 dovecot -c "$EMAIL_DIR/dovecot.conf" </dev/null >/dev/null 2>&1 || {
   log "dovecot did not start:"; tail -20 "$EMAIL_DIR/dovecot.log" 2>/dev/null || true
 }
-for _ in $(seq 1 100); do
-  (echo >/dev/tcp/127.0.0.1/$EMAIL_IMAP_PORT) 2>/dev/null && break
+# A loaded machine can take several seconds; wait up to 30 s, and record
+# the master's PID whenever it exists so it is always stopped.
+for _ in $(seq 1 600); do
+  (echo >/dev/tcp/127.0.0.1/$EMAIL_IMAP_PORT) 2>/dev/null && [ -s "$EMAIL_DIR/run/master.pid" ] && break
   sleep 0.05
 done
 if (echo >/dev/tcp/127.0.0.1/$EMAIL_IMAP_PORT) 2>/dev/null && [ -s "$EMAIL_DIR/run/master.pid" ]; then
@@ -112,6 +114,7 @@ if (echo >/dev/tcp/127.0.0.1/$EMAIL_IMAP_PORT) 2>/dev/null && [ -s "$EMAIL_DIR/r
   export SWITCHBOARD_TEST_EMAIL_CA=$EMAIL_TLS/ca.pem
   log "dovecot $(dovecot --version | cut -d' ' -f1) imap (STARTTLS) on 127.0.0.1:$EMAIL_IMAP_PORT, imaps on 127.0.0.1:$EMAIL_IMAPS_PORT, lmtp on 127.0.0.1:$EMAIL_LMTP_PORT"
 else
+  [ -s "$EMAIL_DIR/run/master.pid" ] && PIDS+=("$(cat "$EMAIL_DIR/run/master.pid")")
   log "dovecot did not open 127.0.0.1:$EMAIL_IMAP_PORT; see $EMAIL_DIR/dovecot.log"
   tail -20 "$EMAIL_DIR/dovecot.log" 2>/dev/null || true
 fi

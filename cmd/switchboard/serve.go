@@ -238,6 +238,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { dir.Run(ctx, time.Second) })
 	run(func() { rt.Run(ctx) })
 	run(func() { out.Run(ctx, 2, consumer) })
+	run(func() { router.RunSnoozeWaker(ctx, st, clock, 15*time.Second, log) })
 	run(func() { chans.run(ctx) })
 	run(func() {
 		<-ctx.Done()

@@ -48,7 +48,7 @@ for backend in redis embedded; do
   fi
   "$RUN/switchboard" serve --config "$RUN/$backend.yaml" 2>"$RUN/$backend.log" & PIDS+=($!); HUB=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-  for rate in 1000 2000 0; do
+  for rate in 1000 2000 5000 0; do
     echo "## load through HTTP: $backend, offered ${rate}/s (0 = as fast as possible), ${DUR}s"
     loadrun "$backend" "$port" "$rate"
   done

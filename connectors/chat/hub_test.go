@@ -13,7 +13,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,10 +28,10 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
-	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 const (
@@ -281,63 +280,17 @@ func (h *hub) mustSend(t *testing.T, body []byte, hdr ...string) {
 }
 
 // queued is how many messages wait in the ingest queue (not yet on a timeline).
-func (h *hub) queued(t *testing.T) int64 {
-	t.Helper()
-	s, err := h.st.QueueStats(context.Background(), store.QueueIngest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Length
-}
+func (h *hub) queued(t *testing.T) int64 { return hubtest.Queued(t, h.st) }
 
 // entries returns the timeline of the customer holding identity key, oldest first.
-func (h *hub) entries(t *testing.T, key string) []store.Entry {
-	t.Helper()
-	id, _ := connectors.ParseKey(key)
-	b, err := h.st.LookupIdentity(context.Background(), id.Type, id.Value)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := timeline.Load(context.Background(), h.st, b.CustomerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, _, err := timeline.Page(context.Background(), h.st, v, "", 200)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
-		es[i], es[j] = es[j], es[i]
-	}
-	return es
-}
+func (h *hub) entries(t *testing.T, key string) []store.Entry { return hubtest.Timeline(t, h.st, key) }
 
-// waitEntries waits until the timeline of key has n entries (and the queue is drained).
+// waitEntries waits until the timeline of key has n entries and the ingest queue is drained.
 func (h *hub) waitEntries(t *testing.T, key string, n int) []store.Entry {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		es := h.entries(t, key)
-		if len(es) == n && h.queued(t) == 0 {
-			return es
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timeline of %s: %d entries (%d queued), want %d: %+v", key, len(es), h.queued(t), n, texts(es))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return hubtest.WaitTimeline(t, h.st, key, n, 20*time.Second)
 }
 
-func texts(es []store.Entry) []string {
-	var out []string
-	for _, e := range es {
-		out = append(out, e.Text)
-	}
-	return out
-}
+func texts(es []store.Entry) []string { return hubtest.Texts(es) }
 
 // ev builds an Events API message body; fields of event override the defaults.
 func ev(eventID string, event map[string]any) []byte {

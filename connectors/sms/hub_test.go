@@ -14,7 +14,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,12 +29,12 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/blobs"
 	"github.com/switchboard-hub/switchboard/store/embedded"
-	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 const (
@@ -294,54 +293,14 @@ func (h *hub) text(t *testing.T, messageSid, from, body string) {
 	}
 }
 
-func (h *hub) queued(t *testing.T) int64 {
-	t.Helper()
-	s, err := h.st.QueueStats(context.Background(), store.QueueIngest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Length
-}
+func (h *hub) queued(t *testing.T) int64 { return hubtest.Queued(t, h.st) }
 
 // entries returns the timeline of the customer holding identity key, oldest first.
-func (h *hub) entries(t *testing.T, key string) []store.Entry {
-	t.Helper()
-	id, _ := connectors.ParseKey(key)
-	b, err := h.st.LookupIdentity(context.Background(), id.Type, id.Value)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := timeline.Load(context.Background(), h.st, b.CustomerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, _, err := timeline.Page(context.Background(), h.st, v, "", 200)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
-		es[i], es[j] = es[j], es[i]
-	}
-	return es
-}
+func (h *hub) entries(t *testing.T, key string) []store.Entry { return hubtest.Timeline(t, h.st, key) }
 
 // waitEntries waits until the timeline of key has n entries and the ingest queue is drained.
 func (h *hub) waitEntries(t *testing.T, key string, n int) []store.Entry {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		es := h.entries(t, key)
-		if len(es) == n && h.queued(t) == 0 {
-			return es
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timeline of %s: %d entries (%d queued), want %d: %q", key, len(es), h.queued(t), n, texts(es))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return hubtest.WaitTimeline(t, h.st, key, n, 10*time.Second)
 }
 
 // waitStatus waits until entry id has status want and returns it.
@@ -360,13 +319,7 @@ func (h *hub) waitStatus(t *testing.T, id, want string) store.Entry {
 	}
 }
 
-func texts(es []store.Entry) []string {
-	var out []string
-	for _, e := range es {
-		out = append(out, e.Text)
-	}
-	return out
-}
+func texts(es []store.Entry) []string { return hubtest.Texts(es) }
 
 // conversation returns the sms conversation of the customer's latest entry.
 func conversationOf(t *testing.T, es []store.Entry) string {

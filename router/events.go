@@ -2,7 +2,7 @@ package router
 
 import (
 	"context"
-	"encoding/json"
+	json "github.com/goccy/go-json"
 
 	"github.com/switchboard-hub/switchboard/store"
 )

@@ -51,6 +51,23 @@ wait_redis "$RPORT"
 PIDS+=("$(cat "$RUN/redis/redis.pid")")
 log "redis on 127.0.0.1:$RPORT"
 
+# A Sentinel watching it, to prove the hub finds its Redis through Sentinel.
+SPORT=$(free_port 26390)
+mkdir -p "$RUN/sentinel"
+cat > "$RUN/sentinel/sentinel.conf" <<SENTINEL
+bind 127.0.0.1
+port $SPORT
+daemonize yes
+pidfile $RUN/sentinel/sentinel.pid
+logfile $RUN/sentinel/sentinel.log
+dir $RUN/sentinel
+sentinel monitor sbmaster 127.0.0.1 $RPORT 1
+SENTINEL
+redis-server "$RUN/sentinel/sentinel.conf" --sentinel
+wait_redis "$SPORT"
+PIDS+=("$(cat "$RUN/sentinel/sentinel.pid")")
+log "redis sentinel on 127.0.0.1:$SPORT (master sbmaster)"
+
 # A 3-master Redis Cluster, to prove every key of one operation shares a slot.
 CPORTS=()
 p=7101
@@ -72,6 +89,7 @@ redis-cli -p "${CPORTS[0]}" cluster info | grep -q cluster_state:ok || { echo "c
 log "redis cluster on ${CPORTS[*]}"
 
 export SWITCHBOARD_TEST_REDIS=127.0.0.1:$RPORT
+export SWITCHBOARD_TEST_REDIS_SENTINEL=127.0.0.1:$SPORT SWITCHBOARD_TEST_REDIS_SENTINEL_MASTER=sbmaster
 export SWITCHBOARD_TEST_REDIS_CLUSTER=$(IFS=,; echo "${CPORTS[*]/#/127.0.0.1:}")
 # Server tests fail instead of skipping: a skipped server test is not a pass.
 export SWITCHBOARD_REQUIRE_SERVERS=1

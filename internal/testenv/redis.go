@@ -93,3 +93,27 @@ func RandomID() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// RedisSentinel returns the address of a Redis Sentinel watching the
+// standalone test Redis ($SWITCHBOARD_TEST_REDIS_SENTINEL) and the name of
+// the master it watches ($SWITCHBOARD_TEST_REDIS_SENTINEL_MASTER, default
+// sbmaster), once it answers for that master.
+func RedisSentinel(t testing.TB) (addr, master string) {
+	t.Helper()
+	addr = os.Getenv("SWITCHBOARD_TEST_REDIS_SENTINEL")
+	if addr == "" {
+		Absent(t, "Redis Sentinel (SWITCHBOARD_TEST_REDIS_SENTINEL)", nil)
+	}
+	master = os.Getenv("SWITCHBOARD_TEST_REDIS_SENTINEL_MASTER")
+	if master == "" {
+		master = "sbmaster"
+	}
+	s := goredis.NewSentinelClient(&goredis.Options{Addr: addr})
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := s.GetMasterAddrByName(ctx, master).Result(); err != nil {
+		Absent(t, "Redis Sentinel at "+addr+" for master "+master, err)
+	}
+	return addr, master
+}

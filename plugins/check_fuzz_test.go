@@ -16,9 +16,9 @@ import (
 // a declared kind, verified only when the kind is.
 func FuzzCheck(f *testing.F) {
 	good, _ := proto.Marshal(&pb.Message{ProviderId: []byte("1:2"), Text: []byte("hi"),
-		Identities: []*pb.Identity{{Type: "telegram", Value: []byte("42"), Verified: true}}})
+		Identities: []*pb.Identity{{Type: []byte("telegram"), Value: []byte("42"), Verified: true}}})
 	bad, _ := proto.Marshal(&pb.Message{ProviderId: []byte("1:2"), Text: []byte("\xff"),
-		Identities: []*pb.Identity{{Type: "email", Value: []byte("a@b.c"), Verified: true}}})
+		Identities: []*pb.Identity{{Type: []byte("email"), Value: []byte("a@b.c"), Verified: true}}})
 	f.Add(good)
 	f.Add(bad)
 	h := newHostService("fuzz", Info{Identities: []IdentityKind{{Kind: "telegram", Verified: true}, {Kind: "email"}}},

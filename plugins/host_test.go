@@ -214,6 +214,10 @@ func TestMalformedMessagesGetClearErrorsAndNothingIsStored(t *testing.T) {
 		{"huge", "message too large: text and html are 1048577 bytes, the limit is 1048576"},
 		{"badutf8", "invalid message: text is not valid UTF-8"},
 		{"undeclared", `invalid message: identity kind "phone" is not one the plugin declared ([email testkit])`},
+		// proto3 strings must be UTF-8: these used to break the whole
+		// delivery stream on the plugin side instead of getting an error.
+		{"badflag", "invalid message: flags[0] is not valid UTF-8"},
+		{"badpurpose", "invalid message: consent purpose is not valid UTF-8"},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			resp, err := http.Post(srv.URL+"/webhooks/plugin/kitchan/raw?kind="+tc.kind, "text/plain", nil)

@@ -14,16 +14,19 @@ func fromprotoMessage(p *pb.Message, channel string) connectors.Message {
 	m := connectors.Message{
 		Channel: channel, ProviderID: string(p.ProviderId), ThreadKey: string(p.ThreadKey),
 		SenderName: string(p.SenderName), SenderAvatar: string(p.SenderAvatar), Subject: string(p.Subject),
-		Text: string(p.Text), HTML: string(p.Html), Flags: p.Flags, NoReply: p.NoReply,
+		Text: string(p.Text), HTML: string(p.Html), NoReply: p.NoReply,
+	}
+	for _, f := range p.Flags {
+		m.Flags = append(m.Flags, string(f))
 	}
 	for _, id := range p.Identities {
-		m.Identities = append(m.Identities, connectors.Identity{Type: id.Type, Value: string(id.Value), Verified: id.Verified})
+		m.Identities = append(m.Identities, connectors.Identity{Type: string(id.Type), Value: string(id.Value), Verified: id.Verified})
 	}
 	for _, f := range p.Fields {
 		m.Fields = append(m.Fields, connectors.Field{Name: string(f.Name), Value: string(f.Value)})
 	}
 	if c := p.Consent; c != nil {
-		m.Consent = &connectors.ConsentChange{Purpose: c.Purpose, Granted: c.Granted, Text: string(c.Text), Version: c.Version}
+		m.Consent = &connectors.ConsentChange{Purpose: string(c.Purpose), Granted: c.Granted, Text: string(c.Text), Version: string(c.Version)}
 	}
 	if p.OccurredAt != 0 {
 		m.OccurredAt = time.Unix(0, p.OccurredAt).UTC()
@@ -33,7 +36,7 @@ func fromprotoMessage(p *pb.Message, channel string) connectors.Message {
 
 func toprotoOutgoing(o connectors.Outgoing) *pb.Outgoing {
 	return &pb.Outgoing{EntryId: o.EntryID, ConversationId: o.ConversationID, CustomerId: o.CustomerID, Channel: o.Channel,
-		To: &pb.Identity{Type: o.To.Type, Value: []byte(o.To.Value), Verified: o.To.Verified}, ThreadKey: o.ThreadKey,
+		To: &pb.Identity{Type: []byte(o.To.Type), Value: []byte(o.To.Value), Verified: o.To.Verified}, ThreadKey: o.ThreadKey,
 		Subject: o.Subject, Text: o.Text, Html: o.HTML, InReplyTo: o.InReplyTo, Agent: o.Agent}
 }
 

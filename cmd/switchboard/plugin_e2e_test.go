@@ -345,6 +345,8 @@ plugins:
 		"huge":       "message too large",
 		"badutf8":    "invalid message: text is not valid UTF-8",
 		"undeclared": `identity kind "phone" is not one the plugin declared`,
+		"badflag":    "invalid message: flags[0] is not valid UTF-8",
+		"badpurpose": "invalid message: consent purpose is not valid UTF-8",
 	} {
 		resp, err := http.Post(p.base+"/webhooks/plugin/kit/raw?kind="+kind, "text/plain", nil)
 		if err != nil {

@@ -16,7 +16,10 @@ func toprotoMessage(m Message) *pb.Message {
 		ProviderId: []byte(m.ProviderID), ThreadKey: []byte(m.ThreadKey),
 		SenderName: []byte(m.SenderName), SenderAvatar: []byte(m.SenderAvatar),
 		Subject: []byte(m.Subject), Text: []byte(m.Text), Html: []byte(m.HTML),
-		Flags: m.Flags, NoReply: m.NoReply,
+		NoReply: m.NoReply,
+	}
+	for _, f := range m.Flags {
+		p.Flags = append(p.Flags, []byte(f))
 	}
 	for _, id := range m.Identities {
 		p.Identities = append(p.Identities, toprotoIdentity(id))
@@ -25,7 +28,7 @@ func toprotoMessage(m Message) *pb.Message {
 		p.Fields = append(p.Fields, &pb.Field{Name: []byte(f.Name), Value: []byte(f.Value)})
 	}
 	if c := m.Consent; c != nil {
-		p.Consent = &pb.Consent{Purpose: c.Purpose, Granted: c.Granted, Text: []byte(c.Text), Version: c.Version}
+		p.Consent = &pb.Consent{Purpose: []byte(c.Purpose), Granted: c.Granted, Text: []byte(c.Text), Version: []byte(c.Version)}
 	}
 	if !m.OccurredAt.IsZero() {
 		p.OccurredAt = m.OccurredAt.UnixNano()
@@ -34,14 +37,14 @@ func toprotoMessage(m Message) *pb.Message {
 }
 
 func toprotoIdentity(id Identity) *pb.Identity {
-	return &pb.Identity{Type: id.Type, Value: []byte(id.Value), Verified: id.Verified}
+	return &pb.Identity{Type: []byte(id.Type), Value: []byte(id.Value), Verified: id.Verified}
 }
 
 func fromprotoIdentity(p *pb.Identity) Identity {
 	if p == nil {
 		return Identity{}
 	}
-	return Identity{Type: p.Type, Value: string(p.Value), Verified: p.Verified}
+	return Identity{Type: string(p.Type), Value: string(p.Value), Verified: p.Verified}
 }
 
 func fromprotoOutgoing(p *pb.Outgoing) Outgoing {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "github.com/switchboard-hub/switchboard/plugins/internal/proto"
 )
 
@@ -54,8 +56,21 @@ func TestMessageToProto(t *testing.T) {
 		Flags: []string{"fl"}, Consent: &Consent{Purpose: "messages", Granted: true, Text: "STOP"}, NoReply: true, OccurredAt: at})
 	if string(p.ProviderId) != "p" || string(p.ThreadKey) != "t" || string(p.Identities[0].Value) != "v" || !p.Identities[0].Verified ||
 		string(p.SenderName) != "n" || string(p.SenderAvatar) != "a" || string(p.Subject) != "s" || string(p.Text) != "x" ||
-		string(p.Html) != "<b>x</b>" || string(p.Fields[0].Value) != "g" || p.Flags[0] != "fl" || string(p.Consent.Text) != "STOP" ||
+		string(p.Html) != "<b>x</b>" || string(p.Fields[0].Value) != "g" || string(p.Flags[0]) != "fl" || string(p.Consent.Purpose) != "messages" || string(p.Identities[0].Type) != "k" || string(p.Consent.Text) != "STOP" ||
 		!p.NoReply || p.OccurredAt != at.UnixNano() {
 		t.Fatalf("proto = %v", p)
+	}
+}
+
+// Invalid UTF-8 anywhere a plugin writes must still encode: a proto3
+// string field would fail the encode and end the shared delivery stream,
+// instead of the hub answering that one message with a clear error.
+func TestInvalidUTF8Encodes(t *testing.T) {
+	bad := "\xff"
+	p := toprotoMessage(Message{ProviderID: bad, ThreadKey: bad, Identities: []Identity{{Type: bad, Value: bad}},
+		SenderName: bad, SenderAvatar: bad, Subject: bad, Text: bad, HTML: bad, Fields: []Field{{bad, bad}},
+		Flags: []string{bad}, Consent: &Consent{Purpose: bad, Text: bad, Version: bad}})
+	if _, err := proto.Marshal(&pb.Delivery{Seq: 1, Message: p}); err != nil {
+		t.Fatalf("a message with invalid UTF-8 does not encode: %v", err)
 	}
 }

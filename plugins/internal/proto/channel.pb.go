@@ -546,7 +546,7 @@ func (x *HealthResponse) GetError() string {
 
 type Identity struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Type          []byte                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
 	Verified      bool                   `protobuf:"varint,3,opt,name=verified,proto3" json:"verified,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -583,11 +583,11 @@ func (*Identity) Descriptor() ([]byte, []int) {
 	return file_channel_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *Identity) GetType() string {
+func (x *Identity) GetType() []byte {
 	if x != nil {
 		return x.Type
 	}
-	return ""
+	return nil
 }
 
 func (x *Identity) GetValue() []byte {
@@ -658,10 +658,10 @@ func (x *Field) GetValue() []byte {
 
 type Consent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Purpose       string                 `protobuf:"bytes,1,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	Purpose       []byte                 `protobuf:"bytes,1,opt,name=purpose,proto3" json:"purpose,omitempty"`
 	Granted       bool                   `protobuf:"varint,2,opt,name=granted,proto3" json:"granted,omitempty"`
 	Text          []byte                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
-	Version       string                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	Version       []byte                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -696,11 +696,11 @@ func (*Consent) Descriptor() ([]byte, []int) {
 	return file_channel_proto_rawDescGZIP(), []int{10}
 }
 
-func (x *Consent) GetPurpose() string {
+func (x *Consent) GetPurpose() []byte {
 	if x != nil {
 		return x.Purpose
 	}
-	return ""
+	return nil
 }
 
 func (x *Consent) GetGranted() bool {
@@ -717,11 +717,11 @@ func (x *Consent) GetText() []byte {
 	return nil
 }
 
-func (x *Consent) GetVersion() string {
+func (x *Consent) GetVersion() []byte {
 	if x != nil {
 		return x.Version
 	}
-	return ""
+	return nil
 }
 
 type Message struct {
@@ -735,7 +735,7 @@ type Message struct {
 	Text         []byte                 `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
 	Html         []byte                 `protobuf:"bytes,8,opt,name=html,proto3" json:"html,omitempty"`
 	Fields       []*Field               `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
-	Flags        []string               `protobuf:"bytes,10,rep,name=flags,proto3" json:"flags,omitempty"`
+	Flags        [][]byte               `protobuf:"bytes,10,rep,name=flags,proto3" json:"flags,omitempty"`
 	Consent      *Consent               `protobuf:"bytes,11,opt,name=consent,proto3" json:"consent,omitempty"`
 	NoReply      bool                   `protobuf:"varint,12,opt,name=no_reply,json=noReply,proto3" json:"no_reply,omitempty"`
 	// occurred_at in Unix nanoseconds; 0 means "now".
@@ -837,7 +837,7 @@ func (x *Message) GetFields() []*Field {
 	return nil
 }
 
-func (x *Message) GetFlags() []string {
+func (x *Message) GetFlags() [][]byte {
 	if x != nil {
 		return x.Flags
 	}
@@ -1863,17 +1863,17 @@ const file_channel_proto_rawDesc = "" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"P\n" +
 	"\bIdentity\x12\x12\n" +
-	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
+	"\x04type\x18\x01 \x01(\fR\x04type\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12\x1a\n" +
 	"\bverified\x18\x03 \x01(\bR\bverified\"1\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\fR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\"k\n" +
 	"\aConsent\x12\x18\n" +
-	"\apurpose\x18\x01 \x01(\tR\apurpose\x12\x18\n" +
+	"\apurpose\x18\x01 \x01(\fR\apurpose\x12\x18\n" +
 	"\agranted\x18\x02 \x01(\bR\agranted\x12\x12\n" +
 	"\x04text\x18\x03 \x01(\fR\x04text\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\tR\aversion\"\xd4\x03\n" +
+	"\aversion\x18\x04 \x01(\fR\aversion\"\xd4\x03\n" +
 	"\aMessage\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\fR\n" +
 	"providerId\x12\x1d\n" +
@@ -1890,7 +1890,7 @@ const file_channel_proto_rawDesc = "" +
 	"\x04html\x18\b \x01(\fR\x04html\x124\n" +
 	"\x06fields\x18\t \x03(\v2\x1c.switchboard.plugin.v1.FieldR\x06fields\x12\x14\n" +
 	"\x05flags\x18\n" +
-	" \x03(\tR\x05flags\x128\n" +
+	" \x03(\fR\x05flags\x128\n" +
 	"\aconsent\x18\v \x01(\v2\x1e.switchboard.plugin.v1.ConsentR\aconsent\x12\x19\n" +
 	"\bno_reply\x18\f \x01(\bR\anoReply\x12\x1f\n" +
 	"\voccurred_at\x18\r \x01(\x03R\n" +

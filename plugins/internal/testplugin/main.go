@@ -42,7 +42,7 @@ type channel struct {
 
 func (c *channel) Describe() sdk.Description {
 	return sdk.Description{Name: "testplugin", Version: "0.1.0-" + variant,
-		Identities: []sdk.IdentityKind{{Kind: "testkit", Verified: true}, {Kind: "email"}},
+		Identities: []sdk.IdentityKind{{Kind: "testkit", Verified: true}, {Kind: "email", Verified: true}},
 		Routes:     []sdk.Route{{Method: "POST", Path: "/raw"}}}
 }
 
@@ -183,7 +183,7 @@ func (c *channel) Test(ctx context.Context) (string, error) {
 	return "state dir " + c.dir + " is reachable", nil
 }
 
-// ServeHTTP serves POST /raw?kind=noidentity|huge|badutf8|undeclared|ok:
+// ServeHTTP serves POST /raw?kind=noidentity|huge|badutf8|undeclared|badflag|badpurpose|email|ok:
 // it delivers the message and answers 200 with the hub's id, or 422 with
 // the hub's error.
 func (c *channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -203,6 +203,13 @@ func (c *channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.Text = "bad \xff\xfe utf-8"
 	case "undeclared":
 		m.Identities = []sdk.Identity{{Type: "phone", Value: "+14155550123", Verified: true}}
+	case "badflag":
+		m.Flags = []string{"bad \xff flag"}
+	case "badpurpose":
+		m.Consent = &sdk.Consent{Purpose: "\xfesms", Granted: false}
+	case "email":
+		// A hub kind, declared verified: verified only if the operator allows it.
+		m.Identities = []sdk.Identity{{Type: "email", Value: "kit@example.com", Verified: true}}
 	default:
 		http.Error(w, "unknown kind", http.StatusBadRequest)
 		return

@@ -89,6 +89,12 @@ type HTTP struct {
 	PublicURL string `yaml:"public_url"`
 	// MaxBodyBytes caps every request body. Default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// TrustedProxies are the reverse proxies (IP addresses or CIDR
+	// prefixes) whose X-Forwarded-For header is believed: the web UI's
+	// sign-in lockout counts failures per client address, which behind a
+	// proxy is the rightmost X-Forwarded-For address that is not one of
+	// these. Empty: the TCP peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Store selects the persistence backend: exactly one of Embedded or Redis.

@@ -151,6 +151,9 @@ plugins:
 		{"int64", "", []string{"SWITCHBOARD_HTTP_MAX_BODY_BYTES=2048"}, func(t *testing.T, c *Config) {
 			eq(t, c.HTTP.MaxBodyBytes, int64(2048))
 		}},
+		{"trusted proxies", "", []string{"SWITCHBOARD_HTTP_TRUSTED_PROXIES=10.0.0.5, 192.168.0.0/24"}, func(t *testing.T, c *Config) {
+			eq(t, strings.Join(c.HTTP.TrustedProxies, "|"), "10.0.0.5|192.168.0.0/24")
+		}},
 		{"redis list creates section", "", []string{"SWITCHBOARD_STORE_REDIS_ADDRS=a:1, b:2,"}, func(t *testing.T, c *Config) {
 			if c.Store.Redis == nil {
 				t.Fatal("redis section not created")

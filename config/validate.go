@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -44,6 +45,15 @@ func (c *Config) Validate() error {
 			v.add("http.public_url", "%q is not an absolute http(s) URL", c.HTTP.PublicURL)
 		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 			v.add("http.public_url", "must be a base URL without user, query or fragment")
+		}
+	}
+	for i, tp := range c.HTTP.TrustedProxies {
+		tp = strings.TrimSpace(tp)
+		if _, err := netip.ParsePrefix(tp); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(tp); err != nil {
+			v.add(fmt.Sprintf("http.trusted_proxies[%d]", i), "%q is neither an IP address nor a CIDR prefix", tp)
 		}
 	}
 	if c.HTTP.MaxBodyBytes < 1 {
@@ -313,8 +323,9 @@ func checkPasswordHash(h string) string {
 		return "" // a Redacted copy (it matches no password)
 	}
 	if m := bcryptRe.FindStringSubmatch(h); m != nil {
-		if cost, _ := strconv.Atoi(m[1]); cost < 10 || cost > 31 {
-			return fmt.Sprintf("bcrypt cost %d is outside 10..31", cost)
+		// Above 16 a sign-in costs seconds of CPU (a denial of service).
+		if cost, _ := strconv.Atoi(m[1]); cost < 10 || cost > 16 {
+			return fmt.Sprintf("bcrypt cost %d is outside 10..16", cost)
 		}
 		return ""
 	}
@@ -324,6 +335,10 @@ func checkPasswordHash(h string) string {
 		p, _ := strconv.Atoi(m[3])
 		if mem < 19456 || t < 1 || p < 1 || p > 255 {
 			return "argon2id parameters are too weak or invalid (want m ≥ 19456 KiB, t ≥ 1, 1 ≤ p ≤ 255)"
+		}
+		// Each sign-in allocates m KiB and runs t passes over it.
+		if mem > 1<<20 || t > 10 {
+			return "argon2id parameters are too costly (want m ≤ 1048576 KiB (1 GiB), t ≤ 10)"
 		}
 		return ""
 	}

@@ -96,6 +96,20 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeBody(w, r, &in) {
 		return
 	}
+	if in.SnoozedUntil != nil && (in.Status == nil || *in.Status != store.StatusSnoozed) {
+		writeError(w, 422, "invalid", `snoozed_until needs "status": "snoozed"`)
+		return
+	}
+	if in.Assignee != nil && *in.Assignee != "" {
+		if _, ok := s.auth.byName(*in.Assignee); !ok {
+			writeError(w, 422, "invalid", fmt.Sprintf("assignee %q is not a configured agent", *in.Assignee))
+			return
+		}
+	}
+	if in.Team != nil && *in.Team != "" && !slices.Contains(s.o.Teams, *in.Team) {
+		writeError(w, 422, "invalid", fmt.Sprintf("team %q is not a configured team", *in.Team))
+		return
+	}
 	if in.Status != nil {
 		switch *in.Status {
 		case store.StatusOpen, store.StatusPending, store.StatusResolved:

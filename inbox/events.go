@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,9 +11,25 @@ import (
 	"github.com/switchboard-hub/switchboard/router"
 )
 
+// eventSessionEnded is published when an agent logs out, so that every
+// replica ends the event streams of that agent's sessions at once. It is
+// never forwarded to clients.
+const eventSessionEnded = "session.ended"
+
+// sseHeartbeat is how often a stream sends a keep-alive and re-checks the
+// session behind it.
+var sseHeartbeat = 15 * time.Second
+
 // events streams realtime events as server-sent events, filtered to what the
 // principal may see. The API stays the source of truth: a client that
 // reconnects re-reads what it shows.
+//
+// A stream opened with a session cookie lasts only as long as the session:
+// it ends at the session's expiry, when the agent logs out (on any
+// replica: a session.ended event, and the epoch re-read on every
+// heartbeat), and when the session no longer validates. The browser then
+// reconnects, is refused with 401, and the UI asks to sign in again.
+// Streams opened with a bearer token are unaffected.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -20,6 +37,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalFrom(r.Context())
+	sess, hasSession := sessionFrom(r.Context())
 	ch, err := s.o.Store.Subscribe(r.Context(), router.EventsTopic)
 	if err != nil {
 		storeError(w, err)
@@ -32,13 +50,28 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, ": connected\n\n")
 	fl.Flush()
 	aud := s.audiences(p, false)
-	hb := time.NewTicker(15 * time.Second)
+	hb := time.NewTicker(sseHeartbeat)
 	defer hb.Stop()
+	var expiry <-chan time.Time
+	if hasSession {
+		t := time.NewTimer(time.Unix(sess.Expiry, 0).Sub(s.o.Clock()))
+		defer t.Stop()
+		expiry = t.C
+	}
+	// ended re-checks the session (the store's epoch, the expiry).
+	ended := func() bool {
+		return hasSession && errors.Is(s.sess.still(r.Context(), sess), errBadSession)
+	}
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-expiry:
+			return
 		case <-hb.C:
+			if ended() {
+				return
+			}
 			fmt.Fprint(w, ": keep-alive\n\n")
 			fl.Flush()
 		case b, ok := <-ch:
@@ -48,6 +81,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			var ev router.Event
 			if json.Unmarshal(b, &ev) != nil {
 				continue
+			}
+			if ev.Type == eventSessionEnded {
+				if hasSession && ev.Agent == sess.Name && ended() {
+					return
+				}
+				continue
+			}
+			if hasSession && s.o.Clock().Unix() >= sess.Expiry {
+				return
 			}
 			if ev.ConversationID != "" && aud != nil && !slices.Contains(aud, ev.Audience) {
 				continue

@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -48,39 +49,101 @@ func TestUIServedWithStrictCSP(t *testing.T) {
 
 // TestUISourceHasNoInlineCodeOrHTMLSinks keeps the UI's sources honest: no
 // inline script or style, no event-handler attributes, and no HTML-parsing
-// DOM sinks in the script (customer content is only ever text).
+// DOM sinks or data-driven URLs in the script (customer content is only
+// ever text).
 func TestUISourceHasNoInlineCodeOrHTMLSinks(t *testing.T) {
-	fs.WalkDir(os.DirFS("ui"), ".", func(p string, d fs.DirEntry, err error) error {
+	visited := map[string]bool{}
+	err := fs.WalkDir(os.DirFS("ui"), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		b, err := os.ReadFile(filepath.Join("ui", p))
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		src := string(b)
-		switch filepath.Ext(p) {
-		case ".html":
-			if m := regexp.MustCompile(`<script(?:\s[^>]*)?>`).FindAllString(src, -1); len(m) != 1 || !strings.Contains(m[0], `src="/ui/app.js"`) {
-				t.Errorf("%s: scripts %q; want only <script src=/ui/app.js>", p, m)
-			}
-			for _, bad := range []string{"<style", " style=", "javascript:"} {
-				if strings.Contains(src, bad) {
-					t.Errorf("%s contains %q", p, bad)
-				}
-			}
-			if m := regexp.MustCompile(`\son[a-z]+\s*=`).FindString(src); m != "" {
-				t.Errorf("%s has an event-handler attribute %q", p, m)
-			}
-		case ".js":
-			for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "srcdoc"} {
-				if strings.Contains(src, bad) {
-					t.Errorf("%s uses %s", p, bad)
-				}
-			}
+		visited[p] = true
+		for _, problem := range uiSourceProblems(p, string(b)) {
+			t.Errorf("%s: %s", p, problem)
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"index.html", "app.js", "app.css"} {
+		if !visited[want] {
+			t.Errorf("ui/%s was not checked (checked %v)", want, visited)
+		}
+	}
+}
+
+// TestUISourceCheckFindsSinks shows that the check above can fail: each
+// snippet must be reported.
+func TestUISourceCheckFindsSinks(t *testing.T) {
+	for name, src := range map[string]string{
+		"a.html": `<script>alert(1)</script><script src="/ui/app.js"></script>`,
+		"b.html": `<script src="/ui/app.js"></script><div onclick = "x()">`,
+		"c.html": `<script src="/ui/app.js"></script><p style="color:red">`,
+	} {
+		if len(uiSourceProblems(name, src)) == 0 {
+			t.Errorf("%s: %q not reported", name, src)
+		}
+	}
+	for _, src := range []string{
+		"n.innerHTML = x", "n.outerHTML = x", "n.insertAdjacentHTML('beforeend', x)", "document.write(x)", "eval(x)",
+		"new Function(x)", "f.srcdoc = x", "new DOMParser().parseFromString(x, 'text/html')", "range.createContextualFragment(x)",
+		"n.setHTMLUnsafe(x)", "Document.parseHTMLUnsafe(x)", "a.href = e.url", "img.src = e.avatar_url", "a.setAttribute('href', u)",
+		"el('a', { href: e.url })", "el('img', { src: c.customer.avatar_url })", "location.href = x", "location.assign(u)",
+		"window.open(e.url)", "el('a', { href: 'javascript:void 0' })",
+	} {
+		if len(uiSourceProblems("app.js", src)) == 0 {
+			t.Errorf("app.js: %q not reported", src)
+		}
+	}
+	if p := uiSourceProblems("app.js", "el('iframe', { src: '/api/v1/entries/' + encodeURIComponent(e.id) + '/html' }); location.replace('/');"); len(p) != 0 {
+		t.Errorf("a same-origin path reported: %q", p)
+	}
+}
+
+// uiSourceProblems lists what breaks the UI's safety rules in one file.
+func uiSourceProblems(name, src string) []string {
+	var out []string
+	switch filepath.Ext(name) {
+	case ".html":
+		if m := regexp.MustCompile(`<script(?:\s[^>]*)?>`).FindAllString(src, -1); len(m) != 1 || !strings.Contains(m[0], `src="/ui/app.js"`) {
+			out = append(out, fmt.Sprintf("scripts %q; want only <script src=/ui/app.js>", m))
+		}
+		for _, bad := range []string{"<style", " style=", "javascript:"} {
+			if strings.Contains(src, bad) {
+				out = append(out, "contains "+bad)
+			}
+		}
+		if m := regexp.MustCompile(`\son[a-z]+\s*=`).FindString(src); m != "" {
+			out = append(out, fmt.Sprintf("event-handler attribute %q", m))
+		}
+	case ".js":
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
+			"srcdoc", "DOMParser", "createContextualFragment", "setHTMLUnsafe", "parseHTMLUnsafe", "javascript:", "window.open",
+			"location.assign", "location.href ="} {
+			if strings.Contains(src, bad) {
+				out = append(out, "uses "+bad)
+			}
+		}
+		// URLs are never set from data: no .href/.src assignment or
+		// setAttribute, and href/src attributes given to el() start with a
+		// same-origin path literal.
+		for _, re := range []string{`\.(href|src|action|formAction)\s*=[^=]`, `setAttribute\(\s*['"](href|src|action|formaction|srcdoc)['"]`} {
+			if m := regexp.MustCompile(re).FindString(src); m != "" {
+				out = append(out, fmt.Sprintf("sets a URL: %q", m))
+			}
+		}
+		for _, m := range regexp.MustCompile(`\b(href|src|action)\s*:\s*([^,}]*)`).FindAllStringSubmatch(src, -1) {
+			if !regexp.MustCompile(`^'/[a-z]`).MatchString(m[2]) {
+				out = append(out, fmt.Sprintf("%s from something else than a same-origin path literal: %q", m[1], m[0]))
+			}
+		}
+	}
+	return out
 }
 
 func TestEntryHTMLIsSanitisedAndSandboxed(t *testing.T) {
@@ -124,9 +187,42 @@ func TestEntryHTMLIsSanitisedAndSandboxed(t *testing.T) {
 	if rec := e.do("GET", "/api/v1/entries/m2/html", "", s.cookie); rec.Code != 404 {
 		t.Fatalf("entry without HTML: %d", rec.Code)
 	}
+	// The HTML follows the timeline's rule: an entry the customer's timeline
+	// shows an agent (a shadow conversation's, too: shadow messages are put
+	// on timelines) has its HTML served to that agent, not a 404 in the frame.
 	e.st.UpdateConversation(ctx, conv.ID, func(c *store.Conversation) error { c.Audience = store.AudienceShadow; return nil })
-	if rec := e.do("GET", "/api/v1/entries/m1/html", "", s.cookie); rec.Code != 404 {
-		t.Fatalf("shadow conversation's entry for an agent: %d", rec.Code)
+	rec = e.do("GET", "/api/v1/customers/"+conv.CustomerID+"/timeline", "", s.cookie)
+	var tl struct {
+		Entries []store.Entry `json:"entries"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &tl) != nil || len(tl.Entries) != 2 {
+		t.Fatalf("timeline: %d %s", rec.Code, rec.Body)
+	}
+	for _, en := range tl.Entries {
+		if en.HTML == "" {
+			continue
+		}
+		if rec := e.do("GET", "/api/v1/entries/"+en.ID+"/html", "", s.cookie); rec.Code != 200 {
+			t.Fatalf("HTML of timeline entry %s (shadow conversation) for an agent: %d %s", en.ID, rec.Code, rec.Body)
+		}
+	}
+	if rec := e.do("GET", "/api/v1/entries/m1/html", "", nil); rec.Code != 401 {
+		t.Fatalf("without a session: %d", rec.Code)
+	}
+}
+
+func TestEntryHTMLLinksAndImages(t *testing.T) {
+	out := inbox.SanitizeForDisplay(`<a href="/api/v1/session">relative</a><a href="../admin">up</a><a href="https://example.com/x">abs</a>` +
+		`<img src="data:image/png;base64,iVBORw0KGgo=" alt="inline"><img src="https://tracker.example/p.gif"><img src="/ui/app.css">`)
+	for _, bad := range []string{"/api/v1/session", "../admin", "tracker.example", "/ui/app.css"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("sanitised HTML keeps %q:\n%s", bad, out)
+		}
+	}
+	for _, good := range []string{`<a href="https://example.com/x" rel="nofollow noreferrer noopener" target="_blank">abs</a>`, `src="data:image/png;base64,iVBORw0KGgo="`} {
+		if !strings.Contains(out, good) {
+			t.Errorf("sanitised HTML lacks %q:\n%s", good, out)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,9 @@ type Options struct {
 	// PublicURL is the hub's external base URL: an https one makes session
 	// cookies Secure behind a TLS-terminating proxy, and its origin is accepted.
 	PublicURL string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed for the client address of sign-in lockout (ParseTrustedProxies).
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the hub's HTTP handler.

@@ -6,20 +6,28 @@ package inbox
 // A session is a signed cookie, not a server-side record, so every replica
 // accepts it without a shared session table:
 //
-//	sb_session = base64url(JSON{name, epoch, expiry, session id}) "." base64url(HMAC-SHA256(key, JSON))
+//	sb_session = base64url(JSON{name, epoch, expiry, session id, credential digest}) "." base64url(HMAC-SHA256(key, JSON))
 //
-// The HMAC key is created once per store (under a lease, so replicas agree)
-// and kept as a checkpoint. Logging out increments the agent's session epoch
-// (another checkpoint); a cookie carrying an older epoch is refused by every
-// replica, so logging out ends all of that agent's sessions. The CSRF token
+// (named __Host-sb_session when the cookie is Secure). The HMAC key is
+// created once per store (under a lease, so replicas agree) and kept as a
+// checkpoint. Logging out increments the agent's session epoch (another
+// checkpoint); a cookie carrying an older epoch is refused by every replica,
+// so logging out ends all of that agent's sessions, open event streams
+// included. The credential digest is HMAC(key, name, password hash): a
+// cookie minted before the agent's password hash changed no longer
+// validates. The CSRF token
 // is HMAC(key, "csrf" + session id): nothing to store, and it is worthless
 // without the cookie it belongs to. Every state-changing request made with
 // the cookie must carry it in the X-CSRF-Token header (a header a cross-site
 // form or image cannot set), and a cross-origin Origin header is refused.
 //
 // Repeated failures lock the name (and, with a higher threshold, the client
-// address) out for an exponentially growing time. The counters are kept per
-// replica.
+// address) out for an exponentially growing time. An attempt is counted as
+// in progress before its password is checked, so parallel guesses cannot
+// overtake the lock. The counters are kept per replica. The client address
+// is the TCP peer, or, when the peer is a trusted proxy
+// (http.trusted_proxies), the rightmost X-Forwarded-For address that is not
+// a trusted proxy.
 
 import (
 	"context"
@@ -34,21 +42,29 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
 const (
-	// SessionCookie is the name of the session cookie.
+	// SessionCookie is the name of the session cookie over plain HTTP.
 	SessionCookie = "sb_session"
+	// SecureSessionCookie is its name when the cookie is Secure (TLS, or an
+	// https public URL): the __Host- prefix makes browsers refuse it unless
+	// it is Secure, host-only and for Path=/, so no sibling subdomain can
+	// plant one.
+	SecureSessionCookie = "__Host-" + SessionCookie
 	// CSRFHeader carries the CSRF token on state-changing requests.
 	CSRFHeader = "X-CSRF-Token"
 	// SessionTTL is how long a session lasts (a working day and then some).
@@ -66,6 +82,11 @@ const (
 	lockBase           = 2 * time.Second
 	lockMax            = 15 * time.Minute
 	lockForget         = 15 * time.Minute
+
+	// verifySlots bounds concurrent password checks; at most verifyQueue
+	// sign-ins wait for a slot, further ones are answered 503.
+	verifySlots = 4
+	verifyQueue = 32
 )
 
 // sessions signs and checks session cookies and rate-limits sign-in.
@@ -76,22 +97,54 @@ type sessions struct {
 	// origins accepted on state-changing requests besides the request's own host.
 	publicOrigin string
 
-	mu    sync.Mutex
-	key   []byte
-	fails map[string]*failures
+	// trusted proxies: X-Forwarded-For is believed only from these peers.
+	trusted []netip.Prefix
+	// cred returns the password hash of an agent ("" when none).
+	cred func(name string) string
 
-	// verify bounds concurrent password checks (each is ~50 ms of CPU by design).
-	verify chan struct{}
+	keyMu sync.Mutex // held while the key is loaded or created
+	key   atomic.Pointer[[]byte]
+
+	failMu    sync.Mutex
+	fails     map[string]*failures
+	lastSweep time.Time
+
+	// verify bounds concurrent password checks (each is ~50 ms of CPU by
+	// design); waiting counts sign-ins holding or waiting for a slot.
+	verify  chan struct{}
+	waiting atomic.Int64
+
+	// dummy is checked for unknown names: a hash with the costliest
+	// configured parameters, made on first use.
+	dummyOnce sync.Once
+	dummy     string
+	hashes    []string // every configured password hash
 }
 
 type failures struct {
-	n     int
-	until time.Time // locked until
-	last  time.Time
+	n       int       // failures counted
+	pending int       // attempts whose password is being checked
+	until   time.Time // locked until
+	last    time.Time // last failure
 }
 
 func newSessions(o Options) *sessions {
-	ss := &sessions{st: o.Store, clock: o.Clock, fails: map[string]*failures{}, verify: make(chan struct{}, 4)}
+	ss := &sessions{st: o.Store, clock: o.Clock, fails: map[string]*failures{}, verify: make(chan struct{}, verifySlots),
+		trusted: o.TrustedProxies}
+	creds := append([]Credential(nil), o.Credentials...)
+	for _, c := range creds {
+		if c.PasswordHash != "" {
+			ss.hashes = append(ss.hashes, c.PasswordHash)
+		}
+	}
+	ss.cred = func(name string) string {
+		for _, c := range creds {
+			if c.Principal.Name == name {
+				return c.PasswordHash
+			}
+		}
+		return ""
+	}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Host != "" {
 		ss.https = u.Scheme == "https"
 		ss.publicOrigin = u.Scheme + "://" + u.Host
@@ -105,6 +158,7 @@ type session struct {
 	Epoch  int64  `json:"e"`
 	Expiry int64  `json:"x"` // unix seconds
 	ID     string `json:"s"`
+	Cred   string `json:"c"` // digest of the password hash it was issued under
 }
 
 type sessionKey struct{}
@@ -117,10 +171,13 @@ func sessionFrom(ctx context.Context) (session, bool) {
 // signingKey returns the store's session key, creating it once. The lease
 // makes concurrent first starts of several replicas agree on one key.
 func (ss *sessions) signingKey(ctx context.Context) ([]byte, error) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.key != nil {
-		return ss.key, nil
+	if k := ss.key.Load(); k != nil {
+		return *k, nil
+	}
+	ss.keyMu.Lock()
+	defer ss.keyMu.Unlock()
+	if k := ss.key.Load(); k != nil {
+		return *k, nil
 	}
 	b, err := ss.st.GetCheckpoint(ctx, sessionKeyName)
 	if errors.Is(err, store.ErrNotFound) {
@@ -132,7 +189,7 @@ func (ss *sessions) signingKey(ctx context.Context) ([]byte, error) {
 	if len(b) < 32 {
 		return nil, fmt.Errorf("session key: stored key is %d bytes, want 32", len(b))
 	}
-	ss.key = b
+	ss.key.Store(&b)
 	return b, nil
 }
 
@@ -203,7 +260,7 @@ func (ss *sessions) issue(ctx context.Context, name string) (string, session, er
 	if err != nil {
 		return "", session{}, err
 	}
-	s := session{Name: name, Epoch: ep, Expiry: ss.clock().Add(SessionTTL).Unix(), ID: randomHex(16)}
+	s := session{Name: name, Epoch: ep, Expiry: ss.clock().Add(SessionTTL).Unix(), ID: randomHex(16), Cred: ss.credDigest(key, name)}
 	payload, _ := json.Marshal(s)
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(payload) + "." + enc.EncodeToString(mac(key, "session", string(payload))), s, nil
@@ -227,17 +284,35 @@ func (ss *sessions) check(ctx context.Context, value string) (session, error) {
 	if json.Unmarshal(payload, &s) != nil || s.Name == "" || s.ID == "" {
 		return session{}, errBadSession
 	}
+	if !hmac.Equal([]byte(s.Cred), []byte(ss.credDigest(key, s.Name))) {
+		return session{}, errBadSession // the password hash changed since
+	}
+	return s, ss.still(ctx, s)
+}
+
+// still reports whether verified session s is still valid: not expired,
+// and the agent has not logged out since (errBadSession otherwise).
+func (ss *sessions) still(ctx context.Context, s session) error {
 	if ss.clock().Unix() >= s.Expiry {
-		return session{}, errBadSession
+		return errBadSession
 	}
 	ep, err := ss.epoch(ctx, s.Name)
 	if err != nil {
-		return session{}, err
+		return err
 	}
 	if ep != s.Epoch {
-		return session{}, errBadSession
+		return errBadSession
 	}
-	return s, nil
+	return nil
+}
+
+// credDigest binds a session to the password hash it was issued under.
+func (ss *sessions) credDigest(key []byte, name string) string {
+	h := ""
+	if ss.cred != nil {
+		h = ss.cred(name)
+	}
+	return base64.RawURLEncoding.EncodeToString(mac(key, "credential", name, h)[:12])
 }
 
 var errBadSession = errors.New("session is invalid or has ended")
@@ -251,9 +326,30 @@ func (ss *sessions) csrfToken(ctx context.Context, s session) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(mac(key, "csrf", s.ID)), nil
 }
 
+// secure reports whether r reached the hub over TLS (directly, or through
+// a TLS-terminating proxy named by an https public URL).
+func (ss *sessions) secure(r *http.Request) bool { return r.TLS != nil || ss.https }
+
+func (ss *sessions) cookieName(r *http.Request) string {
+	if ss.secure(r) {
+		return SecureSessionCookie
+	}
+	return SessionCookie
+}
+
+// readCookie returns the session cookie's value ("" when there is none).
+// Over TLS only the __Host- cookie counts.
+func (ss *sessions) readCookie(r *http.Request) string {
+	c, err := r.Cookie(ss.cookieName(r))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
 func (ss *sessions) cookie(r *http.Request, value string, expires time.Time) *http.Cookie {
-	c := &http.Cookie{Name: SessionCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil || ss.https}
+	c := &http.Cookie{Name: ss.cookieName(r), Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: ss.secure(r)}
 	if value == "" {
 		c.MaxAge = -1
 	} else {
@@ -279,53 +375,164 @@ func (ss *sessions) sameOrigin(r *http.Request) bool {
 
 // ---- lockout ---------------------------------------------------------------
 
-// locked reports how long sign-in stays refused for these keys (0: not locked).
-func (ss *sessions) locked(keys ...string) time.Duration {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	now := ss.clock()
-	var wait time.Duration
-	for _, k := range keys {
-		if f := ss.fails[k]; f != nil && f.until.After(now) {
-			wait = max(wait, f.until.Sub(now))
-		}
+// outcome of a sign-in attempt.
+type outcome int
+
+const (
+	attemptFailed    outcome = iota
+	attemptSucceeded         // clears the name's failures, never the address's
+	attemptAbandoned         // not checked (busy, client gone): not counted
+)
+
+// entry returns the failures of k (nil when none are remembered).
+func (ss *sessions) entry(k string, now time.Time) *failures {
+	f := ss.fails[k]
+	if f != nil && f.pending == 0 && !f.until.After(now) && now.Sub(f.last) > lockForget {
+		delete(ss.fails, k)
+		return nil
 	}
-	return wait
+	return f
 }
 
-// failed records a failed sign-in for each key (with its free attempts).
-func (ss *sessions) failed(keys map[string]int) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
+// begin reserves a sign-in attempt for keys (each with its free attempts):
+// it answers how long sign-in stays refused (0: go ahead, the attempt is
+// now in progress and finish must follow). While attempts are in
+// progress, another may start only if it could not be the one that locks
+// the key, so parallel guesses get no more checks than serial ones.
+func (ss *sessions) begin(keys map[string]int) time.Duration {
+	ss.failMu.Lock()
+	defer ss.failMu.Unlock()
 	now := ss.clock()
-	if len(ss.fails) > 10000 {
-		for k, f := range ss.fails {
-			if now.Sub(f.last) > lockForget && !f.until.After(now) {
-				delete(ss.fails, k)
-			}
+	var wait time.Duration
+	for k, free := range keys {
+		f := ss.entry(k, now)
+		switch {
+		case f == nil:
+		case f.until.After(now):
+			wait = max(wait, f.until.Sub(now))
+		case f.pending > 0 && f.n+f.pending >= free:
+			wait = max(wait, time.Second) // the attempts in progress may lock it
 		}
 	}
-	for k, free := range keys {
+	if wait > 0 {
+		return wait
+	}
+	for k := range keys {
 		f := ss.fails[k]
-		if f == nil || now.Sub(f.last) > lockForget {
+		if f == nil {
 			f = &failures{}
 			ss.fails[k] = f
 		}
-		f.n++
-		f.last = now
-		if f.n > free {
-			d := lockBase << min(f.n-free-1, 20)
-			f.until = now.Add(min(d, lockMax))
+		f.pending++
+	}
+	return 0
+}
+
+// finish records the outcome of an attempt begun with keys; clear names
+// the keys a success clears.
+func (ss *sessions) finish(keys map[string]int, o outcome, clear ...string) {
+	ss.failMu.Lock()
+	defer ss.failMu.Unlock()
+	now := ss.clock()
+	for k, free := range keys {
+		f := ss.fails[k]
+		if f == nil {
+			continue
+		}
+		f.pending--
+		switch o {
+		case attemptFailed:
+			f.n++
+			f.last = now
+			if f.n > free {
+				d := lockBase << min(f.n-free-1, 20)
+				f.until = now.Add(min(d, lockMax))
+			}
+		case attemptSucceeded:
+			for _, c := range clear {
+				if c == k {
+					f.n, f.until = 0, time.Time{}
+				}
+			}
+		}
+		if f.n == 0 && f.pending == 0 {
+			delete(ss.fails, k)
+		}
+	}
+	// Forget old failures now and then (not on every failure: the map may
+	// be large while someone sprays names).
+	if len(ss.fails) > 10000 && now.Sub(ss.lastSweep) > time.Minute {
+		ss.lastSweep = now
+		for k := range ss.fails {
+			ss.entry(k, now)
 		}
 	}
 }
 
-func (ss *sessions) succeeded(keys ...string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for _, k := range keys {
-		delete(ss.fails, k)
+// clientIP is the address sign-in failures are counted against: the TCP
+// peer, or, when the peer is a trusted proxy, the rightmost address of
+// X-Forwarded-For that is not a trusted proxy (the leftmost when all are).
+func (ss *sessions) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
 	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !ss.trustedProxy(peer) {
+		return host
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		for _, p := range strings.Split(h, ",") {
+			hops = append(hops, strings.TrimSpace(p))
+		}
+	}
+	client := peer.Unmap()
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(hops[i])
+		if err != nil {
+			ap, err2 := netip.ParseAddrPort(hops[i])
+			if err2 != nil {
+				break // garbage: believe nothing further left
+			}
+			a = ap.Addr()
+		}
+		client = a.Unmap()
+		if !ss.trustedProxy(client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func (ss *sessions) trustedProxy(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range ss.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTrustedProxies parses http.trusted_proxies: IP addresses and CIDR
+// prefixes.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q is neither an IP address nor a CIDR prefix", s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // ---- passwords -------------------------------------------------------------
@@ -333,9 +540,15 @@ func (ss *sessions) succeeded(keys ...string) {
 // VerifyPassword reports whether password matches hash: bcrypt ($2a$, $2b$,
 // $2y$) or argon2id in the PHC string format
 // ($argon2id$v=19$m=65536,t=3,p=4$SALT$HASH, unpadded base64).
+//
+// Hashes costlier than MaxBcryptCost or MaxArgon2idMemory/MaxArgon2idTime
+// are refused rather than computed.
 func VerifyPassword(hash, password string) (bool, error) {
 	switch {
 	case strings.HasPrefix(hash, "$2"):
+		if c, err := bcrypt.Cost([]byte(hash)); err == nil && c > MaxBcryptCost {
+			return false, fmt.Errorf("bcrypt cost %d is above %d", c, MaxBcryptCost)
+		}
 		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			return false, nil
@@ -351,6 +564,14 @@ func VerifyPassword(hash, password string) (bool, error) {
 	}
 	return false, errors.New("password hash is neither bcrypt nor argon2id")
 }
+
+// Upper bounds of password-hash parameters (config validation refuses
+// more): a sign-in must not cost seconds of CPU or gigabytes of memory.
+const (
+	MaxBcryptCost     = 16
+	MaxArgon2idMemory = 1 << 20 // KiB (1 GiB)
+	MaxArgon2idTime   = 10
+)
 
 // Argon2id is a parsed argon2id PHC string.
 type Argon2id struct {
@@ -388,8 +609,8 @@ func ParseArgon2id(s string) (Argon2id, error) {
 			return p, fmt.Errorf("argon2id: unknown parameter %q", k)
 		}
 	}
-	if m < 8 || t < 1 || th < 1 || th > 255 {
-		return p, errors.New("argon2id parameters m, t and p are required (m ≥ 8, t ≥ 1, 1 ≤ p ≤ 255)")
+	if m < 8 || t < 1 || th < 1 || th > 255 || m > MaxArgon2idMemory || t > MaxArgon2idTime {
+		return p, fmt.Errorf("argon2id parameters m, t and p are required (8 ≤ m ≤ %d, 1 ≤ t ≤ %d, 1 ≤ p ≤ 255)", MaxArgon2idMemory, MaxArgon2idTime)
 	}
 	dec := base64.RawStdEncoding
 	salt, err1 := dec.DecodeString(parts[4])
@@ -398,6 +619,55 @@ func ParseArgon2id(s string) (Argon2id, error) {
 		return p, errors.New("argon2id salt and hash must be unpadded base64 (salt ≥ 8 bytes, hash ≥ 16 bytes)")
 	}
 	return Argon2id{Memory: uint32(m), Time: uint32(t), Threads: uint8(th), Salt: salt, Key: key}, nil
+}
+
+// hashCost estimates the work of checking a password against hash, in
+// units of about one bcrypt cost-0 round (bcrypt cost 10 ≈ argon2id with
+// m=64 MiB, t=3); 0 when the hash cannot be read.
+func hashCost(hash string) float64 {
+	if c, err := bcrypt.Cost([]byte(hash)); err == nil {
+		return float64(uint64(1) << c)
+	}
+	if p, err := ParseArgon2id(hash); err == nil {
+		return float64(p.Memory) * float64(p.Time) / 192
+	}
+	return 0
+}
+
+// costliestHash returns the configured hash whose check costs the most.
+func costliestHash(hashes []string) string {
+	best, bestCost := "", 0.0
+	for _, h := range hashes {
+		if c := hashCost(h); c > bestCost {
+			best, bestCost = h, c
+		}
+	}
+	return best
+}
+
+// dummyHash returns a hash of a random password with the parameters of the
+// costliest configured hash: an unknown name is checked against it, so it
+// costs at least as much time as any agent's wrong password.
+func (ss *sessions) dummyHash() string {
+	ss.dummyOnce.Do(func() {
+		h := costliestHash(ss.hashes)
+		pw := []byte(randomHex(16))
+		if c, err := bcrypt.Cost([]byte(h)); err == nil {
+			b, err := bcrypt.GenerateFromPassword(pw, c)
+			if err == nil {
+				ss.dummy = string(b)
+			}
+			return
+		}
+		if p, err := ParseArgon2id(h); err == nil {
+			salt := make([]byte, len(p.Salt))
+			rand.Read(salt)
+			key := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, uint32(len(p.Key)))
+			enc := base64.RawStdEncoding
+			ss.dummy = fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key))
+		}
+	})
+	return ss.dummy
 }
 
 // ---- HTTP --------------------------------------------------------------------
@@ -419,13 +689,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 		}
 		return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), true
 	}
-	c, err := r.Cookie(SessionCookie)
-	if err != nil || c.Value == "" {
+	cv := s.sess.readCookie(r)
+	if cv == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "sign in, or send a valid bearer token")
 		return r, false
 	}
-	sess, err := s.sess.check(r.Context(), c.Value)
+	sess, err := s.sess.check(r.Context(), cv)
 	var p Principal
 	ok := err == nil
 	if ok {
@@ -476,15 +746,6 @@ func (a *authenticator) byName(name string) (Principal, bool) {
 func (a *authenticator) passwordHash(name string) string {
 	for _, c := range a.creds {
 		if c.Principal.Name == name {
-			return c.PasswordHash
-		}
-	}
-	return ""
-}
-
-func (a *authenticator) anyPasswordHash() string {
-	for _, c := range a.creds {
-		if c.PasswordHash != "" {
 			return c.PasswordHash
 		}
 	}
@@ -547,41 +808,33 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid", "name and password are required")
 		return
 	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
+	ip := s.sess.clientIP(r)
 	nameKey, ipKey := "name:"+strings.ToLower(in.Name), "ip:"+ip
-	if wait := s.sess.locked(nameKey, ipKey); wait > 0 {
+	keys := map[string]int{nameKey: lockFreeAttempts, ipKey: lockFreeAttemptsIP}
+	// The attempt is in progress (and counts against the lock) from here,
+	// before the password is checked: parallel guesses cannot overtake it.
+	if wait := s.sess.begin(keys); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeError(w, http.StatusTooManyRequests, "locked", fmt.Sprintf("too many failed sign-ins; try again in %d s", secs))
 		return
 	}
-	hash := s.auth.passwordHash(in.Name)
-	select {
-	case s.sess.verify <- struct{}{}:
-	case <-r.Context().Done():
+	ok, busy := s.checkPassword(r.Context(), in.Name, in.Password)
+	switch {
+	case busy:
+		s.sess.finish(keys, attemptAbandoned)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "busy", "too many sign-ins at once; try again in a second")
 		return
-	}
-	var ok bool
-	if hash == "" {
-		// An unknown name costs as much time as a wrong password: check
-		// against some agent's hash and ignore the result.
-		if h := s.auth.anyPasswordHash(); h != "" {
-			VerifyPassword(h, in.Password)
-		}
-	} else if ok, err = VerifyPassword(hash, in.Password); err != nil {
-		s.o.Logger.Warn("password hash of agent cannot be checked", "agent", in.Name, "err", err)
-	}
-	<-s.sess.verify
-	if !ok {
-		s.sess.failed(map[string]int{nameKey: lockFreeAttempts, ipKey: lockFreeAttemptsIP})
+	case !ok:
+		s.sess.finish(keys, attemptFailed)
 		s.o.Logger.Info("sign-in failed", "agent", in.Name, "remote", ip)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "wrong name or password")
 		return
 	}
-	s.sess.succeeded(nameKey, ipKey)
+	// A success forgets the name's failures, not the address's: whoever
+	// knows one password could otherwise reset the count between guesses.
+	s.sess.finish(keys, attemptSucceeded, nameKey)
 	value, sess, err := s.sess.issue(r.Context(), in.Name)
 	if err != nil {
 		storeError(w, err)
@@ -597,6 +850,36 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.sess.cookie(r, value, time.Unix(sess.Expiry, 0)))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, info)
+}
+
+// checkPassword checks a sign-in in one of the bounded verification
+// slots; busy: too many sign-ins wait already (or the client left).
+func (s *Server) checkPassword(ctx context.Context, name, password string) (ok, busy bool) {
+	if s.sess.waiting.Add(1) > verifySlots+verifyQueue {
+		s.sess.waiting.Add(-1)
+		return false, true
+	}
+	defer s.sess.waiting.Add(-1)
+	select {
+	case s.sess.verify <- struct{}{}:
+	case <-ctx.Done():
+		return false, true
+	}
+	defer func() { <-s.sess.verify }()
+	hash := s.auth.passwordHash(name)
+	if hash == "" {
+		// An unknown name costs as much time as a wrong password: check a
+		// dummy with the costliest configured parameters.
+		if h := s.sess.dummyHash(); h != "" {
+			VerifyPassword(h, password)
+		}
+		return false, false
+	}
+	ok, err := VerifyPassword(hash, password)
+	if err != nil {
+		s.o.Logger.Warn("password hash of agent cannot be checked", "agent", name, "err", err)
+	}
+	return ok, false
 }
 
 // whoami answers GET /api/v1/session: the caller, and with a session its CSRF token.
@@ -623,6 +906,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_ = s.o.Store.AppendAudit(r.Context(), store.AuditRecord{At: s.o.Clock().UTC(), Actor: p.Name, Action: "session.logout", Target: p.Name})
+		// Open event streams of the agent's sessions (on every replica) end.
+		_ = router.Publish(r.Context(), s.o.Store, router.Event{Type: eventSessionEnded, Agent: p.Name})
 	}
 	http.SetCookie(w, s.sess.cookie(r, "", time.Time{}))
 	w.WriteHeader(http.StatusNoContent)

@@ -53,6 +53,12 @@ type uiEnv struct {
 
 func newUIEnv(t *testing.T, publicURL string) *uiEnv {
 	t.Helper()
+	return newUIEnvWith(t, publicURL, nil)
+}
+
+// newUIEnvWith is newUIEnv with options changed by mod before the server is built.
+func newUIEnvWith(t *testing.T, publicURL string, mod func(*inbox.Options)) *uiEnv {
+	t.Helper()
 	st, err := embedded.Open(t.TempDir(), embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +67,17 @@ func newUIEnv(t *testing.T, publicURL string) *uiEnv {
 	clock := store.NewFakeClock(time.Now())
 	dir := router.NewDirectory(st, []router.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive}}, clock.Now, nil)
 	out := router.NewOutbound(st, dir, clock.Now, nil, nil)
-	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Outbound: out, Clock: clock.Now, PublicURL: publicURL, Teams: []string{"support"},
+	o := inbox.Options{Store: st, Directory: dir, Outbound: out, Clock: clock.Now, PublicURL: publicURL, Teams: []string{"support"},
 		Logger: slog.New(slog.DiscardHandler),
 		Credentials: []inbox.Credential{
 			{Principal: inbox.Principal{Name: "alice", Role: "agent", Teams: []string{"support"}}, PasswordHash: bcryptHash(t, alicePW)},
 			{Principal: inbox.Principal{Name: "root", Role: "admin"}, PasswordHash: argon2idHash(rootPW), TokenSHA256: inbox.HashToken("root-token")},
 			{Principal: inbox.Principal{Name: "bot", Role: "agent"}, TokenSHA256: inbox.HashToken("bot-token")},
-		}})
+		}}
+	if mod != nil {
+		mod(&o)
+	}
+	srv := inbox.New(o)
 	return &uiEnv{t: t, st: st, srv: srv, clock: clock}
 }
 
@@ -105,7 +115,7 @@ func (e *uiEnv) login(name, pw string) (signedIn, *httptest.ResponseRecorder) {
 	json.Unmarshal(rec.Body.Bytes(), &s.info)
 	s.csrf, _ = s.info["csrf_token"].(string)
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == inbox.SessionCookie {
+		if c.Name == inbox.SessionCookie || c.Name == inbox.SecureSessionCookie {
 			s.cookie = c
 		}
 	}
@@ -134,10 +144,33 @@ func TestSessionCookieAttributes(t *testing.T) {
 	if cs := rec.Result().Cookies(); rec.Code != 200 || len(cs) != 1 || !cs[0].Secure {
 		t.Fatalf("over TLS: %d %v", rec.Code, rec.Result().Cookies())
 	}
+	if cs := rec.Result().Cookies(); cs[0].Name != inbox.SecureSessionCookie {
+		t.Fatalf("Secure cookie without the __Host- prefix: %v", cs[0])
+	}
+	if s.cookie.Name != inbox.SessionCookie {
+		t.Fatalf("cookie over plain HTTP named %q", s.cookie.Name)
+	}
+	if rec := e.do("GET", "/", "", nil); rec.Header().Get("Strict-Transport-Security") != "" {
+		t.Fatalf("HSTS over plain HTTP: %v", rec.Header())
+	}
 	e2 := newUIEnv(t, "https://hub.example.com")
 	s2, _ := e2.login("root", rootPW) // an argon2id hash
-	if !s2.cookie.Secure {
+	if c := s2.cookie; !c.Secure || c.Name != "__Host-sb_session" || c.Path != "/" || c.Domain != "" {
 		t.Fatalf("with an https public_url: %+v", s2.cookie)
+	}
+	if rec := e2.do("GET", "/api/v1/session", "", s2.cookie); rec.Code != 200 {
+		t.Fatalf("the __Host- cookie: %d", rec.Code)
+	}
+	// Over https only the __Host- cookie counts: one planted under the
+	// plain name (by a sibling subdomain, say) is ignored.
+	planted := &http.Cookie{Name: inbox.SessionCookie, Value: s2.cookie.Value}
+	if rec := e2.do("GET", "/api/v1/session", "", planted); rec.Code != 401 {
+		t.Fatalf("a plain-named cookie over https: %d", rec.Code)
+	}
+	for _, p := range []string{"/", "/admin", "/ui/app.js"} {
+		if hsts := e2.do("GET", p, "", nil).Header().Get("Strict-Transport-Security"); !strings.HasPrefix(hsts, "max-age=") {
+			t.Errorf("GET %s over https: HSTS %q", p, hsts)
+		}
 	}
 }
 
@@ -218,7 +251,8 @@ func TestLoginRefusals(t *testing.T) {
 	} {
 		req := httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(c.body))
 		req.Header.Set("Content-Type", c.ct)
-		req.RemoteAddr = "192.0.2.1:1234" // each case its own address; names differ too
+		// All cases come from one address (3 failures, far below its
+		// threshold) and no name fails more than once.
 		rec := httptest.NewRecorder()
 		e.srv.ServeHTTP(rec, req)
 		if rec.Code != c.want || len(rec.Result().Cookies()) != 0 {

@@ -216,9 +216,14 @@ func serve(args []string, stderr io.Writer) error {
 	if pluginHost, err = newPluginRegistry(cfg); err != nil {
 		return err
 	}
+	proxies, err := inbox.ParseTrustedProxies(cfg.HTTP.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
 		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL})
+		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL,
+		TrustedProxies: proxies})
 	chans, err := buildChannels(cfg, st, dir, ingest, out, bl, srv, log, consumer)
 	if err != nil {
 		return err

@@ -15,9 +15,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/inbox"
@@ -134,14 +137,33 @@ func benchInboxUI(b *testing.B, st store.Store) {
 	b.Logf("filled %d conversations and a %d-entry timeline in %s", benchConversations, benchTimeline, time.Since(t0).Round(time.Millisecond))
 	dir := router.NewDirectory(st, benchChannels, store.SystemClock, nil)
 	var creds []inbox.Credential
+	pw, err := bcrypt.GenerateFromPassword([]byte("agent-password"), bcrypt.MinCost)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for i := 0; i < benchAgents; i++ {
 		creds = append(creds, inbox.Credential{Principal: inbox.Principal{Name: fmt.Sprintf("agent%02d", i), Role: "agent", Teams: []string{"support"}},
-			TokenSHA256: inbox.HashToken(fmt.Sprintf("tok%02d", i))})
+			PasswordHash: string(pw)})
 	}
 	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Credentials: creds, Teams: []string{"support"}})
+	// The UI's own path: a session cookie (signature, expiry, credential
+	// digest and the store's session epoch checked on every request).
+	req := httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(`{"name":"agent03","password":"agent-password"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	var cookie *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == inbox.SessionCookie {
+			cookie = c
+		}
+	}
+	if rec.Code != http.StatusOK || cookie == nil {
+		b.Fatalf("sign in: %d %s", rec.Code, rec.Body)
+	}
 	get := func(b *testing.B, path string) {
 		req := httptest.NewRequest("GET", path, nil)
-		req.Header.Set("Authorization", "Bearer tok03")
+		req.AddCookie(cookie)
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
@@ -152,7 +174,7 @@ func benchInboxUI(b *testing.B, st store.Store) {
 	mid := ""
 	for i := 0; i < 5; i++ {
 		req := httptest.NewRequest("GET", "/api/v1/customers/"+cust+"/timeline?limit=500&before="+mid, nil)
-		req.Header.Set("Authorization", "Bearer tok03")
+		req.AddCookie(cookie)
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
 		var page struct{ Next string }

@@ -321,7 +321,7 @@ func TestUIInARealBrowser(t *testing.T) {
 
 	// The hostile email ran nothing and loaded nothing.
 	br.do("alice", "waitCount", map[string]any{"selector": "#tl-entries iframe.html-body", "count": 1})
-	br.do("alice", "wait", map[string]any{"ms": 1000})
+	br.do("alice", "frameLoaded", map[string]any{"selector": "#tl-entries iframe.html-body"})
 	var frames struct {
 		Frames []struct {
 			URL, HTML, Error string
@@ -334,6 +334,10 @@ func TestUIInARealBrowser(t *testing.T) {
 	if len(frames.Frames) != 1 || !strings.Contains(frames.Frames[0].HTML, "<b>support</b>") {
 		t.Fatalf("email frame documents: %+v", frames.Frames)
 	}
+	// The only fixed wait: give whatever the hostile markup might run or
+	// load a moment to do so, before checking that nothing did.
+	br.do("alice", "wait", map[string]any{"ms": 1000})
+	json.Unmarshal(br.do("alice", "frames", nil), &frames)
 	if len(frames.Elements) != 1 || frames.Elements[0].Sandbox != "allow-popups allow-popups-to-escape-sandbox" {
 		t.Fatalf("email frame: %+v", frames.Elements)
 	}
@@ -385,6 +389,39 @@ func TestUIInARealBrowser(t *testing.T) {
 	br.do("alice", "waitCount", map[string]any{"selector": "#conv-list .item", "count": 7})
 	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(art, "conversation.png")})
 
+	// ---- the list keeps up under a burst of events ------------------------------
+	// Events every few tens of milliseconds (empty PATCHes of Noah's
+	// conversation) while a new customer writes: the list must still show
+	// her before the burst ends (a refresh postponed by every event never came).
+	stopBurst := make(chan struct{})
+	burstDone := make(chan struct{})
+	go func() {
+		defer close(burstDone)
+		for {
+			select {
+			case <-stopBurst:
+				return
+			case <-time.After(20 * time.Millisecond):
+				req, _ := http.NewRequest("PATCH", p.base+"/api/v1/conversations/"+noahAPI, strings.NewReader("{}"))
+				req.Header.Set("Authorization", "Bearer "+adminToken)
+				req.Header.Set("Content-Type", "application/json")
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}
+	}()
+	if code, _ := p.post(t, "crm", map[string]any{"external_id": "bea-1", "sender": map[string]string{"email": "bea@example.com", "name": "Burst Bea"}, "text": "Hello during a burst"}); code != 202 {
+		t.Fatalf("bea post: %d", code)
+	}
+	_, burstErr := br.try("alice", "waitText", map[string]any{"selector": "#conv-list .item .who", "text": "Burst Bea", "timeout": 20000})
+	close(stopBurst)
+	<-burstDone
+	if burstErr != nil {
+		t.Fatalf("the inbox list did not refresh during a burst of events: %v", burstErr)
+	}
+
 	// ---- a long timeline is paged as the agent scrolls back ---------------------
 	for i := 0; i < 70; i++ {
 		if code, _ := p.post(t, "crm", map[string]any{"external_id": fmt.Sprintf("olivia-%d", i), "occurred_at": ago(300 - i),
@@ -409,8 +446,25 @@ func TestUIInARealBrowser(t *testing.T) {
 	if first := br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry .text"}); first[0] != "Olivia's message 0" || first[69] != "Olivia's message 69" {
 		t.Fatalf("timeline order after paging: %q … %q", first[0], first[len(first)-1])
 	}
+	// Switching fast: Noah's conversation is opened but its answer comes
+	// late, after alice has moved on to Mia's; Mia's must stay on screen
+	// (a reply then goes to the conversation shown).
+	br.do("alice", "hold", map[string]any{"path": "/api/v1/conversations/" + noahAPI, "ms": 2000})
+	br.do("alice", "click", map[string]any{"selector": `#conv-list .item[data-id="` + noahAPI + `"]`})
+	br.do("alice", "holding", nil)
 	br.do("alice", "click", map[string]any{"selector": `#conv-list .item[data-id="` + miaSMS + `"]`})
 	br.do("alice", "waitText", map[string]any{"selector": "#conv-name", "text": "Mia Virtanen"})
+	br.do("alice", "held", nil)
+	br.do("alice", "wait", map[string]any{"ms": 1000}) // negative check: the late answer changes nothing
+	if name := br.strings("alice", "texts", map[string]any{"selector": "#conv-name"}); len(name) != 1 || name[0] != "Mia Virtanen" {
+		t.Fatalf("after a superseded open, the conversation shown is %q", name)
+	}
+	if open := br.strings("alice", "attrs", map[string]any{"selector": "#conv-list .item.open", "attr": "data-id"}); len(open) != 1 || open[0] != miaSMS {
+		t.Fatalf("after a superseded open, the list marks %q open", open)
+	}
+	if tl := strings.Join(br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry .text"}), "|"); strings.Contains(tl, "billing address") || !strings.Contains(tl, "Order 1234") {
+		t.Fatalf("after a superseded open, the timeline shows %q", tl)
+	}
 
 	// ---- presence: root opens the same conversation -----------------------------
 	br.signIn("root", base, "root", uiRootPW)
@@ -454,6 +508,22 @@ func TestUIInARealBrowser(t *testing.T) {
 	br.do("alice", "waitText", map[string]any{"selector": "#act-assign option", "text": "Assigned to root"})
 	br.do("alice", "click", map[string]any{"selector": "#act-mine"})
 	br.do("alice", "waitText", map[string]any{"selector": "#act-assign option", "text": "Assigned to alice"})
+	// A re-read that answers late (older than alice's own change) must not
+	// put an older version back: root assigns it again, the page's re-read
+	// of that is held back, alice takes it meanwhile, and then the held
+	// answer ("root") arrives.
+	br.do("alice", "hold", map[string]any{"path": "/api/v1/conversations/" + noahAPI, "ms": 2000})
+	if code := call(t, "PATCH", p.base+"/api/v1/conversations/"+noahAPI, adminToken, map[string]string{"assignee": "root"}, nil); code != 200 {
+		t.Fatalf("assign to root again: %d", code)
+	}
+	br.do("alice", "holding", nil)
+	br.do("alice", "click", map[string]any{"selector": "#act-mine"})
+	br.do("alice", "waitText", map[string]any{"selector": "#act-assign option", "text": "Assigned to alice"})
+	br.do("alice", "held", nil)
+	br.do("alice", "wait", map[string]any{"ms": 1000}) // negative check: the old answer changes nothing
+	if o := br.strings("alice", "texts", map[string]any{"selector": "#act-assign option"}); len(o) == 0 || o[0] != "Assigned to alice" {
+		t.Fatalf("after a late, older re-read the page shows %q", o)
+	}
 	br.do("alice", "fill", map[string]any{"selector": "#reply-text", "value": "Done, Noah."})
 	br.do("alice", "click", map[string]any{"selector": "#send"})
 	if _, err := br.try("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.out .delivery", "text": "failed"}); err != nil {
@@ -481,6 +551,33 @@ func TestUIInARealBrowser(t *testing.T) {
 	call(t, "GET", p.base+"/api/v1/conversations/"+noahAPI, adminToken, nil, &conv)
 	if conv.Status != "resolved" || conv.Assignee != "alice" {
 		t.Fatalf("Noah's conversation after the UI's actions: %+v", conv)
+	}
+
+	// ---- log out: the page forgets everything, everywhere --------------------------
+	// alice signs in in a second browser and logs out there: that page shows
+	// the sign-in form and nothing of hers; the first browser's page, left
+	// open on Noah's conversation, follows by itself (its event stream ends
+	// with the session) and shows nothing of hers either.
+	br.signIn("alice2", base, "alice", uiAlicePW)
+	br.do("alice2", "click", map[string]any{"selector": `#conv-list .item`})
+	br.do("alice2", "waitCount", map[string]any{"selector": "#tl-entries .entry", "count": 1})
+	br.do("alice2", "click", map[string]any{"selector": "#logout"})
+	for _, ctx := range []string{"alice2", "alice"} {
+		br.do(ctx, "waitFor", map[string]any{"selector": "#login-form", "timeout": 30000})
+		for _, sel := range []string{"#conv-list .item", "#tl-entries .entry", "#cust-ids li", "#app:not([hidden])"} {
+			if n := br.do(ctx, "count", map[string]any{"selector": sel}); string(n) != "0" {
+				t.Fatalf("%s after logging out: %s × %s", ctx, n, sel)
+			}
+		}
+	}
+	br.do("alice2", "waitText", map[string]any{"selector": "#login-error", "text": "Signed out."})
+	br.do("alice", "waitText", map[string]any{"selector": "#login-error", "text": "session has ended"})
+	// Signing in again builds the page once: no doubled filter options.
+	br.signIn("alice", base, "alice", uiAlicePW)
+	var chans struct{ Channels []any }
+	call(t, "GET", p.base+"/api/v1/channels", adminToken, nil, &chans)
+	if n := br.do("alice", "count", map[string]any{"selector": "#f-channel option"}); string(n) != fmt.Sprint(len(chans.Channels)+1) {
+		t.Fatalf("channel filter options after signing in again: %s (%d channels)", n, len(chans.Channels))
 	}
 
 	// ---- CSRF, and admin pages refused to agents ----------------------------------

@@ -74,7 +74,7 @@
     list: [], next: '', sel: -1,
     conv: null, customer: null, custIDs: new Set(), entries: new Map(), tlNext: '', loadingOlder: false,
     presence: new Map(), heartbeat: null, typingSent: 0, mode: 'reply',
-    es: null, listTimer: null, now: Date.now(),
+    es: null, listTimer: null, listSeq: 0, openGen: 0, now: Date.now(),
   };
 
   async function api(method, path, body, opts) {
@@ -88,8 +88,8 @@
     const r = await fetch(path, init);
     let data = null;
     if (r.status !== 204) data = await r.json().catch(() => null);
-    if (r.status === 401 && path !== '/api/v1/session') {
-      showLogin('Your session has ended. Sign in again.');
+    if (r.status === 401 && S.me && !(method === 'POST' && path === '/api/v1/session')) {
+      restart('Your session has ended. Sign in again.');
     }
     if (!r.ok) throw new APIError(r.status, data && data.error, (data && data.message) || r.statusText);
     return data;
@@ -130,15 +130,33 @@
 
   $('logout').addEventListener('click', async () => {
     try { await leaveConversation(); await api('DELETE', '/api/v1/session'); } catch (e) { /* signed out anyway */ }
-    S.csrf = '';
-    showLogin('Signed out.');
+    restart('Signed out.');
   });
 
+  // restart leaves the signed-in page for a fresh one (the sign-in form):
+  // nothing of the previous agent (conversation, customer, timeline,
+  // filters, listeners, stream) survives into the next sign-in.
+  let restarting = false;
+  function restart(msg) {
+    if (restarting) return;
+    restarting = true;
+    if (S.es) { S.es.close(); S.es = null; }
+    stopPresence();
+    $('app').hidden = true;
+    try {
+      sessionStorage.clear();
+      if (msg) sessionStorage.setItem('sb.msg', msg);
+    } catch (e) { /* storage unavailable */ }
+    location.replace('/');
+  }
+
   async function boot() {
+    let msg = '';
+    try { msg = sessionStorage.getItem('sb.msg') || ''; sessionStorage.removeItem('sb.msg'); } catch (e) { /* storage unavailable */ }
     try {
       start(await api('GET', '/api/v1/session'));
     } catch (e) {
-      showLogin('');
+      showLogin(msg);
     }
   }
 
@@ -172,11 +190,11 @@
   }
 
   // ---- live updates -----------------------------------------------------------------
-  function connectEvents() {
+  function connectEvents(reread) {
     if (S.es) S.es.close();
     const es = new EventSource('/api/v1/events');
     S.es = es;
-    let wasOpen = false;
+    let wasOpen = !!reread;
     es.onopen = () => {
       $('conn').textContent = 'live';
       $('conn').className = 'conn live';
@@ -189,6 +207,17 @@
     es.onerror = () => {
       $('conn').textContent = 'reconnecting…';
       $('conn').className = 'conn down';
+      if (es.readyState !== EventSource.CLOSED) return; // the browser retries by itself
+      // The browser gave up: the hub refused the stream, most likely because
+      // the session ended (log out elsewhere, expiry). Ask: a 401 leads to
+      // the sign-in form (api → restart); otherwise reconnect, later if the
+      // hub cannot answer yet.
+      const recheck = () => {
+        if (S.es !== es) return;
+        api('GET', '/api/v1/session').then(() => { if (S.es === es) connectEvents(true); },
+          (e) => { if (e.status !== 401 && S.es === es) setTimeout(recheck, 5000); });
+      };
+      recheck();
     };
     const on = (type, f) => es.addEventListener(type, (m) => {
       let d;
@@ -270,8 +299,10 @@
   }
 
   async function loadList(more) {
+    const seq = ++S.listSeq;
     try {
       const r = await api('GET', listQuery(more ? S.next : ''));
+      if (seq !== S.listSeq) return; // a later load (filters changed, a refresh) answers instead
       S.now = Date.parse(r.now) || Date.now();
       const selID = S.list[S.sel] && S.list[S.sel].id;
       S.list = more ? S.list.concat(r.conversations) : r.conversations;
@@ -282,9 +313,12 @@
     } catch (e) { fail(e); }
   }
   const refreshList = () => loadList(false);
+  // scheduleListRefresh refreshes the list at most every 250 ms however
+  // many events arrive: a pending refresh is never pushed back (events
+  // more often than every 250 ms would otherwise starve it).
   function scheduleListRefresh() {
-    clearTimeout(S.listTimer);
-    S.listTimer = setTimeout(refreshList, 250);
+    if (S.listTimer) return;
+    S.listTimer = setTimeout(() => { S.listTimer = null; refreshList(); }, 250);
   }
 
   function waiting(c) {
@@ -348,11 +382,25 @@
   });
 
   // ---- one conversation ------------------------------------------------------------
+  // openConversation shows conversation id. Opening another one before it
+  // is done supersedes it: every step checks its generation and a
+  // superseded one stops, so a slow answer never puts back the
+  // conversation (or customer) the agent has left.
   async function openConversation(id) {
+    const gen = ++S.openGen;
+    const stale = () => gen !== S.openGen;
     if (S.conv && S.conv.id !== id) await leaveConversation();
+    if (stale()) return;
     try {
       const conv = await api('GET', '/api/v1/conversations/' + encodeURIComponent(id));
+      if (stale()) return;
       const fresh = !S.conv || S.conv.id !== id;
+      if (!fresh && (conv.version || 0) < (S.conv.version || 0)) return;
+      if (fresh) {
+        S.customer = null; S.custIDs = new Set(); S.entries.clear();
+        clear($('tl-entries'));
+        $('cust').hidden = true;
+      }
       S.conv = conv;
       for (const li of $('conv-list').children) li.classList.toggle('open', li.dataset.id === id);
       $('conv-empty').hidden = true;
@@ -363,19 +411,30 @@
         setMode('reply');
         S.presence.clear();
         renderPresence();
-        await loadCustomer(conv.customer_id);
+        if (!await loadCustomer(conv.customer_id, gen)) return;
         await loadTimeline();
+        if (stale()) return;
         startPresence();
       }
-    } catch (e) { fail(e); }
+    } catch (e) { if (!stale()) fail(e); }
+  }
+
+  // showConv takes a conversation from an answer unless it is another
+  // conversation than the one shown, or older than what is shown (answers
+  // and events race: a slow re-read must not undo a newer change).
+  function showConv(c) {
+    if (!S.conv || c.id !== S.conv.id || (c.version || 0) < (S.conv.version || 0)) return false;
+    S.conv = c;
+    renderConvHead();
+    return true;
   }
 
   async function reloadConversation() {
     if (!S.conv) return;
+    const id = S.conv.id;
     try {
-      S.conv = await api('GET', '/api/v1/conversations/' + encodeURIComponent(S.conv.id));
-      renderConvHead();
-    } catch (e) { if (e.status === 404) closeConversation(); }
+      showConv(await api('GET', '/api/v1/conversations/' + encodeURIComponent(id)));
+    } catch (e) { if (e.status === 404 && S.conv && S.conv.id === id) closeConversation(); }
   }
 
   function closeConversation() {
@@ -407,8 +466,7 @@
 
   async function patch(body) {
     try {
-      S.conv = await api('PATCH', '/api/v1/conversations/' + encodeURIComponent(S.conv.id), body);
-      renderConvHead();
+      showConv(await api('PATCH', '/api/v1/conversations/' + encodeURIComponent(S.conv.id), body));
       scheduleListRefresh();
     } catch (e) { fail(e); }
   }
@@ -425,13 +483,17 @@
   });
 
   // ---- the customer -------------------------------------------------------------------
-  async function loadCustomer(id) {
+  // loadCustomer shows customer id; false when a newer openConversation
+  // (than generation gen) superseded it meanwhile.
+  async function loadCustomer(id, gen) {
     const cust = await api('GET', '/api/v1/customers/' + encodeURIComponent(id));
+    if (gen !== S.openGen) return false;
     S.customer = cust;
     S.custIDs = new Set([cust.id].concat(cust.merged_from || []));
     renderConvHead();
     renderCustomer();
     loadSuggestions();
+    return true;
   }
 
   function renderCustomer() {
@@ -487,8 +549,7 @@
     try {
       await api('POST', '/api/v1/suggestions/' + encodeURIComponent(id) + (accept ? '/accept' : '/reject'));
       toast(accept ? 'Merged.' : 'Suggestion rejected.');
-      await loadCustomer(S.conv.customer_id);
-      await loadTimeline();
+      if (await loadCustomer(S.conv.customer_id, S.openGen)) await loadTimeline();
     } catch (e) { fail(e); }
   }
 
@@ -641,8 +702,11 @@
     const c = S.conv;
     const have = new Set(S.customer.identities.map((i) => i.type));
     const opts = [c.channel];
+    // Other channels: live ones, and pilot ones of the agent's teams (a
+    // pilot channel is its team's alone; admins may use every one).
+    const pilotOK = (ch) => ch.phase === 'pilot' && (S.me.role === 'admin' || S.me.teams.includes(ch.pilot_team));
     for (const ch of S.channels) {
-      if (ch.name === c.channel || (ch.phase !== 'live' && ch.phase !== 'pilot')) continue;
+      if (ch.name === c.channel || (ch.phase !== 'live' && !pilotOK(ch))) continue;
       if (REACH[ch.type] && have.has(REACH[ch.type])) opts.push(ch.name);
     }
     for (const name of opts) {

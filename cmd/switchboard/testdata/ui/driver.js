@@ -29,6 +29,10 @@ async function ctx(name) {
   return c;
 }
 
+function withTimeout(p, ms, msg) {
+  return Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(msg)), ms))]);
+}
+
 const ops = {
   async goto(c, a) {
     const r = await c.page.goto(a.url, { waitUntil: "load" });
@@ -98,6 +102,33 @@ const ops = {
   async screenshot(c, a) { await c.page.screenshot({ path: a.path, fullPage: !!a.full }); },
   async record(c) { return { dialogs: c.dialogs, requests: c.requests, console: c.console }; },
   async wait(c, a) { await c.page.waitForTimeout(a.ms); },
+  // frameLoaded waits for the load event of the frame of an <iframe>.
+  async frameLoaded(c, a) {
+    const h = await c.page.waitForSelector(a.selector, { state: "attached", timeout: a.timeout || 15000 });
+    const f = await h.contentFrame();
+    if (!f) throw new Error("no frame for " + a.selector);
+    await f.waitForLoadState("load", { timeout: a.timeout || 15000 });
+  },
+  // hold makes the next request for path (method, default GET) reach the
+  // hub at once but hands its answer to the page only ms later: an old
+  // answer arriving after newer ones. holding waits until that request
+  // has been answered by the hub, held until the page has the answer.
+  async hold(c, a) {
+    let fetched, delivered;
+    const h = { fetched: new Promise((r) => { fetched = r; }), delivered: new Promise((r) => { delivered = r; }) };
+    c.held = h;
+    const method = a.method || "GET";
+    const handler = async (route, request) => {
+      if (request.method() !== method || new URL(request.url()).pathname !== a.path) return route.fallback();
+      await c.page.unroute("**/*", handler);
+      const resp = await route.fetch();
+      fetched();
+      setTimeout(async () => { await route.fulfill({ response: resp }).catch(() => {}); delivered(); }, a.ms || 2000);
+    };
+    await c.page.route("**/*", handler);
+  },
+  async holding(c) { await withTimeout(c.held.fetched, 15000, "the held request was never made"); },
+  async held(c) { await withTimeout(c.held.delivered, 30000, "the held answer was never delivered"); },
   async close(c, a) { await c.context.close(); delete contexts[a.ctx]; },
 };
 

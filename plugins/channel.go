@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +45,12 @@ type Options struct {
 	StartTimeout time.Duration
 	// MaxBodyBytes caps a webhook request forwarded to the plugin (1 MiB).
 	MaxBodyBytes int64
+	// SendTimeout bounds one Send or Test call into the plugin (60s): a
+	// plugin that hangs in Send while answering health checks would
+	// otherwise hold one of the hub's few outbound workers for good.
+	SendTimeout time.Duration
+	// WebhookTimeout bounds one forwarded webhook request (30s).
+	WebhookTimeout time.Duration
 }
 
 func (o *Options) defaults() {
@@ -69,6 +74,12 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = time.Minute
+	}
+	if o.WebhookTimeout <= 0 {
+		o.WebhookTimeout = 30 * time.Second
 	}
 }
 
@@ -250,6 +261,8 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 	if p == nil {
 		return connectors.SendResult{}, fmt.Errorf("plugin %s: %w: not running", c.spec.Plugin, connectors.ErrNotConnected)
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.o.SendTimeout)
+	defer cancel()
 	resp, err := p.rpc.Send(ctx, &pb.SendRequest{Out: toprotoOutgoing(out)})
 	if err != nil {
 		return connectors.SendResult{}, fmt.Errorf("plugin %s: send: %w: %v", c.spec.Plugin, connectors.ErrNotConnected, err)
@@ -265,7 +278,15 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 		return connectors.SendResult{}, fmt.Errorf("plugin %s: send returned no provider id", c.spec.Plugin)
 	}
 	st := resp.Status
-	if st == "" {
+	switch st {
+	case "":
+		st = "sent"
+	case "sent", "delivered":
+	default:
+		// The provider took the message (it has an id): failing the send
+		// now would send it twice. Later statuses go through UpdateStatus.
+		c.o.Logger.Warn("the plugin's Send returned a status other than sent or delivered; recording sent",
+			"channel", c.o.Channel, "status", st)
 		st = "sent"
 	}
 	return connectors.SendResult{ProviderID: resp.ProviderId, Status: st}, nil
@@ -278,6 +299,8 @@ func (c *Channel) Test(ctx context.Context) (string, error) {
 		s := c.Status()
 		return "", fmt.Errorf("plugin %s is %s: %s", c.spec.Plugin, s.State, s.LastError)
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.o.SendTimeout)
+	defer cancel()
 	resp, err := p.rpc.Test(ctx, &pb.TestRequest{})
 	if err != nil {
 		return "", fmt.Errorf("plugin %s: test: %w", c.spec.Plugin, err)
@@ -337,9 +360,11 @@ func (c *Channel) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &pb.HTTPRequest{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Body: body, RemoteAddr: r.RemoteAddr}
 	for k, vs := range r.Header {
-		req.Headers = append(req.Headers, &pb.Header{Name: k, Values: vs})
+		if forwardRequestHeader(k) {
+			req.Headers = append(req.Headers, &pb.Header{Name: k, Values: vs})
+		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), c.o.WebhookTimeout)
 	defer cancel()
 	resp, err := p.rpc.HandleHTTP(ctx, req)
 	if err != nil {
@@ -348,17 +373,53 @@ func (c *Channel) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the channel's plugin failed", http.StatusBadGateway)
 		return
 	}
+	hd := w.Header()
 	for _, h := range resp.Headers {
+		if !forwardResponseHeader(h.Name) {
+			continue
+		}
 		for _, v := range h.Values {
-			w.Header().Add(h.Name, v)
+			hd.Add(h.Name, v)
 		}
 	}
+	// The answer is served on the hub's (and the inbox's) origin: it must
+	// never be a page a browser runs.
+	if hd.Get("Content-Type") == "" {
+		hd.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	status := int(resp.Status)
-	if status < 100 || status > 999 {
+	if status < 200 || status > 599 {
+		c.o.Logger.Warn("plugin webhook answered an invalid status", "channel", c.o.Channel, "status", status)
 		status = http.StatusBadGateway
 	}
 	w.WriteHeader(status)
 	w.Write(resp.Body)
+}
+
+// hopByHop are the connection-level headers (RFC 9110 §7.6.1) never
+// forwarded either way.
+var hopByHop = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Proxy-Authenticate": true, "Proxy-Authorization": true}
+
+// forwardRequestHeader: the hub's own credentials (an agent's session
+// cookie, a bearer token) never reach a plugin.
+func forwardRequestHeader(name string) bool {
+	name = http.CanonicalHeaderKey(name)
+	return !hopByHop[name] && name != "Cookie" && name != "Authorization"
+}
+
+// forwardResponseHeader: a plugin cannot set cookies or security policy
+// on the hub's origin, nor framing headers net/http computes itself.
+func forwardResponseHeader(name string) bool {
+	name = http.CanonicalHeaderKey(name)
+	switch name {
+	case "Set-Cookie", "Set-Cookie2", "Content-Length", "Content-Security-Policy", "X-Content-Type-Options",
+		"Strict-Transport-Security", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials":
+		return false
+	}
+	return !hopByHop[name]
 }
 
 // Inject asks the running plugin to make its provider produce a message
@@ -382,14 +443,10 @@ func (c *Channel) Inject(ctx context.Context, key, text string) error {
 // (for tests and the conformance kit's redelivery check).
 func (c *Channel) Kill() error {
 	p := c.current()
-	if p == nil || p.pid == 0 {
+	if p == nil || p.cmd.Process == nil {
 		return errors.New("no plugin process is running")
 	}
-	proc, err := os.FindProcess(p.pid)
-	if err != nil {
-		return err
-	}
-	return proc.Kill()
+	return p.cmd.Process.Kill()
 }
 
 // WaitRunning waits until a plugin process is running and healthy, or

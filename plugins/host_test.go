@@ -102,15 +102,27 @@ type rig struct {
 // runPlugin runs a plugin channel on sink until the test ends.
 func runPlugin(t testing.TB, path, sha string, sink connectors.Sink, settings map[string]string) *rig {
 	t.Helper()
+	return runPluginWith(t, plugins.Spec{Path: path, SHA256: sha, Settings: settings}, sink, nil)
+}
+
+// runPluginWith is runPlugin with a whole spec and options to adjust. The
+// health timeout is generous (the race detector on 2 shared cores makes
+// answers slow): only the hang test relies on a missed check.
+func runPluginWith(t testing.TB, spec plugins.Spec, sink connectors.Sink, opt func(o *plugins.Options)) *rig {
+	t.Helper()
 	r := &rig{dir: t.TempDir(), logs: &logBuffer{}, status: &statusSink{}}
 	set := map[string]string{"state_dir": r.dir}
-	for k, v := range settings {
+	for k, v := range spec.Settings {
 		set[k] = v
 	}
-	r.ch = plugins.NewChannel(plugins.Spec{Plugin: "kit", Path: path, SHA256: sha, Settings: set},
-		plugins.Options{Channel: "kitchan", Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			Status: r.status, HealthInterval: 100 * time.Millisecond, HealthTimeout: 300 * time.Millisecond,
-			MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second})
+	spec.Plugin, spec.Settings = "kit", set
+	o := plugins.Options{Channel: "kitchan", Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Status: r.status, HealthInterval: 100 * time.Millisecond, HealthTimeout: 3 * time.Second,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 2 * time.Second}
+	if opt != nil {
+		opt(&o)
+	}
+	r.ch = plugins.NewChannel(spec, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.ch.Run(ctx, sink) }()
@@ -328,10 +340,14 @@ func TestKilledPluginIsRestartedAndRedeliversUnacked(t *testing.T) {
 		}
 	}
 	waitFor(t, "5 deliveries in flight", func() bool { return sink.heldCount() == 5 })
+	before := r.ch.Status().Restarts
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a restart", func() bool { s := r.ch.Status(); return s.Restarts == 1 && s.State == plugins.StateRunning })
+	waitFor(t, "a restart", func() bool {
+		s := r.ch.Status()
+		return s.Restarts > before && s.State == plugins.StateRunning && s.PID != pid
+	})
 	if st := r.ch.Status(); st.PID == pid || !strings.Contains(st.LastError, "exited") {
 		t.Fatalf("status after restart = %+v", st)
 	}
@@ -350,14 +366,18 @@ func TestKilledPluginIsRestartedAndRedeliversUnacked(t *testing.T) {
 
 func TestHungPluginIsRestarted(t *testing.T) {
 	sink := &connectortest.Sink{}
-	r := runPlugin(t, testPlugin(t, ""), "", sink, nil)
+	r := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, sink, func(o *plugins.Options) { o.HealthTimeout = 500 * time.Millisecond })
 	r.waitRunning(t)
 	pid := r.ch.Status().PID
+	before := r.ch.Status().Restarts
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
-	waitFor(t, "a restart of the hung plugin", func() bool { s := r.ch.Status(); return s.Restarts == 1 && s.State == plugins.StateRunning })
+	waitFor(t, "a restart of the hung plugin", func() bool {
+		s := r.ch.Status()
+		return s.Restarts > before && s.State == plugins.StateRunning && s.PID != pid
+	})
 	if st := r.ch.Status(); !strings.Contains(st.LastError, "unhealthy after 2 failed health checks") {
 		t.Fatalf("last error = %q", st.LastError)
 	}
@@ -434,5 +454,156 @@ func TestRegistryListsChannelsAndUnusedPlugins(t *testing.T) {
 	json.Unmarshal(got, &list)
 	if len(list) != 2 || list[0].Channel != "chan-a" || list[0].State != plugins.StateStopped || list[1].Plugin != "b" || list[1].State != plugins.StateUnused {
 		t.Fatalf("list = %s", got)
+	}
+}
+
+// A plugin that freezes while it starts is killed and retried, and Run
+// still returns when cancelled (go-plugin's own Kill would wait for the
+// frozen process forever).
+func TestPluginFrozenDuringStartIsKilled(t *testing.T) {
+	r := runPluginWith(t, plugins.Spec{Path: testPlugin(t, ""), Settings: map[string]string{"freeze_configure": "1"}},
+		&connectortest.Sink{}, func(o *plugins.Options) { o.StartTimeout = time.Second })
+	waitFor(t, "the frozen start to fail", func() bool {
+		s := r.ch.Status()
+		return s.State != plugins.StateStarting && strings.Contains(s.LastError, "start:")
+	})
+	// The cleanup checks that Run returns after cancel.
+}
+
+func TestSendHasADeadline(t *testing.T) {
+	r := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, &connectortest.Sink{}, func(o *plugins.Options) { o.SendTimeout = time.Second })
+	r.waitRunning(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.ch.Send(context.Background(), connectors.Outgoing{EntryID: "e1", To: connectors.Identity{Type: "testkit", Value: "kit-user"}, Text: "HANG"})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errorsIs(err, connectors.ErrNotConnected) || !strings.Contains(err.Error(), "DeadlineExceeded") {
+			t.Fatalf("hung send = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a send the plugin never answers did not end")
+	}
+}
+
+// Send's status is only sent or delivered: anything else the plugin says
+// is recorded as sent (the provider took the message) and logged.
+func TestSendStatusIsValidated(t *testing.T) {
+	r := runPlugin(t, testPlugin(t, ""), "", &connectortest.Sink{}, nil)
+	r.waitRunning(t)
+	for text, want := range map[string]string{"STATUS:read": "sent", "STATUS:delivered": "delivered", "STATUS:bogus": "sent"} {
+		res, err := r.ch.Send(t.Context(), connectors.Outgoing{EntryID: "e", To: connectors.Identity{Type: "testkit", Value: "kit-user"}, Text: text})
+		if err != nil || res.Status != want {
+			t.Errorf("%s: %+v %v, want status %s", text, res, err, want)
+		}
+	}
+	if !strings.Contains(r.logs.String(), `"status":"bogus"`) {
+		t.Error("the bad status was not logged")
+	}
+}
+
+func TestWebhookForwardingIsFenced(t *testing.T) {
+	r := runPlugin(t, testPlugin(t, ""), "", &connectortest.Sink{}, nil)
+	r.waitRunning(t)
+	mux := http.NewServeMux()
+	for _, rt := range r.ch.Routes() {
+		mux.Handle(rt.Pattern, rt.Handler)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/webhooks/plugin/kitchan/raw?kind=headers", nil)
+	req.Header.Set("Cookie", "sb_session=secret")
+	req.Header.Set("Authorization", "Bearer secret")
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "provider-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(b)
+	if resp.StatusCode != 200 || strings.Contains(body, "Cookie") || strings.Contains(body, "Authorization") || !strings.Contains(body, "X-Telegram-Bot-Api-Secret-Token") {
+		t.Fatalf("the plugin received: %d %s", resp.StatusCode, body)
+	}
+	h := resp.Header
+	if h.Get("Set-Cookie") != "" || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") || h.Get("X-Content-Type-Options") != "nosniff" ||
+		!strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("response headers: %v", h)
+	}
+	resp, err = http.Post(srv.URL+"/webhooks/plugin/kitchan/raw?kind=status&code=101", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("a 1xx answer from the plugin came out as %d", resp.StatusCode)
+	}
+}
+
+// A plugin may declare a hub kind (email) verified, but its identities of
+// that kind are verified only when the operator allows it.
+func TestBuiltinKindsVerifiedOnlyWhenAllowed(t *testing.T) {
+	for _, allowed := range []bool{false, true} {
+		t.Run(fmt.Sprint("allowed=", allowed), func(t *testing.T) {
+			sink := &connectortest.Sink{}
+			spec := plugins.Spec{Path: testPlugin(t, "")}
+			if allowed {
+				spec.VerifiedKinds = []string{"email"}
+			}
+			r := runPluginWith(t, spec, sink, nil)
+			r.waitRunning(t)
+			mux := http.NewServeMux()
+			for _, rt := range r.ch.Routes() {
+				mux.Handle(rt.Pattern, rt.Handler)
+			}
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			resp, err := http.Post(srv.URL+"/webhooks/plugin/kitchan/raw?kind=email", "text/plain", nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("deliver: %v %v", resp, err)
+			}
+			resp.Body.Close()
+			ms := sink.Messages()
+			if len(ms) != 1 || ms[0].Identities[0].Type != "email" || ms[0].Identities[0].Verified != allowed {
+				t.Fatalf("stored %+v, want verified=%v", ms, allowed)
+			}
+			for _, k := range r.ch.Status().Info.Identities {
+				if k.Kind == "email" && k.Verified != allowed {
+					t.Fatalf("status shows %+v", k)
+				}
+			}
+		})
+	}
+}
+
+// With a checksum the hub runs a private copy of what it hashed, never the
+// configured path (which someone could swap between check and exec).
+func TestChecksummedPluginRunsAPrivateCopy(t *testing.T) {
+	path := testPlugin(t, "")
+	b, _ := os.ReadFile(path)
+	r := runPlugin(t, path, sha256Hex(b), &connectortest.Sink{}, nil)
+	r.waitRunning(t)
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", r.ch.Status().PID))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	if strings.TrimSuffix(exe, " (deleted)") == path || !strings.Contains(exe, "switchboard-plugin-") {
+		t.Fatalf("the plugin runs from %s (configured %s)", exe, path)
+	}
+}
+
+func TestWorldWritablePluginIsRefused(t *testing.T) {
+	b, _ := os.ReadFile(testPlugin(t, ""))
+	path := filepath.Join(t.TempDir(), "open-plugin")
+	if err := os.WriteFile(path, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o777)
+	r := runPlugin(t, path, "", &connectortest.Sink{}, nil)
+	waitFor(t, "the plugin to be refused", func() bool { return r.ch.Status().State == plugins.StateFailed })
+	if st := r.ch.Status(); !strings.Contains(st.LastError, "writable by every user") {
+		t.Fatalf("last error = %q", st.LastError)
 	}
 }

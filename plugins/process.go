@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,17 @@ type Spec struct {
 	// SHA256, when set, must match the binary (lower-case hex).
 	SHA256   string
 	Settings map[string]string
+	// VerifiedKinds are the hub's own identity kinds (email, phone, slack)
+	// the operator lets this plugin vouch for (plugins[].verified_kinds).
+	// A plugin declaring another built-in kind verified gets it as claimed.
+	VerifiedKinds []string
 }
+
+// BuiltinKinds are the identity kinds the hub's own channels produce. A
+// plugin may declare them, but its identities of these kinds are verified
+// only when the operator allowed it (Spec.VerifiedKinds): otherwise any
+// plugin could take over a customer by claiming their e-mail address.
+var BuiltinKinds = []string{connectors.Email, connectors.Phone, connectors.Slack}
 
 // process is one running plugin binary.
 type process struct {
@@ -50,6 +61,7 @@ type process struct {
 	rpc    pb.ChannelClient
 	info   Info
 	pid    int
+	cmd    *exec.Cmd
 	host   *hostService
 
 	mu      sync.Mutex
@@ -87,20 +99,34 @@ func launch(ctx context.Context, spec Spec, o launchOptions) (_ *process, err er
 	if st.IsDir() || st.Mode()&0o111 == 0 {
 		return nil, refused("not an executable file")
 	}
+	if st.Mode().Perm()&0o002 != 0 {
+		return nil, refused("the binary is writable by every user (mode %v); make it writable by its owner only", st.Mode().Perm())
+	}
 	var secure *plugin.SecureConfig
 	if spec.SHA256 != "" {
 		want, err := hex.DecodeString(strings.ToLower(spec.SHA256))
 		if err != nil || len(want) != sha256.Size {
 			return nil, refused("sha256 %q is not 64 hex digits", spec.SHA256)
 		}
-		got, err := fileSHA256(path)
+		// Hash a private copy and run that copy: checking the configured
+		// path and then executing it would let whoever can write it swap
+		// the binary in between.
+		dir, err := os.MkdirTemp("", "switchboard-plugin-")
+		if err != nil {
+			return nil, fmt.Errorf("plugin %s: private copy: %w", spec.Plugin, err)
+		}
+		defer os.RemoveAll(dir) // the started process keeps its inode
+		copyPath := filepath.Join(dir, filepath.Base(path))
+		got, err := copyAndHash(path, copyPath)
 		if err != nil {
 			return nil, fmt.Errorf("plugin %s: checksum: %w", spec.Plugin, err)
 		}
 		if got != strings.ToLower(spec.SHA256) {
 			return nil, refused("checksum mismatch: the binary's SHA-256 is %s but the configuration says %s; refusing to launch a binary that is not the one configured", got, strings.ToLower(spec.SHA256))
 		}
-		// go-plugin checks again right before it starts the process.
+		path = copyPath
+		// go-plugin hashes the copy again right before it starts it; only
+		// this process can write the copy's directory.
 		secure = &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
 
@@ -127,6 +153,11 @@ func launch(ctx context.Context, spec Spec, o launchOptions) (_ *process, err er
 	})
 	defer func() {
 		if err != nil {
+			// SIGKILL first: go-plugin's Kill asks the plugin to shut down
+			// and waits without a deadline, forever on a frozen process.
+			if cmd.Process != nil {
+				_ = cmd.Process.Kill()
+			}
 			client.Kill()
 		}
 	}()
@@ -139,7 +170,7 @@ func launch(ctx context.Context, spec Spec, o launchOptions) (_ *process, err er
 		return nil, refused("does not serve a channel: %v", err)
 	}
 	wc := raw.(*wire.Client)
-	p := &process{spec: spec, client: client, rpc: wc.Channel}
+	p := &process{spec: spec, client: client, rpc: wc.Channel, cmd: cmd}
 	if rc := client.ReattachConfig(); rc != nil {
 		p.pid = rc.Pid
 	}
@@ -153,6 +184,13 @@ func launch(ctx context.Context, spec Spec, o launchOptions) (_ *process, err er
 	p.info = fromprotoInfo(desc)
 	if err := checkInfo(p.info); err != nil {
 		return nil, refused("invalid description: %v", err)
+	}
+	for i, k := range p.info.Identities {
+		if k.Verified && slices.Contains(BuiltinKinds, k.Kind) && !slices.Contains(spec.VerifiedKinds, k.Kind) {
+			plog.Warn("the plugin declares a built-in identity kind verified; it is treated as claimed (list it in plugins[].verified_kinds to trust it)",
+				"channel", o.channel, "kind", k.Kind)
+			p.info.Identities[i].Verified = false
+		}
 	}
 
 	p.host = newHostService(o.channel, p.info, o.sink, o.status, o.maxText, plog.With("channel", o.channel))
@@ -233,14 +271,24 @@ func checkInfo(in Info) error {
 	return errors.Join(errs...)
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+// copyAndHash copies src to dst (mode 0700) and returns the SHA-256 of
+// what it copied.
+func copyAndHash(src, dst string) (string, error) {
+	in, err := os.Open(src)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o700)
+	if err != nil {
+		return "", err
+	}
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
+		out.Close()
+		return "", err
+	}
+	if err := out.Close(); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -281,10 +329,8 @@ func (p *process) stop(timeout time.Duration) {
 // kill ends the process with SIGKILL before go-plugin's Kill, whose
 // graceful shutdown waits without a deadline on a hung process.
 func (p *process) kill() {
-	if p.pid != 0 && !p.client.Exited() {
-		if proc, err := os.FindProcess(p.pid); err == nil {
-			_ = proc.Kill()
-		}
+	if p.cmd.Process != nil && !p.client.Exited() {
+		_ = p.cmd.Process.Kill()
 	}
 	p.stopHost()
 	p.client.Kill()

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/switchboard-hub/switchboard/plugins/internal/wire"
@@ -48,6 +50,11 @@ func (c *channel) Describe() sdk.Description {
 
 func (c *channel) Configure(ctx context.Context, cfg sdk.Config) error {
 	c.cfg = cfg
+	if cfg.Settings["freeze_configure"] != "" {
+		// Frozen mid-start, as a process stopped by a debugger or the OOM
+		// killer's cgroup freezer.
+		syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+	}
 	c.dir = cfg.Settings["state_dir"]
 	if c.dir == "" {
 		return errors.New("setting state_dir is required")
@@ -161,6 +168,13 @@ func (c *channel) Send(ctx context.Context, out sdk.Outgoing) (sdk.SendResult, e
 	if strings.Contains(out.Text, "PERMANENT") {
 		return sdk.SendResult{}, fmt.Errorf("%w: the provider refused the content", sdk.ErrPermanent)
 	}
+	if strings.Contains(out.Text, "HANG") {
+		<-ctx.Done()
+		return sdk.SendResult{}, ctx.Err()
+	}
+	if st, ok := strings.CutPrefix(out.Text, "STATUS:"); ok {
+		return sdk.SendResult{ProviderID: "sent-" + out.EntryID, Status: st}, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f, err := os.OpenFile(filepath.Join(c.dir, "sent.jsonl"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -188,6 +202,23 @@ func (c *channel) Test(ctx context.Context) (string, error) {
 // the hub's error.
 func (c *channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := r.URL.Query().Get("kind")
+	switch kind {
+	case "headers":
+		// A hostile answer: a cookie for the hub's origin, HTML without a
+		// content type; the body lists the request headers received.
+		w.Header().Set("Set-Cookie", "sb_session=stolen")
+		names := make([]string, 0, len(r.Header))
+		for k := range r.Header {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(w, "<script>alert(1)</script> %s", strings.Join(names, ","))
+		return
+	case "status":
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		w.WriteHeader(code)
+		return
+	}
 	key := r.URL.Query().Get("key")
 	if key == "" {
 		key = "raw-" + kind

@@ -189,6 +189,10 @@ type Plugin struct {
 	// refuses to launch a binary that does not match.
 	SHA256   string            `yaml:"sha256"`
 	Settings map[string]string `yaml:"settings"`
+	// VerifiedKinds are the hub's own identity kinds (email, phone, slack)
+	// this plugin may vouch for. Without them, identities of those kinds
+	// from the plugin are stored as claimed whatever it declares.
+	VerifiedKinds []string `yaml:"verified_kinds"`
 }
 
 // Log configures structured logging.

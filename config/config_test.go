@@ -210,6 +210,9 @@ plugins:
 			eq(t, c.Plugins[0].Settings["bot_token"], "t")
 			eq(t, c.Plugins[0].Settings["mode"], "a")
 		}},
+		{"plugin verified kinds", base, []string{"SWITCHBOARD_PLUGINS_0_VERIFIED_KINDS=email,phone"}, func(t *testing.T, c *Config) {
+			eq(t, strings.Join(c.Plugins[0].VerifiedKinds, ","), "email,phone")
+		}},
 		{"ignored names", "", []string{"SWITCHBOARD_CONFIG=/x.yaml", "SWITCHBOARD_TEST_REDIS=1", "SWITCHBOARD_REQUIRE_SERVERS=1", "OTHER_VAR=1", "SWITCHBOARD_NOEQUALS"}, func(t *testing.T, c *Config) {
 			eq(t, c.HTTP.Addr, DefaultHTTPAddr)
 		}},

@@ -21,6 +21,11 @@ var (
 	hex64Re  = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 	regionRe = regexp.MustCompile(`^[A-Z]{2}$`)
 
+	// builtinKinds are the identity kinds of the hub's own channels, which
+	// a plugin may produce as verified only when plugins[].verified_kinds
+	// lists them.
+	builtinKinds = []string{"email", "phone", "slack"}
+
 	channelTypes = []string{TypeAPI, TypeEmail, TypeSMS, TypeSlack, TypeWebform, TypePlugin}
 	phases       = []string{PhaseOff, PhaseShadow, PhasePilot, PhaseLive}
 	roles        = []string{RoleAdmin, RoleAgent}
@@ -260,6 +265,11 @@ func (c *Config) Validate() error {
 		}
 		if pl.SHA256 != "" && !hex64Re.MatchString(pl.SHA256) {
 			v.add(p+".sha256", "must be 64 hex digits")
+		}
+		for j, k := range pl.VerifiedKinds {
+			if !slices.Contains(builtinKinds, k) {
+				v.add(fmt.Sprintf("%s.verified_kinds[%d]", p, j), "%q is not one of %s (a plugin's own kinds need no permission)", k, strings.Join(builtinKinds, ", "))
+			}
 		}
 	}
 

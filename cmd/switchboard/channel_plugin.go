@@ -34,15 +34,20 @@ func newPluginRegistry(cfg *config.Config) (*plugins.Registry, error) {
 		if err != nil {
 			return nil, err
 		}
-		specs = append(specs, plugins.Spec{Plugin: p.Name, Path: p.Path, SHA256: p.SHA256, Settings: set})
+		specs = append(specs, plugins.Spec{Plugin: p.Name, Path: p.Path, SHA256: p.SHA256, Settings: set, VerifiedKinds: p.VerifiedKinds})
 	}
 	return plugins.NewRegistry(specs), nil
 }
 
+// resolveSettings reads NAME_file settings. Both NAME and NAME_file set is
+// an error (which one won would depend on map order).
 func resolveSettings(in map[string]string, where string) (map[string]string, error) {
 	out := map[string]string{}
 	for k, v := range in {
 		if name, ok := strings.CutSuffix(k, "_file"); ok && v != "" {
+			if _, both := in[name]; both {
+				return nil, fmt.Errorf("%s: set either %s or %s, not both", where, name, k)
+			}
 			secret, err := config.ReadSecretFile(v)
 			if err != nil {
 				return nil, fmt.Errorf("%s.%s: %w", where, k, err)

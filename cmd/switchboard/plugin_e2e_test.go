@@ -68,9 +68,9 @@ func fileSHA(t *testing.T, path string) string {
 }
 
 type pluginRow struct {
-	Plugin, Channel, State, Version, LastError string
-	PID, Restarts                              int
-	LastErr                                    string `json:"last_error"`
+	Plugin, Channel, State, Version string
+	LastError                       string `json:"last_error"`
+	PID, Restarts                   int
 }
 
 func (p *proc) plugins(t *testing.T) map[string]pluginRow {
@@ -83,7 +83,6 @@ func (p *proc) plugins(t *testing.T) map[string]pluginRow {
 	}
 	m := map[string]pluginRow{}
 	for _, r := range out.Plugins {
-		r.LastError = r.LastErr
 		m[r.Plugin] = r
 	}
 	return m
@@ -312,6 +311,11 @@ plugins:
 			t.Errorf("%s: the hub's log lacks %q", name, w)
 		}
 	}
+	// The CLI shows why (the LAST ERROR column).
+	out, err := exec.Command(binary(t), "plugins", "list", "--url", p.base, "--token", adminToken).CombinedOutput()
+	if err != nil || !regexpLine(string(out), `badsum\s+badsum\s+failed\s.*plugin refused: badsum .*checksum mismatch`) {
+		t.Fatalf("plugins list: %v\n%s", err, out)
+	}
 	// The hub serves its other channels.
 	if code, _ := p.post(t, "crm", map[string]any{"external_id": "x1", "sender": map[string]string{"email": "still@example.com"}, "text": "still here"}); code != 202 {
 		t.Fatalf("api channel: %d", code)
@@ -392,6 +396,36 @@ func TestPluginsTestCLI(t *testing.T) {
 	out, err = exec.Command(binary(t), "plugins", "test", pluginBinary(t, testPluginPkg, "-X main.variant=wrongversion"), "--set", "state_dir="+t.TempDir()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "FAIL handshake: plugin refused") || !strings.Contains(string(out), "wrong plugin protocol version") {
 		t.Fatalf("plugins test of a wrong version: %v\n%s", err, out)
+	}
+}
+
+// A setting given both as NAME and NAME_file is a configuration error
+// (which one won used to depend on map order).
+func TestPluginSettingAndItsFileIsAnError(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(secret, []byte("from-file\n"), 0o600)
+	cfg := writeConfig(t, embeddedStore(t), fmt.Sprintf(`  - name: kit
+    type: plugin
+    phase: live
+    plugin: {name: testplugin}
+plugins:
+  - name: testplugin
+    path: /nonexistent/testplugin
+    settings: {token: inline, token_file: %s}
+`, secret))
+	cmd := exec.Command(binary(t), "serve", "--config", cfg)
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_HTTP_ADDR="+freeAddr(t))
+	done := make(chan []byte, 1)
+	var out []byte
+	go func() { b, _ := cmd.CombinedOutput(); done <- b }()
+	select {
+	case out = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the hub started with both token and token_file set:\n%s", <-done)
+	}
+	if cmd.ProcessState.Success() || !strings.Contains(string(out), "plugins[testplugin].settings: set either token or token_file, not both") {
+		t.Fatalf("%v\n%s", cmd.ProcessState, out)
 	}
 }
 

@@ -42,9 +42,10 @@ func pluginsList(args []string, w io.Writer) error {
 	}
 	var out struct {
 		Plugins []struct {
-			Plugin, Channel, State, Version, LastError string
-			PID, Restarts                              int
-			Since                                      time.Time
+			Plugin, Channel, State, Version string
+			LastError                       string `json:"last_error"`
+			PID, Restarts                   int
+			Since                           time.Time
 		} `json:"plugins"`
 	}
 	if err := c.do("GET", "/api/v1/plugins", nil, &out); err != nil {

@@ -72,15 +72,23 @@ func (c *channel) Configure(ctx context.Context, cfg sdk.Config) error {
 	}
 	c.timeout = 25
 	if v := s["poll_timeout"]; v != "" {
+		// 0 would be short polling: a request after request loop while idle.
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 50 {
-			errs = append(errs, fmt.Errorf("poll_timeout %q is not 0..50 seconds", v))
+		if err != nil || n < 1 || n > 50 {
+			errs = append(errs, fmt.Errorf("poll_timeout %q is not 1..50 seconds", v))
 		}
 		c.timeout = n
 	}
 	c.secret = s["webhook_secret"]
-	if c.mode == "webhook" && len(c.secret) < 16 {
+	switch {
+	case c.mode == "webhook" && len(c.secret) < 16:
 		errs = append(errs, errors.New("webhook_secret of at least 16 characters is required in webhook mode"))
+	case len(c.secret) > 256 || strings.IndexFunc(c.secret, func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) >= 0:
+		// Telegram's setWebhook refuses anything else, which would only
+		// show later as a restart loop.
+		errs = append(errs, errors.New("webhook_secret may only contain A-Z, a-z, 0-9, _ and - (at most 256 characters)"))
 	}
 	c.http = &http.Client{Timeout: time.Duration(c.timeout+15) * time.Second}
 	return errors.Join(errs...)
@@ -392,8 +400,9 @@ func (c *channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // ---- outbound --------------------------------------------------------------
 
-// maxRunes is Telegram's limit on one message's text.
-const maxRunes = 4096
+// maxUnits is Telegram's limit on one message's text, counted in UTF-16
+// code units (an emoji outside the BMP counts twice).
+const maxUnits = 4096
 
 func (c *channel) Send(ctx context.Context, out sdk.Outgoing) (sdk.SendResult, error) {
 	chatID, err := chatOf(out)
@@ -405,7 +414,8 @@ func (c *channel) Send(ctx context.Context, out sdk.Outgoing) (sdk.SendResult, e
 		return sdk.SendResult{}, fmt.Errorf("%w: empty reply", sdk.ErrPermanent)
 	}
 	var first string
-	for i, part := range split(text, maxRunes) {
+	parts := split(text, maxUnits)
+	for i, part := range parts {
 		params := map[string]any{"chat_id": chatID, "text": part}
 		if inChat, msgID, ok := strings.Cut(out.InReplyTo, ":"); ok && i == 0 && inChat == strconv.FormatInt(chatID, 10) {
 			if id, err := strconv.ParseInt(msgID, 10, 64); err == nil {
@@ -414,6 +424,11 @@ func (c *channel) Send(ctx context.Context, out sdk.Outgoing) (sdk.SendResult, e
 		}
 		var sent message
 		if err := c.call(ctx, "sendMessage", params, &sent); err != nil {
+			if i > 0 {
+				// The hub retries a whole reply: resending would repeat
+				// the parts already in the chat. Say what went out instead.
+				return sdk.SendResult{}, fmt.Errorf("%w: sent %d of %d parts (first %s); part %d failed: %v", sdk.ErrPermanent, i, len(parts), first, i+1, err)
+			}
 			if !retryable(err) {
 				return sdk.SendResult{}, fmt.Errorf("%w: %v", sdk.ErrPermanent, err)
 			}
@@ -442,15 +457,23 @@ func chatOf(out sdk.Outgoing) (int64, error) {
 	return id, nil
 }
 
-// split cuts s into pieces of at most n runes.
+// split cuts s into pieces of at most n UTF-16 code units, never inside a
+// character.
 func split(s string, n int) []string {
-	r := []rune(s)
 	var out []string
-	for len(r) > n {
-		out = append(out, string(r[:n]))
-		r = r[n:]
+	start, units := 0, 0
+	for i, r := range s {
+		u := 1
+		if r > 0xFFFF {
+			u = 2
+		}
+		if units+u > n {
+			out = append(out, s[start:i])
+			start, units = i, 0
+		}
+		units += u
 	}
-	return append(out, string(r))
+	return append(out, s[start:])
 }
 
 // Test checks the token with getMe.

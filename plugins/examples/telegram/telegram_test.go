@@ -161,11 +161,11 @@ func TestSendRepliesInTheChat(t *testing.T) {
 		t.Fatalf("sent = %+v, result %+v", sent, res)
 	}
 	// Without a thread, to the user's private chat; long text is split.
-	long := strings.Repeat("é", maxRunes+10)
+	long := strings.Repeat("é", maxUnits+10)
 	if _, err := c.Send(t.Context(), sdk.Outgoing{To: sdk.Identity{Type: "telegram", Value: "777002"}, Text: long}); err != nil {
 		t.Fatal(err)
 	}
-	if sent = api.Sent(); len(sent) != 3 || sent[1].ChatID != 777002 || utf8.RuneCountInString(sent[1].Text) != maxRunes || utf8.RuneCountInString(sent[2].Text) != 10 {
+	if sent = api.Sent(); len(sent) != 3 || sent[1].ChatID != 777002 || utf8.RuneCountInString(sent[1].Text) != maxUnits || utf8.RuneCountInString(sent[2].Text) != 10 {
 		t.Fatalf("split send = %d messages", len(sent))
 	}
 	api.Block(777003)
@@ -176,6 +176,40 @@ func TestSendRepliesInTheChat(t *testing.T) {
 	_, err = c.Send(t.Context(), sdk.Outgoing{To: sdk.Identity{Type: "email", Value: "a@b.c"}, Text: "hi"})
 	if !errors.Is(err, sdk.ErrPermanent) {
 		t.Fatalf("email recipient: %v", err)
+	}
+}
+
+// Telegram counts UTF-16 code units: 4096 emoji are 8192 units, two parts.
+func TestSplitCountsUTF16Units(t *testing.T) {
+	api := telegramtest.New(token)
+	defer api.Close()
+	c := configured(t, api, nil)
+	if _, err := c.Send(t.Context(), sdk.Outgoing{To: sdk.Identity{Type: "telegram", Value: "1"}, Text: strings.Repeat("😀", maxUnits)}); err != nil {
+		t.Fatal(err)
+	}
+	sent := api.Sent()
+	if len(sent) != 2 || sent[0].Text+sent[1].Text != strings.Repeat("😀", maxUnits) {
+		t.Fatalf("%d parts", len(sent))
+	}
+}
+
+// A reply in parts whose later part fails is not retried by the hub
+// (that would repeat the parts already sent): the failure is permanent and
+// says what went out.
+func TestPartlySentReplyIsNotRetried(t *testing.T) {
+	api := telegramtest.New(token)
+	defer api.Close()
+	c := configured(t, api, nil)
+	api.FailSendsAfter(1, 500)
+	_, err := c.Send(t.Context(), sdk.Outgoing{To: sdk.Identity{Type: "telegram", Value: "1"}, Text: strings.Repeat("a", maxUnits+1)})
+	if !errors.Is(err, sdk.ErrPermanent) || !strings.Contains(err.Error(), "sent 1 of 2 parts") {
+		t.Fatalf("err = %v", err)
+	}
+	// A failure of the first part is still retryable: nothing went out.
+	api.FailSendsAfter(0, 500)
+	_, err = c.Send(t.Context(), sdk.Outgoing{To: sdk.Identity{Type: "telegram", Value: "1"}, Text: "hi"})
+	if err == nil || errors.Is(err, sdk.ErrPermanent) {
+		t.Fatalf("first part failing: %v", err)
 	}
 }
 
@@ -235,6 +269,14 @@ func TestConfigureReportsEveryProblem(t *testing.T) {
 	err = c.Configure(t.Context(), sdk.Config{Settings: map[string]string{"bot_token": "x", "mode": "webhook"}})
 	if err == nil || !strings.Contains(err.Error(), "webhook_secret") {
 		t.Errorf("webhook without secret: %v", err)
+	}
+	err = c.Configure(t.Context(), sdk.Config{Settings: map[string]string{"bot_token": "x", "mode": "webhook", "webhook_secret": "0123456789abcdef with spaces"}})
+	if err == nil || !strings.Contains(err.Error(), "webhook_secret may only contain") {
+		t.Errorf("webhook secret charset: %v", err)
+	}
+	err = c.Configure(t.Context(), sdk.Config{Settings: map[string]string{"bot_token": "x", "poll_timeout": "0"}})
+	if err == nil || !strings.Contains(err.Error(), "poll_timeout \"0\" is not 1..50") {
+		t.Errorf("poll_timeout 0 (a tight loop): %v", err)
 	}
 }
 

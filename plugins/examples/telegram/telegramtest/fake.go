@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 )
 
 // User is a Telegram user (the parts the fake uses).
@@ -63,11 +64,15 @@ type Server struct {
 	polls     int
 	webhook   string
 	blocked   map[int64]bool
+	// failAfter >= 0: that many more sendMessage calls succeed, then every
+	// one fails with failCode.
+	failAfter int
+	failCode  int
 }
 
 // New starts a fake Bot API for token.
 func New(token string) *Server {
-	s := &Server{Token: token, nextID: 1000, nextMsg: 1, blocked: map[int64]bool{}}
+	s := &Server{Token: token, nextID: 1000, nextMsg: 1, blocked: map[int64]bool{}, failAfter: -1}
 	s.cond = sync.NewCond(&s.mu)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -99,6 +104,14 @@ func (s *Server) UserSays(from User, text string) int64 {
 func (s *Server) Block(chat int64) {
 	s.mu.Lock()
 	s.blocked[chat] = true
+	s.mu.Unlock()
+}
+
+// FailSendsAfter lets n more sendMessage calls succeed, then fails every
+// one with code (429 or 5xx are retryable for a client); n < 0 stops failing.
+func (s *Server) FailSendsAfter(n, code int) {
+	s.mu.Lock()
+	s.failAfter, s.failCode = n, code
 	s.mu.Unlock()
 }
 
@@ -244,12 +257,19 @@ func (s *Server) sendMessage(w http.ResponseWriter, p map[string]any) {
 		fail(w, http.StatusBadRequest, "Bad Request: chat_id and text are required")
 		return
 	}
-	if len([]rune(text)) > 4096 {
+	if len(utf16.Encode([]rune(text))) > 4096 { // Telegram counts UTF-16 code units
 		fail(w, http.StatusBadRequest, "Bad Request: message is too long")
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failAfter == 0 {
+		fail(w, s.failCode, http.StatusText(s.failCode))
+		return
+	}
+	if s.failAfter > 0 {
+		s.failAfter--
+	}
 	if s.blocked[chat] {
 		fail(w, http.StatusForbidden, "Forbidden: bot was blocked by the user")
 		return

@@ -48,7 +48,11 @@ func testPlugin(t testing.TB, variant string) string {
 		return p
 	}
 	out := filepath.Join(buildDir, "testplugin-"+variant)
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.variant="+variant, "-o", out, "github.com/switchboard-hub/switchboard/plugins/internal/testplugin")
+	args := []string{"build", "-ldflags", "-X main.variant=" + variant, "-o", out}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "github.com/switchboard-hub/switchboard/plugins/internal/testplugin")...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build testplugin: %v\n%s", err, b)
 	}
@@ -132,6 +136,10 @@ func runPluginWith(t testing.TB, spec plugins.Spec, sink connectors.Sink, opt fu
 		case <-done:
 		case <-time.After(15 * time.Second):
 			t.Error("Run did not return within 15s of cancel")
+		}
+		// A race-built plugin reports races on its stderr, which lands here.
+		if strings.Contains(r.logs.String(), "WARNING: DATA RACE") {
+			t.Error("the plugin process reported a data race")
 		}
 		if t.Failed() {
 			t.Logf("host log:\n%s", r.logs.String())

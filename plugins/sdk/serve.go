@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -161,7 +162,9 @@ func (s *Server) Send(ctx context.Context, req *pb.SendRequest) (*pb.SendRespons
 	if res.Status == "" {
 		res.Status = "sent"
 	}
-	return &pb.SendResponse{ProviderId: res.ProviderID, Status: res.Status}, nil
+	// The provider took the message: a response that cannot be encoded
+	// (proto3 strings are UTF-8) would make the hub send it again.
+	return &pb.SendResponse{ProviderId: strings.ToValidUTF8(res.ProviderID, "\uFFFD"), Status: strings.ToValidUTF8(res.Status, "\uFFFD")}, nil
 }
 
 func (s *Server) HandleHTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
@@ -374,6 +377,9 @@ func (h *hostClient) fail(ds *deliverStream, err error) {
 }
 
 func (h *hostClient) UpdateStatus(ctx context.Context, providerID, status, detail string) error {
+	if !utf8.ValidString(providerID) || !utf8.ValidString(status) || !utf8.ValidString(detail) {
+		return fmt.Errorf("%w: status update with invalid UTF-8", ErrInvalid)
+	}
 	ack, err := h.client.UpdateStatus(ctx, &pb.StatusUpdate{ProviderId: providerID, Status: status, Detail: detail})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)

@@ -15,6 +15,7 @@ type PluginStatus struct {
 	Version    string    `json:"version,omitempty"`
 	PID        int       `json:"pid,omitempty"`
 	Restarts   int       `json:"restarts"`
+	Receiving  bool      `json:"receiving"`
 	LastError  string    `json:"last_error,omitempty"`
 	Since      time.Time `json:"since,omitzero"`
 	Identities []string  `json:"identities,omitempty"`

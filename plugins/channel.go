@@ -51,6 +51,23 @@ type Options struct {
 	SendTimeout time.Duration
 	// WebhookTimeout bounds one forwarded webhook request (30s).
 	WebhookTimeout time.Duration
+	// Lease, when set, is taken before a RunOnce plugin receives: only the
+	// replica holding it runs the plugin's Run (Send and webhooks work on
+	// every replica). Nil: every plugin receives (one replica).
+	Lease Lease
+}
+
+// Lease is the store lease a RunOnce plugin channel receives under. The
+// hub adapts its store's leases (with their fencing tokens) to it; this
+// package does not import a store.
+type Lease interface {
+	// Hold takes the lease for this replica or renews it: false when
+	// another replica holds it; an error when that is not known now.
+	Hold(ctx context.Context) (bool, error)
+	// Release lets the lease go if this replica holds it (best effort).
+	Release(ctx context.Context) error
+	// TTL is how long the lease lasts without renewal.
+	TTL() time.Duration
 }
 
 func (o *Options) defaults() {
@@ -75,6 +92,9 @@ func (o *Options) defaults() {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 15 * time.Second
+	}
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = time.Minute
 	}
@@ -85,13 +105,16 @@ func (o *Options) defaults() {
 
 // Status is what `switchboard plugins list` shows for one plugin channel.
 type Status struct {
-	Plugin    string    `json:"plugin"`
-	Channel   string    `json:"channel,omitempty"`
-	Path      string    `json:"path"`
-	State     string    `json:"state"`
-	Version   string    `json:"version,omitempty"`
-	PID       int       `json:"pid,omitempty"`
-	Restarts  int       `json:"restarts"`
+	Plugin   string `json:"plugin"`
+	Channel  string `json:"channel,omitempty"`
+	Path     string `json:"path"`
+	State    string `json:"state"`
+	Version  string `json:"version,omitempty"`
+	PID      int    `json:"pid,omitempty"`
+	Restarts int    `json:"restarts"`
+	// Receiving: the plugin's Run is running here (false on a replica
+	// without the lease of a RunOnce plugin).
+	Receiving bool      `json:"receiving"`
 	LastError string    `json:"last_error,omitempty"`
 	Since     time.Time `json:"since"`
 	Info      *Info     `json:"info,omitempty"`
@@ -155,11 +178,20 @@ func (c *Channel) current() *process {
 // plugin delivered but never saw acknowledged are its to redeliver.
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	backoff := c.o.MinBackoff
-	defer c.setState(StateStopped, func(s *Status) { s.PID = 0 })
+	defer c.setState(StateStopped, func(s *Status) { s.PID = 0; s.Receiving = false })
+	if c.o.Lease != nil {
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := c.o.Lease.Release(rctx); err != nil {
+				c.o.Logger.Warn("plugin lease not released", "channel", c.o.Channel, "err", err)
+			}
+		}()
+	}
 	for ctx.Err() == nil {
 		c.setState(StateStarting, nil)
 		p, err := launch(ctx, c.spec, launchOptions{channel: c.o.Channel, sink: sink, status: c.o.Status, log: c.o.Logger,
-			maxText: c.o.MaxText, webhookURL: c.o.WebhookURL, startTimeout: c.o.StartTimeout})
+			maxText: c.o.MaxText, webhookURL: c.o.WebhookURL, startTimeout: c.o.StartTimeout, receive: c.receiveAtStart(ctx)})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -181,8 +213,8 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 		c.mu.Lock()
 		c.cur = p
 		c.mu.Unlock()
-		c.setState(StateRunning, func(s *Status) { s.PID = p.pid; s.Version = info.Version; s.Info = &info })
-		c.o.Logger.Info("plugin running", "channel", c.o.Channel, "version", info.Version, "pid", p.pid)
+		c.setState(StateRunning, func(s *Status) { s.PID = p.pid; s.Version = info.Version; s.Info = &info; s.Receiving = p.receiving })
+		c.o.Logger.Info("plugin running", "channel", c.o.Channel, "version", info.Version, "pid", p.pid, "receiving", p.receiving)
 		started := time.Now()
 		err = c.watch(ctx, p)
 		c.mu.Lock()
@@ -197,7 +229,7 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 			backoff = c.o.MinBackoff // it ran well for a while: this is a fresh failure
 		}
 		c.o.Logger.Error("plugin failed; restarting", "channel", c.o.Channel, "err", err, "retry_in", backoff)
-		c.setState(StateRestarting, func(s *Status) { s.LastError = err.Error(); s.Restarts++; s.PID = 0 })
+		c.setState(StateRestarting, func(s *Status) { s.LastError = err.Error(); s.Restarts++; s.PID = 0; s.Receiving = false })
 		if !sleep(ctx, backoff) {
 			return nil
 		}
@@ -206,18 +238,69 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	return nil
 }
 
+// runOnce reports whether in's receiving is bound to the lease here.
+func (c *Channel) runOnce(in Info) bool { return in.RunOnce && c.o.Lease != nil }
+
+// receiveAtStart decides whether a freshly described plugin receives: yes,
+// unless it is RunOnce and another replica holds the lease.
+func (c *Channel) receiveAtStart(ctx context.Context) func(Info) bool {
+	return func(in Info) bool {
+		if !c.runOnce(in) {
+			return true
+		}
+		held, err := c.o.Lease.Hold(ctx)
+		if err != nil {
+			c.o.Logger.Warn("plugin lease unknown; not receiving for now", "channel", c.o.Channel, "err", err)
+		}
+		return held && err == nil
+	}
+}
+
 // watch returns when ctx is done (nil) or the process exited or failed its
-// health checks.
+// health checks. For a RunOnce plugin it also follows the lease: receiving
+// starts when this replica takes it and stops when it is lost (or cannot
+// be renewed before it expires).
 func (c *Channel) watch(ctx context.Context, p *process) error {
 	exit := time.NewTicker(50 * time.Millisecond)
 	defer exit.Stop()
 	health := time.NewTicker(c.o.HealthInterval)
 	defer health.Stop()
+	var leaseC <-chan time.Time
+	lastHeld := time.Now()
+	if c.runOnce(p.info) {
+		t := time.NewTicker(max(c.o.Lease.TTL()/3, 10*time.Millisecond))
+		defer t.Stop()
+		leaseC = t.C
+	}
 	fails := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-leaseC:
+			held, err := c.o.Lease.Hold(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			on := p.receiving
+			switch {
+			case err != nil:
+				c.o.Logger.Warn("plugin lease renewal failed", "channel", c.o.Channel, "err", err)
+				if time.Since(lastHeld) >= c.o.Lease.TTL() {
+					on = false // it has expired: another replica may receive now
+				}
+			case held:
+				lastHeld, on = time.Now(), true
+			default:
+				on = false
+			}
+			if on != p.receiving {
+				if err := p.setReceive(ctx, on, c.o.StartTimeout); err != nil {
+					return fmt.Errorf("could not switch receiving %v: %w", on, err)
+				}
+				c.o.Logger.Info("plugin receiving switched with the lease", "channel", c.o.Channel, "receiving", on)
+				c.setState(StateRunning, func(s *Status) { s.Receiving = on })
+			}
 		case <-exit.C:
 			if p.exited() {
 				return errors.New("the plugin process exited")

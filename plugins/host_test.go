@@ -97,6 +97,7 @@ func (s *statusSink) list() []string {
 }
 
 type rig struct {
+	stop   func() // cancels Run and waits for it
 	ch     *plugins.Channel
 	dir    string
 	logs   *logBuffer
@@ -130,13 +131,19 @@ func runPluginWith(t testing.TB, spec plugins.Spec, sink connectors.Sink, opt fu
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.ch.Run(ctx, sink) }()
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				t.Error("Run did not return within 15s of cancel")
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("Run did not return within 15s of cancel")
-		}
+		r.stop()
 		// A race-built plugin reports races on its stderr, which lands here.
 		if strings.Contains(r.logs.String(), "WARNING: DATA RACE") {
 			t.Error("the plugin process reported a data race")
@@ -613,5 +620,81 @@ func TestWorldWritablePluginIsRefused(t *testing.T) {
 	waitFor(t, "the plugin to be refused", func() bool { return r.ch.Status().State == plugins.StateFailed })
 	if st := r.ch.Status(); !strings.Contains(st.LastError, "writable by every user") {
 		t.Fatalf("last error = %q", st.LastError)
+	}
+}
+
+// memLeases is one lease shared by "replicas" in this process.
+type memLeases struct {
+	mu      sync.Mutex
+	holder  string
+	expires time.Time
+}
+
+type memLease struct {
+	l  *memLeases
+	me string
+}
+
+func (m memLease) Hold(ctx context.Context) (bool, error) {
+	m.l.mu.Lock()
+	defer m.l.mu.Unlock()
+	if m.l.holder != "" && m.l.holder != m.me && time.Now().Before(m.l.expires) {
+		return false, nil
+	}
+	m.l.holder, m.l.expires = m.me, time.Now().Add(m.TTL())
+	return true, nil
+}
+
+func (m memLease) Release(ctx context.Context) error {
+	m.l.mu.Lock()
+	defer m.l.mu.Unlock()
+	if m.l.holder == m.me {
+		m.l.holder = ""
+	}
+	return nil
+}
+
+func (m memLease) TTL() time.Duration { return 300 * time.Millisecond }
+
+// A RunOnce plugin receives only on the replica holding the lease; the
+// other one still sends and serves webhooks, and takes over receiving
+// when the lease comes free.
+func TestRunOncePluginReceivesOnlyWithTheLease(t *testing.T) {
+	leases := &memLeases{}
+	sinkA, sinkB := &connectortest.Sink{}, &connectortest.Sink{}
+	a := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, sinkA, func(o *plugins.Options) { o.Lease = memLease{leases, "a"} })
+	a.waitRunning(t)
+	b := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, sinkB, func(o *plugins.Options) { o.Lease = memLease{leases, "b"} })
+	b.waitRunning(t)
+	if !a.ch.Status().Receiving || b.ch.Status().Receiving || !a.ch.Status().Info.RunOnce {
+		t.Fatalf("receiving: a %+v, b %+v", a.ch.Status(), b.ch.Status())
+	}
+	// b sends and serves webhooks without receiving.
+	if _, err := b.ch.Send(t.Context(), connectors.Outgoing{EntryID: "e1", To: connectors.Identity{Type: "testkit", Value: "kit-user"}, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for _, rt := range b.ch.Routes() {
+		mux.Handle(rt.Pattern, rt.Handler)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/webhooks/plugin/kitchan/raw?kind=ok", "text/plain", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("webhook on the replica without the lease: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if len(sinkB.Messages()) != 1 {
+		t.Fatalf("the webhook delivered %d", len(sinkB.Messages()))
+	}
+	// a stops (releases the lease): b takes over receiving.
+	a.stop()
+	waitFor(t, "b receiving", func() bool { return b.ch.Status().Receiving })
+	if err := b.ch.Inject(t.Context(), "after-a", "b receives now"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a delivery from b's Run", func() bool { return len(sinkB.Messages()) == 2 })
+	if st := b.ch.Status(); st.Restarts != 0 {
+		t.Fatalf("b restarted to switch: %+v", st)
 	}
 }

@@ -63,6 +63,9 @@ type process struct {
 	pid    int
 	cmd    *exec.Cmd
 	host   *hostService
+	// receiving: Run is running in the plugin (always, unless RunOnce and
+	// this replica does not hold the lease). Only the supervisor uses it.
+	receiving bool
 
 	mu      sync.Mutex
 	hostSrv *grpc.Server
@@ -77,6 +80,9 @@ type launchOptions struct {
 	webhookURL string
 	// startTimeout bounds the handshake and each set-up call.
 	startTimeout time.Duration
+	// receive decides, once the plugin described itself, whether it
+	// starts receiving now.
+	receive func(Info) bool
 }
 
 // launch starts the binary, checks it and starts its channel. Every error
@@ -207,8 +213,9 @@ func launch(ctx context.Context, spec Spec, o launchOptions) (_ *process, err er
 	if maxText <= 0 {
 		maxText = DefaultMaxText
 	}
+	p.receiving = o.receive == nil || o.receive(p.info)
 	resp, err := p.rpc.Start(cctx, &pb.StartRequest{Channel: o.channel, Settings: spec.Settings, HostBrokerId: brokerID,
-		MaxTextBytes: int64(maxText), WebhookUrl: o.webhookURL})
+		MaxTextBytes: int64(maxText), WebhookUrl: o.webhookURL, Receive: p.receiving})
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: start: %w", spec.Plugin, err)
 	}
@@ -343,6 +350,21 @@ func (p *process) stopHost() {
 	if s != nil {
 		s.Stop()
 	}
+}
+
+// setReceive starts or stops the plugin's Run.
+func (p *process) setReceive(ctx context.Context, on bool, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := p.rpc.SetReceive(ctx, &pb.SetReceiveRequest{Receive: on})
+	if err != nil {
+		return err
+	}
+	if resp.Error != "" {
+		return errors.New(resp.Error)
+	}
+	p.receiving = on
+	return nil
 }
 
 // health asks the plugin whether it is well, with a deadline: go-plugin's

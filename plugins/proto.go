@@ -49,6 +49,8 @@ type Info struct {
 	Routes     []Route        `json:"routes,omitempty"`
 	CanTest    bool           `json:"can_test,omitempty"`
 	CanInject  bool           `json:"can_inject,omitempty"`
+	// RunOnce: receives on one replica at a time (the lease holder).
+	RunOnce bool `json:"run_once,omitempty"`
 }
 
 // IdentityKind is an identity kind a plugin declared.
@@ -64,7 +66,7 @@ type Route struct {
 }
 
 func fromprotoInfo(p *pb.DescribeResponse) Info {
-	in := Info{Name: p.Name, Version: p.Version, SDKVersion: p.SdkVersion, CanTest: p.CanTest, CanInject: p.CanInject}
+	in := Info{Name: p.Name, Version: p.Version, SDKVersion: p.SdkVersion, CanTest: p.CanTest, CanInject: p.CanInject, RunOnce: p.RunOnce}
 	for _, k := range p.IdentityKinds {
 		in.Identities = append(in.Identities, IdentityKind{Kind: k.Kind, Verified: k.Verified})
 	}

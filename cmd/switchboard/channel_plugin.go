@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
@@ -90,9 +94,70 @@ func buildPlugin(cfg config.Channel, env connectors.Env, st store.Store) (any, e
 	if env.PublicURL != "" {
 		webhook = strings.TrimRight(env.PublicURL, "/") + "/webhooks/plugin/" + env.Name
 	}
-	ch := plugins.NewChannel(spec, plugins.Options{Channel: env.Name, Logger: env.Logger, Status: env.Status, WebhookURL: webhook})
+	holder := env.Replica
+	if holder == "" {
+		holder = "switchboard"
+	}
+	ch := plugins.NewChannel(spec, plugins.Options{Channel: env.Name, Logger: env.Logger, Status: env.Status, WebhookURL: webhook,
+		Lease: &storeLease{st: st, name: "plugin:" + env.Name, holder: holder, ttl: 15 * time.Second}})
 	pluginHost.Add(ch)
 	return ch, nil
+}
+
+// storeLease is the store lease a RunOnce plugin channel receives under
+// ("plugin:CHANNEL"), with its fencing token: a renewal with a stale token
+// fails, so two replicas never both believe they hold it.
+type storeLease struct {
+	st     store.Leases
+	name   string
+	holder string
+	ttl    time.Duration
+
+	mu    sync.Mutex
+	token int64
+}
+
+func (l *storeLease) TTL() time.Duration { return l.ttl }
+
+func (l *storeLease) Hold(ctx context.Context) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token != 0 {
+		_, err := l.st.RenewLease(ctx, l.name, l.holder, l.token, l.ttl)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, store.ErrLeaseHeld):
+			l.token = 0
+			return false, nil
+		default:
+			return false, err
+		}
+	}
+	lease, err := l.st.AcquireLease(ctx, l.name, l.holder, l.ttl)
+	switch {
+	case err == nil:
+		l.token = lease.Token
+		return true, nil
+	case errors.Is(err, store.ErrLeaseHeld):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+func (l *storeLease) Release(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token == 0 {
+		return nil
+	}
+	err := l.st.ReleaseLease(ctx, l.name, l.holder, l.token)
+	l.token = 0
+	if errors.Is(err, store.ErrLeaseHeld) {
+		return nil
+	}
+	return err
 }
 
 // pluginLister shows the registry to the inbox's GET /api/v1/plugins.
@@ -102,7 +167,7 @@ func (l pluginLister) PluginStatuses() []inbox.PluginStatus {
 	var out []inbox.PluginStatus
 	for _, s := range l.r.List() {
 		ps := inbox.PluginStatus{Plugin: s.Plugin, Channel: s.Channel, Path: s.Path, State: s.State, Version: s.Version,
-			PID: s.PID, Restarts: s.Restarts, LastError: s.LastError, Since: s.Since}
+			PID: s.PID, Restarts: s.Restarts, Receiving: s.Receiving, LastError: s.LastError, Since: s.Since}
 		if s.Info != nil {
 			for _, k := range s.Info.Identities {
 				id := k.Kind

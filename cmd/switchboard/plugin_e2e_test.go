@@ -71,6 +71,7 @@ type pluginRow struct {
 	Plugin, Channel, State, Version string
 	LastError                       string `json:"last_error"`
 	PID, Restarts                   int
+	Receiving                       bool
 }
 
 func (p *proc) plugins(t *testing.T) map[string]pluginRow {
@@ -116,7 +117,12 @@ func TestPluginTelegramEndToEnd(t *testing.T) {
 	api := telegramtest.New(e2eBotToken)
 	defer api.Close()
 	p := start(t, writeConfig(t, embeddedStore(t), telegramChannel+telegramConfig(t, api)), freeAddr(t))
-	waitFor(t, "the plugin running", 30*time.Second, func() bool { return p.plugins(t)["telegram-bot"].State == "running" })
+	// Telegram is run-once (one getUpdates consumer): this replica took the
+	// channel's lease in the store and receives.
+	waitFor(t, "the plugin running", 30*time.Second, func() bool {
+		r := p.plugins(t)["telegram-bot"]
+		return r.State == "running" && r.Receiving
+	})
 
 	ann := telegramtest.User{ID: 777001, FirstName: "Ann", LastName: "Lee", Username: "annlee"}
 	api.UserSays(ann, "Hello from Telegram")

@@ -57,7 +57,8 @@ func fromprotoOutgoing(p *pb.Outgoing) Outgoing {
 }
 
 func toprotoDescription(d Description, canSend, canTest, canInject bool) *pb.DescribeResponse {
-	p := &pb.DescribeResponse{Name: d.Name, Version: d.Version, CanSend: canSend, CanTest: canTest, CanInject: canInject, SdkVersion: Version}
+	p := &pb.DescribeResponse{Name: d.Name, Version: d.Version, CanSend: canSend, CanTest: canTest, CanInject: canInject, SdkVersion: Version,
+		RunOnce: d.RunOnce}
 	for _, k := range d.Identities {
 		p.IdentityKinds = append(p.IdentityKinds, &pb.IdentityKind{Kind: k.Kind, Verified: k.Verified})
 	}

@@ -58,9 +58,10 @@ type Host interface {
 	// Deliver hands one inbound message to the hub and returns the hub's
 	// message id once it is durable. See the Err* values for failures.
 	Deliver(ctx context.Context, msg Message) (id string, err error)
-	// UpdateStatus reports a delivery status ("delivered", "read",
-	// "failed") of a message this plugin sent, by the provider id Send
-	// returned. Statuses never move backwards in the hub.
+	// UpdateStatus reports a delivery status ("delivered", "undelivered",
+	// "failed"; see UpdateStatuses) of a message this plugin sent, by the
+	// provider id Send returned. Statuses never move backwards in the hub;
+	// any other status is refused.
 	UpdateStatus(ctx context.Context, providerID, status, detail string) error
 }
 
@@ -93,14 +94,23 @@ type Description struct {
 	// be an http.Handler). The hub mounts them under
 	// /webhooks/plugin/{channel}; r.URL.Path is the path below that.
 	Routes []Route
+	// RunOnce: Run must not run on two hub replicas at once (a single
+	// long-poll consumer such as Telegram's getUpdates). The hub then calls
+	// Run only on the replica holding the channel's lease, and cancels it
+	// there when the lease moves; Send and webhook routes are served on
+	// every replica (use Config.Host to deliver from a webhook).
+	RunOnce bool
 }
 
 // IdentityKind is one kind of sender identity a plugin produces: a
-// lower-case word ("telegram", "whatsapp") or a hub kind ("email", "phone").
+// lower-case word ("telegram", "whatsapp") or a hub kind ("email",
+// "phone", "slack").
 type IdentityKind struct {
 	Kind string
 	// Verified: the provider vouches for the identity (a Telegram user id).
-	// Anything a customer typed is not verified.
+	// Anything a customer typed is not verified. For the hub's own kinds
+	// (email, phone, slack) this counts only where the operator allowed it
+	// (plugins[].verified_kinds); otherwise they are stored as claimed.
 	Verified bool
 }
 
@@ -125,6 +135,9 @@ type Config struct {
 	// Logger writes structured logs into the hub's log, tagged with the
 	// plugin's name. Never log message bodies or secrets at info level.
 	Logger *slog.Logger
+	// Host is the hub, the same one Run gets: webhook handlers deliver
+	// through it, also on replicas where Run is not called (RunOnce).
+	Host Host
 }
 
 // Message is one inbound customer message.
@@ -194,6 +207,10 @@ type Outgoing struct {
 type SendResult struct {
 	// ProviderID identifies the sent message (for later status updates).
 	ProviderID string
-	// Status is "sent" unless the provider already reports more.
+	// Status is "sent" (the default) or "delivered"; the hub records any
+	// other value as "sent". Later statuses go through Host.UpdateStatus.
 	Status string
 }
+
+// UpdateStatuses are the statuses Host.UpdateStatus takes.
+var UpdateStatuses = []string{"sent", "delivered", "undelivered", "failed"}

@@ -113,24 +113,38 @@ func (s *Server) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResp
 	if s.started {
 		return &pb.StartResponse{Error: "already started"}, nil
 	}
-	cfg := Config{Channel: req.Channel, Settings: req.Settings, WebhookURL: req.WebhookUrl, MaxTextBytes: int(req.MaxTextBytes),
-		Logger: s.log.With("channel", req.Channel)}
-	if cfg.Settings == nil {
-		cfg.Settings = map[string]string{}
-	}
-	if err := s.ch.Configure(ctx, cfg); err != nil {
-		return &pb.StartResponse{Error: err.Error()}, nil
-	}
 	conn, err := s.broker.DialWithOptions(req.HostBrokerId, grpc.WithDefaultCallOptions(
 		grpc.MaxCallRecvMsgSize(wire.MaxMessageBytes), grpc.MaxCallSendMsgSize(wire.MaxMessageBytes)))
 	if err != nil {
 		return nil, fmt.Errorf("dial the hub's host service: %w", err)
 	}
-	s.host = newHostClient(conn)
+	host := newHostClient(conn)
+	cfg := Config{Channel: req.Channel, Settings: req.Settings, WebhookURL: req.WebhookUrl, MaxTextBytes: int(req.MaxTextBytes),
+		Logger: s.log.With("channel", req.Channel), Host: host}
+	if cfg.Settings == nil {
+		cfg.Settings = map[string]string{}
+	}
+	if err := s.ch.Configure(ctx, cfg); err != nil {
+		host.close()
+		return &pb.StartResponse{Error: err.Error()}, nil
+	}
+	s.host, s.started = host, true
+	if req.Receive {
+		s.startRun()
+	}
+	return &pb.StartResponse{}, nil
+}
+
+// startRun starts Run (s.mu held).
+func (s *Server) startRun() {
+	if s.cancel != nil {
+		return
+	}
 	rctx, cancel := context.WithCancel(context.Background())
-	s.cancel, s.done, s.started = cancel, make(chan struct{}), true
+	done := make(chan struct{})
+	s.cancel, s.done, s.runErr = cancel, done, nil
 	go func() {
-		defer close(s.done)
+		defer close(done)
 		err := s.ch.Run(rctx, s.host)
 		if err == nil && rctx.Err() == nil {
 			err = errors.New("Run returned before the hub stopped the plugin")
@@ -142,7 +156,42 @@ func (s *Server) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResp
 			s.mu.Unlock()
 		}
 	}()
-	return &pb.StartResponse{}, nil
+}
+
+// stopRun cancels Run and waits for it (bounded by ctx).
+func (s *Server) stopRun(ctx context.Context) error {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.cancel, s.done = nil, nil
+	s.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("Run did not return: %w", ctx.Err())
+	}
+}
+
+// SetReceive starts or stops Run (the hub moves a RunOnce channel's
+// receiving between replicas with it).
+func (s *Server) SetReceive(ctx context.Context, req *pb.SetReceiveRequest) (*pb.SetReceiveResponse, error) {
+	if !req.Receive {
+		if err := s.stopRun(ctx); err != nil {
+			return nil, err
+		}
+		return &pb.SetReceiveResponse{}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return &pb.SetReceiveResponse{Error: "not started"}, nil
+	}
+	s.startRun()
+	return &pb.SetReceiveResponse{}, nil
 }
 
 func (s *Server) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthResponse, error) {
@@ -225,19 +274,15 @@ func (s *Server) Inject(ctx context.Context, req *pb.InjectRequest) (*pb.InjectR
 // Stop cancels Run and waits (bounded by the caller's deadline) for it to
 // return, so deliveries in flight are acknowledged or abandoned cleanly.
 func (s *Server) Stop(ctx context.Context, _ *pb.StopRequest) (*pb.StopResponse, error) {
+	if err := s.stopRun(ctx); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
-	cancel, done, host := s.cancel, s.done, s.host
+	host := s.host
 	s.mu.Unlock()
-	if cancel == nil {
-		return &pb.StopResponse{}, nil
+	if host != nil {
+		host.close()
 	}
-	cancel()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("Run did not return: %w", ctx.Err())
-	}
-	host.close()
 	return &pb.StopResponse{}, nil
 }
 

@@ -41,12 +41,18 @@ type channel struct {
 func (c *channel) Describe() sdk.Description {
 	return sdk.Description{Name: "telegram", Version: version,
 		Identities: []sdk.IdentityKind{{Kind: Kind, Verified: true}},
-		Routes:     []sdk.Route{{Method: "POST", Path: "/update"}}}
+		Routes:     []sdk.Route{{Method: "POST", Path: "/update"}},
+		// One getUpdates consumer (or setWebhook caller) across replicas;
+		// webhook requests are served on every replica.
+		RunOnce: true}
 }
 
 func (c *channel) Configure(ctx context.Context, cfg sdk.Config) error {
 	s := cfg.Settings
 	c.cfg, c.log = cfg, cfg.Logger
+	c.mu.Lock()
+	c.host = cfg.Host
+	c.mu.Unlock()
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -137,6 +137,9 @@ type DescribeResponse struct {
 	CanTest       bool                   `protobuf:"varint,6,opt,name=can_test,json=canTest,proto3" json:"can_test,omitempty"`
 	CanInject     bool                   `protobuf:"varint,7,opt,name=can_inject,json=canInject,proto3" json:"can_inject,omitempty"`
 	SdkVersion    string                 `protobuf:"bytes,8,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
+	// run_once: receiving must run on one hub replica at a time (a single
+	// long-poll consumer); the hub starts it only where it holds a lease.
+	RunOnce       bool `protobuf:"varint,9,opt,name=run_once,json=runOnce,proto3" json:"run_once,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -225,6 +228,13 @@ func (x *DescribeResponse) GetSdkVersion() string {
 		return x.SdkVersion
 	}
 	return ""
+}
+
+func (x *DescribeResponse) GetRunOnce() bool {
+	if x != nil {
+		return x.RunOnce
+	}
+	return false
 }
 
 type IdentityKind struct {
@@ -341,7 +351,10 @@ type StartRequest struct {
 	MaxTextBytes int64                  `protobuf:"varint,4,opt,name=max_text_bytes,json=maxTextBytes,proto3" json:"max_text_bytes,omitempty"`
 	// webhook_url is the public URL of /webhooks/plugin/{channel} (for
 	// providers that must be told where to post).
-	WebhookUrl    string `protobuf:"bytes,5,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	WebhookUrl string `protobuf:"bytes,5,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	// receive: start receiving (Run) now. False for a run_once plugin on a
+	// replica without the lease; SetReceive starts it later.
+	Receive       bool `protobuf:"varint,6,opt,name=receive,proto3" json:"receive,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -409,6 +422,13 @@ func (x *StartRequest) GetWebhookUrl() string {
 		return x.WebhookUrl
 	}
 	return ""
+}
+
+func (x *StartRequest) GetReceive() bool {
+	if x != nil {
+		return x.Receive
+	}
+	return false
 }
 
 type StartResponse struct {
@@ -1647,6 +1667,94 @@ func (x *InjectResponse) GetError() string {
 	return ""
 }
 
+type SetReceiveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receive       bool                   `protobuf:"varint,1,opt,name=receive,proto3" json:"receive,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetReceiveRequest) Reset() {
+	*x = SetReceiveRequest{}
+	mi := &file_channel_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetReceiveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetReceiveRequest) ProtoMessage() {}
+
+func (x *SetReceiveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetReceiveRequest.ProtoReflect.Descriptor instead.
+func (*SetReceiveRequest) Descriptor() ([]byte, []int) {
+	return file_channel_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetReceiveRequest) GetReceive() bool {
+	if x != nil {
+		return x.Receive
+	}
+	return false
+}
+
+type SetReceiveResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetReceiveResponse) Reset() {
+	*x = SetReceiveResponse{}
+	mi := &file_channel_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetReceiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetReceiveResponse) ProtoMessage() {}
+
+func (x *SetReceiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_channel_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetReceiveResponse.ProtoReflect.Descriptor instead.
+func (*SetReceiveResponse) Descriptor() ([]byte, []int) {
+	return file_channel_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SetReceiveResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type StopRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1655,7 +1763,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_channel_proto_msgTypes[25]
+	mi := &file_channel_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1775,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_channel_proto_msgTypes[25]
+	mi := &file_channel_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1788,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_channel_proto_rawDescGZIP(), []int{25}
+	return file_channel_proto_rawDescGZIP(), []int{27}
 }
 
 type StopResponse struct {
@@ -1691,7 +1799,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_channel_proto_msgTypes[26]
+	mi := &file_channel_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1811,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_channel_proto_msgTypes[26]
+	mi := &file_channel_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1824,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_channel_proto_rawDescGZIP(), []int{26}
+	return file_channel_proto_rawDescGZIP(), []int{28}
 }
 
 type StatusUpdate struct {
@@ -1730,7 +1838,7 @@ type StatusUpdate struct {
 
 func (x *StatusUpdate) Reset() {
 	*x = StatusUpdate{}
-	mi := &file_channel_proto_msgTypes[27]
+	mi := &file_channel_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1850,7 @@ func (x *StatusUpdate) String() string {
 func (*StatusUpdate) ProtoMessage() {}
 
 func (x *StatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_channel_proto_msgTypes[27]
+	mi := &file_channel_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1863,7 @@ func (x *StatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusUpdate.ProtoReflect.Descriptor instead.
 func (*StatusUpdate) Descriptor() ([]byte, []int) {
-	return file_channel_proto_rawDescGZIP(), []int{27}
+	return file_channel_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StatusUpdate) GetProviderId() string {
@@ -1788,7 +1896,7 @@ type StatusAck struct {
 
 func (x *StatusAck) Reset() {
 	*x = StatusAck{}
-	mi := &file_channel_proto_msgTypes[28]
+	mi := &file_channel_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1800,7 +1908,7 @@ func (x *StatusAck) String() string {
 func (*StatusAck) ProtoMessage() {}
 
 func (x *StatusAck) ProtoReflect() protoreflect.Message {
-	mi := &file_channel_proto_msgTypes[28]
+	mi := &file_channel_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +1921,7 @@ func (x *StatusAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusAck.ProtoReflect.Descriptor instead.
 func (*StatusAck) Descriptor() ([]byte, []int) {
-	return file_channel_proto_rawDescGZIP(), []int{28}
+	return file_channel_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StatusAck) GetError() string {
@@ -1828,7 +1936,7 @@ var File_channel_proto protoreflect.FileDescriptor
 const file_channel_proto_rawDesc = "" +
 	"\n" +
 	"\rchannel.proto\x12\x15switchboard.plugin.v1\"\x11\n" +
-	"\x0fDescribeRequest\"\xb8\x02\n" +
+	"\x0fDescribeRequest\"\xd3\x02\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12J\n" +
@@ -1839,20 +1947,22 @@ const file_channel_proto_rawDesc = "" +
 	"\n" +
 	"can_inject\x18\a \x01(\bR\tcanInject\x12\x1f\n" +
 	"\vsdk_version\x18\b \x01(\tR\n" +
-	"sdkVersion\">\n" +
+	"sdkVersion\x12\x19\n" +
+	"\brun_once\x18\t \x01(\bR\arunOnce\">\n" +
 	"\fIdentityKind\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bverified\x18\x02 \x01(\bR\bverified\"3\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
-	"\x04path\x18\x02 \x01(\tR\x04path\"\xa1\x02\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\"\xbb\x02\n" +
 	"\fStartRequest\x12\x18\n" +
 	"\achannel\x18\x01 \x01(\tR\achannel\x12M\n" +
 	"\bsettings\x18\x02 \x03(\v21.switchboard.plugin.v1.StartRequest.SettingsEntryR\bsettings\x12$\n" +
 	"\x0ehost_broker_id\x18\x03 \x01(\rR\fhostBrokerId\x12$\n" +
 	"\x0emax_text_bytes\x18\x04 \x01(\x03R\fmaxTextBytes\x12\x1f\n" +
 	"\vwebhook_url\x18\x05 \x01(\tR\n" +
-	"webhookUrl\x1a;\n" +
+	"webhookUrl\x12\x18\n" +
+	"\areceive\x18\x06 \x01(\bR\areceive\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"%\n" +
@@ -1951,6 +2061,10 @@ const file_channel_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"&\n" +
 	"\x0eInjectResponse\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"-\n" +
+	"\x11SetReceiveRequest\x12\x18\n" +
+	"\areceive\x18\x01 \x01(\bR\areceive\"*\n" +
+	"\x12SetReceiveResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"\r\n" +
 	"\vStopRequest\"\x0e\n" +
 	"\fStopResponse\"_\n" +
@@ -1967,7 +2081,7 @@ const file_channel_proto_rawDesc = "" +
 	"\x10REASON_TOO_LARGE\x10\x02\x12\x16\n" +
 	"\x12REASON_CHANNEL_OFF\x10\x03\x12\x16\n" +
 	"\x12REASON_UNAVAILABLE\x10\x04\x12\x14\n" +
-	"\x10REASON_PERMANENT\x10\x052\xb2\x05\n" +
+	"\x10REASON_PERMANENT\x10\x052\x95\x06\n" +
 	"\aChannel\x12[\n" +
 	"\bDescribe\x12&.switchboard.plugin.v1.DescribeRequest\x1a'.switchboard.plugin.v1.DescribeResponse\x12R\n" +
 	"\x05Start\x12#.switchboard.plugin.v1.StartRequest\x1a$.switchboard.plugin.v1.StartResponse\x12U\n" +
@@ -1977,7 +2091,9 @@ const file_channel_proto_rawDesc = "" +
 	"HandleHTTP\x12\".switchboard.plugin.v1.HTTPRequest\x1a#.switchboard.plugin.v1.HTTPResponse\x12O\n" +
 	"\x04Test\x12\".switchboard.plugin.v1.TestRequest\x1a#.switchboard.plugin.v1.TestResponse\x12U\n" +
 	"\x06Inject\x12$.switchboard.plugin.v1.InjectRequest\x1a%.switchboard.plugin.v1.InjectResponse\x12O\n" +
-	"\x04Stop\x12\".switchboard.plugin.v1.StopRequest\x1a#.switchboard.plugin.v1.StopResponse2\xa9\x01\n" +
+	"\x04Stop\x12\".switchboard.plugin.v1.StopRequest\x1a#.switchboard.plugin.v1.StopResponse\x12a\n" +
+	"\n" +
+	"SetReceive\x12(.switchboard.plugin.v1.SetReceiveRequest\x1a).switchboard.plugin.v1.SetReceiveResponse2\xa9\x01\n" +
 	"\x04Host\x12J\n" +
 	"\aDeliver\x12\x1f.switchboard.plugin.v1.Delivery\x1a\x1a.switchboard.plugin.v1.Ack(\x010\x01\x12U\n" +
 	"\fUpdateStatus\x12#.switchboard.plugin.v1.StatusUpdate\x1a .switchboard.plugin.v1.StatusAckB?Z=github.com/switchboard-hub/switchboard/plugins/internal/protob\x06proto3"
@@ -1995,44 +2111,46 @@ func file_channel_proto_rawDescGZIP() []byte {
 }
 
 var file_channel_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_channel_proto_goTypes = []any{
-	(Reason)(0),              // 0: switchboard.plugin.v1.Reason
-	(*DescribeRequest)(nil),  // 1: switchboard.plugin.v1.DescribeRequest
-	(*DescribeResponse)(nil), // 2: switchboard.plugin.v1.DescribeResponse
-	(*IdentityKind)(nil),     // 3: switchboard.plugin.v1.IdentityKind
-	(*Route)(nil),            // 4: switchboard.plugin.v1.Route
-	(*StartRequest)(nil),     // 5: switchboard.plugin.v1.StartRequest
-	(*StartResponse)(nil),    // 6: switchboard.plugin.v1.StartResponse
-	(*HealthRequest)(nil),    // 7: switchboard.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),   // 8: switchboard.plugin.v1.HealthResponse
-	(*Identity)(nil),         // 9: switchboard.plugin.v1.Identity
-	(*Field)(nil),            // 10: switchboard.plugin.v1.Field
-	(*Consent)(nil),          // 11: switchboard.plugin.v1.Consent
-	(*Message)(nil),          // 12: switchboard.plugin.v1.Message
-	(*Delivery)(nil),         // 13: switchboard.plugin.v1.Delivery
-	(*Error)(nil),            // 14: switchboard.plugin.v1.Error
-	(*Ack)(nil),              // 15: switchboard.plugin.v1.Ack
-	(*Outgoing)(nil),         // 16: switchboard.plugin.v1.Outgoing
-	(*SendRequest)(nil),      // 17: switchboard.plugin.v1.SendRequest
-	(*SendResponse)(nil),     // 18: switchboard.plugin.v1.SendResponse
-	(*Header)(nil),           // 19: switchboard.plugin.v1.Header
-	(*HTTPRequest)(nil),      // 20: switchboard.plugin.v1.HTTPRequest
-	(*HTTPResponse)(nil),     // 21: switchboard.plugin.v1.HTTPResponse
-	(*TestRequest)(nil),      // 22: switchboard.plugin.v1.TestRequest
-	(*TestResponse)(nil),     // 23: switchboard.plugin.v1.TestResponse
-	(*InjectRequest)(nil),    // 24: switchboard.plugin.v1.InjectRequest
-	(*InjectResponse)(nil),   // 25: switchboard.plugin.v1.InjectResponse
-	(*StopRequest)(nil),      // 26: switchboard.plugin.v1.StopRequest
-	(*StopResponse)(nil),     // 27: switchboard.plugin.v1.StopResponse
-	(*StatusUpdate)(nil),     // 28: switchboard.plugin.v1.StatusUpdate
-	(*StatusAck)(nil),        // 29: switchboard.plugin.v1.StatusAck
-	nil,                      // 30: switchboard.plugin.v1.StartRequest.SettingsEntry
+	(Reason)(0),                // 0: switchboard.plugin.v1.Reason
+	(*DescribeRequest)(nil),    // 1: switchboard.plugin.v1.DescribeRequest
+	(*DescribeResponse)(nil),   // 2: switchboard.plugin.v1.DescribeResponse
+	(*IdentityKind)(nil),       // 3: switchboard.plugin.v1.IdentityKind
+	(*Route)(nil),              // 4: switchboard.plugin.v1.Route
+	(*StartRequest)(nil),       // 5: switchboard.plugin.v1.StartRequest
+	(*StartResponse)(nil),      // 6: switchboard.plugin.v1.StartResponse
+	(*HealthRequest)(nil),      // 7: switchboard.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),     // 8: switchboard.plugin.v1.HealthResponse
+	(*Identity)(nil),           // 9: switchboard.plugin.v1.Identity
+	(*Field)(nil),              // 10: switchboard.plugin.v1.Field
+	(*Consent)(nil),            // 11: switchboard.plugin.v1.Consent
+	(*Message)(nil),            // 12: switchboard.plugin.v1.Message
+	(*Delivery)(nil),           // 13: switchboard.plugin.v1.Delivery
+	(*Error)(nil),              // 14: switchboard.plugin.v1.Error
+	(*Ack)(nil),                // 15: switchboard.plugin.v1.Ack
+	(*Outgoing)(nil),           // 16: switchboard.plugin.v1.Outgoing
+	(*SendRequest)(nil),        // 17: switchboard.plugin.v1.SendRequest
+	(*SendResponse)(nil),       // 18: switchboard.plugin.v1.SendResponse
+	(*Header)(nil),             // 19: switchboard.plugin.v1.Header
+	(*HTTPRequest)(nil),        // 20: switchboard.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),       // 21: switchboard.plugin.v1.HTTPResponse
+	(*TestRequest)(nil),        // 22: switchboard.plugin.v1.TestRequest
+	(*TestResponse)(nil),       // 23: switchboard.plugin.v1.TestResponse
+	(*InjectRequest)(nil),      // 24: switchboard.plugin.v1.InjectRequest
+	(*InjectResponse)(nil),     // 25: switchboard.plugin.v1.InjectResponse
+	(*SetReceiveRequest)(nil),  // 26: switchboard.plugin.v1.SetReceiveRequest
+	(*SetReceiveResponse)(nil), // 27: switchboard.plugin.v1.SetReceiveResponse
+	(*StopRequest)(nil),        // 28: switchboard.plugin.v1.StopRequest
+	(*StopResponse)(nil),       // 29: switchboard.plugin.v1.StopResponse
+	(*StatusUpdate)(nil),       // 30: switchboard.plugin.v1.StatusUpdate
+	(*StatusAck)(nil),          // 31: switchboard.plugin.v1.StatusAck
+	nil,                        // 32: switchboard.plugin.v1.StartRequest.SettingsEntry
 }
 var file_channel_proto_depIdxs = []int32{
 	3,  // 0: switchboard.plugin.v1.DescribeResponse.identity_kinds:type_name -> switchboard.plugin.v1.IdentityKind
 	4,  // 1: switchboard.plugin.v1.DescribeResponse.routes:type_name -> switchboard.plugin.v1.Route
-	30, // 2: switchboard.plugin.v1.StartRequest.settings:type_name -> switchboard.plugin.v1.StartRequest.SettingsEntry
+	32, // 2: switchboard.plugin.v1.StartRequest.settings:type_name -> switchboard.plugin.v1.StartRequest.SettingsEntry
 	9,  // 3: switchboard.plugin.v1.Message.identities:type_name -> switchboard.plugin.v1.Identity
 	10, // 4: switchboard.plugin.v1.Message.fields:type_name -> switchboard.plugin.v1.Field
 	11, // 5: switchboard.plugin.v1.Message.consent:type_name -> switchboard.plugin.v1.Consent
@@ -2051,21 +2169,23 @@ var file_channel_proto_depIdxs = []int32{
 	20, // 18: switchboard.plugin.v1.Channel.HandleHTTP:input_type -> switchboard.plugin.v1.HTTPRequest
 	22, // 19: switchboard.plugin.v1.Channel.Test:input_type -> switchboard.plugin.v1.TestRequest
 	24, // 20: switchboard.plugin.v1.Channel.Inject:input_type -> switchboard.plugin.v1.InjectRequest
-	26, // 21: switchboard.plugin.v1.Channel.Stop:input_type -> switchboard.plugin.v1.StopRequest
-	13, // 22: switchboard.plugin.v1.Host.Deliver:input_type -> switchboard.plugin.v1.Delivery
-	28, // 23: switchboard.plugin.v1.Host.UpdateStatus:input_type -> switchboard.plugin.v1.StatusUpdate
-	2,  // 24: switchboard.plugin.v1.Channel.Describe:output_type -> switchboard.plugin.v1.DescribeResponse
-	6,  // 25: switchboard.plugin.v1.Channel.Start:output_type -> switchboard.plugin.v1.StartResponse
-	8,  // 26: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthResponse
-	18, // 27: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResponse
-	21, // 28: switchboard.plugin.v1.Channel.HandleHTTP:output_type -> switchboard.plugin.v1.HTTPResponse
-	23, // 29: switchboard.plugin.v1.Channel.Test:output_type -> switchboard.plugin.v1.TestResponse
-	25, // 30: switchboard.plugin.v1.Channel.Inject:output_type -> switchboard.plugin.v1.InjectResponse
-	27, // 31: switchboard.plugin.v1.Channel.Stop:output_type -> switchboard.plugin.v1.StopResponse
-	15, // 32: switchboard.plugin.v1.Host.Deliver:output_type -> switchboard.plugin.v1.Ack
-	29, // 33: switchboard.plugin.v1.Host.UpdateStatus:output_type -> switchboard.plugin.v1.StatusAck
-	24, // [24:34] is the sub-list for method output_type
-	14, // [14:24] is the sub-list for method input_type
+	28, // 21: switchboard.plugin.v1.Channel.Stop:input_type -> switchboard.plugin.v1.StopRequest
+	26, // 22: switchboard.plugin.v1.Channel.SetReceive:input_type -> switchboard.plugin.v1.SetReceiveRequest
+	13, // 23: switchboard.plugin.v1.Host.Deliver:input_type -> switchboard.plugin.v1.Delivery
+	30, // 24: switchboard.plugin.v1.Host.UpdateStatus:input_type -> switchboard.plugin.v1.StatusUpdate
+	2,  // 25: switchboard.plugin.v1.Channel.Describe:output_type -> switchboard.plugin.v1.DescribeResponse
+	6,  // 26: switchboard.plugin.v1.Channel.Start:output_type -> switchboard.plugin.v1.StartResponse
+	8,  // 27: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthResponse
+	18, // 28: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResponse
+	21, // 29: switchboard.plugin.v1.Channel.HandleHTTP:output_type -> switchboard.plugin.v1.HTTPResponse
+	23, // 30: switchboard.plugin.v1.Channel.Test:output_type -> switchboard.plugin.v1.TestResponse
+	25, // 31: switchboard.plugin.v1.Channel.Inject:output_type -> switchboard.plugin.v1.InjectResponse
+	29, // 32: switchboard.plugin.v1.Channel.Stop:output_type -> switchboard.plugin.v1.StopResponse
+	27, // 33: switchboard.plugin.v1.Channel.SetReceive:output_type -> switchboard.plugin.v1.SetReceiveResponse
+	15, // 34: switchboard.plugin.v1.Host.Deliver:output_type -> switchboard.plugin.v1.Ack
+	31, // 35: switchboard.plugin.v1.Host.UpdateStatus:output_type -> switchboard.plugin.v1.StatusAck
+	25, // [25:36] is the sub-list for method output_type
+	14, // [14:25] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -2082,7 +2202,7 @@ func file_channel_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_channel_proto_rawDesc), len(file_channel_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

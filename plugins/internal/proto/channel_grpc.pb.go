@@ -34,6 +34,7 @@ const (
 	Channel_Test_FullMethodName       = "/switchboard.plugin.v1.Channel/Test"
 	Channel_Inject_FullMethodName     = "/switchboard.plugin.v1.Channel/Inject"
 	Channel_Stop_FullMethodName       = "/switchboard.plugin.v1.Channel/Stop"
+	Channel_SetReceive_FullMethodName = "/switchboard.plugin.v1.Channel/SetReceive"
 )
 
 // ChannelClient is the client API for Channel service.
@@ -60,6 +61,10 @@ type ChannelClient interface {
 	Inject(ctx context.Context, in *InjectRequest, opts ...grpc.CallOption) (*InjectResponse, error)
 	// Stop asks the plugin to stop receiving and finish in-flight work.
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
+	// SetReceive starts or stops receiving (Run) without a restart: for a
+	// run_once plugin, only the hub replica holding the channel's lease
+	// receives; every replica sends and serves webhooks.
+	SetReceive(ctx context.Context, in *SetReceiveRequest, opts ...grpc.CallOption) (*SetReceiveResponse, error)
 }
 
 type channelClient struct {
@@ -150,6 +155,16 @@ func (c *channelClient) Stop(ctx context.Context, in *StopRequest, opts ...grpc.
 	return out, nil
 }
 
+func (c *channelClient) SetReceive(ctx context.Context, in *SetReceiveRequest, opts ...grpc.CallOption) (*SetReceiveResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetReceiveResponse)
+	err := c.cc.Invoke(ctx, Channel_SetReceive_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChannelServer is the server API for Channel service.
 // All implementations must embed UnimplementedChannelServer
 // for forward compatibility.
@@ -174,6 +189,10 @@ type ChannelServer interface {
 	Inject(context.Context, *InjectRequest) (*InjectResponse, error)
 	// Stop asks the plugin to stop receiving and finish in-flight work.
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
+	// SetReceive starts or stops receiving (Run) without a restart: for a
+	// run_once plugin, only the hub replica holding the channel's lease
+	// receives; every replica sends and serves webhooks.
+	SetReceive(context.Context, *SetReceiveRequest) (*SetReceiveResponse, error)
 	mustEmbedUnimplementedChannelServer()
 }
 
@@ -207,6 +226,9 @@ func (UnimplementedChannelServer) Inject(context.Context, *InjectRequest) (*Inje
 }
 func (UnimplementedChannelServer) Stop(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
+}
+func (UnimplementedChannelServer) SetReceive(context.Context, *SetReceiveRequest) (*SetReceiveResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetReceive not implemented")
 }
 func (UnimplementedChannelServer) mustEmbedUnimplementedChannelServer() {}
 func (UnimplementedChannelServer) testEmbeddedByValue()                 {}
@@ -373,6 +395,24 @@ func _Channel_Stop_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Channel_SetReceive_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetReceiveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChannelServer).SetReceive(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Channel_SetReceive_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChannelServer).SetReceive(ctx, req.(*SetReceiveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Channel_ServiceDesc is the grpc.ServiceDesc for Channel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -411,6 +451,10 @@ var Channel_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stop",
 			Handler:    _Channel_Stop_Handler,
+		},
+		{
+			MethodName: "SetReceive",
+			Handler:    _Channel_SetReceive_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -45,11 +45,15 @@ type channel struct {
 func (c *channel) Describe() sdk.Description {
 	return sdk.Description{Name: "testplugin", Version: "0.1.0-" + variant,
 		Identities: []sdk.IdentityKind{{Kind: "testkit", Verified: true}, {Kind: "email", Verified: true}},
-		Routes:     []sdk.Route{{Method: "POST", Path: "/raw"}}}
+		Routes:     []sdk.Route{{Method: "POST", Path: "/raw"}}, RunOnce: true}
 }
 
 func (c *channel) Configure(ctx context.Context, cfg sdk.Config) error {
 	c.cfg = cfg
+	c.mu.Lock()
+	c.host = cfg.Host // webhooks deliver also where Run is not running
+	c.inflight = map[string]bool{}
+	c.mu.Unlock()
 	if cfg.Settings["freeze_configure"] != "" {
 		// Frozen mid-start, as a process stopped by a debugger or the OOM
 		// killer's cgroup freezer.
@@ -67,10 +71,6 @@ type pending struct {
 }
 
 func (c *channel) Run(ctx context.Context, host sdk.Host) error {
-	c.mu.Lock()
-	c.host = host
-	c.inflight = map[string]bool{}
-	c.mu.Unlock()
 	if c.cfg.Settings["fail_run"] != "" {
 		time.Sleep(50 * time.Millisecond)
 		return errors.New(c.cfg.Settings["fail_run"])

@@ -399,6 +399,19 @@ func TestPluginsTestCLI(t *testing.T) {
 	if err != nil || strings.Count(string(out), "PASS ") != 8 {
 		t.Fatalf("plugins test: %v\n%s", err, out)
 	}
+	if !strings.Contains(string(out), "8 checks: 8 passed, 0 skipped, 0 failed") {
+		t.Fatalf("plugins test summary:\n%s", out)
+	}
+	// Without --to the send check is skipped: not a pass (exit 1) unless
+	// skips are allowed.
+	out, err = exec.Command(binary(t), "plugins", "test", pluginBinary(t, testPluginPkg, ""), "--set", "state_dir="+t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "8 checks: 7 passed, 1 skipped, 0 failed") || !strings.Contains(string(out), "1 check(s) skipped, none failed") {
+		t.Fatalf("plugins test with a skipped check: %v\n%s", err, out)
+	}
+	out, err = exec.Command(binary(t), "plugins", "test", "--allow-skip", pluginBinary(t, testPluginPkg, ""), "--set", "state_dir="+t.TempDir()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("plugins test --allow-skip: %v\n%s", err, out)
+	}
 	out, err = exec.Command(binary(t), "plugins", "test", pluginBinary(t, testPluginPkg, "-X main.variant=wrongversion"), "--set", "state_dir="+t.TempDir()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "FAIL handshake: plugin refused") || !strings.Contains(string(out), "wrong plugin protocol version") {
 		t.Fatalf("plugins test of a wrong version: %v\n%s", err, out)

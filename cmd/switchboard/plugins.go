@@ -95,6 +95,7 @@ func pluginsTest(args []string, w io.Writer) error {
 	sha := fs.String("sha256", "", "the binary's expected SHA-256")
 	timeout := fs.Duration("timeout", 20*time.Second, "time limit of each check")
 	verbose := fs.Bool("v", false, "show the host's and the plugin's logs")
+	allowSkip := fs.Bool("allow-skip", false, "exit 0 even when checks were skipped (no injector, no --to)")
 	// Flags may come before or after PATH.
 	var pos []string
 	for {
@@ -125,13 +126,11 @@ func pluginsTest(args []string, w io.Writer) error {
 	defer stop()
 	rs := plugintest.Check(ctx, o)
 	if plugintest.Print(w, rs) {
-		n := 0
-		for _, r := range rs {
-			if r.Outcome == plugintest.Fail {
-				n++
-			}
-		}
-		return fmt.Errorf("%s: %d check(s) failed", pos[0], n)
+		return fmt.Errorf("%s: %d check(s) failed", pos[0], plugintest.Count(rs, plugintest.Fail))
+	}
+	// A plugin whose checks did not run has not passed them.
+	if n := plugintest.Count(rs, plugintest.Skip); n > 0 && !*allowSkip {
+		return fmt.Errorf("%s: %d check(s) skipped, none failed (--allow-skip accepts that)", pos[0], n)
 	}
 	return nil
 }

@@ -80,13 +80,31 @@ func Run(t *testing.T, o Options) {
 	}
 }
 
-// Print writes one line per result and reports whether any check failed.
+// Print writes one line per result and the Summary, and reports whether
+// any check failed.
 func Print(w io.Writer, rs []Result) (failed bool) {
 	for _, r := range rs {
 		fmt.Fprintln(w, r)
 		failed = failed || r.Outcome == Fail
 	}
+	fmt.Fprintln(w, Summary(rs))
 	return failed
+}
+
+// Count returns how many results have outcome (Pass, Fail or Skip).
+func Count(rs []Result, outcome string) int {
+	n := 0
+	for _, r := range rs {
+		if r.Outcome == outcome {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is one line: "8 checks: 5 passed, 3 skipped, 0 failed".
+func Summary(rs []Result) string {
+	return fmt.Sprintf("%d checks: %d passed, %d skipped, %d failed", len(rs), Count(rs, Pass), Count(rs, Skip), Count(rs, Fail))
 }
 
 type kit struct {

@@ -120,7 +120,7 @@ type kit struct {
 type sink struct {
 	mu          sync.Mutex
 	msgs        []connectors.Message
-	refuse      int
+	refuseText  string // refuse the next delivery of this text (once)
 	refused     int
 	holdText    string
 	holdRelease chan struct{}
@@ -129,8 +129,8 @@ type sink struct {
 
 func (s *sink) Deliver(ctx context.Context, m connectors.Message) (string, error) {
 	s.mu.Lock()
-	if s.refuse > 0 {
-		s.refuse--
+	if s.refuseText != "" && m.Text == s.refuseText {
+		s.refuseText = ""
 		s.refused++
 		s.mu.Unlock()
 		return "", errors.New("plugintest: the hub cannot store the message now")
@@ -380,21 +380,34 @@ func (k *kit) redelivery(ctx context.Context) (string, error) {
 func (k *kit) retry(ctx context.Context) (string, error) {
 	text := "plugintest retry " + time.Now().Format(time.RFC3339Nano)
 	k.sink.mu.Lock()
-	k.sink.refuse = 1
-	k.sink.refused = 0
+	k.sink.refuseText, k.sink.refused = text, 0
 	k.sink.mu.Unlock()
-	if err := k.inject(ctx, "kit-retry", text); errors.Is(err, errSkip) {
+	defer func() {
 		k.sink.mu.Lock()
-		k.sink.refuse = 0
+		k.sink.refuseText = ""
 		k.sink.mu.Unlock()
+	}()
+	if err := k.inject(ctx, "kit-retry", text); errors.Is(err, errSkip) {
 		return noInject, errSkip
 	} else if err != nil {
 		return "", fmt.Errorf("inject: %w", err)
 	}
-	if _, err := k.wait(ctx, text, 1); err != nil {
+	ms, err := k.wait(ctx, text, 1)
+	if err != nil {
 		return "", fmt.Errorf("after the hub refused it once (unavailable), the message was never delivered again: %w", err)
 	}
-	return "the hub refused it once as unavailable; the plugin delivered it again", nil
+	k.sink.mu.Lock()
+	refused := k.sink.refused
+	k.sink.mu.Unlock()
+	if refused != 1 {
+		return "", fmt.Errorf("the message was stored without the refusal being seen (%d refusals)", refused)
+	}
+	for _, m := range ms {
+		if m.ProviderID == "" || m.ProviderID != ms[0].ProviderID {
+			return "", fmt.Errorf("the retry has another provider id (%q, %q): the hub could not deduplicate it", ms[0].ProviderID, m.ProviderID)
+		}
+	}
+	return fmt.Sprintf("delivered twice: refused once as unavailable, then stored (provider id %q)", ms[0].ProviderID), nil
 }
 
 func (k *kit) send(ctx context.Context) (string, error) {

@@ -68,11 +68,12 @@ type Server struct {
 	// one fails with failCode.
 	failAfter int
 	failCode  int
+	served    map[int64]int // update_id -> times returned by getUpdates
 }
 
 // New starts a fake Bot API for token.
 func New(token string) *Server {
-	s := &Server{Token: token, nextID: 1000, nextMsg: 1, blocked: map[int64]bool{}, failAfter: -1}
+	s := &Server{Token: token, nextID: 1000, nextMsg: 1, blocked: map[int64]bool{}, failAfter: -1, served: map[int64]int{}}
 	s.cond = sync.NewCond(&s.mu)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -134,6 +135,20 @@ func (s *Server) Polls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.polls
+}
+
+// Reserved is how many updates getUpdates returned more than once (taken
+// by the bot, not confirmed, served again: a redelivery after a crash).
+func (s *Server) Reserved() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.served {
+		if c > 1 {
+			n++
+		}
+	}
+	return n
 }
 
 // Webhook is the URL set by setWebhook ("" when none).
@@ -246,6 +261,9 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, p map[string
 	}
 	n := min(int(limit), len(s.updates))
 	out := append([]Update{}, s.updates[:n]...)
+	for _, u := range out {
+		s.served[u.UpdateID]++
+	}
 	s.polls++
 	reply(w, 200, answer{OK: true, Result: out})
 }

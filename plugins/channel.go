@@ -188,8 +188,12 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 			}
 		}()
 	}
-	for ctx.Err() == nil {
-		c.setState(StateStarting, nil)
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		c.setState(StateStarting, func(s *Status) {
+			if attempt > 0 {
+				s.Restarts++ // after a crash, a hang or a failed start alike
+			}
+		})
 		p, err := launch(ctx, c.spec, launchOptions{channel: c.o.Channel, sink: sink, status: c.o.Status, log: c.o.Logger,
 			maxText: c.o.MaxText, webhookURL: c.o.WebhookURL, startTimeout: c.o.StartTimeout, receive: c.receiveAtStart(ctx)})
 		if err != nil {
@@ -229,7 +233,7 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 			backoff = c.o.MinBackoff // it ran well for a while: this is a fresh failure
 		}
 		c.o.Logger.Error("plugin failed; restarting", "channel", c.o.Channel, "err", err, "retry_in", backoff)
-		c.setState(StateRestarting, func(s *Status) { s.LastError = err.Error(); s.Restarts++; s.PID = 0; s.Receiving = false })
+		c.setState(StateRestarting, func(s *Status) { s.LastError = err.Error(); s.PID = 0; s.Receiving = false })
 		if !sleep(ctx, backoff) {
 			return nil
 		}

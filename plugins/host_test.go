@@ -482,6 +482,8 @@ func TestPluginFrozenDuringStartIsKilled(t *testing.T) {
 		s := r.ch.Status()
 		return s.State != plugins.StateStarting && strings.Contains(s.LastError, "start:")
 	})
+	// A failed start counts as a restart when it is tried again.
+	waitFor(t, "a second attempt", func() bool { return r.ch.Status().Restarts >= 1 })
 	// The cleanup checks that Run returns after cancel.
 }
 

@@ -49,10 +49,16 @@ func (h *slogHCLog) Log(level hclog.Level, msg string, args ...any) {
 	for i := 0; i < len(all); i += 2 {
 		all[i] = fmt.Sprint(all[i])
 	}
-	if h.name != "" {
-		all = append(all, "logger", h.name)
+	// What the plugin logs goes in a group of its own, so it cannot
+	// shadow the hub's attributes (plugin, channel) on the same line.
+	var out []any
+	if len(all) > 0 {
+		out = append(out, slog.Group("attrs", all...))
 	}
-	h.l.Log(context.Background(), lv, msg, all...)
+	if h.name != "" {
+		out = append(out, "logger", h.name)
+	}
+	h.l.Log(context.Background(), lv, msg, out...)
 }
 
 func (h *slogHCLog) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }

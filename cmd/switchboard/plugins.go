@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/plugins/plugintest"
+	"github.com/switchboard-hub/switchboard/plugins/sdk"
 )
 
 // pluginsCmd runs `switchboard plugins list` (asks the running hub) and
@@ -117,7 +118,7 @@ func pluginsTest(args []string, w io.Writer) error {
 		if err != nil {
 			return usageError(err.Error())
 		}
-		o.To = &id
+		o.To = &sdk.Identity{Type: id.Type, Value: id.Value}
 	}
 	if *verbose {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

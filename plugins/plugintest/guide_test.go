@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/plugins/plugintest"
+	"github.com/switchboard-hub/switchboard/plugins/sdk"
 )
 
 // The plugin docs/PLUGINS.md walks an author through (its first Go block)
@@ -36,7 +36,7 @@ func TestGuidePluginPassesTheKit(t *testing.T) {
 		t.Fatalf("the guide's plugin does not build: %v\n%s", err, b)
 	}
 	rs := plugintest.Check(t.Context(), plugintest.Options{Path: bin, Settings: map[string]string{"api_key": "test"},
-		To: &connectors.Identity{Type: "mychannel", Value: "user-7"}})
+		To: &sdk.Identity{Type: "mychannel", Value: "user-7"}})
 	var out strings.Builder
 	if plugintest.Print(&out, rs) {
 		t.Fatalf("the guide's plugin fails the kit:\n%s", out.String())

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/plugins"
+	"github.com/switchboard-hub/switchboard/plugins/sdk"
 )
 
 // Options say which plugin to check and how.
@@ -23,7 +24,7 @@ type Options struct {
 	// Settings passed to the plugin.
 	Settings map[string]string
 	// To is a recipient the plugin can reach; without it Send is not checked.
-	To *connectors.Identity
+	To *sdk.Identity
 	// Inject makes the provider side produce one inbound message whose
 	// provider identity derives from key. Nil: the plugin's own Injector
 	// ability when it has one; otherwise delivery checks are skipped.
@@ -418,7 +419,8 @@ func (k *kit) send(ctx context.Context) (string, error) {
 		return "", err
 	}
 	res, err := k.ch.Send(ctx, connectors.Outgoing{EntryID: "o_plugintest", ConversationID: "v_plugintest", CustomerID: "c_plugintest",
-		Channel: channelName, To: *k.o.To, Text: "a reply from the plugin conformance kit"})
+		Channel: channelName, To: connectors.Identity{Type: k.o.To.Type, Value: k.o.To.Value, Verified: k.o.To.Verified},
+		Text: "a reply from the plugin conformance kit"})
 	if err != nil {
 		return "", fmt.Errorf("Send: %w", err)
 	}

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/plugins/examples/telegram/telegramtest"
 	"github.com/switchboard-hub/switchboard/plugins/plugintest"
+	"github.com/switchboard-hub/switchboard/plugins/sdk"
 )
 
 func build(t *testing.T, pkg, ldflags string) string {
@@ -26,7 +26,7 @@ func build(t *testing.T, pkg, ldflags string) string {
 func TestKitPassesTheTestPlugin(t *testing.T) {
 	path := build(t, "github.com/switchboard-hub/switchboard/plugins/internal/testplugin", "")
 	plugintest.Run(t, plugintest.Options{Path: path, Settings: map[string]string{"state_dir": t.TempDir()},
-		To: &connectors.Identity{Type: "testkit", Value: "kit-user"}})
+		To: &sdk.Identity{Type: "testkit", Value: "kit-user"}})
 }
 
 // The Telegram plugin cannot inject by itself; the harness makes the fake
@@ -37,7 +37,7 @@ func TestKitPassesTheTelegramPlugin(t *testing.T) {
 	defer api.Close()
 	rs := plugintest.Check(t.Context(), plugintest.Options{Path: path,
 		Settings: map[string]string{"bot_token": "42:kit", "api_base_url": api.URL, "poll_timeout": "1"},
-		To:       &connectors.Identity{Type: "telegram", Value: "777001"},
+		To:       &sdk.Identity{Type: "telegram", Value: "777001"},
 		Inject: func(ctx context.Context, key, text string) error {
 			api.UserSays(telegramtest.User{ID: 777001, FirstName: "Kit"}, text)
 			return nil

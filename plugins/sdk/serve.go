@@ -37,7 +37,7 @@ func Serve(ch Channel) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake,
 		Plugins: wire.Plugins(func(b *plugin.GRPCBroker) pb.ChannelServer {
-			return NewServer(ch, b, log)
+			return newServer(ch, b, log)
 		}),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(wire.MaxMessageBytes), grpc.MaxSendMsgSize(wire.MaxMessageBytes))...)
@@ -80,9 +80,9 @@ func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
 	}}))
 }
 
-// Server is the Channel service a plugin serves; Serve builds it. It is
-// exported for in-process tests (see plugins/plugintest).
-type Server struct {
+// server is the Channel service a plugin serves; Serve builds it. It is
+// unexported: its methods take the internal wire types.
+type server struct {
 	pb.UnimplementedChannelServer
 	ch     Channel
 	broker *plugin.GRPCBroker
@@ -96,18 +96,18 @@ type Server struct {
 	host    *hostClient
 }
 
-// NewServer returns the Channel service for ch.
-func NewServer(ch Channel, broker *plugin.GRPCBroker, log *slog.Logger) *Server {
-	return &Server{ch: ch, broker: broker, log: log}
+// newServer returns the Channel service for ch.
+func newServer(ch Channel, broker *plugin.GRPCBroker, log *slog.Logger) *server {
+	return &server{ch: ch, broker: broker, log: log}
 }
 
-func (s *Server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
 	_, canTest := s.ch.(Tester)
 	_, canInject := s.ch.(Injector)
 	return toprotoDescription(s.ch.Describe(), true, canTest, canInject), nil
 }
 
-func (s *Server) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResponse, error) {
+func (s *server) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
@@ -136,7 +136,7 @@ func (s *Server) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResp
 }
 
 // startRun starts Run (s.mu held).
-func (s *Server) startRun() {
+func (s *server) startRun() {
 	if s.cancel != nil {
 		return
 	}
@@ -159,7 +159,7 @@ func (s *Server) startRun() {
 }
 
 // stopRun cancels Run and waits for it (bounded by ctx).
-func (s *Server) stopRun(ctx context.Context) error {
+func (s *server) stopRun(ctx context.Context) error {
 	s.mu.Lock()
 	cancel, done := s.cancel, s.done
 	s.cancel, s.done = nil, nil
@@ -178,7 +178,7 @@ func (s *Server) stopRun(ctx context.Context) error {
 
 // SetReceive starts or stops Run (the hub moves a RunOnce channel's
 // receiving between replicas with it).
-func (s *Server) SetReceive(ctx context.Context, req *pb.SetReceiveRequest) (*pb.SetReceiveResponse, error) {
+func (s *server) SetReceive(ctx context.Context, req *pb.SetReceiveRequest) (*pb.SetReceiveResponse, error) {
 	if !req.Receive {
 		if err := s.stopRun(ctx); err != nil {
 			return nil, err
@@ -194,7 +194,7 @@ func (s *Server) SetReceive(ctx context.Context, req *pb.SetReceiveRequest) (*pb
 	return &pb.SetReceiveResponse{}, nil
 }
 
-func (s *Server) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthResponse, error) {
+func (s *server) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.runErr != nil {
@@ -203,7 +203,7 @@ func (s *Server) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthRes
 	return &pb.HealthResponse{Ok: true}, nil
 }
 
-func (s *Server) Send(ctx context.Context, req *pb.SendRequest) (*pb.SendResponse, error) {
+func (s *server) Send(ctx context.Context, req *pb.SendRequest) (*pb.SendResponse, error) {
 	res, err := s.ch.Send(ctx, fromprotoOutgoing(req.Out))
 	if err != nil {
 		return &pb.SendResponse{Error: toprotoSendError(err)}, nil
@@ -216,7 +216,7 @@ func (s *Server) Send(ctx context.Context, req *pb.SendRequest) (*pb.SendRespons
 	return &pb.SendResponse{ProviderId: strings.ToValidUTF8(res.ProviderID, "\uFFFD"), Status: strings.ToValidUTF8(res.Status, "\uFFFD")}, nil
 }
 
-func (s *Server) HandleHTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+func (s *server) HandleHTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
 	h, ok := s.ch.(http.Handler)
 	if !ok {
 		return &pb.HTTPResponse{Status: http.StatusNotFound, Body: []byte("this plugin serves no routes\n")}, nil
@@ -248,7 +248,7 @@ func (s *Server) HandleHTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPR
 	return out, nil
 }
 
-func (s *Server) Test(ctx context.Context, _ *pb.TestRequest) (*pb.TestResponse, error) {
+func (s *server) Test(ctx context.Context, _ *pb.TestRequest) (*pb.TestResponse, error) {
 	t, ok := s.ch.(Tester)
 	if !ok {
 		return &pb.TestResponse{Report: "the plugin has no credentials test"}, nil
@@ -260,7 +260,7 @@ func (s *Server) Test(ctx context.Context, _ *pb.TestRequest) (*pb.TestResponse,
 	return &pb.TestResponse{Report: report}, nil
 }
 
-func (s *Server) Inject(ctx context.Context, req *pb.InjectRequest) (*pb.InjectResponse, error) {
+func (s *server) Inject(ctx context.Context, req *pb.InjectRequest) (*pb.InjectResponse, error) {
 	in, ok := s.ch.(Injector)
 	if !ok {
 		return &pb.InjectResponse{Error: "the plugin cannot inject messages"}, nil
@@ -273,7 +273,7 @@ func (s *Server) Inject(ctx context.Context, req *pb.InjectRequest) (*pb.InjectR
 
 // Stop cancels Run and waits (bounded by the caller's deadline) for it to
 // return, so deliveries in flight are acknowledged or abandoned cleanly.
-func (s *Server) Stop(ctx context.Context, _ *pb.StopRequest) (*pb.StopResponse, error) {
+func (s *server) Stop(ctx context.Context, _ *pb.StopRequest) (*pb.StopResponse, error) {
 	if err := s.stopRun(ctx); err != nil {
 		return nil, err
 	}

@@ -336,7 +336,9 @@ func toMessage(u update) (sdk.Message, bool) {
 		Identities: []sdk.Identity{{Type: Kind, Value: strconv.FormatInt(m.From.ID, 10), Verified: true}},
 		SenderName: name,
 		Text:       text,
-		OccurredAt: time.Unix(m.Date, 0),
+		// Telegram dates are whole seconds: the message id (increasing
+		// within a chat) orders messages of the same second.
+		OccurredAt: time.Unix(m.Date, m.MessageID%int64(time.Second)),
 	}
 	if m.From.Username != "" {
 		out.Fields = append(out.Fields, sdk.Field{Name: "username", Value: "@" + m.From.Username})

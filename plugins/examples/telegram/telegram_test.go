@@ -316,3 +316,19 @@ func FuzzUpdate(f *testing.F) {
 		}
 	})
 }
+
+// Messages of the same second keep their order (Telegram dates are whole
+// seconds; the hub sorts by time).
+func TestSameSecondMessagesKeepTheirOrder(t *testing.T) {
+	at := func(id int64) time.Time {
+		m, ok := toMessage(update{UpdateID: id, Message: &message{MessageID: id, From: &user{ID: 1, FirstName: "A"},
+			Chat: chat{ID: 1, Type: "private"}, Date: 1700000000, Text: "x"}})
+		if !ok {
+			t.Fatal("not a message")
+		}
+		return m.OccurredAt
+	}
+	if a, b := at(41), at(42); !a.Before(b) || a.Unix() != 1700000000 || b.Unix() != 1700000000 {
+		t.Fatalf("message 41 at %v, 42 at %v", a, b)
+	}
+}

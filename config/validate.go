@@ -353,5 +353,5 @@ func checkPasswordHash(h string) string {
 		return ""
 	}
 	return "must be a bcrypt hash ($2b$12$…) or an argon2id PHC string ($argon2id$v=19$m=65536,t=3,p=4$…), not a password; " +
-		"e.g. htpasswd -nbBC 12 '' 'PASSWORD' | tr -d ':\\n'"
+		"e.g. echo 'PASSWORD' | switchboard password-hash"
 }

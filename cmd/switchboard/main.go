@@ -18,9 +18,10 @@ Usage:
   switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
   switchboard plugins list | test PATH [--set KEY=VALUE]... [--to TYPE:VALUE]
   switchboard load [flags]          (load generator; see switchboard load -h)
+  switchboard password-hash         (reads a password on stdin, prints its bcrypt hash for password_hash)
   switchboard version
 
-Every verb but serve, load and plugins test talks to a running hub: --url (default from the
+Every verb but serve, load, password-hash and plugins test talks to a running hub: --url (default from the
 config's http.addr) and a token from --token, $SWITCHBOARD_TOKEN, the first
 admin's token in the config, or the bootstrap token the hub wrote to its data
 directory.
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = pluginsCmd(args[1:], stdout)
 	case "load":
 		err = load(args[1:], stdout)
+	case "password-hash":
+		err = hashPassword(args[1:], os.Stdin, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

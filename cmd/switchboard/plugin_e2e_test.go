@@ -164,7 +164,7 @@ func TestPluginTelegramEndToEnd(t *testing.T) {
 
 	// The CLI shows the plugin and the unused one; the channel test calls getMe.
 	out, err := exec.Command(binary(t), "plugins", "list", "--url", p.base, "--token", adminToken).CombinedOutput()
-	if err != nil || !regexpLine(string(out), `telegram-bot\s+tg\s+running\s+1\.0\.0\s+\d+\s+0\s`) || !regexpLine(string(out), `spare\s+-\s+unused`) {
+	if err != nil || !regexpLine(string(out), `telegram-bot\s+tg\s+running\s+1\.0\.0\s+\d+\s+0\s+yes\s`) || !regexpLine(string(out), `spare\s+-\s+unused`) {
 		t.Fatalf("plugins list: %v\n%s", err, out)
 	}
 	out, err = exec.Command(binary(t), "channels", "test", "tg", "--url", p.base, "--token", adminToken).CombinedOutput()

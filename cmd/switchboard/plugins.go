@@ -46,6 +46,7 @@ func pluginsList(args []string, w io.Writer) error {
 			Plugin, Channel, State, Version string
 			LastError                       string `json:"last_error"`
 			PID, Restarts                   int
+			Receiving                       bool
 			Since                           time.Time
 		} `json:"plugins"`
 	}
@@ -53,7 +54,7 @@ func pluginsList(args []string, w io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PLUGIN\tCHANNEL\tSTATE\tVERSION\tPID\tRESTARTS\tSINCE\tLAST ERROR")
+	fmt.Fprintln(tw, "PLUGIN\tCHANNEL\tSTATE\tVERSION\tPID\tRESTARTS\tRECEIVING\tSINCE\tLAST ERROR")
 	for _, p := range out.Plugins {
 		since := "-"
 		if !p.Since.IsZero() {
@@ -63,7 +64,11 @@ func pluginsList(args []string, w io.Writer) error {
 		if p.PID != 0 {
 			pid = fmt.Sprint(p.PID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", p.Plugin, dash(p.Channel), p.State, dash(p.Version), pid, p.Restarts, since, dash(p.LastError))
+		receiving := "no" // a run-once plugin receives only on the replica holding its lease
+		if p.Receiving {
+			receiving = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Plugin, dash(p.Channel), p.State, dash(p.Version), pid, p.Restarts, receiving, since, dash(p.LastError))
 	}
 	return tw.Flush()
 }

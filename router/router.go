@@ -300,7 +300,14 @@ func (r *Router) conversation(ctx context.Context, ch Channel, customer string, 
 			x.Status = store.StatusOpen // the customer wrote again
 		}
 		if !msg.OccurredAt.Before(x.LastActivity) || x.LastMessageID == "" {
-			x.LastActivity = msg.OccurredAt
+			// Never backwards, even for the first message recorded on a
+			// conversation another worker opened with a later one: the
+			// activity index of the Redis store relies on it (its
+			// add-new/remove-old updates of concurrent workers may apply
+			// in any order, which is only safe while activity only grows).
+			if msg.OccurredAt.After(x.LastActivity) {
+				x.LastActivity = msg.OccurredAt
+			}
 			x.LastMessageID = msg.ID
 			x.Preview = preview
 		}

@@ -482,3 +482,57 @@ func TestAgentCapacity(t *testing.T) {
 		}
 	})
 }
+
+// TestConversationActivityNeverMovesBack: a conversation another worker has
+// just opened with a later message (and not yet touched) keeps that later
+// activity when an older message is recorded on it first. The Redis
+// store's activity index is only right while activity never moves back:
+// concurrent workers' index updates may apply in any order.
+func TestConversationActivityNeverMovesBack(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		h := newHub(t, st)
+		first := h.process(t, h.msg("trusted-api", "t", "first", "email:ola@example.com"))
+		e, err := st.GetEntry(ctx, first.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		later := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+		// Another worker opened the thread's next conversation with a later
+		// message and has not recorded it yet.
+		if _, err := st.UpdateConversation(ctx, e.ConversationID, func(c *store.Conversation) error {
+			c.Status = store.StatusResolved
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		opened, created, err := st.OpenConversation(ctx, store.Conversation{ID: "v_next", CustomerID: e.CustomerID, Channel: "trusted-api",
+			ThreadKey: "trusted-api|t", Status: store.StatusOpen, Audience: store.AudienceAll, CreatedAt: later, LastActivity: later})
+		if err != nil || !created {
+			t.Fatalf("open: created %v, err %v", created, err)
+		}
+		older := h.msg("trusted-api", "t", "older", "email:ola@example.com") // OccurredAt in January
+		h.process(t, older)
+		c, err := st.GetConversation(ctx, opened.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.LastActivity.Equal(later) {
+			t.Fatalf("LastActivity moved from %v to %v", later, c.LastActivity)
+		}
+		if c.LastMessageID == "" || c.Preview != "older" {
+			t.Fatalf("the message was not recorded on the conversation: %+v", c)
+		}
+		cs, err := timeline.Conversations(ctx, st, h.customerOf(t, "email:ola@example.com"), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, x := range cs {
+			found = found || x.ID == opened.ID
+		}
+		if !found {
+			t.Fatalf("the conversation is missing from the list: %+v", cs)
+		}
+	})
+}

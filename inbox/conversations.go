@@ -41,16 +41,23 @@ func (s *Server) visible(p Principal, c store.Conversation) bool {
 	return a == nil || slices.Contains(a, c.Audience)
 }
 
-func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
+// conversationFilter reads the conversation list's query (status, channel,
+// assignee — "me" is the caller —, team, before, limit up to maxLimit,
+// include_shadow), limited to what the caller may see.
+func (s *Server) conversationFilter(r *http.Request, maxLimit int) store.ConversationFilter {
 	p := principalFrom(r.Context())
 	q := r.URL.Query()
 	f := store.ConversationFilter{Status: q.Get("status"), Channel: q.Get("channel"), Assignee: q.Get("assignee"),
-		Team: q.Get("team"), Before: q.Get("before"), Limit: intParam(r, "limit", 50, 500),
+		Team: q.Get("team"), Before: q.Get("before"), Limit: intParam(r, "limit", 50, maxLimit),
 		Audiences: s.audiences(p, q.Get("include_shadow") == "true")}
 	if f.Assignee == "me" {
 		f.Assignee = p.Name
 	}
-	cs, next, err := s.o.Store.ListConversations(r.Context(), f)
+	return f
+}
+
+func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
+	cs, next, err := s.o.Store.ListConversations(r.Context(), s.conversationFilter(r, 500))
 	if err != nil {
 		storeError(w, err)
 		return

@@ -154,15 +154,7 @@ type InboxItem struct {
 // inboxList answers GET /api/v1/inbox: the conversations list of
 // /api/v1/conversations with what the UI shows beside each one, in one call.
 func (s *Server) inboxList(w http.ResponseWriter, r *http.Request) {
-	p := principalFrom(r.Context())
-	q := r.URL.Query()
-	f := store.ConversationFilter{Status: q.Get("status"), Channel: q.Get("channel"), Assignee: q.Get("assignee"),
-		Team: q.Get("team"), Before: q.Get("before"), Limit: intParam(r, "limit", 50, 200),
-		Audiences: s.audiences(p, q.Get("include_shadow") == "true")}
-	if f.Assignee == "me" {
-		f.Assignee = p.Name
-	}
-	cs, next, err := s.o.Store.ListConversations(r.Context(), f)
+	cs, next, err := s.o.Store.ListConversations(r.Context(), s.conversationFilter(r, 200))
 	if err != nil {
 		storeError(w, err)
 		return

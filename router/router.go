@@ -230,17 +230,23 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		}
 		flags = append(append([]string(nil), flags...), "consent-"+word+":"+c.Purpose)
 	}
+	return r.record(ctx, msg, res.customer, conv, flags)
+}
+
+// record appends msg as an inbound entry of conv on customerID's timeline
+// (flags beside msg's own; "no-reply" added when msg is marked so) and
+// announces it; a duplicate is counted, not announced.
+func (r *Router) record(ctx context.Context, msg connectors.Message, customerID string, conv store.Conversation, flags []string) error {
 	if msg.NoReply {
 		flags = append(append([]string(nil), flags...), "no-reply")
 	}
 	sender := msg.Identities[0]
 	now := r.opts.Clock().UTC()
-	e := store.Entry{ID: msg.ID, CustomerID: res.customer, ConversationID: conv.ID, Channel: msg.Channel,
+	e, created, err := r.st.AppendEntry(ctx, store.Entry{ID: msg.ID, CustomerID: customerID, ConversationID: conv.ID, Channel: msg.Channel,
 		Direction: connectors.Inbound, Kind: store.KindMessage, ProviderID: msg.ProviderID, Sender: &sender,
 		SenderName: msg.SenderName, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
 		Attachments: msg.Attachments, Fields: msg.Fields, Flags: flags,
-		OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now}
-	e, created, err := r.st.AppendEntry(ctx, e)
+		OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		return fmt.Errorf("append entry: %w", err)
 	}
@@ -250,7 +256,8 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	}
 	r.m.Processed.WithLabelValues(msg.Channel).Inc()
 	r.m.Latency.WithLabelValues(msg.Channel).Observe(now.Sub(msg.ReceivedAt).Seconds())
-	r.publish(ctx, Event{Type: EventEntryCreated, CustomerID: res.customer, ConversationID: conv.ID, EntryID: e.ID, Channel: msg.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+	r.publish(ctx, Event{Type: EventEntryCreated, CustomerID: customerID, ConversationID: conv.ID, EntryID: e.ID,
+		Channel: msg.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
 	return nil
 }
 
@@ -360,25 +367,5 @@ func (r *Router) regarding(ctx context.Context, msg connectors.Message) (done bo
 	if err != nil {
 		return false, fmt.Errorf("find the reported message's conversation: %w", err)
 	}
-	flags := msg.Flags
-	if msg.NoReply {
-		flags = append(append([]string(nil), flags...), "no-reply")
-	}
-	sender := msg.Identities[0]
-	now := r.opts.Clock().UTC()
-	e, created, err := r.st.AppendEntry(ctx, store.Entry{ID: msg.ID, CustomerID: conv.CustomerID, ConversationID: conv.ID,
-		Channel: msg.Channel, Direction: connectors.Inbound, Kind: store.KindMessage, ProviderID: msg.ProviderID,
-		Sender: &sender, SenderName: msg.SenderName, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
-		Attachments: msg.Attachments, Fields: msg.Fields, Flags: flags, OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now})
-	if err != nil {
-		return false, fmt.Errorf("append entry: %w", err)
-	}
-	if !created {
-		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
-		return true, nil
-	}
-	r.m.Processed.WithLabelValues(msg.Channel).Inc()
-	r.publish(ctx, Event{Type: EventEntryCreated, CustomerID: conv.CustomerID, ConversationID: conv.ID, EntryID: e.ID,
-		Channel: msg.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
-	return true, nil
+	return true, r.record(ctx, msg, conv.CustomerID, conv, msg.Flags)
 }

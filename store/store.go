@@ -217,7 +217,10 @@ type Conversations interface {
 	// status becomes resolved, the thread key is released so the next
 	// message on it opens a new conversation; reopening a resolved
 	// conversation re-takes its thread key unless another conversation holds
-	// it (then ErrConflict).
+	// it (then ErrConflict). Callers that update a conversation concurrently
+	// must only ever move LastActivity forward: a backend may keep its
+	// activity index outside the compare-and-swap (Redis: another slot),
+	// where concurrent index updates can land in any order.
 	UpdateConversation(ctx context.Context, id string, fn func(*Conversation) error) (Conversation, error)
 	// ListConversations pages by LastActivity, newest first.
 	ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, string, error)

@@ -28,8 +28,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-
-	"github.com/switchboard-hub/switchboard/internal/testenv"
 )
 
 // browser is a running driver.js: one JSON command in, one JSON answer out.
@@ -43,18 +41,7 @@ type browser struct {
 
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
-	chromium, pw, node := os.Getenv("SWITCHBOARD_TEST_CHROMIUM"), os.Getenv("SWITCHBOARD_TEST_PLAYWRIGHT"), os.Getenv("SWITCHBOARD_TEST_NODE")
-	if node == "" {
-		node = "node"
-	}
-	if chromium == "" || pw == "" {
-		testenv.Absent(t, "a browser (SWITCHBOARD_TEST_CHROMIUM, SWITCHBOARD_TEST_PLAYWRIGHT; scripts/peers/webform.sh)", nil)
-	}
-	for _, f := range []string{chromium, filepath.Join(pw, "package.json")} {
-		if _, err := os.Stat(f); err != nil {
-			testenv.Absent(t, "a browser", err)
-		}
-	}
+	chromium, pw, node := browserPeer(t)
 	script, _ := filepath.Abs(filepath.Join("testdata", "ui", "driver.js"))
 	cmd := exec.Command(node, script, chromium)
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_TEST_PLAYWRIGHT="+pw)

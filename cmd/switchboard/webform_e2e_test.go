@@ -174,8 +174,12 @@ type browserResult struct {
 	Console      []string `json:"console"`
 }
 
-func TestWebformInARealBrowser(t *testing.T) {
-	chromium, pw, node := os.Getenv("SWITCHBOARD_TEST_CHROMIUM"), os.Getenv("SWITCHBOARD_TEST_PLAYWRIGHT"), os.Getenv("SWITCHBOARD_TEST_NODE")
+// browserPeer returns the Chromium binary, the playwright-core directory and
+// the node binary scripts/peers/webform.sh set up; the test skips (fails in
+// CI) when they are missing.
+func browserPeer(t *testing.T) (chromium, pw, node string) {
+	t.Helper()
+	chromium, pw, node = os.Getenv("SWITCHBOARD_TEST_CHROMIUM"), os.Getenv("SWITCHBOARD_TEST_PLAYWRIGHT"), os.Getenv("SWITCHBOARD_TEST_NODE")
 	if node == "" {
 		node = "node"
 	}
@@ -187,6 +191,11 @@ func TestWebformInARealBrowser(t *testing.T) {
 			testenv.Absent(t, "a browser", err)
 		}
 	}
+	return chromium, pw, node
+}
+
+func TestWebformInARealBrowser(t *testing.T) {
+	chromium, pw, node := browserPeer(t)
 	addr := freeAddr(t)
 	page := func(title string) *httptest.Server {
 		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -137,7 +137,10 @@ func (s *Store) GetConversation(ctx context.Context, id string) (store.Conversat
 }
 
 // UpdateConversation is a compare-and-swap in the customer's tag that also
-// releases/re-takes the thread key; the activity index is updated after.
+// releases/re-takes the thread key; the activity index (global, another
+// slot) is updated after, add-new then remove-old, which is right in any
+// interleaving of concurrent updates as long as activity only moves forward
+// (the contract asks that of concurrent callers).
 // fn may not move the conversation to another customer (ErrConflict).
 func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*store.Conversation) error) (store.Conversation, error) {
 	owner, err := s.conversationOwner(ctx, id)

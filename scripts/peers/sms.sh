@@ -5,7 +5,17 @@
 # $ROOT, $RUN, PIDS, free_port and log. Exports SWITCHBOARD_TEST_TWILIO_MOCK.
 PRISM_VERSION=5.14.2
 PRISM_DIR=$ROOT/.cache/prism
-TWILIO_SPEC=$ROOT/../shared/testdata/twilio/twilio_api_v2010.json
+# Twilio's description is shared test data beside the checkout (../shared);
+# a clone elsewhere finds it through $SWITCHBOARD_TEST_SHARED or the workplace's
+# /work/shared.
+TWILIO_SPEC=
+for shared in ${SWITCHBOARD_TEST_SHARED:+"$SWITCHBOARD_TEST_SHARED"} "$ROOT/../shared" /work/shared; do
+  if [ -f "$shared/testdata/twilio/twilio_api_v2010.json" ]; then
+    TWILIO_SPEC=$shared/testdata/twilio/twilio_api_v2010.json
+    break
+  fi
+done
+TWILIO_SPEC=${TWILIO_SPEC:-$ROOT/../shared/testdata/twilio/twilio_api_v2010.json}
 if [ ! -f "$TWILIO_SPEC" ]; then
   log "sms peer: $TWILIO_SPEC is missing; Twilio tests will fail"
 else

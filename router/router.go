@@ -212,7 +212,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	if err != nil {
 		return fmt.Errorf("resolve identity: %w", err)
 	}
-	conv, err := r.conversation(ctx, ch, res.customer, msg)
+	conv, join, err := r.conversation(ctx, ch, res.customer, msg)
 	if err != nil {
 		return fmt.Errorf("conversation: %w", err)
 	}
@@ -230,23 +230,46 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		}
 		flags = append(append([]string(nil), flags...), "consent-"+word+":"+c.Purpose)
 	}
-	return r.record(ctx, msg, res.customer, conv, flags)
+	return r.record(ctx, msg, res.customer, conv, join, flags)
+}
+
+// join is how a message changes the conversation it joins; the entry and
+// the change are stored in one step (store.AppendToConversation).
+type join struct {
+	update func(*store.Conversation) error
+	before *store.Conversation // the conversation as update last found it
+	opened bool                // the conversation is new: announce it
 }
 
 // record appends msg as an inbound entry of conv on customerID's timeline
 // (flags beside msg's own; "no-reply" added when msg is marked so) and
-// announces it; a duplicate is counted, not announced.
-func (r *Router) record(ctx context.Context, msg connectors.Message, customerID string, conv store.Conversation, flags []string) error {
+// announces it; a duplicate is counted, not announced. With j, the
+// conversation is updated in the same step; without, it is left as it is.
+func (r *Router) record(ctx context.Context, msg connectors.Message, customerID string, conv store.Conversation, j *join, flags []string) error {
 	if msg.NoReply {
 		flags = append(append([]string(nil), flags...), "no-reply")
 	}
 	sender := msg.Identities[0]
 	now := r.opts.Clock().UTC()
-	e, created, err := r.st.AppendEntry(ctx, store.Entry{ID: msg.ID, CustomerID: customerID, ConversationID: conv.ID, Channel: msg.Channel,
+	entry := store.Entry{ID: msg.ID, CustomerID: customerID, ConversationID: conv.ID, Channel: msg.Channel,
 		Direction: connectors.Inbound, Kind: store.KindMessage, ProviderID: msg.ProviderID, Sender: &sender,
 		SenderName: msg.SenderName, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
 		Attachments: msg.Attachments, Fields: msg.Fields, Flags: flags,
-		OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now})
+		OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now}
+	var e store.Entry
+	var created bool
+	var err error
+	if j == nil {
+		e, created, err = r.st.AppendEntry(ctx, entry)
+	} else {
+		e, conv, created, err = r.st.AppendToConversation(ctx, entry, conv, j.update)
+		if err == nil && created {
+			AdjustLoad(ctx, r.st, *j.before, conv)
+			if j.opened {
+				r.publish(ctx, Event{Type: EventConversationOpened, CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+			}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("append entry: %w", err)
 	}
@@ -261,9 +284,10 @@ func (r *Router) record(ctx context.Context, msg connectors.Message, customerID 
 	return nil
 }
 
-// conversation finds or opens the conversation msg belongs to, routes it
-// when new, and records the message as its latest activity.
-func (r *Router) conversation(ctx context.Context, ch Channel, customer string, msg connectors.Message) (store.Conversation, error) {
+// conversation finds or opens the conversation msg belongs to and routes
+// it when new; the returned join records the message as its latest
+// activity when the entry is stored.
+func (r *Router) conversation(ctx context.Context, ch Channel, customer string, msg connectors.Message) (store.Conversation, *join, error) {
 	now := r.opts.Clock().UTC()
 	thread := msg.Channel + "|" + msg.ThreadKey
 	c, created, err := r.st.OpenConversation(ctx, store.Conversation{
@@ -271,7 +295,7 @@ func (r *Router) conversation(ctx context.Context, ch Channel, customer string, 
 		Subject: msg.Subject, Status: store.StatusOpen, Audience: audience(ch), CreatedAt: now, LastActivity: msg.OccurredAt,
 	})
 	if err != nil {
-		return c, err
+		return c, nil, err
 	}
 	var team, agent string
 	aud := audience(ch)
@@ -279,7 +303,7 @@ func (r *Router) conversation(ctx context.Context, ch Channel, customer string, 
 	if needsRouting && aud != store.AudienceShadow {
 		team, agent, err = r.assign.route(ctx, ch, c)
 		if err != nil {
-			return c, err
+			return c, nil, err
 		}
 	}
 	preview := msg.Text
@@ -289,9 +313,9 @@ func (r *Router) conversation(ctx context.Context, ch Channel, customer string, 
 			preview = preview[:len(preview)-1]
 		}
 	}
-	var before store.Conversation
-	c, err = r.st.UpdateConversation(ctx, c.ID, func(x *store.Conversation) error {
-		before = *x
+	j := &join{opened: created, before: new(store.Conversation)}
+	j.update = func(x *store.Conversation) error {
+		*j.before = *x
 		// The audience follows the channel's phase at the latest message:
 		// a shadow conversation becomes visible when the channel goes live.
 		x.Audience = aud
@@ -322,15 +346,8 @@ func (r *Router) conversation(ctx context.Context, ch Channel, customer string, 
 			x.LastInboundAt = msg.OccurredAt
 		}
 		return nil
-	})
-	if err != nil {
-		return c, err
 	}
-	AdjustLoad(ctx, r.st, before, c)
-	if created {
-		r.publish(ctx, Event{Type: EventConversationOpened, CustomerID: customer, ConversationID: c.ID, Channel: c.Channel, Audience: c.Audience, Assignee: c.Assignee})
-	}
-	return c, nil
+	return c, j, nil
 }
 
 func (r *Router) publish(ctx context.Context, ev Event) {
@@ -367,5 +384,5 @@ func (r *Router) regarding(ctx context.Context, msg connectors.Message) (done bo
 	if err != nil {
 		return false, fmt.Errorf("find the reported message's conversation: %w", err)
 	}
-	return true, r.record(ctx, msg, conv.CustomerID, conv, msg.Flags)
+	return true, r.record(ctx, msg, conv.CustomerID, conv, nil, msg.Flags)
 }

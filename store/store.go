@@ -281,6 +281,22 @@ type Entries interface {
 	// and changes nothing (the dedupe guarantee: exactly one entry per id,
 	// even under concurrent calls).
 	AppendEntry(ctx context.Context, e Entry) (Entry, bool, error)
+	// AppendToConversation is AppendEntry and UpdateConversation of
+	// e.ConversationID with fn in one atomic step: the conversation is
+	// updated exactly when the entry is created, so a crash leaves both or
+	// neither and a repeated call changes nothing (created=false, the
+	// existing entry, a zero Conversation, fn not applied). It is how a
+	// message joins its conversation in one round trip where a backend can.
+	// seen is the caller's latest copy of the conversation: a backend may
+	// take it as the expected state of its compare-and-swap and skip a
+	// read; a stale copy costs a retry, never a lost update. fn may run more
+	// than once and follows UpdateConversation's rules. ErrNotFound when the
+	// conversation does not exist (nothing is written). One exception to
+	// the atomicity: when e.ID is already recorded for another customer
+	// than the conversation's (a call that crashed midway, then a merge),
+	// the entry goes there as with AppendEntry and the conversation update
+	// follows it as a second step.
+	AppendToConversation(ctx context.Context, e Entry, seen Conversation, fn func(*Conversation) error) (Entry, Conversation, bool, error)
 	GetEntry(ctx context.Context, id string) (Entry, error)
 	// UpdateEntry is compare-and-swap like UpdateCustomer. The sort position
 	// (OccurredAt, CustomerID) must not be changed by fn (ErrConflict).

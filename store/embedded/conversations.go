@@ -85,58 +85,64 @@ func (s *Store) GetConversation(ctx context.Context, id string) (store.Conversat
 func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*store.Conversation) error) (store.Conversation, error) {
 	var out store.Conversation
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		convs, threads := tx.Bucket(bConversations), tx.Bucket(bThreads)
-		var old store.Conversation
-		found, err := getJSON(convs, []byte(id), &old)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return store.ErrNotFound
-		}
-		c := old
-		if err := fn(&c); err != nil {
-			return err
-		}
-		c.ID = id
-		c.Version = old.Version + 1
-
-		oldKey, newKey := key(old.CustomerID, old.ThreadKey), key(c.CustomerID, c.ThreadKey)
-		held := holdsThread(old) && string(threads.Get(oldKey)) == id
-		want := holdsThread(c)
-		sameKey := string(oldKey) == string(newKey)
-		if want && !(held && sameKey) {
-			if other := threads.Get(newKey); other != nil && string(other) != id {
-				if convs.Get(other) != nil {
-					return store.ErrConflict
-				}
-			}
-		}
-		if held && (!want || !sameKey) {
-			if err := threads.Delete(oldKey); err != nil {
-				return err
-			}
-		}
-		if want && !(held && sameKey) {
-			if err := threads.Put(newKey, []byte(id)); err != nil {
-				return err
-			}
-		}
-		if store.ConversationCursor(old) != store.ConversationCursor(c) || old.CustomerID != c.CustomerID {
-			if err := indexActivity(tx, old, false); err != nil {
-				return err
-			}
-			if err := indexActivity(tx, c, true); err != nil {
-				return err
-			}
-		}
-		out = c
-		return putJSON(convs, []byte(id), c)
+		var err error
+		out, err = updateConversation(tx, id, fn)
+		return err
 	})
 	if err != nil {
 		return store.Conversation{}, err
 	}
 	return out, nil
+}
+
+// updateConversation is UpdateConversation inside tx.
+func updateConversation(tx *bolt.Tx, id string, fn func(*store.Conversation) error) (store.Conversation, error) {
+	convs, threads := tx.Bucket(bConversations), tx.Bucket(bThreads)
+	var old store.Conversation
+	found, err := getJSON(convs, []byte(id), &old)
+	if err != nil {
+		return store.Conversation{}, err
+	}
+	if !found {
+		return store.Conversation{}, store.ErrNotFound
+	}
+	c := old
+	if err := fn(&c); err != nil {
+		return store.Conversation{}, err
+	}
+	c.ID = id
+	c.Version = old.Version + 1
+
+	oldKey, newKey := key(old.CustomerID, old.ThreadKey), key(c.CustomerID, c.ThreadKey)
+	held := holdsThread(old) && string(threads.Get(oldKey)) == id
+	want := holdsThread(c)
+	sameKey := string(oldKey) == string(newKey)
+	if want && !(held && sameKey) {
+		if other := threads.Get(newKey); other != nil && string(other) != id {
+			if convs.Get(other) != nil {
+				return store.Conversation{}, store.ErrConflict
+			}
+		}
+	}
+	if held && (!want || !sameKey) {
+		if err := threads.Delete(oldKey); err != nil {
+			return store.Conversation{}, err
+		}
+	}
+	if want && !(held && sameKey) {
+		if err := threads.Put(newKey, []byte(id)); err != nil {
+			return store.Conversation{}, err
+		}
+	}
+	if store.ConversationCursor(old) != store.ConversationCursor(c) || old.CustomerID != c.CustomerID {
+		if err := indexActivity(tx, old, false); err != nil {
+			return store.Conversation{}, err
+		}
+		if err := indexActivity(tx, c, true); err != nil {
+			return store.Conversation{}, err
+		}
+	}
+	return c, putJSON(convs, []byte(id), c)
 }
 
 // ListConversations walks the activity index backwards from f.Before

@@ -15,6 +15,57 @@ import (
 // customers) and bEntryCounts keeps each timeline's length.
 
 func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bool, error) {
+	e = s.entryDefaults(e)
+	var out store.Entry
+	var created bool
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
+		var err error
+		out, created, err = appendEntry(tx, e)
+		return err
+	})
+	if err != nil {
+		return store.Entry{}, false, err
+	}
+	return out, created, nil
+}
+
+// AppendToConversation does both steps in one transaction. The entry joins
+// the conversation's customer's timeline.
+func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, _ store.Conversation, fn func(*store.Conversation) error) (store.Entry, store.Conversation, bool, error) {
+	e = s.entryDefaults(e)
+	var out store.Entry
+	var conv store.Conversation
+	var created bool
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
+		out, conv, created = store.Entry{}, store.Conversation{}, false
+		if tk := tx.Bucket(bEntryIDs).Get([]byte(e.ID)); tk != nil {
+			found, err := getJSON(tx.Bucket(bTimeline), tk, &out)
+			if err != nil || found {
+				return err
+			}
+		}
+		var cur store.Conversation
+		found, err := getJSON(tx.Bucket(bConversations), []byte(e.ConversationID), &cur)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return store.ErrNotFound
+		}
+		e.CustomerID = cur.CustomerID
+		if conv, err = updateConversation(tx, e.ConversationID, fn); err != nil {
+			return err
+		}
+		out, created, err = appendEntry(tx, e)
+		return err
+	})
+	if err != nil {
+		return store.Entry{}, store.Conversation{}, false, err
+	}
+	return out, conv, created, nil
+}
+
+func (s *Store) entryDefaults(e store.Entry) store.Entry {
 	now := s.now()
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = now
@@ -26,36 +77,32 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bo
 		e.UpdatedAt = e.CreatedAt
 	}
 	e.Version = 1
+	return e
+}
+
+// appendEntry is AppendEntry inside tx.
+func appendEntry(tx *bolt.Tx, e store.Entry) (store.Entry, bool, error) {
 	id := []byte(e.ID)
 	tk := key(e.CustomerID, e.SortKey())
-	var out store.Entry
-	var created bool
-	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		out, created = store.Entry{}, false
-		ids, tl := tx.Bucket(bEntryIDs), tx.Bucket(bTimeline)
-		if existing := ids.Get(id); existing != nil {
-			found, err := getJSON(tl, existing, &out)
-			if err != nil || found {
-				return err
-			}
-			// dangling dedupe record: fall through and repair it
+	ids, tl := tx.Bucket(bEntryIDs), tx.Bucket(bTimeline)
+	if existing := ids.Get(id); existing != nil {
+		var out store.Entry
+		found, err := getJSON(tl, existing, &out)
+		if err != nil || found {
+			return out, false, err
 		}
-		if err := ids.Put(id, tk); err != nil {
-			return err
-		}
-		if err := putJSON(tl, tk, e); err != nil {
-			return err
-		}
-		if err := addCount(tx, e.CustomerID, 1); err != nil {
-			return err
-		}
-		out, created = e, true
-		return nil
-	})
-	if err != nil {
+		// dangling dedupe record: fall through and repair it
+	}
+	if err := ids.Put(id, tk); err != nil {
 		return store.Entry{}, false, err
 	}
-	return out, created, nil
+	if err := putJSON(tl, tk, e); err != nil {
+		return store.Entry{}, false, err
+	}
+	if err := addCount(tx, e.CustomerID, 1); err != nil {
+		return store.Entry{}, false, err
+	}
+	return e, true, nil
 }
 
 func addCount(tx *bolt.Tx, customerID string, delta int64) error {

@@ -183,17 +183,24 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*stor
 			}
 			continue
 		}
-		oldM, newM := s.activityMember(before), s.activityMember(c)
-		if oldM != newM {
-			_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-				p.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: newM})
-				p.ZRem(ctx, s.k.conversationIndex(), oldM)
-				return nil
-			})
-		}
-		return c, err
+		return c, s.reindex(ctx, before, c)
 	}
 	return store.Conversation{}, store.ErrConflict
+}
+
+// reindex moves a conversation's activity index member after an update,
+// add-new then remove-old (see UpdateConversation).
+func (s *Store) reindex(ctx context.Context, before, after store.Conversation) error {
+	oldM, newM := s.activityMember(before), s.activityMember(after)
+	if oldM == newM {
+		return nil
+	}
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: newM})
+		p.ZRem(ctx, s.k.conversationIndex(), oldM)
+		return nil
+	})
+	return err
 }
 
 // ListConversations walks the activity index newest first, checks each

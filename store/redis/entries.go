@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"fmt"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -44,6 +45,105 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bo
 	}
 	var out store.Entry
 	return out, created, unmarshal(raw, &out)
+}
+
+// AppendToConversation records the dedupe record as AppendEntry does, then
+// runs one script in the customer's tag that appends the entry and
+// compare-and-swaps the conversation, with seen (re-encoded) as the
+// expected JSON: for a caller that just read the conversation, the hot path
+// is one create-if-absent, one script and the activity index update. A
+// stale seen costs one retry; the script hands back the current JSON, so
+// the retry needs no read either.
+func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error) (store.Entry, store.Conversation, bool, error) {
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = s.now()
+	}
+	if e.UpdatedAt.IsZero() {
+		e.UpdatedAt = e.CreatedAt
+	}
+	id := e.ConversationID
+	convOwner, err := s.conversationOwner(ctx, id)
+	if err != nil {
+		return store.Entry{}, store.Conversation{}, false, err
+	}
+	owner, _, err := s.createIfAbsent(ctx, s.k.entryOwner(e.ID), convOwner)
+	if err != nil {
+		return store.Entry{}, store.Conversation{}, false, err
+	}
+	if owner != convOwner {
+		// The id was recorded for another customer by a call that did not
+		// finish: the entry goes there (one entry per id), and the
+		// conversation, in another tag, is updated after it.
+		got, created, err := s.AppendEntry(ctx, e)
+		if err != nil || !created {
+			return got, store.Conversation{}, created, err
+		}
+		c, err := s.UpdateConversation(ctx, id, fn)
+		return got, c, true, err
+	}
+	e.CustomerID = owner
+	hkey, tkey := s.k.conversations(owner), s.k.threads(owner)
+	var old string
+	var before store.Conversation
+	if seen.ID == id && seen.CustomerID == owner {
+		old, before = marshal(seen), seen
+	} else {
+		raw, err := s.c.HGet(ctx, hkey, id).Result()
+		if isNil(err) {
+			return store.Entry{}, store.Conversation{}, false, store.ErrNotFound
+		}
+		if err != nil {
+			return store.Entry{}, store.Conversation{}, false, err
+		}
+		if err := unmarshal(raw, &before); err != nil {
+			return store.Entry{}, store.Conversation{}, false, err
+		}
+		old = raw
+	}
+	entry := marshal(e)
+	for i := 0; i < maxCAS; i++ {
+		c := before
+		if err := fn(&c); err != nil {
+			return store.Entry{}, store.Conversation{}, false, err
+		}
+		if c.CustomerID != before.CustomerID {
+			return store.Entry{}, store.Conversation{}, false, store.ErrConflict
+		}
+		c.ID = id
+		c.Version = before.Version + 1
+		r, err := appendToConversation.Run(ctx, s.c,
+			[]string{hkey, tkey, s.k.entries(owner), s.k.timeline(owner)},
+			id, old, marshal(c), before.ThreadKey, c.ThreadKey, resolvedFlag(c), e.ID, entry, e.SortKey()).Slice()
+		if err != nil {
+			return store.Entry{}, store.Conversation{}, false, err
+		}
+		if len(r) != 2 {
+			return store.Entry{}, store.Conversation{}, false, fmt.Errorf("store/redis: unexpected script reply %v", r)
+		}
+		code, _ := r[0].(int64)
+		raw, _ := r[1].(string)
+		switch code {
+		case 1:
+			return e, c, true, s.reindex(ctx, before, c)
+		case 0:
+			var got store.Entry
+			return got, store.Conversation{}, false, unmarshal(raw, &got)
+		case -1:
+			return store.Entry{}, store.Conversation{}, false, store.ErrConflict
+		}
+		if raw == "" {
+			return store.Entry{}, store.Conversation{}, false, store.ErrNotFound
+		}
+		before = store.Conversation{}
+		if err := unmarshal(raw, &before); err != nil {
+			return store.Entry{}, store.Conversation{}, false, err
+		}
+		old = raw
+		if err := ctx.Err(); err != nil {
+			return store.Entry{}, store.Conversation{}, false, err
+		}
+	}
+	return store.Entry{}, store.Conversation{}, false, store.ErrConflict
 }
 
 func (s *Store) entryOwner(ctx context.Context, id string) (string, error) {

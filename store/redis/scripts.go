@@ -68,13 +68,38 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return n
 `)
 
-// conversationHelpers is shared by the conversation scripts: whether
-// conversation id (in hash KEYS[1]) exists and is unresolved.
+// conversationHelpers is shared by the conversation scripts (KEYS[1] the
+// customer's conversations hash, KEYS[2] its thread-key hash).
+// unresolved: whether conversation id exists and is unresolved.
+// storeConversation writes conversation id's new JSON and keeps the
+// thread-key index right: an unresolved conversation holds its thread key, a
+// resolved one releases it. Returns 1 when stored, -1 (nothing written) when
+// another unresolved conversation holds the new thread key. The common case
+// (a message touches an open conversation: same thread key, still
+// unresolved, already holding it) writes only the record.
 const conversationHelpers = `
 local function unresolved(id)
   local j = redis.call('HGET', KEYS[1], id)
   if not j then return false end
   return cjson.decode(j)['status'] ~= 'resolved'
+end
+local function storeConversation(id, new, oldtk, newtk, resolved)
+  if oldtk == newtk and resolved ~= '1' and redis.call('HGET', KEYS[2], newtk) == id then
+    redis.call('HSET', KEYS[1], id, new)
+    return 1
+  end
+  if resolved ~= '1' then
+    local holder = redis.call('HGET', KEYS[2], newtk)
+    if holder and holder ~= id and unresolved(holder) then return -1 end
+  end
+  if redis.call('HGET', KEYS[2], oldtk) == id then
+    redis.call('HDEL', KEYS[2], oldtk)
+  end
+  if resolved ~= '1' then
+    redis.call('HSET', KEYS[2], newtk, id)
+  end
+  redis.call('HSET', KEYS[1], id, new)
+  return 1
 end
 `
 
@@ -113,35 +138,37 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return {1, ARGV[2]}
 `)
 
-// updateConversation is the compare-and-swap of a conversation that keeps
-// the thread-key index right: an unresolved conversation holds its thread
-// key, a resolved one releases it.
+// updateConversation is the compare-and-swap of a conversation.
 // KEYS[1] conversations hash, KEYS[2] thread-key hash (one customer tag).
 // ARGV[1] id, ARGV[2] expected JSON, ARGV[3] new JSON, ARGV[4] old thread
 // key, ARGV[5] new thread key, ARGV[6] "1" when the new status is resolved.
 // Returns 1 when stored, 0 when the record changed (retry), -1 when another
 // unresolved conversation holds the new thread key.
-//
-// The common case (a message touches an open conversation: same thread key,
-// still unresolved, already holding it) writes only the record.
 var updateConversation = goredis.NewScript(conversationHelpers + `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if ARGV[4] == ARGV[5] and ARGV[6] ~= '1' and redis.call('HGET', KEYS[2], ARGV[5]) == ARGV[1] then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-  return 1
-end
-if ARGV[6] ~= '1' then
-  local holder = redis.call('HGET', KEYS[2], ARGV[5])
-  if holder and holder ~= ARGV[1] and unresolved(holder) then return -1 end
-end
-if redis.call('HGET', KEYS[2], ARGV[4]) == ARGV[1] then
-  redis.call('HDEL', KEYS[2], ARGV[4])
-end
-if ARGV[6] ~= '1' then
-  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return 1
+return storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+`)
+
+// appendToConversation appends an entry to a customer's timeline and, in
+// the same step, compare-and-swaps the conversation it belongs to
+// (AppendToConversation): the hot path of every inbound message.
+// KEYS[1] conversations hash, KEYS[2] thread-key hash, KEYS[3] entries
+// hash, KEYS[4] timeline ZSET (one customer tag).
+// ARGV[1..6] as updateConversation's; ARGV[7] entry id, ARGV[8] entry
+// JSON, ARGV[9] entry sort key.
+// Returns {1, ""} when both were written; {0, existing entry JSON} when the
+// entry exists (nothing written); {2, current conversation JSON or false}
+// when the conversation is not the expected one (retry with it; false: it
+// is gone); {-1, ""} on a thread-key conflict.
+var appendToConversation = goredis.NewScript(conversationHelpers + `
+local e = redis.call('HGET', KEYS[3], ARGV[7])
+if e then return {0, e} end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur ~= ARGV[2] then return {2, cur} end
+if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
+redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[4], 0, ARGV[9])
+return {1, ''}
 `)
 
 // deleteConversation removes a conversation and its thread key.

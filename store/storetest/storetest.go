@@ -54,6 +54,7 @@ func groups() []group {
 		{"Merges", mergeTests()},
 		{"Conversations", conversationTests()},
 		{"Entries", entryTests()},
+		{"AppendToConversation", appendToConversationTests()},
 		{"Channels", channelTests()},
 		{"Queues", queueTests()},
 		{"Leases", leaseTests()},

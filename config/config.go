@@ -138,7 +138,8 @@ type Identity struct {
 
 // Router configures the ingest workers.
 type Router struct {
-	// Workers is the number of concurrent router workers. Default 8.
+	// Workers sets how many messages a replica's router processes at once
+	// (32 per worker). Default 16.
 	Workers int `yaml:"workers"`
 	// MaxAttempts before a message goes to the dead-letter queue. Default 5.
 	MaxAttempts int `yaml:"max_attempts"`

@@ -16,12 +16,13 @@ import (
 
 // Options configure a Router.
 type Options struct {
-	Workers int // ingest workers (default 8)
+	// Workers×Batch messages are processed at once at most (default 16×32).
+	Workers int
 	// MaxAttempts: failed processing is retried this often before the item
 	// is dead-lettered (default 5); an item delivered ten times as often
 	// without ever finishing (it hangs or kills the hub) is dead-lettered too.
 	MaxAttempts int
-	Batch       int // items read per queue call (default 32)
+	Batch       int // see Workers (default 32)
 	// Consumer names this replica in the queue's consumer group.
 	Consumer string
 	Clock    store.Clock
@@ -44,7 +45,7 @@ type Router struct {
 // New returns a router; Run starts its workers.
 func New(st store.Store, dir *Directory, opts Options) *Router {
 	if opts.Workers <= 0 {
-		opts.Workers = 8
+		opts.Workers = 16
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 5
@@ -72,25 +73,51 @@ func New(st store.Store, dir *Directory, opts Options) *Router {
 // Resolver exposes merge, unmerge and suggestion decisions to the API.
 func (r *Router) Resolver() *Resolver { return r.resolver }
 
-// Run consumes the ingest queue with the configured number of workers until
-// ctx is cancelled. Items in flight when ctx ends are not acked and will be
-// redelivered.
+// Run consumes the ingest queue until ctx is cancelled: one reader hands
+// items to up to Workers×Batch messages processed at once and one acker
+// acknowledges finished ones in batches. Items in flight when ctx ends are
+// not acked and will be redelivered.
+//
+// One reader per replica, not one per worker: a reader blocked on an empty
+// queue is woken by every new item, so N blocked readers cost N wake-ups
+// and N queue reads for each message that arrives while the hub keeps up.
 func (r *Router) Run(ctx context.Context) {
+	slots := make(chan struct{}, r.opts.Workers*r.opts.Batch)
+	acks := make(chan string, cap(slots))
 	var wg sync.WaitGroup
-	for i := 0; i < r.opts.Workers; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			r.work(ctx, fmt.Sprintf("%s-%d", r.opts.Consumer, i))
-		}(i)
-	}
-	wg.Wait()
-}
-
-func (r *Router) work(ctx context.Context, consumer string) {
+	ackDone := make(chan struct{})
+	go func() {
+		defer close(ackDone)
+		r.ackLoop(ctx, acks)
+	}()
+	defer func() {
+		wg.Wait()
+		close(acks)
+		<-ackDone
+	}()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		ds, err := r.st.Read(ctx, store.QueueIngest, consumer, r.opts.Batch, time.Second)
+		// Wait for a free slot, then read as many items as there are free
+		// slots (at most a few batches: an item read waits for no one).
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		free := 1
+		for free < 4*r.opts.Batch {
+			select {
+			case slots <- struct{}{}:
+				free++
+				continue
+			default:
+			}
+			break
+		}
+		ds, err := r.st.Read(ctx, store.QueueIngest, r.opts.Consumer, free, time.Second)
+		for range free - len(ds) {
+			<-slots
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -105,29 +132,41 @@ func (r *Router) work(ctx context.Context, consumer string) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		ok := make([]bool, len(ds))
-		var wg sync.WaitGroup
-		for i, d := range ds {
+		for _, d := range ds {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ok[i] = r.handle(ctx, d) == nil
+				defer func() { <-slots }()
+				if r.handle(ctx, d) == nil && ctx.Err() == nil {
+					acks <- d.ID
+				}
 			}()
 		}
-		wg.Wait()
+	}
+}
+
+// ackLoop acknowledges finished items, all those waiting in one call.
+func (r *Router) ackLoop(ctx context.Context, acks <-chan string) {
+	batch := make([]string, 0, cap(acks))
+	for id := range acks {
+		batch = append(batch[:0], id)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case id, ok := <-acks:
+				if !ok {
+					break more
+				}
+				batch = append(batch, id)
+			default:
+				break more
+			}
+		}
 		if ctx.Err() != nil {
-			return // not acked: redelivered after restart
+			continue // not acked: redelivered after restart
 		}
-		acks := make([]string, 0, len(ds))
-		for i, d := range ds {
-			if ok[i] {
-				acks = append(acks, d.ID)
-			}
-		}
-		if len(acks) > 0 {
-			if err := r.st.Ack(ctx, store.QueueIngest, acks...); err != nil && ctx.Err() == nil {
-				r.log.Warn("ingest ack failed (items will be redelivered and deduped)", "err", err)
-			}
+		if err := r.st.Ack(ctx, store.QueueIngest, batch...); err != nil && ctx.Err() == nil {
+			r.log.Warn("ingest ack failed (items will be redelivered and deduped)", "err", err)
 		}
 	}
 }

@@ -39,20 +39,8 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (sto
 		c.LastActivity = c.CreatedAt
 	}
 	if resolvedFlag(c) != "1" {
-		raw, err := findThread.Run(ctx, s.c, []string{s.k.conversations(c.CustomerID), s.k.threads(c.CustomerID)}, c.ThreadKey).Text()
-		if err == nil && raw != "" {
-			var cur store.Conversation
-			if err := unmarshal(raw, &cur); err != nil {
-				return store.Conversation{}, false, err
-			}
-			if cur.Status != store.StatusResolved {
-				return cur, false, nil
-			}
-			// Not reachable while the scripts keep the thread index
-			// right; the open script below settles it either way.
-		}
-		if err != nil && !isNil(err) {
-			return store.Conversation{}, false, err
+		if cur, ok, err := s.threadHolder(ctx, c.CustomerID, c.ThreadKey); err != nil || ok {
+			return cur, false, err
 		}
 	}
 	loc := s.k.conversationOwner(c.ID)
@@ -97,7 +85,60 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (sto
 	if err := s.c.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: s.activityMember(cur)}).Err(); err != nil {
 		return store.Conversation{}, false, err
 	}
+	if cur.Status != store.StatusResolved {
+		s.rememberHolder(cur)
+	}
 	return cur, created, nil
+}
+
+// threadHolder finds the customer's unresolved conversation holding thread
+// key tk. The conversation last seen holding it is remembered and checked
+// with a plain read: an unresolved conversation of the customer with that
+// thread key is the holder, since only one can be (the scripts keep that
+// true atomically). Otherwise the findThread script asks the index.
+func (s *Store) threadHolder(ctx context.Context, customer, tk string) (store.Conversation, bool, error) {
+	hkey := s.k.conversations(customer)
+	if id, ok := s.holders.Load(customer + "\x00" + tk); ok {
+		raw, err := s.c.HGet(ctx, hkey, id.(string)).Result()
+		if err != nil && !isNil(err) {
+			return store.Conversation{}, false, err
+		}
+		if err == nil {
+			var cur store.Conversation
+			if err := unmarshal(raw, &cur); err != nil {
+				return store.Conversation{}, false, err
+			}
+			if cur.Status != store.StatusResolved && cur.ThreadKey == tk && cur.CustomerID == customer {
+				return cur, true, nil
+			}
+		}
+	}
+	raw, err := findThread.Run(ctx, s.c, []string{hkey, s.k.threads(customer)}, tk).Text()
+	if isNil(err) || err == nil && raw == "" {
+		return store.Conversation{}, false, nil
+	}
+	if err != nil {
+		return store.Conversation{}, false, err
+	}
+	var cur store.Conversation
+	if err := unmarshal(raw, &cur); err != nil {
+		return store.Conversation{}, false, err
+	}
+	if cur.Status == store.StatusResolved {
+		// Not reachable while the scripts keep the thread index right;
+		// the open script settles it either way.
+		return store.Conversation{}, false, nil
+	}
+	s.rememberHolder(cur)
+	return cur, true, nil
+}
+
+func (s *Store) rememberHolder(c store.Conversation) {
+	if s.holderN.Add(1) > 200000 {
+		s.holders.Clear()
+		s.holderN.Store(0)
+	}
+	s.holders.Store(c.CustomerID+"\x00"+c.ThreadKey, c.ID)
 }
 
 func (s *Store) conversationOwner(ctx context.Context, id string) (string, error) {

@@ -50,6 +50,10 @@ type Store struct {
 
 	owners sync.Map // conversation id → owning customer (immutable once stored)
 	ownerN atomic.Int64
+	// holders: customer + "\x00" + thread key → the id of the conversation
+	// last seen holding it; a hint, checked against the record on use.
+	holders sync.Map
+	holderN atomic.Int64
 
 	noSetNXGet atomic.Bool // the server refused SET NX GET (Redis < 7.0)
 }

@@ -33,7 +33,9 @@ func newFixture(t *testing.T, client func(testing.TB) (goredis.UniversalClient, 
 }
 
 func TestQueueRedeliveryAndDeadLetter(t *testing.T) {
-	f := newFixture(t, testenv.Redis, store.QueueOptions{MaxAttempts: 3, ClaimAfter: 10 * time.Second, RetryBackoff: time.Second})
+	// ClaimAfter is measured by Redis (idle time, its own clock); Retry
+	// backoffs by the store's clock (here a fake one).
+	f := newFixture(t, testenv.Redis, store.QueueOptions{MaxAttempts: 3, ClaimAfter: 400 * time.Millisecond, RetryBackoff: 100 * time.Millisecond})
 	ctx := context.Background()
 	s := f.s
 	id, err := s.Enqueue(ctx, "q", []byte("hello"))
@@ -52,20 +54,20 @@ func TestQueueRedeliveryAndDeadLetter(t *testing.T) {
 		t.Fatalf("redelivered early: %+v", ds)
 	}
 	// Crashed worker: after ClaimAfter another consumer gets it.
-	f.clock.Advance(11 * time.Second)
+	time.Sleep(450 * time.Millisecond)
 	ds, err = s.Read(ctx, "q", "w2", 10, 0)
 	if err != nil || len(ds) != 1 || ds[0].Attempts != 2 {
 		t.Fatalf("claim: %+v %v", ds, err)
 	}
-	// Retry: backoff 2s at attempt 2.
+	// Retry: backoff 200ms at attempt 2.
 	if dead, err := s.Retry(ctx, "q", ds[0], "boom"); dead || err != nil {
 		t.Fatal(dead, err)
 	}
-	f.clock.Advance(1 * time.Second)
+	f.clock.Advance(100 * time.Millisecond)
 	if ds, _ := s.Read(ctx, "q", "w2", 10, 0); len(ds) != 0 {
 		t.Fatalf("redelivered before backoff: %+v", ds)
 	}
-	f.clock.Advance(1500 * time.Millisecond)
+	f.clock.Advance(150 * time.Millisecond)
 	ds, err = s.Read(ctx, "q", "w3", 10, 0)
 	if err != nil || len(ds) != 1 || ds[0].Attempts != 3 {
 		t.Fatalf("after backoff: %+v %v", ds, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -14,13 +15,51 @@ import (
 
 // A queue is a stream {q:NAME}:stream with one consumer group "hub"; each
 // item has fields p (payload) and t (enqueued_at, ns). Acked items are
-// XACKed and XDELed, so XLEN is the number of unacked items. Every pending
-// (delivered, unacked) item has a due time in the ZSET {q:NAME}:due (ms of
-// the injected clock): now+ClaimAfter when handed out, now+backoff after a
-// Retry. Read claims due items first (XCLAIM, which counts the delivery),
-// then reads new ones; both in one script, so no item is ever pending
-// without a due time. Attempts is the stream's delivery count. Dead items
-// move to {q:NAME}:dead with fields p, t, src, err, n (attempts), at (ns).
+// XDELed and XACKed, so XLEN is the number of unacked items. New items are
+// read with a plain XREADGROUP and acked with XDEL+XACK: the hot path runs
+// no script and keeps no per-item bookkeeping. Redelivery is the reclaim
+// script's (queueReclaim), which Read runs when something may be due: an
+// item Retry'd has a due time in the ZSET {q:NAME}:due (ms of the injected
+// clock); an item handed out and never acked nor retried (its consumer
+// crashed or hung) is claimed once Redis has seen it idle for ClaimAfter.
+// Attempts is the stream's delivery count. Dead items move to {q:NAME}:dead
+// with fields p, t, src, err, n (attempts), at (ns).
+
+// reclaimState says when Read should next run the reclaim script for one
+// queue: at the next due time this process knows of (its own Retries and
+// the earliest in the ZSET at the last run), and at least every
+// reclaimEvery, for other replicas' retries and abandoned items.
+type reclaimState struct {
+	mu      sync.Mutex
+	last    time.Time // wall clock of the last run
+	nextDue int64     // ms, injected clock; 0 = none known
+}
+
+func (s *Store) reclaimFor(queue string) *reclaimState {
+	if r, ok := s.reclaim.Load(queue); ok {
+		return r.(*reclaimState)
+	}
+	r, _ := s.reclaim.LoadOrStore(queue, &reclaimState{})
+	return r.(*reclaimState)
+}
+
+// reclaimEvery is how often Read looks for items to redeliver that it does
+// not know the due time of: a quarter of ClaimAfter, at most a second.
+func (s *Store) reclaimEvery() time.Duration {
+	return min(s.q.ClaimAfter/4, time.Second)
+}
+
+// reclaimNow reports whether Read should run the reclaim script now, and
+// else how long until it should.
+func (s *Store) reclaimNow(r *reclaimState) (bool, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	wait := s.reclaimEvery() - time.Since(r.last)
+	if r.nextDue != 0 {
+		wait = min(wait, time.Duration(r.nextDue-ms(s.now()))*time.Millisecond)
+	}
+	return wait <= 0, wait
+}
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -67,59 +106,107 @@ func (s *Store) Enqueue(ctx context.Context, queue string, payload []byte) (stri
 	return id, err
 }
 
-// Read runs the read script; when it finds nothing and block > 0 it waits
-// for new items (XREAD BLOCK after the group's last delivered id) in slices
-// of at most 200ms — so due redeliveries and a moved fake clock are noticed
-// — and tries again until block is used up.
+// Read hands out due redeliveries first (the reclaim script, when
+// reclaimNow says so), then new items (XREADGROUP). When there is nothing
+// and block > 0 it waits for new items with a blocking XREADGROUP, in
+// slices that end when a reclaim is due, until block is used up.
 func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block time.Duration) ([]store.Delivery, error) {
 	if max <= 0 {
 		max = 1
 	}
 	deadline := time.Now().Add(block)
+	rs := s.reclaimFor(queue)
 	for {
-		var r []any
-		err := s.withGroup(ctx, queue, func() error {
+		var out []store.Delivery
+		due, wait := s.reclaimNow(rs)
+		if due {
 			var err error
-			r, err = queueRead.Run(ctx, s.c, []string{s.k.queueStream(queue), s.k.queueDue(queue)},
-				consumer, max, ms(s.now()), s.q.ClaimAfter.Milliseconds()).Slice()
-			return err
-		})
+			if out, err = s.reclaimItems(ctx, queue, consumer, max, rs); err != nil {
+				return nil, err
+			}
+			_, wait = s.reclaimNow(rs)
+		}
+		if len(out) == max {
+			return out, nil
+		}
+		fresh, err := s.readNew(ctx, queue, consumer, max-len(out), -1)
 		if err != nil {
 			return nil, err
 		}
-		if len(r) < 2 {
-			return nil, fmt.Errorf("store/redis: unexpected read reply %v", r)
+		if out = append(out, fresh...); len(out) > 0 {
+			return out, nil
 		}
-		if len(r) > 2 {
-			return deliveries(r[2:])
-		}
-		wait := time.Until(deadline)
-		if wait <= 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
 			return nil, nil
 		}
-		wait = min(wait, 200*time.Millisecond)
-		if nd, _ := r[1].(string); nd != "" {
-			if due, err := strconv.ParseFloat(nd, 64); err == nil {
-				untilDue := time.Duration(int64(due)-ms(s.now())) * time.Millisecond
-				wait = max2(min(wait, untilDue), time.Millisecond)
-			}
-		}
-		last, _ := r[0].(string)
-		err = s.c.XRead(ctx, &goredis.XReadArgs{
-			Streams: []string{s.k.queueStream(queue), last},
-			Count:   1,
-			Block:   max2(wait, time.Millisecond),
-		}).Err()
-		if err != nil && !isNil(err) {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, err
+		fresh, err = s.readNew(ctx, queue, consumer, max, max2(min(left, wait), time.Millisecond))
+		if err != nil || len(fresh) > 0 {
+			return fresh, err
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// reclaimItems runs the reclaim script and notes when it should next run.
+func (s *Store) reclaimItems(ctx context.Context, queue, consumer string, max int, rs *reclaimState) ([]store.Delivery, error) {
+	var r []any
+	err := s.withGroup(ctx, queue, func() error {
+		var err error
+		r, err = queueReclaim.Run(ctx, s.c, []string{s.k.queueStream(queue), s.k.queueDue(queue)},
+			consumer, max, ms(s.now()), s.q.ClaimAfter.Milliseconds()).Slice()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(r) < 1 {
+		return nil, fmt.Errorf("store/redis: unexpected reclaim reply %v", r)
+	}
+	var next int64
+	if nd, _ := r[0].(string); nd != "" {
+		if f, err := strconv.ParseFloat(nd, 64); err == nil {
+			next = int64(f)
+		}
+	}
+	rs.mu.Lock()
+	rs.last, rs.nextDue = time.Now(), next
+	rs.mu.Unlock()
+	return deliveries(r[1:])
+}
+
+// readNew reads up to max new items (XREADGROUP ">"), waiting up to block
+// for one when block > 0 (block < 0: don't wait).
+func (s *Store) readNew(ctx context.Context, queue, consumer string, max int, block time.Duration) ([]store.Delivery, error) {
+	var streams []goredis.XStream
+	err := s.withGroup(ctx, queue, func() error {
+		var err error
+		streams, err = s.c.XReadGroup(ctx, &goredis.XReadGroupArgs{
+			Group: queueGroup, Consumer: consumer, Streams: []string{s.k.queueStream(queue), ">"},
+			Count: int64(max), Block: block,
+		}).Result()
+		return err
+	})
+	if isNil(err) {
+		return nil, nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	var out []store.Delivery
+	for _, st := range streams {
+		for _, m := range st.Messages {
+			p, _ := m.Values["p"].(string)
+			t, _ := m.Values["t"].(string)
+			out = append(out, store.Delivery{ID: m.ID, Payload: []byte(p), Attempts: 1, EnqueuedAt: parseNanos(t)})
+		}
+	}
+	return out, nil
 }
 
 func max2(a, b time.Duration) time.Duration {
@@ -145,15 +232,19 @@ func deliveries(items []any) ([]store.Delivery, error) {
 	return out, nil
 }
 
+// Ack deletes the items, then acknowledges them, in one pipeline: a crash
+// in between leaves deleted entries in the pending list, which the reclaim
+// script's XAUTOCLAIM drops without handing them out again.
 func (s *Store) Ack(ctx context.Context, queue string, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	err := queueAck.Run(ctx, s.c, []string{s.k.queueStream(queue), s.k.queueDue(queue)}, args...).Err()
+	stream := s.k.queueStream(queue)
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.XDel(ctx, stream, ids...)
+		p.XAck(ctx, stream, queueGroup, ids...)
+		return nil
+	})
 	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
 		return nil // nothing was ever delivered from this queue
 	}
@@ -169,8 +260,10 @@ func (s *Store) backoff(attempts int) time.Duration {
 	return min(d, s.q.ClaimAfter)
 }
 
-// Retry reschedules the item (ZADD XX on its due time: a no-op when it was
-// acked meanwhile) or, at MaxAttempts, moves it to the dead letters.
+// Retry reschedules the item: a due time in the ZSET, and its idle time
+// reset (XCLAIM JUSTID, which does not count a delivery) so that the
+// ClaimAfter reclaim does not take it before its backoff. At MaxAttempts it
+// moves to the dead letters instead.
 func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reason string) (bool, error) {
 	now := s.now()
 	if d.Attempts >= s.q.MaxAttempts {
@@ -183,8 +276,24 @@ func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reaso
 		return true, nil
 	}
 	due := ms(now.Add(s.backoff(d.Attempts)))
-	err := s.c.ZAddXX(ctx, s.k.queueDue(queue), goredis.Z{Score: float64(due), Member: d.ID}).Err()
-	return false, err
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.XClaimJustID(ctx, &goredis.XClaimArgs{Stream: s.k.queueStream(queue), Group: queueGroup, Consumer: "retry", MinIdle: 0, Messages: []string{d.ID}})
+		p.ZAdd(ctx, s.k.queueDue(queue), goredis.Z{Score: float64(due), Member: d.ID})
+		return nil
+	})
+	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	rs := s.reclaimFor(queue)
+	rs.mu.Lock()
+	if rs.nextDue == 0 || due < rs.nextDue {
+		rs.nextDue = due
+	}
+	rs.mu.Unlock()
+	return false, nil
 }
 
 func (s *Store) QueueStats(ctx context.Context, queue string) (store.QueueStats, error) {

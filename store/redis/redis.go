@@ -36,15 +36,16 @@ type Options struct {
 
 // Store is the Redis implementation of store.Store.
 type Store struct {
-	c     goredis.UniversalClient
-	k     keys
-	q     store.QueueOptions
-	now   store.Clock
-	log   *slog.Logger
-	ctx   context.Context // cancelled by Close
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
-	group sync.Map // queue name → struct{}: consumer group known to exist
+	c       goredis.UniversalClient
+	k       keys
+	q       store.QueueOptions
+	now     store.Clock
+	log     *slog.Logger
+	ctx     context.Context // cancelled by Close
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	group   sync.Map // queue name → struct{}: consumer group known to exist
+	reclaim sync.Map // queue name → *reclaimState
 
 	ap *autoPipeline // nil unless Options.AutoPipeline
 

@@ -187,67 +187,51 @@ return cur
 
 // ---- queues ----
 
-// queueRead hands out items: first pending ones due for redelivery
-// (claimed with XCLAIM, which increments their delivery count), then new
-// ones (XREADGROUP ">"). Every handed-out item gets a redelivery time in the
-// due ZSET in the same step, so an item is never pending without one.
+// queueReclaim hands out items due for redelivery: first those whose
+// Retry backoff has passed (due ZSET, injected clock), then pending ones
+// nobody acked within ClaimAfter (XAUTOCLAIM, on Redis's clock: a consumer
+// that crashed or hung). Claiming counts the delivery. New items are read
+// with a plain XREADGROUP, outside this script.
 // KEYS[1] stream, KEYS[2] due ZSET (one queue tag).
 // ARGV[1] consumer, ARGV[2] max, ARGV[3] now (ms), ARGV[4] ClaimAfter (ms).
-// Returns {last-delivered-id, next-due-ms or "", item...} where an item is
+// Returns {next-due-ms or "", item...} where an item is
 // {id, payload, enqueued_at_ns, delivery count}.
-var queueRead = goredis.NewScript(`
+var queueReclaim = goredis.NewScript(`
 local stream, due = KEYS[1], KEYS[2]
-local max, now, ca = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local max, now = tonumber(ARGV[2]), tonumber(ARGV[3])
 local out = {}
 local function field(f, name)
   for i = 1, #f, 2 do if f[i] == name then return f[i+1] end end
   return ''
 end
+local function count(id)
+  local p = redis.call('XPENDING', stream, 'hub', id, id, 1)
+  if #p > 0 then return p[1][4] end
+  return 1
+end
 local ids = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, max)
 for _, id in ipairs(ids) do
+  redis.call('ZREM', due, id)
   local c = redis.call('XCLAIM', stream, 'hub', ARGV[1], 0, id)
-  if #c == 0 or not c[1] or c[1] == false then
-    redis.call('ZREM', due, id)
-  else
-    redis.call('ZADD', due, now + ca, id)
-    local p = redis.call('XPENDING', stream, 'hub', id, id, 1)
-    local n = 1
-    if #p > 0 then n = p[1][4] end
-    local f = c[1][2]
-    out[#out+1] = {id, field(f, 'p'), field(f, 't'), n}
+  if #c > 0 and type(c[1]) == 'table' then
+    out[#out+1] = {id, field(c[1][2], 'p'), field(c[1][2], 't'), count(id)}
   end
 end
 if #out < max then
-  local r = redis.call('XREADGROUP', 'GROUP', 'hub', ARGV[1], 'COUNT', max - #out, 'STREAMS', stream, '>')
-  if r then
-    for _, e in ipairs(r[1][2]) do
-      redis.call('ZADD', due, now + ca, e[1])
-      out[#out+1] = {e[1], field(e[2], 'p'), field(e[2], 't'), 1}
+  local r = redis.call('XAUTOCLAIM', stream, 'hub', ARGV[1], ARGV[4], '0-0', 'COUNT', max - #out)
+  for _, e in ipairs(r[2]) do
+    if type(e) == 'table' then
+      redis.call('ZREM', due, e[1])
+      out[#out+1] = {e[1], field(e[2], 'p'), field(e[2], 't'), count(e[1])}
     end
   end
-end
-local last = '0-0'
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
-  if field(g, 'name') == 'hub' then last = field(g, 'last-delivered-id') end
 end
 local nd = ''
 local first = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
 if #first > 0 then nd = first[2] end
-local res = {last, nd}
+local res = {nd}
 for _, o in ipairs(out) do res[#res+1] = o end
 return res
-`)
-
-// queueAck acknowledges and deletes items.
-// KEYS[1] stream, KEYS[2] due ZSET. ARGV ids. Returns the number acked.
-var queueAck = goredis.NewScript(`
-local n = 0
-for _, id in ipairs(ARGV) do
-  n = n + redis.call('XACK', KEYS[1], 'hub', id)
-  redis.call('XDEL', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
-end
-return n
 `)
 
 // queueDeadLetter moves a pending item to the dead stream.

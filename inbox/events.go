@@ -20,6 +20,9 @@ const eventSessionEnded = "session.ended"
 // session behind it.
 var sseHeartbeat = 15 * time.Second
 
+// sseBurst is how many events a stream writes at most before flushing.
+const sseBurst = 64
+
 // events streams realtime events as server-sent events, filtered to what the
 // principal may see. The API stays the source of truth: a client that
 // reconnects re-reads what it shows.
@@ -62,6 +65,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	ended := func() bool {
 		return hasSession && errors.Is(s.sess.still(r.Context(), sess), errBadSession)
 	}
+	unflushed := 0
 	for {
 		select {
 		case <-r.Context().Done():
@@ -74,28 +78,35 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			}
 			fmt.Fprint(w, ": keep-alive\n\n")
 			fl.Flush()
+			unflushed = 0
 		case b, ok := <-ch:
 			if !ok {
 				return
 			}
 			var ev router.Event
 			if json.Unmarshal(b, &ev) != nil {
-				continue
+				break
 			}
 			if ev.Type == eventSessionEnded {
 				if hasSession && ev.Agent == sess.Name && ended() {
 					return
 				}
-				continue
+				break
 			}
 			if hasSession && s.o.Clock().Unix() >= sess.Expiry {
 				return
 			}
 			if ev.ConversationID != "" && aud != nil && !slices.Contains(aud, ev.Audience) {
-				continue
+				break
 			}
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b)
+			unflushed++
+		}
+		// Under load events come in bursts: one write for the burst (each
+		// write costs a syscall on both ends), at most sseBurst events long.
+		if unflushed > 0 && (len(ch) == 0 || unflushed >= sseBurst) {
 			fl.Flush()
+			unflushed = 0
 		}
 	}
 }

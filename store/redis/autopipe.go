@@ -53,7 +53,7 @@ var batchable = map[string]bool{
 }
 
 const (
-	apLoops    = 4   // concurrent pipelines in flight
+	apLoops    = 1   // pipelines in flight (see below)
 	apMaxBatch = 128 // commands per pipeline at most
 )
 

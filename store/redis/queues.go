@@ -107,8 +107,8 @@ func (s *Store) Enqueue(ctx context.Context, queue string, payload []byte) (stri
 }
 
 // Read hands out due redeliveries first (the reclaim script, when
-// reclaimNow says so), then new items (XREADGROUP). When there is nothing
-// and block > 0 it waits for new items with a blocking XREADGROUP, in
+// reclaimNow says so), then new items (XREADGROUP). With block > 0 the
+// read of new items blocks (it answers at once when there are some), in
 // slices that end when a reclaim is due, until block is used up.
 func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block time.Duration) ([]store.Delivery, error) {
 	if max <= 0 {
@@ -129,18 +129,16 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 		if len(out) == max {
 			return out, nil
 		}
-		fresh, err := s.readNew(ctx, queue, consumer, max-len(out), -1)
-		if err != nil {
-			return nil, err
-		}
-		if out = append(out, fresh...); len(out) > 0 {
-			return out, nil
-		}
 		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, nil
+		if len(out) > 0 || left <= 0 {
+			fresh, err := s.readNew(ctx, queue, consumer, max-len(out), -1)
+			if err != nil {
+				return nil, err
+			}
+			return append(out, fresh...), nil
 		}
-		fresh, err = s.readNew(ctx, queue, consumer, max, max2(min(left, wait), time.Millisecond))
+		// A blocking read answers at once when there are new items.
+		fresh, err := s.readNew(ctx, queue, consumer, max, max2(min(left, wait), time.Millisecond))
 		if err != nil || len(fresh) > 0 {
 			return fresh, err
 		}

@@ -34,8 +34,12 @@
 //     crash between the steps is healed by a retry of the same call, and
 //     readers filter index members that are stale against the record.
 //   - Time comes from the injected store.Clock and is passed to scripts in
-//     ARGV (lease expiry, queue redelivery), never from Redis TTLs, so tests
-//     can drive it with a fake clock.
+//     ARGV (lease expiry, retry backoff), never from Redis TTLs, so tests
+//     can drive it with a fake clock. The one exception is a queue item
+//     nobody acked: XAUTOCLAIM finds it by the idle time Redis measures.
+//   - The hot path of a message is plain commands and one script
+//     (appendToConversation); concurrent commands share pipelines
+//     (autopipe.go).
 //
 // # Imports
 //

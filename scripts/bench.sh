@@ -23,7 +23,8 @@ redis-benchmark -p "$RPORT" -n 1000000 -c 50 -P 16 -q xadd bench:stream2 '*' f v
 redis-cli -p "$RPORT" del bench:stream bench:stream2 >/dev/null
 
 echo "## go benchmark: ingest → timeline below HTTP"
-SWITCHBOARD_TEST_REDIS=127.0.0.1:$RPORT BENCH_WORKERS=16 go test -run '^$' -bench IngestToTimeline -benchtime 30000x -count 1 ./router/ | grep Benchmark
+# GOGC as the binary sets it (cmd/switchboard/main.go).
+GOGC=${GOGC:-400} SWITCHBOARD_TEST_REDIS=127.0.0.1:$RPORT BENCH_WORKERS=16 go test -run '^$' -bench IngestToTimeline -benchtime 30000x -count 1 ./router/ | grep Benchmark
 
 go build -o "$RUN/switchboard" ./cmd/switchboard
 cfg() { # store section → config file
@@ -35,8 +36,20 @@ agents: [{name: bench, role: admin, token: bench-token}]
 channels: [{name: api, type: api, phase: live, trusted: true}]
 YAML
 }
-loadrun() { # name port rate
-  "$RUN/switchboard" load --url "http://127.0.0.1:$2" --token bench-token --rate "$3" --duration "${DUR}s" --concurrency 128 --customers 5000 || true
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; } # user+system, in clock ticks
+redis_cpu() { redis-cli -p "$RPORT" info cpu | awk -F: '/^used_cpu_(sys|user):/ {s+=$2} END {printf "%.3f", s}'; }
+loadrun() { # name port rate: the load run, then CPU per message of hub, Redis and load generator
+  local h0 r0 h1 r1 out n
+  h0=$(cpu_ticks "$HUB"); r0=$(redis_cpu)
+  out=$( TIMEFORMAT='loadgen-cpu %U %S'; { time "$RUN/switchboard" load --url "http://127.0.0.1:$2" --token bench-token --rate "$3" --duration "${DUR}s" --concurrency 128 --customers 5000 2>&1 || true; } 2>&1 )
+  h1=$(cpu_ticks "$HUB"); r1=$(redis_cpu)
+  echo "$out" | grep -v '^loadgen-cpu'
+  n=$(echo "$out" | awk '/^accepted:/ {print $2}')
+  [ -n "$n" ] && [ "$n" -gt 0 ] || return 0
+  echo "$out" | awk -v n="$n" -v h=$((h1-h0)) -v hz="$(getconf CLK_TCK)" -v r0="$r0" -v r1="$r1" -v be="$1" '/^loadgen-cpu/ {
+    printf "CPU per message: hub %.0f µs", h/hz/n*1e6
+    if (be == "redis") printf ", Redis %.0f µs", (r1-r0)/n*1e6
+    printf ", load generator %.0f µs\n", ($2+$3)/n*1e6 }'
 }
 for backend in redis embedded; do
   port=$(free_port 8490)

@@ -404,3 +404,45 @@ func allKeys(c goredis.UniversalClient, pattern string) ([]string, error) {
 	}
 	return out, scan(ctx, c.(*goredis.Client))
 }
+
+// TestQueueReclaimBehindBusyHead: an item abandoned behind a long head of
+// pending items that keep being retried (a failing dependency) is still
+// redelivered after ClaimAfter. The reclaim scan resumes where it stopped
+// instead of looking at the head of the pending list every time.
+func TestQueueReclaimBehindBusyHead(t *testing.T) {
+	claimAfter := 400 * time.Millisecond
+	f := newFixture(t, testenv.Redis, store.QueueOptions{MaxAttempts: 100, ClaimAfter: claimAfter, RetryBackoff: time.Hour})
+	ctx := context.Background()
+	const n = 150
+	for i := range n {
+		if _, err := f.s.Enqueue(ctx, "busy", fmt.Appendf(nil, "item %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := f.s.Read(ctx, "busy", "a", n, 0)
+	if err != nil || len(ds) != n {
+		t.Fatalf("read %d items, %v; want %d", len(ds), err, n)
+	}
+	time.Sleep(claimAfter + 50*time.Millisecond) // all idle: "a" crashed...
+	// ...except that every item but the last is being retried by someone
+	// (the fake clock never reaches their due time; Retry resets idle time).
+	for _, d := range ds[:n-1] {
+		if _, err := f.s.Retry(ctx, "busy", d, "dependency down"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	for time.Since(start) < claimAfter-100*time.Millisecond { // before the retried ones idle out
+		got, err := f.s.Read(ctx, "busy", "b", 1, 50*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 {
+			if got[0].ID != ds[n-1].ID || got[0].Attempts != 2 {
+				t.Fatalf("redelivered %s (attempt %d), want the abandoned %s (attempt 2)", got[0].Payload, got[0].Attempts, ds[n-1].Payload)
+			}
+			return
+		}
+	}
+	t.Fatalf("the item abandoned behind %d retried ones was not redelivered within %v", n-1, claimAfter-100*time.Millisecond)
+}

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -33,6 +34,7 @@ type reclaimState struct {
 	mu      sync.Mutex
 	last    time.Time // wall clock of the last run
 	nextDue int64     // ms, injected clock; 0 = none known
+	cursor  string    // where the XAUTOCLAIM scan resumes ("" = the start)
 }
 
 func (s *Store) reclaimFor(queue string) *reclaimState {
@@ -150,17 +152,24 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 
 // reclaimItems runs the reclaim script and notes when it should next run.
 func (s *Store) reclaimItems(ctx context.Context, queue, consumer string, max int, rs *reclaimState) ([]store.Delivery, error) {
+	rs.mu.Lock()
+	cursor := cmp.Or(rs.cursor, "0-0")
+	rs.mu.Unlock()
+	now := ms(s.now())
 	var r []any
 	err := s.withGroup(ctx, queue, func() error {
 		var err error
 		r, err = queueReclaim.Run(ctx, s.c, []string{s.k.queueStream(queue), s.k.queueDue(queue)},
-			consumer, max, ms(s.now()), s.q.ClaimAfter.Milliseconds()).Slice()
+			consumer, max, now, s.q.ClaimAfter.Milliseconds(), cursor).Slice()
 		return err
 	})
 	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "unknown command") {
+			return nil, fmt.Errorf("store/redis: the server lacks a Streams command the queues need (Redis 6.2 or later is required): %w", err)
+		}
 		return nil, err
 	}
-	if len(r) < 1 {
+	if len(r) < 2 {
 		return nil, fmt.Errorf("store/redis: unexpected reclaim reply %v", r)
 	}
 	var next int64
@@ -170,9 +179,15 @@ func (s *Store) reclaimItems(ctx context.Context, queue, consumer string, max in
 		}
 	}
 	rs.mu.Lock()
+	// A Retry of this process that landed during the script is not in its
+	// answer: keep its due time.
+	if rs.nextDue > now && (next == 0 || rs.nextDue < next) {
+		next = rs.nextDue
+	}
 	rs.last, rs.nextDue = time.Now(), next
+	rs.cursor, _ = r[1].(string)
 	rs.mu.Unlock()
-	return deliveries(r[1:])
+	return deliveries(r[2:])
 }
 
 // readNew reads up to max new items (XREADGROUP ">"), waiting up to block

@@ -192,9 +192,15 @@ return cur
 // nobody acked within ClaimAfter (XAUTOCLAIM, on Redis's clock: a consumer
 // that crashed or hung). Claiming counts the delivery. New items are read
 // with a plain XREADGROUP, outside this script.
+// XAUTOCLAIM looks at about ten entries of the pending list per item asked
+// for, so the scan resumes where the last run stopped (ARGV[5], returned
+// back) and goes on for a few calls: a long pending list (retried items keep
+// their place at its head) is walked across runs instead of hiding what
+// lies behind its head.
 // KEYS[1] stream, KEYS[2] due ZSET (one queue tag).
-// ARGV[1] consumer, ARGV[2] max, ARGV[3] now (ms), ARGV[4] ClaimAfter (ms).
-// Returns {next-due-ms or "", item...} where an item is
+// ARGV[1] consumer, ARGV[2] max, ARGV[3] now (ms), ARGV[4] ClaimAfter (ms),
+// ARGV[5] scan cursor ("0-0" from the start).
+// Returns {next-due-ms or "", next cursor, item...} where an item is
 // {id, payload, enqueued_at_ns, delivery count}.
 var queueReclaim = goredis.NewScript(`
 local stream, due = KEYS[1], KEYS[2]
@@ -217,19 +223,23 @@ for _, id in ipairs(ids) do
     out[#out+1] = {id, field(c[1][2], 'p'), field(c[1][2], 't'), count(id)}
   end
 end
-if #out < max then
-  local r = redis.call('XAUTOCLAIM', stream, 'hub', ARGV[1], ARGV[4], '0-0', 'COUNT', max - #out)
+local cursor = ARGV[5]
+for _ = 1, 8 do
+  if #out >= max then break end
+  local r = redis.call('XAUTOCLAIM', stream, 'hub', ARGV[1], ARGV[4], cursor, 'COUNT', max - #out)
+  cursor = r[1]
   for _, e in ipairs(r[2]) do
     if type(e) == 'table' then
       redis.call('ZREM', due, e[1])
       out[#out+1] = {e[1], field(e[2], 'p'), field(e[2], 't'), count(e[1])}
     end
   end
+  if cursor == '0-0' then break end
 end
 local nd = ''
 local first = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
 if #first > 0 then nd = first[2] end
-local res = {nd}
+local res = {nd, cursor}
 for _, o in ipairs(out) do res[#res+1] = o end
 return res
 `)

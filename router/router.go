@@ -277,7 +277,6 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 type join struct {
 	update func(*store.Conversation) error
 	before *store.Conversation // the conversation as update last found it
-	opened bool                // the conversation is new: announce it
 }
 
 // record appends msg as an inbound entry of conv on customerID's timeline
@@ -301,10 +300,22 @@ func (r *Router) record(ctx context.Context, msg connectors.Message, customerID 
 	if j == nil {
 		e, created, err = r.st.AppendEntry(ctx, entry)
 	} else {
-		e, conv, created, err = r.st.AppendToConversation(ctx, entry, conv, j.update)
-		if err == nil && created {
+		var after store.Conversation
+		e, after, created, err = r.st.AppendToConversation(ctx, entry, conv, j.update)
+		switch {
+		case created && err != nil:
+			// The entry is stored and only its conversation's update failed
+			// (the store's rare two-step path): a redelivery would stop at
+			// the dedupe check, so go on and announce the entry.
+			r.log.Warn("message stored, its conversation not updated", "message", msg.ID, "conversation", conv.ID, "err", err)
+			err = nil
+		case created:
+			conv = after
 			AdjustLoad(ctx, r.st, *j.before, conv)
-			if j.opened {
+			// Opened means "first message to join", decided when the
+			// message is stored: an attempt that opened the conversation
+			// and failed later leaves the announcement to the next one.
+			if j.before.LastMessageID == "" {
 				r.publish(ctx, Event{Type: EventConversationOpened, CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
 			}
 		}
@@ -352,7 +363,7 @@ func (r *Router) conversation(ctx context.Context, ch Channel, customer string, 
 			preview = preview[:len(preview)-1]
 		}
 	}
-	j := &join{opened: created, before: new(store.Conversation)}
+	j := &join{before: new(store.Conversation)}
 	j.update = func(x *store.Conversation) error {
 		*j.before = *x
 		// The audience follows the channel's phase at the latest message:

@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -533,6 +534,49 @@ func TestConversationActivityNeverMovesBack(t *testing.T) {
 		}
 		if !found {
 			t.Fatalf("the conversation is missing from the list: %+v", cs)
+		}
+	})
+}
+
+// TestConversationOpenedOnce: the first message of a conversation announces
+// it (conversation.opened, then entry.created); later messages, and a
+// redelivery of the first, announce only their entries.
+func TestConversationOpenedOnce(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		events, err := st.Subscribe(ctx, router.EventsTopic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := h.process(t, h.msg("trusted-api", "t1", "hello", "email:open@example.com"))
+		if err := h.rt.Process(context.Background(), first); err != nil { // a redelivery
+			t.Fatal(err)
+		}
+		h.process(t, h.msg("trusted-api", "t1", "again", "email:open@example.com"))
+		var got []string
+		deadline := time.After(5 * time.Second)
+		for len(got) < 3 {
+			select {
+			case b := <-events:
+				var ev router.Event
+				if err := json.Unmarshal(b, &ev); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ev.Type)
+			case <-deadline:
+				t.Fatalf("events so far %v, want 3", got)
+			}
+		}
+		select {
+		case b := <-events:
+			got = append(got, string(b))
+		case <-time.After(300 * time.Millisecond):
+		}
+		want := []string{router.EventConversationOpened, router.EventEntryCreated, router.EventEntryCreated}
+		if !eq(got, want) {
+			t.Errorf("events = %v, want %v", got, want)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -102,6 +104,9 @@ func load(args []string, w io.Writer) error {
 			var conn *rawConn
 			var body []byte
 			for j := range jobs {
+				if *rate <= 0 {
+					j.due = time.Now() // flat out: nothing is due, count from sending
+				}
 				body = loadBody(body[:0], run, j.n, *customers)
 				status, resp, err := target.post(&conn, body)
 				if err != nil || status != http.StatusAccepted {
@@ -246,10 +251,12 @@ func newRawTarget(base, path, token string) (*rawTarget, error) {
 }
 
 // post sends body on *conn (dialling when nil or broken) and returns the
-// status and response body. A connection the server closes is redialled
-// once.
+// status and response body. A kept-alive connection that turns out closed
+// by the server before any answer (EOF, reset) is redialled once; any other
+// failure is returned (the request may have been handled).
 func (t *rawTarget) post(conn **rawConn, body []byte) (int, []byte, error) {
 	for attempt := 0; ; attempt++ {
+		reused := *conn != nil
 		if *conn == nil {
 			c, err := net.DialTimeout("tcp", t.addr, 10*time.Second)
 			if err != nil {
@@ -269,11 +276,15 @@ func (t *rawTarget) post(conn **rawConn, body []byte) (int, []byte, error) {
 			rc.c.Close()
 			*conn = nil
 		}
-		if err != nil && attempt == 0 && status == 0 {
+		if err != nil && attempt == 0 && reused && status == 0 && closedConn(err) {
 			continue // a kept-alive connection the server had closed
 		}
 		return status, resp, err
 	}
+}
+
+func closedConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func (rc *rawConn) roundTrip() (status int, body []byte, keep bool, err error) {
@@ -312,6 +323,8 @@ func (rc *rawConn) roundTrip() (status int, body []byte, keep bool, err error) {
 		}
 	}
 	switch {
+	case status/100 == 1 || status == http.StatusNoContent || status == http.StatusNotModified:
+		return status, nil, keep, nil
 	case chunked:
 		for {
 			l, err := rc.br.ReadString('\n')

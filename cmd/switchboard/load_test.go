@@ -57,6 +57,8 @@ func TestRawTargetResponses(t *testing.T) {
 			io.WriteString(w, `{"id":"m_`)
 			w.(http.Flusher).Flush()
 			io.WriteString(w, `2"}`)
+		case "empty":
+			w.WriteHeader(204)
 		case "close":
 			w.Header().Set("Connection", "close")
 			w.WriteHeader(202)
@@ -73,11 +75,15 @@ func TestRawTargetResponses(t *testing.T) {
 	}
 	var conn *rawConn
 	for i, tc := range []struct{ body, want string }{
-		{"plain", `{"id":"m_1"}`}, {"chunked", `{"id":"m_2"}`}, {"close", `{"id":"m_3"}`}, {"plain", `{"id":"m_1"}`},
+		{"plain", `{"id":"m_1"}`}, {"chunked", `{"id":"m_2"}`}, {"empty", ""}, {"close", `{"id":"m_3"}`}, {"plain", `{"id":"m_1"}`},
 	} {
 		status, resp, err := target.post(&conn, []byte(tc.body))
-		if err != nil || status != 202 || string(resp) != tc.want {
-			t.Errorf("request %d (%s): %d %q %v; want 202 %q", i, tc.body, status, resp, err, tc.want)
+		want := 202
+		if tc.body == "empty" {
+			want = 204
+		}
+		if err != nil || status != want || string(resp) != tc.want {
+			t.Errorf("request %d (%s): %d %q %v; want %d %q", i, tc.body, status, resp, err, want, tc.want)
 		}
 		if tc.body == "close" && conn != nil {
 			t.Errorf("connection kept after the server said Connection: close")
@@ -85,7 +91,7 @@ func TestRawTargetResponses(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(bodies) != 4 || !bytes.HasPrefix([]byte(bodies[0]), []byte("Bearer tok plain")) {
+	if len(bodies) != 5 || !bytes.HasPrefix([]byte(bodies[0]), []byte("Bearer tok plain")) {
 		t.Errorf("server saw %q", bodies)
 	}
 	if _, err := newRawTarget("ftp://x", "/", "t"); err == nil {

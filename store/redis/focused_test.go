@@ -446,3 +446,93 @@ func TestQueueReclaimBehindBusyHead(t *testing.T) {
 	}
 	t.Fatalf("the item abandoned behind %d retried ones was not redelivered within %v", n-1, claimAfter-100*time.Millisecond)
 }
+
+// appendFixture opens conversation cv1 of customer c1 and returns it.
+func appendFixture(t *testing.T, f fixture) store.Conversation {
+	t.Helper()
+	c, _, err := f.s.OpenConversation(context.Background(), store.Conversation{ID: "cv1", CustomerID: "c1", Channel: "api", ThreadKey: "api|", Status: store.StatusOpen, LastActivity: f.clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func touchAt(at time.Time) func(*store.Conversation) error {
+	return func(c *store.Conversation) error { c.LastActivity = at; return nil }
+}
+
+// TestAppendToConversationScriptCacheLost: after SCRIPT FLUSH (a restarted
+// or failed-over server) the append still works.
+func TestAppendToConversationScriptCacheLost(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx := context.Background()
+	conv := appendFixture(t, f)
+	if err := f.c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	at := f.clock.Now().Add(time.Second)
+	_, got, created, err := f.s.AppendToConversation(ctx, store.Entry{ID: "m1", CustomerID: "c1", ConversationID: "cv1", OccurredAt: at, Text: "hi"}, conv, touchAt(at))
+	if err != nil || !created || !got.LastActivity.Equal(at) {
+		t.Fatalf("AppendToConversation after SCRIPT FLUSH: created=%v conv=%+v err=%v", created, got, err)
+	}
+}
+
+// TestAppendToConversationHealsIndex: a conversation whose index member is
+// missing (OpenConversation crashed before indexing it) is listed again
+// once a message joins it, and the previous member is gone.
+func TestAppendToConversationHealsIndex(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx := context.Background()
+	conv := appendFixture(t, f)
+	index := f.prefix + ":{convs}:activity"
+	if n, err := f.c.Del(ctx, index).Result(); err != nil || n != 1 {
+		t.Fatalf("deleting the index %s: %d %v (key layout changed?)", index, n, err)
+	}
+	if list, _, _ := f.s.ListConversations(ctx, store.ConversationFilter{}); len(list) != 0 {
+		t.Fatalf("listed without an index member: %+v", list)
+	}
+	_, _, _, err := f.s.AppendToConversation(ctx, store.Entry{ID: "m1", CustomerID: "c1", ConversationID: "cv1", OccurredAt: conv.LastActivity, Text: "same time"}, conv, touchAt(conv.LastActivity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := f.s.ListConversations(ctx, store.ConversationFilter{})
+	if err != nil || len(list) != 1 || list[0].ID != "cv1" {
+		t.Fatalf("after a message joined it: listed %+v, %v; want cv1", list, err)
+	}
+	later := conv.LastActivity.Add(time.Minute)
+	_, _, _, err = f.s.AppendToConversation(ctx, store.Entry{ID: "m2", CustomerID: "c1", ConversationID: "cv1", OccurredAt: later, Text: "later"}, list[0], touchAt(later))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.c.ZCard(ctx, index).Result(); err != nil || n != 1 {
+		t.Errorf("index holds %d members after the activity moved, %v; want 1 (the old one removed)", n, err)
+	}
+}
+
+// TestAppendToConversationDeletedElsewhere: a conversation deleted by
+// another replica (this one still knows its owner) gives ErrNotFound and
+// leaves no dedupe record that would send a later copy of the message to
+// the deleted customer's timeline.
+func TestAppendToConversationDeletedElsewhere(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx := context.Background()
+	conv := appendFixture(t, f)
+	if _, err := f.s.GetConversation(ctx, "cv1"); err != nil { // remember the owner
+		t.Fatal(err)
+	}
+	other := redis.New(f.c, redis.Options{Prefix: f.prefix})
+	defer other.Close()
+	if err := other.DeleteConversation(ctx, "cv1"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := f.s.AppendToConversation(ctx, store.Entry{ID: "m1", CustomerID: "c1", ConversationID: "cv1", OccurredAt: conv.LastActivity, Text: "late"}, conv, touchAt(conv.LastActivity))
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("AppendToConversation to a conversation deleted elsewhere: %v, want ErrNotFound", err)
+	}
+	if n, err := f.c.Exists(ctx, f.prefix+":{e:m1}:owner").Result(); err != nil || n != 0 {
+		t.Errorf("dedupe record of m1 left behind (%d, %v)", n, err)
+	}
+	if _, err := f.s.GetEntry(ctx, "m1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetEntry(m1) = %v, want ErrNotFound", err)
+	}
+}

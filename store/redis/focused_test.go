@@ -536,3 +536,44 @@ func TestAppendToConversationDeletedElsewhere(t *testing.T) {
 		t.Errorf("GetEntry(m1) = %v, want ErrNotFound", err)
 	}
 }
+
+// TestQueuePrunesIdleConsumers: a store deletes the consumers that earlier
+// processes left behind once they are idle with nothing pending, and keeps
+// one that still holds an item (its item must stay claimable).
+func TestQueuePrunesIdleConsumers(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	opts := redis.Options{Prefix: prefix, PruneConsumersAfter: 200 * time.Millisecond}
+	a := redis.New(c, opts)
+	for _, p := range []string{"x", "y"} {
+		if _, err := a.Enqueue(ctx, "pq", []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := a.Read(ctx, "pq", "crashed", 1, 0)
+	if err != nil || len(held) != 1 {
+		t.Fatalf("read: %v %v", held, err)
+	}
+	done, err := a.Read(ctx, "pq", "finished", 1, 0)
+	if err != nil || len(done) != 1 || a.Ack(ctx, "pq", done[0].ID) != nil {
+		t.Fatalf("read and ack: %v %v", done, err)
+	}
+	a.Close()
+	time.Sleep(300 * time.Millisecond)
+	b := redis.New(c, opts)
+	defer b.Close()
+	if _, err := b.Enqueue(ctx, "pq", []byte("z")); err != nil { // first use: prunes
+		t.Fatal(err)
+	}
+	cs, err := c.XInfoConsumers(ctx, prefix+":{q:pq}:stream", "hub").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, x := range cs {
+		names = append(names, x.Name)
+	}
+	if len(names) != 1 || names[0] != "crashed" {
+		t.Errorf("consumers after pruning = %v, want [crashed] (it still holds an item)", names)
+	}
+}

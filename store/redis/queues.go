@@ -75,7 +75,14 @@ func (s *Store) ensureGroup(ctx context.Context, queue string, force bool) error
 	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
 		return err
 	}
-	s.group.Store(queue, struct{}{})
+	if _, known := s.group.LoadOrStore(queue, struct{}{}); !known {
+		n, err := queuePruneConsumers.Run(ctx, s.c, []string{s.k.queueStream(queue)}, s.pruneAfter.Milliseconds()).Int()
+		if err != nil {
+			s.log.Warn("pruning idle queue consumers failed", "queue", queue, "err", err)
+		} else if n > 0 {
+			s.log.Info("pruned idle queue consumers", "queue", queue, "consumers", n)
+		}
+	}
 	return nil
 }
 

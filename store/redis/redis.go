@@ -32,20 +32,25 @@ type Options struct {
 	// AutoPipeline coalesces concurrent single commands into shared
 	// pipelines (see autopipe.go). It adds a hook to the client.
 	AutoPipeline bool
+	// PruneConsumersAfter: when the store first uses a queue it deletes the
+	// consumers (earlier processes) idle this long with nothing pending
+	// (default 1h).
+	PruneConsumersAfter time.Duration
 }
 
 // Store is the Redis implementation of store.Store.
 type Store struct {
-	c       goredis.UniversalClient
-	k       keys
-	q       store.QueueOptions
-	now     store.Clock
-	log     *slog.Logger
-	ctx     context.Context // cancelled by Close
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	group   sync.Map // queue name → struct{}: consumer group known to exist
-	reclaim sync.Map // queue name → *reclaimState
+	c          goredis.UniversalClient
+	k          keys
+	q          store.QueueOptions
+	now        store.Clock
+	log        *slog.Logger
+	ctx        context.Context // cancelled by Close
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
+	group      sync.Map // queue name → struct{}: consumer group known to exist
+	pruneAfter time.Duration
+	reclaim    sync.Map // queue name → *reclaimState
 
 	ap *autoPipeline // nil unless Options.AutoPipeline
 
@@ -72,6 +77,9 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 		opts.Prefix = "sb"
 	}
 	opts.Queue = opts.Queue.WithDefaults()
+	if opts.PruneConsumersAfter <= 0 {
+		opts.PruneConsumersAfter = time.Hour
+	}
 	if opts.Clock == nil {
 		opts.Clock = store.SystemClock
 	}
@@ -80,7 +88,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Store{c: client, k: keys{p: opts.Prefix}, q: opts.Queue, now: opts.Clock,
-		log: opts.Logger.With("store", "redis"), ctx: ctx, stop: stop}
+		log: opts.Logger.With("store", "redis"), ctx: ctx, stop: stop, pruneAfter: opts.PruneConsumersAfter}
 	if opts.AutoPipeline {
 		s.ap = newAutoPipeline(client)
 		client.AddHook(s.ap)

@@ -244,6 +244,28 @@ for _, o in ipairs(out) do res[#res+1] = o end
 return res
 `)
 
+// queuePruneConsumers deletes the consumers of the group that hold no
+// pending item and have been idle for ARGV[1] ms: every process start names
+// a new consumer, and the dead ones would pile up. In a script, so a
+// consumer cannot take an item between the check and the delete.
+// KEYS[1] stream. Returns the number deleted.
+var queuePruneConsumers = goredis.NewScript(`
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], 'hub')) do
+  local name, pending, idle
+  for i = 1, #c, 2 do
+    if c[i] == 'name' then name = c[i+1]
+    elseif c[i] == 'pending' then pending = c[i+1]
+    elseif c[i] == 'idle' then idle = c[i+1] end
+  end
+  if name and pending == 0 and idle and idle >= tonumber(ARGV[1]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], 'hub', name)
+    n = n + 1
+  end
+end
+return n
+`)
+
 // queueDeadLetter moves a pending item to the dead stream.
 // KEYS[1] stream, KEYS[2] dead stream, KEYS[3] due ZSET (one queue tag).
 // ARGV[1] id, ARGV[2] last error, ARGV[3] attempts, ARGV[4] dead_at (ns).

@@ -48,7 +48,7 @@ var internalCtx = context.WithValue(context.Background(), apInternal{}, true)
 var batchable = map[string]bool{
 	"get": true, "set": true, "setnx": true, "del": true, "exists": true, "incr": true, "incrby": true,
 	"hget": true, "hset": true, "hsetnx": true, "hmget": true, "hdel": true, "hincrby": true, "hgetall": true,
-	"zadd": true, "zrem": true, "zscore": true, "publish": true, "xadd": true, "xack": true, "xdel": true,
+	"zadd": true, "zrem": true, "zscore": true, "publish": true, "spublish": true, "xadd": true, "xack": true, "xdel": true,
 	"evalsha": true, "eval": true,
 }
 

@@ -577,3 +577,32 @@ func TestQueuePrunesIdleConsumers(t *testing.T) {
 		t.Errorf("consumers after pruning = %v, want [crashed] (it still holds an item)", names)
 	}
 }
+
+// TestEventsInOrderOnCluster: events published one after another reach a
+// subscriber in that order on a Redis Cluster too, where a plain PUBLISH
+// may go through any node and cross the cluster bus.
+func TestEventsInOrderOnCluster(t *testing.T) {
+	f := newFixture(t, testenv.RedisCluster, store.QueueOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := f.s.Subscribe(ctx, "order")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	for i := range n {
+		if err := f.s.Publish(ctx, "order", fmt.Appendf(nil, "%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		select {
+		case b := <-ch:
+			if string(b) != fmt.Sprint(i) {
+				t.Fatalf("event %d = %q: events arrive out of publish order", i, b)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d events arrived", i, n)
+		}
+	}
+}

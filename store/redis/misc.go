@@ -63,16 +63,33 @@ func (s *Store) PutCheckpoint(ctx context.Context, key string, value []byte) err
 	return s.c.Set(ctx, s.k.checkpoint(key), value, 0).Err()
 }
 
-// ---- events: PUBLISH / SUBSCRIBE ----
+// ---- events: PUBLISH / SUBSCRIBE (SPUBLISH / SSUBSCRIBE on a Cluster) ----
+
+// On a Cluster, a plain PUBLISH goes to any node and reaches subscribers
+// over the cluster bus, so two events published one after the other can
+// arrive swapped when they went through different nodes. Sharded pub/sub
+// keeps a topic on the node of its slot: events arrive in publish order.
+func (s *Store) sharded() bool {
+	_, ok := s.c.(*goredis.ClusterClient)
+	return ok
+}
 
 func (s *Store) Publish(ctx context.Context, topic string, payload []byte) error {
+	if s.sharded() {
+		return s.c.SPublish(ctx, s.k.events(topic), payload).Err()
+	}
 	return s.c.Publish(ctx, s.k.events(topic), payload).Err()
 }
 
 // Subscribe returns once Redis confirmed the subscription. The channel is
 // closed when ctx is cancelled or the Store closed.
 func (s *Store) Subscribe(ctx context.Context, topic string) (<-chan []byte, error) {
-	ps := s.c.Subscribe(ctx, s.k.events(topic))
+	var ps *goredis.PubSub
+	if s.sharded() {
+		ps = s.c.SSubscribe(ctx, s.k.events(topic))
+	} else {
+		ps = s.c.Subscribe(ctx, s.k.events(topic))
+	}
 	if _, err := ps.Receive(ctx); err != nil {
 		ps.Close()
 		return nil, err

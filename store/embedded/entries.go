@@ -44,18 +44,11 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, _ store
 				return err
 			}
 		}
-		var cur store.Conversation
-		found, err := getJSON(tx.Bucket(bConversations), []byte(e.ConversationID), &cur)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return store.ErrNotFound
-		}
-		e.CustomerID = cur.CustomerID
+		var err error
 		if conv, err = updateConversation(tx, e.ConversationID, fn); err != nil {
-			return err
+			return err // ErrNotFound when the conversation does not exist
 		}
+		e.CustomerID = conv.CustomerID
 		out, created, err = appendEntry(tx, e)
 		return err
 	})

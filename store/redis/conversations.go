@@ -98,8 +98,8 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (sto
 // true atomically). Otherwise the findThread script asks the index.
 func (s *Store) threadHolder(ctx context.Context, customer, tk string) (store.Conversation, bool, error) {
 	hkey := s.k.conversations(customer)
-	if id, ok := s.holders.Load(customer + "\x00" + tk); ok {
-		raw, err := s.c.HGet(ctx, hkey, id.(string)).Result()
+	if id, ok := s.holders.get(customer + "\x00" + tk); ok {
+		raw, err := s.c.HGet(ctx, hkey, id).Result()
 		if err != nil && !isNil(err) {
 			return store.Conversation{}, false, err
 		}
@@ -134,16 +134,12 @@ func (s *Store) threadHolder(ctx context.Context, customer, tk string) (store.Co
 }
 
 func (s *Store) rememberHolder(c store.Conversation) {
-	if s.holderN.Add(1) > 200000 {
-		s.holders.Clear()
-		s.holderN.Store(0)
-	}
-	s.holders.Store(c.CustomerID+"\x00"+c.ThreadKey, c.ID)
+	s.holders.put(c.CustomerID+"\x00"+c.ThreadKey, c.ID)
 }
 
 func (s *Store) conversationOwner(ctx context.Context, id string) (string, error) {
-	if o, ok := s.owners.Load(id); ok {
-		return o.(string), nil
+	if o, ok := s.owners.get(id); ok {
+		return o, nil
 	}
 	owner, err := s.c.Get(ctx, s.k.conversationOwner(id)).Result()
 	if isNil(err) {
@@ -152,11 +148,7 @@ func (s *Store) conversationOwner(ctx context.Context, id string) (string, error
 	if err == nil {
 		// A conversation's owner never changes once its record exists, so
 		// it is cached (bounded: the cache is dropped when it grows large).
-		if s.ownerN.Add(1) > 200000 {
-			s.owners.Clear()
-			s.ownerN.Store(0)
-		}
-		s.owners.Store(id, owner)
+		s.owners.put(id, owner)
 	}
 	return owner, err
 }
@@ -178,40 +170,32 @@ func (s *Store) GetConversation(ctx context.Context, id string) (store.Conversat
 }
 
 // UpdateConversation is a compare-and-swap in the customer's tag that also
-// releases/re-takes the thread key; the activity index (global, another
-// slot) is updated after, add-new then remove-old, which is right in any
-// interleaving of concurrent updates as long as activity only moves forward
-// (the contract asks that of concurrent callers).
+// releases/re-takes the thread key, indexed as swapConversation says.
 // fn may not move the conversation to another customer (ErrConflict).
 func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*store.Conversation) error) (store.Conversation, error) {
 	owner, err := s.conversationOwner(ctx, id)
 	if err != nil {
 		return store.Conversation{}, err
 	}
-	hkey, tkey := s.k.conversations(owner), s.k.threads(owner)
+	keys := []string{s.k.conversations(owner), s.k.threads(owner)}
 	for i := 0; i < maxCAS; i++ {
-		old, err := s.c.HGet(ctx, hkey, id).Result()
+		old, err := s.c.HGet(ctx, keys[0], id).Result()
 		if isNil(err) {
 			return store.Conversation{}, store.ErrNotFound
 		}
 		if err != nil {
 			return store.Conversation{}, err
 		}
-		var before, c store.Conversation
+		var before store.Conversation
 		if err := unmarshal(old, &before); err != nil {
 			return store.Conversation{}, err
 		}
-		c = before
-		if err := fn(&c); err != nil {
+		c, err := nextConversation(before, id, fn)
+		if err != nil {
 			return store.Conversation{}, err
 		}
-		if c.CustomerID != before.CustomerID {
-			return store.Conversation{}, store.ErrConflict
-		}
-		c.ID = id
-		c.Version = before.Version + 1
-		r, err := updateConversation.Run(ctx, s.c, []string{hkey, tkey},
-			id, old, marshal(c), before.ThreadKey, c.ThreadKey, resolvedFlag(c)).Int()
+		w := s.swapConversation(ctx, before, c, updateConversation, keys, conversationArgs(old, before, c)...)
+		r, err := w.run.Int()
 		if err != nil {
 			return store.Conversation{}, err
 		}
@@ -224,24 +208,82 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*stor
 			}
 			continue
 		}
-		return c, s.reindex(ctx, before, c)
+		w.settle(ctx, s)
+		return c, nil
 	}
 	return store.Conversation{}, store.ErrConflict
 }
 
-// reindex moves a conversation's activity index member after an update,
-// add-new then remove-old (see UpdateConversation).
-func (s *Store) reindex(ctx context.Context, before, after store.Conversation) error {
-	oldM, newM := s.activityMember(before), s.activityMember(after)
-	if oldM == newM {
-		return nil
+// nextConversation is fn applied to a copy of before, checked and
+// versioned: what a compare-and-swap of conversation id would store.
+func nextConversation(before store.Conversation, id string, fn func(*store.Conversation) error) (store.Conversation, error) {
+	c := before
+	if err := fn(&c); err != nil {
+		return store.Conversation{}, err
 	}
-	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		p.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: newM})
-		p.ZRem(ctx, s.k.conversationIndex(), oldM)
+	if c.CustomerID != before.CustomerID {
+		return store.Conversation{}, store.ErrConflict
+	}
+	c.ID = id
+	c.Version = before.Version + 1
+	return c, nil
+}
+
+// conversationArgs are the ARGV the conversation scripts start with:
+// id, expected JSON, new JSON, old and new thread key, resolved flag.
+func conversationArgs(old string, before, c store.Conversation) []any {
+	return []any{c.ID, old, marshal(c), before.ThreadKey, c.ThreadKey, resolvedFlag(c)}
+}
+
+// swapConversation runs a conversation script that compare-and-swaps
+// before into c, and sends the conversation's new activity index member in
+// the same pipeline, ahead of it. The member goes in before the record
+// changes, so a crash at any point leaves the conversation listed: a
+// member that does not match its record is skipped by readers (the leftover
+// of a failed attempt, or an old member whose removal failed). It is added
+// even when unchanged, which heals an OpenConversation that crashed before
+// indexing. After a successful swap, call swap.settle.
+func (s *Store) swapConversation(ctx context.Context, before, c store.Conversation, script *goredis.Script, keys []string, args ...any) swap {
+	w := swap{before: before, after: c}
+	_, _ = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		w.index = p.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: s.activityMember(c)})
+		w.run = p.EvalSha(ctx, script.Hash(), keys, args...)
 		return nil
 	})
-	return err
+	if err := w.run.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		// The server lost its script cache: run it once in full (the
+		// index member went in all the same).
+		w.run = script.Eval(ctx, s.c, keys, args...)
+	}
+	return w
+}
+
+// swap is a swapConversation in flight: run is the script's reply.
+type swap struct {
+	before, after store.Conversation
+	index         *goredis.IntCmd
+	run           *goredis.Cmd
+}
+
+// settle completes the index update of a swap that stored its record: the
+// new member again if adding it failed, then the old one removed. The
+// record is stored by then, so failures are logged, not returned: a missing
+// member hides the conversation from lists until its next update, an old
+// one is skipped by readers. Add-new then remove-old is right in any
+// interleaving of concurrent updates as long as activity only moves
+// forward (the contract asks that of concurrent callers).
+func (w swap) settle(ctx context.Context, s *Store) {
+	oldM, newM := s.activityMember(w.before), s.activityMember(w.after)
+	if w.index.Err() != nil {
+		if err := s.c.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: newM}).Err(); err != nil {
+			s.log.Error("conversation index: adding the conversation failed; it is missing from lists until its next update", "conversation", w.after.ID, "err", err)
+		}
+	}
+	if oldM != newM {
+		if err := s.c.ZRem(ctx, s.k.conversationIndex(), oldM).Err(); err != nil {
+			s.log.Warn("conversation index: removing the previous member failed", "conversation", w.after.ID, "err", err)
+		}
+	}
 }
 
 // ListConversations walks the activity index newest first, checks each
@@ -303,7 +345,7 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 // then the index member and the locator.
 func (s *Store) DeleteConversation(ctx context.Context, id string) error {
 	owner, err := s.conversationOwner(ctx, id)
-	s.owners.Delete(id)
+	s.owners.drop(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

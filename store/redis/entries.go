@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -49,20 +48,12 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bo
 }
 
 // AppendToConversation records the dedupe record as AppendEntry does, then
-// sends one pipeline: the conversation's new activity index member, then one
-// script in the customer's tag that appends the entry and compare-and-swaps
-// the conversation, with seen (re-encoded) as the expected JSON. For a
-// caller that just read the conversation, the hot path is one
-// create-if-absent, that pipeline and the removal of the old index member.
-// A stale seen costs one retry; the script hands back the current JSON, so
-// the retry needs no read either.
-//
-// The index member goes in before the record changes, so a crash at any
-// point leaves the conversation listed (a member that does not match the
-// record is skipped by readers: a failed attempt's member is such a
-// leftover, as is an old member whose removal failed). The member is added
-// even when unchanged, which heals an OpenConversation that crashed before
-// indexing.
+// swaps the conversation (swapConversation) with a script in the customer's
+// tag that also appends the entry, with seen (re-encoded) as the expected
+// JSON. For a caller that just read the conversation, the hot path is one
+// create-if-absent, that pipeline and the old member's removal. A stale seen costs one
+// retry; the script hands back the current JSON, so the retry needs no read
+// either.
 func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error) (store.Entry, store.Conversation, bool, error) {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.now()
@@ -94,7 +85,7 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 	// gone undoes this call's dedupe record when the conversation does not
 	// exist (deleted since it was looked up), so that nothing is written.
 	gone := func() (store.Entry, store.Conversation, bool, error) {
-		s.owners.Delete(id)
+		s.owners.drop(id)
 		if recorded {
 			if err := casDel.Run(ctx, s.c, []string{ownerKey}, owner).Err(); err != nil {
 				return store.Entry{}, store.Conversation{}, false, err
@@ -124,29 +115,13 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 	}
 	entry := marshal(e)
 	for i := 0; i < maxCAS; i++ {
-		c := before
-		if err := fn(&c); err != nil {
+		c, err := nextConversation(before, id, fn)
+		if err != nil {
 			return store.Entry{}, store.Conversation{}, false, err
 		}
-		if c.CustomerID != before.CustomerID {
-			return store.Entry{}, store.Conversation{}, false, store.ErrConflict
-		}
-		c.ID = id
-		c.Version = before.Version + 1
-		oldM, newM := s.activityMember(before), s.activityMember(c)
-		args := []any{id, old, marshal(c), before.ThreadKey, c.ThreadKey, resolvedFlag(c), e.ID, entry, e.SortKey()}
-		var index *goredis.IntCmd
-		var run *goredis.Cmd
-		_, _ = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			index = p.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: newM})
-			run = p.EvalSha(ctx, appendToConversation.Hash(), keys, args...)
-			return nil
-		})
-		if err := run.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			// The server lost its script cache: run it once in full.
-			run = appendToConversation.Eval(ctx, s.c, keys, args...)
-		}
-		r, err := run.Slice()
+		args := append(conversationArgs(old, before, c), e.ID, entry, e.SortKey())
+		w := s.swapConversation(ctx, before, c, appendToConversation, keys, args...)
+		r, err := w.run.Slice()
 		if err != nil {
 			return store.Entry{}, store.Conversation{}, false, err
 		}
@@ -157,19 +132,7 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 		raw, _ := r[1].(string)
 		switch code {
 		case 1:
-			if err := index.Err(); err != nil {
-				// Not indexed, while the record changed: the conversation
-				// would be missing from lists until its next update.
-				if err := s.c.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: newM}).Err(); err != nil {
-					s.log.Error("conversation index: adding the conversation failed; it is missing from lists until its next message", "conversation", id, "err", err)
-				}
-			}
-			if oldM != newM {
-				if err := s.c.ZRem(ctx, s.k.conversationIndex(), oldM).Err(); err != nil {
-					// Stored: the old member is only a leftover readers skip.
-					s.log.Warn("conversation index: removing the previous member failed", "conversation", id, "err", err)
-				}
-			}
+			w.settle(ctx, s)
 			return e, c, true, nil
 		case 0:
 			var got store.Entry

@@ -54,17 +54,40 @@ type Store struct {
 
 	ap *autoPipeline // nil unless Options.AutoPipeline
 
-	owners sync.Map // conversation id → owning customer (immutable once stored)
-	ownerN atomic.Int64
+	owners hints // conversation id → owning customer (immutable once stored)
 	// holders: customer + "\x00" + thread key → the id of the conversation
 	// last seen holding it; a hint, checked against the record on use.
-	holders sync.Map
-	holderN atomic.Int64
+	holders hints
 
 	noSetNXGet atomic.Bool // the server refused SET NX GET (Redis < 7.0)
 }
 
 var _ store.Store = (*Store)(nil)
+
+// hints is a process-local map of values read from Redis, bounded by
+// dropping it whole when it grows large.
+type hints struct {
+	m sync.Map
+	n atomic.Int64
+}
+
+func (h *hints) get(k string) (string, bool) {
+	v, ok := h.m.Load(k)
+	if !ok {
+		return "", false
+	}
+	return v.(string), true
+}
+
+func (h *hints) put(k, v string) {
+	if h.n.Add(1) > 200000 {
+		h.m.Clear()
+		h.n.Store(0)
+	}
+	h.m.Store(k, v)
+}
+
+func (h *hints) drop(k string) { h.m.Delete(k) }
 
 // maxCAS is how often an Update retries its compare-and-swap before giving
 // up with store.ErrConflict.

@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,11 +55,16 @@ type StatusSink interface {
 	UpdateStatus(ctx context.Context, channel, providerID, status, detail string) error
 }
 
+// ErrBlobNotFound is what Blobs.Get returns (wrapped or not) for content
+// the store does not hold: it will not appear later.
+var ErrBlobNotFound = errors.New("blob not found")
+
 // Blobs keeps attachment content, addressed by its SHA-256.
 type Blobs interface {
 	// Put reads r up to max bytes (more is an error wrapping ErrTooLarge, and
 	// nothing is kept) and returns the content's SHA-256 (hex) and size.
 	Put(ctx context.Context, r io.Reader, max int64) (sha256 string, size int64, err error)
+	// Get opens a blob; ErrBlobNotFound when the store does not hold it.
 	Get(ctx context.Context, sha256 string) (io.ReadCloser, error)
 	Delete(ctx context.Context, sha256 string) error
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/blobs"
 )
 
 // sentPart is one leaf part of a sent mail.
@@ -126,15 +127,21 @@ func TestReplyWithAttachmentsReachesSMTP(t *testing.T) {
 	})
 }
 
-// TestSendAttachmentWithoutContentIsPermanent: an attachment the hub does
-// not hold fails the reply at once; nothing is sent without it.
+// TestSendAttachmentWithoutContentIsPermanent: an attachment the hub's
+// blob store does not hold fails the reply at once; nothing is sent
+// without it.
 func TestSendAttachmentWithoutContentIsPermanent(t *testing.T) {
 	srv := startSMTP(t)
 	c := senderFor(t, srv.addr, authSet(srv))
+	bl, err := blobs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.env.Blobs = bl // a real store, without the blob
 	out := connectors.Outgoing{To: connectors.Identity{Type: connectors.Email, Value: "ann@customer.example"}, Subject: "S", Text: "T",
 		Attachments: []connectors.Attachment{{Name: "a.pdf", ContentType: "application/pdf", Size: 3, SHA256: strings.Repeat("ab", 32)}}}
-	_, err := c.Send(context.Background(), out)
-	if !errors.Is(err, connectors.ErrPermanent) || !strings.Contains(err.Error(), `attachment "a.pdf"`) {
+	_, err = c.Send(context.Background(), out)
+	if !errors.Is(err, connectors.ErrPermanent) || !strings.Contains(err.Error(), `attachment "a.pdf" has no stored content`) {
 		t.Fatalf("err = %v", err)
 	}
 	if n := len(srv.received()); n != 0 {

@@ -172,9 +172,10 @@ func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, folder stri
 	if err != nil {
 		return err
 	}
-	if b := p.Bounce; b != nil && b.OriginalMessageID != "" && isHubID(b.OriginalMessageID) {
+	hubBounce := p.Bounce != nil && isHubID(p.Bounce.OriginalMessageID)
+	if hubBounce {
 		// Filed beside the reply it reports on, not on the mailer-daemon.
-		m.Regarding = "<" + b.OriginalMessageID + ">"
+		m.Regarding = "<" + p.Bounce.OriginalMessageID + ">"
 	}
 	_, err = sink.Deliver(ctx, m)
 	if errors.Is(err, connectors.ErrInvalid) {
@@ -195,13 +196,15 @@ func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, folder stri
 	if err != nil {
 		return err
 	}
-	if b := p.Bounce; b != nil && b.OriginalMessageID != "" && isHubID(b.OriginalMessageID) && c.env.Status != nil {
-		c.reportBounce(ctx, b)
+	if hubBounce && c.env.Status != nil {
+		c.reportBounce(ctx, p.Bounce, m.Regarding)
 	}
 	return nil
 }
 
-func (c *Channel) reportBounce(ctx context.Context, b *Bounce) {
+// reportBounce sets the status of the hub's message id (as sent, with
+// angle brackets) that bounce b reports on.
+func (c *Channel) reportBounce(ctx context.Context, b *Bounce, id string) {
 	status := ""
 	switch b.Action {
 	case "failed":
@@ -218,7 +221,7 @@ func (c *Channel) reportBounce(ctx context.Context, b *Bounce) {
 	if b.Recipient != "" {
 		detail += " (" + b.Recipient + ")"
 	}
-	if err := c.env.Status.UpdateStatus(ctx, c.name, "<"+b.OriginalMessageID+">", status, detail); err != nil {
+	if err := c.env.Status.UpdateStatus(ctx, c.name, id, status, detail); err != nil {
 		c.log.Warn("email: bounce names a message the hub does not know", "message_id", b.OriginalMessageID, "err", err)
 	}
 }

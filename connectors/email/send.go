@@ -162,6 +162,9 @@ func (c *Channel) writeAttachment(ctx context.Context, mw *message.Writer, a con
 		return fmt.Errorf("%w %q: no attachment store configured", errAttachment, a.Name)
 	}
 	rc, err := c.env.Blobs.Get(ctx, a.SHA256)
+	if errors.Is(err, connectors.ErrBlobNotFound) {
+		return fmt.Errorf("%w %q has no stored content", errAttachment, a.Name)
+	}
 	if err != nil {
 		return fmt.Errorf("%w %q: %w: %v", errAttachment, a.Name, errBlobRead, err)
 	}

@@ -19,7 +19,7 @@ type Dir struct{ root string }
 var _ connectors.Blobs = (*Dir)(nil)
 
 // ErrNotFound is returned by Get for an unknown blob.
-var ErrNotFound = errors.New("blob not found")
+var ErrNotFound = connectors.ErrBlobNotFound
 
 // Open returns a blob store rooted at dir (created if missing).
 func Open(dir string) (*Dir, error) {

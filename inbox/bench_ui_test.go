@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
@@ -47,6 +45,35 @@ func fillInbox(b *testing.B, st store.Store) (bigCustomer, bigConversation strin
 	b.Helper()
 	ctx := context.Background()
 	start := time.Now().Add(-24 * time.Hour)
+	fillConcurrently(b, benchConversations, func(i int) error {
+		at := start.Add(time.Duration(i) * time.Second)
+		cid := fmt.Sprintf("c%05d", i)
+		ch := benchChannels[i%len(benchChannels)].Name
+		if err := st.CreateCustomer(ctx, store.Customer{ID: cid, Name: fmt.Sprintf("Customer %d", i), CreatedAt: at,
+			Identities: []connectors.Identity{{Type: "email", Value: cid + "@example.com", Verified: true}}}); err != nil {
+			return err
+		}
+		_, _, err := st.OpenConversation(ctx, store.Conversation{ID: fmt.Sprintf("v%05d", i), CustomerID: cid, Channel: ch,
+			ThreadKey: ch + "|" + cid, Status: store.StatusOpen, Assignee: fmt.Sprintf("agent%02d", i%benchAgents), Team: "support",
+			Preview: "Where is my order?", CreatedAt: at, LastActivity: at, LastInboundAt: at})
+		return err
+	})
+	// Customer 0 gets the long timeline, across channels.
+	fillConcurrently(b, benchTimeline, func(i int) error {
+		ch := benchChannels[i%len(benchChannels)].Name
+		at := start.Add(time.Duration(i) * time.Second)
+		_, _, err := st.AppendEntry(ctx, store.Entry{ID: fmt.Sprintf("e%05d", i), CustomerID: "c00000", ConversationID: "v00000",
+			Channel: ch, Direction: connectors.Inbound, Kind: store.KindMessage, Text: fmt.Sprintf("message %d of a long history", i),
+			OccurredAt: at, CreatedAt: at})
+		return err
+	})
+	return "c00000", "v00000"
+}
+
+// fillConcurrently runs put(0) … put(n-1) on 64 writers; a writer stops at
+// its first error, and the benchmark fails with one of them.
+func fillConcurrently(b *testing.B, n int, put func(i int) error) {
+	b.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	work := make(chan int)
@@ -55,24 +82,14 @@ func fillInbox(b *testing.B, st store.Store) (bigCustomer, bigConversation strin
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				at := start.Add(time.Duration(i) * time.Second)
-				cid := fmt.Sprintf("c%05d", i)
-				ch := benchChannels[i%len(benchChannels)].Name
-				if err := st.CreateCustomer(ctx, store.Customer{ID: cid, Name: fmt.Sprintf("Customer %d", i), CreatedAt: at,
-					Identities: []connectors.Identity{{Type: "email", Value: cid + "@example.com", Verified: true}}}); err != nil {
-					errs <- err
-					return
-				}
-				if _, _, err := st.OpenConversation(ctx, store.Conversation{ID: fmt.Sprintf("v%05d", i), CustomerID: cid, Channel: ch,
-					ThreadKey: ch + "|" + cid, Status: store.StatusOpen, Assignee: fmt.Sprintf("agent%02d", i%benchAgents), Team: "support",
-					Preview: "Where is my order?", CreatedAt: at, LastActivity: at, LastInboundAt: at}); err != nil {
+				if err := put(i); err != nil {
 					errs <- err
 					return
 				}
 			}
 		}()
 	}
-	for i := 0; i < benchConversations; i++ {
+	for i := 0; i < n; i++ {
 		work <- i
 	}
 	close(work)
@@ -82,35 +99,6 @@ func fillInbox(b *testing.B, st store.Store) (bigCustomer, bigConversation strin
 		b.Fatal(err)
 	default:
 	}
-	// Customer 0 gets the long timeline, across channels.
-	work = make(chan int)
-	for w := 0; w < 64; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				ch := benchChannels[i%len(benchChannels)].Name
-				at := start.Add(time.Duration(i) * time.Second)
-				if _, _, err := st.AppendEntry(ctx, store.Entry{ID: fmt.Sprintf("e%05d", i), CustomerID: "c00000", ConversationID: "v00000",
-					Channel: ch, Direction: connectors.Inbound, Kind: store.KindMessage, Text: fmt.Sprintf("message %d of a long history", i),
-					OccurredAt: at, CreatedAt: at}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	for i := 0; i < benchTimeline; i++ {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	select {
-	case err := <-errs:
-		b.Fatal(err)
-	default:
-	}
-	return "c00000", "v00000"
 }
 
 func BenchmarkInboxUI(b *testing.B) {
@@ -137,13 +125,10 @@ func benchInboxUI(b *testing.B, st store.Store) {
 	b.Logf("filled %d conversations and a %d-entry timeline in %s", benchConversations, benchTimeline, time.Since(t0).Round(time.Millisecond))
 	dir := router.NewDirectory(st, benchChannels, store.SystemClock, nil)
 	var creds []inbox.Credential
-	pw, err := bcrypt.GenerateFromPassword([]byte("agent-password"), bcrypt.MinCost)
-	if err != nil {
-		b.Fatal(err)
-	}
+	pw := bcryptHash(b, "agent-password")
 	for i := 0; i < benchAgents; i++ {
 		creds = append(creds, inbox.Credential{Principal: inbox.Principal{Name: fmt.Sprintf("agent%02d", i), Role: "agent", Teams: []string{"support"}},
-			PasswordHash: string(pw)})
+			PasswordHash: pw})
 	}
 	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Credentials: creds, Teams: []string{"support"}})
 	// The UI's own path: a session cookie (signature, expiry, credential

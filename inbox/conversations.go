@@ -198,12 +198,17 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	if !decodeLimited(w, r, &in, limit, fmt.Sprintf(" (attachments may carry at most %d bytes together, base64-encoded in the JSON)", MaxReplyAttachmentsBytes)) {
 		return
 	}
-	atts, ok := s.storeReplyAttachments(w, r, in.Attachments)
-	if !ok {
+	// Every cheap check comes before a blob is stored, in the order that
+	// decides which answer a request failing several of them gets.
+	if !s.checkReplyAttachments(w, in.Attachments) {
 		return
 	}
 	if int64(len(in.Text)) > s.o.MaxBodyBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("text of %d bytes exceeds the limit of %d", len(in.Text), s.o.MaxBodyBytes))
+		return
+	}
+	atts, ok := s.storeReplyAttachments(w, r, in.Attachments)
+	if !ok {
 		return
 	}
 	e, err := s.o.Outbound.ReplyWith(r.Context(), router.ReplyRequest{ConversationID: c.ID, Agent: principalFrom(r.Context()).Name,
@@ -219,44 +224,54 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, e)
 }
 
-// storeReplyAttachments checks the attachments of a reply against the
-// limits and stores them as blobs; it answers the request itself on error.
-func (s *Server) storeReplyAttachments(w http.ResponseWriter, r *http.Request, in []replyAttachment) ([]connectors.Attachment, bool) {
+// checkReplyAttachments checks the attachments of a reply against the
+// limits, and that there is a blob store for them, without storing
+// anything; it answers the request itself on error.
+func (s *Server) checkReplyAttachments(w http.ResponseWriter, in []replyAttachment) bool {
 	if len(in) == 0 {
-		return nil, true
+		return true
 	}
 	if len(in) > MaxReplyAttachments {
 		writeError(w, http.StatusBadRequest, "too_many_attachments", fmt.Sprintf("%d attachments; a reply may have at most %d", len(in), MaxReplyAttachments))
-		return nil, false
+		return false
 	}
 	var total int64
 	for i, a := range in {
 		switch {
 		case strings.TrimSpace(a.Name) == "" || len(a.Name) > 255 || strings.ContainsAny(a.Name, "/\\\x00\r\n") || !utf8.ValidString(a.Name):
 			writeError(w, http.StatusBadRequest, "bad_attachment", fmt.Sprintf("attachments[%d].name must be a file name (1-255 bytes of UTF-8, no path separators or line breaks)", i))
-			return nil, false
+			return false
 		case len(a.Data) == 0:
 			writeError(w, http.StatusBadRequest, "bad_attachment", fmt.Sprintf("attachments[%d] (%q) has no data (base64 in \"data\")", i, a.Name))
-			return nil, false
+			return false
 		case int64(len(a.Data)) > MaxReplyAttachmentBytes:
 			writeError(w, http.StatusRequestEntityTooLarge, "attachment_too_large", fmt.Sprintf("attachments[%d] (%q) is %d bytes; one attachment may have at most %d", i, a.Name, len(a.Data), MaxReplyAttachmentBytes))
-			return nil, false
+			return false
 		}
 		if a.ContentType != "" {
 			if _, _, err := mime.ParseMediaType(a.ContentType); err != nil || strings.ContainsAny(a.ContentType, "\r\n") {
 				writeError(w, http.StatusBadRequest, "bad_attachment", fmt.Sprintf("attachments[%d].content_type %q is not a media type", i, a.ContentType))
-				return nil, false
+				return false
 			}
 		}
 		total += int64(len(a.Data))
 	}
 	if total > MaxReplyAttachmentsBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, "attachments_too_large", fmt.Sprintf("the attachments are %d bytes together; a reply may carry at most %d", total, MaxReplyAttachmentsBytes))
-		return nil, false
+		return false
 	}
 	if s.o.Blobs == nil {
 		writeError(w, http.StatusUnprocessableEntity, "attachments_unsupported", "this hub has no attachment store")
-		return nil, false
+		return false
+	}
+	return true
+}
+
+// storeReplyAttachments stores the attachments of a reply, checked by
+// checkReplyAttachments, as blobs; it answers the request itself on error.
+func (s *Server) storeReplyAttachments(w http.ResponseWriter, r *http.Request, in []replyAttachment) ([]connectors.Attachment, bool) {
+	if len(in) == 0 {
+		return nil, true
 	}
 	out := make([]connectors.Attachment, 0, len(in))
 	for i, a := range in {
@@ -275,7 +290,8 @@ func (s *Server) storeReplyAttachments(w http.ResponseWriter, r *http.Request, i
 	return out, true
 }
 
-// decodeLimited is decodeBody with a body limit of its own.
+// decodeLimited reads a JSON body strictly, as decodeBody does, with a body
+// limit of its own; hint is appended to the messages of 413 answers.
 func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64, hint string) bool {
 	if r.ContentLength > limit {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, limit)+hint)

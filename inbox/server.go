@@ -84,7 +84,9 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), auth: &authenticator{creds: o.Credentials}, sess: newSessions(o)}
+	// One copy of the credentials, for bearer tokens and sessions alike.
+	auth := &authenticator{creds: slices.Clone(o.Credentials)}
+	s := &Server{o: o, mux: http.NewServeMux(), auth: auth, sess: newSessions(o, auth)}
 	m := routeRecorder{s}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("GET /readyz", s.readyz)
@@ -201,27 +203,7 @@ func (s *Server) authed(admin bool, h http.HandlerFunc) http.HandlerFunc {
 // decodeBody reads a JSON body strictly: size-capped (413 before reading a
 // larger body whole), unknown fields refused, exactly one JSON value.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	if r.ContentLength > s.o.MaxBodyBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, s.o.MaxBodyBytes))
-		return false
-	}
-	body := http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body exceeds the limit of %d bytes", s.o.MaxBodyBytes))
-			return false
-		}
-		writeError(w, http.StatusBadRequest, "bad_json", "request body is not valid JSON for this route: "+err.Error())
-		return false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "bad_json", "request body has data after the JSON value")
-		return false
-	}
-	return true
+	return decodeLimited(w, r, v, s.o.MaxBodyBytes, "")
 }
 
 // storeError maps store and router errors to HTTP answers.

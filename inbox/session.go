@@ -99,8 +99,9 @@ type sessions struct {
 
 	// trusted proxies: X-Forwarded-For is believed only from these peers.
 	trusted []netip.Prefix
-	// cred returns the password hash of an agent ("" when none).
-	cred func(name string) string
+	// auth holds the credentials; a session is bound to its agent's
+	// password hash (credDigest).
+	auth *authenticator
 
 	keyMu sync.Mutex // held while the key is loaded or created
 	key   atomic.Pointer[[]byte]
@@ -128,22 +129,13 @@ type failures struct {
 	last    time.Time // last failure
 }
 
-func newSessions(o Options) *sessions {
+func newSessions(o Options, auth *authenticator) *sessions {
 	ss := &sessions{st: o.Store, clock: o.Clock, fails: map[string]*failures{}, verify: make(chan struct{}, verifySlots),
-		trusted: o.TrustedProxies}
-	creds := append([]Credential(nil), o.Credentials...)
-	for _, c := range creds {
+		trusted: o.TrustedProxies, auth: auth}
+	for _, c := range auth.creds {
 		if c.PasswordHash != "" {
 			ss.hashes = append(ss.hashes, c.PasswordHash)
 		}
-	}
-	ss.cred = func(name string) string {
-		for _, c := range creds {
-			if c.Principal.Name == name {
-				return c.PasswordHash
-			}
-		}
-		return ""
 	}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Host != "" {
 		ss.https = u.Scheme == "https"
@@ -308,10 +300,7 @@ func (ss *sessions) still(ctx context.Context, s session) error {
 
 // credDigest binds a session to the password hash it was issued under.
 func (ss *sessions) credDigest(key []byte, name string) string {
-	h := ""
-	if ss.cred != nil {
-		h = ss.cred(name)
-	}
+	h := ss.auth.passwordHash(name)
 	return base64.RawURLEncoding.EncodeToString(mac(key, "credential", name, h)[:12])
 }
 
@@ -731,25 +720,27 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// byName finds the principal of an agent by name.
-func (a *authenticator) byName(name string) (Principal, bool) {
+// credential finds the credential of an agent by name.
+func (a *authenticator) credential(name string) (Credential, bool) {
 	for _, c := range a.creds {
 		if c.Principal.Name == name {
-			return c.Principal, true
+			return c, true
 		}
 	}
-	return Principal{}, false
+	return Credential{}, false
+}
+
+// byName finds the principal of an agent by name.
+func (a *authenticator) byName(name string) (Principal, bool) {
+	c, ok := a.credential(name)
+	return c.Principal, ok
 }
 
 // passwordHash returns the password hash of agent name ("" when the agent
 // does not exist or has no password).
 func (a *authenticator) passwordHash(name string) string {
-	for _, c := range a.creds {
-		if c.Principal.Name == name {
-			return c.PasswordHash
-		}
-	}
-	return ""
+	c, _ := a.credential(name)
+	return c.PasswordHash
 }
 
 // sessionInfo is what the UI learns about who it is signed in as.

@@ -10,8 +10,6 @@ package main_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +26,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard-hub/switchboard/internal/testenv"
 )
 
 // browser is a running driver.js: one JSON command in, one JSON answer out.
@@ -107,7 +107,7 @@ func (b *browser) do(ctx, op string, args map[string]any) json.RawMessage {
 	b.t.Helper()
 	v, err := b.try(ctx, op, args)
 	if err != nil {
-		shot := filepath.Join(uiArtifacts(b.t), "failure-"+ctx+".png")
+		shot := filepath.Join(artifactsDir(b.t, "ui"), "failure-"+ctx+".png")
 		b.try(ctx, "screenshot", map[string]any{"path": shot})
 		b.t.Fatalf("%v (screenshot %s)", err, shot)
 	}
@@ -119,18 +119,6 @@ func (b *browser) strings(ctx, op string, args map[string]any) []string {
 	var out []string
 	json.Unmarshal(b.do(ctx, op, args), &out)
 	return out
-}
-
-func uiArtifacts(t testing.TB) string {
-	dir := os.Getenv("SWITCHBOARD_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", ".cache", "artifacts")
-	}
-	dir, _ = filepath.Abs(filepath.Join(dir, "ui"))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 const (
@@ -154,7 +142,7 @@ func TestUIInARealBrowser(t *testing.T) {
 	br := startBrowser(t)
 	mock := twilioMockURL(t)
 	imapAddr, lmtpAddr := emailPeer(t)
-	art := uiArtifacts(t)
+	art := artifactsDir(t, "ui")
 
 	// A "remote image" server: any request reaching it is a failure.
 	var remoteHits atomic.Int64
@@ -166,9 +154,7 @@ func TestUIInARealBrowser(t *testing.T) {
 
 	// Mia's email (HTML with script, event handlers and remote images) waits
 	// in a real mailbox; the hub backfills it.
-	var rb [5]byte
-	rand.Read(rb[:])
-	mailbox := "ui-" + hex.EncodeToString(rb[:]) + "@example.com"
+	mailbox := "ui-" + testenv.RandomID() + "@example.com"
 	html := `<p>Hello <b>support</b>, the parcel is still missing.</p>` +
 		`<script>window.top.__pwned = 1; document.title = "pwned"; fetch("` + remote.URL + `/script")</script>` +
 		`<img src="` + remote.URL + `/pixel.png" onerror="window.top.__pwned = 1">` +

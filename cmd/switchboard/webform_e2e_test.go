@@ -148,12 +148,14 @@ func absentFor(t *testing.T, p *proc, identity string) {
 	}
 }
 
-func artifactsDir(t *testing.T) string {
+// artifactsDir is the folder sub of the e2e tests' artifacts (screenshots):
+// under $SWITCHBOARD_TEST_ARTIFACTS, or .cache/artifacts of the repository.
+func artifactsDir(t testing.TB, sub string) string {
 	dir := os.Getenv("SWITCHBOARD_TEST_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", ".cache", "artifacts")
 	}
-	dir, _ = filepath.Abs(filepath.Join(dir, "webform"))
+	dir, _ = filepath.Abs(filepath.Join(dir, sub))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +218,7 @@ input[type=text],input[type=email],textarea,select{width:100%%}.sb-error,.sb-sta
 	// the disallowed page's forged POST is refused for its origin alone.
 	stolen := formToken(t, p, "web")
 
-	art := artifactsDir(t)
+	art := artifactsDir(t, "webform")
 	plan := map[string]any{"chromium": chromium, "scenarios": []map[string]any{
 		{"name": "person", "url": shop.URL, "wait_ms": 3000, "screenshot": filepath.Join(art, "person.png"), "screenshot_filled": filepath.Join(art, "person-filled.png"),
 			"fill": map[string]string{"name": `Ada <script>alert("name")</script>`, "email": "Ada@Example.com",

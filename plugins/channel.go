@@ -92,6 +92,9 @@ func (o *Options) defaults() {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
+	if o.MaxText <= 0 {
+		o.MaxText = DefaultMaxText
+	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 15 * time.Second
 	}
@@ -418,9 +421,6 @@ func (c *Channel) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := "/" + r.PathValue("path")
-	if r.PathValue("path") == "" {
-		path = strings.TrimPrefix(r.URL.Path, "/webhooks/plugin/"+c.o.Channel)
-	}
 	found := false
 	for _, rt := range p.info.Routes {
 		if rt.Path == path && rt.Method == r.Method {

@@ -45,9 +45,6 @@ func newHostService(channel string, info Info, sink connectors.Sink, status conn
 	for _, k := range info.Identities {
 		kinds[k.Kind] = k.Verified
 	}
-	if maxText <= 0 {
-		maxText = DefaultMaxText
-	}
 	return &hostService{channel: channel, sink: sink, status: status, kinds: kinds, maxText: maxText, log: log, now: time.Now}
 }
 

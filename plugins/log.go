@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -133,7 +134,7 @@ type lineLogger struct {
 func (w *lineLogger) Write(b []byte) (int, error) {
 	w.buf = append(w.buf, b...)
 	for {
-		i := indexByte(w.buf, '\n')
+		i := bytes.IndexByte(w.buf, '\n')
 		if i < 0 {
 			break
 		}
@@ -147,13 +148,4 @@ func (w *lineLogger) Write(b []byte) (int, error) {
 		w.buf = nil
 	}
 	return len(b), nil
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

@@ -91,9 +91,6 @@ func launch(ctx context.Context, spec Spec, o launchOptions) (_ *process, err er
 	refused := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s (%s): %s", ErrRefused, spec.Plugin, spec.Path, fmt.Sprintf(format, args...))
 	}
-	if o.startTimeout <= 0 {
-		o.startTimeout = 15 * time.Second
-	}
 	path, err := filepath.Abs(spec.Path)
 	if err != nil {
 		return nil, refused("%v", err)
@@ -209,13 +206,9 @@ func launch(ctx context.Context, spec Spec, o launchOptions) (_ *process, err er
 		p.mu.Unlock()
 		return s
 	})
-	maxText := o.maxText
-	if maxText <= 0 {
-		maxText = DefaultMaxText
-	}
 	p.receiving = o.receive == nil || o.receive(p.info)
 	resp, err := p.rpc.Start(cctx, &pb.StartRequest{Channel: o.channel, Settings: spec.Settings, HostBrokerId: brokerID,
-		MaxTextBytes: int64(maxText), WebhookUrl: o.webhookURL, Receive: p.receiving})
+		MaxTextBytes: int64(o.maxText), WebhookUrl: o.webhookURL, Receive: p.receiving})
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: start: %w", spec.Plugin, err)
 	}

@@ -53,6 +53,20 @@ type Info struct {
 	RunOnce bool `json:"run_once,omitempty"`
 }
 
+// IdentityLabels lists the declared identity kinds for display, each
+// verified one marked "KIND (verified)"; nil when there are none.
+func (in Info) IdentityLabels() []string {
+	var out []string
+	for _, k := range in.Identities {
+		s := k.Kind
+		if k.Verified {
+			s += " (verified)"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // IdentityKind is an identity kind a plugin declared.
 type IdentityKind struct {
 	Kind     string `json:"kind"`

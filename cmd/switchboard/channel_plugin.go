@@ -169,13 +169,7 @@ func (l pluginLister) PluginStatuses() []inbox.PluginStatus {
 		ps := inbox.PluginStatus{Plugin: s.Plugin, Channel: s.Channel, Path: s.Path, State: s.State, Version: s.Version,
 			PID: s.PID, Restarts: s.Restarts, Receiving: s.Receiving, LastError: s.LastError, Since: s.Since}
 		if s.Info != nil {
-			for _, k := range s.Info.Identities {
-				id := k.Kind
-				if k.Verified {
-					id += " (verified)"
-				}
-				ps.Identities = append(ps.Identities, id)
-			}
+			ps.Identities = s.Info.IdentityLabels()
 		}
 		out = append(out, ps)
 	}

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/plugins/examples/telegram/telegramtest"
 )
 
@@ -67,22 +68,15 @@ func fileSHA(t *testing.T, path string) string {
 	return hex.EncodeToString(s[:])
 }
 
-type pluginRow struct {
-	Plugin, Channel, State, Version string
-	LastError                       string `json:"last_error"`
-	PID, Restarts                   int
-	Receiving                       bool
-}
-
-func (p *proc) plugins(t *testing.T) map[string]pluginRow {
+func (p *proc) plugins(t *testing.T) map[string]inbox.PluginStatus {
 	t.Helper()
 	var out struct {
-		Plugins []pluginRow `json:"plugins"`
+		Plugins []inbox.PluginStatus `json:"plugins"`
 	}
 	if code := call(t, "GET", p.base+"/api/v1/plugins", adminToken, nil, &out); code != 200 {
 		t.Fatalf("GET /api/v1/plugins: %d", code)
 	}
-	m := map[string]pluginRow{}
+	m := map[string]inbox.PluginStatus{}
 	for _, r := range out.Plugins {
 		m[r.Plugin] = r
 	}

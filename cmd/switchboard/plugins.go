@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/plugins/plugintest"
 	"github.com/switchboard-hub/switchboard/plugins/sdk"
 )
@@ -42,13 +43,7 @@ func pluginsList(args []string, w io.Writer) error {
 		return usageError("plugins list takes no arguments")
 	}
 	var out struct {
-		Plugins []struct {
-			Plugin, Channel, State, Version string
-			LastError                       string `json:"last_error"`
-			PID, Restarts                   int
-			Receiving                       bool
-			Since                           time.Time
-		} `json:"plugins"`
+		Plugins []inbox.PluginStatus `json:"plugins"`
 	}
 	if err := c.do("GET", "/api/v1/plugins", nil, &out); err != nil {
 		return err

@@ -239,16 +239,8 @@ func (k *kit) handshake(ctx context.Context) (string, error) {
 	}
 	st := k.ch.Status()
 	in := st.Info
-	var kinds []string
-	for _, id := range in.Identities {
-		s := id.Kind
-		if id.Verified {
-			s += " (verified)"
-		}
-		kinds = append(kinds, s)
-	}
 	return fmt.Sprintf("%s %s (protocol %d, sdk %s, pid %d), identities %s, %d webhook route(s)",
-		in.Name, in.Version, plugins.ProtocolVersion, orNone(in.SDKVersion), st.PID, strings.Join(kinds, ", "), len(in.Routes)), nil
+		in.Name, in.Version, plugins.ProtocolVersion, orNone(in.SDKVersion), st.PID, strings.Join(in.IdentityLabels(), ", "), len(in.Routes)), nil
 }
 
 func orNone(s string) string {

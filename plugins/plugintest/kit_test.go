@@ -23,10 +23,22 @@ func build(t *testing.T, pkg, ldflags string) string {
 }
 
 // The test plugin implements sdk.Injector: every check runs and passes.
+// Check, not Run: Run would turn a Skip (say, lost injection support) into
+// a skipped subtest and the test would pass without checking anything.
 func TestKitPassesTheTestPlugin(t *testing.T) {
 	path := build(t, "github.com/switchboard-hub/switchboard/plugins/internal/testplugin", "")
-	plugintest.Run(t, plugintest.Options{Path: path, Settings: map[string]string{"state_dir": t.TempDir()},
+	rs := plugintest.Check(t.Context(), plugintest.Options{Path: path, Settings: map[string]string{"state_dir": t.TempDir()},
 		To: &sdk.Identity{Type: "testkit", Value: "kit-user"}})
+	var out bytes.Buffer
+	if plugintest.Print(&out, rs) {
+		t.Fatalf("checks failed:\n%s", out.String())
+	}
+	for _, r := range rs {
+		if r.Outcome != plugintest.Pass {
+			t.Errorf("%s", r)
+		}
+	}
+	t.Logf("\n%s", out.String())
 }
 
 // The Telegram plugin cannot inject by itself; the harness makes the fake

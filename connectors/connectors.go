@@ -24,6 +24,21 @@ var (
 	// ErrPermanent wraps a send failure that must not be retried (e.g. the
 	// recipient opted out, or the provider refused the content).
 	ErrPermanent = errors.New("permanent failure")
+	// ErrUnknownMessage is returned by a StatusSink for a provider id the hub
+	// never sent (another system using the same number or account): there is
+	// nothing to update, and nothing for the provider to retry.
+	ErrUnknownMessage = errors.New("unknown message")
+)
+
+// Delivery statuses of an outbound message, in the order they may advance
+// (a report never moves a message back; delivered, undelivered and failed
+// are final).
+const (
+	StatusQueued      = "queued"
+	StatusSent        = "sent"
+	StatusDelivered   = "delivered"
+	StatusUndelivered = "undelivered"
+	StatusFailed      = "failed"
 )
 
 // Direction of a message relative to the hub.

@@ -358,6 +358,9 @@ func (o *Outbound) UpdateStatus(ctx context.Context, channel, providerID, status
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("outbound message %s/%s: %w", channel, providerID, connectors.ErrUnknownMessage)
+	}
 	if err != nil {
 		return fmt.Errorf("outbound message %s/%s: %w", channel, providerID, err)
 	}

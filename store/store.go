@@ -237,13 +237,13 @@ const (
 	KindEvent   = "event" // consent change, merge, edit/delete notices, ...
 )
 
-// Outbound delivery statuses.
+// Outbound delivery statuses (the channels' own values, see connectors).
 const (
-	DeliveryQueued      = "queued"
-	DeliverySent        = "sent"
-	DeliveryDelivered   = "delivered"
-	DeliveryUndelivered = "undelivered"
-	DeliveryFailed      = "failed"
+	DeliveryQueued      = connectors.StatusQueued
+	DeliverySent        = connectors.StatusSent
+	DeliveryDelivered   = connectors.StatusDelivered
+	DeliveryUndelivered = connectors.StatusUndelivered
+	DeliveryFailed      = connectors.StatusFailed
 )
 
 type Entry struct {

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/switchboard-hub/switchboard/connectors"
-	"github.com/switchboard-hub/switchboard/store"
 )
 
 // emptyTwiML answers a message webhook without sending anything back.
@@ -313,7 +312,7 @@ func (c *Channel) serveStatus(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, connectors.ErrInvalid):
 		http.Error(w, err.Error(), http.StatusBadRequest)
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, connectors.ErrUnknownMessage):
 		// A message this hub did not send (another system on the same
 		// number): nothing to update, and nothing for Twilio to retry.
 		c.log.Debug("status callback for an unknown message", "sid", sid, "status", status)

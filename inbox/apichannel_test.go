@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/switchboard-hub/switchboard/connectors/connectortest"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 )
@@ -25,7 +25,7 @@ func TestAPIChannelConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		dir := router.NewDirectory(st, []router.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		dir := directory.New(st, []directory.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive}}, store.SystemClock, nil)
 		srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: sink,
 			Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "sys", Role: "agent"}, TokenSHA256: inbox.HashToken("tok")}}})
 		return connectortest.Harness{

@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 	storeredis "github.com/switchboard-hub/switchboard/store/redis"
@@ -35,7 +35,7 @@ const (
 	benchAgents        = 20
 )
 
-var benchChannels = []router.Channel{
+var benchChannels = []directory.Channel{
 	{Name: "crm", Type: "api", Phase: store.PhaseLive}, {Name: "mail", Type: "email", Phase: store.PhaseLive},
 	{Name: "sms", Type: "sms", Phase: store.PhaseLive}, {Name: "web", Type: "webform", Phase: store.PhaseLive},
 }
@@ -123,7 +123,7 @@ func benchInboxUI(b *testing.B, st store.Store) {
 	t0 := time.Now()
 	cust, conv := fillInbox(b, st)
 	b.Logf("filled %d conversations and a %d-entry timeline in %s", benchConversations, benchTimeline, time.Since(t0).Round(time.Millisecond))
-	dir := router.NewDirectory(st, benchChannels, store.SystemClock, nil)
+	dir := directory.New(st, benchChannels, store.SystemClock, nil)
 	var creds []inbox.Credential
 	pw := bcryptHash(b, "agent-password")
 	for i := 0; i < benchAgents; i++ {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 )
@@ -45,7 +45,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv := inbox.New(inbox.Options{Store: st, Directory: router.NewDirectory(st, nil, store.SystemClock, nil), Gatherer: prometheus.NewRegistry()})
+	srv := inbox.New(inbox.Options{Store: st, Directory: directory.New(st, nil, store.SystemClock, nil), Gatherer: prometheus.NewRegistry()})
 	served := map[string]bool{}
 	for _, r := range srv.Routes() {
 		served[r] = true

@@ -6,8 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 )
@@ -22,7 +22,7 @@ func TestPluginsListIsForAdmins(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	srv := inbox.New(inbox.Options{Store: st, Directory: router.NewDirectory(st, nil, store.SystemClock, nil),
+	srv := inbox.New(inbox.Options{Store: st, Directory: directory.New(st, nil, store.SystemClock, nil),
 		Credentials: []inbox.Credential{
 			{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken("admin-tok")},
 			{Principal: inbox.Principal{Name: "ann", Role: "agent"}, TokenSHA256: inbox.HashToken("agent-tok")}},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -41,7 +42,7 @@ func newReplyHub(t *testing.T) *replyHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := router.NewDirectory(st, []router.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
+	dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
 		{Name: "text", Type: "sms", Phase: store.PhaseLive}}, store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)

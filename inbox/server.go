@@ -19,6 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
+	"github.com/switchboard-hub/switchboard/erasure"
+	"github.com/switchboard-hub/switchboard/identity"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -27,9 +30,9 @@ import (
 // Options wire the server to the rest of the hub.
 type Options struct {
 	Store       store.Store
-	Directory   *router.Directory
+	Directory   *directory.Directory
 	Ingest      connectors.Sink
-	Resolver    *router.Resolver
+	Resolver    *identity.Resolver
 	Outbound    *router.Outbound
 	Credentials []Credential
 	// Teams are every configured team (admins see every team's pilot conversations).
@@ -213,7 +216,7 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
-	case errors.Is(err, connectors.ErrInvalid), errors.Is(err, router.ErrEmptyMessage), errors.Is(err, router.ErrBadPhase), errors.Is(err, timeline.ErrBadCursor):
+	case errors.Is(err, connectors.ErrInvalid), errors.Is(err, router.ErrEmptyMessage), errors.Is(err, directory.ErrBadPhase), errors.Is(err, timeline.ErrBadCursor):
 		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
 	case errors.Is(err, connectors.ErrUnknownChannel), errors.Is(err, connectors.ErrChannelOff):
 		writeError(w, http.StatusNotFound, "unknown_channel", err.Error())
@@ -535,7 +538,9 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) {
 
 // eraseCustomer erases the person completely (admin; audited).
 func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
-	rep, err := router.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock)
+	rep, err := erasure.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock, func(ctx context.Context, c store.Conversation) {
+		router.AdjustLoad(ctx, s.o.Store, c, store.Conversation{})
+	})
 	if err != nil {
 		storeError(w, err)
 		return

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -65,7 +66,7 @@ func newUIEnvWith(t *testing.T, publicURL string, mod func(*inbox.Options)) *uiE
 	}
 	t.Cleanup(func() { st.Close() })
 	clock := store.NewFakeClock(time.Now())
-	dir := router.NewDirectory(st, []router.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive}}, clock.Now, nil)
+	dir := directory.New(st, []directory.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive}}, clock.Now, nil)
 	out := router.NewOutbound(st, dir, clock.Now, nil, nil)
 	o := inbox.Options{Store: st, Directory: dir, Outbound: out, Clock: clock.Now, PublicURL: publicURL, Teams: []string{"support"},
 		Logger: slog.New(slog.DiscardHandler),

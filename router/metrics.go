@@ -1,16 +1,20 @@
 package router
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
 
-// Metrics are the router's Prometheus metrics.
+	"github.com/switchboard-hub/switchboard/identity"
+)
+
+// Metrics are the router's Prometheus metrics, and identity resolution's,
+// registered together so cmd/switchboard creates them in one call.
 type Metrics struct {
 	Ingested   *prometheus.CounterVec
 	Deduped    *prometheus.CounterVec
 	Processed  *prometheus.CounterVec
 	Failed     *prometheus.CounterVec
 	DeadLetter *prometheus.CounterVec
-	Merges     prometheus.Counter
-	Suggested  prometheus.Counter
+	Identity   *identity.Metrics // merges and merge suggestions
 	Latency    *prometheus.HistogramVec
 	Outbound   *prometheus.CounterVec
 }
@@ -28,10 +32,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Processing attempts that failed (retried later)."}, []string{"channel"}),
 		DeadLetter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_dead_letters_total",
 			Help: "Queue items moved to the dead letters."}, []string{"queue"}),
-		Merges: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_customer_merges_total",
-			Help: "Automatic customer merges on verified evidence."}),
-		Suggested: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_merge_suggestions_total",
-			Help: "Merge suggestions recorded for agents."}),
+		Identity: identity.NewMetrics(reg),
 		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_ingest_latency_seconds",
 			Help:    "From acceptance by the channel to the timeline append.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"channel"}),
@@ -39,7 +40,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Outbound send attempts by result."}, []string{"channel", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Ingested, m.Deduped, m.Processed, m.Failed, m.DeadLetter, m.Merges, m.Suggested, m.Latency, m.Outbound)
+		reg.MustRegister(m.Ingested, m.Deduped, m.Processed, m.Failed, m.DeadLetter, m.Latency, m.Outbound)
 	}
 	return m
+}
+
+// identity is the resolver's share of m (nil when m is nil: nothing counted).
+func (m *Metrics) identity() *identity.Metrics {
+	if m == nil {
+		return nil
+	}
+	return m.Identity
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/identity"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -35,7 +36,7 @@ type Options struct {
 type Router struct {
 	st       store.Store
 	dir      *Directory
-	resolver *Resolver
+	resolver *identity.Resolver
 	opts     Options
 	log      *slog.Logger
 	m        *Metrics
@@ -66,12 +67,12 @@ func New(st store.Store, dir *Directory, opts Options) *Router {
 		opts.Consumer = "hub"
 	}
 	return &Router{st: st, dir: dir, opts: opts, log: opts.Logger, m: opts.Metrics,
-		resolver: NewResolver(st, opts.Clock, opts.Metrics),
+		resolver: identity.NewResolver(st, opts.Clock, opts.Metrics.Identity, opts.Logger),
 		assign:   &assigner{st: st, routing: opts.Routing}}
 }
 
 // Resolver exposes merge, unmerge and suggestion decisions to the API.
-func (r *Router) Resolver() *Resolver { return r.resolver }
+func (r *Router) Resolver() *identity.Resolver { return r.resolver }
 
 // Run consumes the ingest queue until ctx is cancelled: one reader hands
 // items to up to Workers×Batch messages processed at once and one acker
@@ -251,7 +252,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	if err != nil {
 		return fmt.Errorf("resolve identity: %w", err)
 	}
-	conv, join, err := r.conversation(ctx, ch, res.customer, msg)
+	conv, join, err := r.conversation(ctx, ch, res.Customer, msg)
 	if err != nil {
 		return fmt.Errorf("conversation: %w", err)
 	}
@@ -259,7 +260,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	// dedupe check above and would never record it.
 	flags := msg.Flags
 	if c := msg.Consent; c != nil {
-		if err := r.st.PutConsent(ctx, store.Consent{CustomerID: res.customer, Channel: msg.Channel, Purpose: c.Purpose,
+		if err := r.st.PutConsent(ctx, store.Consent{CustomerID: res.Customer, Channel: msg.Channel, Purpose: c.Purpose,
 			Granted: c.Granted, Text: c.Text, Version: c.Version, Source: msg.ID, At: msg.OccurredAt}); err != nil {
 			return fmt.Errorf("record consent: %w", err)
 		}
@@ -269,7 +270,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		}
 		flags = append(append([]string(nil), flags...), "consent-"+word+":"+c.Purpose)
 	}
-	return r.record(ctx, msg, res.customer, conv, join, flags)
+	return r.record(ctx, msg, res.Customer, conv, join, flags)
 }
 
 // join is how a message changes the conversation it joins; the entry and

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -34,7 +35,7 @@ var factories = map[string]channelFactory{
 // channels holds the built channels of this replica.
 type channels struct {
 	log     *slog.Logger
-	dir     *router.Directory
+	dir     *directory.Directory
 	sink    connectors.Sink
 	sources map[string]connectors.Source
 	testers map[string]connectors.Tester
@@ -42,7 +43,7 @@ type channels struct {
 
 // buildChannels constructs every configured non-api channel, registers its
 // sender and mounts its routes on srv.
-func buildChannels(cfg *config.Config, st store.Store, dir *router.Directory, ingest connectors.Sink, out *router.Outbound,
+func buildChannels(cfg *config.Config, st store.Store, dir *directory.Directory, ingest connectors.Sink, out *router.Outbound,
 	blobs connectors.Blobs, srv *inbox.Server, log *slog.Logger, replica string) (*channels, error) {
 	cs := &channels{log: log, dir: dir, sink: ingest, sources: map[string]connectors.Source{}, testers: map[string]connectors.Tester{}}
 	// Routes are dispatched by {channel}: several channels of one type share a pattern.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -140,10 +141,10 @@ func blobDir(cfg *config.Config) string {
 	return "switchboard-blobs"
 }
 
-func routerChannels(cfg *config.Config) []router.Channel {
-	out := make([]router.Channel, 0, len(cfg.Channels))
+func routerChannels(cfg *config.Config) []directory.Channel {
+	out := make([]directory.Channel, 0, len(cfg.Channels))
 	for _, c := range cfg.Channels {
-		out = append(out, router.Channel{Name: c.Name, Type: c.Type, Phase: c.Phase, PilotTeam: c.PilotTeam, Team: c.Team, Trusted: c.Trusted})
+		out = append(out, directory.Channel{Name: c.Name, Type: c.Type, Phase: c.Phase, PilotTeam: c.PilotTeam, Team: c.Team, Trusted: c.Trusted})
 	}
 	return out
 }
@@ -193,7 +194,7 @@ func serve(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	dir := router.NewDirectory(st, routerChannels(cfg), clock, log)
+	dir := directory.New(st, routerChannels(cfg), clock, log)
 	if err := dir.Refresh(ctx); err != nil {
 		return fmt.Errorf("load channel phases: %w", err)
 	}

@@ -1,0 +1,13 @@
+// Package erasure owns removing a person completely (DESIGN invariant 7):
+// every customer record of their merged view, identity bindings and
+// claims, timeline entries and their attachment blobs, conversations,
+// consents, quarantined messages, and the evidence text of merges that
+// name them; only the audit record and aggregate counts survive. Every
+// step is idempotent, so an interrupted erasure is finished by running it
+// again.
+//
+// It imports store (the contract, never a backend), timeline (to read the
+// merged view), connectors (messages and the blob store) and the standard
+// library. It never imports router: what a deleted conversation releases
+// (the assignee's load) is the caller's, passed in as a function.
+package erasure

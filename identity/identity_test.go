@@ -1,0 +1,255 @@
+package identity_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/identity"
+	"github.com/switchboard-hub/switchboard/internal/testenv"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
+	sbredis "github.com/switchboard-hub/switchboard/store/redis"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// backends runs f against every store backend.
+func backends(t *testing.T, f func(t *testing.T, st store.Store)) {
+	t.Run("embedded", func(t *testing.T) { f(t, embeddedStore(t)) })
+	t.Run("redis", func(t *testing.T) {
+		c, prefix := testenv.Redis(t)
+		st := sbredis.New(c, sbredis.Options{Prefix: prefix})
+		t.Cleanup(func() { st.Close() })
+		f(t, st)
+	})
+}
+
+func embeddedStore(t *testing.T) store.Store {
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+var errAudit = errors.New("audit log unavailable")
+
+// auditStore fails AppendAudit while fail is set.
+type auditStore struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (s *auditStore) AppendAudit(ctx context.Context, r store.AuditRecord) error {
+	if s.fail.Load() {
+		return errAudit
+	}
+	return s.Store.AppendAudit(ctx, r)
+}
+
+var seq atomic.Int64
+
+// msg is a message on channel "api"; identities are "type:value", verified
+// unless prefixed with "~".
+func msg(keys ...string) connectors.Message {
+	n := seq.Add(1)
+	m := connectors.Message{ID: fmt.Sprintf("api:m%d", n), Channel: "api",
+		ReceivedAt: time.Date(2026, 1, 1, 0, 0, int(n), 0, time.UTC)}
+	for _, k := range keys {
+		verified := !strings.HasPrefix(k, "~")
+		id, err := connectors.ParseKey(strings.TrimPrefix(k, "~"))
+		if err != nil {
+			panic(err)
+		}
+		id.Verified = verified
+		m.Identities = append(m.Identities, id)
+	}
+	return m
+}
+
+func resolve(t *testing.T, r *identity.Resolver, m connectors.Message) identity.Resolution {
+	t.Helper()
+	res, err := r.Resolve(context.Background(), m)
+	if err != nil {
+		t.Fatalf("resolve %s: %v", m.ID, err)
+	}
+	return res
+}
+
+func rootOf(t *testing.T, st store.Store, id string) string {
+	t.Helper()
+	c, err := timeline.Root(context.Background(), st, id)
+	if err != nil {
+		t.Fatalf("root of %s: %v", id, err)
+	}
+	return c.ID
+}
+
+func audits(t *testing.T, st store.Store, action string) []store.AuditRecord {
+	t.Helper()
+	all, err := st.ListAudit(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.AuditRecord
+	for _, a := range all {
+		if a.Action == action {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func TestVerifiedIdentitiesMergeClaimsSuggest(t *testing.T) {
+	st := embeddedStore(t)
+	m := identity.NewMetrics(nil)
+	r := identity.NewResolver(st, store.SystemClock, m, nil)
+
+	a := resolve(t, r, msg("email:ann@example.com"))
+	if again := resolve(t, r, msg("email:ann@example.com")); again.Customer != a.Customer {
+		t.Fatalf("same verified email: customers %s and %s", a.Customer, again.Customer)
+	}
+	b := resolve(t, r, msg("phone:+358401234567"))
+	if b.Customer == a.Customer {
+		t.Fatal("a new phone number joined an unrelated customer")
+	}
+	// One message carrying both verified identities: one person, the older wins.
+	both := resolve(t, r, msg("email:ann@example.com", "phone:+358401234567"))
+	if both.Customer != a.Customer || both.Merges != 1 {
+		t.Fatalf("linking message: customer %s merges %d, want %s and 1", both.Customer, both.Merges, a.Customer)
+	}
+	if got := rootOf(t, st, b.Customer); got != a.Customer {
+		t.Fatalf("after the merge %s resolves to %s, want %s", b.Customer, got, a.Customer)
+	}
+	if got := len(audits(t, st, "customer.merge")); got != 1 {
+		t.Fatalf("%d customer.merge audit records, want 1", got)
+	}
+
+	// A claim of someone else's verified email never joins their timeline.
+	c := resolve(t, r, msg("~email:ann@example.com", "phone:+358409999999"))
+	if c.Customer == a.Customer || c.Suggestions != 1 {
+		t.Fatalf("claiming message: customer %s suggestions %d, want a new customer and 1", c.Customer, c.Suggestions)
+	}
+	sg, err := st.ListSuggestions(context.Background(), 10)
+	if err != nil || len(sg) != 1 || sg[0].Winner != a.Customer || sg[0].Loser != c.Customer {
+		t.Fatalf("suggestions %+v (%v), want %s ← %s", sg, err, a.Customer, c.Customer)
+	}
+	if _, err := r.Decide(context.Background(), sg[0].ID, true, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rootOf(t, st, c.Customer); got != a.Customer {
+		t.Fatalf("accepted suggestion: %s resolves to %s, want %s", c.Customer, got, a.Customer)
+	}
+	if got := [2]float64{testutil.ToFloat64(m.Merges), testutil.ToFloat64(m.Suggested)}; got != [2]float64{1, 1} {
+		t.Fatalf("metrics merges, suggestions = %v, want [1 1] (an agent's accept is not automatic)", got)
+	}
+}
+
+// A failed unmerge audit changes nothing and is returned (the API answers
+// 5xx); the retry unmerges and audits.
+func TestUnmergeAuditFailureIsReturnedAndRetryable(t *testing.T) {
+	st := &auditStore{Store: embeddedStore(t)}
+	r := identity.NewResolver(st, store.SystemClock, nil, nil)
+	a := resolve(t, r, msg("email:bo@example.com"))
+	b := resolve(t, r, msg("phone:+358402222222"))
+	_, m, err := r.Merge(context.Background(), a.Customer, b.Customer, "alice", "same person", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	st.fail.Store(true)
+	if _, err := r.Unmerge(context.Background(), m.ID, "alice"); !errors.Is(err, errAudit) {
+		t.Fatalf("unmerge with the audit log down: err %v, want %v", err, errAudit)
+	}
+	if got := rootOf(t, st, m.Loser); got != m.Winner {
+		t.Fatalf("failed unmerge changed the customers: %s resolves to %s, want %s", m.Loser, got, m.Winner)
+	}
+	if got, _ := st.GetMerge(context.Background(), m.ID); got.Status != store.MergeApplied {
+		t.Fatalf("failed unmerge: merge is %s, want %s", got.Status, store.MergeApplied)
+	}
+
+	st.fail.Store(false)
+	undone, err := r.Unmerge(context.Background(), m.ID, "alice")
+	if err != nil {
+		t.Fatalf("retried unmerge: %v", err)
+	}
+	if undone.Status != store.MergeUndone || rootOf(t, st, m.Loser) != m.Loser || rootOf(t, st, m.Winner) != m.Winner {
+		t.Fatalf("retried unmerge: status %s, roots %s %s", undone.Status, rootOf(t, st, m.Loser), rootOf(t, st, m.Winner))
+	}
+	if got := audits(t, st, "customer.unmerge"); len(got) != 1 || got[0].Detail != m.ID || got[0].Actor != "alice" {
+		t.Fatalf("unmerge audit records %+v, want one by alice for %s", got, m.ID)
+	}
+}
+
+// A merge is done before its audit is written and a retry would find one
+// customer, so a failed merge audit is logged at error level, not dropped.
+func TestMergeAuditFailureIsLogged(t *testing.T) {
+	st := &auditStore{Store: embeddedStore(t)}
+	var logs bytes.Buffer
+	r := identity.NewResolver(st, store.SystemClock, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	a := resolve(t, r, msg("email:cy@example.com"))
+	b := resolve(t, r, msg("phone:+358403333333"))
+
+	st.fail.Store(true)
+	root, m, err := r.Merge(context.Background(), a.Customer, b.Customer, "alice", "same person", "")
+	if err != nil {
+		t.Fatalf("merge with the audit log down: %v (the merge itself succeeded)", err)
+	}
+	if root != m.Winner || rootOf(t, st, m.Loser) != m.Winner {
+		t.Fatalf("merge: root %s, loser %s resolves to %s", root, m.Loser, rootOf(t, st, m.Loser))
+	}
+	out := logs.String()
+	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, m.ID) || !strings.Contains(out, errAudit.Error()) {
+		t.Fatalf("the lost audit record was not logged at error level with the merge id:\n%s", out)
+	}
+}
+
+// DESIGN invariant 5 at the resolver: links between many customers
+// resolved at once end with one root.
+func TestConcurrentLinksConvergeOnOneRoot(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		r := identity.NewResolver(st, store.SystemClock, nil, nil)
+		const n = 10
+		key := func(i int) string { return fmt.Sprintf("email:p%d-%d@example.com", i, seq.Load()) }
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = key(i)
+			resolve(t, r, msg(keys[i]))
+		}
+		var wg sync.WaitGroup
+		for i := n - 2; i >= 0; i-- {
+			m := msg(keys[i], keys[i+1])
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := r.Resolve(context.Background(), m); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		roots := map[string]bool{}
+		for _, k := range keys {
+			id, _ := connectors.ParseKey(k)
+			b, err := st.LookupIdentity(context.Background(), id.Type, id.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			roots[rootOf(t, st, b.CustomerID)] = true
+		}
+		if len(roots) != 1 {
+			t.Fatalf("%d identities linked pairwise resolve to %d roots, want 1: %v", n, len(roots), roots)
+		}
+	})
+}

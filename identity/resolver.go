@@ -1,0 +1,472 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/internal/ids"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// Identity resolution (DESIGN invariant 4).
+//
+// Two indexes: verified bindings (store.BindIdentity) and claims
+// (store.BindClaim). Only verified identities decide whose timeline a
+// message joins, and only they merge customers automatically. A claimed
+// identity joins a customer only through the claim index (so repeated
+// claims cluster on one "claimer" customer); when it is verified-bound to
+// someone else, or claimed by a different customer than the one the
+// message resolved to, a merge suggestion is recorded instead.
+//
+// Merges never move data: the loser's record gets MergedInto = winner and
+// the winner lists the loser in Members. Timelines join members when read,
+// so an unmerge is just undoing the two links. The winner of an automatic
+// merge is always the smaller (older, ids are time-ordered) root, and the
+// loser's MergedInto is set by compare-and-swap only while empty: however
+// many workers merge linked customers at once, the links form a forest that
+// converges on the oldest root (invariant 5).
+
+var errRetryMerge = errors.New("merge raced; retry")
+
+// Resolution is the outcome of resolving one message's identities.
+type Resolution struct {
+	Customer    string // root customer the message belongs to
+	Suggestions int    // merge suggestions recorded for agents
+	Merges      int    // automatic merges made
+}
+
+// Resolver applies the identity rules.
+type Resolver struct {
+	st      store.Store
+	clock   store.Clock
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+// NewResolver returns a resolver over st. m may be nil (nothing counted),
+// log too (slog.Default).
+func NewResolver(st store.Store, clock store.Clock, m *Metrics, log *slog.Logger) *Resolver {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Resolver{st: st, clock: clock, metrics: m, log: log}
+}
+
+func (r *Resolver) root(ctx context.Context, id string) (string, error) {
+	c, err := timeline.Root(ctx, r.st, id)
+	if err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+// Resolve finds or creates the customer msg belongs to, binding its
+// identities and recording merges or suggestions.
+func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolution, error) {
+	var res Resolution
+	var verified, claimed []connectors.Identity
+	for _, id := range msg.Identities {
+		if id.Verified {
+			verified = append(verified, id)
+		} else {
+			claimed = append(claimed, id)
+		}
+	}
+
+	// 1. Verified identities already bound decide the customer; several
+	// customers found this way are one person: merge them.
+	var roots []string
+	bound := map[string]bool{} // verified identities found bound to a root in roots
+	records := map[string]store.Customer{}
+	for _, id := range verified {
+		b, err := r.st.LookupIdentity(ctx, id.Type, id.Value)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return res, err
+		}
+		root, err := timeline.Root(ctx, r.st, b.CustomerID)
+		if err != nil {
+			return res, err
+		}
+		bound[id.Key()] = true
+		records[root.ID] = root
+		if !slices.Contains(roots, root.ID) {
+			roots = append(roots, root.ID)
+		}
+	}
+	cust := ""
+	if len(roots) > 0 {
+		slices.Sort(roots)
+		cust = roots[0]
+		for _, other := range roots[1:] {
+			w, err := r.autoMerge(ctx, cust, other, msg, fmt.Sprintf("message %s on channel %s carried verified identities %s", msg.ID, msg.Channel, keys(verified)))
+			if err != nil {
+				return res, err
+			}
+			cust = w
+			res.Merges++
+		}
+	}
+
+	// 2. Claimed identities: note whom they belong to.
+	type conflict struct {
+		id    connectors.Identity
+		owner string
+	}
+	var conflicts []conflict
+	for _, id := range claimed {
+		if b, err := r.st.LookupIdentity(ctx, id.Type, id.Value); err == nil {
+			owner, err := r.root(ctx, b.CustomerID)
+			if err != nil {
+				return res, err
+			}
+			if owner != cust {
+				conflicts = append(conflicts, conflict{id, owner})
+			}
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return res, err
+		}
+		if b, err := r.st.LookupClaim(ctx, id.Type, id.Value); err == nil {
+			owner, err := r.root(ctx, b.CustomerID)
+			if err != nil {
+				return res, err
+			}
+			if cust == "" {
+				cust = owner
+			} else if owner != cust {
+				conflicts = append(conflicts, conflict{id, owner})
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return res, err
+		}
+	}
+	// A message whose only claims belong verified to others: the claimer
+	// customer is the one the claim index already holds, if any.
+	if cust == "" {
+		for _, c := range conflicts {
+			if b, err := r.st.LookupClaim(ctx, c.id.Type, c.id.Value); err == nil {
+				if cust, err = r.root(ctx, b.CustomerID); err != nil {
+					return res, err
+				}
+				break
+			}
+		}
+	}
+
+	// 3. Nobody known: a new customer. The id is derived from the message so
+	// a redelivery after a crash reuses it instead of creating another.
+	now := r.clock().UTC()
+	// fresh: cust was made for this message and nothing is bound to it yet.
+	// If a concurrent worker binds the same new identity first, this
+	// message simply joins that customer (there is nothing to merge, and a
+	// merge would leave the thread with two conversations).
+	fresh := false
+	if cust == "" {
+		cust = newCustomerIDFor(msg)
+		fresh = true
+		if err := r.st.CreateCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return res, err
+		}
+	}
+
+	// 4. Bind what is unbound to cust. Losing a race to a concurrent binder is
+	// handled like finding the binding in step 1 or 2.
+	for _, id := range verified {
+		if bound[id.Key()] && res.Merges == 0 {
+			continue // found bound to cust in step 1
+		}
+		b, created, err := r.st.BindIdentity(ctx, store.Binding{Type: id.Type, Value: id.Value, CustomerID: cust, Verified: true, Channel: msg.Channel, MessageID: msg.ID, CreatedAt: now})
+		if err != nil {
+			return res, err
+		}
+		if created {
+			fresh = false
+			continue
+		}
+		owner, err := r.root(ctx, b.CustomerID)
+		if err != nil {
+			return res, err
+		}
+		if owner != cust && fresh {
+			// Lost the race for a brand-new identity: join the winner and
+			// drop the empty record made for this message.
+			_ = r.st.DeleteCustomer(ctx, cust)
+			cust, fresh = owner, false
+			continue
+		}
+		if owner != cust {
+			w, err := r.autoMerge(ctx, cust, owner, msg, fmt.Sprintf("message %s on channel %s carried verified identity %s", msg.ID, msg.Channel, id.Key()))
+			if err != nil {
+				return res, err
+			}
+			cust = w
+			res.Merges++
+		}
+	}
+	for _, id := range claimed {
+		if slices.ContainsFunc(conflicts, func(c conflict) bool { return c.id == id }) {
+			continue
+		}
+		if _, err := r.st.LookupIdentity(ctx, id.Type, id.Value); err == nil {
+			continue // verified-bound to cust itself
+		}
+		b, created, err := r.st.BindClaim(ctx, store.Binding{Type: id.Type, Value: id.Value, CustomerID: cust, Channel: msg.Channel, MessageID: msg.ID, CreatedAt: now})
+		if err != nil {
+			return res, err
+		}
+		if created {
+			fresh = false
+		} else if owner, err := r.root(ctx, b.CustomerID); err == nil && owner != cust {
+			if fresh {
+				// Claims of one new identity arriving at once cluster too.
+				_ = r.st.DeleteCustomer(ctx, cust)
+				cust, fresh = owner, false
+				continue
+			}
+			conflicts = append(conflicts, conflict{id, owner})
+		}
+	}
+	for _, c := range conflicts {
+		// Collect further claims of this identity on the claimer (cust).
+		if _, _, err := r.st.BindClaim(ctx, store.Binding{Type: c.id.Type, Value: c.id.Value, CustomerID: cust, Channel: msg.Channel, MessageID: msg.ID, CreatedAt: now}); err != nil {
+			return res, err
+		}
+		if err := r.suggest(ctx, c.owner, cust, msg, fmt.Sprintf("message %s on channel %s claimed %s, which belongs to customer %s", msg.ID, msg.Channel, c.id.Key(), c.owner)); err != nil {
+			return res, err
+		}
+		res.Suggestions++
+	}
+
+	// 5. Record the identities and name on the customer record the message
+	// landed on (idempotent; skipped when the record already has them).
+	if c, ok := records[cust]; ok && res.Merges == 0 && res.Suggestions == 0 && knows(c, msg) {
+		res.Customer = cust
+		return res, nil
+	}
+	if _, err := r.st.UpdateCustomer(ctx, cust, func(c *store.Customer) error {
+		for _, id := range msg.Identities {
+			i := slices.IndexFunc(c.Identities, func(x connectors.Identity) bool { return x.Type == id.Type && x.Value == id.Value })
+			switch {
+			case i < 0:
+				c.Identities = append(c.Identities, id)
+			case id.Verified && !c.Identities[i].Verified:
+				c.Identities[i].Verified = true
+			}
+		}
+		if c.Name == "" && msg.SenderName != "" {
+			c.Name = msg.SenderName
+		}
+		if msg.SenderAvatar != "" {
+			c.AvatarURL = msg.SenderAvatar // the channel's current picture
+		}
+		c.UpdatedAt = now
+		return nil
+	}); err != nil {
+		return res, err
+	}
+	res.Customer = cust
+	return res, nil
+}
+
+// newCustomerIDFor returns a time-ordered id: lexical order is creation
+// order, which makes "the older customer wins a merge" a plain string
+// comparison and lets concurrent merges converge on one root. It is
+// deterministic per message, so redelivery reuses the id.
+func newCustomerIDFor(msg connectors.Message) string {
+	return fmt.Sprintf("c_%012x%s", msg.ReceivedAt.UnixMilli(), ids.Derived("", msg.ID)[:10])
+}
+
+// knows reports whether c already records every identity of msg (as
+// verified as msg says) and a name when msg has one.
+func knows(c store.Customer, msg connectors.Message) bool {
+	if c.Name == "" && msg.SenderName != "" || msg.SenderAvatar != "" && c.AvatarURL != msg.SenderAvatar {
+		return false
+	}
+	for _, id := range msg.Identities {
+		if !slices.ContainsFunc(c.Identities, func(x connectors.Identity) bool {
+			return x.Type == id.Type && x.Value == id.Value && (x.Verified || !id.Verified)
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+func keys(ids []connectors.Identity) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.Key()
+	}
+	return strings.Join(s, ", ")
+}
+
+// pairID names the merge or suggestion between two customers, whichever way round.
+func pairID(prefix, a, b string) string {
+	if a > b {
+		a, b = b, a
+	}
+	return ids.Derived(prefix, a, b)
+}
+
+// autoMerge merges the roots of a and b on verified evidence and returns the
+// surviving root. A pair an agent unmerged before is not merged again
+// automatically: it becomes a suggestion, and a's root is returned.
+func (r *Resolver) autoMerge(ctx context.Context, a, b string, msg connectors.Message, evidence string) (string, error) {
+	if m, err := r.st.GetMerge(ctx, pairID("mg_", a, b)); err == nil && m.Status == store.MergeUndone {
+		return a, r.suggest(ctx, a, b, msg, evidence+" (an agent had undone the merge of these customers)")
+	}
+	w, _, err := r.Merge(ctx, a, b, "router", evidence, msg.ID)
+	if err == nil && r.metrics != nil {
+		r.metrics.Merges.Inc()
+	}
+	return w, err
+}
+
+// Merge merges the customers that a and b belong to. The older root wins.
+// It returns the surviving root and the merge record (zero when they were
+// already one customer).
+func (r *Resolver) Merge(ctx context.Context, a, b, by, evidence, messageID string) (string, store.Merge, error) {
+	for attempt := 0; attempt < 100; attempt++ {
+		ra, err := r.root(ctx, a)
+		if err != nil {
+			return "", store.Merge{}, err
+		}
+		rb, err := r.root(ctx, b)
+		if err != nil {
+			return "", store.Merge{}, err
+		}
+		if ra == rb {
+			return ra, store.Merge{}, nil
+		}
+		winner, loser := ra, rb
+		if loser < winner {
+			winner, loser = loser, winner
+		}
+		_, err = r.st.UpdateCustomer(ctx, loser, func(c *store.Customer) error {
+			if c.MergedInto != "" {
+				return errRetryMerge
+			}
+			c.MergedInto = winner
+			c.UpdatedAt = r.clock().UTC()
+			return nil
+		})
+		if errors.Is(err, errRetryMerge) {
+			continue
+		}
+		if err != nil {
+			return "", store.Merge{}, err
+		}
+		if err := r.addMember(ctx, winner, loser); err != nil {
+			return "", store.Merge{}, err
+		}
+		now := r.clock().UTC()
+		m := store.Merge{ID: pairID("mg_", winner, loser), Kind: "merge", Winner: winner, Loser: loser,
+			Status: store.MergeApplied, Evidence: evidence, MessageID: messageID, By: by, CreatedAt: now, UpdatedAt: now}
+		if err := r.st.PutMerge(ctx, m); err != nil {
+			return "", store.Merge{}, err
+		}
+		// The pair may have been merged and undone before: PutMerge kept the
+		// old record, so bring it up to date.
+		m, err = r.st.UpdateMerge(ctx, m.ID, func(old *store.Merge) error {
+			old.Kind, old.Winner, old.Loser, old.Status = "merge", winner, loser, store.MergeApplied
+			old.Evidence, old.MessageID, old.By, old.UpdatedAt = evidence, messageID, by, now
+			return nil
+		})
+		if err != nil {
+			return "", store.Merge{}, err
+		}
+		// The evidence (identities) stays on the merge record, which erasure
+		// scrubs. The merge is done and a retry would find one customer and
+		// stop before this line, so a failed audit is logged, not returned.
+		if err := r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Detail: "merge " + m.ID}); err != nil {
+			r.log.Error("customer merged, audit record lost", "merge", m.ID, "winner", winner, "loser", loser, "by", by, "err", err)
+		}
+		root, err := r.root(ctx, winner)
+		return root, m, err
+	}
+	return "", store.Merge{}, fmt.Errorf("merge %s and %s: %w", a, b, store.ErrConflict)
+}
+
+func (r *Resolver) addMember(ctx context.Context, winner, loser string) error {
+	_, err := r.st.UpdateCustomer(ctx, winner, func(c *store.Customer) error {
+		if !slices.Contains(c.Members, loser) {
+			c.Members = append(c.Members, loser)
+		}
+		return nil
+	})
+	return err
+}
+
+// Unmerge undoes merge id: both customers stand alone again with their own
+// identities and timelines.
+func (r *Resolver) Unmerge(ctx context.Context, id, by string) (store.Merge, error) {
+	m, err := r.st.GetMerge(ctx, id)
+	if err != nil {
+		return m, err
+	}
+	if m.Kind != "merge" || m.Status != store.MergeApplied {
+		return m, fmt.Errorf("merge %s is %s %s, not an applied merge: %w", id, m.Kind, m.Status, store.ErrConflict)
+	}
+	// The audit goes first: when it fails nothing has changed, the API
+	// answers 5xx and the agent retries; an unmerge is never left unaudited.
+	now := r.clock().UTC()
+	if err := r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.unmerge", Target: m.Loser + " -/- " + m.Winner, Detail: id}); err != nil {
+		return m, fmt.Errorf("unmerge %s: audit: %w", id, err)
+	}
+	if _, err := r.st.UpdateCustomer(ctx, m.Loser, func(c *store.Customer) error {
+		if c.MergedInto == m.Winner {
+			c.MergedInto = ""
+		}
+		return nil
+	}); err != nil {
+		return m, err
+	}
+	if _, err := r.st.UpdateCustomer(ctx, m.Winner, func(c *store.Customer) error {
+		c.Members = slices.DeleteFunc(c.Members, func(s string) bool { return s == m.Loser })
+		return nil
+	}); err != nil {
+		return m, err
+	}
+	return r.st.UpdateMerge(ctx, id, func(x *store.Merge) error { x.Status, x.UpdatedAt, x.By = store.MergeUndone, now, by; return nil })
+}
+
+func (r *Resolver) suggest(ctx context.Context, existing, claimer string, msg connectors.Message, evidence string) error {
+	now := r.clock().UTC()
+	err := r.st.PutMerge(ctx, store.Merge{ID: pairID("sg_", existing, claimer), Kind: "suggestion", Winner: existing, Loser: claimer,
+		Status: store.MergeProposed, Evidence: evidence, MessageID: msg.ID, By: "router", CreatedAt: now, UpdatedAt: now})
+	if err == nil && r.metrics != nil {
+		r.metrics.Suggested.Inc()
+	}
+	return err
+}
+
+// Decide accepts (merging the two customers) or rejects suggestion id.
+func (r *Resolver) Decide(ctx context.Context, id string, accept bool, by string) (store.Merge, error) {
+	s, err := r.st.GetMerge(ctx, id)
+	if err != nil {
+		return s, err
+	}
+	if s.Kind != "suggestion" || s.Status != store.MergeProposed {
+		return s, fmt.Errorf("suggestion %s is %s: %w", id, s.Status, store.ErrConflict)
+	}
+	status := store.MergeRejected
+	if accept {
+		if _, _, err := r.Merge(ctx, s.Winner, s.Loser, by, "accepted suggestion: "+s.Evidence, s.MessageID); err != nil {
+			return s, err
+		}
+		status = store.MergeApplied
+	}
+	return r.st.UpdateMerge(ctx, id, func(x *store.Merge) error {
+		x.Status, x.By, x.UpdatedAt = status, by, r.clock().UTC()
+		return nil
+	})
+}

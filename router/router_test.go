@@ -469,12 +469,9 @@ func TestAgentCapacity(t *testing.T) {
 			t.Fatalf("load = %d, want 2", n)
 		}
 		// Resolving one frees a slot for the next new conversation.
-		var before store.Conversation
-		after, err := st.UpdateConversation(ctx, convs[0], func(c *store.Conversation) error { before = *c; c.Status = store.StatusResolved; return nil })
-		if err != nil {
+		if _, err := rt.Conversations().Resolve(ctx, convs[0], "solo"); err != nil {
 			t.Fatal(err)
 		}
-		router.AdjustLoad(ctx, st, before, after)
 		m := h.process(t, h.msg("trusted-api", "cap3", "hi", "email:cap3@example.com"))
 		e, _ := st.GetEntry(ctx, m.ID)
 		c, _ := st.GetConversation(ctx, e.ConversationID)
@@ -723,5 +720,58 @@ func TestCapacityUnderConcurrency(t *testing.T) {
 			}
 		}
 		checkLoads(t, b, capacityRouting.MaxOpenPerAgent)
+	})
+}
+
+// TestLoadCountersStayExact: agents resolve, reopen, hand over and erase
+// conversations on two replicas at once while snoozes end; every agent's
+// load counter still equals the unresolved conversations they hold.
+func TestLoadCountersStayExact(t *testing.T) {
+	replicas(t, func(t *testing.T, a, b store.Store) {
+		ctx := context.Background()
+		cs := openConcurrently(t, 12, a, b)
+		svcs := []*timeline.Service{timeline.NewService(a, timeline.Options{}), timeline.NewService(b, timeline.Options{})}
+		var wg sync.WaitGroup
+		for i, c := range cs {
+			svc := svcs[i%2]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				switch i % 6 {
+				case 0:
+					_, err = svc.Resolve(ctx, c.ID, "ada")
+				case 1:
+					if _, err = svc.Resolve(ctx, c.ID, "ada"); err == nil {
+						_, err = svc.Reopen(ctx, c.ID, "ada")
+					}
+				case 2:
+					_, err = svc.Assign(ctx, c.ID, "ada", "ada") // past capacity: an agent's own choice
+				case 3:
+					_, err = svc.Assign(ctx, c.ID, "", "ben")
+				case 4:
+					err = svc.Delete(ctx, c)
+				case 5:
+					if _, err = svc.Snooze(ctx, c.ID, time.Now().Add(time.Hour), "cy"); err == nil {
+						_, err = svc.WakeSnoozed(ctx, time.Now().Add(2*time.Hour))
+					}
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		held := checkLoads(t, a, 0)
+		if held["ada"] < 2 {
+			t.Errorf("ada holds %d conversations after being assigned two", held["ada"])
+		}
+		as, err := a.ListAudit(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 12; len(as) != want { // one per agent's change (resolve, reopen, assign, snooze); erasure and snoozes ending are not
+			t.Errorf("%d audit records, want %d", len(as), want)
+		}
 	})
 }

@@ -104,9 +104,8 @@ func (s *Service) reserve(ctx context.Context, team string) (string, error) {
 		cand := members[(int(n)+i)%len(members)]
 		load, err := s.st.Incr(ctx, loadKey(cand), 1)
 		if err != nil {
-			// Whether the increment happened is unknown: count it as not
-			// (an agent one below their real load) rather than refuse the
-			// message; the retry of the message reserves again.
+			// The message is retried and reserves again; an increment that
+			// did happen leaves the agent's load one too high.
 			return "", fmt.Errorf("reserve a slot of agent %s: %w", cand, err)
 		}
 		if load <= int64(s.maxOpen) {

@@ -269,8 +269,8 @@ func (s *Service) RunSnoozeWaker(ctx context.Context, every time.Duration) {
 }
 
 // load moves the agents' load counters for a change from before to after
-// that already happened; a failure is logged at error level (the counter
-// is then off by one until an agent's conversations are resolved).
+// that already happened; a failure is logged at error level, naming the
+// agent whose counter is now off by one.
 func (s *Service) load(ctx context.Context, before, after store.Conversation) {
 	if err := AdjustLoad(ctx, s.st, before, after); err != nil {
 		s.log.Error("agent load counter not updated", "conversation", after.ID, "err", err)

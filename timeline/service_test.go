@@ -36,7 +36,9 @@ func backends(t *testing.T, f func(t *testing.T, st store.Store)) {
 // noAudit is a store whose audit log is down.
 type noAudit struct{ store.Store }
 
-func (noAudit) AppendAudit(context.Context, store.AuditRecord) error { return errors.New("audit log unreachable") }
+func (noAudit) AppendAudit(context.Context, store.AuditRecord) error {
+	return errors.New("audit log unreachable")
+}
 
 func open(t *testing.T, st store.Store) store.Conversation {
 	t.Helper()

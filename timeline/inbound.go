@@ -40,8 +40,9 @@ type Inbound struct {
 // one entry; a reservation the change did not use is given back.
 //
 // The store round trips are those of the path before this service: the
-// open, the reservation in place of the load read (and no load increment
-// after the append, since the reservation is that increment), the append.
+// open; for a conversation to route, the round-robin cursor and a load
+// read per agent tried, then the reservation in place of the load
+// increment that followed the append; the append.
 func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv store.Conversation, created bool, err error) {
 	e = in.Entry
 	c, opened, err := s.st.OpenConversation(ctx, store.Conversation{

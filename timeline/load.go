@@ -15,6 +15,13 @@ import (
 // is what keeps an agent within capacity when workers on several replicas
 // assign at once: the counter's increment is atomic on every backend, a
 // read-then-assign is not.
+//
+// The counters live apart from the conversations (another key, another
+// Redis slot), so no change writes both atomically: a process killed
+// between a conversation's change and its counter update leaves that
+// agent's counter one off (too high when killed between a reservation and
+// the message's append, too low when killed after a change and before its
+// update), as it did before reservations.
 func loadKey(agent string) string { return "load:" + agent }
 
 func countsAsLoad(c store.Conversation) bool {
@@ -85,12 +92,14 @@ func AgentLoad(ctx context.Context, st store.Counters, agent string) (int64, err
 }
 
 // reserve picks, round-robin among team's agents, one with a free slot and
-// takes that slot: its load is incremented first and given back when the
-// new value is past capacity, so concurrent reservations on any number of
-// replicas never put an agent over max. "" means nobody had capacity (the
-// conversation waits unassigned in the team's queue). The caller either
-// assigns the conversation to the agent (the slot is then its load) or
-// gives the slot back (applyLoad's reserved).
+// takes that slot: its load is incremented and the increment given back
+// when the new value is past capacity, so concurrent reservations on any
+// number of replicas never put an agent over max. The round trips are
+// those of the read-then-assign it replaces: a read per agent tried, and
+// for the agent chosen the increment that used to follow the append. ""
+// means nobody had capacity (the conversation waits unassigned in the
+// team's queue). The caller either assigns the conversation to the agent
+// (the slot is then its load) or gives the slot back (applyLoad's reserved).
 func (s *Service) reserve(ctx context.Context, team string) (string, error) {
 	members := s.teams[team]
 	if len(members) == 0 {
@@ -102,8 +111,17 @@ func (s *Service) reserve(ctx context.Context, team string) (string, error) {
 	}
 	for i := range members {
 		cand := members[(int(n)+i)%len(members)]
-		load, err := s.st.Incr(ctx, loadKey(cand), 1)
+		// A read first, so that an agent at capacity costs one round trip
+		// (as before reservations) and not an increment and its undo: with
+		// a team's agents all busy, every new conversation passes them all.
+		load, err := s.st.Incr(ctx, loadKey(cand), 0)
 		if err != nil {
+			return "", fmt.Errorf("load of agent %s: %w", cand, err)
+		}
+		if load >= int64(s.maxOpen) {
+			continue
+		}
+		if load, err = s.st.Incr(ctx, loadKey(cand), 1); err != nil {
 			// The message is retried and reserves again; an increment that
 			// did happen leaves the agent's load one too high.
 			return "", fmt.Errorf("reserve a slot of agent %s: %w", cand, err)
@@ -111,6 +129,7 @@ func (s *Service) reserve(ctx context.Context, team string) (string, error) {
 		if load <= int64(s.maxOpen) {
 			return cand, nil
 		}
+		// Another worker took the last slot since the read.
 		if _, err := s.st.Incr(ctx, loadKey(cand), -1); err != nil {
 			return "", fmt.Errorf("give back agent %s's slot (their load is one too high): %w", cand, err)
 		}

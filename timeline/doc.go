@@ -1,7 +1,7 @@
 // Package timeline owns what DESIGN calls the timeline: every customer's
 // entries and conversations, written and read.
 //
-// Writing: Service is the one writer of conversations. The inbound path
+// Writing: Service is the writer of conversations. The inbound path
 // (Receive: find or open the thread's conversation, route it to a team's
 // agent with a free slot, store the entry with the conversation's change
 // in one step), a report filed beside a sent message (Append), agents'
@@ -25,9 +25,11 @@
 // read-only timeline would cut one record's life in two. The router
 // decides where a message goes (customer, channel phase, team) and hands
 // it to the Service; the inbox's handlers check a request and call it.
-// Entries that change no conversation and are written by the outbound
-// path (notes, replies' queued entries, delivery statuses) are still
-// appended there; they move here next, beside Replied.
+// Two writers predate the Service and move onto it when their files are
+// next changed: router/outbound.go (a reply's effect on its conversation,
+// Replied; a note's entry, Append) and router/erase.go (Delete); both keep
+// the load counters through AdjustLoad meanwhile. Delivery statuses of
+// sent messages stay with the outbound path, which owns sending.
 //
 // It imports store (the contract, never a backend), go-json for the
 // events' encoding and the standard library; nothing above them.

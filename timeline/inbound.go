@@ -143,8 +143,9 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 }
 
 // Append puts e on its customer's timeline in conversation c without
-// changing c (a report about a message the hub sent, filed beside it) and
-// announces it; created is false for an entry already recorded.
+// changing c (a report about a message the hub sent, filed beside it; an
+// agent's note) and announces it (entry.created with the entry's delivery
+// status, if any); created is false for an entry already recorded.
 func (s *Service) Append(ctx context.Context, e store.Entry, c store.Conversation) (store.Entry, bool, error) {
 	e.ConversationID = c.ID
 	stored, created, err := s.st.AppendEntry(ctx, e)
@@ -153,7 +154,7 @@ func (s *Service) Append(ctx context.Context, e store.Entry, c store.Conversatio
 	}
 	if created {
 		s.publish(ctx, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: c.ID, EntryID: stored.ID,
-			Channel: e.Channel, Audience: c.Audience, Assignee: c.Assignee})
+			Channel: e.Channel, Status: stored.Status, Audience: c.Audience, Assignee: c.Assignee})
 	}
 	return stored, created, nil
 }

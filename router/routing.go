@@ -16,8 +16,10 @@ type Agent struct {
 	Teams []string
 }
 
-// Routing decides which team a new conversation goes to and which agent
-// gets it.
+// Routing decides which team a new conversation goes to (TeamFor); its
+// agents and capacity configure the round robin of the conversation
+// service (timeline.Options from TeamMembers and MaxOpenPerAgent), which
+// picks the agent.
 type Routing struct {
 	Teams  []string
 	Agents []Agent

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // audiences lists the conversation audiences p may see (DESIGN invariant 8):
@@ -88,7 +89,9 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// patchConversation assigns, unassigns, snoozes, resolves and reopens.
+// patchConversation assigns, unassigns, snoozes, resolves and reopens
+// through the conversation service; it checks here what only the inbox
+// knows (the configured agents and teams).
 func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.conversationFor(w, r)
 	if !ok {
@@ -103,10 +106,6 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeBody(w, r, &in) {
 		return
 	}
-	if in.SnoozedUntil != nil && (in.Status == nil || *in.Status != store.StatusSnoozed) {
-		writeError(w, 422, "invalid", `snoozed_until needs "status": "snoozed"`)
-		return
-	}
 	if in.Assignee != nil && *in.Assignee != "" {
 		if _, ok := s.auth.byName(*in.Assignee); !ok {
 			writeError(w, 422, "invalid", fmt.Sprintf("assignee %q is not a configured agent", *in.Assignee))
@@ -117,52 +116,19 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 422, "invalid", fmt.Sprintf("team %q is not a configured team", *in.Team))
 		return
 	}
-	if in.Status != nil {
-		switch *in.Status {
-		case store.StatusOpen, store.StatusPending, store.StatusResolved:
-		case store.StatusSnoozed:
-			if in.SnoozedUntil == nil || !in.SnoozedUntil.After(s.o.Clock()) {
-				writeError(w, 422, "invalid", "snoozing needs snoozed_until in the future")
-				return
-			}
-		default:
-			writeError(w, 422, "invalid", "status must be one of open, pending, snoozed, resolved")
-			return
-		}
-	}
-	p := principalFrom(r.Context())
-	var before store.Conversation
-	c, err := s.o.Store.UpdateConversation(r.Context(), c.ID, func(x *store.Conversation) error {
-		before = *x
-		if in.Status != nil {
-			x.Status = *in.Status
-			if *in.Status == store.StatusSnoozed {
-				x.SnoozedUntil = in.SnoozedUntil.UTC()
-			} else {
-				x.SnoozedUntil = time.Time{}
-			}
-		}
-		if in.Assignee != nil {
-			x.Assignee = *in.Assignee
-		}
-		if in.Team != nil {
-			x.Team = *in.Team
-		}
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			writeError(w, 409, "conflict", "another conversation of this customer is open on the same thread; resolve it first")
-			return
-		}
+	c, err := s.o.Conversations.Update(r.Context(), c.ID, timeline.Change{Status: in.Status, SnoozedUntil: in.SnoozedUntil,
+		Assignee: in.Assignee, Team: in.Team}, principalFrom(r.Context()).Name)
+	switch {
+	case errors.Is(err, timeline.ErrInvalidChange):
+		writeError(w, 422, "invalid", err.Error())
+		return
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, 409, "conflict", "another conversation of this customer is open on the same thread; resolve it first")
+		return
+	case err != nil:
 		storeError(w, err)
 		return
 	}
-	router.AdjustLoad(r.Context(), s.o.Store, before, c)
-	_ = s.o.Store.AppendAudit(r.Context(), store.AuditRecord{At: s.o.Clock().UTC(), Actor: p.Name, Action: "conversation.update", Target: c.ID,
-		Detail: "status=" + c.Status + " assignee=" + c.Assignee})
-	_ = router.Publish(r.Context(), s.o.Store, router.Event{Type: router.EventConversationUpdated, CustomerID: c.CustomerID, ConversationID: c.ID,
-		Channel: c.Channel, Status: c.Status, Audience: c.Audience, Assignee: c.Assignee, Agent: p.Name})
 	writeJSON(w, 200, c)
 }
 

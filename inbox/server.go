@@ -57,6 +57,9 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed for the client address of sign-in lockout (ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
+	// Conversations makes agents' changes to conversations; nil: a service
+	// over Store (without routing: agents' changes need none).
+	Conversations *timeline.Service
 }
 
 // Server is the hub's HTTP handler.
@@ -86,6 +89,9 @@ func New(o Options) *Server {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Conversations == nil {
+		o.Conversations = timeline.NewService(o.Store, timeline.Options{Clock: o.Clock, Logger: o.Logger})
 	}
 	// One copy of the credentials, for bearer tokens and sessions alike.
 	auth := &authenticator{creds: slices.Clone(o.Credentials)}

@@ -2,44 +2,32 @@ package router
 
 import (
 	"context"
-	json "github.com/goccy/go-json"
 
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
+// The realtime event vocabulary lives in timeline, which announces entries
+// and conversations; these names keep the router's callers (the channel
+// directory, outbound, the inbox's presence and sessions) as they were.
+
 // EventsTopic is the realtime topic every change is published on.
-const EventsTopic = "events"
+const EventsTopic = timeline.EventsTopic
 
 // Event types.
 const (
-	EventEntryCreated        = "entry.created"
-	EventEntryUpdated        = "entry.updated"
-	EventConversationOpened  = "conversation.opened"
-	EventConversationUpdated = "conversation.updated"
-	EventChannelPhase        = "channel.phase"
-	EventPresence            = "presence"
+	EventEntryCreated        = timeline.EventEntryCreated
+	EventEntryUpdated        = timeline.EventEntryUpdated
+	EventConversationOpened  = timeline.EventConversationOpened
+	EventConversationUpdated = timeline.EventConversationUpdated
+	EventChannelPhase        = timeline.EventChannelPhase
+	EventPresence            = timeline.EventPresence
 )
 
-// Event is one realtime notification. Audience and Assignee let each
-// subscriber filter what its agent may see without another lookup.
-type Event struct {
-	Type           string `json:"type"`
-	CustomerID     string `json:"customer_id,omitempty"`
-	ConversationID string `json:"conversation_id,omitempty"`
-	EntryID        string `json:"entry_id,omitempty"`
-	Channel        string `json:"channel,omitempty"`
-	Status         string `json:"status,omitempty"`
-	Audience       string `json:"audience,omitempty"`
-	Assignee       string `json:"assignee,omitempty"`
-	Agent          string `json:"agent,omitempty"`
-	Detail         string `json:"detail,omitempty"`
-}
+// Event is one realtime notification (timeline.Event).
+type Event = timeline.Event
 
 // Publish sends ev to every replica's subscribers.
 func Publish(ctx context.Context, ev store.Events, e Event) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return ev.Publish(ctx, EventsTopic, b)
+	return timeline.Publish(ctx, ev, e)
 }

@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/identity"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // Options configure a Router.
@@ -30,6 +30,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	Routing  Routing
+	// Conversations records each message on its conversation; nil: a
+	// service over the same store with Routing's teams and capacity.
+	Conversations *timeline.Service
 }
 
 // Router consumes the ingest queue and writes timelines.
@@ -40,7 +43,7 @@ type Router struct {
 	opts     Options
 	log      *slog.Logger
 	m        *Metrics
-	assign   *assigner
+	convs    *timeline.Service
 }
 
 // New returns a router; Run starts its workers.
@@ -66,10 +69,16 @@ func New(st store.Store, dir *Directory, opts Options) *Router {
 	if opts.Consumer == "" {
 		opts.Consumer = "hub"
 	}
+	if opts.Conversations == nil {
+		opts.Conversations = timeline.NewService(st, timeline.Options{Clock: opts.Clock, Logger: opts.Logger,
+			Teams: opts.Routing.TeamMembers(), MaxOpenPerAgent: opts.Routing.MaxOpenPerAgent})
+	}
 	return &Router{st: st, dir: dir, opts: opts, log: opts.Logger, m: opts.Metrics,
-		resolver: identity.NewResolver(st, opts.Clock, opts.Metrics.Identity, opts.Logger),
-		assign:   &assigner{st: st, routing: opts.Routing}}
+		resolver: identity.NewResolver(st, opts.Clock, opts.Metrics.Identity, opts.Logger), convs: opts.Conversations}
 }
+
+// Conversations is the conversation service the router records messages with.
+func (r *Router) Conversations() *timeline.Service { return r.convs }
 
 // Resolver exposes merge, unmerge and suggestion decisions to the API.
 func (r *Router) Resolver() *identity.Resolver { return r.resolver }
@@ -252,10 +261,6 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	if err != nil {
 		return fmt.Errorf("resolve identity: %w", err)
 	}
-	conv, join, err := r.conversation(ctx, ch, res.Customer, msg)
-	if err != nil {
-		return fmt.Errorf("conversation: %w", err)
-	}
 	// Consent goes first: once the entry exists, a redelivery stops at the
 	// dedupe check above and would never record it.
 	flags := msg.Flags
@@ -270,141 +275,44 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		}
 		flags = append(append([]string(nil), flags...), "consent-"+word+":"+c.Purpose)
 	}
-	return r.record(ctx, msg, res.Customer, conv, join, flags)
+	// The conversation service finds or opens the thread's conversation,
+	// routes it when new, and stores the entry with the conversation's
+	// change in one step.
+	aud := audience(ch)
+	_, _, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: r.entry(msg, res.Customer, flags),
+		ThreadKey: msg.Channel + "|" + msg.ThreadKey, ConversationID: derivedID("v_", msg.ID),
+		Audience: aud, Team: r.opts.Routing.TeamFor(ch)})
+	if err != nil {
+		return err
+	}
+	r.counted(msg, created)
+	return nil
 }
 
-// join is how a message changes the conversation it joins; the entry and
-// the change are stored in one step (store.AppendToConversation).
-type join struct {
-	update func(*store.Conversation) error
-	before *store.Conversation // the conversation as update last found it
-}
-
-// record appends msg as an inbound entry of conv on customerID's timeline
-// (flags beside msg's own; "no-reply" added when msg is marked so) and
-// announces it; a duplicate is counted, not announced. With j, the
-// conversation is updated in the same step; without, it is left as it is.
-func (r *Router) record(ctx context.Context, msg connectors.Message, customerID string, conv store.Conversation, j *join, flags []string) error {
+// entry is msg as an inbound entry on customerID's timeline (flags beside
+// msg's own; "no-reply" added when msg is marked so).
+func (r *Router) entry(msg connectors.Message, customerID string, flags []string) store.Entry {
 	if msg.NoReply {
 		flags = append(append([]string(nil), flags...), "no-reply")
 	}
 	sender := msg.Identities[0]
 	now := r.opts.Clock().UTC()
-	entry := store.Entry{ID: msg.ID, CustomerID: customerID, ConversationID: conv.ID, Channel: msg.Channel,
+	return store.Entry{ID: msg.ID, CustomerID: customerID, Channel: msg.Channel,
 		Direction: connectors.Inbound, Kind: store.KindMessage, ProviderID: msg.ProviderID, Sender: &sender,
 		SenderName: msg.SenderName, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
 		Attachments: msg.Attachments, Fields: msg.Fields, Flags: flags,
 		OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now}
-	var e store.Entry
-	var created bool
-	var err error
-	if j == nil {
-		e, created, err = r.st.AppendEntry(ctx, entry)
-	} else {
-		var after store.Conversation
-		e, after, created, err = r.st.AppendToConversation(ctx, entry, conv, j.update)
-		switch {
-		case created && err != nil:
-			// The entry is stored and only its conversation's update failed
-			// (the store's rare two-step path): a redelivery would stop at
-			// the dedupe check, so go on and announce the entry.
-			r.log.Warn("message stored, its conversation not updated", "message", msg.ID, "conversation", conv.ID, "err", err)
-			err = nil
-		case created:
-			conv = after
-			AdjustLoad(ctx, r.st, *j.before, conv)
-			// Opened means "first message to join", decided when the
-			// message is stored: an attempt that opened the conversation
-			// and failed later leaves the announcement to the next one.
-			if j.before.LastMessageID == "" {
-				r.publish(ctx, Event{Type: EventConversationOpened, CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
-			}
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("append entry: %w", err)
-	}
+}
+
+// counted counts msg as processed, or as a duplicate when it was already
+// on a timeline.
+func (r *Router) counted(msg connectors.Message, created bool) {
 	if !created {
 		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
-		return nil
+		return
 	}
 	r.m.Processed.WithLabelValues(msg.Channel).Inc()
-	r.m.Latency.WithLabelValues(msg.Channel).Observe(now.Sub(msg.ReceivedAt).Seconds())
-	r.publish(ctx, Event{Type: EventEntryCreated, CustomerID: customerID, ConversationID: conv.ID, EntryID: e.ID,
-		Channel: msg.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
-	return nil
-}
-
-// conversation finds or opens the conversation msg belongs to and routes
-// it when new; the returned join records the message as its latest
-// activity when the entry is stored.
-func (r *Router) conversation(ctx context.Context, ch Channel, customer string, msg connectors.Message) (store.Conversation, *join, error) {
-	now := r.opts.Clock().UTC()
-	thread := msg.Channel + "|" + msg.ThreadKey
-	c, created, err := r.st.OpenConversation(ctx, store.Conversation{
-		ID: derivedID("v_", msg.ID), CustomerID: customer, Channel: msg.Channel, ThreadKey: thread,
-		Subject: msg.Subject, Status: store.StatusOpen, Audience: audience(ch), CreatedAt: now, LastActivity: msg.OccurredAt,
-	})
-	if err != nil {
-		return c, nil, err
-	}
-	var team, agent string
-	aud := audience(ch)
-	needsRouting := created || c.Team == "" || c.Audience != aud
-	if needsRouting && aud != store.AudienceShadow {
-		team, agent, err = r.assign.route(ctx, ch, c)
-		if err != nil {
-			return c, nil, err
-		}
-	}
-	preview := msg.Text
-	if len(preview) > 140 {
-		preview = preview[:140]
-		for !utf8.ValidString(preview) {
-			preview = preview[:len(preview)-1]
-		}
-	}
-	j := &join{before: new(store.Conversation)}
-	j.update = func(x *store.Conversation) error {
-		*j.before = *x
-		// The audience follows the channel's phase at the latest message:
-		// a shadow conversation becomes visible when the channel goes live.
-		x.Audience = aud
-		if needsRouting && aud != store.AudienceShadow {
-			if team != "" {
-				x.Team = team
-			}
-			if x.Assignee == "" {
-				x.Assignee = agent
-			}
-		}
-		if x.Status == store.StatusSnoozed || x.Status == store.StatusPending {
-			x.Status = store.StatusOpen // the customer wrote again
-		}
-		if !msg.OccurredAt.Before(x.LastActivity) || x.LastMessageID == "" {
-			// Never backwards, even for the first message recorded on a
-			// conversation another worker opened with a later one: the
-			// activity index of the Redis store relies on it (its
-			// add-new/remove-old updates of concurrent workers may apply
-			// in any order, which is only safe while activity only grows).
-			if msg.OccurredAt.After(x.LastActivity) {
-				x.LastActivity = msg.OccurredAt
-			}
-			x.LastMessageID = msg.ID
-			x.Preview = preview
-		}
-		if msg.OccurredAt.After(x.LastInboundAt) {
-			x.LastInboundAt = msg.OccurredAt
-		}
-		return nil
-	}
-	return c, j, nil
-}
-
-func (r *Router) publish(ctx context.Context, ev Event) {
-	if err := Publish(ctx, r.st, ev); err != nil {
-		r.log.Debug("publish event failed", "err", err)
-	}
+	r.m.Latency.WithLabelValues(msg.Channel).Observe(r.opts.Clock().Sub(msg.ReceivedAt).Seconds())
 }
 
 // regarding files a report about one of the hub's own outbound messages (a
@@ -435,5 +343,10 @@ func (r *Router) regarding(ctx context.Context, msg connectors.Message) (done bo
 	if err != nil {
 		return false, fmt.Errorf("find the reported message's conversation: %w", err)
 	}
-	return true, r.record(ctx, msg, conv.CustomerID, conv, nil, msg.Flags)
+	_, created, err := r.convs.Append(ctx, r.entry(msg, conv.CustomerID, msg.Flags), conv)
+	if err != nil {
+		return true, err
+	}
+	r.counted(msg, created)
+	return true, nil
 }

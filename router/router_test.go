@@ -469,12 +469,9 @@ func TestAgentCapacity(t *testing.T) {
 			t.Fatalf("load = %d, want 2", n)
 		}
 		// Resolving one frees a slot for the next new conversation.
-		var before store.Conversation
-		after, err := st.UpdateConversation(ctx, convs[0], func(c *store.Conversation) error { before = *c; c.Status = store.StatusResolved; return nil })
-		if err != nil {
+		if _, err := rt.Conversations().Resolve(ctx, convs[0], "solo"); err != nil {
 			t.Fatal(err)
 		}
-		router.AdjustLoad(ctx, st, before, after)
 		m := h.process(t, h.msg("trusted-api", "cap3", "hi", "email:cap3@example.com"))
 		e, _ := st.GetEntry(ctx, m.ID)
 		c, _ := st.GetConversation(ctx, e.ConversationID)
@@ -577,6 +574,204 @@ func TestConversationOpenedOnce(t *testing.T) {
 		want := []string{router.EventConversationOpened, router.EventEntryCreated, router.EventEntryCreated}
 		if !eq(got, want) {
 			t.Errorf("events = %v, want %v", got, want)
+		}
+	})
+}
+
+// replicas runs f against two hub replicas' stores: on Redis two clients
+// of one database (as two processes would have), embedded one store (it is
+// single-process).
+func replicas(t *testing.T, f func(t *testing.T, a, b store.Store)) {
+	t.Run("embedded", func(t *testing.T) {
+		st, err := embedded.Open(t.TempDir(), embedded.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		f(t, st, st)
+	})
+	t.Run("redis", func(t *testing.T) {
+		c, prefix := testenv.Redis(t)
+		a := sbredis.New(c, sbredis.Options{Prefix: prefix, AutoPipeline: true})
+		b := sbredis.New(c, sbredis.Options{Prefix: prefix, AutoPipeline: true})
+		t.Cleanup(func() { a.Close(); b.Close() })
+		f(t, a, b)
+	})
+}
+
+// capacityRouting: three agents of one team, two conversations each.
+var capacityRouting = router.Routing{Teams: []string{"support"}, MaxOpenPerAgent: 2,
+	Agents: []router.Agent{{Name: "ada", Teams: []string{"support"}}, {Name: "ben", Teams: []string{"support"}}, {Name: "cy", Teams: []string{"support"}}}}
+
+// openConcurrently has n new customers write at once, each message handled
+// twice (a redelivery racing the first delivery), spread over the
+// replicas' routers; it returns the team's conversations.
+func openConcurrently(t *testing.T, n int, sts ...store.Store) []store.Conversation {
+	t.Helper()
+	ctx := context.Background()
+	var rts []*router.Router
+	var in *router.Ingest
+	for _, st := range sts {
+		dir := router.NewDirectory(st, testChannels, store.SystemClock, nil)
+		rts = append(rts, router.New(st, dir, router.Options{Routing: capacityRouting}))
+		in = router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+	}
+	h := &hub{st: sts[0]}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		m, err := in.Prepare(h.msg("trusted-api", fmt.Sprint("t", i), "need help", fmt.Sprintf("email:load%d@example.com", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < 2; k++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := rts[(i+k)%len(rts)].Process(ctx, m); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	cs, _, err := sts[0].ListConversations(ctx, store.ConversationFilter{Limit: 2 * n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != n {
+		t.Fatalf("%d conversations, want %d", len(cs), n)
+	}
+	return cs
+}
+
+// checkLoads fails unless every agent's load counter equals the number of
+// unresolved conversations assigned to them, and no agent has more than
+// capacity (when capacity > 0).
+func checkLoads(t *testing.T, st store.Store, capacity int) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	cs, _, err := st.ListConversations(ctx, store.ConversationFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]int{}
+	for _, c := range cs {
+		if c.Assignee != "" && c.Status != store.StatusResolved {
+			held[c.Assignee]++
+		}
+	}
+	for _, ag := range capacityRouting.Agents {
+		n, err := router.Load(ctx, st, ag.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != int64(held[ag.Name]) {
+			t.Errorf("agent %s: load counter %d, holds %d unresolved conversations", ag.Name, n, held[ag.Name])
+		}
+		if capacity > 0 && held[ag.Name] > capacity {
+			t.Errorf("agent %s holds %d conversations, capacity is %d", ag.Name, held[ag.Name], capacity)
+		}
+	}
+	return held
+}
+
+// TestCapacityUnderConcurrency: workers on two replicas route many new
+// conversations of one team at once, each message delivered twice at the
+// same time. No agent is assigned past max_open_per_agent, the others wait
+// unassigned in the team's queue, the load counters are exact, and no slot
+// is lost: slots a duplicate reserved and gave back go to the next new
+// conversations, up to capacity and no further.
+func TestCapacityUnderConcurrency(t *testing.T) {
+	replicas(t, func(t *testing.T, a, b store.Store) {
+		ctx := context.Background()
+		const n = 24
+		cs := openConcurrently(t, n, a, b)
+		for _, c := range cs {
+			if c.Team != "support" || c.Status != store.StatusOpen {
+				t.Errorf("conversation %s: team %q status %q, want support, open", c.ID, c.Team, c.Status)
+			}
+		}
+		held := checkLoads(t, a, capacityRouting.MaxOpenPerAgent)
+		assigned := 0
+		for _, k := range held {
+			assigned += k
+		}
+		capacity := len(capacityRouting.Agents) * capacityRouting.MaxOpenPerAgent
+		if assigned == 0 {
+			t.Fatal("no conversation was assigned")
+		}
+		// The slots still free (a duplicate's reservation may have kept
+		// a conversation from one for a moment) are taken by the next
+		// conversations, one each; then everybody is full.
+		dir := router.NewDirectory(b, testChannels, store.SystemClock, nil)
+		h := &hub{st: b, dir: dir, rt: router.New(b, dir, router.Options{Routing: capacityRouting}), in: router.NewIngest(b, dir, "FI", store.SystemClock, nil), n: 1000}
+		for i := assigned; i <= capacity; i++ {
+			m := h.process(t, h.msg("trusted-api", "late", "later", fmt.Sprintf("email:late%d@example.com", i)))
+			e, err := b.GetEntry(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := b.GetConversation(ctx, e.ConversationID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full := i == capacity; (c.Assignee == "") != full {
+				t.Fatalf("with %d of %d slots taken, a new conversation went to %q", i, capacity, c.Assignee)
+			}
+		}
+		checkLoads(t, b, capacityRouting.MaxOpenPerAgent)
+	})
+}
+
+// TestLoadCountersStayExact: agents resolve, reopen, hand over and erase
+// conversations on two replicas at once while snoozes end; every agent's
+// load counter still equals the unresolved conversations they hold.
+func TestLoadCountersStayExact(t *testing.T) {
+	replicas(t, func(t *testing.T, a, b store.Store) {
+		ctx := context.Background()
+		cs := openConcurrently(t, 12, a, b)
+		svcs := []*timeline.Service{timeline.NewService(a, timeline.Options{}), timeline.NewService(b, timeline.Options{})}
+		var wg sync.WaitGroup
+		for i, c := range cs {
+			svc := svcs[i%2]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				switch i % 6 {
+				case 0:
+					_, err = svc.Resolve(ctx, c.ID, "ada")
+				case 1:
+					if _, err = svc.Resolve(ctx, c.ID, "ada"); err == nil {
+						_, err = svc.Reopen(ctx, c.ID, "ada")
+					}
+				case 2:
+					_, err = svc.Assign(ctx, c.ID, "ada", "ada") // past capacity: an agent's own choice
+				case 3:
+					_, err = svc.Assign(ctx, c.ID, "", "ben")
+				case 4:
+					err = svc.Delete(ctx, c)
+				case 5:
+					if _, err = svc.Snooze(ctx, c.ID, time.Now().Add(time.Hour), "cy"); err == nil {
+						_, err = svc.WakeSnoozed(ctx, time.Now().Add(2*time.Hour))
+					}
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		held := checkLoads(t, a, 0)
+		if held["ada"] < 2 {
+			t.Errorf("ada holds %d conversations after being assigned two", held["ada"])
+		}
+		as, err := a.ListAudit(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 12; len(as) != want { // one per agent's change (resolve, reopen, assign, snooze); erasure and snoozes ending are not
+			t.Errorf("%d audit records, want %d", len(as), want)
 		}
 	})
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // TestSnoozedConversationWakesUp: a conversation snoozed until a time is
@@ -36,8 +36,9 @@ func TestSnoozedConversationWakesUp(t *testing.T) {
 		oe, _ := st.GetEntry(ctx, other.ID)
 		snooze(oe.ConversationID, base.Add(48*time.Hour))
 
-		at := func(ts time.Time) store.Clock { return func() time.Time { return ts } }
-		if n, err := router.WakeSnoozed(ctx, st, at(base.Add(59*time.Minute))); err != nil || n != 0 {
+		// Two replicas: each has its own conversation service.
+		replicas := []*timeline.Service{h.rt.Conversations(), timeline.NewService(st, timeline.Options{})}
+		if n, err := replicas[0].WakeSnoozed(ctx, base.Add(59*time.Minute)); err != nil || n != 0 {
 			t.Fatalf("before the snooze ends: woke %d, err %v", n, err)
 		}
 		var wg sync.WaitGroup
@@ -46,7 +47,7 @@ func TestSnoozedConversationWakesUp(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				n, err := router.WakeSnoozed(ctx, st, at(base.Add(time.Hour)))
+				n, err := replicas[i].WakeSnoozed(ctx, base.Add(time.Hour))
 				if err != nil {
 					t.Error(err)
 				}

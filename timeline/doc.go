@@ -1,8 +1,36 @@
-// Package timeline reads the unified, per-customer view of the hub: it
-// follows merges to a customer's root, gathers every customer merged into
-// it, and pages their entries as one timeline, newest first, by an opaque
-// cursor. It also lists a customer's conversations across merges.
+// Package timeline owns what DESIGN calls the timeline: every customer's
+// entries and conversations, written and read.
 //
-// It imports only store (the contract) and the standard library. Writing
-// entries is the router's job; this package only reads and joins.
+// Writing: Service is the writer of conversations. The inbound path
+// (Receive: find or open the thread's conversation, route it to a team's
+// agent with a free slot, store the entry with the conversation's change
+// in one step), a report filed beside a sent message (Append), agents'
+// changes (Update and its shorthands Assign, SetStatus, Resolve, Reopen,
+// Snooze, SetTeam), snoozes ending (WakeSnoozed, RunSnoozeWaker), a
+// reply's effect on its conversation (Replied) and erasure (Delete) each
+// make the store change, keep the agents' load counters, write the audit
+// record of an agent's change and announce the change (Event, Publish),
+// in one place. Automatic assignment reserves an agent's slot with the
+// counter's atomic increment before it assigns, so workers on any number
+// of replicas never put an agent past max_open_per_agent.
+//
+// Reading: Root, Members and Load follow merges to the view an agent sees
+// of a customer; Page pages the view's entries newest first by an opaque
+// cursor; Conversations lists the view's conversations.
+//
+// Why here and not in a package of its own: a message's entry and its
+// conversation's change are one atomic store step
+// (store.AppendToConversation), and a conversation is read through the
+// same merged view as the entries, so a conversation package beside a
+// read-only timeline would cut one record's life in two. The router
+// decides where a message goes (customer, channel phase, team) and hands
+// it to the Service; the inbox's handlers check a request and call it.
+// Two writers predate the Service and move onto it when their files are
+// next changed: router/outbound.go (a reply's effect on its conversation,
+// Replied; a note's entry, Append) and router/erase.go (Delete); both keep
+// the load counters through AdjustLoad meanwhile. Delivery statuses of
+// sent messages stay with the outbound path, which owns sending.
+//
+// It imports store (the contract, never a backend), go-json for the
+// events' encoding and the standard library; nothing above them.
 package timeline

@@ -32,6 +32,7 @@ import (
 	"github.com/switchboard-hub/switchboard/store/blobs"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 	sbredis "github.com/switchboard-hub/switchboard/store/redis"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 func loadConfig(path string) (*config.Config, error) {
@@ -200,7 +201,9 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	host, _ := os.Hostname()
 	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
-	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: routing(cfg)})
+	rtg := routing(cfg)
+	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent})
+	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock, log, metrics)
 	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
 	reg.MustRegister(newQueueCollector(st), newChannelCounterCollector(st))
@@ -221,7 +224,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out,
+	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out, Conversations: convs,
 		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL,
 		TrustedProxies: proxies})
@@ -244,7 +247,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { dir.Run(ctx, time.Second) })
 	run(func() { rt.Run(ctx) })
 	run(func() { out.Run(ctx, 2, consumer) })
-	run(func() { router.RunSnoozeWaker(ctx, st, clock, 15*time.Second, log) })
+	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
 	run(func() { chans.run(ctx) })
 	run(func() {
 		<-ctx.Done()

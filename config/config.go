@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,10 @@ const (
 	// EnvConfigFile names the config file when no --config flag is given.
 	// Load ignores it; FilePath reads it.
 	EnvConfigFile = "SWITCHBOARD_CONFIG"
+	// EnvToken and EnvURL are the CLI's API token and hub URL. They are
+	// not configuration keys: Load ignores them.
+	EnvToken = "SWITCHBOARD_TOKEN"
+	EnvURL   = "SWITCHBOARD_URL"
 )
 
 // Channel types.
@@ -77,6 +83,8 @@ type Config struct {
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
 	loadErrs ValidationErrors
+	// src records where values came from (nil for a hand-built Config).
+	src *source
 }
 
 // HTTP is the single HTTP listener (API, webhooks, UI, health, metrics).
@@ -259,11 +267,12 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // UnmarshalYAML accepts a scalar duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets the decoder go on and report other problems.
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a duration must be a string like 30s", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a duration must be a string like 30s", n.Line)}}
 	}
 	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
-		return fmt.Errorf("line %d: %v", n.Line, err)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
 	return nil
 }
@@ -288,31 +297,101 @@ func FilePath(flag string, env []string) string {
 
 // Load reads the YAML file at path ("" means no file: all defaults), applies
 // the SWITCHBOARD_* overrides found in env (a list like os.Environ()), fills
-// defaults, reads *_file secrets and validates.
+// defaults, reads *_file secrets and validates. It is Check without channel
+// section checks.
 //
-// A file that cannot be read or decoded (bad YAML, unknown key, wrong type)
-// returns a nil *Config and the error. Otherwise the *Config is returned
-// even when it is invalid, together with a ValidationErrors listing every
-// problem (env overrides, secret files, Validate), so a caller may still
-// print cfg.Redacted(); callers that only run must stop on any error.
+// A file that cannot be read or parsed returns a nil *Config and the error.
+// A file that parses but does not decode (unknown key, wrong type) returns
+// a nil *Config and a ValidationErrors holding those problems together with
+// every other one found. Otherwise the *Config is returned even when it is
+// invalid, together with a ValidationErrors listing every problem (env
+// overrides, secret files, Validate), so a caller may still print
+// cfg.Redacted(); callers that only run must stop on any error.
 func Load(path string, env []string) (*Config, error) {
-	cfg := &Config{}
+	return Check(path, env, nil)
+}
+
+// SectionCheck checks the settings section of one channel (the section
+// named like its type) by the channel type's own rules, typically by
+// decoding it with Channel.Decode. cfg is the whole configuration (for
+// http.public_url and the like). It returns nil, a ValidationErrors or a
+// FieldError naming keys like channels[NAME].email.imap.addr, or any other
+// error, which is reported at the channel's section.
+type SectionCheck func(ch Channel, cfg *Config) error
+
+// Check is Load followed by sections[ch.Type] for every channel, and
+// reports the problems of every stage at once: the file's unknown keys
+// (with the closest known key as a suggestion) and wrong types, unknown
+// SWITCHBOARD_* variables, unreadable *_file secrets, Validate's findings
+// (cross-references included) and each channel section's. Each problem's
+// Where is FILE:LINE of its key (or of the nearest enclosing key the file
+// has), or the SWITCHBOARD_* variable that set the value; problems are
+// ordered by line. A problem inside a part of the file that did not decode
+// (a value of the wrong type, a mapping with a key written twice) is left
+// out: it would only repeat the decode error. Return values are as Load's.
+func Check(path string, env []string, sections map[string]SectionCheck) (*Config, error) {
+	cfg := &Config{src: &source{file: path, idx: indexYAML(nil), env: map[string]string{}}}
+	var errs ValidationErrors
+	var skipped []string
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := decodeStrict(data, cfg, path, true); err != nil {
-			return nil, err
+		cfg.src.idx = indexYAML(data)
+		derrs, skip, fatal := decodeFile(data, cfg, path)
+		if fatal {
+			return nil, derrs
 		}
+		errs, skipped = derrs, skip
 	}
+	decoded := len(errs) == 0
 	cfg.loadErrs = append(cfg.loadErrs, applyEnv(cfg, env)...)
 	cfg.SetDefaults()
 	cfg.loadErrs = append(cfg.loadErrs, resolveSecrets(cfg)...)
+	var later ValidationErrors
 	if err := cfg.Validate(); err != nil {
-		return cfg, err
+		later = append(later, err.(ValidationErrors)...)
+	}
+	for _, ch := range cfg.Channels {
+		if check := sections[ch.Type]; check != nil {
+			later = append(later, asFieldErrors(check(ch, cfg), fmt.Sprintf("channels[%s].%s", ch.Name, ch.Type))...)
+		}
+	}
+	for _, e := range later {
+		p := e.at
+		if p == "" {
+			p = e.Path
+		}
+		p = cfg.indexed(p)
+		if !slices.ContainsFunc(skipped, func(s string) bool { return under(p, s) }) {
+			errs = append(errs, e)
+		}
+	}
+	errs = cfg.locate(errs)
+	switch {
+	case !decoded:
+		return nil, errs
+	case len(errs) > 0:
+		return cfg, errs
 	}
 	return cfg, nil
+}
+
+// asFieldErrors turns what a SectionCheck returned into FieldErrors; an
+// error of another kind is reported at where.
+func asFieldErrors(err error, where string) ValidationErrors {
+	var ve ValidationErrors
+	var fe FieldError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ve):
+		return ve
+	case errors.As(err, &fe):
+		return ValidationErrors{fe}
+	}
+	return ValidationErrors{{Path: where, Msg: err.Error()}}
 }
 
 // SetDefaults fills every unset key with its default. Load calls it; code
@@ -370,30 +449,52 @@ func (c *Config) SetDefaults() {
 	}
 }
 
-// decodeStrict decodes one YAML document into out, rejecting unknown keys.
-// where names the source in errors (a file path, or channels[x].email).
+// decodeStrict decodes one YAML document into out, rejecting unknown keys,
+// and returns nil or a ValidationErrors. where names the source: a file
+// path (withLine: each error's Where is FILE:LINE), or a channel section
+// such as channels[x].email, whose lines mean nothing to the user (it is
+// re-encoded): its errors' paths are the keys' paths below where.
 func decodeStrict(data []byte, out any, where string, withLine bool) error {
+	errs, _, _ := decode(data, out, where, withLine)
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// decodeFile decodes the config file data into cfg. skipped are the key
+// paths left undecoded by a problem; fatal means nothing was decoded (the
+// file does not parse).
+func decodeFile(data []byte, cfg *Config, file string) (errs ValidationErrors, skipped []string, fatal bool) {
+	return decode(data, cfg, file, true)
+}
+
+func decode(data []byte, out any, where string, withLine bool) (ValidationErrors, []string, bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(out); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // empty document
+			return nil, nil, false // empty document
 		}
-		return yamlError(err, data, where, withLine)
+		var te *yaml.TypeError
+		errs, skipped := yamlError(err, data, out, where, withLine)
+		return errs, skipped, !errors.As(err, &te)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return yamlError(err, data, where, withLine)
+			errs, _ := yamlError(err, data, out, where, withLine)
+			return errs, nil, true
 		}
-		return ValidationErrors{{Path: where, Msg: "holds more than one YAML document"}}
+		return ValidationErrors{{Where: where, Msg: "holds more than one YAML document"}}, nil, true
 	}
-	return nil
+	return nil, nil, false
 }
 
 var (
 	lineRe     = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 	notFoundRe = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
+	dupKeyRe   = regexp.MustCompile(`^mapping key "(.*)" already defined`)
 	backtickRe = regexp.MustCompile(" ?`[^`]*`")
 	typeRe     = regexp.MustCompile(`^cannot unmarshal !!(\w+) into (\S+)$`)
 )
@@ -435,19 +536,26 @@ func goTypeName(t string) string {
 		return "a string"
 	case t == "bool":
 		return "a boolean"
+	case t == "config.Duration":
+		return "a duration"
+	}
+	if strings.Contains(t, ".") {
+		return "a mapping" // a struct of a connector's settings
 	}
 	return t
 }
 
 // yamlError turns a yaml.v3 error into ValidationErrors with one entry per
-// problem. Where known, the message starts with the key path found at the
-// reported line of data. Values quoted by yaml.v3 (`...`) are cut so that a
-// secret written in the wrong place never reaches an error.
+// problem, and lists the key paths the problems left undecoded (a value
+// of the wrong type, a mapping with a duplicate key). Where known, the
+// problem names its key path; an unknown key gets the closest key of its
+// mapping as a suggestion. Values quoted by yaml.v3 (`...`) are cut so
+// that a secret written in the wrong place never reaches an error.
 //
-// withLine appends the line to where (for a file: FILE:LINE); without it the
-// line is dropped (a channel section is re-encoded, so its lines mean
-// nothing to the user).
-func yamlError(err error, data []byte, where string, withLine bool) error {
+// withLine: where is a file, and each error's Where is FILE:LINE. Without
+// it, where is a channel section whose lines mean nothing to the user (it
+// is re-encoded): each error's Path is where plus the key's path in it.
+func yamlError(err error, data []byte, out any, where string, withLine bool) (ValidationErrors, []string) {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -455,79 +563,80 @@ func yamlError(err error, data []byte, where string, withLine bool) error {
 	} else {
 		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
-	var lines map[int][]string
-	out := make(ValidationErrors, 0, len(msgs))
+	var idx *pathIndex
+	var known map[string][]string
+	var skipped []string
+	errs := make(ValidationErrors, 0, len(msgs))
 	for _, m := range msgs {
-		path, key := where, ""
+		fe := FieldError{Path: where}
+		if withLine {
+			fe = FieldError{Where: where}
+		}
+		key := "" // the problem's key path in data
+		line := 0 // its line in data
 		m = backtickRe.ReplaceAllString(m, "")
 		if sm := lineRe.FindStringSubmatch(m); sm != nil {
-			if withLine {
-				path = where + ":" + sm[1]
-			}
+			line, _ = strconv.Atoi(sm[1])
 			m = m[len(sm[0]):]
-			if lines == nil {
-				lines = lineIndex(data)
+			if idx == nil {
+				idx = indexYAML(data)
 			}
-			n, _ := strconv.Atoi(sm[1])
-			if ps := lines[n]; len(ps) == 1 {
+			if ps := idx.valueAt[line]; len(ps) == 1 {
 				key = ps[0]
 			}
 		}
-		if sm := notFoundRe.FindStringSubmatch(m); sm != nil {
+		switch {
+		case notFoundRe.MatchString(m):
+			sm := notFoundRe.FindStringSubmatch(m)
+			name := sm[1]
+			key = idx.keyNamed(line, name)
+			if known == nil {
+				known = knownKeys(reflect.TypeOf(out))
+			}
 			in := sectionOf[sm[2]]
-			if in == "" {
+			switch {
+			case !withLine:
+				in = where[strings.LastIndexByte(where, '.')+1:]
+				if parent := parentPath(key); parent != "" {
+					in += "." + parent
+				}
+			case in == "":
 				in = "type " + sm[2]
 			}
-			m, key = "unknown key "+strconv.Quote(sm[1])+" in "+in, ""
-		} else if sm := typeRe.FindStringSubmatch(m); sm != nil {
-			got := yamlTagNames[sm[1]]
-			if got == "" {
-				got = sm[1]
+			m = "unknown key " + strconv.Quote(name) + " in " + in + didYouMean(name, known[sm[2]])
+			fe.at = joinPath(where, key)
+			if withLine {
+				fe.at = key
 			}
-			m = "wrong type: want " + goTypeName(sm[2]) + ", got " + got
+			key = "" // the message names it
+		case dupKeyRe.MatchString(m):
+			if k := idx.keyNamed(line, dupKeyRe.FindStringSubmatch(m)[1]); k != "" {
+				skipped = append(skipped, parentPath(k))
+			}
+		default:
+			if sm := typeRe.FindStringSubmatch(m); sm != nil {
+				got := yamlTagNames[sm[1]]
+				if got == "" {
+					got = sm[1]
+				}
+				m = "wrong type: want " + goTypeName(sm[2]) + ", got " + got
+			}
+			if idx != nil {
+				skipped = append(skipped, idx.valueAt[line]...)
+			}
+		}
+		if line > 0 && withLine {
+			fe.Where, fe.line = fmt.Sprintf("%s:%d", where, line), line
 		}
 		if key != "" {
-			m = key + ": " + m
-		}
-		out = append(out, FieldError{Path: path, Msg: m})
-	}
-	return out
-}
-
-// lineIndex maps a line of a YAML document to the key paths whose value
-// starts on it (scalars and flow collections written on the key's line).
-func lineIndex(data []byte) map[int][]string {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil {
-		return map[int][]string{}
-	}
-	idx := map[int][]string{}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := joinPath(path, k.Value)
-				if v.Kind == yaml.ScalarNode || v.Line == k.Line {
-					idx[v.Line] = append(idx[v.Line], p)
-				}
-				walk(v, p)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if c.Kind == yaml.ScalarNode {
-					idx[c.Line] = append(idx[c.Line], p)
-				}
-				walk(c, p)
+			if withLine {
+				fe.Path = key
+			} else {
+				fe.Path = joinPath(where, key)
 			}
 		}
+		fe.Msg = m
+		errs = append(errs, fe)
 	}
-	walk(&doc, "")
-	return idx
+	return errs, skipped
 }

@@ -328,22 +328,23 @@ type SectionCheck func(ch Channel, cfg *Config) error
 // has), or the SWITCHBOARD_* variable that set the value; problems are
 // ordered by line. A problem inside a part of the file that did not decode
 // (a value of the wrong type, a mapping with a key written twice) is left
-// out: it would only repeat the decode error. Return values are as Load's.
-func Check(path string, env []string, sections map[string]SectionCheck) (*Config, error) {
+// out: it would only repeat the decode error. Each of more is a check of
+// the whole configuration (a caller's own rules), run last; what it
+// returns is reported like a SectionCheck's. Return values are as Load's.
+func Check(path string, env []string, sections map[string]SectionCheck, more ...func(*Config) error) (*Config, error) {
 	cfg := &Config{src: &source{file: path, idx: indexYAML(nil), env: map[string]string{}}}
 	var errs ValidationErrors
-	var skipped []string
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		cfg.src.idx = indexYAML(data)
-		derrs, skip, fatal := decodeFile(data, cfg, path)
+		derrs, fatal := decode(data, cfg, path, true)
 		if fatal {
 			return nil, derrs
 		}
-		errs, skipped = derrs, skip
+		errs = derrs
 	}
 	decoded := len(errs) == 0
 	cfg.loadErrs = append(cfg.loadErrs, applyEnv(cfg, env)...)
@@ -358,17 +359,10 @@ func Check(path string, env []string, sections map[string]SectionCheck) (*Config
 			later = append(later, asFieldErrors(check(ch, cfg), fmt.Sprintf("channels[%s].%s", ch.Name, ch.Type))...)
 		}
 	}
-	for _, e := range later {
-		p := e.at
-		if p == "" {
-			p = e.Path
-		}
-		p = cfg.indexed(p)
-		if !slices.ContainsFunc(skipped, func(s string) bool { return under(p, s) }) {
-			errs = append(errs, e)
-		}
+	for _, check := range more {
+		later = append(later, asFieldErrors(check(cfg), "")...)
 	}
-	errs = cfg.locate(errs)
+	errs = cfg.locate(cfg.dropRedundant(append(errs, later...)))
 	switch {
 	case !decoded:
 		return nil, errs
@@ -455,40 +449,66 @@ func (c *Config) SetDefaults() {
 // such as channels[x].email, whose lines mean nothing to the user (it is
 // re-encoded): its errors' paths are the keys' paths below where.
 func decodeStrict(data []byte, out any, where string, withLine bool) error {
-	errs, _, _ := decode(data, out, where, withLine)
+	errs, _ := decode(data, out, where, withLine)
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
 }
 
-// decodeFile decodes the config file data into cfg. skipped are the key
-// paths left undecoded by a problem; fatal means nothing was decoded (the
-// file does not parse).
-func decodeFile(data []byte, cfg *Config, file string) (errs ValidationErrors, skipped []string, fatal bool) {
-	return decode(data, cfg, file, true)
-}
-
-func decode(data []byte, out any, where string, withLine bool) (ValidationErrors, []string, bool) {
+// decode is decodeStrict returning the errors; fatal means nothing was
+// decoded (the document does not parse). Otherwise out holds every value
+// that did decode.
+func decode(data []byte, out any, where string, withLine bool) (errs ValidationErrors, fatal bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(out); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, nil, false // empty document
+			return nil, false // empty document
 		}
 		var te *yaml.TypeError
-		errs, skipped := yamlError(err, data, out, where, withLine)
-		return errs, skipped, !errors.As(err, &te)
+		return yamlError(err, data, out, where, withLine), !errors.As(err, &te)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			errs, _ := yamlError(err, data, out, where, withLine)
-			return errs, nil, true
+			return yamlError(err, data, out, where, withLine), true
 		}
-		return ValidationErrors{{Where: where, Msg: "holds more than one YAML document"}}, nil, true
+		return ValidationErrors{{Where: where, Msg: "holds more than one YAML document"}}, true
 	}
-	return nil, nil, false
+	return nil, false
+}
+
+// dropRedundant leaves out problems that only repeat a decode error: those
+// at or below a key left undecoded, and those at a key an unknown key was
+// probably meant to be.
+func (c *Config) dropRedundant(errs ValidationErrors) ValidationErrors {
+	var skip, meant []string
+	for _, e := range errs {
+		if e.skip != "" {
+			skip = append(skip, c.indexed(e.skip))
+		}
+		if e.meant != "" {
+			meant = append(meant, c.indexed(e.meant))
+		}
+	}
+	if len(skip)+len(meant) == 0 {
+		return errs
+	}
+	out := errs[:0:0]
+	for _, e := range errs {
+		p := e.at
+		if p == "" {
+			p = e.Path
+		}
+		p = c.indexed(p)
+		decodeErr := e.skip != "" || e.meant != "" || strings.HasPrefix(e.Msg, "unknown key ")
+		if !decodeErr && (slices.Contains(meant, p) || slices.ContainsFunc(skip, func(s string) bool { return under(p, s) })) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 var (
@@ -555,7 +575,7 @@ func goTypeName(t string) string {
 // withLine: where is a file, and each error's Where is FILE:LINE. Without
 // it, where is a channel section whose lines mean nothing to the user (it
 // is re-encoded): each error's Path is where plus the key's path in it.
-func yamlError(err error, data []byte, out any, where string, withLine bool) (ValidationErrors, []string) {
+func yamlError(err error, data []byte, out any, where string, withLine bool) ValidationErrors {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -565,7 +585,6 @@ func yamlError(err error, data []byte, out any, where string, withLine bool) (Va
 	}
 	var idx *pathIndex
 	var known map[string][]string
-	var skipped []string
 	errs := make(ValidationErrors, 0, len(msgs))
 	for _, m := range msgs {
 		fe := FieldError{Path: where}
@@ -603,15 +622,22 @@ func yamlError(err error, data []byte, out any, where string, withLine bool) (Va
 			case in == "":
 				in = "type " + sm[2]
 			}
-			m = "unknown key " + strconv.Quote(name) + " in " + in + didYouMean(name, known[sm[2]])
+			hint, meant := didYouMean(name, known[sm[2]])
+			m = "unknown key " + strconv.Quote(name) + " in " + in + hint
 			fe.at = joinPath(where, key)
 			if withLine {
 				fe.at = key
 			}
+			if meant != "" && key != "" {
+				fe.meant = joinPath(parentPath(fe.at), meant)
+			}
 			key = "" // the message names it
 		case dupKeyRe.MatchString(m):
 			if k := idx.keyNamed(line, dupKeyRe.FindStringSubmatch(m)[1]); k != "" {
-				skipped = append(skipped, parentPath(k))
+				fe.skip = parentPath(k)
+				if !withLine {
+					fe.skip = joinPath(where, fe.skip)
+				}
 			}
 		default:
 			if sm := typeRe.FindStringSubmatch(m); sm != nil {
@@ -621,8 +647,11 @@ func yamlError(err error, data []byte, out any, where string, withLine bool) (Va
 				}
 				m = "wrong type: want " + goTypeName(sm[2]) + ", got " + got
 			}
-			if idx != nil {
-				skipped = append(skipped, idx.valueAt[line]...)
+			if key != "" {
+				fe.skip = key
+				if !withLine {
+					fe.skip = joinPath(where, key)
+				}
 			}
 		}
 		if line > 0 && withLine {
@@ -638,5 +667,5 @@ func yamlError(err error, data []byte, out any, where string, withLine bool) (Va
 		fe.Msg = m
 		errs = append(errs, fe)
 	}
-	return errs, skipped
+	return errs
 }

@@ -17,6 +17,10 @@ type FieldError struct {
 	// unknown key inside a channel section); line is Where's line.
 	at   string
 	line int
+	// A decode error makes others redundant: skip is a key path left
+	// undecoded (a wrong type), meant the key an unknown key was probably
+	// meant to be (its "is required" would only repeat the suggestion).
+	skip, meant string
 }
 
 // Error is "WHERE: PATH: MSG", leaving out what is empty.

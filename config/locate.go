@@ -248,8 +248,8 @@ func knownKeys(t reflect.Type) map[string][]string {
 }
 
 // didYouMean is `; did you mean "KEY"?` for the known key closest to name,
-// or "" when none is close.
-func didYouMean(name string, known []string) string {
+// and KEY; "" and "" when none is close.
+func didYouMean(name string, known []string) (hint, key string) {
 	limit := 1
 	switch n := len([]rune(name)); {
 	case n > 8:
@@ -264,9 +264,9 @@ func didYouMean(name string, known []string) string {
 		}
 	}
 	if best == "" {
-		return ""
+		return "", ""
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return fmt.Sprintf("; did you mean %q?", best), best
 }
 
 // editDistance is the optimal string alignment distance of a and b: the

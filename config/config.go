@@ -513,10 +513,11 @@ func (c *Config) dropRedundant(errs ValidationErrors) ValidationErrors {
 
 var (
 	lineRe     = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
-	notFoundRe = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
+	notFoundRe = regexp.MustCompile(`field (\S+) not found in type (.+)$`)
 	dupKeyRe   = regexp.MustCompile(`^mapping key "(.*)" already defined`)
 	backtickRe = regexp.MustCompile(" ?`[^`]*`")
 	typeRe     = regexp.MustCompile(`^cannot unmarshal !!(\w+) into (\S+)$`)
+	rawTypeRe  = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `([^`]*)`)? into ")
 )
 
 // sectionOf names where a Go type of this package sits in the file.
@@ -593,7 +594,6 @@ func yamlError(err error, data []byte, out any, where string, withLine bool) Val
 		}
 		key := "" // the problem's key path in data
 		line := 0 // its line in data
-		m = backtickRe.ReplaceAllString(m, "")
 		if sm := lineRe.FindStringSubmatch(m); sm != nil {
 			line, _ = strconv.Atoi(sm[1])
 			m = m[len(sm[0]):]
@@ -602,8 +602,11 @@ func yamlError(err error, data []byte, out any, where string, withLine bool) Val
 			}
 			if ps := idx.valueAt[line]; len(ps) == 1 {
 				key = ps[0]
+			} else if sm := rawTypeRe.FindStringSubmatch(m); sm != nil {
+				key = idx.valueOn(line, sm[1], sm[2]) // several values on the line: the one meant
 			}
 		}
+		m = backtickRe.ReplaceAllString(m, "")
 		switch {
 		case notFoundRe.MatchString(m):
 			sm := notFoundRe.FindStringSubmatch(m)

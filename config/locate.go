@@ -22,12 +22,14 @@ type pathIndex struct {
 	valueAt map[int][]string
 	// keyAt lists the key paths whose key is on a line.
 	keyAt map[int][]string
+	// node is the value node of each key path.
+	node map[string]*yaml.Node
 }
 
 // indexYAML indexes data; a document that does not parse gives an empty
 // index.
 func indexYAML(data []byte) *pathIndex {
-	idx := &pathIndex{keyLine: map[string]int{}, valueAt: map[int][]string{}, keyAt: map[int][]string{}}
+	idx := &pathIndex{keyLine: map[string]int{}, valueAt: map[int][]string{}, keyAt: map[int][]string{}, node: map[string]*yaml.Node{}}
 	var doc yaml.Node
 	if yaml.Unmarshal(data, &doc) != nil {
 		return idx
@@ -50,12 +52,14 @@ func indexYAML(data []byte) *pathIndex {
 				if v.Kind == yaml.ScalarNode || v.Line == k.Line {
 					idx.valueAt[v.Line] = append(idx.valueAt[v.Line], p)
 				}
+				idx.node[p] = v
 				walk(v, p)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
 				p := fmt.Sprintf("%s[%d]", path, i)
 				idx.keyLine[p] = c.Line
+				idx.node[p] = c
 				if c.Kind == yaml.ScalarNode {
 					idx.valueAt[c.Line] = append(idx.valueAt[c.Line], p)
 				}
@@ -81,6 +85,40 @@ func (x *pathIndex) keyNamed(line int, name string) string {
 			}
 			found = p
 		}
+	}
+	return found
+}
+
+// valueOn is the key path of the value on line that is of kind (a yaml.v3
+// tag: seq, map or a scalar's) and, for a scalar, reads like value (as
+// yaml.v3 quotes it in errors: at most 10 bytes, else 7 and "..."); ""
+// when none or several are.
+func (x *pathIndex) valueOn(line int, tag, value string) string {
+	found := ""
+	for _, p := range x.valueAt[line] {
+		n := x.node[p]
+		if n == nil {
+			continue
+		}
+		switch tag {
+		case "seq":
+			if n.Kind != yaml.SequenceNode {
+				continue
+			}
+		case "map":
+			if n.Kind != yaml.MappingNode {
+				continue
+			}
+		default:
+			short, cut := strings.CutSuffix(value, "...")
+			if n.Kind != yaml.ScalarNode || (cut && !strings.HasPrefix(n.Value, short)) || (!cut && n.Value != value) {
+				continue
+			}
+		}
+		if found != "" {
+			return ""
+		}
+		found = p
 	}
 	return found
 }

@@ -71,8 +71,8 @@ func checkPluginChannel(ch config.Channel, _ *config.Config) error {
 // newPluginRegistry will.
 func checkPluginSettings(cfg *config.Config) error {
 	var errs config.ValidationErrors
-	for i, p := range cfg.Plugins {
-		errs = append(errs, settingFiles(p.Settings, fmt.Sprintf("plugins[%d].settings", i))...)
+	for _, p := range cfg.Plugins {
+		errs = append(errs, settingFiles(p.Settings, "plugins["+p.Name+"].settings")...)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -81,7 +81,8 @@ func checkPluginSettings(cfg *config.Config) error {
 }
 
 // settingFiles checks the NAME_file keys of a plugin settings map the way
-// resolveSettings reads them: the file must be readable and NAME unset.
+// resolveSettings reads them, with its messages: the file must be readable
+// and NAME unset.
 func settingFiles(set map[string]string, where string) config.ValidationErrors {
 	keys := make([]string, 0, len(set))
 	for k := range set {
@@ -95,7 +96,7 @@ func settingFiles(set map[string]string, where string) config.ValidationErrors {
 			continue
 		}
 		if _, both := set[name]; both {
-			errs = append(errs, config.FieldError{Path: where + "." + k, Msg: fmt.Sprintf("set either %s or %s, not both", name, k)})
+			errs = append(errs, config.FieldError{Path: where, Msg: fmt.Sprintf("set either %s or %s, not both", name, k)})
 			continue
 		}
 		if _, err := config.ReadSecretFile(set[k]); err != nil {

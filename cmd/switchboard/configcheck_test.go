@@ -82,7 +82,7 @@ plugins:
 	want = []string{
 		p + `:9: channels[mail].email: unknown key "adr" in email.imap; did you mean "addr"?`,
 		p + `:15: channels[form].webform.secret: must be at least 16 bytes`,
-		p + `:23: plugins[0].settings.bot_token_file: reading secret file: open /nonexistent/switchboard-test-token: no such file or directory`,
+		p + `:23: plugins[telegram].settings.bot_token_file: reading secret file: open /nonexistent/switchboard-test-token: no such file or directory`,
 	}
 	if topLevel {
 		want = append([]string{p + `:4: unknown key "htp" in the top level; did you mean "http"?`}, want...)

@@ -37,6 +37,9 @@ channels:
 			t.Errorf("%v: stdout %q, want %q", args, out.String(), want)
 		}
 	}
+	// The CLI's own variables are not configuration keys.
+	t.Setenv("SWITCHBOARD_TOKEN", "some-api-token")
+	t.Setenv("SWITCHBOARD_URL", "http://127.0.0.1:1")
 	t.Setenv("SWITCHBOARD_CONFIG", p)
 	var out bytes.Buffer
 	if code := run([]string{"config", "check"}, &out, &bytes.Buffer{}); code != 0 || !strings.HasPrefix(out.String(), p+": OK") {

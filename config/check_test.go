@@ -73,6 +73,9 @@ func TestUnknownKeySuggestsClosest(t *testing.T) {
 		{"agents:\n  - name: a\n    token: t\n    Teams: [x]\n", `:4: unknown key "Teams" in agents[]; did you mean "teams"?`},
 		{"router:\n  max_open_per_agnet: 3\n", `did you mean "max_open_per_agent"?`},
 		{"log:\n  colour: red\n", `:2: unknown key "colour" in log`},
+		// A key of another section.
+		{"http:\n  level: debug\n", `:2: unknown key "level" in http; did you mean "log.level"?`},
+		{"store:\n  addrs: [r:6379]\n", `:2: unknown key "addrs" in store; did you mean "store.redis.addrs"?`},
 	} {
 		_, err := Load(writeConfig(t, tc.yaml), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -140,6 +143,13 @@ func TestCheckChannelSections(t *testing.T) {
 		p + `:14: channels[other].email.port: wrong type: want an integer, got a string`,
 		`SWITCHBOARD_CHANNELS_2_EMAIL_FROM: channels[other].email.from: is required`,
 	})
+
+	// A key of a nested section written a level too high.
+	ch := Channel{Name: "m", Type: TypeEmail, Email: map[string]any{"addr": "x"}}
+	if err := ch.Decode(TypeEmail, &settings{}); err == nil || !strings.Contains(err.Error(),
+		`channels[m].email: unknown key "addr" in email; did you mean "imap.addr"?`) {
+		t.Errorf("Decode = %v", err)
+	}
 
 	// The same file without the checks: the sections are not looked at.
 	if _, err := Load(p, nil); err != nil {

@@ -517,6 +517,7 @@ var (
 	dupKeyRe   = regexp.MustCompile(`^mapping key "(.*)" already defined`)
 	backtickRe = regexp.MustCompile(" ?`[^`]*`")
 	typeRe     = regexp.MustCompile(`^cannot unmarshal !!(\w+) into (\S+)$`)
+	indexRe    = regexp.MustCompile(`\[\d+\]`)
 	rawTypeRe  = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `([^`]*)`)? into ")
 )
 
@@ -626,6 +627,10 @@ func yamlError(err error, data []byte, out any, where string, withLine bool) Val
 				in = "type " + sm[2]
 			}
 			hint, meant := didYouMean(name, known[sm[2]])
+			if hint == "" {
+				parent := indexRe.ReplaceAllString(parentPath(key), "[]")
+				hint = elsewhere(name, parent, keyPaths(reflect.TypeOf(out)))
+			}
 			m = "unknown key " + strconv.Quote(name) + " in " + in + hint
 			fe.at = joinPath(where, key)
 			if withLine {

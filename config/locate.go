@@ -307,6 +307,56 @@ func didYouMean(name string, known []string) (hint, key string) {
 	return fmt.Sprintf("; did you mean %q?", best), best
 }
 
+// keyPaths lists the key paths of the settings type t (imap.addr,
+// channels[].team), down to a few levels; maps are not entered.
+func keyPaths(t reflect.Type) []string {
+	var out []string
+	var walk func(t reflect.Type, path string, depth int)
+	walk = func(t reflect.Type, path string, depth int) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			if t.Kind() != reflect.Pointer && path != "" {
+				path += "[]"
+			}
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || depth > 4 {
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if strings.Contains(f.Tag.Get("yaml"), ",inline") {
+				walk(f.Type, path, depth)
+				continue
+			}
+			if k := yamlKey(f); k != "" {
+				p := joinPath(path, k)
+				out = append(out, p)
+				walk(f.Type, p, depth+1)
+			}
+		}
+	}
+	walk(t, "", 0)
+	return out
+}
+
+// elsewhere is `; did you mean "imap.addr" or "smtp.addr"?` when name is
+// not a key of its mapping (parent, in paths' syntax) but is one at other
+// places of the settings (paths, from keyPaths); "" when it is nowhere, or
+// at too many places to help.
+func elsewhere(name, parent string, paths []string) string {
+	name = strings.ToLower(name)
+	var at []string
+	for _, p := range paths {
+		if (p == name || strings.HasSuffix(p, "."+name)) && parentPath(p) != parent {
+			at = append(at, strconv.Quote(p))
+		}
+	}
+	if len(at) == 0 || len(at) > 3 {
+		return ""
+	}
+	return "; did you mean " + strings.Join(at, " or ") + "?"
+}
+
 // editDistance is the optimal string alignment distance of a and b: the
 // edits (insert, delete, substitute, swap two neighbours) turning a into b.
 func editDistance(a, b string) int {

@@ -502,8 +502,7 @@ func (c *Config) dropRedundant(errs ValidationErrors) ValidationErrors {
 			p = e.Path
 		}
 		p = c.indexed(p)
-		decodeErr := e.skip != "" || e.meant != "" || strings.HasPrefix(e.Msg, "unknown key ")
-		if !decodeErr && (slices.Contains(meant, p) || slices.ContainsFunc(skip, func(s string) bool { return under(p, s) })) {
+		if !e.decode && (slices.Contains(meant, p) || slices.ContainsFunc(skip, func(s string) bool { return under(p, s) })) {
 			continue
 		}
 		out = append(out, e)
@@ -568,10 +567,11 @@ func goTypeName(t string) string {
 }
 
 // yamlError turns a yaml.v3 error into ValidationErrors with one entry per
-// problem, and lists the key paths the problems left undecoded (a value
-// of the wrong type, a mapping with a duplicate key). Where known, the
-// problem names its key path; an unknown key gets the closest key of its
-// mapping as a suggestion. Values quoted by yaml.v3 (`...`) are cut so
+// problem, each marked as a decode error with the key path it left
+// undecoded (a value of the wrong type, a mapping with a duplicate key) or
+// the key an unknown key was probably meant to be, for dropRedundant.
+// Where known, the problem names its key path; an unknown key gets the
+// closest key of its mapping, or the place it belongs, as a suggestion. Values quoted by yaml.v3 (`...`) are cut so
 // that a secret written in the wrong place never reaches an error.
 //
 // withLine: where is a file, and each error's Where is FILE:LINE. Without
@@ -589,9 +589,9 @@ func yamlError(err error, data []byte, out any, where string, withLine bool) Val
 	var known map[string][]string
 	errs := make(ValidationErrors, 0, len(msgs))
 	for _, m := range msgs {
-		fe := FieldError{Path: where}
+		fe := FieldError{Path: where, decode: true}
 		if withLine {
-			fe = FieldError{Where: where}
+			fe = FieldError{Where: where, decode: true}
 		}
 		key := "" // the problem's key path in data
 		line := 0 // its line in data

@@ -17,9 +17,11 @@ type FieldError struct {
 	// unknown key inside a channel section); line is Where's line.
 	at   string
 	line int
-	// A decode error makes others redundant: skip is a key path left
-	// undecoded (a wrong type), meant the key an unknown key was probably
-	// meant to be (its "is required" would only repeat the suggestion).
+	// A decode error (decode) makes others redundant: skip is a key path
+	// left undecoded (a wrong type), meant the key an unknown key was
+	// probably meant to be (its "is required" would only repeat the
+	// suggestion).
+	decode      bool
 	skip, meant string
 }
 

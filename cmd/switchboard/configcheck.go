@@ -58,10 +58,12 @@ func checkConfig(flagPath string) (*config.Config, error) {
 // checked by config.Validate) and reads its NAME_file settings.
 func checkPluginChannel(ch config.Channel, _ *config.Config) error {
 	var sec pluginSection
-	if err := ch.Decode(config.TypePlugin, &sec); err != nil {
+	errs, err := config.DecodeErrors(ch.Decode(config.TypePlugin, &sec))
+	if err != nil {
 		return err
 	}
-	if errs := settingFiles(sec.Settings, fmt.Sprintf("channels[%s].plugin.settings", ch.Name)); len(errs) > 0 {
+	errs = append(errs, settingFiles(sec.Settings, "channels["+ch.Name+"].plugin.settings")...)
+	if len(errs) > 0 {
 		return errs
 	}
 	return nil

@@ -1,11 +1,17 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 
 	"gopkg.in/yaml.v3"
+)
+
+const (
+	msgUnknownSection = "unknown channel section"
+	msgNeedPointer    = "Decode needs a non-nil pointer"
 )
 
 type section struct {
@@ -50,10 +56,10 @@ func (c Channel) Decode(section string, into any) error {
 		known = known || s.name == section
 	}
 	if !known {
-		return ValidationErrors{{Path: where, Msg: "unknown channel section"}}
+		return ValidationErrors{{Path: where, Msg: msgUnknownSection}}
 	}
 	if into == nil || reflect.ValueOf(into).Kind() != reflect.Pointer {
-		return ValidationErrors{{Path: where, Msg: "Decode needs a non-nil pointer"}}
+		return ValidationErrors{{Path: where, Msg: msgNeedPointer}}
 	}
 	raw := c.Section(section)
 	if raw == nil {
@@ -106,4 +112,19 @@ func toNode(x any) *yaml.Node {
 		return &yaml.Node{Kind: yaml.ScalarNode, Value: fmt.Sprint(x)}
 	}
 	return n
+}
+
+// DecodeErrors splits what Decode returned: the problems with keys of the
+// section (unknown keys, wrong types), after which the settings hold every
+// value that did decode, and any other error, after which they must not be
+// used. A connector checks the rest of its section and reports both.
+func DecodeErrors(err error) (ValidationErrors, error) {
+	var ve ValidationErrors
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &ve) && len(ve) > 0 && ve[0].Msg != msgUnknownSection && ve[0].Msg != msgNeedPointer:
+		return ve, nil
+	}
+	return nil, err
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,10 @@ const (
 	// EnvConfigFile names the config file when no --config flag is given.
 	// Load ignores it; FilePath reads it.
 	EnvConfigFile = "SWITCHBOARD_CONFIG"
+	// EnvToken and EnvURL are the CLI's API token and hub URL. They are
+	// not configuration keys: Load ignores them.
+	EnvToken = "SWITCHBOARD_TOKEN"
+	EnvURL   = "SWITCHBOARD_URL"
 )
 
 // Channel types.
@@ -77,6 +83,8 @@ type Config struct {
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
 	loadErrs ValidationErrors
+	// src records where values came from (nil for a hand-built Config).
+	src *source
 }
 
 // HTTP is the single HTTP listener (API, webhooks, UI, health, metrics).
@@ -259,11 +267,12 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // UnmarshalYAML accepts a scalar duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets the decoder go on and report other problems.
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a duration must be a string like 30s", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a duration must be a string like 30s", n.Line)}}
 	}
 	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
-		return fmt.Errorf("line %d: %v", n.Line, err)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
 	return nil
 }
@@ -288,31 +297,95 @@ func FilePath(flag string, env []string) string {
 
 // Load reads the YAML file at path ("" means no file: all defaults), applies
 // the SWITCHBOARD_* overrides found in env (a list like os.Environ()), fills
-// defaults, reads *_file secrets and validates.
+// defaults, reads *_file secrets and validates. It is Check without channel
+// section checks.
 //
-// A file that cannot be read or decoded (bad YAML, unknown key, wrong type)
-// returns a nil *Config and the error. Otherwise the *Config is returned
-// even when it is invalid, together with a ValidationErrors listing every
-// problem (env overrides, secret files, Validate), so a caller may still
-// print cfg.Redacted(); callers that only run must stop on any error.
+// A file that cannot be read or parsed returns a nil *Config and the error.
+// A file that parses but does not decode (unknown key, wrong type) returns
+// a nil *Config and a ValidationErrors holding those problems together with
+// every other one found. Otherwise the *Config is returned even when it is
+// invalid, together with a ValidationErrors listing every problem (env
+// overrides, secret files, Validate), so a caller may still print
+// cfg.Redacted(); callers that only run must stop on any error.
 func Load(path string, env []string) (*Config, error) {
-	cfg := &Config{}
+	return Check(path, env, nil)
+}
+
+// SectionCheck checks the settings section of one channel (the section
+// named like its type) by the channel type's own rules, typically by
+// decoding it with Channel.Decode. cfg is the whole configuration (for
+// http.public_url and the like). It returns nil, a ValidationErrors or a
+// FieldError naming keys like channels[NAME].email.imap.addr, or any other
+// error, which is reported at the channel's section.
+type SectionCheck func(ch Channel, cfg *Config) error
+
+// Check is Load followed by sections[ch.Type] for every channel, and
+// reports the problems of every stage at once: the file's unknown keys
+// (with the closest known key as a suggestion) and wrong types, unknown
+// SWITCHBOARD_* variables, unreadable *_file secrets, Validate's findings
+// (cross-references included) and each channel section's. Each problem's
+// Where is FILE:LINE of its key (or of the nearest enclosing key the file
+// has), or the SWITCHBOARD_* variable that set the value; problems are
+// ordered by line. A problem inside a part of the file that did not decode
+// (a value of the wrong type, a mapping with a key written twice) is left
+// out: it would only repeat the decode error. Each of more is a check of
+// the whole configuration (a caller's own rules), run last; what it
+// returns is reported like a SectionCheck's. Return values are as Load's.
+func Check(path string, env []string, sections map[string]SectionCheck, more ...func(*Config) error) (*Config, error) {
+	cfg := &Config{src: &source{file: path, idx: indexYAML(nil), env: map[string]string{}}}
+	var errs ValidationErrors
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := decodeStrict(data, cfg, path, true); err != nil {
-			return nil, err
+		cfg.src.idx = indexYAML(data)
+		derrs, fatal := decode(data, cfg, path, true)
+		if fatal {
+			return nil, derrs
 		}
+		errs = derrs
 	}
+	decoded := len(errs) == 0
 	cfg.loadErrs = append(cfg.loadErrs, applyEnv(cfg, env)...)
 	cfg.SetDefaults()
 	cfg.loadErrs = append(cfg.loadErrs, resolveSecrets(cfg)...)
+	var later ValidationErrors
 	if err := cfg.Validate(); err != nil {
-		return cfg, err
+		later = append(later, err.(ValidationErrors)...)
+	}
+	for _, ch := range cfg.Channels {
+		if check := sections[ch.Type]; check != nil {
+			later = append(later, asFieldErrors(check(ch, cfg), fmt.Sprintf("channels[%s].%s", ch.Name, ch.Type))...)
+		}
+	}
+	for _, check := range more {
+		later = append(later, asFieldErrors(check(cfg), "")...)
+	}
+	errs = cfg.locate(cfg.dropRedundant(append(errs, later...)))
+	switch {
+	case !decoded:
+		return nil, errs
+	case len(errs) > 0:
+		return cfg, errs
 	}
 	return cfg, nil
+}
+
+// asFieldErrors turns what a SectionCheck returned into FieldErrors; an
+// error of another kind is reported at where.
+func asFieldErrors(err error, where string) ValidationErrors {
+	var ve ValidationErrors
+	var fe FieldError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ve):
+		return ve
+	case errors.As(err, &fe):
+		return ValidationErrors{fe}
+	}
+	return ValidationErrors{{Path: where, Msg: err.Error()}}
 }
 
 // SetDefaults fills every unset key with its default. Load calls it; code
@@ -370,32 +443,81 @@ func (c *Config) SetDefaults() {
 	}
 }
 
-// decodeStrict decodes one YAML document into out, rejecting unknown keys.
-// where names the source in errors (a file path, or channels[x].email).
+// decodeStrict decodes one YAML document into out, rejecting unknown keys,
+// and returns nil or a ValidationErrors. where names the source: a file
+// path (withLine: each error's Where is FILE:LINE), or a channel section
+// such as channels[x].email, whose lines mean nothing to the user (it is
+// re-encoded): its errors' paths are the keys' paths below where.
 func decodeStrict(data []byte, out any, where string, withLine bool) error {
+	errs, _ := decode(data, out, where, withLine)
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// decode is decodeStrict returning the errors; fatal means nothing was
+// decoded (the document does not parse). Otherwise out holds every value
+// that did decode.
+func decode(data []byte, out any, where string, withLine bool) (errs ValidationErrors, fatal bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(out); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // empty document
+			return nil, false // empty document
 		}
-		return yamlError(err, data, where, withLine)
+		var te *yaml.TypeError
+		return yamlError(err, data, out, where, withLine), !errors.As(err, &te)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return yamlError(err, data, where, withLine)
+			return yamlError(err, data, out, where, withLine), true
 		}
-		return ValidationErrors{{Path: where, Msg: "holds more than one YAML document"}}
+		return ValidationErrors{{Where: where, Msg: "holds more than one YAML document"}}, true
 	}
-	return nil
+	return nil, false
+}
+
+// dropRedundant leaves out problems that only repeat a decode error: those
+// at or below a key left undecoded, and those at a key an unknown key was
+// probably meant to be.
+func (c *Config) dropRedundant(errs ValidationErrors) ValidationErrors {
+	var skip, meant []string
+	for _, e := range errs {
+		if e.skip != "" {
+			skip = append(skip, c.indexed(e.skip))
+		}
+		if e.meant != "" {
+			meant = append(meant, c.indexed(e.meant))
+		}
+	}
+	if len(skip)+len(meant) == 0 {
+		return errs
+	}
+	out := errs[:0:0]
+	for _, e := range errs {
+		p := e.at
+		if p == "" {
+			p = e.Path
+		}
+		p = c.indexed(p)
+		if !e.decode && (slices.Contains(meant, p) || slices.ContainsFunc(skip, func(s string) bool { return under(p, s) })) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 var (
 	lineRe     = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
-	notFoundRe = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
+	notFoundRe = regexp.MustCompile(`field (\S+) not found in type (.+)$`)
+	dupKeyRe   = regexp.MustCompile(`^mapping key "(.*)" already defined`)
 	backtickRe = regexp.MustCompile(" ?`[^`]*`")
 	typeRe     = regexp.MustCompile(`^cannot unmarshal !!(\w+) into (\S+)$`)
+	indexRe    = regexp.MustCompile(`\[\d+\]`)
+	rawTypeRe  = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `([^`]*)`)? into ")
 )
 
 // sectionOf names where a Go type of this package sits in the file.
@@ -435,19 +557,27 @@ func goTypeName(t string) string {
 		return "a string"
 	case t == "bool":
 		return "a boolean"
+	case t == "config.Duration":
+		return "a duration"
+	}
+	if strings.Contains(t, ".") {
+		return "a mapping" // a struct of a connector's settings
 	}
 	return t
 }
 
 // yamlError turns a yaml.v3 error into ValidationErrors with one entry per
-// problem. Where known, the message starts with the key path found at the
-// reported line of data. Values quoted by yaml.v3 (`...`) are cut so that a
-// secret written in the wrong place never reaches an error.
+// problem, each marked as a decode error with the key path it left
+// undecoded (a value of the wrong type, a mapping with a duplicate key) or
+// the key an unknown key was probably meant to be, for dropRedundant.
+// Where known, the problem names its key path; an unknown key gets the
+// closest key of its mapping, or the place it belongs, as a suggestion. Values quoted by yaml.v3 (`...`) are cut so
+// that a secret written in the wrong place never reaches an error.
 //
-// withLine appends the line to where (for a file: FILE:LINE); without it the
-// line is dropped (a channel section is re-encoded, so its lines mean
-// nothing to the user).
-func yamlError(err error, data []byte, where string, withLine bool) error {
+// withLine: where is a file, and each error's Where is FILE:LINE. Without
+// it, where is a channel section whose lines mean nothing to the user (it
+// is re-encoded): each error's Path is where plus the key's path in it.
+func yamlError(err error, data []byte, out any, where string, withLine bool) ValidationErrors {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -455,79 +585,95 @@ func yamlError(err error, data []byte, where string, withLine bool) error {
 	} else {
 		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
-	var lines map[int][]string
-	out := make(ValidationErrors, 0, len(msgs))
+	var idx *pathIndex
+	var known map[string][]string
+	errs := make(ValidationErrors, 0, len(msgs))
 	for _, m := range msgs {
-		path, key := where, ""
-		m = backtickRe.ReplaceAllString(m, "")
+		fe := FieldError{Path: where, decode: true}
+		if withLine {
+			fe = FieldError{Where: where, decode: true}
+		}
+		key := "" // the problem's key path in data
+		line := 0 // its line in data
 		if sm := lineRe.FindStringSubmatch(m); sm != nil {
-			if withLine {
-				path = where + ":" + sm[1]
-			}
+			line, _ = strconv.Atoi(sm[1])
 			m = m[len(sm[0]):]
-			if lines == nil {
-				lines = lineIndex(data)
+			if idx == nil {
+				idx = indexYAML(data)
 			}
-			n, _ := strconv.Atoi(sm[1])
-			if ps := lines[n]; len(ps) == 1 {
+			if ps := idx.valueAt[line]; len(ps) == 1 {
 				key = ps[0]
+			} else if sm := rawTypeRe.FindStringSubmatch(m); sm != nil {
+				key = idx.valueOn(line, sm[1], sm[2]) // several values on the line: the one meant
 			}
 		}
-		if sm := notFoundRe.FindStringSubmatch(m); sm != nil {
+		m = backtickRe.ReplaceAllString(m, "")
+		switch {
+		case notFoundRe.MatchString(m):
+			sm := notFoundRe.FindStringSubmatch(m)
+			name := sm[1]
+			key = idx.keyNamed(line, name)
+			if known == nil {
+				known = knownKeys(reflect.TypeOf(out))
+			}
 			in := sectionOf[sm[2]]
-			if in == "" {
+			switch {
+			case !withLine:
+				in = where[strings.LastIndexByte(where, '.')+1:]
+				if parent := parentPath(key); parent != "" {
+					in += "." + parent
+				}
+			case in == "":
 				in = "type " + sm[2]
 			}
-			m, key = "unknown key "+strconv.Quote(sm[1])+" in "+in, ""
-		} else if sm := typeRe.FindStringSubmatch(m); sm != nil {
-			got := yamlTagNames[sm[1]]
-			if got == "" {
-				got = sm[1]
+			hint, meant := didYouMean(name, known[sm[2]])
+			if hint == "" {
+				parent := indexRe.ReplaceAllString(parentPath(key), "[]")
+				hint = elsewhere(name, parent, keyPaths(reflect.TypeOf(out)))
 			}
-			m = "wrong type: want " + goTypeName(sm[2]) + ", got " + got
+			m = "unknown key " + strconv.Quote(name) + " in " + in + hint
+			fe.at = joinPath(where, key)
+			if withLine {
+				fe.at = key
+			}
+			if meant != "" && key != "" {
+				fe.meant = joinPath(parentPath(fe.at), meant)
+			}
+			key = "" // the message names it
+		case dupKeyRe.MatchString(m):
+			if k := idx.keyNamed(line, dupKeyRe.FindStringSubmatch(m)[1]); k != "" {
+				fe.skip = parentPath(k)
+				if !withLine {
+					fe.skip = joinPath(where, fe.skip)
+				}
+			}
+		default:
+			if sm := typeRe.FindStringSubmatch(m); sm != nil {
+				got := yamlTagNames[sm[1]]
+				if got == "" {
+					got = sm[1]
+				}
+				m = "wrong type: want " + goTypeName(sm[2]) + ", got " + got
+			}
+			if key != "" {
+				fe.skip = key
+				if !withLine {
+					fe.skip = joinPath(where, key)
+				}
+			}
+		}
+		if line > 0 && withLine {
+			fe.Where, fe.line = fmt.Sprintf("%s:%d", where, line), line
 		}
 		if key != "" {
-			m = key + ": " + m
-		}
-		out = append(out, FieldError{Path: path, Msg: m})
-	}
-	return out
-}
-
-// lineIndex maps a line of a YAML document to the key paths whose value
-// starts on it (scalars and flow collections written on the key's line).
-func lineIndex(data []byte) map[int][]string {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil {
-		return map[int][]string{}
-	}
-	idx := map[int][]string{}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := joinPath(path, k.Value)
-				if v.Kind == yaml.ScalarNode || v.Line == k.Line {
-					idx[v.Line] = append(idx[v.Line], p)
-				}
-				walk(v, p)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if c.Kind == yaml.ScalarNode {
-					idx[c.Line] = append(idx[c.Line], p)
-				}
-				walk(c, p)
+			if withLine {
+				fe.Path = key
+			} else {
+				fe.Path = joinPath(where, key)
 			}
 		}
+		fe.Msg = m
+		errs = append(errs, fe)
 	}
-	walk(&doc, "")
-	return idx
+	return errs
 }

@@ -24,6 +24,9 @@ var (
 // Maps take the rest of the name, lower-cased, as the key; a channel-type
 // section (map of any) first follows keys already present in the file
 // (SWITCHBOARD_CHANNELS_1_EMAIL_IMAP_PASSWORD reaches email.imap.password).
+//
+// The key path each variable set is recorded in cfg.src, so that a problem
+// with the value names the variable rather than the file.
 func applyEnv(cfg *Config, env []string) ValidationErrors {
 	var errs ValidationErrors
 	root := reflect.ValueOf(cfg).Elem()
@@ -32,18 +35,26 @@ func applyEnv(cfg *Config, env []string) ValidationErrors {
 		if !ok || !strings.HasPrefix(name, EnvPrefix) || ignoredEnv(name) {
 			continue
 		}
-		if err := setPath(root, strings.TrimPrefix(name, EnvPrefix), val); err != nil {
+		p, err := setPath(root, strings.TrimPrefix(name, EnvPrefix), val, "")
+		if err != nil {
 			errs = append(errs, FieldError{Path: name, Msg: err.Error()})
+			continue
+		}
+		if cfg.src != nil {
+			cfg.src.setByEnv(p, name)
 		}
 	}
 	return errs
 }
 
-// ignoredEnv reports names with the prefix that are not configuration keys.
+// ignoredEnv reports names with the prefix that are not configuration
+// keys: the config file's path, the CLI's token and hub URL, and the test
+// and benchmark harness's variables.
 func ignoredEnv(name string) bool {
-	return name == EnvConfigFile ||
+	return name == EnvConfigFile || name == EnvToken || name == EnvURL ||
 		strings.HasPrefix(name, EnvPrefix+"TEST_") ||
-		strings.HasPrefix(name, EnvPrefix+"REQUIRE_")
+		strings.HasPrefix(name, EnvPrefix+"REQUIRE_") ||
+		strings.HasPrefix(name, EnvPrefix+"BENCH_")
 }
 
 // yamlKey returns the yaml key of a struct field ("" to skip the field).
@@ -78,8 +89,9 @@ func isLeaf(t reflect.Type) bool {
 	return false
 }
 
-// setPath sets the key named by rest (upper-case, "_"-joined) below v.
-func setPath(v reflect.Value, rest, val string) error {
+// setPath sets the key named by rest (upper-case, "_"-joined) below v, at
+// key path path, and returns the key path it set.
+func setPath(v reflect.Value, rest, val, path string) (string, error) {
 	switch v.Kind() {
 	case reflect.Struct:
 		t := v.Type()
@@ -88,94 +100,99 @@ func setPath(v reflect.Value, rest, val string) error {
 		for i := 0; i < t.NumField(); i++ {
 			k := strings.ToUpper(yamlKey(t.Field(i)))
 			if k != "" && k == rest {
+				p := joinPath(path, yamlKey(t.Field(i)))
 				if !isLeaf(t.Field(i).Type) {
-					return errors.New("names a section, not a single key")
+					return p, errors.New("names a section, not a single key")
 				}
-				return setLeaf(v.Field(i), val)
+				return p, setLeaf(v.Field(i), val)
 			}
 		}
 		for i := 0; i < t.NumField(); i++ {
 			k := strings.ToUpper(yamlKey(t.Field(i)))
 			if k != "" && !isLeaf(t.Field(i).Type) && strings.HasPrefix(rest, k+"_") {
-				return setPath(v.Field(i), rest[len(k)+1:], val)
+				return setPath(v.Field(i), rest[len(k)+1:], val, joinPath(path, yamlKey(t.Field(i))))
 			}
 		}
-		return errNoKey
+		return "", errNoKey
 	case reflect.Pointer:
 		if v.Type().Elem().Kind() != reflect.Struct {
-			return errNoKey
+			return "", errNoKey
 		}
 		if v.IsNil() {
 			// Allocate the section only when the key exists in it.
 			n := reflect.New(v.Type().Elem())
-			if err := setPath(n.Elem(), rest, val); err != nil {
-				return err
+			p, err := setPath(n.Elem(), rest, val, path)
+			if err != nil {
+				return p, err
 			}
 			v.Set(n)
-			return nil
+			return p, nil
 		}
-		return setPath(v.Elem(), rest, val)
+		return setPath(v.Elem(), rest, val, path)
 	case reflect.Slice:
 		if v.Type().Elem().Kind() != reflect.Struct {
-			return errNoKey
+			return "", errNoKey
 		}
 		idxStr, sub, ok := strings.Cut(rest, "_")
 		idx, err := strconv.Atoi(idxStr)
 		if !ok || err != nil || idx < 0 || strconv.Itoa(idx) != idxStr {
-			return errors.New("a list needs an index: ..._0_KEY")
+			return "", errors.New("a list needs an index: ..._0_KEY")
 		}
 		if idx > maxEnvIndex {
-			return fmt.Errorf("index %d is out of range (at most %d)", idx, maxEnvIndex)
+			return "", fmt.Errorf("index %d is out of range (at most %d)", idx, maxEnvIndex)
 		}
+		item := fmt.Sprintf("%s[%d]", path, idx)
 		if idx < v.Len() {
-			return setPath(v.Index(idx), sub, val)
+			return setPath(v.Index(idx), sub, val, item)
 		}
 		n := reflect.New(v.Type().Elem()).Elem()
-		if err := setPath(n, sub, val); err != nil {
-			return err
+		p, err := setPath(n, sub, val, item)
+		if err != nil {
+			return p, err
 		}
 		grown := reflect.MakeSlice(v.Type(), idx+1, idx+1)
 		reflect.Copy(grown, v)
 		grown.Index(idx).Set(n)
 		v.Set(grown)
-		return nil
+		return p, nil
 	case reflect.Map:
 		if v.Type().Key().Kind() != reflect.String || rest == "" {
-			return errNoKey
+			return "", errNoKey
 		}
 		if v.IsNil() {
 			v.Set(reflect.MakeMap(v.Type()))
 		}
 		switch v.Type().Elem().Kind() {
 		case reflect.String:
-			v.SetMapIndex(reflect.ValueOf(strings.ToLower(rest)).Convert(v.Type().Key()),
+			k := strings.ToLower(rest)
+			v.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()),
 				reflect.ValueOf(val).Convert(v.Type().Elem()))
-			return nil
+			return joinPath(path, k), nil
 		case reflect.Interface:
 			m, ok := v.Interface().(map[string]any)
 			if !ok {
-				return errNoKey
+				return "", errNoKey
 			}
-			return setAnyMap(m, rest, val)
+			return setAnyMap(m, rest, val, path)
 		}
-		return errNoKey
+		return "", errNoKey
 	}
-	return errNoKey
+	return "", errNoKey
 }
 
 // setAnyMap sets rest in a raw channel section. It follows keys already
 // present (a nested section first by exact key, then by prefix); a key not
 // present is added lower-cased, as a string (Channel.Decode reads strings as
 // plain YAML scalars, so "993" still fills an int field).
-func setAnyMap(m map[string]any, rest, val string) error {
+func setAnyMap(m map[string]any, rest, val, path string) (string, error) {
 	for k, x := range m {
 		if strings.ToUpper(k) == rest {
 			switch x.(type) {
 			case map[string]any, []any:
-				return errors.New("names a section, not a single key")
+				return joinPath(path, k), errors.New("names a section, not a single key")
 			}
 			m[k] = val
-			return nil
+			return joinPath(path, k), nil
 		}
 	}
 	best := ""
@@ -185,10 +202,11 @@ func setAnyMap(m map[string]any, rest, val string) error {
 		}
 	}
 	if best != "" {
-		return setAnyMap(m[best].(map[string]any), rest[len(best)+1:], val)
+		return setAnyMap(m[best].(map[string]any), rest[len(best)+1:], val, joinPath(path, best))
 	}
-	m[strings.ToLower(rest)] = val
-	return nil
+	k := strings.ToLower(rest)
+	m[k] = val
+	return joinPath(path, k), nil
 }
 
 // setLeaf parses val into the leaf v. Errors never quote val.

@@ -232,13 +232,19 @@ func (c *Config) Validate() error {
 	}
 
 	// routing
+	ruleOf := map[string]int{} // channel -> its first rule
 	for i, r := range c.Routing {
 		p := fmt.Sprintf("routing[%d]", i)
+		first, dup := ruleOf[r.Channel]
 		switch {
 		case r.Channel == "":
 			v.add(p+".channel", `is required (a channel name, or "*" for every channel)`)
 		case r.Channel != "*" && !channels[r.Channel]:
 			v.add(p+".channel", "channel %q is not defined in channels", r.Channel)
+		case dup:
+			v.add(p+".channel", "channel %q already has a rule (routing[%d]); one rule per channel", r.Channel, first)
+		default:
+			ruleOf[r.Channel] = i
 		}
 		if r.Team == "" {
 			v.add(p+".team", "is required")

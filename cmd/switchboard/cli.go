@@ -23,7 +23,7 @@ type client struct {
 }
 
 func newClient(fs *flag.FlagSet, args []string) (*client, []string, error) {
-	u := fs.String("url", os.Getenv("SWITCHBOARD_URL"), "hub base URL (default http://<http.addr>)")
+	u := fs.String("url", os.Getenv(config.EnvURL), "hub base URL (default http://<http.addr>)")
 	tok := fs.String("token", "", "API token (default $SWITCHBOARD_TOKEN, the config's first admin, or the bootstrap token)")
 	cfgPath := fs.String("config", "", "config file (default $SWITCHBOARD_CONFIG)")
 	if err := fs.Parse(args); err != nil {
@@ -31,7 +31,7 @@ func newClient(fs *flag.FlagSet, args []string) (*client, []string, error) {
 	}
 	c := &client{base: *u, token: *tok, http: &http.Client{Timeout: 30 * time.Second}}
 	if c.token == "" {
-		c.token = os.Getenv("SWITCHBOARD_TOKEN")
+		c.token = os.Getenv(config.EnvToken)
 	}
 	if c.base == "" || c.token == "" {
 		cfg, err := config.Load(config.FilePath(*cfgPath, os.Environ()), os.Environ())

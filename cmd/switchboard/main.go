@@ -14,6 +14,7 @@ const usage = `switchboard — omnichannel contact-center hub
 
 Usage:
   switchboard serve [--config FILE]
+  switchboard config check [FILE]   (checks the whole configuration, lists every problem as FILE:LINE: key: message)
   switchboard channels list | show NAME | phase NAME off|shadow|pilot|live | test NAME
   switchboard customers find TYPE:VALUE | show ID | export ID | merge ID ID | unmerge MERGE_ID
   switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
@@ -22,7 +23,7 @@ Usage:
   switchboard password-hash         (reads a password on stdin, prints its bcrypt hash for password_hash)
   switchboard version
 
-Every verb but serve, load, password-hash and plugins test talks to a running hub: --url (default from the
+Every verb but serve, config check, load, password-hash and plugins test talks to a running hub: --url (default from the
 config's http.addr) and a token from --token, $SWITCHBOARD_TOKEN, the first
 admin's token in the config, or the bootstrap token the hub wrote to its data
 directory.
@@ -50,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serve(args[1:], stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "switchboard %s\n", version)
 		return 0

@@ -35,14 +35,6 @@ import (
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
-func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(config.FilePath(path, os.Environ()), os.Environ())
-	if err != nil {
-		return nil, fmt.Errorf("configuration:\n%w", err)
-	}
-	return cfg, nil
-}
-
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
@@ -170,7 +162,9 @@ func serve(args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	cfg, err := loadConfig(*cfgPath)
+	// Every configuration problem, channel sections included, is reported
+	// before anything is opened or written.
+	cfg, err := checkConfig(*cfgPath)
 	if err != nil {
 		return err
 	}

@@ -74,11 +74,13 @@ var (
 // Errors name keys, never secret values.
 func LoadSettings(cfg config.Channel) (Settings, error) {
 	var s Settings
-	if err := cfg.Decode(config.TypeSlack, &s); err != nil {
+	// A key that does not decode is reported with every other problem.
+	decodeErrs, err := config.DecodeErrors(cfg.Decode(config.TypeSlack, &s))
+	if err != nil {
 		return s, err
 	}
 	where := fmt.Sprintf("channels[%s].slack", cfg.Name)
-	var errs config.ValidationErrors
+	errs := decodeErrs
 	add := func(key, msg string) { errs = append(errs, config.FieldError{Path: where + "." + key, Msg: msg}) }
 	for _, sec := range []struct {
 		key        string
@@ -97,6 +99,7 @@ func LoadSettings(cfg config.Channel) (Settings, error) {
 			v, err := config.ReadSecretFile(*sec.file)
 			if err != nil {
 				add(sec.fileKeyVal, err.Error())
+				v = "unread" // reported: no "is required" besides
 			}
 			*sec.val = v
 		}

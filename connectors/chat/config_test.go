@@ -73,3 +73,21 @@ func TestModesDecideAbilities(t *testing.T) {
 		t.Fatal("socket mode without a store accepted")
 	}
 }
+
+// A key that does not decode is reported with the section's other problems.
+func TestSettingsDecodeProblemsComeWithTheRest(t *testing.T) {
+	_, err := LoadSettings(config.Channel{Name: "s", Type: "slack", Slack: map[string]any{
+		"bot_tokn": "xoxb-SECRETVALUE", "mode": "socket", "max_body_bytes": "lots"}})
+	for _, w := range []string{
+		`channels[s].slack: unknown key "bot_tokn" in slack; did you mean "bot_token"?`,
+		`channels[s].slack.max_body_bytes: wrong type: want an integer, got a string`,
+		`channels[s].slack.app_token: is required in mode socket`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "SECRETVALUE") {
+		t.Errorf("error shows a secret: %v", err)
+	}
+}

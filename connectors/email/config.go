@@ -193,11 +193,13 @@ type Limits struct {
 // once. Errors name keys, never secret values.
 func LoadSettings(cfg config.Channel) (Settings, error) {
 	var s Settings
-	if err := cfg.Decode(config.TypeEmail, &s); err != nil {
+	// A key that does not decode is reported with every other problem.
+	decodeErrs, err := config.DecodeErrors(cfg.Decode(config.TypeEmail, &s))
+	if err != nil {
 		return s, err
 	}
 	where := fmt.Sprintf("channels[%s].email", cfg.Name)
-	var errs config.ValidationErrors
+	errs := decodeErrs
 	add := func(key, msg string) { errs = append(errs, config.FieldError{Path: where + "." + key, Msg: msg}) }
 	secret := func(prefix string, val, file *string) {
 		switch {
@@ -208,6 +210,7 @@ func LoadSettings(cfg config.Channel) (Settings, error) {
 			v, err := config.ReadSecretFile(*file)
 			if err != nil {
 				add(prefix+".password_file", err.Error())
+				v = "unread" // reported: no "password is required" besides
 			}
 			*val = v
 		}

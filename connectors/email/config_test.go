@@ -55,3 +55,27 @@ func TestSettingsReportEveryProblemWithoutSecrets(t *testing.T) {
 		t.Fatalf("unknown key accepted: %v", err)
 	}
 }
+
+// A key that does not decode is reported with the section's other
+// problems, not alone; a missing password file is not also "required".
+func TestSettingsDecodeProblemsComeWithTheRest(t *testing.T) {
+	_, err := load(map[string]any{
+		"imap": map[string]any{"adr": "imap.example.com:993", "username": "u", "password_file": "/nonexistent/pw", "batch_size": "many"},
+		"smtp": map[string]any{"addr": "smtp.example.com", "from": "support@example.com"},
+	})
+	want := []string{
+		`channels[mail].email: unknown key "adr" in email.imap; did you mean "addr"?`,
+		`channels[mail].email.imap.batch_size: wrong type: want an integer, got a string`,
+		`channels[mail].email.imap.addr: is required (host:port)`,
+		`channels[mail].email.imap.password_file: reading secret file`,
+		`channels[mail].email.smtp.addr: "smtp.example.com" is not host:port`,
+	}
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "imap.password: is required") {
+		t.Errorf("an unreadable password file is also reported missing:\n%v", err)
+	}
+}

@@ -89,11 +89,13 @@ var (
 // publicURL is the hub's http.public_url. Errors never quote a secret.
 func LoadSettings(cfg config.Channel, publicURL string) (Settings, error) {
 	var s Settings
-	if err := cfg.Decode(config.TypeSMS, &s); err != nil {
+	// A key that does not decode is reported with every other problem.
+	decodeErrs, err := config.DecodeErrors(cfg.Decode(config.TypeSMS, &s))
+	if err != nil {
 		return s, err
 	}
 	where := fmt.Sprintf("channels[%s].sms", cfg.Name)
-	var errs config.ValidationErrors
+	errs := decodeErrs
 	add := func(key, msg string, args ...any) {
 		errs = append(errs, config.FieldError{Path: where + "." + key, Msg: fmt.Sprintf(msg, args...)})
 	}
@@ -105,6 +107,7 @@ func LoadSettings(cfg config.Channel, publicURL string) (Settings, error) {
 		v, err := config.ReadSecretFile(s.AuthTokenFile)
 		if err != nil {
 			add("auth_token_file", "%v", err)
+			v = "unread" // reported: no "auth_token is required" besides
 		}
 		s.AuthToken = v
 	}

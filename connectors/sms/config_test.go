@@ -92,3 +92,23 @@ func TestLoadSettingsInvalid(t *testing.T) {
 func testEnv() connectors.Env {
 	return connectors.Env{Sink: connectors.SinkFunc(nil), Logger: discardLogger()}
 }
+
+// A key that does not decode is reported with the section's other problems;
+// an unreadable token file is not also "required".
+func TestLoadSettingsDecodeProblemsComeWithTheRest(t *testing.T) {
+	_, err := LoadSettings(config.Channel{Name: "texts", Type: "sms", SMS: map[string]any{
+		"account_sid": "nope", "auth_token_file": "/nonexistent/token", "form": "+14155550100", "max_length": "lots"}}, "https://hub.example.com")
+	for _, w := range []string{
+		`channels[texts].sms: unknown key "form" in sms; did you mean "from"?`,
+		`channels[texts].sms.max_length: wrong type: want an integer, got a string`,
+		`channels[texts].sms.account_sid: is not a Twilio account SID`,
+		`channels[texts].sms.auth_token_file: reading secret file`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "auth_token: is required") {
+		t.Errorf("an unreadable token file is also reported missing:\n%v", err)
+	}
+}

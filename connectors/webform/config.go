@@ -1,6 +1,7 @@
 package webform
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -365,6 +366,43 @@ func (s *Settings) validate(where string) error {
 		return errs
 	}
 	return nil
+}
+
+// LoadSettings decodes the webform section of cfg strictly, applies
+// defaults, reads secret_file and validates, reporting every problem at
+// once, as New does before it builds the channel. Errors name keys, never
+// the secret.
+func LoadSettings(cfg config.Channel) (Settings, error) {
+	var s Settings
+	// A key that does not decode is reported with every other problem.
+	decodeErrs, err := config.DecodeErrors(cfg.Decode(config.TypeWebform, &s))
+	if err != nil {
+		return s, err
+	}
+	s.setDefaults()
+	where := fmt.Sprintf("channels[%s].webform", cfg.Name)
+	errs := decodeErrs
+	if s.SecretFile != "" && s.Secret == "" {
+		secret, err := config.ReadSecretFile(s.SecretFile)
+		switch {
+		case err != nil:
+			errs = append(errs, config.FieldError{Path: where + ".secret_file", Msg: err.Error()})
+		case len(secret) < minSecretBytes:
+			errs = append(errs, config.FieldError{Path: where + ".secret_file", Msg: fmt.Sprintf("the secret must be at least %d bytes", minSecretBytes)})
+		}
+		if len(errs) > 0 {
+			secret = strings.Repeat("x", minSecretBytes) // reported above; validate the rest
+		}
+		s.Secret, s.SecretFile = secret, ""
+	}
+	var ve config.ValidationErrors
+	if err := s.validate(where); errors.As(err, &ve) {
+		errs = append(errs, ve...)
+	}
+	if len(errs) > 0 {
+		return s, errs
+	}
+	return s, nil
 }
 
 // isOrigin reports whether o is exactly scheme://host[:port].

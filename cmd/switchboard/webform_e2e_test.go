@@ -382,7 +382,13 @@ func TestWebformEndToEnd(t *testing.T) {
 		if n := len(formEntries(t, p, mia.ID)); n != 1 {
 			t.Fatalf("the claim reached Mia's timeline (%d entries)", n)
 		}
-		es := formEntries(t, p, claimer)
+		// The suggestion is recorded while resolving the sender, before the
+		// message's entry is written: wait for the entry too.
+		var es []formEntry
+		waitFor(t, "the claimer's entry", 10*time.Second, func() bool {
+			es = formEntries(t, p, claimer)
+			return len(es) > 0
+		})
 		if len(es) != 1 || es[0].Text != "send Mia's invoices to me" {
 			t.Fatalf("claimer's timeline = %+v", es)
 		}

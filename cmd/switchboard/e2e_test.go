@@ -495,9 +495,11 @@ func TestEndToEndReplyNoteAndConversationActions(t *testing.T) {
 	var convs struct {
 		Conversations []struct{ ID, Status, Assignee, Team, Channel string } `json:"conversations"`
 	}
-	waitFor(t, "the conversation", 10*time.Second, func() bool {
+	// A conversation is listed from when it is opened; its routing is
+	// stored with its first message a moment later.
+	waitFor(t, "the routed conversation", 10*time.Second, func() bool {
 		call(t, "GET", p.base+"/api/v1/conversations?status=open", agentToken, nil, &convs)
-		return len(convs.Conversations) == 1
+		return len(convs.Conversations) == 1 && convs.Conversations[0].Team != ""
 	})
 	cv := convs.Conversations[0]
 	if cv.Team != "support" || cv.Assignee == "" {

@@ -28,8 +28,8 @@ func (s *leasedSource) Run(ctx context.Context, sink connectors.Sink) error {
 	name, ttl := s.src.LeaseSpec()
 	log := s.ls.log.With("lease", name)
 	wait := max(min(ttl/3, 5*time.Second), time.Millisecond) // between tries while another replica holds it
-	backoff := time.Second                                    // between failed lease calls
-	retry := time.Second                                      // after a run that ended in an error
+	backoff := time.Second                                   // between failed lease calls
+	retry := time.Second                                     // after a run that ended in an error
 	for ctx.Err() == nil {
 		l, err := s.ls.Acquire(ctx, name, ttl)
 		switch {

@@ -43,7 +43,9 @@ func eachStore(t *testing.T, f func(t *testing.T, b backend)) {
 }
 
 // replica is one hub replica's leases on b.
-func (b backend) replica(holder string) *lease.Leases { return lease.New(b.st, holder, b.clock.Now, nil) }
+func (b backend) replica(holder string) *lease.Leases {
+	return lease.New(b.st, holder, b.clock.Now, nil)
+}
 
 func released(t *testing.T, l connectors.Lease) {
 	t.Cleanup(func() { l.Release(context.Background()) })

@@ -130,10 +130,8 @@ func (cs *channels) supervise(ctx context.Context, name string, src connectors.S
 	backoff := time.Second
 	for ctx.Err() == nil {
 		if ch, _ := cs.dir.Get(name); ch.Phase == store.PhaseOff {
-			select {
-			case <-ctx.Done():
+			if connectors.Sleep(ctx, time.Second) != nil {
 				return
-			case <-time.After(time.Second):
 			}
 			continue
 		}
@@ -166,10 +164,8 @@ func (cs *channels) supervise(ctx context.Context, name string, src connectors.S
 			backoff = time.Second
 		}
 		cs.log.Warn("channel source stopped; restarting", "channel", name, "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
+		if connectors.Sleep(ctx, backoff) != nil {
 			return
-		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, time.Minute)
 	}

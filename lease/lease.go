@@ -54,7 +54,7 @@ func (ls *Leases) Acquire(ctx context.Context, name string, ttl time.Duration) (
 	start := ls.clock()
 	l, err := ls.st.AcquireLease(ctx, name, ls.holder, ttl)
 	if errors.Is(err, store.ErrLeaseHeld) {
-		return nil, fmt.Errorf("lease %s: %w (%s)", name, connectors.ErrLeaseHeld, l.Holder)
+		return nil, fmt.Errorf("lease %s: %w", name, connectors.ErrLeaseHeld)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lease %s: acquire: %w", name, err)

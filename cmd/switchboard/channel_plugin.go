@@ -91,10 +91,13 @@ func buildPlugin(cfg config.Channel, env connectors.Env) (any, error) {
 	if env.PublicURL != "" {
 		webhook = strings.TrimRight(env.PublicURL, "/") + "/webhooks/plugin/" + env.Name
 	}
-	// A RunOnce plugin receives only where its lease is held (the one
-	// lease implementation, from env).
-	ch := plugins.NewChannel(spec, plugins.Options{Channel: env.Name, Logger: env.Logger, Status: env.Status, WebhookURL: webhook,
-		Lease: lease.NewHolder(env.Leases, "plugin:"+env.Name, 15*time.Second)})
+	opts := plugins.Options{Channel: env.Name, Logger: env.Logger, Status: env.Status, WebhookURL: webhook}
+	if env.Leases != nil {
+		// A RunOnce plugin receives only where its lease is held (the one
+		// lease implementation, from env).
+		opts.Lease = lease.NewHolder(env.Leases, "plugin:"+env.Name, 15*time.Second)
+	}
+	ch := plugins.NewChannel(spec, opts)
 	pluginHost.Add(ch)
 	return ch, nil
 }

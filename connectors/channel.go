@@ -11,8 +11,9 @@ import (
 
 // Env is what the hub hands a channel when it builds one. Channel packages
 // export New(cfg config.Channel, env Env, ...) and a type with whichever of
-// the abilities below they have (Router, Sender, Source, Tester); the hub
-// finds them by type assertion.
+// the abilities below they have (Router, Sender, Source or LeasedSource,
+// Tester); the hub finds them by type assertion. A channel sees the hub only
+// through this package: it never imports the store or the router.
 type Env struct {
 	// Name is the channel's configured name (also in its URLs).
 	Name string
@@ -30,6 +31,13 @@ type Env struct {
 	Region string
 	// Replica names this hub process (lease holder names).
 	Replica string
+	// Leases takes leases for this replica (the plugin host's RunOnce
+	// receiving). A LeasedSource does not need it: the hub holds its lease.
+	Leases Leases
+	// State keeps the channel's small state (checkpoints), fenced by a lease.
+	State State
+	// Counters are shared statistics counters.
+	Counters Counters
 	// Phase returns the channel's current phase (off, shadow, pilot, live).
 	Phase func() string
 }

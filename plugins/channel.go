@@ -57,12 +57,14 @@ type Options struct {
 	Lease Lease
 }
 
-// Lease is the store lease a RunOnce plugin channel receives under. The
-// hub adapts its store's leases (with their fencing tokens) to it; this
-// package does not import a store.
+// Lease is the lease a RunOnce plugin channel receives under. The hub
+// passes its one lease implementation (lease.Holder over the store's
+// leases, with their fencing tokens): it renews itself and judges expiry;
+// this package only polls it and does not import a store.
 type Lease interface {
-	// Hold takes the lease for this replica or renews it: false when
-	// another replica holds it; an error when that is not known now.
+	// Hold reports whether this replica holds the lease, taking it when it
+	// is free: false when another replica holds it or it was lost; an
+	// error when it is not held and could not be taken now.
 	Hold(ctx context.Context) (bool, error)
 	// Release lets the lease go if this replica holds it (best effort).
 	Release(ctx context.Context) error
@@ -210,7 +212,7 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 			}
 			c.o.Logger.Error("plugin did not start", "channel", c.o.Channel, "err", err, "retry_in", wait)
 			c.setState(state, func(s *Status) { s.LastError = err.Error(); s.PID = 0 })
-			if !sleep(ctx, wait) {
+			if connectors.Sleep(ctx, wait) != nil {
 				return nil
 			}
 			backoff = min(backoff*2, c.o.MaxBackoff)
@@ -237,7 +239,7 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 		}
 		c.o.Logger.Error("plugin failed; restarting", "channel", c.o.Channel, "err", err, "retry_in", backoff)
 		c.setState(StateRestarting, func(s *Status) { s.LastError = err.Error(); s.PID = 0; s.Receiving = false })
-		if !sleep(ctx, backoff) {
+		if connectors.Sleep(ctx, backoff) != nil {
 			return nil
 		}
 		backoff = min(backoff*2, c.o.MaxBackoff)
@@ -273,7 +275,6 @@ func (c *Channel) watch(ctx context.Context, p *process) error {
 	health := time.NewTicker(c.o.HealthInterval)
 	defer health.Stop()
 	var leaseC <-chan time.Time
-	lastHeld := time.Now()
 	if c.runOnce(p.info) {
 		t := time.NewTicker(max(c.o.Lease.TTL()/3, 10*time.Millisecond))
 		defer t.Stop()
@@ -289,18 +290,12 @@ func (c *Channel) watch(ctx context.Context, p *process) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			on := p.receiving
-			switch {
-			case err != nil:
-				c.o.Logger.Warn("plugin lease renewal failed", "channel", c.o.Channel, "err", err)
-				if time.Since(lastHeld) >= c.o.Lease.TTL() {
-					on = false // it has expired: another replica may receive now
-				}
-			case held:
-				lastHeld, on = time.Now(), true
-			default:
-				on = false
+			if err != nil {
+				c.o.Logger.Warn("plugin lease not taken", "channel", c.o.Channel, "err", err)
 			}
+			// The lease judges its own expiry: not held means another
+			// replica may receive now.
+			on := held && err == nil
 			if on != p.receiving {
 				if err := p.setReceive(ctx, on, c.o.StartTimeout); err != nil {
 					return fmt.Errorf("could not switch receiving %v: %w", on, err)
@@ -330,17 +325,6 @@ func (c *Channel) watch(ctx context.Context, p *process) error {
 				return fmt.Errorf("unhealthy after %d failed health checks: %w", fails, err)
 			}
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

@@ -21,7 +21,10 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/connectors/connectortest"
+	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/plugins"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
 )
 
 var (
@@ -630,48 +633,26 @@ func TestWorldWritablePluginIsRefused(t *testing.T) {
 	}
 }
 
-// memLeases is one lease shared by "replicas" in this process.
-type memLeases struct {
-	mu      sync.Mutex
-	holder  string
-	expires time.Time
+// replicaLease is replica's holder of the plugin's lease, as the hub
+// builds it: the lease package over the store (embedded, shared by the
+// "replicas" of one test).
+func replicaLease(st store.Leases, replica string) plugins.Lease {
+	return lease.NewHolder(lease.New(st, replica, nil, nil), "plugin:kitchan", 300*time.Millisecond)
 }
-
-type memLease struct {
-	l  *memLeases
-	me string
-}
-
-func (m memLease) Hold(ctx context.Context) (bool, error) {
-	m.l.mu.Lock()
-	defer m.l.mu.Unlock()
-	if m.l.holder != "" && m.l.holder != m.me && time.Now().Before(m.l.expires) {
-		return false, nil
-	}
-	m.l.holder, m.l.expires = m.me, time.Now().Add(m.TTL())
-	return true, nil
-}
-
-func (m memLease) Release(ctx context.Context) error {
-	m.l.mu.Lock()
-	defer m.l.mu.Unlock()
-	if m.l.holder == m.me {
-		m.l.holder = ""
-	}
-	return nil
-}
-
-func (m memLease) TTL() time.Duration { return 300 * time.Millisecond }
 
 // A RunOnce plugin receives only on the replica holding the lease; the
 // other one still sends and serves webhooks, and takes over receiving
 // when the lease comes free.
 func TestRunOncePluginReceivesOnlyWithTheLease(t *testing.T) {
-	leases := &memLeases{}
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	sinkA, sinkB := &connectortest.Sink{}, &connectortest.Sink{}
-	a := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, sinkA, func(o *plugins.Options) { o.Lease = memLease{leases, "a"} })
+	a := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, sinkA, func(o *plugins.Options) { o.Lease = replicaLease(st, "a") })
 	a.waitRunning(t)
-	b := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, sinkB, func(o *plugins.Options) { o.Lease = memLease{leases, "b"} })
+	b := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, sinkB, func(o *plugins.Options) { o.Lease = replicaLease(st, "b") })
 	b.waitRunning(t)
 	if !a.ch.Status().Receiving || b.ch.Status().Receiving || !a.ch.Status().Info.RunOnce {
 		t.Fatalf("receiving: a %+v, b %+v", a.ch.Status(), b.ch.Status())

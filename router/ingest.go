@@ -3,6 +3,8 @@ package router
 import (
 	"context"
 	"fmt"
+	"strings"
+
 	json "github.com/goccy/go-json"
 
 	"github.com/switchboard-hub/switchboard/connectors"
@@ -24,7 +26,10 @@ type Ingest struct {
 	metrics *Metrics
 }
 
-var _ connectors.Sink = (*Ingest)(nil)
+var (
+	_ connectors.Sink        = (*Ingest)(nil)
+	_ connectors.Quarantiner = (*Ingest)(nil)
+)
 
 // NewIngest returns the hub's Sink.
 func NewIngest(st store.Store, dir *Directory, defaultRegion string, clock store.Clock, m *Metrics) *Ingest {
@@ -90,4 +95,27 @@ func (in *Ingest) Deliver(ctx context.Context, msg connectors.Message) (string, 
 		in.metrics.Ingested.WithLabelValues(msg.Channel).Inc()
 	}
 	return msg.ID, nil
+}
+
+// Quarantine implements connectors.Quarantiner: msg, as the channel built
+// it, is kept in the store's quarantine (under "q" and its message id
+// without the "m") until an admin releases it through the inbox, which
+// delivers the payload like any message. Idempotent per message id.
+func (in *Ingest) Quarantine(ctx context.Context, msg connectors.Message, reason string) error {
+	if msg.ID == "" {
+		msg.ID = connectors.MessageID(msg.Channel, msg.ProviderID)
+	}
+	at := msg.ReceivedAt
+	if at.IsZero() {
+		at = in.clock()
+	}
+	payload, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encode quarantined message: %w", err)
+	}
+	q := store.QuarantineItem{ID: "q" + strings.TrimPrefix(msg.ID, "m"), Channel: msg.Channel, Reason: reason, Payload: payload, At: at}
+	if err := in.st.PutQuarantine(ctx, q); err != nil {
+		return fmt.Errorf("quarantine message: %w", err)
+	}
+	return nil
 }

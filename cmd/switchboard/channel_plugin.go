@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/inbox"
+	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/plugins"
-	"github.com/switchboard-hub/switchboard/store"
 )
 
 // pluginHost knows this process's configured plugins and plugin channels.
@@ -66,7 +63,7 @@ func resolveSettings(in map[string]string, where string) (map[string]string, err
 
 // buildPlugin constructs a plugin channel: Run supervises the plugin
 // process, and its sender, webhook routes and credentials test go to it.
-func buildPlugin(cfg config.Channel, env connectors.Env, st store.Store) (any, error) {
+func buildPlugin(cfg config.Channel, env connectors.Env) (any, error) {
 	var sec pluginSection
 	if err := cfg.Decode(config.TypePlugin, &sec); err != nil {
 		return nil, err
@@ -94,70 +91,15 @@ func buildPlugin(cfg config.Channel, env connectors.Env, st store.Store) (any, e
 	if env.PublicURL != "" {
 		webhook = strings.TrimRight(env.PublicURL, "/") + "/webhooks/plugin/" + env.Name
 	}
-	holder := env.Replica
-	if holder == "" {
-		holder = "switchboard"
+	opts := plugins.Options{Channel: env.Name, Logger: env.Logger, Status: env.Status, WebhookURL: webhook}
+	if env.Leases != nil {
+		// A RunOnce plugin receives only where its lease is held (the one
+		// lease implementation, from env).
+		opts.Lease = lease.NewHolder(env.Leases, "plugin:"+env.Name, 15*time.Second)
 	}
-	ch := plugins.NewChannel(spec, plugins.Options{Channel: env.Name, Logger: env.Logger, Status: env.Status, WebhookURL: webhook,
-		Lease: &storeLease{st: st, name: "plugin:" + env.Name, holder: holder, ttl: 15 * time.Second}})
+	ch := plugins.NewChannel(spec, opts)
 	pluginHost.Add(ch)
 	return ch, nil
-}
-
-// storeLease is the store lease a RunOnce plugin channel receives under
-// ("plugin:CHANNEL"), with its fencing token: a renewal with a stale token
-// fails, so two replicas never both believe they hold it.
-type storeLease struct {
-	st     store.Leases
-	name   string
-	holder string
-	ttl    time.Duration
-
-	mu    sync.Mutex
-	token int64
-}
-
-func (l *storeLease) TTL() time.Duration { return l.ttl }
-
-func (l *storeLease) Hold(ctx context.Context) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.token != 0 {
-		_, err := l.st.RenewLease(ctx, l.name, l.holder, l.token, l.ttl)
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.Is(err, store.ErrLeaseHeld):
-			l.token = 0
-			return false, nil
-		default:
-			return false, err
-		}
-	}
-	lease, err := l.st.AcquireLease(ctx, l.name, l.holder, l.ttl)
-	switch {
-	case err == nil:
-		l.token = lease.Token
-		return true, nil
-	case errors.Is(err, store.ErrLeaseHeld):
-		return false, nil
-	default:
-		return false, err
-	}
-}
-
-func (l *storeLease) Release(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.token == 0 {
-		return nil
-	}
-	err := l.st.ReleaseLease(ctx, l.name, l.holder, l.token)
-	l.token = 0
-	if errors.Is(err, store.ErrLeaseHeld) {
-		return nil
-	}
-	return err
 }
 
 // pluginLister shows the registry to the inbox's GET /api/v1/plugins.

@@ -4,13 +4,13 @@ import (
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/connectors/chat"
-	"github.com/switchboard-hub/switchboard/store"
 )
 
 // buildSlack constructs a slack channel: in mode socket the value is also a
-// connectors.Source (the Socket Mode connection, held under a store lease).
-func buildSlack(cfg config.Channel, env connectors.Env, st store.Store) (any, error) {
-	ch, err := chat.New(cfg, env, st)
+// connectors.LeasedSource (the Socket Mode connection, held under the lease
+// slack:CHANNEL).
+func buildSlack(cfg config.Channel, env connectors.Env) (any, error) {
+	ch, err := chat.New(cfg, env)
 	if err != nil {
 		return nil, err
 	}

@@ -12,14 +12,16 @@ import (
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
+	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
-// channelFactory builds one configured channel of a type. The value it
+// channelFactory builds one configured channel of a type from its section
+// and the connectors.Env the hub hands it (never the store). The value it
 // returns has any of the abilities connectors.Router, connectors.Sender,
-// connectors.Source and connectors.Tester.
-type channelFactory func(cfg config.Channel, env connectors.Env, st store.Store) (any, error)
+// connectors.Source or connectors.LeasedSource, and connectors.Tester.
+type channelFactory func(cfg config.Channel, env connectors.Env) (any, error)
 
 // factories maps a channel type to its constructor. The api channel is
 // served by the inbox itself and needs none. One file per type
@@ -46,6 +48,10 @@ type channels struct {
 func buildChannels(cfg *config.Config, st store.Store, dir *directory.Directory, ingest connectors.Sink, out *router.Outbound,
 	blobs connectors.Blobs, srv *inbox.Server, log *slog.Logger, replica string) (*channels, error) {
 	cs := &channels{log: log, dir: dir, sink: ingest, sources: map[string]connectors.Source{}, testers: map[string]connectors.Tester{}}
+	// One lease holder per replica, judging expiry by the store's clock;
+	// channels' checkpoints live in the store, fenced by their lease.
+	leases := lease.New(st, replica, store.SystemClock, log)
+	state := lease.NewState(st)
 	// Routes are dispatched by {channel}: several channels of one type share a pattern.
 	dispatch := map[string]map[string]http.Handler{}
 	var order []string
@@ -60,8 +66,9 @@ func buildChannels(cfg *config.Config, st store.Store, dir *directory.Directory,
 		name := c.Name
 		env := connectors.Env{Name: name, Sink: ingest, Status: out, Blobs: blobs, Logger: log.With("channel", name),
 			Clock: store.SystemClock, PublicURL: cfg.HTTP.PublicURL, Replica: replica, Region: cfg.Identity.DefaultRegion,
+			Leases: leases, State: state, Counters: st,
 			Phase: func() string { ch, _ := dir.Get(name); return ch.Phase }}
-		built, err := f(c, env, st)
+		built, err := f(c, env)
 		if err != nil {
 			return nil, fmt.Errorf("channels[%s]: %w", name, err)
 		}
@@ -70,6 +77,11 @@ func buildChannels(cfg *config.Config, st store.Store, dir *directory.Directory,
 		}
 		if s, ok := built.(connectors.Source); ok {
 			cs.sources[name] = s
+		}
+		if s, ok := built.(connectors.LeasedSource); ok {
+			// Runs on one replica at a time: under its lease, stopped when
+			// the lease is lost.
+			cs.sources[name] = leases.Source(s)
 		}
 		if t, ok := built.(connectors.Tester); ok {
 			cs.testers[name] = t
@@ -119,10 +131,8 @@ func (cs *channels) supervise(ctx context.Context, name string, src connectors.S
 	backoff := time.Second
 	for ctx.Err() == nil {
 		if ch, _ := cs.dir.Get(name); ch.Phase == store.PhaseOff {
-			select {
-			case <-ctx.Done():
+			if connectors.Sleep(ctx, time.Second) != nil {
 				return
-			case <-time.After(time.Second):
 			}
 			continue
 		}
@@ -155,10 +165,8 @@ func (cs *channels) supervise(ctx context.Context, name string, src connectors.S
 			backoff = time.Second
 		}
 		cs.log.Warn("channel source stopped; restarting", "channel", name, "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
+		if connectors.Sleep(ctx, backoff) != nil {
 			return
-		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, time.Minute)
 	}

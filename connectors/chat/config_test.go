@@ -61,16 +61,29 @@ func TestSettings(t *testing.T) {
 }
 
 func TestModesDecideAbilities(t *testing.T) {
-	events, err := New(config.Channel{Name: "e", Type: "slack", Slack: map[string]any{"bot_token": "xoxb-1", "signing_secret": "s"}}, connectors.Env{}, nil)
+	events, err := New(config.Channel{Name: "e", Type: "slack", Slack: map[string]any{"bot_token": "xoxb-1", "signing_secret": "s"}}, connectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if events.Socket() != nil || len(events.Routes()) != 1 || events.Routes()[0].Pattern != "POST /webhooks/slack/{channel}" {
 		t.Fatalf("events mode: socket %v routes %v", events.Socket(), events.Routes())
 	}
-	// Socket Mode needs the store for its lease.
-	if _, err := New(config.Channel{Name: "s", Type: "slack", Slack: map[string]any{"bot_token": "xoxb-1", "app_token": "xapp-1", "mode": "socket"}}, connectors.Env{}, nil); err == nil {
-		t.Fatal("socket mode without a store accepted")
+	// Socket Mode is a source that runs on one replica at a time, under
+	// the lease slack:CHANNEL the hub holds for it.
+	sock, err := New(config.Channel{Name: "s", Type: "slack", Slack: map[string]any{"bot_token": "xoxb-1", "app_token": "xapp-1", "mode": "socket"}}, connectors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src any = sock.Socket()
+	ls, ok := src.(connectors.LeasedSource)
+	if !ok {
+		t.Fatal("socket mode is not a leased source")
+	}
+	if _, isSource := src.(connectors.Source); isSource {
+		t.Fatal("socket mode could run without its lease (it is a plain Source)")
+	}
+	if name, ttl := ls.LeaseSpec(); name != "slack:s" || ttl != 30*time.Second {
+		t.Fatalf("lease %q, ttl %v", name, ttl)
 	}
 }
 

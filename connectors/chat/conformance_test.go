@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 		slack.users["U0CUSTOM1"] = slackUser{Display: "Kit", Email: "kit@example.com"}
 		ch, err := New(config.Channel{Name: channelName, Type: "slack", Phase: "live",
 			Slack: map[string]any{"bot_token": testBotToken, "signing_secret": testSecret, "api_url": slack.GetAPIURL()}},
-			connectors.Env{Name: channelName, Sink: sink, Clock: time.Now, Replica: "r1", Logger: discardLogger()}, nil)
+			connectors.Env{Name: channelName, Sink: sink, Clock: time.Now, Replica: "r1", Logger: discardLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,7 +12,10 @@
 // identity slack:TEAM:USER plus, when users.info shows one, the profile
 // email as a verified email identity.
 //
-// It may import the connectors contract, config, the store contract (for
-// the Socket Mode lease), slack-go (slack, slackutilsx and socketmode) and the
-// standard library; never the router, a store backend or cmd.
+// In mode socket, Socket is a connectors.LeasedSource: the hub holds the
+// lease "slack:CHANNEL" for it, so one replica keeps the connection.
+//
+// It may import the connectors contract, config, slack-go (slack,
+// slackutilsx and socketmode) and the standard library; never the store,
+// the router or cmd (its tests build the hub from real parts).
 package chat

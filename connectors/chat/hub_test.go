@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/hubtest"
+	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
@@ -190,6 +191,8 @@ type hub struct {
 	url   string
 	// settings of the slack section, for building more replicas.
 	settings map[string]any
+	// clock is the store's clock (nil: the system clock), for leases.
+	clock store.Clock
 }
 
 // hubSetup is what options of newHub may change.
@@ -220,12 +223,13 @@ func newHub(t *testing.T, opts ...hubOption) *hub {
 		{Name: channelName, Type: "slack", Phase: store.PhaseLive},
 		{Name: "mail", Type: "api", Phase: store.PhaseLive, Trusted: true},
 	}, store.SystemClock, nil)
-	h.st, h.dir, h.settings = st, dir, setup.settings
+	h.st, h.dir, h.settings, h.clock = st, dir, setup.settings, setup.clock
 	h.in = router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 	h.rt = router.New(st, dir, router.Options{Workers: 2})
 	h.out = router.NewOutbound(st, dir, store.SystemClock, discardLogger(), nil)
 	h.ch, err = New(config.Channel{Name: channelName, Type: "slack", Phase: "live", Slack: setup.settings},
-		connectors.Env{Name: channelName, Sink: h.in, Status: h.out, Clock: time.Now, Replica: "r1", Logger: setup.logger}, st)
+		connectors.Env{Name: channelName, Sink: h.in, Status: h.out, Clock: time.Now, Replica: "r1", Logger: setup.logger,
+			Leases: lease.New(st, "r1", setup.clock, setup.logger)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,7 +182,7 @@ func TestChannelTestCallsAuthTest(t *testing.T) {
 	}
 	// A wrong token: an error that names the problem, not the token.
 	bad, err := New(config.Channel{Name: "bad", Type: "slack", Slack: map[string]any{"bot_token": "xoxb-wrong-token-value",
-		"signing_secret": testSecret, "api_url": h.slack.GetAPIURL()}}, connectors.Env{}, nil)
+		"signing_secret": testSecret, "api_url": h.slack.GetAPIURL()}}, connectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

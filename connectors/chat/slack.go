@@ -15,7 +15,6 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
-	"github.com/switchboard-hub/switchboard/store"
 )
 
 // profileTimeout bounds the users.info lookup of an inbound event: Slack
@@ -31,7 +30,6 @@ type Channel struct {
 	name  string
 	s     Settings
 	env   connectors.Env
-	st    store.Store
 	api   *slack.Client
 	log   *slog.Logger
 	clock func() time.Time
@@ -47,15 +45,14 @@ type Channel struct {
 }
 
 var (
-	_ connectors.Router = (*Channel)(nil)
-	_ connectors.Sender = (*Channel)(nil)
-	_ connectors.Tester = (*Channel)(nil)
-	_ connectors.Source = (*Socket)(nil)
+	_ connectors.Router       = (*Channel)(nil)
+	_ connectors.Sender       = (*Channel)(nil)
+	_ connectors.Tester       = (*Channel)(nil)
+	_ connectors.LeasedSource = (*Socket)(nil)
 )
 
-// New builds a Slack channel from its config section. st is used only for
-// the Socket Mode lease.
-func New(cfg config.Channel, env connectors.Env, st store.Store) (*Channel, error) {
+// New builds a Slack channel from its config section.
+func New(cfg config.Channel, env connectors.Env) (*Channel, error) {
 	s, err := LoadSettings(cfg)
 	if err != nil {
 		return nil, err
@@ -76,13 +73,10 @@ func New(cfg config.Channel, env connectors.Env, st store.Store) (*Channel, erro
 	if s.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(s.AppToken))
 	}
-	c := &Channel{name: env.Name, s: s, env: env, st: st, api: slack.New(s.BotToken, opts...),
-		log: env.Logger, clock: env.Clock, botUser: s.BotUserID, sleep: sleepCtx,
+	c := &Channel{name: env.Name, s: s, env: env, api: slack.New(s.BotToken, opts...),
+		log: env.Logger, clock: env.Clock, botUser: s.BotUserID, sleep: connectors.Sleep,
 		users: newUserCache(s.UserCacheTTL.D(), env.Clock)}
 	if s.Mode == ModeSocket {
-		if st == nil {
-			return nil, errors.New("slack: socket mode needs the store (for its lease)")
-		}
 		c.socket = &Socket{Channel: c, ttl: s.LeaseTTL.D()}
 	}
 	return c, nil
@@ -268,17 +262,6 @@ func (c *Channel) Test(ctx context.Context) (string, error) {
 		return report, fmt.Errorf("slack: the bot token belongs to team %s, but team_id is %s", res.TeamID, c.s.TeamID)
 	}
 	return report, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // userCache keeps users.info profiles in memory for a while. It is per

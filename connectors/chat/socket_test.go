@@ -27,6 +27,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -177,7 +178,7 @@ func (fs *fakeSocket) waitAck(t *testing.T, id string, within time.Duration) boo
 func (h *hub) replica(t *testing.T, name string) *Socket {
 	t.Helper()
 	ch, err := New(config.Channel{Name: channelName, Type: "slack", Slack: h.settings},
-		connectors.Env{Name: channelName, Sink: h.in, Status: h.out, Replica: name}, h.st)
+		connectors.Env{Name: channelName, Sink: h.in, Status: h.out, Replica: name, Leases: lease.New(h.st, name, h.clock, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,8 @@ func (h *hub) replica(t *testing.T, name string) *Socket {
 func runSource(t *testing.T, s *Socket, sink connectors.Sink) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, sink) }()
+	// As the hub runs it: under its lease, from the replica's leases.
+	go func() { done <- s.env.Leases.(*lease.Leases).Source(s).Run(ctx, sink) }()
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -355,7 +357,7 @@ func TestSocketModeChannelTestChecksBothTokens(t *testing.T) {
 		settings[k] = v
 	}
 	settings["app_token"] = "xapp-1-wrong-app-token"
-	bad, err := New(config.Channel{Name: channelName, Type: "slack", Slack: settings}, connectors.Env{}, h.st)
+	bad, err := New(config.Channel{Name: channelName, Type: "slack", Slack: settings}, connectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,10 @@ import (
 // Sink records what a channel delivers. Fail makes the next deliveries fail
 // as a hub that cannot store them would.
 type Sink struct {
-	mu   sync.Mutex
-	msgs []connectors.Message
-	fail error
+	mu          sync.Mutex
+	msgs        []connectors.Message
+	quarantined []connectors.Message
+	fail        error
 }
 
 // Deliver implements connectors.Sink.
@@ -27,6 +28,25 @@ func (s *Sink) Deliver(ctx context.Context, m connectors.Message) (string, error
 	}
 	s.msgs = append(s.msgs, m)
 	return connectors.MessageID(m.Channel, m.ProviderID), nil
+}
+
+// Quarantine implements connectors.Quarantiner: the message is kept
+// aside (Quarantined), never delivered.
+func (s *Sink) Quarantine(ctx context.Context, m connectors.Message, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.quarantined = append(s.quarantined, m)
+	return nil
+}
+
+// Quarantined returns what was quarantined so far.
+func (s *Sink) Quarantined() []connectors.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]connectors.Message(nil), s.quarantined...)
 }
 
 // Fail makes deliveries fail with err (nil: succeed again).

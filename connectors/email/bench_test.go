@@ -92,7 +92,7 @@ func BenchmarkBackfill(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		t0 := time.Now()
 		done := make(chan struct{})
-		go func() { defer close(done); _ = c.Run(ctx, h.in) }()
+		go func() { defer close(done); _ = leasedRun(c).Run(ctx, h.in) }()
 		customers := map[string]string{}
 		var peakHeap uint64
 		var fetched time.Duration

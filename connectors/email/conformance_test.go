@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 		set["smtp"] = map[string]any{"addr": smtpSrv.addr, "from": "support@hub.example", "tls": "none", "allow_insecure": true,
 			"username": smtpSrv.user, "password": smtpSrv.password}
 		c, err := New(config.Channel{Name: testChannel, Type: "email", Email: set},
-			connectors.Env{Name: testChannel, Sink: sink, Logger: testLogger(t), Replica: "kit"}, st)
+			withStore(connectors.Env{Name: testChannel, Sink: sink, Logger: testLogger(t), Replica: "kit"}, st))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +51,7 @@ func TestConformance(t *testing.T) {
 				return nil
 			},
 			Wait:   10 * time.Second,
-			Source: c,
+			Source: leasedRun(c),
 			Sender: c,
 			To:     connectors.Identity{Type: connectors.Email, Value: "kit@customer.example", Verified: true},
 		}

@@ -1,7 +1,8 @@
 // Package email is the email channel (type "email"): IMAP in (go-imap v2:
 // IDLE with a polling fallback, a per-folder UIDVALIDITY/last-UID checkpoint
-// in the store, optional backfill, one replica at a time under a store lease
-// with a fencing token), MIME parsing (go-message with charsets; HTML
+// in the channel's connectors.State, optional backfill, one replica at a
+// time: the channel is a connectors.LeasedSource and the hub holds its lease
+// "email:CHANNEL", whose fencing token guards every checkpoint write), MIME parsing (go-message with charsets; HTML
 // sanitized with bluemonday), threading by Message-ID / In-Reply-To /
 // References, and SMTP replies out (go-smtp).
 //
@@ -16,8 +17,8 @@
 // bounce naming that Message-ID marks the reply failed and is filed beside it
 // (connectors.Message.Regarding).
 //
-// It may import the connectors contract, config, the store contract (lease
-// and checkpoints), go-imap v2, go-smtp, go-sasl, go-message, bluemonday,
-// golang.org/x/net/html and the standard library; never the router, a store
-// backend or cmd.
+// It may import the connectors contract, config, go-imap v2, go-smtp,
+// go-sasl, go-message, bluemonday, golang.org/x/net/html and the standard
+// library; never the store, the router or cmd (its tests build the hub from
+// real parts and may import them).
 package email

@@ -340,7 +340,7 @@ func TestTesterReportsIMAPAndSMTP(t *testing.T) {
 	}
 	set["smtp"].(map[string]any)["password"] = "wrong-secret-123"
 	set["imap"].(map[string]any)["folders"] = []any{"INBOX", "Nope"}
-	c2, err := New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"), h.st)
+	c2, err := New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"))
 	if err != nil {
 		t.Fatal(err)
 	}

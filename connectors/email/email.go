@@ -13,43 +13,37 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
-	"github.com/switchboard-hub/switchboard/store"
 )
 
-// State is the part of the store the channel uses: the mailbox lease and
-// the per-folder checkpoints.
-type State interface {
-	store.Leases
-	store.Checkpoints
-}
-
-// Channel is one configured email channel. It is a connectors.Source
-// (IMAP), a connectors.Sender (SMTP) and a connectors.Tester.
+// Channel is one configured email channel. It is a
+// connectors.LeasedSource (IMAP, on one replica at a time, its checkpoints
+// in env.State), a connectors.Sender (SMTP) and a connectors.Tester.
 type Channel struct {
 	name  string
 	set   Settings
 	env   connectors.Env
-	st    State
+	st    connectors.State
 	log   *slog.Logger
 	clock func() time.Time
 }
 
 var (
-	_ connectors.Source = (*Channel)(nil)
-	_ connectors.Sender = (*Channel)(nil)
-	_ connectors.Tester = (*Channel)(nil)
+	_ connectors.LeasedSource = (*Channel)(nil)
+	_ connectors.Sender       = (*Channel)(nil)
+	_ connectors.Tester       = (*Channel)(nil)
 )
 
-// New builds the channel from its configuration.
-func New(cfg config.Channel, env connectors.Env, st State) (*Channel, error) {
+// New builds the channel from its configuration; env.State keeps the
+// folders' checkpoints.
+func New(cfg config.Channel, env connectors.Env) (*Channel, error) {
 	s, err := LoadSettings(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if st == nil {
-		return nil, errors.New("email: a store is required (lease and checkpoints)")
+	if env.State == nil {
+		return nil, errors.New("email: env.State is required (checkpoints)")
 	}
-	c := &Channel{name: cfg.Name, set: s, env: env, st: st, log: env.Logger, clock: env.Clock}
+	c := &Channel{name: cfg.Name, set: s, env: env, st: env.State, log: env.Logger, clock: env.Clock}
 	if c.name == "" {
 		c.name = env.Name
 	}
@@ -208,9 +202,9 @@ func (c *Channel) reportBounce(ctx context.Context, b *Bounce, id string) {
 	status := ""
 	switch b.Action {
 	case "failed":
-		status = store.DeliveryFailed
+		status = connectors.StatusFailed
 	case "delivered", "relayed", "expanded":
-		status = store.DeliveryDelivered
+		status = connectors.StatusDelivered
 	default:
 		return // "delayed": the mail may still arrive
 	}

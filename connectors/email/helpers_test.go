@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
+	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/blobs"
@@ -106,14 +107,26 @@ func newHubOn(t testing.TB, st store.Store) *hub {
 }
 
 func (h *hub) env(t testing.TB, replica string) connectors.Env {
-	return connectors.Env{Name: testChannel, Sink: h.in, Status: h.out, Blobs: h.blobs, Logger: testLogger(t),
-		Clock: time.Now, Replica: replica, Phase: func() string { return store.PhaseLive }}
+	return withStore(connectors.Env{Name: testChannel, Sink: h.in, Status: h.out, Blobs: h.blobs, Logger: testLogger(t),
+		Clock: time.Now, Replica: replica, Phase: func() string { return store.PhaseLive }}, h.st)
 }
+
+// withStore completes env as the hub does: the replica's leases and the
+// checkpoint state, on st.
+func withStore(env connectors.Env, st store.Store) connectors.Env {
+	env.Leases = lease.New(st, env.Replica, nil, env.Logger)
+	env.State = lease.NewState(st)
+	return env
+}
+
+// leasedRun is c's Source as the hub runs it: under its lease, taken from
+// the replica's leases in c's env.
+func leasedRun(c *Channel) connectors.Source { return c.env.Leases.(*lease.Leases).Source(c) }
 
 // channel builds the email channel from YAML-shaped settings.
 func (h *hub) channel(t testing.TB, replica string, settings map[string]any) *Channel {
 	t.Helper()
-	c, err := New(config.Channel{Name: testChannel, Type: "email", Email: settings}, h.env(t, replica), h.st)
+	c, err := New(config.Channel{Name: testChannel, Type: "email", Email: settings}, h.env(t, replica))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +139,7 @@ func (h *hub) channel(t testing.TB, replica string, settings map[string]any) *Ch
 func run(t testing.TB, c *Channel, sink connectors.Sink) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, sink) }()
+	go func() { done <- leasedRun(c).Run(ctx, sink) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {

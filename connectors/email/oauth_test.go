@@ -87,7 +87,7 @@ func TestIMAPOAuth2AgainstDovecot(t *testing.T) {
 
 	for _, mech := range []string{MechXOAUTH2, MechOAUTHBEARER} {
 		set := p.settings(user, map[string]any{"password": "", "oauth2_token_file": tokFile, "oauth2_mechanism": mech})
-		c, err := New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"), h.st)
+		c, err := New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +129,7 @@ func TestIMAPOAuth2AgainstDovecot(t *testing.T) {
 
 	// A token the server refuses: a clear login error, no token in it.
 	writeToken(t, tokFile, "ya29.revoked-token")
-	c2, err := New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"), h.st)
+	c2, err := New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func senderFor(t *testing.T, addr string, smtpSet map[string]any) *Channel {
 	}
 	c, err := New(config.Channel{Name: testChannel, Type: "email", Email: map[string]any{
 		"imap": map[string]any{"addr": "127.0.0.1:1", "username": "u", "password": "p"}, "smtp": s}},
-		connectors.Env{Name: testChannel, Logger: testLogger(t)}, st)
+		withStore(connectors.Env{Name: testChannel, Logger: testLogger(t)}, st))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package email
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +15,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/switchboard-hub/switchboard/connectors"
-	"github.com/switchboard-hub/switchboard/store"
 )
 
 // checkpoint is what is stored per folder under CheckpointKey: every mail
@@ -27,122 +24,33 @@ type checkpoint struct {
 	LastUID     uint32 `json:"last_uid"`
 }
 
-// CheckpointKey is the store key of a folder's checkpoint.
+// CheckpointKey is the state key of a folder's checkpoint.
 func CheckpointKey(channel, folder string) string { return "email:" + channel + ":" + folder }
 
-// LeaseName is the store lease a replica holds while it reads the mailbox.
+// LeaseName is the lease a replica holds while it reads the mailbox.
 func LeaseName(channel string) string { return "email:" + channel }
 
-// fence carries the lease a session works under; checkpoint writes renew
-// it first, so a replica that lost the lease stops writing.
-type fence struct {
-	name, holder string
-	token        int64
-	ttl          time.Duration
-}
+// LeaseSpec implements connectors.LeasedSource: one replica at a time
+// reads the mailbox, under the lease "email:CHANNEL".
+func (c *Channel) LeaseSpec() (string, time.Duration) { return LeaseName(c.name), c.set.LeaseTTL.D() }
 
-// Run implements connectors.Source: it takes the mailbox lease (waiting
-// while another replica holds it), then reads every folder until ctx ends
-// or the lease is lost, reconnecting with backoff after any error. It
-// returns nil when ctx is cancelled.
-func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
-	holder := c.env.Replica
-	if holder == "" {
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		holder = "replica-" + hex.EncodeToString(b[:])
-	}
-	ttl := c.set.LeaseTTL.D()
-	wait := min(ttl/3, 5*time.Second)
-	for ctx.Err() == nil {
-		lease, err := c.st.AcquireLease(ctx, LeaseName(c.name), holder, ttl)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			if !errors.Is(err, store.ErrLeaseHeld) {
-				c.log.Warn("email: could not take the mailbox lease", "err", err)
-			}
-			sleep(ctx, wait)
-			continue
-		}
-		c.log.Info("email: mailbox lease taken; reading mail", "token", lease.Token, "folders", len(c.set.IMAP.Folders))
-		c.hold(ctx, sink, fence{name: LeaseName(c.name), holder: holder, token: lease.Token, ttl: ttl})
-	}
-	return nil
-}
-
-// hold reads every folder while the lease is held.
-func (c *Channel) hold(ctx context.Context, sink connectors.Sink, f fence) {
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.renew(lctx, cancel, f)
-	}()
+// RunLeased implements connectors.LeasedSource: it reads every folder
+// until ctx ends (stop, or the lease lost), reconnecting each with backoff
+// after any error, and returns nil. Checkpoints are written under f.
+func (c *Channel) RunLeased(ctx context.Context, sink connectors.Sink, f connectors.Lease) error {
+	c.log.Info("email: reading mail", "token", f.Token(), "folders", len(c.set.IMAP.Folders))
 	var folders sync.WaitGroup
 	for _, folder := range c.set.IMAP.Folders {
-		folders.Add(1)
-		go func() {
-			defer folders.Done()
-			c.folderLoop(lctx, sink, folder, f)
-		}()
+		folders.Go(func() { c.folderLoop(ctx, sink, folder, f) })
 	}
 	folders.Wait()
-	cancel()
-	wg.Wait()
-	rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer rcancel()
-	_ = c.st.ReleaseLease(rctx, f.name, f.holder, f.token)
-}
-
-// renew keeps the lease; when it is lost (or cannot be renewed before it
-// expires) every folder session is stopped.
-func (c *Channel) renew(ctx context.Context, lost context.CancelFunc, f fence) {
-	t := time.NewTicker(f.ttl / 3)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		_, err := c.st.RenewLease(ctx, f.name, f.holder, f.token, f.ttl)
-		switch {
-		case err == nil:
-			last = time.Now()
-		case errors.Is(err, store.ErrLeaseHeld):
-			c.log.Warn("email: mailbox lease lost to another replica; stopping")
-			lost()
-			return
-		case ctx.Err() != nil:
-			return
-		default:
-			c.log.Warn("email: lease renewal failed", "err", err)
-			if time.Since(last) > f.ttl {
-				lost()
-				return
-			}
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	return nil
 }
 
 // folderLoop keeps one IMAP session on folder, reconnecting with
 // exponential backoff (1s doubling to 1m; reset after a session that lived
 // a minute).
-func (c *Channel) folderLoop(ctx context.Context, sink connectors.Sink, folder string, f fence) {
+func (c *Channel) folderLoop(ctx context.Context, sink connectors.Sink, folder string, f connectors.Lease) {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		started := time.Now()
@@ -154,7 +62,7 @@ func (c *Channel) folderLoop(ctx context.Context, sink connectors.Sink, folder s
 			backoff = time.Second
 		}
 		c.log.Warn("email: imap session ended; reconnecting", "folder", folder, "err", err, "in", backoff)
-		sleep(ctx, backoff)
+		_ = connectors.Sleep(ctx, backoff)
 		backoff = min(backoff*2, time.Minute)
 	}
 }
@@ -204,7 +112,7 @@ func (c *Channel) dial(opts *imapclient.Options) (*imapclient.Client, error) {
 
 // session is one connection on one folder: sync, then IDLE (or sleep when
 // the server has no IDLE) until new mail, the refresh interval, or an error.
-func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder string, f fence) error {
+func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder string, f connectors.Lease) error {
 	// The handler runs on the client's reader goroutine and must not block
 	// (PEERS.md): it only nudges a buffered channel.
 	wake := make(chan struct{}, 1)
@@ -284,8 +192,8 @@ func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder stri
 }
 
 func (c *Channel) loadCheckpoint(ctx context.Context, key string) (checkpoint, bool, error) {
-	b, err := c.st.GetCheckpoint(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
+	b, err := c.st.Get(ctx, key)
+	if errors.Is(err, connectors.ErrNoState) {
 		return checkpoint{}, false, nil
 	}
 	if err != nil {
@@ -301,14 +209,11 @@ func (c *Channel) loadCheckpoint(ctx context.Context, key string) (checkpoint, b
 	return cp, true, nil
 }
 
-// saveCheckpoint renews the lease (the fencing step: a replica that lost
-// the mailbox writes nothing), then stores cp.
-func (c *Channel) saveCheckpoint(ctx context.Context, key string, cp checkpoint, f fence) error {
-	if _, err := c.st.RenewLease(ctx, f.name, f.holder, f.token, f.ttl); err != nil {
-		return fmt.Errorf("email: lease: %w", err)
-	}
+// saveCheckpoint stores cp fenced by the mailbox lease: the state renews
+// the lease first, so a replica that lost the mailbox writes nothing.
+func (c *Channel) saveCheckpoint(ctx context.Context, key string, cp checkpoint, f connectors.Lease) error {
 	b, _ := json.Marshal(cp)
-	if err := c.st.PutCheckpoint(ctx, key, b); err != nil {
+	if err := c.st.Put(ctx, f, key, b); err != nil {
 		return fmt.Errorf("email: write checkpoint: %w", err)
 	}
 	return nil
@@ -316,7 +221,7 @@ func (c *Channel) saveCheckpoint(ctx context.Context, key string, cp checkpoint,
 
 // sync fetches every mail of the selected folder that the checkpoint does
 // not cover yet.
-func (c *Channel) sync(ctx context.Context, cl *imapclient.Client, sink connectors.Sink, folder string, sel *imap.SelectData, f fence) error {
+func (c *Channel) sync(ctx context.Context, cl *imapclient.Client, sink connectors.Sink, folder string, sel *imap.SelectData, f connectors.Lease) error {
 	key := CheckpointKey(c.name, folder)
 	cp, found, err := c.loadCheckpoint(ctx, key)
 	if err != nil {
@@ -367,7 +272,7 @@ func (c *Channel) sync(ctx context.Context, cl *imapclient.Client, sink connecto
 
 // fetch delivers the mails with the given UIDs in batches and advances
 // the checkpoint after each batch whose every mail the hub accepted.
-func (c *Channel) fetch(ctx context.Context, cl *imapclient.Client, sink connectors.Sink, folder string, uids []imap.UID, cp *checkpoint, f fence) error {
+func (c *Channel) fetch(ctx context.Context, cl *imapclient.Client, sink connectors.Sink, folder string, uids []imap.UID, cp *checkpoint, f connectors.Lease) error {
 	// "UID n:*" always matches the highest UID, even when it is below n.
 	uids = slices.DeleteFunc(slices.Clone(uids), func(u imap.UID) bool { return uint32(u) <= cp.LastUID })
 	slices.Sort(uids)

@@ -50,7 +50,7 @@ func TestIMAPOverTLSAndSTARTTLS(t *testing.T) {
 	d.deliver(t, user, newMail("tls@customer.example", "Over TLS", "tls-"+randomHex(3)+"@x", "encrypted all the way"))
 	for _, tc := range []struct{ mode, addr string }{{TLSImplicit, imaps}, {TLSStart, d.imap}} {
 		set := d.settings(user, map[string]any{"addr": tc.addr, "tls": tc.mode, "allow_insecure": false, "tls_ca_file": ca})
-		c, err := New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"), h.st)
+		c, err := New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,13 +61,13 @@ func TestIMAPOverTLSAndSTARTTLS(t *testing.T) {
 		// Without the CA the server's certificate is not trusted (which
 		// also shows that the session above was TLS) ...
 		set["imap"].(map[string]any)["tls_ca_file"] = ""
-		c, _ = New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"), h.st)
+		c, _ = New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"))
 		if _, err := c.dial(nil); err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Fatalf("%s without the CA: %v; want a certificate error", tc.mode, err)
 		}
 		// ... unless verification is explicitly switched off.
 		set["imap"].(map[string]any)["insecure_skip_verify"] = true
-		c, _ = New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"), h.st)
+		c, _ = New(config.Channel{Name: testChannel, Type: "email", Email: set}, h.env(t, "r1"))
 		cl, err := c.dial(nil)
 		if err != nil {
 			t.Fatalf("%s with insecure_skip_verify: %v", tc.mode, err)
@@ -99,7 +99,7 @@ func TestPlaintextLoginRefused(t *testing.T) {
 	st := newHub(t).st
 	c, err := New(config.Channel{Name: testChannel, Type: "email", Email: map[string]any{
 		"imap": map[string]any{"addr": srv.addr, "username": "u", "password": "imap-S3cret-pw", "tls": "starttls"},
-		"smtp": map[string]any{"addr": "127.0.0.1:1", "from": "support@hub.example"}}}, connectors.Env{Name: testChannel, Logger: testLogger(t)}, st)
+		"smtp": map[string]any{"addr": "127.0.0.1:1", "from": "support@hub.example"}}}, withStore(connectors.Env{Name: testChannel, Logger: testLogger(t)}, st))
 	if err != nil {
 		t.Fatal(err)
 	}

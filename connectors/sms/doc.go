@@ -12,7 +12,7 @@
 // entry; ThreadKey is empty (one running conversation per number). A webhook
 // is answered with empty TwiML only after the sink made the message durable.
 //
-// It may import the connectors contract, config, the store contract (for
-// store.ErrNotFound only), twilio-go (client and rest/api/v2010) and the
-// standard library; never the router, a store backend, nor cmd.
+// It may import the connectors contract, config, twilio-go (client and
+// rest/api/v2010) and the standard library; never the store, the router,
+// nor cmd (its tests build the hub from real parts).
 package sms

@@ -10,7 +10,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 )
@@ -71,10 +70,7 @@ func (c *Channel) fetchOne(ctx context.Context, sid string, i int, ref mediaRef)
 			c.log.Warn("mms media not kept", "sid", sid, "media", i, "err", err)
 			return a
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
+		_ = connectors.Sleep(ctx, wait)
 		wait *= 2
 	}
 }

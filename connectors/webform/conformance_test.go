@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		ck := &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 		ch, err := webform.New(config.Channel{Name: "contact", Type: "webform", Phase: "live", Webform: settings(t, "")},
-			connectors.Env{Name: "contact", Sink: sink, Clock: ck.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st)
+			connectors.Env{Name: "contact", Sink: sink, Clock: ck.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Counters: st})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,10 +16,11 @@
 // allowed origins, per-IP and per-channel token buckets (429), a body cap
 // (413 before the body is read whole), forged and expired tokens refused
 // (403), and suspected bots (a filled honeypot, a token used faster than a
-// person fills a form) answered exactly like people but kept in the
-// store's spam quarantine instead of reaching a timeline.
+// person fills a form) answered exactly like people but handed to the
+// sink's quarantine (connectors.Quarantiner) instead of reaching a
+// timeline. Statistics go to env.Counters ("webform:CHANNEL:KIND").
 //
-// It may import the connectors contract, config, the store contract (the
-// quarantine and counters) and the standard library; never the router, a
-// store backend or cmd.
+// It may import the connectors contract, config and the standard library;
+// never the store, the router or cmd (its tests build the hub from real
+// parts).
 package webform

@@ -124,8 +124,8 @@ func newHub(t *testing.T, extra string) *hub {
 	rt := router.New(st, dir, router.Options{Clock: ck.Now, Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", ck.Now, nil)
 	cfg := config.Channel{Name: "contact", Type: "webform", Phase: "live", Webform: settings(t, extra)}
-	env := connectors.Env{Name: "contact", Sink: in, Blobs: bl, Clock: ck.Now, PublicURL: "https://hub.example.net", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ch, err := webform.New(cfg, env, st)
+	env := connectors.Env{Name: "contact", Sink: in, Blobs: bl, Clock: ck.Now, PublicURL: "https://hub.example.net", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Counters: st}
+	ch, err := webform.New(cfg, env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,17 +21,9 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
-	"github.com/switchboard-hub/switchboard/store"
 )
 
-// Store is the part of the store contract the channel uses: the spam
-// quarantine and shared counters.
-type Store interface {
-	store.Quarantine
-	store.Counters
-}
-
-// Counter names (store Counters) are "webform:CHANNEL:KIND" with these kinds.
+// Counter names (env.Counters) are "webform:CHANNEL:KIND" with these kinds.
 const (
 	CountReceived      = "received"       // submissions delivered to the hub
 	CountSpam          = "spam"           // honeypot or bot-speed submissions quarantined
@@ -54,7 +46,8 @@ type Channel struct {
 	s       Settings
 	tok     tokens
 	env     connectors.Env
-	st      Store
+	spam    connectors.Quarantiner // env.Sink's quarantine
+	counts  connectors.Counters
 	log     *slog.Logger
 	clock   func() time.Time
 	perIP   *limiter
@@ -67,7 +60,9 @@ var _ connectors.Router = (*Channel)(nil)
 
 // New decodes the channel's `webform` section strictly, validates it and
 // builds the channel. Errors name the key at fault and never hold the secret.
-func New(cfg config.Channel, env connectors.Env, st Store) (*Channel, error) {
+// env.Sink must be able to quarantine (connectors.Quarantiner: suspected
+// spam goes there), and env.Counters keeps the channel's statistics.
+func New(cfg config.Channel, env connectors.Env) (*Channel, error) {
 	var s Settings
 	if err := cfg.Decode(config.TypeWebform, &s); err != nil {
 		return nil, err
@@ -87,14 +82,15 @@ func New(cfg config.Channel, env connectors.Env, st Store) (*Channel, error) {
 	if err := s.validate(where); err != nil {
 		return nil, err
 	}
-	if env.Sink == nil || st == nil {
-		return nil, errors.New("webform: a sink and a store are required")
+	spam, ok := env.Sink.(connectors.Quarantiner)
+	if !ok || env.Counters == nil {
+		return nil, errors.New("webform: a sink that can quarantine and counters are required")
 	}
 	name := cfg.Name
 	if env.Name != "" {
 		name = env.Name
 	}
-	c := &Channel{name: name, s: s, env: env, st: st, log: env.Logger, clock: env.Clock,
+	c := &Channel{name: name, s: s, env: env, spam: spam, counts: env.Counters, log: env.Logger, clock: env.Clock,
 		tok:     tokens{channel: name, secret: []byte(s.Secret), ttl: s.TokenTTL.D()},
 		perIP:   newLimiter(s.RateLimit.PerIP, s.RateLimit.Window.D()),
 		perChan: newLimiter(s.RateLimit.PerChannel, s.RateLimit.Window.D())}
@@ -129,10 +125,10 @@ func (c *Channel) Routes() []connectors.Route {
 }
 
 // Stats returns the channel's counters (see the Count* kinds), summed over
-// every replica sharing the store.
+// every replica.
 func (c *Channel) Stats(ctx context.Context) (map[string]int64, error) {
 	prefix := "webform:" + c.name + ":"
-	raw, err := c.st.GetCounters(ctx, prefix)
+	raw, err := c.counts.GetCounters(ctx, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +143,7 @@ func (c *Channel) count(ctx context.Context, kind string, n int64) {
 	if n == 0 {
 		return
 	}
-	if _, err := c.st.Incr(context.WithoutCancel(ctx), "webform:"+c.name+":"+kind, n); err != nil {
+	if _, err := c.counts.Incr(context.WithoutCancel(ctx), "webform:"+c.name+":"+kind, n); err != nil {
 		c.log.Warn("webform: counting failed", "kind", kind, "err", err)
 	}
 }
@@ -347,15 +343,11 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 	c.success(w, r, id, sub.json)
 }
 
-// quarantine keeps a suspected bot's submission aside (an admin can list
-// and release it) and answers exactly as for a person.
+// quarantine keeps a suspected bot's submission aside through the sink
+// (an admin can list and release it) and answers exactly as for a person.
 func (c *Channel) quarantine(w http.ResponseWriter, r *http.Request, msg connectors.Message, reason string, isJSON bool) {
 	ctx := r.Context()
-	payload, err := json.Marshal(msg)
-	if err == nil {
-		err = c.st.PutQuarantine(ctx, store.QuarantineItem{ID: "q" + strings.TrimPrefix(msg.ID, "m"), Channel: c.name, Reason: reason, Payload: payload, At: msg.ReceivedAt})
-	}
-	if err != nil {
+	if err := c.spam.Quarantine(ctx, msg, reason); err != nil {
 		c.log.Error("webform: quarantining a submission failed", "err", err)
 		c.fail(w, r, refuse(http.StatusServiceUnavailable, "unavailable", "the submission could not be saved; try again"))
 		return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/connectors/connectortest"
 	"github.com/switchboard-hub/switchboard/connectors/webform"
 	"github.com/switchboard-hub/switchboard/store"
 )
@@ -565,7 +566,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		cfg := config.Channel{Name: "contact", Type: "webform", Webform: settings(t, tc.extra)}
-		_, err := webform.New(cfg, connectors.Env{Name: "contact", Sink: connectors.SinkFunc(nil)}, nopStore{})
+		_, err := webform.New(cfg, connectors.Env{Name: "contact", Sink: &connectortest.Sink{}, Counters: nopCounters{}})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
 			continue
@@ -581,7 +582,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	// The short-hand of config/testdata (fields: [email, message]) is valid.
 	cfg := config.Channel{Name: "form", Type: "webform", Webform: map[string]any{"fields": []any{"email", "message"}, "secret": secret}}
-	ch, err := webform.New(cfg, connectors.Env{Name: "form", Sink: connectors.SinkFunc(nil)}, nopStore{})
+	ch, err := webform.New(cfg, connectors.Env{Name: "form", Sink: &connectortest.Sink{}, Counters: nopCounters{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,4 +591,10 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-type nopStore struct{ store.Store }
+// nopCounters counts nothing.
+type nopCounters struct{}
+
+func (nopCounters) Incr(context.Context, string, int64) (int64, error) { return 0, nil }
+func (nopCounters) GetCounters(context.Context, string) (map[string]int64, error) {
+	return map[string]int64{}, nil
+}

@@ -310,7 +310,7 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 		_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for i, m := range members {
 				cur, cust, _ := strings.Cut(m, "\x00")
-				cmds[i] = p.HGet(ctx, s.k.conversations(cust), sortKeyID(cur))
+				cmds[i] = p.HGet(ctx, s.k.conversations(cust), store.SortKeyID(cur))
 			}
 			return nil
 		})

@@ -173,7 +173,7 @@ func (s *Store) UpdateMerge(ctx context.Context, id string, fn func(*store.Merge
 func (s *Store) mergesFrom(ctx context.Context, members []string) ([]store.Merge, error) {
 	keys := make([]string, len(members))
 	for i, m := range members {
-		keys[i] = s.k.merge(sortKeyID(m))
+		keys[i] = s.k.merge(store.SortKeyID(m))
 	}
 	vals, oks, err := s.getMany(ctx, keys)
 	if err != nil {

@@ -227,7 +227,7 @@ func (s *Store) PageEntries(ctx context.Context, customerID, before string, limi
 	}
 	ids := make([]string, len(members))
 	for i, m := range members {
-		ids[i] = sortKeyID(m)
+		ids[i] = store.SortKeyID(m)
 	}
 	vals, err := s.c.HMGet(ctx, s.k.entries(customerID), ids...).Result()
 	if err != nil {

@@ -296,11 +296,3 @@ func parseNanos(s string) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
-
-// sortKeyID returns the id part of a store.SortKey / store.ConversationCursor.
-func sortKeyID(k string) string {
-	if len(k) > 21 {
-		return k[21:]
-	}
-	return ""
-}

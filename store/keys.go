@@ -81,6 +81,15 @@ func SortKeyID(k string) string {
 	return k[sortKeyWidth+1:]
 }
 
+// LegacyProviderIDCheckpoint names the checkpoint under which versions
+// before the ProviderIDs record kept a provider id's entry id. Backends read
+// it when GetProviderID finds no record, so reports and bounces of messages
+// sent before an upgrade still find their entries; nothing writes it any
+// more.
+func LegacyProviderIDCheckpoint(channel, providerID string) string {
+	return "provider|" + channel + "|" + providerID
+}
+
 // TeamAudience is the audience value restricting a conversation to one team.
 func TeamAudience(team string) string { return "team:" + team }
 

@@ -105,13 +105,16 @@ var (
 	bConsents       = []byte("consents")         // customer\x00channel\x00purpose → Consent
 	bCounters       = []byte("counters")         // name → int64 (8 bytes BE)
 	bQuarantine     = []byte("quarantine")       // id → QuarantineItem
+	bProviderIDs    = []byte("provider_ids")     // channel\x00providerID → providerRef
+	bProviderByCust = []byte("provider_by_cust") // customer\x00channel\x00providerID → "1"
+	bSessions       = []byte("sessions")         // "key" → session key; "epoch\x00"agent → int64 (8 bytes BE)
 )
 
 var allBuckets = [][]byte{
 	bIdentities, bClaims, bCustomers, bMerges, bMergeIdx, bSuggestIdx,
 	bConversations, bThreads, bConvActivity, bConvByCustomer,
 	bTimeline, bEntryIDs, bEntryCounts, bChannels, bLeases, bCheckpoints,
-	bAudit, bConsents, bCounters, bQuarantine,
+	bAudit, bConsents, bCounters, bQuarantine, bProviderIDs, bProviderByCust, bSessions,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one

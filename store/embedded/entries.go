@@ -223,6 +223,9 @@ func (s *Store) DeleteEntries(ctx context.Context, customerID string) (int, erro
 			}
 			n++
 		}
+		if err := deleteCustomerProviderIDs(tx, customerID); err != nil {
+			return err
+		}
 		return tx.Bucket(bEntryCounts).Delete([]byte(customerID))
 	})
 	return n, err

@@ -253,9 +253,13 @@ func (s *Store) CountEntries(ctx context.Context, customerID string) (int, error
 	return int(n), err
 }
 
-// DeleteEntries removes the dedupe records that point at the customer,
-// then (one script) the entries and the timeline.
+// DeleteEntries removes the customer's provider-id records and the dedupe
+// records that point at the customer, then (one script) the entries and
+// the timeline.
 func (s *Store) DeleteEntries(ctx context.Context, customerID string) (int, error) {
+	if err := s.deleteCustomerProviderIDs(ctx, customerID); err != nil {
+		return 0, err
+	}
 	ids, err := s.c.HKeys(ctx, s.k.entries(customerID)).Result()
 	if err != nil {
 		return 0, err

@@ -1,7 +1,9 @@
 package inbox
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/switchboard-hub/switchboard/connectors"
@@ -38,17 +40,22 @@ func (s *Server) releaseQuarantine(w http.ResponseWriter, r *http.Request) {
 	}
 	var msg connectors.Message
 	if err := json.Unmarshal(q.Payload, &msg); err != nil {
-		_ = s.o.Store.PutQuarantine(ctx, q) // keep it
+		s.requarantine(ctx, q) // keep it
 		writeError(w, 422, "invalid", "quarantined payload is not a message: "+err.Error())
 		return
 	}
 	id, err := s.o.Ingest.Deliver(ctx, msg)
 	if err != nil {
-		_ = s.o.Store.PutQuarantine(ctx, q) // not lost: back into quarantine
+		s.requarantine(ctx, q) // not lost: back into quarantine
 		storeError(w, err)
 		return
 	}
-	_ = s.o.Store.AppendAudit(ctx, store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(ctx).Name, Action: "quarantine.release", Target: q.ID, Detail: q.Channel})
+	// The message is on its way already (that cannot be undone): a lost
+	// record is logged and counted, the release still answered.
+	rec := store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(ctx).Name, Action: "quarantine.release", Target: q.ID, Detail: q.Channel}
+	if err := s.o.Store.AppendAudit(ctx, rec); err != nil {
+		s.auditLost(rec, err)
+	}
 	writeJSON(w, 202, map[string]string{"id": id, "status": "accepted"})
 }
 
@@ -59,6 +66,24 @@ func (s *Server) dropQuarantine(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
-	_ = s.o.Store.AppendAudit(ctx, store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(ctx).Name, Action: "quarantine.delete", Target: q.ID, Detail: q.Channel})
+	// A deletion that cannot be audited does not happen: the item goes
+	// back into the quarantine and the request fails (5xx).
+	rec := store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(ctx).Name, Action: "quarantine.delete", Target: q.ID, Detail: q.Channel}
+	if err := s.o.Store.AppendAudit(ctx, rec); err != nil {
+		if perr := s.o.Store.PutQuarantine(ctx, q); perr != nil {
+			s.o.Logger.Error("quarantined message lost: could not put it back", "id", q.ID, "channel", q.Channel, "err", perr)
+			s.auditLost(rec, err) // deleted after all, and not audited
+		}
+		storeError(w, fmt.Errorf("audit quarantine deletion: %w", err))
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// requarantine puts a taken item back; a failure is logged (the item is
+// lost then, and someone must know).
+func (s *Server) requarantine(ctx context.Context, q store.QuarantineItem) {
+	if err := s.o.Store.PutQuarantine(ctx, q); err != nil {
+		s.o.Logger.Error("quarantined message lost: could not put it back", "id", q.ID, "channel", q.Channel, "err", err)
+	}
 }

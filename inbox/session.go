@@ -9,9 +9,10 @@ package inbox
 //	sb_session = base64url(JSON{name, epoch, expiry, session id, credential digest}) "." base64url(HMAC-SHA256(key, JSON))
 //
 // (named __Host-sb_session when the cookie is Secure). The HMAC key is
-// created once per store (under a lease, so replicas agree) and kept as a
-// checkpoint. Logging out increments the agent's session epoch (another
-// checkpoint); a cookie carrying an older epoch is refused by every replica,
+// created once per store (the store's session-key record, created if absent
+// atomically, so replicas agree). Logging out increments the agent's session
+// epoch (the store's epoch record); a cookie carrying an older epoch is
+// refused by every replica,
 // so logging out ends all of that agent's sessions, open event streams
 // included. The credential digest is HMAC(key, name, password hash): a
 // cookie minted before the agent's password hash changed no longer
@@ -50,6 +51,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
@@ -70,8 +72,12 @@ const (
 	// SessionTTL is how long a session lasts (a working day and then some).
 	SessionTTL = 12 * time.Hour
 
-	sessionKeyName   = "inbox.session-key"
-	sessionEpochName = "inbox.session-epoch."
+	// legacyKeyName and legacyEpochName are the checkpoints under which
+	// versions before the store's Sessions records kept the key and the
+	// epochs; they are read (never written) so an upgrade keeps every
+	// session (see signingKey and epoch).
+	legacyKeyName   = "inbox.session-key"
+	legacyEpochName = "inbox.session-epoch."
 
 	// Lockout: after lockFreeAttempts failures for one name (lockFreeAttemptsIP
 	// for one client address) each further failure locks it for
@@ -105,6 +111,12 @@ type sessions struct {
 
 	keyMu sync.Mutex // held while the key is loaded or created
 	key   atomic.Pointer[[]byte]
+	// legacyEpochs caches each agent's legacy epoch (name → int64), read
+	// once per process: nothing writes those checkpoints any more.
+	legacyEpochs sync.Map
+
+	// auditFailures counts audit records lost after their action happened.
+	auditFailures *prometheus.CounterVec
 
 	failMu    sync.Mutex
 	fails     map[string]*failures
@@ -131,7 +143,7 @@ type failures struct {
 
 func newSessions(o Options, auth *authenticator) *sessions {
 	ss := &sessions{st: o.Store, clock: o.Clock, fails: map[string]*failures{}, verify: make(chan struct{}, verifySlots),
-		trusted: o.TrustedProxies, auth: auth}
+		trusted: o.TrustedProxies, auth: auth, auditFailures: auditFailureCounter(o.Gatherer)}
 	for _, c := range auth.creds {
 		if c.PasswordHash != "" {
 			ss.hashes = append(ss.hashes, c.PasswordHash)
@@ -160,8 +172,10 @@ func sessionFrom(ctx context.Context) (session, bool) {
 	return s, ok
 }
 
-// signingKey returns the store's session key, creating it once. The lease
-// makes concurrent first starts of several replicas agree on one key.
+// signingKey returns the store's session key, creating it once. The store
+// creates it if absent atomically, so concurrent first starts of several
+// replicas agree on one key. A key kept as a checkpoint by an earlier
+// version is the one proposed, so an upgrade keeps every session.
 func (ss *sessions) signingKey(ctx context.Context) ([]byte, error) {
 	if k := ss.key.Load(); k != nil {
 		return *k, nil
@@ -171,10 +185,14 @@ func (ss *sessions) signingKey(ctx context.Context) ([]byte, error) {
 	if k := ss.key.Load(); k != nil {
 		return *k, nil
 	}
-	b, err := ss.st.GetCheckpoint(ctx, sessionKeyName)
+	candidate, err := ss.st.GetCheckpoint(ctx, legacyKeyName)
 	if errors.Is(err, store.ErrNotFound) {
-		b, err = ss.createKey(ctx)
+		candidate = make([]byte, 32)
+		rand.Read(candidate)
+	} else if err != nil {
+		return nil, fmt.Errorf("session key: read the legacy key: %w", err)
 	}
+	b, err := ss.st.GetOrCreateSessionKey(ctx, candidate)
 	if err != nil {
 		return nil, fmt.Errorf("session key: %w", err)
 	}
@@ -185,52 +203,73 @@ func (ss *sessions) signingKey(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
-func (ss *sessions) createKey(ctx context.Context) ([]byte, error) {
-	holder := randomHex(8)
-	var l store.Lease
-	var err error
-	for i := 0; ; i++ {
-		l, err = ss.st.AcquireLease(ctx, sessionKeyName, holder, 10*time.Second)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, store.ErrLeaseHeld) || i >= 100 {
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	defer ss.st.ReleaseLease(context.WithoutCancel(ctx), sessionKeyName, holder, l.Token)
-	b, err := ss.st.GetCheckpoint(ctx, sessionKeyName)
-	if !errors.Is(err, store.ErrNotFound) {
-		return b, err // another replica made it first
-	}
-	b = make([]byte, 32)
-	rand.Read(b)
-	return b, ss.st.PutCheckpoint(ctx, sessionKeyName, b)
-}
-
+// epoch is the agent's session epoch: the epoch an earlier version kept as
+// a checkpoint (0 when none) plus the store's epoch record. The sum keeps
+// the cookies of an upgraded deployment valid and those ended by a logout
+// ended, and only grows.
 func (ss *sessions) epoch(ctx context.Context, name string) (int64, error) {
-	b, err := ss.st.GetCheckpoint(ctx, sessionEpochName+name)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
-	}
+	legacy, err := ss.legacyEpoch(ctx, name)
 	if err != nil {
 		return 0, err
 	}
-	return strconv.ParseInt(string(b), 10, 64)
+	n, err := ss.st.SessionEpoch(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("session epoch: %w", err)
+	}
+	return legacy + n, nil
+}
+
+func (ss *sessions) legacyEpoch(ctx context.Context, name string) (int64, error) {
+	if v, ok := ss.legacyEpochs.Load(name); ok {
+		return v.(int64), nil
+	}
+	var n int64
+	b, err := ss.st.GetCheckpoint(ctx, legacyEpochName+name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return 0, fmt.Errorf("session epoch: read the legacy epoch: %w", err)
+	default:
+		if n, err = strconv.ParseInt(string(b), 10, 64); err != nil {
+			return 0, fmt.Errorf("session epoch: legacy epoch of %s: %w", name, err)
+		}
+	}
+	ss.legacyEpochs.Store(name, n)
+	return n, nil
 }
 
 // endAll ends every session of name (log out).
 func (ss *sessions) endAll(ctx context.Context, name string) error {
-	e, err := ss.epoch(ctx, name)
-	if err != nil {
-		return err
+	if _, err := ss.st.BumpSessionEpoch(ctx, name); err != nil {
+		return fmt.Errorf("end sessions: %w", err)
 	}
-	return ss.st.PutCheckpoint(ctx, sessionEpochName+name, []byte(strconv.FormatInt(e+1, 10)))
+	return nil
+}
+
+// auditFailureCounter is switchboard_audit_failures_total, registered on
+// the metrics registry when the server has one.
+func auditFailureCounter(g prometheus.Gatherer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_audit_failures_total",
+		Help: "Audit records that could not be written after their action had happened."}, []string{"action"})
+	if reg, ok := g.(prometheus.Registerer); ok {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+					return existing
+				}
+			}
+		}
+	}
+	return c
+}
+
+// auditLost reports an audit record that could not be written although
+// its action already happened and cannot be undone: never silently, but
+// at error level and in switchboard_audit_failures_total.
+func (s *Server) auditLost(rec store.AuditRecord, err error) {
+	s.o.Logger.Error("audit record could not be written", "action", rec.Action, "actor", rec.Actor, "target", rec.Target, "err", err)
+	s.sess.auditFailures.WithLabelValues(rec.Action).Inc()
 }
 
 func mac(key []byte, parts ...string) []byte {
@@ -837,7 +876,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
-	_ = s.o.Store.AppendAudit(r.Context(), store.AuditRecord{At: s.o.Clock().UTC(), Actor: p.Name, Action: "session.login", Target: p.Name, Detail: "from " + ip})
+	// Audited before the cookie is handed out: when the record cannot be
+	// written the sign-in fails (5xx) and no session exists for anyone.
+	if err := s.o.Store.AppendAudit(r.Context(), store.AuditRecord{At: s.o.Clock().UTC(), Actor: p.Name, Action: "session.login", Target: p.Name, Detail: "from " + ip}); err != nil {
+		s.o.Logger.Error("sign-in refused: audit record could not be written", "agent", p.Name, "err", err)
+		storeError(w, fmt.Errorf("audit sign-in: %w", err))
+		return
+	}
 	http.SetCookie(w, s.sess.cookie(r, value, time.Unix(sess.Expiry, 0)))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, info)
@@ -896,7 +941,12 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			storeError(w, err)
 			return
 		}
-		_ = s.o.Store.AppendAudit(r.Context(), store.AuditRecord{At: s.o.Clock().UTC(), Actor: p.Name, Action: "session.logout", Target: p.Name})
+		// The sessions have ended already (that cannot be undone, nor
+		// should a logout fail): a lost record is logged and counted.
+		rec := store.AuditRecord{At: s.o.Clock().UTC(), Actor: p.Name, Action: "session.logout", Target: p.Name}
+		if err := s.o.Store.AppendAudit(r.Context(), rec); err != nil {
+			s.auditLost(rec, err)
+		}
 		// Open event streams of the agent's sessions (on every replica) end.
 		_ = router.Publish(r.Context(), s.o.Store, router.Event{Type: eventSessionEnded, Agent: p.Name})
 	}

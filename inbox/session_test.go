@@ -2,18 +2,23 @@ package inbox_test
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
@@ -402,4 +407,151 @@ func (e *uiEnv) conversation() store.Conversation {
 		e.t.Fatal(err)
 	}
 	return c
+}
+
+// legacyCookie builds a session cookie the way every version signs them,
+// with key: what a browser holds from before an upgrade.
+func legacyCookie(key []byte, name, pwHash string, epoch int64, expiry time.Time) (cookie *http.Cookie, csrf string) {
+	mac := func(parts ...string) []byte {
+		m := hmac.New(sha256.New, key)
+		for _, p := range parts {
+			m.Write([]byte(p))
+			m.Write([]byte{0})
+		}
+		return m.Sum(nil)
+	}
+	enc := base64.RawURLEncoding
+	sid := fmt.Sprintf("sid-%d", epoch)
+	payload, _ := json.Marshal(map[string]any{"n": name, "e": epoch, "x": expiry.Unix(), "s": sid,
+		"c": enc.EncodeToString(mac("credential", name, pwHash)[:12])})
+	value := enc.EncodeToString(payload) + "." + enc.EncodeToString(mac("session", string(payload)))
+	return &http.Cookie{Name: inbox.SessionCookie, Value: value}, enc.EncodeToString(mac("csrf", sid))
+}
+
+// TestSessionsSurviveUpgrade: a deployment whose key and epochs were kept
+// as checkpoints (before the store's session records) keeps its sessions,
+// and those ended by a logout stay ended.
+func TestSessionsSurviveUpgrade(t *testing.T) {
+	var aliceHash string
+	e := newUIEnvWith(t, "", func(o *inbox.Options) { aliceHash = o.Credentials[0].PasswordHash })
+	ctx := context.Background()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	if err := e.st.PutCheckpoint(ctx, "inbox.session-key", key); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.PutCheckpoint(ctx, "inbox.session-epoch.alice", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	exp := e.clock.Now().Add(time.Hour)
+	live, csrf := legacyCookie(key, "alice", aliceHash, 2, exp)
+	ended, _ := legacyCookie(key, "alice", aliceHash, 1, exp)
+	if rec := e.do("GET", "/api/v1/session", "", live); rec.Code != 200 {
+		t.Fatalf("a session from before the upgrade: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.do("GET", "/api/v1/session", "", ended); rec.Code != 401 {
+		t.Fatalf("a session ended by a logout before the upgrade: %d", rec.Code)
+	}
+	if got, err := e.st.GetOrCreateSessionKey(ctx, []byte("another key, not the one in force")); err != nil || string(got) != string(key) {
+		t.Fatalf("session key record = %q, %v; want the checkpoint's key", got, err)
+	}
+	if rec := e.do("DELETE", "/api/v1/session", "", live, inbox.CSRFHeader, csrf); rec.Code != 204 {
+		t.Fatalf("logout: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.do("GET", "/api/v1/session", "", live); rec.Code != 401 {
+		t.Fatalf("the session after logging out: %d", rec.Code)
+	}
+	s, rec := e.login("alice", alicePW)
+	if rec.Code != 200 {
+		t.Fatalf("sign in after the logout: %d", rec.Code)
+	}
+	if rec := e.do("GET", "/api/v1/session", "", s.cookie); rec.Code != 200 {
+		t.Fatalf("a new session: %d", rec.Code)
+	}
+	if n, err := e.st.SessionEpoch(ctx, "alice"); err != nil || n != 1 {
+		t.Fatalf("epoch record after one logout = %d, %v; want 1", n, err)
+	}
+}
+
+// auditOutage is a store whose audit log can be made to fail.
+type auditOutage struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (a *auditOutage) AppendAudit(ctx context.Context, r store.AuditRecord) error {
+	if a.down.Load() {
+		return errors.New("audit log unavailable")
+	}
+	return a.Store.AppendAudit(ctx, r)
+}
+
+func auditFailures(t *testing.T, reg *prometheus.Registry, action string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "switchboard_audit_failures_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "action" && l.GetValue() == action {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// TestAuditFailures: an audit record that cannot be written is never lost
+// silently. A sign-in or a quarantine deletion fails (5xx) and does not
+// happen; a logout or a release, done already, is logged and counted.
+func TestAuditFailures(t *testing.T) {
+	var outage *auditOutage
+	reg := prometheus.NewRegistry()
+	e := newUIEnvWith(t, "", func(o *inbox.Options) {
+		outage = &auditOutage{Store: o.Store}
+		o.Store, o.Gatherer = outage, reg
+	})
+	ctx := context.Background()
+	a, _ := e.login("alice", alicePW)
+	r, _ := e.login("root", rootPW)
+
+	outage.down.Store(true)
+	if _, rec := e.login("alice", alicePW); rec.Code/100 != 5 || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("sign-in without audit = %d with cookies %v, want 5xx and no cookie", rec.Code, rec.Result().Cookies())
+	}
+
+	q := store.QuarantineItem{ID: "q1", Channel: "web", Reason: "honeypot", Payload: []byte(`{"channel":"web","text":"spam?"}`)}
+	if err := e.st.PutQuarantine(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if rec := e.do("DELETE", "/api/v1/quarantine/q1", "", r.cookie, inbox.CSRFHeader, r.csrf); rec.Code/100 != 5 {
+		t.Errorf("quarantine deletion without audit = %d, want 5xx", rec.Code)
+	}
+	if qs, err := e.st.ListQuarantine(ctx, "", 10); err != nil || len(qs) != 1 || qs[0].ID != "q1" {
+		t.Errorf("quarantine after an unaudited deletion = %v, %v; want q1 still there", qs, err)
+	}
+
+	if rec := e.do("DELETE", "/api/v1/session", "", a.cookie, inbox.CSRFHeader, a.csrf); rec.Code != 204 {
+		t.Fatalf("logout without audit: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.do("GET", "/api/v1/session", "", a.cookie); rec.Code != 401 {
+		t.Errorf("session after a logout without audit: %d, want 401 (ended)", rec.Code)
+	}
+	if n := auditFailures(t, reg, "session.logout"); n != 1 {
+		t.Errorf("switchboard_audit_failures_total{action=session.logout} = %v, want 1", n)
+	}
+
+	outage.down.Store(false)
+	if rec := e.do("DELETE", "/api/v1/quarantine/q1", "", r.cookie, inbox.CSRFHeader, r.csrf); rec.Code != 204 {
+		t.Errorf("quarantine deletion with audit: %d %s", rec.Code, rec.Body)
+	}
+	recs, err := e.st.ListAudit(ctx, 1)
+	if err != nil || len(recs) != 1 || recs[0].Action != "quarantine.delete" {
+		t.Errorf("newest audit record = %v, %v; want the quarantine deletion", recs, err)
+	}
 }

@@ -337,19 +337,17 @@ func (o *Outbound) consented(ctx context.Context, customerID, channel string) er
 var statusRank = map[string]int{store.DeliveryQueued: 0, store.DeliverySent: 1,
 	store.DeliveryDelivered: 2, store.DeliveryUndelivered: 2, store.DeliveryFailed: 2}
 
-func providerKey(channel, providerID string) string { return "provider|" + channel + "|" + providerID }
-
 // UpdateStatus implements connectors.StatusSink: a channel reports the
 // status of the outbound message it sent with providerID.
 func (o *Outbound) UpdateStatus(ctx context.Context, channel, providerID, status, detail string) error {
 	if _, ok := statusRank[status]; !ok {
 		return fmt.Errorf("%w: delivery status %q", connectors.ErrInvalid, status)
 	}
-	var id []byte
+	var id string
 	var err error
 	// A report can race the sender storing the provider id: wait briefly.
 	for i := 0; i < 20; i++ {
-		if id, err = o.st.GetCheckpoint(ctx, providerKey(channel, providerID)); !errors.Is(err, store.ErrNotFound) {
+		if id, err = o.st.GetProviderID(ctx, channel, providerID); !errors.Is(err, store.ErrNotFound) {
 			break
 		}
 		select {
@@ -364,7 +362,7 @@ func (o *Outbound) UpdateStatus(ctx context.Context, channel, providerID, status
 	if err != nil {
 		return fmt.Errorf("outbound message %s/%s: %w", channel, providerID, err)
 	}
-	cur, err := o.st.GetEntry(ctx, string(id))
+	cur, err := o.st.GetEntry(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -386,8 +384,8 @@ func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID
 		if err != nil {
 			return err
 		}
-		if err := o.st.PutCheckpoint(ctx, providerKey(cur.Channel, providerID), []byte(id)); err != nil {
-			return err
+		if err := o.st.PutProviderID(ctx, cur.Channel, providerID, cur.CustomerID, id); err != nil {
+			return fmt.Errorf("record provider id %s/%s: %w", cur.Channel, providerID, err)
 		}
 	}
 	e, err := o.st.UpdateEntry(ctx, id, func(e *store.Entry) error {

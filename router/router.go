@@ -322,7 +322,7 @@ func (r *Router) counted(msg connectors.Message, created bool) {
 // failure itself is already on the reply's status. done is false when the
 // reply is unknown (the caller then handles msg as an ordinary message).
 func (r *Router) regarding(ctx context.Context, msg connectors.Message) (done bool, err error) {
-	id, err := r.st.GetCheckpoint(ctx, providerKey(msg.Channel, msg.Regarding))
+	id, err := r.st.GetProviderID(ctx, msg.Channel, msg.Regarding)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

@@ -1,8 +1,10 @@
 // Package store defines the persistence contract of the hub: the records
 // (Customer, identity bindings, Conversation, Entry, merges, channel state,
-// consent, audit), the durable queues (ingest, outbound, dead letters), leases,
-// checkpoints and realtime fan-out, plus the sentinel errors every backend
-// returns.
+// consent, audit, the provider-id index of outbound messages, the sign-in
+// session key and epochs), the durable queues (ingest, outbound, dead
+// letters), leases, channels' checkpoints and realtime fan-out, plus the
+// sentinel errors every backend returns and the one encoding of sort keys
+// (keys.go: SortKey, ConversationCursor, ParseSortKey, SortKeyID).
 //
 // Backends live in sub-packages (store/redis, store/embedded) and must pass
 // the conformance suite in store/storetest. This package imports only the

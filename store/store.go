@@ -31,6 +31,8 @@ type Store interface {
 	Queues
 	Leases
 	Checkpoints
+	ProviderIDs
+	Sessions
 	Events
 	Audit
 	Consents
@@ -306,8 +308,9 @@ type Entries interface {
 	PageEntries(ctx context.Context, customerID, before string, limit int) ([]Entry, error)
 	// CountEntries returns the number of entries on one customer's timeline.
 	CountEntries(ctx context.Context, customerID string) (int, error)
-	// DeleteEntries removes every entry of the customer's timeline and their
-	// dedupe records (erasure), returning how many were removed.
+	// DeleteEntries removes every entry of the customer's timeline, their
+	// dedupe records and the provider ids recorded for the customer
+	// (ProviderIDs) (erasure), returning how many entries were removed.
 	DeleteEntries(ctx context.Context, customerID string) (int, error)
 }
 
@@ -446,10 +449,48 @@ type Leases interface {
 }
 
 // Checkpoints store small opaque state of a channel (IMAP UIDVALIDITY/UID, a
-// Slack cursor). GetCheckpoint returns ErrNotFound when never written.
+// Slack cursor), and nothing else: the hub's own records have their own
+// parts of the contract. GetCheckpoint returns ErrNotFound when never written.
 type Checkpoints interface {
 	GetCheckpoint(ctx context.Context, key string) ([]byte, error)
 	PutCheckpoint(ctx context.Context, key string, value []byte) error
+}
+
+// ---- provider ids -------------------------------------------------------
+
+// ProviderIDs index the hub's outbound messages by the id their channel's
+// provider gave them (a Twilio SID, an email Message-ID), so a delivery
+// report or a bounce that names that id finds the entry. A record belongs
+// to the customer whose timeline holds the entry and is erased with that
+// timeline (DeleteEntries).
+type ProviderIDs interface {
+	// PutProviderID records that channel's provider knows entry entryID, on
+	// customerID's timeline, as providerID. Writing the same id again
+	// replaces the record.
+	PutProviderID(ctx context.Context, channel, providerID, customerID, entryID string) error
+	// GetProviderID returns the entry id recorded for (channel,
+	// providerID), or ErrNotFound. An id recorded by an earlier version
+	// (a checkpoint named LegacyProviderIDCheckpoint) is found too.
+	GetProviderID(ctx context.Context, channel, providerID string) (string, error)
+	// DeleteProviderID removes the record. Missing is not an error.
+	DeleteProviderID(ctx context.Context, channel, providerID string) error
+}
+
+// ---- sign-in sessions ---------------------------------------------------
+
+// Sessions hold what every replica needs to accept the web UI's session
+// cookies: one signing key per store and a per-agent epoch that logging out
+// increments (a cookie of an older epoch is refused).
+type Sessions interface {
+	// GetOrCreateSessionKey returns the stored session key, storing key
+	// first when there is none. Atomic: of concurrent callers, the first
+	// key stored wins and all of them get it.
+	GetOrCreateSessionKey(ctx context.Context, key []byte) ([]byte, error)
+	// SessionEpoch returns agent's session epoch (0 when never bumped).
+	SessionEpoch(ctx context.Context, agent string) (int64, error)
+	// BumpSessionEpoch increments agent's session epoch atomically (every
+	// one of concurrent calls counts) and returns the new value.
+	BumpSessionEpoch(ctx context.Context, agent string) (int64, error)
 }
 
 // ---- realtime events ----------------------------------------------------

@@ -98,51 +98,39 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*stor
 // updateConversation is UpdateConversation inside tx.
 func updateConversation(tx *bolt.Tx, id string, fn func(*store.Conversation) error) (store.Conversation, error) {
 	convs, threads := tx.Bucket(bConversations), tx.Bucket(bThreads)
-	var old store.Conversation
-	found, err := getJSON(convs, []byte(id), &old)
-	if err != nil {
-		return store.Conversation{}, err
-	}
-	if !found {
-		return store.Conversation{}, store.ErrNotFound
-	}
-	c := old
-	if err := fn(&c); err != nil {
-		return store.Conversation{}, err
-	}
-	c.ID = id
-	c.Version = old.Version + 1
+	return updateRecord(convs, []byte(id), fn, func(old store.Conversation, c *store.Conversation) error {
+		c.ID = id
+		c.Version = old.Version + 1
 
-	oldKey, newKey := key(old.CustomerID, old.ThreadKey), key(c.CustomerID, c.ThreadKey)
-	held := holdsThread(old) && string(threads.Get(oldKey)) == id
-	want := holdsThread(c)
-	sameKey := string(oldKey) == string(newKey)
-	if want && !(held && sameKey) {
-		if other := threads.Get(newKey); other != nil && string(other) != id {
-			if convs.Get(other) != nil {
-				return store.Conversation{}, store.ErrConflict
+		oldKey, newKey := key(old.CustomerID, old.ThreadKey), key(c.CustomerID, c.ThreadKey)
+		held := holdsThread(old) && string(threads.Get(oldKey)) == id
+		want := holdsThread(*c)
+		sameKey := string(oldKey) == string(newKey)
+		if want && !(held && sameKey) {
+			if other := threads.Get(newKey); other != nil && string(other) != id {
+				if convs.Get(other) != nil {
+					return store.ErrConflict
+				}
 			}
 		}
-	}
-	if held && (!want || !sameKey) {
-		if err := threads.Delete(oldKey); err != nil {
-			return store.Conversation{}, err
+		if held && (!want || !sameKey) {
+			if err := threads.Delete(oldKey); err != nil {
+				return err
+			}
 		}
-	}
-	if want && !(held && sameKey) {
-		if err := threads.Put(newKey, []byte(id)); err != nil {
-			return store.Conversation{}, err
+		if want && !(held && sameKey) {
+			if err := threads.Put(newKey, []byte(id)); err != nil {
+				return err
+			}
 		}
-	}
-	if store.ConversationCursor(old) != store.ConversationCursor(c) || old.CustomerID != c.CustomerID {
-		if err := indexActivity(tx, old, false); err != nil {
-			return store.Conversation{}, err
+		if store.ConversationCursor(old) != store.ConversationCursor(*c) || old.CustomerID != c.CustomerID {
+			if err := indexActivity(tx, old, false); err != nil {
+				return err
+			}
+			return indexActivity(tx, *c, true)
 		}
-		if err := indexActivity(tx, c, true); err != nil {
-			return store.Conversation{}, err
-		}
-	}
-	return c, putJSON(convs, []byte(id), c)
+		return nil
+	})
 }
 
 // ListConversations walks the activity index backwards from f.Before

@@ -105,13 +105,16 @@ var (
 	bConsents       = []byte("consents")         // customer\x00channel\x00purpose → Consent
 	bCounters       = []byte("counters")         // name → int64 (8 bytes BE)
 	bQuarantine     = []byte("quarantine")       // id → QuarantineItem
+	bProviderIDs    = []byte("provider_ids")     // channel\x00providerID → providerRef
+	bProviderByCust = []byte("provider_by_cust") // customer\x00channel\x00providerID → "1"
+	bSessions       = []byte("sessions")         // "key" → session key; "epoch\x00"agent → int64 (8 bytes BE)
 )
 
 var allBuckets = [][]byte{
 	bIdentities, bClaims, bCustomers, bMerges, bMergeIdx, bSuggestIdx,
 	bConversations, bThreads, bConvActivity, bConvByCustomer,
 	bTimeline, bEntryIDs, bEntryCounts, bChannels, bLeases, bCheckpoints,
-	bAudit, bConsents, bCounters, bQuarantine,
+	bAudit, bConsents, bCounters, bQuarantine, bProviderIDs, bProviderByCust, bSessions,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one
@@ -232,6 +235,31 @@ func getRecord[T any](ctx context.Context, s *Store, bucket, k []byte) (T, error
 		return zero, err
 	}
 	return v, nil
+}
+
+// updateRecord is the compare-and-swap every Update* shares, inside a write
+// transaction (which serialises it, so nothing is retried): read the JSON
+// record at k (ErrNotFound when absent), apply fn to a copy, let settle
+// check the change against the old record and set what the backend manages
+// (id, version, timestamps, indexes), then store it. Errors of fn and
+// settle are returned as is.
+func updateRecord[T any](b *bolt.Bucket, k []byte, fn func(*T) error, settle func(old T, v *T) error) (T, error) {
+	var zero, old T
+	found, err := getJSON(b, k, &old)
+	if err != nil {
+		return zero, err
+	}
+	if !found {
+		return zero, store.ErrNotFound
+	}
+	v := old
+	if err := fn(&v); err != nil {
+		return zero, err
+	}
+	if err := settle(old, &v); err != nil {
+		return zero, err
+	}
+	return v, putJSON(b, k, v)
 }
 
 func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {

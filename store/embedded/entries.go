@@ -137,26 +137,16 @@ func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry
 		if tk == nil {
 			return store.ErrNotFound
 		}
-		tl := tx.Bucket(bTimeline)
-		var old store.Entry
-		found, err := getJSON(tl, tk, &old)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return store.ErrNotFound
-		}
-		e := old
-		if err := fn(&e); err != nil {
-			return err
-		}
-		if e.ID != id || e.CustomerID != old.CustomerID || !e.OccurredAt.Equal(old.OccurredAt) {
-			return store.ErrConflict
-		}
-		e.Version = old.Version + 1
-		e.UpdatedAt = s.now()
-		out = e
-		return putJSON(tl, tk, e)
+		var err error
+		out, err = updateRecord(tx.Bucket(bTimeline), tk, fn, func(old store.Entry, e *store.Entry) error {
+			if e.ID != id || e.CustomerID != old.CustomerID || !e.OccurredAt.Equal(old.OccurredAt) {
+				return store.ErrConflict
+			}
+			e.Version = old.Version + 1
+			e.UpdatedAt = s.now()
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return store.Entry{}, err
@@ -222,6 +212,9 @@ func (s *Store) DeleteEntries(ctx context.Context, customerID string) (int, erro
 				return err
 			}
 			n++
+		}
+		if err := deleteCustomerProviderIDs(tx, customerID); err != nil {
+			return err
 		}
 		return tx.Bucket(bEntryCounts).Delete([]byte(customerID))
 	})

@@ -137,27 +137,16 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (store.Customer, err
 }
 
 func (s *Store) UpdateCustomer(ctx context.Context, id string, fn func(*store.Customer) error) (store.Customer, error) {
-	k := []byte(id)
 	var out store.Customer
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bCustomers)
-		var c store.Customer
-		found, err := getJSON(bk, k, &c)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return store.ErrNotFound
-		}
-		version := c.Version
-		if err := fn(&c); err != nil {
-			return err
-		}
-		c.ID = id
-		c.Version = version + 1
-		c.UpdatedAt = s.now()
-		out = c
-		return putJSON(bk, k, c)
+		var err error
+		out, err = updateRecord(tx.Bucket(bCustomers), []byte(id), fn, func(old store.Customer, c *store.Customer) error {
+			c.ID = id
+			c.Version = old.Version + 1
+			c.UpdatedAt = s.now()
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return store.Customer{}, err
@@ -253,32 +242,18 @@ func (s *Store) GetMerge(ctx context.Context, id string) (store.Merge, error) {
 }
 
 func (s *Store) UpdateMerge(ctx context.Context, id string, fn func(*store.Merge) error) (store.Merge, error) {
-	k := []byte(id)
 	var out store.Merge
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bMerges)
-		var old store.Merge
-		found, err := getJSON(bk, k, &old)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return store.ErrNotFound
-		}
-		m := old
-		if err := fn(&m); err != nil {
-			return err
-		}
-		m.ID = id
-		m.UpdatedAt = s.now()
-		if err := indexMerge(tx, old, false); err != nil {
-			return err
-		}
-		if err := indexMerge(tx, m, true); err != nil {
-			return err
-		}
-		out = m
-		return putJSON(bk, k, m)
+		var err error
+		out, err = updateRecord(tx.Bucket(bMerges), []byte(id), fn, func(old store.Merge, m *store.Merge) error {
+			m.ID = id
+			m.UpdatedAt = s.now()
+			if err := indexMerge(tx, old, false); err != nil {
+				return err
+			}
+			return indexMerge(tx, *m, true)
+		})
+		return err
 	})
 	if err != nil {
 		return store.Merge{}, err

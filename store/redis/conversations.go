@@ -30,7 +30,8 @@ func (s *Store) activityMember(c store.Conversation) string {
 // OpenConversation: 1. record the id's owner (create, or take over a
 // locator whose customer has no such conversation); 2. the open script in
 // the customer's tag; 3. index the conversation (always: heals a crash).
-func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (store.Conversation, bool, error) {
+func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (_ store.Conversation, _ bool, err error) {
+	defer opErr(&err, "open conversation", c.ID, "of customer", c.CustomerID)
 	now := s.now()
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now
@@ -153,7 +154,8 @@ func (s *Store) conversationOwner(ctx context.Context, id string) (string, error
 	return owner, err
 }
 
-func (s *Store) GetConversation(ctx context.Context, id string) (store.Conversation, error) {
+func (s *Store) GetConversation(ctx context.Context, id string) (_ store.Conversation, err error) {
+	defer opErr(&err, "get conversation", id)
 	owner, err := s.conversationOwner(ctx, id)
 	if err != nil {
 		return store.Conversation{}, err
@@ -172,7 +174,8 @@ func (s *Store) GetConversation(ctx context.Context, id string) (store.Conversat
 // UpdateConversation is a compare-and-swap in the customer's tag that also
 // releases/re-takes the thread key, indexed as swapConversation says.
 // fn may not move the conversation to another customer (ErrConflict).
-func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*store.Conversation) error) (store.Conversation, error) {
+func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*store.Conversation) error) (_ store.Conversation, err error) {
+	defer opErr(&err, "update conversation", id)
 	owner, err := s.conversationOwner(ctx, id)
 	if err != nil {
 		return store.Conversation{}, err
@@ -219,7 +222,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*stor
 func nextConversation(before store.Conversation, id string, fn func(*store.Conversation) error) (store.Conversation, error) {
 	c := before
 	if err := fn(&c); err != nil {
-		return store.Conversation{}, err
+		return store.Conversation{}, callerError{err}
 	}
 	if c.CustomerID != before.CustomerID {
 		return store.Conversation{}, store.ErrConflict
@@ -288,7 +291,8 @@ func (w swap) settle(ctx context.Context, s *Store) {
 
 // ListConversations walks the activity index newest first, checks each
 // member against its record (stale members are skipped) and the filter.
-func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, string, error) {
+func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilter) (_ []store.Conversation, _ string, err error) {
+	defer opErr(&err, "list conversations")
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -310,7 +314,7 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 		_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for i, m := range members {
 				cur, cust, _ := strings.Cut(m, "\x00")
-				cmds[i] = p.HGet(ctx, s.k.conversations(cust), sortKeyID(cur))
+				cmds[i] = p.HGet(ctx, s.k.conversations(cust), store.SortKeyID(cur))
 			}
 			return nil
 		})
@@ -343,7 +347,8 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 
 // DeleteConversation removes the record and its thread key (one script),
 // then the index member and the locator.
-func (s *Store) DeleteConversation(ctx context.Context, id string) error {
+func (s *Store) DeleteConversation(ctx context.Context, id string) (err error) {
+	defer opErr(&err, "delete conversation", id)
 	owner, err := s.conversationOwner(ctx, id)
 	s.owners.drop(id)
 	if errors.Is(err, store.ErrNotFound) {

@@ -10,7 +10,8 @@ import (
 
 // CreateCustomer stores c unless the id exists, then (always, so a retry
 // heals a crash in between) adds the id to the customer index.
-func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) error {
+func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) (err error) {
+	defer opErr(&err, "create customer", c.ID)
 	now := s.now()
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now
@@ -24,23 +25,25 @@ func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) error {
 	return s.c.ZAdd(ctx, s.k.customerIndex(), goredis.Z{Member: c.ID}).Err()
 }
 
-func (s *Store) GetCustomer(ctx context.Context, id string) (store.Customer, error) {
+func (s *Store) GetCustomer(ctx context.Context, id string) (_ store.Customer, err error) {
+	defer opErr(&err, "get customer", id)
 	var c store.Customer
-	_, err := s.getJSON(ctx, s.k.customer(id), &c)
+	_, err = s.getJSON(ctx, s.k.customer(id), &c)
 	return c, err
 }
 
 // UpdateCustomer is a compare-and-swap on the record; fn may not change the id.
-func (s *Store) UpdateCustomer(ctx context.Context, id string, fn func(*store.Customer) error) (store.Customer, error) {
+func (s *Store) UpdateCustomer(ctx context.Context, id string, fn func(*store.Customer) error) (_ store.Customer, err error) {
+	defer opErr(&err, "update customer", id)
 	var out store.Customer
-	err := s.updateString(ctx, s.k.customer(id), func(old string) (string, error) {
+	err = s.update(ctx, stringAt(s.k.customer(id)), func(old string) (string, error) {
 		var c store.Customer
 		if err := unmarshal(old, &c); err != nil {
 			return "", err
 		}
 		v := c.Version
 		if err := fn(&c); err != nil {
-			return "", err
+			return "", callerError{err}
 		}
 		c.ID = id
 		c.Version = v + 1
@@ -52,7 +55,8 @@ func (s *Store) UpdateCustomer(ctx context.Context, id string, fn func(*store.Cu
 
 // ListCustomers pages the customer index by id; members whose record is
 // gone are skipped.
-func (s *Store) ListCustomers(ctx context.Context, after string, limit int) ([]store.Customer, error) {
+func (s *Store) ListCustomers(ctx context.Context, after string, limit int) (_ []store.Customer, err error) {
+	defer opErr(&err, "list customers after", after)
 	var out []store.Customer
 	min := "-"
 	if after != "" {
@@ -96,7 +100,8 @@ func (s *Store) ListCustomers(ctx context.Context, after string, limit int) ([]s
 }
 
 // DeleteCustomer removes the record, then its index member.
-func (s *Store) DeleteCustomer(ctx context.Context, id string) error {
+func (s *Store) DeleteCustomer(ctx context.Context, id string) (err error) {
+	defer opErr(&err, "delete customer", id)
 	if err := s.c.Del(ctx, s.k.customer(id)).Err(); err != nil {
 		return err
 	}
@@ -124,7 +129,8 @@ func (s *Store) indexMerge(ctx context.Context, m store.Merge) error {
 	return err
 }
 
-func (s *Store) PutMerge(ctx context.Context, m store.Merge) error {
+func (s *Store) PutMerge(ctx context.Context, m store.Merge) (err error) {
+	defer opErr(&err, "put merge", m.ID)
 	now := s.now()
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = now
@@ -143,21 +149,23 @@ func (s *Store) PutMerge(ctx context.Context, m store.Merge) error {
 	return s.indexMerge(ctx, in)
 }
 
-func (s *Store) GetMerge(ctx context.Context, id string) (store.Merge, error) {
+func (s *Store) GetMerge(ctx context.Context, id string) (_ store.Merge, err error) {
+	defer opErr(&err, "get merge", id)
 	var m store.Merge
-	_, err := s.getJSON(ctx, s.k.merge(id), &m)
+	_, err = s.getJSON(ctx, s.k.merge(id), &m)
 	return m, err
 }
 
-func (s *Store) UpdateMerge(ctx context.Context, id string, fn func(*store.Merge) error) (store.Merge, error) {
+func (s *Store) UpdateMerge(ctx context.Context, id string, fn func(*store.Merge) error) (_ store.Merge, err error) {
+	defer opErr(&err, "update merge", id)
 	var out store.Merge
-	err := s.updateString(ctx, s.k.merge(id), func(old string) (string, error) {
+	err = s.update(ctx, stringAt(s.k.merge(id)), func(old string) (string, error) {
 		var m store.Merge
 		if err := unmarshal(old, &m); err != nil {
 			return "", err
 		}
 		if err := fn(&m); err != nil {
-			return "", err
+			return "", callerError{err}
 		}
 		m.ID = id
 		out = m
@@ -173,7 +181,7 @@ func (s *Store) UpdateMerge(ctx context.Context, id string, fn func(*store.Merge
 func (s *Store) mergesFrom(ctx context.Context, members []string) ([]store.Merge, error) {
 	keys := make([]string, len(members))
 	for i, m := range members {
-		keys[i] = s.k.merge(sortKeyID(m))
+		keys[i] = s.k.merge(store.SortKeyID(m))
 	}
 	vals, oks, err := s.getMany(ctx, keys)
 	if err != nil {
@@ -196,7 +204,8 @@ func (s *Store) mergesFrom(ctx context.Context, members []string) ([]store.Merge
 	return out, nil
 }
 
-func (s *Store) ListMerges(ctx context.Context, customerID string) ([]store.Merge, error) {
+func (s *Store) ListMerges(ctx context.Context, customerID string) (_ []store.Merge, err error) {
+	defer opErr(&err, "list merges of customer", customerID)
 	members, err := s.c.ZRange(ctx, s.k.customerMerges(customerID), 0, -1).Result()
 	if err != nil {
 		return nil, err
@@ -214,7 +223,8 @@ func (s *Store) ListMerges(ctx context.Context, customerID string) ([]store.Merg
 	return out, nil
 }
 
-func (s *Store) ListSuggestions(ctx context.Context, limit int) ([]store.Merge, error) {
+func (s *Store) ListSuggestions(ctx context.Context, limit int) (_ []store.Merge, err error) {
+	defer opErr(&err, "list suggestions")
 	var out []store.Merge
 	min := "-"
 	for {

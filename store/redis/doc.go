@@ -9,7 +9,8 @@
 // records (customers, identity bindings and claims, conversations, timeline
 // entries, merges, channel states, consents, audit), the queues (Redis
 // Streams with one consumer group "hub" each), leases with fencing tokens,
-// checkpoints, counters and the realtime event channels. The caller owns the
+// checkpoints, the provider-id index, the sign-in session key and epochs,
+// counters and the realtime event channels. The caller owns the
 // client: Close stops the backend's own goroutines (subscriptions) but does
 // not close the client.
 //
@@ -19,12 +20,13 @@
 //     prefix. The prefix must not contain '{' or '}'.
 //   - Every key carries a {hash tag}: one per customer ({c:ID}: customer
 //     record, conversations, thread index, timeline, entries, consents,
-//     merge index), per identity ({i:TYPE:VALUE}: binding and claim), per
-//     entry id ({e:ID}: dedupe record), per conversation id ({v:ID}: owner
+//     merge index, provider-id set), per identity ({i:TYPE:VALUE}: binding
+//     and claim), per entry id ({e:ID}: dedupe record), per conversation id ({v:ID}: owner
 //     locator), per merge ({m:ID}), per queue ({q:NAME}: stream, dead
 //     stream, redelivery schedule), per lease ({l:NAME}: lease and its
-//     fencing counter), per checkpoint, and a few global indexes
-//     ({customers}, {convs}, {merges}, {channels}, {audit}, {counters}).
+//     fencing counter), per checkpoint, per provider id ({p:CHANNEL:ID}),
+//     and a few global ones ({customers}, {convs}, {merges}, {channels},
+//     {audit}, {counters}, {sessions}).
 //   - A multi-key command or Lua script touches the keys of exactly one
 //     hash tag, so everything works on Redis Cluster. Each script states its
 //     KEYS, ARGV and return value in a comment (scripts.go).

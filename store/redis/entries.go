@@ -19,7 +19,8 @@ import (
 // caller that crashed between the steps left only the dedupe record, so the
 // next call with that id writes the entry (into the recorded customer).
 
-func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bool, error) {
+func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (_ store.Entry, _ bool, err error) {
+	defer opErr(&err, "append entry", e.ID, "to customer", e.CustomerID)
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.now()
 	}
@@ -54,7 +55,8 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bo
 // create-if-absent, that pipeline and the old member's removal. A stale seen costs one
 // retry; the script hands back the current JSON, so the retry needs no read
 // either.
-func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error) (store.Entry, store.Conversation, bool, error) {
+func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error) (_ store.Entry, _ store.Conversation, _ bool, err error) {
+	defer opErr(&err, "append entry", e.ID, "to conversation", e.ConversationID)
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.now()
 	}
@@ -79,7 +81,14 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 		if err != nil || !created {
 			return got, store.Conversation{}, created, err
 		}
-		c, err := s.UpdateConversation(ctx, id, fn)
+		// fn's error passes both this method's and UpdateConversation's
+		// opErr as is: each unwraps one callerError.
+		c, err := s.UpdateConversation(ctx, id, func(c *store.Conversation) error {
+			if err := fn(c); err != nil {
+				return callerError{err}
+			}
+			return nil
+		})
 		return got, c, true, err
 	}
 	// gone undoes this call's dedupe record when the conversation does not
@@ -163,7 +172,8 @@ func (s *Store) entryOwner(ctx context.Context, id string) (string, error) {
 	return owner, err
 }
 
-func (s *Store) GetEntry(ctx context.Context, id string) (store.Entry, error) {
+func (s *Store) GetEntry(ctx context.Context, id string) (_ store.Entry, err error) {
+	defer opErr(&err, "get entry", id)
 	owner, err := s.entryOwner(ctx, id)
 	if err != nil {
 		return store.Entry{}, err
@@ -179,20 +189,21 @@ func (s *Store) GetEntry(ctx context.Context, id string) (store.Entry, error) {
 	return e, unmarshal(raw, &e)
 }
 
-func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry) error) (store.Entry, error) {
+func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry) error) (_ store.Entry, err error) {
+	defer opErr(&err, "update entry", id)
 	owner, err := s.entryOwner(ctx, id)
 	if err != nil {
 		return store.Entry{}, err
 	}
 	var out store.Entry
-	err = s.updateField(ctx, s.k.entries(owner), id, func(old string) (string, error) {
+	err = s.update(ctx, fieldAt(s.k.entries(owner), id), func(old string) (string, error) {
 		var before, e store.Entry
 		if err := unmarshal(old, &before); err != nil {
 			return "", err
 		}
 		e = before
 		if err := fn(&e); err != nil {
-			return "", err
+			return "", callerError{err}
 		}
 		if !e.OccurredAt.Equal(before.OccurredAt) || e.CustomerID != before.CustomerID || e.ID != before.ID {
 			return "", store.ErrConflict
@@ -205,7 +216,8 @@ func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry
 	return out, err
 }
 
-func (s *Store) PageEntries(ctx context.Context, customerID, before string, limit int) ([]store.Entry, error) {
+func (s *Store) PageEntries(ctx context.Context, customerID, before string, limit int) (_ []store.Entry, err error) {
+	defer opErr(&err, "page entries of customer", customerID)
 	max := "+"
 	if before != "" {
 		max = "(" + before
@@ -227,7 +239,7 @@ func (s *Store) PageEntries(ctx context.Context, customerID, before string, limi
 	}
 	ids := make([]string, len(members))
 	for i, m := range members {
-		ids[i] = sortKeyID(m)
+		ids[i] = store.SortKeyID(m)
 	}
 	vals, err := s.c.HMGet(ctx, s.k.entries(customerID), ids...).Result()
 	if err != nil {
@@ -248,14 +260,20 @@ func (s *Store) PageEntries(ctx context.Context, customerID, before string, limi
 	return out, nil
 }
 
-func (s *Store) CountEntries(ctx context.Context, customerID string) (int, error) {
+func (s *Store) CountEntries(ctx context.Context, customerID string) (_ int, err error) {
+	defer opErr(&err, "count entries of customer", customerID)
 	n, err := s.c.HLen(ctx, s.k.entries(customerID)).Result()
 	return int(n), err
 }
 
-// DeleteEntries removes the dedupe records that point at the customer,
-// then (one script) the entries and the timeline.
-func (s *Store) DeleteEntries(ctx context.Context, customerID string) (int, error) {
+// DeleteEntries removes the customer's provider-id records and the dedupe
+// records that point at the customer, then (one script) the entries and
+// the timeline.
+func (s *Store) DeleteEntries(ctx context.Context, customerID string) (_ int, err error) {
+	defer opErr(&err, "delete entries of customer", customerID)
+	if err := s.deleteCustomerProviderIDs(ctx, customerID); err != nil {
+		return 0, err
+	}
 	ids, err := s.c.HKeys(ctx, s.k.entries(customerID)).Result()
 	if err != nil {
 		return 0, err

@@ -606,3 +606,35 @@ func TestEventsInOrderOnCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsSayWhatFailed: a failure of Redis names the operation and the
+// record, and stays matchable; the contract's answers are the bare sentinels.
+func TestErrorsSayWhatFailed(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	// A corrupt record: the decoding error is wrapped with the operation.
+	if err := f.c.Set(context.Background(), f.prefix+":{c:cu-7}:customer", "{not json", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.s.GetCustomer(context.Background(), "cu-7")
+	if err == nil || !strings.Contains(err.Error(), "get customer cu-7") {
+		t.Errorf("GetCustomer of a corrupt record: error %v, want it to name the operation", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = f.s.GetEntry(ctx, "m_42")
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "get entry m_42") {
+		t.Errorf("GetEntry on a cancelled context: error %v, want context.Canceled naming the operation", err)
+	}
+	_, err = f.s.GetEntry(context.Background(), "m_missing")
+	if err != store.ErrNotFound {
+		t.Errorf("GetEntry of a missing entry: error %v, want store.ErrNotFound itself", err)
+	}
+	boom := errors.New("boom")
+	if err := f.s.CreateCustomer(context.Background(), store.Customer{ID: "cu-8"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.UpdateCustomer(context.Background(), "cu-8", func(*store.Customer) error { return boom })
+	if err != boom {
+		t.Errorf("UpdateCustomer whose fn failed: error %v, want fn's error as is", err)
+	}
+}

@@ -28,13 +28,15 @@ func (s *Store) lookup(ctx context.Context, key string) (store.Binding, error) {
 }
 
 // BindIdentity binds b.Type:b.Value to b.CustomerID unless it is bound.
-func (s *Store) BindIdentity(ctx context.Context, b store.Binding) (store.Binding, bool, error) {
+func (s *Store) BindIdentity(ctx context.Context, b store.Binding) (_ store.Binding, _ bool, err error) {
+	defer opErr(&err, "bind identity", b.Type)
 	return s.bind(ctx, s.k.binding(b.Type, b.Value), b)
 }
 
 // UpgradeIdentity marks the binding verified (CAS on CustomerID).
-func (s *Store) UpgradeIdentity(ctx context.Context, typ, value, customerID string) error {
-	return s.updateString(ctx, s.k.binding(typ, value), func(old string) (string, error) {
+func (s *Store) UpgradeIdentity(ctx context.Context, typ, value, customerID string) (err error) {
+	defer opErr(&err, "upgrade identity", typ)
+	return s.update(ctx, stringAt(s.k.binding(typ, value)), func(old string) (string, error) {
 		var b store.Binding
 		if err := unmarshal(old, &b); err != nil {
 			return "", err
@@ -47,22 +49,26 @@ func (s *Store) UpgradeIdentity(ctx context.Context, typ, value, customerID stri
 	})
 }
 
-func (s *Store) LookupIdentity(ctx context.Context, typ, value string) (store.Binding, error) {
+func (s *Store) LookupIdentity(ctx context.Context, typ, value string) (_ store.Binding, err error) {
+	defer opErr(&err, "look up identity", typ)
 	return s.lookup(ctx, s.k.binding(typ, value))
 }
 
 // BindClaim is BindIdentity for the claim index.
-func (s *Store) BindClaim(ctx context.Context, b store.Binding) (store.Binding, bool, error) {
+func (s *Store) BindClaim(ctx context.Context, b store.Binding) (_ store.Binding, _ bool, err error) {
+	defer opErr(&err, "bind claim", b.Type)
 	return s.bind(ctx, s.k.claim(b.Type, b.Value), b)
 }
 
-func (s *Store) LookupClaim(ctx context.Context, typ, value string) (store.Binding, error) {
+func (s *Store) LookupClaim(ctx context.Context, typ, value string) (_ store.Binding, err error) {
+	defer opErr(&err, "look up claim", typ)
 	return s.lookup(ctx, s.k.claim(typ, value))
 }
 
 // UnbindIdentity removes the binding and the claim of typ:value that point
 // at customerID (each with a compare-and-delete).
-func (s *Store) UnbindIdentity(ctx context.Context, typ, value, customerID string) error {
+func (s *Store) UnbindIdentity(ctx context.Context, typ, value, customerID string) (err error) {
+	defer opErr(&err, "unbind identity", typ, "of customer", customerID)
 	for _, key := range []string{s.k.binding(typ, value), s.k.claim(typ, value)} {
 		for i := 0; ; i++ {
 			raw, err := s.c.Get(ctx, key).Result()

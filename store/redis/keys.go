@@ -34,6 +34,12 @@ func (k keys) timeline(customer string) string       { return k.key(k.customerTa
 func (k keys) consents(customer string) string       { return k.key(k.customerTag(customer), "consents") }
 func (k keys) customerMerges(customer string) string { return k.key(k.customerTag(customer), "merges") }
 
+// customerProviders is the set of the customer's provider-id records
+// (members channel\x00providerID), so erasure finds them.
+func (k keys) customerProviders(customer string) string {
+	return k.key(k.customerTag(customer), "providers")
+}
+
 // ---- identity tag {i:TYPE:VALUE} ----
 
 func (k keys) identityTag(typ, value string) string { return "i:" + esc(typ) + ":" + esc(value) }
@@ -53,6 +59,11 @@ func (k keys) checkpoint(n string) string  { return k.key("k:"+esc(n), "checkpoi
 func (k keys) lease(name string) string    { return k.key("l:"+esc(name), "lease") }
 func (k keys) leaseSeq(name string) string { return k.key("l:"+esc(name), "fence") }
 
+// providerID is the hash (entry, customer) of an outbound message's provider id.
+func (k keys) providerID(channel, providerID string) string {
+	return k.key("p:"+esc(channel)+":"+esc(providerID), "provider")
+}
+
 // ---- queue tag {q:NAME} ----
 
 func (k keys) queueTag(q string) string    { return "q:" + esc(q) }
@@ -71,6 +82,10 @@ func (k keys) suggestionIndex() string   { return k.key("merges", "proposed") }
 func (k keys) channelStates() string     { return k.key("channels", "state") }
 func (k keys) audit() string             { return k.key("audit", "log") }
 func (k keys) counters() string          { return k.key("counters", "values") }
+
+// sign-in sessions: the key (string) and the epochs (hash agent → integer).
+func (k keys) sessionKey() string    { return k.key("sessions", "key") }
+func (k keys) sessionEpochs() string { return k.key("sessions", "epochs") }
 
 // quarantine: items (hash id → JSON) and their order (ZSET id by time) share one tag.
 func (k keys) quarantineItems() string { return k.key("quarantine", "items") }

@@ -13,7 +13,8 @@ import (
 // injected clock); its fencing token comes from INCR on {l:NAME}:fence, which
 // is never deleted, so tokens increase forever.
 
-func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (store.Lease, error) {
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (_ store.Lease, err error) {
+	defer opErr(&err, "acquire lease", name)
 	now := s.now()
 	r, err := leaseAcquire.Run(ctx, s.c, []string{s.k.lease(name), s.k.leaseSeq(name)},
 		holder, nanos(now), nanos(now.Add(ttl))).Slice()
@@ -34,7 +35,8 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	return l, nil
 }
 
-func (s *Store) RenewLease(ctx context.Context, name, holder string, token int64, ttl time.Duration) (store.Lease, error) {
+func (s *Store) RenewLease(ctx context.Context, name, holder string, token int64, ttl time.Duration) (_ store.Lease, err error) {
+	defer opErr(&err, "renew lease", name)
 	now := s.now()
 	exp := now.Add(ttl)
 	ok, err := leaseRenew.Run(ctx, s.c, []string{s.k.lease(name)},
@@ -48,6 +50,7 @@ func (s *Store) RenewLease(ctx context.Context, name, holder string, token int64
 	return store.Lease{Name: name, Holder: holder, Token: token, ExpiresAt: parseNanos(nanos(exp))}, nil
 }
 
-func (s *Store) ReleaseLease(ctx context.Context, name, holder string, token int64) error {
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string, token int64) (err error) {
+	defer opErr(&err, "release lease", name)
 	return leaseRelease.Run(ctx, s.c, []string{s.k.lease(name)}, holder, strconv.FormatInt(token, 10)).Err()
 }

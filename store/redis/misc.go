@@ -13,7 +13,8 @@ import (
 
 // ---- channels: one hash {channels}:state, name → JSON ----
 
-func (s *Store) GetChannelState(ctx context.Context, name string) (store.ChannelState, error) {
+func (s *Store) GetChannelState(ctx context.Context, name string) (_ store.ChannelState, err error) {
+	defer opErr(&err, "get channel state", name)
 	raw, err := s.c.HGet(ctx, s.k.channelStates(), name).Result()
 	if isNil(err) {
 		return store.ChannelState{}, store.ErrNotFound
@@ -25,14 +26,16 @@ func (s *Store) GetChannelState(ctx context.Context, name string) (store.Channel
 	return cs, unmarshal(raw, &cs)
 }
 
-func (s *Store) PutChannelState(ctx context.Context, cs store.ChannelState) error {
+func (s *Store) PutChannelState(ctx context.Context, cs store.ChannelState) (err error) {
+	defer opErr(&err, "put channel state", cs.Name)
 	if cs.UpdatedAt.IsZero() {
 		cs.UpdatedAt = s.now()
 	}
 	return s.c.HSet(ctx, s.k.channelStates(), cs.Name, marshal(cs)).Err()
 }
 
-func (s *Store) ListChannelStates(ctx context.Context) ([]store.ChannelState, error) {
+func (s *Store) ListChannelStates(ctx context.Context) (_ []store.ChannelState, err error) {
+	defer opErr(&err, "list channel states")
 	all, err := s.c.HGetAll(ctx, s.k.channelStates()).Result()
 	if err != nil {
 		return nil, err
@@ -51,7 +54,8 @@ func (s *Store) ListChannelStates(ctx context.Context) ([]store.ChannelState, er
 
 // ---- checkpoints: string keys ----
 
-func (s *Store) GetCheckpoint(ctx context.Context, key string) ([]byte, error) {
+func (s *Store) GetCheckpoint(ctx context.Context, key string) (_ []byte, err error) {
+	defer opErr(&err, "get checkpoint", key)
 	b, err := s.c.Get(ctx, s.k.checkpoint(key)).Bytes()
 	if isNil(err) {
 		return nil, store.ErrNotFound
@@ -59,7 +63,8 @@ func (s *Store) GetCheckpoint(ctx context.Context, key string) ([]byte, error) {
 	return b, err
 }
 
-func (s *Store) PutCheckpoint(ctx context.Context, key string, value []byte) error {
+func (s *Store) PutCheckpoint(ctx context.Context, key string, value []byte) (err error) {
+	defer opErr(&err, "put checkpoint", key)
 	return s.c.Set(ctx, s.k.checkpoint(key), value, 0).Err()
 }
 
@@ -74,7 +79,8 @@ func (s *Store) sharded() bool {
 	return ok
 }
 
-func (s *Store) Publish(ctx context.Context, topic string, payload []byte) error {
+func (s *Store) Publish(ctx context.Context, topic string, payload []byte) (err error) {
+	defer opErr(&err, "publish on", topic)
 	if s.sharded() {
 		return s.c.SPublish(ctx, s.k.events(topic), payload).Err()
 	}
@@ -83,7 +89,8 @@ func (s *Store) Publish(ctx context.Context, topic string, payload []byte) error
 
 // Subscribe returns once Redis confirmed the subscription. The channel is
 // closed when ctx is cancelled or the Store closed.
-func (s *Store) Subscribe(ctx context.Context, topic string) (<-chan []byte, error) {
+func (s *Store) Subscribe(ctx context.Context, topic string) (_ <-chan []byte, err error) {
+	defer opErr(&err, "subscribe to", topic)
 	var ps *goredis.PubSub
 	if s.sharded() {
 		ps = s.c.SSubscribe(ctx, s.k.events(topic))
@@ -126,7 +133,8 @@ func (s *Store) Subscribe(ctx context.Context, topic string) (<-chan []byte, err
 
 // ---- audit: one stream {audit}:log, field r = JSON ----
 
-func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) error {
+func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (err error) {
+	defer opErr(&err, "append audit record", r.Action)
 	if r.At.IsZero() {
 		r.At = s.now()
 	}
@@ -135,9 +143,9 @@ func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) error {
 
 // ListAudit returns the newest records first; a record without an id gets
 // its stream id.
-func (s *Store) ListAudit(ctx context.Context, limit int) ([]store.AuditRecord, error) {
+func (s *Store) ListAudit(ctx context.Context, limit int) (_ []store.AuditRecord, err error) {
+	defer opErr(&err, "list audit")
 	var msgs []goredis.XMessage
-	var err error
 	if limit > 0 {
 		msgs, err = s.c.XRevRangeN(ctx, s.k.audit(), "+", "-", int64(limit)).Result()
 	} else {
@@ -167,14 +175,16 @@ func consentField(c store.Consent) string {
 	return strings.ReplaceAll(c.Channel, "|", "%7C") + "|" + c.Purpose
 }
 
-func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
+func (s *Store) PutConsent(ctx context.Context, c store.Consent) (err error) {
+	defer opErr(&err, "put consent of customer", c.CustomerID)
 	if c.At.IsZero() {
 		c.At = s.now()
 	}
 	return s.c.HSet(ctx, s.k.consents(c.CustomerID), consentField(c), marshal(c)).Err()
 }
 
-func (s *Store) ListConsents(ctx context.Context, customerID string) ([]store.Consent, error) {
+func (s *Store) ListConsents(ctx context.Context, customerID string) (_ []store.Consent, err error) {
+	defer opErr(&err, "list consents of customer", customerID)
 	all, err := s.c.HGetAll(ctx, s.k.consents(customerID)).Result()
 	if err != nil {
 		return nil, err
@@ -196,17 +206,20 @@ func (s *Store) ListConsents(ctx context.Context, customerID string) ([]store.Co
 	return out, nil
 }
 
-func (s *Store) DeleteConsents(ctx context.Context, customerID string) error {
+func (s *Store) DeleteConsents(ctx context.Context, customerID string) (err error) {
+	defer opErr(&err, "delete consents of customer", customerID)
 	return s.c.Del(ctx, s.k.consents(customerID)).Err()
 }
 
 // ---- counters: one hash {counters}:values, name → integer ----
 
-func (s *Store) Incr(ctx context.Context, name string, delta int64) (int64, error) {
+func (s *Store) Incr(ctx context.Context, name string, delta int64) (_ int64, err error) {
+	defer opErr(&err, "increment counter", name)
 	return s.c.HIncrBy(ctx, s.k.counters(), name, delta).Result()
 }
 
-func (s *Store) GetCounters(ctx context.Context, prefix string) (map[string]int64, error) {
+func (s *Store) GetCounters(ctx context.Context, prefix string) (_ map[string]int64, err error) {
+	defer opErr(&err, "get counters", prefix, "*")
 	out := map[string]int64{}
 	var cursor uint64
 	for {

@@ -11,7 +11,8 @@ import (
 
 // ---- quarantine: {quarantine}:items (hash) + {quarantine}:order (ZSET, ms) ----
 
-func (s *Store) PutQuarantine(ctx context.Context, q store.QuarantineItem) error {
+func (s *Store) PutQuarantine(ctx context.Context, q store.QuarantineItem) (err error) {
+	defer opErr(&err, "put quarantine item", q.ID)
 	if q.At.IsZero() {
 		q.At = s.now()
 	}
@@ -26,7 +27,8 @@ func (s *Store) PutQuarantine(ctx context.Context, q store.QuarantineItem) error
 	return s.c.ZAdd(ctx, s.k.quarantineOrder(), goredis.Z{Score: float64(q.At.UnixMilli()), Member: q.ID}).Err()
 }
 
-func (s *Store) ListQuarantine(ctx context.Context, channel string, limit int) ([]store.QuarantineItem, error) {
+func (s *Store) ListQuarantine(ctx context.Context, channel string, limit int) (_ []store.QuarantineItem, err error) {
+	defer opErr(&err, "list quarantine")
 	if limit <= 0 {
 		limit = 100
 	}
@@ -58,12 +60,13 @@ func (s *Store) ListQuarantine(ctx context.Context, channel string, limit int) (
 	return out, nil
 }
 
-func (s *Store) TakeQuarantine(ctx context.Context, id string) (store.QuarantineItem, error) {
+func (s *Store) TakeQuarantine(ctx context.Context, id string) (_ store.QuarantineItem, err error) {
+	defer opErr(&err, "take quarantine item", id)
 	var q store.QuarantineItem
 	// HGET + HDEL in one MULTI (same slot): exactly one taker gets the item.
 	var get *goredis.StringCmd
 	var del *goredis.IntCmd
-	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		get = p.HGet(ctx, s.k.quarantineItems(), id)
 		del = p.HDel(ctx, s.k.quarantineItems(), id)
 		p.ZRem(ctx, s.k.quarantineOrder(), id)

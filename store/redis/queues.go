@@ -102,9 +102,10 @@ func (s *Store) withGroup(ctx context.Context, queue string, op func() error) er
 	return err
 }
 
-func (s *Store) Enqueue(ctx context.Context, queue string, payload []byte) (string, error) {
+func (s *Store) Enqueue(ctx context.Context, queue string, payload []byte) (_ string, err error) {
+	defer opErr(&err, "enqueue on", queue)
 	var id string
-	err := s.withGroup(ctx, queue, func() error {
+	err = s.withGroup(ctx, queue, func() error {
 		var err error
 		id, err = s.c.XAdd(ctx, &goredis.XAddArgs{
 			Stream: s.k.queueStream(queue),
@@ -119,7 +120,8 @@ func (s *Store) Enqueue(ctx context.Context, queue string, payload []byte) (stri
 // reclaimNow says so), then new items (XREADGROUP). With block > 0 the
 // read of new items blocks (it answers at once when there are some), in
 // slices that end when a reclaim is due, until block is used up.
-func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block time.Duration) ([]store.Delivery, error) {
+func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block time.Duration) (_ []store.Delivery, err error) {
+	defer opErr(&err, "read queue", queue)
 	if max <= 0 {
 		max = 1
 	}
@@ -255,12 +257,13 @@ func deliveries(items []any) ([]store.Delivery, error) {
 // Ack deletes the items, then acknowledges them, in one pipeline: a crash
 // in between leaves deleted entries in the pending list, which the reclaim
 // script's XAUTOCLAIM drops without handing them out again.
-func (s *Store) Ack(ctx context.Context, queue string, ids ...string) error {
+func (s *Store) Ack(ctx context.Context, queue string, ids ...string) (err error) {
+	defer opErr(&err, "ack on queue", queue)
 	if len(ids) == 0 {
 		return nil
 	}
 	stream := s.k.queueStream(queue)
-	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		p.XDel(ctx, stream, ids...)
 		p.XAck(ctx, stream, queueGroup, ids...)
 		return nil
@@ -284,7 +287,8 @@ func (s *Store) backoff(attempts int) time.Duration {
 // reset (XCLAIM JUSTID, which does not count a delivery) so that the
 // ClaimAfter reclaim does not take it before its backoff. At MaxAttempts it
 // moves to the dead letters instead.
-func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reason string) (bool, error) {
+func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reason string) (_ bool, err error) {
+	defer opErr(&err, "retry", d.ID, "on queue", queue)
 	now := s.now()
 	if d.Attempts >= s.q.MaxAttempts {
 		err := queueDeadLetter.Run(ctx, s.c,
@@ -296,7 +300,7 @@ func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reaso
 		return true, nil
 	}
 	due := ms(now.Add(s.backoff(d.Attempts)))
-	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		p.XClaimJustID(ctx, &goredis.XClaimArgs{Stream: s.k.queueStream(queue), Group: queueGroup, Consumer: "retry", MinIdle: 0, Messages: []string{d.ID}})
 		p.ZAdd(ctx, s.k.queueDue(queue), goredis.Z{Score: float64(due), Member: d.ID})
 		return nil
@@ -316,7 +320,8 @@ func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reaso
 	return false, nil
 }
 
-func (s *Store) QueueStats(ctx context.Context, queue string) (store.QueueStats, error) {
+func (s *Store) QueueStats(ctx context.Context, queue string) (_ store.QueueStats, err error) {
+	defer opErr(&err, "stats of queue", queue)
 	r, err := queueStats.Run(ctx, s.c, []string{s.k.queueStream(queue), s.k.queueDead(queue)}).Slice()
 	if err != nil {
 		return store.QueueStats{}, err
@@ -336,9 +341,9 @@ func (s *Store) QueueStats(ctx context.Context, queue string) (store.QueueStats,
 	return st, nil
 }
 
-func (s *Store) DeadLetters(ctx context.Context, queue string, limit int) ([]store.DeadLetter, error) {
+func (s *Store) DeadLetters(ctx context.Context, queue string, limit int) (_ []store.DeadLetter, err error) {
+	defer opErr(&err, "dead letters of queue", queue)
 	var msgs []goredis.XMessage
-	var err error
 	if limit > 0 {
 		msgs, err = s.c.XRangeN(ctx, s.k.queueDead(queue), "-", "+", int64(limit)).Result()
 	} else {
@@ -359,12 +364,13 @@ func (s *Store) DeadLetters(ctx context.Context, queue string, limit int) ([]sto
 	return out, nil
 }
 
-func (s *Store) ReplayDead(ctx context.Context, queue, id string) (int, error) {
+func (s *Store) ReplayDead(ctx context.Context, queue, id string) (_ int, err error) {
+	defer opErr(&err, "replay dead letters of queue", queue)
 	if id != "" && !validStreamID(id) {
 		return 0, nil
 	}
 	var n int
-	err := s.withGroup(ctx, queue, func() error {
+	err = s.withGroup(ctx, queue, func() error {
 		var err error
 		n, err = queueReplay.Run(ctx, s.c, []string{s.k.queueStream(queue), s.k.queueDead(queue)}, id).Int()
 		return err

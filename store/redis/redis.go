@@ -198,39 +198,38 @@ func pair(r []any, err error) (string, bool, error) {
 	return str, flag == 1, nil
 }
 
-// updateString applies fn to the string at key with compare-and-swap,
-// retrying on concurrent change. fn returns the new value.
-func (s *Store) updateString(ctx context.Context, key string, fn func(old string) (string, error)) error {
-	for i := 0; i < maxCAS; i++ {
-		old, err := s.c.Get(ctx, key).Result()
-		if isNil(err) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		nv, err := fn(old)
-		if err != nil {
-			return err
-		}
-		ok, err := casSet.Run(ctx, s.c, []string{key}, old, nv).Int()
-		if err != nil {
-			return err
-		}
-		if ok == 1 {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return store.ErrConflict
+// casValue is where a compare-and-swapped value lives: a string key, or
+// a field of a hash.
+type casValue struct {
+	key, field string
+	inHash     bool
 }
 
-// updateField is updateString for a hash field.
-func (s *Store) updateField(ctx context.Context, key, field string, fn func(old string) (string, error)) error {
+func stringAt(key string) casValue       { return casValue{key: key} }
+func fieldAt(key, field string) casValue { return casValue{key: key, field: field, inHash: true} }
+
+func (v casValue) get(ctx context.Context, c goredis.UniversalClient) *goredis.StringCmd {
+	if v.inHash {
+		return c.HGet(ctx, v.key, v.field)
+	}
+	return c.Get(ctx, v.key)
+}
+
+// swap stores nv if the value still is old (casHSet / casSet): 1 when stored.
+func (v casValue) swap(ctx context.Context, c goredis.UniversalClient, old, nv string) *goredis.Cmd {
+	if v.inHash {
+		return casHSet.Run(ctx, c, []string{v.key}, v.field, old, nv)
+	}
+	return casSet.Run(ctx, c, []string{v.key}, old, nv)
+}
+
+// update applies fn to the value at v with compare-and-swap, retrying on
+// concurrent change (at most maxCAS times, then store.ErrConflict). fn
+// returns the new value; its error is returned as is. store.ErrNotFound
+// when the value does not exist.
+func (s *Store) update(ctx context.Context, v casValue, fn func(old string) (string, error)) error {
 	for i := 0; i < maxCAS; i++ {
-		old, err := s.c.HGet(ctx, key, field).Result()
+		old, err := v.get(ctx, s.c).Result()
 		if isNil(err) {
 			return store.ErrNotFound
 		}
@@ -241,7 +240,7 @@ func (s *Store) updateField(ctx context.Context, key, field string, fn func(old 
 		if err != nil {
 			return err
 		}
-		ok, err := casHSet.Run(ctx, s.c, []string{key}, field, old, nv).Int()
+		ok, err := v.swap(ctx, s.c, old, nv).Int()
 		if err != nil {
 			return err
 		}
@@ -297,10 +296,30 @@ func parseNanos(s string) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// sortKeyID returns the id part of a store.SortKey / store.ConversationCursor.
-func sortKeyID(k string) string {
-	if len(k) > 21 {
-		return k[21:]
+// callerError carries an error returned by a caller's update function
+// through the backend, so opErr hands it back as is (the contract says so).
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+func (e callerError) Unwrap() error { return e.err }
+
+// opErr adds what was being done to an error of an exported method (one
+// deferred call each, words and ids joined by spaces: "get entry", id), so a
+// failure of the connection, the server or a script says which operation
+// and record it hit. The contract's sentinel errors, returned as answers,
+// pass unchanged, as does a caller's own error (callerError); a wrapped
+// error still matches with errors.Is. Strings only, so the deferred call
+// costs no allocation when there is no error (the hot path).
+func opErr(err *error, what ...string) {
+	e := *err
+	switch e {
+	case nil, store.ErrNotFound, store.ErrConflict, store.ErrLeaseHeld:
+		return
 	}
-	return ""
+	var ce callerError
+	if errors.As(e, &ce) {
+		*err = ce.err
+		return
+	}
+	*err = fmt.Errorf("store/redis: %s: %w", strings.Join(what, " "), e)
 }

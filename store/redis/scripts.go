@@ -36,6 +36,16 @@ end
 return 0
 `)
 
+// providerDel deletes a provider-id record if it belongs to the customer.
+// KEYS[1] provider-id hash. ARGV[1] customer id. Returns 1 when deleted, else 0.
+var providerDel = goredis.NewScript(`
+if redis.call('HGET', KEYS[1], 'customer') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`)
+
 // casHSet replaces a hash field's value if it still is the expected one.
 // KEYS[1] hash. ARGV[1] field, ARGV[2] expected value, ARGV[3] new value.
 // Returns 1 when replaced, 0 otherwise.

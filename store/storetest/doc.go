@@ -16,7 +16,9 @@
 // first-writer-wins bindings, compare-and-swap updates without lost updates,
 // paging without duplicates or gaps, at-least-once queues with redelivery,
 // retries and dead letters, fencing-token leases, realtime fan-out,
-// consents, audit and counters. Subtests are grouped by area
+// consents, audit, counters, the provider-id index (erased with the
+// customer's timeline) and the session key and epochs (one key of
+// concurrent creators, no lost epoch bump). Subtests are grouped by area
 // ("Identities/BindConcurrent", "Queues/RedeliverUnacked", ...) so a backend
 // can run one area with -run.
 //

@@ -17,6 +17,7 @@ func entryTests() []testCase {
 		{"AppendDuplicate", testAppendDuplicate},
 		{"AppendConcurrent", testAppendConcurrent},
 		{"Page", testPageEntries},
+		{"PageOutOfRangeTimes", testPageOutOfRangeTimes},
 		{"Update", testUpdateEntry},
 		{"UpdateSortPosition", testUpdateEntrySortPosition},
 		{"UpdateCAS", testUpdateEntryCAS},
@@ -468,5 +469,45 @@ func testDeleteEntries(t *testing.T, f Factory) {
 	must(t, err, "second DeleteEntries(cust-1)")
 	if n != 0 {
 		t.Errorf("second DeleteEntries(cust-1) = %d, want 0", n)
+	}
+}
+
+// testPageOutOfRangeTimes: an entry dated beyond what Unix nanoseconds hold
+// (year 9999, as a broken client may send) is the newest on the timeline,
+// one dated before 1678 the oldest, and both page like any other.
+func testPageOutOfRangeTimes(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	times := map[string]time.Time{
+		"m_far":    time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		"m_2262":   store.MaxSortTime.Add(-time.Second),
+		"m_now":    epoch,
+		"m_1970":   time.Unix(0, 0).UTC(),
+		"m_1600":   time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC),
+		"m_beyond": time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for id, at := range times {
+		_, _, err := e.s.AppendEntry(e.ctx, newEntry(id, "cust-1", at))
+		must(t, err, "AppendEntry(%s)", id)
+	}
+	// The two beyond 2262 share the clamped time, then order by id.
+	want := []string{"m_far", "m_beyond", "m_2262", "m_now", "m_1970", "m_1600"}
+	var got []string
+	before := ""
+	for range len(want) + 1 {
+		es, err := e.s.PageEntries(e.ctx, "cust-1", before, 2)
+		must(t, err, "PageEntries")
+		if len(es) == 0 {
+			break
+		}
+		got = append(got, entryIDs(es)...)
+		before = es[len(es)-1].SortKey()
+	}
+	if !sameStrings(got, want) {
+		t.Errorf("timeline pages = %v, want %v", got, want)
+	}
+	far, err := e.s.GetEntry(e.ctx, "m_far")
+	must(t, err, "GetEntry(m_far)")
+	if !far.OccurredAt.Equal(times["m_far"]) {
+		t.Errorf("OccurredAt = %v, want %v kept as sent (only the sort key is clamped)", far.OccurredAt, times["m_far"])
 	}
 }

@@ -59,6 +59,8 @@ func groups() []group {
 		{"Queues", queueTests()},
 		{"Leases", leaseTests()},
 		{"Checkpoints", checkpointTests()},
+		{"ProviderIDs", providerIDTests()},
+		{"Sessions", sessionTests()},
 		{"Events", eventTests()},
 		{"Audit", auditTests()},
 		{"Consents", consentTests()},

@@ -6,7 +6,8 @@
 // fencing tokens), a fenced State for checkpoints, and Counters. Delivery
 // status values (Status*) and the shared sentinel errors live here too.
 //
-// It imports only the standard library and nyaruka/phonenumbers (identity
+// It imports only the standard library, nyaruka/phonenumbers,
+// golang.org/x/net/idna and golang.org/x/text/unicode/norm (identity
 // normalisation). Every channel package (connectors/email, connectors/sms, ...)
 // and the plugin host import this package; this package imports none of them,
 // nor the router or the store. No package under connectors/ imports the store

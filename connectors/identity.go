@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Identity types known to the hub. Plugins may add their own kinds (any
@@ -31,8 +34,8 @@ func (i Identity) Key() string { return i.Type + ":" + i.Value }
 
 func (i Identity) String() string { return i.Key() }
 
-// Normalize returns the identity in canonical form: e-mail lower-cased,
-// phone numbers in E.164 (numbers without a country code are read in
+// Normalize returns the identity in canonical form: e-mail addresses as
+// NormalizeEmail says, phone numbers in E.164 (numbers without a country code are read in
 // defaultRegion, e.g. "FI"). It fails with an error wrapping ErrInvalid
 // when the value cannot be an identity of that type.
 func Normalize(id Identity, defaultRegion string) (Identity, error) {
@@ -46,11 +49,11 @@ func Normalize(id Identity, defaultRegion string) (Identity, error) {
 	}
 	switch id.Type {
 	case Email:
-		addr, err := mail.ParseAddress(v)
+		n, err := NormalizeEmail(v)
 		if err != nil {
-			return id, fmt.Errorf("%w: email %q: %v", ErrInvalid, v, err)
+			return id, err
 		}
-		id.Value = strings.ToLower(addr.Address)
+		id.Value = n
 	case Phone:
 		num, err := phonenumbers.Parse(v, strings.ToUpper(defaultRegion))
 		if err != nil || !phonenumbers.IsPossibleNumber(num) {
@@ -69,6 +72,98 @@ func Normalize(id Identity, defaultRegion string) (Identity, error) {
 		id.Value = v
 	}
 	return id, nil
+}
+
+// NormalizeEmail returns the canonical form of an email address (a bare
+// address or "Name <address>"; only the address is kept), or an error
+// wrapping ErrInvalid. The rule, chosen so that two addresses are one
+// identity only when they reach the same mailbox, never because Unicode
+// case mapping or compatibility folding made them look alike:
+//
+//   - Compatibility characters are refused anywhere in the address: a
+//     character whose NFKC form is not itself (the Kelvin sign U+212A,
+//     the ohm sign, fullwidth letters, ligatures, ...) would otherwise
+//     alias an ordinary address. Then the address is put in NFC (a
+//     decomposed ü is the composed ü: canonically equivalent text is one
+//     address).
+//   - An ASCII local part is lower-cased (ASCII letters only), exactly as
+//     the hub always stored it.
+//   - A non-ASCII local part (RFC 6531) is lower-cased with a safe fold:
+//     ASCII letters are lower-cased; a non-ASCII letter is lower-cased only
+//     when its lower case is itself non-ASCII and maps back to it
+//     (Ü→ü, Σ→σ), so no non-ASCII character ever folds into an ASCII one
+//     (İ, U+0130, stays İ: "İNFO@" is "İnfo@", never "info@") and no two
+//     capitals fold into one small letter. The result is NFC.
+//   - The domain is lower-cased when it is ASCII (as before); a non-ASCII
+//     (internationalised) domain is converted by IDNA's lookup profile
+//     (UTS #46 mapping, then punycode), so "bücher.example" and
+//     "xn--bcher-kva.example" are one domain, as they are in DNS.
+func NormalizeEmail(v string) (string, error) {
+	addr, err := mail.ParseAddress(strings.TrimSpace(v))
+	if err != nil {
+		return "", fmt.Errorf("%w: email %q: %v", ErrInvalid, v, err)
+	}
+	a := addr.Address
+	for _, r := range a {
+		// Checked rune by rune: NFC itself maps some singletons (the
+		// Kelvin sign to K, the ohm sign to omega).
+		if r >= utf8.RuneSelf && norm.NFKC.String(string(r)) != string(r) {
+			return "", fmt.Errorf("%w: email %q holds the compatibility character %U, which would alias another address", ErrInvalid, a, r)
+		}
+	}
+	a = norm.NFC.String(a)
+	if norm.NFKC.String(a) != a {
+		return "", fmt.Errorf("%w: email %q holds compatibility characters that would alias another address", ErrInvalid, a)
+	}
+	at := strings.LastIndexByte(a, '@')
+	if at <= 0 || at == len(a)-1 {
+		return "", fmt.Errorf("%w: email %q has no local part or domain", ErrInvalid, a)
+	}
+	local, domain := a[:at], a[at+1:]
+	if isASCII(local) {
+		local = strings.ToLower(local)
+	} else {
+		local = norm.NFC.String(strings.Map(safeLower, local))
+		if norm.NFKC.String(local) != local {
+			return "", fmt.Errorf("%w: email %q: its lower case holds compatibility characters", ErrInvalid, a)
+		}
+	}
+	if isASCII(domain) {
+		domain = strings.ToLower(domain)
+	} else {
+		d, err := idna.Lookup.ToASCII(domain)
+		if err != nil {
+			return "", fmt.Errorf("%w: email %q: domain: %v", ErrInvalid, a, err)
+		}
+		domain = strings.ToLower(d)
+	}
+	return local + "@" + domain, nil
+}
+
+// safeLower lower-cases r unless that could make two different local
+// parts one: a non-ASCII rune never becomes an ASCII one, and only a
+// rune whose lower case upper-cases back to it is changed.
+func safeLower(r rune) rune {
+	if r < utf8.RuneSelf {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}
+	l := unicode.ToLower(r)
+	if l == r || l < utf8.RuneSelf || unicode.ToUpper(l) != r {
+		return r
+	}
+	return l
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseKey parses "type:value" (as used by the CLI and the API).

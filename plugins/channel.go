@@ -51,6 +51,11 @@ type Options struct {
 	SendTimeout time.Duration
 	// WebhookTimeout bounds one forwarded webhook request (30s).
 	WebhookTimeout time.Duration
+	// LogLinesPerSecond (DefaultLogLinesPerSecond) and LogBurst
+	// (DefaultLogBurst) limit the lines the plugin's stderr and stdout put
+	// in the hub's log; the rest are counted and reported as suppressed.
+	LogLinesPerSecond float64
+	LogBurst          int
 	// Lease, when set, is taken before a RunOnce plugin receives: only the
 	// replica holding it runs the plugin's Run (Send and webhooks work on
 	// every replica). Nil: every plugin receives (one replica).
@@ -106,6 +111,12 @@ func (o *Options) defaults() {
 	if o.WebhookTimeout <= 0 {
 		o.WebhookTimeout = 30 * time.Second
 	}
+	if o.LogLinesPerSecond <= 0 {
+		o.LogLinesPerSecond = DefaultLogLinesPerSecond
+	}
+	if o.LogBurst <= 0 {
+		o.LogBurst = DefaultLogBurst
+	}
 }
 
 // Status is what `switchboard plugins list` shows for one plugin channel.
@@ -131,6 +142,8 @@ type Status struct {
 type Channel struct {
 	spec Spec
 	o    Options
+	// output limits the plugin's log lines, across restarts.
+	output *outputLimiter
 
 	mu     sync.Mutex
 	cur    *process
@@ -148,7 +161,8 @@ var (
 func NewChannel(spec Spec, o Options) *Channel {
 	o.defaults()
 	o.Logger = o.Logger.With("plugin", spec.Plugin)
-	return &Channel{spec: spec, o: o, status: Status{Plugin: spec.Plugin, Channel: o.Channel, Path: spec.Path, State: StateStopped, Since: time.Now()}}
+	return &Channel{spec: spec, o: o, output: newOutputLimiter(o.Logger.With("channel", o.Channel), o.LogLinesPerSecond, o.LogBurst),
+		status: Status{Plugin: spec.Plugin, Channel: o.Channel, Path: spec.Path, State: StateStopped, Since: time.Now()}}
 }
 
 // Status returns the channel's current state.
@@ -184,6 +198,7 @@ func (c *Channel) current() *process {
 func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 	backoff := c.o.MinBackoff
 	defer c.setState(StateStopped, func(s *Status) { s.PID = 0; s.Receiving = false })
+	defer c.output.flush()
 	if c.o.Lease != nil {
 		defer func() {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -200,7 +215,7 @@ func (c *Channel) Run(ctx context.Context, sink connectors.Sink) error {
 			}
 		})
 		p, err := launch(ctx, c.spec, launchOptions{channel: c.o.Channel, sink: sink, status: c.o.Status, log: c.o.Logger,
-			maxText: c.o.MaxText, webhookURL: c.o.WebhookURL, startTimeout: c.o.StartTimeout, receive: c.receiveAtStart(ctx)})
+			maxText: c.o.MaxText, webhookURL: c.o.WebhookURL, startTimeout: c.o.StartTimeout, receive: c.receiveAtStart(ctx), output: c.output})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -481,16 +496,27 @@ func forwardRequestHeader(name string) bool {
 	return !hopByHop[name] && name != "Cookie" && name != "Authorization"
 }
 
-// forwardResponseHeader: a plugin cannot set cookies or security policy
-// on the hub's origin, nor framing headers net/http computes itself.
+// responseHeaders are the only headers of a plugin's webhook answer the
+// hub passes on (docs/PLUGINS.md). The answer is served on the hub's (and
+// the inbox's) origin, so everything else is dropped: Set-Cookie, Location
+// and Refresh (redirects from the inbox's origin), Clear-Site-Data (signs
+// agents out), Content-Disposition, WWW-Authenticate (a password prompt
+// on the inbox's origin), Link, security policies, CORS, framing headers
+// net/http computes itself, and any X-* a proxy in front of the hub may
+// act on (X-Accel-Redirect, X-Sendfile).
+var responseHeaders = map[string]bool{
+	"Content-Type":     true, // then X-Content-Type-Options: nosniff and a sandbox CSP are added
+	"Content-Language": true,
+	"Cache-Control":    true,
+	"Etag":             true,
+	"Last-Modified":    true,
+	"Retry-After":      true, // a provider backs off
+}
+
+// forwardResponseHeader reports whether a plugin may set header name on
+// its webhook answer.
 func forwardResponseHeader(name string) bool {
-	name = http.CanonicalHeaderKey(name)
-	switch name {
-	case "Set-Cookie", "Set-Cookie2", "Content-Length", "Content-Security-Policy", "X-Content-Type-Options",
-		"Strict-Transport-Security", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials":
-		return false
-	}
-	return !hopByHop[name]
+	return responseHeaders[http.CanonicalHeaderKey(name)]
 }
 
 // Inject asks the running plugin to make its provider produce a message

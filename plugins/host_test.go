@@ -554,6 +554,15 @@ func TestWebhookForwardingIsFenced(t *testing.T) {
 		!strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
 		t.Fatalf("response headers: %v", h)
 	}
+	// Only the allow-listed headers pass (docs/PLUGINS.md).
+	for _, k := range []string{"Location", "Refresh", "Clear-Site-Data", "Www-Authenticate", "Content-Disposition", "Link", "X-Accel-Redirect", "Access-Control-Allow-Origin"} {
+		if v := h.Values(k); len(v) > 0 {
+			t.Errorf("the plugin set %s: %v on the hub's origin", k, v)
+		}
+	}
+	if h.Get("Cache-Control") != "no-store" || h.Get("ETag") != `"v1"` || h.Get("Retry-After") != "7" {
+		t.Errorf("allowed headers dropped: %v", h)
+	}
 	resp, err = http.Post(srv.URL+"/webhooks/plugin/kitchan/raw?kind=status&code=101", "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -684,5 +693,49 @@ func TestRunOncePluginReceivesOnlyWithTheLease(t *testing.T) {
 	waitFor(t, "a delivery from b's Run", func() bool { return len(sinkB.Messages()) == 2 })
 	if st := b.ch.Status(); st.Restarts != 0 {
 		t.Fatalf("b restarted to switch: %+v", st)
+	}
+}
+
+// A plugin flooding its stderr fills the hub's log only up to its limit:
+// the burst, then one line saying how many lines were suppressed.
+func TestPluginOutputIsRateLimited(t *testing.T) {
+	r := runPluginWith(t, plugins.Spec{Path: testPlugin(t, "")}, &connectortest.Sink{}, func(o *plugins.Options) {
+		o.LogLinesPerSecond, o.LogBurst = 1, 20
+	})
+	r.waitRunning(t)
+	mux := http.NewServeMux()
+	for _, rt := range r.ch.Routes() {
+		mux.Handle(rt.Pattern, rt.Handler)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	const n = 2000
+	resp, err := http.Post(srv.URL+fmt.Sprintf("/webhooks/plugin/kitchan/raw?kind=logflood&n=%d", n), "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// The last lines are read asynchronously; stopping the channel
+	// reports what was suppressed.
+	time.Sleep(300 * time.Millisecond)
+	r.stop()
+	logged, suppressed := 0, 0
+	for _, line := range strings.Split(r.logs.String(), "\n") {
+		if strings.Contains(line, "flood line ") {
+			logged++
+		}
+		if strings.Contains(line, "plugin output suppressed") {
+			var m struct{ Lines int }
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatal(err)
+			}
+			suppressed += m.Lines
+		}
+	}
+	if logged > 40 || logged == 0 {
+		t.Fatalf("%d of %d flood lines logged, want at most the burst (20) and what refilled", logged, n)
+	}
+	if logged+suppressed < n {
+		t.Fatalf("%d logged + %d reported suppressed < %d written", logged, suppressed, n)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -19,9 +22,19 @@ type slogHCLog struct {
 	l    *slog.Logger
 	name string
 	args []any
+	// limit, when set, bounds the lines of named loggers: go-plugin logs
+	// the plugin's stderr through Named(binary); its own few messages
+	// about the process (started, exited) go unnamed and are never
+	// suppressed.
+	limit *outputLimiter
 }
 
 func newHCLog(l *slog.Logger) hclog.Logger { return &slogHCLog{l: l} }
+
+// newLimitedHCLog is newHCLog whose plugin output passes limit.
+func newLimitedHCLog(l *slog.Logger, limit *outputLimiter) hclog.Logger {
+	return &slogHCLog{l: l, limit: limit}
+}
 
 var _ hclog.Logger = (*slogHCLog)(nil)
 
@@ -41,6 +54,9 @@ func slogLevel(l hclog.Level) slog.Level {
 func (h *slogHCLog) Log(level hclog.Level, msg string, args ...any) {
 	lv := slogLevel(level)
 	if !h.l.Enabled(context.Background(), lv) {
+		return
+	}
+	if h.name != "" && !h.limit.allow() {
 		return
 	}
 	all := append(append([]any{}, h.args...), args...)
@@ -129,6 +145,7 @@ type lineLogger struct {
 	l      *slog.Logger
 	stream string
 	buf    []byte
+	limit  *outputLimiter // nil: unlimited
 }
 
 func (w *lineLogger) Write(b []byte) (int, error) {
@@ -138,14 +155,91 @@ func (w *lineLogger) Write(b []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if line := w.buf[:i]; len(line) > 0 {
+		if line := w.buf[:i]; len(line) > 0 && w.limit.allow() {
 			w.l.Info("plugin output", "stream", w.stream, "line", string(line))
 		}
 		w.buf = w.buf[i+1:]
 	}
 	if len(w.buf) > 64<<10 { // a line without end: log what we have
-		w.l.Info("plugin output", "stream", w.stream, "line", string(w.buf))
+		if w.limit.allow() {
+			w.l.Info("plugin output", "stream", w.stream, "line", string(w.buf))
+		}
 		w.buf = nil
 	}
 	return len(b), nil
+}
+
+// Defaults of the plugin output limit (Options.LogLinesPerSecond, LogBurst).
+const (
+	DefaultLogLinesPerSecond = 50
+	DefaultLogBurst          = 200
+)
+
+// outputLimiter is a token bucket over the lines one plugin channel logs
+// (its stderr and stdout, across restarts): burst lines at once, then
+// rate per second. Lines beyond it are dropped and counted; the next line
+// that passes is preceded by one "plugin output suppressed" line saying
+// how many were dropped, and so is the channel's stop (flush). A nil
+// limiter allows everything.
+type outputLimiter struct {
+	l     *slog.Logger
+	rate  float64
+	burst float64
+	now   func() time.Time
+
+	mu         sync.Mutex
+	tokens     float64
+	last       time.Time
+	suppressed int64
+}
+
+func newOutputLimiter(l *slog.Logger, perSecond float64, burst int) *outputLimiter {
+	return &outputLimiter{l: l, rate: perSecond, burst: float64(burst), tokens: float64(burst), now: time.Now}
+}
+
+// allow takes one token; it reports whether the line may be logged.
+func (o *outputLimiter) allow() bool {
+	if o == nil {
+		return true
+	}
+	o.mu.Lock()
+	now := o.now()
+	if o.last.IsZero() {
+		o.last = now
+	}
+	if el := now.Sub(o.last).Seconds(); el > 0 {
+		o.tokens = math.Min(o.burst, o.tokens+el*o.rate)
+		o.last = now
+	}
+	if o.tokens < 1 {
+		o.suppressed++
+		o.mu.Unlock()
+		return false
+	}
+	o.tokens--
+	n := o.suppressed
+	o.suppressed = 0
+	o.mu.Unlock()
+	if n > 0 {
+		o.report(n)
+	}
+	return true
+}
+
+// flush reports lines suppressed since the last report.
+func (o *outputLimiter) flush() {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	n := o.suppressed
+	o.suppressed = 0
+	o.mu.Unlock()
+	if n > 0 {
+		o.report(n)
+	}
+}
+
+func (o *outputLimiter) report(n int64) {
+	o.l.Warn("plugin output suppressed", "lines", n, "limit_per_second", o.rate, "burst", o.burst)
 }

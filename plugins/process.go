@@ -83,6 +83,8 @@ type launchOptions struct {
 	// receive decides, once the plugin described itself, whether it
 	// starts receiving now.
 	receive func(Info) bool
+	// output limits what the plugin's stderr and stdout may log.
+	output *outputLimiter
 }
 
 // launch starts the binary, checks it and starts its channel. Every error
@@ -147,10 +149,10 @@ func launch(ctx context.Context, spec Spec, o launchOptions) (_ *process, err er
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
 		StartTimeout:     o.startTimeout,
-		Logger:           newHCLog(plog),
+		Logger:           newLimitedHCLog(plog, o.output),
 		Stderr:           io.Discard,
-		SyncStdout:       &lineLogger{l: plog, stream: "stdout"},
-		SyncStderr:       &lineLogger{l: plog, stream: "stderr"},
+		SyncStdout:       &lineLogger{l: plog, stream: "stdout", limit: o.output},
+		SyncStderr:       &lineLogger{l: plog, stream: "stderr", limit: o.output},
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(wire.MaxMessageBytes), grpc.MaxCallSendMsgSize(wire.MaxMessageBytes))},
 	})

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-hub/switchboard/config"
 )
@@ -43,6 +44,13 @@ type Settings struct {
 	Domain string `yaml:"domain"`
 	// LeaseTTL of the mailbox lease (one replica polls at a time). Default 30s.
 	LeaseTTL config.Duration `yaml:"lease_ttl"`
+	// TrustedAuthservIDs are the authserv-ids (RFC 8601) of the receiving
+	// servers whose Authentication-Results headers are believed, e.g.
+	// mx.example.com. A sender's From is a verified identity only when the
+	// topmost header of one of them says dmarc=pass (or, without a dmarc
+	// result, dkim=pass for the From domain itself); see
+	// Parsed.Authenticated. Default none: every From is claimed.
+	TrustedAuthservIDs []string `yaml:"trusted_authserv_ids"`
 }
 
 // IMAP is the inbound mailbox.
@@ -340,6 +348,13 @@ func LoadSettings(cfg config.Channel) (Settings, error) {
 	}
 	if s.Limits.MaxAttachmentBytes < 1 || s.Limits.MaxAttachmentBytes > s.Limits.MaxMessageBytes {
 		add("limits.max_attachment_bytes", "must be between 1 and max_message_bytes")
+	}
+	for i, id := range s.TrustedAuthservIDs {
+		id = strings.ToLower(strings.TrimSpace(id))
+		if id == "" || strings.ContainsAny(id, " \t\r\n;()\"\\") || !utf8.ValidString(id) || len(id) > 255 {
+			add(fmt.Sprintf("trusted_authserv_ids[%d]", i), fmt.Sprintf("%q is not an authserv-id (the receiving server's name, as in its Authentication-Results headers)", s.TrustedAuthservIDs[i]))
+		}
+		s.TrustedAuthservIDs[i] = id
 	}
 	if s.LeaseTTL == 0 {
 		s.LeaseTTL = config.Duration(DefaultLeaseTTL)

@@ -79,3 +79,31 @@ func TestSettingsDecodeProblemsComeWithTheRest(t *testing.T) {
 		t.Errorf("an unreadable password file is also reported missing:\n%v", err)
 	}
 }
+
+// trusted_authserv_ids: none by default (every From claimed), lower-cased,
+// and a value that cannot be an authserv-id is reported by key.
+func TestSettingsTrustedAuthservIDs(t *testing.T) {
+	base := func(ids any) map[string]any {
+		m := map[string]any{
+			"imap": map[string]any{"addr": "imap.example.com:993", "username": "support", "password": "pw"},
+			"smtp": map[string]any{"addr": "smtp.example.com:587", "from": "support@example.com"},
+		}
+		if ids != nil {
+			m["trusted_authserv_ids"] = ids
+		}
+		return m
+	}
+	s, err := load(base(nil))
+	if err != nil || len(s.TrustedAuthservIDs) != 0 {
+		t.Fatalf("default: %v, %v", s.TrustedAuthservIDs, err)
+	}
+	s, err = load(base([]any{"MX.Example.COM", "mx2.example.com"}))
+	if err != nil || len(s.TrustedAuthservIDs) != 2 || s.TrustedAuthservIDs[0] != "mx.example.com" {
+		t.Fatalf("ids: %v, %v", s.TrustedAuthservIDs, err)
+	}
+	_, err = load(base([]any{"mx.example.com", "", "mx; dmarc=pass"}))
+	if err == nil || !strings.Contains(err.Error(), "trusted_authserv_ids[1]") || !strings.Contains(err.Error(), "trusted_authserv_ids[2]") ||
+		strings.Contains(err.Error(), "trusted_authserv_ids[0]") {
+		t.Fatalf("bad ids: %v", err)
+	}
+}

@@ -6,6 +6,11 @@
 // sanitized with bluemonday), threading by Message-ID / In-Reply-To /
 // References, and SMTP replies out (go-smtp).
 //
+// Sender. The From address is a claimed identity unless a receiving server
+// the operator trusts (email.trusted_authserv_ids) authenticated it in its
+// Authentication-Results header (dmarc=pass, or an aligned dkim=pass):
+// Parsed.Authenticated holds the rule.
+//
 // Ids. The provider id of an inbound mail is "FOLDER/<Message-ID>" (or
 // "FOLDER/sha256:HEX" of the raw bytes when the mail has no usable
 // Message-ID), never the IMAP UID: UIDs are renumbered when UIDVALIDITY

@@ -65,13 +65,15 @@ func TestIdleReplyAndCustomerAnswer(t *testing.T) {
 	set := d.settings(user, nil)
 	set["smtp"] = map[string]any{"addr": smtpSrv.addr, "from": "support@hub.example", "from_name": "Example Support",
 		"tls": "none", "allow_insecure": true, "username": smtpSrv.user, "password": smtpSrv.password}
+	set["trusted_authserv_ids"] = []any{"mx.hub.example"}
 	c := h.channel(t, "r1", set)
 	run(t, c, h.in)
 	waitIdle(t, h, "INBOX")
 
 	first := "first-" + randomHex(4) + "@customer.example"
 	start := time.Now()
-	d.deliver(t, user, newMail("Ann Customer <ann@customer.example>", "Broken lamp", first, "My lamp arrived broken."))
+	d.deliver(t, user, newMail("Ann Customer <ann@customer.example>", "Broken lamp", first, "My lamp arrived broken.",
+		"Authentication-Results: mx.hub.example; dmarc=pass header.from=customer.example"))
 	var es []store.Entry
 	waitFor(t, "the mail on the customer's timeline", 2*time.Second, func() bool {
 		es = h.entries(t, "ann@customer.example")

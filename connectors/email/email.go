@@ -116,7 +116,9 @@ func (c *Channel) message(ctx context.Context, folder string, raw []byte, p *Par
 		m.Flags = append(m.Flags, "own-mail")
 	}
 	if p.From != nil {
-		m.Identities = []connectors.Identity{{Type: connectors.Email, Value: p.From.Address, Verified: !p.DMARCFail}}
+		// Claimed unless a trusted server authenticated From (see
+		// Parsed.Authenticated): anyone can write any From.
+		m.Identities = []connectors.Identity{{Type: connectors.Email, Value: p.From.Address, Verified: p.Authenticated(c.set.TrustedAuthservIDs)}}
 		m.SenderName = p.From.Name
 	} else {
 		m.Identities = []connectors.Identity{{Type: connectors.Email, Value: placeholderSender}}

@@ -83,8 +83,16 @@ type Parsed struct {
 	Fields     []connectors.Field
 	Flags      []string
 	NoReply    bool
-	DMARCFail  bool
-	Bounce     *Bounce
+	// DMARCFail: some Authentication-Results header says dmarc=fail
+	// (flagged for the agent whoever added it; it never verifies).
+	DMARCFail bool
+	// AuthResults are the mail's Authentication-Results headers, topmost
+	// (most recently added) first; Authenticated judges them.
+	AuthResults []AuthResult
+	Bounce      *Bounce
+
+	// fromHeader: From holds exactly one address, the one in From.
+	fromHeader bool
 }
 
 func (p *Parsed) flag(f string) {
@@ -218,6 +226,9 @@ func (p *parser) header(h message.Header) {
 		o.Date = d
 	}
 	o.From = firstAddress(mh, "From")
+	if l, err := mh.AddressList("From"); err == nil && len(l) == 1 && o.From != nil && l[0].Address == o.From.Address {
+		o.fromHeader = true
+	}
 	if o.From == nil {
 		o.From = firstAddress(mh, "Sender")
 	}
@@ -264,6 +275,11 @@ func (p *parser) header(h message.Header) {
 		if dmarcFailRe.MatchString(fields.Value()) {
 			o.DMARCFail = true
 			o.flag(FlagDMARCFail)
+		}
+		if len(o.AuthResults) < maxAuthResults {
+			if ar, ok := parseAuthResults(fields.Value()); ok {
+				o.AuthResults = append(o.AuthResults, ar)
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package webform
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/url"
 	"regexp"
 	"slices"
@@ -83,7 +84,10 @@ type Settings struct {
 	// Honeypot names a hidden field people never fill. Default "website".
 	Honeypot string `yaml:"honeypot"`
 	// MaxBodyBytes caps a submission's body (413 above it). Default 1 MiB,
-	// plus uploads.max_total_bytes when a file field is configured.
+	// plus uploads.max_total_bytes when a file field is configured. Only a
+	// multipart body can carry files, so only it gets the upload allowance:
+	// with a file field, URL-encoded and JSON bodies are capped at 1 MiB
+	// (or MaxBodyBytes when that is smaller); see plainMaxBytes.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// TextField names the field that becomes the message text. Default: the
 	// first textarea field.
@@ -93,6 +97,22 @@ type Settings struct {
 	NameField string `yaml:"name_field"`
 	// SubjectField names the field that becomes the conversation subject.
 	SubjectField string `yaml:"subject_field"`
+
+	// plainMaxBytes caps a body that cannot carry files (URL-encoded,
+	// JSON): MaxBodyBytes without a file field, else at most 1 MiB.
+	plainMaxBytes int64
+}
+
+// bodyLimit is the most a submission of content type ct may hold: the
+// upload allowance only for multipart/form-data.
+func (s *Settings) bodyLimit(ct string) int64 {
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "multipart/form-data" {
+		return s.MaxBodyBytes
+	}
+	if s.plainMaxBytes <= 0 {
+		return s.MaxBodyBytes
+	}
+	return s.plainMaxBytes
 }
 
 // FieldSpec is one form field. In YAML a field may also be given as a bare
@@ -232,6 +252,10 @@ func (s *Settings) setDefaults() {
 		if s.hasType(TypeFile) {
 			s.MaxBodyBytes += s.Uploads.MaxTotalBytes
 		}
+	}
+	s.plainMaxBytes = s.MaxBodyBytes
+	if s.hasType(TypeFile) {
+		s.plainMaxBytes = min(s.MaxBodyBytes, DefaultMaxBodyBytes)
 	}
 	if s.TextField == "" {
 		for _, f := range s.Fields {

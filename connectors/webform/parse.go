@@ -70,9 +70,12 @@ func (s *Settings) parseBody(ct string, body io.Reader) (*submission, error) {
 	sub := &submission{values: map[string][]string{}}
 	switch mt {
 	case "application/x-www-form-urlencoded":
-		b, err := io.ReadAll(body)
+		b, err := io.ReadAll(io.LimitReader(body, s.bodyLimit(mt)+1))
 		if err != nil {
-			return nil, readError(err, s.MaxBodyBytes)
+			return nil, readError(err, s.bodyLimit(mt))
+		}
+		if int64(len(b)) > s.bodyLimit(mt) {
+			return nil, tooLarge(s.bodyLimit(mt))
 		}
 		vals, err := url.ParseQuery(string(b))
 		if err != nil {
@@ -90,7 +93,7 @@ func (s *Settings) parseBody(ct string, body io.Reader) (*submission, error) {
 		}
 	case "application/json":
 		sub.json = true
-		if err := s.parseJSON(sub, body); err != nil {
+		if err := s.parseJSON(sub, &limitedReader{r: body, n: s.bodyLimit(mt)}); err != nil {
 			return nil, err
 		}
 	default:
@@ -239,18 +242,41 @@ func cleanFilename(name string) string {
 	return name
 }
 
+// limitedReader fails with ErrTooLarge once more than n bytes were read
+// (the caller's MaxBytesReader does the same for a request; this keeps
+// parseBody's own limit when it is called without one).
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, connectors.ErrTooLarge
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	k, err := l.r.Read(p)
+	l.n -= int64(k)
+	if l.n < 0 {
+		return k, connectors.ErrTooLarge
+	}
+	return k, err
+}
+
 func (s *Settings) parseJSON(sub *submission, body io.Reader) error {
 	dec := json.NewDecoder(body)
 	dec.UseNumber()
 	var obj map[string]json.RawMessage
 	if err := dec.Decode(&obj); err != nil {
-		if re := readError(err, s.MaxBodyBytes); re.status == http.StatusRequestEntityTooLarge {
+		if re := readError(err, s.bodyLimit("application/json")); re.status == http.StatusRequestEntityTooLarge {
 			return re
 		}
 		return refuse(http.StatusBadRequest, "bad_request", "the body is not a JSON object")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if re := readError(err, s.MaxBodyBytes); re.status == http.StatusRequestEntityTooLarge {
+		if re := readError(err, s.bodyLimit("application/json")); re.status == http.StatusRequestEntityTooLarge {
 			return re
 		}
 		return refuse(http.StatusBadRequest, "bad_request", "the body holds more than one JSON value")

@@ -268,11 +268,14 @@ func (c *Channel) submit(w http.ResponseWriter, r *http.Request) {
 		c.limited(w, r, wait)
 		return
 	}
-	if r.ContentLength > c.s.MaxBodyBytes {
-		c.refused(w, r, tooLarge(c.s.MaxBodyBytes))
+	// Only multipart may carry the upload allowance: a URL-encoded or JSON
+	// body is read whole, so it gets the plain limit.
+	limit := c.s.bodyLimit(r.Header.Get("Content-Type"))
+	if r.ContentLength > limit {
+		c.refused(w, r, tooLarge(limit))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, c.s.MaxBodyBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	sub, err := c.s.parseBody(r.Header.Get("Content-Type"), r.Body)
 	if err != nil {
 		c.refused(w, r, err.(*reqError))

@@ -598,3 +598,67 @@ func (nopCounters) Incr(context.Context, string, int64) (int64, error) { return 
 func (nopCounters) GetCounters(context.Context, string) (map[string]int64, error) {
 	return map[string]int64{}, nil
 }
+
+// countingReader counts the bytes a handler read from a request body.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
+}
+
+// Only multipart may carry the upload allowance: with a file field,
+// URL-encoded and JSON bodies get the plain 1 MiB limit (413 beyond it,
+// before the body is read whole), while a multipart upload of the same
+// size passes.
+func TestUploadAllowanceOnlyForMultipart(t *testing.T) {
+	h := newHub(t, "{uploads: {max_file_bytes: 3145728, max_total_bytes: 3145728, allowed_types: [text/plain]}}")
+	big := strings.Repeat("a", 2<<20) // over the plain 1 MiB, within 1 MiB + 3 MiB
+	bodies := map[string]string{
+		"application/json":                  `{"message":"` + big + `"}`,
+		"application/x-www-form-urlencoded": "message=" + big,
+	}
+	for ct, body := range bodies {
+		// Declared too large: refused before a byte is read.
+		cr := &countingReader{r: strings.NewReader(body)}
+		r := httptest.NewRequest("POST", "/forms/contact", cr)
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Type", ct)
+		r.Header.Set("Accept", "application/json")
+		w := h.do(r)
+		if w.Code != http.StatusRequestEntityTooLarge || decode(t, w)["error"] != "too_large" {
+			t.Fatalf("declared %s of %d bytes: %d %s", ct, len(body), w.Code, w.Body)
+		}
+		if cr.n != 0 {
+			t.Fatalf("declared %s: %d bytes read before the refusal", ct, cr.n)
+		}
+		// Streamed without a length: refused once the plain limit is crossed,
+		// not after the upload allowance.
+		cr = &countingReader{r: strings.NewReader(body)}
+		r = httptest.NewRequest("POST", "/forms/contact", struct{ io.Reader }{cr})
+		r.ContentLength = -1
+		r.Header.Set("Content-Type", ct)
+		r.Header.Set("Accept", "application/json")
+		w = h.do(r)
+		if w.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("streamed %s: %d %s", ct, w.Code, w.Body)
+		}
+		if cr.n > 1<<20+64<<10 {
+			t.Fatalf("streamed %s: %d bytes read, more than the plain limit", ct, cr.n)
+		}
+	}
+	// The same size as a file in a multipart body is within the allowance.
+	w := h.postMultipart([]part{{name: "_token", data: []byte(h.freshToken())}, {name: "email", data: []byte("big@example.com")},
+		{name: "topic", data: []byte("Support")}, {name: "message", data: []byte("see attached")},
+		{name: "attachment", filename: "big.txt", contentType: "text/plain", data: []byte(big)}}, "Accept", "application/json")
+	if w.Code != 200 {
+		t.Fatalf("multipart upload of %d bytes: %d %s", len(big), w.Code, w.Body)
+	}
+	if h.queued() != 1 {
+		t.Fatalf("%d queued, want the multipart submission only", h.queued())
+	}
+}

@@ -197,16 +197,30 @@ func (c *channel) Test(ctx context.Context) (string, error) {
 	return "state dir " + c.dir + " is reachable", nil
 }
 
-// ServeHTTP serves POST /raw?kind=noidentity|huge|badutf8|undeclared|badflag|badpurpose|email|ok:
+// ServeHTTP serves POST /raw?kind=headers|status|logflood (see below) and
+// kind=noidentity|huge|badutf8|undeclared|badflag|badpurpose|email|ok:
 // it delivers the message and answers 200 with the hub's id, or 422 with
 // the hub's error.
 func (c *channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := r.URL.Query().Get("kind")
 	switch kind {
 	case "headers":
-		// A hostile answer: a cookie for the hub's origin, HTML without a
-		// content type; the body lists the request headers received.
+		// A hostile answer: a cookie for the hub's origin, a redirect, a
+		// sign-out, a password prompt, a proxy's file-serving header, HTML
+		// without a content type; and the headers a plugin may set. The
+		// body lists the request headers received.
 		w.Header().Set("Set-Cookie", "sb_session=stolen")
+		w.Header().Set("Location", "https://evil.example/login")
+		w.Header().Set("Refresh", "0; url=https://evil.example/login")
+		w.Header().Set("Clear-Site-Data", `"*"`)
+		w.Header().Set("WWW-Authenticate", `Basic realm="Switchboard"`)
+		w.Header().Set("Content-Disposition", "attachment; filename=invoice.html")
+		w.Header().Set("Link", "<https://evil.example/x.css>; rel=stylesheet")
+		w.Header().Set("X-Accel-Redirect", "/internal/secrets")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Retry-After", "7")
 		names := make([]string, 0, len(r.Header))
 		for k := range r.Header {
 			names = append(names, k)
@@ -217,6 +231,15 @@ func (c *channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "status":
 		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
 		w.WriteHeader(code)
+		return
+	case "logflood":
+		// A plugin that floods its stderr (raw lines and through the
+		// SDK's logger alike).
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(os.Stderr, "flood line %d\n", i)
+		}
+		fmt.Fprintln(w, "flooded")
 		return
 	}
 	key := r.URL.Query().Get("key")

@@ -164,6 +164,20 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	if !decodeLimited(w, r, &in, limit, fmt.Sprintf(" (attachments may carry at most %d bytes together, base64-encoded in the JSON)", MaxReplyAttachmentsBytes)) {
 		return
 	}
+	// The channel's phase decides who may send (DESIGN invariant 8), not
+	// the UI's hiding of it: an agent may name any channel here. An unknown
+	// name is the router's 404.
+	channel := in.Channel
+	if channel == "" {
+		channel = c.Channel
+	}
+	if ch, known := s.o.Directory.Get(channel); known {
+		p := principalFrom(r.Context())
+		if err := ch.MaySend(p.Teams, p.IsAdmin()); err != nil {
+			writeError(w, http.StatusForbidden, "forbidden", err.Error())
+			return
+		}
+	}
 	// Every cheap check comes before a blob is stored, in the order that
 	// decides which answer a request failing several of them gets.
 	if !s.checkReplyAttachments(w, in.Attachments) {

@@ -86,6 +86,11 @@ type Message struct {
 	// NoReply marks messages that must never be answered automatically
 	// (auto-replies, bulk mail, bounces).
 	NoReply bool `json:"no_reply,omitempty"`
+	// PostedBy is the hub principal who handed the message in, when one
+	// did (an agent's or a system's token posting to the api channel); the
+	// entry records it as posted_by. Channels a provider delivers into
+	// leave it empty.
+	PostedBy string `json:"posted_by,omitempty"`
 	// Regarding is the provider id of one of the hub's own outbound messages
 	// on this channel that this message reports on (a bounce, a delivery
 	// report). The hub files such a message on that reply's conversation,

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,5 +161,102 @@ func TestAPIChannelRecordsWhoPosted(t *testing.T) {
 	}
 	if len(as) != 1 || as[0].Actor != "crm-sync" || as[0].Action != "channel.message" || as[0].Target != "crm" || as[0].Detail != id {
 		t.Errorf("audit %+v, want one channel.message record by crm-sync on crm naming %s", as, id)
+	}
+}
+
+// TestAPIChannelRefusesBadInput: malformed ids, names and times get a
+// clear 400 naming the field, and nothing is queued.
+func TestAPIChannelRefusesBadInput(t *testing.T) {
+	h := newAPIHub(t)
+	sender := `"sender":{"email":"ada@example.com"}`
+	long := strings.Repeat("x", connectors.MaxIDBytes+1)
+	for _, c := range []struct {
+		name string
+		body string
+		want string
+	}{
+		{"external_id over 512 bytes", `{"external_id":"` + long + `",` + sender + `}`, "external_id is 513 bytes, the limit is 512"},
+		{"thread_id of 100 KB", `{"external_id":"e1","thread_id":"` + strings.Repeat("t", 100<<10) + `",` + sender + `}`, "thread_id is 102400 bytes"},
+		{"invalid UTF-8 in external_id", "{\"external_id\":\"k-\xff\"," + sender + "}", "not valid UTF-8 (byte 18)"},
+		{"invalid UTF-8 in the text", "{\"external_id\":\"e2\",\"text\":\"caf\xe9\"," + sender + "}", "not valid UTF-8"},
+		{"lone surrogate escape in external_id", `{"external_id":"k-\ud800",` + sender + `}`, "external_id contains U+FFFD"},
+		{"NUL in external_id", `{"external_id":"e\u0000",` + sender + `}`, "external_id has the control character U+0000"},
+		{"line break in thread_id", `{"external_id":"e3","thread_id":"t\n1",` + sender + `}`, "thread_id has the control character U+000A"},
+		{"escape sequence in sender.name", `{"external_id":"e4","sender":{"email":"ada@example.com","name":"Ada\u001b[31m"}}`, "sender.name has the control character U+001B"},
+		{"NUL in sender.email", `{"external_id":"e5","sender":{"email":"ada@example.com\u0000"}}`, "sender.email has the control character U+0000"},
+		{"line break in subject", `{"external_id":"e6","subject":"hi\r\nBcc: x",` + sender + `}`, "subject has the control character U+000D"},
+		{"occurred_at before 2000", `{"external_id":"e7","occurred_at":"1999-12-31T23:59:59Z",` + sender + `}`, "occurred_at 1999-12-31T23:59:59Z is before 2000-01-01T00:00:00Z"},
+		{"every problem at once", `{"external_id":"` + long + `","thread_id":"a\u0000"}`, "external_id is 513 bytes, the limit is 512; thread_id has the control character U+0000 at byte 1; sender needs at least one identity"},
+	} {
+		code, body := h.postRaw(t, "sync-tok", []byte(c.body))
+		if code != http.StatusBadRequest || body["error"] != "bad_input" || !strings.Contains(fmt.Sprint(body["message"]), c.want) {
+			t.Errorf("%s: %d %v; want 400 bad_input saying %q", c.name, code, body, c.want)
+		}
+	}
+	if n := h.queued(t); n != 0 {
+		t.Fatalf("%d messages queued by refused requests", n)
+	}
+	// The limits are inclusive.
+	code, body := h.postRaw(t, "sync-tok", []byte(`{"external_id":"`+long[1:]+`","thread_id":"`+long[1:]+`","text":"tab\tand\nlines are text",`+sender+`}`))
+	if code != http.StatusAccepted {
+		t.Fatalf("ids of exactly 512 bytes: %d %v", code, body)
+	}
+}
+
+// Two external_ids that differ only in bytes JSON decoding would replace
+// are both refused, not merged into one id (the second message was lost
+// as a duplicate of the first).
+func TestAPIChannelIDsDifferingInInvalidBytesAreNotMerged(t *testing.T) {
+	h := newAPIHub(t)
+	for _, pair := range [][2]string{
+		{"order-\xff", "order-\xfe"},           // invalid bytes
+		{`order-\ud800`, `order-\udbff`},       // lone surrogate escapes
+		{"order-\xed\xa0\x80", `order-\ud800`}, // an encoded surrogate, and its escape
+	} {
+		for _, id := range pair {
+			code, body := h.postRaw(t, "sync-tok", []byte(`{"external_id":"`+id+`","sender":{"email":"ada@example.com"},"text":"x"}`))
+			if code != http.StatusBadRequest {
+				t.Errorf("external_id %q: %d %v, want 400", id, code, body)
+			}
+		}
+	}
+	if n := h.queued(t); n != 0 {
+		t.Fatalf("%d messages queued", n)
+	}
+}
+
+// A message dated far in the future (year 9999) is taken as sent now: it
+// used to sort above everything after it and freeze the conversation's
+// preview on itself.
+func TestAPIChannelFutureTimeIsNow(t *testing.T) {
+	h := newAPIHub(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	h.clock = &now
+	code, body := h.post(t, "sync-tok", map[string]any{"external_id": "f1", "thread_id": "t", "sender": map[string]string{"email": "ada@example.com"},
+		"text": "from the far future", "occurred_at": "9999-12-31T23:59:59Z"})
+	if code != http.StatusAccepted {
+		t.Fatalf("post: %d %v", code, body)
+	}
+	h.drain(t)
+	first, err := h.st.GetEntry(context.Background(), body["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.OccurredAt.Equal(now) {
+		t.Fatalf("occurred_at %v, want now (%v)", first.OccurredAt, now)
+	}
+	later := now.Add(time.Minute)
+	h.clock = &later
+	if code, body := h.post(t, "sync-tok", map[string]any{"external_id": "f2", "thread_id": "t", "sender": map[string]string{"email": "ada@example.com"},
+		"text": "a minute later"}); code != http.StatusAccepted {
+		t.Fatalf("second post: %d %v", code, body)
+	}
+	h.drain(t)
+	c, err := h.st.GetConversation(context.Background(), first.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Preview != "a minute later" || !c.LastActivity.Equal(later) {
+		t.Fatalf("conversation preview %q at %v, want the later message at %v", c.Preview, c.LastActivity, later)
 	}
 }

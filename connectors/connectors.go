@@ -55,7 +55,9 @@ const (
 
 // Message is what a channel hands to the hub: one customer message, normalised.
 type Message struct {
-	// ID is the deterministic hub id; set by Sink (see MessageID) when empty.
+	// ID is the deterministic hub id: the Sink sets it to
+	// MessageID(Channel, ProviderID), replacing whatever a channel put
+	// here, so every channel's redeliveries dedupe the same way.
 	ID string `json:"id"`
 	// Channel is the configured channel name (not its type).
 	Channel string `json:"channel"`

@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sentinel errors shared by every channel. Callers branch on them with errors.Is.
@@ -52,7 +55,9 @@ const (
 
 // Message is what a channel hands to the hub: one customer message, normalised.
 type Message struct {
-	// ID is the deterministic hub id; set by Sink (see MessageID) when empty.
+	// ID is the deterministic hub id: the Sink sets it to
+	// MessageID(Channel, ProviderID), replacing whatever a channel put
+	// here, so every channel's redeliveries dedupe the same way.
 	ID string `json:"id"`
 	// Channel is the configured channel name (not its type).
 	Channel string `json:"channel"`
@@ -86,6 +91,11 @@ type Message struct {
 	// NoReply marks messages that must never be answered automatically
 	// (auto-replies, bulk mail, bounces).
 	NoReply bool `json:"no_reply,omitempty"`
+	// PostedBy is the hub principal who handed the message in, when one
+	// did (an agent's or a system's token posting to the api channel); the
+	// entry records it as posted_by. Channels a provider delivers into
+	// leave it empty.
+	PostedBy string `json:"posted_by,omitempty"`
 	// Regarding is the provider id of one of the hub's own outbound messages
 	// on this channel that this message reports on (a bounce, a delivery
 	// report). The hub files such a message on that reply's conversation,
@@ -122,6 +132,37 @@ func MessageID(channel, providerID string) string {
 	return "m_" + hex.EncodeToString(h[:16])
 }
 
+// MaxIDBytes bounds a message's ProviderID and ThreadKey (the api
+// channel's external_id and thread_id, a plugin's provider_id and
+// thread_key). Both become parts of store keys: a thread key of 100 KB is
+// over the embedded store's key limit, so the message failed on every
+// attempt and was dead-lettered. Every built-in channel's ids fit (an email
+// Message-ID is at most 250 bytes, a form's thread key 200).
+const MaxIDBytes = 512
+
+// CheckLine says what keeps s from being a one-line value of at most max
+// bytes (an id, a name, a subject): its length, invalid UTF-8 or a control
+// character (C0, DEL, C1; a NUL, a line break, an escape sequence); nil
+// when nothing does. The error reads after the value's name: "external_id
+// is 600 bytes, the limit is 512".
+func CheckLine(s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("is %d bytes, the limit is %d", len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8")
+	}
+	for i, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("has the control character %U at byte %d", r, i)
+		}
+	}
+	return nil
+}
+
+// CheckID is CheckLine for a provider id or thread key (MaxIDBytes).
+func CheckID(id string) error { return CheckLine(id, MaxIDBytes) }
+
 // Validate checks what every channel's message must satisfy before it is
 // accepted. Errors wrap ErrInvalid.
 func (m *Message) Validate(maxText int) error {
@@ -131,6 +172,11 @@ func (m *Message) Validate(maxText int) error {
 	}
 	if m.ProviderID == "" {
 		errs = append(errs, errors.New("provider id is empty"))
+	} else if err := CheckID(m.ProviderID); err != nil {
+		errs = append(errs, fmt.Errorf("provider id %w", err))
+	}
+	if err := CheckID(m.ThreadKey); err != nil {
+		errs = append(errs, fmt.Errorf("thread key %w", err))
 	}
 	if len(m.Identities) == 0 {
 		errs = append(errs, errors.New("no sender identity"))

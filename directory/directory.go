@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -157,4 +158,30 @@ func (c Channel) Audience() string {
 		return store.TeamAudience(c.PilotTeam)
 	}
 	return store.AudienceAll
+}
+
+// ErrMayNotSend: the agent may not send through a channel in its current
+// phase (Channel.MaySend); the API answers 403.
+var ErrMayNotSend = errors.New("may not send through this channel in its current phase")
+
+// MaySend returns nil when someone in teams (admin: an admin) may send
+// through c in its current phase, else an error wrapping ErrMayNotSend that
+// says why (DESIGN invariant 8): off and shadow send nothing, for anyone;
+// pilot sends only for the pilot team's agents and admins, as only they see
+// its conversations; live sends for everyone. An unknown phase sends
+// nothing. Every send an agent starts checks here, so the rule lives in this
+// one place and not in the UI's hiding of the channel.
+func (c Channel) MaySend(teams []string, admin bool) error {
+	switch c.Phase {
+	case store.PhaseLive:
+		return nil
+	case store.PhasePilot:
+		if admin || (c.PilotTeam != "" && slices.Contains(teams, c.PilotTeam)) {
+			return nil
+		}
+		return fmt.Errorf("%w: channel %q is in pilot for team %q; only that team's agents and admins send through it", ErrMayNotSend, c.Name, c.PilotTeam)
+	case store.PhaseOff, store.PhaseShadow:
+		return fmt.Errorf("%w: channel %q is %s; nothing is sent through it", ErrMayNotSend, c.Name, c.Phase)
+	}
+	return fmt.Errorf("%w: channel %q has no phase that sends (%q)", ErrMayNotSend, c.Name, c.Phase)
 }

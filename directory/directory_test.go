@@ -151,3 +151,35 @@ func TestAudienceFollowsPhase(t *testing.T) {
 		}
 	}
 }
+
+// DESIGN invariant 8 for sending: off and shadow send for nobody, pilot
+// for its team and admins only, live for everyone.
+func TestMaySendFollowsPhase(t *testing.T) {
+	pilot := directory.Channel{Name: "mail", Phase: store.PhasePilot, PilotTeam: "pilots"}
+	for _, tc := range []struct {
+		name  string
+		c     directory.Channel
+		teams []string
+		admin bool
+		want  bool
+	}{
+		{"live, any agent", directory.Channel{Phase: store.PhaseLive}, nil, false, true},
+		{"pilot, the pilot team", pilot, []string{"support", "pilots"}, false, true},
+		{"pilot, another team", pilot, []string{"support"}, false, false},
+		{"pilot, no team", pilot, nil, false, false},
+		{"pilot, an admin", pilot, nil, true, true},
+		{"pilot without a pilot team, an agent of team \"\"", directory.Channel{Phase: store.PhasePilot}, []string{""}, false, false},
+		{"shadow, an agent", directory.Channel{Phase: store.PhaseShadow, PilotTeam: "pilots"}, []string{"pilots"}, false, false},
+		{"shadow, an admin", directory.Channel{Phase: store.PhaseShadow}, nil, true, false},
+		{"off, an admin", directory.Channel{Phase: store.PhaseOff}, nil, true, false},
+		{"unknown phase, an admin", directory.Channel{Phase: "lve"}, nil, true, false},
+	} {
+		err := tc.c.MaySend(tc.teams, tc.admin)
+		if (err == nil) != tc.want {
+			t.Errorf("%s: MaySend = %v, want allowed=%v", tc.name, err, tc.want)
+		}
+		if err != nil && !errors.Is(err, directory.ErrMayNotSend) {
+			t.Errorf("%s: error %v does not wrap ErrMayNotSend", tc.name, err)
+		}
+	}
+}

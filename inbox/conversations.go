@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -164,6 +165,20 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	if !decodeLimited(w, r, &in, limit, fmt.Sprintf(" (attachments may carry at most %d bytes together, base64-encoded in the JSON)", MaxReplyAttachmentsBytes)) {
 		return
 	}
+	// The channel's phase decides who may send (DESIGN invariant 8), not
+	// the UI's hiding of it: an agent may name any channel here. An unknown
+	// name is the router's 404.
+	channel := in.Channel
+	if channel == "" {
+		channel = c.Channel
+	}
+	if ch, known := s.o.Directory.Get(channel); known {
+		p := principalFrom(r.Context())
+		if err := ch.MaySend(p.Teams, p.IsAdmin()); err != nil {
+			writeError(w, http.StatusForbidden, "forbidden", err.Error())
+			return
+		}
+	}
 	// Every cheap check comes before a blob is stored, in the order that
 	// decides which answer a request failing several of them gets.
 	if !s.checkReplyAttachments(w, in.Attachments) {
@@ -279,6 +294,57 @@ func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64, h
 		return false
 	}
 	return true
+}
+
+// decodeUTF8 is decodeLimited for a body that must be valid UTF-8 as
+// sent: encoding/json replaces invalid bytes with U+FFFD, so two values
+// that differ only there would decode the same. It answers 400 itself
+// naming the first invalid byte.
+func decodeUTF8(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	raw, ok := readLimited(w, r, limit)
+	if !ok {
+		return false
+	}
+	if i := invalidUTF8At(raw); i >= 0 {
+		writeError(w, http.StatusBadRequest, "bad_input", fmt.Sprintf("body is not valid UTF-8 (byte %d): JSON must be UTF-8, and ids are never repaired", i))
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	return decodeLimited(w, r, v, limit, "")
+}
+
+// readLimited reads a body of at most limit bytes whole, answering 413
+// itself (before reading a larger one when Content-Length says so), for a
+// route that must look at the raw bytes before decoding them.
+func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, limit))
+		return nil, false
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body exceeds the limit of %d bytes", limit))
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "bad_body", "could not read the request body: "+err.Error())
+		return nil, false
+	}
+	return b, true
+}
+
+// invalidUTF8At is the offset of the first byte of b that is not UTF-8,
+// or -1.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 func (s *Server) note(w http.ResponseWriter, r *http.Request) {

@@ -43,12 +43,16 @@ func newReplyHub(t *testing.T) *replyHub {
 		t.Fatal(err)
 	}
 	dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
-		{Name: "text", Type: "sms", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		{Name: "text", Type: "sms", Phase: store.PhaseLive},
+		{Name: "pilotmail", Type: "email", Phase: store.PhasePilot, PilotTeam: "pilots"},
+		{Name: "shadowmail", Type: "email", Phase: store.PhaseShadow, PilotTeam: "pilots"}}, store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil)
 	h := &replyHub{st: st, blobs: bl, srv: inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: in, Outbound: out, Blobs: bl,
-		Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "alice", Role: "agent", Teams: []string{"support"}}, TokenSHA256: inbox.HashToken("tok")}}})}
+		Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "alice", Role: "agent", Teams: []string{"support"}}, TokenSHA256: inbox.HashToken("tok")},
+			{Principal: inbox.Principal{Name: "pia", Role: "agent", Teams: []string{"pilots"}}, TokenSHA256: inbox.HashToken("pia-tok")},
+			{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken("root-tok")}}})}
 	conv := func(channel string, id connectors.Identity) string {
 		m, err := in.Prepare(connectors.Message{Channel: channel, ProviderID: "p-" + channel, Text: "hello", Identities: []connectors.Identity{id},
 			OccurredAt: time.Now().UTC()})
@@ -71,9 +75,14 @@ func newReplyHub(t *testing.T) *replyHub {
 
 func (h *replyHub) post(t *testing.T, conv string, body any) (int, map[string]any) {
 	t.Helper()
+	return h.postAs(t, "tok", conv, body)
+}
+
+func (h *replyHub) postAs(t *testing.T, token, conv string, body any) (int, map[string]any) {
+	t.Helper()
 	b, _ := json.Marshal(body)
 	req := httptest.NewRequest("POST", "/api/v1/conversations/"+conv+"/messages", bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer tok")
+	req.Header.Set("Authorization", "Bearer "+token)
 	rec := httptest.NewRecorder()
 	h.srv.ServeHTTP(rec, req)
 	var out map[string]any
@@ -168,5 +177,52 @@ func TestReplyAttachmentLimits(t *testing.T) {
 	}
 	if st.Length != 0 {
 		t.Fatalf("%d replies queued by refused requests", st.Length)
+	}
+}
+
+// TestReplyChannelPhaseIsLaw: naming a channel in a reply does not get
+// round its phase (DESIGN invariant 8). An agent outside a pilot channel's
+// team, and anyone on a shadow channel, is refused with 403 and nothing is
+// queued; the pilot team's agents and admins send through the pilot channel.
+func TestReplyChannelPhaseIsLaw(t *testing.T) {
+	h := newReplyHub(t)
+	queued := func() int64 {
+		t.Helper()
+		st, err := h.st.QueueStats(context.Background(), store.QueueOutbound)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Length
+	}
+	for _, c := range []struct {
+		name, token, channel string
+		code                 int
+	}{
+		{"agent outside the pilot team", "tok", "pilotmail", http.StatusForbidden},
+		{"pilot team agent, shadow channel", "pia-tok", "shadowmail", http.StatusForbidden},
+		{"admin, shadow channel", "root-tok", "shadowmail", http.StatusForbidden},
+		{"pilot team agent", "pia-tok", "pilotmail", http.StatusAccepted},
+		{"admin, pilot channel", "root-tok", "pilotmail", http.StatusAccepted},
+		{"agent outside the pilot team, live channel", "tok", "mail", http.StatusAccepted},
+	} {
+		before := queued()
+		code, body := h.postAs(t, c.token, h.mail, map[string]any{"text": "hello from " + c.name, "channel": c.channel})
+		if code != c.code {
+			t.Errorf("%s: %d %v, want %d", c.name, code, body, c.code)
+			continue
+		}
+		grew := queued() - before
+		if code == http.StatusForbidden {
+			if body["error"] != "forbidden" || !strings.Contains(fmt.Sprint(body["message"]), c.channel) {
+				t.Errorf("%s: answer %v, want a JSON forbidden error naming the channel", c.name, body)
+			}
+			if grew != 0 {
+				t.Errorf("%s: refused, yet %d replies queued", c.name, grew)
+			}
+			continue
+		}
+		if grew != 1 || body["channel"] != c.channel {
+			t.Errorf("%s: accepted entry %v, %d queued; want one on %s", c.name, body, grew, c.channel)
+		}
 	}
 }

@@ -258,7 +258,21 @@ type apiMessage struct {
 	Subject    string `json:"subject"`
 }
 
+// apiChannelMessage accepts a message pushed to an api channel. Its input
+// is checked on the raw bytes and field by field (400, every problem named
+// at once): ids (external_id, thread_id, the sender's email and phone) are
+// at most connectors.MaxIDBytes of UTF-8 without control characters or
+// U+FFFD, the sender's name and the subject one line; occurred_at is not
+// before 2000, and a time in the future is taken as now (a clock far ahead
+// would keep the message above everything the customer writes next).
+// Whoever posts is recorded on the entry (posted_by) and in the audit log.
 func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
+	// The plugin host's limits for the same fields.
+	const (
+		maxNameBytes    = 1 << 10
+		maxSubjectBytes = 4 << 10
+	)
+	minOccurredAt := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	name := r.PathValue("name")
 	ch, ok := s.o.Directory.Get(name)
 	if !ok || ch.Type != "api" || ch.Phase == store.PhaseOff {
@@ -266,23 +280,55 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown_channel", fmt.Sprintf("no api channel %q is accepting messages", name))
 		return
 	}
+	// The raw bytes first: encoding/json replaces invalid UTF-8 with
+	// U+FFFD, so two external_ids differing only in invalid bytes became
+	// one id, and the second message was dropped as a duplicate.
 	var in apiMessage
-	if !s.decodeBody(w, r, &in) {
+	if !decodeUTF8(w, r, &in, s.o.MaxBodyBytes) {
 		return
 	}
-	var problems []string
+	var bad, problems []string // 400: malformed values; 422: missing ones
+	for _, f := range []struct {
+		name, value string
+		max         int
+		id          bool
+	}{
+		{"external_id", in.ExternalID, connectors.MaxIDBytes, true},
+		{"thread_id", in.ThreadID, connectors.MaxIDBytes, true},
+		{"sender.email", in.Sender.Email, connectors.MaxIDBytes, true},
+		{"sender.phone", in.Sender.Phone, connectors.MaxIDBytes, true},
+		{"sender.name", in.Sender.Name, maxNameBytes, false},
+		{"subject", in.Subject, maxSubjectBytes, false},
+	} {
+		if err := connectors.CheckLine(f.value, f.max); err != nil {
+			bad = append(bad, f.name+" "+err.Error())
+		} else if f.id && strings.ContainsRune(f.value, '\uFFFD') {
+			// A lone surrogate escape ("\ud800") decodes to U+FFFD too:
+			// ids that differ only there would be one id.
+			bad = append(bad, f.name+" contains U+FFFD (a replacement character, or a lone surrogate escape), which would make different ids one")
+		}
+	}
 	if strings.TrimSpace(in.ExternalID) == "" {
 		problems = append(problems, "external_id is required")
 	}
 	if in.Sender.Email == "" && in.Sender.Phone == "" {
 		problems = append(problems, "sender needs at least one identity (email or phone)")
 	}
+	// Whoever posts is recorded on the entry (posted_by) and in the audit
+	// log: any agent's token may post, even to a trusted channel.
+	by := principalFrom(r.Context()).Name
+	now := s.o.Clock().UTC()
 	msg := connectors.Message{Channel: name, ProviderID: in.ExternalID, ThreadKey: in.ThreadID, SenderName: in.Sender.Name,
-		Text: in.Text, Subject: in.Subject, ReceivedAt: s.o.Clock().UTC()}
+		Text: in.Text, Subject: in.Subject, PostedBy: by, ReceivedAt: now}
 	if in.OccurredAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, in.OccurredAt)
-		if err != nil {
+		switch {
+		case err != nil:
 			problems = append(problems, "occurred_at is not RFC 3339: "+err.Error())
+		case t.Before(minOccurredAt):
+			bad = append(bad, fmt.Sprintf("occurred_at %s is before %s", in.OccurredAt, minOccurredAt.Format(time.RFC3339)))
+		case t.After(now):
+			t = now
 		}
 		msg.OccurredAt = t
 	}
@@ -291,6 +337,10 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.Sender.Phone != "" {
 		msg.Identities = append(msg.Identities, connectors.Identity{Type: connectors.Phone, Value: in.Sender.Phone})
+	}
+	if len(bad) > 0 {
+		writeError(w, http.StatusBadRequest, "bad_input", strings.Join(append(bad, problems...), "; "))
+		return
 	}
 	if len(problems) > 0 {
 		writeError(w, http.StatusUnprocessableEntity, "invalid", strings.Join(problems, "; "))
@@ -304,6 +354,12 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 		}
 		storeError(w, err)
 		return
+	}
+	// The message is durable already (that cannot be undone): a lost
+	// record is logged and counted, and the message still answered 202.
+	rec := store.AuditRecord{At: now, Actor: by, Action: "channel.message", Target: name, Detail: id}
+	if err := s.o.Store.AppendAudit(r.Context(), rec); err != nil {
+		s.auditLost(rec, err)
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "accepted"})
 }

@@ -5,6 +5,18 @@
 // realtime events), snoozes waking up, and the outbound dispatcher that
 // hands agent replies to channel Senders with retries.
 //
+// There is one dedupe path, for every channel (api, webform, sms, slack,
+// email, plugins): each delivers through the one Ingest cmd/switchboard
+// builds (channels cannot import the router, the store or the timeline;
+// the inbox's api channel and quarantine release are handed the same
+// Ingest). Ingest.Prepare sets the message's id to
+// connectors.MessageID(channel, provider id), whatever id the channel put
+// on it, and Process keeps one entry per id (a lookup first, then the
+// store's create-once append). No channel dedupes on its own, and nothing
+// else writes inbound entries; a check made before a message may reach a
+// timeline again (an erasure tombstone) belongs in Process, beside the
+// lookup. TestOneSinkOneDedupePath checks this on the code.
+//
 // Who a message belongs to is package identity's (the router calls its
 // Resolver for every message); the channels and their phases are package
 // directory's; erasing a person is package erasure's. The names those

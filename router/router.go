@@ -300,7 +300,7 @@ func (r *Router) entry(msg connectors.Message, customerID string, flags []string
 	return store.Entry{ID: msg.ID, CustomerID: customerID, Channel: msg.Channel,
 		Direction: connectors.Inbound, Kind: store.KindMessage, ProviderID: msg.ProviderID, Sender: &sender,
 		SenderName: msg.SenderName, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
-		Attachments: msg.Attachments, Fields: msg.Fields, Flags: flags,
+		Attachments: msg.Attachments, Fields: msg.Fields, Flags: flags, PostedBy: msg.PostedBy,
 		OccurredAt: msg.OccurredAt, CreatedAt: now, UpdatedAt: now}
 }
 

@@ -259,6 +259,7 @@ type Entry struct {
 	Sender         *connectors.Identity    `json:"sender,omitempty"`
 	SenderName     string                  `json:"sender_name,omitempty"`
 	Agent          string                  `json:"agent,omitempty"`
+	PostedBy       string                  `json:"posted_by,omitempty"` // who posted an inbound message (connectors.Message.PostedBy)
 	Subject        string                  `json:"subject,omitempty"`
 	Text           string                  `json:"text"`
 	HTML           string                  `json:"html,omitempty"`

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
+	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -56,7 +58,7 @@ var _ connectors.StatusSink = (*Outbound)(nil)
 
 type Outbound struct {
 	st      store.Store
-	dir     *Directory
+	dir     *directory.Directory
 	clock   store.Clock
 	log     *slog.Logger
 	m       *Metrics
@@ -65,7 +67,7 @@ type Outbound struct {
 }
 
 // NewOutbound returns the outbound side; register Senders with SetSender.
-func NewOutbound(st store.Store, dir *Directory, clock store.Clock, log *slog.Logger, m *Metrics) *Outbound {
+func NewOutbound(st store.Store, dir *directory.Directory, clock store.Clock, log *slog.Logger, m *Metrics) *Outbound {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
@@ -128,7 +130,7 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 		return store.Entry{}, err
 	}
 	now := o.clock().UTC()
-	e := store.Entry{ID: randomID("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
+	e := store.Entry{ID: ids.Random("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
 		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, Text: text,
 		Subject: conv.Subject, Attachments: r.Attachments, Status: store.DeliveryQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
@@ -140,7 +142,7 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 		o.setStatus(ctx, e.ID, store.DeliveryFailed, "could not queue: "+err.Error(), "")
 		return e, err
 	}
-	_ = Publish(ctx, o.st, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: channel, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
+	_ = timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: channel, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
 	return e, nil
 }
 
@@ -154,12 +156,12 @@ func (o *Outbound) Note(ctx context.Context, convID, agent, text string) (store.
 		return store.Entry{}, err
 	}
 	now := o.clock().UTC()
-	e := store.Entry{ID: randomID("n_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel,
+	e := store.Entry{ID: ids.Random("n_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel,
 		Direction: connectors.Note, Kind: store.KindNote, Agent: agent, Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
-	_ = Publish(ctx, o.st, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: e.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+	_ = timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: e.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
 	return e, nil
 }
 
@@ -176,14 +178,16 @@ func (o *Outbound) touch(ctx context.Context, convID string, e store.Entry) {
 		return nil
 	})
 	if err == nil {
-		AdjustLoad(ctx, o.st, before, after)
+		if err := timeline.AdjustLoad(ctx, o.st, before, after); err != nil {
+			o.log.Error("agent load counter not updated", "conversation", after.ID, "err", err)
+		}
 	}
 }
 
 // recipient finds whom a reply on ch goes to: on the conversation's own
 // channel, the sender of the customer's latest message; on another channel,
 // an identity of the customer of the kind that channel reaches (verified first).
-func (o *Outbound) recipient(ctx context.Context, conv store.Conversation, ch Channel) (connectors.Identity, error) {
+func (o *Outbound) recipient(ctx context.Context, conv store.Conversation, ch directory.Channel) (connectors.Identity, error) {
 	if ch.Name == conv.Channel && conv.LastMessageID != "" {
 		if e, err := o.st.GetEntry(ctx, conv.LastMessageID); err == nil && e.Sender != nil {
 			return *e.Sender, nil
@@ -403,5 +407,5 @@ func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID
 		return err
 	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
-	return Publish(ctx, o.st, Event{Type: EventEntryUpdated, CustomerID: e.CustomerID, ConversationID: e.ConversationID, EntryID: e.ID, Channel: e.Channel, Status: status, Detail: detail, Audience: conv.Audience, Assignee: conv.Assignee})
+	return timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryUpdated, CustomerID: e.CustomerID, ConversationID: e.ConversationID, EntryID: e.ID, Channel: e.Channel, Status: status, Detail: detail, Audience: conv.Audience, Assignee: conv.Assignee})
 }

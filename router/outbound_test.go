@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 )
@@ -40,7 +41,7 @@ func (s *recordingSender) sent() []connectors.Outgoing {
 func TestReplyAttachmentsTravelToTheSender(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		dir := router.NewDirectory(st, []router.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
+		dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
 			{Name: "text", Type: "sms", Phase: store.PhaseLive}}, store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{})
 		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
@@ -102,7 +103,7 @@ func TestReplyAttachmentsTravelToTheSender(t *testing.T) {
 func TestReportFiledBesideTheReply(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		dir := router.NewDirectory(st, []router.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{})
 		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/router"
@@ -181,7 +182,7 @@ func (f *fakeSlack) posted() []url.Values {
 // ("mail", standing in for an email channel whose addresses are verified).
 type hub struct {
 	st    store.Store
-	dir   *router.Directory
+	dir   *directory.Directory
 	in    *router.Ingest
 	rt    *router.Router
 	out   *router.Outbound
@@ -219,7 +220,7 @@ func newHub(t *testing.T, opts ...hubOption) *hub {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	dir := router.NewDirectory(st, []router.Channel{
+	dir := directory.New(st, []directory.Channel{
 		{Name: channelName, Type: "slack", Phase: store.PhaseLive},
 		{Name: "mail", Type: "api", Phase: store.PhaseLive, Trusted: true},
 	}, store.SystemClock, nil)

@@ -59,6 +59,7 @@ var _ connectors.StatusSink = (*Outbound)(nil)
 type Outbound struct {
 	st      store.Store
 	dir     *directory.Directory
+	convs   *timeline.Service
 	clock   store.Clock
 	log     *slog.Logger
 	m       *Metrics
@@ -67,11 +68,20 @@ type Outbound struct {
 }
 
 // NewOutbound returns the outbound side; register Senders with SetSender.
-func NewOutbound(st store.Store, dir *directory.Directory, clock store.Clock, log *slog.Logger, m *Metrics) *Outbound {
+// convs records a reply's effect on its conversation and a note's entry;
+// nil: a service over st (a reply's change does not depend on routing, so
+// any service over the same store does the same).
+func NewOutbound(st store.Store, dir *directory.Directory, clock store.Clock, log *slog.Logger, m *Metrics, convs *timeline.Service) *Outbound {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Outbound{st: st, dir: dir, clock: clock, log: log, m: m, senders: map[string]connectors.Sender{}}
+	if log == nil {
+		log = slog.Default()
+	}
+	if convs == nil {
+		convs = timeline.NewService(st, timeline.Options{Clock: clock, Logger: log})
+	}
+	return &Outbound{st: st, dir: dir, convs: convs, clock: clock, log: log, m: m, senders: map[string]connectors.Sender{}}
 }
 
 // SetSender registers the Sender of channel name.
@@ -136,7 +146,11 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
-	o.touch(ctx, conv.ID, e)
+	if _, err := o.convs.Replied(ctx, e); err != nil {
+		// The reply stands and is sent; only its conversation's activity
+		// and status did not move (as before the service, not an error).
+		o.log.Warn("reply stored, its conversation not updated", "entry", e.ID, "err", err)
+	}
 	b, _ := json.Marshal(outItem{EntryID: e.ID})
 	if _, err := o.st.Enqueue(ctx, store.QueueOutbound, b); err != nil {
 		o.setStatus(ctx, e.ID, store.DeliveryFailed, "could not queue: "+err.Error(), "")
@@ -158,30 +172,8 @@ func (o *Outbound) Note(ctx context.Context, convID, agent, text string) (store.
 	now := o.clock().UTC()
 	e := store.Entry{ID: ids.Random("n_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel,
 		Direction: connectors.Note, Kind: store.KindNote, Agent: agent, Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
-	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
-		return e, err
-	}
-	_ = timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: e.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
-	return e, nil
-}
-
-func (o *Outbound) touch(ctx context.Context, convID string, e store.Entry) {
-	var before store.Conversation
-	after, err := o.st.UpdateConversation(ctx, convID, func(c *store.Conversation) error {
-		before = *c
-		if e.OccurredAt.After(c.LastActivity) {
-			c.LastActivity = e.OccurredAt
-		}
-		if c.Status == store.StatusOpen || c.Status == store.StatusResolved {
-			c.Status = store.StatusPending // waiting for the customer
-		}
-		return nil
-	})
-	if err == nil {
-		if err := timeline.AdjustLoad(ctx, o.st, before, after); err != nil {
-			o.log.Error("agent load counter not updated", "conversation", after.ID, "err", err)
-		}
-	}
+	e, _, err = o.convs.Append(ctx, e, conv)
+	return e, err
 }
 
 // recipient finds whom a reply on ch goes to: on the conversation's own

@@ -227,7 +227,7 @@ func newHub(t *testing.T, opts ...hubOption) *hub {
 	h.st, h.dir, h.settings, h.clock = st, dir, setup.settings, setup.clock
 	h.in = router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 	h.rt = router.New(st, dir, router.Options{Workers: 2})
-	h.out = router.NewOutbound(st, dir, store.SystemClock, discardLogger(), nil)
+	h.out = router.NewOutbound(st, dir, store.SystemClock, discardLogger(), nil, h.rt.Conversations())
 	h.ch, err = New(config.Channel{Name: channelName, Type: "slack", Phase: "live", Slack: setup.settings},
 		connectors.Env{Name: channelName, Sink: h.in, Status: h.out, Clock: time.Now, Replica: "r1", Logger: setup.logger,
 			Leases: lease.New(st, "r1", setup.clock, setup.logger)})

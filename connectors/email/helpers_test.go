@@ -93,7 +93,7 @@ func newHubOn(t testing.TB, st store.Store) *hub {
 		t.Fatal(err)
 	}
 	h := &hub{st: st, dir: dir, in: router.NewIngest(st, dir, "FI", store.SystemClock, nil),
-		out: router.NewOutbound(st, dir, store.SystemClock, testLogger(t), nil), blobs: bl}
+		out: router.NewOutbound(st, dir, store.SystemClock, testLogger(t), nil, rt.Conversations()), blobs: bl}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	h.wg.Add(2)

@@ -230,7 +230,7 @@ func newHub(t *testing.T, opts ...hubOption) *hub {
 	}, store.SystemClock, nil)
 	h.in = router.NewIngest(h.st, h.dir, "US", store.SystemClock, nil)
 	h.rt = router.New(h.st, h.dir, router.Options{Workers: 2, Logger: discardLogger()})
-	h.out = router.NewOutbound(h.st, h.dir, store.SystemClock, discardLogger(), nil)
+	h.out = router.NewOutbound(h.st, h.dir, store.SystemClock, discardLogger(), nil, h.rt.Conversations())
 	h.ch, err = New(config.Channel{Name: o.name, Type: "sms", Phase: "live", SMS: o.settings},
 		connectors.Env{Name: o.name, Sink: h.in, Status: h.out, Blobs: h.blobs, Logger: discardLogger(), Clock: time.Now, Replica: "r1"})
 	if err != nil {

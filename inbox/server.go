@@ -544,11 +544,7 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) {
 
 // eraseCustomer erases the person completely (admin; audited).
 func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
-	rep, err := erasure.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock, func(ctx context.Context, c store.Conversation) {
-		if err := timeline.AdjustLoad(ctx, s.o.Store, c, store.Conversation{}); err != nil {
-			s.o.Logger.Error("agent load counter not updated", "conversation", c.ID, "err", err)
-		}
-	})
+	rep, err := erasure.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock, s.o.Conversations.Delete)
 	if err != nil {
 		storeError(w, err)
 		return

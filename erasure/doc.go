@@ -8,6 +8,7 @@
 //
 // It imports store (the contract, never a backend), timeline (to read the
 // merged view), connectors (messages and the blob store) and the standard
-// library. It never imports router: what a deleted conversation releases
-// (the assignee's load) is the caller's, passed in as a function.
+// library. It never imports router, and it writes no conversation itself:
+// the caller passes the conversation service's Delete, which also releases
+// the assignee's load.
 package erasure

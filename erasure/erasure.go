@@ -31,10 +31,12 @@ type Report struct {
 // Each step is idempotent, and the customer records go last, so an erasure
 // interrupted by a crash or an error is finished by running it again.
 //
-// deleted, when not nil, is called with each conversation after it is
-// deleted, so the conversation's owner can release what it counted (the
-// assignee's load); erasure itself knows nothing about load.
-func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customerID, by string, clock store.Clock, deleted func(context.Context, store.Conversation)) (Report, error) {
+// deleteConversation deletes each of the person's conversations: the
+// conversation service's Delete (timeline.Service.Delete), which also
+// takes the conversation off its assignee's load, so each conversation is
+// deleted, and its load released, exactly once. Erasure itself writes no
+// conversation and knows nothing about load.
+func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customerID, by string, clock store.Clock, deleteConversation func(context.Context, store.Conversation) error) (Report, error) {
 	var rep Report
 	v, err := timeline.Load(ctx, st, customerID)
 	if err != nil {
@@ -84,11 +86,8 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 				return rep, err
 			}
 			for _, conv := range cs {
-				if err := st.DeleteConversation(ctx, conv.ID); err != nil {
+				if err := deleteConversation(ctx, conv); err != nil {
 					return rep, err
-				}
-				if deleted != nil {
-					deleted(ctx, conv)
 				}
 				rep.Conversations++
 			}

@@ -15,14 +15,22 @@ import (
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/blobs"
 	"github.com/switchboard-hub/switchboard/store/embedded"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 var errAudit = errors.New("audit log unavailable")
 
-// auditStore fails AppendAudit while fail is set.
+// auditStore fails AppendAudit while fail is set, and counts the
+// conversations deleted.
 type auditStore struct {
 	store.Store
-	fail atomic.Bool
+	fail    atomic.Bool
+	deletes atomic.Int32
+}
+
+func (s *auditStore) DeleteConversation(ctx context.Context, id string) error {
+	s.deletes.Add(1)
+	return s.Store.DeleteConversation(ctx, id)
 }
 
 func (s *auditStore) AppendAudit(ctx context.Context, r store.AuditRecord) error {
@@ -33,14 +41,16 @@ func (s *auditStore) AppendAudit(ctx context.Context, r store.AuditRecord) error
 }
 
 // person is two customers merged into one (a verified email and phone),
-// each with an entry, the email one with an attachment, a conversation,
-// a consent and a quarantined message from the phone.
+// each with an entry, the email one with an attachment, a conversation
+// assigned to alice (counted in her load), a consent and a quarantined
+// message from the phone.
 type person struct {
 	st       *auditStore
 	blobs    *blobs.Dir
 	ids      []string // customer ids, winner first
 	sum      string   // the attachment's blob
 	conv     store.Conversation
+	convs    *timeline.Service
 	mergeID  string
 	messages []connectors.Message
 }
@@ -78,10 +88,16 @@ func newPerson(t *testing.T) *person {
 	if p.sum, _, err = bl.Put(ctx, strings.NewReader("my secret order 4711"), 1<<20); err != nil {
 		t.Fatal(err)
 	}
-	p.conv, _, err = p.st.OpenConversation(ctx, store.Conversation{ID: "v_erin", CustomerID: p.ids[0], Channel: "api", ThreadKey: "api:t",
-		Status: store.StatusOpen, Assignee: "alice", CreatedAt: t0, LastActivity: t0})
-	if err != nil {
+	if _, _, err = p.st.OpenConversation(ctx, store.Conversation{ID: "v_erin", CustomerID: p.ids[0], Channel: "api", ThreadKey: "api:t",
+		Status: store.StatusOpen, CreatedAt: t0, LastActivity: t0}); err != nil {
 		t.Fatal(err)
+	}
+	p.convs = timeline.NewService(p.st, timeline.Options{})
+	if p.conv, err = p.convs.Assign(ctx, "v_erin", "alice", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := timeline.AgentLoad(ctx, p.st, "alice"); err != nil || n != 1 {
+		t.Fatalf("alice's load after the assignment: %d (%v), want 1", n, err)
 	}
 	for i, c := range p.ids {
 		e := store.Entry{ID: p.messages[i].ID, CustomerID: c, Channel: "api", Kind: "message", Text: "private " + c, OccurredAt: t0, CreatedAt: t0}
@@ -155,10 +171,15 @@ func (p *person) erasures(t *testing.T) []store.AuditRecord {
 
 func TestEraseRemovesThePersonEverywhere(t *testing.T) {
 	p := newPerson(t)
+	ctx := context.Background()
 	var released []string
-	// Erasing by the merged-away customer erases the whole person.
-	rep, err := erasure.Erase(context.Background(), p.st, p.blobs, p.ids[1], "admin", store.SystemClock,
-		func(_ context.Context, c store.Conversation) { released = append(released, c.ID+"@"+c.Assignee) })
+	// Erasing by the merged-away customer erases the whole person; the
+	// conversation service deletes the conversation, as the hub's does.
+	rep, err := erasure.Erase(ctx, p.st, p.blobs, p.ids[1], "admin", store.SystemClock,
+		func(ctx context.Context, c store.Conversation) error {
+			released = append(released, c.ID+"@"+c.Assignee)
+			return p.convs.Delete(ctx, c)
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +189,12 @@ func TestEraseRemovesThePersonEverywhere(t *testing.T) {
 	}
 	if len(released) != 1 || released[0] != "v_erin@alice" {
 		t.Fatalf("deleted conversations handed back: %v, want [v_erin@alice]", released)
+	}
+	if n := p.st.deletes.Load(); n != 1 {
+		t.Fatalf("conversation deleted %d times, want once", n)
+	}
+	if n, err := timeline.AgentLoad(ctx, p.st, "alice"); err != nil || n != 0 {
+		t.Fatalf("alice's load after the erasure: %d (%v), want 0", n, err)
 	}
 	p.gone(t)
 	if as := p.erasures(t); len(as) != 1 || as[0].Target != p.ids[0] || as[0].Actor != "admin" {
@@ -182,7 +209,7 @@ func TestEraseAuditFailureIsReturnedAndRetryable(t *testing.T) {
 	ctx := context.Background()
 	p := newPerson(t)
 	p.st.fail.Store(true)
-	if _, err := erasure.Erase(ctx, p.st, p.blobs, p.ids[0], "admin", store.SystemClock, nil); !errors.Is(err, errAudit) {
+	if _, err := erasure.Erase(ctx, p.st, p.blobs, p.ids[0], "admin", store.SystemClock, p.convs.Delete); !errors.Is(err, errAudit) {
 		t.Fatalf("erase with the audit log down: err %v, want %v", err, errAudit)
 	}
 	if _, err := p.st.GetCustomer(ctx, p.ids[0]); err != nil {
@@ -190,7 +217,7 @@ func TestEraseAuditFailureIsReturnedAndRetryable(t *testing.T) {
 	}
 
 	p.st.fail.Store(false)
-	if _, err := erasure.Erase(ctx, p.st, p.blobs, p.ids[0], "admin", store.SystemClock, nil); err != nil {
+	if _, err := erasure.Erase(ctx, p.st, p.blobs, p.ids[0], "admin", store.SystemClock, p.convs.Delete); err != nil {
 		t.Fatalf("retried erase: %v", err)
 	}
 	p.gone(t)

@@ -5,8 +5,11 @@
 // (embedded static assets in ui/, password sign-in with signed session
 // cookies and CSRF tokens, presence events).
 //
-// It imports router (for ingest, merges, replies and the channel
-// directory), timeline, store (the contract) and connectors. It never
+// It imports router (replies and notes: the Outbound and its errors),
+// identity (merges and suggestions), directory (channels and their
+// phases), erasure, timeline (conversation changes through its Service,
+// reads, realtime events), store (the contract) and connectors (ingest is
+// a connectors.Sink). It never
 // imports a store backend or a channel implementation: channel HTTP
 // handlers (webhooks) are mounted into it by cmd/switchboard.
 package inbox

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // eventSessionEnded is published when an agent logs out, so that every
@@ -41,7 +41,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	p := principalFrom(r.Context())
 	sess, hasSession := sessionFrom(r.Context())
-	ch, err := s.o.Store.Subscribe(r.Context(), router.EventsTopic)
+	ch, err := s.o.Store.Subscribe(r.Context(), timeline.EventsTopic)
 	if err != nil {
 		storeError(w, err)
 		return
@@ -83,7 +83,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			var ev router.Event
+			var ev timeline.Event
 			if json.Unmarshal(b, &ev) != nil {
 				break
 			}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/inbox"
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 func TestUIServedWithStrictCSP(t *testing.T) {
@@ -240,7 +240,7 @@ func TestPresenceIsPublished(t *testing.T) {
 	conv := e.conversation()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sub, err := e.st.Subscribe(ctx, router.EventsTopic)
+	sub, err := e.st.Subscribe(ctx, timeline.EventsTopic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,9 +260,9 @@ func TestPresenceIsPublished(t *testing.T) {
 	}
 	select {
 	case b := <-sub:
-		var ev router.Event
+		var ev timeline.Event
 		json.Unmarshal(b, &ev)
-		if ev.Type != router.EventPresence || ev.Agent != "alice" || ev.Status != "typing" || ev.ConversationID != conv.ID {
+		if ev.Type != timeline.EventPresence || ev.Agent != "alice" || ev.Status != "typing" || ev.ConversationID != conv.ID {
 			t.Fatalf("event = %+v", ev)
 		}
 	case <-ctx.Done():

@@ -3,7 +3,7 @@ package inbox
 import (
 	"net/http"
 
-	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // Presence states an agent announces for a conversation.
@@ -42,7 +42,7 @@ func (s *Server) presence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalFrom(r.Context())
-	err := router.Publish(r.Context(), s.o.Store, router.Event{Type: router.EventPresence, CustomerID: c.CustomerID,
+	err := timeline.Publish(r.Context(), s.o.Store, timeline.Event{Type: timeline.EventPresence, CustomerID: c.CustomerID,
 		ConversationID: c.ID, Channel: c.Channel, Audience: c.Audience, Assignee: c.Assignee, Agent: p.Name, Status: in.State})
 	if err != nil {
 		storeError(w, err)

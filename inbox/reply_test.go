@@ -48,7 +48,7 @@ func newReplyHub(t *testing.T) *replyHub {
 		{Name: "shadowmail", Type: "email", Phase: store.PhaseShadow, PilotTeam: "pilots"}}, store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil)
+	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil, rt.Conversations())
 	h := &replyHub{st: st, blobs: bl, srv: inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: in, Outbound: out, Blobs: bl,
 		Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "alice", Role: "agent", Teams: []string{"support"}}, TokenSHA256: inbox.HashToken("tok")},
 			{Principal: inbox.Principal{Name: "pia", Role: "agent", Teams: []string{"pilots"}}, TokenSHA256: inbox.HashToken("pia-tok")},

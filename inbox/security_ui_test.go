@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/inbox"
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // loginFrom signs in with the request coming from remote (host:port) with
@@ -256,7 +256,7 @@ func TestEventStreamEndsAtLogout(t *testing.T) {
 	ends(t, "alice's stream after her logout", la)
 	ends(t, "alice's other session's stream", lb)
 	// Others' streams go on, and never hear of the logout.
-	router.Publish(context.Background(), e.st, router.Event{Type: router.EventChannelPhase, Channel: "crm", Status: "live", Agent: "marker"})
+	timeline.Publish(context.Background(), e.st, timeline.Event{Type: timeline.EventChannelPhase, Channel: "crm", Status: "live", Agent: "marker"})
 	for name, l := range map[string]<-chan string{"root's session": lr, "a bearer token": lt} {
 		if seen := waitLine(t, name, l, `"marker"`); strings.Contains(strings.Join(seen, "\n"), "session.ended") {
 			t.Errorf("%s's stream carried the logout: %q", name, seen)
@@ -292,14 +292,14 @@ func TestEventStreamKeepsToTheAudience(t *testing.T) {
 	la, ca := stream(t, hs.URL, a.cookie, "")
 	defer ca()
 	ctx := context.Background()
-	for _, ev := range []router.Event{
-		{Type: router.EventPresence, ConversationID: "v-sales", Audience: store.TeamAudience("sales"), Agent: "bob", Status: "viewing"},
-		{Type: router.EventEntryCreated, ConversationID: "v-sales", Audience: store.TeamAudience("sales"), EntryID: "e-sales"},
-		{Type: router.EventConversationUpdated, ConversationID: "v-shadow", Audience: store.AudienceShadow},
-		{Type: router.EventPresence, ConversationID: "v-support", Audience: store.TeamAudience("support"), Agent: "carol", Status: "viewing"},
-		{Type: router.EventPresence, ConversationID: "v-all", Audience: store.AudienceAll, Agent: "marker", Status: "viewing"},
+	for _, ev := range []timeline.Event{
+		{Type: timeline.EventPresence, ConversationID: "v-sales", Audience: store.TeamAudience("sales"), Agent: "bob", Status: "viewing"},
+		{Type: timeline.EventEntryCreated, ConversationID: "v-sales", Audience: store.TeamAudience("sales"), EntryID: "e-sales"},
+		{Type: timeline.EventConversationUpdated, ConversationID: "v-shadow", Audience: store.AudienceShadow},
+		{Type: timeline.EventPresence, ConversationID: "v-support", Audience: store.TeamAudience("support"), Agent: "carol", Status: "viewing"},
+		{Type: timeline.EventPresence, ConversationID: "v-all", Audience: store.AudienceAll, Agent: "marker", Status: "viewing"},
 	} {
-		if err := router.Publish(ctx, e.st, ev); err != nil {
+		if err := timeline.Publish(ctx, e.st, ev); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -415,7 +415,7 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
-	_ = router.Publish(r.Context(), s.o.Store, router.Event{Type: router.EventChannelPhase, Channel: c.Name, Status: c.Phase, Agent: p.Name})
+	_ = timeline.Publish(r.Context(), s.o.Store, timeline.Event{Type: timeline.EventChannelPhase, Channel: c.Name, Status: c.Phase, Agent: p.Name})
 	writeJSON(w, 200, c)
 }
 
@@ -600,9 +600,7 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) {
 
 // eraseCustomer erases the person completely (admin; audited).
 func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
-	rep, err := erasure.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock, func(ctx context.Context, c store.Conversation) {
-		router.AdjustLoad(ctx, s.o.Store, c, store.Conversation{})
-	})
+	rep, err := erasure.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock, s.o.Conversations.Delete)
 	if err != nil {
 		storeError(w, err)
 		return

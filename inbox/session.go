@@ -55,8 +55,8 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 const (
@@ -948,7 +948,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			s.auditLost(rec, err)
 		}
 		// Open event streams of the agent's sessions (on every replica) end.
-		_ = router.Publish(r.Context(), s.o.Store, router.Event{Type: eventSessionEnded, Agent: p.Name})
+		_ = timeline.Publish(r.Context(), s.o.Store, timeline.Event{Type: eventSessionEnded, Agent: p.Name})
 	}
 	http.SetCookie(w, s.sess.cookie(r, "", time.Time{}))
 	w.WriteHeader(http.StatusNoContent)

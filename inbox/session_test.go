@@ -72,7 +72,7 @@ func newUIEnvWith(t *testing.T, publicURL string, mod func(*inbox.Options)) *uiE
 	t.Cleanup(func() { st.Close() })
 	clock := store.NewFakeClock(time.Now())
 	dir := directory.New(st, []directory.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive}}, clock.Now, nil)
-	out := router.NewOutbound(st, dir, clock.Now, nil, nil)
+	out := router.NewOutbound(st, dir, clock.Now, nil, nil, nil)
 	o := inbox.Options{Store: st, Directory: dir, Outbound: out, Clock: clock.Now, PublicURL: publicURL, Teams: []string{"support"},
 		Logger: slog.New(slog.DiscardHandler),
 		Credentials: []inbox.Credential{

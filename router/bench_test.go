@@ -15,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -49,7 +50,7 @@ func BenchmarkIngestToTimeline(b *testing.B) {
 // says what a message costs: on a machine of C cores, C / (hub + server CPU
 // per message) is the ceiling on throughput.
 func benchPipeline(b *testing.B, st store.Store, serverCPU func() time.Duration) {
-	dir := router.NewDirectory(st, []router.Channel{{Name: "api", Type: "api", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
+	dir := directory.New(st, []directory.Channel{{Name: "api", Type: "api", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
 	m := router.NewMetrics(nil)
 	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: m, Routing: router.Routing{Teams: []string{"support"}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, m)

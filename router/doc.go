@@ -1,9 +1,9 @@
 // Package router turns accepted messages into timeline entries. It owns the
 // ingest side of the hub: the Sink every channel delivers into (validate,
 // normalise, enqueue durably), the workers that consume the ingest queue
-// (dedupe, conversation threading, routing and assignment, timeline append,
-// realtime events), snoozes waking up, and the outbound dispatcher that
-// hands agent replies to channel Senders with retries.
+// (dedupe, identity, consent, deciding a message's thread, audience and
+// team, then handing it to the conversation service), and the outbound
+// dispatcher that hands agent replies to channel Senders with retries.
 //
 // There is one dedupe path, for every channel (api, webform, sms, slack,
 // email, plugins): each delivers through the one Ingest cmd/switchboard
@@ -19,12 +19,12 @@
 //
 // Who a message belongs to is package identity's (the router calls its
 // Resolver for every message); the channels and their phases are package
-// directory's; erasing a person is package erasure's. The names those
-// packages took from this one are kept here as deprecated aliases only
-// until the branches of issue 13 are merged.
+// directory's; erasing a person is package erasure's; every change to a
+// conversation, snoozes waking up included, is timeline.Service's, and so
+// are the realtime events (timeline.Event, timeline.Publish).
 //
 // It imports store (the contract, never a backend), connectors, timeline,
-// identity, directory, erasure (for the deprecated Erase only), internal/ids
-// and the Prometheus client. It never imports a channel implementation:
-// Senders are registered by cmd/switchboard. Nothing it imports imports it.
+// identity, directory, internal/ids, go-json and the Prometheus client. It
+// never imports a channel implementation: Senders are registered by
+// cmd/switchboard. Nothing it imports imports it.
 package router

@@ -8,6 +8,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -20,7 +21,7 @@ const MaxTextBytes = 1 << 20
 // after the message is durable in the ingest queue.
 type Ingest struct {
 	st      store.Store
-	dir     *Directory
+	dir     *directory.Directory
 	region  string
 	clock   store.Clock
 	metrics *Metrics
@@ -32,7 +33,7 @@ var (
 )
 
 // NewIngest returns the hub's Sink.
-func NewIngest(st store.Store, dir *Directory, defaultRegion string, clock store.Clock, m *Metrics) *Ingest {
+func NewIngest(st store.Store, dir *directory.Directory, defaultRegion string, clock store.Clock, m *Metrics) *Ingest {
 	return &Ingest{st: st, dir: dir, region: defaultRegion, clock: clock, metrics: m}
 }
 

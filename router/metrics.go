@@ -44,11 +44,3 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	return m
 }
-
-// identity is the resolver's share of m (nil when m is nil: nothing counted).
-func (m *Metrics) identity() *identity.Metrics {
-	if m == nil {
-		return nil
-	}
-	return m.Identity
-}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
+	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -56,7 +58,8 @@ var _ connectors.StatusSink = (*Outbound)(nil)
 
 type Outbound struct {
 	st      store.Store
-	dir     *Directory
+	dir     *directory.Directory
+	convs   *timeline.Service
 	clock   store.Clock
 	log     *slog.Logger
 	m       *Metrics
@@ -65,11 +68,20 @@ type Outbound struct {
 }
 
 // NewOutbound returns the outbound side; register Senders with SetSender.
-func NewOutbound(st store.Store, dir *Directory, clock store.Clock, log *slog.Logger, m *Metrics) *Outbound {
+// convs records a reply's effect on its conversation and a note's entry;
+// nil: a service over st (a reply's change does not depend on routing, so
+// any service over the same store does the same).
+func NewOutbound(st store.Store, dir *directory.Directory, clock store.Clock, log *slog.Logger, m *Metrics, convs *timeline.Service) *Outbound {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Outbound{st: st, dir: dir, clock: clock, log: log, m: m, senders: map[string]connectors.Sender{}}
+	if log == nil {
+		log = slog.Default()
+	}
+	if convs == nil {
+		convs = timeline.NewService(st, timeline.Options{Clock: clock, Logger: log})
+	}
+	return &Outbound{st: st, dir: dir, convs: convs, clock: clock, log: log, m: m, senders: map[string]connectors.Sender{}}
 }
 
 // SetSender registers the Sender of channel name.
@@ -128,19 +140,23 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 		return store.Entry{}, err
 	}
 	now := o.clock().UTC()
-	e := store.Entry{ID: randomID("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
+	e := store.Entry{ID: ids.Random("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
 		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, Text: text,
 		Subject: conv.Subject, Attachments: r.Attachments, Status: store.DeliveryQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
-	o.touch(ctx, conv.ID, e)
+	if _, err := o.convs.Replied(ctx, e); err != nil {
+		// The reply stands and is sent; only its conversation's activity
+		// and status did not move (as before the service, not an error).
+		o.log.Warn("reply stored, its conversation not updated", "entry", e.ID, "err", err)
+	}
 	b, _ := json.Marshal(outItem{EntryID: e.ID})
 	if _, err := o.st.Enqueue(ctx, store.QueueOutbound, b); err != nil {
 		o.setStatus(ctx, e.ID, store.DeliveryFailed, "could not queue: "+err.Error(), "")
 		return e, err
 	}
-	_ = Publish(ctx, o.st, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: channel, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
+	_ = timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: channel, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
 	return e, nil
 }
 
@@ -154,36 +170,16 @@ func (o *Outbound) Note(ctx context.Context, convID, agent, text string) (store.
 		return store.Entry{}, err
 	}
 	now := o.clock().UTC()
-	e := store.Entry{ID: randomID("n_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel,
+	e := store.Entry{ID: ids.Random("n_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel,
 		Direction: connectors.Note, Kind: store.KindNote, Agent: agent, Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
-	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
-		return e, err
-	}
-	_ = Publish(ctx, o.st, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: e.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
-	return e, nil
-}
-
-func (o *Outbound) touch(ctx context.Context, convID string, e store.Entry) {
-	var before store.Conversation
-	after, err := o.st.UpdateConversation(ctx, convID, func(c *store.Conversation) error {
-		before = *c
-		if e.OccurredAt.After(c.LastActivity) {
-			c.LastActivity = e.OccurredAt
-		}
-		if c.Status == store.StatusOpen || c.Status == store.StatusResolved {
-			c.Status = store.StatusPending // waiting for the customer
-		}
-		return nil
-	})
-	if err == nil {
-		AdjustLoad(ctx, o.st, before, after)
-	}
+	e, _, err = o.convs.Append(ctx, e, conv)
+	return e, err
 }
 
 // recipient finds whom a reply on ch goes to: on the conversation's own
 // channel, the sender of the customer's latest message; on another channel,
 // an identity of the customer of the kind that channel reaches (verified first).
-func (o *Outbound) recipient(ctx context.Context, conv store.Conversation, ch Channel) (connectors.Identity, error) {
+func (o *Outbound) recipient(ctx context.Context, conv store.Conversation, ch directory.Channel) (connectors.Identity, error) {
 	if ch.Name == conv.Channel && conv.LastMessageID != "" {
 		if e, err := o.st.GetEntry(ctx, conv.LastMessageID); err == nil && e.Sender != nil {
 			return *e.Sender, nil
@@ -403,5 +399,5 @@ func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID
 		return err
 	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
-	return Publish(ctx, o.st, Event{Type: EventEntryUpdated, CustomerID: e.CustomerID, ConversationID: e.ConversationID, EntryID: e.ID, Channel: e.Channel, Status: status, Detail: detail, Audience: conv.Audience, Assignee: conv.Assignee})
+	return timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryUpdated, CustomerID: e.CustomerID, ConversationID: e.ConversationID, EntryID: e.ID, Channel: e.Channel, Status: status, Detail: detail, Audience: conv.Audience, Assignee: conv.Assignee})
 }

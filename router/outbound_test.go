@@ -2,7 +2,9 @@ package router_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -11,8 +13,10 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // recordingSender remembers what the dispatcher handed it.
@@ -40,11 +44,11 @@ func (s *recordingSender) sent() []connectors.Outgoing {
 func TestReplyAttachmentsTravelToTheSender(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		dir := router.NewDirectory(st, []router.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
+		dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
 			{Name: "text", Type: "sms", Phase: store.PhaseLive}}, store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{})
 		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, rt.Conversations())
 		snd := &recordingSender{}
 		out.SetSender("mail", snd)
 		conv := func(channel string, id connectors.Identity) string {
@@ -102,10 +106,10 @@ func TestReplyAttachmentsTravelToTheSender(t *testing.T) {
 func TestReportFiledBesideTheReply(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		dir := router.NewDirectory(st, []router.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{})
 		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, rt.Conversations())
 		snd := &recordingSender{}
 		out.SetSender("mail", snd)
 		process := func(m connectors.Message) store.Entry {
@@ -155,6 +159,95 @@ func TestReportFiledBesideTheReply(t *testing.T) {
 			NoReply: true, Regarding: "never-sent", OccurredAt: time.Now().UTC()})
 		if other.CustomerID == first.CustomerID {
 			t.Fatal("a report about an unknown reply joined Ann's timeline")
+		}
+	})
+}
+
+// TestReplyAndNoteGoThroughTheConversationService: a reply on a resolved
+// conversation makes it wait for the customer (pending, its activity the
+// reply's time) and puts it back on its agent's load; a note changes
+// nothing on the conversation. Each is announced once, as entry.created
+// with the conversation's audience and assignee (the reply queued).
+func TestReplyAndNoteGoThroughTheConversationService(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		h := newHub(t, st)
+		m := h.process(t, h.msg("trusted-api", "t1", "hello", "email:rita@example.com"))
+		first, err := st.GetEntry(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		convs := h.rt.Conversations()
+		c, err := convs.Resolve(ctx, first.ConversationID, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent := c.Assignee
+		if n, _ := timeline.AgentLoad(ctx, st, agent); agent == "" || n != 0 {
+			t.Fatalf("after the resolve: assignee %q with load %d, want an agent with load 0", agent, n)
+		}
+		events, err := st.Subscribe(ctx, timeline.EventsTopic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := router.NewOutbound(st, h.dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, convs)
+
+		reply, err := out.Reply(ctx, c.ID, agent, "", "on its way")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err = st.GetConversation(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != store.StatusPending || !c.LastActivity.Equal(reply.OccurredAt) {
+			t.Fatalf("after the reply: status %s, activity %v; want pending at %v", c.Status, c.LastActivity, reply.OccurredAt)
+		}
+		if n, _ := timeline.AgentLoad(ctx, st, agent); n != 1 {
+			t.Fatalf("%s's load after the reply = %d, want 1", agent, n)
+		}
+
+		note, err := out.Note(ctx, c.ID, agent, "called her too")
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, err := st.GetConversation(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Status != c.Status || !after.LastActivity.Equal(c.LastActivity) || after.LastMessageID != c.LastMessageID {
+			t.Fatalf("a note changed the conversation: %+v, was %+v", after, c)
+		}
+		if got, err := st.GetEntry(ctx, note.ID); err != nil || got.Kind != store.KindNote || got.ConversationID != c.ID {
+			t.Fatalf("note entry %+v (%v)", got, err)
+		}
+		if n, _ := timeline.AgentLoad(ctx, st, agent); n != 1 {
+			t.Fatalf("%s's load after the note = %d, want 1", agent, n)
+		}
+
+		want := []timeline.Event{
+			{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID, EntryID: reply.ID, Channel: "trusted-api",
+				Status: store.DeliveryQueued, Audience: c.Audience, Assignee: agent},
+			{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID, EntryID: note.ID, Channel: "trusted-api",
+				Audience: c.Audience, Assignee: agent},
+		}
+		var got []timeline.Event
+		for len(got) < len(want)+1 {
+			select {
+			case b := <-events:
+				var ev timeline.Event
+				if err := json.Unmarshal(b, &ev); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ev)
+				continue
+			case <-time.After(2 * time.Second):
+			}
+			break
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("events\n got %+v\nwant %+v", got, want)
 		}
 	})
 }

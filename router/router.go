@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/identity"
+	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -38,7 +40,7 @@ type Options struct {
 // Router consumes the ingest queue and writes timelines.
 type Router struct {
 	st       store.Store
-	dir      *Directory
+	dir      *directory.Directory
 	resolver *identity.Resolver
 	opts     Options
 	log      *slog.Logger
@@ -47,7 +49,7 @@ type Router struct {
 }
 
 // New returns a router; Run starts its workers.
-func New(st store.Store, dir *Directory, opts Options) *Router {
+func New(st store.Store, dir *directory.Directory, opts Options) *Router {
 	if opts.Workers <= 0 {
 		opts.Workers = 16
 	}
@@ -250,7 +252,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	if !ok {
 		// The channel was removed from the config after accepting this
 		// message: keep the message (live audience) rather than lose it.
-		ch = Channel{Name: msg.Channel, Phase: store.PhaseLive}
+		ch = directory.Channel{Name: msg.Channel, Phase: store.PhaseLive}
 	}
 	if msg.Regarding != "" {
 		if done, err := r.regarding(ctx, msg); done || err != nil {
@@ -278,9 +280,9 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	// The conversation service finds or opens the thread's conversation,
 	// routes it when new, and stores the entry with the conversation's
 	// change in one step.
-	aud := audience(ch)
+	aud := ch.Audience()
 	_, _, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: r.entry(msg, res.Customer, flags),
-		ThreadKey: msg.Channel + "|" + msg.ThreadKey, ConversationID: derivedID("v_", msg.ID),
+		ThreadKey: msg.Channel + "|" + msg.ThreadKey, ConversationID: ids.Derived("v_", msg.ID),
 		Audience: aud, Team: r.opts.Routing.TeamFor(ch)})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -38,20 +39,20 @@ func backends(t *testing.T, f func(t *testing.T, st store.Store)) {
 
 type hub struct {
 	st  store.Store
-	dir *router.Directory
+	dir *directory.Directory
 	rt  *router.Router
 	in  *router.Ingest
 	n   int
 }
 
-var testChannels = []router.Channel{
+var testChannels = []directory.Channel{
 	{Name: "trusted-api", Type: "api", Phase: store.PhaseLive, Trusted: true},
 	{Name: "form", Type: "api", Phase: store.PhaseLive},
 	{Name: "beta", Type: "api", Phase: store.PhaseShadow, PilotTeam: "pilots"},
 }
 
 func newHub(t *testing.T, st store.Store) *hub {
-	dir := router.NewDirectory(st, testChannels, store.SystemClock, nil)
+	dir := directory.New(st, testChannels, store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{
 		Teams:  []string{"support", "pilots"},
 		Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}, {Name: "bob", Teams: []string{"support"}}, {Name: "pia", Teams: []string{"pilots"}}},
@@ -447,7 +448,7 @@ func TestNewCustomerRaceOneConversation(t *testing.T) {
 func TestAgentCapacity(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		dir := router.NewDirectory(st, testChannels, store.SystemClock, nil)
+		dir := directory.New(st, testChannels, store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"},
 			Agents: []router.Agent{{Name: "solo", Teams: []string{"support"}}}, MaxOpenPerAgent: 2}})
 		h := &hub{st: st, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", store.SystemClock, nil)}
@@ -465,7 +466,7 @@ func TestAgentCapacity(t *testing.T) {
 				t.Fatalf("conversation %d assigned to %q, want %q", i, c.Assignee, want)
 			}
 		}
-		if n, _ := router.Load(ctx, st, "solo"); n != 2 {
+		if n, _ := timeline.AgentLoad(ctx, st, "solo"); n != 2 {
 			t.Fatalf("load = %d, want 2", n)
 		}
 		// Resolving one frees a slot for the next new conversation.
@@ -543,7 +544,7 @@ func TestConversationOpenedOnce(t *testing.T) {
 		h := newHub(t, st)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		events, err := st.Subscribe(ctx, router.EventsTopic)
+		events, err := st.Subscribe(ctx, timeline.EventsTopic)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -557,7 +558,7 @@ func TestConversationOpenedOnce(t *testing.T) {
 		for len(got) < 3 {
 			select {
 			case b := <-events:
-				var ev router.Event
+				var ev timeline.Event
 				if err := json.Unmarshal(b, &ev); err != nil {
 					t.Fatal(err)
 				}
@@ -571,7 +572,7 @@ func TestConversationOpenedOnce(t *testing.T) {
 			got = append(got, string(b))
 		case <-time.After(300 * time.Millisecond):
 		}
-		want := []string{router.EventConversationOpened, router.EventEntryCreated, router.EventEntryCreated}
+		want := []string{timeline.EventConversationOpened, timeline.EventEntryCreated, timeline.EventEntryCreated}
 		if !eq(got, want) {
 			t.Errorf("events = %v, want %v", got, want)
 		}
@@ -612,7 +613,7 @@ func openConcurrently(t *testing.T, n int, sts ...store.Store) []store.Conversat
 	var rts []*router.Router
 	var in *router.Ingest
 	for _, st := range sts {
-		dir := router.NewDirectory(st, testChannels, store.SystemClock, nil)
+		dir := directory.New(st, testChannels, store.SystemClock, nil)
 		rts = append(rts, router.New(st, dir, router.Options{Routing: capacityRouting}))
 		in = router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 	}
@@ -661,7 +662,7 @@ func checkLoads(t *testing.T, st store.Store, capacity int) map[string]int {
 		}
 	}
 	for _, ag := range capacityRouting.Agents {
-		n, err := router.Load(ctx, st, ag.Name)
+		n, err := timeline.AgentLoad(ctx, st, ag.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -703,7 +704,7 @@ func TestCapacityUnderConcurrency(t *testing.T) {
 		// The slots still free (a duplicate's reservation may have kept
 		// a conversation from one for a moment) are taken by the next
 		// conversations, one each; then everybody is full.
-		dir := router.NewDirectory(b, testChannels, store.SystemClock, nil)
+		dir := directory.New(b, testChannels, store.SystemClock, nil)
 		h := &hub{st: b, dir: dir, rt: router.New(b, dir, router.Options{Routing: capacityRouting}), in: router.NewIngest(b, dir, "FI", store.SystemClock, nil), n: 1000}
 		for i := assigned; i <= capacity; i++ {
 			m := h.process(t, h.msg("trusted-api", "late", "later", fmt.Sprintf("email:late%d@example.com", i)))

@@ -1,12 +1,10 @@
 package router
 
 import (
-	"context"
-	"log/slog"
 	"slices"
 
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/store"
-	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // Agent is a person who works conversations.
@@ -33,7 +31,7 @@ type Routing struct {
 
 // TeamFor returns the team conversations of channel ch go to ("" when no
 // team is configured).
-func (rt Routing) TeamFor(ch Channel) string {
+func (rt Routing) TeamFor(ch directory.Channel) string {
 	if ch.Phase == store.PhasePilot {
 		return ch.PilotTeam
 	}
@@ -64,21 +62,4 @@ func (rt Routing) TeamMembers() map[string][]string {
 		}
 	}
 	return out
-}
-
-// AdjustLoad updates the agents' load counters after a conversation changed
-// from before to after (use a zero before for a new conversation, a zero
-// after for a deleted one).
-//
-// Deprecated: conversations change through timeline.Service, which keeps
-// the counters (Service.Delete for erasure, Service.Replied for a reply).
-func AdjustLoad(ctx context.Context, st store.Counters, before, after store.Conversation) {
-	if err := timeline.AdjustLoad(ctx, st, before, after); err != nil {
-		slog.Error("agent load counter not updated", "conversation", after.ID, "err", err)
-	}
-}
-
-// Load returns an agent's current number of unresolved assigned conversations.
-func Load(ctx context.Context, st store.Counters, agent string) (int64, error) {
-	return timeline.AgentLoad(ctx, st, agent)
 }

@@ -24,12 +24,12 @@
 // same merged view as the entries, so a conversation package beside a
 // read-only timeline would cut one record's life in two. The router
 // decides where a message goes (customer, channel phase, team) and hands
-// it to the Service; the inbox's handlers check a request and call it.
-// Two writers predate the Service and move onto it when their files are
-// next changed: router/outbound.go (a reply's effect on its conversation,
-// Replied; a note's entry, Append) and router/erase.go (Delete); both keep
-// the load counters through AdjustLoad meanwhile. Delivery statuses of
-// sent messages stay with the outbound path, which owns sending.
+// it to the Service; the inbox's handlers check a request and call it;
+// the router's outbound path calls Replied for a reply and Append for a
+// note; erasure deletes each conversation through Delete. Nothing outside
+// this package writes a conversation or an agent's load counter (AgentLoad
+// only reads it). Delivery statuses of sent messages stay with the
+// outbound path, which owns sending.
 //
 // It imports store (the contract, never a backend), go-json for the
 // events' encoding and the standard library; nothing above them.

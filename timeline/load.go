@@ -76,15 +76,6 @@ func applyLoad(ctx context.Context, st store.Counters, d loadDelta, reserved str
 	return first
 }
 
-// AdjustLoad updates the agents' load counters after a conversation changed
-// from before to after (a zero before for a new conversation, a zero after
-// for a deleted one). The Service does this for every change it makes;
-// AdjustLoad is for the writers that have not moved onto it yet (erasure's
-// deletion, the reply's status change in router/outbound.go).
-func AdjustLoad(ctx context.Context, st store.Counters, before, after store.Conversation) error {
-	return applyLoad(ctx, st, deltaOf(before, after), "")
-}
-
 // AgentLoad returns an agent's current number of unresolved assigned
 // conversations.
 func AgentLoad(ctx context.Context, st store.Counters, agent string) (int64, error) {

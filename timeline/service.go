@@ -272,7 +272,7 @@ func (s *Service) RunSnoozeWaker(ctx context.Context, every time.Duration) {
 // that already happened; a failure is logged at error level, naming the
 // agent whose counter is now off by one.
 func (s *Service) load(ctx context.Context, before, after store.Conversation) {
-	if err := AdjustLoad(ctx, s.st, before, after); err != nil {
+	if err := applyLoad(ctx, s.st, deltaOf(before, after), ""); err != nil {
 		s.log.Error("agent load counter not updated", "conversation", after.ID, "err", err)
 	}
 }

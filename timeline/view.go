@@ -97,8 +97,13 @@ func Page(ctx context.Context, st store.Entries, v View, cursor string, limit in
 	}
 	before := ""
 	if cursor != "" {
+		// The cursor is an entry's sort key; store/keys.go is the one
+		// place that knows its format.
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(b) < 21 || b[20] != '|' {
+		if err != nil {
+			return nil, "", ErrBadCursor
+		}
+		if _, _, err := store.ParseSortKey(string(b)); err != nil {
 			return nil, "", ErrBadCursor
 		}
 		before = string(b)

@@ -198,7 +198,7 @@ func serve(args []string, stderr io.Writer) error {
 	rtg := routing(cfg)
 	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent})
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs})
-	out := router.NewOutbound(st, dir, clock, log, metrics)
+	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
 	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
 	reg.MustRegister(newQueueCollector(st), newChannelCounterCollector(st))
 

@@ -28,6 +28,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/router"
@@ -181,7 +182,7 @@ func (f *fakeSlack) posted() []url.Values {
 // ("mail", standing in for an email channel whose addresses are verified).
 type hub struct {
 	st    store.Store
-	dir   *router.Directory
+	dir   *directory.Directory
 	in    *router.Ingest
 	rt    *router.Router
 	out   *router.Outbound
@@ -219,14 +220,14 @@ func newHub(t *testing.T, opts ...hubOption) *hub {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	dir := router.NewDirectory(st, []router.Channel{
+	dir := directory.New(st, []directory.Channel{
 		{Name: channelName, Type: "slack", Phase: store.PhaseLive},
 		{Name: "mail", Type: "api", Phase: store.PhaseLive, Trusted: true},
 	}, store.SystemClock, nil)
 	h.st, h.dir, h.settings, h.clock = st, dir, setup.settings, setup.clock
 	h.in = router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 	h.rt = router.New(st, dir, router.Options{Workers: 2})
-	h.out = router.NewOutbound(st, dir, store.SystemClock, discardLogger(), nil)
+	h.out = router.NewOutbound(st, dir, store.SystemClock, discardLogger(), nil, h.rt.Conversations())
 	h.ch, err = New(config.Channel{Name: channelName, Type: "slack", Phase: "live", Slack: setup.settings},
 		connectors.Env{Name: channelName, Sink: h.in, Status: h.out, Clock: time.Now, Replica: "r1", Logger: setup.logger,
 			Leases: lease.New(st, "r1", setup.clock, setup.logger)})

@@ -33,6 +33,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/lease"
 	"github.com/switchboard-hub/switchboard/router"
@@ -65,7 +66,7 @@ func (w testWriter) Write(b []byte) (int, error) {
 // hub is a real pipeline below HTTP.
 type hub struct {
 	st     store.Store
-	dir    *router.Directory
+	dir    *directory.Directory
 	in     *router.Ingest
 	out    *router.Outbound
 	blobs  *blobs.Dir
@@ -84,7 +85,7 @@ func newHub(t testing.TB) *hub {
 
 func newHubOn(t testing.TB, st store.Store) *hub {
 	t.Helper()
-	dir := router.NewDirectory(st, []router.Channel{{Name: testChannel, Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
+	dir := directory.New(st, []directory.Channel{{Name: testChannel, Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Workers: 4, Consumer: "test-" + randomHex(3), Logger: testLogger(t),
 		Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	bl, err := blobs.Open(t.TempDir())
@@ -92,7 +93,7 @@ func newHubOn(t testing.TB, st store.Store) *hub {
 		t.Fatal(err)
 	}
 	h := &hub{st: st, dir: dir, in: router.NewIngest(st, dir, "FI", store.SystemClock, nil),
-		out: router.NewOutbound(st, dir, store.SystemClock, testLogger(t), nil), blobs: bl}
+		out: router.NewOutbound(st, dir, store.SystemClock, testLogger(t), nil, rt.Conversations()), blobs: bl}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	h.wg.Add(2)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -78,7 +79,7 @@ func BenchmarkWebhook(b *testing.B) {
 }
 
 func ingest(st store.Store) connectors.Sink {
-	dir := router.NewDirectory(st, []router.Channel{{Name: channelName, Type: "sms", Phase: store.PhaseLive}}, store.SystemClock, nil)
+	dir := directory.New(st, []directory.Channel{{Name: channelName, Type: "sms", Phase: store.PhaseLive}}, store.SystemClock, nil)
 	return router.NewIngest(st, dir, "US", store.SystemClock, nil)
 }
 

@@ -29,6 +29,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/router"
@@ -186,7 +187,7 @@ func (f *fakeTwilio) set(fn func(f *fakeTwilio)) {
 // ("mail", standing in for a channel whose identities are verified).
 type hub struct {
 	st    store.Store
-	dir   *router.Directory
+	dir   *directory.Directory
 	in    *router.Ingest
 	rt    *router.Router
 	out   *router.Outbound
@@ -223,13 +224,13 @@ func newHub(t *testing.T, opts ...hubOption) *hub {
 	if h.blobs, err = blobs.Open(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	h.dir = router.NewDirectory(h.st, []router.Channel{
+	h.dir = directory.New(h.st, []directory.Channel{
 		{Name: o.name, Type: "sms", Phase: store.PhaseLive},
 		{Name: "mail", Type: "api", Phase: store.PhaseLive, Trusted: true},
 	}, store.SystemClock, nil)
 	h.in = router.NewIngest(h.st, h.dir, "US", store.SystemClock, nil)
 	h.rt = router.New(h.st, h.dir, router.Options{Workers: 2, Logger: discardLogger()})
-	h.out = router.NewOutbound(h.st, h.dir, store.SystemClock, discardLogger(), nil)
+	h.out = router.NewOutbound(h.st, h.dir, store.SystemClock, discardLogger(), nil, h.rt.Conversations())
 	h.ch, err = New(config.Channel{Name: o.name, Type: "sms", Phase: "live", SMS: o.settings},
 		connectors.Env{Name: o.name, Sink: h.in, Status: h.out, Blobs: h.blobs, Logger: discardLogger(), Clock: time.Now, Replica: "r1"})
 	if err != nil {

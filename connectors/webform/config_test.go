@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-hub/switchboard/config"
+	"github.com/switchboard-hub/switchboard/connectors"
 )
 
 // LoadSettings reports every problem of the section at once, as config
@@ -47,5 +48,30 @@ func TestLoadSettingsReportsAll(t *testing.T) {
 	}
 	if s.TextField != "message" || *s.RequireToken != true {
 		t.Errorf("defaults not applied: %+v", s)
+	}
+}
+
+// New refuses exactly what LoadSettings (and so `switchboard config
+// check`) refuses, with the same report: every problem at once, and a
+// secret given twice (inline and as a file) is an error, not the file
+// silently winning.
+func TestNewAppliesLoadSettingsRules(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte("0123456789abcdef-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, section := range map[string]map[string]any{
+		"several problems": {"fields": []any{"name", "message"}, "secret": "short", "rate_limit": map[string]any{"windw": "1m"}},
+		"secret twice":     {"fields": []any{"email", "message"}, "secret": "0123456789abcdef", "secret_file": file},
+	} {
+		cfg := config.Channel{Name: "form", Type: "webform", Webform: section}
+		_, want := LoadSettings(cfg)
+		if want == nil {
+			t.Fatalf("%s: LoadSettings accepted the section", name)
+		}
+		_, err := New(cfg, connectors.Env{})
+		if err == nil || err.Error() != want.Error() {
+			t.Errorf("%s: New: %v\nwant LoadSettings' report: %v", name, err, want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/connectors/webform"
+	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/blobs"
@@ -70,7 +71,7 @@ func (c *clock) Add(d time.Duration) {
 type hub struct {
 	t     *testing.T
 	st    store.Store
-	dir   *router.Directory
+	dir   *directory.Directory
 	rt    *router.Router
 	in    *router.Ingest
 	blobs *blobs.Dir
@@ -116,11 +117,11 @@ func newHub(t *testing.T, extra string) *hub {
 		t.Fatal(err)
 	}
 	ck := &clock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-	chans := []router.Channel{
+	chans := []directory.Channel{
 		{Name: "contact", Type: "webform", Phase: store.PhaseLive},
 		{Name: "crm", Type: "api", Phase: store.PhaseLive, Trusted: true},
 	}
-	dir := router.NewDirectory(st, chans, ck.Now, nil)
+	dir := directory.New(st, chans, ck.Now, nil)
 	rt := router.New(st, dir, router.Options{Clock: ck.Now, Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", ck.Now, nil)
 	cfg := config.Channel{Name: "contact", Type: "webform", Phase: "live", Webform: settings(t, extra)}

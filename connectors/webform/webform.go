@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"math"
@@ -58,28 +57,14 @@ type Channel struct {
 
 var _ connectors.Router = (*Channel)(nil)
 
-// New decodes the channel's `webform` section strictly, validates it and
-// builds the channel. Errors name the key at fault and never hold the secret.
+// New builds the channel from the settings LoadSettings gives (the same
+// rules `switchboard config check` applies, every problem reported at
+// once). Errors name the key at fault and never hold the secret.
 // env.Sink must be able to quarantine (connectors.Quarantiner: suspected
 // spam goes there), and env.Counters keeps the channel's statistics.
 func New(cfg config.Channel, env connectors.Env) (*Channel, error) {
-	var s Settings
-	if err := cfg.Decode(config.TypeWebform, &s); err != nil {
-		return nil, err
-	}
-	s.setDefaults()
-	where := fmt.Sprintf("channels[%s].webform", cfg.Name)
-	if s.SecretFile != "" {
-		secret, err := config.ReadSecretFile(s.SecretFile)
-		if err != nil {
-			return nil, config.ValidationErrors{{Path: where + ".secret_file", Msg: err.Error()}}
-		}
-		s.Secret, s.SecretFile = secret, ""
-		if len(secret) < minSecretBytes {
-			return nil, config.ValidationErrors{{Path: where + ".secret_file", Msg: fmt.Sprintf("the secret must be at least %d bytes", minSecretBytes)}}
-		}
-	}
-	if err := s.validate(where); err != nil {
+	s, err := LoadSettings(cfg)
+	if err != nil {
 		return nil, err
 	}
 	spam, ok := env.Sink.(connectors.Quarantiner)

@@ -215,3 +215,32 @@ func callsWithInbound(c *ast.CallExpr) bool {
 	}
 	return false
 }
+
+// TestFutureOccurredAtIsNow: a message dated beyond MaxClockSkew in the
+// future (year 9999, a skewed sender) is taken as arriving now, whatever
+// channel it came through, so it cannot pin its conversation's activity.
+func TestFutureOccurredAtIsNow(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		dir := directory.New(st, []directory.Channel{{Name: "a", Type: "plugin", Phase: store.PhaseLive}}, clock, nil)
+		in := router.NewIngest(st, dir, "FI", clock, nil)
+		for _, tc := range []struct {
+			occurred, want time.Time
+		}{
+			{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), now},
+			{now.Add(router.MaxClockSkew + time.Second), now},
+			{now.Add(router.MaxClockSkew - time.Second), now.Add(router.MaxClockSkew - time.Second)},
+			{now.Add(-time.Hour), now.Add(-time.Hour)},
+		} {
+			m, err := in.Prepare(connectors.Message{Channel: "a", ProviderID: "p", Text: "x", OccurredAt: tc.occurred,
+				Identities: []connectors.Identity{{Type: connectors.Email, Value: "skew@example.com"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !m.OccurredAt.Equal(tc.want) {
+				t.Errorf("occurred_at %v became %v, want %v", tc.occurred, m.OccurredAt, tc.want)
+			}
+		}
+	})
+}

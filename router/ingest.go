@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	json "github.com/goccy/go-json"
 
@@ -36,6 +37,10 @@ var (
 func NewIngest(st store.Store, dir *directory.Directory, defaultRegion string, clock store.Clock, m *Metrics) *Ingest {
 	return &Ingest{st: st, dir: dir, region: defaultRegion, clock: clock, metrics: m}
 }
+
+// MaxClockSkew is how far in the future a message's occurred_at may lie
+// before Prepare takes it as the time it arrived.
+const MaxClockSkew = 5 * time.Minute
 
 // Prepare validates and normalises msg as Deliver would, without enqueuing.
 func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
@@ -73,6 +78,12 @@ func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
 	}
 	if msg.OccurredAt.IsZero() {
 		msg.OccurredAt = msg.ReceivedAt
+	}
+	// A time in the future (a sender's skewed clock, a hostile value) would
+	// pin its conversation's activity and preview there: beyond a few
+	// minutes of skew it is taken as now, for every channel.
+	if msg.OccurredAt.After(now.Add(MaxClockSkew)) {
+		msg.OccurredAt = now
 	}
 	msg.OccurredAt = msg.OccurredAt.UTC()
 	msg.ReceivedAt = msg.ReceivedAt.UTC()

@@ -141,7 +141,7 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	}
 	now := o.clock().UTC()
 	e := store.Entry{ID: ids.Random("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
-		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, Text: text,
+		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, PostedBy: agent, Text: text,
 		Subject: conv.Subject, Attachments: r.Attachments, Status: store.DeliveryQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
@@ -171,7 +171,7 @@ func (o *Outbound) Note(ctx context.Context, convID, agent, text string) (store.
 	}
 	now := o.clock().UTC()
 	e := store.Entry{ID: ids.Random("n_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: conv.Channel,
-		Direction: connectors.Note, Kind: store.KindNote, Agent: agent, Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
+		Direction: connectors.Note, Kind: store.KindNote, Agent: agent, PostedBy: agent, Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
 	e, _, err = o.convs.Append(ctx, e, conv)
 	return e, err
 }

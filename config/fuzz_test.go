@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzLoad loads arbitrary YAML with arbitrary SWITCHBOARD_* variables (one
 // per line of env): never a panic, and either a config that passes
 // Validate and no error, or a non-empty list of problems (with the config,
-// when the file decoded, for printing it redacted), never an empty one.
+// when the file decoded, for printing it redacted), never an empty one,
+// and within seconds.
 func FuzzLoad(f *testing.F) {
 	for _, name := range []string{"valid/minimal.yaml", "valid/channels.yaml", "valid/redis-sentinel.yaml",
 		"invalid/duplicate-key.yaml", "invalid/bad-duration.yaml", "invalid/trusted-proxies.yaml", "invalid/two-docs.yaml"} {
@@ -41,7 +43,18 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := Load(path, strings.Split(env, "\n"))
+		var cfg *Config
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			cfg, err = Load(path, strings.Split(env, "\n"))
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Load did not return within 5 s")
+		}
 		if err == nil {
 			if cfg == nil {
 				t.Fatal("neither a config nor an error")

@@ -54,6 +54,11 @@ func Normalize(id Identity, defaultRegion string) (Identity, error) {
 			return id, err
 		}
 		id.Value = n
+		// The canonical form must read back as itself ("a b"@x loses its
+		// quotes and would not), or normalising is not idempotent.
+		if again, err := mail.ParseAddress(id.Value); err != nil || again.Address != id.Value || len(id.Value) > 320 {
+			return id, fmt.Errorf("%w: email %q has no canonical form", ErrInvalid, v)
+		}
 	case Phone:
 		num, err := phonenumbers.Parse(v, strings.ToUpper(defaultRegion))
 		if err != nil || !phonenumbers.IsPossibleNumber(num) {
@@ -63,6 +68,11 @@ func Normalize(id Identity, defaultRegion string) (Identity, error) {
 			return id, fmt.Errorf("%w: phone %q: %v", ErrInvalid, v, err)
 		}
 		id.Value = phonenumbers.Format(num, phonenumbers.E164)
+		// Likewise the E.164 form must read back as itself (it does not
+		// for some digit salads the parser still accepts).
+		if again, err := phonenumbers.Parse(id.Value, ""); err != nil || phonenumbers.Format(again, phonenumbers.E164) != id.Value {
+			return id, fmt.Errorf("%w: phone %q has no canonical form", ErrInvalid, v)
+		}
 	default:
 		for _, r := range id.Type {
 			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {

@@ -65,7 +65,9 @@ func ParseSortKey(k string) (time.Time, string, error) {
 		return time.Time{}, "", fmt.Errorf("%w: %q", ErrBadSortKey, k)
 	}
 	n, err := strconv.ParseInt(k[:sortKeyWidth], 10, 64)
-	if err != nil || k[0] == '+' {
+	// "+..." and "-000..." decode but are not how SortKey writes their
+	// time: a cursor must encode back to itself.
+	if err != nil || k[0] == '+' || n == 0 && k[0] == '-' {
 		return time.Time{}, "", fmt.Errorf("%w: %q", ErrBadSortKey, k)
 	}
 	return time.Unix(0, n).UTC(), k[sortKeyWidth+1:], nil

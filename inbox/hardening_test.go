@@ -526,3 +526,38 @@ func TestMetricsAuth(t *testing.T) {
 	}
 	wantError(t, "MetricsServer's 404", rec.Body.String(), "not_found")
 }
+
+// TestSlowUploadWithinItsDeadline: a multipart body gets UploadTimeout
+// (not BodyTimeout), and its answer is written although reading took
+// longer than the server's write timeout.
+func TestSlowUploadWithinItsDeadline(t *testing.T) {
+	e := newUIEnvWith(t, "", func(o *inbox.Options) {
+		o.BodyTimeout, o.UploadTimeout, o.WriteTimeout = 200*time.Millisecond, 5*time.Second, 300*time.Millisecond
+	})
+	e.srv.Handle("POST /forms/{channel}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			http.Error(w, "body: "+err.Error(), http.StatusRequestTimeout)
+			return
+		}
+		w.WriteHeader(204)
+	}))
+	lh := newLiveHub(t, e.srv, inbox.Timeouts{ReadHeader: time.Second, Read: 300 * time.Millisecond, Write: 300 * time.Millisecond, Idle: time.Second})
+	c := lh.dial(t)
+	const chunks = 5
+	fmt.Fprintf(c, "POST /forms/web HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: %d\r\n\r\n", chunks)
+	for range chunks {
+		time.Sleep(200 * time.Millisecond)
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a slow upload within upload_timeout got no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Fatalf("a slow upload within upload_timeout: %d", resp.StatusCode)
+	}
+}

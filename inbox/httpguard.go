@@ -49,7 +49,12 @@ func (s *Server) setBodyDeadline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Not supported (a test's recorder): nothing to guard.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+	rc := http.NewResponseController(w)
+	now := time.Now()
+	_ = rc.SetReadDeadline(now.Add(d))
+	if s.o.WriteTimeout > 0 {
+		_ = rc.SetWriteDeadline(now.Add(d + s.o.WriteTimeout))
+	}
 }
 
 // clearDeadlines lifts the read and write deadlines of a long-lived

@@ -68,6 +68,10 @@ type Options struct {
 	// UploadTimeout replaces it for multipart bodies (http.upload_timeout).
 	// 0: no deadline beyond the http.Server's.
 	BodyTimeout, UploadTimeout time.Duration
+	// WriteTimeout is the http.Server's write timeout: a request given a
+	// body deadline gets it again from then on (an upload allowed five
+	// minutes still gets its answer).
+	WriteTimeout time.Duration
 	// StreamKeepAlive is how often the event stream sends a keep-alive
 	// comment (default 15 s); MaxStreamsPerAgent bounds one principal's
 	// concurrent streams on this server (default 8; 429 beyond).

@@ -65,6 +65,17 @@ const (
 	DefaultMaxOpenPerAgent = 20
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "json"
+
+	DefaultReadHeaderTimeout  = Duration(10 * time.Second)
+	DefaultReadTimeout        = Duration(30 * time.Second)
+	DefaultWriteTimeout       = Duration(2 * time.Minute)
+	DefaultIdleTimeout        = Duration(2 * time.Minute)
+	DefaultBodyTimeout        = Duration(30 * time.Second)
+	DefaultUploadTimeout      = Duration(5 * time.Minute)
+	DefaultStreamKeepAlive    = Duration(15 * time.Second)
+	DefaultMaxStreamsPerAgent = 8
+	// MinSessionSecretBytes is the shortest http.session_secret accepted.
+	MinSessionSecretBytes = 32
 )
 
 // Config is the whole configuration of the hub.
@@ -103,6 +114,43 @@ type HTTP struct {
 	// proxy is the rightmost X-Forwarded-For address that is not one of
 	// these. Empty: the TCP peer is the client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request without a body (headers
+	// included); requests with a body get BodyTimeout (UploadTimeout for
+	// multipart) from the start of the handler instead. Default 30s.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response (not the event stream, which
+	// has StreamKeepAlive). Default 2m.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout closes a keep-alive connection idle for that long.
+	// Default 2m.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// BodyTimeout bounds reading a request body (webhooks, forms, sign-in,
+	// API bodies): a body trickled slower is cut off. Default 30s.
+	BodyTimeout Duration `yaml:"body_timeout"`
+	// UploadTimeout is BodyTimeout for multipart/form-data bodies (files).
+	// Default 5m.
+	UploadTimeout Duration `yaml:"upload_timeout"`
+	// StreamKeepAlive is how often the event stream sends a keep-alive
+	// comment. Default 15s.
+	StreamKeepAlive Duration `yaml:"stream_keepalive"`
+	// MaxStreamsPerAgent bounds concurrent event streams of one agent on
+	// one replica (429 beyond it). Default 8.
+	MaxStreamsPerAgent int `yaml:"max_streams_per_agent"`
+	// MetricsAddr, when set, serves /metrics (without authentication) on
+	// its own listener, typically loopback, and no longer on Addr.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// MetricsToken is a bearer token that may read /metrics on Addr
+	// (besides admins). Prefer MetricsTokenFile.
+	MetricsToken     string `yaml:"metrics_token"`
+	MetricsTokenFile string `yaml:"metrics_token_file"`
+	// SessionSecret is mixed into the web UI's session signing key, so a
+	// copy of the store alone cannot mint session cookies. Every replica
+	// needs the same one. Prefer SessionSecretFile.
+	SessionSecret     string `yaml:"session_secret"`
+	SessionSecretFile string `yaml:"session_secret_file"`
 }
 
 // Store selects the persistence backend: exactly one of Embedded or Redis.
@@ -397,6 +445,20 @@ func (c *Config) SetDefaults() {
 	}
 	if c.HTTP.MaxBodyBytes == 0 {
 		c.HTTP.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	for _, d := range []struct {
+		p   *Duration
+		def Duration
+	}{{&c.HTTP.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&c.HTTP.ReadTimeout, DefaultReadTimeout},
+		{&c.HTTP.WriteTimeout, DefaultWriteTimeout}, {&c.HTTP.IdleTimeout, DefaultIdleTimeout},
+		{&c.HTTP.BodyTimeout, DefaultBodyTimeout}, {&c.HTTP.UploadTimeout, DefaultUploadTimeout},
+		{&c.HTTP.StreamKeepAlive, DefaultStreamKeepAlive}} {
+		if *d.p == 0 {
+			*d.p = d.def
+		}
+	}
+	if c.HTTP.MaxStreamsPerAgent == 0 {
+		c.HTTP.MaxStreamsPerAgent = DefaultMaxStreamsPerAgent
 	}
 	if c.Store.Embedded == nil && c.Store.Redis == nil {
 		c.Store.Embedded = &Embedded{}

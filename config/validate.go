@@ -64,6 +64,33 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxBodyBytes < 1 {
 		v.add("http.max_body_bytes", "must be at least 1 (got %d)", c.HTTP.MaxBodyBytes)
 	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout},
+		{"http.body_timeout", c.HTTP.BodyTimeout}, {"http.upload_timeout", c.HTTP.UploadTimeout},
+		{"http.stream_keepalive", c.HTTP.StreamKeepAlive}} {
+		if d.v < 0 {
+			v.add(d.key, "must be positive (got %s)", d.v)
+		}
+	}
+	if c.HTTP.MaxStreamsPerAgent < 0 {
+		v.add("http.max_streams_per_agent", "must be at least 1 (got %d)", c.HTTP.MaxStreamsPerAgent)
+	}
+	if c.HTTP.MetricsAddr != "" {
+		v.hostPort("http.metrics_addr", c.HTTP.MetricsAddr, true)
+		if c.HTTP.MetricsAddr == c.HTTP.Addr && !strings.HasSuffix(c.HTTP.Addr, ":0") {
+			v.add("http.metrics_addr", "must differ from http.addr")
+		}
+	}
+	if c.HTTP.SessionSecret != "" && len(c.HTTP.SessionSecret) < MinSessionSecretBytes {
+		key := "http.session_secret"
+		if c.HTTP.SessionSecretFile != "" {
+			key = "http.session_secret_file"
+		}
+		v.add(key, "must be at least %d bytes (e.g. openssl rand -hex 32)", MinSessionSecretBytes)
+	}
 
 	// store
 	s := c.Store

@@ -59,7 +59,8 @@ func principalFrom(ctx context.Context) Principal {
 }
 
 // bearer extracts the token of an "Authorization: Bearer TOKEN" header.
-// EventSource cannot set headers, so /api/v1/events also accepts ?access_token=.
+// A token is never taken from the URL (EventSource, which cannot set
+// headers, uses a stream ticket: tickets.go).
 func bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	if t, ok := strings.CutPrefix(h, "Bearer "); ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -17,8 +18,36 @@ import (
 const eventSessionEnded = "session.ended"
 
 // sseHeartbeat is how often a stream sends a keep-alive and re-checks the
-// session behind it.
+// session behind it, unless Options.StreamKeepAlive says otherwise.
 var sseHeartbeat = 15 * time.Second
+
+// streamLimit counts each principal's open event streams on this server.
+type streamLimit struct {
+	mu  sync.Mutex
+	max int
+	n   map[string]int
+}
+
+func newStreamLimit(max int) *streamLimit { return &streamLimit{max: max, n: map[string]int{}} }
+
+// acquire reserves a stream for name (false: it has max open already).
+func (l *streamLimit) acquire(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n[name] >= l.max {
+		return false
+	}
+	l.n[name]++
+	return true
+}
+
+func (l *streamLimit) release(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n[name]--; l.n[name] <= 0 {
+		delete(l.n, name)
+	}
+}
 
 // sseBurst is how many events a stream writes at most before flushing.
 const sseBurst = 64
@@ -33,6 +62,10 @@ const sseBurst = 64
 // heartbeat), and when the session no longer validates. The browser then
 // reconnects, is refused with 401, and the UI asks to sign in again.
 // Streams opened with a bearer token are unaffected.
+//
+// The stream is exempt from the server's write deadline: it sends a
+// keep-alive comment every Options.StreamKeepAlive instead. One principal
+// may hold Options.MaxStreamsPerAgent streams on this server at once.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -40,6 +73,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalFrom(r.Context())
+	if !s.streams.acquire(p.Name) {
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusTooManyRequests, "too_many_streams",
+			fmt.Sprintf("%s has %d event streams open already; close one", p.Name, s.o.MaxStreamsPerAgent))
+		return
+	}
+	defer s.streams.release(p.Name)
+	clearDeadlines(w)
 	sess, hasSession := sessionFrom(r.Context())
 	ch, err := s.o.Store.Subscribe(r.Context(), timeline.EventsTopic)
 	if err != nil {
@@ -53,7 +94,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, ": connected\n\n")
 	fl.Flush()
 	aud := s.audiences(p, false)
-	hb := time.NewTicker(sseHeartbeat)
+	every := s.o.StreamKeepAlive
+	if every <= 0 {
+		every = sseHeartbeat
+	}
+	hb := time.NewTicker(every)
 	defer hb.Stop()
 	var expiry <-chan time.Time
 	if hasSession {

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
@@ -60,6 +59,29 @@ type Options struct {
 	// Conversations makes agents' changes to conversations; nil: a service
 	// over Store (without routing: agents' changes need none).
 	Conversations *timeline.Service
+	// SessionSecret (http.session_secret) is mixed into the session signing
+	// key, so the store's key alone cannot mint cookies. Empty: the store's
+	// key signs (session.go).
+	SessionSecret string
+
+	// BodyTimeout bounds reading a request body (http.body_timeout);
+	// UploadTimeout replaces it for multipart bodies (http.upload_timeout).
+	// 0: no deadline beyond the http.Server's.
+	BodyTimeout, UploadTimeout time.Duration
+	// WriteTimeout is the http.Server's write timeout: a request given a
+	// body deadline gets it again from then on (an upload allowed five
+	// minutes still gets its answer).
+	WriteTimeout time.Duration
+	// StreamKeepAlive is how often the event stream sends a keep-alive
+	// comment (default 15 s); MaxStreamsPerAgent bounds one principal's
+	// concurrent streams on this server (default 8; 429 beyond).
+	StreamKeepAlive    time.Duration
+	MaxStreamsPerAgent int
+	// MetricsToken is a bearer token that may read /metrics besides admins.
+	MetricsToken string
+	// MetricsElsewhere: /metrics is served on a listener of its own
+	// (MetricsHandler), not here.
+	MetricsElsewhere bool
 }
 
 // Server is the hub's HTTP handler.
@@ -69,6 +91,9 @@ type Server struct {
 	auth   *authenticator
 	sess   *sessions
 	routes []string // "METHOD /path" of every API route, for the OpenAPI check
+
+	streams *streamLimit
+	tickets *tickets
 }
 
 // OpenAPI is the API's description, served at GET /api/v1/openapi.yaml.
@@ -93,14 +118,18 @@ func New(o Options) *Server {
 	if o.Conversations == nil {
 		o.Conversations = timeline.NewService(o.Store, timeline.Options{Clock: o.Clock, Logger: o.Logger})
 	}
+	if o.MaxStreamsPerAgent <= 0 {
+		o.MaxStreamsPerAgent = 8
+	}
 	// One copy of the credentials, for bearer tokens and sessions alike.
 	auth := &authenticator{creds: slices.Clone(o.Credentials)}
-	s := &Server{o: o, mux: http.NewServeMux(), auth: auth, sess: newSessions(o, auth)}
+	s := &Server{o: o, mux: http.NewServeMux(), auth: auth, sess: newSessions(o, auth), streams: newStreamLimit(o.MaxStreamsPerAgent)}
+	s.tickets = newTickets(s.sess, o.Store, o.Clock)
 	m := routeRecorder{s}
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("GET /readyz", s.readyz)
-	if o.Gatherer != nil {
-		m.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	if o.Gatherer != nil && !o.MetricsElsewhere {
+		m.Handle("GET /metrics", s.metricsAuth(MetricsHandler(o.Gatherer)))
 	}
 	m.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
@@ -132,7 +161,8 @@ func New(o Options) *Server {
 	m.HandleFunc("PATCH /api/v1/conversations/{id}", s.authed(false, s.patchConversation))
 	m.HandleFunc("POST /api/v1/conversations/{id}/messages", s.authed(false, s.reply))
 	m.HandleFunc("POST /api/v1/conversations/{id}/notes", s.authed(false, s.note))
-	m.HandleFunc("GET /api/v1/events", s.authed(false, s.events))
+	m.HandleFunc("GET /api/v1/events", s.streamAuth(s.events))
+	m.HandleFunc("POST /api/v1/events/tickets", s.authed(false, s.issueTicket))
 	m.HandleFunc("POST /api/v1/session", s.login)
 	m.HandleFunc("GET /api/v1/session", s.authed(false, s.whoami))
 	m.HandleFunc("DELETE /api/v1/session", s.authed(false, s.logout))
@@ -146,9 +176,7 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
 	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
 	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
-	})
+	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
 }
@@ -171,7 +199,14 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	s.mux.ServeHTTP(w, r)
+	s.setBodyDeadline(w, r)
+	if !machineRoute(r.URL.Path) {
+		s.mux.ServeHTTP(w, r) // the web UI keeps its pages
+		return
+	}
+	j := &jsonErrors{ResponseWriter: w}
+	s.mux.ServeHTTP(j, r)
+	j.finish()
 }
 
 // ---- helpers --------------------------------------------------------------

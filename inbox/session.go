@@ -9,8 +9,12 @@ package inbox
 //	sb_session = base64url(JSON{name, epoch, expiry, session id, credential digest}) "." base64url(HMAC-SHA256(key, JSON))
 //
 // (named __Host-sb_session when the cookie is Secure). The HMAC key is
-// created once per store (the store's session-key record, created if absent
-// atomically, so replicas agree). Logging out increments the agent's session
+// derived from a random key created once per store (the store's
+// session-key record, created if absent atomically, so replicas agree) and,
+// when http.session_secret is configured, that secret:
+// key = HMAC-SHA256(secret, "session-key" + stored key). A copy of the store
+// alone then cannot mint cookies; replicas configured with the same secret
+// accept each other's. Without the secret the stored key is the key. Logging out increments the agent's session
 // epoch (the store's epoch record); a cookie carrying an older epoch is
 // refused by every replica,
 // so logging out ends all of that agent's sessions, open event streams
@@ -111,6 +115,8 @@ type sessions struct {
 
 	keyMu sync.Mutex // held while the key is loaded or created
 	key   atomic.Pointer[[]byte]
+	// secret (http.session_secret), when set, is mixed into the key.
+	secret []byte
 	// legacyEpochs caches each agent's legacy epoch (name → int64), read
 	// once per process: nothing writes those checkpoints any more.
 	legacyEpochs sync.Map
@@ -144,6 +150,9 @@ type failures struct {
 func newSessions(o Options, auth *authenticator) *sessions {
 	ss := &sessions{st: o.Store, clock: o.Clock, fails: map[string]*failures{}, verify: make(chan struct{}, verifySlots),
 		trusted: o.TrustedProxies, auth: auth, auditFailures: auditFailureCounter(o.Gatherer)}
+	if o.SessionSecret != "" {
+		ss.secret = []byte(o.SessionSecret)
+	}
 	for _, c := range auth.creds {
 		if c.PasswordHash != "" {
 			ss.hashes = append(ss.hashes, c.PasswordHash)
@@ -172,7 +181,8 @@ func sessionFrom(ctx context.Context) (session, bool) {
 	return s, ok
 }
 
-// signingKey returns the store's session key, creating it once. The store
+// signingKey returns the session signing key: the store's session key
+// (created once), or with a configured secret the key derived from both. The store
 // creates it if absent atomically, so concurrent first starts of several
 // replicas agree on one key. A key kept as a checkpoint by an earlier
 // version is the one proposed, so an upgrade keeps every session.
@@ -198,6 +208,9 @@ func (ss *sessions) signingKey(ctx context.Context) ([]byte, error) {
 	}
 	if len(b) < 32 {
 		return nil, fmt.Errorf("session key: stored key is %d bytes, want 32", len(b))
+	}
+	if len(ss.secret) > 0 {
+		b = mac(ss.secret, "session-key", string(b))
 	}
 	ss.key.Store(&b)
 	return b, nil
@@ -705,9 +718,6 @@ func (ss *sessions) dummyHash() string {
 // sends one, a same-origin Origin). It writes the error answer itself.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
 	tok := bearer(r)
-	if tok == "" && r.URL.Path == "/api/v1/events" {
-		tok = r.URL.Query().Get("access_token")
-	}
 	if tok != "" {
 		p, ok := s.auth.lookup(tok)
 		if !ok {

@@ -492,6 +492,11 @@ type Sessions interface {
 	// BumpSessionEpoch increments agent's session epoch atomically (every
 	// one of concurrent calls counts) and returns the new value.
 	BumpSessionEpoch(ctx context.Context, agent string) (int64, error)
+	// UseOnce records id as used for ttl and reports whether this call was
+	// its first use (false while an earlier record lasts). Atomic: of
+	// concurrent callers, on any replica, exactly one gets true. Single-use
+	// tokens (event stream tickets) are consumed with it.
+	UseOnce(ctx context.Context, id string, ttl time.Duration) (bool, error)
 }
 
 // ---- realtime events ----------------------------------------------------

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,12 +85,7 @@ func TestEventsAndMetrics(t *testing.T) {
 		if !found {
 			t.Fatal("admin cannot list shadow conversations to check matching")
 		}
-		r, err := http.Get(p.base + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
+		_, b := getMetrics(t, p.base+"/metrics", adminToken)
 		for _, want := range []string{
 			`switchboard_messages_ingested_total{channel="crm"} 1`,
 			`switchboard_messages_processed_total{channel="quiet"} 1`,

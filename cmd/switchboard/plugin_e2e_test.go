@@ -374,7 +374,8 @@ plugins:
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 422 || !strings.Contains(string(b), want) {
+		// Webhook errors are JSON (issue 14): quotes in the message are escaped.
+		if resp.StatusCode != 422 || !strings.Contains(string(b), strings.ReplaceAll(want, `"`, `\"`)) {
 			t.Errorf("%s: %d %s, want 422 with %q", kind, resp.StatusCode, b, want)
 		}
 	}

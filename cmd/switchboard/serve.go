@@ -221,7 +221,13 @@ func serve(args []string, stderr io.Writer) error {
 	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out, Conversations: convs,
 		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
+		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
+		StreamKeepAlive: cfg.HTTP.StreamKeepAlive.D(), MaxStreamsPerAgent: cfg.HTTP.MaxStreamsPerAgent,
+		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != ""})
+	if cfg.HTTP.SessionSecret == "" {
+		log.Warn("http.session_secret is not set: session cookies are signed with a key kept in the store alone, so a copy of the store can mint them; set http.session_secret_file")
+	}
 	chans, err := buildChannels(cfg, st, dir, ingest, out, bl, srv, log, consumer)
 	if err != nil {
 		return err
@@ -234,7 +240,20 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	timeouts := inbox.Timeouts{ReadHeader: cfg.HTTP.ReadHeaderTimeout.D(), Read: cfg.HTTP.ReadTimeout.D(),
+		Write: cfg.HTTP.WriteTimeout.D(), Idle: cfg.HTTP.IdleTimeout.D()}
+	hs := inbox.NewHTTPServer(srv, timeouts, log)
+	// Metrics on a listener of their own (open: bind it to loopback or a
+	// scrape network), else on the main one for admins and the metrics token.
+	var ms *http.Server
+	var mln net.Listener
+	if cfg.HTTP.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.HTTP.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (http.metrics_addr): %w", cfg.HTTP.MetricsAddr, err)
+		}
+		ms = inbox.NewHTTPServer(inbox.MetricsServer(reg), timeouts, log)
+	}
 
 	var wg sync.WaitGroup
 	run := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
@@ -248,7 +267,18 @@ func serve(args []string, stderr io.Writer) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)
+		if ms != nil {
+			_ = ms.Shutdown(sctx)
+		}
 	})
+	if ms != nil {
+		log.Info("metrics serving", "addr", mln.Addr().String())
+		go func() {
+			if err := ms.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 	backend := "embedded"
 	if cfg.Store.Redis != nil {
 		backend = "redis"

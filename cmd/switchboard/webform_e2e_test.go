@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -416,9 +415,7 @@ func TestWebformEndToEnd(t *testing.T) {
 		if qs := quarantine(t, p, "web"); len(qs) != 1 || qs[0].Reason != "honeypot" {
 			t.Fatalf("quarantine = %+v", qs)
 		}
-		if r, err := http.Get(p.base + "/metrics"); err == nil {
-			b, _ := io.ReadAll(r.Body)
-			r.Body.Close()
+		if code, b := getMetrics(t, p.base+"/metrics", adminToken); code == 200 {
 			if !strings.Contains(string(b), `switchboard_webform_submissions_total{channel="web",kind="spam"} 1`) {
 				t.Errorf("/metrics does not count the quarantined spam submission")
 			}
@@ -426,7 +423,7 @@ func TestWebformEndToEnd(t *testing.T) {
 				t.Errorf("/metrics does not count messages ingested through the form channel")
 			}
 		} else {
-			t.Fatal(err)
+			t.Fatalf("/metrics: %d", code)
 		}
 
 		// Forged and disallowed-origin submissions: refused, nothing stored.

@@ -190,9 +190,25 @@
   }
 
   // ---- live updates -----------------------------------------------------------------
+  // The stream is opened with a single-use ticket (EventSource cannot send
+  // headers, and tokens stay out of URLs): each connection asks for a new
+  // one, so the browser's own retry with a used ticket is refused and
+  // onerror below reconnects with a fresh ticket.
   function connectEvents(reread) {
     if (S.es) S.es.close();
-    const es = new EventSource('/api/v1/events');
+    const pending = { close() {} }; // stands for the stream until it opens
+    S.es = pending;
+    api('POST', '/api/v1/events/tickets').then(({ ticket }) => {
+      if (S.es === pending) openEvents(ticket, reread);
+    }, (e) => {
+      $('conn').textContent = 'reconnecting…';
+      $('conn').className = 'conn down';
+      if (e.status !== 401) setTimeout(() => { if (S.es === pending) connectEvents(reread); }, 5000);
+    });
+  }
+
+  function openEvents(ticket, reread) {
+    const es = new EventSource('/api/v1/events?ticket=' + encodeURIComponent(ticket));
     S.es = es;
     let wasOpen = !!reread;
     es.onopen = () => {

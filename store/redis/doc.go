@@ -39,6 +39,9 @@
 //     ARGV (lease expiry, retry backoff), never from Redis TTLs, so tests
 //     can drive it with a fake clock. The one exception is a queue item
 //     nobody acked: XAUTOCLAIM finds it by the idle time Redis measures.
+//     (A single-use id of UseOnce is removed by a Redis TTL, but that only
+//     collects garbage: callers give ids that outlive their own expiry,
+//     which they judge by their clock.)
 //   - The hot path of a message is plain commands and one script
 //     (appendToConversation); concurrent commands share pipelines
 //     (autopipe.go).

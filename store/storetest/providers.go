@@ -128,6 +128,7 @@ func sessionTests() []testCase {
 		{"KeyConcurrent", testSessionKeyConcurrent},
 		{"Epochs", testSessionEpochs},
 		{"EpochsConcurrent", testSessionEpochsConcurrent},
+		{"UseOnce", testUseOnce},
 	}
 }
 

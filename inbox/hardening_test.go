@@ -20,9 +20,9 @@ import (
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	sbredis "github.com/switchboard-hub/switchboard/store/redis"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // liveHub serves e.srv over TCP with the hub's http.Server and timeouts t,
@@ -168,10 +168,10 @@ func TestEventStreamOutlivesWriteTimeout(t *testing.T) {
 		t.Fatalf("%d keep-alives in 1.5 s, want one every 100 ms", n)
 	}
 	// An event still arrives.
-	if err := router.Publish(context.Background(), e.st, router.Event{Type: router.EventChannelPhase, Channel: "crm", Status: "live"}); err != nil {
+	if err := timeline.Publish(context.Background(), e.st, timeline.Event{Type: timeline.EventChannelPhase, Channel: "crm", Status: "live"}); err != nil {
 		t.Fatal(err)
 	}
-	waitLine(t, "an event after the write timeout", lines, router.EventChannelPhase)
+	waitLine(t, "an event after the write timeout", lines, timeline.EventChannelPhase)
 }
 
 // TestEventStreamsPerAgent: beyond MaxStreamsPerAgent streams of one agent

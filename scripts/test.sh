@@ -118,7 +118,7 @@ go test -race -count=1 -timeout 30m "$@" ./...
 # 1.26's fuzz coordinator racing its own -fuzztime deadline on a loaded
 # machine (go.dev/issue/75804), not a finding: that target is tried once
 # more and, failing the same way again, reported as a flake only.
-FUZZTIME=${SWITCHBOARD_FUZZTIME:-5s}
+FUZZTIME=${SWITCHBOARD_TEST_FUZZTIME:-5s}
 log "go test -fuzz (${FUZZTIME} per target)"
 fuzz_one() { # package target: 0 pass, 1 finding, 2 coordinator flake
   local out

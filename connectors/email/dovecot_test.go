@@ -138,11 +138,14 @@ func TestIdleReplyAndCustomerAnswer(t *testing.T) {
 		return r.Status == store.DeliverySent && r.ProviderID == "<"+ownID+">"
 	})
 
-	// The customer answers from a client that keeps only In-Reply-To.
+	// The customer answers from a client that keeps only In-Reply-To (the
+	// receiving server authenticates every mail, as it did the first: an
+	// unauthenticated one would be a claim, kept off her timeline).
+	authRes := "Authentication-Results: mx.hub.example; dmarc=pass header.from=customer.example"
 	d.deliver(t, user, newMail("ann@customer.example", "Re: Broken lamp", "answer-"+randomHex(4)+"@customer.example",
-		"Thanks, got it.", "In-Reply-To: <"+ownID+">"))
+		"Thanks, got it.", "In-Reply-To: <"+ownID+">", authRes))
 	// ... and then writes about something else.
-	d.deliver(t, user, newMail("ann@customer.example", "Invoice question", "other-"+randomHex(4)+"@customer.example", "Where is my invoice?"))
+	d.deliver(t, user, newMail("ann@customer.example", "Invoice question", "other-"+randomHex(4)+"@customer.example", "Where is my invoice?", authRes))
 	waitFor(t, "both new mails", 5*time.Second, func() bool { return len(h.entries(t, "ann@customer.example")) == 4 })
 	byText := map[string]store.Entry{}
 	for _, e := range h.entries(t, "ann@customer.example") {

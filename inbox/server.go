@@ -381,20 +381,30 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid", strings.Join(problems, "; "))
 		return
 	}
+	// The audit record of the post is written while the message is
+	// enqueued, not after it: on the embedded store the two writes then
+	// share one commit instead of waiting for two in a row. It records the
+	// post (a refused one too, with the reason). A lost record is logged and
+	// counted; the message, durable or refused by then, is answered as such.
+	rec := store.AuditRecord{At: now, Actor: by, Action: "channel.message", Target: name,
+		Detail: connectors.MessageID(msg.Channel, msg.ProviderID)}
+	audited := make(chan error, 1)
+	go func() { audited <- s.o.Store.AppendAudit(context.WithoutCancel(r.Context()), rec) }()
 	id, err := s.o.Ingest.Deliver(r.Context(), msg)
+	if aerr := <-audited; aerr != nil {
+		s.auditLost(rec, aerr)
+	}
 	if err != nil {
+		refused := store.AuditRecord{At: now, Actor: by, Action: "channel.message.refused", Target: name, Detail: rec.Detail + ": " + err.Error()}
+		if rerr := s.o.Store.AppendAudit(context.WithoutCancel(r.Context()), refused); rerr != nil {
+			s.auditLost(refused, rerr)
+		}
 		if errors.Is(err, connectors.ErrInvalid) {
 			writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
 			return
 		}
 		storeError(w, err)
 		return
-	}
-	// The message is durable already (that cannot be undone): a lost
-	// record is logged and counted, and the message still answered 202.
-	rec := store.AuditRecord{At: now, Actor: by, Action: "channel.message", Target: name, Detail: id}
-	if err := s.o.Store.AppendAudit(r.Context(), rec); err != nil {
-		s.auditLost(rec, err)
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "accepted"})
 }

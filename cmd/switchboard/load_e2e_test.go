@@ -28,8 +28,17 @@ func TestLoadCommand(t *testing.T) {
 		}
 		seen, _ := strconv.Atoi(m[1])
 		accepted, _ := strconv.Atoi(m[2])
-		if seen != accepted || accepted < 200 {
-			t.Errorf("report says %d of %d on timeline; want all of about 300 offered:\n%s", seen, accepted, report)
+		// What is checked is the report's truth, not the hub's speed (that
+		// is measured by benchmarks): every message the generator offered
+		// was accepted and seen on a timeline. How many it managed to offer
+		// in the second depends on the machine's load.
+		o := regexp.MustCompile(`offered: +(\d+) messages`).FindStringSubmatch(report)
+		if o == nil {
+			t.Fatalf("no 'offered' line in the report:\n%s", report)
+		}
+		offered, _ := strconv.Atoi(o[1])
+		if seen != accepted || accepted != offered || accepted < 20 {
+			t.Errorf("report says %d offered, %d of %d on timeline; want every offered message accepted and on a timeline:\n%s", offered, seen, accepted, report)
 		}
 		if !strings.Contains(report, "failed: 0") {
 			t.Errorf("report shows failures:\n%s", report)

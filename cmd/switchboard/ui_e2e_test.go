@@ -214,14 +214,27 @@ func TestUIInARealBrowser(t *testing.T) {
 		t.Fatalf("form post: %d", resp.StatusCode)
 	}
 	var mia customer
-	waitFor(t, "every message on a timeline", 30*time.Second, func() bool {
-		var code int
-		mia, code = p.find(t, "email:mia@example.com")
-		_, c2 := p.find(t, "phone:+358405556666")
-		var sugg struct{ Suggestions []any }
-		call(t, "GET", p.base+"/api/v1/suggestions", adminToken, nil, &sugg)
-		return code == 200 && c2 == 200 && len(p.timeline(t, mia.ID)) == 3 && len(sugg.Suggestions) == 1
-	})
+	var last string
+	func() {
+		defer func() {
+			if t.Failed() {
+				t.Logf("last seen: %s", last)
+			}
+		}()
+		waitFor(t, "every message on a timeline", 30*time.Second, func() bool {
+			var code int
+			mia, code = p.find(t, "email:mia@example.com")
+			_, c2 := p.find(t, "phone:+358405556666")
+			var sugg struct{ Suggestions []any }
+			call(t, "GET", p.base+"/api/v1/suggestions", adminToken, nil, &sugg)
+			n := 0
+			if code == 200 {
+				n = len(p.timeline(t, mia.ID))
+			}
+			last = fmt.Sprintf("mia %d (%d entries), second sms sender %d, %d suggestions", code, n, c2, len(sugg.Suggestions))
+			return code == 200 && c2 == 200 && n == 3 && len(sugg.Suggestions) == 1
+		})
+	}()
 	convOf := func(customerID, channel string) string {
 		var out struct {
 			Conversations []struct {

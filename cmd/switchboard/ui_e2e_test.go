@@ -160,7 +160,11 @@ func TestUIInARealBrowser(t *testing.T) {
 		`<img src="` + remote.URL + `/pixel.png" onerror="window.top.__pwned = 1">` +
 		`<img src=x onerror="alert('email')"><a href="javascript:alert('link')">click</a>` +
 		`<div style="background:url(` + remote.URL + `/bg.png)">styled</div>`
-	mail := fmt.Sprintf("From: Mia Virtanen <mia@example.com>\r\nTo: %s\r\nSubject: Parcel 1234\r\nDate: %s\r\n"+
+	// The receiving server vouches for the sender (only a trusted
+	// authserv-id's dmarc=pass makes a From verified), so the mail joins
+	// Mia's timeline like her verified identities from the CRM.
+	mail := fmt.Sprintf("Authentication-Results: mx.hub.example; dmarc=pass header.from=example.com\r\n"+
+		"From: Mia Virtanen <mia@example.com>\r\nTo: %s\r\nSubject: Parcel 1234\r\nDate: %s\r\n"+
 		"Message-ID: <ui-1-%s>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b1\r\n\r\n"+
 		"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello support, the parcel is still missing.\r\n"+
 		"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n%s\r\n--b1--\r\n",
@@ -176,6 +180,7 @@ func TestUIInARealBrowser(t *testing.T) {
     email:
       imap: {addr: "%s", username: "%s", password: secret, tls: none, allow_insecure: true, backfill_since: "2000-01-01"}
       smtp: {addr: "127.0.0.1:1", from: support@hub.example, tls: none, allow_insecure: true}
+      trusted_authserv_ids: [mx.hub.example]
 `, imapAddr, mailbox)
 	for i, pw := range []string{uiRootPW, uiAlicePW} { // agents[0] is root, agents[1] alice
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), 10)
@@ -231,7 +236,7 @@ func TestUIInARealBrowser(t *testing.T) {
 			if code == 200 {
 				n = len(p.timeline(t, mia.ID))
 			}
-			last = fmt.Sprintf("mia %d (%d entries), second sms sender %d, %d suggestions", code, n, c2, len(sugg.Suggestions))
+			last = fmt.Sprintf("mia %d (%d entries), second sms sender %d, suggestions %+v", code, n, c2, sugg.Suggestions)
 			return code == 200 && c2 == 200 && n == 3 && len(sugg.Suggestions) == 1
 		})
 	}()

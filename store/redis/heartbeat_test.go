@@ -1,0 +1,193 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/internal/testenv"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/redis"
+)
+
+// Two processes ("replicas") sharing one Redis are two Stores on the same
+// prefix. A replica that dies is one whose client is cut: its heartbeats
+// stop and expire, as after a SIGKILL.
+
+func replica(t *testing.T, c goredis.UniversalClient, prefix string, q store.QueueOptions) *redis.Store {
+	t.Helper()
+	s := redis.New(c, redis.Options{Prefix: prefix, Queue: q})
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// readAll reads (consumer, queue) until it has n items or within expires.
+func readAll(t *testing.T, s *redis.Store, queue, consumer string, n int, within time.Duration) ([]store.Delivery, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	var got []store.Delivery
+	for len(got) < n && time.Since(start) < within {
+		ds, err := s.Read(context.Background(), queue, consumer, n-len(got), 50*time.Millisecond)
+		if err != nil {
+			t.Fatalf("Read(%s, %s): %v", queue, consumer, err)
+		}
+		got = append(got, ds...)
+	}
+	return got, time.Since(start)
+}
+
+func enqueueN(t *testing.T, s *redis.Store, queue string, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		id, err := s.Enqueue(context.Background(), queue, fmt.Appendf(nil, "item-%d", i))
+		if err != nil {
+			t.Fatalf("Enqueue: %v", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func sameIDs(ds []store.Delivery, ids []string) bool {
+	got := make([]string, 0, len(ds))
+	for _, d := range ds {
+		got = append(got, d.ID)
+	}
+	sort.Strings(got)
+	want := append([]string(nil), ids...)
+	sort.Strings(want)
+	return fmt.Sprint(got) == fmt.Sprint(want)
+}
+
+// The items a dead replica had read are handed to another replica once its
+// heartbeat lapses, long before ClaimAfter; for both queues.
+func TestDeadConsumerItemsTakenOverAtOnce(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	q := store.QueueOptions{ClaimAfter: time.Minute, Heartbeat: 400 * time.Millisecond}
+	for _, queue := range []string{store.QueueIngest, store.QueueOutbound} {
+		t.Run(queue, func(t *testing.T) {
+			dying := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+			a := replica(t, dying, prefix, q)
+			b := replica(t, c, prefix, q)
+			ids := enqueueN(t, b, queue, 5)
+			if got, _ := readAll(t, a, queue, "host-1", 5, 5*time.Second); len(got) != 5 {
+				t.Fatalf("replica a read %d items, want 5", len(got))
+			}
+			dying.Close() // SIGKILL: no more heartbeats, no farewell
+			got, took := readAll(t, b, queue, "host-2", 5, 10*time.Second)
+			if !sameIDs(got, ids) {
+				t.Fatalf("surviving replica got %d items %v, want the 5 the dead one held %v", len(got), got, ids)
+			}
+			if took > 5*time.Second {
+				t.Errorf("the dead replica's items were taken over after %v; want about the heartbeat (%v), far below ClaimAfter (%v)", took, q.Heartbeat, q.ClaimAfter)
+			}
+			for _, d := range got {
+				if d.Attempts != 2 {
+					t.Errorf("taken-over item %s has Attempts %d, want 2", d.ID, d.Attempts)
+				}
+			}
+			t.Logf("taken over %v after the kill (heartbeat %v)", took, q.Heartbeat)
+			if err := b.Ack(context.Background(), queue, ids...); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// A restarted process is a new consumer: it takes its predecessor's items
+// at once too.
+func TestRestartedReplicaTakesItsOwnOldItems(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	q := store.QueueOptions{ClaimAfter: time.Minute, Heartbeat: 400 * time.Millisecond}
+	dying := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+	old := replica(t, dying, prefix, q)
+	ids := enqueueN(t, old, store.QueueIngest, 3)
+	if got, _ := readAll(t, old, store.QueueIngest, "host-100", 3, 5*time.Second); len(got) != 3 {
+		t.Fatalf("read %d items, want 3", len(got))
+	}
+	dying.Close()
+	restarted := replica(t, c, prefix, q)
+	got, took := readAll(t, restarted, store.QueueIngest, "host-101", 3, 10*time.Second)
+	if !sameIDs(got, ids) || took > 5*time.Second {
+		t.Fatalf("restarted replica got %d of 3 items after %v (ClaimAfter %v)", len(got), took, q.ClaimAfter)
+	}
+	t.Logf("restarted replica had its predecessor's items %v after the kill", took)
+}
+
+// A live replica's unacked items (a slow worker) are not taken while its
+// heartbeat is alive, however many heartbeats pass; only after ClaimAfter.
+func TestLiveSlowConsumerNotRobbed(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	q := store.QueueOptions{ClaimAfter: 2 * time.Second, Heartbeat: 200 * time.Millisecond}
+	a := replica(t, c, prefix, q)
+	b := replica(t, c, prefix, q)
+	ids := enqueueN(t, a, store.QueueIngest, 3)
+	start := time.Now()
+	// A name with the characters keys escape: the script must find its heartbeat.
+	if got, _ := readAll(t, a, store.QueueIngest, "pod:{blue}%-1", 3, 5*time.Second); len(got) != 3 {
+		t.Fatalf("read %d items, want 3", len(got))
+	}
+	// Six heartbeat lifetimes: a replica that lost them would be robbed here.
+	if got, _ := readAll(t, b, store.QueueIngest, "host-2", 3, 6*q.Heartbeat); len(got) > 0 {
+		t.Fatalf("a live replica was robbed of %d items %v after %v (heartbeat %v, ClaimAfter %v)", len(got), got[0].ID, time.Since(start), q.Heartbeat, q.ClaimAfter)
+	}
+	got, _ := readAll(t, b, store.QueueIngest, "host-2", 3, 10*time.Second)
+	if !sameIDs(got, ids) {
+		t.Fatalf("after ClaimAfter the other replica got %d items, want 3", len(got))
+	}
+	if el := time.Since(start); el < q.ClaimAfter-50*time.Millisecond {
+		t.Errorf("items taken %v after the first read, before ClaimAfter %v", el, q.ClaimAfter)
+	}
+}
+
+// A replica that stops cleanly (Close) frees its unacked items at once.
+func TestClosedReplicaFreesItsItems(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	q := store.QueueOptions{ClaimAfter: time.Minute, Heartbeat: time.Minute}
+	a := redis.New(c, redis.Options{Prefix: prefix, Queue: q})
+	b := replica(t, c, prefix, q)
+	ids := enqueueN(t, a, store.QueueOutbound, 2)
+	if got, _ := readAll(t, a, store.QueueOutbound, "host-1", 2, 5*time.Second); len(got) != 2 {
+		t.Fatalf("read %d items, want 2", len(got))
+	}
+	a.Close()
+	got, took := readAll(t, b, store.QueueOutbound, "host-2", 2, 5*time.Second)
+	if !sameIDs(got, ids) {
+		t.Fatalf("after a clean stop the other replica got %d items in %v, want 2 at once (heartbeat and ClaimAfter are 1m)", len(got), took)
+	}
+}
+
+// An item of a dead consumer that was XDELed (acked) just before the crash,
+// without its XACK, is dropped from the pending list, not handed out.
+func TestDeadConsumerAckedItemNotRedelivered(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	q := store.QueueOptions{ClaimAfter: time.Minute, Heartbeat: 300 * time.Millisecond}
+	dying := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+	a := replica(t, dying, prefix, q)
+	b := replica(t, c, prefix, q)
+	ids := enqueueN(t, a, store.QueueIngest, 2)
+	if got, _ := readAll(t, a, store.QueueIngest, "host-1", 2, 5*time.Second); len(got) != 2 {
+		t.Fatalf("read %d items, want 2", len(got))
+	}
+	stream := prefix + ":{q:" + store.QueueIngest + "}:stream"
+	if err := c.XDel(context.Background(), stream, ids[0]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dying.Close()
+	got, _ := readAll(t, b, store.QueueIngest, "host-2", 2, 3*time.Second)
+	if len(got) != 1 || got[0].ID != ids[1] {
+		t.Fatalf("took over %v, want only %s (the other was acked)", got, ids[1])
+	}
+	st, err := b.QueueStats(context.Background(), store.QueueIngest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Pending != 1 {
+		t.Errorf("pending = %d after the take-over, want 1 (the half-acked item dropped)", st.Pending)
+	}
+}

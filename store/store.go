@@ -390,17 +390,17 @@ type QueueOptions struct {
 	// doubled per attempt (default 1s, capped at ClaimAfter).
 	RetryBackoff time.Duration
 	// Heartbeat: a consumer counts as alive while the process that reads
-	// with it said so within this long (it says so every Heartbeat/4). The
+	// with it said so within this long (it says so every Heartbeat/5). The
 	// unacked items of a consumer that is no longer alive (its process
 	// died) are handed to another consumer at once, without waiting for
 	// ClaimAfter; a live consumer's items only after ClaimAfter. Default
-	// 2s. Backends whose queues live in one process (embedded) ignore it:
+	// 1.5s. Backends whose queues live in one process (embedded) ignore it:
 	// there every unacked item is ready again when the store opens.
 	Heartbeat time.Duration
 }
 
 // WithDefaults fills unset options: MaxAttempts 5, ClaimAfter 30s,
-// RetryBackoff 1s, Heartbeat 2s.
+// RetryBackoff 1s, Heartbeat 1.5s.
 func (q QueueOptions) WithDefaults() QueueOptions {
 	if q.MaxAttempts <= 0 {
 		q.MaxAttempts = 5
@@ -412,7 +412,7 @@ func (q QueueOptions) WithDefaults() QueueOptions {
 		q.RetryBackoff = time.Second
 	}
 	if q.Heartbeat <= 0 {
-		q.Heartbeat = 2 * time.Second
+		q.Heartbeat = 1500 * time.Millisecond
 	}
 	return q
 }

@@ -29,7 +29,7 @@ import (
 // Heartbeats: each process reads as its own consumer (host-pid, so a
 // restarted process is a new consumer). Before a consumer first reads from
 // a queue, the store sets its heartbeat {q:NAME}:alive:CONSUMER with a TTL
-// of QueueOptions.Heartbeat, and refreshes it every Heartbeat/4 until Close
+// of QueueOptions.Heartbeat, and refreshes it every Heartbeat/5 until Close
 // (which deletes it). The reclaim script hands out at once the pending
 // items of every consumer whose heartbeat is gone (its process died or
 // lost Redis for longer than Heartbeat): a crash costs about Heartbeat, not
@@ -95,7 +95,7 @@ func (s *Store) keepAlive(ctx context.Context, queue, consumer string, rs *recla
 	return nil
 }
 
-// beat refreshes the heartbeats of the queue's consumers every Heartbeat/4
+// beat refreshes the heartbeats of the queue's consumers every Heartbeat/5
 // until Close, which deletes them: the items a cleanly stopped process
 // left unacked are free at once. A process that dies stops refreshing, and
 // its heartbeats expire after Heartbeat.
@@ -110,7 +110,7 @@ func (s *Store) beat(queue string, rs *reclaimState) {
 		}
 		return ks
 	}
-	t := time.NewTicker(s.q.Heartbeat / 4)
+	t := time.NewTicker(s.q.Heartbeat / 5)
 	defer t.Stop()
 	failing := false
 	for {

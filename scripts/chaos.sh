@@ -38,6 +38,10 @@ RUN=$(mktemp -d /tmp/switchboard-chaos.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Dovecot restarted by the run has a new master: stop it by its pid file.
+  if [ -n "${EMAIL_DIR:-}" ] && [ -s "$EMAIL_DIR/run/master.pid" ]; then
+    kill "$(cat "$EMAIL_DIR/run/master.pid")" 2>/dev/null || true
+  fi
   if [ "${CHAOS_KEEP:-}" = "" ]; then rm -rf "$RUN"; else log "kept $RUN"; fi
 }
 trap cleanup EXIT
@@ -53,7 +57,7 @@ if [ "${CHAOS_DOVECOT:-}" = 1 ]; then
   # shellcheck source=/dev/null
   source "$ROOT/scripts/peers/email.sh"
   if [ -n "${SWITCHBOARD_TEST_DOVECOT_CONF:-}" ]; then
-    extra+=(-dovecot-conf "$SWITCHBOARD_TEST_DOVECOT_CONF")
+    extra+=(-dovecot-conf "$SWITCHBOARD_TEST_DOVECOT_CONF" -imap "$SWITCHBOARD_TEST_IMAP" -lmtp "$SWITCHBOARD_TEST_LMTP")
   else
     log "no Dovecot: the Dovecot step is left out"
   fi

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-hub/switchboard/plugins/examples/telegram/telegramtest"
@@ -35,6 +36,8 @@ const (
 	prefix     = "chaos"
 	customers  = 20 // api senders
 	tgUsers    = 5  // telegram senders
+	mailFrom   = 4  // email senders
+	mailbox    = "chaos@example.com"
 )
 
 var (
@@ -44,6 +47,8 @@ var (
 	bin        = flag.String("bin", "", "switchboard binary (default: built from ./cmd/switchboard)")
 	pluginBin  = flag.String("plugin", "", "telegram plugin binary (default: built from ./plugins/examples/telegram)")
 	dovecotCfg = flag.String("dovecot-conf", "", "a Dovecot config (scripts/peers/email.sh's) to restart each cycle; empty: no Dovecot step")
+	imapAddr   = flag.String("imap", "", "that Dovecot's plain IMAP address (with -dovecot-conf)")
+	lmtpAddr   = flag.String("lmtp", "", "that Dovecot's LMTP address (with -dovecot-conf)")
 	rate       = flag.Int("rate", 200, "api messages per second offered")
 	settle     = flag.Duration("settle", 3*time.Minute, "how long to wait at the end for every accepted message")
 	until      = flag.String("until", "", "stop starting cycles at this time (RFC 3339 or 15:04 UTC today) and report the cycles completed")
@@ -271,6 +276,7 @@ type ledger struct {
 	mu       sync.Mutex
 	accepted map[string]bool // api external ids answered 202
 	tg       map[string]bool // telegram texts the fake API queued
+	mail     map[string]bool // mail texts Dovecot accepted over LMTP
 	failed   atomic.Int64
 }
 
@@ -383,12 +389,12 @@ channels:
     type: plugin
     phase: live
     plugin: {name: telegram-bot}
-plugins:
+%splugins:
   - name: telegram-bot
     path: %s
     sha256: %s
     settings: {bot_token: "%s", api_base_url: "%s", poll_timeout: "1"}
-`, filepath.Join(dir, "blobs"), rport, prefix, filepath.Join(dir, "admin.token"), plugin, strings.Fields(string(sum))[0], botToken, tg.URL)
+`, filepath.Join(dir, "blobs"), rport, prefix, filepath.Join(dir, "admin.token"), emailChannel(), plugin, strings.Fields(string(sum))[0], botToken, tg.URL)
 	c.cfg = filepath.Join(dir, "switchboard.yaml")
 	if err := os.WriteFile(c.cfg, []byte(cfg), 0o600); err != nil {
 		return err
@@ -402,7 +408,7 @@ plugins:
 
 	// Load: api messages at *rate per second from 16 senders, and a
 	// Telegram message every 100ms.
-	led := &ledger{accepted: map[string]bool{}, tg: map[string]bool{}}
+	led := &ledger{accepted: map[string]bool{}, tg: map[string]bool{}, mail: map[string]bool{}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var next atomic.Int64
@@ -527,13 +533,34 @@ plugins:
 		}
 		sleepUntil(cycleStart.Add(3 * step))
 
-		// 4. Restart Dovecot (when given).
+		// 4. Restart Dovecot (when given), with mail flowing: a few mails
+		// before, and a probe right after; recovered when the probe is on
+		// its timeline.
 		if *dovecotCfg != "" {
+			for i := 0; i < 5; i++ {
+				if text, err := deliverMail(); err == nil {
+					led.mu.Lock()
+					led.mail[text] = true
+					led.mu.Unlock()
+				}
+			}
 			t0 := time.Now()
 			if err := restartDovecot(*dovecotCfg); err != nil {
 				errs = append(errs, fmt.Sprintf("cycle %d dovecot restart: %v", cyc, err))
 			} else {
-				rec["dovecot"] = append(rec["dovecot"], time.Since(t0))
+				text, err := deliverMailRetrying(10 * time.Second)
+				if err != nil {
+					errs = append(errs, fmt.Sprintf("cycle %d dovecot: delivering the probe after the restart: %v", cyc, err))
+				} else {
+					led.mu.Lock()
+					led.mail[text] = true
+					led.mu.Unlock()
+					if at, err := waitProbe(c, "email:"+mailSender(text), text, 90*time.Second); err != nil {
+						errs = append(errs, fmt.Sprintf("cycle %d dovecot restart: %v", cyc, err))
+					} else {
+						rec["dovecot"] = append(rec["dovecot"], at.Sub(t0))
+					}
+				}
 			}
 		}
 		sleepUntil(cycleStart.Add(*cycleDur))
@@ -555,6 +582,9 @@ plugins:
 		want[k] = true
 	}
 	for k := range led.tg {
+		want[k] = true
+	}
+	for k := range led.mail {
 		want[k] = true
 	}
 	var seen map[string]int
@@ -600,7 +630,7 @@ plugins:
 		fmt.Printf(", dovecot restart")
 	}
 	fmt.Printf(")\n")
-	fmt.Printf("messages: %d accepted (%d api, %d telegram), %d api requests refused or failed during faults\n", len(want), len(led.accepted), len(led.tg), led.failed.Load())
+	fmt.Printf("messages: %d accepted (%d api, %d telegram, %d email), %d api requests refused or failed during faults\n", len(want), len(led.accepted), len(led.tg), len(led.mail), led.failed.Load())
 	fmt.Printf("lost: %d %v\nduplicated: %d %v\ndead letters: %d\n", lost, lostEx, dup, dupEx, dead)
 	for _, k := range []string{"hub", "hub-after-ready", "redis", "plugin", "dovecot"} {
 		ds := rec[k]
@@ -707,6 +737,11 @@ func scan(base string) (map[string]int, error) {
 	for i := 0; i < tgUsers; i++ {
 		ids = append(ids, fmt.Sprintf("telegram:%d", 880000+i))
 	}
+	if *dovecotCfg != "" {
+		for i := 0; i < mailFrom; i++ {
+			ids = append(ids, fmt.Sprintf("email:m%d@mail.example", i))
+		}
+	}
 	for _, id := range ids {
 		ts, err := texts(base, id)
 		if err != nil {
@@ -729,4 +764,71 @@ func waitProbe(c *cluster, identity, text string, limit time.Duration) (time.Tim
 		time.Sleep(20 * time.Millisecond)
 	}
 	return time.Time{}, fmt.Errorf("%s not on the timeline of %s after %v", text, identity, limit)
+}
+
+// ---- email through Dovecot ----
+
+func emailChannel() string {
+	if *dovecotCfg == "" {
+		return ""
+	}
+	return fmt.Sprintf(`  - name: mail
+    type: email
+    phase: live
+    email:
+      lease_ttl: 2s
+      imap: {addr: "%s", username: "%s", password: secret, tls: none, allow_insecure: true, backfill_since: "2000-01-01"}
+      smtp: {addr: "127.0.0.1:1", from: support@hub.example, tls: none, allow_insecure: true}
+`, *imapAddr, mailbox)
+}
+
+var mailSeq atomic.Int64
+
+// mailSender is the sender address of a mail text "mail-N".
+func mailSender(text string) string {
+	n, _ := strconv.Atoi(strings.TrimPrefix(text, "mail-"))
+	return fmt.Sprintf("m%d@mail.example", n%mailFrom)
+}
+
+// deliverMail hands one mail to Dovecot over LMTP and returns its text
+// once Dovecot accepted it.
+func deliverMail() (string, error) {
+	n := mailSeq.Add(1)
+	text := fmt.Sprintf("mail-%d", n)
+	conn, err := net.DialTimeout("tcp", *lmtpAddr, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	c := smtp.NewClientLMTP(conn)
+	defer c.Close()
+	if err := c.Hello("localhost"); err != nil {
+		return "", err
+	}
+	if err := c.Mail("mta@example.net", nil); err != nil {
+		return "", err
+	}
+	if err := c.Rcpt(mailbox, nil); err != nil {
+		return "", err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(w, "From: Sender <%s>\r\nTo: support@hub.example\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s-%d@chaos>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+		mailSender(text), text, time.Now().UTC().Format(time.RFC1123Z), text, time.Now().UnixNano(), text)
+	if _, err := w.CloseWithLMTPResponse(); err != nil {
+		return "", err
+	}
+	return text, nil
+}
+
+func deliverMailRetrying(limit time.Duration) (string, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		text, err := deliverMail()
+		if err == nil || time.Now().After(deadline) {
+			return text, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

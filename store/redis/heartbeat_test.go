@@ -2,8 +2,10 @@ package redis_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,4 +192,69 @@ func TestDeadConsumerAckedItemNotRedelivered(t *testing.T) {
 	if st.Pending != 1 {
 		t.Errorf("pending = %d after the take-over, want 1 (the half-acked item dropped)", st.Pending)
 	}
+}
+
+// failing makes every command of a client fail while on: a replica cut off
+// from Redis.
+type failing struct{ on atomic.Bool }
+
+func (f *failing) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (f *failing) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if f.on.Load() {
+			cmd.SetErr(errors.New("cut off"))
+			return cmd.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+func (f *failing) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if f.on.Load() {
+			for _, c := range cmds {
+				c.SetErr(errors.New("cut off"))
+			}
+			return errors.New("cut off")
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// A replica that was itself cut off from Redis (a Redis restart, a
+// partition) does not take other consumers' items right after: their
+// heartbeats may have lapsed for the same reason while they live. Once
+// its own heartbeats have been fine for a heartbeat's time, it takes the
+// items of consumers still dead.
+func TestNoTakeOverRightAfterOwnOutage(t *testing.T) {
+	_, prefix := testenv.Redis(t)
+	q := store.QueueOptions{ClaimAfter: time.Minute, Heartbeat: time.Second}
+	dying := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+	a := replica(t, dying, prefix, q)
+	bc := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+	t.Cleanup(func() { bc.Close() })
+	cut := &failing{}
+	bc.AddHook(cut)
+	b := replica(t, bc, prefix, q)
+	// b reads first (nothing yet): its heartbeats run from now on.
+	if ds, err := b.Read(context.Background(), store.QueueIngest, "host-2", 1, 0); err != nil || len(ds) != 0 {
+		t.Fatalf("first Read = %v, %v; want nothing", ds, err)
+	}
+	ids := enqueueN(t, b, store.QueueIngest, 2)
+	if got, _ := readAll(t, a, store.QueueIngest, "host-1", 2, 5*time.Second); len(got) != 2 {
+		t.Fatalf("read %d items, want 2", len(got))
+	}
+	dying.Close()
+	cut.on.Store(true)
+	time.Sleep(q.Heartbeat + 300*time.Millisecond) // b's heartbeats fail; a's lapses
+	cut.on.Store(false)
+	back := time.Now()
+	time.Sleep(q.Heartbeat / 4) // b's next heartbeat succeeds: the outage is over for b
+	got, took := readAll(t, b, store.QueueIngest, "host-2", 2, 10*time.Second)
+	if !sameIDs(got, ids) {
+		t.Fatalf("b got %d items, want the 2 of the dead consumer once it is sure", len(got))
+	}
+	if el := time.Since(back); el < q.Heartbeat {
+		t.Errorf("b took the dead consumer's items %v after its own outage ended, before a heartbeat's time (%v)", el, q.Heartbeat)
+	}
+	t.Logf("taken %v after b's own outage ended (read for %v)", time.Since(back), took)
 }

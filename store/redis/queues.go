@@ -50,6 +50,12 @@ type reclaimState struct {
 	// heartbeats are kept fresh by beat, which runs once beating is set.
 	alive   map[string]struct{}
 	beating bool
+	// outageEnd is when this process's heartbeats last succeeded again
+	// after failing. Until Heartbeat has passed since, it takes no dead
+	// consumer's items: Redis was away (restarted, unreachable) for it, so
+	// it may have been away for the others too, whose heartbeats lapsed
+	// while they live; their refreshes bring them back meanwhile.
+	outageEnd time.Time
 }
 
 func (s *Store) reclaimFor(queue string) *reclaimState {
@@ -139,6 +145,9 @@ func (s *Store) beat(queue string, rs *reclaimState) {
 			s.log.Warn("queue heartbeat failed: other replicas take this process's unacked items once it lapses", "queue", queue, "heartbeat", s.q.Heartbeat, "err", err)
 		case err == nil && failing:
 			failing = false
+			rs.mu.Lock()
+			rs.outageEnd = time.Now()
+			rs.mu.Unlock()
 			s.log.Info("queue heartbeat restored", "queue", queue)
 		}
 	}
@@ -259,13 +268,17 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 func (s *Store) reclaimItems(ctx context.Context, queue, consumer string, max int, rs *reclaimState) ([]store.Delivery, error) {
 	rs.mu.Lock()
 	cursor := cmp.Or(rs.cursor, "0-0")
+	takeDead := "0"
+	if time.Since(rs.outageEnd) >= s.q.Heartbeat {
+		takeDead = "1"
+	}
 	rs.mu.Unlock()
 	now := ms(s.now())
 	var r []any
 	err := s.withGroup(ctx, queue, func() error {
 		var err error
 		r, err = queueReclaim.Run(ctx, s.c, []string{s.k.queueStream(queue), s.k.queueDue(queue)},
-			consumer, max, now, s.q.ClaimAfter.Milliseconds(), cursor, s.k.queueAlivePrefix(queue)).Slice()
+			consumer, max, now, s.q.ClaimAfter.Milliseconds(), cursor, s.k.queueAlivePrefix(queue), takeDead).Slice()
 		return err
 	})
 	if err != nil {

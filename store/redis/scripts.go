@@ -217,7 +217,8 @@ return cur
 // lies behind its head.
 // KEYS[1] stream, KEYS[2] due ZSET (one queue tag).
 // ARGV[1] consumer, ARGV[2] max, ARGV[3] now (ms), ARGV[4] ClaimAfter (ms),
-// ARGV[5] scan cursor ("0-0" from the start), ARGV[6] heartbeat key prefix.
+// ARGV[5] scan cursor ("0-0" from the start), ARGV[6] heartbeat key prefix,
+// ARGV[7] "1" to take dead consumers' items ("0" right after an outage).
 // Returns {next-due-ms or "", next cursor, item...} where an item is
 // {id, payload, enqueued_at_ns, delivery count}.
 var queueReclaim = goredis.NewScript(`
@@ -244,7 +245,7 @@ end
 local function esc(s)
   return (string.gsub(s, '[%%{}:]', function(c) return string.format('%%%02X', string.byte(c)) end))
 end
-if #out < max then
+if ARGV[7] == '1' and #out < max then
   for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'hub')) do
     if #out >= max then break end
     local name, pending

@@ -50,11 +50,13 @@ type reclaimState struct {
 	// heartbeats are kept fresh by beat, which runs once beating is set.
 	alive   map[string]struct{}
 	beating bool
-	// outageEnd is when this process's heartbeats last succeeded again
-	// after failing. Until Heartbeat has passed since, it takes no dead
-	// consumer's items: Redis was away (restarted, unreachable) for it, so
-	// it may have been away for the others too, whose heartbeats lapsed
-	// while they live; their refreshes bring them back meanwhile.
+	// failing is set while this process's heartbeats fail, and outageEnd
+	// is when they last succeeded again after failing. While failing and
+	// until Heartbeat has passed since, it takes no dead consumer's items:
+	// Redis was away (restarted, unreachable) for it, so it may have been
+	// away for the others too, whose heartbeats lapsed while they live;
+	// their refreshes bring them back meanwhile.
+	failing   bool
 	outageEnd time.Time
 }
 
@@ -118,7 +120,6 @@ func (s *Store) beat(queue string, rs *reclaimState) {
 	}
 	t := time.NewTicker(s.q.Heartbeat / 5)
 	defer t.Stop()
-	failing := false
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -139,15 +140,19 @@ func (s *Store) beat(queue string, rs *reclaimState) {
 			return nil
 		})
 		cancel()
+		rs.mu.Lock()
+		was := rs.failing
 		switch {
-		case err != nil && s.ctx.Err() == nil && !failing:
-			failing = true
+		case err != nil && s.ctx.Err() == nil:
+			rs.failing = true
+		case err == nil && was:
+			rs.failing, rs.outageEnd = false, time.Now()
+		}
+		now := rs.failing
+		rs.mu.Unlock()
+		if now && !was {
 			s.log.Warn("queue heartbeat failed: other replicas take this process's unacked items once it lapses", "queue", queue, "heartbeat", s.q.Heartbeat, "err", err)
-		case err == nil && failing:
-			failing = false
-			rs.mu.Lock()
-			rs.outageEnd = time.Now()
-			rs.mu.Unlock()
+		} else if was && !now {
 			s.log.Info("queue heartbeat restored", "queue", queue)
 		}
 	}
@@ -269,7 +274,7 @@ func (s *Store) reclaimItems(ctx context.Context, queue, consumer string, max in
 	rs.mu.Lock()
 	cursor := cmp.Or(rs.cursor, "0-0")
 	takeDead := "0"
-	if time.Since(rs.outageEnd) >= s.q.Heartbeat {
+	if !rs.failing && time.Since(rs.outageEnd) >= s.q.Heartbeat {
 		takeDead = "1"
 	}
 	rs.mu.Unlock()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -257,4 +259,35 @@ func TestNoTakeOverRightAfterOwnOutage(t *testing.T) {
 		t.Errorf("b took the dead consumer's items %v after its own outage ended, before a heartbeat's time (%v)", el, q.Heartbeat)
 	}
 	t.Logf("taken %v after b's own outage ended (read for %v)", time.Since(back), took)
+}
+
+// On Redis Cluster ($SWITCHBOARD_TEST_REDIS_CLUSTER) the reclaim script
+// reads heartbeat keys it builds itself: they must share the queue's slot.
+// A live consumer (its name needs escaping) keeps its items; a dead one's
+// are taken over.
+func TestTakeOverCluster(t *testing.T) {
+	c, prefix := testenv.RedisCluster(t) // skips without a cluster
+	addrs := strings.Split(os.Getenv("SWITCHBOARD_TEST_REDIS_CLUSTER"), ",")
+	q := store.QueueOptions{ClaimAfter: time.Minute, Heartbeat: 400 * time.Millisecond}
+	dying := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs})
+	a := replica(t, dying, prefix, q)
+	live := replica(t, c, prefix, q)
+	b := replica(t, c, prefix, q)
+	for _, queue := range []string{store.QueueIngest, store.QueueOutbound} {
+		held := enqueueN(t, b, queue, 2)
+		if got, _ := readAll(t, live, queue, "pod:{live}%-1", 2, 5*time.Second); !sameIDs(got, held) {
+			t.Fatalf("%s: the live replica read %d items, want 2", queue, len(got))
+		}
+		ids := enqueueN(t, b, queue, 3)
+		if got, _ := readAll(t, a, queue, "pod:{dead}%-2", 3, 5*time.Second); !sameIDs(got, ids) {
+			t.Fatalf("%s: replica a read %d items, want 3", queue, len(got))
+		}
+	}
+	dying.Close()
+	for _, queue := range []string{store.QueueIngest, store.QueueOutbound} {
+		got, took := readAll(t, b, queue, "host-3", 5, 3*time.Second)
+		if len(got) != 3 {
+			t.Fatalf("%s: the surviving replica got %d items in %v, want the dead one's 3 and none of the live one's 2", queue, len(got), took)
+		}
+	}
 }

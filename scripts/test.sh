@@ -152,3 +152,9 @@ if ((${#fuzz_failed[@]})); then
   echo "fuzz targets failed: ${fuzz_failed[*]}"
   exit 1
 fi
+
+# Chaos, short: a few cycles of SIGKILLed hub, Redis and plugin and a
+# restarted Dovecot (its own instance) while load flows; fails on any lost
+# or duplicated message (docs/RELIABILITY.md has the long run and figures).
+log "chaos (3 cycles)"
+CHAOS_DOVECOT=1 "$ROOT/scripts/chaos.sh" 3 4s

@@ -390,10 +390,18 @@ type QueueOptions struct {
 	// RetryBackoff is the base delay before a Retry'd item is redelivered,
 	// doubled per attempt (default 1s, capped at ClaimAfter).
 	RetryBackoff time.Duration
+	// Heartbeat: a consumer counts as alive while the process that reads
+	// with it said so within this long (it says so every Heartbeat/5). The
+	// unacked items of a consumer that is no longer alive (its process
+	// died) are handed to another consumer at once, without waiting for
+	// ClaimAfter; a live consumer's items only after ClaimAfter. Default
+	// 1.5s. Backends whose queues live in one process (embedded) ignore it:
+	// there every unacked item is ready again when the store opens.
+	Heartbeat time.Duration
 }
 
 // WithDefaults fills unset options: MaxAttempts 5, ClaimAfter 30s,
-// RetryBackoff 1s.
+// RetryBackoff 1s, Heartbeat 1.5s.
 func (q QueueOptions) WithDefaults() QueueOptions {
 	if q.MaxAttempts <= 0 {
 		q.MaxAttempts = 5
@@ -404,13 +412,17 @@ func (q QueueOptions) WithDefaults() QueueOptions {
 	if q.RetryBackoff <= 0 {
 		q.RetryBackoff = time.Second
 	}
+	if q.Heartbeat <= 0 {
+		q.Heartbeat = 1500 * time.Millisecond
+	}
 	return q
 }
 
 // Queues are durable at-least-once queues with consumer groups. Enqueue
 // returns only after the item is durable. An item read but never acked is
 // redelivered (to any consumer) after ClaimAfter, including after a restart
-// of the process that read it.
+// of the process that read it; when that process died, already once its
+// heartbeat lapsed (QueueOptions.Heartbeat), not after ClaimAfter.
 type Queues interface {
 	Enqueue(ctx context.Context, queue string, payload []byte) (string, error)
 	// Read returns up to max items for consumer, waiting up to block for at

@@ -8,11 +8,12 @@
 // Every key and pub/sub channel under Options.Prefix (default "sb"): the
 // records (customers, identity bindings and claims, conversations, timeline
 // entries, merges, channel states, consents, audit), the queues (Redis
-// Streams with one consumer group "hub" each), leases with fencing tokens,
+// Streams with one consumer group "hub" each, and their consumers'
+// heartbeats), leases with fencing tokens,
 // checkpoints, the provider-id index, the sign-in session key and epochs,
 // counters and the realtime event channels. The caller owns the
-// client: Close stops the backend's own goroutines (subscriptions) but does
-// not close the client.
+// client: Close stops the backend's own goroutines (subscriptions, queue
+// heartbeats, whose keys it deletes) but does not close the client.
 //
 // # Rules
 //

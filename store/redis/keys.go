@@ -74,6 +74,13 @@ func (k keys) queueDead(q string) string   { return k.key(k.queueTag(q), "dead")
 // time (ms, injected clock) they become due for redelivery.
 func (k keys) queueDue(q string) string { return k.key(k.queueTag(q), "due") }
 
+// queueAlive is a consumer's heartbeat for the queue: a string with a TTL
+// of QueueOptions.Heartbeat, refreshed by the process that reads with the
+// consumer. The reclaim script builds the same name from queueAlivePrefix
+// and the consumer name escaped alike (esc), in the queue's slot.
+func (k keys) queueAlive(q, consumer string) string { return k.queueAlivePrefix(q) + esc(consumer) }
+func (k keys) queueAlivePrefix(q string) string     { return k.key(k.queueTag(q), "alive:") }
+
 // ---- global indexes, each its own tag ----
 
 func (k keys) customerIndex() string     { return k.key("customers", "ids") }

@@ -25,6 +25,16 @@ import (
 // crashed or hung) is claimed once Redis has seen it idle for ClaimAfter.
 // Attempts is the stream's delivery count. Dead items move to {q:NAME}:dead
 // with fields p, t, src, err, n (attempts), at (ns).
+//
+// Heartbeats: each process reads as its own consumer (host-pid, so a
+// restarted process is a new consumer). Before a consumer first reads from
+// a queue, the store sets its heartbeat {q:NAME}:alive:CONSUMER with a TTL
+// of QueueOptions.Heartbeat, and refreshes it every Heartbeat/5 until Close
+// (which deletes it). The reclaim script hands out at once the pending
+// items of every consumer whose heartbeat is gone (its process died or
+// lost Redis for longer than Heartbeat): a crash costs about Heartbeat, not
+// ClaimAfter. A live consumer's items are taken only after ClaimAfter as
+// before, so a slow but alive worker is not robbed.
 
 // reclaimState says when Read should next run the reclaim script for one
 // queue: at the next due time this process knows of (its own Retries and
@@ -35,6 +45,19 @@ type reclaimState struct {
 	last    time.Time // wall clock of the last run
 	nextDue int64     // ms, injected clock; 0 = none known
 	cursor  string    // where the XAUTOCLAIM scan resumes ("" = the start)
+
+	// alive is the consumers this process reads the queue with: their
+	// heartbeats are kept fresh by beat, which runs once beating is set.
+	alive   map[string]struct{}
+	beating bool
+	// failing is set while this process's heartbeats fail, and outageEnd
+	// is when they last succeeded again after failing. While failing and
+	// until Heartbeat has passed since, it takes no dead consumer's items:
+	// Redis was away (restarted, unreachable) for it, so it may have been
+	// away for the others too, whose heartbeats lapsed while they live;
+	// their refreshes bring them back meanwhile.
+	failing   bool
+	outageEnd time.Time
 }
 
 func (s *Store) reclaimFor(queue string) *reclaimState {
@@ -46,9 +69,93 @@ func (s *Store) reclaimFor(queue string) *reclaimState {
 }
 
 // reclaimEvery is how often Read looks for items to redeliver that it does
-// not know the due time of: a quarter of ClaimAfter, at most a second.
+// not know the due time of (other replicas' retries, abandoned items, items
+// of dead consumers): a quarter of ClaimAfter, an eighth of Heartbeat (so
+// a dead consumer's items wait little beyond its heartbeat's expiry), at
+// most a second.
 func (s *Store) reclaimEvery() time.Duration {
-	return min(s.q.ClaimAfter/4, time.Second)
+	return min(s.q.ClaimAfter/4, s.q.Heartbeat/8, time.Second)
+}
+
+// keepAlive makes sure consumer has a heartbeat for queue before it reads
+// (set now, the first time) and that beat keeps it fresh.
+func (s *Store) keepAlive(ctx context.Context, queue, consumer string, rs *reclaimState) error {
+	rs.mu.Lock()
+	_, ok := rs.alive[consumer]
+	rs.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := s.c.Set(ctx, s.k.queueAlive(queue, consumer), "1", s.q.Heartbeat).Err(); err != nil {
+		return err
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.alive == nil {
+		rs.alive = map[string]struct{}{}
+	}
+	rs.alive[consumer] = struct{}{}
+	if !rs.beating && s.ctx.Err() == nil {
+		rs.beating = true
+		s.wg.Add(1)
+		go s.beat(queue, rs)
+	}
+	return nil
+}
+
+// beat refreshes the heartbeats of the queue's consumers every Heartbeat/5
+// until Close, which deletes them: the items a cleanly stopped process
+// left unacked are free at once. A process that dies stops refreshing, and
+// its heartbeats expire after Heartbeat.
+func (s *Store) beat(queue string, rs *reclaimState) {
+	defer s.wg.Done()
+	names := func() []string {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		ks := make([]string, 0, len(rs.alive))
+		for c := range rs.alive {
+			ks = append(ks, s.k.queueAlive(queue, c))
+		}
+		return ks
+	}
+	t := time.NewTicker(s.q.Heartbeat / 5)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			// One queue tag: one slot, one DEL.
+			if err := s.c.Del(ctx, names()...).Err(); err != nil {
+				s.log.Warn("deleting queue heartbeats on close failed", "queue", queue, "err", err)
+			}
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.q.Heartbeat/2)
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, k := range names() {
+				p.Set(ctx, k, "1", s.q.Heartbeat)
+			}
+			return nil
+		})
+		cancel()
+		rs.mu.Lock()
+		was := rs.failing
+		switch {
+		case err != nil && s.ctx.Err() == nil:
+			rs.failing = true
+		case err == nil && was:
+			rs.failing, rs.outageEnd = false, time.Now()
+		}
+		now := rs.failing
+		rs.mu.Unlock()
+		if now && !was {
+			s.log.Warn("queue heartbeat failed: other replicas take this process's unacked items once it lapses", "queue", queue, "heartbeat", s.q.Heartbeat, "err", err)
+		} else if was && !now {
+			s.log.Info("queue heartbeat restored", "queue", queue)
+		}
+	}
 }
 
 // reclaimNow reports whether Read should run the reclaim script now, and
@@ -127,6 +234,9 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 	}
 	deadline := time.Now().Add(block)
 	rs := s.reclaimFor(queue)
+	if err := s.keepAlive(ctx, queue, consumer, rs); err != nil {
+		return nil, err
+	}
 	for {
 		var out []store.Delivery
 		due, wait := s.reclaimNow(rs)
@@ -163,13 +273,17 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 func (s *Store) reclaimItems(ctx context.Context, queue, consumer string, max int, rs *reclaimState) ([]store.Delivery, error) {
 	rs.mu.Lock()
 	cursor := cmp.Or(rs.cursor, "0-0")
+	takeDead := "0"
+	if !rs.failing && time.Since(rs.outageEnd) >= s.q.Heartbeat {
+		takeDead = "1"
+	}
 	rs.mu.Unlock()
 	now := ms(s.now())
 	var r []any
 	err := s.withGroup(ctx, queue, func() error {
 		var err error
 		r, err = queueReclaim.Run(ctx, s.c, []string{s.k.queueStream(queue), s.k.queueDue(queue)},
-			consumer, max, now, s.q.ClaimAfter.Milliseconds(), cursor).Slice()
+			consumer, max, now, s.q.ClaimAfter.Milliseconds(), cursor, s.k.queueAlivePrefix(queue), takeDead).Slice()
 		return err
 	})
 	if err != nil {

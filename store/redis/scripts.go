@@ -198,10 +198,18 @@ return cur
 // ---- queues ----
 
 // queueReclaim hands out items due for redelivery: first those whose
-// Retry backoff has passed (due ZSET, injected clock), then pending ones
-// nobody acked within ClaimAfter (XAUTOCLAIM, on Redis's clock: a consumer
-// that crashed or hung). Claiming counts the delivery. New items are read
-// with a plain XREADGROUP, outside this script.
+// Retry backoff has passed (due ZSET, injected clock), then the pending
+// items of consumers whose heartbeat is gone (their process died: taken at
+// once, whatever their idle time), then pending ones nobody acked within
+// ClaimAfter (XAUTOCLAIM, on Redis's clock: a consumer that hung).
+// Claiming counts the delivery. New items are read with a plain
+// XREADGROUP, outside this script.
+// A heartbeat key is ARGV[6] .. the consumer name escaped as keys.go's esc
+// does: it shares the queue's hash tag, so the script stays in one slot.
+// The pseudo-consumer "retry" (Retry's parking place, see the due ZSET) and
+// the calling consumer are never taken from. An entry of a dead consumer
+// that is no longer in the stream was acked (XDEL, then a crash before
+// XACK): it is XACKed, not handed out.
 // XAUTOCLAIM looks at about ten entries of the pending list per item asked
 // for, so the scan resumes where the last run stopped (ARGV[5], returned
 // back) and goes on for a few calls: a long pending list (retried items keep
@@ -209,7 +217,8 @@ return cur
 // lies behind its head.
 // KEYS[1] stream, KEYS[2] due ZSET (one queue tag).
 // ARGV[1] consumer, ARGV[2] max, ARGV[3] now (ms), ARGV[4] ClaimAfter (ms),
-// ARGV[5] scan cursor ("0-0" from the start).
+// ARGV[5] scan cursor ("0-0" from the start), ARGV[6] heartbeat key prefix,
+// ARGV[7] "1" to take dead consumers' items ("0" right after an outage).
 // Returns {next-due-ms or "", next cursor, item...} where an item is
 // {id, payload, enqueued_at_ns, delivery count}.
 var queueReclaim = goredis.NewScript(`
@@ -231,6 +240,38 @@ for _, id in ipairs(ids) do
   local c = redis.call('XCLAIM', stream, 'hub', ARGV[1], 0, id)
   if #c > 0 and type(c[1]) == 'table' then
     out[#out+1] = {id, field(c[1][2], 'p'), field(c[1][2], 't'), count(id)}
+  end
+end
+local function esc(s)
+  return (string.gsub(s, '[%%{}:]', function(c) return string.format('%%%02X', string.byte(c)) end))
+end
+if ARGV[7] == '1' and #out < max then
+  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'hub')) do
+    if #out >= max then break end
+    local name, pending
+    for i = 1, #c, 2 do
+      if c[i] == 'name' then name = c[i+1] elseif c[i] == 'pending' then pending = c[i+1] end
+    end
+    if name and pending and pending > 0 and name ~= ARGV[1] and name ~= 'retry'
+        and redis.call('EXISTS', ARGV[6] .. esc(name)) == 0 then
+      local ids = {}
+      for _, p in ipairs(redis.call('XPENDING', stream, 'hub', '-', '+', max - #out, name)) do
+        ids[#ids+1] = p[1]
+      end
+      if #ids > 0 then
+        local got = {}
+        for _, e in ipairs(redis.call('XCLAIM', stream, 'hub', ARGV[1], 0, unpack(ids))) do
+          if type(e) == 'table' then
+            got[e[1]] = true
+            redis.call('ZREM', due, e[1])
+            out[#out+1] = {e[1], field(e[2], 'p'), field(e[2], 't'), count(e[1])}
+          end
+        end
+        for _, id in ipairs(ids) do
+          if not got[id] then redis.call('XACK', stream, 'hub', id) end
+        end
+      end
+    end
   end
 end
 local cursor = ARGV[5]

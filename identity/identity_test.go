@@ -12,36 +12,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-hub/switchboard/internal/hubtest"
+
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/identity"
-	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/store"
-	"github.com/switchboard-hub/switchboard/store/embedded"
-	sbredis "github.com/switchboard-hub/switchboard/store/redis"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
-// backends runs f against every store backend.
-func backends(t *testing.T, f func(t *testing.T, st store.Store)) {
-	t.Run("embedded", func(t *testing.T) { f(t, embeddedStore(t)) })
-	t.Run("redis", func(t *testing.T) {
-		c, prefix := testenv.Redis(t)
-		st := sbredis.New(c, sbredis.Options{Prefix: prefix})
-		t.Cleanup(func() { st.Close() })
-		f(t, st)
-	})
-}
+func backends(t *testing.T, f func(t *testing.T, st store.Store)) { hubtest.Backends(t, f) }
 
-func embeddedStore(t *testing.T) store.Store {
-	st, err := embedded.Open(t.TempDir(), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func embeddedStore(t *testing.T) store.Store { return hubtest.Embedded(t) }
 
 var errAudit = errors.New("audit log unavailable")
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-hub/switchboard/internal/hubtest"
+
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
@@ -18,24 +20,7 @@ import (
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
-// backends runs f against every store backend: the router's behaviour must
-// not depend on which one is configured.
-func backends(t *testing.T, f func(t *testing.T, st store.Store)) {
-	t.Run("embedded", func(t *testing.T) {
-		st, err := embedded.Open(t.TempDir(), embedded.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		f(t, st)
-	})
-	t.Run("redis", func(t *testing.T) {
-		c, prefix := testenv.Redis(t)
-		st := sbredis.New(c, sbredis.Options{Prefix: prefix})
-		t.Cleanup(func() { st.Close() })
-		f(t, st)
-	})
-}
+func backends(t *testing.T, f func(t *testing.T, st store.Store)) { hubtest.Backends(t, f) }
 
 type hub struct {
 	st  store.Store

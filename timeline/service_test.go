@@ -9,29 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-hub/switchboard/internal/testenv"
+	"github.com/switchboard-hub/switchboard/internal/hubtest"
+
 	"github.com/switchboard-hub/switchboard/store"
-	"github.com/switchboard-hub/switchboard/store/embedded"
-	sbredis "github.com/switchboard-hub/switchboard/store/redis"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
-func backends(t *testing.T, f func(t *testing.T, st store.Store)) {
-	t.Run("embedded", func(t *testing.T) {
-		st, err := embedded.Open(t.TempDir(), embedded.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		f(t, st)
-	})
-	t.Run("redis", func(t *testing.T) {
-		c, prefix := testenv.Redis(t)
-		st := sbredis.New(c, sbredis.Options{Prefix: prefix})
-		t.Cleanup(func() { st.Close() })
-		f(t, st)
-	})
-}
+func backends(t *testing.T, f func(t *testing.T, st store.Store)) { hubtest.Backends(t, f) }
 
 // noAudit is a store whose audit log is down.
 type noAudit struct{ store.Store }

@@ -1,10 +1,11 @@
 // Package hubtest holds what channel tests repeat when they run a real hub
 // pipeline below HTTP (store, ingest, router workers): reading a customer's
 // timeline by one of their identities, waiting for it to fill, and the
-// ingest queue's length.
+// ingest queue's length; and running a test on every store backend.
 //
-// Test support only: it may import the store contract, timeline and
-// connectors; production code never imports it.
+// Test support only: it may import the store contract and its backends,
+// timeline, connectors and internal/testenv; production code never
+// imports it.
 package hubtest
 
 import (
@@ -14,7 +15,10 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
+	sbredis "github.com/switchboard-hub/switchboard/store/redis"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
@@ -84,4 +88,30 @@ func Texts(es []store.Entry) []string {
 		out = append(out, e.Text)
 	}
 	return out
+}
+
+// Backends runs f against every store backend (embedded in a temporary
+// directory, and Redis under a unique prefix; without Redis it skips,
+// unless the servers are required): behaviour above the store contract must
+// not depend on which one is configured.
+func Backends(t *testing.T, f func(t *testing.T, st store.Store)) {
+	t.Run("embedded", func(t *testing.T) { f(t, Embedded(t)) })
+	t.Run("redis", func(t *testing.T) {
+		c, prefix := testenv.Redis(t)
+		st := sbredis.New(c, sbredis.Options{Prefix: prefix})
+		t.Cleanup(func() { st.Close() })
+		f(t, st)
+	})
+}
+
+// Embedded opens an embedded store in a temporary directory, closed when
+// the test ends.
+func Embedded(t testing.TB) store.Store {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

@@ -142,7 +142,7 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	now := o.clock().UTC()
 	e := store.Entry{ID: ids.Random("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
 		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, PostedBy: agent, Text: text,
-		Subject: conv.Subject, Attachments: r.Attachments, Status: store.DeliveryQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
+		Subject: conv.Subject, Attachments: r.Attachments, Status: connectors.StatusQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
@@ -153,7 +153,7 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	}
 	b, _ := json.Marshal(outItem{EntryID: e.ID})
 	if _, err := o.st.Enqueue(ctx, store.QueueOutbound, b); err != nil {
-		o.setStatus(ctx, e.ID, store.DeliveryFailed, "could not queue: "+err.Error(), "")
+		o.setStatus(ctx, e.ID, connectors.StatusFailed, "could not queue: "+err.Error(), "")
 		return e, err
 	}
 	_ = timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: channel, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
@@ -251,7 +251,7 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	if err != nil {
 		return false
 	}
-	if e.Status != store.DeliveryQueued {
+	if e.Status != connectors.StatusQueued {
 		return true // already sent before a crash; never send twice knowingly
 	}
 	ch, _ := o.dir.Get(e.Channel)
@@ -261,13 +261,13 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 		if s != nil {
 			reason = fmt.Sprintf("channel %s is %s", e.Channel, ch.Phase)
 		}
-		o.setStatus(ctx, e.ID, store.DeliveryFailed, reason, "")
+		o.setStatus(ctx, e.ID, connectors.StatusFailed, reason, "")
 		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
 		return true
 	}
 	if err := o.consented(ctx, e.CustomerID, e.Channel); err != nil {
 		// The customer opted out after the reply was queued.
-		o.setStatus(ctx, e.ID, store.DeliveryFailed, err.Error(), "")
+		o.setStatus(ctx, e.ID, connectors.StatusFailed, err.Error(), "")
 		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
 		return true
 	}
@@ -288,21 +288,21 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	if err == nil {
 		st := res.Status
 		if st == "" {
-			st = store.DeliverySent
+			st = connectors.StatusSent
 		}
 		o.setStatus(ctx, e.ID, st, "", res.ProviderID)
 		o.m.Outbound.WithLabelValues(e.Channel, "sent").Inc()
 		return true
 	}
 	if errors.Is(err, connectors.ErrPermanent) {
-		o.setStatus(ctx, e.ID, store.DeliveryFailed, err.Error(), "")
+		o.setStatus(ctx, e.ID, connectors.StatusFailed, err.Error(), "")
 		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
 		return true
 	}
 	o.m.Outbound.WithLabelValues(e.Channel, "retry").Inc()
 	dead, _ := o.st.Retry(ctx, store.QueueOutbound, d, err.Error())
 	if dead {
-		o.setStatus(ctx, e.ID, store.DeliveryFailed, fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err), "")
+		o.setStatus(ctx, e.ID, connectors.StatusFailed, fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err), "")
 		o.m.DeadLetter.WithLabelValues(store.QueueOutbound).Inc()
 	}
 	return false
@@ -330,8 +330,8 @@ func (o *Outbound) consented(ctx context.Context, customerID, channel string) er
 }
 
 // statusRank orders delivery statuses so reports never move an entry back.
-var statusRank = map[string]int{store.DeliveryQueued: 0, store.DeliverySent: 1,
-	store.DeliveryDelivered: 2, store.DeliveryUndelivered: 2, store.DeliveryFailed: 2}
+var statusRank = map[string]int{connectors.StatusQueued: 0, connectors.StatusSent: 1,
+	connectors.StatusDelivered: 2, connectors.StatusUndelivered: 2, connectors.StatusFailed: 2}
 
 // UpdateStatus implements connectors.StatusSink: a channel reports the
 // status of the outbound message it sent with providerID.

@@ -29,7 +29,7 @@ func (s *recordingSender) Send(_ context.Context, out connectors.Outgoing) (conn
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.outs = append(s.outs, out)
-	return connectors.SendResult{ProviderID: "p-out", Status: store.DeliverySent}, nil
+	return connectors.SendResult{ProviderID: "p-out", Status: connectors.StatusSent}, nil
 }
 
 func (s *recordingSender) sent() []connectors.Outgoing {
@@ -228,7 +228,7 @@ func TestReplyAndNoteGoThroughTheConversationService(t *testing.T) {
 
 		want := []timeline.Event{
 			{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID, EntryID: reply.ID, Channel: "trusted-api",
-				Status: store.DeliveryQueued, Audience: c.Audience, Assignee: agent},
+				Status: connectors.StatusQueued, Audience: c.Audience, Assignee: agent},
 			{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID, EntryID: note.ID, Channel: "trusted-api",
 				Audience: c.Audience, Assignee: agent},
 		}

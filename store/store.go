@@ -239,15 +239,6 @@ const (
 	KindEvent   = "event" // consent change, merge, edit/delete notices, ...
 )
 
-// Outbound delivery statuses (the channels' own values, see connectors).
-const (
-	DeliveryQueued      = connectors.StatusQueued
-	DeliverySent        = connectors.StatusSent
-	DeliveryDelivered   = connectors.StatusDelivered
-	DeliveryUndelivered = connectors.StatusUndelivered
-	DeliveryFailed      = connectors.StatusFailed
-)
-
 type Entry struct {
 	ID             string                  `json:"id"`
 	CustomerID     string                  `json:"customer_id"`

@@ -19,7 +19,7 @@ func (h *hub) waitEntry(t *testing.T, id string) store.Entry {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		e, err := h.st.GetEntry(context.Background(), id)
-		if err == nil && e.Status != store.DeliveryQueued {
+		if err == nil && e.Status != connectors.StatusQueued {
 			return e
 		}
 		if time.Now().After(deadline) {
@@ -57,7 +57,7 @@ func TestReplyIsPostedInTheThreadWithEscapedText(t *testing.T) {
 	if p.Get("token") != testBotToken {
 		t.Fatal("posted without the bot token")
 	}
-	if e.Status != store.DeliverySent || !strings.HasPrefix(e.ProviderID, "C0SUPPORT:") || e.Text != agentText {
+	if e.Status != connectors.StatusSent || !strings.HasPrefix(e.ProviderID, "C0SUPPORT:") || e.Text != agentText {
 		t.Fatalf("entry = %+v", e)
 	}
 }
@@ -73,7 +73,7 @@ func TestRateLimitedPostIsRetriedAfterRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	e = h.waitEntry(t, e.ID)
-	if e.Status != store.DeliverySent || len(h.slack.posted()) != 1 {
+	if e.Status != connectors.StatusSent || len(h.slack.posted()) != 1 {
 		t.Fatalf("entry %+v, %d posts", e, len(h.slack.posted()))
 	}
 	h.slack.mu.Lock()
@@ -146,7 +146,7 @@ func TestFailedReplyIsMarkedOnTheEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e = h.waitEntry(t, e.ID); e.Status != store.DeliveryFailed || !strings.Contains(e.StatusDetail, "not_in_channel") {
+	if e = h.waitEntry(t, e.ID); e.Status != connectors.StatusFailed || !strings.Contains(e.StatusDetail, "not_in_channel") {
 		t.Fatalf("entry = %+v", e)
 	}
 }

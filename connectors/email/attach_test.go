@@ -123,7 +123,7 @@ func TestReplyWithAttachmentsReachesSMTP(t *testing.T) {
 	}
 	waitFor(t, "the reply marked sent", 5*time.Second, func() bool {
 		e, _ := h.st.GetEntry(ctx, reply.ID)
-		return e.Status == store.DeliverySent && len(e.Attachments) == 2
+		return e.Status == connectors.StatusSent && len(e.Attachments) == 2
 	})
 }
 

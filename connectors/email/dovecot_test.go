@@ -135,7 +135,7 @@ func TestIdleReplyAndCustomerAnswer(t *testing.T) {
 	}
 	waitFor(t, "the reply marked sent", 5*time.Second, func() bool {
 		r, _ := h.st.GetEntry(context.Background(), reply.ID)
-		return r.Status == store.DeliverySent && r.ProviderID == "<"+ownID+">"
+		return r.Status == connectors.StatusSent && r.ProviderID == "<"+ownID+">"
 	})
 
 	// The customer answers from a client that keeps only In-Reply-To (the
@@ -165,7 +165,7 @@ func TestIdleReplyAndCustomerAnswer(t *testing.T) {
 	d.deliver(t, user, []byte(dsn))
 	waitFor(t, "the bounce to mark the reply failed", 8*time.Second, func() bool {
 		r, _ := h.st.GetEntry(context.Background(), reply.ID)
-		return r.Status == store.DeliveryFailed && strings.Contains(r.StatusDetail, "User unknown")
+		return r.Status == connectors.StatusFailed && strings.Contains(r.StatusDetail, "User unknown")
 	})
 	var bounces []store.Entry
 	waitFor(t, "the bounce on Ann's timeline", 5*time.Second, func() bool {

@@ -43,20 +43,20 @@ func TestReplyThroughTwilioSpecAndStatusCallbacks(t *testing.T) {
 	h.text(t, sid(1), customer, "Is my order shipped?")
 	es := h.waitEntries(t, "phone:"+customer, 1)
 	e, err := h.out.Reply(context.Background(), conversationOf(t, es), "alice", "", "Yes, it left today.")
-	if err != nil || e.Status != store.DeliveryQueued {
+	if err != nil || e.Status != connectors.StatusQueued {
 		t.Fatalf("reply: %+v, %v", e, err)
 	}
-	e = h.waitStatus(t, e.ID, store.DeliverySent)
+	e = h.waitStatus(t, e.ID, connectors.StatusSent)
 	if !validSID(e.ProviderID) {
 		t.Fatalf("sent entry has provider id %q", e.ProviderID)
 	}
 	h.status(t, e.ProviderID, "queued", "") // says nothing new
 	h.status(t, e.ProviderID, "sent", "")
 	h.status(t, e.ProviderID, "delivered", "")
-	e = h.waitStatus(t, e.ID, store.DeliveryDelivered)
+	e = h.waitStatus(t, e.ID, connectors.StatusDelivered)
 	h.status(t, e.ProviderID, "sent", "") // late: never moves back
 	time.Sleep(100 * time.Millisecond)
-	if e, _ = h.st.GetEntry(context.Background(), e.ID); e.Status != store.DeliveryDelivered {
+	if e, _ = h.st.GetEntry(context.Background(), e.ID); e.Status != connectors.StatusDelivered {
 		t.Fatalf("a late 'sent' moved the entry back to %s", e.Status)
 	}
 }
@@ -67,16 +67,16 @@ func TestStatusCallbackCarriesTwilioErrorCode(t *testing.T) {
 	h.text(t, sid(1), customer, "hi")
 	conv := conversationOf(t, h.waitEntries(t, "phone:"+customer, 1))
 	a, _ := h.out.Reply(context.Background(), conv, "alice", "", "first")
-	a = h.waitStatus(t, a.ID, store.DeliverySent)
+	a = h.waitStatus(t, a.ID, connectors.StatusSent)
 	b, _ := h.out.Reply(context.Background(), conv, "alice", "", "second")
-	b = h.waitStatus(t, b.ID, store.DeliverySent)
+	b = h.waitStatus(t, b.ID, connectors.StatusSent)
 	if a.ProviderID == b.ProviderID {
 		t.Fatal("two sends, one SID")
 	}
 	h.status(t, a.ProviderID, "undelivered", "30003")
 	h.status(t, b.ProviderID, "failed", "30007")
-	a = h.waitStatus(t, a.ID, store.DeliveryUndelivered)
-	b = h.waitStatus(t, b.ID, store.DeliveryFailed)
+	a = h.waitStatus(t, a.ID, connectors.StatusUndelivered)
+	b = h.waitStatus(t, b.ID, connectors.StatusFailed)
 	if !strings.Contains(a.StatusDetail, "30003") || !strings.Contains(a.StatusDetail, "unreachable") || !strings.Contains(b.StatusDetail, "30007") {
 		t.Fatalf("details: %q / %q", a.StatusDetail, b.StatusDetail)
 	}
@@ -96,13 +96,13 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 	busy := fakeAnswer{429, `{"code": 20429, "message": "Too Many Requests", "status": 429}`}
 	h.tw.set(func(f *fakeTwilio) { f.answers = []fakeAnswer{busy, {503, "<html>busy</html>"}} })
 	e, _ := h.out.Reply(context.Background(), conv, "alice", "", "eventually")
-	e = h.waitStatus(t, e.ID, store.DeliverySent)
+	e = h.waitStatus(t, e.ID, connectors.StatusSent)
 	if n := len(h.tw.sent()); n != 1 {
 		t.Fatalf("%d messages sent after two retryable failures, want 1", n)
 	}
 	h.tw.set(func(f *fakeTwilio) { f.answers = []fakeAnswer{busy, busy, busy, busy, busy} })
 	e, _ = h.out.Reply(context.Background(), conv, "alice", "", "never")
-	e = h.waitStatus(t, e.ID, store.DeliveryFailed)
+	e = h.waitStatus(t, e.ID, connectors.StatusFailed)
 	if !strings.Contains(e.StatusDetail, "gave up after 3 attempts") || !strings.Contains(e.StatusDetail, "20429") {
 		t.Fatalf("detail %q", e.StatusDetail)
 	}
@@ -111,7 +111,7 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 		f.answers = []fakeAnswer{{400, `{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}`}}
 	})
 	e, _ = h.out.Reply(context.Background(), conv, "alice", "", "opted out at Twilio")
-	e = h.waitStatus(t, e.ID, store.DeliveryFailed)
+	e = h.waitStatus(t, e.ID, connectors.StatusFailed)
 	if !strings.Contains(e.StatusDetail, "21610") {
 		t.Fatalf("detail %q", e.StatusDetail)
 	}
@@ -129,7 +129,7 @@ func TestStopBlocksRepliesStartAllows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.waitStatus(t, ok.ID, store.DeliverySent)
+	h.waitStatus(t, ok.ID, connectors.StatusSent)
 
 	h.text(t, sid(2), customer, " Stop ")
 	es := h.waitEntries(t, "phone:"+customer, 3)
@@ -163,7 +163,7 @@ func TestStopBlocksRepliesStartAllows(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reply after START: %v", err)
 	}
-	h.waitStatus(t, e.ID, store.DeliverySent)
+	h.waitStatus(t, e.ID, connectors.StatusSent)
 	if got := h.tw.sent(); len(got) != 2 || got[1].Get("Body") != "welcome back" {
 		t.Fatalf("sent after START: %v", got)
 	}

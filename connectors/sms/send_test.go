@@ -13,7 +13,6 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
-	"github.com/switchboard-hub/switchboard/store"
 )
 
 // testChannel is an sms channel config with the test account; extra
@@ -73,7 +72,7 @@ func TestSendAgainstTwilioSpec(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: send: %v", name, err)
 		}
-		if !validSID(res.ProviderID) || res.Status != store.DeliverySent {
+		if !validSID(res.ProviderID) || res.Status != connectors.StatusSent {
 			t.Fatalf("%s: result = %+v, want a message SID and status sent", name, res)
 		}
 	}

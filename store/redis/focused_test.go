@@ -11,6 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/redis"
@@ -287,7 +288,7 @@ func workload(t *testing.T, s store.Store, clock *store.FakeClock) {
 		must(err)
 		_, _, err = s.AppendEntry(ctx, store.Entry{ID: "e" + cid, CustomerID: cid, ConversationID: conv.ID, OccurredAt: now})
 		must(err)
-		_, err = s.UpdateEntry(ctx, "e"+cid, func(e *store.Entry) error { e.Status = store.DeliverySent; return nil })
+		_, err = s.UpdateEntry(ctx, "e"+cid, func(e *store.Entry) error { e.Status = connectors.StatusSent; return nil })
 		must(err)
 		must(s.PutConsent(ctx, store.Consent{CustomerID: cid, Channel: "sms", Purpose: "support", Granted: true}))
 		_, err = s.ListConsents(ctx, cid)

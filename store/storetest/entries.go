@@ -48,7 +48,7 @@ func richEntry(id, customer string, at time.Time) store.Entry {
 	}
 	e.Fields = []connectors.Field{{Name: "Order", Value: "42"}, {Name: "Account", Value: "7"}, {Name: "Order", Value: "43"}}
 	e.Flags = []string{"malformed-mime", "truncated"}
-	e.Status = store.DeliveryQueued
+	e.Status = connectors.StatusQueued
 	e.StatusDetail = "waiting"
 	return e
 }
@@ -124,7 +124,7 @@ func testAppendGetEntry(t *testing.T, f Factory) {
 
 	_, err = e.s.GetEntry(e.ctx, "missing")
 	wantErr(t, err, store.ErrNotFound, "GetEntry(missing)")
-	_, err = e.s.UpdateEntry(e.ctx, "missing", func(en *store.Entry) error { en.Status = store.DeliverySent; return nil })
+	_, err = e.s.UpdateEntry(e.ctx, "missing", func(en *store.Entry) error { en.Status = connectors.StatusSent; return nil })
 	wantErr(t, err, store.ErrNotFound, "UpdateEntry(missing)")
 }
 
@@ -293,10 +293,10 @@ func testUpdateEntry(t *testing.T, f Factory) {
 	appended, _, err := e.s.AppendEntry(e.ctx, orig)
 	must(t, err, "AppendEntry")
 	upd, err := e.s.UpdateEntry(e.ctx, "m_1", func(en *store.Entry) error {
-		if en.Status != store.DeliveryQueued {
-			return fmt.Errorf("fn got status %q, want %q", en.Status, store.DeliveryQueued)
+		if en.Status != connectors.StatusQueued {
+			return fmt.Errorf("fn got status %q, want %q", en.Status, connectors.StatusQueued)
 		}
-		en.Status = store.DeliverySent
+		en.Status = connectors.StatusSent
 		en.StatusDetail = ""
 		en.ProviderID = "SMxyz"
 		en.Flags = append(en.Flags, "edited")
@@ -304,7 +304,7 @@ func testUpdateEntry(t *testing.T, f Factory) {
 	})
 	must(t, err, "UpdateEntry(queued -> sent)")
 	want := orig
-	want.Status, want.StatusDetail, want.ProviderID = store.DeliverySent, "", "SMxyz"
+	want.Status, want.StatusDetail, want.ProviderID = connectors.StatusSent, "", "SMxyz"
 	want.Flags = append(append([]string(nil), orig.Flags...), "edited")
 	checkEntry(t, "UpdateEntry result", upd, want)
 	if upd.Version <= appended.Version {
@@ -320,7 +320,7 @@ func testUpdateEntry(t *testing.T, f Factory) {
 	}
 	checkEntry(t, "PageEntries after UpdateEntry", page[0], want)
 
-	_, err = e.s.UpdateEntry(e.ctx, "m_1", func(en *store.Entry) error { en.Status = store.DeliveryFailed; return errBoom })
+	_, err = e.s.UpdateEntry(e.ctx, "m_1", func(en *store.Entry) error { en.Status = connectors.StatusFailed; return errBoom })
 	checkAbort(t, err, "UpdateEntry with fn returning an error")
 	g, err = e.s.GetEntry(e.ctx, "m_1")
 	must(t, err, "GetEntry")

@@ -232,7 +232,7 @@ func (o *Outbound) work(ctx context.Context, consumer string) {
 		}
 		for _, d := range ds {
 			if o.dispatch(ctx, d) {
-				_ = o.st.Ack(ctx, store.QueueOutbound, d.ID)
+				_ = persist(ctx, o.log, "outbound ack", func() error { return o.st.Ack(ctx, store.QueueOutbound, d.ID) })
 			}
 		}
 	}
@@ -244,12 +244,19 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	if err := json.Unmarshal(d.Payload, &it); err != nil {
 		return true
 	}
-	e, err := o.st.GetEntry(ctx, it.EntryID)
-	if errors.Is(err, store.ErrNotFound) {
-		return true // erased meanwhile
-	}
+	var e store.Entry
+	err := persist(ctx, o.log, "outbound read "+it.EntryID, func() (err error) {
+		e, err = o.st.GetEntry(ctx, it.EntryID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
-		return false
+		return false // ctx ended
+	}
+	if e.ID == "" {
+		return true // erased meanwhile
 	}
 	if e.Status != connectors.StatusQueued {
 		return true // already sent before a crash; never send twice knowingly
@@ -290,7 +297,9 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 		if st == "" {
 			st = connectors.StatusSent
 		}
-		o.setStatus(ctx, e.ID, st, "", res.ProviderID)
+		// Sent: the status must be recorded, or a redelivery would send it
+		// again.
+		_ = persist(ctx, o.log, "status of sent reply "+e.ID, func() error { return o.setStatus(ctx, e.ID, st, "", res.ProviderID) })
 		o.m.Outbound.WithLabelValues(e.Channel, "sent").Inc()
 		return true
 	}
@@ -300,7 +309,13 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 		return true
 	}
 	o.m.Outbound.WithLabelValues(e.Channel, "retry").Inc()
-	dead, _ := o.st.Retry(ctx, store.QueueOutbound, d, err.Error())
+	var dead bool
+	if persist(ctx, o.log, "outbound retry "+e.ID, func() (rerr error) {
+		dead, rerr = o.st.Retry(ctx, store.QueueOutbound, d, err.Error())
+		return rerr
+	}) != nil {
+		return false // ctx ended: redelivered after restart
+	}
 	if dead {
 		o.setStatus(ctx, e.ID, connectors.StatusFailed, fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err), "")
 		o.m.DeadLetter.WithLabelValues(store.QueueOutbound).Inc()

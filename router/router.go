@@ -177,9 +177,7 @@ func (r *Router) ackLoop(ctx context.Context, acks <-chan string) {
 		if ctx.Err() != nil {
 			continue // not acked: redelivered after restart
 		}
-		if err := r.st.Ack(ctx, store.QueueIngest, batch...); err != nil && ctx.Err() == nil {
-			r.log.Warn("ingest ack failed (items will be redelivered and deduped)", "err", err)
-		}
+		_ = persist(ctx, r.log, "ingest ack", func() error { return r.st.Ack(ctx, store.QueueIngest, batch...) })
 	}
 }
 
@@ -219,8 +217,20 @@ func (r *Router) handle(ctx context.Context, d store.Delivery) (err error) {
 	r.m.Failed.WithLabelValues(msg.Channel).Inc()
 	r.log.Warn("processing failed", "message", msg.ID, "channel", msg.Channel, "attempt", d.Attempts, "err", err)
 	dead, rerr := r.st.Retry(ctx, store.QueueIngest, d, err.Error())
-	if rerr != nil {
-		r.log.Warn("retry failed", "message", msg.ID, "err", rerr)
+	// A Retry that fails means the store is not answering (Redis down or
+	// restarting): the item stays pending with this live consumer, and
+	// nobody would take it before claim_after. Keep it here instead: once
+	// the store answers again, process it at once (every step is
+	// idempotent) or, if that still fails, record the retry.
+	for wait := 50 * time.Millisecond; rerr != nil && ctx.Err() == nil; wait = min(2*wait, time.Second) {
+		r.log.Warn("retry failed; processing again once the store answers", "message", msg.ID, "err", rerr)
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		if err = r.Process(ctx, msg); err == nil {
+			return nil
+		}
+		dead, rerr = r.st.Retry(ctx, store.QueueIngest, d, err.Error())
 	}
 	if dead {
 		r.m.DeadLetter.WithLabelValues(store.QueueIngest).Inc()
@@ -231,8 +241,11 @@ func (r *Router) handle(ctx context.Context, d store.Delivery) (err error) {
 
 func (r *Router) dead(ctx context.Context, d store.Delivery, reason string) {
 	d.Attempts = 1 << 20 // beyond any MaxAttempts
-	if _, err := r.st.Retry(ctx, store.QueueIngest, d, reason); err != nil {
-		r.log.Error("dead-letter failed", "item", d.ID, "err", err)
+	if err := persist(ctx, r.log, "dead-letter "+d.ID, func() error {
+		_, err := r.st.Retry(ctx, store.QueueIngest, d, reason)
+		return err
+	}); err != nil {
+		return
 	}
 	r.m.DeadLetter.WithLabelValues(store.QueueIngest).Inc()
 }

@@ -118,6 +118,9 @@ func New(o Options) *Server {
 	if o.Conversations == nil {
 		o.Conversations = timeline.NewService(o.Store, timeline.Options{Clock: o.Clock, Logger: o.Logger})
 	}
+	if o.Resolver == nil {
+		o.Resolver = identity.NewResolver(o.Store, o.Clock, nil, o.Logger)
+	}
 	if o.MaxStreamsPerAgent <= 0 {
 		o.MaxStreamsPerAgent = 8
 	}
@@ -477,6 +480,9 @@ type CustomerView struct {
 	Consents   []store.Consent `json:"consents,omitempty"`
 	Entries    int             `json:"entries"`
 	CreatedAt  time.Time       `json:"created_at"`
+	// ClaimedBy (identity lookups): other customers holding the identity
+	// only claimed, besides this one that has it verified.
+	ClaimedBy []string `json:"claimed_by,omitempty"`
 }
 
 func (s *Server) view(ctx context.Context, id string) (timeline.View, CustomerView, error) {
@@ -529,10 +535,7 @@ func (s *Server) findCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	b, err := s.o.Store.LookupIdentity(ctx, id.Type, id.Value)
-	if errors.Is(err, store.ErrNotFound) {
-		b, err = s.o.Store.LookupClaim(ctx, id.Type, id.Value)
-	}
+	h, err := s.o.Resolver.Lookup(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, 404, "not_found", "no customer has identity "+id.Key())
@@ -541,11 +544,12 @@ func (s *Server) findCustomer(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
-	_, out, err := s.view(ctx, b.CustomerID)
+	_, out, err := s.view(ctx, h.Customer)
 	if err != nil {
 		storeError(w, err)
 		return
 	}
+	out.ClaimedBy = h.ClaimedBy
 	writeJSON(w, 200, out)
 }
 

@@ -308,7 +308,7 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 	// holds claimed (a web form made that customer before): the same
 	// person, most likely, but a claim never merges; agents decide.
 	for _, id := range newlyVerified {
-		if err := r.verifiedOverClaim(ctx, cust, id, msg.ID, msg.Channel, &res); err != nil {
+		if err := r.verifiedOverClaim(ctx, cust, id, msg.ID, msg.Channel, fmt.Sprintf("message %s on channel %s", msg.ID, msg.Channel), &res); err != nil {
 			return res, err
 		}
 	}
@@ -365,12 +365,21 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 	return res, nil
 }
 
+// claimSource says in words where a claim was learned.
+func claimSource(b store.Binding) string {
+	if b.MessageID == "" {
+		return "added on channel " + b.Channel
+	}
+	return fmt.Sprintf("message %s on channel %s", b.MessageID, b.Channel)
+}
+
 // errUnchanged aborts an update that would change nothing.
 var errUnchanged = errors.New("unchanged")
 
 // verifiedOverClaim records a suggestion when id, now verified for cust,
 // is held claimed (claim index) by a customer of another root.
-func (r *Resolver) verifiedOverClaim(ctx context.Context, cust string, id connectors.Identity, messageID, channel string, res *Resolution) error {
+// how says where the verification came from, in words.
+func (r *Resolver) verifiedOverClaim(ctx context.Context, cust string, id connectors.Identity, messageID, channel, how string, res *Resolution) error {
 	b, err := r.st.LookupClaim(ctx, id.Type, id.Value)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -389,8 +398,8 @@ func (r *Resolver) verifiedOverClaim(ctx context.Context, cust string, id connec
 		return nil
 	}
 	ev := evidence{kind: EvidenceVerifiedOfClaim, identity: id.Key(), channel: channel,
-		text: fmt.Sprintf("%s became verified for customer %s (message %s on channel %s); customer %s holds it claimed (message %s on channel %s)",
-			id.Key(), cust, messageID, channel, owner, b.MessageID, b.Channel)}
+		text: fmt.Sprintf("%s became verified for customer %s (%s); customer %s holds it claimed (%s)",
+			id.Key(), cust, how, owner, claimSource(b))}
 	return r.suggest(ctx, cust, owner, messageID, ev, res)
 }
 

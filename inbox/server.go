@@ -156,7 +156,7 @@ func New(o Options) *Server {
 	m.HandleFunc("POST /api/v1/customers/{id}/merge", s.authed(false, s.mergeCustomer))
 	m.HandleFunc("GET /api/v1/customers/{id}/merges", s.authed(false, s.customerMerges))
 	m.HandleFunc("POST /api/v1/merges/{id}/undo", s.authed(false, s.unmerge))
-	m.HandleFunc("GET /api/v1/suggestions", s.authed(false, s.listSuggestions))
+	m.HandleFunc("GET /api/v1/suggestions", s.authed(false, s.suggestionQueue))
 	m.HandleFunc("POST /api/v1/suggestions/{id}/accept", s.authed(false, s.decide(true)))
 	m.HandleFunc("POST /api/v1/suggestions/{id}/reject", s.authed(false, s.decide(false)))
 	m.HandleFunc("GET /api/v1/conversations", s.authed(false, s.listConversations))
@@ -179,6 +179,10 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
 	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
 	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
+	m.HandleFunc("POST /api/v1/customers/{id}/identities", s.authed(false, s.addIdentity))
+	m.HandleFunc("DELETE /api/v1/customers/{id}/identities/{key}", s.authed(false, s.removeIdentity))
+	m.HandleFunc("POST /api/v1/customers/{id}/identities/{key}/move", s.authed(false, s.moveIdentity))
+	m.HandleFunc("POST /api/v1/suggestions/decisions", s.authed(true, s.decideMany))
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -713,18 +717,6 @@ func (s *Server) unmerge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, m)
-}
-
-func (s *Server) listSuggestions(w http.ResponseWriter, r *http.Request) {
-	ms, err := s.o.Store.ListSuggestions(r.Context(), intParam(r, "limit", 100, 1000))
-	if err != nil {
-		storeError(w, err)
-		return
-	}
-	if ms == nil {
-		ms = []store.Merge{}
-	}
-	writeJSON(w, 200, map[string]any{"suggestions": ms})
 }
 
 func (s *Server) decide(accept bool) http.HandlerFunc {

@@ -103,11 +103,11 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 			return rep, err
 		}
 		for _, m := range ms {
-			if m.Evidence == "erased" && m.MessageID == "" {
+			if m.Evidence == "erased" && m.MessageID == "" && m.Identity == "" {
 				continue
 			}
 			if _, err := st.UpdateMerge(ctx, m.ID, func(x *store.Merge) error {
-				x.Evidence, x.MessageID = "erased", ""
+				x.Evidence, x.MessageID, x.Identity = "erased", "", ""
 				if x.Status == store.MergeProposed {
 					x.Status = store.MergeRejected
 				}

@@ -39,7 +39,41 @@ type Resolution struct {
 	Customer    string // root customer the message belongs to
 	Suggestions int    // merge suggestions recorded for agents
 	Merges      int    // automatic merges made
+	// Created: the message made a new customer.
+	Created bool
+	// MatchedVerified: a verified identity of the message was already bound
+	// and decided the customer; MatchedClaimed: a claim index entry did.
+	MatchedVerified, MatchedClaimed bool
+	// SuggestionRaised: at least one suggestion is now waiting for agents
+	// because of this message; SuggestionIDs names them.
+	SuggestionRaised bool
+	SuggestionIDs    []string
 }
+
+// Evidence kinds of a suggestion (store.Merge.EvidenceKind).
+const (
+	// EvidenceClaimOfVerified: a message claimed an identity that is
+	// verified for another customer.
+	EvidenceClaimOfVerified = "claim_of_verified"
+	// EvidenceVerifiedOfClaim: an identity became verified for one customer
+	// while another holds it claimed.
+	EvidenceVerifiedOfClaim = "verified_of_claim"
+	// EvidenceUndoneMerge: verified evidence joined two customers whose
+	// merge an agent had undone.
+	EvidenceUndoneMerge = "undone_merge"
+	// EvidenceAgent: an agent's identity correction created the conflict.
+	EvidenceAgent = "agent_identity"
+)
+
+// evidence is why a pair is suggested, in parts and in words.
+type evidence struct {
+	kind     string
+	identity string // "type:value", may be empty
+	channel  string
+	text     string
+}
+
+func (e evidence) key() string { return e.kind + "|" + e.identity }
 
 // Resolver applies the identity rules.
 type Resolver struct {
@@ -78,6 +112,10 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 			claimed = append(claimed, id)
 		}
 	}
+	// holder: the customer record (not root) each identity of msg is listed
+	// on, which is the record its binding names. Listing it on the root
+	// instead would leave it on both customers after an unmerge.
+	holder := map[string]string{}
 
 	// 1. Verified identities already bound decide the customer; several
 	// customers found this way are one person: merge them.
@@ -97,6 +135,7 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 			return res, err
 		}
 		bound[id.Key()] = true
+		holder[id.Key()] = b.CustomerID
 		records[root.ID] = root
 		if !slices.Contains(roots, root.ID) {
 			roots = append(roots, root.ID)
@@ -104,10 +143,11 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 	}
 	cust := ""
 	if len(roots) > 0 {
+		res.MatchedVerified = true
 		slices.Sort(roots)
 		cust = roots[0]
 		for _, other := range roots[1:] {
-			w, err := r.autoMerge(ctx, cust, other, msg, fmt.Sprintf("message %s on channel %s carried verified identities %s", msg.ID, msg.Channel, keys(verified)))
+			w, err := r.autoMerge(ctx, cust, other, msg, fmt.Sprintf("message %s on channel %s carried verified identities %s", msg.ID, msg.Channel, keys(verified)), &res)
 			if err != nil {
 				return res, err
 			}
@@ -130,6 +170,8 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 			}
 			if owner != cust {
 				conflicts = append(conflicts, conflict{id, owner})
+			} else {
+				holder[id.Key()] = b.CustomerID
 			}
 			continue
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -142,8 +184,12 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 			}
 			if cust == "" {
 				cust = owner
+				res.MatchedClaimed = true
 			} else if owner != cust {
 				conflicts = append(conflicts, conflict{id, owner})
+			}
+			if owner == cust {
+				holder[id.Key()] = b.CustomerID
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return res, err
@@ -157,6 +203,7 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 				if cust, err = r.root(ctx, b.CustomerID); err != nil {
 					return res, err
 				}
+				res.MatchedClaimed = true
 				break
 			}
 		}
@@ -173,6 +220,7 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 	if cust == "" {
 		cust = newCustomerIDFor(msg)
 		fresh = true
+		res.Created = true
 		if err := r.st.CreateCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return res, err
 		}
@@ -180,6 +228,7 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 
 	// 4. Bind what is unbound to cust. Losing a race to a concurrent binder is
 	// handled like finding the binding in step 1 or 2.
+	var newlyVerified []connectors.Identity // bound to cust by this message
 	for _, id := range verified {
 		if bound[id.Key()] && res.Merges == 0 {
 			continue // found bound to cust in step 1
@@ -188,8 +237,10 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		if err != nil {
 			return res, err
 		}
+		holder[id.Key()] = b.CustomerID
 		if created {
 			fresh = false
+			newlyVerified = append(newlyVerified, id)
 			continue
 		}
 		owner, err := r.root(ctx, b.CustomerID)
@@ -201,10 +252,11 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 			// drop the empty record made for this message.
 			_ = r.st.DeleteCustomer(ctx, cust)
 			cust, fresh = owner, false
+			res.Created = false
 			continue
 		}
 		if owner != cust {
-			w, err := r.autoMerge(ctx, cust, owner, msg, fmt.Sprintf("message %s on channel %s carried verified identity %s", msg.ID, msg.Channel, id.Key()))
+			w, err := r.autoMerge(ctx, cust, owner, msg, fmt.Sprintf("message %s on channel %s carried verified identity %s", msg.ID, msg.Channel, id.Key()), &res)
 			if err != nil {
 				return res, err
 			}
@@ -225,14 +277,19 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		}
 		if created {
 			fresh = false
+			holder[id.Key()] = cust
 		} else if owner, err := r.root(ctx, b.CustomerID); err == nil && owner != cust {
 			if fresh {
 				// Claims of one new identity arriving at once cluster too.
 				_ = r.st.DeleteCustomer(ctx, cust)
 				cust, fresh = owner, false
+				res.Created = false
+				holder[id.Key()] = b.CustomerID
 				continue
 			}
 			conflicts = append(conflicts, conflict{id, owner})
+		} else if err == nil {
+			holder[id.Key()] = b.CustomerID
 		}
 	}
 	for _, c := range conflicts {
@@ -240,41 +297,110 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		if _, _, err := r.st.BindClaim(ctx, store.Binding{Type: c.id.Type, Value: c.id.Value, CustomerID: cust, Channel: msg.Channel, MessageID: msg.ID, CreatedAt: now}); err != nil {
 			return res, err
 		}
-		if err := r.suggest(ctx, c.owner, cust, msg, fmt.Sprintf("message %s on channel %s claimed %s, which belongs to customer %s", msg.ID, msg.Channel, c.id.Key(), c.owner)); err != nil {
+		holder[c.id.Key()] = cust
+		ev := evidence{kind: EvidenceClaimOfVerified, identity: c.id.Key(), channel: msg.Channel,
+			text: fmt.Sprintf("message %s on channel %s claimed %s, which belongs to customer %s", msg.ID, msg.Channel, c.id.Key(), c.owner)}
+		if err := r.suggest(ctx, c.owner, cust, msg.ID, ev, &res); err != nil {
 			return res, err
 		}
-		res.Suggestions++
+	}
+	// An identity verified for cust by this message that another customer
+	// holds claimed (a web form made that customer before): the same
+	// person, most likely, but a claim never merges; agents decide.
+	for _, id := range newlyVerified {
+		if err := r.verifiedOverClaim(ctx, cust, id, msg.ID, msg.Channel, fmt.Sprintf("message %s on channel %s", msg.ID, msg.Channel), &res); err != nil {
+			return res, err
+		}
 	}
 
-	// 5. Record the identities and name on the customer record the message
-	// landed on (idempotent; skipped when the record already has them).
-	if c, ok := records[cust]; ok && res.Merges == 0 && res.Suggestions == 0 && knows(c, msg) {
+	// 5. Record the identities and name on the customer records they are
+	// bound to (idempotent; skipped when the records already have them).
+	if c, ok := records[cust]; ok && res.Merges == 0 && res.Suggestions == 0 && knows(c, msg, holder) {
 		res.Customer = cust
 		return res, nil
 	}
-	if _, err := r.st.UpdateCustomer(ctx, cust, func(c *store.Customer) error {
-		for _, id := range msg.Identities {
-			i := slices.IndexFunc(c.Identities, func(x connectors.Identity) bool { return x.Type == id.Type && x.Value == id.Value })
-			switch {
-			case i < 0:
-				c.Identities = append(c.Identities, id)
-			case id.Verified && !c.Identities[i].Verified:
-				c.Identities[i].Verified = true
+	byHolder := map[string][]connectors.Identity{cust: nil}
+	for _, id := range msg.Identities {
+		h := holder[id.Key()]
+		if h == "" {
+			h = cust
+		}
+		byHolder[h] = append(byHolder[h], id)
+	}
+	for h, list := range byHolder {
+		_, err := r.st.UpdateCustomer(ctx, h, func(c *store.Customer) error {
+			changed := false
+			for _, id := range list {
+				i := slices.IndexFunc(c.Identities, func(x connectors.Identity) bool { return x.Type == id.Type && x.Value == id.Value })
+				switch {
+				case i < 0:
+					c.Identities = append(c.Identities, id)
+					changed = true
+				case id.Verified && !c.Identities[i].Verified:
+					c.Identities[i].Verified = true
+					changed = true
+				}
 			}
+			if h == cust {
+				if c.Name == "" && msg.SenderName != "" {
+					c.Name = msg.SenderName
+					changed = true
+				}
+				if msg.SenderAvatar != "" && c.AvatarURL != msg.SenderAvatar {
+					c.AvatarURL = msg.SenderAvatar // the channel's current picture
+					changed = true
+				}
+			}
+			if !changed {
+				return errUnchanged
+			}
+			c.UpdatedAt = now
+			return nil
+		})
+		if err != nil && !errors.Is(err, errUnchanged) && !(h != cust && errors.Is(err, store.ErrNotFound)) {
+			return res, err
 		}
-		if c.Name == "" && msg.SenderName != "" {
-			c.Name = msg.SenderName
-		}
-		if msg.SenderAvatar != "" {
-			c.AvatarURL = msg.SenderAvatar // the channel's current picture
-		}
-		c.UpdatedAt = now
-		return nil
-	}); err != nil {
-		return res, err
 	}
 	res.Customer = cust
 	return res, nil
+}
+
+// claimSource says in words where a claim was learned.
+func claimSource(b store.Binding) string {
+	if b.MessageID == "" {
+		return "added on channel " + b.Channel
+	}
+	return fmt.Sprintf("message %s on channel %s", b.MessageID, b.Channel)
+}
+
+// errUnchanged aborts an update that would change nothing.
+var errUnchanged = errors.New("unchanged")
+
+// verifiedOverClaim records a suggestion when id, now verified for cust,
+// is held claimed (claim index) by a customer of another root.
+// how says where the verification came from, in words.
+func (r *Resolver) verifiedOverClaim(ctx context.Context, cust string, id connectors.Identity, messageID, channel, how string, res *Resolution) error {
+	b, err := r.st.LookupClaim(ctx, id.Type, id.Value)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	owner, err := r.root(ctx, b.CustomerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the claimer was erased
+	}
+	if err != nil {
+		return err
+	}
+	if owner == cust {
+		return nil
+	}
+	ev := evidence{kind: EvidenceVerifiedOfClaim, identity: id.Key(), channel: channel,
+		text: fmt.Sprintf("%s became verified for customer %s (%s); customer %s holds it claimed (%s)",
+			id.Key(), cust, how, owner, claimSource(b))}
+	return r.suggest(ctx, cust, owner, messageID, ev, res)
 }
 
 // newCustomerIDFor returns a time-ordered id: lexical order is creation
@@ -285,13 +411,18 @@ func newCustomerIDFor(msg connectors.Message) string {
 	return fmt.Sprintf("c_%012x%s", msg.ReceivedAt.UnixMilli(), ids.Derived("", msg.ID)[:10])
 }
 
-// knows reports whether c already records every identity of msg (as
-// verified as msg says) and a name when msg has one.
-func knows(c store.Customer, msg connectors.Message) bool {
+// knows reports whether c already records every identity of msg that is
+// listed on c itself (holder; as verified as msg says) and a name when msg
+// has one. Identities held by another record were found bound to it, and
+// a record lists what is bound to it.
+func knows(c store.Customer, msg connectors.Message, holder map[string]string) bool {
 	if c.Name == "" && msg.SenderName != "" || msg.SenderAvatar != "" && c.AvatarURL != msg.SenderAvatar {
 		return false
 	}
 	for _, id := range msg.Identities {
+		if h := holder[id.Key()]; h != "" && h != c.ID {
+			continue
+		}
 		if !slices.ContainsFunc(c.Identities, func(x connectors.Identity) bool {
 			return x.Type == id.Type && x.Value == id.Value && (x.Verified || !id.Verified)
 		}) {
@@ -320,11 +451,12 @@ func pairID(prefix, a, b string) string {
 // autoMerge merges the roots of a and b on verified evidence and returns the
 // surviving root. A pair an agent unmerged before is not merged again
 // automatically: it becomes a suggestion, and a's root is returned.
-func (r *Resolver) autoMerge(ctx context.Context, a, b string, msg connectors.Message, evidence string) (string, error) {
+func (r *Resolver) autoMerge(ctx context.Context, a, b string, msg connectors.Message, text string, res *Resolution) (string, error) {
 	if m, err := r.st.GetMerge(ctx, pairID("mg_", a, b)); err == nil && m.Status == store.MergeUndone {
-		return a, r.suggest(ctx, a, b, msg, evidence+" (an agent had undone the merge of these customers)")
+		ev := evidence{kind: EvidenceUndoneMerge, channel: msg.Channel, text: text + " (an agent had undone the merge of these customers)"}
+		return a, r.suggest(ctx, a, b, msg.ID, ev, res)
 	}
-	w, _, err := r.Merge(ctx, a, b, "router", evidence, msg.ID)
+	w, _, err := r.Merge(ctx, a, b, "router", text, msg.ID)
 	if err == nil && r.metrics != nil {
 		r.metrics.Merges.Inc()
 	}
@@ -439,14 +571,61 @@ func (r *Resolver) Unmerge(ctx context.Context, id, by string) (store.Merge, err
 	return r.st.UpdateMerge(ctx, id, func(x *store.Merge) error { x.Status, x.UpdatedAt, x.By = store.MergeUndone, now, by; return nil })
 }
 
-func (r *Resolver) suggest(ctx context.Context, existing, claimer string, msg connectors.Message, evidence string) error {
+// suggest records that existing and claimer may be one person, on ev.
+// A pair already proposed stays as it is; a pair an agent rejected is
+// proposed again only on evidence not rejected before (Merge.Rejected); a
+// pair merged by an accepted suggestion is not proposed again.
+func (r *Resolver) suggest(ctx context.Context, existing, claimer, messageID string, ev evidence, res *Resolution) error {
 	now := r.clock().UTC()
-	err := r.st.PutMerge(ctx, store.Merge{ID: pairID("sg_", existing, claimer), Kind: "suggestion", Winner: existing, Loser: claimer,
-		Status: store.MergeProposed, Evidence: evidence, MessageID: msg.ID, By: "router", CreatedAt: now, UpdatedAt: now})
-	if err == nil && r.metrics != nil {
+	id := pairID("sg_", existing, claimer)
+	raised := func() {
+		res.Suggestions++
+		res.SuggestionRaised = true
+		if !slices.Contains(res.SuggestionIDs, id) {
+			res.SuggestionIDs = append(res.SuggestionIDs, id)
+		}
+	}
+	cur, err := r.st.GetMerge(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		err := r.st.PutMerge(ctx, store.Merge{ID: id, Kind: "suggestion", Winner: existing, Loser: claimer,
+			Status: store.MergeProposed, Evidence: ev.text, MessageID: messageID, By: "router", CreatedAt: now, UpdatedAt: now,
+			Identity: ev.identity, Channel: ev.channel, EvidenceKind: ev.kind})
+		if err != nil {
+			return err
+		}
+		if r.metrics != nil {
+			r.metrics.Suggested.Inc()
+		}
+		raised()
+		return nil
+	case err != nil:
+		return err
+	case cur.Status == store.MergeProposed:
+		raised()
+		return nil
+	case cur.Status != store.MergeRejected || slices.Contains(cur.Rejected, ev.key()):
+		return nil
+	}
+	_, err = r.st.UpdateMerge(ctx, id, func(m *store.Merge) error {
+		if m.Status != store.MergeRejected {
+			return errUnchanged
+		}
+		m.Status, m.Winner, m.Loser, m.By, m.UpdatedAt = store.MergeProposed, existing, claimer, "router", now
+		m.Evidence, m.MessageID, m.Identity, m.Channel, m.EvidenceKind = ev.text, messageID, ev.identity, ev.channel, ev.kind
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.metrics != nil {
 		r.metrics.Suggested.Inc()
 	}
-	return err
+	raised()
+	return nil
 }
 
 // Decide accepts (merging the two customers) or rejects suggestion id.
@@ -459,6 +638,21 @@ func (r *Resolver) Decide(ctx context.Context, id string, accept bool, by string
 		return s, fmt.Errorf("suggestion %s is %s: %w", id, s.Status, store.ErrConflict)
 	}
 	status := store.MergeRejected
+	if !accept {
+		// The rejection is remembered per evidence: the same evidence does
+		// not propose this pair again, other evidence may.
+		return r.st.UpdateMerge(ctx, id, func(x *store.Merge) error {
+			if x.Status != store.MergeProposed {
+				return fmt.Errorf("suggestion %s is %s: %w", id, x.Status, store.ErrConflict)
+			}
+			key := evidence{kind: x.EvidenceKind, identity: x.Identity}.key()
+			if !slices.Contains(x.Rejected, key) {
+				x.Rejected = append(x.Rejected, key)
+			}
+			x.Status, x.By, x.UpdatedAt = status, by, r.clock().UTC()
+			return nil
+		})
+	}
 	if accept {
 		if _, _, err := r.Merge(ctx, s.Winner, s.Loser, by, "accepted suggestion: "+s.Evidence, s.MessageID); err != nil {
 			return s, err

@@ -118,6 +118,9 @@ func New(o Options) *Server {
 	if o.Conversations == nil {
 		o.Conversations = timeline.NewService(o.Store, timeline.Options{Clock: o.Clock, Logger: o.Logger})
 	}
+	if o.Resolver == nil {
+		o.Resolver = identity.NewResolver(o.Store, o.Clock, nil, o.Logger)
+	}
 	if o.MaxStreamsPerAgent <= 0 {
 		o.MaxStreamsPerAgent = 8
 	}
@@ -153,7 +156,7 @@ func New(o Options) *Server {
 	m.HandleFunc("POST /api/v1/customers/{id}/merge", s.authed(false, s.mergeCustomer))
 	m.HandleFunc("GET /api/v1/customers/{id}/merges", s.authed(false, s.customerMerges))
 	m.HandleFunc("POST /api/v1/merges/{id}/undo", s.authed(false, s.unmerge))
-	m.HandleFunc("GET /api/v1/suggestions", s.authed(false, s.listSuggestions))
+	m.HandleFunc("GET /api/v1/suggestions", s.authed(false, s.suggestionQueue))
 	m.HandleFunc("POST /api/v1/suggestions/{id}/accept", s.authed(false, s.decide(true)))
 	m.HandleFunc("POST /api/v1/suggestions/{id}/reject", s.authed(false, s.decide(false)))
 	m.HandleFunc("GET /api/v1/conversations", s.authed(false, s.listConversations))
@@ -176,6 +179,10 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
 	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
 	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
+	m.HandleFunc("POST /api/v1/customers/{id}/identities", s.authed(false, s.addIdentity))
+	m.HandleFunc("DELETE /api/v1/customers/{id}/identities/{key}", s.authed(false, s.removeIdentity))
+	m.HandleFunc("POST /api/v1/customers/{id}/identities/{key}/move", s.authed(false, s.moveIdentity))
+	m.HandleFunc("POST /api/v1/suggestions/decisions", s.authed(true, s.decideMany))
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -477,6 +484,9 @@ type CustomerView struct {
 	Consents   []store.Consent `json:"consents,omitempty"`
 	Entries    int             `json:"entries"`
 	CreatedAt  time.Time       `json:"created_at"`
+	// ClaimedBy (identity lookups): other customers holding the identity
+	// only claimed, besides this one that has it verified.
+	ClaimedBy []string `json:"claimed_by,omitempty"`
 }
 
 func (s *Server) view(ctx context.Context, id string) (timeline.View, CustomerView, error) {
@@ -529,10 +539,7 @@ func (s *Server) findCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	b, err := s.o.Store.LookupIdentity(ctx, id.Type, id.Value)
-	if errors.Is(err, store.ErrNotFound) {
-		b, err = s.o.Store.LookupClaim(ctx, id.Type, id.Value)
-	}
+	h, err := s.o.Resolver.Lookup(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, 404, "not_found", "no customer has identity "+id.Key())
@@ -541,11 +548,12 @@ func (s *Server) findCustomer(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
-	_, out, err := s.view(ctx, b.CustomerID)
+	_, out, err := s.view(ctx, h.Customer)
 	if err != nil {
 		storeError(w, err)
 		return
 	}
+	out.ClaimedBy = h.ClaimedBy
 	writeJSON(w, 200, out)
 }
 
@@ -709,18 +717,6 @@ func (s *Server) unmerge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, m)
-}
-
-func (s *Server) listSuggestions(w http.ResponseWriter, r *http.Request) {
-	ms, err := s.o.Store.ListSuggestions(r.Context(), intParam(r, "limit", 100, 1000))
-	if err != nil {
-		storeError(w, err)
-		return
-	}
-	if ms == nil {
-		ms = []store.Merge{}
-	}
-	writeJSON(w, 200, map[string]any{"suggestions": ms})
 }
 
 func (s *Server) decide(accept bool) http.HandlerFunc {

@@ -137,6 +137,15 @@ type Merge struct {
 	By        string    `json:"by,omitempty"` // "router" or an agent name
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// The evidence of a suggestion in parts (issue 22): which identity
+	// ("type:value"), learned on which channel, and its kind (identity's
+	// Evidence* constants), so the queue can be filtered and shown in words.
+	Identity     string `json:"identity,omitempty"`
+	Channel      string `json:"channel,omitempty"`
+	EvidenceKind string `json:"evidence_kind,omitempty"`
+	// Rejected remembers the evidence ("kind|identity") agents rejected for
+	// this pair: the same evidence does not propose the pair again.
+	Rejected []string `json:"rejected,omitempty"`
 }
 
 type Merges interface {

@@ -90,7 +90,10 @@ func Load(ctx context.Context, st store.Customers, id string) (View, error) {
 
 // Page returns up to limit entries of the view, newest first, starting
 // after cursor ("" for the newest), and the cursor of the next page ("" when
-// there is none).
+// there is none). Every entry carries the view's root as CustomerID: the
+// customer it belongs to now. (A merge moves no data: the stored entry
+// keeps the record it was written to, and after an unmerge it belongs to
+// that record again.)
 func Page(ctx context.Context, st store.Entries, v View, cursor string, limit int) ([]store.Entry, string, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 50
@@ -118,6 +121,9 @@ func Page(ctx context.Context, st store.Entries, v View, cursor string, limit in
 		}
 		all = append(all, es...)
 	}
+	for i := range all {
+		all[i].CustomerID = v.Root.ID
+	}
 	sort.Slice(all, func(i, j int) bool { return all[i].SortKey() > all[j].SortKey() })
 	next := ""
 	if len(all) > limit {
@@ -127,8 +133,12 @@ func Page(ctx context.Context, st store.Entries, v View, cursor string, limit in
 	return all, next, nil
 }
 
-// Conversations lists the view's conversations, newest activity first.
+// Conversations lists the view's conversations, newest activity first,
+// each carrying the view's root as CustomerID (as Page does for entries).
 func Conversations(ctx context.Context, st store.Conversations, v View, limit int) ([]store.Conversation, error) {
 	cs, _, err := st.ListConversations(ctx, store.ConversationFilter{CustomerIDs: v.IDs(), Limit: limit})
+	for i := range cs {
+		cs[i].CustomerID = v.Root.ID
+	}
 	return cs, err
 }

@@ -175,4 +175,3 @@ func (s *Store) Compact(ctx context.Context) error {
 	s.db = db
 	return nil
 }
-

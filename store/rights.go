@@ -2,6 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 )
 
@@ -57,4 +64,73 @@ type Hold struct {
 	By     string    `json:"by"`
 	Reason string    `json:"reason,omitempty"`
 	At     time.Time `json:"at"`
+}
+
+// Tombstoner hashes message ids for Tombstones with HMAC-SHA256 under a
+// key derived from the store's session key (Sessions), so every replica
+// computes the same hash and a copy of the hashes alone cannot be tested
+// against guessed provider ids. Safe for concurrent use.
+type Tombstoner struct {
+	st  Store
+	mu  sync.Mutex
+	key []byte
+}
+
+// NewTombstoner returns a Tombstoner over st.
+func NewTombstoner(st Store) *Tombstoner { return &Tombstoner{st: st} }
+
+// legacySessionKey is the checkpoint an earlier version kept the session
+// key in: proposed as the key when none is stored, as the inbox does.
+const legacySessionKey = "inbox.session-key"
+
+func (t *Tombstoner) derived(ctx context.Context) ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.key != nil {
+		return t.key, nil
+	}
+	candidate, err := t.st.GetCheckpoint(ctx, legacySessionKey)
+	if errors.Is(err, ErrNotFound) {
+		candidate = make([]byte, 32)
+		rand.Read(candidate)
+	} else if err != nil {
+		return nil, fmt.Errorf("tombstone key: %w", err)
+	}
+	k, err := t.st.GetOrCreateSessionKey(ctx, candidate)
+	if err != nil {
+		return nil, fmt.Errorf("tombstone key: %w", err)
+	}
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte("switchboard tombstone v1"))
+	t.key = m.Sum(nil)
+	return t.key, nil
+}
+
+// Hash returns the keyed hash of a message id.
+func (t *Tombstoner) Hash(ctx context.Context, messageID string) (string, error) {
+	k, err := t.derived(ctx)
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte(messageID))
+	return hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// Bury records a tombstone for messageID.
+func (t *Tombstoner) Bury(ctx context.Context, messageID string, at time.Time) error {
+	h, err := t.Hash(ctx, messageID)
+	if err != nil {
+		return err
+	}
+	return t.st.PutTombstone(ctx, h, at)
+}
+
+// Buried reports whether messageID belonged to an erased person.
+func (t *Tombstoner) Buried(ctx context.Context, messageID string) (bool, error) {
+	h, err := t.Hash(ctx, messageID)
+	if err != nil {
+		return false, err
+	}
+	return t.st.HasTombstone(ctx, h)
 }

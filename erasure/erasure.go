@@ -12,6 +12,10 @@ import (
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
+// ErrHeld: the person is under a legal hold (store.Hold), so erasure is
+// refused until the hold is released.
+var ErrHeld = errors.New("customer is under a legal hold")
+
 // Report says what an erasure removed.
 type Report struct {
 	Customers      []string `json:"customers"`
@@ -21,6 +25,21 @@ type Report struct {
 	Conversations  int      `json:"conversations"`
 	Quarantined    int      `json:"quarantined"`
 	MergesScrubbed int      `json:"merges_scrubbed"`
+	// SharedAttachments are blobs left in place because another
+	// customer's entries still reference them (store.BlobRefs).
+	SharedAttachments int `json:"shared_attachments"`
+	// Tombstones are the keyed hashes of inbound message ids kept so a
+	// provider's replay does not bring the person back.
+	Tombstones int `json:"tombstones"`
+	// Compacted: the embedded store's file was rewritten without the
+	// pages that held the person's records.
+	Compacted bool `json:"compacted"`
+}
+
+// Compactor is a store whose freed space can still hold erased bytes and
+// that can rewrite itself without them (the embedded store).
+type Compactor interface {
+	Compact(ctx context.Context) error
 }
 
 // Erase removes a person completely (DESIGN invariant 7): every customer
@@ -43,6 +62,13 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 		return rep, err
 	}
 	rep.Customers = v.IDs()
+	for _, c := range v.Members {
+		if c.Hold != nil {
+			return rep, fmt.Errorf("erase %s: %w", c.ID, ErrHeld)
+		}
+	}
+	tombs := store.NewTombstoner(st)
+	shared := map[string]int{} // blob → references left after this person's last one
 	var ids []connectors.Identity
 	for _, c := range v.Members {
 		ids = append(ids, c.Identities...)
@@ -61,12 +87,28 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 				return rep, err
 			}
 			for _, e := range es {
+				// A replay of an inbound message must not bring the
+				// person back: its id's keyed hash outlives the entry.
+				if e.Direction == connectors.Inbound && e.Kind == store.KindMessage {
+					if err := tombs.Bury(ctx, e.ID, clock().UTC()); err != nil {
+						return rep, fmt.Errorf("erase: tombstone: %w", err)
+					}
+					rep.Tombstones++
+				}
 				for _, a := range e.Attachments {
-					if a.SHA256 != "" && blobs != nil {
-						if err := blobs.Delete(ctx, a.SHA256); err != nil {
-							return rep, fmt.Errorf("erase: attachment: %w", err)
-						}
-						rep.Attachments++
+					if a.SHA256 == "" {
+						continue
+					}
+					left, err := st.RemoveBlobRef(ctx, a.SHA256, e.ID)
+					if err != nil {
+						return rep, fmt.Errorf("erase: attachment reference: %w", err)
+					}
+					shared[a.SHA256] = left
+					if left > 0 || blobs == nil {
+						continue
+					}
+					if err := blobs.Delete(ctx, a.SHA256); err != nil {
+						return rep, fmt.Errorf("erase: attachment: %w", err)
 					}
 				}
 			}
@@ -136,18 +178,33 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 			}
 		}
 	}
+	for _, left := range shared {
+		if left > 0 {
+			rep.SharedAttachments++
+		} else {
+			rep.Attachments++
+		}
+	}
 	// The audit goes before the customer records: while they exist a
 	// failed audit can be retried (the API answers 5xx, and running the
 	// erasure again finishes it and writes the record); once they are gone
 	// nothing would run it again.
 	if err := st.AppendAudit(ctx, store.AuditRecord{At: clock().UTC(), Actor: by, Action: "customer.erase", Target: v.Root.ID,
-		Detail: fmt.Sprintf("%d customer record(s), %d entries, %d attachments", len(rep.Customers), rep.Entries, rep.Attachments)}); err != nil {
+		Detail: fmt.Sprintf("%d customer record(s), %d entries, %d attachments (%d shared kept), %d tombstones", len(rep.Customers), rep.Entries, rep.Attachments, rep.SharedAttachments, rep.Tombstones)}); err != nil {
 		return rep, fmt.Errorf("erase: audit: %w", err)
 	}
 	for _, c := range v.Members {
 		if err := st.DeleteCustomer(ctx, c.ID); err != nil {
 			return rep, err
 		}
+	}
+	// bbolt frees the pages that held the records but never overwrites
+	// them: the file is rewritten with the live records only.
+	if c, ok := st.(Compactor); ok {
+		if err := c.Compact(ctx); err != nil {
+			return rep, fmt.Errorf("erase: compact: %w", err)
+		}
+		rep.Compacted = true
 	}
 	return rep, nil
 }

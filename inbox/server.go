@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/erasure"
+	"github.com/switchboard-hub/switchboard/export"
 	"github.com/switchboard-hub/switchboard/identity"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
@@ -82,6 +83,9 @@ type Options struct {
 	// MetricsElsewhere: /metrics is served on a listener of its own
 	// (MetricsHandler), not here.
 	MetricsElsewhere bool
+	// ConsentHistory feeds consents.json of the export; nil: the store's
+	// current decisions.
+	ConsentHistory export.ConsentHistory
 }
 
 // Server is the hub's HTTP handler.
@@ -613,10 +617,17 @@ func (s *Server) customerTimeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("format") != "json" {
+		s.exportZip(w, r) // export.go
+		return
+	}
 	ctx := r.Context()
 	v, out, err := s.view(ctx, r.PathValue("id"))
 	if err != nil {
 		storeError(w, err)
+		return
+	}
+	if !s.auditExport(w, r, v.Root.ID, "json") {
 		return
 	}
 	var entries []store.Entry
@@ -654,6 +665,10 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) {
 // eraseCustomer erases the person completely (admin; audited).
 func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
 	rep, err := erasure.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock, s.o.Conversations.Delete)
+	if errors.Is(err, erasure.ErrHeld) {
+		writeError(w, http.StatusConflict, "held", "the customer is under a legal hold; release it first")
+		return
+	}
 	if err != nil {
 		storeError(w, err)
 		return

@@ -46,6 +46,8 @@ type Router struct {
 	log      *slog.Logger
 	m        *Metrics
 	convs    *timeline.Service
+	// tombs finds messages of erased people (their replays are dropped).
+	tombs *store.Tombstoner
 }
 
 // New returns a router; Run starts its workers.
@@ -76,7 +78,8 @@ func New(st store.Store, dir *directory.Directory, opts Options) *Router {
 			Teams: opts.Routing.TeamMembers(), MaxOpenPerAgent: opts.Routing.MaxOpenPerAgent})
 	}
 	return &Router{st: st, dir: dir, opts: opts, log: opts.Logger, m: opts.Metrics,
-		resolver: identity.NewResolver(st, opts.Clock, opts.Metrics.Identity, opts.Logger), convs: opts.Conversations}
+		resolver: identity.NewResolver(st, opts.Clock, opts.Metrics.Identity, opts.Logger), convs: opts.Conversations,
+		tombs: store.NewTombstoner(st)}
 }
 
 // Conversations is the conversation service the router records messages with.
@@ -260,6 +263,16 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("dedupe lookup: %w", err)
+	}
+	// A provider's retry or replay of a message whose person was erased
+	// (issue 15) is dropped: it must not bring them back. A new message
+	// from them has a new id and makes a new customer.
+	if buried, err := r.tombs.Buried(ctx, msg.ID); err != nil {
+		return fmt.Errorf("tombstone lookup: %w", err)
+	} else if buried {
+		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
+		r.log.Info("dropped a message of an erased person (provider replay)", "channel", msg.Channel, "id", msg.ID)
+		return nil
 	}
 	ch, ok := r.dir.Get(msg.Channel)
 	if !ok {

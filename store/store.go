@@ -38,6 +38,7 @@ type Store interface {
 	Consents
 	Counters
 	Quarantine
+	Rights
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
@@ -98,6 +99,8 @@ type Customer struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version is managed by the backend: incremented on every update.
 	Version int64 `json:"version"`
+	// Hold is a legal hold (store/rights.go); nil when none.
+	Hold *Hold `json:"hold,omitempty"`
 }
 
 type Customers interface {

@@ -61,6 +61,9 @@ func (o *Options) defaults() {
 
 // Store is the bbolt-backed store.Store.
 type Store struct {
+	// dbmu is held for reading by every transaction and for writing by
+	// Compact, which replaces db.
+	dbmu  sync.RWMutex
 	db    *bolt.DB
 	dir   string
 	clock store.Clock
@@ -115,6 +118,7 @@ var allBuckets = [][]byte{
 	bConversations, bThreads, bConvActivity, bConvByCustomer,
 	bTimeline, bEntryIDs, bEntryCounts, bChannels, bLeases, bCheckpoints,
 	bAudit, bConsents, bCounters, bQuarantine, bProviderIDs, bProviderByCust, bSessions,
+	bBlobRefs, bTombstones,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one
@@ -176,6 +180,8 @@ func (s *Store) Ping(ctx context.Context) error {
 		return ErrClosed
 	default:
 	}
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
 	return s.db.View(func(tx *bolt.Tx) error { return nil })
 }
 
@@ -187,7 +193,9 @@ func (s *Store) Close() error {
 		s.events.mu.Unlock()
 		close(s.done)
 		s.wg.Wait()
+		s.dbmu.Lock()
 		s.closeErr = s.db.Close()
+		s.dbmu.Unlock()
 	})
 	return s.closeErr
 }
@@ -201,6 +209,8 @@ func (s *Store) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
 	return s.db.Batch(fn)
 }
 
@@ -209,6 +219,8 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
 	return s.db.Update(fn)
 }
 
@@ -216,6 +228,8 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
 	return s.db.View(fn)
 }
 

@@ -86,6 +86,9 @@ func appendEntry(tx *bolt.Tx, e store.Entry) (store.Entry, bool, error) {
 		}
 		// dangling dedupe record: fall through and repair it
 	}
+	if err := addBlobRefs(tx, e); err != nil {
+		return store.Entry{}, false, err
+	}
 	if err := ids.Put(id, tk); err != nil {
 		return store.Entry{}, false, err
 	}

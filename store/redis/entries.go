@@ -27,6 +27,9 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (_ store.Entry, 
 	if e.UpdatedAt.IsZero() {
 		e.UpdatedAt = e.CreatedAt
 	}
+	if err := s.addBlobRefs(ctx, e); err != nil {
+		return store.Entry{}, false, err
+	}
 	owner, _, err := s.createIfAbsent(ctx, s.k.entryOwner(e.ID), e.CustomerID)
 	if err != nil {
 		return store.Entry{}, false, err
@@ -66,6 +69,9 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 	id := e.ConversationID
 	convOwner, err := s.conversationOwner(ctx, id)
 	if err != nil {
+		return store.Entry{}, store.Conversation{}, false, err
+	}
+	if err := s.addBlobRefs(ctx, e); err != nil {
 		return store.Entry{}, store.Conversation{}, false, err
 	}
 	ownerKey := s.k.entryOwner(e.ID)

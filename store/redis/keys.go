@@ -104,3 +104,11 @@ func (k keys) events(topic string) string { return k.p + ":events:" + topic }
 
 // queueGroup is the one consumer group of every queue stream.
 const queueGroup = "hub"
+
+// ---- data rights (rights.go) ----
+
+// blobRefs is the set of entry ids that reference attachment blob sum.
+func (k keys) blobRefs(sum string) string { return k.key("b:"+esc(sum), "refs") }
+
+// tombstone marks a keyed hash of an erased provider message id.
+func (k keys) tombstone(hash string) string { return k.key("t:"+esc(hash), "tomb") }

@@ -419,3 +419,12 @@ if h[1] == ARGV[1] and h[2] == ARGV[2] then
 end
 return 0
 `)
+
+// deleteEntry removes one entry from its customer's timeline.
+// KEYS[1] entries hash, KEYS[2] timeline ZSET (one customer tag).
+// ARGV[1] entry id, ARGV[2] its sort key. Returns 1 when removed, else 0.
+var deleteEntry = goredis.NewScript(`
+local n = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return n
+`)

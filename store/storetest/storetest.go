@@ -67,6 +67,7 @@ func groups() []group {
 		{"Counters", counterTests()},
 		{"Quarantine", quarantineTests()},
 		{"Ping", []testCase{{"Ping", testPing}}},
+		{"Rights", rightsTests()},
 	}
 }
 

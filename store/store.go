@@ -38,6 +38,8 @@ type Store interface {
 	Consents
 	Counters
 	Quarantine
+	ConsentLog
+	SelfService
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
@@ -541,6 +543,9 @@ type Consent struct {
 	Version    string    `json:"version,omitempty"`
 	Source     string    `json:"source,omitempty"` // message id or agent
 	At         time.Time `json:"at"`
+	// RecordedBy is who recorded the decision: an agent, "customer" (the
+	// self-service page, an unsubscribe link), or "" for a channel message.
+	RecordedBy string `json:"recorded_by,omitempty"`
 }
 
 type Consents interface {

@@ -104,3 +104,13 @@ func (k keys) events(topic string) string { return k.p + ":events:" + topic }
 
 // queueGroup is the one consumer group of every queue stream.
 const queueGroup = "hub"
+
+// ---- data rights (consent.go) ----
+
+// consentLog is the customer's consent history: a hash whose fields sort
+// by time (nanos first), each a decision as JSON.
+func (k keys) consentLog(customer string) string { return k.key(k.customerTag(customer), "consent-log") }
+
+// selfservice: access links and erasure requests (hashes id → JSON).
+func (k keys) accessLinks() string     { return k.key("selfservice", "links") }
+func (k keys) erasureRequests() string { return k.key("selfservice", "erasure") }

@@ -67,6 +67,8 @@ func groups() []group {
 		{"Counters", counterTests()},
 		{"Quarantine", quarantineTests()},
 		{"Ping", []testCase{{"Ping", testPing}}},
+		{"ConsentLog", consentLogTests()},
+		{"SelfService", selfServiceTests()},
 	}
 }
 

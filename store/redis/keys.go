@@ -109,7 +109,9 @@ const queueGroup = "hub"
 
 // consentLog is the customer's consent history: a hash whose fields sort
 // by time (nanos first), each a decision as JSON.
-func (k keys) consentLog(customer string) string { return k.key(k.customerTag(customer), "consent-log") }
+func (k keys) consentLog(customer string) string {
+	return k.key(k.customerTag(customer), "consent-log")
+}
 
 // selfservice: access links and erasure requests (hashes id → JSON).
 func (k keys) accessLinks() string     { return k.key("selfservice", "links") }

@@ -265,6 +265,9 @@ type Entry struct {
 	CreatedAt      time.Time               `json:"created_at"`
 	UpdatedAt      time.Time               `json:"updated_at"`
 	Version        int64                   `json:"version"`
+	// Purpose is the consent purpose of an outbound message the agent
+	// started ("" for a reply: service).
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // SortKey orders a customer's entries: by OccurredAt, then id. It is a

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/consent"
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/erasure"
 	"github.com/switchboard-hub/switchboard/identity"
@@ -82,6 +83,8 @@ type Options struct {
 	// MetricsElsewhere: /metrics is served on a listener of its own
 	// (MetricsHandler), not here.
 	MetricsElsewhere bool
+	// Consent is the consent policy (consent.purposes); nil: the defaults.
+	Consent *consent.Policy
 }
 
 // Server is the hub's HTTP handler.
@@ -94,6 +97,7 @@ type Server struct {
 
 	streams *streamLimit
 	tickets *tickets
+	limits  *rateLimits // self-service and unsubscribe (selfservice.go)
 }
 
 // OpenAPI is the API's description, served at GET /api/v1/openapi.yaml.
@@ -176,6 +180,7 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
 	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
 	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
+	s.mountDataRights(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -257,6 +262,8 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, consent.ErrRequired):
+		writeError(w, http.StatusUnprocessableEntity, "consent_required", err.Error())
 	case errors.Is(err, connectors.ErrInvalid), errors.Is(err, router.ErrEmptyMessage), errors.Is(err, directory.ErrBadPhase), errors.Is(err, timeline.ErrBadCursor):
 		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
 	case errors.Is(err, connectors.ErrUnknownChannel), errors.Is(err, connectors.ErrChannelOff):

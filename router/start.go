@@ -74,3 +74,12 @@ func (o *Outbound) Start(ctx context.Context, r StartRequest) (store.Entry, stor
 	e, err := o.ReplyWith(ctx, ReplyRequest{ConversationID: conv.ID, Agent: r.Agent, Channel: r.Channel, Text: r.Text, Purpose: r.Purpose})
 	return e, conv, err
 }
+
+// consentSource names where a consent decision carried by a message of a
+// channel type came from.
+func consentSource(channelType string) string {
+	if channelType == "webform" {
+		return consent.SourceWebForm
+	}
+	return consent.SourceMessage
+}

@@ -549,6 +549,8 @@ type Consent struct {
 	// RecordedBy is who recorded the decision: an agent, "customer" (the
 	// self-service page, an unsubscribe link), or "" for a channel message.
 	RecordedBy string `json:"recorded_by,omitempty"`
+	// MessageID is the message that carried the decision (SMS STOP, a form).
+	MessageID string `json:"message_id,omitempty"`
 }
 
 type Consents interface {

@@ -90,6 +90,7 @@ type Config struct {
 	Channels []Channel `yaml:"channels"`
 	Plugins  []Plugin  `yaml:"plugins"`
 	Log      Log       `yaml:"log"`
+	Consent  Consent   `yaml:"consent"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.

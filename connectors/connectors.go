@@ -240,6 +240,13 @@ type Outgoing struct {
 	// blob named by its SHA256 (Env.Blobs). A Sender that cannot carry them
 	// must fail the send with ErrPermanent, never drop them silently.
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// Purpose is the consent purpose of a message an agent started (""
+	// for a reply: service).
+	Purpose string `json:"purpose,omitempty"`
+	// Unsubscribe is the hub's one-click unsubscribe URL (RFC 8058) for a
+	// message sent for a purpose other than service: an email Sender puts
+	// it in List-Unsubscribe with List-Unsubscribe-Post.
+	Unsubscribe string `json:"unsubscribe,omitempty"`
 }
 
 // SendResult is what the provider said about an accepted send.

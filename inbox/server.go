@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/consent"
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/erasure"
 	"github.com/switchboard-hub/switchboard/export"
@@ -86,6 +87,8 @@ type Options struct {
 	// ConsentHistory feeds consents.json of the export; nil: the store's
 	// current decisions.
 	ConsentHistory export.ConsentHistory
+	// Consent is the consent policy (consent.purposes); nil: the defaults.
+	Consent *consent.Policy
 }
 
 // Server is the hub's HTTP handler.
@@ -98,6 +101,7 @@ type Server struct {
 
 	streams *streamLimit
 	tickets *tickets
+	limits  *rateLimits // self-service and unsubscribe (selfservice.go)
 }
 
 // OpenAPI is the API's description, served at GET /api/v1/openapi.yaml.
@@ -187,6 +191,7 @@ func New(o Options) *Server {
 	m.HandleFunc("DELETE /api/v1/customers/{id}/identities/{key}", s.authed(false, s.removeIdentity))
 	m.HandleFunc("POST /api/v1/customers/{id}/identities/{key}/move", s.authed(false, s.moveIdentity))
 	m.HandleFunc("POST /api/v1/suggestions/decisions", s.authed(true, s.decideMany))
+	s.mountDataRights(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -268,6 +273,8 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, consent.ErrRequired):
+		writeError(w, http.StatusUnprocessableEntity, "consent_required", err.Error())
 	case errors.Is(err, connectors.ErrInvalid), errors.Is(err, router.ErrEmptyMessage), errors.Is(err, directory.ErrBadPhase), errors.Is(err, timeline.ErrBadCursor):
 		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
 	case errors.Is(err, connectors.ErrUnknownChannel), errors.Is(err, connectors.ErrChannelOff):

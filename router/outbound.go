@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/consent"
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/store"
@@ -47,6 +48,9 @@ type ReplyRequest struct {
 	Text    string
 	// Attachments are already stored as blobs (SHA256 set, Omitted empty).
 	Attachments []connectors.Attachment
+	// Purpose is the consent purpose ("": service, an answer in a
+	// conversation the customer started).
+	Purpose string
 }
 
 type outItem struct {
@@ -65,6 +69,9 @@ type Outbound struct {
 	m       *Metrics
 	mu      sync.RWMutex
 	senders map[string]connectors.Sender
+	// consent decides whether a message may go (consent.go: SetConsent).
+	consent     *consent.Policy
+	unsubscribe func(customerID, channel, purpose string) string
 }
 
 // NewOutbound returns the outbound side; register Senders with SetSender.
@@ -81,7 +88,8 @@ func NewOutbound(st store.Store, dir *directory.Directory, clock store.Clock, lo
 	if convs == nil {
 		convs = timeline.NewService(st, timeline.Options{Clock: clock, Logger: log})
 	}
-	return &Outbound{st: st, dir: dir, convs: convs, clock: clock, log: log, m: m, senders: map[string]connectors.Sender{}}
+	return &Outbound{st: st, dir: dir, convs: convs, clock: clock, log: log, m: m, senders: map[string]connectors.Sender{},
+		consent: consent.New(st, nil, clock)}
 }
 
 // SetSender registers the Sender of channel name.
@@ -136,13 +144,14 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	if err != nil {
 		return store.Entry{}, err
 	}
-	if err := o.consented(ctx, conv.CustomerID, channel); err != nil {
+	if err := o.consented(ctx, conv.CustomerID, channel, r.Purpose); err != nil {
 		return store.Entry{}, err
 	}
 	now := o.clock().UTC()
 	e := store.Entry{ID: ids.Random("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
 		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, PostedBy: agent, Text: text,
-		Subject: conv.Subject, Attachments: r.Attachments, Status: connectors.StatusQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
+		Subject: conv.Subject, Attachments: r.Attachments, Status: connectors.StatusQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now,
+		Purpose: r.Purpose}
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
@@ -272,7 +281,7 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
 		return true
 	}
-	if err := o.consented(ctx, e.CustomerID, e.Channel); err != nil {
+	if err := o.consented(ctx, e.CustomerID, e.Channel, e.Purpose); err != nil {
 		// The customer opted out after the reply was queued.
 		o.setStatus(ctx, e.ID, connectors.StatusFailed, err.Error(), "")
 		o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
@@ -280,7 +289,10 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	out := connectors.Outgoing{EntryID: e.ID, ConversationID: e.ConversationID, CustomerID: e.CustomerID, Channel: e.Channel,
-		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent, Attachments: e.Attachments}
+		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent, Attachments: e.Attachments, Purpose: e.Purpose}
+	if e.Purpose != "" && e.Purpose != consent.Service && o.unsubscribe != nil {
+		out.Unsubscribe = o.unsubscribe(e.CustomerID, e.Channel, e.Purpose)
+	}
 	if conv.Channel == e.Channel {
 		// A thread key means something only on the channel that made it.
 		out.ThreadKey = strings.TrimPrefix(conv.ThreadKey, conv.Channel+"|")
@@ -323,25 +335,21 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	return false
 }
 
-// consented reports ErrNoConsent when the customer (or anyone merged with
-// them) revoked consent to messages on channel.
-func (o *Outbound) consented(ctx context.Context, customerID, channel string) error {
-	v, err := timeline.Load(ctx, o.st, customerID)
-	if err != nil {
-		return err
-	}
-	for _, id := range v.IDs() {
-		cs, err := o.st.ListConsents(ctx, id)
-		if err != nil {
+// consented reports whether a message for purpose ("": service) may go
+// to the customer on channel: ErrNoConsent for a service message to a
+// customer who stopped the channel (SMS STOP), an error wrapping
+// consent.ErrRequired when another purpose's basis is not met.
+func (o *Outbound) consented(ctx context.Context, customerID, channel, purpose string) error {
+	if purpose == "" || purpose == consent.Service {
+		if err := o.consent.Allowed(ctx, customerID, channel, consent.Service); err != nil {
+			if errors.Is(err, consent.ErrRequired) {
+				return fmt.Errorf("%w (%s): %w", ErrNoConsent, channel, err)
+			}
 			return err
 		}
-		for _, c := range cs {
-			if c.Channel == channel && c.Purpose == connectors.PurposeMessages && !c.Granted {
-				return fmt.Errorf("%w (%s, since %s)", ErrNoConsent, channel, c.At.Format(time.RFC3339))
-			}
-		}
+		return nil
 	}
-	return nil
+	return o.consent.Allowed(ctx, customerID, channel, purpose)
 }
 
 // statusRank orders delivery statuses so reports never move an entry back.

@@ -294,7 +294,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	flags := msg.Flags
 	if c := msg.Consent; c != nil {
 		if err := r.st.PutConsent(ctx, store.Consent{CustomerID: res.Customer, Channel: msg.Channel, Purpose: c.Purpose,
-			Granted: c.Granted, Text: c.Text, Version: c.Version, Source: msg.ID, At: msg.OccurredAt}); err != nil {
+			Granted: c.Granted, Text: c.Text, Version: c.Version, Source: consentSource(ch.Type), MessageID: msg.ID, At: msg.OccurredAt}); err != nil {
 			return fmt.Errorf("record consent: %w", err)
 		}
 		word := "revoked"

@@ -39,6 +39,8 @@ type Store interface {
 	Counters
 	Quarantine
 	Rights
+	ConsentLog
+	SelfService
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
@@ -275,6 +277,9 @@ type Entry struct {
 	CreatedAt      time.Time               `json:"created_at"`
 	UpdatedAt      time.Time               `json:"updated_at"`
 	Version        int64                   `json:"version"`
+	// Purpose is the consent purpose of an outbound message the agent
+	// started ("" for a reply: service).
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // SortKey orders a customer's entries: by OccurredAt, then id. It is a
@@ -553,6 +558,11 @@ type Consent struct {
 	Version    string    `json:"version,omitempty"`
 	Source     string    `json:"source,omitempty"` // message id or agent
 	At         time.Time `json:"at"`
+	// RecordedBy is who recorded the decision: an agent, "customer" (the
+	// self-service page, an unsubscribe link), or "" for a channel message.
+	RecordedBy string `json:"recorded_by,omitempty"`
+	// MessageID is the message that carried the decision (SMS STOP, a form).
+	MessageID string `json:"message_id,omitempty"`
 }
 
 type Consents interface {

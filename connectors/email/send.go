@@ -78,6 +78,12 @@ func (c *Channel) compose(ctx context.Context, w io.Writer, out connectors.Outgo
 	if out.Agent != "" {
 		h.Set("X-Switchboard-Agent", oneLine(out.Agent))
 	}
+	if out.Unsubscribe != "" {
+		// RFC 8058 one-click: a mail client POSTs the body
+		// "List-Unsubscribe=One-Click" to the URL.
+		h.Set("List-Unsubscribe", "<"+oneLine(out.Unsubscribe)+">")
+		h.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
 	text := strings.ReplaceAll(out.Text, "\r\n", "\n")
 	htmlBody := out.HTML
 	if htmlBody == "" {

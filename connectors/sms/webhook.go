@@ -35,6 +35,9 @@ var keywords = map[string]int{
 	"END": keywordStop, "QUIT": keywordStop, "OPTOUT": keywordStop, "REVOKE": keywordStop,
 	"START": keywordStart, "UNSTOP": keywordStart, "YES": keywordStart,
 	"HELP": keywordHelp, "INFO": keywordHelp,
+	// Finnish (the hub's customers text in Finnish too; Twilio itself does
+	// not stop a number on these, the hub's consent does).
+	"LOPETA": keywordStop, "ALOITA": keywordStart,
 }
 
 // keyword classifies an inbound body. optOutType is Twilio's OptOutType

@@ -111,6 +111,9 @@ var (
 	bProviderIDs    = []byte("provider_ids")     // channel\x00providerID → providerRef
 	bProviderByCust = []byte("provider_by_cust") // customer\x00channel\x00providerID → "1"
 	bSessions       = []byte("sessions")         // "key" → session key; "epoch\x00"agent → int64 (8 bytes BE)
+	bConsentLog     = []byte("consent_log")      // customer\x00at\x00channel\x00purpose\x00granted\x00source → Consent
+	bAccessLinks    = []byte("access_links")     // id → AccessLink
+	bErasureReqs    = []byte("erasure_requests") // id → ErasureRequest
 )
 
 var allBuckets = [][]byte{
@@ -119,6 +122,7 @@ var allBuckets = [][]byte{
 	bTimeline, bEntryIDs, bEntryCounts, bChannels, bLeases, bCheckpoints,
 	bAudit, bConsents, bCounters, bQuarantine, bProviderIDs, bProviderByCust, bSessions,
 	bBlobRefs, bTombstones,
+	bConsentLog, bAccessLinks, bErasureReqs,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one

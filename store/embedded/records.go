@@ -484,6 +484,9 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 		if err != nil {
 			return err
 		}
+		if err := putJSON(tx.Bucket(bConsentLog), consentLogKey(c), c); err != nil {
+			return err
+		}
 		if found && old.At.After(c.At) {
 			return nil
 		}
@@ -508,10 +511,11 @@ func (s *Store) ListConsents(ctx context.Context, customerID string) ([]store.Co
 
 func (s *Store) DeleteConsents(ctx context.Context, customerID string) error {
 	return s.batch(ctx, func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bConsents)
-		for _, k := range keysWithPrefix(bk, prefix(customerID)) {
-			if err := bk.Delete(k); err != nil {
-				return err
+		for _, bk := range []*bolt.Bucket{tx.Bucket(bConsents), tx.Bucket(bConsentLog)} {
+			for _, k := range keysWithPrefix(bk, prefix(customerID)) {
+				if err := bk.Delete(k); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -112,3 +112,14 @@ func (k keys) blobRefs(sum string) string { return k.key("b:"+esc(sum), "refs") 
 
 // tombstone marks a keyed hash of an erased provider message id.
 func (k keys) tombstone(hash string) string { return k.key("t:"+esc(hash), "tomb") }
+// ---- data rights (consent.go) ----
+
+// consentLog is the customer's consent history: a hash whose fields sort
+// by time (nanos first), each a decision as JSON.
+func (k keys) consentLog(customer string) string {
+	return k.key(k.customerTag(customer), "consent-log")
+}
+
+// selfservice: access links and erasure requests (hashes id → JSON).
+func (k keys) accessLinks() string     { return k.key("selfservice", "links") }
+func (k keys) erasureRequests() string { return k.key("selfservice", "erasure") }

@@ -180,7 +180,14 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) (err error) {
 	if c.At.IsZero() {
 		c.At = s.now()
 	}
-	return s.c.HSet(ctx, s.k.consents(c.CustomerID), consentField(c), marshal(c)).Err()
+	// The latest decision and the history share the customer's slot: one
+	// MULTI writes both.
+	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HSet(ctx, s.k.consents(c.CustomerID), consentField(c), marshal(c))
+		p.HSet(ctx, s.k.consentLog(c.CustomerID), consentLogField(c), marshal(c))
+		return nil
+	})
+	return err
 }
 
 func (s *Store) ListConsents(ctx context.Context, customerID string) (_ []store.Consent, err error) {
@@ -208,7 +215,7 @@ func (s *Store) ListConsents(ctx context.Context, customerID string) (_ []store.
 
 func (s *Store) DeleteConsents(ctx context.Context, customerID string) (err error) {
 	defer opErr(&err, "delete consents of customer", customerID)
-	return s.c.Del(ctx, s.k.consents(customerID)).Err()
+	return s.c.Del(ctx, s.k.consents(customerID), s.k.consentLog(customerID)).Err()
 }
 
 // ---- counters: one hash {counters}:values, name → integer ----

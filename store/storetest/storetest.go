@@ -68,6 +68,8 @@ func groups() []group {
 		{"Quarantine", quarantineTests()},
 		{"Ping", []testCase{{"Ping", testPing}}},
 		{"Rights", rightsTests()},
+		{"ConsentLog", consentLogTests()},
+		{"SelfService", selfServiceTests()},
 	}
 }
 

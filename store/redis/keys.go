@@ -112,6 +112,7 @@ func (k keys) blobRefs(sum string) string { return k.key("b:"+esc(sum), "refs") 
 
 // tombstone marks a keyed hash of an erased provider message id.
 func (k keys) tombstone(hash string) string { return k.key("t:"+esc(hash), "tomb") }
+
 // ---- data rights (consent.go) ----
 
 // consentLog is the customer's consent history: a hash whose fields sort

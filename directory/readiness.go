@@ -54,3 +54,6 @@ func (r Readiness) WithDefaults() Readiness {
 	}
 	return r
 }
+
+// Now is the directory's clock (phase changes and readiness share it).
+func (d *Directory) Now() time.Time { return d.clock() }

@@ -176,6 +176,7 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
 	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
 	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
+	s.adoptionRoutes(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -445,23 +446,6 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"channel": name, "ok": true, "phase": c.Phase, "report": report})
-}
-
-func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Phase string `json:"phase"`
-	}
-	if !s.decodeBody(w, r, &in) {
-		return
-	}
-	p := principalFrom(r.Context())
-	c, err := s.o.Directory.SetPhase(r.Context(), r.PathValue("name"), in.Phase, p.Name)
-	if err != nil {
-		storeError(w, err)
-		return
-	}
-	_ = timeline.Publish(r.Context(), s.o.Store, timeline.Event{Type: timeline.EventChannelPhase, Channel: c.Name, Status: c.Phase, Agent: p.Name})
-	writeJSON(w, 200, c)
 }
 
 // ---- customers ----------------------------------------------------------

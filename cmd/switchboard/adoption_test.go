@@ -38,7 +38,7 @@ type testClock struct {
 	now time.Time
 }
 
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 
 var adoptionChannels = []directory.Channel{
@@ -117,7 +117,9 @@ func mailID(v string, verified bool) connectors.Identity {
 
 var day0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
-func at(day, hour int) time.Time { return day0.Add(time.Duration(day)*24*time.Hour + time.Duration(hour)*time.Hour) }
+func at(day, hour int) time.Time {
+	return day0.Add(time.Duration(day)*24*time.Hour + time.Duration(hour)*time.Hour)
+}
 
 // replayShadowWeek plays a week of traffic on the shadow channel "web"
 // with known answers (see wantWeb).
@@ -140,14 +142,14 @@ func replayShadowWeek(t *testing.T, h *adoptionHub, clock *testClock) {
 		day int
 		m   connectors.Message
 	}{
-		{0, msg("web", "w1", "t1", mailID("ann@example.com", true))},  // known, verified; opens a conversation
-		{0, msg("web", "w2", "t2", mailID("dan@example.com", true))},  // unknown: new customer
-		{1, msg("web", "w3", "t1", mailID("ann@example.com", true))},  // known again, same thread
-		{1, msg("web", "w1", "t1", mailID("ann@example.com", true))},  // a duplicate of w1
-		{2, msg("web", "w4", "t2", mailID("dan@example.com", true))},  // known only here: neither matched nor new
-		{3, msg("web", "w5", "t3", mailID("bob@example.com", false))}, // someone claims Bob's address: a merge suggestion
+		{0, msg("web", "w1", "t1", mailID("ann@example.com", true))},                                                   // known, verified; opens a conversation
+		{0, msg("web", "w2", "t2", mailID("dan@example.com", true))},                                                   // unknown: new customer
+		{1, msg("web", "w3", "t1", mailID("ann@example.com", true))},                                                   // known again, same thread
+		{1, msg("web", "w1", "t1", mailID("ann@example.com", true))},                                                   // a duplicate of w1
+		{2, msg("web", "w4", "t2", mailID("dan@example.com", true))},                                                   // known only here: neither matched nor new
+		{3, msg("web", "w5", "t3", mailID("bob@example.com", false))},                                                  // someone claims Bob's address: a merge suggestion
 		{4, msg("web", "w6", "t4", connectors.Identity{Type: connectors.Phone, Value: "040 1111111", Verified: true})}, // Carl, known on chat
-		{5, msg("web", "w7", "t5", mailID("fay@example.com", false))}, // unknown, claimed: new customer
+		{5, msg("web", "w7", "t5", mailID("fay@example.com", false))},                                                  // unknown, claimed: new customer
 	}
 	for _, w := range week {
 		clock.Set(at(w.day, 12))

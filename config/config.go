@@ -287,6 +287,10 @@ type Channel struct {
 	Slack   map[string]any `yaml:"slack"`
 	Webform map[string]any `yaml:"webform"`
 	Plugin  map[string]any `yaml:"plugin"`
+
+	// Readiness are the criteria the channel's figures must meet before it
+	// is promoted (readiness.go).
+	Readiness Readiness `yaml:"readiness"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s",

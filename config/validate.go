@@ -230,6 +230,7 @@ func (c *Config) Validate() error {
 			v.oneOf(p+".type", ch.Type, channelTypes)
 		}
 		v.oneOf(p+".phase", ch.Phase, phases)
+		ch.Readiness.validate(v, p+".readiness")
 		if ch.Phase == PhasePilot && ch.PilotTeam == "" {
 			v.add(p+".pilot_team", "is required when phase is pilot")
 		}

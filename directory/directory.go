@@ -24,6 +24,8 @@ type Channel struct {
 	Trusted   bool      `json:"trusted,omitempty"`
 	UpdatedBy string    `json:"updated_by,omitempty"`
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
+	// Readiness are the promotion criteria (channels[].readiness).
+	Readiness Readiness `json:"-"`
 }
 
 // ValidPhase reports whether p is one of off, shadow, pilot, live.

@@ -192,6 +192,7 @@ func New(o Options) *Server {
 	m.HandleFunc("POST /api/v1/customers/{id}/identities/{key}/move", s.authed(false, s.moveIdentity))
 	m.HandleFunc("POST /api/v1/suggestions/decisions", s.authed(true, s.decideMany))
 	s.mountDataRights(m)
+	s.adoptionRoutes(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -463,23 +464,6 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"channel": name, "ok": true, "phase": c.Phase, "report": report})
-}
-
-func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Phase string `json:"phase"`
-	}
-	if !s.decodeBody(w, r, &in) {
-		return
-	}
-	p := principalFrom(r.Context())
-	c, err := s.o.Directory.SetPhase(r.Context(), r.PathValue("name"), in.Phase, p.Name)
-	if err != nil {
-		storeError(w, err)
-		return
-	}
-	_ = timeline.Publish(r.Context(), s.o.Store, timeline.Event{Type: timeline.EventChannelPhase, Channel: c.Name, Status: c.Phase, Agent: p.Name})
-	writeJSON(w, 200, c)
 }
 
 // ---- customers ----------------------------------------------------------

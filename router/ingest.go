@@ -2,7 +2,9 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -26,6 +28,7 @@ type Ingest struct {
 	region  string
 	clock   store.Clock
 	metrics *Metrics
+	fig     figures
 }
 
 var (
@@ -35,7 +38,8 @@ var (
 
 // NewIngest returns the hub's Sink.
 func NewIngest(st store.Store, dir *directory.Directory, defaultRegion string, clock store.Clock, m *Metrics) *Ingest {
-	return &Ingest{st: st, dir: dir, region: defaultRegion, clock: clock, metrics: m}
+	return &Ingest{st: st, dir: dir, region: defaultRegion, clock: clock, metrics: m,
+		fig: figures{st: st, dir: dir, clock: clock, log: slog.Default()}}
 }
 
 // MaxClockSkew is how far in the future a message's occurred_at may lie
@@ -94,6 +98,9 @@ func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
 func (in *Ingest) Deliver(ctx context.Context, msg connectors.Message) (string, error) {
 	msg, err := in.Prepare(msg)
 	if err != nil {
+		if !errors.Is(err, connectors.ErrUnknownChannel) && !errors.Is(err, connectors.ErrChannelOff) {
+			in.fig.one(ctx, msg.Channel, FigRefused)
+		}
 		return "", err
 	}
 	b, err := json.Marshal(msg)
@@ -129,5 +136,6 @@ func (in *Ingest) Quarantine(ctx context.Context, msg connectors.Message, reason
 	if err := in.st.PutQuarantine(ctx, q); err != nil {
 		return fmt.Errorf("quarantine message: %w", err)
 	}
+	in.fig.one(ctx, msg.Channel, FigRefused)
 	return nil
 }

@@ -72,6 +72,7 @@ type Outbound struct {
 	// consent decides whether a message may go (consent.go: SetConsent).
 	consent     *consent.Policy
 	unsubscribe func(customerID, channel, purpose string) string
+	fig         figures
 }
 
 // NewOutbound returns the outbound side; register Senders with SetSender.
@@ -89,7 +90,8 @@ func NewOutbound(st store.Store, dir *directory.Directory, clock store.Clock, lo
 		convs = timeline.NewService(st, timeline.Options{Clock: clock, Logger: log})
 	}
 	return &Outbound{st: st, dir: dir, convs: convs, clock: clock, log: log, m: m, senders: map[string]connectors.Sender{},
-		consent: consent.New(st, nil, clock)}
+		consent: consent.New(st, nil, clock),
+		fig:     figures{st: st, dir: dir, clock: clock, log: log}}
 }
 
 // SetSender registers the Sender of channel name.
@@ -155,6 +157,7 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
+	o.fig.firstResponse(ctx, conv, now)
 	if _, err := o.convs.Replied(ctx, e); err != nil {
 		// The reply stands and is sent; only its conversation's activity
 		// and status did not move (as before the service, not an error).
@@ -407,7 +410,9 @@ func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID
 			return fmt.Errorf("record provider id %s/%s: %w", cur.Channel, providerID, err)
 		}
 	}
+	prev := ""
 	e, err := o.st.UpdateEntry(ctx, id, func(e *store.Entry) error {
+		prev = e.Status
 		if statusRank[status] < statusRank[e.Status] {
 			return nil // a status report overtook the send result
 		}
@@ -421,6 +426,7 @@ func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID
 	if err != nil {
 		return err
 	}
+	o.fig.outbound(ctx, e.Channel, prev, e.Status)
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	return timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryUpdated, CustomerID: e.CustomerID, ConversationID: e.ConversationID, EntryID: e.ID, Channel: e.Channel, Status: status, Detail: detail, Audience: conv.Audience, Assignee: conv.Assignee})
 }

@@ -35,6 +35,8 @@ type Options struct {
 	// Conversations records each message on its conversation; nil: a
 	// service over the same store with Routing's teams and capacity.
 	Conversations *timeline.Service
+	// NoFigures switches the adoption figures off (the A/B benchmark).
+	NoFigures bool
 }
 
 // Router consumes the ingest queue and writes timelines.
@@ -48,6 +50,7 @@ type Router struct {
 	convs    *timeline.Service
 	// tombs finds messages of erased people (their replays are dropped).
 	tombs *store.Tombstoner
+	fig   figures
 }
 
 // New returns a router; Run starts its workers.
@@ -79,7 +82,8 @@ func New(st store.Store, dir *directory.Directory, opts Options) *Router {
 	}
 	return &Router{st: st, dir: dir, opts: opts, log: opts.Logger, m: opts.Metrics,
 		resolver: identity.NewResolver(st, opts.Clock, opts.Metrics.Identity, opts.Logger), convs: opts.Conversations,
-		tombs: store.NewTombstoner(st)}
+		tombs: store.NewTombstoner(st),
+		fig:   figures{st: st, dir: dir, clock: opts.Clock, log: opts.Logger, off: opts.NoFigures}}
 }
 
 // Conversations is the conversation service the router records messages with.
@@ -237,6 +241,7 @@ func (r *Router) handle(ctx context.Context, d store.Delivery) (err error) {
 	}
 	if dead {
 		r.m.DeadLetter.WithLabelValues(store.QueueIngest).Inc()
+		r.fig.one(ctx, msg.Channel, FigDeadLetters)
 		r.log.Error("message dead-lettered", "message", msg.ID, "channel", msg.Channel, "err", err)
 	}
 	return err
@@ -260,6 +265,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	// Dedupe: the entry id is the deterministic message id.
 	if _, err := r.st.GetEntry(ctx, msg.ID); err == nil {
 		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
+		r.fig.one(ctx, msg.Channel, FigDuplicates)
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("dedupe lookup: %w", err)
@@ -307,13 +313,19 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	// routes it when new, and stores the entry with the conversation's
 	// change in one step.
 	aud := ch.Audience()
-	_, _, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: r.entry(msg, res.Customer, flags),
+	team := r.opts.Routing.TeamFor(ch)
+	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: r.entry(msg, res.Customer, flags),
 		ThreadKey: msg.Channel + "|" + msg.ThreadKey, ConversationID: ids.Derived("v_", msg.ID),
-		Audience: aud, Team: r.opts.Routing.TeamFor(ch)})
+		Audience: aud, Team: team})
 	if err != nil {
 		return err
 	}
 	r.counted(msg, created)
+	if created {
+		r.fig.message(ctx, msg, res, ch, team, conv.ID == ids.Derived("v_", msg.ID))
+	} else {
+		r.fig.one(ctx, msg.Channel, FigDuplicates)
+	}
 	return nil
 }
 

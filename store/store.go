@@ -41,6 +41,7 @@ type Store interface {
 	Rights
 	ConsentLog
 	SelfService
+	Figures
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -126,6 +126,9 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 		return c, fmt.Errorf("conversation %s: %w", id, err)
 	}
 	s.load(ctx, before, c)
+	if before.Status != store.StatusResolved && c.Status == store.StatusResolved {
+		s.countResolution(ctx, c, now)
+	}
 	if err := s.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "conversation.update", Target: c.ID,
 		Detail: "status=" + c.Status + " assignee=" + c.Assignee}); err != nil {
 		s.log.Error("conversation changed, its audit record not written", "conversation", c.ID, "by", by, "err", err)

@@ -101,6 +101,7 @@ func cli(args []string, w io.Writer) error {
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		sub, rest = rest[0], rest[1:]
 	}
+	rest, bools := takeBoolFlags(rest, "force", "json")
 	// Flags may come before or after the positional arguments.
 	var pos []string
 	var flags []string
@@ -126,6 +127,11 @@ func cli(args []string, w io.Writer) error {
 		return nil
 	}
 	esc := url.PathEscape
+	if verb == "channels" {
+		if handled, err := adoptionVerb(c, sub, pos, bools, w); handled {
+			return err
+		}
+	}
 	switch verb + " " + sub {
 	case "channels list", "channels ":
 		var out struct {

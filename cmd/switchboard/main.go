@@ -15,7 +15,8 @@ const usage = `switchboard — omnichannel contact-center hub
 Usage:
   switchboard serve [--config FILE]
   switchboard config check [FILE]   (checks the whole configuration, lists every problem as FILE:LINE: key: message)
-  switchboard channels list | show NAME | phase NAME off|shadow|pilot|live | test NAME
+  switchboard channels list | show NAME | phase NAME off|shadow|pilot|live [--force] | test NAME
+  switchboard channels readiness NAME [--json] | potential [--json]
   switchboard customers find TYPE:VALUE | show ID | export ID | merge ID ID | unmerge MERGE_ID
   switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
   switchboard plugins list | test PATH [--set KEY=VALUE]... [--to TYPE:VALUE]

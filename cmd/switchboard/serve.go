@@ -137,7 +137,8 @@ func blobDir(cfg *config.Config) string {
 func routerChannels(cfg *config.Config) []directory.Channel {
 	out := make([]directory.Channel, 0, len(cfg.Channels))
 	for _, c := range cfg.Channels {
-		out = append(out, directory.Channel{Name: c.Name, Type: c.Type, Phase: c.Phase, PilotTeam: c.PilotTeam, Team: c.Team, Trusted: c.Trusted})
+		out = append(out, directory.Channel{Name: c.Name, Type: c.Type, Phase: c.Phase, PilotTeam: c.PilotTeam, Team: c.Team, Trusted: c.Trusted,
+			Readiness: readinessOf(c.Readiness)})
 	}
 	return out
 }
@@ -201,6 +202,7 @@ func serve(args []string, stderr io.Writer) error {
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
 	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
 	reg.MustRegister(newQueueCollector(st), newChannelCounterCollector(st))
+	reg.MustRegister(router.NewAdoptionCollector(st, dir, clock))
 
 	var teams []string
 	for _, t := range cfg.Teams {

@@ -124,3 +124,29 @@ func (k keys) consentLog(customer string) string {
 // selfservice: access links and erasure requests (hashes id → JSON).
 func (k keys) accessLinks() string     { return k.key("selfservice", "links") }
 func (k keys) erasureRequests() string { return k.key("selfservice", "erasure") }
+
+// ---- adoption figures, tag {f:CHANNEL} (one slot per channel, so PFCOUNT
+// over many days and the day index work on a Cluster) ----
+
+func (k keys) figureTag(channel string) string { return "f:" + esc(channel) }
+
+// figureCells is a ZSET (all scores 0) of "DAY|PHASE", read by lex range.
+func (k keys) figureCells(channel string) string { return k.key(k.figureTag(channel), "cells") }
+
+// figureCell is the hash figure name → count of one channel, day and phase.
+func (k keys) figureCell(channel, day, phase string) string {
+	return k.key(k.figureTag(channel), "cell:"+esc(day)+":"+esc(phase))
+}
+
+// figureSenders is the HyperLogLog of distinct senders of one cell.
+func (k keys) figureSenders(channel, day, phase string) string {
+	return k.key(k.figureTag(channel), "senders:"+esc(day)+":"+esc(phase))
+}
+
+// phaseHistory is the list of a channel's phase changes (JSON), oldest first.
+func (k keys) phaseHistory(channel string) string { return k.key(k.figureTag(channel), "phases") }
+
+// customerChannels is the set of channels a customer was seen on (reach).
+func (k keys) customerChannels(customer string) string {
+	return k.key(k.customerTag(customer), "channels")
+}

@@ -1,0 +1,555 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
+	"github.com/switchboard-hub/switchboard/identity"
+	"github.com/switchboard-hub/switchboard/internal/ids"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Figure names: the counters kept per channel, phase and day (issue 16).
+const (
+	FigMessagesIn       = "messages_in"
+	FigDuplicates       = "duplicates"
+	FigRefused          = "refused"
+	FigDeadLetters      = "dead_letters"
+	FigMatchedVerified  = "matched.verified"
+	FigMatchedClaimed   = "matched.claimed"
+	FigNewCustomers     = "new_customers"
+	FigMergeSuggestions = "merge_suggestions"
+	FigConversations    = "conversations"
+	FigOptOuts          = "opt_outs"
+	// FigWouldRoute + TEAM: conversations opened in shadow, by the team
+	// they would have gone to ("-" when none).
+	FigWouldRoute = "would_route."
+	// FigOutbound + sent|delivered|failed: replies by their final status.
+	FigOutbound = "outbound."
+	// FigFirstResponse / FigResolution + ":" + seconds: one sample each
+	// (seconds rounded to 3 significant digits beyond 999, so a year's
+	// samples stay a few thousand keys).
+	FigFirstResponse = "first_response_s"
+	FigResolution    = store.FigureResolution
+	// Reach, all time (store.FiguresAllTime): customers seen only here,
+	// and FigOverlap + CHANNEL: customers seen here and there.
+	FigOnlyHere = "reach.only_here"
+	FigOverlap  = "reach.overlap."
+)
+
+// figures counts what the hub does into the store's Figures. Counting is
+// best effort beside the work it counts: it runs after the step it counts
+// succeeded (a message is counted once its entry was created, never on a
+// redelivery, which finds the entry), and a failure to count is logged,
+// never fails the step. A crash between the step and its count loses that
+// one count; nothing is ever counted twice.
+type figures struct {
+	st    store.Store
+	dir   *directory.Directory
+	clock store.Clock
+	log   *slog.Logger
+	off   bool
+}
+
+func (f figures) phase(channel string) string {
+	if ch, ok := f.dir.Get(channel); ok {
+		return ch.Phase
+	}
+	return store.PhaseLive
+}
+
+func (f figures) add(ctx context.Context, channel string, counts map[string]int64, sender string) {
+	if f.off || f.st == nil || channel == "" {
+		return
+	}
+	err := f.st.AddFigures(ctx, store.FigureAdd{Channel: channel, Phase: f.phase(channel),
+		Day: store.FigureDay(f.clock()), Counts: counts, Sender: sender})
+	if err != nil {
+		f.log.Warn("figures not counted", "channel", channel, "err", err)
+	}
+}
+
+// one counts a single figure.
+func (f figures) one(ctx context.Context, channel, name string) {
+	f.add(ctx, channel, map[string]int64{name: 1}, "")
+}
+
+// sample counts one first-response or resolution time.
+func (f figures) sample(ctx context.Context, channel, name string, d time.Duration) {
+	f.one(ctx, channel, store.FigureSample(name, d))
+}
+
+// outboundFigure is the figure of a reply's status ("" for none).
+func outboundFigure(status string) string {
+	switch status {
+	case connectors.StatusSent, connectors.StatusDelivered:
+		return FigOutbound + status
+	case connectors.StatusFailed, connectors.StatusUndelivered:
+		return FigOutbound + connectors.StatusFailed
+	}
+	return ""
+}
+
+// outbound moves one reply from the figure of its previous status to its
+// new one: the outbound figures count replies by their latest status.
+func (f figures) outbound(ctx context.Context, channel, prev, cur string) {
+	from, to := outboundFigure(prev), outboundFigure(cur)
+	if from == to {
+		return
+	}
+	c := map[string]int64{}
+	if from != "" {
+		c[from] = -1
+	}
+	if to != "" {
+		c[to] = 1
+	}
+	f.add(ctx, channel, c, "")
+}
+
+// firstResponseTTL keeps the "answered" mark of a conversation for the
+// first-response figure (a conversation answered after longer than this
+// counts a second first response).
+const firstResponseTTL = 400 * 24 * time.Hour
+
+// firstResponse counts the time from a conversation's opening to its first
+// reply, once per conversation (UseOnce: once across replicas).
+func (f figures) firstResponse(ctx context.Context, conv store.Conversation, now time.Time) {
+	if f.off {
+		return
+	}
+	first, err := f.st.UseOnce(ctx, "figures:first-response:"+conv.ID, firstResponseTTL)
+	if err != nil {
+		f.log.Warn("figures: first response not counted", "conversation", conv.ID, "err", err)
+		return
+	}
+	if first {
+		f.sample(ctx, conv.Channel, FigFirstResponse, now.Sub(conv.CreatedAt))
+	}
+}
+
+// match is how a message's customer relates to the customers the hub knew.
+type match struct {
+	verified, claimed, newCustomer bool
+	suggestions                    int
+}
+
+// matchOf classifies one resolved message. It is an adapter over
+// identity.Resolution as it stands (Customer, Suggestions, Merges), written
+// so a richer resolution (which identity decided, whether the customer was
+// created) can replace its body alone. Each message is at most one of:
+//   - claimed: a claimed identity belonged to someone else (a merge
+//     suggestion), or the message joined a customer known on another
+//     channel through claimed identities only;
+//   - new customer: the customer was created for this message;
+//   - verified: it joined a customer known on another channel (others)
+//     and carried a verified identity;
+//   - none of these: a customer this channel alone knows wrote again.
+func matchOf(msg connectors.Message, res identity.Resolution, others []string) match {
+	m := match{suggestions: res.Suggestions}
+	switch {
+	case res.Suggestions > 0:
+		m.claimed = true
+	case res.Customer == newCustomerID(msg):
+		m.newCustomer = true
+	case len(others) > 0:
+		if slices.ContainsFunc(msg.Identities, func(i connectors.Identity) bool { return i.Verified }) {
+			m.verified = true
+		} else {
+			m.claimed = true
+		}
+	}
+	return m
+}
+
+// newCustomerID is the id identity gives the customer it creates for msg
+// (identity.newCustomerIDFor; deterministic per message).
+func newCustomerID(msg connectors.Message) string {
+	return fmt.Sprintf("c_%012x%s", msg.ReceivedAt.UnixMilli(), ids.Derived("", msg.ID)[:10])
+}
+
+// message counts one message that was just put on a timeline.
+func (f figures) message(ctx context.Context, msg connectors.Message, res identity.Resolution, ch directory.Channel, team string, opened bool) {
+	if f.off {
+		return
+	}
+	first, others, err := f.st.SeenOn(ctx, res.Customer, msg.Channel)
+	if err != nil {
+		f.log.Warn("figures: reach not counted", "channel", msg.Channel, "err", err)
+	}
+	m := matchOf(msg, res, others)
+	c := map[string]int64{FigMessagesIn: 1}
+	if m.verified {
+		c[FigMatchedVerified] = 1
+	}
+	if m.claimed {
+		c[FigMatchedClaimed] = 1
+	}
+	if m.newCustomer {
+		c[FigNewCustomers] = 1
+	}
+	if m.suggestions > 0 {
+		c[FigMergeSuggestions] = int64(m.suggestions)
+	}
+	if opened {
+		c[FigConversations] = 1
+		if ch.Phase == store.PhaseShadow {
+			if team == "" {
+				team = "-"
+			}
+			c[FigWouldRoute+team] = 1
+		}
+	}
+	if msg.Consent != nil && !msg.Consent.Granted {
+		c[FigOptOuts] = 1
+	}
+	sender := ""
+	if len(msg.Identities) > 0 {
+		sender = msg.Identities[0].Key()
+	}
+	f.add(ctx, msg.Channel, c, sender)
+	if err != nil || !first {
+		return
+	}
+	// Reach: the customer is new to this channel.
+	reach := map[string]int64{}
+	if len(others) == 0 {
+		reach[FigOnlyHere] = 1
+	}
+	for _, o := range others {
+		reach[FigOverlap+o] = 1
+		back := map[string]int64{FigOverlap + msg.Channel: 1}
+		if len(others) == 1 {
+			back[FigOnlyHere] = -1 // it was seen only there until now
+		}
+		f.reach(ctx, o, back)
+	}
+	f.reach(ctx, msg.Channel, reach)
+}
+
+func (f figures) reach(ctx context.Context, channel string, counts map[string]int64) {
+	if len(counts) == 0 {
+		return
+	}
+	if err := f.st.AddFigures(ctx, store.FigureAdd{Channel: channel, Day: store.FiguresAllTime, Counts: counts}); err != nil {
+		f.log.Warn("figures: reach not counted", "channel", channel, "err", err)
+	}
+}
+
+// ---- reading: the readiness report -------------------------------------
+
+// Percentiles of a time figure, in seconds.
+type Percentiles struct {
+	P50 int64 `json:"p50"`
+	P90 int64 `json:"p90"`
+}
+
+// Matched is the matching figures.
+type Matched struct {
+	Verified int64 `json:"verified"`
+	Claimed  int64 `json:"claimed"`
+}
+
+// Reach is a channel's reach (all time).
+type Reach struct {
+	OnlyHere int64            `json:"only_here"`
+	Overlap  map[string]int64 `json:"overlap"`
+}
+
+// OutboundFigures are replies by status.
+type OutboundFigures struct {
+	Sent      int64 `json:"sent"`
+	Delivered int64 `json:"delivered"`
+	Failed    int64 `json:"failed"`
+}
+
+// DailyFigure is one day of the daily series.
+type DailyFigure struct {
+	Day        string  `json:"day"`
+	MessagesIn int64   `json:"messages_in"`
+	MatchRate  float64 `json:"match_rate"`
+}
+
+// Criteria as the report shows them (durations in seconds).
+type Criteria struct {
+	MinDays           int     `json:"min_days"`
+	MinMessages       int64   `json:"min_messages"`
+	MinMatchRate      float64 `json:"min_match_rate"`
+	MaxFailureRate    float64 `json:"max_failure_rate"`
+	MaxDeadLetters    int64   `json:"max_dead_letters"`
+	MaxFirstResponseS int64   `json:"max_first_response_s"`
+}
+
+// Verdicts.
+const (
+	VerdictReady    = "ready"
+	VerdictNotReady = "not_ready"
+)
+
+// Readiness is GET /api/v1/channels/{name}/readiness.
+type Readiness struct {
+	Channel          string           `json:"channel"`
+	Phase            string           `json:"phase"`
+	PhaseSince       *time.Time       `json:"phase_since"`
+	From             time.Time        `json:"from"`
+	To               time.Time        `json:"to"`
+	MessagesIn       int64            `json:"messages_in"`
+	Senders          int64            `json:"senders"`
+	Duplicates       int64            `json:"duplicates"`
+	Refused          int64            `json:"refused"`
+	DeadLetters      int64            `json:"dead_letters"`
+	Matched          Matched          `json:"matched"`
+	NewCustomers     int64            `json:"new_customers"`
+	MergeSuggestions int64            `json:"merge_suggestions"`
+	MatchRate        float64          `json:"match_rate"`
+	Reach            Reach            `json:"reach"`
+	WouldRoute       map[string]int64 `json:"would_route"`
+	Outbound         OutboundFigures  `json:"outbound"`
+	OptOuts          int64            `json:"opt_outs"`
+	FirstResponse    *Percentiles     `json:"first_response_s"`
+	Resolution       *Percentiles     `json:"resolution_s"`
+	Daily            []DailyFigure    `json:"daily"`
+	Criteria         Criteria         `json:"criteria"`
+	Verdict          string           `json:"verdict"`
+	Reasons          []string         `json:"reasons"`
+
+	conversations int64
+}
+
+// ReadinessQuery selects the period of a report; zero From: since the
+// current phase began (only that phase's figures); zero To: now.
+type ReadinessQuery struct {
+	From, To time.Time
+}
+
+// maxReportDays bounds a report's period (and its daily series).
+const maxReportDays = 3660
+
+// ChannelReadiness reads a channel's figures for q and judges them against
+// the channel's criteria. It reads O(days) cells, never a timeline.
+func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel, now time.Time, q ReadinessQuery) (Readiness, error) {
+	rep := Readiness{Channel: ch.Name, Phase: ch.Phase, WouldRoute: map[string]int64{},
+		Reach: Reach{Overlap: map[string]int64{}}, Daily: []DailyFigure{}, Reasons: []string{}}
+	since, err := PhaseSince(ctx, st, ch)
+	if err != nil {
+		return rep, err
+	}
+	if !since.IsZero() {
+		s := since.UTC()
+		rep.PhaseSince = &s
+	}
+	onlyPhase := q.From.IsZero()
+	rep.From, rep.To = q.From.UTC(), q.To.UTC()
+	if rep.To.IsZero() {
+		rep.To = now.UTC()
+	}
+	if onlyPhase {
+		rep.From = since.UTC()
+		if since.IsZero() {
+			rep.From = rep.To // nothing counted in this phase yet
+		}
+	}
+	if rep.From.After(rep.To) {
+		return rep, fmt.Errorf("%w: from is after to", connectors.ErrInvalid)
+	}
+	if rep.To.Sub(rep.From) > maxReportDays*24*time.Hour {
+		if !onlyPhase {
+			return rep, fmt.Errorf("%w: a period of at most %d days", connectors.ErrInvalid, maxReportDays)
+		}
+		rep.From = rep.To.Add(-maxReportDays * 24 * time.Hour)
+	}
+	fromDay, toDay := store.FigureDay(rep.From), store.FigureDay(rep.To)
+	cells, err := st.ReadFigures(ctx, ch.Name, fromDay, toDay)
+	if err != nil {
+		return rep, err
+	}
+	daily := map[string]*[3]int64{} // messages_in, matched
+	var used []store.FigureDayPhase
+	first, resol := map[int64]int64{}, map[int64]int64{}
+	for _, c := range cells {
+		if onlyPhase && c.Phase != ch.Phase {
+			continue
+		}
+		used = append(used, store.FigureDayPhase{Day: c.Day, Phase: c.Phase})
+		d := daily[c.Day]
+		if d == nil {
+			d = &[3]int64{}
+			daily[c.Day] = d
+		}
+		for n, v := range c.Counts {
+			switch {
+			case n == FigMessagesIn:
+				rep.MessagesIn += v
+				d[0] += v
+			case n == FigDuplicates:
+				rep.Duplicates += v
+			case n == FigRefused:
+				rep.Refused += v
+			case n == FigDeadLetters:
+				rep.DeadLetters += v
+			case n == FigMatchedVerified:
+				rep.Matched.Verified += v
+				d[1] += v
+			case n == FigMatchedClaimed:
+				rep.Matched.Claimed += v
+				d[1] += v
+			case n == FigNewCustomers:
+				rep.NewCustomers += v
+			case n == FigMergeSuggestions:
+				rep.MergeSuggestions += v
+			case n == FigConversations:
+				rep.conversations += v
+			case n == FigOptOuts:
+				rep.OptOuts += v
+			case strings.HasPrefix(n, FigWouldRoute):
+				rep.WouldRoute[n[len(FigWouldRoute):]] += v
+			case n == FigOutbound+connectors.StatusSent:
+				rep.Outbound.Sent += v
+			case n == FigOutbound+connectors.StatusDelivered:
+				rep.Outbound.Delivered += v
+			case n == FigOutbound+connectors.StatusFailed:
+				rep.Outbound.Failed += v
+			case strings.HasPrefix(n, FigFirstResponse+":"):
+				if s, err := strconv.ParseInt(n[len(FigFirstResponse)+1:], 10, 64); err == nil {
+					first[s] += v
+				}
+			case strings.HasPrefix(n, FigResolution+":"):
+				if s, err := strconv.ParseInt(n[len(FigResolution)+1:], 10, 64); err == nil {
+					resol[s] += v
+				}
+			}
+		}
+	}
+	rep.MatchRate = rate(rep.Matched.Verified+rep.Matched.Claimed, rep.MessagesIn)
+	rep.FirstResponse, rep.Resolution = percentiles(first), percentiles(resol)
+	if rep.Senders, err = st.CountSenders(ctx, ch.Name, used); err != nil {
+		return rep, err
+	}
+	all, err := st.ReadFigures(ctx, ch.Name, store.FiguresAllTime, store.FiguresAllTime)
+	if err != nil {
+		return rep, err
+	}
+	for _, c := range all {
+		for n, v := range c.Counts {
+			switch {
+			case n == FigOnlyHere:
+				rep.Reach.OnlyHere += v
+			case strings.HasPrefix(n, FigOverlap):
+				rep.Reach.Overlap[n[len(FigOverlap):]] += v
+			}
+		}
+	}
+	for day := rep.From.UTC().Truncate(24 * time.Hour); store.FigureDay(day) <= toDay; day = day.Add(24 * time.Hour) {
+		k := store.FigureDay(day)
+		df := DailyFigure{Day: k}
+		if d := daily[k]; d != nil {
+			df.MessagesIn, df.MatchRate = d[0], rate(d[1], d[0])
+		}
+		rep.Daily = append(rep.Daily, df)
+	}
+	rep.judge(ch, onlyPhase)
+	return rep, nil
+}
+
+// judge sets the verdict: one reason per unmet criterion, naming the
+// figure and the bound.
+func (rep *Readiness) judge(ch directory.Channel, onlyPhase bool) {
+	cr := ch.Readiness.WithDefaults()
+	rep.Criteria = Criteria{MinDays: cr.MinDays, MinMessages: cr.MinMessages, MinMatchRate: cr.MinMatchRate,
+		MaxFailureRate: cr.MaxFailureRate, MaxDeadLetters: cr.MaxDeadLetters, MaxFirstResponseS: int64(cr.MaxFirstResponse / time.Second)}
+	days := int(rep.To.Sub(rep.From) / (24 * time.Hour))
+	if !onlyPhase || rep.PhaseSince != nil {
+		if cr.MinDays > 0 && days < cr.MinDays {
+			rep.Reasons = append(rep.Reasons, fmt.Sprintf("days in phase %d is below %d", days, cr.MinDays))
+		}
+	} else if cr.MinDays > 0 {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("days in phase 0 is below %d (no figures in this phase yet)", cr.MinDays))
+	}
+	if cr.MinMessages > 0 && rep.MessagesIn < cr.MinMessages {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("messages in %d is below %d", rep.MessagesIn, cr.MinMessages))
+	}
+	if cr.MinMatchRate > 0 && rep.MatchRate < cr.MinMatchRate {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("match rate %.2f is below %.2f", rep.MatchRate, cr.MinMatchRate))
+	}
+	if sent := rep.Outbound.Sent + rep.Outbound.Delivered + rep.Outbound.Failed; sent > 0 && cr.MaxFailureRate >= 0 {
+		if fr := rate(rep.Outbound.Failed, sent); fr > cr.MaxFailureRate {
+			rep.Reasons = append(rep.Reasons, fmt.Sprintf("failure rate %.2f is above %.2f", fr, cr.MaxFailureRate))
+		}
+	}
+	if cr.MaxDeadLetters >= 0 && rep.DeadLetters > cr.MaxDeadLetters {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("dead letters %d is above %d", rep.DeadLetters, cr.MaxDeadLetters))
+	}
+	if ch.Phase == store.PhasePilot || ch.Phase == store.PhaseLive {
+		if max := int64(cr.MaxFirstResponse / time.Second); max > 0 && rep.FirstResponse != nil && rep.FirstResponse.P90 > max {
+			rep.Reasons = append(rep.Reasons, fmt.Sprintf("first response p90 %ds is above %ds", rep.FirstResponse.P90, max))
+		}
+	}
+	rep.Verdict = VerdictReady
+	if len(rep.Reasons) > 0 {
+		rep.Verdict = VerdictNotReady
+	}
+}
+
+// rate is n/of rounded to 4 decimals (0 when of is 0).
+func rate(n, of int64) float64 {
+	if of <= 0 {
+		return 0
+	}
+	return math.Round(float64(n)/float64(of)*1e4) / 1e4
+}
+
+// percentiles are nearest-rank p50 and p90 of a histogram; nil when empty.
+func percentiles(h map[int64]int64) *Percentiles {
+	var n int64
+	vals := make([]int64, 0, len(h))
+	for v, c := range h {
+		if c > 0 {
+			vals = append(vals, v)
+			n += c
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	sort.Slice(vals, func(i, j int) bool { return vals[i] < vals[j] })
+	at := func(p float64) int64 {
+		rank := int64(math.Ceil(p * float64(n)))
+		var seen int64
+		for _, v := range vals {
+			seen += h[v]
+			if seen >= rank {
+				return v
+			}
+		}
+		return vals[len(vals)-1]
+	}
+	return &Percentiles{P50: at(0.5), P90: at(0.9)}
+}
+
+// PhaseSince is when the channel's current phase began: its last run-time
+// phase change, or (a phase only ever set in the config) the first day
+// the figures counted anything in that phase; zero when neither is known.
+func PhaseSince(ctx context.Context, st store.Store, ch directory.Channel) (time.Time, error) {
+	if !ch.UpdatedAt.IsZero() {
+		return ch.UpdatedAt, nil
+	}
+	cells, err := st.ReadFigures(ctx, ch.Name, "0000-00-00", "9999-99-99")
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, c := range cells {
+		if c.Phase == ch.Phase {
+			return time.Parse(time.DateOnly, c.Day)
+		}
+	}
+	return time.Time{}, nil
+}

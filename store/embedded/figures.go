@@ -1,0 +1,170 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	json "github.com/goccy/go-json"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Adoption figures (issue 16). Buckets are created on first write, so a
+// store that never counted has none and reads answer empty.
+var (
+	bFigures       = []byte("figures")        // channel\x00day\x00phase → JSON map[string]int64
+	bFigureSenders = []byte("figure_senders") // channel\x00day\x00phase → HLL registers (store.HLLRegisters bytes)
+	bFigureSeen    = []byte("figure_seen")    // customer\x00channel → "" (reach)
+	bPhaseHistory  = []byte("phase_history")  // channel\x00seq(8) → PhaseChange
+)
+
+func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) error {
+	k := key(f.Channel, f.Day, f.Phase)
+	return s.batch(ctx, func(tx *bolt.Tx) error {
+		if len(f.Counts) > 0 {
+			b, err := tx.CreateBucketIfNotExists(bFigures)
+			if err != nil {
+				return err
+			}
+			counts := map[string]int64{}
+			if _, err := getJSON(b, k, &counts); err != nil {
+				return err
+			}
+			for n, d := range f.Counts {
+				counts[n] += d
+			}
+			if err := putJSON(b, k, counts); err != nil {
+				return err
+			}
+		}
+		if f.Sender != "" {
+			b, err := tx.CreateBucketIfNotExists(bFigureSenders)
+			if err != nil {
+				return err
+			}
+			regs := make([]byte, store.HLLRegisters)
+			copy(regs, b.Get(k))
+			if store.HLLAdd(regs, f.Sender) || b.Get(k) == nil {
+				return b.Put(k, regs)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) ReadFigures(ctx context.Context, channel, fromDay, toDay string) ([]store.DayFigures, error) {
+	var out []store.DayFigures
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFigures)
+		if b == nil {
+			return nil
+		}
+		p := prefix(channel)
+		c := b.Cursor()
+		for k, v := c.Seek(append(p, fromDay...)); k != nil && hasPrefix(k, p); k, v = c.Next() {
+			rest := k[len(p):]
+			i := slices.Index(rest, 0)
+			if i < 0 {
+				continue
+			}
+			day := string(rest[:i])
+			if day > toDay {
+				break
+			}
+			d := store.DayFigures{Day: day, Phase: string(rest[i+1:])}
+			if err := jsonDecode(k, v, &d.Counts); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) CountSenders(ctx context.Context, channel string, cells []store.FigureDayPhase) (int64, error) {
+	regs := make([]byte, store.HLLRegisters)
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFigureSenders)
+		if b == nil {
+			return nil
+		}
+		for _, c := range cells {
+			store.HLLMerge(regs, b.Get(key(channel, c.Day, c.Phase)))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return store.HLLCount(regs), nil
+}
+
+func (s *Store) SeenOn(ctx context.Context, customer, channel string) (first bool, before []string, err error) {
+	err = s.batch(ctx, func(tx *bolt.Tx) error {
+		first, before = false, nil // batch may run this more than once
+		b, err := tx.CreateBucketIfNotExists(bFigureSeen)
+		if err != nil {
+			return err
+		}
+		k := key(customer, channel)
+		p := prefix(customer)
+		if err := scanPrefix(b, p, func(k, _ []byte) (bool, error) {
+			if c := string(k[len(p):]); c != channel {
+				before = append(before, c)
+			}
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		if b.Get(k) != nil {
+			return nil
+		}
+		first = true
+		return b.Put(k, []byte{})
+	})
+	return first, before, err
+}
+
+func (s *Store) AppendPhaseChange(ctx context.Context, c store.PhaseChange) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bPhaseHistory)
+		if err != nil {
+			return err
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		return b.Put(append(prefix(c.Channel), u64(seq)...), raw)
+	})
+}
+
+func (s *Store) ListPhaseChanges(ctx context.Context, channel string) ([]store.PhaseChange, error) {
+	var out []store.PhaseChange
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bPhaseHistory)
+		if b == nil {
+			return nil
+		}
+		p := prefix(channel)
+		return scanPrefix(b, p, func(k, v []byte) (bool, error) {
+			if len(k) != len(p)+8 || binary.BigEndian.Uint64(k[len(p):]) == 0 {
+				return true, nil
+			}
+			var c store.PhaseChange
+			if err := jsonDecode(k, v, &c); err != nil {
+				return false, err
+			}
+			out = append(out, c)
+			return true, nil
+		})
+	})
+	return out, err
+}

@@ -1,0 +1,122 @@
+package redis
+
+import (
+	"context"
+	json "github.com/goccy/go-json"
+	"strconv"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Adoption figures (issue 16): per cell (channel, day, phase) a hash of
+// counters and a HyperLogLog of senders, indexed by a lex ZSET of cells;
+// all of one channel in one slot. One pipeline per message.
+
+func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) (err error) {
+	defer opErr(&err, "add figures", f.Channel, f.Day, f.Phase)
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.ZAdd(ctx, s.k.figureCells(f.Channel), goredis.Z{Member: f.Day + "|" + f.Phase})
+		cell := s.k.figureCell(f.Channel, f.Day, f.Phase)
+		for n, d := range f.Counts {
+			p.HIncrBy(ctx, cell, n, d)
+		}
+		if f.Sender != "" {
+			p.PFAdd(ctx, s.k.figureSenders(f.Channel, f.Day, f.Phase), f.Sender)
+		}
+		return nil
+	})
+	return err
+}
+
+func (s *Store) ReadFigures(ctx context.Context, channel, fromDay, toDay string) (_ []store.DayFigures, err error) {
+	defer opErr(&err, "read figures", channel)
+	cells, err := s.c.ZRangeByLex(ctx, s.k.figureCells(channel), &goredis.ZRangeBy{Min: "[" + fromDay + "|", Max: "[" + toDay + "|\xff"}).Result()
+	if err != nil || len(cells) == 0 {
+		return nil, err
+	}
+	cmds := make([]*goredis.MapStringStringCmd, len(cells))
+	if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, c := range cells {
+			day, phase, _ := strings.Cut(c, "|")
+			cmds[i] = p.HGetAll(ctx, s.k.figureCell(channel, day, phase))
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]store.DayFigures, 0, len(cells))
+	for i, c := range cells {
+		day, phase, _ := strings.Cut(c, "|")
+		d := store.DayFigures{Day: day, Phase: phase, Counts: map[string]int64{}}
+		for n, v := range cmds[i].Val() {
+			x, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			d.Counts[n] = x
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (s *Store) CountSenders(ctx context.Context, channel string, cells []store.FigureDayPhase) (_ int64, err error) {
+	defer opErr(&err, "count senders", channel)
+	if len(cells) == 0 {
+		return 0, nil
+	}
+	keys := make([]string, len(cells))
+	for i, c := range cells {
+		keys[i] = s.k.figureSenders(channel, c.Day, c.Phase)
+	}
+	return s.c.PFCount(ctx, keys...).Result()
+}
+
+func (s *Store) SeenOn(ctx context.Context, customer, channel string) (first bool, before []string, err error) {
+	defer opErr(&err, "seen on", channel)
+	k := s.k.customerChannels(customer)
+	var added *goredis.IntCmd
+	var members *goredis.StringSliceCmd
+	if _, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		added = p.SAdd(ctx, k, channel)
+		members = p.SMembers(ctx, k)
+		return nil
+	}); err != nil {
+		return false, nil, err
+	}
+	for _, m := range members.Val() {
+		if m != channel {
+			before = append(before, m)
+		}
+	}
+	return added.Val() == 1, before, nil
+}
+
+func (s *Store) AppendPhaseChange(ctx context.Context, c store.PhaseChange) (err error) {
+	defer opErr(&err, "append phase change", c.Channel)
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return s.c.RPush(ctx, s.k.phaseHistory(c.Channel), raw).Err()
+}
+
+func (s *Store) ListPhaseChanges(ctx context.Context, channel string) (_ []store.PhaseChange, err error) {
+	defer opErr(&err, "list phase changes", channel)
+	raws, err := s.c.LRange(ctx, s.k.phaseHistory(channel), 0, -1).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.PhaseChange, 0, len(raws))
+	for _, r := range raws {
+		var c store.PhaseChange
+		if err := json.Unmarshal([]byte(r), &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

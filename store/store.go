@@ -38,6 +38,7 @@ type Store interface {
 	Consents
 	Counters
 	Quarantine
+	Webhooks
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -108,6 +108,13 @@ var (
 	bProviderIDs    = []byte("provider_ids")     // channel\x00providerID → providerRef
 	bProviderByCust = []byte("provider_by_cust") // customer\x00channel\x00providerID → "1"
 	bSessions       = []byte("sessions")         // "key" → session key; "epoch\x00"agent → int64 (8 bytes BE)
+	// outgoing webhooks (webhooks.go)
+	bWhEvents     = []byte("wh_events")      // event id → WebhookEvent (its NextSequence gives Seq)
+	bWhPending    = []byte("wh_pending")     // seq(8) → event id (not yet fanned out)
+	bWhDeliveries = []byte("wh_deliveries")  // endpoint\x00seq(8) → WebhookDelivery
+	bWhDelPending = []byte("wh_dpending")    // endpoint\x00seq(8) → event id (pending deliveries)
+	bWhEndpoints  = []byte("wh_endpoints")   // name → WebhookEndpoint
+	bWhByCustomer = []byte("wh_by_customer") // customer\x00event id → seq(8)
 )
 
 var allBuckets = [][]byte{
@@ -115,6 +122,7 @@ var allBuckets = [][]byte{
 	bConversations, bThreads, bConvActivity, bConvByCustomer,
 	bTimeline, bEntryIDs, bEntryCounts, bChannels, bLeases, bCheckpoints,
 	bAudit, bConsents, bCounters, bQuarantine, bProviderIDs, bProviderByCust, bSessions,
+	bWhEvents, bWhPending, bWhDeliveries, bWhDelPending, bWhEndpoints, bWhByCustomer,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one

@@ -90,6 +90,7 @@ type Config struct {
 	Channels []Channel `yaml:"channels"`
 	Plugins  []Plugin  `yaml:"plugins"`
 	Log      Log       `yaml:"log"`
+	Webhooks []Webhook `yaml:"webhooks"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.

@@ -309,6 +309,7 @@ func (c *Config) Validate() error {
 	// log
 	v.oneOf("log.level", c.Log.Level, logLevels)
 	v.oneOf("log.format", c.Log.Format, logFormats)
+	v.webhooks(c.Webhooks)
 
 	if len(v.errs) == 0 {
 		return nil

@@ -65,6 +65,7 @@ type Outbound struct {
 	m       *Metrics
 	mu      sync.RWMutex
 	senders map[string]connectors.Sender
+	hooks   timeline.Recorder // outgoing webhooks (webhooks.go)
 }
 
 // NewOutbound returns the outbound side; register Senders with SetSender.
@@ -411,6 +412,9 @@ func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID
 		return nil
 	})
 	if err != nil {
+		return err
+	}
+	if err := o.recordStatus(ctx, e, status); err != nil {
 		return err
 	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
+	"github.com/switchboard-hub/switchboard/webhooks"
 )
 
 // Options wire the server to the rest of the hub.
@@ -82,6 +83,8 @@ type Options struct {
 	// MetricsElsewhere: /metrics is served on a listener of its own
 	// (MetricsHandler), not here.
 	MetricsElsewhere bool
+	// Webhooks serves the outgoing-webhook admin routes (nil: none).
+	Webhooks *webhooks.Service
 }
 
 // Server is the hub's HTTP handler.
@@ -176,6 +179,7 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
 	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
 	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
+	s.mountWebhooks(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -460,6 +464,7 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
+	s.recordPhase(r.Context(), c, p.Name)
 	_ = timeline.Publish(r.Context(), s.o.Store, timeline.Event{Type: timeline.EventChannelPhase, Channel: c.Name, Status: c.Phase, Agent: p.Name})
 	writeJSON(w, 200, c)
 }

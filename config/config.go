@@ -91,6 +91,7 @@ type Config struct {
 	Plugins  []Plugin  `yaml:"plugins"`
 	Log      Log       `yaml:"log"`
 	Consent  Consent   `yaml:"consent"`
+	Webhooks []Webhook `yaml:"webhooks"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.

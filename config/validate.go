@@ -311,6 +311,7 @@ func (c *Config) Validate() error {
 	v.oneOf("log.level", c.Log.Level, logLevels)
 	v.oneOf("log.format", c.Log.Format, logFormats)
 	c.Consent.validate(v)
+	v.webhooks(c.Webhooks)
 
 	if len(v.errs) == 0 {
 		return nil

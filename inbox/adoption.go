@@ -116,6 +116,7 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
+	s.recordPhase(r.Context(), c, p.Name)
 	_ = timeline.Publish(r.Context(), s.o.Store, timeline.Event{Type: timeline.EventChannelPhase, Channel: c.Name, Status: c.Phase, Agent: p.Name})
 	writeJSON(w, 200, phaseAnswer{Channel: c, Forced: change.Forced, Verdict: change.Verdict, Reasons: nonNil(change.Reasons)})
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
+	"github.com/switchboard-hub/switchboard/webhooks"
 )
 
 // Options wire the server to the rest of the hub.
@@ -89,6 +90,8 @@ type Options struct {
 	ConsentHistory export.ConsentHistory
 	// Consent is the consent policy (consent.purposes); nil: the defaults.
 	Consent *consent.Policy
+	// Webhooks serves the outgoing-webhook admin routes (nil: none).
+	Webhooks *webhooks.Service
 }
 
 // Server is the hub's HTTP handler.
@@ -193,6 +196,7 @@ func New(o Options) *Server {
 	m.HandleFunc("POST /api/v1/suggestions/decisions", s.authed(true, s.decideMany))
 	s.mountDataRights(m)
 	s.adoptionRoutes(m)
+	s.mountWebhooks(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

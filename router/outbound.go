@@ -73,6 +73,7 @@ type Outbound struct {
 	consent     *consent.Policy
 	unsubscribe func(customerID, channel, purpose string) string
 	fig         figures
+	hooks       timeline.Recorder // outgoing webhooks (webhooks.go)
 }
 
 // NewOutbound returns the outbound side; register Senders with SetSender.
@@ -427,6 +428,9 @@ func (o *Outbound) setStatus(ctx context.Context, id, status, detail, providerID
 		return err
 	}
 	o.fig.outbound(ctx, e.Channel, prev, e.Status)
+	if err := o.recordStatus(ctx, e, status); err != nil {
+		return err
+	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	return timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryUpdated, CustomerID: e.CustomerID, ConversationID: e.ConversationID, EntryID: e.ID, Channel: e.Channel, Status: status, Detail: detail, Audience: conv.Audience, Assignee: conv.Assignee})
 }

@@ -42,6 +42,7 @@ type Store interface {
 	ConsentLog
 	SelfService
 	Figures
+	Webhooks
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error

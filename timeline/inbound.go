@@ -101,6 +101,10 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		return nil
 	}
 	e.ConversationID = c.ID
+	if err := s.recordReceived(ctx, e, c, agent); err != nil {
+		s.giveBack(ctx, agent)
+		return e, c, false, fmt.Errorf("record webhook events: %w", err)
+	}
 	stored, after, created, err := s.st.AppendToConversation(ctx, e, c, update)
 	conv = c
 	switch {

@@ -25,6 +25,8 @@ type Options struct {
 	// no more automatically (0 = 20). Agents may still assign themselves
 	// (or be assigned) past it.
 	MaxOpenPerAgent int
+	// Webhooks records the changes outgoing webhooks report (nil: none).
+	Webhooks Recorder
 }
 
 // Service is the one writer of conversations: an inbound message joining
@@ -40,6 +42,7 @@ type Service struct {
 	log     *slog.Logger
 	teams   map[string][]string
 	maxOpen int
+	hooks   Recorder
 }
 
 // NewService returns the conversation service over st.
@@ -53,7 +56,7 @@ func NewService(st store.Store, o Options) *Service {
 	if o.MaxOpenPerAgent <= 0 {
 		o.MaxOpenPerAgent = 20
 	}
-	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent}
+	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks}
 }
 
 // Change is what an agent changes on a conversation; nil fields stay.
@@ -128,6 +131,9 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 	s.load(ctx, before, c)
 	if before.Status != store.StatusResolved && c.Status == store.StatusResolved {
 		s.countResolution(ctx, c, now)
+	}
+	if err := s.recordUpdate(ctx, before, c, by); err != nil {
+		s.log.Error("conversation changed, its webhook event not recorded", "conversation", c.ID, "by", by, "err", err)
 	}
 	if err := s.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "conversation.update", Target: c.ID,
 		Detail: "status=" + c.Status + " assignee=" + c.Assignee}); err != nil {

@@ -20,6 +20,7 @@ Usage:
   switchboard customers find TYPE:VALUE | show ID | export ID | merge ID ID | unmerge MERGE_ID
   switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
   switchboard plugins list | test PATH [--set KEY=VALUE]... [--to TYPE:VALUE]
+  switchboard webhooks list | deliveries NAME | replay NAME [EVENT_ID] | ping NAME
   switchboard load [flags]          (load generator; see switchboard load -h)
   switchboard password-hash         (reads a password on stdin, prints its bcrypt hash for password_hash)
   switchboard version
@@ -65,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = load(args[1:], stdout)
 	case "password-hash":
 		err = hashPassword(args[1:], os.Stdin, stdout)
+	case "webhooks":
+		err = webhooksCmd(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -194,12 +194,17 @@ func serve(args []string, stderr io.Writer) error {
 	if err := dir.Refresh(ctx); err != nil {
 		return fmt.Errorf("load channel phases: %w", err)
 	}
+	hooks, err := newWebhooks(ctx, cfg, st, reg, clock, log)
+	if err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
 	rtg := routing(cfg)
-	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent})
+	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent, Webhooks: hooks.Outbox})
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
+	out.SetWebhooks(hooks.Outbox)
 	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
 	reg.MustRegister(newQueueCollector(st), newChannelCounterCollector(st))
 	reg.MustRegister(router.NewAdoptionCollector(st, dir, clock))
@@ -226,7 +231,7 @@ func serve(args []string, stderr io.Writer) error {
 		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
 		StreamKeepAlive: cfg.HTTP.StreamKeepAlive.D(), MaxStreamsPerAgent: cfg.HTTP.MaxStreamsPerAgent,
-		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != ""})
+		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != "", Webhooks: hooks})
 	if cfg.HTTP.SessionSecret == "" {
 		log.Warn("http.session_secret is not set: session cookies are signed with a key kept in the store alone, so a copy of the store can mint them; set http.session_secret_file")
 	}
@@ -264,6 +269,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { out.Run(ctx, 2, consumer) })
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
 	run(func() { chans.run(ctx) })
+	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })
 	run(func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -114,6 +114,13 @@ var (
 	bConsentLog     = []byte("consent_log")      // customer\x00at\x00channel\x00purpose\x00granted\x00source → Consent
 	bAccessLinks    = []byte("access_links")     // id → AccessLink
 	bErasureReqs    = []byte("erasure_requests") // id → ErasureRequest
+	// outgoing webhooks (webhooks.go)
+	bWhEvents     = []byte("wh_events")      // event id → WebhookEvent (its NextSequence gives Seq)
+	bWhPending    = []byte("wh_pending")     // seq(8) → event id (not yet fanned out)
+	bWhDeliveries = []byte("wh_deliveries")  // endpoint\x00seq(8) → WebhookDelivery
+	bWhDelPending = []byte("wh_dpending")    // endpoint\x00seq(8) → event id (pending deliveries)
+	bWhEndpoints  = []byte("wh_endpoints")   // name → WebhookEndpoint
+	bWhByCustomer = []byte("wh_by_customer") // customer\x00event id → seq(8)
 )
 
 var allBuckets = [][]byte{
@@ -123,6 +130,7 @@ var allBuckets = [][]byte{
 	bAudit, bConsents, bCounters, bQuarantine, bProviderIDs, bProviderByCust, bSessions,
 	bBlobRefs, bTombstones,
 	bConsentLog, bAccessLinks, bErasureReqs,
+	bWhEvents, bWhPending, bWhDeliveries, bWhDelPending, bWhEndpoints, bWhByCustomer,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one

@@ -150,3 +150,18 @@ func (k keys) phaseHistory(channel string) string { return k.key(k.figureTag(cha
 func (k keys) customerChannels(customer string) string {
 	return k.key(k.customerTag(customer), "channels")
 }
+
+// ---- outgoing webhooks: one tag {wh} (outbox, deliveries, endpoints) ----
+
+func (k keys) whEvents() string    { return k.key("wh", "events") }  // hash id → WebhookEvent
+func (k keys) whSeq() string       { return k.key("wh", "seq") }     // counter: events' Seq
+func (k keys) whPending() string   { return k.key("wh", "pending") } // ZSET seq → id (not fanned out)
+func (k keys) whDelivery() string  { return k.key("wh", "dl") }      // hash endpoint\x00id → WebhookDelivery
+func (k keys) whEndpoints() string { return k.key("wh", "endpoints") }
+
+// whAll and whDue index one endpoint's deliveries (all; pending) by Seq.
+func (k keys) whAll(endpoint string) string { return k.key("wh", "all:"+esc(endpoint)) }
+func (k keys) whDue(endpoint string) string { return k.key("wh", "due:"+esc(endpoint)) }
+
+// whCustomer is the set of a customer's event ids (erasure).
+func (k keys) whCustomer(customer string) string { return k.key("wh", "cust:"+esc(customer)) }

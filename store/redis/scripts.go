@@ -428,3 +428,39 @@ local n = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 return n
 `)
+
+// whPutEvent records an outbox event unless its id exists, numbering it.
+// KEYS[1] events hash, KEYS[2] seq counter, KEYS[3] pending ZSET, KEYS[4]
+// the customer's event-id set (all in {wh}). ARGV[1] id, ARGV[2] the
+// event JSON whose seq field is `"seq":0,` (right after the id, which as a
+// JSON string cannot contain that text unescaped), ARGV[3] "1" to index
+// the customer. Returns {1, json} when recorded, {0, existing json}.
+var whPutEvent = goredis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then return {0, cur} end
+local seq = redis.call('INCR', KEYS[2])
+local v = string.gsub(ARGV[2], '"seq":0,', '"seq":' .. seq .. ',', 1)
+redis.call('HSET', KEYS[1], ARGV[1], v)
+redis.call('ZADD', KEYS[3], seq, ARGV[1])
+if ARGV[3] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
+return {1, v}
+`)
+
+// whFanOut stores an event's new deliveries and marks it fanned out.
+// KEYS[1] events hash, KEYS[2] pending ZSET, KEYS[3] deliveries hash, then
+// per delivery i (from 0) KEYS[4+2i] its endpoint's all ZSET and KEYS[5+2i]
+// its endpoint's due ZSET. ARGV[1] event id, ARGV[2] seq, then per delivery
+// ARGV[3+3i] hash field, ARGV[4+3i] JSON, ARGV[5+3i] "1" when pending.
+// Returns 0 when the event is gone (erased), else 1.
+var whFanOut = goredis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local n = (#ARGV - 2) / 3
+for i = 0, n - 1 do
+  if redis.call('HSETNX', KEYS[3], ARGV[3+3*i], ARGV[4+3*i]) == 1 then
+    redis.call('ZADD', KEYS[4+2*i], ARGV[2], ARGV[1])
+    if ARGV[5+3*i] == '1' then redis.call('ZADD', KEYS[5+2*i], ARGV[2], ARGV[1]) end
+  end
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`)

@@ -66,6 +66,7 @@ func groups() []group {
 		{"Consents", consentTests()},
 		{"Counters", counterTests()},
 		{"Quarantine", quarantineTests()},
+		{"Webhooks", webhookTests()},
 		{"Ping", []testCase{{"Ping", testPing}}},
 		{"Rights", rightsTests()},
 		{"ConsentLog", consentLogTests()},

@@ -1,0 +1,41 @@
+package router
+
+import (
+	"context"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// SetWebhooks makes the outbound side record message.sent and
+// message.status for outgoing webhooks (nil: none). Call it before Run.
+func (o *Outbound) SetWebhooks(r timeline.Recorder) { o.hooks = r }
+
+// StatusData is the data of message.status.
+type StatusData struct {
+	MessageID      string `json:"message_id"`
+	CustomerID     string `json:"customer_id"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	Channel        string `json:"channel"`
+	Status         string `json:"status"`
+	Detail         string `json:"detail,omitempty"`
+	ProviderID     string `json:"provider_id,omitempty"`
+}
+
+// recordStatus records the events of a reply's new status, after the
+// entry took it and before the caller acknowledges the report (a failure
+// fails the status update, which its caller retries or the provider
+// reports again; the same status is the same event).
+func (o *Outbound) recordStatus(ctx context.Context, e store.Entry, status string) error {
+	if o.hooks == nil || e.Status != status {
+		return nil // none wanted, or a late report that changed nothing
+	}
+	if status == connectors.StatusSent {
+		if err := o.hooks.Record(ctx, "message.sent", e.ID, e.CustomerID, timeline.MessageDataOf(e)); err != nil {
+			return err
+		}
+	}
+	return o.hooks.Record(ctx, "message.status", e.ID+"/"+status, e.CustomerID, StatusData{MessageID: e.ID, CustomerID: e.CustomerID,
+		ConversationID: e.ConversationID, Channel: e.Channel, Status: status, Detail: e.StatusDetail, ProviderID: e.ProviderID})
+}

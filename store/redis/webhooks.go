@@ -1,0 +1,297 @@
+package redis
+
+import (
+	"context"
+	"sort"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// ---- outgoing webhooks: everything in the one tag {wh} --------------------
+//
+// One slot holds the outbox: the fan-out moves an event from the pending
+// index into its deliveries in one script, which needs them together. The
+// webhook traffic is a few small commands per event, far below one slot's
+// capacity at the hub's rates.
+
+func whField(endpoint, eventID string) string { return endpoint + "\x00" + eventID }
+
+func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (_ store.WebhookEvent, _ bool, err error) {
+	defer opErr(&err, "put webhook event", ev.ID)
+	if ev.At.IsZero() {
+		ev.At = s.now()
+	}
+	ev.Seq = 0 // the script numbers it
+	indexed := "0"
+	if ev.CustomerID != "" {
+		indexed = "1"
+	}
+	raw, created, err := pair(whPutEvent.Run(ctx, s.c,
+		[]string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), s.k.whCustomer(ev.CustomerID)},
+		ev.ID, marshal(ev), indexed).Slice())
+	if err != nil {
+		return store.WebhookEvent{}, false, err
+	}
+	var out store.WebhookEvent
+	if err := unmarshal(raw, &out); err != nil {
+		return store.WebhookEvent{}, false, err
+	}
+	return out, created, nil
+}
+
+func (s *Store) GetWebhookEvent(ctx context.Context, id string) (_ store.WebhookEvent, err error) {
+	defer opErr(&err, "get webhook event", id)
+	return hashRecord[store.WebhookEvent](ctx, s, s.k.whEvents(), id)
+}
+
+func hashRecord[T any](ctx context.Context, s *Store, key, field string) (T, error) {
+	var v T
+	raw, err := s.c.HGet(ctx, key, field).Result()
+	if isNil(err) {
+		return v, store.ErrNotFound
+	}
+	if err != nil {
+		return v, err
+	}
+	return v, unmarshal(raw, &v)
+}
+
+// hashRecords HMGETs fields in order, skipping the missing ones.
+func hashRecords[T any](ctx context.Context, s *Store, key string, fields []string) ([]T, error) {
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	raws, err := s.c.HMGet(ctx, key, fields...).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(raws))
+	for _, r := range raws {
+		str, ok := r.(string)
+		if !ok {
+			continue
+		}
+		var v T
+		if err := unmarshal(str, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) (_ []store.WebhookEvent, err error) {
+	defer opErr(&err, "pending webhook events")
+	if limit <= 0 {
+		limit = 100
+	}
+	ids, err := s.c.ZRange(ctx, s.k.whPending(), 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, err
+	}
+	return hashRecords[store.WebhookEvent](ctx, s, s.k.whEvents(), ids)
+}
+
+func (s *Store) FanOutWebhookEvent(ctx context.Context, id string, ds []store.WebhookDelivery) (err error) {
+	defer opErr(&err, "fan out webhook event", id)
+	ev, err := s.GetWebhookEvent(ctx, id)
+	if err == store.ErrNotFound {
+		return s.c.ZRem(ctx, s.k.whPending(), id).Err()
+	}
+	if err != nil {
+		return err
+	}
+	keys := []string{s.k.whEvents(), s.k.whPending(), s.k.whDelivery()}
+	args := []any{id, ev.Seq}
+	for _, d := range ds {
+		d.Seq = ev.Seq
+		pending := "0"
+		if d.Status == store.WebhookPending {
+			pending = "1"
+		}
+		keys = append(keys, s.k.whAll(d.Endpoint), s.k.whDue(d.Endpoint))
+		args = append(args, whField(d.Endpoint, id), marshal(d), pending)
+	}
+	return whFanOut.Run(ctx, s.c, keys, args...).Err()
+}
+
+func (s *Store) PutWebhookDelivery(ctx context.Context, d store.WebhookDelivery) (err error) {
+	defer opErr(&err, "put webhook delivery", d.Endpoint, d.EventID)
+	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HSet(ctx, s.k.whDelivery(), whField(d.Endpoint, d.EventID), marshal(d))
+		p.ZAdd(ctx, s.k.whAll(d.Endpoint), goredis.Z{Score: float64(d.Seq), Member: d.EventID})
+		if d.Status == store.WebhookPending {
+			p.ZAdd(ctx, s.k.whDue(d.Endpoint), goredis.Z{Score: float64(d.Seq), Member: d.EventID})
+		} else {
+			p.ZRem(ctx, s.k.whDue(d.Endpoint), d.EventID)
+		}
+		return nil
+	})
+	return err
+}
+
+func (s *Store) GetWebhookDelivery(ctx context.Context, endpoint, eventID string) (_ store.WebhookDelivery, err error) {
+	defer opErr(&err, "get webhook delivery", endpoint, eventID)
+	return hashRecord[store.WebhookDelivery](ctx, s, s.k.whDelivery(), whField(endpoint, eventID))
+}
+
+func (s *Store) ListWebhookDeliveries(ctx context.Context, endpoint string, before int64, limit int) (_ []store.WebhookDelivery, err error) {
+	defer opErr(&err, "list webhook deliveries", endpoint)
+	if limit <= 0 {
+		limit = 100
+	}
+	max := "+inf"
+	if before > 0 {
+		max = "(" + strconv.FormatInt(before, 10)
+	}
+	ids, err := s.c.ZRevRangeByScore(ctx, s.k.whAll(endpoint), &goredis.ZRangeBy{Min: "-inf", Max: max, Count: int64(limit)}).Result()
+	if err != nil {
+		return nil, err
+	}
+	return s.deliveries(ctx, endpoint, ids)
+}
+
+func (s *Store) deliveries(ctx context.Context, endpoint string, ids []string) ([]store.WebhookDelivery, error) {
+	fields := make([]string, len(ids))
+	for i, id := range ids {
+		fields[i] = whField(endpoint, id)
+	}
+	return hashRecords[store.WebhookDelivery](ctx, s, s.k.whDelivery(), fields)
+}
+
+func (s *Store) PendingWebhookDeliveries(ctx context.Context, endpoint string, limit int) (_ []store.WebhookDelivery, err error) {
+	defer opErr(&err, "pending webhook deliveries", endpoint)
+	if limit <= 0 {
+		limit = 100
+	}
+	ids, err := s.c.ZRange(ctx, s.k.whDue(endpoint), 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, err
+	}
+	return s.deliveries(ctx, endpoint, ids)
+}
+
+func (s *Store) CreateWebhookEndpoint(ctx context.Context, e store.WebhookEndpoint) (err error) {
+	defer opErr(&err, "create webhook endpoint", e.Name)
+	now := s.now()
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = now
+	}
+	e.UpdatedAt = now
+	ok, err := s.c.HSetNX(ctx, s.k.whEndpoints(), e.Name, marshal(e)).Result()
+	if err == nil && !ok {
+		err = store.ErrConflict
+	}
+	return err
+}
+
+func (s *Store) GetWebhookEndpoint(ctx context.Context, name string) (_ store.WebhookEndpoint, err error) {
+	defer opErr(&err, "get webhook endpoint", name)
+	return hashRecord[store.WebhookEndpoint](ctx, s, s.k.whEndpoints(), name)
+}
+
+func (s *Store) UpdateWebhookEndpoint(ctx context.Context, name string, fn func(*store.WebhookEndpoint) error) (_ store.WebhookEndpoint, err error) {
+	defer opErr(&err, "update webhook endpoint", name)
+	var out store.WebhookEndpoint
+	err = s.update(ctx, fieldAt(s.k.whEndpoints(), name), func(old string) (string, error) {
+		var e store.WebhookEndpoint
+		if err := unmarshal(old, &e); err != nil {
+			return "", err
+		}
+		createdAt := e.CreatedAt
+		if err := fn(&e); err != nil {
+			return "", callerError{err}
+		}
+		e.Name, e.CreatedAt, e.UpdatedAt = name, createdAt, s.now()
+		out = e
+		return marshal(e), nil
+	})
+	return out, err
+}
+
+func (s *Store) ListWebhookEndpoints(ctx context.Context) (_ []store.WebhookEndpoint, err error) {
+	defer opErr(&err, "list webhook endpoints")
+	all, err := s.c.HGetAll(ctx, s.k.whEndpoints()).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.WebhookEndpoint, 0, len(all))
+	for _, raw := range all {
+		var e store.WebhookEndpoint
+		if err := unmarshal(raw, &e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// DeleteWebhookEndpoint removes the endpoint first (the dispatcher stops
+// at once), then its deliveries; a crash midway leaves deliveries of a gone
+// endpoint, which nothing reads, and a repeated call removes them.
+func (s *Store) DeleteWebhookEndpoint(ctx context.Context, name string) (err error) {
+	defer opErr(&err, "delete webhook endpoint", name)
+	if err := s.c.HDel(ctx, s.k.whEndpoints(), name).Err(); err != nil {
+		return err
+	}
+	for {
+		ids, err := s.c.ZRange(ctx, s.k.whAll(name), 0, 999).Result()
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return s.c.Del(ctx, s.k.whDue(name)).Err()
+		}
+		fields := make([]string, len(ids))
+		members := make([]any, len(ids))
+		for i, id := range ids {
+			fields[i], members[i] = whField(name, id), id
+		}
+		if _, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+			p.HDel(ctx, s.k.whDelivery(), fields...)
+			p.ZRem(ctx, s.k.whAll(name), members...)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+}
+
+// DeleteWebhookCustomer removes the customer's events and their
+// deliveries, then the index: every step is idempotent, so a repeated
+// erasure finishes one that stopped midway.
+func (s *Store) DeleteWebhookCustomer(ctx context.Context, customerID string) (_ int, err error) {
+	defer opErr(&err, "delete webhook customer", customerID)
+	ids, err := s.c.SMembers(ctx, s.k.whCustomer(customerID)).Result()
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	names, err := s.c.HKeys(ctx, s.k.whEndpoints()).Result()
+	if err != nil {
+		return 0, err
+	}
+	members := make([]any, len(ids))
+	for i, id := range ids {
+		members[i] = id
+	}
+	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HDel(ctx, s.k.whEvents(), ids...)
+		p.ZRem(ctx, s.k.whPending(), members...)
+		for _, ep := range names {
+			fields := make([]string, len(ids))
+			for i, id := range ids {
+				fields[i] = whField(ep, id)
+			}
+			p.HDel(ctx, s.k.whDelivery(), fields...)
+			p.ZRem(ctx, s.k.whAll(ep), members...)
+			p.ZRem(ctx, s.k.whDue(ep), members...)
+		}
+		p.Del(ctx, s.k.whCustomer(customerID))
+		return nil
+	})
+	return len(ids), err
+}

@@ -1,0 +1,200 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+func webhookTests() []testCase {
+	return []testCase{
+		{"OutboxOnceAndInOrder", testWebhookOutbox},
+		{"Deliveries", testWebhookDeliveries},
+		{"Endpoints", testWebhookEndpoints},
+		{"EraseCustomer", testWebhookErase},
+	}
+}
+
+func whEvent(i int, customer string) store.WebhookEvent {
+	return store.WebhookEvent{ID: fmt.Sprintf("msg_%03d", i), Type: "message.received", CustomerID: customer,
+		At: epoch.Add(time.Duration(i) * time.Second), Data: []byte(fmt.Sprintf(`{"n":%d}`, i))}
+}
+
+func testWebhookOutbox(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	for i := 1; i <= 5; i++ {
+		ev, created, err := e.s.PutWebhookEvent(e.ctx, whEvent(i, "c1"))
+		must(t, err, "PutWebhookEvent %d", i)
+		if !created || ev.Seq <= 0 {
+			t.Fatalf("PutWebhookEvent %d = %+v, created=%v: want a new event with a Seq", i, ev, created)
+		}
+	}
+	// The same id again is the same event: nothing changes.
+	again := whEvent(3, "c1")
+	again.Data = []byte(`{"n":"changed"}`)
+	ev, created, err := e.s.PutWebhookEvent(e.ctx, again)
+	must(t, err, "PutWebhookEvent again")
+	if created || string(ev.Data) != `{"n":3}` {
+		t.Fatalf("PutWebhookEvent of an existing id = %+v, created=%v: want the first record, created=false", ev, created)
+	}
+	pend, err := e.s.PendingWebhookEvents(e.ctx, 10)
+	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 5 {
+		t.Fatalf("PendingWebhookEvents = %d events, want 5", len(pend))
+	}
+	for i, p := range pend {
+		if p.ID != whEvent(i+1, "").ID || (i > 0 && p.Seq <= pend[i-1].Seq) {
+			t.Fatalf("pending[%d] = %s seq %d: want recording order", i, p.ID, p.Seq)
+		}
+	}
+	must(t, e.s.FanOutWebhookEvent(e.ctx, pend[0].ID, nil), "FanOutWebhookEvent")
+	pend, err = e.s.PendingWebhookEvents(e.ctx, 10)
+	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 4 || pend[0].ID != "msg_002" {
+		t.Fatalf("after fanning out msg_001, pending = %d starting %v", len(pend), pend)
+	}
+	got, err := e.s.GetWebhookEvent(e.ctx, "msg_001")
+	must(t, err, "GetWebhookEvent")
+	if string(got.Data) != `{"n":1}` || got.Type != "message.received" || !got.At.Equal(epoch.Add(time.Second)) {
+		t.Fatalf("GetWebhookEvent = %+v", got)
+	}
+	_, err = e.s.GetWebhookEvent(e.ctx, "nope")
+	wantErr(t, err, store.ErrNotFound, "GetWebhookEvent(missing)")
+}
+
+func testWebhookDeliveries(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	for i := 1; i <= 4; i++ {
+		ev, _, err := e.s.PutWebhookEvent(e.ctx, whEvent(i, "c1"))
+		must(t, err, "PutWebhookEvent")
+		ds := []store.WebhookDelivery{
+			{Endpoint: "crm", EventID: ev.ID, Type: ev.Type, CustomerID: "c1", Status: store.WebhookPending, CreatedAt: epoch},
+			{Endpoint: "dwh", EventID: ev.ID, Type: ev.Type, CustomerID: "c1", Status: store.WebhookPending, CreatedAt: epoch},
+		}
+		must(t, e.s.FanOutWebhookEvent(e.ctx, ev.ID, ds), "FanOutWebhookEvent")
+		// A repeated fan-out (a crash before it was marked) keeps what is there.
+		must(t, e.s.FanOutWebhookEvent(e.ctx, ev.ID, ds[:1]), "FanOutWebhookEvent again")
+	}
+	pend, err := e.s.PendingWebhookDeliveries(e.ctx, "crm", 10)
+	must(t, err, "PendingWebhookDeliveries")
+	if len(pend) != 4 || pend[0].EventID != "msg_001" || pend[3].EventID != "msg_004" || pend[0].Seq <= 0 {
+		t.Fatalf("pending deliveries of crm = %+v, want msg_001..msg_004 in order", pend)
+	}
+	d := pend[1]
+	d.Status, d.Attempts, d.LastCode = store.WebhookDelivered, 2, 200
+	must(t, e.s.PutWebhookDelivery(e.ctx, d), "PutWebhookDelivery")
+	pend, err = e.s.PendingWebhookDeliveries(e.ctx, "crm", 10)
+	must(t, err, "PendingWebhookDeliveries")
+	if len(pend) != 3 || pend[1].EventID != "msg_003" {
+		t.Fatalf("after delivering msg_002, pending = %+v", pend)
+	}
+	got, err := e.s.GetWebhookDelivery(e.ctx, "crm", "msg_002")
+	must(t, err, "GetWebhookDelivery")
+	if got.Status != store.WebhookDelivered || got.Attempts != 2 || got.LastCode != 200 {
+		t.Fatalf("GetWebhookDelivery = %+v", got)
+	}
+	log, err := e.s.ListWebhookDeliveries(e.ctx, "crm", 0, 3)
+	must(t, err, "ListWebhookDeliveries")
+	if len(log) != 3 || log[0].EventID != "msg_004" || log[2].EventID != "msg_002" {
+		t.Fatalf("ListWebhookDeliveries = %+v, want msg_004, msg_003, msg_002", log)
+	}
+	older, err := e.s.ListWebhookDeliveries(e.ctx, "crm", log[2].Seq, 3)
+	must(t, err, "ListWebhookDeliveries(before)")
+	if len(older) != 1 || older[0].EventID != "msg_001" {
+		t.Fatalf("ListWebhookDeliveries(before %d) = %+v, want msg_001", log[2].Seq, older)
+	}
+	// Back to pending (a replay).
+	got.Status = store.WebhookPending
+	must(t, e.s.PutWebhookDelivery(e.ctx, got), "PutWebhookDelivery(replay)")
+	pend, err = e.s.PendingWebhookDeliveries(e.ctx, "crm", 10)
+	must(t, err, "PendingWebhookDeliveries")
+	if len(pend) != 4 || pend[1].EventID != "msg_002" {
+		t.Fatalf("after replaying msg_002, pending = %+v", pend)
+	}
+	other, err := e.s.ListWebhookDeliveries(e.ctx, "dwh", 0, 10)
+	must(t, err, "ListWebhookDeliveries(dwh)")
+	if len(other) != 4 {
+		t.Fatalf("dwh has %d deliveries, want 4", len(other))
+	}
+	_, err = e.s.GetWebhookDelivery(e.ctx, "crm", "nope")
+	wantErr(t, err, store.ErrNotFound, "GetWebhookDelivery(missing)")
+}
+
+func testWebhookEndpoints(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	ep := store.WebhookEndpoint{Name: "crm", URL: "https://crm.example/hook", Events: []string{"*"}, Secrets: []string{"whsec_AAAA"}, Enabled: true, Source: "api"}
+	must(t, e.s.CreateWebhookEndpoint(e.ctx, ep), "CreateWebhookEndpoint")
+	wantErr(t, e.s.CreateWebhookEndpoint(e.ctx, ep), store.ErrConflict, "CreateWebhookEndpoint twice")
+	must(t, e.s.CreateWebhookEndpoint(e.ctx, store.WebhookEndpoint{Name: "audit", URL: "https://a.example/", Enabled: true}), "Create audit")
+	up, err := e.s.UpdateWebhookEndpoint(e.ctx, "crm", func(x *store.WebhookEndpoint) error {
+		x.DisabledReason = "410 Gone"
+		return nil
+	})
+	must(t, err, "UpdateWebhookEndpoint")
+	if up.Active() || up.URL != ep.URL || up.Name != "crm" {
+		t.Fatalf("updated = %+v", up)
+	}
+	_, err = e.s.UpdateWebhookEndpoint(e.ctx, "crm", func(*store.WebhookEndpoint) error { return errBoom })
+	checkAbort(t, err, "UpdateWebhookEndpoint")
+	_, err = e.s.UpdateWebhookEndpoint(e.ctx, "nope", func(*store.WebhookEndpoint) error { return nil })
+	wantErr(t, err, store.ErrNotFound, "UpdateWebhookEndpoint(missing)")
+	list, err := e.s.ListWebhookEndpoints(e.ctx)
+	must(t, err, "ListWebhookEndpoints")
+	if len(list) != 2 || list[0].Name != "audit" || list[1].DisabledReason != "410 Gone" {
+		t.Fatalf("ListWebhookEndpoints = %+v", list)
+	}
+	// Deleting an endpoint deletes its deliveries.
+	ev, _, err := e.s.PutWebhookEvent(e.ctx, whEvent(1, "c1"))
+	must(t, err, "PutWebhookEvent")
+	must(t, e.s.FanOutWebhookEvent(e.ctx, ev.ID, []store.WebhookDelivery{{Endpoint: "crm", EventID: ev.ID, Status: store.WebhookPending}}), "FanOut")
+	must(t, e.s.DeleteWebhookEndpoint(e.ctx, "crm"), "DeleteWebhookEndpoint")
+	must(t, e.s.DeleteWebhookEndpoint(e.ctx, "crm"), "DeleteWebhookEndpoint again")
+	_, err = e.s.GetWebhookEndpoint(e.ctx, "crm")
+	wantErr(t, err, store.ErrNotFound, "GetWebhookEndpoint after delete")
+	if ds, err := e.s.ListWebhookDeliveries(e.ctx, "crm", 0, 10); err != nil || len(ds) != 0 {
+		t.Fatalf("deliveries of a deleted endpoint = %v, %v", ds, err)
+	}
+	if ds, err := e.s.PendingWebhookDeliveries(e.ctx, "crm", 10); err != nil || len(ds) != 0 {
+		t.Fatalf("pending deliveries of a deleted endpoint = %v, %v", ds, err)
+	}
+}
+
+func testWebhookErase(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	must(t, e.s.CreateWebhookEndpoint(e.ctx, store.WebhookEndpoint{Name: "crm", URL: "https://crm.example/", Enabled: true}), "Create")
+	for i := 1; i <= 4; i++ {
+		cust := "c1"
+		if i%2 == 0 {
+			cust = "c2"
+		}
+		ev, _, err := e.s.PutWebhookEvent(e.ctx, whEvent(i, cust))
+		must(t, err, "PutWebhookEvent")
+		if i <= 2 {
+			must(t, e.s.FanOutWebhookEvent(e.ctx, ev.ID, []store.WebhookDelivery{{Endpoint: "crm", EventID: ev.ID, CustomerID: cust, Status: store.WebhookPending}}), "FanOut")
+		}
+	}
+	n, err := e.s.DeleteWebhookCustomer(e.ctx, "c1")
+	must(t, err, "DeleteWebhookCustomer")
+	if n != 2 {
+		t.Fatalf("DeleteWebhookCustomer removed %d events, want 2", n)
+	}
+	if _, err := e.s.GetWebhookEvent(e.ctx, "msg_001"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("erased customer's event still there: %v", err)
+	}
+	pend, err := e.s.PendingWebhookEvents(e.ctx, 10)
+	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 1 || pend[0].ID != "msg_004" {
+		t.Fatalf("pending events after erasure = %+v, want only msg_004", pend)
+	}
+	ds, err := e.s.ListWebhookDeliveries(e.ctx, "crm", 0, 10)
+	must(t, err, "ListWebhookDeliveries")
+	if len(ds) != 1 || ds[0].EventID != "msg_002" {
+		t.Fatalf("deliveries after erasure = %+v, want only msg_002", ds)
+	}
+	if n, err := e.s.DeleteWebhookCustomer(e.ctx, "c1"); err != nil || n != 0 {
+		t.Fatalf("second erasure = %d, %v", n, err)
+	}
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// ---- outgoing webhooks ----------------------------------------------------
+//
+// The outbox of outgoing webhooks (issue 21): every reported change is a
+// WebhookEvent, recorded before the hub acknowledges the change (and, for an
+// inbound message, before the message joins its timeline, so a crash at any
+// point is healed by the redelivery that completes the change). The
+// dispatcher (package webhooks) fans each event out into one
+// WebhookDelivery per subscribed endpoint and works through each endpoint's
+// pending deliveries in recording order.
+
+// Webhook delivery statuses.
+const (
+	WebhookPending   = "pending"   // waiting for its (next) attempt
+	WebhookDelivered = "delivered" // the endpoint answered 2xx
+	WebhookFailed    = "failed"    // retries exhausted, or the endpoint disabled
+)
+
+// WebhookEvent is one outbox record. ID is the webhook-id receivers see:
+// deterministic (the same change recorded twice is one event) and stable
+// across retries.
+type WebhookEvent struct {
+	ID         string    `json:"id"`
+	Seq        int64     `json:"seq"` // set by the backend: order of recording
+	Type       string    `json:"type"`
+	CustomerID string    `json:"customer_id,omitempty"`
+	At         time.Time `json:"at"`
+	Data       []byte    `json:"data"` // the body's data object, JSON
+}
+
+// WebhookDelivery is one event's delivery to one endpoint.
+type WebhookDelivery struct {
+	Endpoint      string    `json:"endpoint"`
+	EventID       string    `json:"event_id"`
+	Seq           int64     `json:"seq"` // the event's Seq
+	Type          string    `json:"type"`
+	CustomerID    string    `json:"customer_id,omitempty"`
+	Status        string    `json:"status"`
+	Attempts      int       `json:"attempts"`
+	LastCode      int       `json:"last_code,omitempty"`
+	LastError     string    `json:"last_error,omitempty"`
+	LastAttemptAt time.Time `json:"last_attempt_at,omitempty"`
+	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// WebhookEndpoint is a receiver of outgoing webhooks, from the config
+// (Source "config", written at start-up) or the admin API (Source "api").
+type WebhookEndpoint struct {
+	Name   string   `json:"name"`
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+	// Secrets sign every delivery (whsec_ + base64); two during a rotation.
+	Secrets               []string `json:"secrets"`
+	AllowHTTP             bool     `json:"allow_http"`
+	AllowPrivateAddresses bool     `json:"allow_private_addresses"`
+	Enabled               bool     `json:"enabled"`
+	// DisabledReason is set when the hub disabled it (a 410 answer);
+	// enabling it again clears it.
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+	Source         string    `json:"source"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Active reports whether deliveries to e are attempted.
+func (e WebhookEndpoint) Active() bool { return e.Enabled && e.DisabledReason == "" }
+
+// Webhooks is the outbox, the deliveries and the endpoints.
+type Webhooks interface {
+	// PutWebhookEvent records ev (Seq assigned) unless an event with ev.ID
+	// exists; then it returns that one, created=false, and changes nothing.
+	PutWebhookEvent(ctx context.Context, ev WebhookEvent) (WebhookEvent, bool, error)
+	GetWebhookEvent(ctx context.Context, id string) (WebhookEvent, error)
+	// PendingWebhookEvents returns up to limit events not yet fanned out,
+	// by Seq ascending.
+	PendingWebhookEvents(ctx context.Context, limit int) ([]WebhookEvent, error)
+	// FanOutWebhookEvent stores each delivery whose (endpoint, event) is new
+	// and marks event id fanned out, in one step.
+	FanOutWebhookEvent(ctx context.Context, id string, ds []WebhookDelivery) error
+	// PutWebhookDelivery replaces the record of (d.Endpoint, d.EventID).
+	PutWebhookDelivery(ctx context.Context, d WebhookDelivery) error
+	GetWebhookDelivery(ctx context.Context, endpoint, eventID string) (WebhookDelivery, error)
+	// ListWebhookDeliveries pages an endpoint's deliveries newest (highest
+	// Seq) first, with Seq < before (before <= 0: from the newest).
+	ListWebhookDeliveries(ctx context.Context, endpoint string, before int64, limit int) ([]WebhookDelivery, error)
+	// PendingWebhookDeliveries returns up to limit of an endpoint's pending
+	// deliveries by Seq ascending.
+	PendingWebhookDeliveries(ctx context.Context, endpoint string, limit int) ([]WebhookDelivery, error)
+
+	// CreateWebhookEndpoint stores e; ErrConflict when the name exists.
+	CreateWebhookEndpoint(ctx context.Context, e WebhookEndpoint) error
+	GetWebhookEndpoint(ctx context.Context, name string) (WebhookEndpoint, error)
+	// UpdateWebhookEndpoint is compare-and-swap like UpdateCustomer.
+	UpdateWebhookEndpoint(ctx context.Context, name string, fn func(*WebhookEndpoint) error) (WebhookEndpoint, error)
+	ListWebhookEndpoints(ctx context.Context) ([]WebhookEndpoint, error)
+	// DeleteWebhookEndpoint removes the endpoint and its deliveries.
+	// Missing is not an error.
+	DeleteWebhookEndpoint(ctx context.Context, name string) error
+
+	// DeleteWebhookCustomer removes every event and delivery naming the
+	// customer (erasure), returning how many events went.
+	DeleteWebhookCustomer(ctx context.Context, customerID string) (int, error)
+}

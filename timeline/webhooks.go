@@ -1,0 +1,120 @@
+package timeline
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Recorder records a change for outgoing webhooks (webhooks.Outbox): the
+// event of type typ about key (the same key is the same event), with data
+// as its body's data object. It returns once the record is durable.
+type Recorder interface {
+	Record(ctx context.Context, typ, key, customerID string, data any) error
+}
+
+// Outgoing webhook event types this package records (webhooks.Types).
+const (
+	hookMessageReceived      = "message.received"
+	hookConversationOpened   = "conversation.opened"
+	hookConversationAssigned = "conversation.assigned"
+	hookConversationResolved = "conversation.resolved"
+	hookConversationReopened = "conversation.reopened"
+)
+
+// MessageData is the data of message.received and message.sent.
+type MessageData struct {
+	MessageID      string    `json:"message_id"`
+	CustomerID     string    `json:"customer_id"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	Channel        string    `json:"channel"`
+	Direction      string    `json:"direction"`
+	Sender         string    `json:"sender,omitempty"` // type:value of an inbound message's sender
+	Agent          string    `json:"agent,omitempty"`
+	PostedBy       string    `json:"posted_by,omitempty"`
+	Subject        string    `json:"subject,omitempty"`
+	Text           string    `json:"text"`
+	Attachments    int       `json:"attachments,omitempty"`
+	Status         string    `json:"status,omitempty"`
+	OccurredAt     time.Time `json:"occurred_at"`
+}
+
+// MessageDataOf is e's webhook data.
+func MessageDataOf(e store.Entry) MessageData {
+	d := MessageData{MessageID: e.ID, CustomerID: e.CustomerID, ConversationID: e.ConversationID, Channel: e.Channel,
+		Direction: string(e.Direction), Agent: e.Agent, PostedBy: e.PostedBy, Subject: e.Subject, Text: e.Text,
+		Attachments: len(e.Attachments), Status: e.Status, OccurredAt: e.OccurredAt}
+	if e.Sender != nil {
+		d.Sender = e.Sender.Type + ":" + e.Sender.Value
+	}
+	return d
+}
+
+// ConversationData is the data of the conversation.* events.
+type ConversationData struct {
+	ConversationID string `json:"conversation_id"`
+	CustomerID     string `json:"customer_id"`
+	Channel        string `json:"channel"`
+	Status         string `json:"status"`
+	Assignee       string `json:"assignee,omitempty"`
+	Team           string `json:"team,omitempty"`
+	By             string `json:"by,omitempty"` // the agent who changed it ("" for routing)
+}
+
+func conversationData(c store.Conversation, by string) ConversationData {
+	return ConversationData{ConversationID: c.ID, CustomerID: c.CustomerID, Channel: c.Channel, Status: c.Status,
+		Assignee: c.Assignee, Team: c.Team, By: by}
+}
+
+func (s *Service) record(ctx context.Context, typ, key, customerID string, data any) error {
+	if s.hooks == nil {
+		return nil
+	}
+	return s.hooks.Record(ctx, typ, key, customerID, data)
+}
+
+// recordReceived records an inbound message's events before it joins its
+// conversation: a crash after the record is healed by the redelivery that
+// appends the message (the router's dedupe would stop one that came after
+// the append, so recording after it could lose the event).
+func (s *Service) recordReceived(ctx context.Context, e store.Entry, c store.Conversation, agent string) error {
+	if err := s.record(ctx, hookMessageReceived, e.ID, e.CustomerID, MessageDataOf(e)); err != nil {
+		return err
+	}
+	if c.LastMessageID == "" { // this message opens it
+		cd := conversationData(c, "")
+		if err := s.record(ctx, hookConversationOpened, c.ID, c.CustomerID, cd); err != nil {
+			return err
+		}
+	}
+	if agent != "" {
+		cd := conversationData(c, "")
+		cd.Assignee = agent
+		if err := s.record(ctx, hookConversationAssigned, c.ID+"/"+e.ID, c.CustomerID, cd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordUpdate records an agent's change after it was made (keyed by the
+// conversation's new version); a failure is returned for logging, the
+// change stands.
+func (s *Service) recordUpdate(ctx context.Context, before, after store.Conversation, by string) error {
+	key := after.ID + "/" + strconv.FormatInt(after.Version, 10)
+	cd := conversationData(after, by)
+	if after.Assignee != "" && after.Assignee != before.Assignee {
+		if err := s.record(ctx, hookConversationAssigned, key, after.CustomerID, cd); err != nil {
+			return err
+		}
+	}
+	switch {
+	case after.Status == store.StatusResolved && before.Status != store.StatusResolved:
+		return s.record(ctx, hookConversationResolved, key, after.CustomerID, cd)
+	case before.Status == store.StatusResolved && after.Status != store.StatusResolved:
+		return s.record(ctx, hookConversationReopened, key, after.CustomerID, cd)
+	}
+	return nil
+}

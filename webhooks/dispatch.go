@@ -1,0 +1,338 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// LeaseName is the lease the dispatcher runs under (one replica at a time).
+const LeaseName = "webhooks"
+
+// LeaseSpec implements connectors.LeasedSource.
+func (s *Service) LeaseSpec() (string, time.Duration) { return LeaseName, 15 * time.Second }
+
+// RunLeased implements connectors.LeasedSource: the dispatcher. It fans new
+// outbox events out into deliveries and runs one worker per active
+// endpoint, until ctx ends (stop, or the lease lost). Everything it does is
+// in the store, so another replica taking over the lease (or this one after
+// a restart) carries on where it stopped: at worst an attempt whose result
+// was not recorded is made again, with the same webhook-id.
+func (s *Service) RunLeased(ctx context.Context, _ connectors.Sink, _ connectors.Lease) error {
+	workers := map[string]*worker{}
+	var wg sync.WaitGroup
+	defer func() {
+		for _, w := range workers {
+			w.stop()
+		}
+		wg.Wait()
+	}()
+	t := time.NewTicker(s.poll)
+	defer t.Stop()
+	for {
+		eps, err := s.st.ListWebhookEndpoints(ctx)
+		if err == nil {
+			s.Outbox.setEndpoints(eps)
+			err = s.fanOut(ctx, eps)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("webhook dispatcher: store call failed", "err", err)
+		}
+		if err == nil {
+			s.reconcile(ctx, eps, workers, &wg)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.wake:
+			for _, w := range workers {
+				w.poke()
+			}
+		}
+	}
+}
+
+// fanOut turns pending outbox events into deliveries for every active
+// endpoint that subscribes to their type, in recording order.
+func (s *Service) fanOut(ctx context.Context, eps []store.WebhookEndpoint) error {
+	for {
+		evs, err := s.st.PendingWebhookEvents(ctx, 500)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		now := s.clock().UTC()
+		for _, ev := range evs {
+			var ds []store.WebhookDelivery
+			for _, e := range eps {
+				if e.Active() && (slices.Contains(e.Events, ev.Type) || slices.Contains(e.Events, All)) {
+					ds = append(ds, store.WebhookDelivery{Endpoint: e.Name, EventID: ev.ID, Seq: ev.Seq, Type: ev.Type,
+						CustomerID: ev.CustomerID, Status: store.WebhookPending, NextAttemptAt: now, CreatedAt: now})
+				}
+			}
+			if err := s.st.FanOutWebhookEvent(ctx, ev.ID, ds); err != nil {
+				return err
+			}
+		}
+		if len(evs) < 500 {
+			return nil
+		}
+	}
+}
+
+// reconcile starts a worker for each active endpoint and stops the others.
+func (s *Service) reconcile(ctx context.Context, eps []store.WebhookEndpoint, workers map[string]*worker, wg *sync.WaitGroup) {
+	active := map[string]bool{}
+	for _, e := range eps {
+		if !e.Active() {
+			continue
+		}
+		active[e.Name] = true
+		if w, ok := workers[e.Name]; ok {
+			w.poke()
+			continue
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		w := &worker{s: s, name: e.Name, cancel: cancel, wake: make(chan struct{}, 1)}
+		workers[e.Name] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(wctx)
+		}()
+	}
+	for name, w := range workers {
+		if !active[name] {
+			w.stop()
+			delete(workers, name)
+		}
+	}
+}
+
+// worker delivers one endpoint's pending deliveries. A slow or failing
+// endpoint holds up only its own worker.
+type worker struct {
+	s      *Service
+	name   string
+	cancel context.CancelFunc
+	wake   chan struct{}
+}
+
+func (w *worker) stop() { w.cancel() }
+
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		busy, err := w.round(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.s.log.Warn("webhook worker: store call failed", "endpoint", w.name, "err", err)
+		}
+		if busy && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-w.wake:
+		case <-time.After(w.s.poll):
+		}
+	}
+}
+
+// round attempts every due pending delivery once, keeping each customer's
+// deliveries in order: a customer's chain stops at its first delivery that
+// is not due or fails, and chains of different customers run side by side
+// (at most Concurrency requests at once). It reports whether it attempted
+// anything.
+func (w *worker) round(ctx context.Context) (bool, error) {
+	e, err := w.s.st.GetWebhookEndpoint(ctx, w.name)
+	if err != nil || !e.Active() {
+		return false, err
+	}
+	pend, err := w.s.st.PendingWebhookDeliveries(ctx, w.name, 2000)
+	if err != nil {
+		return false, err
+	}
+	w.s.m.pending.WithLabelValues(w.name).Set(float64(len(pend)))
+	now := w.s.clock()
+	var chains [][]store.WebhookDelivery
+	byCustomer := map[string]int{}
+	blocked := map[string]bool{}
+	for _, d := range pend {
+		key := d.CustomerID
+		if key != "" && blocked[key] {
+			continue
+		}
+		if d.NextAttemptAt.After(now) {
+			if key != "" {
+				blocked[key] = true // a later one must wait for it
+			}
+			continue
+		}
+		if i, ok := byCustomer[key]; ok && key != "" {
+			chains[i] = append(chains[i], d)
+			continue
+		}
+		byCustomer[key] = len(chains)
+		chains = append(chains, []store.WebhookDelivery{d})
+	}
+	if len(chains) == 0 {
+		return false, nil
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	var disabled bool
+	sem := make(chan struct{}, w.s.conc)
+	for _, chain := range chains {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, d := range chain {
+				mu.Lock()
+				stop := disabled
+				mu.Unlock()
+				if stop || ctx.Err() != nil {
+					return
+				}
+				ok, gone, err := w.s.attempt(ctx, e, d)
+				if err != nil || gone {
+					mu.Lock()
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
+					disabled = disabled || gone
+					mu.Unlock()
+				}
+				if !ok {
+					return // the rest of this customer's chain waits
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return !disabled, firstErr
+}
+
+// attempt makes one delivery attempt and records its outcome. ok: the
+// delivery is done (the customer's next may go); gone: the endpoint
+// answered 410 and is now disabled.
+func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, d store.WebhookDelivery) (ok, gone bool, err error) {
+	ev, err := s.st.GetWebhookEvent(ctx, d.EventID)
+	if err != nil {
+		return false, false, fmt.Errorf("event %s: %w", d.EventID, err)
+	}
+	start := time.Now()
+	code, sendErr := s.send(ctx, e, ev)
+	if ctx.Err() != nil {
+		return false, false, nil // stopping: the attempt is made again by whoever runs next
+	}
+	s.m.latency.WithLabelValues(e.Name).Observe(time.Since(start).Seconds())
+	now := s.clock().UTC()
+	d.Attempts++
+	d.LastCode, d.LastAttemptAt, d.LastError = code, now, ""
+	if sendErr != nil {
+		d.LastError = sendErr.Error()
+	}
+	switch {
+	case sendErr == nil && code >= 200 && code < 300:
+		d.Status, d.NextAttemptAt = store.WebhookDelivered, time.Time{}
+		s.m.attempts.WithLabelValues(e.Name, "delivered").Inc()
+		ok = true
+	case code == http.StatusGone:
+		// The receiver says the endpoint is gone: disable it; this and
+		// every later delivery stay pending for when an admin enables it.
+		reason := "410 Gone at " + now.Format(time.RFC3339)
+		if _, err := s.st.UpdateWebhookEndpoint(ctx, e.Name, func(x *store.WebhookEndpoint) error {
+			x.DisabledReason = reason
+			return nil
+		}); err != nil {
+			return false, false, err
+		}
+		s.log.Warn("webhook endpoint answered 410 Gone: disabled", "endpoint", e.Name)
+		s.m.attempts.WithLabelValues(e.Name, "disabled").Inc()
+		d.NextAttemptAt = now
+		gone = true
+	case d.Attempts > len(s.schedule):
+		d.Status, d.NextAttemptAt = store.WebhookFailed, time.Time{}
+		s.m.attempts.WithLabelValues(e.Name, "gave_up").Inc()
+		s.log.Warn("webhook delivery failed for good (replayable)", "endpoint", e.Name, "event", d.EventID, "code", code, "err", sendErr)
+		ok = true // failed for good: the customer's next one goes on
+	default:
+		d.NextAttemptAt = now.Add(s.jitter(s.schedule[d.Attempts-1]))
+		s.m.attempts.WithLabelValues(e.Name, "failed").Inc()
+	}
+	if err := s.st.PutWebhookDelivery(ctx, d); err != nil {
+		return false, gone, err
+	}
+	return ok, gone, nil
+}
+
+// body is what every delivery posts.
+type body struct {
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// send posts ev to e, signed, and returns the response code.
+func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, ev store.WebhookEvent) (int, error) {
+	if err := CheckURL(e.URL, e.AllowHTTP); err != nil {
+		return 0, err
+	}
+	data := ev.Data
+	if len(data) == 0 {
+		data = []byte("{}")
+	}
+	b, err := json.Marshal(body{Type: ev.Type, Timestamp: ev.At.UTC(), Data: data})
+	if err != nil {
+		return 0, err
+	}
+	ts := s.clock()
+	sig, err := Sign(e.Secrets, ev.ID, ts, b)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "switchboard-webhooks")
+	req.Header.Set("webhook-id", ev.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	c := s.strict
+	if e.AllowPrivateAddresses {
+		c = s.open
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused; the body is not kept
+	return resp.StatusCode, nil
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

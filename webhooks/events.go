@@ -1,0 +1,102 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"sync/atomic"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Event types an endpoint may subscribe to; All subscribes to every one.
+const (
+	MessageReceived      = "message.received"
+	MessageSent          = "message.sent"
+	MessageStatus        = "message.status"
+	ConversationOpened   = "conversation.opened"
+	ConversationAssigned = "conversation.assigned"
+	ConversationResolved = "conversation.resolved"
+	ConversationReopened = "conversation.reopened"
+	CustomerCreated      = "customer.created"
+	CustomerMerged       = "customer.merged"
+	CustomerUnmerged     = "customer.unmerged"
+	CustomerErased       = "customer.erased"
+	ConsentChanged       = "consent.changed"
+	CSATReceived         = "csat.received"
+	ChannelPhaseChanged  = "channel.phase_changed"
+	All                  = "*"
+	Ping                 = "webhook.ping" // the test ping; not subscribable
+)
+
+// Types lists every subscribable event type.
+var Types = []string{
+	MessageReceived, MessageSent, MessageStatus,
+	ConversationOpened, ConversationAssigned, ConversationResolved, ConversationReopened,
+	CustomerCreated, CustomerMerged, CustomerUnmerged, CustomerErased,
+	ConsentChanged, CSATReceived, ChannelPhaseChanged,
+}
+
+// ValidType reports whether t may be named in an endpoint's events.
+func ValidType(t string) bool { return t == All || slices.Contains(Types, t) }
+
+// EventID is the webhook-id of the change of type typ identified by key
+// (an entry id, a conversation id and version, ...): the same change
+// recorded twice (a redelivered message) is one event.
+func EventID(typ, key string) string {
+	sum := sha256.Sum256([]byte(typ + "\x00" + key))
+	return "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+// Outbox records events in the store for the dispatcher. Record writes
+// nothing for a type no active endpoint wants (the common case costs
+// ingest nothing); the set of wanted types follows the store's endpoints
+// (Service.Refresh, every second on every replica). A nil *Outbox records
+// nothing.
+type Outbox struct {
+	st    store.Store
+	clock store.Clock
+	wants atomic.Pointer[map[string]bool]
+}
+
+// Wants reports whether some active endpoint subscribes to typ.
+func (o *Outbox) Wants(typ string) bool {
+	if o == nil {
+		return false
+	}
+	w := o.wants.Load()
+	return w != nil && ((*w)[typ] || (*w)[All])
+}
+
+func (o *Outbox) setEndpoints(eps []store.WebhookEndpoint) {
+	w := map[string]bool{}
+	for _, e := range eps {
+		if !e.Active() {
+			continue
+		}
+		for _, t := range e.Events {
+			w[t] = true
+		}
+	}
+	o.wants.Store(&w)
+}
+
+// Record stores the event of type typ about key (see EventID) with data as
+// the body's data object, unless no endpoint wants it or it is recorded
+// already. It returns after the record is durable: callers record before
+// they acknowledge the change (or before they make it, when a redelivery
+// would complete the change but not record it).
+func (o *Outbox) Record(ctx context.Context, typ, key, customerID string, data any) error {
+	if !o.Wants(typ) {
+		return nil
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	_, _, err = o.st.PutWebhookEvent(ctx, store.WebhookEvent{ID: EventID(typ, key), Type: typ, CustomerID: customerID, At: o.clock().UTC(), Data: b})
+	return err
+}

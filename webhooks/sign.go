@@ -1,0 +1,61 @@
+package webhooks
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SecretPrefix starts every signing secret (Standard Webhooks).
+const SecretPrefix = "whsec_"
+
+// NewSecret returns a fresh signing secret: whsec_ and 32 random bytes in
+// base64.
+func NewSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return SecretPrefix + base64.StdEncoding.EncodeToString(b)
+}
+
+// decodeSecret returns the key bytes of a whsec_ secret.
+func decodeSecret(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, SecretPrefix))
+	if err != nil || len(b) < 16 {
+		return nil, fmt.Errorf("webhook secret must be %s followed by base64 of at least 16 bytes", SecretPrefix)
+	}
+	return b, nil
+}
+
+// CheckSecret reports what is wrong with a secret ("" when nothing).
+func CheckSecret(s string) error {
+	_, err := decodeSecret(s)
+	return err
+}
+
+// Sign returns the webhook-signature header value for id, ts and body: one
+// "v1,BASE64" of HMAC-SHA256 over "id.ts.body" per secret, space-separated
+// (two during a rotation; receivers accept any that verifies).
+func Sign(secrets []string, id string, ts time.Time, body []byte) (string, error) {
+	var sigs []string
+	for _, s := range secrets {
+		key, err := decodeSecret(s)
+		if err != nil {
+			return "", err
+		}
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(id + "." + strconv.FormatInt(ts.Unix(), 10) + "."))
+		m.Write(body)
+		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	}
+	if len(sigs) == 0 {
+		return "", fmt.Errorf("no signing secret")
+	}
+	return strings.Join(sigs, " "), nil
+}

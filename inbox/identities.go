@@ -44,11 +44,11 @@ func (s *Server) identityEvent(ctx context.Context, customer, agent, text string
 	now := s.o.Clock().UTC()
 	e := store.Entry{ID: ids.Random("ev_", now), CustomerID: customer, Kind: store.KindEvent, Agent: agent,
 		Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
-	if _, _, err := s.o.Store.AppendEntry(ctx, e); err != nil {
+	// Through the conversation service, the one writer of timeline entries
+	// besides the router (it announces entry.created); no conversation.
+	if _, _, err := s.o.Conversations.Append(ctx, e, store.Conversation{}); err != nil {
 		s.o.Logger.Error("identity change done, timeline event lost", "customer", customer, "err", err)
-		return
 	}
-	_ = timeline.Publish(ctx, s.o.Store, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: customer, EntryID: e.ID})
 }
 
 func (s *Server) identityAudit(ctx context.Context, agent, action, target, detail string) error {

@@ -73,7 +73,15 @@ type evidence struct {
 	text     string
 }
 
-func (e evidence) key() string { return e.kind + "|" + e.identity }
+// key is what a rejection remembers: the identity that links the pair
+// (whichever way round it was verified and claimed), or for evidence
+// without one, its kind.
+func (e evidence) key() string {
+	if e.identity != "" {
+		return "identity|" + e.identity
+	}
+	return e.kind
+}
 
 // Resolver applies the identity rules.
 type Resolver struct {

@@ -273,7 +273,9 @@ func TestAPIAgentCorrectsIdentities(t *testing.T) {
 			t.Fatalf("verified an address %s claims: %+v, want one suggestion", x.ID, c)
 		}
 		sg := h.suggestions("?kind=" + identity.EvidenceVerifiedOfClaim)
-		if !slices.ContainsFunc(sg, func(m store.Merge) bool { return m.ID == c.SuggestionIDs[0] && m.Loser == x.ID && strings.Contains(m.Evidence, "customer confirmed") }) {
+		if !slices.ContainsFunc(sg, func(m store.Merge) bool {
+			return m.ID == c.SuggestionIDs[0] && m.Loser == x.ID && strings.Contains(m.Evidence, "customer confirmed")
+		}) {
 			t.Fatalf("suggestion %s with the agent's reason not listed: %+v", c.SuggestionIDs[0], sg)
 		}
 		// Claimed on b while verified for a: kept claimed, a suggestion.

@@ -24,6 +24,9 @@ type Channel struct {
 	Trusted   bool      `json:"trusted,omitempty"`
 	UpdatedBy string    `json:"updated_by,omitempty"`
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
+	// DefaultRegion reads the channel's phone numbers written without a
+	// country code (channels[].default_region; "" = identity.default_region).
+	DefaultRegion string `json:"default_region,omitempty"`
 }
 
 // ValidPhase reports whether p is one of off, shadow, pilot, live.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/erasure"
-	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -41,14 +40,9 @@ func (s *Server) pathIdentity(w http.ResponseWriter, r *http.Request) (connector
 // identityEvent puts an event entry on customer's timeline; a failure is
 // logged (the change and its audit are done).
 func (s *Server) identityEvent(ctx context.Context, customer, agent, text string) {
-	now := s.o.Clock().UTC()
-	e := store.Entry{ID: ids.Random("ev_", now), CustomerID: customer, Kind: store.KindEvent, Agent: agent,
-		Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
-	if _, _, err := s.o.Store.AppendEntry(ctx, e); err != nil {
+	if _, err := s.o.Conversations.CustomerEvent(ctx, customer, agent, text); err != nil {
 		s.o.Logger.Error("identity change done, timeline event lost", "customer", customer, "err", err)
-		return
 	}
-	_ = timeline.Publish(ctx, s.o.Store, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: customer, EntryID: e.ID})
 }
 
 func (s *Server) identityAudit(ctx context.Context, agent, action, target, detail string) error {

@@ -81,7 +81,9 @@ func TestUICustomerPanelIdentities(t *testing.T) {
 			if _, code := p.find(t, "phone:+358407654321"); code != 404 {
 				t.Fatalf("lookup of the removed phone: %d, want 404", code)
 			}
-			var audit struct{ Audit []struct{ Action, Actor string } }
+			var audit struct {
+				Audit []struct{ Action, Actor string }
+			}
 			call(t, "GET", p.base+"/api/v1/audit?limit=50", adminToken, nil, &audit)
 			var got []string
 			for _, a := range audit.Audit {

@@ -321,6 +321,12 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		}
 	}
 
+	if res.Created && msg.SenderName != "" {
+		if err := r.nameHints(ctx, cust, msg, &res); err != nil {
+			return res, err
+		}
+	}
+
 	// 5. Record the identities and name on the customer records they are
 	// bound to (idempotent; skipped when the records already have them).
 	if c, ok := records[cust]; ok && res.Merges == 0 && res.Suggestions == 0 && knows(c, msg, holder) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/erasure"
+	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -28,7 +29,7 @@ type identityInput struct {
 func (s *Server) pathIdentity(w http.ResponseWriter, r *http.Request) (connectors.Identity, bool) {
 	id, err := connectors.ParseKey(r.PathValue("key"))
 	if err == nil {
-		id, err = connectors.Normalize(id, s.o.DefaultRegion)
+		id, err = normalizeOrRaw(id, s.o.DefaultRegion)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_identity", err.Error())
@@ -180,4 +181,17 @@ func (s *Server) moveIdentity(w http.ResponseWriter, r *http.Request) {
 	s.identityEvent(ctx, from.ID, p.Name, fmt.Sprintf("%s moved %s to customer %s%s", p.Name, id.Key(), c.Customer, reasonSuffix(in.Reason)))
 	s.identityEvent(ctx, c.Customer, p.Name, fmt.Sprintf("%s moved %s here from customer %s%s", p.Name, id.Key(), from.ID, reasonSuffix(in.Reason)))
 	writeJSON(w, 200, c)
+}
+
+// normalizeOrRaw normalizes an identity named by an agent; a phone number
+// no rule can read is taken as the raw text ingest kept it as
+// (router.RawPhone), so it can be found and removed.
+func normalizeOrRaw(id connectors.Identity, region string) (connectors.Identity, error) {
+	n, err := connectors.Normalize(id, region)
+	if err != nil {
+		if raw, ok := router.RawPhone(id); ok {
+			return raw, nil
+		}
+	}
+	return n, err
 }

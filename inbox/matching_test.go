@@ -42,16 +42,18 @@ const (
 
 func newMatchHub(t *testing.T, st store.Store) *matchHub {
 	dir := directory.New(st, []directory.Channel{{Name: "form", Type: "api", Phase: store.PhaseLive},
-		{Name: "crm", Type: "api", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		{Name: "crm", Type: "api", Phase: store.PhaseLive},
+		{Name: "crm-se", Type: "api", Phase: store.PhaseLive, Trusted: true, DefaultRegion: "SE"}}, store.SystemClock, nil)
+	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"},
 		Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Resolver: identity.NewResolver(st, store.SystemClock, nil, nil),
-		Teams: []string{"support"}, Logger: slog.New(slog.DiscardHandler), DefaultRegion: "FI",
+		Teams: []string{"support"}, Logger: slog.New(slog.DiscardHandler), DefaultRegion: "FI", Ingest: in,
 		Credentials: []inbox.Credential{
 			{Principal: inbox.Principal{Name: "alice", Role: "agent", Teams: []string{"support"}}, TokenSHA256: inbox.HashToken(matchAgentTok)},
 			{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken(matchAdminTok)},
 		}})
-	return &matchHub{t: t, st: st, srv: srv, in: router.NewIngest(st, dir, "FI", store.SystemClock, nil), rt: rt}
+	return &matchHub{t: t, st: st, srv: srv, in: in, rt: rt}
 }
 
 // send routes a message on channel carrying keys ("type:value", claimed
@@ -362,5 +364,63 @@ func TestAPIBulkDecisions(t *testing.T) {
 			t.Fatalf("queue after the decisions: %+v, want only %s of the three", left, ids[2])
 		}
 		h.call(true, "POST", "/api/v1/suggestions/decisions", `{"decisions":[{"id":"x","decision":"maybe"}]}`, 422, nil)
+	})
+}
+
+// drain routes every message waiting in the ingest queue.
+func (h *matchHub) drain() {
+	h.t.Helper()
+	ctx := context.Background()
+	for {
+		items, err := h.st.Read(ctx, store.QueueIngest, "match", 10, 0)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(items) == 0 {
+			return
+		}
+		for _, it := range items {
+			var m connectors.Message
+			if err := json.Unmarshal(it.Payload, &m); err != nil {
+				h.t.Fatal(err)
+			}
+			if err := h.rt.Process(ctx, m); err != nil {
+				h.t.Fatal(err)
+			}
+			if err := h.st.Ack(ctx, store.QueueIngest, it.ID); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Issue 22, fourth case, through the api channel: a number without a
+// country code is read in the channel's region, the entry says which rule
+// read it, and an unreadable number is kept as claimed raw text.
+func TestAPIChannelDefaultRegion(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newMatchHub(t, st)
+		n := matchSeq.Add(1)
+		post := func(channel, phone string) {
+			h.call(true, "POST", "/api/v1/channels/"+channel+"/messages",
+				fmt.Sprintf(`{"external_id":"r%d-%s","sender":{"phone":%q},"text":"hej"}`, n, channel, phone), 202, nil)
+		}
+		se := fmt.Sprintf("070 %03d %04d", n%1000, n%10000)
+		post("crm-se", se)
+		post("crm", "call me on my cell")
+		h.drain()
+		want := fmt.Sprintf("phone:+4670%03d%04d", n%1000, n%10000)
+		c := h.lookup(want, 200)
+		es := h.timeline(c.ID)
+		if len(es) != 1 || !slices.Contains(es[0].Flags, "phone-region:SE (channels[crm-se].default_region)") {
+			t.Fatalf("entry of %s: %+v, want the flag naming channels[crm-se].default_region", want, es)
+		}
+		raw := h.lookup("phone:call me on my cell", 200)
+		if k := keysOf(raw.Identities); !slices.Equal(k, []string{"~phone:call me on my cell"}) {
+			t.Fatalf("unreadable number kept as %v, want claimed raw text", k)
+		}
+		if es := h.timeline(raw.ID); len(es) != 1 || !slices.Contains(es[0].Flags, "phone-unreadable") {
+			t.Fatalf("entry of the unreadable number: %+v", es)
+		}
 	})
 }

@@ -63,7 +63,7 @@ func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
 	for _, id := range msg.Identities {
 		n, err := connectors.Normalize(id, region)
 		if err != nil {
-			raw, ok := unreadablePhone(id)
+			raw, ok := RawPhone(id)
 			if !ok {
 				return msg, err
 			}
@@ -157,10 +157,10 @@ func withoutCountryCode(v string) bool {
 	return !strings.HasPrefix(v, "+") && !strings.HasPrefix(v, "00")
 }
 
-// unreadablePhone returns a phone identity that cannot be read as a number
-// as claimed raw text, when it is text worth keeping (one line, not
-// empty, at most 64 bytes).
-func unreadablePhone(id connectors.Identity) (connectors.Identity, bool) {
+// RawPhone returns a phone identity that cannot be read as a number as
+// claimed raw text, when it is text worth keeping (one line, not empty, at
+// most 64 bytes): how ingest keeps it, and how a lookup finds it again.
+func RawPhone(id connectors.Identity) (connectors.Identity, bool) {
 	v := strings.TrimSpace(id.Value)
 	if strings.ToLower(strings.TrimSpace(id.Type)) != connectors.Phone || v == "" || len(v) > 64 || !utf8.ValidString(v) ||
 		strings.ContainsFunc(v, unicode.IsControl) {

@@ -597,7 +597,9 @@
           el('div', { class: 'sugg-who' }, 'Same person as ',
             el('strong', { text: other ? (other.name || (other.identities[0] && other.identities[0].value) || otherID) : otherID }), '?'),
           other ? el('div', { class: 'muted small', text: other.identities.map((i) => i.type + ':' + i.value + (i.verified ? ' ✓' : ' (claimed)')).join(', ') }) : null,
-          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: 'Evidence: ' }), el('span', { text: m.evidence })),
+          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: 'Evidence: ' }),
+            m.evidence_kind === 'name_hint' ? el('span', { class: 'mark claimed', title: 'Names are not identities: a weak hint, never merged automatically', text: 'weak hint' }) : null,
+            ' ', el('span', { text: m.evidence })),
           el('div', { class: 'sugg-actions' },
             el('button', { type: 'button', class: 'primary', text: 'Accept merge', onclick: () => decide(m.id, true) }),
             el('button', { type: 'button', text: 'Reject', onclick: () => decide(m.id, false) })));

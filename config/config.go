@@ -282,6 +282,9 @@ type Channel struct {
 	Trusted bool `yaml:"trusted"`
 	// Team conversations of this channel route to. Optional.
 	Team string `yaml:"team"`
+	// DefaultRegion reads this channel's phone numbers written without a
+	// country code (ISO 3166-1 alpha-2, e.g. SE); empty: identity.default_region.
+	DefaultRegion string `yaml:"default_region"`
 
 	Email   map[string]any `yaml:"email"`
 	SMS     map[string]any `yaml:"sms"`
@@ -495,6 +498,7 @@ func (c *Config) SetDefaults() {
 	}
 	for i := range c.Channels {
 		ch := &c.Channels[i]
+		ch.DefaultRegion = strings.ToUpper(ch.DefaultRegion)
 		if ch.Phase == "" {
 			if ch.Type == TypeAPI {
 				ch.Phase = PhaseLive

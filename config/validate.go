@@ -234,6 +234,9 @@ func (c *Config) Validate() error {
 		if ch.Phase == PhasePilot && ch.PilotTeam == "" {
 			v.add(p+".pilot_team", "is required when phase is pilot")
 		}
+		if ch.DefaultRegion != "" && !regionRe.MatchString(ch.DefaultRegion) {
+			v.add(p+".default_region", "%q is not a two-letter ISO 3166 region code (like SE, FI)", ch.DefaultRegion)
+		}
 		if ch.PilotTeam != "" {
 			teamRef(p+".pilot_team", ch.PilotTeam)
 		}

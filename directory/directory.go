@@ -26,6 +26,9 @@ type Channel struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// Readiness are the promotion criteria (channels[].readiness).
 	Readiness Readiness `json:"-"`
+	// DefaultRegion reads the channel's phone numbers written without a
+	// country code (channels[].default_region; "" = identity.default_region).
+	DefaultRegion string `json:"default_region,omitempty"`
 }
 
 // ValidPhase reports whether p is one of off, shadow, pilot, live.

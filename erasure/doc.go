@@ -7,8 +7,8 @@
 // again.
 //
 // It imports store (the contract, never a backend), timeline (to read the
-// merged view), connectors (messages and the blob store) and the standard
-// library. It never imports router, and it writes no conversation itself:
+// merged view), connectors (messages and the blob store), identity (the
+// name-hint keys to remove) and the standard library. It never imports router, and it writes no conversation itself:
 // the caller passes the conversation service's Delete, which also releases
 // the assignee's load.
 package erasure

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/identity"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -79,6 +80,12 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 				return rep, fmt.Errorf("erase: unbind %s: %w", id.Type, err)
 			}
 			rep.Identities++
+		}
+		// The name hints (a hash of the name and an email domain or phone prefix).
+		for _, h := range identity.NameHints(c.Name, c.Identities) {
+			if err := st.UnbindIdentity(ctx, identity.NameHintType, h.Key, c.ID); err != nil {
+				return rep, fmt.Errorf("erase: unbind name hint: %w", err)
+			}
 		}
 		// Attachments first: once the entries are gone nothing names the blobs.
 		for before := ""; ; {

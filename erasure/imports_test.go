@@ -13,7 +13,7 @@ func TestImportsOnlyWhatDocAllows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allowed := map[string]bool{"github.com/switchboard-hub/switchboard/connectors": true, "github.com/switchboard-hub/switchboard/store": true, "github.com/switchboard-hub/switchboard/timeline": true}
+	allowed := map[string]bool{"github.com/switchboard-hub/switchboard/connectors": true, "github.com/switchboard-hub/switchboard/store": true, "github.com/switchboard-hub/switchboard/identity": true, "github.com/switchboard-hub/switchboard/timeline": true}
 	for _, imp := range p.Imports {
 		if strings.HasPrefix(imp, "github.com/switchboard-hub/switchboard/") && !allowed[imp] {
 			t.Errorf("package %s imports %s, which its doc.go does not allow", p.Name, imp)

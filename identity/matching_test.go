@@ -2,12 +2,15 @@ package identity_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/erasure"
 	"github.com/switchboard-hub/switchboard/identity"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -217,6 +220,63 @@ func TestUnmergeIsExact(t *testing.T) {
 		}
 		if _, es := timelineOf(t, st, b.Customer); len(es) != 1 {
 			t.Fatalf("after unmerge %s has %d entries, want 1", b.Customer, len(es))
+		}
+	})
+}
+
+// Issue 22, sixth case: a new customer named like an existing one with the
+// same email domain or phone prefix is a weak hint on the suggestion list,
+// never merged; erasure removes the hint.
+func TestNameHints(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		r := identity.NewResolver(st, store.SystemClock, nil, nil)
+		named := func(name string, keys ...string) identity.Resolution {
+			m := msg(keys...)
+			m.SenderName = name
+			return resolve(t, r, m)
+		}
+		n := seq.Add(1)
+		domain := fmt.Sprintf("hint%d.example", n)
+		name := fmt.Sprintf("Ann Lee %d", n)
+		a := named(name, "email:ann@"+domain)
+		if a.SuggestionRaised {
+			t.Fatalf("first customer of a name: %+v", a)
+		}
+		b := named(strings.ToUpper(name), "email:ann.lee@"+domain)
+		if !b.Created || b.Customer == a.Customer || b.Merges != 0 || !b.SuggestionRaised {
+			t.Fatalf("same name, same domain: %+v, want a new customer with a suggestion, no merge", b)
+		}
+		s := suggestion(t, st, b.SuggestionIDs[0])
+		if s.EvidenceKind != identity.EvidenceNameHint || s.Winner != a.Customer || s.Loser != b.Customer || !strings.Contains(s.Evidence, "email domain "+domain) || !strings.Contains(s.Evidence, "weak hint") {
+			t.Fatalf("name hint %+v", s)
+		}
+		if rootOf(t, st, b.Customer) == rootOf(t, st, a.Customer) {
+			t.Fatal("a name hint merged the customers")
+		}
+		if c := named(name, fmt.Sprintf("email:ann@other%d.example", n)); c.SuggestionRaised {
+			t.Fatalf("same name, another domain: %+v, want no hint", c)
+		}
+		if c := named(fmt.Sprintf("Bo Ek %d", n), fmt.Sprintf("email:bo@other%d.example", n)); c.SuggestionRaised {
+			t.Fatalf("another name: %+v, want no hint", c)
+		}
+		p1, p2 := fmt.Sprintf("phone:+35840%07d", seq.Add(1)), fmt.Sprintf("phone:+35840%07d", seq.Add(1))
+		pname := fmt.Sprintf("Cy Oy %d", n)
+		named(pname, p1)
+		if d := named(pname, p2); !d.SuggestionRaised || suggestion(t, st, d.SuggestionIDs[0]).EvidenceKind != identity.EvidenceNameHint {
+			t.Fatalf("same name, same phone prefix: %+v, want a name hint", d)
+		}
+
+		// Erasure takes the hint with the person.
+		keys := identity.NameHints(name, []connectors.Identity{{Type: connectors.Email, Value: "ann@" + domain}})
+		if _, err := st.LookupClaim(ctx, identity.NameHintType, keys[0].Key); err != nil {
+			t.Fatalf("name hint of %s: %v", a.Customer, err)
+		}
+		if _, err := erasure.Erase(ctx, st, nil, a.Customer, "root", store.SystemClock, func(context.Context, store.Conversation) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.LookupClaim(ctx, identity.NameHintType, keys[0].Key); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("name hint after the erasure: %v, want not found", err)
 		}
 	})
 }

@@ -73,7 +73,15 @@ type evidence struct {
 	text     string
 }
 
-func (e evidence) key() string { return e.kind + "|" + e.identity }
+// key is what a rejection remembers: the identity that links the pair
+// (whichever way round it was verified and claimed), or for evidence
+// without one, its kind.
+func (e evidence) key() string {
+	if e.identity != "" {
+		return "identity|" + e.identity
+	}
+	return e.kind
+}
 
 // Resolver applies the identity rules.
 type Resolver struct {
@@ -309,6 +317,12 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 	// person, most likely, but a claim never merges; agents decide.
 	for _, id := range newlyVerified {
 		if err := r.verifiedOverClaim(ctx, cust, id, msg.ID, msg.Channel, fmt.Sprintf("message %s on channel %s", msg.ID, msg.Channel), &res); err != nil {
+			return res, err
+		}
+	}
+
+	if res.Created && msg.SenderName != "" {
+		if err := r.nameHints(ctx, cust, msg, &res); err != nil {
 			return res, err
 		}
 	}

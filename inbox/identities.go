@@ -8,7 +8,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/erasure"
-	"github.com/switchboard-hub/switchboard/internal/ids"
+	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -29,7 +29,7 @@ type identityInput struct {
 func (s *Server) pathIdentity(w http.ResponseWriter, r *http.Request) (connectors.Identity, bool) {
 	id, err := connectors.ParseKey(r.PathValue("key"))
 	if err == nil {
-		id, err = connectors.Normalize(id, s.o.DefaultRegion)
+		id, err = normalizeOrRaw(id, s.o.DefaultRegion)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_identity", err.Error())
@@ -41,12 +41,7 @@ func (s *Server) pathIdentity(w http.ResponseWriter, r *http.Request) (connector
 // identityEvent puts an event entry on customer's timeline; a failure is
 // logged (the change and its audit are done).
 func (s *Server) identityEvent(ctx context.Context, customer, agent, text string) {
-	now := s.o.Clock().UTC()
-	e := store.Entry{ID: ids.Random("ev_", now), CustomerID: customer, Kind: store.KindEvent, Agent: agent,
-		Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
-	// Through the conversation service, the one writer of timeline entries
-	// besides the router (it announces entry.created); no conversation.
-	if _, _, err := s.o.Conversations.Append(ctx, e, store.Conversation{}); err != nil {
+	if _, err := s.o.Conversations.CustomerEvent(ctx, customer, agent, text); err != nil {
 		s.o.Logger.Error("identity change done, timeline event lost", "customer", customer, "err", err)
 	}
 }
@@ -186,4 +181,17 @@ func (s *Server) moveIdentity(w http.ResponseWriter, r *http.Request) {
 	s.identityEvent(ctx, from.ID, p.Name, fmt.Sprintf("%s moved %s to customer %s%s", p.Name, id.Key(), c.Customer, reasonSuffix(in.Reason)))
 	s.identityEvent(ctx, c.Customer, p.Name, fmt.Sprintf("%s moved %s here from customer %s%s", p.Name, id.Key(), from.ID, reasonSuffix(in.Reason)))
 	writeJSON(w, 200, c)
+}
+
+// normalizeOrRaw normalizes an identity named by an agent; a phone number
+// no rule can read is taken as the raw text ingest kept it as
+// (router.RawPhone), so it can be found and removed.
+func normalizeOrRaw(id connectors.Identity, region string) (connectors.Identity, error) {
+	n, err := connectors.Normalize(id, region)
+	if err != nil {
+		if raw, ok := router.RawPhone(id); ok {
+			return raw, nil
+		}
+	}
+	return n, err
 }

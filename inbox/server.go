@@ -531,7 +531,7 @@ func (s *Server) findCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := connectors.ParseKey(q)
 	if err == nil {
-		id, err = connectors.Normalize(id, s.o.DefaultRegion)
+		id, err = normalizeOrRaw(id, s.o.DefaultRegion)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_identity", err.Error())

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
 
@@ -57,10 +59,23 @@ func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
 	}
 	ids := make([]connectors.Identity, 0, len(msg.Identities))
 	seen := map[string]bool{}
+	region, rule := in.region, "identity.default_region"
+	if ch.DefaultRegion != "" {
+		region, rule = ch.DefaultRegion, "channels["+ch.Name+"].default_region"
+	}
+	var flags []string
 	for _, id := range msg.Identities {
-		n, err := connectors.Normalize(id, in.region)
+		n, err := connectors.Normalize(id, region)
 		if err != nil {
-			return msg, err
+			raw, ok := RawPhone(id)
+			if !ok {
+				return msg, err
+			}
+			// Never dropped: kept as the text it was, claimed (it proves
+			// nothing and matches only the same text).
+			n, flags = raw, append(flags, "phone-unreadable")
+		} else if n.Type == connectors.Phone && withoutCountryCode(id.Value) {
+			flags = append(flags, "phone-region:"+region+" ("+rule+")")
 		}
 		if ch.Trusted {
 			n.Verified = true
@@ -72,6 +87,9 @@ func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
 		ids = append(ids, n)
 	}
 	msg.Identities = ids
+	if len(flags) > 0 {
+		msg.Flags = append(append([]string(nil), msg.Flags...), flags...)
+	}
 	if err := msg.Validate(MaxTextBytes); err != nil {
 		return msg, err
 	}
@@ -138,4 +156,23 @@ func (in *Ingest) Quarantine(ctx context.Context, msg connectors.Message, reason
 	}
 	in.fig.one(ctx, msg.Channel, FigRefused)
 	return nil
+}
+
+// withoutCountryCode reports whether a phone number as written has no
+// country code (no leading + or 00): it was read in a default region.
+func withoutCountryCode(v string) bool {
+	v = strings.TrimLeft(v, " \t(")
+	return !strings.HasPrefix(v, "+") && !strings.HasPrefix(v, "00")
+}
+
+// RawPhone returns a phone identity that cannot be read as a number as
+// claimed raw text, when it is text worth keeping (one line, not empty, at
+// most 64 bytes): how ingest keeps it, and how a lookup finds it again.
+func RawPhone(id connectors.Identity) (connectors.Identity, bool) {
+	v := strings.TrimSpace(id.Value)
+	if strings.ToLower(strings.TrimSpace(id.Type)) != connectors.Phone || v == "" || len(v) > 64 || !utf8.ValidString(v) ||
+		strings.ContainsFunc(v, unicode.IsControl) {
+		return id, false
+	}
+	return connectors.Identity{Type: connectors.Phone, Value: v}, true
 }

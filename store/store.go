@@ -150,8 +150,9 @@ type Merge struct {
 	Identity     string `json:"identity,omitempty"`
 	Channel      string `json:"channel,omitempty"`
 	EvidenceKind string `json:"evidence_kind,omitempty"`
-	// Rejected remembers the evidence ("kind|identity") agents rejected for
-	// this pair: the same evidence does not propose the pair again.
+	// Rejected remembers the evidence agents rejected for this pair
+	// ("identity|TYPE:VALUE", or a kind when no identity links them): the
+	// same evidence does not propose the pair again.
 	Rejected []string `json:"rejected,omitempty"`
 }
 

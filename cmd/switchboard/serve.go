@@ -138,7 +138,7 @@ func routerChannels(cfg *config.Config) []directory.Channel {
 	out := make([]directory.Channel, 0, len(cfg.Channels))
 	for _, c := range cfg.Channels {
 		out = append(out, directory.Channel{Name: c.Name, Type: c.Type, Phase: c.Phase, PilotTeam: c.PilotTeam, Team: c.Team, Trusted: c.Trusted,
-			Readiness: readinessOf(c.Readiness)})
+			Readiness: readinessOf(c.Readiness), DefaultRegion: c.DefaultRegion})
 	}
 	return out
 }

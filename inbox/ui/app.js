@@ -524,7 +524,9 @@
         el('span', { class: 'id-type', text: i.type }),
         el('span', { class: 'id-value', text: i.value }),
         i.verified ? el('span', { class: 'mark verified', title: 'Verified by the channel', text: '✓ verified' })
-          : el('span', { class: 'mark claimed', title: 'Claimed by the customer (typed into a form), not verified', text: 'claimed' })));
+          : el('span', { class: 'mark claimed', title: 'Claimed by the customer (typed into a form), not verified', text: 'claimed' }),
+        el('button', { type: 'button', class: 'id-remove link small', title: 'Remove this identity from the customer',
+          'data-key': i.type + ':' + i.value, text: 'remove', onclick: () => removeIdentity(c, i) })));
     }
     const cs = clear($('cust-consents'));
     if (!c.consents || !c.consents.length) cs.append(el('li', { class: 'muted', text: 'No consent decisions recorded' }));
@@ -536,6 +538,49 @@
         k.text ? el('div', { class: 'muted small', text: '“' + k.text + '”' }) : null));
     }
   }
+
+  // Agents correct identities (issue 22): add one (claimed, or verified
+  // with a reason), remove a wrong one. Both are audited and appear on the
+  // timeline as events; a conflict raises a suggestion, shown below.
+  async function refreshCustomer(cust) {
+    if (S.customer !== cust || !S.conv) return;
+    if (await loadCustomer(S.conv.customer_id, S.openGen)) await loadTimeline();
+  }
+
+  async function removeIdentity(cust, i) {
+    try {
+      await api('DELETE', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/identities/' +
+        encodeURIComponent(i.type + ':' + i.value) + '?reason=' + encodeURIComponent('removed in the customer panel'));
+      toast('Identity removed.');
+      await refreshCustomer(cust);
+    } catch (e) { fail(e); }
+  }
+
+  $('cust-id-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const cust = S.customer;
+    if (!cust) return;
+    $('cust-id-error').textContent = '';
+    const body = { type: $('cust-id-type').value, value: $('cust-id-value').value.trim(),
+      verified: $('cust-id-verified').checked, reason: $('cust-id-reason').value.trim() };
+    if (body.verified && !body.reason) {
+      $('cust-id-error').textContent = 'A verified identity needs a reason: how was it checked?';
+      return;
+    }
+    $('cust-id-add').disabled = true;
+    try {
+      const c = await api('POST', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/identities', body);
+      $('cust-id-value').value = '';
+      $('cust-id-reason').value = '';
+      $('cust-id-verified').checked = false;
+      toast(c.conflict ? 'Added as claimed: ' + c.conflict : 'Identity added.');
+      await refreshCustomer(cust);
+    } catch (e) {
+      $('cust-id-error').textContent = e.message || String(e);
+    } finally {
+      $('cust-id-add').disabled = false;
+    }
+  });
 
   async function loadSuggestions() {
     const cust = S.customer;
@@ -552,7 +597,9 @@
           el('div', { class: 'sugg-who' }, 'Same person as ',
             el('strong', { text: other ? (other.name || (other.identities[0] && other.identities[0].value) || otherID) : otherID }), '?'),
           other ? el('div', { class: 'muted small', text: other.identities.map((i) => i.type + ':' + i.value + (i.verified ? ' ✓' : ' (claimed)')).join(', ') }) : null,
-          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: 'Evidence: ' }), el('span', { text: m.evidence })),
+          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: 'Evidence: ' }),
+            m.evidence_kind === 'name_hint' ? el('span', { class: 'mark claimed', title: 'Names are not identities: a weak hint, never merged automatically', text: 'weak hint' }) : null,
+            ' ', el('span', { text: m.evidence })),
           el('div', { class: 'sugg-actions' },
             el('button', { type: 'button', class: 'primary', text: 'Accept merge', onclick: () => decide(m.id, true) }),
             el('button', { type: 'button', text: 'Reject', onclick: () => decide(m.id, false) })));

@@ -224,7 +224,8 @@ func serve(args []string, stderr io.Writer) error {
 		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
 		StreamKeepAlive: cfg.HTTP.StreamKeepAlive.D(), MaxStreamsPerAgent: cfg.HTTP.MaxStreamsPerAgent,
-		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != ""})
+		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != "",
+		Consent: consentPolicy(cfg, st, clock)})
 	if cfg.HTTP.SessionSecret == "" {
 		log.Warn("http.session_secret is not set: session cookies are signed with a key kept in the store alone, so a copy of the store can mint them; set http.session_secret_file")
 	}

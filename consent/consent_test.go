@@ -16,8 +16,12 @@ func TestDecide(t *testing.T) {
 	marketing := consent.Purpose{Name: "marketing", Basis: consent.OptIn}
 	feedback := consent.Purpose{Name: "feedback", Basis: consent.OptOut}
 	service := consent.Purpose{Name: "service", Basis: consent.None}
-	yes := func(ch, p string, m int) store.Consent { return store.Consent{Channel: ch, Purpose: p, Granted: true, At: at(m)} }
-	no := func(ch, p string, m int) store.Consent { return store.Consent{Channel: ch, Purpose: p, Granted: false, At: at(m)} }
+	yes := func(ch, p string, m int) store.Consent {
+		return store.Consent{Channel: ch, Purpose: p, Granted: true, At: at(m)}
+	}
+	no := func(ch, p string, m int) store.Consent {
+		return store.Consent{Channel: ch, Purpose: p, Granted: false, At: at(m)}
+	}
 	stop := no("sms", connectors.PurposeMessages, 5)
 	for _, c := range []struct {
 		name    string

@@ -484,7 +484,7 @@ func TestUIInARealBrowser(t *testing.T) {
 	br.do("alice", "waitText", map[string]any{"selector": "#cust-sugg .evidence", "text": "ada@example.com"})
 	// The form's consent shows on its channel; alice records that Ada
 	// declined feedback on the phone, and the panel follows.
-	br.do("alice", "waitText", map[string]any{"selector": "#cust-consents li.granted", "text": "web · marketing"})
+	br.do("alice", "waitText", map[string]any{"selector": `#cust-consents li.granted[data-purpose="marketing"]`, "text": "allowed"})
 	br.do("alice", "select", map[string]any{"selector": `#cust-consents .consent-form select[aria-label="Purpose"]`, "value": "feedback"})
 	br.do("alice", "select", map[string]any{"selector": `#cust-consents .consent-form select[aria-label="Decision"]`, "value": "false"})
 	br.do("alice", "click", map[string]any{"selector": "#cust-consents .consent-form button"})

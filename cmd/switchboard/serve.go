@@ -224,8 +224,7 @@ func serve(args []string, stderr io.Writer) error {
 		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
 		StreamKeepAlive: cfg.HTTP.StreamKeepAlive.D(), MaxStreamsPerAgent: cfg.HTTP.MaxStreamsPerAgent,
-		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != "",
-		Consent: consentPolicy(cfg, st, clock)})
+		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != ""})
 	if cfg.HTTP.SessionSecret == "" {
 		log.Warn("http.session_secret is not set: session cookies are signed with a key kept in the store alone, so a copy of the store can mint them; set http.session_secret_file")
 	}
@@ -243,6 +242,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	timeouts := inbox.Timeouts{ReadHeader: cfg.HTTP.ReadHeaderTimeout.D(), Read: cfg.HTTP.ReadTimeout.D(),
 		Write: cfg.HTTP.WriteTimeout.D(), Idle: cfg.HTTP.IdleTimeout.D()}
+	srv.SetConsent(consentPolicy(cfg, st, clock))
 	hs := inbox.NewHTTPServer(srv, timeouts, log)
 	// Metrics on a listener of their own (open: bind it to loopback or a
 	// scrape network), else on the main one for admins and the metrics token.

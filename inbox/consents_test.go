@@ -490,3 +490,37 @@ func TestSelfServiceLinkExpires(t *testing.T) {
 		t.Fatalf("an expired link: %d", r.Code)
 	}
 }
+
+// TestAccessLinkSentAndRateLimited: send_via sends the link to the
+// customer as a service message (no unsubscribe link); links per customer
+// and page requests per address are limited.
+func TestAccessLinkSentAndRateLimited(t *testing.T) {
+	h := newConsentHub(t, hubtest.Embedded(t))
+	rec := h.do("POST", "/api/v1/customers/"+h.customer+"/access-links", "tok", `{"send_via":"mail"}`)
+	var link struct{ URL string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &link); err != nil || rec.Code != 201 {
+		t.Fatalf("access link: %d %s", rec.Code, rec.Body)
+	}
+	sent := h.dispatch(1)
+	if o := sent[0]; !strings.Contains(o.Text, link.URL) || o.To.Value != "ann@customer.example" || o.Purpose != "service" || o.Unsubscribe != "" {
+		t.Fatalf("sent %+v, want the link to ann as a service message", o)
+	}
+	codes := map[int]int{}
+	for i := 0; i < 10; i++ {
+		codes[h.do("POST", "/api/v1/customers/"+h.customer+"/access-links", "tok", "").Code]++
+	}
+	if codes[201] != 9 || codes[429] != 1 {
+		t.Fatalf("ten more links: %v, want 9 created and 1 refused (10 per hour)", codes)
+	}
+	h.now.Add(int64(time.Hour))
+	if c := h.do("POST", "/api/v1/customers/"+h.customer+"/access-links", "tok", "").Code; c != 201 {
+		t.Fatalf("a link an hour later: %d", c)
+	}
+	codes = map[int]int{}
+	for i := 0; i < 70; i++ {
+		codes[h.do("GET", "/me/not-a-token", "", "").Code]++
+	}
+	if codes[404] != 60 || codes[429] != 10 {
+		t.Fatalf("70 page requests from one address: %v, want 60 answered and 10 refused", codes)
+	}
+}

@@ -230,5 +230,15 @@ func (p *Policy) Record(ctx context.Context, c store.Consent) (store.Consent, er
 	if _, err := p.st.GetCustomer(ctx, c.CustomerID); err != nil {
 		return c, err
 	}
+	// A decision made now is the latest, even when the clock did not move
+	// since the previous one (or went back): the order of decisions is
+	// what the current state is derived from.
+	cur, err := p.Current(ctx, c.CustomerID)
+	if err != nil {
+		return c, err
+	}
+	if prev, ok := latestFor(cur, c.Channel, c.Purpose); ok && !c.At.After(prev.At) {
+		c.At = prev.At.Add(time.Microsecond)
+	}
 	return c, p.st.PutConsent(ctx, c)
 }

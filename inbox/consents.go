@@ -40,6 +40,15 @@ func (s *Server) mountDataRights(m routeRecorder) {
 	s.mux.HandleFunc("POST /me/{token}/erasure", s.meErasure)
 }
 
+// SetConsent replaces the consent policy (consent.purposes) of the server
+// and of its outbound path; call it before serving.
+func (s *Server) SetConsent(p *consent.Policy) {
+	s.o.Consent = p
+	if s.o.Outbound != nil {
+		s.o.Outbound.SetConsent(p, s.UnsubscribeURL)
+	}
+}
+
 // auditData appends an audit record; a failure is logged and counted (the
 // change it records stands).
 func (s *Server) auditData(ctx context.Context, actor, action, target, detail string) {

@@ -299,7 +299,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	// dedupe check above and would never record it.
 	flags := msg.Flags
 	if c := msg.Consent; c != nil {
-		if err := r.st.PutConsent(ctx, store.Consent{CustomerID: res.Customer, Channel: msg.Channel, Purpose: c.Purpose,
+		if err := r.st.PutConsent(ctx, store.Consent{CustomerID: res.Customer, Channel: consentChannel(ch.Type, msg.Channel), Purpose: c.Purpose,
 			Granted: c.Granted, Text: c.Text, Version: c.Version, Source: consentSource(ch.Type), MessageID: msg.ID, At: msg.OccurredAt}); err != nil {
 			return fmt.Errorf("record consent: %w", err)
 		}

@@ -75,6 +75,17 @@ func (o *Outbound) Start(ctx context.Context, r StartRequest) (store.Entry, stor
 	return e, conv, err
 }
 
+// consentChannel is the channel a decision carried by a message holds on:
+// a web form's checkbox is consent to the purpose wherever the hub
+// reaches the customer ("*": a form is not a channel the hub sends on);
+// an SMS STOP holds on its channel.
+func consentChannel(channelType, channel string) string {
+	if channelType == "webform" {
+		return consent.AnyChannel
+	}
+	return channel
+}
+
 // consentSource names where a consent decision carried by a message of a
 // channel type came from.
 func consentSource(channelType string) string {

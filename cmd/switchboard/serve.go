@@ -249,6 +249,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	timeouts := inbox.Timeouts{ReadHeader: cfg.HTTP.ReadHeaderTimeout.D(), Read: cfg.HTTP.ReadTimeout.D(),
 		Write: cfg.HTTP.WriteTimeout.D(), Idle: cfg.HTTP.IdleTimeout.D()}
+	srv.SetConsent(consentPolicy(cfg, st, clock))
 	hs := inbox.NewHTTPServer(srv, timeouts, log)
 	// Metrics on a listener of their own (open: bind it to loopback or a
 	// scrape network), else on the main one for admins and the metrics token.

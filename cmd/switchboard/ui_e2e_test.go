@@ -482,9 +482,14 @@ func TestUIInARealBrowser(t *testing.T) {
 	// The form's claimed email belongs to Ada of the crm channel: a suggestion
 	// with its evidence, which alice accepts.
 	br.do("alice", "waitText", map[string]any{"selector": "#cust-sugg .evidence", "text": "ada@example.com"})
-	if c := br.strings("alice", "texts", map[string]any{"selector": "#cust-consents li"}); len(c) == 0 || !strings.Contains(c[0], "granted") {
-		t.Fatalf("consents shown: %q", c)
-	}
+	// The form's consent shows on its channel; alice records that Ada
+	// declined feedback on the phone, and the panel follows.
+	br.do("alice", "waitText", map[string]any{"selector": `#cust-consents li.granted[data-purpose="marketing"]`, "text": "allowed"})
+	br.do("alice", "select", map[string]any{"selector": `#cust-consents .consent-form select[aria-label="Purpose"]`, "value": "feedback"})
+	br.do("alice", "select", map[string]any{"selector": `#cust-consents .consent-form select[aria-label="Decision"]`, "value": "false"})
+	br.do("alice", "click", map[string]any{"selector": "#cust-consents .consent-form button"})
+	br.do("alice", "waitText", map[string]any{"selector": `#cust-consents li[data-purpose="feedback"]`, "text": "not allowed"})
+	br.do("alice", "waitText", map[string]any{"selector": "#cust-consents li", "text": "by alice"})
 	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(art, "suggestion.png")})
 	br.do("alice", "click", map[string]any{"selector": "#cust-sugg button.primary"})
 	br.do("alice", "waitText", map[string]any{"selector": "#tl-entries .entry .text", "text": "Is the analytical engine in stock?"})

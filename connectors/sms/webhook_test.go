@@ -229,6 +229,7 @@ func TestKeywords(t *testing.T) {
 		{"unsubscribe", "", keywordStop}, {"Cancel", "", keywordStop}, {"END", "", keywordStop}, {"quit!", "", keywordStop},
 		{"START", "", keywordStart}, {"unstop", "", keywordStart}, {"Yes", "", keywordStart},
 		{"HELP", "", keywordHelp}, {"info", "", keywordHelp},
+		{"LOPETA", "", keywordStop}, {"lopeta.", "", keywordStop}, {"Aloita", "", keywordStart},
 		{"please stop", "", keywordNone}, {"stop it", "", keywordNone}, {"STOPPED", "", keywordNone}, {"", "", keywordNone},
 		{"Arrêtez", "STOP", keywordStop}, {"Ja", "START", keywordStart}, {"Hilfe", "HELP", keywordHelp},
 	} {

@@ -73,7 +73,7 @@ func TestJSONSubmissionReachesTimelineWithConfiguredFieldsOnly(t *testing.T) {
 		t.Fatalf("identities = %+v, want one claimed email", c.Identities)
 	}
 	cs, _ := h.st.ListConsents(context.Background(), cid)
-	if len(cs) != 1 || cs[0].Purpose != "marketing" || !cs[0].Granted || cs[0].Text != "Send me the monthly newsletter" || cs[0].Version != "2026-01" || cs[0].Source != e.ID || cs[0].At.IsZero() {
+	if len(cs) != 1 || cs[0].Purpose != "marketing" || !cs[0].Granted || cs[0].Text != "Send me the monthly newsletter" || cs[0].Version != "2026-01" || cs[0].Source != "web_form" || cs[0].Channel != "*" || cs[0].MessageID != e.ID || cs[0].At.IsZero() {
 		t.Fatalf("consents = %+v", cs)
 	}
 }

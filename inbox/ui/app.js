@@ -528,15 +528,49 @@
         el('button', { type: 'button', class: 'id-remove link small', title: 'Remove this identity from the customer',
           'data-key': i.type + ':' + i.value, text: 'remove', onclick: () => removeIdentity(c, i) })));
     }
+    loadConsents(c);
+  }
+
+  // loadConsents shows the state per purpose (the general one, "*") and
+  // the current decisions, and the form an agent records a consent with
+  // (given on the phone, with its source).
+  async function loadConsents(cust) {
+    let v;
+    try {
+      v = await api('GET', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/consents');
+    } catch (e) { return; }
+    if (S.customer !== cust) return;
     const cs = clear($('cust-consents'));
-    if (!c.consents || !c.consents.length) cs.append(el('li', { class: 'muted', text: 'No consent decisions recorded' }));
-    for (const k of c.consents || []) {
+    const purposes = v.purposes.filter((p) => p.basis !== 'none');
+    for (const p of purposes) {
+      cs.append(el('li', { class: 'purpose ' + (p.granted ? 'granted' : 'revoked'), 'data-purpose': p.name },
+        el('span', { class: 'mark ' + (p.granted ? 'verified' : 'revoked'), text: p.granted ? 'allowed' : 'not allowed' }),
+        ' ' + p.name, el('span', { class: 'muted small', text: ' (' + p.basis.replace('_', '-') + ')' })));
+    }
+    for (const k of v.consents) {
+      if (k.channel === '*' && purposes.some((p) => p.name === k.purpose)) continue; // shown above
       cs.append(el('li', { class: k.granted ? 'granted' : 'revoked' },
         el('span', { class: 'mark ' + (k.granted ? 'verified' : 'revoked'), text: k.granted ? 'granted' : 'revoked' }),
         ' ' + k.channel + ' · ' + k.purpose,
-        el('span', { class: 'muted small', text: ' ' + when(k.at) + (k.version ? ' · ' + k.version : '') }),
-        k.text ? el('div', { class: 'muted small', text: '“' + k.text + '”' }) : null));
+        el('span', { class: 'muted small', text: ' ' + when(k.at) + (k.source ? ' · ' + k.source : '') })));
     }
+    const last = v.history[v.history.length - 1];
+    if (last) cs.append(el('li', { class: 'muted small', text: 'Last change ' + when(last.at) + ' by ' + (last.recorded_by || last.source || 'a message') + ' · ' + v.history.length + ' in history' }));
+    const purpose = el('select', { 'aria-label': 'Purpose' }, ...purposes.map((p) => el('option', { value: p.name, text: p.name })));
+    const granted = el('select', { 'aria-label': 'Decision' }, el('option', { value: 'true', text: 'gave consent' }), el('option', { value: 'false', text: 'withdrew consent' }));
+    const source = el('input', { type: 'text', value: 'phone', 'aria-label': 'Source', size: 8 });
+    const form = el('form', { class: 'consent-form' }, 'Customer ', granted, ' to ', purpose, ' via ', source,
+      el('button', { type: 'submit', text: 'Record' }));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api('PUT', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/consents',
+          { channel: '*', purpose: purpose.value, granted: granted.value === 'true', source: source.value.trim() || 'phone' });
+        toast('Consent recorded.');
+        loadConsents(cust);
+      } catch (e) { toast(e.message, true); }
+    });
+    if (purposes.length) cs.append(el('li', {}, form));
   }
 
   // Agents correct identities (issue 22): add one (claimed, or verified

@@ -1,0 +1,68 @@
+package consent_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/consent"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+func TestDecide(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	marketing := consent.Purpose{Name: "marketing", Basis: consent.OptIn}
+	feedback := consent.Purpose{Name: "feedback", Basis: consent.OptOut}
+	service := consent.Purpose{Name: "service", Basis: consent.None}
+	yes := func(ch, p string, m int) store.Consent {
+		return store.Consent{Channel: ch, Purpose: p, Granted: true, At: at(m)}
+	}
+	no := func(ch, p string, m int) store.Consent {
+		return store.Consent{Channel: ch, Purpose: p, Granted: false, At: at(m)}
+	}
+	stop := no("sms", connectors.PurposeMessages, 5)
+	for _, c := range []struct {
+		name    string
+		pur     consent.Purpose
+		cs      []store.Consent
+		channel string
+		allowed bool
+	}{
+		{"opt-in without a decision", marketing, nil, "mail", false},
+		{"opt-in granted everywhere", marketing, []store.Consent{yes("*", "marketing", 1)}, "mail", true},
+		{"opt-in granted on another channel", marketing, []store.Consent{yes("sms", "marketing", 1)}, "mail", false},
+		{"a channel's no beats a general yes", marketing, []store.Consent{yes("*", "marketing", 1), no("mail", "marketing", 2)}, "mail", false},
+		{"a channel's yes beats a general no", marketing, []store.Consent{no("*", "marketing", 3), yes("mail", "marketing", 2)}, "mail", true},
+		{"opt-out without a decision", feedback, nil, "mail", true},
+		{"opt-out withdrawn", feedback, []store.Consent{no("*", "feedback", 1)}, "mail", false},
+		{"service needs nothing", service, []store.Consent{no("*", "marketing", 1)}, "sms", true},
+		{"STOP stops service", service, []store.Consent{stop}, "sms", false},
+		{"STOP stops an opted-in purpose", marketing, []store.Consent{yes("*", "marketing", 1), stop}, "sms", false},
+		{"STOP is per channel", marketing, []store.Consent{yes("*", "marketing", 1), stop}, "mail", true},
+		{"START after STOP", marketing, []store.Consent{yes("*", "marketing", 1), stop, yes("sms", connectors.PurposeMessages, 6)}, "sms", true},
+	} {
+		err := consent.Decide(c.pur, c.cs, c.channel)
+		if c.allowed != (err == nil) || err != nil && !errors.Is(err, consent.ErrRequired) {
+			t.Errorf("%s: Decide = %v, want allowed=%v", c.name, err, c.allowed)
+		}
+	}
+}
+
+func TestDefaultsAndService(t *testing.T) {
+	p := consent.New(nil, []consent.Purpose{{Name: "newsletter", Basis: consent.OptIn}}, nil)
+	if _, ok := p.Purpose("service"); !ok {
+		t.Fatal("service purpose missing when not configured")
+	}
+	if _, ok := p.Purpose("marketing"); ok {
+		t.Fatal("configured purposes replace the defaults")
+	}
+	d := consent.New(nil, nil, nil)
+	want := map[string]string{"service": consent.None, "feedback": consent.OptOut, "marketing": consent.OptIn}
+	for name, basis := range want {
+		if got, ok := d.Purpose(name); !ok || got.Basis != basis {
+			t.Errorf("default %s = %+v, want basis %s", name, got, basis)
+		}
+	}
+}

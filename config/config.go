@@ -90,6 +90,8 @@ type Config struct {
 	Channels []Channel `yaml:"channels"`
 	Plugins  []Plugin  `yaml:"plugins"`
 	Log      Log       `yaml:"log"`
+	// Retention configures the retention sweeper (retention.go).
+	Retention Retention `yaml:"retention"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
@@ -286,6 +288,10 @@ type Channel struct {
 	Slack   map[string]any `yaml:"slack"`
 	Webform map[string]any `yaml:"webform"`
 	Plugin  map[string]any `yaml:"plugin"`
+
+	// Retention: entries of this channel older than this, in resolved
+	// conversations, are deleted by the retention sweeper. 0: kept for ever.
+	Retention Duration `yaml:"retention"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s",
@@ -440,6 +446,7 @@ func asFieldErrors(err error, where string) ValidationErrors {
 // that builds a Config by hand may call it before Validate. It also
 // normalises identity.default_region to upper case.
 func (c *Config) SetDefaults() {
+	c.retentionDefaults()
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr
 	}

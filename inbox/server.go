@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-hub/switchboard/erasure"
 	"github.com/switchboard-hub/switchboard/export"
 	"github.com/switchboard-hub/switchboard/identity"
+	"github.com/switchboard-hub/switchboard/retention"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -86,6 +87,8 @@ type Options struct {
 	// ConsentHistory feeds consents.json of the export; nil: the store's
 	// current decisions.
 	ConsentHistory export.ConsentHistory
+	// Retention runs POST /api/v1/retention/run; nil: 503.
+	Retention *retention.Sweeper
 }
 
 // Server is the hub's HTTP handler.
@@ -180,6 +183,7 @@ func New(o Options) *Server {
 	m.HandleFunc("GET /api/v1/quarantine", s.authed(true, s.listQuarantine))
 	m.HandleFunc("POST /api/v1/quarantine/{id}/release", s.authed(true, s.releaseQuarantine))
 	m.HandleFunc("DELETE /api/v1/quarantine/{id}", s.authed(true, s.dropQuarantine))
+	s.mountRights(m) // rights.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

@@ -16,7 +16,9 @@ Usage:
   switchboard serve [--config FILE]
   switchboard config check [FILE]   (checks the whole configuration, lists every problem as FILE:LINE: key: message)
   switchboard channels list | show NAME | phase NAME off|shadow|pilot|live | test NAME
-  switchboard customers find TYPE:VALUE | show ID | export ID | merge ID ID | unmerge MERGE_ID
+  switchboard customers find TYPE:VALUE | show ID | export ID [-o FILE.zip] | merge ID ID | unmerge MERGE_ID | erase ID
+  switchboard customers hold ID [--reason TEXT] | release ID
+  switchboard retention run [--dry-run]
   switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
   switchboard plugins list | test PATH [--set KEY=VALUE]... [--to TYPE:VALUE]
   switchboard load [flags]          (load generator; see switchboard load -h)
@@ -56,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "switchboard %s\n", version)
 		return 0
-	case "channels", "customers", "queue":
+	case "channels", "customers", "queue", "retention":
 		err = cli(args, stdout)
 	case "plugins":
 		err = pluginsCmd(args[1:], stdout)

@@ -92,6 +92,8 @@ type Config struct {
 	Log      Log       `yaml:"log"`
 	Consent  Consent   `yaml:"consent"`
 	Webhooks []Webhook `yaml:"webhooks"`
+	// Retention configures the retention sweeper (retention.go).
+	Retention Retention `yaml:"retention"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
@@ -295,6 +297,9 @@ type Channel struct {
 	// Readiness are the criteria the channel's figures must meet before it
 	// is promoted (readiness.go).
 	Readiness Readiness `yaml:"readiness"`
+	// Retention: entries of this channel older than this, in resolved
+	// conversations, are deleted by the retention sweeper. 0: kept for ever.
+	Retention Duration `yaml:"retention"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s",
@@ -449,6 +454,7 @@ func asFieldErrors(err error, where string) ValidationErrors {
 // that builds a Config by hand may call it before Validate. It also
 // normalises identity.default_region to upper case.
 func (c *Config) SetDefaults() {
+	c.retentionDefaults()
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr
 	}

@@ -40,6 +40,7 @@ var (
 func (c *Config) Validate() error {
 	v := &validator{}
 	v.errs = append(v.errs, c.loadErrs...)
+	c.validateRetention(v)
 
 	// http
 	v.hostPort("http.addr", c.HTTP.Addr, true)

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -113,6 +114,10 @@ func (s *Server) removeIdentity(w http.ResponseWriter, r *http.Request) {
 	reason := strings.TrimSpace(r.URL.Query().Get("reason"))
 	p := principalFrom(r.Context())
 	rep, err := erasure.EraseIdentity(r.Context(), s.o.Store, r.PathValue("id"), id)
+	if errors.Is(err, erasure.ErrHeld) {
+		writeError(w, http.StatusConflict, "held", "the customer is under a legal hold; release it first")
+		return
+	}
 	if err != nil {
 		storeError(w, err)
 		return

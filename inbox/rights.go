@@ -3,6 +3,7 @@ package inbox
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/switchboard-hub/switchboard/export"
 	"github.com/switchboard-hub/switchboard/store"
@@ -39,4 +40,65 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, customerID,
 		return false
 	}
 	return true
+}
+
+// mountRights mounts the data-rights routes beside export and erasure
+// (issue 15): legal holds and the retention sweep (one identity's erasure
+// is DELETE /api/v1/customers/{id}/identities/{key}, identities.go).
+func (s *Server) mountRights(m routeRecorder) {
+	m.HandleFunc("PUT /api/v1/customers/{id}/hold", s.authed(true, s.setHold(true)))
+	m.HandleFunc("DELETE /api/v1/customers/{id}/hold", s.authed(true, s.setHold(false)))
+	m.HandleFunc("POST /api/v1/retention/run", s.authed(true, s.runRetention))
+}
+
+// setHold puts (or releases) a legal hold on every record of the person.
+// Body (optional): {"reason"}. Audited as customer.hold / customer.release.
+func (s *Server) setHold(on bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Reason string `json:"reason"`
+		}
+		if r.ContentLength != 0 && !s.decodeBody(w, r, &in) {
+			return
+		}
+		ctx := r.Context()
+		v, err := timeline.Load(ctx, s.o.Store, r.PathValue("id"))
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		by := principalFrom(ctx).Name
+		var hold *store.Hold
+		action := "customer.release"
+		if on {
+			hold = &store.Hold{By: by, Reason: in.Reason, At: s.o.Clock().UTC()}
+			action = "customer.hold"
+		}
+		if err := s.o.Store.AppendAudit(ctx, store.AuditRecord{At: s.o.Clock().UTC(), Actor: by, Action: action, Target: v.Root.ID}); err != nil {
+			storeError(w, err)
+			return
+		}
+		for _, m := range v.Members {
+			if _, err := s.o.Store.UpdateCustomer(ctx, m.ID, func(c *store.Customer) error { c.Hold = hold; return nil }); err != nil {
+				storeError(w, err)
+				return
+			}
+		}
+		writeJSON(w, 200, map[string]any{"customer_id": v.Root.ID, "hold": hold})
+	}
+}
+
+// runRetention runs the retention sweep now (?dry_run=true: report only).
+func (s *Server) runRetention(w http.ResponseWriter, r *http.Request) {
+	if s.o.Retention == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "retention is not wired in this server")
+		return
+	}
+	dry, _ := strconv.ParseBool(r.URL.Query().Get("dry_run"))
+	rep, err := s.o.Retention.SweepReport(r.Context(), dry, principalFrom(r.Context()).Name)
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	writeJSON(w, 200, rep)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-hub/switchboard/erasure"
 	"github.com/switchboard-hub/switchboard/export"
 	"github.com/switchboard-hub/switchboard/identity"
+	"github.com/switchboard-hub/switchboard/retention"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -92,6 +93,8 @@ type Options struct {
 	Consent *consent.Policy
 	// Webhooks serves the outgoing-webhook admin routes (nil: none).
 	Webhooks *webhooks.Service
+	// Retention runs POST /api/v1/retention/run; nil: 503.
+	Retention *retention.Sweeper
 }
 
 // Server is the hub's HTTP handler.
@@ -197,6 +200,7 @@ func New(o Options) *Server {
 	s.mountDataRights(m)
 	s.adoptionRoutes(m)
 	s.mountWebhooks(m)
+	s.mountRights(m) // rights.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

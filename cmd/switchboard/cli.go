@@ -116,6 +116,9 @@ func cli(args []string, w io.Writer) error {
 		}
 		pos = append(pos, rest[i])
 	}
+	if handled, err := rightsCLI(verb, sub, rest, w); handled { // rights.go
+		return err
+	}
 	c, _, err := newClient(flag.NewFlagSet(verb, flag.ContinueOnError), flags)
 	if err != nil {
 		return err

@@ -17,7 +17,9 @@ Usage:
   switchboard config check [FILE]   (checks the whole configuration, lists every problem as FILE:LINE: key: message)
   switchboard channels list | show NAME | phase NAME off|shadow|pilot|live [--force] | test NAME
   switchboard channels readiness NAME [--json] | potential [--json]
-  switchboard customers find TYPE:VALUE | show ID | export ID | merge ID ID | unmerge MERGE_ID
+  switchboard customers find TYPE:VALUE | show ID | export ID [-o FILE.zip] | merge ID ID | unmerge MERGE_ID | erase ID
+  switchboard customers hold ID [--reason TEXT] | release ID
+  switchboard retention run [--dry-run]
   switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
   switchboard plugins list | test PATH [--set KEY=VALUE]... [--to TYPE:VALUE]
   switchboard webhooks list | deliveries NAME | replay NAME [EVENT_ID] | ping NAME
@@ -58,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "switchboard %s\n", version)
 		return 0
-	case "channels", "customers", "queue":
+	case "channels", "customers", "queue", "retention":
 		err = cli(args, stdout)
 	case "plugins":
 		err = pluginsCmd(args[1:], stdout)

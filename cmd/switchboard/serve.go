@@ -218,6 +218,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	testers := map[string]connectors.Tester{}
+	sweeper := newSweeper(cfg, st, bl, convs, clock) // rights.go
 	if pluginHost, err = newPluginRegistry(cfg); err != nil {
 		return err
 	}
@@ -231,7 +232,8 @@ func serve(args []string, stderr io.Writer) error {
 		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
 		StreamKeepAlive: cfg.HTTP.StreamKeepAlive.D(), MaxStreamsPerAgent: cfg.HTTP.MaxStreamsPerAgent,
-		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != "", Webhooks: hooks})
+		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != "", Webhooks: hooks,
+		Retention: sweeper})
 	if cfg.HTTP.SessionSecret == "" {
 		log.Warn("http.session_secret is not set: session cookies are signed with a key kept in the store alone, so a copy of the store can mint them; set http.session_secret_file")
 	}
@@ -269,6 +271,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { rt.Run(ctx) })
 	run(func() { out.Run(ctx, 2, consumer) })
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
+	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })
 	run(func() { chans.run(ctx) })
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })
 	run(func() {

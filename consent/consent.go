@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,6 +145,19 @@ func (p *Policy) History(ctx context.Context, customerID string) ([]store.Consen
 			return nil, err
 		}
 		out = append(out, h...)
+		// A decision recorded before the store kept a history (an
+		// upgraded hub) is known by its latest record alone.
+		latest, err := p.st.ListConsents(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range latest {
+			if !slices.ContainsFunc(h, func(x store.Consent) bool {
+				return x.Channel == c.Channel && x.Purpose == c.Purpose && x.At.Equal(c.At)
+			}) {
+				out = append(out, c)
+			}
+		}
 	}
 	sortByTime(out)
 	return out, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/consent"
+	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -64,5 +65,31 @@ func TestDefaultsAndService(t *testing.T) {
 		if got, ok := d.Purpose(name); !ok || got.Basis != basis {
 			t.Errorf("default %s = %+v, want basis %s", name, got, basis)
 		}
+	}
+}
+
+// TestHistoryHasEachDecisionOnce: History joins the store's history with
+// the latest decisions (so one an older hub stored without a history is
+// in it) without listing a decision twice.
+func TestHistoryHasEachDecisionOnce(t *testing.T) {
+	ctx := t.Context()
+	st := hubtest.Embedded(t)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.CreateCustomer(ctx, store.Customer{ID: "c1", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutConsent(ctx, store.Consent{CustomerID: "c1", Channel: "text", Purpose: connectors.PurposeMessages, Granted: false, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	p := consent.New(st, nil, func() time.Time { return t0.Add(time.Hour) })
+	if _, err := p.Record(ctx, store.Consent{CustomerID: "c1", Channel: "*", Purpose: "marketing", Granted: true, Source: "phone"}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := p.History(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 2 || h[0].Purpose != connectors.PurposeMessages || h[1].Purpose != "marketing" {
+		t.Fatalf("history = %+v", h)
 	}
 }

@@ -168,3 +168,18 @@ func (s *Store) ListPhaseChanges(ctx context.Context, channel string) ([]store.P
 	})
 	return out, err
 }
+
+// deleteSeen removes the customer's channel set (adoption reach) with the
+// customer record (erasure).
+func deleteSeen(tx *bolt.Tx, customer string) error {
+	b := tx.Bucket(bFigureSeen)
+	if b == nil {
+		return nil
+	}
+	for _, k := range keysWithPrefix(b, prefix(customer)) {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -339,9 +339,20 @@ const maxReportDays = 3660
 func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel, now time.Time, q ReadinessQuery) (Readiness, error) {
 	rep := Readiness{Channel: ch.Name, Phase: ch.Phase, WouldRoute: map[string]int64{},
 		Reach: Reach{Overlap: map[string]int64{}}, Daily: []DailyFigure{}, Reasons: []string{}}
-	since, err := PhaseSince(ctx, st, ch)
+	// One listing of the channel's cells (names only) serves both the
+	// phase's start and the period.
+	now = now.UTC()
+	toDay := store.FigureDay(now)
+	if !q.To.IsZero() {
+		toDay = store.FigureDay(q.To)
+	}
+	all, err := st.FigureCells(ctx, ch.Name, "0000-00-00", toDay)
 	if err != nil {
 		return rep, err
+	}
+	since := ch.UpdatedAt
+	if since.IsZero() {
+		since = firstDayIn(all, ch.Phase)
 	}
 	if !since.IsZero() {
 		s := since.UTC()
@@ -350,7 +361,7 @@ func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel,
 	onlyPhase := q.From.IsZero()
 	rep.From, rep.To = q.From.UTC(), q.To.UTC()
 	if rep.To.IsZero() {
-		rep.To = now.UTC()
+		rep.To = now
 	}
 	if onlyPhase {
 		rep.From = since.UTC()
@@ -367,65 +378,66 @@ func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel,
 		}
 		rep.From = rep.To.Add(-maxReportDays * 24 * time.Hour)
 	}
-	fromDay, toDay := store.FigureDay(rep.From), store.FigureDay(rep.To)
-	cells, err := st.ReadFigures(ctx, ch.Name, fromDay, toDay)
+	fromDay := store.FigureDay(rep.From)
+	toDay = store.FigureDay(rep.To)
+	var used []store.FigureDayPhase
+	for _, c := range all {
+		if c.Day >= fromDay && c.Day <= toDay && (!onlyPhase || c.Phase == ch.Phase) {
+			used = append(used, c)
+		}
+	}
+	sum, each, err := st.SumFigures(ctx, ch.Name, used, []string{FigMessagesIn, FigMatchedVerified, FigMatchedClaimed})
 	if err != nil {
 		return rep, err
 	}
-	daily := map[string]*[3]int64{} // messages_in, matched
-	var used []store.FigureDayPhase
-	first, resol := map[int64]int64{}, map[int64]int64{}
-	for _, c := range cells {
-		if onlyPhase && c.Phase != ch.Phase {
-			continue
-		}
-		used = append(used, store.FigureDayPhase{Day: c.Day, Phase: c.Phase})
+	daily := map[string]*[2]int64{} // messages_in, matched
+	for i, c := range used {
 		d := daily[c.Day]
 		if d == nil {
-			d = &[3]int64{}
+			d = &[2]int64{}
 			daily[c.Day] = d
 		}
-		for n, v := range c.Counts {
-			switch {
-			case n == FigMessagesIn:
-				rep.MessagesIn += v
-				d[0] += v
-			case n == FigDuplicates:
-				rep.Duplicates += v
-			case n == FigRefused:
-				rep.Refused += v
-			case n == FigDeadLetters:
-				rep.DeadLetters += v
-			case n == FigMatchedVerified:
-				rep.Matched.Verified += v
-				d[1] += v
-			case n == FigMatchedClaimed:
-				rep.Matched.Claimed += v
-				d[1] += v
-			case n == FigNewCustomers:
-				rep.NewCustomers += v
-			case n == FigMergeSuggestions:
-				rep.MergeSuggestions += v
-			case n == FigConversations:
-				rep.conversations += v
-			case n == FigOptOuts:
-				rep.OptOuts += v
-			case strings.HasPrefix(n, FigWouldRoute):
-				rep.WouldRoute[n[len(FigWouldRoute):]] += v
-			case n == FigOutbound+connectors.StatusSent:
-				rep.Outbound.Sent += v
-			case n == FigOutbound+connectors.StatusDelivered:
-				rep.Outbound.Delivered += v
-			case n == FigOutbound+connectors.StatusFailed:
-				rep.Outbound.Failed += v
-			case strings.HasPrefix(n, FigFirstResponse+":"):
-				if s, err := strconv.ParseInt(n[len(FigFirstResponse)+1:], 10, 64); err == nil {
-					first[s] += v
-				}
-			case strings.HasPrefix(n, FigResolution+":"):
-				if s, err := strconv.ParseInt(n[len(FigResolution)+1:], 10, 64); err == nil {
-					resol[s] += v
-				}
+		d[0] += each[i][FigMessagesIn]
+		d[1] += each[i][FigMatchedVerified] + each[i][FigMatchedClaimed]
+	}
+	first, resol := map[int64]int64{}, map[int64]int64{}
+	for n, v := range sum {
+		switch {
+		case n == FigMessagesIn:
+			rep.MessagesIn += v
+		case n == FigDuplicates:
+			rep.Duplicates += v
+		case n == FigRefused:
+			rep.Refused += v
+		case n == FigDeadLetters:
+			rep.DeadLetters += v
+		case n == FigMatchedVerified:
+			rep.Matched.Verified += v
+		case n == FigMatchedClaimed:
+			rep.Matched.Claimed += v
+		case n == FigNewCustomers:
+			rep.NewCustomers += v
+		case n == FigMergeSuggestions:
+			rep.MergeSuggestions += v
+		case n == FigConversations:
+			rep.conversations += v
+		case n == FigOptOuts:
+			rep.OptOuts += v
+		case strings.HasPrefix(n, FigWouldRoute):
+			rep.WouldRoute[n[len(FigWouldRoute):]] += v
+		case n == FigOutbound+connectors.StatusSent:
+			rep.Outbound.Sent += v
+		case n == FigOutbound+connectors.StatusDelivered:
+			rep.Outbound.Delivered += v
+		case n == FigOutbound+connectors.StatusFailed:
+			rep.Outbound.Failed += v
+		case strings.HasPrefix(n, FigFirstResponse+":"):
+			if s, err := strconv.ParseInt(n[len(FigFirstResponse)+1:], 10, 64); err == nil {
+				first[s] += v
+			}
+		case strings.HasPrefix(n, FigResolution+":"):
+			if s, err := strconv.ParseInt(n[len(FigResolution)+1:], 10, 64); err == nil {
+				resol[s] += v
 			}
 		}
 	}
@@ -434,11 +446,11 @@ func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel,
 	if rep.Senders, err = st.CountSenders(ctx, ch.Name, used); err != nil {
 		return rep, err
 	}
-	all, err := st.ReadFigures(ctx, ch.Name, store.FiguresAllTime, store.FiguresAllTime)
+	reach, err := st.ReadFigures(ctx, ch.Name, store.FiguresAllTime, store.FiguresAllTime)
 	if err != nil {
 		return rep, err
 	}
-	for _, c := range all {
+	for _, c := range reach {
 		for n, v := range c.Counts {
 			switch {
 			case n == FigOnlyHere:
@@ -448,7 +460,7 @@ func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel,
 			}
 		}
 	}
-	for day := rep.From.UTC().Truncate(24 * time.Hour); store.FigureDay(day) <= toDay; day = day.Add(24 * time.Hour) {
+	for day := rep.From.Truncate(24 * time.Hour); store.FigureDay(day) <= toDay; day = day.Add(24 * time.Hour) {
 		k := store.FigureDay(day)
 		df := DailyFigure{Day: k}
 		if d := daily[k]; d != nil {
@@ -535,21 +547,17 @@ func percentiles(h map[int64]int64) *Percentiles {
 	return &Percentiles{P50: at(0.5), P90: at(0.9)}
 }
 
-// PhaseSince is when the channel's current phase began: its last run-time
-// phase change, or (a phase only ever set in the config) the first day
-// the figures counted anything in that phase; zero when neither is known.
-func PhaseSince(ctx context.Context, st store.Store, ch directory.Channel) (time.Time, error) {
-	if !ch.UpdatedAt.IsZero() {
-		return ch.UpdatedAt, nil
-	}
-	cells, err := st.ReadFigures(ctx, ch.Name, "0000-00-00", "9999-99-99")
-	if err != nil {
-		return time.Time{}, err
-	}
+// firstDayIn is the first day of cells (ordered by day) counted in phase;
+// zero when none was. A phase only ever set in the config began, as far as
+// the figures know, on that day.
+func firstDayIn(cells []store.FigureDayPhase, phase string) time.Time {
 	for _, c := range cells {
-		if c.Phase == ch.Phase {
-			return time.Parse(time.DateOnly, c.Day)
+		if c.Phase == phase {
+			t, err := time.Parse(time.DateOnly, c.Day)
+			if err == nil {
+				return t
+			}
 		}
 	}
-	return time.Time{}, nil
+	return time.Time{}
 }

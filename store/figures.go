@@ -65,6 +65,13 @@ type Figures interface {
 	// (lexical on "2006-01-02"; FiguresAllTime is its own range), ordered
 	// by day then phase.
 	ReadFigures(ctx context.Context, channel, fromDay, toDay string) ([]DayFigures, error)
+	// FigureCells lists the channel's cells with fromDay <= day <= toDay,
+	// ordered by day then phase (no counts: cheap on any backend).
+	FigureCells(ctx context.Context, channel, fromDay, toDay string) ([]FigureDayPhase, error)
+	// SumFigures adds up the counts of the given cells of the channel and
+	// returns, per cell in the same order, the counts of the names in
+	// perCell (a daily series without shipping every counter of every day).
+	SumFigures(ctx context.Context, channel string, cells []FigureDayPhase, perCell []string) (map[string]int64, []map[string]int64, error)
 	// CountSenders estimates the distinct senders over the given cells of
 	// the channel (a HyperLogLog on both backends: exact for a few dozen
 	// senders, within about 2 % beyond).

@@ -183,3 +183,59 @@ func deleteSeen(tx *bolt.Tx, customer string) error {
 	}
 	return nil
 }
+
+func (s *Store) FigureCells(ctx context.Context, channel, fromDay, toDay string) ([]store.FigureDayPhase, error) {
+	var out []store.FigureDayPhase
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFigures)
+		if b == nil {
+			return nil
+		}
+		p := prefix(channel)
+		c := b.Cursor()
+		for k, _ := c.Seek(append(p, fromDay...)); k != nil && hasPrefix(k, p); k, _ = c.Next() {
+			rest := k[len(p):]
+			i := slices.Index(rest, 0)
+			if i < 0 {
+				continue
+			}
+			if string(rest[:i]) > toDay {
+				break
+			}
+			out = append(out, store.FigureDayPhase{Day: string(rest[:i]), Phase: string(rest[i+1:])})
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) SumFigures(ctx context.Context, channel string, cells []store.FigureDayPhase, perCell []string) (map[string]int64, []map[string]int64, error) {
+	sum := map[string]int64{}
+	each := make([]map[string]int64, len(cells))
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFigures)
+		for i, c := range cells {
+			each[i] = map[string]int64{}
+			if b == nil {
+				continue
+			}
+			k := key(channel, c.Day, c.Phase)
+			raw := b.Get(k)
+			if raw == nil {
+				continue
+			}
+			var counts map[string]int64
+			if err := jsonDecode(k, raw, &counts); err != nil {
+				return err
+			}
+			for n, v := range counts {
+				sum[n] += v
+			}
+			for _, n := range perCell {
+				each[i][n] = counts[n]
+			}
+		}
+		return nil
+	})
+	return sum, each, err
+}

@@ -101,3 +101,52 @@ func TestPilotFigures(t *testing.T) {
 		}
 	})
 }
+
+// A running router sums its counts in memory and writes them in flushes:
+// once it stops, every message is counted exactly once.
+func TestFiguresOfARunningRouter(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		ch := directory.Channel{Name: "web", Type: "api", Phase: store.PhaseShadow, Team: "sales"}
+		dir := directory.New(st, []directory.Channel{ch}, store.SystemClock, nil)
+		rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"sales"}}})
+		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+		// One message per sender: which of two concurrent first messages of
+		// one new sender counts as the new customer is matchOf's guess.
+		for i := range 40 {
+			m := connectors.Message{Channel: "web", ProviderID: fmt.Sprintf("r%d", i%30), ThreadKey: fmt.Sprintf("t%d", i%30), Text: "x",
+				Identities: []connectors.Identity{{Type: connectors.Email, Value: fmt.Sprintf("p%d@example.com", i%30), Verified: true}}}
+			if _, err := in.Deliver(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { rt.Run(runCtx); close(done) }()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			s, err := st.QueueStats(ctx, store.QueueIngest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Length == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("ingest queue not drained: %+v", s)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		stop()
+		<-done
+		rep, err := router.ChannelReadiness(ctx, st, ch, time.Now(), router.ReadinessQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 30 distinct messages (10 repeated) of 30 senders.
+		if rep.MessagesIn != 30 || rep.Duplicates != 10 || rep.Senders != 30 || rep.NewCustomers != 30 || rep.WouldRoute["sales"] != 30 || rep.Reach.OnlyHere != 30 {
+			t.Errorf("messages_in %d duplicates %d senders %d new %d would_route %v only_here %d",
+				rep.MessagesIn, rep.Duplicates, rep.Senders, rep.NewCustomers, rep.WouldRoute, rep.Reach.OnlyHere)
+		}
+	})
+}

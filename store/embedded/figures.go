@@ -39,14 +39,22 @@ func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) error {
 				return err
 			}
 		}
+		senders := f.Senders
 		if f.Sender != "" {
+			senders = append(senders[:len(senders):len(senders)], f.Sender)
+		}
+		if len(senders) > 0 {
 			b, err := tx.CreateBucketIfNotExists(bFigureSenders)
 			if err != nil {
 				return err
 			}
 			regs := make([]byte, store.HLLRegisters)
 			copy(regs, b.Get(k))
-			if store.HLLAdd(regs, f.Sender) || b.Get(k) == nil {
+			changed := b.Get(k) == nil
+			for _, x := range senders {
+				changed = store.HLLAdd(regs, x) || changed
+			}
+			if changed {
 				return b.Put(k, regs)
 			}
 		}
@@ -103,6 +111,25 @@ func (s *Store) CountSenders(ctx context.Context, channel string, cells []store.
 }
 
 func (s *Store) SeenOn(ctx context.Context, customer, channel string) (first bool, before []string, err error) {
+	// Most calls find the pair seen: a read transaction answers them
+	// without a write (a commit and fsync per message).
+	seen := false
+	if err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFigureSeen)
+		if b == nil || b.Get(key(customer, channel)) == nil {
+			return nil
+		}
+		seen = true
+		p := prefix(customer)
+		return scanPrefix(b, p, func(k, _ []byte) (bool, error) {
+			if c := string(k[len(p):]); c != channel {
+				before = append(before, c)
+			}
+			return true, nil
+		})
+	}); err != nil || seen {
+		return false, before, err
+	}
 	err = s.batch(ctx, func(tx *bolt.Tx) error {
 		first, before = false, nil // batch may run this more than once
 		b, err := tx.CreateBucketIfNotExists(bFigureSeen)

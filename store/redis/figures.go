@@ -24,8 +24,15 @@ func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) (err error) {
 		for n, d := range f.Counts {
 			p.HIncrBy(ctx, cell, n, d)
 		}
+		senders := make([]any, 0, len(f.Senders)+1)
+		for _, x := range f.Senders {
+			senders = append(senders, x)
+		}
 		if f.Sender != "" {
-			p.PFAdd(ctx, s.k.figureSenders(f.Channel, f.Day, f.Phase), f.Sender)
+			senders = append(senders, f.Sender)
+		}
+		if len(senders) > 0 {
+			p.PFAdd(ctx, s.k.figureSenders(f.Channel, f.Day, f.Phase), senders...)
 		}
 		return nil
 	})

@@ -384,6 +384,12 @@ func (f figures) reach(ctx context.Context, channel string, counts map[string]in
 	if len(counts) == 0 {
 		return
 	}
+	if f.batch != nil {
+		if b := f.batch.Load(); b != nil {
+			b.add(cellKey{channel: channel, day: store.FiguresAllTime}, counts)
+			return
+		}
+	}
 	if err := f.st.AddFigures(ctx, store.FigureAdd{Channel: channel, Day: store.FiguresAllTime, Counts: counts}); err != nil {
 		f.log.Warn("figures: reach not counted", "channel", channel, "err", err)
 	}

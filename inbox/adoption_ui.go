@@ -31,7 +31,7 @@ var adoptionTmpl = template.Must(template.New("adoption").Funcs(template.FuncMap
 	"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Adoption · Switchboard</title>
-<link rel="stylesheet" href="/ui/adoption.css"></head>
+<link rel="icon" href="/ui/favicon.svg"><link rel="stylesheet" href="/ui/adoption.css"></head>
 <body class="adoption">
 <header><h1>Adoption</h1><a href="/">Inbox</a></header>
 <main>

@@ -52,7 +52,7 @@ func BenchmarkIngestToTimeline(b *testing.B) {
 func benchPipeline(b *testing.B, st store.Store, serverCPU func() time.Duration) {
 	dir := directory.New(st, []directory.Channel{{Name: "api", Type: "api", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
 	m := router.NewMetrics(nil)
-	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: m, Routing: router.Routing{Teams: []string{"support"}}})
+	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: m, Routing: router.Routing{Teams: []string{"support"}}, NoFigures: benchNoFigures})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, m)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
@@ -58,6 +60,130 @@ type figures struct {
 	clock store.Clock
 	log   *slog.Logger
 	off   bool
+	// batch, while a Router runs, sums counts in memory between flushes
+	// (figureBatch); nil or empty: every count is written at once.
+	batch *atomic.Pointer[figureBatch]
+	// seen remembers recent SeenOn answers (seenCache); nil: none.
+	seen *seenCache
+}
+
+// figureFlushEvery is how often a running router writes the counts it
+// summed. Writing them per message cost a third of Redis ingest
+// throughput (two more round trips a message; docs/PERFORMANCE.md); summed,
+// they are a few writes a second. A crash loses at most this long of
+// counts (the messages themselves are safe and are not recounted).
+const figureFlushEvery = 250 * time.Millisecond
+
+type cellKey struct{ channel, phase, day string }
+
+type pendingCell struct {
+	counts  map[string]int64
+	senders map[string]struct{}
+}
+
+// figureBatch is counts summed per cell since the last flush.
+type figureBatch struct {
+	mu    sync.Mutex
+	cells map[cellKey]*pendingCell
+}
+
+func newFigureBatch() *figureBatch { return &figureBatch{cells: map[cellKey]*pendingCell{}} }
+
+func (b *figureBatch) add(k cellKey, counts map[string]int64, senders ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.cells[k]
+	if c == nil {
+		c = &pendingCell{counts: map[string]int64{}, senders: map[string]struct{}{}}
+		b.cells[k] = c
+	}
+	for n, v := range counts {
+		c.counts[n] += v
+	}
+	for _, x := range senders {
+		if x != "" {
+			c.senders[x] = struct{}{}
+		}
+	}
+}
+
+// flush writes what was summed; a cell that fails to write is kept for
+// the next flush.
+func (b *figureBatch) flush(ctx context.Context, st store.Store, log *slog.Logger) {
+	b.mu.Lock()
+	cells := b.cells
+	b.cells = map[cellKey]*pendingCell{}
+	b.mu.Unlock()
+	for k, c := range cells {
+		f := store.FigureAdd{Channel: k.channel, Phase: k.phase, Day: k.day, Counts: c.counts}
+		for x := range c.senders {
+			f.Senders = append(f.Senders, x)
+		}
+		if err := st.AddFigures(ctx, f); err != nil {
+			log.Warn("figures not written; kept for the next flush", "channel", k.channel, "err", err)
+			b.add(k, c.counts, f.Senders...)
+		}
+	}
+}
+
+// runFigures sums the router's counts in memory while ctx lasts, writing
+// them every figureFlushEvery and once more at the end.
+func (f figures) run(ctx context.Context) {
+	if f.off || f.batch == nil {
+		return
+	}
+	b := newFigureBatch()
+	f.batch.Store(b)
+	t := time.NewTicker(figureFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.flush(ctx, f.st, f.log)
+		case <-ctx.Done():
+			f.batch.Store(nil)
+			end, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			b.flush(end, f.st, f.log)
+			cancel()
+			return
+		}
+	}
+}
+
+// seenCache remembers SeenOn answers for a while: most messages come from
+// customers already seen on their channel, and the store need not be asked
+// again. Its answers may be up to seenFor old (a customer who just
+// appeared on another channel may count as known here only after that).
+type seenCache struct {
+	m sync.Map // customer\x00channel → seenEntry
+	n atomic.Int64
+}
+
+type seenEntry struct {
+	others []string
+	at     time.Time
+}
+
+const seenFor = 30 * time.Second
+
+func (c *seenCache) get(customer, channel string) ([]string, bool) {
+	v, ok := c.m.Load(customer + "\x00" + channel)
+	if !ok {
+		return nil, false
+	}
+	e := v.(seenEntry)
+	if time.Since(e.at) > seenFor {
+		return nil, false
+	}
+	return e.others, true
+}
+
+func (c *seenCache) put(customer, channel string, others []string) {
+	if c.n.Add(1) > 100_000 {
+		c.m.Clear()
+		c.n.Store(0)
+	}
+	c.m.Store(customer+"\x00"+channel, seenEntry{others: others, at: time.Now()})
 }
 
 func (f figures) phase(channel string) string {
@@ -70,6 +196,12 @@ func (f figures) phase(channel string) string {
 func (f figures) add(ctx context.Context, channel string, counts map[string]int64, sender string) {
 	if f.off || f.st == nil || channel == "" {
 		return
+	}
+	if f.batch != nil {
+		if b := f.batch.Load(); b != nil {
+			b.add(cellKey{channel, f.phase(channel), store.FigureDay(f.clock())}, counts, sender)
+			return
+		}
 	}
 	err := f.st.AddFigures(ctx, store.FigureAdd{Channel: channel, Phase: f.phase(channel),
 		Day: store.FigureDay(f.clock()), Counts: counts, Sender: sender})
@@ -159,7 +291,7 @@ func matchOf(msg connectors.Message, res identity.Resolution, others []string) m
 	switch {
 	case res.Suggestions > 0:
 		m.claimed = true
-	case res.Customer == newCustomerID(msg):
+	case createdFor(res.Customer, msg):
 		m.newCustomer = true
 	case len(others) > 0:
 		if slices.ContainsFunc(msg.Identities, func(i connectors.Identity) bool { return i.Verified }) {
@@ -171,10 +303,12 @@ func matchOf(msg connectors.Message, res identity.Resolution, others []string) m
 	return m
 }
 
-// newCustomerID is the id identity gives the customer it creates for msg
-// (identity.newCustomerIDFor; deterministic per message).
-func newCustomerID(msg connectors.Message) string {
-	return fmt.Sprintf("c_%012x%s", msg.ReceivedAt.UnixMilli(), ids.Derived("", msg.ID)[:10])
+// createdFor reports whether customer is the one identity creates for msg
+// (identity.newCustomerIDFor: "c_", the time it was received, then a hash
+// of the message id). The time is not compared: a redelivered copy of msg
+// has another and may be the one whose customer was created.
+func createdFor(customer string, msg connectors.Message) bool {
+	return len(customer) == 2+12+10 && strings.HasPrefix(customer, "c_") && customer[14:] == ids.Derived("", msg.ID)[:10]
 }
 
 // message counts one message that was just put on a timeline.
@@ -182,9 +316,19 @@ func (f figures) message(ctx context.Context, msg connectors.Message, res identi
 	if f.off {
 		return
 	}
-	first, others, err := f.st.SeenOn(ctx, res.Customer, msg.Channel)
-	if err != nil {
-		f.log.Warn("figures: reach not counted", "channel", msg.Channel, "err", err)
+	var first bool
+	var err error
+	others, cached := []string(nil), false
+	if f.seen != nil {
+		others, cached = f.seen.get(res.Customer, msg.Channel)
+	}
+	if !cached {
+		first, others, err = f.st.SeenOn(ctx, res.Customer, msg.Channel)
+		if err != nil {
+			f.log.Warn("figures: reach not counted", "channel", msg.Channel, "err", err)
+		} else if f.seen != nil {
+			f.seen.put(res.Customer, msg.Channel, others)
+		}
 	}
 	m := matchOf(msg, res, others)
 	c := map[string]int64{FigMessagesIn: 1}
@@ -239,6 +383,12 @@ func (f figures) message(ctx context.Context, msg connectors.Message, res identi
 func (f figures) reach(ctx context.Context, channel string, counts map[string]int64) {
 	if len(counts) == 0 {
 		return
+	}
+	if f.batch != nil {
+		if b := f.batch.Load(); b != nil {
+			b.add(cellKey{channel: channel, day: store.FiguresAllTime}, counts)
+			return
+		}
 	}
 	if err := f.st.AddFigures(ctx, store.FigureAdd{Channel: channel, Day: store.FiguresAllTime, Counts: counts}); err != nil {
 		f.log.Warn("figures: reach not counted", "channel", channel, "err", err)
@@ -339,9 +489,20 @@ const maxReportDays = 3660
 func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel, now time.Time, q ReadinessQuery) (Readiness, error) {
 	rep := Readiness{Channel: ch.Name, Phase: ch.Phase, WouldRoute: map[string]int64{},
 		Reach: Reach{Overlap: map[string]int64{}}, Daily: []DailyFigure{}, Reasons: []string{}}
-	since, err := PhaseSince(ctx, st, ch)
+	// One listing of the channel's cells (names only) serves both the
+	// phase's start and the period.
+	now = now.UTC()
+	toDay := store.FigureDay(now)
+	if !q.To.IsZero() {
+		toDay = store.FigureDay(q.To)
+	}
+	all, err := st.FigureCells(ctx, ch.Name, "0000-00-00", toDay)
 	if err != nil {
 		return rep, err
+	}
+	since := ch.UpdatedAt
+	if since.IsZero() {
+		since = firstDayIn(all, ch.Phase)
 	}
 	if !since.IsZero() {
 		s := since.UTC()
@@ -350,7 +511,7 @@ func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel,
 	onlyPhase := q.From.IsZero()
 	rep.From, rep.To = q.From.UTC(), q.To.UTC()
 	if rep.To.IsZero() {
-		rep.To = now.UTC()
+		rep.To = now
 	}
 	if onlyPhase {
 		rep.From = since.UTC()
@@ -367,65 +528,66 @@ func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel,
 		}
 		rep.From = rep.To.Add(-maxReportDays * 24 * time.Hour)
 	}
-	fromDay, toDay := store.FigureDay(rep.From), store.FigureDay(rep.To)
-	cells, err := st.ReadFigures(ctx, ch.Name, fromDay, toDay)
+	fromDay := store.FigureDay(rep.From)
+	toDay = store.FigureDay(rep.To)
+	var used []store.FigureDayPhase
+	for _, c := range all {
+		if c.Day >= fromDay && c.Day <= toDay && (!onlyPhase || c.Phase == ch.Phase) {
+			used = append(used, c)
+		}
+	}
+	sum, each, err := st.SumFigures(ctx, ch.Name, used, []string{FigMessagesIn, FigMatchedVerified, FigMatchedClaimed})
 	if err != nil {
 		return rep, err
 	}
-	daily := map[string]*[3]int64{} // messages_in, matched
-	var used []store.FigureDayPhase
-	first, resol := map[int64]int64{}, map[int64]int64{}
-	for _, c := range cells {
-		if onlyPhase && c.Phase != ch.Phase {
-			continue
-		}
-		used = append(used, store.FigureDayPhase{Day: c.Day, Phase: c.Phase})
+	daily := map[string]*[2]int64{} // messages_in, matched
+	for i, c := range used {
 		d := daily[c.Day]
 		if d == nil {
-			d = &[3]int64{}
+			d = &[2]int64{}
 			daily[c.Day] = d
 		}
-		for n, v := range c.Counts {
-			switch {
-			case n == FigMessagesIn:
-				rep.MessagesIn += v
-				d[0] += v
-			case n == FigDuplicates:
-				rep.Duplicates += v
-			case n == FigRefused:
-				rep.Refused += v
-			case n == FigDeadLetters:
-				rep.DeadLetters += v
-			case n == FigMatchedVerified:
-				rep.Matched.Verified += v
-				d[1] += v
-			case n == FigMatchedClaimed:
-				rep.Matched.Claimed += v
-				d[1] += v
-			case n == FigNewCustomers:
-				rep.NewCustomers += v
-			case n == FigMergeSuggestions:
-				rep.MergeSuggestions += v
-			case n == FigConversations:
-				rep.conversations += v
-			case n == FigOptOuts:
-				rep.OptOuts += v
-			case strings.HasPrefix(n, FigWouldRoute):
-				rep.WouldRoute[n[len(FigWouldRoute):]] += v
-			case n == FigOutbound+connectors.StatusSent:
-				rep.Outbound.Sent += v
-			case n == FigOutbound+connectors.StatusDelivered:
-				rep.Outbound.Delivered += v
-			case n == FigOutbound+connectors.StatusFailed:
-				rep.Outbound.Failed += v
-			case strings.HasPrefix(n, FigFirstResponse+":"):
-				if s, err := strconv.ParseInt(n[len(FigFirstResponse)+1:], 10, 64); err == nil {
-					first[s] += v
-				}
-			case strings.HasPrefix(n, FigResolution+":"):
-				if s, err := strconv.ParseInt(n[len(FigResolution)+1:], 10, 64); err == nil {
-					resol[s] += v
-				}
+		d[0] += each[i][FigMessagesIn]
+		d[1] += each[i][FigMatchedVerified] + each[i][FigMatchedClaimed]
+	}
+	first, resol := map[int64]int64{}, map[int64]int64{}
+	for n, v := range sum {
+		switch {
+		case n == FigMessagesIn:
+			rep.MessagesIn += v
+		case n == FigDuplicates:
+			rep.Duplicates += v
+		case n == FigRefused:
+			rep.Refused += v
+		case n == FigDeadLetters:
+			rep.DeadLetters += v
+		case n == FigMatchedVerified:
+			rep.Matched.Verified += v
+		case n == FigMatchedClaimed:
+			rep.Matched.Claimed += v
+		case n == FigNewCustomers:
+			rep.NewCustomers += v
+		case n == FigMergeSuggestions:
+			rep.MergeSuggestions += v
+		case n == FigConversations:
+			rep.conversations += v
+		case n == FigOptOuts:
+			rep.OptOuts += v
+		case strings.HasPrefix(n, FigWouldRoute):
+			rep.WouldRoute[n[len(FigWouldRoute):]] += v
+		case n == FigOutbound+connectors.StatusSent:
+			rep.Outbound.Sent += v
+		case n == FigOutbound+connectors.StatusDelivered:
+			rep.Outbound.Delivered += v
+		case n == FigOutbound+connectors.StatusFailed:
+			rep.Outbound.Failed += v
+		case strings.HasPrefix(n, FigFirstResponse+":"):
+			if s, err := strconv.ParseInt(n[len(FigFirstResponse)+1:], 10, 64); err == nil {
+				first[s] += v
+			}
+		case strings.HasPrefix(n, FigResolution+":"):
+			if s, err := strconv.ParseInt(n[len(FigResolution)+1:], 10, 64); err == nil {
+				resol[s] += v
 			}
 		}
 	}
@@ -434,11 +596,11 @@ func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel,
 	if rep.Senders, err = st.CountSenders(ctx, ch.Name, used); err != nil {
 		return rep, err
 	}
-	all, err := st.ReadFigures(ctx, ch.Name, store.FiguresAllTime, store.FiguresAllTime)
+	reach, err := st.ReadFigures(ctx, ch.Name, store.FiguresAllTime, store.FiguresAllTime)
 	if err != nil {
 		return rep, err
 	}
-	for _, c := range all {
+	for _, c := range reach {
 		for n, v := range c.Counts {
 			switch {
 			case n == FigOnlyHere:
@@ -448,7 +610,7 @@ func ChannelReadiness(ctx context.Context, st store.Store, ch directory.Channel,
 			}
 		}
 	}
-	for day := rep.From.UTC().Truncate(24 * time.Hour); store.FigureDay(day) <= toDay; day = day.Add(24 * time.Hour) {
+	for day := rep.From.Truncate(24 * time.Hour); store.FigureDay(day) <= toDay; day = day.Add(24 * time.Hour) {
 		k := store.FigureDay(day)
 		df := DailyFigure{Day: k}
 		if d := daily[k]; d != nil {
@@ -535,21 +697,17 @@ func percentiles(h map[int64]int64) *Percentiles {
 	return &Percentiles{P50: at(0.5), P90: at(0.9)}
 }
 
-// PhaseSince is when the channel's current phase began: its last run-time
-// phase change, or (a phase only ever set in the config) the first day
-// the figures counted anything in that phase; zero when neither is known.
-func PhaseSince(ctx context.Context, st store.Store, ch directory.Channel) (time.Time, error) {
-	if !ch.UpdatedAt.IsZero() {
-		return ch.UpdatedAt, nil
-	}
-	cells, err := st.ReadFigures(ctx, ch.Name, "0000-00-00", "9999-99-99")
-	if err != nil {
-		return time.Time{}, err
-	}
+// firstDayIn is the first day of cells (ordered by day) counted in phase;
+// zero when none was. A phase only ever set in the config began, as far as
+// the figures know, on that day.
+func firstDayIn(cells []store.FigureDayPhase, phase string) time.Time {
 	for _, c := range cells {
-		if c.Phase == ch.Phase {
-			return time.Parse(time.DateOnly, c.Day)
+		if c.Phase == phase {
+			t, err := time.Parse(time.DateOnly, c.Day)
+			if err == nil {
+				return t
+			}
 		}
 	}
-	return time.Time{}, nil
+	return time.Time{}
 }

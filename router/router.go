@@ -7,6 +7,7 @@ import (
 	json "github.com/goccy/go-json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
@@ -83,7 +84,8 @@ func New(st store.Store, dir *directory.Directory, opts Options) *Router {
 	return &Router{st: st, dir: dir, opts: opts, log: opts.Logger, m: opts.Metrics,
 		resolver: identity.NewResolver(st, opts.Clock, opts.Metrics.Identity, opts.Logger), convs: opts.Conversations,
 		tombs: store.NewTombstoner(st),
-		fig:   figures{st: st, dir: dir, clock: opts.Clock, log: opts.Logger, off: opts.NoFigures}}
+		fig: figures{st: st, dir: dir, clock: opts.Clock, log: opts.Logger, off: opts.NoFigures,
+			batch: &atomic.Pointer[figureBatch]{}, seen: &seenCache{}}}
 }
 
 // Conversations is the conversation service the router records messages with.
@@ -109,10 +111,18 @@ func (r *Router) Run(ctx context.Context) {
 		defer close(ackDone)
 		r.ackLoop(ctx, acks)
 	}()
+	figCtx, figStop := context.WithCancel(context.Background())
+	figDone := make(chan struct{})
+	go func() {
+		defer close(figDone)
+		r.fig.run(figCtx)
+	}()
 	defer func() {
 		wg.Wait()
 		close(acks)
 		<-ackDone
+		figStop() // after every worker: their counts are in the last flush
+		<-figDone
 	}()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {

@@ -19,14 +19,15 @@ func FigureDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 // FigureAdd is what one processed message (or one outbound status, one
 // resolved conversation) adds to its channel's figures of one phase on one
 // day. Counts are deltas by figure name (router/figures.go names them).
-// Sender, when set, is added to the distinct senders of that channel,
-// phase and day.
+// Sender and Senders, when set, are added to the distinct senders of
+// that channel, phase and day.
 type FigureAdd struct {
 	Channel string
 	Phase   string
 	Day     string
 	Counts  map[string]int64
 	Sender  string
+	Senders []string
 }
 
 // FigureDayPhase names one cell of a channel's figures.
@@ -57,7 +58,7 @@ type PhaseChange struct {
 // Figures are the per-channel adoption counters, kept as messages flow and
 // read without scanning any timeline (issue 16).
 type Figures interface {
-	// AddFigures adds f's counts to (channel, phase, day) and f.Sender to
+	// AddFigures adds f's counts to (channel, phase, day) and f.Sender(s) to
 	// its distinct senders. Each counter is added atomically (concurrent
 	// calls all count); the call as a whole is not a transaction.
 	AddFigures(ctx context.Context, f FigureAdd) error
@@ -65,6 +66,13 @@ type Figures interface {
 	// (lexical on "2006-01-02"; FiguresAllTime is its own range), ordered
 	// by day then phase.
 	ReadFigures(ctx context.Context, channel, fromDay, toDay string) ([]DayFigures, error)
+	// FigureCells lists the channel's cells with fromDay <= day <= toDay,
+	// ordered by day then phase (no counts: cheap on any backend).
+	FigureCells(ctx context.Context, channel, fromDay, toDay string) ([]FigureDayPhase, error)
+	// SumFigures adds up the counts of the given cells of the channel and
+	// returns, per cell in the same order, the counts of the names in
+	// perCell (a daily series without shipping every counter of every day).
+	SumFigures(ctx context.Context, channel string, cells []FigureDayPhase, perCell []string) (map[string]int64, []map[string]int64, error)
 	// CountSenders estimates the distinct senders over the given cells of
 	// the channel (a HyperLogLog on both backends: exact for a few dozen
 	// senders, within about 2 % beyond).

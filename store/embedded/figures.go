@@ -39,14 +39,22 @@ func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) error {
 				return err
 			}
 		}
+		senders := f.Senders
 		if f.Sender != "" {
+			senders = append(senders[:len(senders):len(senders)], f.Sender)
+		}
+		if len(senders) > 0 {
 			b, err := tx.CreateBucketIfNotExists(bFigureSenders)
 			if err != nil {
 				return err
 			}
 			regs := make([]byte, store.HLLRegisters)
 			copy(regs, b.Get(k))
-			if store.HLLAdd(regs, f.Sender) || b.Get(k) == nil {
+			changed := b.Get(k) == nil
+			for _, x := range senders {
+				changed = store.HLLAdd(regs, x) || changed
+			}
+			if changed {
 				return b.Put(k, regs)
 			}
 		}
@@ -103,6 +111,25 @@ func (s *Store) CountSenders(ctx context.Context, channel string, cells []store.
 }
 
 func (s *Store) SeenOn(ctx context.Context, customer, channel string) (first bool, before []string, err error) {
+	// Most calls find the pair seen: a read transaction answers them
+	// without a write (a commit and fsync per message).
+	seen := false
+	if err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFigureSeen)
+		if b == nil || b.Get(key(customer, channel)) == nil {
+			return nil
+		}
+		seen = true
+		p := prefix(customer)
+		return scanPrefix(b, p, func(k, _ []byte) (bool, error) {
+			if c := string(k[len(p):]); c != channel {
+				before = append(before, c)
+			}
+			return true, nil
+		})
+	}); err != nil || seen {
+		return false, before, err
+	}
 	err = s.batch(ctx, func(tx *bolt.Tx) error {
 		first, before = false, nil // batch may run this more than once
 		b, err := tx.CreateBucketIfNotExists(bFigureSeen)
@@ -167,4 +194,75 @@ func (s *Store) ListPhaseChanges(ctx context.Context, channel string) ([]store.P
 		})
 	})
 	return out, err
+}
+
+// deleteSeen removes the customer's channel set (adoption reach) with the
+// customer record (erasure).
+func deleteSeen(tx *bolt.Tx, customer string) error {
+	b := tx.Bucket(bFigureSeen)
+	if b == nil {
+		return nil
+	}
+	for _, k := range keysWithPrefix(b, prefix(customer)) {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) FigureCells(ctx context.Context, channel, fromDay, toDay string) ([]store.FigureDayPhase, error) {
+	var out []store.FigureDayPhase
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFigures)
+		if b == nil {
+			return nil
+		}
+		p := prefix(channel)
+		c := b.Cursor()
+		for k, _ := c.Seek(append(p, fromDay...)); k != nil && hasPrefix(k, p); k, _ = c.Next() {
+			rest := k[len(p):]
+			i := slices.Index(rest, 0)
+			if i < 0 {
+				continue
+			}
+			if string(rest[:i]) > toDay {
+				break
+			}
+			out = append(out, store.FigureDayPhase{Day: string(rest[:i]), Phase: string(rest[i+1:])})
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) SumFigures(ctx context.Context, channel string, cells []store.FigureDayPhase, perCell []string) (map[string]int64, []map[string]int64, error) {
+	sum := map[string]int64{}
+	each := make([]map[string]int64, len(cells))
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFigures)
+		for i, c := range cells {
+			each[i] = map[string]int64{}
+			if b == nil {
+				continue
+			}
+			k := key(channel, c.Day, c.Phase)
+			raw := b.Get(k)
+			if raw == nil {
+				continue
+			}
+			var counts map[string]int64
+			if err := jsonDecode(k, raw, &counts); err != nil {
+				return err
+			}
+			for n, v := range counts {
+				sum[n] += v
+			}
+			for _, n := range perCell {
+				each[i][n] = counts[n]
+			}
+		}
+		return nil
+	})
+	return sum, each, err
 }

@@ -176,6 +176,9 @@ func (s *Store) ListCustomers(ctx context.Context, after string, limit int) ([]s
 
 func (s *Store) DeleteCustomer(ctx context.Context, id string) error {
 	return s.batch(ctx, func(tx *bolt.Tx) error {
+		if err := deleteSeen(tx, id); err != nil {
+			return err
+		}
 		return tx.Bucket(bCustomers).Delete([]byte(id))
 	})
 }

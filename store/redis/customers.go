@@ -102,7 +102,8 @@ func (s *Store) ListCustomers(ctx context.Context, after string, limit int) (_ [
 // DeleteCustomer removes the record, then its index member.
 func (s *Store) DeleteCustomer(ctx context.Context, id string) (err error) {
 	defer opErr(&err, "delete customer", id)
-	if err := s.c.Del(ctx, s.k.customer(id)).Err(); err != nil {
+	// The customer's channel set (adoption reach) goes with the record.
+	if err := s.c.Del(ctx, s.k.customer(id), s.k.customerChannels(id)).Err(); err != nil {
 		return err
 	}
 	return s.c.ZRem(ctx, s.k.customerIndex(), id).Err()

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	json "github.com/goccy/go-json"
 	"strconv"
 	"strings"
@@ -23,8 +24,15 @@ func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) (err error) {
 		for n, d := range f.Counts {
 			p.HIncrBy(ctx, cell, n, d)
 		}
+		senders := make([]any, 0, len(f.Senders)+1)
+		for _, x := range f.Senders {
+			senders = append(senders, x)
+		}
 		if f.Sender != "" {
-			p.PFAdd(ctx, s.k.figureSenders(f.Channel, f.Day, f.Phase), f.Sender)
+			senders = append(senders, f.Sender)
+		}
+		if len(senders) > 0 {
+			p.PFAdd(ctx, s.k.figureSenders(f.Channel, f.Day, f.Phase), senders...)
 		}
 		return nil
 	})
@@ -119,4 +127,58 @@ func (s *Store) ListPhaseChanges(ctx context.Context, channel string) (_ []store
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+func (s *Store) FigureCells(ctx context.Context, channel, fromDay, toDay string) (_ []store.FigureDayPhase, err error) {
+	defer opErr(&err, "figure cells", channel)
+	cells, err := s.c.ZRangeByLex(ctx, s.k.figureCells(channel), &goredis.ZRangeBy{Min: "[" + fromDay + "|", Max: "[" + toDay + "|\xff"}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.FigureDayPhase, len(cells))
+	for i, c := range cells {
+		out[i].Day, out[i].Phase, _ = strings.Cut(c, "|")
+	}
+	return out, nil
+}
+
+func (s *Store) SumFigures(ctx context.Context, channel string, cells []store.FigureDayPhase, perCell []string) (_ map[string]int64, _ []map[string]int64, err error) {
+	defer opErr(&err, "sum figures", channel)
+	sum := map[string]int64{}
+	each := make([]map[string]int64, len(cells))
+	if len(cells) == 0 {
+		return sum, each, nil
+	}
+	keys := make([]string, len(cells))
+	for i, c := range cells {
+		keys[i] = s.k.figureCell(channel, c.Day, c.Phase)
+	}
+	args := make([]any, len(perCell))
+	for i, n := range perCell {
+		args[i] = n
+	}
+	res, err := sumFigures.Run(ctx, s.c, keys, args...).Slice()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(res) != len(cells)+1 {
+		return nil, nil, fmt.Errorf("sum figures: %d results for %d cells", len(res), len(cells))
+	}
+	flat, _ := res[0].([]any)
+	for i := 0; i+1 < len(flat); i += 2 {
+		n, _ := flat[i].(string)
+		v, _ := flat[i+1].(int64)
+		sum[n] += v
+	}
+	for i := range cells {
+		each[i] = map[string]int64{}
+		per, _ := res[i+1].([]any)
+		for j, n := range perCell {
+			if j < len(per) {
+				v, _ := per[j].(int64)
+				each[i][n] = v
+			}
+		}
+	}
+	return sum, each, nil
 }

@@ -464,3 +464,29 @@ end
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 `)
+
+// sumFigures adds up the counter hashes of a channel's figure cells, in
+// Redis: a year of cells is one reply of a few dozen sums instead of 365
+// hashes shipped and parsed (docs/PERFORMANCE.md).
+// KEYS[1..n] cell hashes of one channel. ARGV[1..m] names wanted per cell.
+// Returns {{name1, sum1, name2, sum2, ...}, {cell1 values of ARGV}, ...}.
+var sumFigures = goredis.NewScript(`
+local sum, names, out = {}, {}, {}
+for i, k in ipairs(KEYS) do
+  local kv = redis.call('HGETALL', k)
+  local cell = {}
+  for j = 1, #kv, 2 do
+    local n, v = kv[j], tonumber(kv[j+1])
+    if sum[n] == nil then names[#names+1] = n; sum[n] = 0 end
+    sum[n] = sum[n] + v
+    cell[n] = v
+  end
+  local per = {}
+  for j, n in ipairs(ARGV) do per[j] = cell[n] or 0 end
+  out[i+1] = per
+end
+local flat = {}
+for _, n in ipairs(names) do flat[#flat+1] = n; flat[#flat+1] = sum[n] end
+out[1] = flat
+return out
+`)

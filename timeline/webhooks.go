@@ -118,3 +118,9 @@ func (s *Service) recordUpdate(ctx context.Context, before, after store.Conversa
 	}
 	return nil
 }
+
+// RecordWebhook records an event of another part's change through the
+// service's Recorder (nil: nothing): the router's consent.changed.
+func (s *Service) RecordWebhook(ctx context.Context, typ, key, customerID string, data any) error {
+	return s.record(ctx, typ, key, customerID, data)
+}

@@ -81,43 +81,60 @@ func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) ([]store.We
 	return out, err
 }
 
-func (s *Store) FanOutWebhookEvent(ctx context.Context, id string, ds []store.WebhookDelivery) error {
+func (s *Store) FanOutWebhookEvents(ctx context.Context, fs []store.WebhookFanOut) error {
 	return s.batch(ctx, func(tx *bolt.Tx) error {
-		var ev store.WebhookEvent
-		found, err := getJSON(tx.Bucket(bWhEvents), []byte(id), &ev)
-		if err != nil || !found {
-			return err // erased meanwhile: nothing to fan out
-		}
-		db, pend := tx.Bucket(bWhDeliveries), tx.Bucket(bWhDelPending)
-		for _, d := range ds {
-			d.Seq = ev.Seq
-			k := deliveryKey(d.Endpoint, d.Seq)
-			if db.Get(k) != nil {
-				continue
-			}
-			if err := putJSON(db, k, d); err != nil {
+		for _, f := range fs {
+			if err := fanOut(tx, f.Event.ID, f.Deliveries); err != nil {
 				return err
 			}
-			if d.Status == store.WebhookPending {
-				if err := pend.Put(k, []byte(id)); err != nil {
-					return err
-				}
-			}
 		}
-		return tx.Bucket(bWhPending).Delete(seqKey(ev.Seq))
+		return nil
 	})
 }
 
-func (s *Store) PutWebhookDelivery(ctx context.Context, d store.WebhookDelivery) error {
-	return s.batch(ctx, func(tx *bolt.Tx) error {
+func fanOut(tx *bolt.Tx, id string, ds []store.WebhookDelivery) error {
+	var ev store.WebhookEvent
+	found, err := getJSON(tx.Bucket(bWhEvents), []byte(id), &ev)
+	if err != nil || !found {
+		return err // erased meanwhile: nothing to fan out
+	}
+	db, pend := tx.Bucket(bWhDeliveries), tx.Bucket(bWhDelPending)
+	for _, d := range ds {
+		d.Seq = ev.Seq
 		k := deliveryKey(d.Endpoint, d.Seq)
-		if err := putJSON(tx.Bucket(bWhDeliveries), k, d); err != nil {
+		if db.Get(k) != nil {
+			continue
+		}
+		if err := putJSON(db, k, d); err != nil {
 			return err
 		}
 		if d.Status == store.WebhookPending {
-			return tx.Bucket(bWhDelPending).Put(k, []byte(d.EventID))
+			if err := pend.Put(k, []byte(id)); err != nil {
+				return err
+			}
 		}
-		return tx.Bucket(bWhDelPending).Delete(k)
+	}
+	return tx.Bucket(bWhPending).Delete(seqKey(ev.Seq))
+}
+
+func (s *Store) PutWebhookDeliveries(ctx context.Context, ds ...store.WebhookDelivery) error {
+	return s.batch(ctx, func(tx *bolt.Tx) error {
+		for _, d := range ds {
+			k := deliveryKey(d.Endpoint, d.Seq)
+			if err := putJSON(tx.Bucket(bWhDeliveries), k, d); err != nil {
+				return err
+			}
+			var err error
+			if d.Status == store.WebhookPending {
+				err = tx.Bucket(bWhDelPending).Put(k, []byte(d.EventID))
+			} else {
+				err = tx.Bucket(bWhDelPending).Delete(k)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -84,6 +84,9 @@ type Webhooks interface {
 	// exists; then it returns that one, created=false, and changes nothing.
 	PutWebhookEvent(ctx context.Context, ev WebhookEvent) (WebhookEvent, bool, error)
 	GetWebhookEvent(ctx context.Context, id string) (WebhookEvent, error)
+	// GetWebhookEvents returns the events of ids that exist, in the order
+	// of ids.
+	GetWebhookEvents(ctx context.Context, ids []string) ([]WebhookEvent, error)
 	// PendingWebhookEvents returns up to limit events not yet fanned out,
 	// by Seq ascending.
 	PendingWebhookEvents(ctx context.Context, limit int) ([]WebhookEvent, error)

@@ -3,7 +3,6 @@ package webhooks
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -197,6 +196,20 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 	if len(chains) == 0 {
 		return false, nil
 	}
+	var ids []string
+	for _, c := range chains {
+		for _, d := range c {
+			ids = append(ids, d.EventID)
+		}
+	}
+	evList, err := w.s.st.GetWebhookEvents(ctx, ids)
+	if err != nil {
+		return false, err
+	}
+	events := make(map[string]store.WebhookEvent, len(evList))
+	for _, ev := range evList {
+		events[ev.ID] = ev
+	}
 	// Each chain sends back to back; the outcomes are recorded together
 	// when the round ends (one store step for the round, not one per
 	// delivery). A crash before that sends them again, with the same
@@ -219,7 +232,11 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 				if stop || ctx.Err() != nil {
 					return
 				}
-				out, ok, gone, err := w.s.attempt(ctx, e, d)
+				ev, found := events[d.EventID]
+				if !found {
+					return // erased meanwhile: its delivery went with it
+				}
+				out, ok, gone, err := w.s.attempt(ctx, e, d, ev)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -251,11 +268,7 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 // outcome (to be recorded by the caller). ok: the delivery is done (the
 // customer's next may go); gone: the endpoint answered 410 and is now
 // disabled. An attempt cut short by ctx returns d unchanged.
-func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, d store.WebhookDelivery) (out store.WebhookDelivery, ok, gone bool, err error) {
-	ev, err := s.st.GetWebhookEvent(ctx, d.EventID)
-	if err != nil {
-		return d, false, false, fmt.Errorf("event %s: %w", d.EventID, err)
-	}
+func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, d store.WebhookDelivery, ev store.WebhookEvent) (out store.WebhookDelivery, ok, gone bool, err error) {
 	start := time.Now()
 	code, sendErr := s.send(ctx, e, ev)
 	if ctx.Err() != nil {

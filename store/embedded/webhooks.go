@@ -58,6 +58,25 @@ func (s *Store) GetWebhookEvent(ctx context.Context, id string) (store.WebhookEv
 	return getRecord[store.WebhookEvent](ctx, s, bWhEvents, []byte(id))
 }
 
+func (s *Store) GetWebhookEvents(ctx context.Context, ids []string) ([]store.WebhookEvent, error) {
+	out := make([]store.WebhookEvent, 0, len(ids))
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bWhEvents)
+		for _, id := range ids {
+			var ev store.WebhookEvent
+			found, err := getJSON(b, []byte(id), &ev)
+			if err != nil {
+				return err
+			}
+			if found {
+				out = append(out, ev)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) ([]store.WebhookEvent, error) {
 	if limit <= 0 {
 		limit = 100

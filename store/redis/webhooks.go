@@ -48,6 +48,11 @@ func (s *Store) GetWebhookEvent(ctx context.Context, id string) (_ store.Webhook
 	return hashRecord[store.WebhookEvent](ctx, s, s.k.whEvents(), id)
 }
 
+func (s *Store) GetWebhookEvents(ctx context.Context, ids []string) (_ []store.WebhookEvent, err error) {
+	defer opErr(&err, "get webhook events")
+	return hashRecords[store.WebhookEvent](ctx, s, s.k.whEvents(), ids)
+}
+
 func hashRecord[T any](ctx context.Context, s *Store, key, field string) (T, error) {
 	var v T
 	raw, err := s.c.HGet(ctx, key, field).Result()

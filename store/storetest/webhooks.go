@@ -63,6 +63,11 @@ func testWebhookOutbox(t *testing.T, f Factory) {
 	}
 	_, err = e.s.GetWebhookEvent(e.ctx, "nope")
 	wantErr(t, err, store.ErrNotFound, "GetWebhookEvent(missing)")
+	some, err := e.s.GetWebhookEvents(e.ctx, []string{"msg_004", "nope", "msg_002"})
+	must(t, err, "GetWebhookEvents")
+	if len(some) != 2 || some[0].ID != "msg_004" || some[1].ID != "msg_002" {
+		t.Fatalf("GetWebhookEvents = %+v, want msg_004, msg_002", some)
+	}
 }
 
 func testWebhookDeliveries(t *testing.T, f Factory) {

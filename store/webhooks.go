@@ -83,6 +83,9 @@ type Webhooks interface {
 	// PutWebhookEvent records ev (Seq assigned) unless an event with ev.ID
 	// exists; then it returns that one, created=false, and changes nothing.
 	PutWebhookEvent(ctx context.Context, ev WebhookEvent) (WebhookEvent, bool, error)
+	// PutWebhookEvents is PutWebhookEvent for several events, in order, in
+	// one step.
+	PutWebhookEvents(ctx context.Context, evs []WebhookEvent) error
 	GetWebhookEvent(ctx context.Context, id string) (WebhookEvent, error)
 	// GetWebhookEvents returns the events of ids that exist, in the order
 	// of ids.

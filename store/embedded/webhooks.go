@@ -25,33 +25,56 @@ func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (sto
 	var out store.WebhookEvent
 	var created bool
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bWhEvents)
-		out, created = store.WebhookEvent{}, false
-		found, err := getJSON(b, []byte(ev.ID), &out)
-		if err != nil || found {
-			return err
-		}
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		out, created = ev, true
-		out.Seq = int64(seq)
-		if err := putJSON(b, []byte(ev.ID), out); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bWhPending).Put(seqKey(out.Seq), []byte(ev.ID)); err != nil {
-			return err
-		}
-		if ev.CustomerID != "" {
-			return tx.Bucket(bWhByCustomer).Put(key(ev.CustomerID, ev.ID), seqKey(out.Seq))
-		}
-		return nil
+		var err error
+		out, created, err = putEvent(tx, ev)
+		return err
 	})
 	if err != nil {
 		return store.WebhookEvent{}, false, err
 	}
 	return out, created, nil
+}
+
+func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) error {
+	now := s.now()
+	return s.batch(ctx, func(tx *bolt.Tx) error {
+		for _, ev := range evs {
+			if ev.At.IsZero() {
+				ev.At = now
+			}
+			if _, _, err := putEvent(tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func putEvent(tx *bolt.Tx, ev store.WebhookEvent) (store.WebhookEvent, bool, error) {
+	b := tx.Bucket(bWhEvents)
+	var out store.WebhookEvent
+	found, err := getJSON(b, []byte(ev.ID), &out)
+	if err != nil || found {
+		return out, false, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return out, false, err
+	}
+	out = ev
+	out.Seq = int64(seq)
+	if err := putJSON(b, []byte(ev.ID), out); err != nil {
+		return out, false, err
+	}
+	if err := tx.Bucket(bWhPending).Put(seqKey(out.Seq), []byte(ev.ID)); err != nil {
+		return out, false, err
+	}
+	if ev.CustomerID != "" {
+		if err := tx.Bucket(bWhByCustomer).Put(key(ev.CustomerID, ev.ID), seqKey(out.Seq)); err != nil {
+			return out, false, err
+		}
+	}
+	return out, true, nil
 }
 
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (store.WebhookEvent, error) {

@@ -43,6 +43,37 @@ func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (_ s
 	return out, created, nil
 }
 
+// PutWebhookEvents pipelines one whPutEvent script per event, in order.
+func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) (err error) {
+	defer opErr(&err, "put webhook events")
+	if len(evs) == 0 {
+		return nil
+	}
+	now := s.now()
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, ev := range evs {
+			if ev.At.IsZero() {
+				ev.At = now
+			}
+			ev.Seq = 0
+			indexed := "0"
+			if ev.CustomerID != "" {
+				indexed = "1"
+			}
+			whPutEvent.Run(ctx, p, []string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), s.k.whCustomer(ev.CustomerID)},
+				ev.ID, marshal(ev), indexed)
+		}
+		return nil
+	})
+	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
+		if err := whPutEvent.Load(ctx, s.c).Err(); err != nil {
+			return err
+		}
+		return s.PutWebhookEvents(ctx, evs)
+	}
+	return err
+}
+
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (_ store.WebhookEvent, err error) {
 	defer opErr(&err, "get webhook event", id)
 	return hashRecord[store.WebhookEvent](ctx, s, s.k.whEvents(), id)

@@ -40,8 +40,17 @@ func testWebhookOutbox(t *testing.T, f Factory) {
 	if created || string(ev.Data) != `{"n":3}` {
 		t.Fatalf("PutWebhookEvent of an existing id = %+v, created=%v: want the first record, created=false", ev, created)
 	}
+	// Several at once, one of them known already.
+	must(t, e.s.PutWebhookEvents(e.ctx, []store.WebhookEvent{whEvent(6, "c2"), again, whEvent(7, "")}), "PutWebhookEvents")
 	pend, err := e.s.PendingWebhookEvents(e.ctx, 10)
 	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 7 || pend[5].ID != "msg_006" || pend[6].ID != "msg_007" || pend[6].Seq <= pend[5].Seq {
+		t.Fatalf("PendingWebhookEvents after PutWebhookEvents = %+v", pend)
+	}
+	if got, _ := e.s.GetWebhookEvent(e.ctx, "msg_003"); string(got.Data) != `{"n":3}` {
+		t.Fatalf("PutWebhookEvents replaced an existing event: %+v", got)
+	}
+	pend = pend[:5]
 	if len(pend) != 5 {
 		t.Fatalf("PendingWebhookEvents = %d events, want 5", len(pend))
 	}
@@ -53,7 +62,7 @@ func testWebhookOutbox(t *testing.T, f Factory) {
 	must(t, e.s.FanOutWebhookEvents(e.ctx, []store.WebhookFanOut{{Event: pend[0]}}), "FanOutWebhookEvents")
 	pend, err = e.s.PendingWebhookEvents(e.ctx, 10)
 	must(t, err, "PendingWebhookEvents")
-	if len(pend) != 4 || pend[0].ID != "msg_002" {
+	if len(pend) != 6 || pend[0].ID != "msg_002" {
 		t.Fatalf("after fanning out msg_001, pending = %d starting %v", len(pend), pend)
 	}
 	got, err := e.s.GetWebhookEvent(e.ctx, "msg_001")

@@ -147,6 +147,10 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 		if err := st.DeleteConsents(ctx, c.ID); err != nil {
 			return rep, err
 		}
+		// Outgoing webhook events about the person, delivered or not.
+		if _, err := st.DeleteWebhookCustomer(ctx, c.ID); err != nil {
+			return rep, fmt.Errorf("erase: webhook events: %w", err)
+		}
 		ms, err := st.ListMerges(ctx, c.ID)
 		if err != nil {
 			return rep, err

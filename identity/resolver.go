@@ -89,6 +89,7 @@ type Resolver struct {
 	clock   store.Clock
 	metrics *Metrics
 	log     *slog.Logger
+	hooks   timeline.Recorder // outgoing webhooks (webhooks.go)
 }
 
 // NewResolver returns a resolver over st. m may be nil (nothing counted),
@@ -230,6 +231,11 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		fresh = true
 		res.Created = true
 		if err := r.st.CreateCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return res, err
+		}
+		// Before anything is bound to it: a redelivery after a crash comes
+		// here again (the same id) and records it then.
+		if err := r.record(ctx, "customer.created", cust, cust, CustomerData{CustomerID: cust, Name: msg.SenderName, MessageID: msg.ID}); err != nil {
 			return res, err
 		}
 	}
@@ -536,6 +542,7 @@ func (r *Resolver) Merge(ctx context.Context, a, b, by, evidence, messageID stri
 		if err := r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Detail: "merge " + m.ID}); err != nil {
 			r.log.Error("customer merged, audit record lost", "merge", m.ID, "winner", winner, "loser", loser, "by", by, "err", err)
 		}
+		r.recordMerge(ctx, "customer.merged", m)
 		root, err := r.root(ctx, winner)
 		return root, m, err
 	}
@@ -582,7 +589,11 @@ func (r *Resolver) Unmerge(ctx context.Context, id, by string) (store.Merge, err
 	}); err != nil {
 		return m, err
 	}
-	return r.st.UpdateMerge(ctx, id, func(x *store.Merge) error { x.Status, x.UpdatedAt, x.By = store.MergeUndone, now, by; return nil })
+	m, err = r.st.UpdateMerge(ctx, id, func(x *store.Merge) error { x.Status, x.UpdatedAt, x.By = store.MergeUndone, now, by; return nil })
+	if err == nil {
+		r.recordMerge(ctx, "customer.unmerged", m)
+	}
+	return m, err
 }
 
 // suggest records that existing and claimer may be one person, on ev.

@@ -663,6 +663,9 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) {
 
 // eraseCustomer erases the person completely (admin; audited).
 func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
+	if !s.recordErased(w, r, r.PathValue("id")) {
+		return
+	}
 	rep, err := erasure.Erase(r.Context(), s.o.Store, s.o.Blobs, r.PathValue("id"), principalFrom(r.Context()).Name, s.o.Clock, s.o.Conversations.Delete)
 	if errors.Is(err, erasure.ErrHeld) {
 		writeError(w, http.StatusConflict, "held", "the customer is under a legal hold; release it first")

@@ -178,3 +178,19 @@ func (s *Server) recordPhase(ctx context.Context, c directory.Channel, by string
 		s.o.Logger.Error("channel phase changed, its webhook event not recorded", "channel", c.Name, "err", err)
 	}
 }
+
+// recordErased records customer.erased before the erasure runs (so a crash
+// midway loses nothing; running the erasure again finishes it). It names
+// the customer by its opaque id only, and is kept out of the person's own
+// events (no customer on the record) so the erasure does not remove it.
+func (s *Server) recordErased(w http.ResponseWriter, r *http.Request, id string) bool {
+	if _, err := s.o.Store.GetCustomer(r.Context(), id); err != nil {
+		return true // Erase answers for a missing customer
+	}
+	data := map[string]any{"customer_id": id, "by": principalFrom(r.Context()).Name}
+	if err := s.o.Webhooks.Outbox.Record(r.Context(), webhooks.CustomerErased, id, "", data); err != nil {
+		storeError(w, err)
+		return false
+	}
+	return true
+}

@@ -317,6 +317,9 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		if c.Granted {
 			word = "granted"
 		}
+		if err := r.convs.RecordWebhook(ctx, "consent.changed", msg.ID+"/"+c.Purpose, res.Customer, consentData(res.Customer, msg, c)); err != nil {
+			return fmt.Errorf("record consent webhook: %w", err)
+		}
 		flags = append(append([]string(nil), flags...), "consent-"+word+":"+c.Purpose)
 	}
 	// The conversation service finds or opens the thread's conversation,

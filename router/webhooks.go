@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/store"
@@ -38,4 +39,20 @@ func (o *Outbound) recordStatus(ctx context.Context, e store.Entry, status strin
 	}
 	return o.hooks.Record(ctx, "message.status", e.ID+"/"+status, e.CustomerID, StatusData{MessageID: e.ID, CustomerID: e.CustomerID,
 		ConversationID: e.ConversationID, Channel: e.Channel, Status: status, Detail: e.StatusDetail, ProviderID: e.ProviderID})
+}
+
+// ConsentData is the data of consent.changed.
+type ConsentData struct {
+	CustomerID string    `json:"customer_id"`
+	Channel    string    `json:"channel"`
+	Purpose    string    `json:"purpose"`
+	Granted    bool      `json:"granted"`
+	Version    string    `json:"version,omitempty"`
+	MessageID  string    `json:"message_id"`
+	At         time.Time `json:"at"`
+}
+
+func consentData(customer string, msg connectors.Message, c *connectors.ConsentChange) ConsentData {
+	return ConsentData{CustomerID: customer, Channel: msg.Channel, Purpose: c.Purpose, Granted: c.Granted, Version: c.Version,
+		MessageID: msg.ID, At: msg.OccurredAt}
 }

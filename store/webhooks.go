@@ -34,6 +34,12 @@ type WebhookEvent struct {
 	Data       []byte    `json:"data"` // the body's data object, JSON
 }
 
+// WebhookFanOut is one event (its ID and Seq) and its deliveries.
+type WebhookFanOut struct {
+	Event      WebhookEvent
+	Deliveries []WebhookDelivery
+}
+
 // WebhookDelivery is one event's delivery to one endpoint.
 type WebhookDelivery struct {
 	Endpoint      string    `json:"endpoint"`
@@ -77,15 +83,24 @@ type Webhooks interface {
 	// PutWebhookEvent records ev (Seq assigned) unless an event with ev.ID
 	// exists; then it returns that one, created=false, and changes nothing.
 	PutWebhookEvent(ctx context.Context, ev WebhookEvent) (WebhookEvent, bool, error)
+	// PutWebhookEvents is PutWebhookEvent for several events, in order, in
+	// one step.
+	PutWebhookEvents(ctx context.Context, evs []WebhookEvent) error
 	GetWebhookEvent(ctx context.Context, id string) (WebhookEvent, error)
+	// GetWebhookEvents returns the events of ids that exist, in the order
+	// of ids.
+	GetWebhookEvents(ctx context.Context, ids []string) ([]WebhookEvent, error)
 	// PendingWebhookEvents returns up to limit events not yet fanned out,
 	// by Seq ascending.
 	PendingWebhookEvents(ctx context.Context, limit int) ([]WebhookEvent, error)
-	// FanOutWebhookEvent stores each delivery whose (endpoint, event) is new
-	// and marks event id fanned out, in one step.
-	FanOutWebhookEvent(ctx context.Context, id string, ds []WebhookDelivery) error
-	// PutWebhookDelivery replaces the record of (d.Endpoint, d.EventID).
-	PutWebhookDelivery(ctx context.Context, d WebhookDelivery) error
+	// FanOutWebhookEvents stores, for each fan-out in order, each delivery
+	// whose (endpoint, event) is new and marks the event fanned out: one
+	// step per event (a crash leaves a prefix of fs done), and events
+	// erased meanwhile are skipped.
+	FanOutWebhookEvents(ctx context.Context, fs []WebhookFanOut) error
+	// PutWebhookDeliveries replaces the records of (d.Endpoint, d.EventID)
+	// for each d, in one step.
+	PutWebhookDeliveries(ctx context.Context, ds ...WebhookDelivery) error
 	GetWebhookDelivery(ctx context.Context, endpoint, eventID string) (WebhookDelivery, error)
 	// ListWebhookDeliveries pages an endpoint's deliveries newest (highest
 	// Seq) first, with Seq < before (before <= 0: from the newest).

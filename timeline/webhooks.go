@@ -13,6 +13,14 @@ import (
 // as its body's data object. It returns once the record is durable.
 type Recorder interface {
 	Record(ctx context.Context, typ, key, customerID string, data any) error
+	// RecordAll records several events in one store step.
+	RecordAll(ctx context.Context, evs []Hook) error
+}
+
+// Hook is one event for Recorder.RecordAll.
+type Hook struct {
+	Type, Key, CustomerID string
+	Data                  any
 }
 
 // Outgoing webhook event types this package records (webhooks.Types).
@@ -80,23 +88,19 @@ func (s *Service) record(ctx context.Context, typ, key, customerID string, data 
 // appends the message (the router's dedupe would stop one that came after
 // the append, so recording after it could lose the event).
 func (s *Service) recordReceived(ctx context.Context, e store.Entry, c store.Conversation, agent string) error {
-	if err := s.record(ctx, hookMessageReceived, e.ID, e.CustomerID, MessageDataOf(e)); err != nil {
-		return err
+	if s.hooks == nil {
+		return nil
 	}
+	hs := []Hook{{Type: hookMessageReceived, Key: e.ID, CustomerID: e.CustomerID, Data: MessageDataOf(e)}}
 	if c.LastMessageID == "" { // this message opens it
-		cd := conversationData(c, "")
-		if err := s.record(ctx, hookConversationOpened, c.ID, c.CustomerID, cd); err != nil {
-			return err
-		}
+		hs = append(hs, Hook{Type: hookConversationOpened, Key: c.ID, CustomerID: c.CustomerID, Data: conversationData(c, "")})
 	}
 	if agent != "" {
 		cd := conversationData(c, "")
 		cd.Assignee = agent
-		if err := s.record(ctx, hookConversationAssigned, c.ID+"/"+e.ID, c.CustomerID, cd); err != nil {
-			return err
-		}
+		hs = append(hs, Hook{Type: hookConversationAssigned, Key: c.ID + "/" + e.ID, CustomerID: c.CustomerID, Data: cd})
 	}
-	return nil
+	return s.hooks.RecordAll(ctx, hs)
 }
 
 // recordUpdate records an agent's change after it was made (keyed by the
@@ -117,4 +121,10 @@ func (s *Service) recordUpdate(ctx context.Context, before, after store.Conversa
 		return s.record(ctx, hookConversationReopened, key, after.CustomerID, cd)
 	}
 	return nil
+}
+
+// RecordWebhook records an event of another part's change through the
+// service's Recorder (nil: nothing): the router's consent.changed.
+func (s *Service) RecordWebhook(ctx context.Context, typ, key, customerID string, data any) error {
+	return s.record(ctx, typ, key, customerID, data)
 }

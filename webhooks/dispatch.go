@@ -3,7 +3,6 @@ package webhooks
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -73,6 +72,7 @@ func (s *Service) fanOut(ctx context.Context, eps []store.WebhookEndpoint) error
 			return err
 		}
 		now := s.clock().UTC()
+		fs := make([]store.WebhookFanOut, 0, len(evs))
 		for _, ev := range evs {
 			var ds []store.WebhookDelivery
 			for _, e := range eps {
@@ -81,9 +81,10 @@ func (s *Service) fanOut(ctx context.Context, eps []store.WebhookEndpoint) error
 						CustomerID: ev.CustomerID, Status: store.WebhookPending, NextAttemptAt: now, CreatedAt: now})
 				}
 			}
-			if err := s.st.FanOutWebhookEvent(ctx, ev.ID, ds); err != nil {
-				return err
-			}
+			fs = append(fs, store.WebhookFanOut{Event: ev, Deliveries: ds})
+		}
+		if err := s.st.FanOutWebhookEvents(ctx, fs); err != nil {
+			return err
 		}
 		if len(evs) < 500 {
 			return nil
@@ -195,10 +196,29 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 	if len(chains) == 0 {
 		return false, nil
 	}
+	var ids []string
+	for _, c := range chains {
+		for _, d := range c {
+			ids = append(ids, d.EventID)
+		}
+	}
+	evList, err := w.s.st.GetWebhookEvents(ctx, ids)
+	if err != nil {
+		return false, err
+	}
+	events := make(map[string]store.WebhookEvent, len(evList))
+	for _, ev := range evList {
+		events[ev.ID] = ev
+	}
+	// Each chain sends back to back; the outcomes are recorded together
+	// when the round ends (one store step for the round, not one per
+	// delivery). A crash before that sends them again, with the same
+	// webhook-ids: at least once.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
 	var disabled bool
+	var outcomes []store.WebhookDelivery
 	sem := make(chan struct{}, w.s.conc)
 	for _, chain := range chains {
 		sem <- struct{}{}
@@ -212,15 +232,20 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 				if stop || ctx.Err() != nil {
 					return
 				}
-				ok, gone, err := w.s.attempt(ctx, e, d)
-				if err != nil || gone {
-					mu.Lock()
-					if err != nil && firstErr == nil {
-						firstErr = err
-					}
-					disabled = disabled || gone
-					mu.Unlock()
+				ev, found := events[d.EventID]
+				if !found {
+					return // erased meanwhile: its delivery went with it
 				}
+				out, ok, gone, err := w.s.attempt(ctx, e, d, ev)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if out.Attempts > d.Attempts {
+					outcomes = append(outcomes, out)
+				}
+				disabled = disabled || gone
+				mu.Unlock()
 				if !ok {
 					return // the rest of this customer's chain waits
 				}
@@ -228,32 +253,38 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 		}()
 	}
 	wg.Wait()
-	return !disabled, firstErr
+	if len(outcomes) > 0 {
+		// Not under ctx: what was sent is recorded even when stopping.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := w.s.st.PutWebhookDeliveries(rctx, outcomes...); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return !disabled && len(outcomes) > 0, firstErr
 }
 
-// attempt makes one delivery attempt and records its outcome. ok: the
-// delivery is done (the customer's next may go); gone: the endpoint
-// answered 410 and is now disabled.
-func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, d store.WebhookDelivery) (ok, gone bool, err error) {
-	ev, err := s.st.GetWebhookEvent(ctx, d.EventID)
-	if err != nil {
-		return false, false, fmt.Errorf("event %s: %w", d.EventID, err)
-	}
+// attempt makes one delivery attempt and returns the delivery with its
+// outcome (to be recorded by the caller). ok: the delivery is done (the
+// customer's next may go); gone: the endpoint answered 410 and is now
+// disabled. An attempt cut short by ctx returns d unchanged.
+func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, d store.WebhookDelivery, ev store.WebhookEvent) (out store.WebhookDelivery, ok, gone bool, err error) {
 	start := time.Now()
 	code, sendErr := s.send(ctx, e, ev)
 	if ctx.Err() != nil {
-		return false, false, nil // stopping: the attempt is made again by whoever runs next
+		return d, false, false, nil // stopping: the attempt is made again by whoever runs next
 	}
 	s.m.latency.WithLabelValues(e.Name).Observe(time.Since(start).Seconds())
 	now := s.clock().UTC()
-	d.Attempts++
-	d.LastCode, d.LastAttemptAt, d.LastError = code, now, ""
+	out = d
+	out.Attempts++
+	out.LastCode, out.LastAttemptAt, out.LastError = code, now, ""
 	if sendErr != nil {
-		d.LastError = sendErr.Error()
+		out.LastError = sendErr.Error()
 	}
 	switch {
 	case sendErr == nil && code >= 200 && code < 300:
-		d.Status, d.NextAttemptAt = store.WebhookDelivered, time.Time{}
+		out.Status, out.NextAttemptAt = store.WebhookDelivered, time.Time{}
 		s.m.attempts.WithLabelValues(e.Name, "delivered").Inc()
 		ok = true
 	case code == http.StatusGone:
@@ -264,25 +295,22 @@ func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, d store.
 			x.DisabledReason = reason
 			return nil
 		}); err != nil {
-			return false, false, err
+			return out, false, false, err
 		}
 		s.log.Warn("webhook endpoint answered 410 Gone: disabled", "endpoint", e.Name)
 		s.m.attempts.WithLabelValues(e.Name, "disabled").Inc()
-		d.NextAttemptAt = now
+		out.NextAttemptAt = now
 		gone = true
-	case d.Attempts > len(s.schedule):
-		d.Status, d.NextAttemptAt = store.WebhookFailed, time.Time{}
+	case out.Attempts > len(s.schedule):
+		out.Status, out.NextAttemptAt = store.WebhookFailed, time.Time{}
 		s.m.attempts.WithLabelValues(e.Name, "gave_up").Inc()
 		s.log.Warn("webhook delivery failed for good (replayable)", "endpoint", e.Name, "event", d.EventID, "code", code, "err", sendErr)
 		ok = true // failed for good: the customer's next one goes on
 	default:
-		d.NextAttemptAt = now.Add(s.jitter(s.schedule[d.Attempts-1]))
+		out.NextAttemptAt = now.Add(s.jitter(s.schedule[out.Attempts-1]))
 		s.m.attempts.WithLabelValues(e.Name, "failed").Inc()
 	}
-	if err := s.st.PutWebhookDelivery(ctx, d); err != nil {
-		return false, gone, err
-	}
-	return ok, gone, nil
+	return out, ok, gone, nil
 }
 
 // body is what every delivery posts.

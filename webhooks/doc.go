@@ -10,7 +10,8 @@
 // followed) unless an endpoint allows it.
 //
 // It imports the standard library, prometheus, connectors (the lease
-// interface) and the store contract; inbox (the admin API), timeline and
-// router (which record events through the Recorder interface they define)
+// interface), the store contract and timeline (for the Recorder interface
+// its Outbox implements, through which timeline, router and identity
+// record events without importing this package); inbox (the admin API)
 // and cmd/switchboard use it.
 package webhooks

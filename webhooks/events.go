@@ -10,6 +10,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // Event types an endpoint may subscribe to; All subscribes to every one.
@@ -90,13 +91,27 @@ func (o *Outbox) setEndpoints(eps []store.WebhookEndpoint) {
 // they acknowledge the change (or before they make it, when a redelivery
 // would complete the change but not record it).
 func (o *Outbox) Record(ctx context.Context, typ, key, customerID string, data any) error {
-	if !o.Wants(typ) {
+	return o.RecordAll(ctx, []timeline.Hook{{Type: typ, Key: key, CustomerID: customerID, Data: data}})
+}
+
+// RecordAll is Record for several events, written in one store step
+// (those no endpoint wants are left out).
+func (o *Outbox) RecordAll(ctx context.Context, hs []timeline.Hook) error {
+	var evs []store.WebhookEvent
+	for _, h := range hs {
+		if !o.Wants(h.Type) {
+			continue
+		}
+		b, err := json.Marshal(h.Data)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, store.WebhookEvent{ID: EventID(h.Type, h.Key), Type: h.Type, CustomerID: h.CustomerID, At: o.clock().UTC(), Data: b})
+	}
+	if len(evs) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	_, _, err = o.st.PutWebhookEvent(ctx, store.WebhookEvent{ID: EventID(typ, key), Type: typ, CustomerID: customerID, At: o.clock().UTC(), Data: b})
-	return err
+	return o.st.PutWebhookEvents(ctx, evs)
 }
+
+var _ timeline.Recorder = (*Outbox)(nil)

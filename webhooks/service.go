@@ -387,7 +387,7 @@ func (s *Service) Replay(ctx context.Context, name, eventID string) (int, error)
 	now := s.clock().UTC()
 	again := func(d store.WebhookDelivery) error {
 		d.Status, d.Attempts, d.NextAttemptAt = store.WebhookPending, 0, now
-		return s.st.PutWebhookDelivery(ctx, d)
+		return s.st.PutWebhookDeliveries(ctx, d)
 	}
 	if eventID != "" {
 		d, err := s.st.GetWebhookDelivery(ctx, name, eventID)

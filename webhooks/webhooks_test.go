@@ -15,6 +15,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
@@ -600,5 +601,28 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10 s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The config package validates event names with its own copy of the list.
+func TestConfigKnowsEveryEventType(t *testing.T) {
+	if fmt.Sprint(config.WebhookEvents) != fmt.Sprint(webhooks.Types) {
+		t.Fatalf("config.WebhookEvents = %v\nwebhooks.Types       = %v", config.WebhookEvents, webhooks.Types)
+	}
+}
+
+func TestSignatureFormat(t *testing.T) {
+	secret := webhooks.NewSecret()
+	sig, err := webhooks.Sign([]string{secret}, "msg_1", time.Unix(1700000000, 0), []byte(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := standardwebhooks.NewWebhook(secret)
+	want, _ := h.Sign("msg_1", time.Unix(1700000000, 0), []byte(`{"a":1}`))
+	if sig != want {
+		t.Fatalf("Sign = %q, the Standard Webhooks library signs %q", sig, want)
+	}
+	if _, err := webhooks.Sign([]string{"whsec_short"}, "msg_1", time.Now(), nil); err == nil {
+		t.Fatal("a secret of too few bytes was accepted")
 	}
 }

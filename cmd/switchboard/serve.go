@@ -205,6 +205,7 @@ func serve(args []string, stderr io.Writer) error {
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
 	out.SetWebhooks(hooks.Outbox)
+	rt.Resolver().SetWebhooks(hooks.Outbox)
 	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
 	reg.MustRegister(newQueueCollector(st), newChannelCounterCollector(st))
 	reg.MustRegister(router.NewAdoptionCollector(st, dir, clock))

@@ -25,28 +25,9 @@ func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (sto
 	var out store.WebhookEvent
 	var created bool
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bWhEvents)
-		out, created = store.WebhookEvent{}, false
-		found, err := getJSON(b, []byte(ev.ID), &out)
-		if err != nil || found {
-			return err
-		}
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		out, created = ev, true
-		out.Seq = int64(seq)
-		if err := putJSON(b, []byte(ev.ID), out); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bWhPending).Put(seqKey(out.Seq), []byte(ev.ID)); err != nil {
-			return err
-		}
-		if ev.CustomerID != "" {
-			return tx.Bucket(bWhByCustomer).Put(key(ev.CustomerID, ev.ID), seqKey(out.Seq))
-		}
-		return nil
+		var err error
+		out, created, err = putEvent(tx, ev)
+		return err
 	})
 	if err != nil {
 		return store.WebhookEvent{}, false, err
@@ -54,8 +35,69 @@ func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (sto
 	return out, created, nil
 }
 
+func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) error {
+	now := s.now()
+	return s.batch(ctx, func(tx *bolt.Tx) error {
+		for _, ev := range evs {
+			if ev.At.IsZero() {
+				ev.At = now
+			}
+			if _, _, err := putEvent(tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func putEvent(tx *bolt.Tx, ev store.WebhookEvent) (store.WebhookEvent, bool, error) {
+	b := tx.Bucket(bWhEvents)
+	var out store.WebhookEvent
+	found, err := getJSON(b, []byte(ev.ID), &out)
+	if err != nil || found {
+		return out, false, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return out, false, err
+	}
+	out = ev
+	out.Seq = int64(seq)
+	if err := putJSON(b, []byte(ev.ID), out); err != nil {
+		return out, false, err
+	}
+	if err := tx.Bucket(bWhPending).Put(seqKey(out.Seq), []byte(ev.ID)); err != nil {
+		return out, false, err
+	}
+	if ev.CustomerID != "" {
+		if err := tx.Bucket(bWhByCustomer).Put(key(ev.CustomerID, ev.ID), seqKey(out.Seq)); err != nil {
+			return out, false, err
+		}
+	}
+	return out, true, nil
+}
+
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (store.WebhookEvent, error) {
 	return getRecord[store.WebhookEvent](ctx, s, bWhEvents, []byte(id))
+}
+
+func (s *Store) GetWebhookEvents(ctx context.Context, ids []string) ([]store.WebhookEvent, error) {
+	out := make([]store.WebhookEvent, 0, len(ids))
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bWhEvents)
+		for _, id := range ids {
+			var ev store.WebhookEvent
+			found, err := getJSON(b, []byte(id), &ev)
+			if err != nil {
+				return err
+			}
+			if found {
+				out = append(out, ev)
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) ([]store.WebhookEvent, error) {
@@ -81,43 +123,60 @@ func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) ([]store.We
 	return out, err
 }
 
-func (s *Store) FanOutWebhookEvent(ctx context.Context, id string, ds []store.WebhookDelivery) error {
+func (s *Store) FanOutWebhookEvents(ctx context.Context, fs []store.WebhookFanOut) error {
 	return s.batch(ctx, func(tx *bolt.Tx) error {
-		var ev store.WebhookEvent
-		found, err := getJSON(tx.Bucket(bWhEvents), []byte(id), &ev)
-		if err != nil || !found {
-			return err // erased meanwhile: nothing to fan out
-		}
-		db, pend := tx.Bucket(bWhDeliveries), tx.Bucket(bWhDelPending)
-		for _, d := range ds {
-			d.Seq = ev.Seq
-			k := deliveryKey(d.Endpoint, d.Seq)
-			if db.Get(k) != nil {
-				continue
-			}
-			if err := putJSON(db, k, d); err != nil {
+		for _, f := range fs {
+			if err := fanOut(tx, f.Event.ID, f.Deliveries); err != nil {
 				return err
 			}
-			if d.Status == store.WebhookPending {
-				if err := pend.Put(k, []byte(id)); err != nil {
-					return err
-				}
-			}
 		}
-		return tx.Bucket(bWhPending).Delete(seqKey(ev.Seq))
+		return nil
 	})
 }
 
-func (s *Store) PutWebhookDelivery(ctx context.Context, d store.WebhookDelivery) error {
-	return s.batch(ctx, func(tx *bolt.Tx) error {
+func fanOut(tx *bolt.Tx, id string, ds []store.WebhookDelivery) error {
+	var ev store.WebhookEvent
+	found, err := getJSON(tx.Bucket(bWhEvents), []byte(id), &ev)
+	if err != nil || !found {
+		return err // erased meanwhile: nothing to fan out
+	}
+	db, pend := tx.Bucket(bWhDeliveries), tx.Bucket(bWhDelPending)
+	for _, d := range ds {
+		d.Seq = ev.Seq
 		k := deliveryKey(d.Endpoint, d.Seq)
-		if err := putJSON(tx.Bucket(bWhDeliveries), k, d); err != nil {
+		if db.Get(k) != nil {
+			continue
+		}
+		if err := putJSON(db, k, d); err != nil {
 			return err
 		}
 		if d.Status == store.WebhookPending {
-			return tx.Bucket(bWhDelPending).Put(k, []byte(d.EventID))
+			if err := pend.Put(k, []byte(id)); err != nil {
+				return err
+			}
 		}
-		return tx.Bucket(bWhDelPending).Delete(k)
+	}
+	return tx.Bucket(bWhPending).Delete(seqKey(ev.Seq))
+}
+
+func (s *Store) PutWebhookDeliveries(ctx context.Context, ds ...store.WebhookDelivery) error {
+	return s.batch(ctx, func(tx *bolt.Tx) error {
+		for _, d := range ds {
+			k := deliveryKey(d.Endpoint, d.Seq)
+			if err := putJSON(tx.Bucket(bWhDeliveries), k, d); err != nil {
+				return err
+			}
+			var err error
+			if d.Status == store.WebhookPending {
+				err = tx.Bucket(bWhDelPending).Put(k, []byte(d.EventID))
+			} else {
+				err = tx.Bucket(bWhDelPending).Delete(k)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

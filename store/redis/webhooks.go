@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strconv"
+	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -42,9 +43,45 @@ func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (_ s
 	return out, created, nil
 }
 
+// PutWebhookEvents pipelines one whPutEvent script per event, in order.
+func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) (err error) {
+	defer opErr(&err, "put webhook events")
+	if len(evs) == 0 {
+		return nil
+	}
+	now := s.now()
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, ev := range evs {
+			if ev.At.IsZero() {
+				ev.At = now
+			}
+			ev.Seq = 0
+			indexed := "0"
+			if ev.CustomerID != "" {
+				indexed = "1"
+			}
+			whPutEvent.Run(ctx, p, []string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), s.k.whCustomer(ev.CustomerID)},
+				ev.ID, marshal(ev), indexed)
+		}
+		return nil
+	})
+	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
+		if err := whPutEvent.Load(ctx, s.c).Err(); err != nil {
+			return err
+		}
+		return s.PutWebhookEvents(ctx, evs)
+	}
+	return err
+}
+
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (_ store.WebhookEvent, err error) {
 	defer opErr(&err, "get webhook event", id)
 	return hashRecord[store.WebhookEvent](ctx, s, s.k.whEvents(), id)
+}
+
+func (s *Store) GetWebhookEvents(ctx context.Context, ids []string) (_ []store.WebhookEvent, err error) {
+	defer opErr(&err, "get webhook events")
+	return hashRecords[store.WebhookEvent](ctx, s, s.k.whEvents(), ids)
 }
 
 func hashRecord[T any](ctx context.Context, s *Store, key, field string) (T, error) {
@@ -95,42 +132,65 @@ func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) (_ []store.
 	return hashRecords[store.WebhookEvent](ctx, s, s.k.whEvents(), ids)
 }
 
-func (s *Store) FanOutWebhookEvent(ctx context.Context, id string, ds []store.WebhookDelivery) (err error) {
-	defer opErr(&err, "fan out webhook event", id)
-	ev, err := s.GetWebhookEvent(ctx, id)
-	if err == store.ErrNotFound {
-		return s.c.ZRem(ctx, s.k.whPending(), id).Err()
+// FanOutWebhookEvents runs one whFanOut script per event, pipelined in
+// order (a crash leaves a prefix done).
+func (s *Store) FanOutWebhookEvents(ctx context.Context, fs []store.WebhookFanOut) (err error) {
+	defer opErr(&err, "fan out webhook events")
+	if len(fs) == 0 {
+		return nil
 	}
-	if err != nil {
-		return err
-	}
-	keys := []string{s.k.whEvents(), s.k.whPending(), s.k.whDelivery()}
-	args := []any{id, ev.Seq}
-	for _, d := range ds {
-		d.Seq = ev.Seq
-		pending := "0"
-		if d.Status == store.WebhookPending {
-			pending = "1"
+	cmds := make([]*goredis.Cmd, len(fs))
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, f := range fs {
+			id, seq := f.Event.ID, f.Event.Seq
+			keys := []string{s.k.whEvents(), s.k.whPending(), s.k.whDelivery()}
+			args := []any{id, seq}
+			for _, d := range f.Deliveries {
+				d.Seq = seq
+				pending := "0"
+				if d.Status == store.WebhookPending {
+					pending = "1"
+				}
+				keys = append(keys, s.k.whAll(d.Endpoint), s.k.whDue(d.Endpoint))
+				args = append(args, whField(d.Endpoint, id), marshal(d), pending)
+			}
+			cmds[i] = whFanOut.Run(ctx, p, keys, args...)
 		}
-		keys = append(keys, s.k.whAll(d.Endpoint), s.k.whDue(d.Endpoint))
-		args = append(args, whField(d.Endpoint, id), marshal(d), pending)
+		return nil
+	})
+	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
+		// The pipelined EVALSHA found the script missing (a restarted
+		// Redis): load it and go again (everything is idempotent).
+		if err := whFanOut.Load(ctx, s.c).Err(); err != nil {
+			return err
+		}
+		return s.FanOutWebhookEvents(ctx, fs)
 	}
-	return whFanOut.Run(ctx, s.c, keys, args...).Err()
+	return err
 }
 
-func (s *Store) PutWebhookDelivery(ctx context.Context, d store.WebhookDelivery) (err error) {
-	defer opErr(&err, "put webhook delivery", d.Endpoint, d.EventID)
+func (s *Store) PutWebhookDeliveries(ctx context.Context, ds ...store.WebhookDelivery) (err error) {
+	defer opErr(&err, "put webhook deliveries")
+	if len(ds) == 0 {
+		return nil
+	}
 	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.HSet(ctx, s.k.whDelivery(), whField(d.Endpoint, d.EventID), marshal(d))
-		p.ZAdd(ctx, s.k.whAll(d.Endpoint), goredis.Z{Score: float64(d.Seq), Member: d.EventID})
-		if d.Status == store.WebhookPending {
-			p.ZAdd(ctx, s.k.whDue(d.Endpoint), goredis.Z{Score: float64(d.Seq), Member: d.EventID})
-		} else {
-			p.ZRem(ctx, s.k.whDue(d.Endpoint), d.EventID)
+		for _, d := range ds {
+			putDelivery(ctx, s, p, d)
 		}
 		return nil
 	})
 	return err
+}
+
+func putDelivery(ctx context.Context, s *Store, p goredis.Pipeliner, d store.WebhookDelivery) {
+	p.HSet(ctx, s.k.whDelivery(), whField(d.Endpoint, d.EventID), marshal(d))
+	p.ZAdd(ctx, s.k.whAll(d.Endpoint), goredis.Z{Score: float64(d.Seq), Member: d.EventID})
+	if d.Status == store.WebhookPending {
+		p.ZAdd(ctx, s.k.whDue(d.Endpoint), goredis.Z{Score: float64(d.Seq), Member: d.EventID})
+	} else {
+		p.ZRem(ctx, s.k.whDue(d.Endpoint), d.EventID)
+	}
 }
 
 func (s *Store) GetWebhookDelivery(ctx context.Context, endpoint, eventID string) (_ store.WebhookDelivery, err error) {

@@ -40,8 +40,17 @@ func testWebhookOutbox(t *testing.T, f Factory) {
 	if created || string(ev.Data) != `{"n":3}` {
 		t.Fatalf("PutWebhookEvent of an existing id = %+v, created=%v: want the first record, created=false", ev, created)
 	}
+	// Several at once, one of them known already.
+	must(t, e.s.PutWebhookEvents(e.ctx, []store.WebhookEvent{whEvent(6, "c2"), again, whEvent(7, "")}), "PutWebhookEvents")
 	pend, err := e.s.PendingWebhookEvents(e.ctx, 10)
 	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 7 || pend[5].ID != "msg_006" || pend[6].ID != "msg_007" || pend[6].Seq <= pend[5].Seq {
+		t.Fatalf("PendingWebhookEvents after PutWebhookEvents = %+v", pend)
+	}
+	if got, _ := e.s.GetWebhookEvent(e.ctx, "msg_003"); string(got.Data) != `{"n":3}` {
+		t.Fatalf("PutWebhookEvents replaced an existing event: %+v", got)
+	}
+	pend = pend[:5]
 	if len(pend) != 5 {
 		t.Fatalf("PendingWebhookEvents = %d events, want 5", len(pend))
 	}
@@ -50,10 +59,10 @@ func testWebhookOutbox(t *testing.T, f Factory) {
 			t.Fatalf("pending[%d] = %s seq %d: want recording order", i, p.ID, p.Seq)
 		}
 	}
-	must(t, e.s.FanOutWebhookEvent(e.ctx, pend[0].ID, nil), "FanOutWebhookEvent")
+	must(t, e.s.FanOutWebhookEvents(e.ctx, []store.WebhookFanOut{{Event: pend[0]}}), "FanOutWebhookEvents")
 	pend, err = e.s.PendingWebhookEvents(e.ctx, 10)
 	must(t, err, "PendingWebhookEvents")
-	if len(pend) != 4 || pend[0].ID != "msg_002" {
+	if len(pend) != 6 || pend[0].ID != "msg_002" {
 		t.Fatalf("after fanning out msg_001, pending = %d starting %v", len(pend), pend)
 	}
 	got, err := e.s.GetWebhookEvent(e.ctx, "msg_001")
@@ -63,6 +72,11 @@ func testWebhookOutbox(t *testing.T, f Factory) {
 	}
 	_, err = e.s.GetWebhookEvent(e.ctx, "nope")
 	wantErr(t, err, store.ErrNotFound, "GetWebhookEvent(missing)")
+	some, err := e.s.GetWebhookEvents(e.ctx, []string{"msg_004", "nope", "msg_002"})
+	must(t, err, "GetWebhookEvents")
+	if len(some) != 2 || some[0].ID != "msg_004" || some[1].ID != "msg_002" {
+		t.Fatalf("GetWebhookEvents = %+v, want msg_004, msg_002", some)
+	}
 }
 
 func testWebhookDeliveries(t *testing.T, f Factory) {
@@ -74,9 +88,9 @@ func testWebhookDeliveries(t *testing.T, f Factory) {
 			{Endpoint: "crm", EventID: ev.ID, Type: ev.Type, CustomerID: "c1", Status: store.WebhookPending, CreatedAt: epoch},
 			{Endpoint: "dwh", EventID: ev.ID, Type: ev.Type, CustomerID: "c1", Status: store.WebhookPending, CreatedAt: epoch},
 		}
-		must(t, e.s.FanOutWebhookEvent(e.ctx, ev.ID, ds), "FanOutWebhookEvent")
+		must(t, e.s.FanOutWebhookEvents(e.ctx, []store.WebhookFanOut{{Event: ev, Deliveries: ds}}), "FanOutWebhookEvents")
 		// A repeated fan-out (a crash before it was marked) keeps what is there.
-		must(t, e.s.FanOutWebhookEvent(e.ctx, ev.ID, ds[:1]), "FanOutWebhookEvent again")
+		must(t, e.s.FanOutWebhookEvents(e.ctx, []store.WebhookFanOut{{Event: ev, Deliveries: ds[:1]}}), "FanOutWebhookEvents again")
 	}
 	pend, err := e.s.PendingWebhookDeliveries(e.ctx, "crm", 10)
 	must(t, err, "PendingWebhookDeliveries")
@@ -85,7 +99,7 @@ func testWebhookDeliveries(t *testing.T, f Factory) {
 	}
 	d := pend[1]
 	d.Status, d.Attempts, d.LastCode = store.WebhookDelivered, 2, 200
-	must(t, e.s.PutWebhookDelivery(e.ctx, d), "PutWebhookDelivery")
+	must(t, e.s.PutWebhookDeliveries(e.ctx, d), "PutWebhookDelivery")
 	pend, err = e.s.PendingWebhookDeliveries(e.ctx, "crm", 10)
 	must(t, err, "PendingWebhookDeliveries")
 	if len(pend) != 3 || pend[1].EventID != "msg_003" {
@@ -108,7 +122,7 @@ func testWebhookDeliveries(t *testing.T, f Factory) {
 	}
 	// Back to pending (a replay).
 	got.Status = store.WebhookPending
-	must(t, e.s.PutWebhookDelivery(e.ctx, got), "PutWebhookDelivery(replay)")
+	must(t, e.s.PutWebhookDeliveries(e.ctx, got), "PutWebhookDelivery(replay)")
 	pend, err = e.s.PendingWebhookDeliveries(e.ctx, "crm", 10)
 	must(t, err, "PendingWebhookDeliveries")
 	if len(pend) != 4 || pend[1].EventID != "msg_002" {
@@ -149,7 +163,7 @@ func testWebhookEndpoints(t *testing.T, f Factory) {
 	// Deleting an endpoint deletes its deliveries.
 	ev, _, err := e.s.PutWebhookEvent(e.ctx, whEvent(1, "c1"))
 	must(t, err, "PutWebhookEvent")
-	must(t, e.s.FanOutWebhookEvent(e.ctx, ev.ID, []store.WebhookDelivery{{Endpoint: "crm", EventID: ev.ID, Status: store.WebhookPending}}), "FanOut")
+	must(t, e.s.FanOutWebhookEvents(e.ctx, []store.WebhookFanOut{{Event: ev, Deliveries: []store.WebhookDelivery{{Endpoint: "crm", EventID: ev.ID, Status: store.WebhookPending}}}}), "FanOut")
 	must(t, e.s.DeleteWebhookEndpoint(e.ctx, "crm"), "DeleteWebhookEndpoint")
 	must(t, e.s.DeleteWebhookEndpoint(e.ctx, "crm"), "DeleteWebhookEndpoint again")
 	_, err = e.s.GetWebhookEndpoint(e.ctx, "crm")
@@ -173,7 +187,7 @@ func testWebhookErase(t *testing.T, f Factory) {
 		ev, _, err := e.s.PutWebhookEvent(e.ctx, whEvent(i, cust))
 		must(t, err, "PutWebhookEvent")
 		if i <= 2 {
-			must(t, e.s.FanOutWebhookEvent(e.ctx, ev.ID, []store.WebhookDelivery{{Endpoint: "crm", EventID: ev.ID, CustomerID: cust, Status: store.WebhookPending}}), "FanOut")
+			must(t, e.s.FanOutWebhookEvents(e.ctx, []store.WebhookFanOut{{Event: ev, Deliveries: []store.WebhookDelivery{{Endpoint: "crm", EventID: ev.ID, CustomerID: cust, Status: store.WebhookPending}}}}), "FanOut")
 		}
 	}
 	n, err := e.s.DeleteWebhookCustomer(e.ctx, "c1")

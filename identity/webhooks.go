@@ -1,0 +1,47 @@
+package identity
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// SetWebhooks makes the resolver record customer.created, customer.merged
+// and customer.unmerged for outgoing webhooks (nil: none). Call it before
+// the resolver is used.
+func (r *Resolver) SetWebhooks(rec timeline.Recorder) { r.hooks = rec }
+
+// CustomerData is the data of customer.created.
+type CustomerData struct {
+	CustomerID string `json:"customer_id"`
+	Name       string `json:"name,omitempty"`
+	MessageID  string `json:"message_id,omitempty"` // the message that created it
+}
+
+// MergeData is the data of customer.merged and customer.unmerged: the
+// customer ids only (the evidence names identities and stays in the hub).
+type MergeData struct {
+	MergeID    string `json:"merge_id"`
+	CustomerID string `json:"customer_id"` // the winner: the customer the loser's timeline joins (or left)
+	Winner     string `json:"winner"`
+	Loser      string `json:"loser"`
+	By         string `json:"by,omitempty"`
+}
+
+func (r *Resolver) record(ctx context.Context, typ, key, customerID string, data any) error {
+	if r.hooks == nil {
+		return nil
+	}
+	return r.hooks.Record(ctx, typ, key, customerID, data)
+}
+
+// recordMerge records a merge or unmerge that was made (keyed by the merge
+// record's update time); a failure is logged, the change stands.
+func (r *Resolver) recordMerge(ctx context.Context, typ string, m store.Merge) {
+	key := m.ID + "/" + strconv.FormatInt(m.UpdatedAt.UnixNano(), 10)
+	if err := r.record(ctx, typ, key, m.Winner, MergeData{MergeID: m.ID, CustomerID: m.Winner, Winner: m.Winner, Loser: m.Loser, By: m.By}); err != nil {
+		r.log.Error("merge changed, its webhook event not recorded", "merge", m.ID, "type", typ, "err", err)
+	}
+}

@@ -1,0 +1,102 @@
+package router_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
+	"github.com/switchboard-hub/switchboard/timeline"
+	"github.com/switchboard-hub/switchboard/webhooks"
+)
+
+// BenchmarkIngestWithWebhooks is the same-run A/B of issue 21's speed
+// target: ingest → timeline on the embedded store without any endpoint
+// ("off") and with one endpoint subscribed to every event whose dispatcher
+// delivers to a local receiver meanwhile ("on"). It reports msgs/s and,
+// for "on", the deliveries made while the messages went in (deliveries/s).
+// Run both in one command: -bench 'IngestWithWebhooks' -benchtime 5000x.
+func BenchmarkIngestWithWebhooks(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "off", true: "on"}[on]
+		b.Run(name, func(b *testing.B) {
+			st, err := embedded.Open(b.TempDir(), embedded.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			benchWithWebhooks(b, st, on)
+		})
+	}
+}
+
+func benchWithWebhooks(b *testing.B, st store.Store, on bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var delivered atomic.Int64
+	var rec timeline.Recorder
+	if on {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			delivered.Add(1)
+			w.WriteHeader(204)
+		}))
+		defer srv.Close()
+		svc := webhooks.New(webhooks.Options{Store: st, Poll: 10 * time.Millisecond})
+		if _, _, err := svc.Create(ctx, webhooks.Spec{Name: "all", URL: srv.URL, Events: []string{webhooks.All},
+			AllowHTTP: true, AllowPrivateAddresses: true, Enabled: true}); err != nil {
+			b.Fatal(err)
+		}
+		rec = svc.Outbox
+		done := make(chan struct{})
+		go func() { defer close(done); svc.RunLeased(ctx, nil, nil) }()
+		defer func() { cancel(); <-done }()
+	}
+	dir := directory.New(st, []directory.Channel{{Name: "api", Type: "api", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
+	m := router.NewMetrics(nil)
+	convs := timeline.NewService(st, timeline.Options{Webhooks: rec})
+	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: m, Conversations: convs, Routing: router.Routing{Teams: []string{"support"}}})
+	if rec != nil {
+		rt.Resolver().SetWebhooks(rec)
+	}
+	in := router.NewIngest(st, dir, "FI", store.SystemClock, m)
+	rctx, rcancel := context.WithCancel(ctx)
+	rdone := make(chan struct{})
+	go func() { rt.Run(rctx); close(rdone) }()
+	defer func() { rcancel(); <-rdone }()
+
+	var seq atomic.Int64
+	run := fmt.Sprint(time.Now().UnixNano())
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			if _, err := in.Deliver(ctx, connectors.Message{Channel: "api", ProviderID: fmt.Sprintf("%s-%d", run, n),
+				Identities: []connectors.Identity{{Type: "email", Value: fmt.Sprintf("bench%d@example.com", n%5000)}},
+				Text:       "benchmark message with a typical short body of about eighty characters......"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	for testutil.ToFloat64(m.Processed.WithLabelValues("api"))+testutil.ToFloat64(m.Deduped.WithLabelValues("api")) < float64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
+	if on {
+		b.ReportMetric(float64(delivered.Load())/el.Seconds(), "deliveries/s")
+	}
+}

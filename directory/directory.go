@@ -20,13 +20,13 @@ type Channel struct {
 	Phase     string `json:"phase"` // current phase (configured, or changed at run time)
 	PilotTeam string `json:"pilot_team,omitempty"`
 	Team      string `json:"team,omitempty"`
-	// DefaultRegion reads the channel's phone numbers written without a
-	// country code (channels[].default_region; "" = identity.default_region).
-	DefaultRegion string `json:"default_region,omitempty"`
 	// Trusted: identities arriving on this channel are verified (api channel).
 	Trusted   bool      `json:"trusted,omitempty"`
 	UpdatedBy string    `json:"updated_by,omitempty"`
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
+	// DefaultRegion reads the channel's phone numbers written without a
+	// country code (channels[].default_region; "" = identity.default_region).
+	DefaultRegion string `json:"default_region,omitempty"`
 }
 
 // ValidPhase reports whether p is one of off, shadow, pilot, live.

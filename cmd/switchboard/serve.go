@@ -137,10 +137,7 @@ func blobDir(cfg *config.Config) string {
 func routerChannels(cfg *config.Config) []directory.Channel {
 	out := make([]directory.Channel, 0, len(cfg.Channels))
 	for _, c := range cfg.Channels {
-		out = append(out, directory.Channel{Name: c.Name, Type: c.Type, Phase: c.Phase, PilotTeam: c.PilotTeam, Team: c.Team, Trusted: c.Trusted})
-	}
-	for i, c := range cfg.Channels {
-		out[i].DefaultRegion = c.DefaultRegion // channels[].default_region
+		out = append(out, directory.Channel{Name: c.Name, Type: c.Type, Phase: c.Phase, PilotTeam: c.PilotTeam, Team: c.Team, Trusted: c.Trusted, DefaultRegion: c.DefaultRegion})
 	}
 	return out
 }

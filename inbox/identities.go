@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/erasure"
+	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -42,7 +43,12 @@ func (s *Server) pathIdentity(w http.ResponseWriter, r *http.Request) (connector
 // identityEvent puts an event entry on customer's timeline; a failure is
 // logged (the change and its audit are done).
 func (s *Server) identityEvent(ctx context.Context, customer, agent, text string) {
-	if _, err := s.o.Conversations.CustomerEvent(ctx, customer, agent, text); err != nil {
+	now := s.o.Clock().UTC()
+	e := store.Entry{ID: ids.Random("ev_", now), CustomerID: customer, Kind: store.KindEvent, Agent: agent,
+		Text: text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
+	// Through the conversation service, the one writer of timeline entries
+	// besides the router (it announces entry.created); no conversation.
+	if _, _, err := s.o.Conversations.Append(ctx, e, store.Conversation{}); err != nil {
 		s.o.Logger.Error("identity change done, timeline event lost", "customer", customer, "err", err)
 	}
 }

@@ -20,13 +20,13 @@ import (
 )
 
 // ConsentHistory returns one customer record's consent history, oldest
-// first. The default is the store's current decisions (Consents.ListConsents).
+// first. The default is the store's history (ConsentLog.ConsentHistory).
 type ConsentHistory func(ctx context.Context, customerID string) ([]store.Consent, error)
 
 // Options configure an export.
 type Options struct {
 	Clock store.Clock
-	// Consents: nil uses the store's current decisions.
+	// Consents: nil uses the store's consent history.
 	Consents ConsentHistory
 }
 
@@ -157,7 +157,7 @@ func Zip(ctx context.Context, w io.Writer, st store.Store, blobs connectors.Blob
 		if o.Consents != nil {
 			cs, err = o.Consents(ctx, id)
 		} else {
-			cs, err = st.ListConsents(ctx, id)
+			cs, err = st.ConsentHistory(ctx, id)
 		}
 		if err != nil {
 			return man, err

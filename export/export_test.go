@@ -54,6 +54,11 @@ func seed(t testing.TB, st store.Store, bl connectors.Blobs, c string, n, files,
 	if err := st.PutConsent(ctx, store.Consent{CustomerID: c, Channel: "*", Purpose: "marketing", Granted: true, Source: "web form", At: t0}); err != nil {
 		t.Fatal(err)
 	}
+	// A withdrawal later: the current state is one decision, the history
+	// (what consents.json carries) two.
+	if err := st.PutConsent(ctx, store.Consent{CustomerID: c, Channel: "*", Purpose: "marketing", Granted: false, Source: "self_service", At: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	return content
 }
 
@@ -140,8 +145,8 @@ func TestZipHoldsEverything(t *testing.T) {
 			t.Fatalf("identity status: %+v", cust.Identities)
 		}
 		var cs struct{ Consents []store.Consent }
-		if err := json.Unmarshal(files["consents.json"], &cs); err != nil || len(cs.Consents) != 1 {
-			t.Fatalf("consents.json: %s (%v)", files["consents.json"], err)
+		if err := json.Unmarshal(files["consents.json"], &cs); err != nil || len(cs.Consents) != 2 || !cs.Consents[0].Granted || cs.Consents[1].Granted {
+			t.Fatalf("consents.json, want the history (granted, then withdrawn): %s (%v)", files["consents.json"], err)
 		}
 	})
 }

@@ -87,7 +87,7 @@ type Options struct {
 	// (MetricsHandler), not here.
 	MetricsElsewhere bool
 	// ConsentHistory feeds consents.json of the export; nil: the store's
-	// current decisions.
+	// consent history.
 	ConsentHistory export.ConsentHistory
 	// Consent is the consent policy (consent.purposes); nil: the defaults.
 	Consent *consent.Policy

@@ -282,6 +282,11 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, router.ErrNoConsent):
+		// A reply refused for consent (the customer sent STOP): 409
+		// cannot_send, as before consent purposes; starting a conversation
+		// without consent answers 422 consent_required (consents.go).
+		writeError(w, http.StatusConflict, "cannot_send", err.Error())
 	case errors.Is(err, consent.ErrRequired):
 		writeError(w, http.StatusUnprocessableEntity, "consent_required", err.Error())
 	case errors.Is(err, connectors.ErrInvalid), errors.Is(err, router.ErrEmptyMessage), errors.Is(err, directory.ErrBadPhase), errors.Is(err, timeline.ErrBadCursor):

@@ -2,8 +2,10 @@ package inbox
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/switchboard-hub/switchboard/export"
 	"github.com/switchboard-hub/switchboard/store"
@@ -25,12 +27,32 @@ func (s *Server) exportZip(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "customer-"+v.Root.ID+".zip"))
-	if _, err := export.Zip(ctx, w, s.o.Store, s.o.Blobs, v.Root.ID, export.Options{Clock: s.o.Clock, Consents: s.o.ConsentHistory}); err != nil {
+	// A large export may take longer than the server's write timeout:
+	// each write that gets through moves the deadline on, so only a
+	// client that stops reading is cut off.
+	var out io.Writer = w
+	if s.o.WriteTimeout > 0 {
+		out = &deadlineWriter{w: w, rc: http.NewResponseController(w), d: s.o.WriteTimeout}
+	}
+	if _, err := export.Zip(ctx, out, s.o.Store, s.o.Blobs, v.Root.ID, export.Options{Clock: s.o.Clock, Consents: s.o.ConsentHistory}); err != nil {
 		// The status line is gone: cut the connection so the client sees
 		// a broken download, never a zip that looks whole.
 		s.o.Logger.Error("export failed midway", "customer", v.Root.ID, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// deadlineWriter extends the connection's write deadline by d before each
+// write.
+type deadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.d)) // not supported by a recorder: the server's deadline stays
+	return d.w.Write(p)
 }
 
 func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, customerID, format string) bool {

@@ -62,7 +62,19 @@ func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 			c.Close()
 			return nil, fmt.Errorf("redis at %s: %w", strings.Join(r.Addrs, ","), err)
 		}
-		return &closingStore{Store: sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log, AutoPipeline: true}), client: c}, nil
+		rs := sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log, AutoPipeline: true})
+		// Entries of an older version get their blob references once, so
+		// erasure keeps attachments another customer shares (issue 15).
+		bctx, bcancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer bcancel()
+		if n, err := rs.BackfillBlobRefs(bctx); err != nil {
+			rs.Close()
+			c.Close()
+			return nil, fmt.Errorf("redis: backfill blob references: %w", err)
+		} else if n > 0 {
+			log.Info("recorded the blob references of existing entries", "references", n)
+		}
+		return &closingStore{Store: rs, client: c}, nil
 	}
 	return embedded.Open(cfg.Store.Embedded.Path, embedded.Options{Queue: q, Logger: log})
 }

@@ -162,10 +162,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.events.subs = map[string]map[*subscriber]struct{}{}
 	if err := db.Update(func(tx *bolt.Tx) error {
+		// A file written before blob references existed gets them from
+		// its entries once (rights.go), so erasure keeps shared blobs.
+		backfill := tx.Bucket(bBlobRefs) == nil && tx.Bucket(bTimeline) != nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		if backfill {
+			return backfillBlobRefs(tx)
 		}
 		return nil
 	}); err != nil {

@@ -176,3 +176,15 @@ func (s *Store) Compact(ctx context.Context) error {
 	s.db = db
 	return nil
 }
+
+// backfillBlobRefs records the blob references of every entry (Open, for a
+// file written before references existed).
+func backfillBlobRefs(tx *bolt.Tx) error {
+	return tx.Bucket(bTimeline).ForEach(func(k, v []byte) error {
+		var e store.Entry
+		if err := jsonDecode(k, v, &e); err != nil {
+			return err
+		}
+		return addBlobRefs(tx, e)
+	})
+}

@@ -6,9 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 )
@@ -82,4 +86,40 @@ func BenchmarkCompact(b *testing.B) {
 	}
 	fi, _ := os.Stat(filepath.Join(dir, embedded.FileName))
 	b.ReportMetric(float64(fi.Size())/(1<<20), "file-MiB")
+}
+
+// A file written before blob references existed gets them when opened.
+func TestOpenBackfillsBlobRefs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Repeat("ab", 32)
+	for _, id := range []string{"a", "b"} {
+		e := store.Entry{ID: id, CustomerID: "c-" + id, Channel: "api", Kind: "message", OccurredAt: time.Now(),
+			Attachments: []connectors.Attachment{{Name: "f", SHA256: sum}}}
+		if _, _, err := s.AppendEntry(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	// Make it an old file: no blob_refs bucket.
+	db, err := bolt.Open(filepath.Join(dir, embedded.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("blob_refs")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.BlobRefCount(ctx, sum); err != nil || n != 2 {
+		t.Fatalf("references after reopening an old file: %d (%v), want 2", n, err)
+	}
 }

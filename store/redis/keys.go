@@ -110,6 +110,10 @@ const queueGroup = "hub"
 // blobRefs is the set of entry ids that reference attachment blob sum.
 func (k keys) blobRefs(sum string) string { return k.key("b:"+esc(sum), "refs") }
 
+// blobRefsBackfilled marks that the references of entries written before
+// blob references existed were recorded (BackfillBlobRefs).
+func (k keys) blobRefsBackfilled() string { return k.key("b:backfill", "done") }
+
 // tombstone marks a keyed hash of an erased provider message id.
 func (k keys) tombstone(hash string) string { return k.key("t:"+esc(hash), "tomb") }
 

@@ -109,3 +109,48 @@ func (s *Store) DeleteEntry(ctx context.Context, id string) (err error) {
 	}
 	return casDel.Run(ctx, s.c, []string{s.k.entryOwner(id)}, owner).Err()
 }
+
+// BackfillBlobRefs records the blob references of every entry, once per
+// store (a marker key says it is done), for entries written before blob
+// references existed. Idempotent: running it twice, or on several
+// replicas at once, only adds the same set members. It returns how many
+// references it recorded (0 when the marker was set).
+func (s *Store) BackfillBlobRefs(ctx context.Context) (_ int, err error) {
+	defer opErr(&err, "backfill blob references")
+	done, err := s.c.Exists(ctx, s.k.blobRefsBackfilled()).Result()
+	if err != nil || done > 0 {
+		return 0, err
+	}
+	n := 0
+	for after := ""; ; {
+		cs, err := s.ListCustomers(ctx, after, 500)
+		if err != nil {
+			return n, err
+		}
+		for _, c := range cs {
+			vals, err := s.c.HVals(ctx, s.k.entries(c.ID)).Result()
+			if err != nil {
+				return n, err
+			}
+			for _, v := range vals {
+				var e store.Entry
+				if err := unmarshal(v, &e); err != nil {
+					return n, err
+				}
+				if err := s.addBlobRefs(ctx, e); err != nil {
+					return n, err
+				}
+				for _, a := range e.Attachments {
+					if a.SHA256 != "" {
+						n++
+					}
+				}
+			}
+		}
+		if len(cs) < 500 {
+			break
+		}
+		after = cs[len(cs)-1].ID
+	}
+	return n, s.c.Set(ctx, s.k.blobRefsBackfilled(), "1", 0).Err()
+}

@@ -81,10 +81,26 @@ type pendingCell struct {
 	senders map[string]struct{}
 }
 
-// figureBatch is counts summed per cell since the last flush.
+// figureBatch is counts summed per cell since the last flush, and first
+// sightings of new customers to record (SeenOn).
 type figureBatch struct {
 	mu    sync.Mutex
 	cells map[cellKey]*pendingCell
+	seen  [][2]string // customer, channel
+}
+
+func (b *figureBatch) markSeen(customer, channel string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seen = append(b.seen, [2]string{customer, channel})
+}
+
+// running is the batch of a running router, or nil.
+func (f figures) running() *figureBatch {
+	if f.batch == nil || f.seen == nil {
+		return nil
+	}
+	return f.batch.Load()
 }
 
 func newFigureBatch() *figureBatch { return &figureBatch{cells: map[cellKey]*pendingCell{}} }
@@ -111,9 +127,25 @@ func (b *figureBatch) add(k cellKey, counts map[string]int64, senders ...string)
 // the next flush.
 func (b *figureBatch) flush(ctx context.Context, st store.Store, log *slog.Logger) {
 	b.mu.Lock()
-	cells := b.cells
-	b.cells = map[cellKey]*pendingCell{}
+	cells, seen := b.cells, b.seen
+	b.cells, b.seen = map[cellKey]*pendingCell{}, nil
 	b.mu.Unlock()
+	// Concurrent calls: the embedded store commits them together.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for _, p := range seen {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, _, err := st.SeenOn(ctx, p[0], p[1]); err != nil {
+				log.Warn("figures: first sighting not written; kept for the next flush", "channel", p[1], "err", err)
+				b.markSeen(p[0], p[1])
+			}
+		}()
+	}
+	wg.Wait()
 	for k, c := range cells {
 		f := store.FigureAdd{Channel: k.channel, Phase: k.phase, Day: k.day, Counts: c.counts}
 		for x := range c.senders {
@@ -322,7 +354,13 @@ func (f figures) message(ctx context.Context, msg connectors.Message, res identi
 	if f.seen != nil {
 		others, cached = f.seen.get(res.Customer, msg.Channel)
 	}
-	if !cached {
+	if b := f.running(); !cached && b != nil && createdFor(res.Customer, msg) {
+		// A customer created for this message was seen nowhere before:
+		// its first sighting is recorded with the next flush, not now.
+		first, others = true, nil
+		b.markSeen(res.Customer, msg.Channel)
+		f.seen.put(res.Customer, msg.Channel, nil)
+	} else if !cached {
 		first, others, err = f.st.SeenOn(ctx, res.Customer, msg.Channel)
 		if err != nil {
 			f.log.Warn("figures: reach not counted", "channel", msg.Channel, "err", err)

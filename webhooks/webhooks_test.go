@@ -436,11 +436,13 @@ func Test410DisablesTheEndpoint(t *testing.T) {
 		run(t, s)
 		other.waitOK(3) // the other endpoint is not held up
 		ctx := context.Background()
-		v, err := s.Get(ctx, "crm")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v.Active || !strings.Contains(v.DisabledReason, "410") {
+		var v webhooks.View
+		waitFor(t, func() bool {
+			var err error
+			v, err = s.Get(ctx, "crm")
+			return err == nil && !v.Active
+		})
+		if !strings.Contains(v.DisabledReason, "410") {
 			t.Fatalf("endpoint after a 410: %+v, want disabled", v)
 		}
 		time.Sleep(100 * time.Millisecond)

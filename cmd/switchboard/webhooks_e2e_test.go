@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,6 +172,15 @@ func TestWebhooksSurviveAKill(t *testing.T) {
 		var ping map[string]any
 		if code := call(t, "POST", p.base+"/api/v1/webhooks/crm-out/ping", adminToken, nil, &ping); code != 200 || ping["code"] != float64(200) {
 			t.Fatalf("ping: %d %v", code, ping)
+		}
+		// The CLI says the same.
+		for _, args := range [][]string{{"list"}, {"deliveries", "crm-out"}, {"ping", "crm-out"}, {"replay", "crm-out"}} {
+			cmd := exec.Command(binary(t), append(append([]string{"webhooks"}, args...), "--url", p.base, "--token", adminToken)...)
+			out, err := cmd.CombinedOutput()
+			want := map[string]string{"list": "crm-out", "deliveries": "delivered", "ping": "answered 200", "replay": "replayed 0"}[args[0]]
+			if err != nil || !strings.Contains(string(out), want) {
+				t.Fatalf("switchboard webhooks %v: %v\n%s\nwant %q in it", args, err, out, want)
+			}
 		}
 		// An endpoint added through the API gets its secret once; a
 		// loopback URL without allow_private_addresses is refused when sent.

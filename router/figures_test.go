@@ -3,9 +3,12 @@ package router_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
@@ -147,6 +150,38 @@ func TestFiguresOfARunningRouter(t *testing.T) {
 		if rep.MessagesIn != 30 || rep.Duplicates != 10 || rep.Senders != 30 || rep.NewCustomers != 30 || rep.WouldRoute["sales"] != 30 || rep.Reach.OnlyHere != 30 {
 			t.Errorf("messages_in %d duplicates %d senders %d new %d would_route %v only_here %d",
 				rep.MessagesIn, rep.Duplicates, rep.Senders, rep.NewCustomers, rep.WouldRoute, rep.Reach.OnlyHere)
+		}
+	})
+}
+
+// The Prometheus gauges: verdict and match rate per channel that is not off.
+func TestAdoptionGauges(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		dir := directory.New(st, []directory.Channel{{Name: "web", Type: "api", Phase: store.PhaseShadow,
+			Readiness: directory.Readiness{MinDays: -1, MinMessages: 1, MinMatchRate: -1}},
+			{Name: "old", Type: "api", Phase: store.PhaseOff}}, store.SystemClock, nil)
+		rt := router.New(st, dir, router.Options{})
+		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+		m, err := in.Prepare(connectors.Message{Channel: "web", ProviderID: "g1", Text: "x",
+			Identities: []connectors.Identity{{Type: connectors.Email, Value: "g@example.com", Verified: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Process(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		want := `
+# HELP switchboard_channel_match_rate (matched.verified + matched.claimed) / messages_in since the channel's current phase began.
+# TYPE switchboard_channel_match_rate gauge
+switchboard_channel_match_rate{channel="web",phase="shadow"} 0
+# HELP switchboard_channel_ready Readiness verdict of the channel's current phase: 1 ready, 0 not_ready.
+# TYPE switchboard_channel_ready gauge
+switchboard_channel_ready{channel="web",phase="shadow"} 1
+`
+		if err := testutil.CollectAndCompare(router.NewAdoptionCollector(st, dir, store.SystemClock), strings.NewReader(want),
+			"switchboard_channel_ready", "switchboard_channel_match_rate"); err != nil {
+			t.Error(err)
 		}
 	})
 }

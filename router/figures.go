@@ -307,30 +307,37 @@ type match struct {
 	suggestions                    int
 }
 
-// matchOf classifies one resolved message. It is an adapter over
-// identity.Resolution as it stands (Customer, Suggestions, Merges), written
-// so a richer resolution (which identity decided, whether the customer was
-// created) can replace its body alone. Each message is at most one of:
+// matchOf classifies one resolved message from identity.Resolution (which
+// identity decided the customer, whether it was created, which suggestions
+// the message raised). Each message is at most one of:
 //   - claimed: a claimed identity belonged to someone else (a merge
-//     suggestion), or the message joined a customer known on another
-//     channel through claimed identities only;
+//     suggestion was raised), or the message joined a customer known on
+//     another channel because a claim index entry decided it;
 //   - new customer: the customer was created for this message;
 //   - verified: it joined a customer known on another channel (others)
-//     and carried a verified identity;
+//     because a verified identity was already bound to it;
 //   - none of these: a customer this channel alone knows wrote again.
+//
+// A Resolution that says neither which identity decided nor that the
+// customer was created (an older resolver, a replayed message) falls back
+// to the message itself: its customer id tells whether it was created for
+// it, a verified identity on it tells verified from claimed.
 func matchOf(msg connectors.Message, res identity.Resolution, others []string) match {
 	m := match{suggestions: res.Suggestions}
 	switch {
-	case res.Suggestions > 0:
+	case res.Suggestions > 0 || res.SuggestionRaised:
 		m.claimed = true
-	case createdFor(res.Customer, msg):
+	case res.Created || createdFor(res.Customer, msg):
 		m.newCustomer = true
-	case len(others) > 0:
-		if slices.ContainsFunc(msg.Identities, func(i connectors.Identity) bool { return i.Verified }) {
-			m.verified = true
-		} else {
-			m.claimed = true
-		}
+	case len(others) == 0:
+	case res.MatchedVerified:
+		m.verified = true
+	case res.MatchedClaimed:
+		m.claimed = true
+	case slices.ContainsFunc(msg.Identities, func(i connectors.Identity) bool { return i.Verified }):
+		m.verified = true
+	default:
+		m.claimed = true
 	}
 	return m
 }

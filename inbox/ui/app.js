@@ -416,6 +416,7 @@
         S.customer = null; S.custIDs = new Set(); S.entries.clear();
         clear($('tl-entries'));
         $('cust').hidden = true;
+        closeMove();
       }
       S.conv = conv;
       for (const li of $('conv-list').children) li.classList.toggle('open', li.dataset.id === id);
@@ -525,9 +526,16 @@
         el('span', { class: 'id-value', text: i.value }),
         i.verified ? el('span', { class: 'mark verified', title: 'Verified by the channel', text: '✓ verified' })
           : el('span', { class: 'mark claimed', title: 'Claimed by the customer (typed into a form), not verified', text: 'claimed' }),
+        el('button', { type: 'button', class: 'id-move link small', title: 'Move this identity to another customer',
+          'aria-label': 'Move ' + i.type + ' ' + i.value + ' to another customer',
+          'data-key': i.type + ':' + i.value, text: 'move', onclick: () => openMove(c, i) }),
         el('button', { type: 'button', class: 'id-remove link small', title: 'Remove this identity from the customer',
           'data-key': i.type + ':' + i.value, text: 'remove', onclick: () => removeIdentity(c, i) })));
     }
+    // A move under way stays open only while its identity is still listed
+    // on the customer it was started from.
+    if (S.moving && (S.moving.cust.id !== c.id || !c.identities.some((i) => i.type + ':' + i.value === S.moving.key))) closeMove();
+    else if (S.moving) S.moving.cust = c;
     loadConsents(c);
   }
 
@@ -613,6 +621,103 @@
       $('cust-id-error').textContent = e.message || String(e);
     } finally {
       $('cust-id-add').disabled = false;
+    }
+  });
+
+  // Moving an identity to another customer: the agent names the target by
+  // one of its identities (email, phone, or TYPE:VALUE) or pastes its
+  // customer id, checks who was found (name and identities), optionally
+  // gives a reason, and moves. Changing the target text forgets what was
+  // found, so Move always goes to the customer shown.
+  // S.moving is { cust, key, target } while the form is open.
+  function openMove(cust, i) {
+    S.moving = { cust, key: i.type + ':' + i.value, target: null };
+    $('cust-move-what').textContent = 'Move ' + i.type + ' ' + i.value + ' to another customer:';
+    $('cust-move-target').value = '';
+    $('cust-move-reason').value = '';
+    $('cust-move-found').textContent = '';
+    $('cust-move-error').textContent = '';
+    $('cust-move-go').disabled = true;
+    $('cust-move-form').hidden = false;
+    $('cust-move-target').focus();
+  }
+
+  function closeMove() {
+    S.moving = null;
+    $('cust-move-form').hidden = true;
+  }
+
+  // moveTargetPath reads what the agent typed: an identity (TYPE:VALUE, an
+  // address with @, a phone number) is looked up, anything else is taken
+  // as a customer id.
+  function moveTargetPath(text) {
+    if (/^[a-z][a-z0-9_-]*:./.test(text)) return '/api/v1/customers?identity=' + encodeURIComponent(text);
+    if (text.includes('@')) return '/api/v1/customers?identity=' + encodeURIComponent('email:' + text);
+    if (/^\+?[0-9][0-9 ().-]{3,}$/.test(text)) return '/api/v1/customers?identity=' + encodeURIComponent('phone:' + text);
+    return '/api/v1/customers/' + encodeURIComponent(text);
+  }
+
+  async function findMoveTarget() {
+    const m = S.moving;
+    if (!m) return;
+    const text = $('cust-move-target').value.trim();
+    m.target = null;
+    $('cust-move-go').disabled = true;
+    $('cust-move-found').textContent = '';
+    $('cust-move-error').textContent = '';
+    if (!text) { $('cust-move-error').textContent = 'Name the customer to move it to: an email, a phone number or a customer id.'; return; }
+    let t;
+    try {
+      t = await api('GET', moveTargetPath(text));
+    } catch (e) {
+      if (S.moving !== m) return;
+      $('cust-move-error').textContent = e.status === 404 ? 'No customer found for ' + text + '.' : (e.message || String(e));
+      return;
+    }
+    if (S.moving !== m || $('cust-move-target').value.trim() !== text) return;
+    if (t.id === m.cust.id || S.custIDs.has(t.id)) {
+      $('cust-move-error').textContent = 'That is this customer; pick another one.';
+      return;
+    }
+    m.target = t;
+    $('cust-move-found').textContent = 'To ' + (t.name || 'an unnamed customer') + ' (' + t.id + ')' +
+      (t.identities.length ? ': ' + t.identities.map((i) => i.type + ':' + i.value).join(', ') : '');
+    $('cust-move-go').disabled = false;
+  }
+
+  $('cust-move-find').addEventListener('click', findMoveTarget);
+  $('cust-move-cancel').addEventListener('click', closeMove);
+  $('cust-move-target').addEventListener('input', () => {
+    if (!S.moving) return;
+    S.moving.target = null;
+    $('cust-move-go').disabled = true;
+    $('cust-move-found').textContent = '';
+  });
+  $('cust-move-form').addEventListener('keydown', (ev) => { if (ev.key === 'Escape') { ev.stopPropagation(); closeMove(); } });
+  // Enter in the target field finds (a form whose Move is still disabled
+  // would not submit on Enter).
+  $('cust-move-target').addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter' || (S.moving && S.moving.target)) return;
+    ev.preventDefault();
+    findMoveTarget();
+  });
+  $('cust-move-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const m = S.moving;
+    if (!m) return;
+    if (!m.target) { await findMoveTarget(); return; } // Move is enabled only once found
+    $('cust-move-go').disabled = true;
+    $('cust-move-error').textContent = '';
+    try {
+      await api('POST', '/api/v1/customers/' + encodeURIComponent(m.cust.id) + '/identities/' + encodeURIComponent(m.key) + '/move',
+        { to: m.target.id, reason: $('cust-move-reason').value.trim() });
+      toast('Moved ' + m.key + ' to ' + (m.target.name || m.target.id) + '.');
+      closeMove();
+      await refreshCustomer(m.cust);
+    } catch (e) {
+      if (S.moving !== m) return;
+      $('cust-move-error').textContent = e.message || String(e);
+      $('cust-move-go').disabled = false;
     }
   });
 

@@ -449,6 +449,13 @@ type Queues interface {
 	// ReplayDead re-enqueues one dead letter (id) or all (id == "") and
 	// removes them from the dead letters; returns how many.
 	ReplayDead(ctx context.Context, queue, id string) (int, error)
+	// DeleteDead removes the named dead letters for good (erasure: a dead
+	// letter can hold a person's message); ids that are not dead letters
+	// of queue are ignored. Returns how many were removed. On Redis the
+	// dead-letter stream is rewritten without them (XDEL alone leaves the
+	// bytes in the stream's memory and its RDB form); the embedded store
+	// frees their pages, which Compact (run by erasure) drops.
+	DeleteDead(ctx context.Context, queue string, ids ...string) (int, error)
 }
 
 // ---- leases and checkpoints ----------------------------------------------

@@ -24,6 +24,7 @@ func queueTests() []testCase {
 		{"Stats", testQueueStats},
 		{"Independent", testQueuesIndependent},
 		{"ConcurrentConsumers", testQueueConcurrentConsumers},
+		{"DeleteDead", testQueueDeleteDead},
 	}
 }
 

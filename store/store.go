@@ -456,6 +456,11 @@ type Queues interface {
 	// bytes in the stream's memory and its RDB form); the embedded store
 	// frees their pages, which Compact (run by erasure) drops.
 	DeleteDead(ctx context.Context, queue string, ids ...string) (int, error)
+	// PeekQueue lists up to limit (<= 0: all) unacked items of queue,
+	// waiting or in flight, oldest first, without handing them out or
+	// changing them (erasure looks for the person's messages not yet
+	// processed). Attempts is not filled (0).
+	PeekQueue(ctx context.Context, queue string, limit int) ([]Delivery, error)
 }
 
 // ---- leases and checkpoints ----------------------------------------------

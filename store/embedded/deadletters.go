@@ -2,8 +2,11 @@ package embedded
 
 import (
 	"context"
+	"encoding/binary"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-hub/switchboard/store"
 )
 
 // DeleteDead removes dead letters by id from the queue's dead-letter
@@ -38,4 +41,28 @@ func (s *Store) DeleteDead(ctx context.Context, queue string, ids ...string) (in
 		return nil
 	})
 	return n, err
+}
+
+// PeekQueue lists the unacked items in the queue's bucket, oldest first.
+func (s *Store) PeekQueue(ctx context.Context, queue string, limit int) ([]store.Delivery, error) {
+	var out []store.Delivery
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(qBucket(queue))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			if len(k) != 8 {
+				continue
+			}
+			var rec queueRecord
+			if err := jsonDecode(k, v, &rec); err != nil {
+				return err
+			}
+			out = append(out, store.Delivery{ID: seqID(binary.BigEndian.Uint64(k)), Payload: rec.Payload, EnqueuedAt: rec.EnqueuedAt})
+		}
+		return nil
+	})
+	return out, err
 }

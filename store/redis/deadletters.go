@@ -4,6 +4,8 @@ import (
 	"context"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/store"
 )
 
 // queueDeleteDead removes dead letters by id. XDEL only flags a stream
@@ -42,4 +44,26 @@ func (s *Store) DeleteDead(ctx context.Context, queue string, ids ...string) (_ 
 		return 0, ctx.Err()
 	}
 	return queueDeleteDead.Run(ctx, s.c, []string{s.k.queueDead(queue)}, valid...).Int()
+}
+
+// PeekQueue reads the queue's stream: acked items are XDELed, so every
+// entry in it is unacked.
+func (s *Store) PeekQueue(ctx context.Context, queue string, limit int) (_ []store.Delivery, err error) {
+	defer opErr(&err, "peek queue", queue)
+	var msgs []goredis.XMessage
+	if limit > 0 {
+		msgs, err = s.c.XRangeN(ctx, s.k.queueStream(queue), "-", "+", int64(limit)).Result()
+	} else {
+		msgs, err = s.c.XRange(ctx, s.k.queueStream(queue), "-", "+").Result()
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Delivery, 0, len(msgs))
+	for _, m := range msgs {
+		p, _ := m.Values["p"].(string)
+		t, _ := m.Values["t"].(string)
+		out = append(out, store.Delivery{ID: m.ID, Payload: []byte(p), EnqueuedAt: parseNanos(t)})
+	}
+	return out, nil
 }

@@ -119,3 +119,61 @@ func testQueueDeleteDead(t *testing.T, f Factory) {
 	}
 	checkStats(t, e, q, "after deleting every dead letter", 0, 0, 0)
 }
+
+// testQueuePeek: PeekQueue lists the unacked items (waiting and in
+// flight) oldest first with their ids and payloads, hands nothing out, and
+// leaves out acked and dead items.
+func testQueuePeek(t *testing.T, f Factory) {
+	e := newQueueEnv(t, f, testQueueOptions)
+	q := store.QueueIngest
+	if ds, err := e.s.PeekQueue(e.ctx, q, 0); err != nil || len(ds) != 0 {
+		t.Fatalf("PeekQueue of a never-used queue = %d items, %v; want none", len(ds), err)
+	}
+	ids := map[string]string{}
+	for _, p := range []string{"a", "b", "c", "d"} {
+		id, err := e.s.Enqueue(e.ctx, q, []byte(p))
+		must(t, err, "Enqueue(%s)", p)
+		ids[p] = id
+	}
+	// a is acked, b is in flight, c dies, d waits.
+	got := map[string]store.Delivery{}
+	for len(got) < 3 {
+		ds, err := e.s.Read(e.ctx, q, "w", 3-len(got), pollBlock)
+		must(t, err, "Read")
+		for _, d := range ds {
+			got[string(d.Payload)] = d
+		}
+	}
+	must(t, e.s.Ack(e.ctx, q, got["a"].ID), "Ack(a)")
+	c := got["c"]
+	c.Attempts = testQueueOptions.MaxAttempts
+	dead, err := e.s.Retry(e.ctx, q, c, "fails")
+	must(t, err, "Retry(c) at the last attempt")
+	if !dead {
+		t.Fatalf("Retry(c) at the last attempt: not dead")
+	}
+	ds, err := e.s.PeekQueue(e.ctx, q, 0)
+	must(t, err, "PeekQueue")
+	var payloads []string
+	for _, d := range ds {
+		payloads = append(payloads, string(d.Payload))
+		if d.ID != ids[string(d.Payload)] {
+			t.Errorf("PeekQueue item %q has id %s, was enqueued as %s", d.Payload, d.ID, ids[string(d.Payload)])
+		}
+		if d.EnqueuedAt.IsZero() {
+			t.Errorf("PeekQueue item %q has no EnqueuedAt", d.Payload)
+		}
+	}
+	if !sameStrings(payloads, []string{"b", "d"}) {
+		t.Fatalf("PeekQueue = %v, want [b d] (in flight and waiting, oldest first; not the acked or the dead)", payloads)
+	}
+	if one, err := e.s.PeekQueue(e.ctx, q, 1); err != nil || len(one) != 1 || string(one[0].Payload) != "b" {
+		t.Errorf("PeekQueue(limit 1) = %d items, %v; want [b]", len(one), err)
+	}
+	checkStats(t, e, q, "after PeekQueue", 2, 1, 1)
+	// Peeking handed nothing out: d is still there to read, once.
+	d := readOne(t, e, q, "w2", "the waiting item after PeekQueue")
+	if string(d.Payload) != "d" || d.Attempts != 1 {
+		t.Errorf("read after PeekQueue = %q (attempt %d), want d (attempt 1)", d.Payload, d.Attempts)
+	}
+}

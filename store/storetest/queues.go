@@ -25,6 +25,7 @@ func queueTests() []testCase {
 		{"Independent", testQueuesIndependent},
 		{"ConcurrentConsumers", testQueueConcurrentConsumers},
 		{"DeleteDead", testQueueDeleteDead},
+		{"Peek", testQueuePeek},
 	}
 }
 

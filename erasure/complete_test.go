@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -226,17 +227,37 @@ func TestErasureLeavesNothing(t *testing.T) {
 				Identities: []connectors.Identity{bobPhone}, OccurredAt: t0.Add(time.Hour)},
 			connectors.Message{Channel: "sms", ProviderID: "SMbobprovider0010", Text: "bob-quarantined-stays", SenderName: "Bob Keeper",
 				Identities: []connectors.Identity{{Type: connectors.Phone, Value: "040 111 2223"}}})
+		// And one she sent that is still in the ingest queue, not yet processed.
+		if _, err := in.Deliver(ctx, connectors.Message{Channel: "sms", ProviderID: "SMerinprovider0011", Text: "erin-queued-text",
+			SenderName: "Erin Eraseme", Identities: []connectors.Identity{erinPhone}, OccurredAt: t0.Add(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		var queued connectors.Message // as a router holding it would have it
+		if ds, err := st.PeekQueue(ctx, store.QueueIngest, 0); err != nil || len(ds) != 1 || json.Unmarshal(ds[0].Payload, &queued) != nil {
+			t.Fatalf("the ingest queue before the erasure: %d items, %v; want her message", len(ds), err)
+		}
 
 		rep, err := erasure.Erase(ctx, st, bl, bMail.CustomerID, "admin", store.SystemClock, convs.Delete)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Attachments != 1 || rep.SharedAttachments != 1 || rep.Tombstones != 2 || len(rep.Customers) != 2 || rep.DeadLetters != 2 || rep.Quarantined != 1 {
-			t.Fatalf("report %+v: want 1 attachment deleted, 1 shared kept, 2 tombstones, 2 customer records, 2 dead letters (her message and her reply), 1 quarantined", rep)
+		if rep.Attachments != 1 || rep.SharedAttachments != 1 || rep.Tombstones != 2 || len(rep.Customers) != 2 || rep.DeadLetters != 2 || rep.Quarantined != 1 || rep.Queued != 1 {
+			t.Fatalf("report %+v: want 1 attachment deleted, 1 shared kept, 2 tombstones, 2 customer records, 2 dead letters (her message and her reply), 1 quarantined, 1 queued", rep)
+		}
+		// Her queued message is gone from the queue; a router that held it
+		// during the erasure drops it and does not bring her back.
+		if ds, err := st.Read(ctx, store.QueueIngest, "router", 10, 0); err != nil || len(ds) != 0 {
+			t.Fatalf("the ingest queue after the erasure: %d items, %v; want none", len(ds), err)
+		}
+		if err := rt.Process(ctx, queued); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.LookupIdentity(ctx, erinPhone.Type, erinPhone.Value); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("her message queued before the erasure brought her back: %v", err)
 		}
 
 		needles := []string{"+358409998877", "358409998877", "999 8877", "erin.eraseme", "Erin.Eraseme", "Erin Eraseme", "erin-secret-text",
-			"erin-private-file-bytes", "SMerinprovider", own.SHA256, "erin-dead-letter-text", "erin-quarantined-text", "erin-reply-that-died", parked.replyID}
+			"erin-private-file-bytes", "SMerinprovider", own.SHA256, "erin-dead-letter-text", "erin-quarantined-text", "erin-reply-that-died", parked.replyID, "erin-queued-text"}
 		for where, raw := range map[string][]byte{"store": b.dump(t), "blob directory": dumpDir(t, blobDir)} {
 			for _, n := range needles {
 				if bytes.Contains(raw, []byte(n)) {

@@ -37,6 +37,10 @@ type Report struct {
 	// inbound messages that carried one of the person's identities, and
 	// the outbound items of their replies.
 	DeadLetters int `json:"dead_letters"`
+	// Queued are the person's inbound messages taken from the ingest
+	// queue, not yet processed (each also got a tombstone, for one a
+	// router held at that moment).
+	Queued int `json:"queued"`
 }
 
 // Compactor is a store whose freed space can still hold erased bytes and
@@ -177,7 +181,9 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 		}
 	}
 	// Their messages parked outside any timeline: quarantined or dead-lettered.
-	if rep.Quarantined, rep.DeadLetters, err = eraseParked(ctx, st, ids, entryIDs); err != nil {
+	p, err := eraseParked(ctx, st, tombs, clock().UTC(), ids, entryIDs)
+	rep.Quarantined, rep.DeadLetters, rep.Queued = p.quarantined, p.dead, p.queued
+	if err != nil {
 		return rep, err
 	}
 	for _, left := range shared {
@@ -192,7 +198,7 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 	// erasure again finishes it and writes the record); once they are gone
 	// nothing would run it again.
 	if err := st.AppendAudit(ctx, store.AuditRecord{At: clock().UTC(), Actor: by, Action: "customer.erase", Target: v.Root.ID,
-		Detail: fmt.Sprintf("%d customer record(s), %d entries, %d attachments (%d shared kept), %d tombstones, %d quarantined, %d dead letters", len(rep.Customers), rep.Entries, rep.Attachments, rep.SharedAttachments, rep.Tombstones, rep.Quarantined, rep.DeadLetters)}); err != nil {
+		Detail: fmt.Sprintf("%d customer record(s), %d entries, %d attachments (%d shared kept), %d tombstones, %d quarantined, %d dead letters, %d queued", len(rep.Customers), rep.Entries, rep.Attachments, rep.SharedAttachments, rep.Tombstones, rep.Quarantined, rep.DeadLetters, rep.Queued)}); err != nil {
 		return rep, fmt.Errorf("erase: audit: %w", err)
 	}
 	for _, c := range v.Members {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -80,11 +81,48 @@ func (m *personMatcher) carries(payload []byte) bool {
 	return false
 }
 
+// parked counts what eraseParked did.
+type parked struct {
+	quarantined, dead, queued int
+}
+
 // eraseParked removes the person's messages that wait outside any
 // timeline: quarantined messages and inbound dead letters that carry one of
 // their identities, and outbound dead letters of their replies (entries,
-// the ids of the person's erased entries). Returns how many of each.
-func eraseParked(ctx context.Context, st store.Store, ids []connectors.Identity, entries map[string]bool) (quarantined, dead int, err error) {
+// the ids of the person's erased entries). Their inbound messages still in
+// the ingest queue (not yet processed, or waiting for a retry) each get a
+// tombstone and are acked: a waiting one is never handed out, and one a
+// router holds at this moment is dropped like a replay when its tombstone
+// check comes after the erasure (and acked again, which is a no-op).
+func eraseParked(ctx context.Context, st store.Store, tombs *store.Tombstoner, at time.Time, ids []connectors.Identity, entries map[string]bool) (parked, error) {
+	var r parked
+	var err error
+	r.quarantined, r.dead, err = eraseParkedItems(ctx, st, ids, entries)
+	if err != nil {
+		return r, err
+	}
+	m := newPersonMatcher(ids)
+	qs, err := st.PeekQueue(ctx, store.QueueIngest, 0)
+	if err != nil {
+		return r, fmt.Errorf("erase: ingest queue: %w", err)
+	}
+	for _, d := range qs {
+		var msg connectors.Message
+		if json.Unmarshal(d.Payload, &msg) != nil || msg.ID == "" || !m.carries(d.Payload) {
+			continue
+		}
+		if err := tombs.Bury(ctx, msg.ID, at); err != nil {
+			return r, fmt.Errorf("erase: tombstone: %w", err)
+		}
+		if err := st.Ack(ctx, store.QueueIngest, d.ID); err != nil {
+			return r, fmt.Errorf("erase: ingest queue: %w", err)
+		}
+		r.queued++
+	}
+	return r, nil
+}
+
+func eraseParkedItems(ctx context.Context, st store.Store, ids []connectors.Identity, entries map[string]bool) (quarantined, dead int, err error) {
 	m := newPersonMatcher(ids)
 	qs, err := st.ListQuarantine(ctx, "", parkedLimit)
 	if err != nil {

@@ -3,11 +3,14 @@ package erasure_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +55,7 @@ func backends(t *testing.T, f func(t *testing.T, b backend)) {
 					all = append(all, b...)
 				}
 			}
-			return all
+			return withBase64Decoded(all)
 		}})
 	})
 	t.Run("redis", func(t *testing.T) {
@@ -107,6 +110,24 @@ func dumpRedis(t *testing.T, c goredis.UniversalClient, prefix string) []byte {
 		t.Fatal("the scan found no keys at all")
 	}
 	return out.Bytes()
+}
+
+// base64Run is a JSON string that may be base64: how the embedded store's
+// JSON records hold []byte fields (a queue item's or a dead letter's
+// payload, a quarantined message).
+var base64Run = regexp.MustCompile(`"([A-Za-z0-9+/]{8,}={0,2})"`)
+
+// withBase64Decoded appends to raw the decoded bytes of every base64 JSON
+// string in it, so that a scan for text also finds it where it is stored
+// encoded.
+func withBase64Decoded(raw []byte) []byte {
+	out := append([]byte(nil), raw...)
+	for _, m := range base64Run.FindAllSubmatch(raw, -1) {
+		if b, err := base64.StdEncoding.DecodeString(string(m[1])); err == nil {
+			out = append(append(out, '\n'), b...)
+		}
+	}
+	return out
 }
 
 func dumpDir(t *testing.T, dir string) []byte {
@@ -191,16 +212,52 @@ func TestErasureLeavesNothing(t *testing.T) {
 		}
 		before, _ := st.GetCounters(ctx, "stats:")
 
+		// Erin's messages that are on no timeline: one that failed until
+		// it was dead-lettered, one quarantined as the web form wrote her
+		// identities (not yet normalised), and her reply that could not be
+		// sent. Bob's dead letter and quarantined message stay.
 		convs := timeline.NewService(st, timeline.Options{})
+		parked := parkMessages(t, st, in, dir, convs, bErin.CustomerID,
+			connectors.Message{Channel: "sms", ProviderID: "SMerinprovider0009", Text: "erin-dead-letter-text", SenderName: "Erin Eraseme",
+				Identities: []connectors.Identity{erinPhone}, OccurredAt: t0.Add(time.Hour)},
+			connectors.Message{Channel: "sms", ProviderID: "SMerinprovider0010", Text: "erin-quarantined-text", SenderName: "Erin Eraseme",
+				Identities: []connectors.Identity{{Type: connectors.Phone, Value: "040 999 8877"}, {Type: connectors.Email, Value: "Erin.Eraseme@Example.COM"}}},
+			"erin-reply-that-died",
+			connectors.Message{Channel: "sms", ProviderID: "SMbobprovider0009", Text: "bob-dead-letter-stays", SenderName: "Bob Keeper",
+				Identities: []connectors.Identity{bobPhone}, OccurredAt: t0.Add(time.Hour)},
+			connectors.Message{Channel: "sms", ProviderID: "SMbobprovider0010", Text: "bob-quarantined-stays", SenderName: "Bob Keeper",
+				Identities: []connectors.Identity{{Type: connectors.Phone, Value: "040 111 2223"}}})
+		// And one she sent that is still in the ingest queue, not yet processed.
+		if _, err := in.Deliver(ctx, connectors.Message{Channel: "sms", ProviderID: "SMerinprovider0011", Text: "erin-queued-text",
+			SenderName: "Erin Eraseme", Identities: []connectors.Identity{erinPhone}, OccurredAt: t0.Add(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		var queued connectors.Message // as a router holding it would have it
+		if ds, err := st.PeekQueue(ctx, store.QueueIngest, 0); err != nil || len(ds) != 1 || json.Unmarshal(ds[0].Payload, &queued) != nil {
+			t.Fatalf("the ingest queue before the erasure: %d items, %v; want her message", len(ds), err)
+		}
+
 		rep, err := erasure.Erase(ctx, st, bl, bMail.CustomerID, "admin", store.SystemClock, convs.Delete)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Attachments != 1 || rep.SharedAttachments != 1 || rep.Tombstones != 2 || len(rep.Customers) != 2 {
-			t.Fatalf("report %+v: want 1 attachment deleted, 1 shared kept, 2 tombstones, 2 customer records", rep)
+		if rep.Attachments != 1 || rep.SharedAttachments != 1 || rep.Tombstones != 2 || len(rep.Customers) != 2 || rep.DeadLetters != 2 || rep.Quarantined != 1 || rep.Queued != 1 {
+			t.Fatalf("report %+v: want 1 attachment deleted, 1 shared kept, 2 tombstones, 2 customer records, 2 dead letters (her message and her reply), 1 quarantined, 1 queued", rep)
+		}
+		// Her queued message is gone from the queue; a router that held it
+		// during the erasure drops it and does not bring her back.
+		if ds, err := st.Read(ctx, store.QueueIngest, "router", 10, 0); err != nil || len(ds) != 0 {
+			t.Fatalf("the ingest queue after the erasure: %d items, %v; want none", len(ds), err)
+		}
+		if err := rt.Process(ctx, queued); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.LookupIdentity(ctx, erinPhone.Type, erinPhone.Value); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("her message queued before the erasure brought her back: %v", err)
 		}
 
-		needles := []string{"+358409998877", "358409998877", "erin.eraseme", "Erin Eraseme", "erin-secret-text", "erin-private-file-bytes", "SMerinprovider", own.SHA256}
+		needles := []string{"+358409998877", "358409998877", "999 8877", "erin.eraseme", "Erin.Eraseme", "Erin Eraseme", "erin-secret-text",
+			"erin-private-file-bytes", "SMerinprovider", own.SHA256, "erin-dead-letter-text", "erin-quarantined-text", "erin-reply-that-died", parked.replyID, "erin-queued-text"}
 		for where, raw := range map[string][]byte{"store": b.dump(t), "blob directory": dumpDir(t, blobDir)} {
 			for _, n := range needles {
 				if bytes.Contains(raw, []byte(n)) {
@@ -232,6 +289,16 @@ func TestErasureLeavesNothing(t *testing.T) {
 		}
 		if es, _ := st.PageEntries(ctx, bBob.CustomerID, "", 10); len(es) != 1 || es[0].Text != "bob-text-stays" {
 			t.Fatalf("Bob's timeline after Erin's erasure: %+v", es)
+		}
+		// Bob's parked messages are not Erin's: they stay.
+		if dls, _ := st.DeadLetters(ctx, store.QueueIngest, 0); len(dls) != 1 || !bytes.Contains(dls[0].Payload, []byte("bob-dead-letter-stays")) {
+			t.Fatalf("ingest dead letters after Erin's erasure: %d, want Bob's one", len(dls))
+		}
+		if dls, _ := st.DeadLetters(ctx, store.QueueOutbound, 0); len(dls) != 0 {
+			t.Fatalf("outbound dead letters after Erin's erasure: %d, want none", len(dls))
+		}
+		if qs, _ := st.ListQuarantine(ctx, "", 10); len(qs) != 1 || !bytes.Contains(qs[0].Payload, []byte("bob-quarantined-stays")) {
+			t.Fatalf("quarantine after Erin's erasure: %d items, want Bob's one", len(qs))
 		}
 		if after, _ := st.GetCounters(ctx, "stats:"); fmt.Sprint(after) != fmt.Sprint(before) {
 			t.Fatalf("aggregate counters changed by the erasure: %v, were %v", after, before)
@@ -269,4 +336,61 @@ func TestErasureRefusedUnderHold(t *testing.T) {
 	if _, err := p.st.GetCustomer(ctx, p.ids[0]); err != nil {
 		t.Fatalf("held customer after a refused erasure: %v", err)
 	}
+}
+
+// parkedMessages says what parkMessages left outside the timelines.
+type parkedMessages struct {
+	replyID string // the entry id of the reply whose outbound item died
+}
+
+// parkMessages puts messages where they wait outside any timeline, the
+// way the hub does: deadErin and deadBob are delivered to the ingest queue
+// (connectors.Sink) and fail until dead-lettered (the router's final
+// Retry); quarErin and quarBob are quarantined (connectors.Quarantiner) as
+// the channel built them; reply is an agent's reply in the customer's
+// conversation whose sending fails until dead-lettered.
+func parkMessages(t *testing.T, st store.Store, in *router.Ingest, dir *directory.Directory, convs *timeline.Service, customerID string,
+	deadErin, quarErin connectors.Message, reply string, deadBob, quarBob connectors.Message) parkedMessages {
+	t.Helper()
+	ctx := context.Background()
+	for _, m := range []connectors.Message{deadErin, deadBob} {
+		if _, err := in.Deliver(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []connectors.Message{quarErin, quarBob} {
+		if err := in.Quarantine(ctx, m, "honeypot"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, _, err := st.ListConversations(ctx, store.ConversationFilter{CustomerIDs: []string{customerID}, Limit: 10})
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("the customer's conversations: %d, %v", len(cs), err)
+	}
+	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil, convs)
+	e, err := out.Reply(ctx, cs[0].ID, "alice", "", reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for queue, want := range map[string]int{store.QueueIngest: 2, store.QueueOutbound: 1} {
+		ds, err := st.Read(ctx, queue, "worker", 10, time.Second)
+		if err != nil || len(ds) != want {
+			t.Fatalf("read %s: %d items, %v; want %d", queue, len(ds), err, want)
+		}
+		for _, d := range ds {
+			d.Attempts = 1 << 20 // the last attempt, as the router's dead()
+			if dead, err := st.Retry(ctx, queue, d, "provider said 500"); err != nil || !dead {
+				t.Fatalf("dead-letter %s item: dead=%v, %v", queue, dead, err)
+			}
+		}
+	}
+	for queue, want := range map[string]int{store.QueueIngest: 2, store.QueueOutbound: 1} {
+		if dls, err := st.DeadLetters(ctx, queue, 0); err != nil || len(dls) != want {
+			t.Fatalf("dead letters of %s before the erasure: %d, %v; want %d", queue, len(dls), err, want)
+		}
+	}
+	if qs, err := st.ListQuarantine(ctx, "", 10); err != nil || len(qs) != 2 {
+		t.Fatalf("quarantine before the erasure: %d, %v; want 2", len(qs), err)
+	}
+	return parkedMessages{replyID: e.ID}
 }

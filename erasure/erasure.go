@@ -2,10 +2,8 @@ package erasure
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/identity"
@@ -35,6 +33,14 @@ type Report struct {
 	// Compacted: the embedded store's file was rewritten without the
 	// pages that held the person's records.
 	Compacted bool `json:"compacted"`
+	// DeadLetters are dead-lettered queue items removed (eraseParked):
+	// inbound messages that carried one of the person's identities, and
+	// the outbound items of their replies.
+	DeadLetters int `json:"dead_letters"`
+	// Queued are the person's inbound messages taken from the ingest
+	// queue, not yet processed (each also got a tombstone, for one a
+	// router held at that moment).
+	Queued int `json:"queued"`
 }
 
 // Compactor is a store whose freed space can still hold erased bytes and
@@ -46,7 +52,8 @@ type Compactor interface {
 // Erase removes a person completely (DESIGN invariant 7): every customer
 // record of their merged view, the identity bindings and claims pointing at
 // them, every timeline entry and its attachment blobs, their conversations,
-// consents and quarantined messages, and the evidence text of merges and
+// consents, their messages parked outside any timeline (quarantined or
+// dead-lettered: eraseParked), and the evidence text of merges and
 // suggestions that name them (the merge records keep only opaque ids).
 // Each step is idempotent, and the customer records go last, so an erasure
 // interrupted by a crash or an error is finished by running it again.
@@ -71,6 +78,7 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 	tombs := store.NewTombstoner(st)
 	shared := map[string]int{} // blob → references left after this person's last one
 	var ids []connectors.Identity
+	entryIDs := map[string]bool{} // for the outbound dead letters of their replies
 	for _, c := range v.Members {
 		ids = append(ids, c.Identities...)
 	}
@@ -94,6 +102,7 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 				return rep, err
 			}
 			for _, e := range es {
+				entryIDs[e.ID] = true
 				// A replay of an inbound message must not bring the
 				// person back: its id's keyed hash outlives the entry.
 				if e.Direction == connectors.Inbound && e.Kind == store.KindMessage {
@@ -171,23 +180,11 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 			rep.MergesScrubbed++
 		}
 	}
-	// Quarantined messages from any of the person's identities.
-	qs, err := st.ListQuarantine(ctx, "", 100000)
+	// Their messages parked outside any timeline: quarantined or dead-lettered.
+	p, err := eraseParked(ctx, st, tombs, clock().UTC(), ids, entryIDs)
+	rep.Quarantined, rep.DeadLetters, rep.Queued = p.quarantined, p.dead, p.queued
 	if err != nil {
 		return rep, err
-	}
-	for _, q := range qs {
-		var m connectors.Message
-		if json.Unmarshal(q.Payload, &m) != nil {
-			continue
-		}
-		if slices.ContainsFunc(m.Identities, func(x connectors.Identity) bool {
-			return slices.ContainsFunc(ids, func(y connectors.Identity) bool { return x.Type == y.Type && x.Value == y.Value })
-		}) {
-			if _, err := st.TakeQuarantine(ctx, q.ID); err == nil {
-				rep.Quarantined++
-			}
-		}
 	}
 	for _, left := range shared {
 		if left > 0 {
@@ -201,7 +198,7 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 	// erasure again finishes it and writes the record); once they are gone
 	// nothing would run it again.
 	if err := st.AppendAudit(ctx, store.AuditRecord{At: clock().UTC(), Actor: by, Action: "customer.erase", Target: v.Root.ID,
-		Detail: fmt.Sprintf("%d customer record(s), %d entries, %d attachments (%d shared kept), %d tombstones", len(rep.Customers), rep.Entries, rep.Attachments, rep.SharedAttachments, rep.Tombstones)}); err != nil {
+		Detail: fmt.Sprintf("%d customer record(s), %d entries, %d attachments (%d shared kept), %d tombstones, %d quarantined, %d dead letters, %d queued", len(rep.Customers), rep.Entries, rep.Attachments, rep.SharedAttachments, rep.Tombstones, rep.Quarantined, rep.DeadLetters, rep.Queued)}); err != nil {
 		return rep, fmt.Errorf("erase: audit: %w", err)
 	}
 	for _, c := range v.Members {

@@ -449,6 +449,18 @@ type Queues interface {
 	// ReplayDead re-enqueues one dead letter (id) or all (id == "") and
 	// removes them from the dead letters; returns how many.
 	ReplayDead(ctx context.Context, queue, id string) (int, error)
+	// DeleteDead removes the named dead letters for good (erasure: a dead
+	// letter can hold a person's message); ids that are not dead letters
+	// of queue are ignored. Returns how many were removed. On Redis the
+	// dead-letter stream is rewritten without them (XDEL alone leaves the
+	// bytes in the stream's memory and its RDB form); the embedded store
+	// frees their pages, which Compact (run by erasure) drops.
+	DeleteDead(ctx context.Context, queue string, ids ...string) (int, error)
+	// PeekQueue lists up to limit (<= 0: all) unacked items of queue,
+	// waiting or in flight, oldest first, without handing them out or
+	// changing them (erasure looks for the person's messages not yet
+	// processed). Attempts is not filled (0).
+	PeekQueue(ctx context.Context, queue string, limit int) ([]Delivery, error)
 }
 
 // ---- leases and checkpoints ----------------------------------------------

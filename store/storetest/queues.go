@@ -24,6 +24,8 @@ func queueTests() []testCase {
 		{"Stats", testQueueStats},
 		{"Independent", testQueuesIndependent},
 		{"ConcurrentConsumers", testQueueConcurrentConsumers},
+		{"DeleteDead", testQueueDeleteDead},
+		{"Peek", testQueuePeek},
 	}
 }
 

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,15 +49,7 @@ func (s *Store) PutAccessLink(ctx context.Context, l store.AccessLink) (err erro
 
 func (s *Store) GetAccessLink(ctx context.Context, id string) (_ store.AccessLink, err error) {
 	defer opErr(&err, "get access link", id)
-	var l store.AccessLink
-	raw, err := s.c.HGet(ctx, s.k.accessLinks(), id).Result()
-	if isNil(err) {
-		return l, store.ErrNotFound
-	}
-	if err != nil {
-		return l, err
-	}
-	return l, unmarshal(raw, &l)
+	return hashRecord[store.AccessLink](ctx, s, s.k.accessLinks(), id)
 }
 
 func (s *Store) PutErasureRequest(ctx context.Context, r store.ErasureRequest) (err error) {
@@ -69,15 +62,7 @@ func (s *Store) PutErasureRequest(ctx context.Context, r store.ErasureRequest) (
 
 func (s *Store) GetErasureRequest(ctx context.Context, id string) (_ store.ErasureRequest, err error) {
 	defer opErr(&err, "get erasure request", id)
-	var r store.ErasureRequest
-	raw, err := s.c.HGet(ctx, s.k.erasureRequests(), id).Result()
-	if isNil(err) {
-		return r, store.ErrNotFound
-	}
-	if err != nil {
-		return r, err
-	}
-	return r, unmarshal(raw, &r)
+	return hashRecord[store.ErasureRequest](ctx, s, s.k.erasureRequests(), id)
 }
 
 func (s *Store) UpdateErasureRequest(ctx context.Context, id string, fn func(*store.ErasureRequest) error) (_ store.ErasureRequest, err error) {
@@ -106,20 +91,11 @@ func (s *Store) ListErasureRequests(ctx context.Context, status string, limit in
 	if limit <= 0 {
 		limit = 100
 	}
-	all, err := s.c.HGetAll(ctx, s.k.erasureRequests()).Result()
-	if err != nil && !isNil(err) {
+	all, err := hashValues[store.ErasureRequest](ctx, s, s.k.erasureRequests())
+	if err != nil {
 		return nil, err
 	}
-	out := make([]store.ErasureRequest, 0, len(all))
-	for _, raw := range all {
-		var r store.ErasureRequest
-		if err := unmarshal(raw, &r); err != nil {
-			return nil, err
-		}
-		if status == "" || r.Status == status {
-			out = append(out, r)
-		}
-	}
+	out := slices.DeleteFunc(all, func(r store.ErasureRequest) bool { return status != "" && r.Status != status })
 	sortErasureRequests(out)
 	return out[:min(limit, len(out))], nil
 }

@@ -15,15 +15,7 @@ import (
 
 func (s *Store) GetChannelState(ctx context.Context, name string) (_ store.ChannelState, err error) {
 	defer opErr(&err, "get channel state", name)
-	raw, err := s.c.HGet(ctx, s.k.channelStates(), name).Result()
-	if isNil(err) {
-		return store.ChannelState{}, store.ErrNotFound
-	}
-	if err != nil {
-		return store.ChannelState{}, err
-	}
-	var cs store.ChannelState
-	return cs, unmarshal(raw, &cs)
+	return hashRecord[store.ChannelState](ctx, s, s.k.channelStates(), name)
 }
 
 func (s *Store) PutChannelState(ctx context.Context, cs store.ChannelState) (err error) {
@@ -36,17 +28,9 @@ func (s *Store) PutChannelState(ctx context.Context, cs store.ChannelState) (err
 
 func (s *Store) ListChannelStates(ctx context.Context) (_ []store.ChannelState, err error) {
 	defer opErr(&err, "list channel states")
-	all, err := s.c.HGetAll(ctx, s.k.channelStates()).Result()
+	out, err := hashValues[store.ChannelState](ctx, s, s.k.channelStates())
 	if err != nil {
 		return nil, err
-	}
-	out := make([]store.ChannelState, 0, len(all))
-	for _, raw := range all {
-		var cs store.ChannelState
-		if err := unmarshal(raw, &cs); err != nil {
-			return nil, err
-		}
-		out = append(out, cs)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -192,17 +176,9 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) (err error) {
 
 func (s *Store) ListConsents(ctx context.Context, customerID string) (_ []store.Consent, err error) {
 	defer opErr(&err, "list consents of customer", customerID)
-	all, err := s.c.HGetAll(ctx, s.k.consents(customerID)).Result()
+	out, err := hashValues[store.Consent](ctx, s, s.k.consents(customerID))
 	if err != nil {
 		return nil, err
-	}
-	out := make([]store.Consent, 0, len(all))
-	for _, raw := range all {
-		var c store.Consent
-		if err := unmarshal(raw, &c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Channel != out[j].Channel {

@@ -84,42 +84,6 @@ func (s *Store) GetWebhookEvents(ctx context.Context, ids []string) (_ []store.W
 	return hashRecords[store.WebhookEvent](ctx, s, s.k.whEvents(), ids)
 }
 
-func hashRecord[T any](ctx context.Context, s *Store, key, field string) (T, error) {
-	var v T
-	raw, err := s.c.HGet(ctx, key, field).Result()
-	if isNil(err) {
-		return v, store.ErrNotFound
-	}
-	if err != nil {
-		return v, err
-	}
-	return v, unmarshal(raw, &v)
-}
-
-// hashRecords HMGETs fields in order, skipping the missing ones.
-func hashRecords[T any](ctx context.Context, s *Store, key string, fields []string) ([]T, error) {
-	if len(fields) == 0 {
-		return nil, nil
-	}
-	raws, err := s.c.HMGet(ctx, key, fields...).Result()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, 0, len(raws))
-	for _, r := range raws {
-		str, ok := r.(string)
-		if !ok {
-			continue
-		}
-		var v T
-		if err := unmarshal(str, &v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
 func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) (_ []store.WebhookEvent, err error) {
 	defer opErr(&err, "pending webhook events")
 	if limit <= 0 {
@@ -274,20 +238,9 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, name string, fn func(
 
 func (s *Store) ListWebhookEndpoints(ctx context.Context) (_ []store.WebhookEndpoint, err error) {
 	defer opErr(&err, "list webhook endpoints")
-	all, err := s.c.HGetAll(ctx, s.k.whEndpoints()).Result()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]store.WebhookEndpoint, 0, len(all))
-	for _, raw := range all {
-		var e store.WebhookEndpoint
-		if err := unmarshal(raw, &e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
+	out, err := hashValues[store.WebhookEndpoint](ctx, s, s.k.whEndpoints())
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out, err
 }
 
 // DeleteWebhookEndpoint removes the endpoint first (the dispatcher stops

@@ -264,7 +264,7 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		if owner != cust && fresh {
 			// Lost the race for a brand-new identity: join the winner and
 			// drop the empty record made for this message.
-			_ = r.st.DeleteCustomer(ctx, cust)
+			r.dropFresh(ctx, cust)
 			cust, fresh = owner, false
 			res.Created = false
 			continue
@@ -295,7 +295,7 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		} else if owner, err := r.root(ctx, b.CustomerID); err == nil && owner != cust {
 			if fresh {
 				// Claims of one new identity arriving at once cluster too.
-				_ = r.st.DeleteCustomer(ctx, cust)
+				r.dropFresh(ctx, cust)
 				cust, fresh = owner, false
 				res.Created = false
 				holder[id.Key()] = b.CustomerID

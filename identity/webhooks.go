@@ -45,3 +45,17 @@ func (r *Resolver) recordMerge(ctx context.Context, typ string, m store.Merge) {
 		r.log.Error("merge changed, its webhook event not recorded", "merge", m.ID, "type", typ, "err", err)
 	}
 }
+
+// dropFresh deletes the empty customer made for a message that lost the
+// race for its new identity, and the customer.created event recorded for
+// it, so receivers are not told of a customer that never held anything
+// (unless the dispatcher sent it in the moment between).
+func (r *Resolver) dropFresh(ctx context.Context, cust string) {
+	_ = r.st.DeleteCustomer(ctx, cust)
+	if r.hooks == nil {
+		return
+	}
+	if _, err := r.st.DeleteWebhookCustomer(ctx, cust); err != nil {
+		r.log.Error("empty customer dropped, its customer.created event not", "customer", cust, "err", err)
+	}
+}

@@ -70,10 +70,8 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 		return rep, err
 	}
 	rep.Customers = v.IDs()
-	for _, c := range v.Members {
-		if c.Hold != nil {
-			return rep, fmt.Errorf("erase %s: %w", c.ID, ErrHeld)
-		}
+	if held, ok := v.Held(); ok {
+		return rep, fmt.Errorf("erase %s: %w", held, ErrHeld)
 	}
 	tombs := store.NewTombstoner(st)
 	shared := map[string]int{} // blob → references left after this person's last one
@@ -115,17 +113,11 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 					if a.SHA256 == "" {
 						continue
 					}
-					left, err := st.RemoveBlobRef(ctx, a.SHA256, e.ID)
+					left, err := store.DropBlobRef(ctx, st, blobs, a.SHA256, e.ID)
 					if err != nil {
-						return rep, fmt.Errorf("erase: attachment reference: %w", err)
+						return rep, fmt.Errorf("erase: %w", err)
 					}
 					shared[a.SHA256] = left
-					if left > 0 || blobs == nil {
-						continue
-					}
-					if err := blobs.Delete(ctx, a.SHA256); err != nil {
-						return rep, fmt.Errorf("erase: attachment: %w", err)
-					}
 				}
 			}
 			if len(es) < 500 {

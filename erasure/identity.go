@@ -38,10 +38,8 @@ func EraseIdentity(ctx context.Context, st store.Store, customerID string, id co
 		return rep, err
 	}
 	rep.Customer = v.Root.ID
-	for _, m := range v.Members {
-		if m.Hold != nil {
-			return rep, fmt.Errorf("erase identity of %s: %w", m.ID, ErrHeld)
-		}
+	if held, ok := v.Held(); ok {
+		return rep, fmt.Errorf("erase identity of %s: %w", held, ErrHeld)
 	}
 	same := func(x connectors.Identity) bool { return x.Type == id.Type && x.Value == id.Value }
 	bound := false

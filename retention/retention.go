@@ -153,10 +153,7 @@ func (s *Sweeper) held(ctx context.Context, c store.Customer, cache map[string]b
 	if err != nil {
 		return false, err
 	}
-	h := false
-	for _, m := range v.Members {
-		h = h || m.Hold != nil
-	}
+	_, h := v.Held()
 	for _, m := range v.Members {
 		cache[m.ID] = h
 	}
@@ -218,14 +215,11 @@ func (s *Sweeper) deleteEntry(ctx context.Context, e store.Entry, dryRun bool, r
 			}
 			continue
 		}
-		left, err := s.o.Store.RemoveBlobRef(ctx, a.SHA256, e.ID)
+		left, err := store.DropBlobRef(ctx, s.o.Store, s.o.Blobs, a.SHA256, e.ID)
 		if err != nil {
-			return fmt.Errorf("retention: attachment reference: %w", err)
+			return fmt.Errorf("retention: %w", err)
 		}
 		if left == 0 && s.o.Blobs != nil {
-			if err := s.o.Blobs.Delete(ctx, a.SHA256); err != nil {
-				return fmt.Errorf("retention: attachment: %w", err)
-			}
 			rep.Attachments++
 		}
 	}

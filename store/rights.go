@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
 )
 
 // ---- data rights: blob references, tombstones, single-entry deletion -----
@@ -133,4 +135,20 @@ func (t *Tombstoner) Buried(ctx context.Context, messageID string) (bool, error)
 		return false, err
 	}
 	return t.st.HasTombstone(ctx, h)
+}
+
+// DropBlobRef drops entryID's reference to blob sum and deletes the blob
+// from blobs (nil: none kept) when no other entry references it; it
+// answers the references left. Erasure and retention both free files so.
+func DropBlobRef(ctx context.Context, refs BlobRefs, blobs connectors.Blobs, sum, entryID string) (int, error) {
+	left, err := refs.RemoveBlobRef(ctx, sum, entryID)
+	if err != nil {
+		return 0, fmt.Errorf("attachment reference: %w", err)
+	}
+	if left == 0 && blobs != nil {
+		if err := blobs.Delete(ctx, sum); err != nil {
+			return 0, fmt.Errorf("attachment: %w", err)
+		}
+	}
+	return left, nil
 }

@@ -66,6 +66,17 @@ type View struct {
 	Members []store.Customer
 }
 
+// Held names a record of the view under a legal hold, if any: erasure
+// and retention leave the whole person alone then.
+func (v View) Held() (string, bool) {
+	for _, m := range v.Members {
+		if m.Hold != nil {
+			return m.ID, true
+		}
+	}
+	return "", false
+}
+
 // IDs lists the customer ids of the view.
 func (v View) IDs() []string {
 	ids := make([]string, len(v.Members))

@@ -130,7 +130,7 @@ func cli(args []string, w io.Writer) error {
 		return nil
 	}
 	esc := url.PathEscape
-	if verb == "channels" {
+	if verb == "channels" { // readiness, potential and phase: adoption.go
 		if handled, err := adoptionVerb(c, sub, pos, bools, w); handled {
 			return err
 		}
@@ -158,16 +158,6 @@ func cli(args []string, w io.Writer) error {
 			return err
 		}
 		return printJSON(w, out)
-	case "channels phase":
-		if err := need(2, "NAME and a phase (off, shadow, pilot, live)"); err != nil {
-			return err
-		}
-		var out map[string]any
-		if err := c.do("PUT", "/api/v1/channels/"+esc(pos[0])+"/phase", map[string]string{"phase": pos[1]}, &out); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "channel %v is now %v\n", out["name"], out["phase"])
-		return nil
 	case "channels test":
 		if err := need(1, "NAME"); err != nil {
 			return err
@@ -186,16 +176,12 @@ func cli(args []string, w io.Writer) error {
 			return err
 		}
 		return printJSON(w, out)
-	case "customers show", "customers export":
+	case "customers show": // customers export is rightsCLI's (rights.go)
 		if err := need(1, "ID"); err != nil {
 			return err
 		}
-		path := "/api/v1/customers/" + esc(pos[0])
-		if sub == "export" {
-			path += "/export"
-		}
 		var out any
-		if err := c.do("GET", path, nil, &out); err != nil {
+		if err := c.do("GET", "/api/v1/customers/"+esc(pos[0]), nil, &out); err != nil {
 			return err
 		}
 		return printJSON(w, out)

@@ -750,3 +750,22 @@ func dump(c *Config) string {
 	walk(reflect.ValueOf(c))
 	return b.String()
 }
+
+// A webhook secret config check accepts is one the webhooks package signs
+// with: whsec_ and base64 of at least 16 bytes (webhooks.CheckSecret).
+func TestWebhookSecretCheckedLikeServe(t *testing.T) {
+	for secret, ok := range map[string]bool{
+		"whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw": true, // 24 bytes
+		"whsec_c2hvcnQ=":                   false, // base64 of 5 bytes
+		"whsec_not base64!":                false,
+		"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw": false, // no prefix
+	} {
+		c := &Config{}
+		c.SetDefaults()
+		c.Webhooks = []Webhook{{Name: "crm", URL: "https://crm.example.com/hook", Events: []string{"*"}, Secret: secret}}
+		err := c.Validate()
+		if got := err == nil || !strings.Contains(err.Error(), "webhooks[0].secret_file"); got != ok {
+			t.Errorf("secret %q: validate = %v, want ok=%v", secret, err, ok)
+		}
+	}
+}

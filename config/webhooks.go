@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -112,8 +113,10 @@ func (v *validator) webhooks(ws []Webhook) {
 			v.add(p+".secret_file", "holds %d secrets; at most two (the new and the old one during a rotation)", len(secrets))
 		}
 		for _, s := range secrets {
-			if !strings.HasPrefix(s, "whsec_") {
-				v.add(p+".secret_file", "a secret must start with whsec_ (followed by base64)")
+			// The same rule as webhooks.CheckSecret, so a file config check
+			// accepts is one serve starts with.
+			if b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_")); !strings.HasPrefix(s, "whsec_") || err != nil || len(b) < 16 {
+				v.add(p+".secret_file", "a secret must be whsec_ followed by base64 of at least 16 bytes")
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,7 +67,29 @@ type Policy struct {
 	st       store.Store
 	purposes []Purpose
 	clock    store.Clock
+	record   RecordFunc
 }
+
+// RecordFunc records an outgoing-webhook event (timeline.Service's
+// RecordWebhook, which hands it to the webhooks outbox; nil: none).
+type RecordFunc func(ctx context.Context, typ, key, customerID string, data any) error
+
+// ChangeData is the data of the consent.changed webhook event, for a
+// decision recorded through Record and for a channel message's STOP or
+// START (router). MessageID is empty for a decision no message carried.
+type ChangeData struct {
+	CustomerID string    `json:"customer_id"`
+	Channel    string    `json:"channel"`
+	Purpose    string    `json:"purpose"`
+	Granted    bool      `json:"granted"`
+	Version    string    `json:"version,omitempty"`
+	MessageID  string    `json:"message_id"`
+	At         time.Time `json:"at"`
+}
+
+// SetRecorder makes Record announce each decision as consent.changed;
+// call it before the policy is used.
+func (p *Policy) SetRecorder(f RecordFunc) { p.record = f }
 
 // New returns the policy of purposes (nil or empty: Defaults). A purpose
 // named service is added with basis none when missing: replies in a
@@ -253,6 +276,16 @@ func (p *Policy) Record(ctx context.Context, c store.Consent) (store.Consent, er
 	}
 	if prev, ok := latestFor(cur, c.Channel, c.Purpose); ok && !c.At.After(prev.At) {
 		c.At = prev.At.Add(time.Microsecond)
+	}
+	// The event before the decision (as the router records a message's
+	// STOP before its entry): a failure fails the decision, so a recorded
+	// decision is never left unannounced.
+	if p.record != nil {
+		key := c.CustomerID + "/" + c.Channel + "/" + c.Purpose + "/" + strconv.FormatInt(c.At.UnixNano(), 10)
+		if err := p.record(ctx, "consent.changed", key, c.CustomerID, ChangeData{CustomerID: c.CustomerID, Channel: c.Channel,
+			Purpose: c.Purpose, Granted: c.Granted, Version: c.Version, MessageID: c.MessageID, At: c.At}); err != nil {
+			return c, fmt.Errorf("consent.changed not recorded: %w", err)
+		}
 	}
 	return c, p.st.PutConsent(ctx, c)
 }

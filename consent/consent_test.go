@@ -1,6 +1,7 @@
 package consent_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -91,5 +92,48 @@ func TestHistoryHasEachDecisionOnce(t *testing.T) {
 	}
 	if len(h) != 2 || h[0].Purpose != connectors.PurposeMessages || h[1].Purpose != "marketing" {
 		t.Fatalf("history = %+v", h)
+	}
+}
+
+// Every decision recorded through the policy (an agent's phone consent, the
+// self-service page, an unsubscribe link) is announced as consent.changed
+// before it is stored, once per decision, and a failed announcement fails
+// the decision.
+func TestRecordAnnouncesConsentChanged(t *testing.T) {
+	ctx := t.Context()
+	st := hubtest.Embedded(t)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.CreateCustomer(ctx, store.Customer{ID: "c1", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	p := consent.New(st, nil, func() time.Time { return t0 })
+	type event struct {
+		typ, key, customer string
+		data               consent.ChangeData
+	}
+	var got []event
+	var fail error
+	p.SetRecorder(func(_ context.Context, typ, key, customer string, data any) error {
+		if fail != nil {
+			return fail
+		}
+		got = append(got, event{typ, key, customer, data.(consent.ChangeData)})
+		return nil
+	})
+	for _, granted := range []bool{true, false} {
+		if _, err := p.Record(ctx, store.Consent{CustomerID: "c1", Channel: "*", Purpose: "marketing", Granted: granted, Source: "phone"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 2 || got[0].typ != "consent.changed" || got[0].customer != "c1" || !got[0].data.Granted || got[1].data.Granted ||
+		got[0].data.Purpose != "marketing" || got[0].data.Channel != "*" || got[0].key == got[1].key {
+		t.Fatalf("events = %+v", got)
+	}
+	fail = errors.New("outbox down")
+	if _, err := p.Record(ctx, store.Consent{CustomerID: "c1", Channel: "*", Purpose: "marketing", Granted: true, Source: "phone"}); err == nil {
+		t.Fatal("a decision whose event could not be recorded was accepted")
+	}
+	if h, err := p.History(ctx, "c1"); err != nil || len(h) != 2 {
+		t.Fatalf("history after the failed announcement = %d decisions (%v), want 2", len(h), err)
 	}
 }

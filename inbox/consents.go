@@ -20,6 +20,7 @@ func (s *Server) mountDataRights(m routeRecorder) {
 	if s.o.Consent == nil {
 		s.o.Consent = consent.New(s.o.Store, nil, s.o.Clock)
 	}
+	s.o.Consent.SetRecorder(s.o.Conversations.RecordWebhook)
 	if s.o.Outbound != nil {
 		s.o.Outbound.SetConsent(s.o.Consent, s.UnsubscribeURL)
 	}
@@ -44,6 +45,7 @@ func (s *Server) mountDataRights(m routeRecorder) {
 // and of its outbound path; call it before serving.
 func (s *Server) SetConsent(p *consent.Policy) {
 	s.o.Consent = p
+	p.SetRecorder(s.o.Conversations.RecordWebhook)
 	if s.o.Outbound != nil {
 		s.o.Outbound.SetConsent(p, s.UnsubscribeURL)
 	}

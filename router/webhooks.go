@@ -2,9 +2,9 @@ package router
 
 import (
 	"context"
-	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/consent"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -41,16 +41,8 @@ func (o *Outbound) recordStatus(ctx context.Context, e store.Entry, status strin
 		ConversationID: e.ConversationID, Channel: e.Channel, Status: status, Detail: e.StatusDetail, ProviderID: e.ProviderID})
 }
 
-// ConsentData is the data of consent.changed.
-type ConsentData struct {
-	CustomerID string    `json:"customer_id"`
-	Channel    string    `json:"channel"`
-	Purpose    string    `json:"purpose"`
-	Granted    bool      `json:"granted"`
-	Version    string    `json:"version,omitempty"`
-	MessageID  string    `json:"message_id"`
-	At         time.Time `json:"at"`
-}
+// ConsentData is the data of consent.changed (one type with consent's).
+type ConsentData = consent.ChangeData
 
 func consentData(customer string, msg connectors.Message, c *connectors.ConsentChange) ConsentData {
 	return ConsentData{CustomerID: customer, Channel: msg.Channel, Purpose: c.Purpose, Granted: c.Granted, Version: c.Version,

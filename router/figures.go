@@ -286,9 +286,11 @@ func (f figures) outbound(ctx context.Context, channel, prev, cur string) {
 const firstResponseTTL = 400 * 24 * time.Hour
 
 // firstResponse counts the time from a conversation's opening to its first
-// reply, once per conversation (UseOnce: once across replicas).
+// reply, once per conversation (UseOnce: once across replicas). A
+// conversation the customer has not written in (an agent started it:
+// Outbound.Start) has nothing to respond to and counts nothing.
 func (f figures) firstResponse(ctx context.Context, conv store.Conversation, now time.Time) {
-	if f.off {
+	if f.off || conv.LastInboundAt.IsZero() {
 		return
 	}
 	first, err := f.st.UseOnce(ctx, "figures:first-response:"+conv.ID, firstResponseTTL)

@@ -67,6 +67,15 @@ func TestPilotFigures(t *testing.T) {
 		r1 := reply(convs[1], 30*time.Minute)
 		r2 := reply(convs[2], 2*time.Hour)
 		reply(convs[0], 3*time.Hour) // not a first response; stays queued
+		// A conversation an agent starts has no first response to count
+		// (its first message would be a sample of about 0 s).
+		c0, err := st.GetConversation(ctx, convs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := out.Start(ctx, router.StartRequest{CustomerID: c0.CustomerID, Channel: "text", Text: "news", Purpose: "feedback", Agent: "pia"}); err != nil {
+			t.Fatal(err)
+		}
 		for _, s := range []struct{ id, status string }{{r0, connectors.StatusSent}, {r0, connectors.StatusDelivered}, {r1, connectors.StatusSent}, {r2, connectors.StatusFailed}} {
 			if err := out.SetStatus(ctx, s.id, s.status, ""); err != nil {
 				t.Fatal(err)

@@ -70,9 +70,11 @@ func (m *personMatcher) matches(id connectors.Identity) bool {
 // the person's identities (a payload that is no message does not).
 func (m *personMatcher) carries(payload []byte) bool {
 	var msg connectors.Message
-	if json.Unmarshal(payload, &msg) != nil {
-		return false
-	}
+	return json.Unmarshal(payload, &msg) == nil && m.carriesMsg(msg)
+}
+
+// carriesMsg reports whether msg carries an identity of the person.
+func (m *personMatcher) carriesMsg(msg connectors.Message) bool {
 	for _, id := range msg.Identities {
 		if m.matches(id) {
 			return true
@@ -97,18 +99,18 @@ type parked struct {
 func eraseParked(ctx context.Context, st store.Store, tombs *store.Tombstoner, at time.Time, ids []connectors.Identity, entries map[string]bool) (parked, error) {
 	var r parked
 	var err error
-	r.quarantined, r.dead, err = eraseParkedItems(ctx, st, ids, entries)
+	m := newPersonMatcher(ids)
+	r.quarantined, r.dead, err = eraseParkedItems(ctx, st, m, entries)
 	if err != nil {
 		return r, err
 	}
-	m := newPersonMatcher(ids)
 	qs, err := st.PeekQueue(ctx, store.QueueIngest, 0)
 	if err != nil {
 		return r, fmt.Errorf("erase: ingest queue: %w", err)
 	}
 	for _, d := range qs {
 		var msg connectors.Message
-		if json.Unmarshal(d.Payload, &msg) != nil || msg.ID == "" || !m.carries(d.Payload) {
+		if json.Unmarshal(d.Payload, &msg) != nil || msg.ID == "" || !m.carriesMsg(msg) {
 			continue
 		}
 		if err := tombs.Bury(ctx, msg.ID, at); err != nil {
@@ -122,8 +124,7 @@ func eraseParked(ctx context.Context, st store.Store, tombs *store.Tombstoner, a
 	return r, nil
 }
 
-func eraseParkedItems(ctx context.Context, st store.Store, ids []connectors.Identity, entries map[string]bool) (quarantined, dead int, err error) {
-	m := newPersonMatcher(ids)
+func eraseParkedItems(ctx context.Context, st store.Store, m *personMatcher, entries map[string]bool) (quarantined, dead int, err error) {
 	qs, err := st.ListQuarantine(ctx, "", parkedLimit)
 	if err != nil {
 		return 0, 0, fmt.Errorf("erase: quarantine: %w", err)

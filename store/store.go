@@ -207,6 +207,15 @@ type Conversation struct {
 	CreatedAt     time.Time `json:"created_at"`
 	LastActivity  time.Time `json:"last_activity"`
 	Version       int64     `json:"version"`
+	// Service metrics (issue 17), kept by timeline.Service as things
+	// happen: the customer's first message, the first agent reply and how
+	// many replies, the latest resolution (zero while unresolved) and how
+	// often the conversation was reopened after one.
+	FirstInboundAt time.Time `json:"first_inbound_at,omitempty"`
+	FirstReplyAt   time.Time `json:"first_reply_at,omitempty"`
+	Replies        int       `json:"replies,omitempty"`
+	ResolvedAt     time.Time `json:"resolved_at,omitempty"`
+	Reopened       int       `json:"reopened,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.

@@ -98,6 +98,9 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		if e.OccurredAt.After(x.LastInboundAt) {
 			x.LastInboundAt = e.OccurredAt
 		}
+		if x.FirstInboundAt.IsZero() || e.OccurredAt.Before(x.FirstInboundAt) {
+			x.FirstInboundAt = e.OccurredAt
+		}
 		return nil
 	}
 	e.ConversationID = c.ID

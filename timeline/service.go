@@ -123,6 +123,13 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 		if ch.Team != nil {
 			x.Team = *ch.Team
 		}
+		switch {
+		case before.Status != store.StatusResolved && x.Status == store.StatusResolved:
+			x.ResolvedAt = now
+		case before.Status == store.StatusResolved && x.Status != store.StatusResolved:
+			x.ResolvedAt = time.Time{}
+			x.Reopened++
+		}
 		return nil
 	})
 	if err != nil {
@@ -190,8 +197,16 @@ func (s *Service) Replied(ctx context.Context, e store.Entry) (store.Conversatio
 			c.LastActivity = e.OccurredAt
 		}
 		if c.Status == store.StatusOpen || c.Status == store.StatusResolved {
+			if c.Status == store.StatusResolved {
+				c.ResolvedAt = time.Time{}
+				c.Reopened++
+			}
 			c.Status = store.StatusPending // waiting for the customer
 		}
+		if c.FirstReplyAt.IsZero() {
+			c.FirstReplyAt = e.OccurredAt
+		}
+		c.Replies++
 		return nil
 	})
 	if err != nil {

@@ -247,6 +247,12 @@ type Outgoing struct {
 	// message sent for a purpose other than service: an email Sender puts
 	// it in List-Unsubscribe with List-Unsubscribe-Post.
 	Unsubscribe string `json:"unsubscribe,omitempty"`
+	// Automatic marks a message no agent wrote (a satisfaction survey, an
+	// acknowledgement, an automation's canned reply): an email Sender marks
+	// it Auto-Submitted: auto-generated (RFC 3834), and the hub never sends
+	// one in answer to a message marked NoReply. Its entry carries the flag
+	// "automatic" (store.FlagAutomatic).
+	Automatic bool `json:"automatic,omitempty"`
 }
 
 // SendResult is what the provider said about an accepted send.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -293,7 +294,8 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	}
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	out := connectors.Outgoing{EntryID: e.ID, ConversationID: e.ConversationID, CustomerID: e.CustomerID, Channel: e.Channel,
-		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent, Attachments: e.Attachments, Purpose: e.Purpose}
+		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent, Attachments: e.Attachments, Purpose: e.Purpose,
+		Automatic: slices.Contains(e.Flags, store.FlagAutomatic)}
 	if e.Purpose != "" && e.Purpose != consent.Service && o.unsubscribe != nil {
 		out.Unsubscribe = o.unsubscribe(e.CustomerID, e.Channel, e.Purpose)
 	}

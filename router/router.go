@@ -346,7 +346,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 // msg's own; "no-reply" added when msg is marked so).
 func (r *Router) entry(msg connectors.Message, customerID string, flags []string) store.Entry {
 	if msg.NoReply {
-		flags = append(append([]string(nil), flags...), "no-reply")
+		flags = append(append([]string(nil), flags...), store.FlagNoReply)
 	}
 	sender := msg.Identities[0]
 	now := r.opts.Clock().UTC()

@@ -294,6 +294,17 @@ type Entry struct {
 	Purpose string `json:"purpose,omitempty"`
 }
 
+// Entry flags the hub itself sets (channels add their own, such as
+// "malformed-mime").
+const (
+	// FlagNoReply: an inbound message that must never be answered
+	// automatically (connectors.Message.NoReply: auto-replies, bulk mail).
+	FlagNoReply = "no-reply"
+	// FlagAutomatic: an outbound message no agent wrote (a survey, an
+	// automation's reply); sent with connectors.Outgoing.Automatic.
+	FlagAutomatic = "automatic"
+)
+
 // SortKey orders a customer's entries: by OccurredAt, then id. It is a
 // fixed-width string so backends can compare it lexically.
 func (e Entry) SortKey() string { return SortKey(e.OccurredAt, e.ID) }

@@ -206,3 +206,6 @@ func keysOf(names []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// BreachCounter is switchboard_sla_breaches_total.
+func (r *Rollup) BreachCounter() *prometheus.CounterVec { return r.breaches }

@@ -94,6 +94,9 @@ type Config struct {
 	Webhooks []Webhook `yaml:"webhooks"`
 	// Retention configures the retention sweeper (retention.go).
 	Retention Retention `yaml:"retention"`
+	// BusinessHours and SLA are the SLA calendars and policies (sla.go).
+	BusinessHours []BusinessHours `yaml:"business_hours"`
+	SLA           []SLAPolicy     `yaml:"sla"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
@@ -234,6 +237,8 @@ type Agent struct {
 // Team is a group of agents conversations are routed to.
 type Team struct {
 	Name string `yaml:"name"`
+	// Leads are agents who see the team's service report (issue 17).
+	Leads []string `yaml:"leads"`
 }
 
 // Route sends conversations of a channel ("*" for every channel) to a team.

@@ -41,6 +41,7 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	v.errs = append(v.errs, c.loadErrs...)
 	c.validateRetention(v)
+	c.validateSLA(v)
 
 	// http
 	v.hostPort("http.addr", c.HTTP.Addr, true)

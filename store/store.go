@@ -216,6 +216,8 @@ type Conversation struct {
 	Replies        int       `json:"replies,omitempty"`
 	ResolvedAt     time.Time `json:"resolved_at,omitempty"`
 	Reopened       int       `json:"reopened,omitempty"`
+	// SLA is the conversation's service level (nil: no policy applies).
+	SLA *ConversationSLA `json:"sla,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.

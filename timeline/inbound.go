@@ -101,6 +101,7 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		if x.FirstInboundAt.IsZero() || e.OccurredAt.Before(x.FirstInboundAt) {
 			x.FirstInboundAt = e.OccurredAt
 		}
+		s.trackApply(before, x, e.OccurredAt)
 		return nil
 	}
 	e.ConversationID = c.ID
@@ -128,6 +129,7 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		if lerr := applyLoad(ctx, s.st, d, unused); lerr != nil {
 			s.log.Error("agent load counter not updated", "conversation", conv.ID, "err", lerr)
 		}
+		s.trackChanged(ctx, before, after, e.OccurredAt, "")
 		// Opened means "first message to join", decided when the message
 		// is stored: an attempt that opened the conversation and failed
 		// later leaves the announcement to the next one.

@@ -27,6 +27,8 @@ type Options struct {
 	MaxOpenPerAgent int
 	// Webhooks records the changes outgoing webhooks report (nil: none).
 	Webhooks Recorder
+	// Tracker keeps conversations' SLA and service figures (nil: none).
+	Tracker Tracker
 }
 
 // Service is the one writer of conversations: an inbound message joining
@@ -43,6 +45,7 @@ type Service struct {
 	teams   map[string][]string
 	maxOpen int
 	hooks   Recorder
+	track   Tracker
 }
 
 // NewService returns the conversation service over st.
@@ -56,7 +59,7 @@ func NewService(st store.Store, o Options) *Service {
 	if o.MaxOpenPerAgent <= 0 {
 		o.MaxOpenPerAgent = 20
 	}
-	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks}
+	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks, track: o.Tracker}
 }
 
 // Change is what an agent changes on a conversation; nil fields stay.
@@ -130,12 +133,14 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 			x.ResolvedAt = time.Time{}
 			x.Reopened++
 		}
+		s.trackApply(before, x, now)
 		return nil
 	})
 	if err != nil {
 		return c, fmt.Errorf("conversation %s: %w", id, err)
 	}
 	s.load(ctx, before, c)
+	s.trackChanged(ctx, before, c, now, "")
 	if before.Status != store.StatusResolved && c.Status == store.StatusResolved {
 		s.countResolution(ctx, c, now)
 	}
@@ -207,12 +212,14 @@ func (s *Service) Replied(ctx context.Context, e store.Entry) (store.Conversatio
 			c.FirstReplyAt = e.OccurredAt
 		}
 		c.Replies++
+		s.trackApply(before, c, e.OccurredAt)
 		return nil
 	})
 	if err != nil {
 		return after, fmt.Errorf("conversation %s: %w", e.ConversationID, err)
 	}
 	s.load(ctx, before, after)
+	s.trackChanged(ctx, before, after, e.OccurredAt, e.Agent)
 	return after, nil
 }
 

@@ -1,0 +1,45 @@
+package store
+
+import "time"
+
+// SLA targets a conversation can miss (ConversationSLA.Breached).
+const (
+	SLAFirstResponse = "first_response"
+	SLANextResponse  = "next_response"
+	SLAResolution    = "resolution"
+)
+
+// ConversationSLA is a conversation's service level under the SLA policy
+// that applied when its customer first wrote (issue 17). It is kept by
+// timeline.Service inside the same compare-and-swap as the change that
+// moves it (package sla computes it), never by scanning.
+type ConversationSLA struct {
+	Policy string `json:"policy"`
+	// FirstResponseDue / ResolutionDue count from the customer's first
+	// message; NextResponseDue from the customer's latest message after an
+	// agent had answered (zero while nothing awaits a next response).
+	// Working time only when the policy names a calendar.
+	FirstResponseDue time.Time `json:"first_response_due,omitempty"`
+	NextResponseDue  time.Time `json:"next_response_due,omitempty"`
+	ResolutionDue    time.Time `json:"resolution_due,omitempty"`
+	// Due is the earliest due time still pending (zero: none): what the
+	// inbox shows and sorts by (ListConversations with SortSLADue).
+	Due time.Time `json:"due,omitempty"`
+	// Breached lists the targets missed (SLAFirstResponse, ...), each once,
+	// in the order they were missed; a target is missed when its answer
+	// (the reply, the resolution) came after its due time.
+	Breached []string `json:"breached,omitempty"`
+}
+
+// HasBreach reports whether target is among s's breaches.
+func (s *ConversationSLA) HasBreach(target string) bool {
+	if s == nil {
+		return false
+	}
+	for _, b := range s.Breached {
+		if b == target {
+			return true
+		}
+	}
+	return false
+}

@@ -43,6 +43,7 @@ type Store interface {
 	SelfService
 	Figures
 	Webhooks
+	Timers
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error

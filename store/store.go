@@ -217,6 +217,8 @@ type Conversation struct {
 	Replies        int       `json:"replies,omitempty"`
 	ResolvedAt     time.Time `json:"resolved_at,omitempty"`
 	Reopened       int       `json:"reopened,omitempty"`
+	// Survey is the satisfaction survey sent after a resolution (csat.go).
+	Survey *Survey `json:"survey,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.
@@ -293,6 +295,8 @@ type Entry struct {
 	// Purpose is the consent purpose of an outbound message the agent
 	// started ("" for a reply: service).
 	Purpose string `json:"purpose,omitempty"`
+	// CSAT is the answer of a KindCSAT entry (csat.go).
+	CSAT *CSAT `json:"csat,omitempty"`
 }
 
 // Entry flags the hub itself sets (channels add their own, such as

@@ -265,8 +265,16 @@ func (s *Service) surveyedSince(ctx context.Context, conv store.Conversation, si
 // text is a score, is that survey's answer. Auto-replies (NoReply) and
 // anything else stay ordinary messages.
 func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID string) (bool, error) {
-	if msg.NoReply || strings.TrimSpace(msg.Text) == "" {
+	if msg.NoReply || !s.o.Channels[msg.Channel].Enabled {
 		return false, nil
+	}
+	// Most messages are no score: decided before any store read, since
+	// every inbound message of a surveying channel passes here.
+	text := replyText(msg.Text)
+	if _, _, ok := ParseScore(text, Scale5); !ok {
+		if _, _, ok := ParseScore(text, ScaleThumbs); !ok {
+			return false, nil
+		}
 	}
 	v, err := timeline.Load(ctx, s.o.Store, customerID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -296,7 +304,7 @@ func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID
 	if best == nil {
 		return false, nil
 	}
-	score, comment, ok := ParseScore(replyText(msg.Text), best.Survey.Scale)
+	score, comment, ok := ParseScore(text, best.Survey.Scale)
 	if !ok {
 		return false, nil
 	}

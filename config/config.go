@@ -305,6 +305,8 @@ type Channel struct {
 	// Retention: entries of this channel older than this, in resolved
 	// conversations, are deleted by the retention sweeper. 0: kept for ever.
 	Retention Duration `yaml:"retention"`
+	// CSAT is the satisfaction survey after a resolution (csat.go).
+	CSAT CSAT `yaml:"csat"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s",

@@ -233,6 +233,7 @@ func (c *Config) Validate() error {
 		}
 		v.oneOf(p+".phase", ch.Phase, phases)
 		ch.Readiness.validate(v, p+".readiness")
+		ch.CSAT.validate(v, p+".csat")
 		if ch.Phase == PhasePilot && ch.PilotTeam == "" {
 			v.add(p+".pilot_team", "is required when phase is pilot")
 		}

@@ -52,6 +52,8 @@ type Router struct {
 	// tombs finds messages of erased people (their replays are dropped).
 	tombs *store.Tombstoner
 	fig   figures
+	// answers takes survey answers (answers.go); nil: none.
+	answers Answers
 }
 
 // New returns a router; Run starts its workers.
@@ -321,6 +323,15 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 			return fmt.Errorf("record consent webhook: %w", err)
 		}
 		flags = append(append([]string(nil), flags...), "consent-"+word+":"+c.Purpose)
+	}
+	// An answer to a survey joins the conversation it rates, not a new one.
+	if r.answers != nil && msg.Consent == nil {
+		if done, err := r.answers.Answer(ctx, msg, res.Customer); err != nil {
+			return fmt.Errorf("survey answer: %w", err)
+		} else if done {
+			r.counted(msg, true)
+			return nil
+		}
 	}
 	// The conversation service finds or opens the thread's conversation,
 	// routes it when new, and stores the entry with the conversation's

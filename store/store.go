@@ -43,6 +43,7 @@ type Store interface {
 	SelfService
 	Figures
 	Webhooks
+	Timers
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
@@ -218,6 +219,8 @@ type Conversation struct {
 	Reopened       int       `json:"reopened,omitempty"`
 	// SLA is the conversation's service level (nil: no policy applies).
 	SLA *ConversationSLA `json:"sla,omitempty"`
+	// Survey is the satisfaction survey sent after a resolution (csat.go).
+	Survey *Survey `json:"survey,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.
@@ -294,6 +297,8 @@ type Entry struct {
 	// Purpose is the consent purpose of an outbound message the agent
 	// started ("" for a reply: service).
 	Purpose string `json:"purpose,omitempty"`
+	// CSAT is the answer of a KindCSAT entry (csat.go).
+	CSAT *CSAT `json:"csat,omitempty"`
 }
 
 // Entry flags the hub itself sets (channels add their own, such as

@@ -46,6 +46,8 @@ type Service struct {
 	maxOpen int
 	hooks   Recorder
 	track   Tracker
+	// resolved is called after a change resolved a conversation (resolved.go).
+	resolved func(ctx context.Context, c store.Conversation)
 }
 
 // NewService returns the conversation service over st.
@@ -143,6 +145,9 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 	s.trackChanged(ctx, before, c, now, "")
 	if before.Status != store.StatusResolved && c.Status == store.StatusResolved {
 		s.countResolution(ctx, c, now)
+		if s.resolved != nil {
+			s.resolved(ctx, c)
+		}
 	}
 	if err := s.recordUpdate(ctx, before, c, by); err != nil {
 		s.log.Error("conversation changed, its webhook event not recorded", "conversation", c.ID, "by", by, "err", err)

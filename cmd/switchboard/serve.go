@@ -265,6 +265,7 @@ func serve(args []string, stderr io.Writer) error {
 	timeouts := inbox.Timeouts{ReadHeader: cfg.HTTP.ReadHeaderTimeout.D(), Read: cfg.HTTP.ReadTimeout.D(),
 		Write: cfg.HTTP.WriteTimeout.D(), Idle: cfg.HTTP.IdleTimeout.D()}
 	srv.SetConsent(consentPolicy(cfg, st, clock))
+	surveys := newCSAT(cfg, st, dir, rt, out, convs, srv, clock, log) // csat.go; the lead sets its report sink
 	hs := inbox.NewHTTPServer(srv, timeouts, log)
 	// Metrics on a listener of their own (open: bind it to loopback or a
 	// scrape network), else on the main one for admins and the metrics token.
@@ -284,6 +285,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { rt.Run(ctx) })
 	run(func() { out.Run(ctx, 2, consumer) })
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
+	run(func() { surveys.Run(ctx, 5*time.Second) })
 	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })
 	run(func() { chans.run(ctx) })
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })

@@ -121,6 +121,7 @@ var (
 	bWhDelPending = []byte("wh_dpending")    // endpoint\x00seq(8) → event id (pending deliveries)
 	bWhEndpoints  = []byte("wh_endpoints")   // name → WebhookEndpoint
 	bWhByCustomer = []byte("wh_by_customer") // customer\x00event id → seq(8)
+	bTimers       = []byte("timers")         // see timers.go
 )
 
 var allBuckets = [][]byte{
@@ -131,6 +132,7 @@ var allBuckets = [][]byte{
 	bBlobRefs, bTombstones,
 	bConsentLog, bAccessLinks, bErasureReqs,
 	bWhEvents, bWhPending, bWhDeliveries, bWhDelPending, bWhEndpoints, bWhByCustomer,
+	bTimers,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one

@@ -169,3 +169,7 @@ func (k keys) whDue(endpoint string) string { return k.key("wh", "due:"+esc(endp
 
 // whCustomer is the set of a customer's event ids (erasure).
 func (k keys) whCustomer(customer string) string { return k.key("wh", "cust:"+esc(customer)) }
+
+// durable timers (timers.go): one set's keys share the tag "tm:SET".
+func (k keys) timerDue(set string) string  { return k.key("tm:"+esc(set), "due") }  // ZSET id → at (unix ms)
+func (k keys) timerData(set string) string { return k.key("tm:"+esc(set), "data") } // hash id → payload

@@ -490,3 +490,20 @@ for _, n in ipairs(names) do flat[#flat+1] = n; flat[#flat+1] = sum[n] end
 out[1] = flat
 return out
 `)
+
+// claimTimers hands out due timers and moves each one's time forward.
+// KEYS[1] due ZSET (id → at, unix ms), KEYS[2] data hash (id → payload).
+// ARGV[1] now (unix ms), ARGV[2] new time of a claimed timer (unix ms),
+// ARGV[3] max. Returns a flat list id, at, payload, ... earliest first.
+var claimTimers = goredis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for i = 1, #due, 2 do
+  local id = due[i]
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+  out[#out+1] = id
+  out[#out+1] = due[i+1]
+  out[#out+1] = redis.call('HGET', KEYS[2], id) or ''
+end
+return out
+`)

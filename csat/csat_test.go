@@ -1,0 +1,374 @@
+package csat_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/csat"
+	"github.com/switchboard-hub/switchboard/directory"
+	"github.com/switchboard-hub/switchboard/internal/hubtest"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+type answer struct{ score, scale int }
+
+type sink struct {
+	mu  sync.Mutex
+	got []answer
+}
+
+func (k *sink) CSATReceived(_ context.Context, _ store.Conversation, score, scale int, _ time.Time) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.got = append(k.got, answer{score, scale})
+	return nil
+}
+
+func (k *sink) answers() []answer {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.got)
+}
+
+type hub struct {
+	t     *testing.T
+	ctx   context.Context
+	st    store.Store
+	clock *store.FakeClock
+	dir   *directory.Directory
+	rt    *router.Router
+	in    *router.Ingest
+	out   *router.Outbound
+	convs *timeline.Service
+	cs    *csat.Service
+	sink  *sink
+	n     int
+}
+
+func newHub(t *testing.T, st store.Store) *hub {
+	ctx := context.Background()
+	clock := store.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := directory.New(st, []directory.Channel{{Name: "text", Type: "sms", Phase: store.PhaseLive},
+		{Name: "mail", Type: "email", Phase: store.PhaseLive}}, clock.Now, log)
+	rt := router.New(st, dir, router.Options{Clock: clock.Now, Logger: log})
+	out := router.NewOutbound(st, dir, clock.Now, log, nil, rt.Conversations())
+	k := &sink{}
+	cs := csat.New(csat.Options{Store: st, Dir: dir, Outbound: out, Convs: rt.Conversations(), Clock: clock.Now, Logger: log, Sink: k,
+		PublicURL: "https://hub.example",
+		Channels: map[string]csat.Settings{
+			"text": {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour},
+			"mail": {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour, Question: "Did we help?"},
+		}})
+	rt.Conversations().OnResolved(cs.Resolved)
+	rt.SetAnswers(cs)
+	return &hub{t: t, ctx: ctx, st: st, clock: clock, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", clock.Now, nil), out: out,
+		convs: rt.Conversations(), cs: cs, sink: k}
+}
+
+// receive processes an inbound message and returns its stored entry.
+func (h *hub) receive(channel string, from connectors.Identity, text string, edit func(*connectors.Message)) store.Entry {
+	h.t.Helper()
+	h.n++
+	m := connectors.Message{Channel: channel, ProviderID: fmt.Sprintf("p%d", h.n), Text: text, Identities: []connectors.Identity{from},
+		OccurredAt: h.clock.Now()}
+	if edit != nil {
+		edit(&m)
+	}
+	m, err := h.in.Prepare(m)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.rt.Process(h.ctx, m); err != nil {
+		h.t.Fatal(err)
+	}
+	e, err := h.st.GetEntry(h.ctx, m.ID)
+	if err != nil {
+		h.t.Fatalf("entry of %q: %v", text, err)
+	}
+	return e
+}
+
+// served opens a conversation, answers it as an agent and resolves it.
+func (h *hub) served(channel string, from connectors.Identity) store.Conversation {
+	h.t.Helper()
+	e := h.receive(channel, from, "my parcel is late", nil)
+	if _, err := h.out.Reply(h.ctx, e.ConversationID, "alice", "", "it is on its way"); err != nil {
+		h.t.Fatal(err)
+	}
+	c, err := h.convs.Resolve(h.ctx, e.ConversationID, "alice")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+func (h *hub) sendDue(want int) {
+	h.t.Helper()
+	n, err := h.cs.SendDue(h.ctx)
+	if err != nil || n != want {
+		h.t.Fatalf("SendDue = %d, %v; want %d surveys sent", n, err, want)
+	}
+}
+
+func (h *hub) surveys(customerID string) []store.Entry {
+	h.t.Helper()
+	var out []store.Entry
+	for _, e := range h.entries(customerID) {
+		if slices.Contains(e.Flags, store.FlagAutomatic) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (h *hub) entries(customerID string) []store.Entry {
+	h.t.Helper()
+	es, err := h.st.PageEntries(h.ctx, customerID, "", 1000)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return es
+}
+
+func (h *hub) conv(id string) store.Conversation {
+	h.t.Helper()
+	c, err := h.st.GetConversation(h.ctx, id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+var ann = connectors.Identity{Type: connectors.Phone, Value: "+358401234567", Verified: true}
+
+// TestSMSSurveyRoundTrip: after the delay the customer gets one survey,
+// flagged automatic; a reopen and second resolve within min_interval sends
+// none; a text that is no score is an ordinary message; "4 ..." lands on
+// the resolved conversation as a csat entry (not reopened), reaches the
+// sink once; a second score is an ordinary message.
+func TestSMSSurveyRoundTrip(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		c := h.served("text", ann)
+		h.sendDue(0) // the delay has not passed
+		h.clock.Advance(time.Hour)
+		h.sendDue(1)
+		h.sendDue(0)
+		sv := h.surveys(c.CustomerID)
+		if len(sv) != 1 || sv[0].Status != connectors.StatusQueued || !strings.Contains(sv[0].Text, "Reply with a number from 1") ||
+			sv[0].Purpose != "feedback" || sv[0].ConversationID != c.ID {
+			t.Fatalf("surveys %+v, want one queued feedback survey in %s", sv, c.ID)
+		}
+		if got := h.conv(c.ID); got.Status != store.StatusResolved || got.Replies != 1 {
+			t.Fatalf("the survey changed its conversation: %+v", got)
+		}
+		// Reopen and resolve again within min_interval: no second survey.
+		if _, err := h.convs.Reopen(h.ctx, c.ID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.convs.Resolve(h.ctx, c.ID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(2 * time.Hour)
+		h.sendDue(0)
+		if n := len(h.surveys(c.CustomerID)); n != 1 {
+			t.Fatalf("%d surveys after a reopen-resolve, want 1", n)
+		}
+		// Reopened again and resolved: the survey of the last resolution
+		// is what an answer goes to, so resolve once more for the answer.
+		chat := h.receive("text", ann, "thanks, got it!", nil)
+		if chat.Kind != store.KindMessage || chat.ConversationID == c.ID {
+			t.Fatalf("a text that is no score: %+v, want an ordinary message in a new conversation", chat)
+		}
+		if len(h.sink.answers()) != 0 {
+			t.Fatal("a text that is no score reached the sink")
+		}
+	})
+}
+
+func TestSMSAnswerLandsOnTheResolvedConversation(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		c := h.served("text", ann)
+		h.clock.Advance(time.Hour)
+		h.sendDue(1)
+		h.clock.Advance(10 * time.Minute)
+		a := h.receive("text", ann, "4 quick and friendly", nil)
+		if a.Kind != store.KindCSAT || a.CSAT == nil || *a.CSAT != (store.CSAT{Score: 4, Scale: 5, Comment: "quick and friendly"}) || a.ConversationID != c.ID {
+			t.Fatalf("answer entry %+v (csat %+v), want csat 4/5 with its comment in %s", a, a.CSAT, c.ID)
+		}
+		if got := h.conv(c.ID); got.Status != store.StatusResolved || got.Survey == nil || got.Survey.AnswerID != a.ID {
+			t.Fatalf("conversation after the answer: %+v", got)
+		}
+		if got := h.sink.answers(); len(got) != 1 || got[0] != (answer{4, 5}) {
+			t.Fatalf("sink got %v, want one 4/5", got)
+		}
+		second := h.receive("text", ann, "5", nil)
+		if second.Kind != store.KindMessage || second.ConversationID == c.ID {
+			t.Fatalf("a second score %+v, want an ordinary message", second)
+		}
+		if len(h.sink.answers()) != 1 {
+			t.Fatal("a second score reached the sink")
+		}
+	})
+}
+
+// TestNoSurvey: not after STOP, not when the channel went to shadow, not
+// without an agent's reply, and an answer after the 7-day window or an
+// auto-reply is an ordinary message.
+func TestNoSurvey(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		c := h.served("text", ann)
+		stop := h.receive("text", ann, "STOP", func(m *connectors.Message) {
+			m.Consent = &connectors.ConsentChange{Purpose: connectors.PurposeMessages, Granted: false, Text: "STOP"}
+		})
+		_ = stop
+		h.clock.Advance(time.Hour)
+		h.sendDue(0)
+		if n := len(h.surveys(c.CustomerID)); n != 0 {
+			t.Fatalf("%d surveys after STOP", n)
+		}
+
+		bob := connectors.Identity{Type: connectors.Phone, Value: "+358409999999", Verified: true}
+		c2 := h.served("text", bob)
+		if _, err := h.dir.SetPhase(h.ctx, "text", store.PhaseShadow, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(0)
+		if n := len(h.surveys(c2.CustomerID)); n != 0 {
+			t.Fatalf("%d surveys in shadow", n)
+		}
+		if _, err := h.dir.SetPhase(h.ctx, "text", store.PhaseLive, "admin"); err != nil {
+			t.Fatal(err)
+		}
+
+		cid := connectors.Identity{Type: connectors.Phone, Value: "+358408888888", Verified: true}
+		e := h.receive("text", cid, "hello?", nil)
+		if _, err := h.convs.Resolve(h.ctx, e.ConversationID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(0) // no agent reply: nothing to rate
+
+		dan := connectors.Identity{Type: connectors.Email, Value: "dan@example.com", Verified: true}
+		c4 := h.served("mail", dan)
+		h.clock.Advance(time.Hour)
+		h.sendDue(1)
+		auto := h.receive("mail", dan, "5", func(m *connectors.Message) { m.NoReply = true })
+		if auto.Kind != store.KindMessage {
+			t.Fatalf("an auto-reply %+v became an answer", auto)
+		}
+		h.clock.Advance(8 * 24 * time.Hour)
+		late := h.receive("mail", dan, "5", nil)
+		if late.Kind != store.KindMessage || len(h.sink.answers()) != 0 {
+			t.Fatalf("a late answer %+v became an answer", late)
+		}
+		if h.conv(c4.ID).Survey.AnswerID != "" {
+			t.Fatal("survey marked answered")
+		}
+	})
+}
+
+var linkRe = regexp.MustCompile(`4 – satisfied: (https://hub\.example(/csat/[^\s]+))`)
+
+// TestSurveyPage: the email survey's links open the page; the POST records
+// the score and comment once; reused, forged and out-of-range answers get
+// clear errors and record nothing.
+func TestSurveyPage(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		mux := http.NewServeMux()
+		mux.Handle("GET /csat/{token}", h.cs)
+		mux.Handle("POST /csat/{token}", h.cs)
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		dan := connectors.Identity{Type: connectors.Email, Value: "dan@example.com", Verified: true}
+		c := h.served("mail", dan)
+		h.clock.Advance(time.Hour)
+		h.sendDue(1)
+		sv := h.surveys(c.CustomerID)
+		m := linkRe.FindStringSubmatch(sv[0].Text)
+		if m == nil || !strings.Contains(sv[0].HTML, "Did we help?") {
+			t.Fatalf("survey text %q has no link for 4", sv[0].Text)
+		}
+		path := m[2]
+		get := func(p string) (int, string) {
+			res, err := http.Get(srv.URL + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b)
+		}
+		post := func(p string, v url.Values) (int, string) {
+			res, err := http.PostForm(srv.URL+p, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b)
+		}
+		if code, body := get(path); code != 200 || !strings.Contains(body, `value="4" checked`) {
+			t.Fatalf("GET survey page = %d %s", code, body)
+		}
+		forged := path[:len(path)-3] + "AAA"
+		if code, _ := get(forged); code != 404 {
+			t.Fatalf("forged token: %d, want 404", code)
+		}
+		if code, _ := post(forged, url.Values{"score": {"5"}}); code != 404 {
+			t.Fatalf("forged token POST: %d, want 404", code)
+		}
+		if code, _ := post(path, url.Values{"score": {"9"}}); code != 400 {
+			t.Fatalf("score 9: %d, want 400", code)
+		}
+		if code, _ := post(path, url.Values{"score": {"0"}}); code != 400 {
+			t.Fatalf("score 0: %d, want 400", code)
+		}
+		if len(h.sink.answers()) != 0 || h.conv(c.ID).Survey.AnswerID != "" {
+			t.Fatal("a refused answer was recorded")
+		}
+		if code, body := post(path, url.Values{"comment": {"very kind"}}); code != 200 || !strings.Contains(body, "Thank you") {
+			t.Fatalf("answer: %d %s", code, body)
+		}
+		if code, _ := post(path, url.Values{"score": {"1"}}); code != 410 {
+			t.Fatalf("reused token: %d, want 410", code)
+		}
+		if code, _ := get(path); code != 410 {
+			t.Fatalf("reused token GET: %d, want 410", code)
+		}
+		var csats []store.Entry
+		for _, e := range h.entries(c.CustomerID) {
+			if e.Kind == store.KindCSAT {
+				csats = append(csats, e)
+			}
+		}
+		if len(csats) != 1 || *csats[0].CSAT != (store.CSAT{Score: 4, Scale: 5, Comment: "very kind"}) || csats[0].ConversationID != c.ID {
+			t.Fatalf("csat entries %+v, want one 4/5 'very kind'", csats)
+		}
+		if got := h.sink.answers(); len(got) != 1 {
+			t.Fatalf("sink got %v", got)
+		}
+		if got := h.conv(c.ID); got.Status != store.StatusResolved {
+			t.Fatalf("answer reopened the conversation: %s", got.Status)
+		}
+	})
+}

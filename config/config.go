@@ -94,6 +94,10 @@ type Config struct {
 	Webhooks []Webhook `yaml:"webhooks"`
 	// Retention configures the retention sweeper (retention.go).
 	Retention Retention `yaml:"retention"`
+	// APIKeys are tokens for systems, with scopes (apikeys.go).
+	APIKeys []APIKey `yaml:"api_keys"`
+	// Audit configures the audit log (apikeys.go).
+	Audit Audit `yaml:"audit"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
@@ -455,6 +459,7 @@ func asFieldErrors(err error, where string) ValidationErrors {
 // normalises identity.default_region to upper case.
 func (c *Config) SetDefaults() {
 	c.retentionDefaults()
+	c.auditDefaults()
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr
 	}

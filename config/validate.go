@@ -41,6 +41,8 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	v.errs = append(v.errs, c.loadErrs...)
 	c.validateRetention(v)
+	c.validateAudit(v)
+	c.validateAPIKeys(v)
 
 	// http
 	v.hostPort("http.addr", c.HTTP.Addr, true)

@@ -91,7 +91,7 @@ func (k keys) audit() string             { return k.key("audit", "log") }
 
 // auditIDs maps a given audit record id to its stream id (written once).
 func (k keys) auditIDs() string { return k.key("audit", "ids") }
-func (k keys) counters() string          { return k.key("counters", "values") }
+func (k keys) counters() string { return k.key("counters", "values") }
 
 // sign-in sessions: the key (string) and the epochs (hash agent → integer).
 func (k keys) sessionKey() string    { return k.key("sessions", "key") }

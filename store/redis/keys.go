@@ -88,10 +88,10 @@ func (k keys) conversationIndex() string { return k.key("convs", "activity") }
 func (k keys) suggestionIndex() string   { return k.key("merges", "proposed") }
 func (k keys) channelStates() string     { return k.key("channels", "state") }
 func (k keys) audit() string             { return k.key("audit", "log") }
+func (k keys) counters() string          { return k.key("counters", "values") }
 
 // auditIDs maps a given audit record id to its stream id (written once).
 func (k keys) auditIDs() string { return k.key("audit", "ids") }
-func (k keys) counters() string { return k.key("counters", "values") }
 
 // sign-in sessions: the key (string) and the epochs (hash agent → integer).
 func (k keys) sessionKey() string    { return k.key("sessions", "key") }

@@ -97,6 +97,10 @@ type Config struct {
 	// BusinessHours and SLA are the SLA calendars and policies (sla.go).
 	BusinessHours []BusinessHours `yaml:"business_hours"`
 	SLA           []SLAPolicy     `yaml:"sla"`
+	// APIKeys are tokens for systems, with scopes (apikeys.go).
+	APIKeys []APIKey `yaml:"api_keys"`
+	// Audit configures the audit log (apikeys.go).
+	Audit Audit `yaml:"audit"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
@@ -462,6 +466,7 @@ func asFieldErrors(err error, where string) ValidationErrors {
 // normalises identity.default_region to upper case.
 func (c *Config) SetDefaults() {
 	c.retentionDefaults()
+	c.auditDefaults()
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr
 	}

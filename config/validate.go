@@ -42,6 +42,8 @@ func (c *Config) Validate() error {
 	v.errs = append(v.errs, c.loadErrs...)
 	c.validateRetention(v)
 	c.validateSLA(v)
+	c.validateAudit(v)
+	c.validateAPIKeys(v)
 
 	// http
 	v.hostPort("http.addr", c.HTTP.Addr, true)

@@ -38,6 +38,8 @@ type Options struct {
 	Resolver    *identity.Resolver
 	Outbound    *router.Outbound
 	Credentials []Credential
+	// APIKeys are tokens for systems, with scopes (apikeys.go).
+	APIKeys []APIKey
 	// Teams are every configured team (admins see every team's pilot conversations).
 	Teams    []string
 	Gatherer prometheus.Gatherer
@@ -139,7 +141,7 @@ func New(o Options) *Server {
 		o.MaxStreamsPerAgent = 8
 	}
 	// One copy of the credentials, for bearer tokens and sessions alike.
-	auth := &authenticator{creds: slices.Clone(o.Credentials)}
+	auth := &authenticator{creds: slices.Clone(o.Credentials), keys: slices.Clone(o.APIKeys)}
 	s := &Server{o: o, mux: http.NewServeMux(), auth: auth, sess: newSessions(o, auth), streams: newStreamLimit(o.MaxStreamsPerAgent)}
 	s.tickets = newTickets(s.sess, o.Store, o.Clock)
 	m := routeRecorder{s}
@@ -261,7 +263,13 @@ func (s *Server) authed(admin bool, h http.HandlerFunc) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if admin && !principalFrom(r.Context()).IsAdmin() {
+		if p := principalFrom(r.Context()); p.IsKey() {
+			// A key reaches only the routes its scopes name (apikeys.go).
+			if !keyAllows(p, r) {
+				writeError(w, http.StatusForbidden, "forbidden", "this API key's scopes do not include this route")
+				return
+			}
+		} else if admin && !p.IsAdmin() {
 			writeError(w, http.StatusForbidden, "forbidden", "this route is for admins")
 			return
 		}
@@ -347,6 +355,10 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown_channel", fmt.Sprintf("no api channel %q is accepting messages", name))
 		return
 	}
+	if ok, why := mayPost(principalFrom(r.Context()), name, ch.Trusted); !ok {
+		writeError(w, http.StatusForbidden, "forbidden", why)
+		return
+	}
 	// The raw bytes first: encoding/json replaces invalid UTF-8 with
 	// U+FFFD, so two external_ids differing only in invalid bytes became
 	// one id, and the second message was dropped as a duplicate.
@@ -381,8 +393,8 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 	if in.Sender.Email == "" && in.Sender.Phone == "" {
 		problems = append(problems, "sender needs at least one identity (email or phone)")
 	}
-	// Whoever posts is recorded on the entry (posted_by) and in the audit
-	// log: any agent's token may post, even to a trusted channel.
+	// Whoever posts is recorded on the entry (posted_by: an agent's name or
+	// "key:NAME") and in the audit log.
 	by := principalFrom(r.Context()).Name
 	now := s.o.Clock().UTC()
 	msg := connectors.Message{Channel: name, ProviderID: in.ExternalID, ThreadKey: in.ThreadID, SenderName: in.Sender.Name,

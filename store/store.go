@@ -582,12 +582,26 @@ type AuditRecord struct {
 	Action string    `json:"action"`
 	Target string    `json:"target"`
 	Detail string    `json:"detail,omitempty"`
+	// Customer is the customer the action concerned, when not the Target
+	// (a reply: target the conversation, customer its customer).
+	Customer string `json:"customer,omitempty"`
 }
 
+// Audit is the audit log (audit.go: queries). A record holds who did what
+// to which id, never message content.
 type Audit interface {
+	// AppendAudit adds r. A record with a given ID is written once: a
+	// second append of the same ID (a retried action) changes nothing.
 	AppendAudit(ctx context.Context, r AuditRecord) error
 	// ListAudit returns the newest records first.
 	ListAudit(ctx context.Context, limit int) ([]AuditRecord, error)
+	// QueryAudit returns the newest matching records first, a page at a
+	// time (AuditQuery, AuditScanBudget); ErrBadAuditCursor for a cursor it
+	// did not issue.
+	QueryAudit(ctx context.Context, q AuditQuery) (AuditPage, error)
+	// DeleteAuditBefore removes up to max records (0: no limit) older than
+	// before, oldest first, and returns how many it removed.
+	DeleteAuditBefore(ctx context.Context, before time.Time, max int) (int, error)
 }
 
 // Consent is one recorded consent decision of a customer.

@@ -240,7 +240,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out, Conversations: convs,
-		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Credentials: creds, APIKeys: apiKeys(cfg), Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL,
 		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),

@@ -857,6 +857,7 @@
         el('span', { class: 'who', text: who }),
         dir === 'in' && e.sender && e.sender.value !== who ? el('span', { class: 'muted small', text: e.sender.value }) : null,
         el('span', { class: 'muted small', text: ' · ' + e.channel }),
+        dir === 'in' && e.posted_by ? el('span', { class: 'muted small posted-by', title: 'Who handed this message in (an API key or an agent)', text: ' · posted by ' + e.posted_by }) : null,
         other ? el('span', { class: 'tag', title: 'From another conversation of this customer', text: 'other conversation' }) : null,
         el('span', { class: 'spacer' }),
         el('time', { class: 'muted small', datetime: e.occurred_at, text: when(e.occurred_at) })));

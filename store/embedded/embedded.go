@@ -105,6 +105,7 @@ var (
 	bLeases         = []byte("leases")           // name → Lease (kept after release for the token)
 	bCheckpoints    = []byte("checkpoints")      // key → bytes
 	bAudit          = []byte("audit")            // at(8)+seq(8) → AuditRecord
+	bAuditIDs       = []byte("audit_ids")        // given record id → its audit key (written once)
 	bConsents       = []byte("consents")         // customer\x00channel\x00purpose → Consent
 	bCounters       = []byte("counters")         // name → int64 (8 bytes BE)
 	bQuarantine     = []byte("quarantine")       // id → QuarantineItem
@@ -133,6 +134,7 @@ var allBuckets = [][]byte{
 	bConsentLog, bAccessLinks, bErasureReqs,
 	bWhEvents, bWhPending, bWhDeliveries, bWhDelPending, bWhEndpoints, bWhByCustomer,
 	bTimers,
+	bAuditIDs,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one

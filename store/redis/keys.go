@@ -90,6 +90,9 @@ func (k keys) channelStates() string     { return k.key("channels", "state") }
 func (k keys) audit() string             { return k.key("audit", "log") }
 func (k keys) counters() string          { return k.key("counters", "values") }
 
+// auditIDs maps a given audit record id to its stream id (written once).
+func (k keys) auditIDs() string { return k.key("audit", "ids") }
+
 // sign-in sessions: the key (string) and the epochs (hash agent → integer).
 func (k keys) sessionKey() string    { return k.key("sessions", "key") }
 func (k keys) sessionEpochs() string { return k.key("sessions", "epochs") }

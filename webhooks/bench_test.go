@@ -13,8 +13,8 @@ import (
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
-	"github.com/switchboard-hub/switchboard/timeline"
 	sbredis "github.com/switchboard-hub/switchboard/store/redis"
+	"github.com/switchboard-hub/switchboard/timeline"
 	"github.com/switchboard-hub/switchboard/webhooks"
 )
 

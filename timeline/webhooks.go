@@ -83,13 +83,23 @@ func (s *Service) record(ctx context.Context, typ, key, customerID string, data 
 	return s.hooks.Record(ctx, typ, key, customerID, data)
 }
 
-// recordReceived records an inbound message's events before it joins its
-// conversation: a crash after the record is healed by the redelivery that
-// appends the message (the router's dedupe would stop one that came after
-// the append, so recording after it could lose the event).
-func (s *Service) recordReceived(ctx context.Context, e store.Entry, c store.Conversation, agent string) error {
+// WebhookEventMaker is an optional ability of a Recorder (webhooks.Outbox
+// has it): the outbox records of hs that some endpoint wants, made but not
+// written, for a store step that writes them with the change they report
+// (store.AppendWithWebhookEvents).
+type WebhookEventMaker interface {
+	WebhookEvents(hs []Hook) ([]store.WebhookEvent, error)
+}
+
+// receivedEvents returns an inbound message's events for the append to
+// write with the entry (store.AppendWithWebhookEvents), or, when the
+// Recorder cannot make them, records them before the message joins its
+// conversation and returns none: a crash after the record is healed by the
+// redelivery that appends the message (the router's dedupe would stop one
+// that came after the append, so recording after it could lose the event).
+func (s *Service) receivedEvents(ctx context.Context, e store.Entry, c store.Conversation, agent string) ([]store.WebhookEvent, error) {
 	if s.hooks == nil {
-		return nil
+		return nil, nil
 	}
 	hs := []Hook{{Type: hookMessageReceived, Key: e.ID, CustomerID: e.CustomerID, Data: MessageDataOf(e)}}
 	if c.LastMessageID == "" { // this message opens it
@@ -100,7 +110,10 @@ func (s *Service) recordReceived(ctx context.Context, e store.Entry, c store.Con
 		cd.Assignee = agent
 		hs = append(hs, Hook{Type: hookConversationAssigned, Key: c.ID + "/" + e.ID, CustomerID: c.CustomerID, Data: cd})
 	}
-	return s.hooks.RecordAll(ctx, hs)
+	if m, ok := s.hooks.(WebhookEventMaker); ok {
+		return m.WebhookEvents(hs)
+	}
+	return nil, s.hooks.RecordAll(ctx, hs)
 }
 
 // recordUpdate records an agent's change after it was made (keyed by the

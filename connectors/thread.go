@@ -105,13 +105,8 @@ func NormalizeSubject(s string) string {
 		s = t
 	}
 	s = strings.TrimSpace(s)
-	for {
-		l := strings.ToLower(s)
-		if strings.HasSuffix(l, "(fwd)") {
-			s = strings.TrimSpace(s[:len(s)-len("(fwd)")])
-			continue
-		}
-		break
+	for i := 0; i < maxSubjectPrefixes && len(s) >= 5 && strings.EqualFold(s[len(s)-5:], "(fwd)"); i++ {
+		s = strings.TrimRight(s[:len(s)-5], " ")
 	}
 	if tok := SubjectToken(s); tok != "" {
 		s = strings.Replace(s, "[#"+tok+"]", "", 1)

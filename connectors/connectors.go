@@ -69,6 +69,9 @@ type Message struct {
 	// (a Slack thread_ts, an email thread root, an API thread_id). Empty means
 	// "the customer's current conversation on this channel".
 	ThreadKey string `json:"thread_key,omitempty"`
+	// Thread, when the channel has them, are the further clues of the
+	// message's thread the router's threading chain tries (email).
+	Thread *ThreadHints `json:"thread,omitempty"`
 	// Sender identities, at least one. Verified ones can merge customers;
 	// claimed ones only ever produce merge suggestions.
 	Identities []Identity `json:"identities"`

@@ -333,13 +333,30 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 			return nil
 		}
 	}
+	// The same mail through another mailbox or folder: one entry, which
+	// lists both (thread.go).
+	if done, err := r.sameMail(ctx, msg, res.Customer); done || err != nil {
+		return err
+	}
+	// The threading chain (thread.go) picks the conversation's thread.
+	threadKey, _, err := r.threadOf(ctx, msg, res.Customer)
+	if err != nil {
+		return err
+	}
+	if err := r.index(ctx, msg, res.Customer, msg.ID); err != nil {
+		return err
+	}
 	// The conversation service finds or opens the thread's conversation,
 	// routes it when new, and stores the entry with the conversation's
 	// change in one step.
 	aud := ch.Audience()
 	team := r.opts.Routing.TeamFor(ch)
-	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: r.entry(msg, res.Customer, flags),
-		ThreadKey: msg.Channel + "|" + msg.ThreadKey, ConversationID: ids.Derived("v_", msg.ID),
+	entry := r.entry(msg, res.Customer, flags)
+	if msg.Thread != nil && msg.Thread.Mailbox != "" {
+		entry.Fields = addMailbox(entry.Fields, msg.Thread.Mailbox)
+	}
+	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: entry,
+		ThreadKey: threadKey, ConversationID: ids.Derived("v_", msg.ID),
 		Audience: aud, Team: team})
 	if err != nil {
 		return err

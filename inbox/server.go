@@ -97,6 +97,9 @@ type Options struct {
 	Webhooks *webhooks.Service
 	// Retention runs POST /api/v1/retention/run; nil: 503.
 	Retention *retention.Sweeper
+	// TeamLeads maps an agent to the teams they lead (teams[].leads): they
+	// see those teams' service reports (reports.go).
+	TeamLeads map[string][]string
 }
 
 // Server is the hub's HTTP handler.
@@ -203,6 +206,7 @@ func New(o Options) *Server {
 	s.adoptionRoutes(m)
 	s.mountWebhooks(m)
 	s.mountRights(m) // rights.go
+	s.mountReports(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

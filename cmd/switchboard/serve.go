@@ -213,7 +213,13 @@ func serve(args []string, stderr io.Writer) error {
 	host, _ := os.Hostname()
 	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
 	rtg := routing(cfg)
-	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent, Webhooks: hooks.Outbox})
+	// Service figures and SLAs (issue 17): the CSAT survey code feeds
+	// answers to svcFigures.CSATReceived.
+	svcFigures, err := serviceFigures(cfg, st, reg, log) // reports.go
+	if err != nil {
+		return err
+	}
+	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent, Webhooks: hooks.Outbox, Tracker: svcFigures})
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
 	out.SetWebhooks(hooks.Outbox)
@@ -246,7 +252,7 @@ func serve(args []string, stderr io.Writer) error {
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
 		StreamKeepAlive: cfg.HTTP.StreamKeepAlive.D(), MaxStreamsPerAgent: cfg.HTTP.MaxStreamsPerAgent,
 		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != "", Webhooks: hooks,
-		Retention: sweeper})
+		Retention: sweeper, TeamLeads: teamLeads(cfg)})
 	if cfg.HTTP.SessionSecret == "" {
 		log.Warn("http.session_secret is not set: session cookies are signed with a key kept in the store alone, so a copy of the store can mint them; set http.session_secret_file")
 	}

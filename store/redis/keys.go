@@ -169,3 +169,7 @@ func (k keys) whDue(endpoint string) string { return k.key("wh", "due:"+esc(endp
 
 // whCustomer is the set of a customer's event ids (erasure).
 func (k keys) whCustomer(customer string) string { return k.key("wh", "cust:"+esc(customer)) }
+
+// conversationDueIndex is the lex ZSET of SLADueCursor + "\x00" + customer
+// of the conversations with an SLA due time (ListConversations, SortSLADue).
+func (k keys) conversationDueIndex() string { return k.key("convs", "sla_due") }

@@ -39,12 +39,19 @@ func TestReportsPageInARealBrowser(t *testing.T) {
 	for i, c := range []struct {
 		channel, team, agent string
 		reply                time.Duration
-	}{{"mail", "support", "alice", 20 * time.Minute}, {"mail", "sales", "bob", 2 * time.Hour}, {"chat", "support", "alice", 40 * time.Minute}} {
+	}{{"mail", "support", "alice", 20 * time.Minute}, {"mail", "sales", "bob", 2 * time.Hour}, {"chat", "support", "alice", 40 * time.Minute},
+		{"mail", "support", "", 0}, {"chat", "support", "", 0}} {
 		id := fmt.Sprintf("v%d", i)
 		now = time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC)
+		if i == 4 {
+			now = now.Add(-time.Hour) // unanswered, due an hour before v3
+		}
 		if _, _, _, err := svc.Receive(ctx, timeline.Inbound{ThreadKey: "t" + id, ConversationID: id, Team: c.team,
 			Entry: store.Entry{ID: "in" + id, CustomerID: "c" + id, Channel: c.channel, Direction: connectors.Inbound, Kind: store.KindMessage, Text: "hi", OccurredAt: now}}); err != nil {
 			t.Fatal(err)
+		}
+		if c.reply == 0 {
+			continue
 		}
 		now = now.Add(c.reply)
 		if _, err := svc.Replied(ctx, store.Entry{ID: "out" + id, CustomerID: "c" + id, ConversationID: id, Channel: c.channel, Direction: connectors.Outbound, Agent: c.agent, OccurredAt: now}); err != nil {
@@ -82,7 +89,7 @@ func TestReportsPageInARealBrowser(t *testing.T) {
 	br.do("root", "fill", map[string]any{"selector": "input[name=from]", "value": "2026-05-01"})
 	br.do("root", "fill", map[string]any{"selector": "input[name=to]", "value": "2026-05-31"})
 	br.do("root", "click", map[string]any{"selector": "#report-form button"})
-	br.do("root", "waitText", map[string]any{"selector": "#report tr[data-key=mail] td.conversations", "text": "2"})
+	br.do("root", "waitText", map[string]any{"selector": "#report tr[data-key=mail] td.conversations", "text": "3"})
 	keys := br.strings("root", "attrs", map[string]any{"selector": "#report tbody tr", "attr": "data-key"})
 	if fmt.Sprint(keys) != "[chat mail]" {
 		t.Fatalf("rows by channel: %v", keys)
@@ -98,9 +105,9 @@ func TestReportsPageInARealBrowser(t *testing.T) {
 	if n != 5*2 {
 		t.Errorf("%d chart bars, want 10 (5 charts × 2 channels)", n)
 	}
-	// The widest conversations bar is mail's (2 against chat's 1).
+	// The widest conversations bar is mail's (3 against chat's 2).
 	widths := br.strings("root", "attrs", map[string]any{"selector": "#charts figure:first-child rect.bar", "attr": "width"})
-	if len(widths) != 2 || widths[1] != "250.0" || widths[0] != "125.0" {
+	if len(widths) != 2 || widths[1] != "250.0" || widths[0] != "166.7" {
 		t.Errorf("conversation bars: %v", widths)
 	}
 	br.do("root", "select", map[string]any{"selector": "select[name=group_by]", "value": "team"})
@@ -114,6 +121,38 @@ func TestReportsPageInARealBrowser(t *testing.T) {
 		t.Errorf("console error: %s", c)
 	}
 	br.do("root", "screenshot", map[string]any{"path": filepath.Join(artifactsDir(t, "ui"), "reports.png"), "full": true})
+
+	// The inbox shows each conversation's SLA: overdue, missed, and the
+	// order by due time (only conversations with something due).
+	br.do("root", "goto", map[string]any{"url": srv.URL + "/"})
+	br.do("root", "click", map[string]any{"selector": "button[data-view=all]"})
+	br.do("root", "select", map[string]any{"selector": "#f-status", "value": ""})
+	br.do("root", "waitCount", map[string]any{"selector": "#conv-list li", "count": 5})
+	badge := func(id string) []string {
+		return br.strings("root", "texts", map[string]any{"selector": "#conv-list li[data-id=" + id + "] .sla.sla-breach"})
+	}
+	if b := badge("v1"); len(b) != 1 || b[0] != "SLA missed" {
+		t.Errorf("v1 (answered late): badge %q, want SLA missed", b)
+	}
+	if b := badge("v3"); len(b) != 1 || !strings.HasPrefix(b[0], "SLA overdue") {
+		t.Errorf("v3 (unanswered, past due): badge %q", b)
+	}
+	if b := br.strings("root", "texts", map[string]any{"selector": "#conv-list li[data-id=v0] .sla"}); len(b) != 0 {
+		t.Errorf("v0 (answered in time): badge %q, want none", b)
+	}
+	br.do("root", "select", map[string]any{"selector": "#f-sort", "value": "sla_due"})
+	br.do("root", "waitFor", map[string]any{"selector": "#conv-list li[data-id=v4]:first-child"})
+	if ids := br.strings("root", "attrs", map[string]any{"selector": "#conv-list li", "attr": "data-id"}); fmt.Sprint(ids) != "[v4 v3]" {
+		t.Errorf("inbox by SLA due time: %v, want [v4 v3]", ids)
+	}
+	if links := br.strings("root", "attrs", map[string]any{"selector": "#nav-reports:not([hidden])", "attr": "href"}); len(links) != 1 {
+		t.Errorf("no Reports link for an admin: %v", links)
+	}
+	br.do("root", "screenshot", map[string]any{"path": filepath.Join(artifactsDir(t, "ui"), "inbox-sla.png"), "full": true})
+	json.Unmarshal(br.do("root", "record", nil), &rec)
+	for _, c := range rec.Console[before:] {
+		t.Errorf("console error: %s", c)
+	}
 
 	// alice leads support: her team only, and no channel grouping.
 	br.signIn("alice", srv.URL, "alice", uiAlicePW)

@@ -25,7 +25,7 @@ var reportsTmpl = template.Must(template.New("reports").Funcs(template.FuncMap{
 	"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Reports · Switchboard</title>
-<link rel="icon" href="/ui/favicon.svg"><link rel="stylesheet" href="/ui/adoption.css"></head>
+<link rel="icon" href="/ui/favicon.svg"><link rel="stylesheet" href="/ui/reports.css"></head>
 <body class="reports">
 <header><h1>Service reports</h1><a href="/">Inbox</a></header>
 <main>

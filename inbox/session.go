@@ -802,10 +802,13 @@ type sessionInfo struct {
 	// Agents and AllTeams let the UI offer assignment and team filters.
 	Agents   []string `json:"agents"`
 	AllTeams []string `json:"all_teams"`
+	// Leads are the teams the agent leads (their service reports).
+	Leads []string `json:"leads,omitempty"`
 }
 
 func (s *Server) sessionInfo(ctx context.Context, p Principal, sess *session) (sessionInfo, error) {
 	in := sessionInfo{Name: p.Name, Role: p.Role, Teams: p.Teams, AllTeams: s.o.Teams, Agents: []string{}}
+	in.Leads = s.o.TeamLeads[p.Name]
 	if in.Teams == nil {
 		in.Teams = []string{}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,84 @@ type Rollup struct {
 	policies *Policies
 	log      *slog.Logger
 	breaches *prometheus.CounterVec
+	// batch, once Batch or Run was called, sums counts in memory until the
+	// next Flush (nil: every count is written at once).
+	batch atomic.Pointer[rollBatch]
+}
+
+// rollBatch is counts summed per cell since the last flush.
+type rollBatch struct {
+	mu    sync.Mutex
+	cells map[rollCell]map[string]int64
+}
+
+type rollCell struct{ key, day string }
+
+// flushEvery is how often a running Rollup writes what it summed: as for
+// the adoption figures, six writes per reply would cost more than the
+// reply itself on Redis; a crash loses at most this long of counts.
+const flushEvery = 250 * time.Millisecond
+
+// Batch makes the Rollup sum counts in memory until Flush.
+func (r *Rollup) Batch() {
+	r.batch.CompareAndSwap(nil, &rollBatch{cells: map[rollCell]map[string]int64{}})
+}
+
+// Flush writes the summed counts; a cell that fails to write is kept for
+// the next flush.
+func (r *Rollup) Flush(ctx context.Context) error {
+	b := r.batch.Load()
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	cells := b.cells
+	b.cells = map[rollCell]map[string]int64{}
+	b.mu.Unlock()
+	var errs []error
+	for c, counts := range cells {
+		if err := r.st.AddFigures(ctx, store.FigureAdd{Channel: c.key, Day: c.day, Counts: counts}); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", c.key, c.day, err))
+			b.add(c, counts)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *rollBatch) add(c rollCell, counts map[string]int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m := b.cells[c]
+	if m == nil {
+		m = make(map[string]int64, len(counts))
+		b.cells[c] = m
+	}
+	for n, v := range counts {
+		m[n] += v
+	}
+}
+
+// Run sums counts in memory and writes them every flushEvery until ctx
+// ends, then once more.
+func (r *Rollup) Run(ctx context.Context) {
+	r.Batch()
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := r.Flush(ctx); err != nil {
+				r.log.Warn("service figures not written; kept for the next flush", "err", err)
+			}
+		case <-ctx.Done():
+			end, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := r.Flush(end); err != nil {
+				r.log.Warn("service figures not written at shutdown", "err", err)
+			}
+			cancel()
+			return
+		}
+	}
 }
 
 // NewRollup counts into st; reg, when not nil, gets
@@ -178,6 +257,13 @@ func (r *Rollup) write(ctx context.Context, conv store.Conversation, agent strin
 		keys = append(keys, FigureKey(GroupAgent, agent))
 	}
 	day, month := store.FigureDay(at), monthCell(at)
+	if b := r.batch.Load(); b != nil {
+		for _, k := range keys {
+			b.add(rollCell{k, day}, c)
+			b.add(rollCell{k, month}, c)
+		}
+		return nil
+	}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex

@@ -43,3 +43,17 @@ func (s *ConversationSLA) HasBreach(target string) bool {
 	}
 	return false
 }
+
+// SortSLADue is ConversationFilter.Sort for the conversations with an SLA
+// due time pending (ConversationSLA.Due), earliest first; conversations
+// with nothing due are not listed in this order.
+const SortSLADue = "sla_due"
+
+// SLADueCursor is the key of c in the due-time order (its ConversationSLA.Due
+// and id, a SortKey), "" when nothing is due.
+func SLADueCursor(c Conversation) string {
+	if c.SLA == nil || c.SLA.Due.IsZero() {
+		return ""
+	}
+	return SortKey(c.SLA.Due, c.ID)
+}

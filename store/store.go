@@ -236,6 +236,10 @@ type ConversationFilter struct {
 	// Before is an opaque cursor from a previous page (newest activity first).
 	Before string
 	Limit  int
+	// Sort "" pages by activity, newest first; SortSLADue by SLA due time,
+	// earliest first, only conversations with a due time pending (Before
+	// is then a cursor of that order).
+	Sort string
 }
 
 type Conversations interface {
@@ -255,7 +259,8 @@ type Conversations interface {
 	// activity index outside the compare-and-swap (Redis: another slot),
 	// where concurrent index updates can land in any order.
 	UpdateConversation(ctx context.Context, id string, fn func(*Conversation) error) (Conversation, error)
-	// ListConversations pages by LastActivity, newest first.
+	// ListConversations pages by LastActivity, newest first (or as f.Sort
+	// says).
 	ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, string, error)
 	// DeleteConversation removes the conversation and its thread key (erasure).
 	DeleteConversation(ctx context.Context, id string) error

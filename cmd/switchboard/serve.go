@@ -293,6 +293,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { out.Run(ctx, 2, consumer) })
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
 	run(func() { surveys.Run(ctx, 5*time.Second) })
+	run(func() { svcFigures.Run(ctx) })
 	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })
 	run(func() { chans.run(ctx) })
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })

@@ -167,6 +167,7 @@
     $('app').hidden = false;
     $('me').textContent = info.name + (info.role === 'admin' ? ' · admin' : '');
     $('nav-admin').hidden = info.role !== 'admin';
+    $('nav-reports').hidden = info.role !== 'admin' && !(info.leads && info.leads.length);
     await loadChannels();
     connectEvents();
     if (location.pathname === '/admin') {
@@ -285,6 +286,7 @@
       ft.value = S.filter.team;
       fc.value = S.filter.channel;
       $('f-status').value = S.filter.status;
+      $('f-sort').value = S.filter.sort || '';
       sessionStorage.setItem('sb.filter', JSON.stringify(S.filter));
     };
     seg.addEventListener('click', (ev) => {
@@ -297,6 +299,7 @@
     ft.addEventListener('change', () => { S.filter.team = ft.value; sync(); loadList(); });
     fc.addEventListener('change', () => { S.filter.channel = fc.value; sync(); loadList(); });
     $('f-status').addEventListener('change', () => { S.filter.status = $('f-status').value; sync(); loadList(); });
+    $('f-sort').addEventListener('change', () => { S.filter.sort = $('f-sort').value; sync(); loadList(); });
     $('more').addEventListener('click', () => loadList(true));
     sync();
   }
@@ -309,6 +312,7 @@
     if (f.view === 'team' && f.team) q.set('team', f.team);
     if (f.channel) q.set('channel', f.channel);
     if (f.status) q.set('status', f.status);
+    if (f.sort) q.set('sort', f.sort);
     if (before) q.set('before', before);
     q.set('limit', '50');
     return '/api/v1/inbox?' + q.toString();
@@ -347,6 +351,22 @@
     return '';
   }
 
+  // slaBadge: the SLA due time of a conversation (issue 17), overdue or
+  // missed targets marked as a breach.
+  function slaBadge(c) {
+    const s = c.sla;
+    if (!s) return null;
+    const due = Date.parse(s.due);
+    const missed = (s.breached || []).length > 0;
+    if (due > 0) {
+      const over = due <= S.now;
+      const text = over ? 'SLA overdue ' + ago(s.due, S.now) : 'SLA due in ' + ago(new Date(S.now).toISOString(), due);
+      return el('span', { class: 'sla' + (over || missed ? ' sla-breach' : ''), text, title: 'SLA ' + s.policy + ' due ' + when(s.due) + (missed ? '; missed: ' + s.breached.join(', ') : '') });
+    }
+    if (missed) return el('span', { class: 'sla sla-breach', text: 'SLA missed', title: 'missed: ' + s.breached.join(', ') });
+    return null;
+  }
+
   function renderList() {
     const ol = clear($('conv-list'));
     S.list.forEach((c, i) => {
@@ -367,7 +387,8 @@
         el('div', { class: 'item-meta' },
           el('span', { class: 'pill st-' + c.status, text: c.status }),
           c.assignee ? el('span', { class: 'assignee', text: '@' + c.assignee }) : el('span', { class: 'assignee muted', text: 'unassigned' }),
-          wait ? el('span', { class: 'wait', text: wait }) : null)));
+          wait ? el('span', { class: 'wait', text: wait }) : null,
+          slaBadge(c))));
       ol.append(li);
     });
     $('list-empty').hidden = S.list.length > 0;

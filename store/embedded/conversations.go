@@ -54,6 +54,9 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (sto
 		if err := indexActivity(tx, c, true); err != nil {
 			return err
 		}
+		if err := indexSLADue(tx, store.Conversation{}, c); err != nil {
+			return err
+		}
 		out, created = c, true
 		return nil
 	})
@@ -123,6 +126,9 @@ func updateConversation(tx *bolt.Tx, id string, fn func(*store.Conversation) err
 				return err
 			}
 		}
+		if err := indexSLADue(tx, old, *c); err != nil {
+			return err
+		}
 		if store.ConversationCursor(old) != store.ConversationCursor(*c) || old.CustomerID != c.CustomerID {
 			if err := indexActivity(tx, old, false); err != nil {
 				return err
@@ -151,6 +157,11 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 			var c store.Conversation
 			found, err := getJSON(convs, id, &c)
 			return c, found, err
+		}
+		if f.Sort == store.SortSLADue {
+			var err error
+			out, more, err = listBySLADue(tx, f, limit, load)
+			return err
 		}
 		if f.CustomerIDs != nil {
 			var all []store.Conversation
@@ -213,6 +224,9 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 	next := ""
 	if more && len(out) > 0 {
 		next = store.ConversationCursor(out[len(out)-1])
+		if f.Sort == store.SortSLADue {
+			next = store.SLADueCursor(out[len(out)-1])
+		}
 	}
 	return out, next, nil
 }
@@ -246,6 +260,57 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) error {
 		if err := indexActivity(tx, c, false); err != nil {
 			return err
 		}
+		if err := indexSLADue(tx, c, store.Conversation{}); err != nil {
+			return err
+		}
 		return convs.Delete([]byte(id))
 	})
+}
+
+// indexSLADue moves a conversation's entry in the due-time index from
+// old's due time to c's (a zero Conversation for none).
+func indexSLADue(tx *bolt.Tx, old, c store.Conversation) error {
+	o, n := store.SLADueCursor(old), store.SLADueCursor(c)
+	if o == n {
+		return nil
+	}
+	b := tx.Bucket(bConvSLADue)
+	if o != "" {
+		if err := b.Delete([]byte(o)); err != nil {
+			return err
+		}
+	}
+	if n != "" {
+		return b.Put([]byte(n), []byte(c.ID))
+	}
+	return nil
+}
+
+// listBySLADue walks the due-time index forward from f.Before (excluded).
+func listBySLADue(tx *bolt.Tx, f store.ConversationFilter, limit int, load func([]byte) (store.Conversation, bool, error)) ([]store.Conversation, bool, error) {
+	var out []store.Conversation
+	match := f
+	match.Before = "" // a cursor of the due-time order, not of activity
+	cur := tx.Bucket(bConvSLADue).Cursor()
+	k, id := cur.First()
+	if f.Before != "" {
+		k, id = cur.Seek([]byte(f.Before))
+		if k != nil && string(k) == f.Before {
+			k, id = cur.Next()
+		}
+	}
+	for ; k != nil; k, id = cur.Next() {
+		c, found, err := load(id)
+		if err != nil {
+			return nil, false, err
+		}
+		if !found || store.SLADueCursor(c) != string(k) || !store.MatchConversation(c, match) {
+			continue
+		}
+		if len(out) == limit {
+			return out, true, nil
+		}
+		out = append(out, c)
+	}
+	return out, false, nil
 }

@@ -98,6 +98,7 @@ var (
 	bThreads        = []byte("threads")          // customer\x00threadKey → conversation id
 	bConvActivity   = []byte("conv_activity")    // ConversationCursor → id
 	bConvByCustomer = []byte("conv_by_customer") // customer\x00ConversationCursor → id
+	bConvSLADue     = []byte("conv_sla_due")     // SLADueCursor → id (conversations with an SLA due time)
 	bTimeline       = []byte("timeline")         // customer\x00SortKey → Entry
 	bEntryIDs       = []byte("entry_ids")        // entry id → timeline key (dedupe)
 	bEntryCounts    = []byte("entry_counts")     // customer → uint64
@@ -127,7 +128,7 @@ var (
 
 var allBuckets = [][]byte{
 	bIdentities, bClaims, bCustomers, bMerges, bMergeIdx, bSuggestIdx,
-	bConversations, bThreads, bConvActivity, bConvByCustomer,
+	bConversations, bThreads, bConvActivity, bConvByCustomer, bConvSLADue,
 	bTimeline, bEntryIDs, bEntryCounts, bChannels, bLeases, bCheckpoints,
 	bAudit, bConsents, bCounters, bQuarantine, bProviderIDs, bProviderByCust, bSessions,
 	bBlobRefs, bTombstones,

@@ -27,6 +27,19 @@ func (s *Store) activityMember(c store.Conversation) string {
 	return store.ConversationCursor(c) + "\x00" + c.CustomerID
 }
 
+// dueMember is c's member of the due-time index, "" when nothing is due.
+// The index is kept like the activity index (added before the record
+// changes, the old member removed after; readers skip members that do
+// not match their record), except that a due time can move back: two
+// concurrent updates of one conversation can leave it out of the index
+// until its next change (never listed wrongly: readers check the record).
+func (s *Store) dueMember(c store.Conversation) string {
+	if k := store.SLADueCursor(c); k != "" {
+		return k + "\x00" + c.CustomerID
+	}
+	return ""
+}
+
 // OpenConversation: 1. record the id's owner (create, or take over a
 // locator whose customer has no such conversation); 2. the open script in
 // the customer's tag; 3. index the conversation (always: heals a crash).
@@ -85,6 +98,11 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (_ s
 	}
 	if err := s.c.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: s.activityMember(cur)}).Err(); err != nil {
 		return store.Conversation{}, false, err
+	}
+	if m := s.dueMember(cur); m != "" {
+		if err := s.c.ZAdd(ctx, s.k.conversationDueIndex(), goredis.Z{Member: m}).Err(); err != nil {
+			return store.Conversation{}, false, err
+		}
 	}
 	if cur.Status != store.StatusResolved {
 		s.rememberHolder(cur)
@@ -250,6 +268,9 @@ func (s *Store) swapConversation(ctx context.Context, before, c store.Conversati
 	w := swap{before: before, after: c}
 	_, _ = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		w.index = p.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: s.activityMember(c)})
+		if m := s.dueMember(c); m != "" && m != s.dueMember(before) {
+			w.due = p.ZAdd(ctx, s.k.conversationDueIndex(), goredis.Z{Member: m})
+		}
 		w.run = p.EvalSha(ctx, script.Hash(), keys, args...)
 		return nil
 	})
@@ -265,6 +286,7 @@ func (s *Store) swapConversation(ctx context.Context, before, c store.Conversati
 type swap struct {
 	before, after store.Conversation
 	index         *goredis.IntCmd
+	due           *goredis.IntCmd // nil: the due-time member did not change
 	run           *goredis.Cmd
 }
 
@@ -287,6 +309,17 @@ func (w swap) settle(ctx context.Context, s *Store) {
 			s.log.Warn("conversation index: removing the previous member failed", "conversation", w.after.ID, "err", err)
 		}
 	}
+	oldD, newD := s.dueMember(w.before), s.dueMember(w.after)
+	if w.due != nil && w.due.Err() != nil {
+		if err := s.c.ZAdd(ctx, s.k.conversationDueIndex(), goredis.Z{Member: newD}).Err(); err != nil {
+			s.log.Error("due-time index: adding the conversation failed", "conversation", w.after.ID, "err", err)
+		}
+	}
+	if oldD != "" && oldD != newD {
+		if err := s.c.ZRem(ctx, s.k.conversationDueIndex(), oldD).Err(); err != nil {
+			s.log.Warn("due-time index: removing the previous member failed", "conversation", w.after.ID, "err", err)
+		}
+	}
 }
 
 // ListConversations walks the activity index newest first, checks each
@@ -296,6 +329,9 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
+	}
+	if f.Sort == store.SortSLADue {
+		return s.listBySLADue(ctx, f, limit)
 	}
 	max := "+"
 	if f.Before != "" {
@@ -369,6 +405,64 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) (err error) {
 		if err := s.c.ZRem(ctx, s.k.conversationIndex(), s.activityMember(c)).Err(); err != nil {
 			return err
 		}
+		if m := s.dueMember(c); m != "" {
+			if err := s.c.ZRem(ctx, s.k.conversationDueIndex(), m).Err(); err != nil {
+				return err
+			}
+		}
 	}
 	return casDel.Run(ctx, s.c, []string{s.k.conversationOwner(id)}, owner).Err()
+}
+
+// listBySLADue walks the due-time index, earliest first, from f.Before
+// (excluded), checking each member against its record and the filter.
+func (s *Store) listBySLADue(ctx context.Context, f store.ConversationFilter, limit int) ([]store.Conversation, string, error) {
+	min := "-"
+	if f.Before != "" {
+		min = "(" + f.Before + "\x00\xff"
+	}
+	match := f
+	match.Before = "" // a cursor of the due-time order, not of activity
+	var out []store.Conversation
+	for {
+		members, err := s.c.ZRangeByLex(ctx, s.k.conversationDueIndex(), &goredis.ZRangeBy{Min: min, Max: "+", Count: 200}).Result()
+		if err != nil {
+			return nil, "", err
+		}
+		if len(members) == 0 {
+			return out, "", nil
+		}
+		cmds := make([]*goredis.StringCmd, len(members))
+		_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, m := range members {
+				cur, cust, _ := strings.Cut(m, "\x00")
+				cmds[i] = p.HGet(ctx, s.k.conversations(cust), store.SortKeyID(cur))
+			}
+			return nil
+		})
+		if err != nil && !isNil(err) {
+			return nil, "", err
+		}
+		for i, m := range members {
+			raw, err := cmds[i].Result()
+			if isNil(err) {
+				continue
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			var c store.Conversation
+			if err := unmarshal(raw, &c); err != nil {
+				return nil, "", err
+			}
+			if s.dueMember(c) != m || !store.MatchConversation(c, match) {
+				continue
+			}
+			if len(out) == limit {
+				return out, store.SLADueCursor(out[limit-1]), nil
+			}
+			out = append(out, c)
+		}
+		min = "(" + members[len(members)-1]
+	}
 }

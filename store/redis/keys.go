@@ -176,3 +176,6 @@ func (k keys) whCustomer(customer string) string { return k.key("wh", "cust:"+es
 // durable timers (timers.go): one set's keys share the tag "tm:SET".
 func (k keys) timerDue(set string) string  { return k.key("tm:"+esc(set), "due") }  // ZSET id → at (unix ms)
 func (k keys) timerData(set string) string { return k.key("tm:"+esc(set), "data") } // hash id → payload
+// conversationDueIndex is the lex ZSET of SLADueCursor + "\x00" + customer
+// of the conversations with an SLA due time (ListConversations, SortSLADue).
+func (k keys) conversationDueIndex() string { return k.key("convs", "sla_due") }

@@ -23,6 +23,7 @@ func conversationTests() []testCase {
 		{"ListFollowsUpdates", testListFollowsUpdates},
 		{"ListPaging", testListConversationPaging},
 		{"Delete", testDeleteConversation},
+		{"ListBySLADue", testListBySLADue},
 	}
 }
 

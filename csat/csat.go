@@ -203,7 +203,7 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 		}
 		return false, err
 	}
-	text, html, err := s.message(ctx, ch.Type, set, entryID, now)
+	text, html, choices, err := s.message(ctx, ch.Type, set, entryID, now)
 	if err != nil {
 		return false, err
 	}
@@ -218,7 +218,7 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 		return false, err
 	}
 	_, created, err := s.o.Outbound.SendAutomatic(ctx, router.AutomaticRequest{ConversationID: conv.ID, EntryID: entryID,
-		Text: text, HTML: html, Purpose: purpose, Agent: "survey"})
+		Text: text, HTML: html, Choices: choices, Purpose: purpose, Agent: "survey"})
 	switch {
 	case errors.Is(err, router.ErrNotSending), errors.Is(err, router.ErrNoConsent), errors.Is(err, consent.ErrRequired),
 		errors.Is(err, router.ErrNoRecipient), errors.Is(err, router.ErrNoReplyWanted):

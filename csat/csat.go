@@ -48,6 +48,10 @@ type Settings struct {
 // answer ("the next inbound message within 7 days").
 const AnswerWindow = 7 * 24 * time.Hour
 
+// clockSkew is how far a provider's time of an answer (Slack's action_ts,
+// Twilio's arrival) may lag the hub's time of the survey.
+const clockSkew = time.Minute
+
 // LinkTTL is how long a survey link works.
 const LinkTTL = 30 * 24 * time.Hour
 
@@ -294,7 +298,7 @@ func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID
 	for i, c := range cs {
 		sv := c.Survey
 		if c.Channel != msg.Channel || sv == nil || c.Status != store.StatusResolved ||
-			sv.AnswerID != "" && sv.AnswerID != msg.ID || at.Before(sv.SentAt) || at.Sub(sv.SentAt) > AnswerWindow {
+			sv.AnswerID != "" && sv.AnswerID != msg.ID || at.Before(sv.SentAt.Add(-clockSkew)) || at.Sub(sv.SentAt) > AnswerWindow {
 			continue
 		}
 		if best == nil || sv.SentAt.After(best.Survey.SentAt) {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 type csatEntry struct {
@@ -221,3 +223,39 @@ func TestEndToEndSlackSurvey(t *testing.T) {
 }
 
 func slackTS(t time.Time) string { return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000) }
+
+// TestSurveyAnswerInTheInboxUI: an agent in Chromium opens the resolved
+// conversation and sees the customer's score and comment on its timeline.
+func TestSurveyAnswerInTheInboxUI(t *testing.T) {
+	br := startBrowser(t)
+	mock := twilioMockURL(t)
+	addr := freeAddr(t)
+	h, err := bcrypt.GenerateFromPassword([]byte(uiAlicePW), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SWITCHBOARD_AGENTS_1_PASSWORD_HASH", string(h)) // agents[1] is alice
+	yaml := smsChannelYAML("http://"+addr, mock) + "    csat:\n      enabled: true\n      delay: 0s\n"
+	p := start(t, writeConfig(t, embeddedStore(t), yaml), addr)
+	const ann = "+14155550188"
+	wh := "/webhooks/twilio/sms"
+	p.smsPost(t, wh, smsMessage(201, ann, "My invoice is wrong"), "")
+	var es []csatEntry
+	waitFor(t, "the SMS", 10*time.Second, func() bool { es = p.csatTimeline(t, "phone:"+ann); return len(es) == 1 })
+	conv := es[0].ConversationID
+	call(t, "POST", p.base+"/api/v1/conversations/"+conv+"/messages", agentToken, map[string]string{"text": "Corrected."}, nil)
+	call(t, "PATCH", p.base+"/api/v1/conversations/"+conv, agentToken, map[string]string{"status": "resolved"}, nil)
+	waitFor(t, "the survey", 20*time.Second, func() bool { return len(p.csatTimeline(t, "phone:"+ann)) == 3 })
+	p.smsPost(t, wh, smsMessage(202, ann, "2 took three calls"), "")
+	waitFor(t, "the answer", 10*time.Second, func() bool { return len(p.csatTimeline(t, "phone:"+ann)) == 4 })
+
+	br.signIn("alice", p.base, "alice", uiAlicePW)
+	br.do("alice", "select", map[string]any{"selector": "#f-status", "value": "resolved"})
+	br.do("alice", "click", map[string]any{"selector": `#conv-list li[data-id="` + conv + `"]`, "timeout": 15000})
+	br.do("alice", "waitFor", map[string]any{"selector": "#tl-entries .entry.csat"})
+	got := br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry.csat"})
+	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(artifactsDir(t, "ui"), "csat-answer.png")})
+	if len(got) != 1 || !strings.Contains(got[0], "★★☆☆☆ 2/5") || !strings.Contains(got[0], "took three calls") {
+		t.Fatalf("csat entry in the UI: %q", got)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
@@ -304,6 +305,18 @@ func TestNoSurvey(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		// A revoked feedback consent (any channel) stops the survey.
+		eve := connectors.Identity{Type: connectors.Phone, Value: "+358407777777", Verified: true}
+		c5 := h.served("text", eve)
+		if err := st.PutConsent(h.ctx, store.Consent{CustomerID: c5.CustomerID, Channel: "*", Purpose: "feedback", Granted: false, At: h.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(0)
+		if n := len(h.surveys(c5.CustomerID)); n != 0 {
+			t.Fatalf("%d surveys after feedback was revoked", n)
+		}
+
 		cid := connectors.Identity{Type: connectors.Phone, Value: "+358408888888", Verified: true}
 		e := h.receive("text", cid, "hello?", nil)
 		if _, err := h.convs.Resolve(h.ctx, e.ConversationID, "alice"); err != nil {
@@ -459,4 +472,30 @@ func TestReplicasSendOnce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSurveySurvivesRestart: a survey scheduled before the hub stopped is
+// sent by the hub started again on the same data.
+func TestSurveySurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	st, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHub(t, st)
+	c := h.served("text", ann)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h2 := newHub(t, st)
+	h2.clock.Advance(time.Hour)
+	h2.sendDue(1)
+	if n := len(h2.surveys(c.CustomerID)); n != 1 {
+		t.Fatalf("%d surveys after the restart, want 1", n)
+	}
 }

@@ -325,6 +325,22 @@ func TestNoSurvey(t *testing.T) {
 		h.clock.Advance(time.Hour)
 		h.sendDue(0) // no agent reply: nothing to rate
 
+		// A conversation whose customer message is no-reply (bulk mail, an
+		// auto-reply) gets no survey, even after an agent's reply.
+		news := connectors.Identity{Type: connectors.Email, Value: "news@example.com", Verified: true}
+		bulk := h.receive("mail", news, "Our newsletter", func(m *connectors.Message) { m.NoReply = true })
+		if _, err := h.out.Reply(h.ctx, bulk.ConversationID, "alice", "", "please unsubscribe us"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.convs.Resolve(h.ctx, bulk.ConversationID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(0)
+		if n := len(h.surveys(bulk.CustomerID)); n != 0 {
+			t.Fatalf("%d surveys in answer to no-reply mail", n)
+		}
+
 		dan := connectors.Identity{Type: connectors.Email, Value: "dan@example.com", Verified: true}
 		c4 := h.served("mail", dan)
 		h.clock.Advance(time.Hour)

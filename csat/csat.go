@@ -48,6 +48,10 @@ type Settings struct {
 // answer ("the next inbound message within 7 days").
 const AnswerWindow = 7 * 24 * time.Hour
 
+// clockSkew is how far a provider's time of an answer (Slack's action_ts,
+// Twilio's arrival) may lag the hub's time of the survey.
+const clockSkew = time.Minute
+
 // LinkTTL is how long a survey link works.
 const LinkTTL = 30 * 24 * time.Hour
 
@@ -203,7 +207,7 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 		}
 		return false, err
 	}
-	text, html, err := s.message(ctx, ch.Type, set, entryID, now)
+	text, html, choices, err := s.message(ctx, ch.Type, set, entryID, now)
 	if err != nil {
 		return false, err
 	}
@@ -218,7 +222,7 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 		return false, err
 	}
 	_, created, err := s.o.Outbound.SendAutomatic(ctx, router.AutomaticRequest{ConversationID: conv.ID, EntryID: entryID,
-		Text: text, HTML: html, Purpose: purpose, Agent: "survey"})
+		Text: text, HTML: html, Choices: choices, Purpose: purpose, Agent: "survey"})
 	switch {
 	case errors.Is(err, router.ErrNotSending), errors.Is(err, router.ErrNoConsent), errors.Is(err, consent.ErrRequired),
 		errors.Is(err, router.ErrNoRecipient), errors.Is(err, router.ErrNoReplyWanted):
@@ -294,7 +298,7 @@ func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID
 	for i, c := range cs {
 		sv := c.Survey
 		if c.Channel != msg.Channel || sv == nil || c.Status != store.StatusResolved ||
-			sv.AnswerID != "" && sv.AnswerID != msg.ID || at.Before(sv.SentAt) || at.Sub(sv.SentAt) > AnswerWindow {
+			sv.AnswerID != "" && sv.AnswerID != msg.ID || at.Before(sv.SentAt.Add(-clockSkew)) || at.Sub(sv.SentAt) > AnswerWindow {
 			continue
 		}
 		if best == nil || sv.SentAt.After(best.Survey.SentAt) {

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
@@ -44,7 +45,47 @@ func (k *sink) answers() []answer {
 	return slices.Clone(k.got)
 }
 
+// hooks keeps the csat.received events recorded (keyed: the same key is
+// the same event).
+type hooks struct {
+	mu  sync.Mutex
+	got map[string]csat.Data
+}
+
+func (r *hooks) Record(_ context.Context, typ, key, _ string, data any) error {
+	if typ != "csat.received" {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.got == nil {
+		r.got = map[string]csat.Data{}
+	}
+	r.got[key] = data.(csat.Data)
+	return nil
+}
+
+func (r *hooks) RecordAll(ctx context.Context, evs []timeline.Hook) error {
+	for _, e := range evs {
+		if err := r.Record(ctx, e.Type, e.Key, e.CustomerID, e.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *hooks) events() []csat.Data {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []csat.Data
+	for _, d := range r.got {
+		out = append(out, d)
+	}
+	return out
+}
+
 type hub struct {
+	hooks *hooks
 	t     *testing.T
 	ctx   context.Context
 	st    store.Store
@@ -65,7 +106,9 @@ func newHub(t *testing.T, st store.Store) *hub {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := directory.New(st, []directory.Channel{{Name: "text", Type: "sms", Phase: store.PhaseLive},
 		{Name: "mail", Type: "email", Phase: store.PhaseLive}}, clock.Now, log)
-	rt := router.New(st, dir, router.Options{Clock: clock.Now, Logger: log})
+	hk := &hooks{}
+	convs := timeline.NewService(st, timeline.Options{Clock: clock.Now, Logger: log, Webhooks: hk})
+	rt := router.New(st, dir, router.Options{Clock: clock.Now, Logger: log, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock.Now, log, nil, rt.Conversations())
 	k := &sink{}
 	cs := csat.New(csat.Options{Store: st, Dir: dir, Outbound: out, Convs: rt.Conversations(), Clock: clock.Now, Logger: log, Sink: k,
@@ -76,7 +119,7 @@ func newHub(t *testing.T, st store.Store) *hub {
 		}})
 	rt.Conversations().OnResolved(cs.Resolved)
 	rt.SetAnswers(cs)
-	return &hub{t: t, ctx: ctx, st: st, clock: clock, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", clock.Now, nil), out: out,
+	return &hub{hooks: hk, t: t, ctx: ctx, st: st, clock: clock, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", clock.Now, nil), out: out,
 		convs: rt.Conversations(), cs: cs, sink: k}
 }
 
@@ -218,12 +261,15 @@ func TestSMSAnswerLandsOnTheResolvedConversation(t *testing.T) {
 		if got := h.sink.answers(); len(got) != 1 || got[0] != (answer{4, 5}) {
 			t.Fatalf("sink got %v, want one 4/5", got)
 		}
+		if ev := h.hooks.events(); len(ev) != 1 || ev[0].Score != 4 || ev[0].Scale != 5 || ev[0].ConversationID != c.ID || ev[0].Comment != "quick and friendly" {
+			t.Fatalf("csat.received events %+v, want one 4/5 about %s", ev, c.ID)
+		}
 		second := h.receive("text", ann, "5", nil)
 		if second.Kind != store.KindMessage || second.ConversationID == c.ID {
 			t.Fatalf("a second score %+v, want an ordinary message", second)
 		}
-		if len(h.sink.answers()) != 1 {
-			t.Fatal("a second score reached the sink")
+		if len(h.sink.answers()) != 1 || len(h.hooks.events()) != 1 {
+			t.Fatal("a second score reached the sink or the webhooks")
 		}
 	})
 }
@@ -259,6 +305,18 @@ func TestNoSurvey(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		// A revoked feedback consent (any channel) stops the survey.
+		eve := connectors.Identity{Type: connectors.Phone, Value: "+358407777777", Verified: true}
+		c5 := h.served("text", eve)
+		if err := st.PutConsent(h.ctx, store.Consent{CustomerID: c5.CustomerID, Channel: "*", Purpose: "feedback", Granted: false, At: h.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(0)
+		if n := len(h.surveys(c5.CustomerID)); n != 0 {
+			t.Fatalf("%d surveys after feedback was revoked", n)
+		}
+
 		cid := connectors.Identity{Type: connectors.Phone, Value: "+358408888888", Verified: true}
 		e := h.receive("text", cid, "hello?", nil)
 		if _, err := h.convs.Resolve(h.ctx, e.ConversationID, "alice"); err != nil {
@@ -266,6 +324,22 @@ func TestNoSurvey(t *testing.T) {
 		}
 		h.clock.Advance(time.Hour)
 		h.sendDue(0) // no agent reply: nothing to rate
+
+		// A conversation whose customer message is no-reply (bulk mail, an
+		// auto-reply) gets no survey, even after an agent's reply.
+		news := connectors.Identity{Type: connectors.Email, Value: "news@example.com", Verified: true}
+		bulk := h.receive("mail", news, "Our newsletter", func(m *connectors.Message) { m.NoReply = true })
+		if _, err := h.out.Reply(h.ctx, bulk.ConversationID, "alice", "", "please unsubscribe us"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.convs.Resolve(h.ctx, bulk.ConversationID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(0)
+		if n := len(h.surveys(bulk.CustomerID)); n != 0 {
+			t.Fatalf("%d surveys in answer to no-reply mail", n)
+		}
 
 		dan := connectors.Identity{Type: connectors.Email, Value: "dan@example.com", Verified: true}
 		c4 := h.served("mail", dan)
@@ -371,4 +445,73 @@ func TestSurveyPage(t *testing.T) {
 			t.Fatalf("answer reopened the conversation: %s", got.Status)
 		}
 	})
+}
+
+// TestReplicasSendOnce: several replicas' survey services over one store,
+// sending due surveys at the same moment, send each survey once.
+func TestReplicasSendOnce(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		var convs []store.Conversation
+		for i := range 6 {
+			convs = append(convs, h.served("text", connectors.Identity{Type: connectors.Phone, Value: fmt.Sprintf("+35840555000%d", i), Verified: true}))
+		}
+		h.clock.Advance(time.Hour)
+		replicas := []*csat.Service{h.cs}
+		for range 3 {
+			replicas = append(replicas, csat.New(csat.Options{Store: st, Dir: h.dir, Outbound: h.out, Convs: h.convs, Clock: h.clock.Now,
+				Channels: map[string]csat.Settings{"text": {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: time.Hour}}}))
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		total := 0
+		for _, r := range replicas {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := r.SendDue(h.ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if total != 6 {
+			t.Fatalf("replicas sent %d surveys, want 6", total)
+		}
+		for _, c := range convs {
+			if n := len(h.surveys(c.CustomerID)); n != 1 {
+				t.Fatalf("customer %s got %d surveys, want 1", c.CustomerID, n)
+			}
+		}
+	})
+}
+
+// TestSurveySurvivesRestart: a survey scheduled before the hub stopped is
+// sent by the hub started again on the same data.
+func TestSurveySurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	st, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHub(t, st)
+	c := h.served("text", ann)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h2 := newHub(t, st)
+	h2.clock.Advance(time.Hour)
+	h2.sendDue(1)
+	if n := len(h2.surveys(c.CustomerID)); n != 1 {
+		t.Fatalf("%d surveys after the restart, want 1", n)
+	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
 )
 
 // DefaultQuestion is asked when a channel configures none.
@@ -17,7 +20,7 @@ var scoreWords = map[int][]string{
 }
 
 // message is the survey's text (and HTML for email) on a channel of type typ.
-func (s *Service) message(ctx context.Context, typ string, set Settings, surveyID string, now time.Time) (text, htm string, err error) {
+func (s *Service) message(ctx context.Context, typ string, set Settings, surveyID string, now time.Time) (text, htm string, choices []connectors.Choice, err error) {
 	q := set.Question
 	if q == "" {
 		q = DefaultQuestion
@@ -26,17 +29,24 @@ func (s *Service) message(ctx context.Context, typ string, set Settings, surveyI
 	if set.Scale == ScaleThumbs {
 		reply = "Reply YES or NO; anything you write after it is passed on as your comment."
 	}
+	if typ == "slack" {
+		// Buttons; a typed score works too.
+		for score := set.Scale; score >= 1; score-- {
+			choices = append(choices, connectors.Choice{Label: scoreWords[set.Scale][score], Value: strconv.Itoa(score)})
+		}
+		return q + " " + reply, "", choices, nil
+	}
 	if typ == "sms" || s.o.PublicURL == "" {
-		return q + " " + reply, "", nil
+		return q + " " + reply, "", nil, nil
 	}
 	exp := now.Add(LinkTTL)
 	if typ != "email" {
 		// One link to the page that offers every score.
 		tok, err := s.sign.sign(ctx, token{Survey: surveyID, Expiry: exp})
 		if err != nil {
-			return "", "", err
+			return "", "", nil, err
 		}
-		return q + " " + s.o.PublicURL + "/csat/" + tok, "", nil
+		return q + " " + s.o.PublicURL + "/csat/" + tok, "", nil, nil
 	}
 	var tb, hb strings.Builder
 	fmt.Fprintf(&tb, "%s\n\n", q)
@@ -44,7 +54,7 @@ func (s *Service) message(ctx context.Context, typ string, set Settings, surveyI
 	for score := set.Scale; score >= 1; score-- {
 		tok, err := s.sign.sign(ctx, token{Survey: surveyID, Score: score, Expiry: exp})
 		if err != nil {
-			return "", "", err
+			return "", "", nil, err
 		}
 		u := s.o.PublicURL + "/csat/" + tok
 		w := scoreWords[set.Scale][score]
@@ -53,5 +63,5 @@ func (s *Service) message(ctx context.Context, typ string, set Settings, surveyI
 	}
 	fmt.Fprintf(&tb, "\nOr %s\n", strings.ToLower(reply[:1])+reply[1:])
 	hb.WriteString("</p>\n")
-	return tb.String(), hb.String(), nil
+	return tb.String(), hb.String(), nil, nil
 }

@@ -19,17 +19,23 @@ import (
 type pageText struct {
 	Lang, Title, Question, Comment, Send, Thanks, ThanksHelp string
 	Answered, AnsweredHelp, NotFound, NotFoundHelp, BadScore string
+	// Scores names each score by scale (index = score).
+	Scores map[int][]string
 }
 
 var pageTexts = map[string]pageText{
 	"en": {Lang: "en", Title: "Your feedback", Question: "How satisfied were you with our help?", Comment: "Anything you want to add? (optional)",
 		Send: "Send", Thanks: "Thank you!", ThanksHelp: "Your answer was recorded.", Answered: "Already answered",
 		AnsweredHelp: "This survey has already been answered. Thank you!", NotFound: "Link not valid",
-		NotFoundHelp: "The link is wrong, damaged or expired.", BadScore: "Choose a score on the scale."},
+		NotFoundHelp: "The link is wrong, damaged or expired.", BadScore: "Choose a score on the scale.", Scores: scoreWords},
 	"fi": {Lang: "fi", Title: "Palautteesi", Question: "Kuinka tyytyväinen olit saamaasi apuun?", Comment: "Haluatko lisätä jotain? (vapaaehtoinen)",
 		Send: "Lähetä", Thanks: "Kiitos!", ThanksHelp: "Vastauksesi on tallennettu.", Answered: "Jo vastattu",
 		AnsweredHelp: "Tähän kyselyyn on jo vastattu. Kiitos!", NotFound: "Linkki ei kelpaa",
-		NotFoundHelp: "Linkki on väärä, vioittunut tai vanhentunut.", BadScore: "Valitse arvosana asteikolta."},
+		NotFoundHelp: "Linkki on väärä, vioittunut tai vanhentunut.", BadScore: "Valitse arvosana asteikolta.",
+		Scores: map[int][]string{
+			Scale5:      {"", "1 – erittäin tyytymätön", "2 – tyytymätön", "3 – neutraali", "4 – tyytyväinen", "5 – erittäin tyytyväinen"},
+			ScaleThumbs: {"", "👎 ei", "👍 kyllä"},
+		}},
 }
 
 func textFor(r *http.Request) pageText {
@@ -47,7 +53,7 @@ var page = template.Must(template.New("csat").Parse(`<!doctype html>
 <html lang="{{.T.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.T.Title}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}fieldset{border:0;padding:0}
-label.score{display:inline-block;margin:.2rem .4rem;font-size:1.3rem}textarea{width:100%;min-height:6rem}
+label.score{display:block;margin:.3rem 0;font-size:1.2rem}textarea{width:100%;min-height:6rem}
 button{font-size:1rem;padding:.4rem 1.2rem;margin-top:.6rem}.err{color:#a00}</style></head><body>
 {{if .Heading}}<h1 id="result">{{.Heading}}</h1><p>{{.Help}}</p>{{else}}
 <h1>{{.T.Question}}</h1>
@@ -105,7 +111,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	options := func(chosen int) []option {
 		var out []option
 		for sc := conv.Survey.Scale; sc >= 1; sc-- {
-			out = append(out, option{Score: sc, Label: scoreWords[conv.Survey.Scale][sc], Checked: sc == chosen})
+			out = append(out, option{Score: sc, Label: t.Scores[conv.Survey.Scale][sc], Checked: sc == chosen})
 		}
 		return out
 	}

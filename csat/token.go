@@ -77,7 +77,7 @@ func (g *signer) verify(ctx context.Context, s string, now time.Time) (token, er
 	if err != nil {
 		return token{}, err
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return token{}, ErrBadToken
 	}
@@ -86,7 +86,7 @@ func (g *signer) verify(ctx context.Context, s string, now time.Time) (token, er
 	if !hmac.Equal(got, m.Sum(nil)[:16]) {
 		return token{}, ErrBadToken
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(body)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(body)
 	if err != nil {
 		return token{}, ErrBadToken
 	}

@@ -31,6 +31,8 @@ type AutomaticRequest struct {
 	Purpose string
 	// Agent names the automation on the entry (shown as its author).
 	Agent string
+	// Choices are quick answers offered as buttons where the channel can.
+	Choices []connectors.Choice
 }
 
 // SendAutomatic queues an automatic message through the normal outbound
@@ -77,7 +79,7 @@ func (o *Outbound) SendAutomatic(ctx context.Context, r AutomaticRequest) (store
 	e := store.Entry{ID: r.EntryID, CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: ch.Name,
 		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: r.Agent, PostedBy: r.Agent,
 		Text: r.Text, HTML: r.HTML, Subject: conv.Subject, Status: connectors.StatusQueued, Flags: []string{store.FlagAutomatic},
-		OccurredAt: now, CreatedAt: now, UpdatedAt: now, Purpose: r.Purpose}
+		OccurredAt: now, CreatedAt: now, UpdatedAt: now, Purpose: r.Purpose, Choices: r.Choices}
 	e, created, err := o.st.AppendEntry(ctx, e)
 	if err != nil || !created {
 		return e, false, err

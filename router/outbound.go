@@ -295,7 +295,7 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	out := connectors.Outgoing{EntryID: e.ID, ConversationID: e.ConversationID, CustomerID: e.CustomerID, Channel: e.Channel,
 		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent, Attachments: e.Attachments, Purpose: e.Purpose,
-		Automatic: slices.Contains(e.Flags, store.FlagAutomatic)}
+		Automatic: slices.Contains(e.Flags, store.FlagAutomatic), Choices: e.Choices}
 	if e.Purpose != "" && e.Purpose != consent.Service && o.unsubscribe != nil {
 		out.Unsubscribe = o.unsubscribe(e.CustomerID, e.Channel, e.Purpose)
 	}

@@ -304,6 +304,8 @@ type Entry struct {
 	Purpose string `json:"purpose,omitempty"`
 	// CSAT is the answer of a KindCSAT entry (csat.go).
 	CSAT *CSAT `json:"csat,omitempty"`
+	// Choices of an outbound message (connectors.Outgoing.Choices).
+	Choices []connectors.Choice `json:"choices,omitempty"`
 }
 
 // Entry flags the hub itself sets (channels add their own, such as

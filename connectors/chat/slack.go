@@ -94,7 +94,8 @@ func (c *Channel) Routes() []connectors.Route {
 	if c.s.SigningSecret == "" {
 		return nil
 	}
-	return []connectors.Route{{Pattern: "POST /webhooks/slack/{channel}", Handler: http.HandlerFunc(c.serveEvents)}}
+	return []connectors.Route{{Pattern: "POST /webhooks/slack/{channel}", Handler: http.HandlerFunc(c.serveEvents)},
+		{Pattern: "POST /webhooks/slack/{channel}/interactivity", Handler: http.HandlerFunc(c.serveInteractivity)}}
 }
 
 // serveEvents is the Events API webhook. It answers 2xx only once every

@@ -859,9 +859,25 @@
     if (old) old.replaceWith(entryNode(e));
   }
 
+  // A survey answer: the score (stars, or a thumb on the thumbs scale) and
+  // the customer's comment, in the conversation it rates.
+  function csatNode(e) {
+    const c = e.csat;
+    const score = c.scale === 2 ? (c.score === 2 ? '👍' : '👎')
+      : '★'.repeat(Math.max(0, Math.min(c.score, 5))) + '☆'.repeat(Math.max(0, 5 - c.score));
+    const label = c.scale === 2 ? (c.score === 2 ? 'thumbs up' : 'thumbs down') : c.score + '/' + c.scale;
+    return el('div', { class: 'entry csat', 'data-id': e.id, 'data-key': sortKey(e) },
+      el('div', {},
+        el('span', { class: 'muted small', text: 'Satisfaction survey · ' }),
+        el('span', { class: 'csat-score', title: label, 'aria-label': 'score ' + label, text: score + ' ' + label }),
+        el('span', { class: 'muted small', text: ' · ' + e.channel + ' · ' + when(e.occurred_at) })),
+      c.comment ? el('blockquote', { class: 'csat-comment', text: c.comment }) : null);
+  }
+
   function entryNode(e) {
     const ch = S.byChannel[e.channel];
     const type = ch ? ch.type : '';
+    if (e.kind === 'csat' && e.csat) return csatNode(e); // issue 17
     if (e.kind === 'event') {
       return el('div', { class: 'entry event', 'data-id': e.id, 'data-key': sortKey(e) },
         el('span', { class: 'muted small', text: when(e.occurred_at) + ' · ' + e.text }));

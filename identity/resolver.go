@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-hub/switchboard/connectors"
@@ -503,6 +504,19 @@ func (r *Resolver) Merge(ctx context.Context, a, b, by, evidence, messageID stri
 		if loser < winner {
 			winner, loser = loser, winner
 		}
+		// The audit record goes first (docs/ARCHITECTURE.md, "The audit
+		// rule"): when it cannot be written the customers stay apart. Its
+		// id comes from the loser's version before the merge, so a retry
+		// (a crash in between, a redelivered message) writes it once.
+		lc, err := r.st.GetCustomer(ctx, loser)
+		if err != nil {
+			return "", store.Merge{}, err
+		}
+		mid := pairID("mg_", winner, loser)
+		if err := r.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("customer.merge", winner, loser, strconv.FormatInt(lc.Version, 10)),
+			At: r.clock().UTC(), Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Customer: winner, Detail: "merge " + mid}); err != nil {
+			return "", store.Merge{}, fmt.Errorf("merge %s into %s: audit: %w", loser, winner, err)
+		}
 		_, err = r.st.UpdateCustomer(ctx, loser, func(c *store.Customer) error {
 			if c.MergedInto != "" {
 				return errRetryMerge
@@ -537,11 +551,7 @@ func (r *Resolver) Merge(ctx context.Context, a, b, by, evidence, messageID stri
 			return "", store.Merge{}, err
 		}
 		// The evidence (identities) stays on the merge record, which erasure
-		// scrubs. The merge is done and a retry would find one customer and
-		// stop before this line, so a failed audit is logged, not returned.
-		if err := r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Detail: "merge " + m.ID}); err != nil {
-			r.log.Error("customer merged, audit record lost", "merge", m.ID, "winner", winner, "loser", loser, "by", by, "err", err)
-		}
+		// scrubs; the audit record (written before) names only ids.
 		r.recordMerge(ctx, "customer.merged", m)
 		root, err := r.root(ctx, winner)
 		return root, m, err

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/ids"
@@ -671,6 +672,16 @@ func (r *Resolver) Decide(ctx context.Context, id string, accept bool, by string
 	}
 	if s.Kind != "suggestion" || s.Status != store.MergeProposed {
 		return s, fmt.Errorf("suggestion %s is %s: %w", id, s.Status, store.ErrConflict)
+	}
+	// The decision is audited before it is made (docs/ARCHITECTURE.md,
+	// "The audit rule"), once per proposal (its last update time).
+	action := "suggestion.reject"
+	if accept {
+		action = "suggestion.accept"
+	}
+	if err := r.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID(action, id, s.UpdatedAt.Format(time.RFC3339Nano)), At: r.clock().UTC(),
+		Actor: by, Action: action, Target: id, Customer: s.Winner, Detail: s.Loser + " / " + s.Winner}); err != nil {
+		return s, fmt.Errorf("suggestion %s: audit: %w", id, err)
 	}
 	status := store.MergeRejected
 	if !accept {

@@ -429,4 +429,3 @@ func (s *Server) replayDead(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 200, map[string]int{"replayed": n})
 }
-

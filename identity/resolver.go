@@ -516,7 +516,7 @@ func (r *Resolver) Merge(ctx context.Context, a, b, by, evidence, messageID stri
 		mid := pairID("mg_", winner, loser)
 		if err := r.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("customer.merge", winner, loser, strconv.FormatInt(lc.Version, 10)),
 			At: r.clock().UTC(), Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Customer: winner, Detail: "merge " + mid}); err != nil {
-			return "", store.Merge{}, fmt.Errorf("merge %s into %s: audit: %w", loser, winner, err)
+			return "", store.Merge{}, fmt.Errorf("merge %s into %s: %w: %w", loser, winner, store.ErrAuditFailed, err)
 		}
 		_, err = r.st.UpdateCustomer(ctx, loser, func(c *store.Customer) error {
 			if c.MergedInto != "" {
@@ -584,7 +584,7 @@ func (r *Resolver) Unmerge(ctx context.Context, id, by string) (store.Merge, err
 	// answers 5xx and the agent retries; an unmerge is never left unaudited.
 	now := r.clock().UTC()
 	if err := r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.unmerge", Target: m.Loser + " -/- " + m.Winner, Detail: id}); err != nil {
-		return m, fmt.Errorf("unmerge %s: audit: %w", id, err)
+		return m, fmt.Errorf("unmerge %s: %w: %w", id, store.ErrAuditFailed, err)
 	}
 	if _, err := r.st.UpdateCustomer(ctx, m.Loser, func(c *store.Customer) error {
 		if c.MergedInto == m.Winner {
@@ -681,7 +681,7 @@ func (r *Resolver) Decide(ctx context.Context, id string, accept bool, by string
 	}
 	if err := r.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID(action, id, s.UpdatedAt.Format(time.RFC3339Nano)), At: r.clock().UTC(),
 		Actor: by, Action: action, Target: id, Customer: s.Winner, Detail: s.Loser + " / " + s.Winner}); err != nil {
-		return s, fmt.Errorf("suggestion %s: audit: %w", id, err)
+		return s, fmt.Errorf("suggestion %s: %w: %w", id, store.ErrAuditFailed, err)
 	}
 	status := store.MergeRejected
 	if !accept {

@@ -291,6 +291,8 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, store.ErrAuditFailed):
+		auditUnavailable(w) // audit.go: the action was not done
 	case errors.Is(err, router.ErrNoConsent):
 		// A reply refused for consent (the customer sent STOP): 409
 		// cannot_send, as before consent purposes; starting a conversation

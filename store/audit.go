@@ -26,6 +26,11 @@ type AuditQuery struct {
 	Limit int
 }
 
+// ErrAuditFailed wraps the error of an audit record that could not be
+// written before its action: the action was not done (the API answers 503
+// audit_unavailable; the caller may retry).
+var ErrAuditFailed = errors.New("audit record could not be written")
+
 // ErrBadAuditCursor is QueryAudit's answer to a cursor it did not issue.
 var ErrBadAuditCursor = errors.New("invalid audit cursor")
 

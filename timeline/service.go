@@ -75,7 +75,7 @@ type Change struct {
 
 // ErrAudit: the change's audit record could not be written, so the change
 // was not made.
-var ErrAudit = errors.New("audit record could not be written")
+var ErrAudit = store.ErrAuditFailed
 
 // detail describes the conversation as the change leaves it for the audit
 // log (status and assignee; a snooze time, a team when changed; no content).

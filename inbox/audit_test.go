@@ -160,10 +160,14 @@ func TestEveryActionAuditedOnce(t *testing.T) {
 			return h.call("POST", "/api/v1/session", "", fmt.Sprintf(`{"name":"alice","password":%q}`, alicePW))
 		}},
 		{name: "assign", action: "conversation.update", actor: "alice", want: 200,
-			do:        func() *httptest.ResponseRecorder { return h.call("PATCH", "/api/v1/conversations/"+conv, "alice-tok", `{"assignee":"root"}`) },
+			do: func() *httptest.ResponseRecorder {
+				return h.call("PATCH", "/api/v1/conversations/"+conv, "alice-tok", `{"assignee":"root"}`)
+			},
 			unchanged: func() bool { return getConv().Assignee != "root" }},
 		{name: "status", action: "conversation.update", actor: "alice", want: 200,
-			do:        func() *httptest.ResponseRecorder { return h.call("PATCH", "/api/v1/conversations/"+conv, "alice-tok", `{"status":"pending"}`) },
+			do: func() *httptest.ResponseRecorder {
+				return h.call("PATCH", "/api/v1/conversations/"+conv, "alice-tok", `{"status":"pending"}`)
+			},
 			unchanged: func() bool { return getConv().Status != store.StatusPending }},
 		{name: "snooze", action: "conversation.update", actor: "root", want: 200,
 			do: func() *httptest.ResponseRecorder {
@@ -203,7 +207,9 @@ func TestEveryActionAuditedOnce(t *testing.T) {
 				return c.MergedInto == ""
 			}},
 		{name: "unmerge", action: "customer.unmerge", actor: "root", want: 200,
-			do: func() *httptest.ResponseRecorder { return h.call("POST", "/api/v1/merges/"+mergeID+"/undo", "root-tok", "") },
+			do: func() *httptest.ResponseRecorder {
+				return h.call("POST", "/api/v1/merges/"+mergeID+"/undo", "root-tok", "")
+			},
 			unchanged: func() bool {
 				c, _ := h.st.GetCustomer(context.Background(), cy.CustomerID)
 				return c.MergedInto != ""
@@ -229,7 +235,9 @@ func TestEveryActionAuditedOnce(t *testing.T) {
 				return h.call("GET", "/api/v1/customers/"+ann.CustomerID+"/export?format=json", "root-tok", "")
 			}},
 		{name: "dead-letter replay", action: "queue.replay", actor: "root", want: 200,
-			do: func() *httptest.ResponseRecorder { return h.call("POST", "/api/v1/queues/ingest/dead/replay", "root-tok", "") }},
+			do: func() *httptest.ResponseRecorder {
+				return h.call("POST", "/api/v1/queues/ingest/dead/replay", "root-tok", "")
+			}},
 		{name: "quarantine release", action: "quarantine.release", actor: "root", want: 202,
 			do: func() *httptest.ResponseRecorder {
 				payload, _ := json.Marshal(connectors.Message{Channel: "crm", ProviderID: "q-1", Text: "held", Identities: []connectors.Identity{email("q@customer.example")}})
@@ -243,21 +251,34 @@ func TestEveryActionAuditedOnce(t *testing.T) {
 				return len(qs) == 1
 			}},
 		{name: "phase", action: "channel.phase", actor: "root", want: 200,
-			do:        func() *httptest.ResponseRecorder { return h.call("PUT", "/api/v1/channels/text/phase", "root-tok", `{"phase":"shadow","force":true}`) },
-			unchanged: func() bool { c, _ := h.st.GetChannelState(context.Background(), "text"); return c.Phase != store.PhaseShadow }},
+			do: func() *httptest.ResponseRecorder {
+				return h.call("PUT", "/api/v1/channels/text/phase", "root-tok", `{"phase":"shadow","force":true}`)
+			},
+			unchanged: func() bool {
+				c, _ := h.st.GetChannelState(context.Background(), "text")
+				return c.Phase != store.PhaseShadow
+			}},
 		{name: "webhook created", action: "webhook.create", actor: "root", want: 201,
 			do: func() *httptest.ResponseRecorder {
 				return h.call("POST", "/api/v1/webhooks", "root-tok", `{"name":"crm-hook","url":"https://crm.example/hook?token=SECRET-Q","events":["*"]}`)
 			},
 			unchanged: func() bool { return h.call("GET", "/api/v1/webhooks/crm-hook", "root-tok", "").Code == 404 }},
 		{name: "webhook updated", action: "webhook.update", actor: "root", want: 200,
-			do:        func() *httptest.ResponseRecorder { return h.call("PATCH", "/api/v1/webhooks/crm-hook", "root-tok", `{"enabled":false}`) },
-			unchanged: func() bool { return strings.Contains(h.call("GET", "/api/v1/webhooks/crm-hook", "root-tok", "").Body.String(), `"enabled":true`) }},
+			do: func() *httptest.ResponseRecorder {
+				return h.call("PATCH", "/api/v1/webhooks/crm-hook", "root-tok", `{"enabled":false}`)
+			},
+			unchanged: func() bool {
+				return strings.Contains(h.call("GET", "/api/v1/webhooks/crm-hook", "root-tok", "").Body.String(), `"enabled":true`)
+			}},
 		{name: "webhook deleted", action: "webhook.delete", actor: "root", want: 204,
-			do:        func() *httptest.ResponseRecorder { return h.call("DELETE", "/api/v1/webhooks/crm-hook", "root-tok", "") },
+			do: func() *httptest.ResponseRecorder {
+				return h.call("DELETE", "/api/v1/webhooks/crm-hook", "root-tok", "")
+			},
 			unchanged: func() bool { return h.call("GET", "/api/v1/webhooks/crm-hook", "root-tok", "").Code == 200 }},
 		{name: "erasure", action: "customer.erase", actor: "root", want: 200,
-			do: func() *httptest.ResponseRecorder { return h.call("DELETE", "/api/v1/customers/"+cy.CustomerID, "root-tok", "") },
+			do: func() *httptest.ResponseRecorder {
+				return h.call("DELETE", "/api/v1/customers/"+cy.CustomerID, "root-tok", "")
+			},
 			unchanged: func() bool {
 				_, err := h.st.GetCustomer(context.Background(), cy.CustomerID)
 				return err == nil

@@ -23,6 +23,7 @@ Usage:
   switchboard queue stats | dead list [ingest|outbound] | dead replay [ID]
   switchboard plugins list | test PATH [--set KEY=VALUE]... [--to TYPE:VALUE]
   switchboard webhooks list | deliveries NAME | replay NAME [EVENT_ID] | ping NAME
+  switchboard audit [--since 24h|TIME] [--until TIME] [--actor NAME] [--action ACTION] [--customer ID] [--limit N] [--json]
   switchboard load [flags]          (load generator; see switchboard load -h)
   switchboard password-hash         (reads a password on stdin, prints its bcrypt hash for password_hash)
   switchboard version
@@ -70,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = hashPassword(args[1:], os.Stdin, stdout)
 	case "webhooks":
 		err = webhooksCmd(args[1:], stdout)
+	case "audit":
+		err = auditCmd(args[1:], stdout, nil) // audit.go
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -216,6 +216,9 @@ type Conversation struct {
 	Replies        int       `json:"replies,omitempty"`
 	ResolvedAt     time.Time `json:"resolved_at,omitempty"`
 	Reopened       int       `json:"reopened,omitempty"`
+	// PendingEvents are the outgoing webhook events of the last agent
+	// change, written in the change's own compare-and-swap (pending.go).
+	PendingEvents []PendingEvent `json:"pending_events,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.

@@ -152,8 +152,10 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 		return store.Conversation{}, fmt.Errorf("conversation %s: %w: %w", id, ErrAudit, err)
 	}
 	var before store.Conversation
+	var prev []store.PendingEvent
 	c, err := s.st.UpdateConversation(ctx, id, func(x *store.Conversation) error {
-		before = *x
+		before, prev = *x, x.PendingEvents
+		before.PendingEvents = nil
 		if ch.Status != nil {
 			x.Status = *ch.Status
 			if *ch.Status == store.StatusSnoozed {
@@ -175,6 +177,13 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 			x.ResolvedAt = time.Time{}
 			x.Reopened++
 		}
+		// The change's webhook events go into the same compare-and-swap
+		// (pending.go): durable with the change, and only with it.
+		evs, err := s.updateEvents(before, *x, by)
+		if err != nil {
+			return err
+		}
+		x.PendingEvents = evs
 		return nil
 	})
 	if err != nil {
@@ -184,8 +193,11 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 	if before.Status != store.StatusResolved && c.Status == store.StatusResolved {
 		s.countResolution(ctx, c, now)
 	}
-	if err := s.recordUpdate(ctx, before, c, by); err != nil {
-		s.log.Error("conversation changed, its webhook event not recorded", "conversation", c.ID, "by", by, "err", err)
+	// The previous change's events too: they are recorded already unless
+	// a crash came between that change and its recording (the outbox keeps
+	// one event per key).
+	if err := s.recordPending(ctx, append(prev, c.PendingEvents...)); err != nil {
+		s.log.Error("conversation changed, its webhook events not recorded yet (the sweeper will)", "conversation", c.ID, "by", by, "err", err)
 	}
 	s.publish(ctx, Event{Type: EventConversationUpdated, CustomerID: c.CustomerID, ConversationID: c.ID,
 		Channel: c.Channel, Status: c.Status, Audience: c.Audience, Assignee: c.Assignee, Agent: by})

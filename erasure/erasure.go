@@ -191,7 +191,7 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 	// nothing would run it again.
 	if err := st.AppendAudit(ctx, store.AuditRecord{At: clock().UTC(), Actor: by, Action: "customer.erase", Target: v.Root.ID,
 		Detail: fmt.Sprintf("%d customer record(s), %d entries, %d attachments (%d shared kept), %d tombstones, %d quarantined, %d dead letters, %d queued", len(rep.Customers), rep.Entries, rep.Attachments, rep.SharedAttachments, rep.Tombstones, rep.Quarantined, rep.DeadLetters, rep.Queued)}); err != nil {
-		return rep, fmt.Errorf("erase: audit: %w", err)
+		return rep, fmt.Errorf("erase: %w: %w", store.ErrAuditFailed, err)
 	}
 	for _, c := range v.Members {
 		if err := st.DeleteCustomer(ctx, c.ID); err != nil {

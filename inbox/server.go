@@ -267,6 +267,7 @@ func (s *Server) authed(admin bool, h http.HandlerFunc) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		r = withAuditKey(r) // audit.go
 		if p := principalFrom(r.Context()); p.IsKey() {
 			// A key reaches only the routes its scopes name (apikeys.go).
 			if !keyAllows(p, r) {
@@ -294,6 +295,8 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, store.ErrAuditFailed):
+		auditUnavailable(w) // audit.go: the action was not done
 	case errors.Is(err, router.ErrNoConsent):
 		// A reply refused for consent (the customer sent STOP): 409
 		// cannot_send, as before consent purposes; starting a conversation
@@ -432,15 +435,18 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 	// The audit record of the post is written while the message is
 	// enqueued, not after it: on the embedded store the two writes then
 	// share one commit instead of waiting for two in a row. It records the
-	// post (a refused one too, with the reason). A lost record is logged and
-	// counted; the message, durable or refused by then, is answered as such.
-	rec := store.AuditRecord{At: now, Actor: by, Action: "channel.message", Target: name,
-		Detail: connectors.MessageID(msg.Channel, msg.ProviderID)}
+	// post (a refused one too, with the reason). Its id is the message's,
+	// so when it fails the post answers 503 and the system's retry (the
+	// same external_id: one message) writes it once (audit.go).
+	mid := connectors.MessageID(msg.Channel, msg.ProviderID)
+	rec := store.AuditRecord{ID: store.AuditID("channel.message", mid), At: now, Actor: by, Action: "channel.message", Target: name, Detail: mid}
 	audited := make(chan error, 1)
 	go func() { audited <- s.o.Store.AppendAudit(context.WithoutCancel(r.Context()), rec) }()
 	id, err := s.o.Ingest.Deliver(r.Context(), msg)
-	if aerr := <-audited; aerr != nil {
-		s.auditLost(rec, aerr)
+	if aerr := <-audited; aerr != nil && err == nil {
+		s.o.Logger.Error("post not confirmed: its audit record could not be written", "channel", name, "actor", by, "err", aerr)
+		auditUnavailable(w)
+		return
 	}
 	if err != nil {
 		refused := store.AuditRecord{At: now, Actor: by, Action: "channel.message.refused", Target: name, Detail: rec.Detail + ": " + err.Error()}

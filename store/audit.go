@@ -1,6 +1,9 @@
 package store
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -22,6 +25,11 @@ type AuditQuery struct {
 	// Limit caps the page (default 50, at most MaxAuditPage).
 	Limit int
 }
+
+// ErrAuditFailed wraps the error of an audit record that could not be
+// written before its action: the action was not done (the API answers 503
+// audit_unavailable; the caller may retry).
+var ErrAuditFailed = errors.New("audit record could not be written")
 
 // ErrBadAuditCursor is QueryAudit's answer to a cursor it did not issue.
 var ErrBadAuditCursor = errors.New("invalid audit cursor")
@@ -70,4 +78,34 @@ func (q AuditQuery) Match(r AuditRecord) bool {
 		return false
 	}
 	return true
+}
+
+// AuditID derives the id of an action's audit record from what identifies
+// the attempt (actor, action, target, and a request's idempotency key or
+// the record's version before the change): a retried attempt gets the same
+// id, and AppendAudit writes it once.
+func AuditID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "au_" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+type auditKeyCtx struct{}
+
+// WithAuditKey carries a request's idempotency key (the Idempotency-Key
+// header) to the services that audit an action, for AuditKey.
+func WithAuditKey(ctx context.Context, key string) context.Context {
+	if key == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, auditKeyCtx{}, key)
+}
+
+// AuditKey is the idempotency key WithAuditKey carried ("" when none).
+func AuditKey(ctx context.Context) string {
+	k, _ := ctx.Value(auditKeyCtx{}).(string)
+	return k
 }

@@ -221,6 +221,9 @@ type Conversation struct {
 	SLA *ConversationSLA `json:"sla,omitempty"`
 	// Survey is the satisfaction survey sent after a resolution (csat.go).
 	Survey *Survey `json:"survey,omitempty"`
+	// PendingEvents are the outgoing webhook events of the last agent
+	// change, written in the change's own compare-and-swap (pending.go).
+	PendingEvents []PendingEvent `json:"pending_events,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.

@@ -294,6 +294,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
 	run(func() { surveys.Run(ctx, 5*time.Second) })
 	run(func() { svcFigures.Run(ctx) })
+	run(func() { convs.RunPendingEvents(ctx, 15*time.Second) }) // agents' changes' webhook events a crash left behind
 	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })
 	run(func() { chans.run(ctx) })
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })

@@ -175,6 +175,8 @@
       $('admin-view').hidden = false;
       $('nav-admin').classList.add('on');
       loadAdmin();
+      setupWebhooksAdmin();
+      setupAuditAdmin();
       return;
     }
     $('nav-inbox').classList.add('on');
@@ -1078,6 +1080,151 @@
         const s = await api('GET', '/api/v1/queues/' + q);
         tq.append(el('tr', {}, el('td', { text: q }), el('td', { text: s.length }), el('td', { text: s.pending }), el('td', { text: s.dead })));
       }
+    } catch (e) { fail(e); }
+  }
+
+  // ---- webhooks and audit (admin, issue 21) -------------------------------------------------
+  const WH = { editing: '' };
+  function setupWebhooksAdmin() {
+    $('webhook-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const events = $('wh-events').value.split(',').map((x) => x.trim()).filter(Boolean);
+      const body = { url: $('wh-url').value.trim(), events, allow_http: $('wh-allow-http').checked,
+        allow_private_addresses: $('wh-allow-private').checked, enabled: $('wh-enabled').checked };
+      try {
+        if (WH.editing) {
+          await api('PATCH', '/api/v1/webhooks/' + encodeURIComponent(WH.editing), body);
+          toast(WH.editing + ' saved.');
+        } else {
+          body.name = $('wh-name').value.trim();
+          const r = await api('POST', '/api/v1/webhooks', body);
+          showSecret(r.webhook.name, r.secret);
+          toast(r.webhook.name + ' created.');
+        }
+        resetWebhookForm();
+        loadWebhooks();
+      } catch (e) { fail(e); }
+    });
+    $('wh-cancel').addEventListener('click', resetWebhookForm);
+    $('wh-secret-done').addEventListener('click', () => { $('wh-secret-value').textContent = ''; $('wh-secret').hidden = true; });
+    $('wh-replay-failed').addEventListener('click', async () => {
+      const name = $('wh-deliveries-name').textContent;
+      try {
+        const r = await api('POST', '/api/v1/webhooks/' + encodeURIComponent(name) + '/replay', {});
+        toast(r.replayed + ' failed deliveries to ' + name + ' queued again.');
+        loadDeliveries(name);
+      } catch (e) { fail(e); }
+    });
+    loadWebhooks();
+  }
+  function showSecret(name, secret) {
+    if (!secret) return;
+    $('wh-secret-name').textContent = name;
+    $('wh-secret-value').textContent = secret;
+    $('wh-secret').hidden = false;
+  }
+  function resetWebhookForm() {
+    WH.editing = '';
+    $('webhook-form').reset();
+    $('wh-name').disabled = false;
+    $('wh-events').value = '*';
+    $('wh-enabled').checked = true;
+    $('webhook-form-title').textContent = 'New endpoint';
+    $('wh-save').textContent = 'Create';
+    $('wh-cancel').hidden = true;
+  }
+  function editWebhook(w) {
+    WH.editing = w.name;
+    $('wh-name').value = w.name;
+    $('wh-name').disabled = true;
+    $('wh-url').value = w.url;
+    $('wh-events').value = (w.events || []).join(', ');
+    $('wh-allow-http').checked = !!w.allow_http;
+    $('wh-allow-private').checked = !!w.allow_private_addresses;
+    $('wh-enabled').checked = !!w.enabled;
+    $('webhook-form-title').textContent = 'Edit ' + w.name;
+    $('wh-save').textContent = 'Save';
+    $('wh-cancel').hidden = false;
+  }
+  async function loadWebhooks() {
+    try {
+      const r = await api('GET', '/api/v1/webhooks');
+      const tb = clear($('admin-webhooks'));
+      for (const w of r.webhooks || []) {
+        const path = '/api/v1/webhooks/' + encodeURIComponent(w.name);
+        const state = w.active ? 'active' : (w.disabled_reason ? 'disabled: ' + w.disabled_reason : 'disabled');
+        const configured = w.source === 'config';
+        const act = (label, fn, cls) => el('button', { type: 'button', class: cls || '', text: label, onclick: fn });
+        tb.append(el('tr', { 'data-webhook': w.name },
+          el('td', {}, el('strong', { text: w.name }), configured ? el('span', { class: 'muted small', text: ' (config file)' }) : null),
+          el('td', { class: 'small', text: w.url }),
+          el('td', { class: 'small', text: (w.events || []).join(', ') }),
+          el('td', { class: 'wh-state', text: state }),
+          el('td', {},
+            configured ? null : act('Edit', () => editWebhook(w), 'wh-edit'), ' ',
+            configured ? null : act('Rotate secret', async () => {
+              try { const x = await api('PATCH', path, { rotate_secret: true }); showSecret(w.name, x.secret); loadWebhooks(); } catch (e) { fail(e); }
+            }, 'wh-rotate'), ' ',
+            act(w.enabled ? 'Disable' : 'Enable', async () => {
+              try { await api('PATCH', path, { enabled: !w.enabled }); loadWebhooks(); } catch (e) { fail(e); }
+            }, 'wh-toggle'), ' ',
+            act('Ping', async () => {
+              try { const x = await api('POST', path + '/ping'); toast('Ping to ' + w.name + ': ' + (x.code ? 'HTTP ' + x.code : x.error || 'no answer') + ' in ' + x.duration, !(x.code >= 200 && x.code < 300)); } catch (e) { fail(e); }
+            }, 'wh-ping'), ' ',
+            act('Deliveries', () => loadDeliveries(w.name), 'wh-deliveries'), ' ',
+            configured ? null : act('Delete', async (ev) => {
+              const b = ev.currentTarget;
+              if (b.dataset.armed !== '1') { b.dataset.armed = '1'; b.textContent = 'Delete for good?'; return; }
+              try { await api('DELETE', path); toast(w.name + ' deleted.'); $('wh-deliveries').hidden = true; loadWebhooks(); } catch (e) { fail(e); }
+            }, 'wh-delete'))));
+      }
+    } catch (e) { fail(e); }
+  }
+  async function loadDeliveries(name) {
+    try {
+      const r = await api('GET', '/api/v1/webhooks/' + encodeURIComponent(name) + '/deliveries?limit=100');
+      $('wh-deliveries-name').textContent = name;
+      const tb = clear($('wh-deliveries-rows'));
+      for (const d of r.deliveries || []) {
+        tb.append(el('tr', { 'data-event': d.event_id, 'data-status': d.status },
+          el('td', { class: 'small', text: d.event_id }), el('td', { text: d.type }), el('td', { text: d.status }),
+          el('td', { text: d.attempts }), el('td', { text: d.last_code || '' }), el('td', { class: 'small', text: d.last_attempt_at ? when(d.last_attempt_at) : '' }),
+          el('td', {}, el('button', { type: 'button', class: 'wh-replay-one', text: 'Replay', onclick: async () => {
+            try { await api('POST', '/api/v1/webhooks/' + encodeURIComponent(name) + '/replay', { event_id: d.event_id }); toast('Replayed.'); loadDeliveries(name); } catch (e) { fail(e); }
+          } }))));
+      }
+      $('wh-deliveries').hidden = false;
+    } catch (e) { fail(e); }
+  }
+
+  const AU = { next: '' };
+  function setupAuditAdmin() {
+    $('audit-filter').addEventListener('submit', (ev) => { ev.preventDefault(); loadAudit(false); });
+    $('audit-more').addEventListener('click', () => loadAudit(true));
+    loadAudit(false);
+  }
+  async function loadAudit(more) {
+    const q = new URLSearchParams();
+    for (const f of ['actor', 'action', 'customer']) {
+      const v = $('audit-' + f).value.trim();
+      if (v) q.set(f, v);
+    }
+    for (const f of ['from', 'to']) {
+      const v = $('audit-' + f).value;
+      if (v) q.set(f, new Date(v).toISOString());
+    }
+    q.set('limit', '50');
+    if (more && AU.next) q.set('cursor', AU.next);
+    try {
+      const r = await api('GET', '/api/v1/audit?' + q.toString());
+      const tb = more ? $('audit-rows') : clear($('audit-rows'));
+      for (const a of r.audit || []) {
+        tb.append(el('tr', { 'data-action': a.action, 'data-actor': a.actor },
+          el('td', { class: 'small', title: a.at, text: when(a.at) }), el('td', { text: a.actor }), el('td', { text: a.action }),
+          el('td', { class: 'small', text: a.target || '' }), el('td', { class: 'small', text: a.customer || '' }), el('td', { class: 'small', text: a.detail || '' })));
+      }
+      AU.next = r.next || '';
+      $('audit-more').hidden = !AU.next;
     } catch (e) { fail(e); }
   }
 

@@ -232,12 +232,9 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		cust = newCustomerIDFor(msg)
 		fresh = true
 		res.Created = true
-		if err := r.st.CreateCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}); err != nil {
-			return res, err
-		}
-		// Before anything is bound to it: a redelivery after a crash comes
-		// here again (the same id) and records it then.
-		if err := r.record(ctx, "customer.created", cust, cust, CustomerData{CustomerID: cust, Name: msg.SenderName, MessageID: msg.ID}); err != nil {
+		// customer.created before anything is bound to it: a redelivery
+		// after a crash comes here again (the same id) and records it then.
+		if err := r.createCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}, msg.ID); err != nil {
 			return res, err
 		}
 	}

@@ -96,6 +96,11 @@ type Webhooks interface {
 	// on the embedded store a separate outbox write cost ingest a serial
 	// fsync per message).
 	AppendWithWebhookEvents(ctx context.Context, e Entry, seen Conversation, fn func(*Conversation) error, evs []WebhookEvent) (Entry, Conversation, bool, error)
+	// CreateCustomerWithWebhookEvents is CreateCustomer and
+	// PutWebhookEvents(evs), both every time (each is idempotent): in one
+	// step where the backend can (the embedded store), else one after the
+	// other.
+	CreateCustomerWithWebhookEvents(ctx context.Context, c Customer, evs []WebhookEvent) error
 	GetWebhookEvent(ctx context.Context, id string) (WebhookEvent, error)
 	// GetWebhookEvents returns the events of ids that exist, in the order
 	// of ids.

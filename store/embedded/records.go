@@ -114,7 +114,18 @@ func (s *Store) UnbindIdentity(ctx context.Context, typ, value, customerID strin
 // ---- customers -------------------------------------------------------------
 
 func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) error {
+	return s.CreateCustomerWithWebhookEvents(ctx, c, nil)
+}
+
+// CreateCustomerWithWebhookEvents writes evs in the creation's own
+// transaction.
+func (s *Store) CreateCustomerWithWebhookEvents(ctx context.Context, c store.Customer, evs []store.WebhookEvent) error {
 	now := s.now()
+	for i := range evs {
+		if evs[i].At.IsZero() {
+			evs[i].At = now
+		}
+	}
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now
 	}
@@ -124,6 +135,11 @@ func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) error {
 	c.Version = 1
 	k := []byte(c.ID)
 	return s.batch(ctx, func(tx *bolt.Tx) error {
+		for _, ev := range evs {
+			if _, _, err := putEvent(tx, ev); err != nil {
+				return err
+			}
+		}
 		bk := tx.Bucket(bCustomers)
 		if bk.Get(k) != nil {
 			return nil

@@ -85,6 +85,15 @@ func (s *Store) AppendWithWebhookEvents(ctx context.Context, e store.Entry, seen
 	return s.AppendToConversation(ctx, e, seen, fn)
 }
 
+// CreateCustomerWithWebhookEvents creates, then records: the customer and
+// the outbox live in different Cluster slots.
+func (s *Store) CreateCustomerWithWebhookEvents(ctx context.Context, c store.Customer, evs []store.WebhookEvent) error {
+	if err := s.CreateCustomer(ctx, c); err != nil {
+		return err
+	}
+	return s.PutWebhookEvents(ctx, evs)
+}
+
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (_ store.WebhookEvent, err error) {
 	defer opErr(&err, "get webhook event", id)
 	return hashRecord[store.WebhookEvent](ctx, s, s.k.whEvents(), id)

@@ -16,6 +16,32 @@ func webhookTests() []testCase {
 		{"Endpoints", testWebhookEndpoints},
 		{"EraseCustomer", testWebhookErase},
 		{"AppendWithEvents", testWebhookAppend},
+		{"CreateCustomerWithEvents", testWebhookCreateCustomer},
+	}
+}
+
+// testWebhookCreateCustomer: CreateCustomerWithWebhookEvents creates the
+// customer and records the events, both idempotent.
+func testWebhookCreateCustomer(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	c := store.Customer{ID: "cust-1", Name: "Ann", CreatedAt: epoch, UpdatedAt: epoch}
+	must(t, e.s.CreateCustomerWithWebhookEvents(e.ctx, c, []store.WebhookEvent{whEvent(1, "cust-1")}), "CreateCustomerWithWebhookEvents")
+	again := c
+	again.Name = "Changed"
+	must(t, e.s.CreateCustomerWithWebhookEvents(e.ctx, again, []store.WebhookEvent{whEvent(1, "cust-1")}), "CreateCustomerWithWebhookEvents again")
+	got, err := e.s.GetCustomer(e.ctx, "cust-1")
+	must(t, err, "GetCustomer")
+	if got.Name != "Ann" {
+		t.Fatalf("customer after a repeated create = %+v: want the first one unchanged", got)
+	}
+	pend, err := e.s.PendingWebhookEvents(e.ctx, 10)
+	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 1 || pend[0].ID != "msg_001" || pend[0].CustomerID != "cust-1" {
+		t.Fatalf("outbox after CreateCustomerWithWebhookEvents = %+v: want msg_001 once", pend)
+	}
+	// Erasure finds it by its customer.
+	if n, err := e.s.DeleteWebhookCustomer(e.ctx, "cust-1"); err != nil || n != 1 {
+		t.Fatalf("DeleteWebhookCustomer = %d, %v; want 1", n, err)
 	}
 }
 

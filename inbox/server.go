@@ -201,6 +201,7 @@ func New(o Options) *Server {
 	s.adoptionRoutes(m)
 	s.mountWebhooks(m)
 	s.mountRights(m) // rights.go
+	s.mountAttachments(m) // attachments.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

@@ -200,7 +200,7 @@ func New(o Options) *Server {
 	s.mountDataRights(m)
 	s.adoptionRoutes(m)
 	s.mountWebhooks(m)
-	s.mountRights(m) // rights.go
+	s.mountRights(m)      // rights.go
 	s.mountAttachments(m) // attachments.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()

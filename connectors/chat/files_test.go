@@ -40,7 +40,9 @@ func TestSlackFilesFetched(t *testing.T) {
 	}
 	h := newHub(t, func(s *hubSetup) { s.binders = append(s.binders, files); s.blobs = bl })
 	h.run(t)
-	h.slack.set(func(f *fakeSlack) { f.users["U0CUSTOM1"] = slackUser{Real: "Ann Customer", Email: "ann@customer.example"} })
+	h.slack.set(func(f *fakeSlack) {
+		f.users["U0CUSTOM1"] = slackUser{Real: "Ann Customer", Email: "ann@customer.example"}
+	})
 	base := strings.TrimSuffix(h.slack.GetAPIURL(), "/")
 	base = strings.TrimSuffix(base, "/api")
 	h.mustSend(t, ev("Ev0FILES1", map[string]any{"subtype": "file_share", "text": "photo attached", "files": []any{

@@ -200,8 +200,8 @@ func New(o Options) *Server {
 	s.mountDataRights(m)
 	s.adoptionRoutes(m)
 	s.mountWebhooks(m)
-	s.mountRights(m)      // rights.go
-	s.mountAttachments(m) // attachments.go
+	s.mountRights(m) // rights.go
+	s.mountAttachments(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

@@ -121,3 +121,18 @@ func TestThreadSettings(t *testing.T) {
 		t.Fatal("a thread_window without a unit Go knows was accepted")
 	}
 }
+
+func TestWithToken(t *testing.T) {
+	tok := connectors.ConversationToken("v_new")
+	old := connectors.ConversationToken("v_old")
+	for in, want := range map[string]string{
+		"Re: Broken lamp":                       "Re: Broken lamp [#" + tok + "]",
+		"Re: Broken lamp [#" + tok + "]":        "Re: Broken lamp [#" + tok + "]",
+		"Re: Broken lamp [#" + old + "]":        "Re: Broken lamp [#" + tok + "]",
+		"Re: [#" + strings.ToLower(old) + "] x": "Re: x [#" + tok + "]",
+	} {
+		if got := withToken(in, "v_new"); got != want {
+			t.Errorf("withToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
+	"github.com/switchboard-hub/switchboard/erasure"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 )
@@ -31,7 +32,7 @@ func TestThreadingChain(t *testing.T) {
 			hints.MessageID, hints.Subject, hints.Window = msgID, connectors.NormalizeSubject(subject), 14*24*time.Hour
 			hints.Mailbox = channel + "/INBOX"
 			m, err := in.Prepare(connectors.Message{Channel: channel, ProviderID: "INBOX/<" + msgID + ">", ThreadKey: msgID, Subject: subject,
-				Text: subject, OccurredAt: at, Identities: []connectors.Identity{{Type: connectors.Email, Value: from}}, Thread: &hints})
+				Text: subject, OccurredAt: at, Fields: []connectors.Field{{Name: "Message-ID", Value: "<" + msgID + ">"}}, Identities: []connectors.Identity{{Type: connectors.Email, Value: from}}, Thread: &hints})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,6 +84,21 @@ func TestThreadingChain(t *testing.T) {
 		if !found {
 			t.Fatalf("fields %+v, want Mailboxes listing both", e.Fields)
 		}
+		// After erasure, the second mailbox's copy fetched again (a
+		// resync) does not bring Ann back, though it never had an entry
+		// id of its own to bury.
+		if _, err := erasure.Erase(ctx, st, nil, e.CustomerID, "admin", store.SystemClock, rt.Conversations().Delete); err != nil {
+			t.Fatal(err)
+		}
+		if send2(t, ctx, st, in, rt, "mail2", "a1@c") {
+			t.Fatal("a copy of the erased mail made a new entry")
+		}
+		if _, err := st.LookupIdentity(ctx, connectors.Email, "ann@customer.example"); err == nil {
+			t.Fatal("a copy of the erased mail brought the person back")
+		}
+		if _, err := st.LookupClaim(ctx, connectors.Email, "ann@customer.example"); err == nil {
+			t.Fatal("a copy of the erased mail brought the person back (claim)")
+		}
 	})
 }
 
@@ -90,7 +106,7 @@ func TestThreadingChain(t *testing.T) {
 // whether it got an entry of its own.
 func send2(t *testing.T, ctx context.Context, st store.Store, in *router.Ingest, rt *router.Router, channel, msgID string) bool {
 	m, err := in.Prepare(connectors.Message{Channel: channel, ProviderID: "INBOX/<" + msgID + ">", ThreadKey: msgID, Subject: "Broken lamp",
-		Text: "Broken lamp", Identities: []connectors.Identity{{Type: connectors.Email, Value: "ann@customer.example"}},
+		Text: "Broken lamp", Fields: []connectors.Field{{Name: "Message-ID", Value: "<" + msgID + ">"}}, Identities: []connectors.Identity{{Type: connectors.Email, Value: "ann@customer.example"}},
 		Thread: &connectors.ThreadHints{MessageID: msgID, Mailbox: channel + "/INBOX"}})
 	if err != nil {
 		t.Fatal(err)

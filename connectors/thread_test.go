@@ -41,9 +41,9 @@ func TestSubjectToken(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"Re: lamp [#" + tok + "]", tok},
 		{"Re: lamp [#" + strings.ToLower(tok) + "]", tok},
-		{"[#12345] lamp", ""},    // too short
-		{"[#ABCDEFG] lamp", ""},  // too long
-		{"[#ABCDEU] lamp", ""},   // U is not Crockford base32
+		{"[#12345] lamp", ""},   // too short
+		{"[#ABCDEFG] lamp", ""}, // too long
+		{"[#ABCDEU] lamp", ""},  // U is not Crockford base32
 		{"[# [#ABC123]", "ABC123"},
 		{"no token", ""},
 	} {

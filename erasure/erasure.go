@@ -108,6 +108,16 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 						return rep, fmt.Errorf("erase: tombstone: %w", err)
 					}
 					rep.Tombstones++
+					// A mail's copy that reached another mailbox was
+					// folded into this entry (no id of its own): its
+					// Message-ID is buried too (store.MessageIDTombstone).
+					for _, f := range e.Fields {
+						if f.Name == "Message-ID" {
+							if err := tombs.Bury(ctx, store.MessageIDTombstone(f.Value), clock().UTC()); err != nil {
+								return rep, fmt.Errorf("erase: tombstone: %w", err)
+							}
+						}
+					}
 				}
 				for _, a := range e.Attachments {
 					if a.SHA256 == "" {

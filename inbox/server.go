@@ -207,6 +207,7 @@ func New(o Options) *Server {
 	s.mountWebhooks(m)
 	s.mountRights(m) // rights.go
 	s.mountReports(m)
+	s.mountAttachments(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

@@ -239,6 +239,17 @@ func (s *Sweeper) deleteEntry(ctx context.Context, e store.Entry, dryRun bool, r
 	if dryRun {
 		return nil
 	}
+	// The Message-ID the router indexed for threading goes with the entry.
+	for _, f := range e.Fields {
+		if f.Name != "Message-ID" || e.Direction != connectors.Inbound {
+			continue
+		}
+		if id, err := s.o.Store.GetProviderID(ctx, store.MessageIDIndex, f.Value); err == nil && id == e.ID {
+			if err := s.o.Store.DeleteProviderID(ctx, store.MessageIDIndex, f.Value); err != nil {
+				return fmt.Errorf("retention: message id record: %w", err)
+			}
+		}
+	}
 	return s.o.Store.DeleteEntry(ctx, e.ID)
 }
 

@@ -292,6 +292,16 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		r.log.Info("dropped a message of an erased person (provider replay)", "channel", msg.Channel, "id", msg.ID)
 		return nil
 	}
+	if t := msg.Thread; t != nil && t.MessageID != "" {
+		// A copy of an erased mail through another mailbox (thread.go).
+		if buried, err := r.tombs.Buried(ctx, store.MessageIDTombstone("<"+t.MessageID+">")); err != nil {
+			return fmt.Errorf("tombstone lookup: %w", err)
+		} else if buried {
+			r.m.Deduped.WithLabelValues(msg.Channel).Inc()
+			r.log.Info("dropped a copy of an erased person's mail", "channel", msg.Channel, "id", msg.ID)
+			return nil
+		}
+	}
 	ch, ok := r.dir.Get(msg.Channel)
 	if !ok {
 		// The channel was removed from the config after accepting this

@@ -17,7 +17,7 @@ import (
 // finds its conversation, and the same mail reaching a second mailbox
 // finds its entry. The records belong to the customer and are erased with
 // the timeline (store.Entries.DeleteEntries).
-const MessageIDIndex = "~message-id"
+const MessageIDIndex = store.MessageIDIndex
 
 // maxThreadConversations is how many of the customer's conversations
 // (most recently active first) the token, Thread-Index and subject steps

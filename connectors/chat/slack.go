@@ -186,6 +186,7 @@ func (c *Channel) process(ctx context.Context, sink connectors.Sink, body []byte
 		return p, nil
 	}
 	msg := toMessage(c.name, ev, prof, c.clock())
+	c.fetchFiles(ctx, ev, &msg)
 	if _, err := sink.Deliver(ctx, msg); err != nil {
 		if errors.Is(err, connectors.ErrInvalid) {
 			// Retrying cannot make it valid, and failed deliveries count

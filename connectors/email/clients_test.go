@@ -255,3 +255,37 @@ func TestSpoofedFromStaysClaimed(t *testing.T) {
 		t.Fatalf("flags %v, want %s", e.Flags, FlagDMARCFail)
 	}
 }
+
+// TestOwnMailComesBack: the hub's reply coming back into its mailbox (a
+// Bcc, a list reflecting it) is filed beside the reply, flagged own-mail;
+// a new mail from the hub's own address carrying a conversation token is
+// held in the quarantine. Neither becomes a customer of the hub's address.
+func TestOwnMailComesBack(t *testing.T) {
+	th := newThreadedHub(t)
+	ctx := context.Background()
+	copyOfReply := strings.Replace(string(th.smtp.received()[0].Data), "\r\n", "\r\nAuthentication-Results: mx.hub.example; dmarc=pass header.from=hub.example\r\n", 1)
+	th.d.deliver(t, th.user, []byte(copyOfReply))
+	th.d.deliver(t, th.user, newMail("Example Support <support@hub.example>", "Re: Broken lamp [#"+th.vals["TOKEN"]+"]", "own-"+randomHex(4)+"@hub.example",
+		"Forwarded by the list.", "Authentication-Results: mx.hub.example; dmarc=pass header.from=hub.example"))
+	var own []store.Entry
+	waitFor(t, "the returned reply beside it", 8*time.Second, func() bool {
+		own = own[:0]
+		for _, e := range th.h.entries(t, "ann@customer.example") {
+			if contains(e.Flags, FlagOwnMail) {
+				own = append(own, e)
+			}
+		}
+		return len(own) == 1
+	})
+	if own[0].ConversationID != th.conv || !contains(own[0].Flags, store.FlagNoReply) {
+		t.Fatalf("returned reply %+v", own[0])
+	}
+	waitFor(t, "the token mail quarantined", 8*time.Second, func() bool {
+		q, err := th.h.st.ListQuarantine(ctx, testChannel, 10)
+		return err == nil && len(q) == 1 && strings.Contains(q[0].Reason, "own mail")
+	})
+	time.Sleep(300 * time.Millisecond)
+	if es := th.h.entries(t, "support@hub.example"); len(es) != 0 {
+		t.Fatalf("the hub's own address became a customer: %+v", es)
+	}
+}

@@ -370,7 +370,7 @@ func LoadSettings(cfg config.Channel) (Settings, error) {
 	}
 	for i, id := range s.TrustedAuthservIDs {
 		id = strings.ToLower(strings.TrimSpace(id))
-		if id == "" || strings.ContainsAny(id, " \t\r\n;()\"\\") || !utf8.ValidString(id) || len(id) > 255 {
+		if id == "" || strings.ContainsAny(id, " \t\r\n;()\"\\=") || !utf8.ValidString(id) || len(id) > 255 {
 			add(fmt.Sprintf("trusted_authserv_ids[%d]", i), fmt.Sprintf("%q is not an authserv-id (the receiving server's name, as in its Authentication-Results headers)", s.TrustedAuthservIDs[i]))
 		}
 		s.TrustedAuthservIDs[i] = id

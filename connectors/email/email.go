@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,6 +182,15 @@ func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, folder stri
 	if hubBounce {
 		// Filed beside the reply it reports on, not on the mailer-daemon.
 		m.Regarding = "<" + p.Bounce.OriginalMessageID + ">"
+	}
+	if m.Regarding == "" && slices.Contains(m.Flags, FlagOwnMail) {
+		// The hub's own address naming none of the hub's messages (a
+		// token in the subject of a new mail, a test sent from the
+		// support address): never a customer's message. An admin sees it
+		// in the quarantine and may release it.
+		if q, ok := sink.(connectors.Quarantiner); ok {
+			return q.Quarantine(ctx, m, "the hub's own mail came back (From is the channel's address)")
+		}
 	}
 	_, err = sink.Deliver(ctx, m)
 	if errors.Is(err, connectors.ErrInvalid) {

@@ -79,6 +79,17 @@ func withToken(subject, conversationID string) string {
 		return subject
 	}
 	tok := connectors.ConversationToken(conversationID)
+	// Another conversation's token (a customer answering an old thread
+	// opened this one) would point threading there first: replaced.
+	for i := 0; i < 4; i++ {
+		old := connectors.SubjectToken(subject)
+		if old == "" || old == tok {
+			break
+		}
+		if j := strings.Index(strings.ToUpper(subject), "[#"+old+"]"); j >= 0 {
+			subject = strings.Join(strings.Fields(subject[:j]+subject[j+len(old)+3:]), " ")
+		}
+	}
 	if connectors.SubjectToken(subject) == tok {
 		return subject
 	}

@@ -93,3 +93,46 @@ func TestAutomaticLimit(t *testing.T) {
 		t.Fatal("still refused after the window")
 	}
 }
+
+func TestThreadSettings(t *testing.T) {
+	base := func(extra map[string]any) map[string]any {
+		m := map[string]any{"imap": map[string]any{"addr": "imap.example.com:993", "username": "support", "password": "x"},
+			"smtp": map[string]any{"addr": "smtp.example.com:587", "from": "support@example.com"}}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	s, err := load(base(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ThreadWindow.D() != 14*24*time.Hour || s.AutomaticLimit != 5 {
+		t.Fatalf("defaults: thread_window %s, automatic_limit %d", s.ThreadWindow, s.AutomaticLimit)
+	}
+	s, err = load(base(map[string]any{"thread_window": "72h", "automatic_limit": 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ThreadWindow.D() != 72*time.Hour || s.AutomaticLimit != 2 {
+		t.Fatalf("thread_window %s, automatic_limit %d", s.ThreadWindow, s.AutomaticLimit)
+	}
+	if _, err := load(base(map[string]any{"thread_window": "14 days"})); err == nil {
+		t.Fatal("a thread_window without a unit Go knows was accepted")
+	}
+}
+
+func TestWithToken(t *testing.T) {
+	tok := connectors.ConversationToken("v_new")
+	old := connectors.ConversationToken("v_old")
+	for in, want := range map[string]string{
+		"Re: Broken lamp":                       "Re: Broken lamp [#" + tok + "]",
+		"Re: Broken lamp [#" + tok + "]":        "Re: Broken lamp [#" + tok + "]",
+		"Re: Broken lamp [#" + old + "]":        "Re: Broken lamp [#" + tok + "]",
+		"Re: [#" + strings.ToLower(old) + "] x": "Re: x [#" + tok + "]",
+	} {
+		if got := withToken(in, "v_new"); got != want {
+			t.Errorf("withToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -924,8 +924,12 @@
       art.append(dl);
     }
     if (e.attachments && e.attachments.length) {
-      art.append(el('ul', { class: 'atts' }, ...e.attachments.map((a) =>
-        el('li', { text: '📎 ' + a.name + ' (' + (a.content_type || 'file') + ', ' + Math.ceil((a.size || 0) / 1024) + ' KB)' + (a.omitted ? ' — not kept: ' + a.omitted : '') }))));
+      art.append(el('ul', { class: 'atts' }, ...e.attachments.map((a, i) => {
+        const about = ' (' + (a.content_type || 'file') + ', ' + Math.ceil((a.size || 0) / 1024) + ' KB)' + (a.omitted ? ' — not kept: ' + a.omitted : '');
+        if (!a.sha256 || a.omitted) return el('li', { text: '📎 ' + a.name + about });
+        // A download with safe headers (inbox/attachments.go), never shown in place.
+        return el('li', {}, '📎 ', el('a', { href: '/api/v1/entries/' + encodeURIComponent(e.id) + '/attachments/' + i, download: a.name || 'attachment', rel: 'noopener', text: a.name }), about);
+      })));
     }
     if (e.flags && e.flags.length) art.append(el('div', { class: 'muted small', text: 'flags: ' + e.flags.join(', ') }));
     if (dir === 'out') {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -195,6 +196,16 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
 		return false, nil
 	}
+	// A channel that cannot send (a web form) surveys on the channel the
+	// agent answered on.
+	send := ch
+	if !s.o.Outbound.CanSend(ch.Name) {
+		name, err := s.replyChannel(ctx, conv)
+		if err != nil || name == "" {
+			return false, err
+		}
+		send, _ = s.o.Dir.Get(name)
+	}
 	purpose := consent.Service
 	if _, ok := s.o.Consent.Purpose("feedback"); ok {
 		purpose = "feedback"
@@ -207,7 +218,7 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 		}
 		return false, err
 	}
-	text, html, choices, err := s.message(ctx, ch.Type, set, entryID, now)
+	text, html, choices, err := s.message(ctx, send.Type, set, entryID, now)
 	if err != nil {
 		return false, err
 	}
@@ -221,7 +232,7 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 	}); err != nil {
 		return false, err
 	}
-	_, created, err := s.o.Outbound.SendAutomatic(ctx, router.AutomaticRequest{ConversationID: conv.ID, EntryID: entryID,
+	_, created, err := s.o.Outbound.SendAutomatic(ctx, router.AutomaticRequest{ConversationID: conv.ID, Channel: send.Name, EntryID: entryID,
 		Text: text, HTML: html, Choices: choices, Purpose: purpose, Agent: "survey"})
 	switch {
 	case errors.Is(err, router.ErrNotSending), errors.Is(err, router.ErrNoConsent), errors.Is(err, consent.ErrRequired),
@@ -232,6 +243,22 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 		return false, err
 	}
 	return created, nil
+}
+
+// replyChannel is the channel of the latest agent's reply in conv that
+// can send ("" when none).
+func (s *Service) replyChannel(ctx context.Context, conv store.Conversation) (string, error) {
+	es, err := s.o.Store.PageEntries(ctx, conv.CustomerID, "", 200)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range es {
+		if e.ConversationID == conv.ID && e.Direction == connectors.Outbound && e.Kind == store.KindMessage &&
+			!slices.Contains(e.Flags, store.FlagAutomatic) && s.o.Outbound.CanSend(e.Channel) {
+			return e.Channel, nil
+		}
+	}
+	return "", nil
 }
 
 // unmark takes back the survey mark of a survey that could not go.

@@ -25,6 +25,14 @@ import (
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
+// nopSender stands for a channel that can send (nothing is dispatched in
+// these tests: the survey entries are what they check).
+type nopSender struct{}
+
+func (nopSender) Send(context.Context, connectors.Outgoing) (connectors.SendResult, error) {
+	return connectors.SendResult{Status: connectors.StatusSent}, nil
+}
+
 type answer struct{ score, scale int }
 
 type sink struct {
@@ -105,17 +113,20 @@ func newHub(t *testing.T, st store.Store) *hub {
 	clock := store.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := directory.New(st, []directory.Channel{{Name: "text", Type: "sms", Phase: store.PhaseLive},
-		{Name: "mail", Type: "email", Phase: store.PhaseLive}}, clock.Now, log)
+		{Name: "mail", Type: "email", Phase: store.PhaseLive}, {Name: "forms", Type: "webform", Phase: store.PhaseLive}}, clock.Now, log)
 	hk := &hooks{}
 	convs := timeline.NewService(st, timeline.Options{Clock: clock.Now, Logger: log, Webhooks: hk})
 	rt := router.New(st, dir, router.Options{Clock: clock.Now, Logger: log, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock.Now, log, nil, rt.Conversations())
+	out.SetSender("text", nopSender{}) // the web form has none
+	out.SetSender("mail", nopSender{})
 	k := &sink{}
 	cs := csat.New(csat.Options{Store: st, Dir: dir, Outbound: out, Convs: rt.Conversations(), Clock: clock.Now, Logger: log, Sink: k,
 		PublicURL: "https://hub.example",
 		Channels: map[string]csat.Settings{
-			"text": {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour},
-			"mail": {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour, Question: "Did we help?"},
+			"text":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour},
+			"mail":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour, Question: "Did we help?"},
+			"forms": {Enabled: true, Delay: time.Hour, Scale: csat.ScaleThumbs, MinInterval: 14 * 24 * time.Hour},
 		}})
 	rt.Conversations().OnResolved(cs.Resolved)
 	rt.SetAnswers(cs)
@@ -514,4 +525,43 @@ func TestSurveySurvivesRestart(t *testing.T) {
 	if n := len(h2.surveys(c.CustomerID)); n != 1 {
 		t.Fatalf("%d surveys after the restart, want 1", n)
 	}
+}
+
+// TestWebFormSurveyGoesByTheReplyChannel: a web form cannot send, so its
+// survey goes on the channel the agent answered on (email: links), on the
+// form channel's scale, and its page records the answer.
+func TestWebFormSurveyGoesByTheReplyChannel(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		fay := connectors.Identity{Type: connectors.Email, Value: "fay@example.com"}
+		e := h.receive("forms", fay, "Please call me back", nil)
+		if _, err := h.out.ReplyWith(h.ctx, router.ReplyRequest{ConversationID: e.ConversationID, Agent: "alice", Channel: "mail", Text: "Done."}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.convs.Resolve(h.ctx, e.ConversationID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(1)
+		sv := h.surveys(e.CustomerID)
+		if len(sv) != 1 || sv[0].Channel != "mail" || sv[0].ConversationID != e.ConversationID || sv[0].Sender == nil || sv[0].Sender.Value != "fay@example.com" {
+			t.Fatalf("surveys %+v, want one by mail to fay in the form's conversation", sv)
+		}
+		m := regexp.MustCompile(`👍 yes: https://hub\.example(/csat/\S+)`).FindStringSubmatch(sv[0].Text)
+		if m == nil {
+			t.Fatalf("survey text %q has no thumbs-up link", sv[0].Text)
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", m[1], strings.NewReader(""))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		mux := http.NewServeMux()
+		mux.Handle("POST /csat/{token}", h.cs)
+		mux.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("answer: %d %s", rec.Code, rec.Body)
+		}
+		if got := h.sink.answers(); len(got) != 1 || got[0] != (answer{2, 2}) {
+			t.Fatalf("sink got %v, want thumbs up (2 of 2)", got)
+		}
+	})
 }

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/csat"
 	"github.com/switchboard-hub/switchboard/directory"
@@ -94,6 +97,7 @@ func (r *hooks) events() []csat.Data {
 
 type hub struct {
 	hooks *hooks
+	m     *csat.Metrics
 	t     *testing.T
 	ctx   context.Context
 	st    store.Store
@@ -121,7 +125,8 @@ func newHub(t *testing.T, st store.Store) *hub {
 	out.SetSender("text", nopSender{}) // the web form has none
 	out.SetSender("mail", nopSender{})
 	k := &sink{}
-	cs := csat.New(csat.Options{Store: st, Dir: dir, Outbound: out, Convs: rt.Conversations(), Clock: clock.Now, Logger: log, Sink: k,
+	m := csat.NewMetrics(prometheus.NewRegistry())
+	cs := csat.New(csat.Options{Metrics: m, Store: st, Dir: dir, Outbound: out, Convs: rt.Conversations(), Clock: clock.Now, Logger: log, Sink: k,
 		PublicURL: "https://hub.example",
 		Channels: map[string]csat.Settings{
 			"text":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour},
@@ -130,7 +135,7 @@ func newHub(t *testing.T, st store.Store) *hub {
 		}})
 	rt.Conversations().OnResolved(cs.Resolved)
 	rt.SetAnswers(cs)
-	return &hub{hooks: hk, t: t, ctx: ctx, st: st, clock: clock, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", clock.Now, nil), out: out,
+	return &hub{hooks: hk, m: m, t: t, ctx: ctx, st: st, clock: clock, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", clock.Now, nil), out: out,
 		convs: rt.Conversations(), cs: cs, sink: k}
 }
 
@@ -242,6 +247,9 @@ func TestSMSSurveyRoundTrip(t *testing.T) {
 		h.sendDue(0)
 		if n := len(h.surveys(c.CustomerID)); n != 1 {
 			t.Fatalf("%d surveys after a reopen-resolve, want 1", n)
+		}
+		if sent, skipped := testutil.ToFloat64(h.m.Surveys.WithLabelValues("text", "sent")), testutil.ToFloat64(h.m.Surveys.WithLabelValues("text", "min_interval")); sent != 1 || skipped != 1 {
+			t.Fatalf("metrics: %v sent, %v skipped for min_interval; want 1 and 1", sent, skipped)
 		}
 		// Reopened again and resolved: the survey of the last resolution
 		// is what an answer goes to, so resolve once more for the answer.

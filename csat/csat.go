@@ -57,7 +57,7 @@ const clockSkew = time.Minute
 const LinkTTL = 30 * 24 * time.Hour
 
 // timerSet names the survey timers in store.Timers.
-const timerSet = "csat"
+const timerSet = store.TimerSetCSAT
 
 // claimLease: a claimed survey timer whose worker died is due again after this.
 const claimLease = 2 * time.Minute

@@ -573,3 +573,19 @@ func TestWebFormSurveyGoesByTheReplyChannel(t *testing.T) {
 		}
 	})
 }
+
+// TestErasedConversationLosesItsSurvey: erasing a conversation deletes its
+// scheduled survey (nothing about it is left in the store).
+func TestErasedConversationLosesItsSurvey(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		c := h.served("text", ann)
+		if err := h.convs.Delete(h.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		left, err := st.ClaimTimers(h.ctx, store.TimerSetCSAT, h.clock.Now().Add(365*24*time.Hour), time.Minute, 10)
+		if err != nil || len(left) != 0 {
+			t.Fatalf("timers left after erasure: %+v, %v", left, err)
+		}
+	})
+}

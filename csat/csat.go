@@ -326,7 +326,7 @@ func (s *Service) surveyedSince(ctx context.Context, conv store.Conversation, si
 // text is a score, is that survey's answer. Auto-replies (NoReply) and
 // anything else stay ordinary messages.
 func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID string) (bool, error) {
-	if msg.NoReply || !s.o.Channels[msg.Channel].Enabled {
+	if msg.NoReply || len(msg.Identities) == 0 || !s.o.Channels[msg.Channel].Enabled {
 		return false, nil
 	}
 	// Most messages are no score: decided before any store read, since

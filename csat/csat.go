@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ const clockSkew = time.Minute
 const LinkTTL = 30 * 24 * time.Hour
 
 // timerSet names the survey timers in store.Timers.
-const timerSet = "csat"
+const timerSet = store.TimerSetCSAT
 
 // claimLease: a claimed survey timer whose worker died is due again after this.
 const claimLease = 2 * time.Minute
@@ -77,6 +78,8 @@ type Options struct {
 	Clock     store.Clock
 	Logger    *slog.Logger
 	Sink      Sink
+	// Metrics (nil: unregistered ones).
+	Metrics *Metrics
 }
 
 // Service schedules, sends and records surveys. Safe for concurrent use;
@@ -96,6 +99,9 @@ func New(o Options) *Service {
 	}
 	if o.Consent == nil {
 		o.Consent = consent.New(o.Store, nil, o.Clock)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	return &Service{o: o, sign: &signer{st: o.Store}}
@@ -149,14 +155,17 @@ func (s *Service) SendDue(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		for _, t := range ts {
-			ok, err := s.fire(ctx, t, now)
+			channel, result, err := s.fire(ctx, t, now)
 			if err != nil {
 				// Left to its lease: tried again after claimLease.
 				s.o.Logger.Warn("survey failed; trying again later", "conversation", t.ID, "err", err)
 				continue
 			}
-			if ok {
+			if result == "sent" {
 				sent++
+			}
+			if channel != "" {
+				s.o.Metrics.Surveys.WithLabelValues(channel, result).Inc()
 			}
 			if err := s.o.Store.DeleteTimer(ctx, timerSet, t.ID); err != nil {
 				return sent, err
@@ -168,32 +177,47 @@ func (s *Service) SendDue(ctx context.Context) (int, error) {
 	}
 }
 
-// fire sends one due survey; ok is false when none should go (a nil error
-// then too: the timer is done). An error leaves the timer for later.
-func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bool, err error) {
+// fire sends one due survey; result is "sent" or why none went (a nil
+// error then too: the timer is done). An error leaves the timer for later.
+func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (channel, result string, err error) {
 	var d due
 	if err := json.Unmarshal(t.Payload, &d); err != nil {
-		return false, nil
+		return "", "undecodable", nil
 	}
 	conv, err := s.o.Store.GetConversation(ctx, d.Conversation)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil // erased
+		return "", "erased", nil
 	} else if err != nil {
-		return false, err
+		return "", "", err
 	}
 	set, enabled := s.o.Channels[conv.Channel]
 	if !enabled || !set.Enabled || conv.Status != store.StatusResolved || !conv.ResolvedAt.Equal(d.ResolvedAt) || conv.Replies == 0 {
-		return false, nil // reopened (a later resolution has its own timer), or surveys switched off
+		// Reopened (a later resolution has its own timer), or surveys switched off.
+		return conv.Channel, "not_due", nil
 	}
 	entryID := ids.Derived("s_", conv.ID, d.ResolvedAt.Format(time.RFC3339Nano))
 	if conv.Survey == nil || conv.Survey.EntryID != entryID {
-		if recent, err := s.surveyedSince(ctx, conv, now.Add(-set.MinInterval)); err != nil || recent {
-			return false, err
+		if recent, err := s.surveyedSince(ctx, conv, now.Add(-set.MinInterval)); err != nil {
+			return conv.Channel, "", err
+		} else if recent {
+			return conv.Channel, "min_interval", nil
 		}
 	}
 	ch, _ := s.o.Dir.Get(conv.Channel)
 	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
-		return false, nil
+		return conv.Channel, "phase", nil
+	}
+	// A channel that cannot send (a web form) surveys on the channel the
+	// agent answered on.
+	send := ch
+	if !s.o.Outbound.CanSend(ch.Name) {
+		name, err := s.replyChannel(ctx, conv)
+		if err != nil {
+			return conv.Channel, "", err
+		} else if name == "" {
+			return conv.Channel, "no_channel", nil
+		}
+		send, _ = s.o.Dir.Get(name)
 	}
 	purpose := consent.Service
 	if _, ok := s.o.Consent.Purpose("feedback"); ok {
@@ -201,15 +225,15 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 	}
 	// Refusals the send would find anyway, checked before the survey is
 	// marked on the conversation (a refused survey must not count).
-	if err := s.o.Consent.Allowed(ctx, conv.CustomerID, conv.Channel, purpose); err != nil {
+	if err := s.o.Consent.Allowed(ctx, conv.CustomerID, send.Name, purpose); err != nil {
 		if errors.Is(err, consent.ErrRequired) {
-			return false, nil
+			return conv.Channel, "consent", nil
 		}
-		return false, err
+		return conv.Channel, "", err
 	}
-	text, html, choices, err := s.message(ctx, ch.Type, set, entryID, now)
+	text, html, choices, err := s.message(ctx, send.Type, set, entryID, now)
 	if err != nil {
-		return false, err
+		return conv.Channel, "", err
 	}
 	// Mark first: of two replicas (or a retry), the survey is one.
 	if _, err := s.o.Store.UpdateConversation(ctx, conv.ID, func(x *store.Conversation) error {
@@ -219,19 +243,52 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (ok bo
 		x.Survey = &store.Survey{EntryID: entryID, Scale: set.Scale, SentAt: now}
 		return nil
 	}); err != nil {
-		return false, err
+		return conv.Channel, "", err
 	}
-	_, created, err := s.o.Outbound.SendAutomatic(ctx, router.AutomaticRequest{ConversationID: conv.ID, EntryID: entryID,
+	_, created, err := s.o.Outbound.SendAutomatic(ctx, router.AutomaticRequest{ConversationID: conv.ID, Channel: send.Name, EntryID: entryID,
 		Text: text, HTML: html, Choices: choices, Purpose: purpose, Agent: "survey"})
 	switch {
 	case errors.Is(err, router.ErrNotSending), errors.Is(err, router.ErrNoConsent), errors.Is(err, consent.ErrRequired),
 		errors.Is(err, router.ErrNoRecipient), errors.Is(err, router.ErrNoReplyWanted):
 		s.o.Logger.Info("survey not sent", "conversation", conv.ID, "reason", err)
-		return false, s.unmark(ctx, conv.ID, entryID)
+		return conv.Channel, refusal(err), s.unmark(ctx, conv.ID, entryID)
 	case err != nil:
-		return false, err
+		return conv.Channel, "", err
 	}
-	return created, nil
+	if !created {
+		return conv.Channel, "already_sent", nil
+	}
+	return conv.Channel, "sent", nil
+}
+
+// refusal names the reason of an outbound refusal for the metrics.
+func refusal(err error) string {
+	switch {
+	case errors.Is(err, router.ErrNotSending):
+		return "phase"
+	case errors.Is(err, router.ErrNoRecipient):
+		return "no_recipient"
+	case errors.Is(err, router.ErrNoReplyWanted):
+		return "no_reply"
+	default:
+		return "consent"
+	}
+}
+
+// replyChannel is the channel of the latest agent's reply in conv that
+// can send ("" when none).
+func (s *Service) replyChannel(ctx context.Context, conv store.Conversation) (string, error) {
+	es, err := s.o.Store.PageEntries(ctx, conv.CustomerID, "", 200)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range es {
+		if e.ConversationID == conv.ID && e.Direction == connectors.Outbound && e.Kind == store.KindMessage &&
+			!slices.Contains(e.Flags, store.FlagAutomatic) && s.o.Outbound.CanSend(e.Channel) {
+			return e.Channel, nil
+		}
+	}
+	return "", nil
 }
 
 // unmark takes back the survey mark of a survey that could not go.
@@ -269,7 +326,7 @@ func (s *Service) surveyedSince(ctx context.Context, conv store.Conversation, si
 // text is a score, is that survey's answer. Auto-replies (NoReply) and
 // anything else stay ordinary messages.
 func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID string) (bool, error) {
-	if msg.NoReply || !s.o.Channels[msg.Channel].Enabled {
+	if msg.NoReply || len(msg.Identities) == 0 || !s.o.Channels[msg.Channel].Enabled {
 		return false, nil
 	}
 	// Most messages are no score: decided before any store read, since
@@ -379,6 +436,13 @@ func (s *Service) record(ctx context.Context, conv store.Conversation, score int
 	_, created, err := s.o.Convs.Append(ctx, e, c)
 	if err != nil {
 		return err
+	}
+	if created {
+		via := "reply"
+		if sender == nil {
+			via = "page"
+		}
+		s.o.Metrics.Answers.WithLabelValues(c.Channel, via).Inc()
 	}
 	if created && s.o.Sink != nil {
 		if err := s.o.Sink.CSATReceived(ctx, c, score, sv.Scale, at); err != nil {

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/csat"
 	"github.com/switchboard-hub/switchboard/directory"
@@ -24,6 +27,14 @@ import (
 	"github.com/switchboard-hub/switchboard/store/embedded"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
+
+// nopSender stands for a channel that can send (nothing is dispatched in
+// these tests: the survey entries are what they check).
+type nopSender struct{}
+
+func (nopSender) Send(context.Context, connectors.Outgoing) (connectors.SendResult, error) {
+	return connectors.SendResult{Status: connectors.StatusSent}, nil
+}
 
 type answer struct{ score, scale int }
 
@@ -86,6 +97,7 @@ func (r *hooks) events() []csat.Data {
 
 type hub struct {
 	hooks *hooks
+	m     *csat.Metrics
 	t     *testing.T
 	ctx   context.Context
 	st    store.Store
@@ -105,21 +117,25 @@ func newHub(t *testing.T, st store.Store) *hub {
 	clock := store.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := directory.New(st, []directory.Channel{{Name: "text", Type: "sms", Phase: store.PhaseLive},
-		{Name: "mail", Type: "email", Phase: store.PhaseLive}}, clock.Now, log)
+		{Name: "mail", Type: "email", Phase: store.PhaseLive}, {Name: "forms", Type: "webform", Phase: store.PhaseLive}}, clock.Now, log)
 	hk := &hooks{}
 	convs := timeline.NewService(st, timeline.Options{Clock: clock.Now, Logger: log, Webhooks: hk})
 	rt := router.New(st, dir, router.Options{Clock: clock.Now, Logger: log, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock.Now, log, nil, rt.Conversations())
+	out.SetSender("text", nopSender{}) // the web form has none
+	out.SetSender("mail", nopSender{})
 	k := &sink{}
-	cs := csat.New(csat.Options{Store: st, Dir: dir, Outbound: out, Convs: rt.Conversations(), Clock: clock.Now, Logger: log, Sink: k,
+	m := csat.NewMetrics(prometheus.NewRegistry())
+	cs := csat.New(csat.Options{Metrics: m, Store: st, Dir: dir, Outbound: out, Convs: rt.Conversations(), Clock: clock.Now, Logger: log, Sink: k,
 		PublicURL: "https://hub.example",
 		Channels: map[string]csat.Settings{
-			"text": {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour},
-			"mail": {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour, Question: "Did we help?"},
+			"text":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour},
+			"mail":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour, Question: "Did we help?"},
+			"forms": {Enabled: true, Delay: time.Hour, Scale: csat.ScaleThumbs, MinInterval: 14 * 24 * time.Hour},
 		}})
 	rt.Conversations().OnResolved(cs.Resolved)
 	rt.SetAnswers(cs)
-	return &hub{hooks: hk, t: t, ctx: ctx, st: st, clock: clock, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", clock.Now, nil), out: out,
+	return &hub{hooks: hk, m: m, t: t, ctx: ctx, st: st, clock: clock, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", clock.Now, nil), out: out,
 		convs: rt.Conversations(), cs: cs, sink: k}
 }
 
@@ -231,6 +247,9 @@ func TestSMSSurveyRoundTrip(t *testing.T) {
 		h.sendDue(0)
 		if n := len(h.surveys(c.CustomerID)); n != 1 {
 			t.Fatalf("%d surveys after a reopen-resolve, want 1", n)
+		}
+		if sent, skipped := testutil.ToFloat64(h.m.Surveys.WithLabelValues("text", "sent")), testutil.ToFloat64(h.m.Surveys.WithLabelValues("text", "min_interval")); sent != 1 || skipped != 1 {
+			t.Fatalf("metrics: %v sent, %v skipped for min_interval; want 1 and 1", sent, skipped)
 		}
 		// Reopened again and resolved: the survey of the last resolution
 		// is what an answer goes to, so resolve once more for the answer.
@@ -514,4 +533,59 @@ func TestSurveySurvivesRestart(t *testing.T) {
 	if n := len(h2.surveys(c.CustomerID)); n != 1 {
 		t.Fatalf("%d surveys after the restart, want 1", n)
 	}
+}
+
+// TestWebFormSurveyGoesByTheReplyChannel: a web form cannot send, so its
+// survey goes on the channel the agent answered on (email: links), on the
+// form channel's scale, and its page records the answer.
+func TestWebFormSurveyGoesByTheReplyChannel(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		fay := connectors.Identity{Type: connectors.Email, Value: "fay@example.com"}
+		e := h.receive("forms", fay, "Please call me back", nil)
+		if _, err := h.out.ReplyWith(h.ctx, router.ReplyRequest{ConversationID: e.ConversationID, Agent: "alice", Channel: "mail", Text: "Done."}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.convs.Resolve(h.ctx, e.ConversationID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(1)
+		sv := h.surveys(e.CustomerID)
+		if len(sv) != 1 || sv[0].Channel != "mail" || sv[0].ConversationID != e.ConversationID || sv[0].Sender == nil || sv[0].Sender.Value != "fay@example.com" {
+			t.Fatalf("surveys %+v, want one by mail to fay in the form's conversation", sv)
+		}
+		m := regexp.MustCompile(`👍 yes: https://hub\.example(/csat/\S+)`).FindStringSubmatch(sv[0].Text)
+		if m == nil {
+			t.Fatalf("survey text %q has no thumbs-up link", sv[0].Text)
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", m[1], strings.NewReader(""))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		mux := http.NewServeMux()
+		mux.Handle("POST /csat/{token}", h.cs)
+		mux.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("answer: %d %s", rec.Code, rec.Body)
+		}
+		if got := h.sink.answers(); len(got) != 1 || got[0] != (answer{2, 2}) {
+			t.Fatalf("sink got %v, want thumbs up (2 of 2)", got)
+		}
+	})
+}
+
+// TestErasedConversationLosesItsSurvey: erasing a conversation deletes its
+// scheduled survey (nothing about it is left in the store).
+func TestErasedConversationLosesItsSurvey(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		c := h.served("text", ann)
+		if err := h.convs.Delete(h.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		left, err := st.ClaimTimers(h.ctx, store.TimerSetCSAT, h.clock.Now().Add(365*24*time.Hour), time.Minute, 10)
+		if err != nil || len(left) != 0 {
+			t.Fatalf("timers left after erasure: %+v, %v", left, err)
+		}
+	})
 }

@@ -21,6 +21,9 @@ var ErrNoReplyWanted = errors.New("the customer's latest message must not be ans
 // sent on the conversation's own channel.
 type AutomaticRequest struct {
 	ConversationID string
+	// Channel "" is the conversation's channel; another one sends to the
+	// customer's identity of that channel's kind.
+	Channel string
 	// EntryID is chosen by the caller, deterministic: a repeated call (a
 	// retry after a crash, another replica) finds the entry and sends
 	// nothing again.
@@ -56,9 +59,13 @@ func (o *Outbound) SendAutomatic(ctx context.Context, r AutomaticRequest) (store
 	if err != nil {
 		return store.Entry{}, false, err
 	}
-	ch, ok := o.dir.Get(conv.Channel)
+	channel := r.Channel
+	if channel == "" {
+		channel = conv.Channel
+	}
+	ch, ok := o.dir.Get(channel)
 	if !ok {
-		return store.Entry{}, false, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, conv.Channel)
+		return store.Entry{}, false, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, channel)
 	}
 	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow || conv.Audience == store.AudienceShadow {
 		return store.Entry{}, false, fmt.Errorf("%w: %s is %s", ErrNotSending, ch.Name, ch.Phase)
@@ -93,3 +100,7 @@ func (o *Outbound) SendAutomatic(ctx context.Context, r AutomaticRequest) (store
 		EntryID: e.ID, Channel: ch.Name, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
 	return e, true, nil
 }
+
+// CanSend reports whether channel name has a Sender (a web form or an
+// api channel has none: nothing can be sent on it).
+func (o *Outbound) CanSend(name string) bool { return o.sender(name) != nil }

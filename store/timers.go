@@ -7,6 +7,11 @@ import (
 
 // ---- durable timers (issue 17: satisfaction surveys after a delay) -------
 
+// TimerSetCSAT is the set of satisfaction survey timers (package csat),
+// one per conversation, id = the conversation id: erasing a conversation
+// deletes its timer (timeline.Service.Delete).
+const TimerSetCSAT = "csat"
+
 // Timer is one durable timer of a set: something to do at At, described by
 // Payload (the caller's own encoding).
 type Timer struct {

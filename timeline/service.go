@@ -286,6 +286,10 @@ func (s *Service) Delete(ctx context.Context, c store.Conversation) error {
 	if err := s.st.DeleteConversation(ctx, c.ID); err != nil {
 		return fmt.Errorf("delete conversation %s: %w", c.ID, err)
 	}
+	// Its survey, if one is scheduled (package csat), goes with it.
+	if err := s.st.DeleteTimer(ctx, store.TimerSetCSAT, c.ID); err != nil {
+		return fmt.Errorf("delete conversation %s: its survey timer: %w", c.ID, err)
+	}
 	s.load(ctx, c, store.Conversation{})
 	return nil
 }

@@ -117,6 +117,31 @@ func TestEndToEndSMSSurvey(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%d csat entries after a second score, want 1", n)
 		}
+		// The answer is in the service report, once.
+		var rep struct {
+			Rows []struct {
+				Key  string `json:"key"`
+				CSAT struct {
+					Responses     int64   `json:"responses"`
+					Score         float64 `json:"score"`
+					PositiveShare float64 `json:"positive_share"`
+				} `json:"csat"`
+			} `json:"rows"`
+		}
+		waitFor(t, "the answer in the report", 10*time.Second, func() bool {
+			call(t, "GET", p.base+"/api/v1/reports/service?group_by=channel", adminToken, nil, &rep)
+			for _, r := range rep.Rows {
+				if r.Key == "sms" && r.CSAT.Responses > 0 {
+					return true
+				}
+			}
+			return false
+		})
+		for _, r := range rep.Rows {
+			if r.Key == "sms" && (r.CSAT.Responses != 1 || r.CSAT.Score != 4 || r.CSAT.PositiveShare != 1) {
+				t.Fatalf("report row %+v, want one answer scoring 4", r)
+			}
+		}
 	})
 }
 

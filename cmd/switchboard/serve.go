@@ -271,8 +271,8 @@ func serve(args []string, stderr io.Writer) error {
 	timeouts := inbox.Timeouts{ReadHeader: cfg.HTTP.ReadHeaderTimeout.D(), Read: cfg.HTTP.ReadTimeout.D(),
 		Write: cfg.HTTP.WriteTimeout.D(), Idle: cfg.HTTP.IdleTimeout.D()}
 	srv.SetConsent(consentPolicy(cfg, st, clock))
-	surveys := newCSAT(cfg, st, dir, rt, out, convs, srv, clock, log) // csat.go
-	surveys.SetSink(svcFigures)                                       // answers count in the service report
+	surveys := newCSAT(cfg, st, dir, rt, out, convs, srv, reg, clock, log) // csat.go
+	surveys.SetSink(svcFigures)                                            // answers count in the service report
 	hs := inbox.NewHTTPServer(srv, timeouts, log)
 	// Metrics on a listener of their own (open: bind it to loopback or a
 	// scrape network), else on the main one for admins and the metrics token.

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-hub/switchboard/identity"
 	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
 )
 
 // Figure names: the counters kept per channel, phase and day (issue 16).
@@ -40,7 +41,7 @@ const (
 	// FigFirstResponse / FigResolution + ":" + seconds: one sample each
 	// (seconds rounded to 3 significant digits beyond 999, so a year's
 	// samples stay a few thousand keys).
-	FigFirstResponse = "first_response_s"
+	FigFirstResponse = timeline.FigureFirstResponse
 	FigResolution    = store.FigureResolution
 	// Reach, all time (store.FiguresAllTime): customers seen only here,
 	// and FigOverlap + CHANNEL: customers seen here and there.
@@ -278,29 +279,6 @@ func (f figures) outbound(ctx context.Context, channel, prev, cur string) {
 		c[to] = 1
 	}
 	f.add(ctx, channel, c, "")
-}
-
-// firstResponseTTL keeps the "answered" mark of a conversation for the
-// first-response figure (a conversation answered after longer than this
-// counts a second first response).
-const firstResponseTTL = 400 * 24 * time.Hour
-
-// firstResponse counts the time from a conversation's opening to its first
-// reply, once per conversation (UseOnce: once across replicas). A
-// conversation the customer has not written in (an agent started it:
-// Outbound.Start) has nothing to respond to and counts nothing.
-func (f figures) firstResponse(ctx context.Context, conv store.Conversation, now time.Time) {
-	if f.off || conv.LastInboundAt.IsZero() {
-		return
-	}
-	first, err := f.st.UseOnce(ctx, "figures:first-response:"+conv.ID, firstResponseTTL)
-	if err != nil {
-		f.log.Warn("figures: first response not counted", "conversation", conv.ID, "err", err)
-		return
-	}
-	if first {
-		f.sample(ctx, conv.Channel, FigFirstResponse, now.Sub(conv.CreatedAt))
-	}
 }
 
 // match is how a message's customer relates to the customers the hub knew.

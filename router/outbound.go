@@ -159,7 +159,8 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
-	o.fig.firstResponse(ctx, conv, now)
+	// The first reply's adoption figure is counted by Replied, where
+	// FirstReplyAt is set (timeline/figures.go).
 	if _, err := o.convs.Replied(ctx, e); err != nil {
 		// The reply stands and is sent; only its conversation's activity
 		// and status did not move (as before the service, not an error).

@@ -92,12 +92,20 @@ func (q Query) Check() error {
 func dayOf(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
 // Cells are the figure cells that cover the days from..to exactly: whole
-// months as month cells, the days at either end as day cells (a year is
-// at most 12 + 60 cells).
+// years as year cells, whole months as month cells, the days at either end
+// as day cells (any year-long period is at most 12 + 60 cells).
 func Cells(from, to time.Time) []store.FigureDayPhase {
 	var out []store.FigureDayPhase
 	d, end := dayOf(from), dayOf(to)
 	for !d.After(end) {
+		if d.Day() == 1 && d.Month() == time.January {
+			next := d.AddDate(1, 0, 0)
+			if !next.After(end.Add(24 * time.Hour)) {
+				out = append(out, store.FigureDayPhase{Day: yearCell(d)})
+				d = next
+				continue
+			}
+		}
 		if d.Day() == 1 {
 			next := d.AddDate(0, 1, 0)
 			if !next.After(end.Add(24 * time.Hour)) {

@@ -44,9 +44,12 @@ const (
 // one channel, team or agent are kept: "svc:" + group + ":" + name.
 func FigureKey(group, name string) string { return "svc:" + group + ":" + name }
 
-// monthCell is the cell keeping a whole month's counts beside its days
-// ("2006-01"), so a report over a year sums a dozen cells, not 365.
+// monthCell and yearCell are the cells keeping a whole month's ("2006-01")
+// and a whole year's ("2006") counts beside its days, so a report over a
+// calendar year reads one cell per row, and any other year-long period
+// about a dozen months and the days at its ends, never 365 days.
 func monthCell(t time.Time) string { return t.UTC().Format("2006-01") }
+func yearCell(t time.Time) string  { return t.UTC().Format("2006") }
 
 // ErrInvalid: a CSAT score out of range, an unknown grouping, a bad period.
 var ErrInvalid = errors.New("invalid")
@@ -98,13 +101,30 @@ func (r *Rollup) Flush(ctx context.Context) error {
 	cells := b.cells
 	b.cells = map[rollCell]map[string]int64{}
 	b.mu.Unlock()
-	var errs []error
+	// Concurrent writes: the embedded store commits them together.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	// Few at once: on Redis a pipeline that times out under load is
+	// retried by the client, and HINCRBY is not idempotent.
+	sem := make(chan struct{}, 4)
 	for c, counts := range cells {
-		if err := r.st.AddFigures(ctx, store.FigureAdd{Channel: c.key, Day: c.day, Counts: counts}); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: %w", c.key, c.day, err))
-			b.add(c, counts)
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := r.st.AddFigures(ctx, store.FigureAdd{Channel: c.key, Day: c.day, Counts: counts}); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s %s: %w", c.key, c.day, err))
+				mu.Unlock()
+				b.add(c, counts)
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -243,8 +263,9 @@ func (r *Rollup) add(ctx context.Context, conv store.Conversation, agent string,
 	}
 }
 
-// write adds c to the day and month cells of conv's channel, team and
-// agent, concurrently (six small writes; on Redis each is one round trip).
+// write adds c to the day, month and year cells of conv's channel, team
+// and agent (summed in memory while the Rollup runs; else nine small
+// concurrent writes, on Redis one round trip each).
 func (r *Rollup) write(ctx context.Context, conv store.Conversation, agent string, at time.Time, c map[string]int64) error {
 	var keys []string
 	if conv.Channel != "" {
@@ -256,11 +277,12 @@ func (r *Rollup) write(ctx context.Context, conv store.Conversation, agent strin
 	if agent != "" {
 		keys = append(keys, FigureKey(GroupAgent, agent))
 	}
-	day, month := store.FigureDay(at), monthCell(at)
+	cells := []string{store.FigureDay(at), monthCell(at), yearCell(at)}
 	if b := r.batch.Load(); b != nil {
 		for _, k := range keys {
-			b.add(rollCell{k, day}, c)
-			b.add(rollCell{k, month}, c)
+			for _, d := range cells {
+				b.add(rollCell{k, d}, c)
+			}
 		}
 		return nil
 	}
@@ -270,7 +292,7 @@ func (r *Rollup) write(ctx context.Context, conv store.Conversation, agent strin
 		errs []error
 	)
 	for _, k := range keys {
-		for _, d := range []string{day, month} {
+		for _, d := range cells {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -261,3 +261,24 @@ func TestScriptedServiceFigures(t *testing.T) {
 		}
 	})
 }
+
+// TestCells: a period is covered exactly once by year, month and day
+// cells.
+func TestCells(t *testing.T) {
+	d := func(s string) time.Time { x, _ := time.Parse(time.DateOnly, s); return x }
+	for _, tc := range []struct{ from, to, want string }{
+		{"2025-01-01", "2025-12-31", "[2025]"},
+		{"2025-01-01", "2026-01-02", "[2025 2026-01-01 2026-01-02]"},
+		{"2025-12-30", "2026-02-28", "[2025-12-30 2025-12-31 2026-01 2026-02]"},
+		{"2026-02-27", "2026-03-02", "[2026-02-27 2026-02-28 2026-03-01 2026-03-02]"},
+		{"2026-05-04", "2026-05-04", "[2026-05-04]"},
+	} {
+		var got []string
+		for _, c := range sla.Cells(d(tc.from), d(tc.to)) {
+			got = append(got, c.Day)
+		}
+		if s := strings.Join(got, " "); "["+s+"]" != tc.want {
+			t.Errorf("Cells(%s, %s) = [%s], want %s", tc.from, tc.to, s, tc.want)
+		}
+	}
+}

@@ -277,6 +277,9 @@ func (s *Service) Replied(ctx context.Context, e store.Entry) (store.Conversatio
 		return after, fmt.Errorf("conversation %s: %w", e.ConversationID, err)
 	}
 	s.load(ctx, before, after)
+	if before.FirstReplyAt.IsZero() && !after.FirstReplyAt.IsZero() {
+		s.countFirstResponse(ctx, after)
+	}
 	s.trackChanged(ctx, before, after, e.OccurredAt, e.Agent)
 	return after, nil
 }

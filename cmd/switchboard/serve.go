@@ -284,7 +284,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { rt.Run(ctx) })
 	run(func() { out.Run(ctx, 2, consumer) })
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
-	run(func() { convs.RunPendingEvents(ctx, 15*time.Second) }) // agents' changes' webhook events a crash left behind
+	run(func() { convs.RunPendingEvents(ctx, 15*time.Second) })         // agents' changes' webhook events a crash left behind
 	run(func() { rt.Resolver().RunPendingEvents(ctx, 15*time.Second) }) // merges' webhook events a crash left behind
 	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })
 	run(func() { chans.run(ctx) })

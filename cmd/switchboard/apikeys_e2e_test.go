@@ -14,7 +14,8 @@ import (
 // an agent's token gets 403, the key scoped to it is accepted with either
 // of its two tokens (a rotation: one by token, one by token_sha256), a key
 // for another channel gets 403; the entry records posted_by key:crm-sync;
-// `switchboard audit` lists the posts with the key as actor, filtered.
+// `switchboard audit` lists the posts with the key as actor, filtered, and
+// the keys' configuration change.
 func TestAPIKeysAndAuditCLI(t *testing.T) {
 	sum := sha256.Sum256([]byte("crm-key-new"))
 	cfg := writeConfig(t, embeddedStore(t), `api_keys:
@@ -77,6 +78,13 @@ func TestAPIKeysAndAuditCLI(t *testing.T) {
 	out, err = exec.Command(binary(t), "audit", "--json", "--actor", "key:partner-sync", "--url", p.base, "--token", adminToken).CombinedOutput()
 	if err != nil || strings.Count(string(out), `"actor":"key:partner-sync"`) != 1 {
 		t.Errorf("switchboard audit --json: %v\n%s", err, out)
+	}
+	// The keys themselves: their change (here: first configured) is
+	// audited at start, by "config", without tokens or digests.
+	out, err = exec.Command(binary(t), "audit", "--action", "api_key", "--url", p.base, "--token", adminToken).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "crm-sync(scopes ingest; channels crm; 2 token(s))") || !strings.Contains(string(out), "config") ||
+		strings.Contains(string(out), hex.EncodeToString(sum[:])) || strings.Contains(string(out), "crm-key-old") {
+		t.Errorf("switchboard audit --action api_key: %v\n%s", err, out)
 	}
 	if out, err := exec.Command(binary(t), "audit", "--since", "yesterday", "--url", p.base, "--token", adminToken).CombinedOutput(); err == nil {
 		t.Errorf("audit --since yesterday: no error\n%s", out)

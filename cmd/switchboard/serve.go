@@ -193,6 +193,9 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := auditKeyChanges(context.Background(), st, apiKeys(cfg), time.Now().UTC()); err != nil { // apikeys.go
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

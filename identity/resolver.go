@@ -597,8 +597,13 @@ func (r *Resolver) Unmerge(ctx context.Context, id, by string) (store.Merge, err
 	}); err != nil {
 		return m, err
 	}
+	applied := m
 	m, err = r.st.UpdateMerge(ctx, id, func(x *store.Merge) error { x.Status, x.UpdatedAt, x.By = store.MergeUndone, now, by; return nil })
 	if err == nil {
+		// The merge's own event first (recorded already unless a crash
+		// came between the merge and its recording; one event per key),
+		// so a merge undone before the sweeper saw it is still announced.
+		r.recordMerge(ctx, "customer.merged", applied)
 		r.recordMerge(ctx, "customer.unmerged", m)
 	}
 	return m, err

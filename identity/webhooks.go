@@ -2,7 +2,10 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -75,5 +78,107 @@ func (r *Resolver) dropFresh(ctx context.Context, cust string) {
 	}
 	if _, err := r.st.DeleteWebhookCustomer(ctx, cust); err != nil {
 		r.log.Error("empty customer dropped, its customer.created event not", "customer", cust, "err", err)
+	}
+}
+
+// SweepPendingEvents records again the customer.merged and
+// customer.unmerged events of the merges and unmerges audited since from
+// (their audit records are written before the change): what a crash
+// between a change and its recording left behind. The event is derived
+// from the merge record as it stands (an applied merge: merged; an undone
+// one: unmerged), keyed as recordMerge keys it, so an event recorded
+// already is not sent twice; a merge that did not happen has no applied
+// record and no merged customer, and yields nothing. It returns how many
+// merges it looked at.
+func (r *Resolver) SweepPendingEvents(ctx context.Context, from time.Time) (int, error) {
+	if r.hooks == nil {
+		return 0, nil
+	}
+	seen := map[string]bool{}
+	q := store.AuditQuery{Action: "customer", From: from, Limit: store.MaxAuditPage}
+	for {
+		page, err := r.st.QueryAudit(ctx, q)
+		if err != nil {
+			return len(seen), err
+		}
+		for _, a := range page.Records {
+			var id string
+			switch a.Action {
+			case "customer.merge":
+				id = strings.TrimPrefix(a.Detail, "merge ")
+			case "customer.unmerge":
+				id = a.Detail
+			default:
+				continue
+			}
+			if id == "" || seen[id] {
+				continue
+			}
+			seen[id] = true
+			m, err := r.st.GetMerge(ctx, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				if a.Action == "customer.merge" {
+					if err := r.sweepUnrecordedMerge(ctx, id, a); err != nil {
+						return len(seen), err
+					}
+				}
+				continue
+			case err != nil:
+				return len(seen), err
+			}
+			switch {
+			case m.Kind == "merge" && m.Status == store.MergeApplied:
+				r.recordMerge(ctx, "customer.merged", m)
+			case m.Kind == "merge" && m.Status == store.MergeUndone:
+				r.recordMerge(ctx, "customer.unmerged", m)
+			}
+		}
+		if page.Next == "" {
+			return len(seen), nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// sweepUnrecordedMerge handles a merge whose record a crash kept from being
+// written: when the loser is merged into the winner (the audit record's
+// target, "LOSER -> WINNER"), the merge happened and its event is recorded,
+// keyed by the loser's update time.
+func (r *Resolver) sweepUnrecordedMerge(ctx context.Context, id string, a store.AuditRecord) error {
+	loser, winner, ok := strings.Cut(a.Target, " -> ")
+	if !ok {
+		return nil
+	}
+	c, err := r.st.GetCustomer(ctx, loser)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || c.MergedInto != winner {
+		return err
+	}
+	key := id + "/" + strconv.FormatInt(c.UpdatedAt.UnixNano(), 10)
+	return r.record(ctx, "customer.merged", key, winner, MergeData{MergeID: id, CustomerID: winner, Winner: winner, Loser: loser, By: a.Actor})
+}
+
+// RunPendingEvents sweeps every interval (SweepPendingEvents) until ctx
+// ends, from a little before the previous sweep began, first over the
+// last ten minutes. Every replica may run it: sweeps are idempotent.
+func (r *Resolver) RunPendingEvents(ctx context.Context, interval time.Duration) {
+	from := r.clock().Add(-10 * time.Minute)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := r.clock()
+		if _, err := r.SweepPendingEvents(ctx, from); err != nil {
+			r.log.Warn("pending merge events sweep", "err", err)
+			continue
+		}
+		from = start.Add(-time.Minute)
 	}
 }

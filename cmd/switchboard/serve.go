@@ -193,6 +193,9 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := auditKeyChanges(context.Background(), st, apiKeys(cfg), time.Now().UTC()); err != nil { // apikeys.go
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -294,7 +297,8 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
 	run(func() { surveys.Run(ctx, 5*time.Second) })
 	run(func() { svcFigures.Run(ctx) })
-	run(func() { convs.RunPendingEvents(ctx, 15*time.Second) }) // agents' changes' webhook events a crash left behind
+	run(func() { convs.RunPendingEvents(ctx, 15*time.Second) })         // agents' changes' webhook events a crash left behind
+	run(func() { rt.Resolver().RunPendingEvents(ctx, 15*time.Second) }) // merges' webhook events a crash left behind
 	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })
 	run(func() { chans.run(ctx) })
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })

@@ -97,6 +97,10 @@ type Config struct {
 	// BusinessHours and SLA are the SLA calendars and policies (sla.go).
 	BusinessHours []BusinessHours `yaml:"business_hours"`
 	SLA           []SLAPolicy     `yaml:"sla"`
+	// APIKeys are tokens for systems, with scopes (apikeys.go).
+	APIKeys []APIKey `yaml:"api_keys"`
+	// Audit configures the audit log (apikeys.go).
+	Audit Audit `yaml:"audit"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
@@ -305,6 +309,8 @@ type Channel struct {
 	// Retention: entries of this channel older than this, in resolved
 	// conversations, are deleted by the retention sweeper. 0: kept for ever.
 	Retention Duration `yaml:"retention"`
+	// CSAT is the satisfaction survey after a resolution (csat.go).
+	CSAT CSAT `yaml:"csat"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30s",
@@ -460,6 +466,7 @@ func asFieldErrors(err error, where string) ValidationErrors {
 // normalises identity.default_region to upper case.
 func (c *Config) SetDefaults() {
 	c.retentionDefaults()
+	c.auditDefaults()
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr
 	}

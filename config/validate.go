@@ -42,6 +42,8 @@ func (c *Config) Validate() error {
 	v.errs = append(v.errs, c.loadErrs...)
 	c.validateRetention(v)
 	c.validateSLA(v)
+	c.validateAudit(v)
+	c.validateAPIKeys(v)
 
 	// http
 	v.hostPort("http.addr", c.HTTP.Addr, true)
@@ -233,6 +235,7 @@ func (c *Config) Validate() error {
 		}
 		v.oneOf(p+".phase", ch.Phase, phases)
 		ch.Readiness.validate(v, p+".readiness")
+		ch.CSAT.validate(v, p+".csat")
 		if ch.Phase == PhasePilot && ch.PilotTeam == "" {
 			v.add(p+".pilot_team", "is required when phase is pilot")
 		}

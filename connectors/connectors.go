@@ -69,6 +69,9 @@ type Message struct {
 	// (a Slack thread_ts, an email thread root, an API thread_id). Empty means
 	// "the customer's current conversation on this channel".
 	ThreadKey string `json:"thread_key,omitempty"`
+	// Thread, when the channel has them, are the further clues of the
+	// message's thread the router's threading chain tries (email).
+	Thread *ThreadHints `json:"thread,omitempty"`
 	// Sender identities, at least one. Verified ones can merge customers;
 	// claimed ones only ever produce merge suggestions.
 	Identities []Identity `json:"identities"`
@@ -253,6 +256,17 @@ type Outgoing struct {
 	// one in answer to a message marked NoReply. Its entry carries the flag
 	// "automatic" (store.FlagAutomatic).
 	Automatic bool `json:"automatic,omitempty"`
+	// Choices are quick answers a channel may offer as buttons (a survey's
+	// scores: Slack renders them as a block of buttons whose click comes
+	// back as an inbound message with the choice's Value as its text).
+	// The Text stands on its own for channels without buttons.
+	Choices []Choice `json:"choices,omitempty"`
+}
+
+// Choice is one quick answer of an Outgoing message.
+type Choice struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
 }
 
 // SendResult is what the provider said about an accepted send.

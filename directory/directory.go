@@ -142,7 +142,7 @@ func (d *Directory) SetPhase(ctx context.Context, name, phase, by string) (Chann
 	// answers 5xx and the admin retries; a change is never left unaudited.
 	now := d.clock()
 	if err := d.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "channel.phase", Target: name, Detail: c.Phase + " -> " + phase}); err != nil {
-		return Channel{}, fmt.Errorf("channel %q: audit phase change: %w", name, err)
+		return Channel{}, fmt.Errorf("channel %q: phase change: %w: %w", name, store.ErrAuditFailed, err)
 	}
 	if err := d.st.PutChannelState(ctx, store.ChannelState{Name: name, Phase: phase, UpdatedBy: by, UpdatedAt: now}); err != nil {
 		return Channel{}, err

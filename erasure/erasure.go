@@ -108,6 +108,16 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 						return rep, fmt.Errorf("erase: tombstone: %w", err)
 					}
 					rep.Tombstones++
+					// A mail's copy that reached another mailbox was
+					// folded into this entry (no id of its own): its
+					// Message-ID is buried too (store.MessageIDTombstone).
+					for _, f := range e.Fields {
+						if f.Name == "Message-ID" {
+							if err := tombs.Bury(ctx, store.MessageIDTombstone(f.Value), clock().UTC()); err != nil {
+								return rep, fmt.Errorf("erase: tombstone: %w", err)
+							}
+						}
+					}
 				}
 				for _, a := range e.Attachments {
 					if a.SHA256 == "" {
@@ -191,7 +201,7 @@ func Erase(ctx context.Context, st store.Store, blobs connectors.Blobs, customer
 	// nothing would run it again.
 	if err := st.AppendAudit(ctx, store.AuditRecord{At: clock().UTC(), Actor: by, Action: "customer.erase", Target: v.Root.ID,
 		Detail: fmt.Sprintf("%d customer record(s), %d entries, %d attachments (%d shared kept), %d tombstones, %d quarantined, %d dead letters, %d queued", len(rep.Customers), rep.Entries, rep.Attachments, rep.SharedAttachments, rep.Tombstones, rep.Quarantined, rep.DeadLetters, rep.Queued)}); err != nil {
-		return rep, fmt.Errorf("erase: audit: %w", err)
+		return rep, fmt.Errorf("erase: %w: %w", store.ErrAuditFailed, err)
 	}
 	for _, c := range v.Members {
 		if err := st.DeleteCustomer(ctx, c.ID); err != nil {

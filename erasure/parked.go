@@ -116,6 +116,11 @@ func eraseParked(ctx context.Context, st store.Store, tombs *store.Tombstoner, a
 		if err := tombs.Bury(ctx, msg.ID, at); err != nil {
 			return r, fmt.Errorf("erase: tombstone: %w", err)
 		}
+		if msg.Thread != nil && msg.Thread.MessageID != "" {
+			if err := tombs.Bury(ctx, store.MessageIDTombstone("<"+msg.Thread.MessageID+">"), at); err != nil {
+				return r, fmt.Errorf("erase: tombstone: %w", err)
+			}
+		}
 		if err := st.Ack(ctx, store.QueueIngest, d.ID); err != nil {
 			return r, fmt.Errorf("erase: ingest queue: %w", err)
 		}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/ids"
@@ -230,12 +232,9 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		cust = newCustomerIDFor(msg)
 		fresh = true
 		res.Created = true
-		if err := r.st.CreateCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}); err != nil {
-			return res, err
-		}
-		// Before anything is bound to it: a redelivery after a crash comes
-		// here again (the same id) and records it then.
-		if err := r.record(ctx, "customer.created", cust, cust, CustomerData{CustomerID: cust, Name: msg.SenderName, MessageID: msg.ID}); err != nil {
+		// customer.created before anything is bound to it: a redelivery
+		// after a crash comes here again (the same id) and records it then.
+		if err := r.createCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}, msg.ID); err != nil {
 			return res, err
 		}
 	}
@@ -503,6 +502,19 @@ func (r *Resolver) Merge(ctx context.Context, a, b, by, evidence, messageID stri
 		if loser < winner {
 			winner, loser = loser, winner
 		}
+		// The audit record goes first (docs/ARCHITECTURE.md, "The audit
+		// rule"): when it cannot be written the customers stay apart. Its
+		// id comes from the loser's version before the merge, so a retry
+		// (a crash in between, a redelivered message) writes it once.
+		lc, err := r.st.GetCustomer(ctx, loser)
+		if err != nil {
+			return "", store.Merge{}, err
+		}
+		mid := pairID("mg_", winner, loser)
+		if err := r.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("customer.merge", winner, loser, strconv.FormatInt(lc.Version, 10)),
+			At: r.clock().UTC(), Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Customer: winner, Detail: "merge " + mid}); err != nil {
+			return "", store.Merge{}, fmt.Errorf("merge %s into %s: %w: %w", loser, winner, store.ErrAuditFailed, err)
+		}
 		_, err = r.st.UpdateCustomer(ctx, loser, func(c *store.Customer) error {
 			if c.MergedInto != "" {
 				return errRetryMerge
@@ -537,11 +549,7 @@ func (r *Resolver) Merge(ctx context.Context, a, b, by, evidence, messageID stri
 			return "", store.Merge{}, err
 		}
 		// The evidence (identities) stays on the merge record, which erasure
-		// scrubs. The merge is done and a retry would find one customer and
-		// stop before this line, so a failed audit is logged, not returned.
-		if err := r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.merge", Target: loser + " -> " + winner, Detail: "merge " + m.ID}); err != nil {
-			r.log.Error("customer merged, audit record lost", "merge", m.ID, "winner", winner, "loser", loser, "by", by, "err", err)
-		}
+		// scrubs; the audit record (written before) names only ids.
 		r.recordMerge(ctx, "customer.merged", m)
 		root, err := r.root(ctx, winner)
 		return root, m, err
@@ -573,7 +581,7 @@ func (r *Resolver) Unmerge(ctx context.Context, id, by string) (store.Merge, err
 	// answers 5xx and the agent retries; an unmerge is never left unaudited.
 	now := r.clock().UTC()
 	if err := r.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "customer.unmerge", Target: m.Loser + " -/- " + m.Winner, Detail: id}); err != nil {
-		return m, fmt.Errorf("unmerge %s: audit: %w", id, err)
+		return m, fmt.Errorf("unmerge %s: %w: %w", id, store.ErrAuditFailed, err)
 	}
 	if _, err := r.st.UpdateCustomer(ctx, m.Loser, func(c *store.Customer) error {
 		if c.MergedInto == m.Winner {
@@ -661,6 +669,16 @@ func (r *Resolver) Decide(ctx context.Context, id string, accept bool, by string
 	}
 	if s.Kind != "suggestion" || s.Status != store.MergeProposed {
 		return s, fmt.Errorf("suggestion %s is %s: %w", id, s.Status, store.ErrConflict)
+	}
+	// The decision is audited before it is made (docs/ARCHITECTURE.md,
+	// "The audit rule"), once per proposal (its last update time).
+	action := "suggestion.reject"
+	if accept {
+		action = "suggestion.accept"
+	}
+	if err := r.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID(action, id, s.UpdatedAt.Format(time.RFC3339Nano)), At: r.clock().UTC(),
+		Actor: by, Action: action, Target: id, Customer: s.Winner, Detail: s.Loser + " / " + s.Winner}); err != nil {
+		return s, fmt.Errorf("suggestion %s: %w: %w", id, store.ErrAuditFailed, err)
 	}
 	status := store.MergeRejected
 	if !accept {

@@ -37,6 +37,24 @@ func (r *Resolver) record(ctx context.Context, typ, key, customerID string, data
 	return r.hooks.Record(ctx, typ, key, customerID, data)
 }
 
+// createCustomer creates c and records its customer.created, in one store
+// step when the Recorder can make the event for the store to write (one
+// write where there were two on the embedded store).
+func (r *Resolver) createCustomer(ctx context.Context, c store.Customer, messageID string) error {
+	data := CustomerData{CustomerID: c.ID, Name: c.Name, MessageID: messageID}
+	if m, ok := r.hooks.(timeline.WebhookEventMaker); ok {
+		evs, err := m.WebhookEvents([]timeline.Hook{{Type: "customer.created", Key: c.ID, CustomerID: c.ID, Data: data}})
+		if err != nil {
+			return err
+		}
+		return r.st.CreateCustomerWithWebhookEvents(ctx, c, evs)
+	}
+	if err := r.st.CreateCustomer(ctx, c); err != nil {
+		return err
+	}
+	return r.record(ctx, "customer.created", c.ID, c.ID, data)
+}
+
 // recordMerge records a merge or unmerge that was made (keyed by the merge
 // record's update time); a failure is logged, the change stands.
 func (r *Resolver) recordMerge(ctx context.Context, typ string, m store.Merge) {

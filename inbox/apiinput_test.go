@@ -46,8 +46,9 @@ func newAPIHub(t *testing.T) *apiHub {
 	h.rt = router.New(st, dir, router.Options{Clock: now, Routing: router.Routing{Teams: []string{"support"}}})
 	h.srv = inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: router.NewIngest(st, dir, "FI", now, nil), Clock: now,
 		Credentials: []inbox.Credential{
-			{Principal: inbox.Principal{Name: "crm-sync", Role: "agent", Teams: []string{"support"}}, TokenSHA256: inbox.HashToken("sync-tok")},
-			{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken("root-tok")}}})
+			{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken("root-tok")}},
+		// crm is trusted: a system posts with an API key scoped to it.
+		APIKeys: []inbox.APIKey{{Name: "crm-sync", TokenSHA256: []string{inbox.HashToken("sync-tok")}, Channels: []string{"crm"}, Scopes: []string{inbox.ScopeIngest}}}})
 	return h
 }
 
@@ -128,9 +129,9 @@ func (h *apiHub) queued(t *testing.T) int64 {
 	return st.Length
 }
 
-// TestAPIChannelRecordsWhoPosted: any agent's token may post to a trusted
-// api channel, so whoever posted is on the entry (posted_by, through the
-// ingest queue) and in the audit log.
+// TestAPIChannelRecordsWhoPosted: whoever posted (here the API key
+// crm-sync) is on the entry (posted_by, through the ingest queue) and in
+// the audit log.
 func TestAPIChannelRecordsWhoPosted(t *testing.T) {
 	h := newAPIHub(t)
 	code, body := h.post(t, "sync-tok", map[string]any{"external_id": "order-1", "sender": map[string]string{"email": "ada@example.com"}, "text": "Where is my order?"})
@@ -145,21 +146,21 @@ func TestAPIChannelRecordsWhoPosted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.PostedBy != "crm-sync" {
-		t.Errorf("entry posted_by %q, want crm-sync", e.PostedBy)
+	if e.PostedBy != "key:crm-sync" {
+		t.Errorf("entry posted_by %q, want key:crm-sync", e.PostedBy)
 	}
 	var tl struct {
 		Entries []map[string]any `json:"entries"`
 	}
 	h.get(t, "/api/v1/customers/"+e.CustomerID+"/timeline", &tl)
-	if len(tl.Entries) != 1 || tl.Entries[0]["posted_by"] != "crm-sync" {
-		t.Errorf("timeline entries %v, want one with posted_by crm-sync", tl.Entries)
+	if len(tl.Entries) != 1 || tl.Entries[0]["posted_by"] != "key:crm-sync" {
+		t.Errorf("timeline entries %v, want one with posted_by key:crm-sync", tl.Entries)
 	}
 	as, err := h.st.ListAudit(context.Background(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(as) != 1 || as[0].Actor != "crm-sync" || as[0].Action != "channel.message" || as[0].Target != "crm" || as[0].Detail != id {
+	if len(as) != 1 || as[0].Actor != "key:crm-sync" || as[0].Action != "channel.message" || as[0].Target != "crm" || as[0].Detail != id {
 		t.Errorf("audit %+v, want one channel.message record by crm-sync on crm naming %s", as, id)
 	}
 }

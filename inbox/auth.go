@@ -14,6 +14,9 @@ type Principal struct {
 	Name  string
 	Role  string // admin | agent
 	Teams []string
+	// Scopes and Channels: what an API key (Role RoleKey) may do (apikeys.go).
+	Scopes   []string `json:"-"`
+	Channels []string `json:"-"`
 }
 
 // IsAdmin reports whether p may use admin routes.
@@ -30,6 +33,7 @@ type Credential struct {
 
 type authenticator struct {
 	creds []Credential
+	keys  []APIKey // apikeys.go
 }
 
 func (a *authenticator) lookup(token string) (Principal, bool) {
@@ -46,7 +50,7 @@ func (a *authenticator) lookup(token string) (Principal, bool) {
 		}
 	}
 	if found == nil {
-		return Principal{}, false
+		return a.lookupKey(got)
 	}
 	return *found, true
 }

@@ -142,13 +142,17 @@ func (s *Server) putConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalFrom(ctx)
-	c, err := s.o.Consent.Record(ctx, store.Consent{CustomerID: v.Root.ID, Channel: in.Channel, Purpose: in.Purpose, Granted: *in.Granted,
-		Source: strings.TrimSpace(in.Source), Text: in.Text, Version: in.Version, RecordedBy: p.Name})
+	dec := store.Consent{CustomerID: v.Root.ID, Channel: in.Channel, Purpose: in.Purpose, Granted: *in.Granted,
+		Source: strings.TrimSpace(in.Source), Text: in.Text, Version: in.Version, RecordedBy: p.Name}
+	// Audited before it is recorded (audit.go: one rule).
+	if !s.auditBefore(w, r, consentAction(dec.Granted), v.Root.ID, v.Root.ID, consentDetail(dec)) {
+		return
+	}
+	c, err := s.o.Consent.Record(ctx, dec)
 	if err != nil {
 		storeError(w, err)
 		return
 	}
-	s.auditData(ctx, p.Name, consentAction(c.Granted), v.Root.ID, consentDetail(c))
 	out, err := s.consentsOf(ctx, v.Root.ID)
 	if err != nil {
 		storeError(w, err)
@@ -189,6 +193,9 @@ func (s *Server) startConversation(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	p := principalFrom(ctx)
+	if !s.auditBefore(w, r, "outbound.started", r.PathValue("id"), r.PathValue("id"), fmt.Sprintf("purpose=%s channel=%s", in.Purpose, in.Channel)) {
+		return // audit.go: not audited, not sent
+	}
 	e, conv, err := s.o.Outbound.Start(ctx, router.StartRequest{CustomerID: r.PathValue("id"), Channel: in.Channel, Text: in.Text,
 		Subject: in.Subject, Purpose: in.Purpose, Agent: p.Name})
 	if err != nil {
@@ -200,6 +207,5 @@ func (s *Server) startConversation(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
-	s.auditData(ctx, p.Name, "outbound.started", e.CustomerID, fmt.Sprintf("purpose=%s channel=%s conversation=%s entry=%s", in.Purpose, in.Channel, conv.ID, e.ID))
 	writeJSON(w, http.StatusCreated, map[string]any{"entry": e, "conversation": conv})
 }

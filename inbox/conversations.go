@@ -126,6 +126,9 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, timeline.ErrInvalidChange):
 		writeError(w, 422, "invalid", err.Error())
 		return
+	case errors.Is(err, timeline.ErrAudit):
+		auditUnavailable(w) // audit.go: nothing changed
+		return
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, 409, "conflict", "another conversation of this customer is open on the same thread; resolve it first")
 		return
@@ -190,6 +193,9 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 	if int64(len(in.Text)) > s.o.MaxBodyBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("text of %d bytes exceeds the limit of %d", len(in.Text), s.o.MaxBodyBytes))
 		return
+	}
+	if !s.auditBefore(w, r, "conversation.reply", c.ID, c.CustomerID, fmt.Sprintf("channel=%s attachments=%d", in.Channel, len(in.Attachments))) {
+		return // audit.go: not audited, not sent
 	}
 	atts, ok := s.storeReplyAttachments(w, r, in.Attachments)
 	if !ok {
@@ -361,6 +367,9 @@ func (s *Server) note(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeBody(w, r, &in) {
 		return
 	}
+	if !s.auditBefore(w, r, "conversation.note", c.ID, c.CustomerID, "") {
+		return // audit.go: not audited, not written
+	}
 	e, err := s.o.Outbound.Note(r.Context(), c.ID, principalFrom(r.Context()).Name, in.Text)
 	if err != nil {
 		storeError(w, err)
@@ -413,21 +422,13 @@ func (s *Server) replayDead(w http.ResponseWriter, r *http.Request) {
 	if !validQueue(w, name) {
 		return
 	}
+	if !s.auditBefore(w, r, "queue.replay", name, "", r.URL.Query().Get("id")) {
+		return // audit.go: not audited, not replayed
+	}
 	n, err := s.o.Store.ReplayDead(r.Context(), name, r.URL.Query().Get("id"))
 	if err != nil {
 		storeError(w, err)
 		return
 	}
-	_ = s.o.Store.AppendAudit(r.Context(), store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(r.Context()).Name,
-		Action: "queue.replay", Target: name, Detail: r.URL.Query().Get("id")})
 	writeJSON(w, 200, map[string]int{"replayed": n})
-}
-
-func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
-	as, err := s.o.Store.ListAudit(r.Context(), intParam(r, "limit", 100, 10000))
-	if err != nil {
-		storeError(w, err)
-		return
-	}
-	writeJSON(w, 200, map[string]any{"audit": as})
 }

@@ -3,7 +3,6 @@ package inbox
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/switchboard-hub/switchboard/connectors"
@@ -44,17 +43,22 @@ func (s *Server) releaseQuarantine(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 422, "invalid", "quarantined payload is not a message: "+err.Error())
 		return
 	}
+	// Audited before the message goes (audit.go): a release that cannot be
+	// audited does not happen, the item goes back into the quarantine. The
+	// record's id is the item's, so a retried release is audited once.
+	rec := store.AuditRecord{ID: store.AuditID("quarantine.release", q.ID), At: s.o.Clock().UTC(), Actor: principalFrom(ctx).Name,
+		Action: "quarantine.release", Target: q.ID, Detail: q.Channel}
+	if err := s.o.Store.AppendAudit(ctx, rec); err != nil {
+		s.requarantine(ctx, q)
+		s.o.Logger.Error("release refused: its audit record could not be written", "id", q.ID, "err", err)
+		auditUnavailable(w)
+		return
+	}
 	id, err := s.o.Ingest.Deliver(ctx, msg)
 	if err != nil {
 		s.requarantine(ctx, q) // not lost: back into quarantine
 		storeError(w, err)
 		return
-	}
-	// The message is on its way already (that cannot be undone): a lost
-	// record is logged and counted, the release still answered.
-	rec := store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(ctx).Name, Action: "quarantine.release", Target: q.ID, Detail: q.Channel}
-	if err := s.o.Store.AppendAudit(ctx, rec); err != nil {
-		s.auditLost(rec, err)
 	}
 	writeJSON(w, 202, map[string]string{"id": id, "status": "accepted"})
 }
@@ -74,7 +78,8 @@ func (s *Server) dropQuarantine(w http.ResponseWriter, r *http.Request) {
 			s.o.Logger.Error("quarantined message lost: could not put it back", "id", q.ID, "channel", q.Channel, "err", perr)
 			s.auditLost(rec, err) // deleted after all, and not audited
 		}
-		storeError(w, fmt.Errorf("audit quarantine deletion: %w", err))
+		s.o.Logger.Error("deletion refused: its audit record could not be written", "id", q.ID, "err", err)
+		auditUnavailable(w)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

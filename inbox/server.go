@@ -38,6 +38,8 @@ type Options struct {
 	Resolver    *identity.Resolver
 	Outbound    *router.Outbound
 	Credentials []Credential
+	// APIKeys are tokens for systems, with scopes (apikeys.go).
+	APIKeys []APIKey
 	// Teams are every configured team (admins see every team's pilot conversations).
 	Teams    []string
 	Gatherer prometheus.Gatherer
@@ -142,7 +144,7 @@ func New(o Options) *Server {
 		o.MaxStreamsPerAgent = 8
 	}
 	// One copy of the credentials, for bearer tokens and sessions alike.
-	auth := &authenticator{creds: slices.Clone(o.Credentials)}
+	auth := &authenticator{creds: slices.Clone(o.Credentials), keys: slices.Clone(o.APIKeys)}
 	s := &Server{o: o, mux: http.NewServeMux(), auth: auth, sess: newSessions(o, auth), streams: newStreamLimit(o.MaxStreamsPerAgent)}
 	s.tickets = newTickets(s.sess, o.Store, o.Clock)
 	m := routeRecorder{s}
@@ -205,6 +207,7 @@ func New(o Options) *Server {
 	s.mountWebhooks(m)
 	s.mountRights(m) // rights.go
 	s.mountReports(m)
+	s.mountAttachments(m)
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -265,7 +268,14 @@ func (s *Server) authed(admin bool, h http.HandlerFunc) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if admin && !principalFrom(r.Context()).IsAdmin() {
+		r = withAuditKey(r) // audit.go
+		if p := principalFrom(r.Context()); p.IsKey() {
+			// A key reaches only the routes its scopes name (apikeys.go).
+			if !keyAllows(p, r) {
+				writeError(w, http.StatusForbidden, "forbidden", "this API key's scopes do not include this route")
+				return
+			}
+		} else if admin && !p.IsAdmin() {
 			writeError(w, http.StatusForbidden, "forbidden", "this route is for admins")
 			return
 		}
@@ -286,6 +296,8 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, store.ErrAuditFailed):
+		auditUnavailable(w) // audit.go: the action was not done
 	case errors.Is(err, router.ErrNoConsent):
 		// A reply refused for consent (the customer sent STOP): 409
 		// cannot_send, as before consent purposes; starting a conversation
@@ -351,6 +363,10 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown_channel", fmt.Sprintf("no api channel %q is accepting messages", name))
 		return
 	}
+	if ok, why := mayPost(principalFrom(r.Context()), name, ch.Trusted); !ok {
+		writeError(w, http.StatusForbidden, "forbidden", why)
+		return
+	}
 	// The raw bytes first: encoding/json replaces invalid UTF-8 with
 	// U+FFFD, so two external_ids differing only in invalid bytes became
 	// one id, and the second message was dropped as a duplicate.
@@ -385,8 +401,8 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 	if in.Sender.Email == "" && in.Sender.Phone == "" {
 		problems = append(problems, "sender needs at least one identity (email or phone)")
 	}
-	// Whoever posts is recorded on the entry (posted_by) and in the audit
-	// log: any agent's token may post, even to a trusted channel.
+	// Whoever posts is recorded on the entry (posted_by: an agent's name or
+	// "key:NAME") and in the audit log.
 	by := principalFrom(r.Context()).Name
 	now := s.o.Clock().UTC()
 	msg := connectors.Message{Channel: name, ProviderID: in.ExternalID, ThreadKey: in.ThreadID, SenderName: in.Sender.Name,
@@ -420,15 +436,18 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 	// The audit record of the post is written while the message is
 	// enqueued, not after it: on the embedded store the two writes then
 	// share one commit instead of waiting for two in a row. It records the
-	// post (a refused one too, with the reason). A lost record is logged and
-	// counted; the message, durable or refused by then, is answered as such.
-	rec := store.AuditRecord{At: now, Actor: by, Action: "channel.message", Target: name,
-		Detail: connectors.MessageID(msg.Channel, msg.ProviderID)}
+	// post (a refused one too, with the reason). Its id is the message's,
+	// so when it fails the post answers 503 and the system's retry (the
+	// same external_id: one message) writes it once (audit.go).
+	mid := connectors.MessageID(msg.Channel, msg.ProviderID)
+	rec := store.AuditRecord{ID: store.AuditID("channel.message", mid), At: now, Actor: by, Action: "channel.message", Target: name, Detail: mid}
 	audited := make(chan error, 1)
 	go func() { audited <- s.o.Store.AppendAudit(context.WithoutCancel(r.Context()), rec) }()
 	id, err := s.o.Ingest.Deliver(r.Context(), msg)
-	if aerr := <-audited; aerr != nil {
-		s.auditLost(rec, aerr)
+	if aerr := <-audited; aerr != nil && err == nil {
+		s.o.Logger.Error("post not confirmed: its audit record could not be written", "channel", name, "actor", by, "err", aerr)
+		auditUnavailable(w)
+		return
 	}
 	if err != nil {
 		refused := store.AuditRecord{At: now, Actor: by, Action: "channel.message.refused", Target: name, Detail: rec.Detail + ": " + err.Error()}

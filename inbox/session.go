@@ -950,15 +950,14 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(r.Context())
 	if _, ok := sessionFrom(r.Context()); ok {
+		// Audited before the sessions end (audit.go): a sign-out that
+		// cannot be audited does not happen (503; the agent tries again).
+		if !s.auditBefore(w, r, "session.logout", p.Name, "", "") {
+			return
+		}
 		if err := s.sess.endAll(r.Context(), p.Name); err != nil {
 			storeError(w, err)
 			return
-		}
-		// The sessions have ended already (that cannot be undone, nor
-		// should a logout fail): a lost record is logged and counted.
-		rec := store.AuditRecord{At: s.o.Clock().UTC(), Actor: p.Name, Action: "session.logout", Target: p.Name}
-		if err := s.o.Store.AppendAudit(r.Context(), rec); err != nil {
-			s.auditLost(rec, err)
 		}
 		// Open event streams of the agent's sessions (on every replica) end.
 		_ = timeline.Publish(r.Context(), s.o.Store, timeline.Event{Type: eventSessionEnded, Agent: p.Name})

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/switchboard-hub/switchboard/directory"
-	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/webhooks"
 )
 
@@ -42,17 +41,10 @@ func webhookError(w http.ResponseWriter, err error) {
 }
 
 // auditWebhook writes the audit record of a webhook change before the
-// answer; a failed write fails the request (the change was made: the
-// admin sees a 500 and the log says what happened).
+// change (audit.go: one rule); false (503 written) when it could not be,
+// and then nothing changed.
 func (s *Server) auditWebhook(w http.ResponseWriter, r *http.Request, action, name, detail string) bool {
-	err := s.o.Store.AppendAudit(r.Context(), store.AuditRecord{At: s.o.Clock().UTC(), Actor: principalFrom(r.Context()).Name,
-		Action: action, Target: name, Detail: detail})
-	if err != nil {
-		s.o.Logger.Error("webhook changed, its audit record not written", "action", action, "webhook", name, "err", err)
-		writeError(w, http.StatusInternalServerError, "audit_failed", "the change was made but its audit record could not be written")
-		return false
-	}
-	return true
+	return s.auditBefore(w, r, action, name, "", detail)
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -78,12 +70,12 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeBody(w, r, &in) {
 		return
 	}
+	if !s.auditWebhook(w, r, "webhook.create", in.Name, redactURL(in.URL)) {
+		return
+	}
 	v, secret, err := s.o.Webhooks.Create(r.Context(), in)
 	if err != nil {
 		webhookError(w, err)
-		return
-	}
-	if !s.auditWebhook(w, r, "webhook.create", v.Name, v.URL) {
 		return
 	}
 	// The secret is shown this once; the store keeps it for signing only.
@@ -95,16 +87,12 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeBody(w, r, &in) {
 		return
 	}
+	if !s.auditWebhook(w, r, "webhook.update", r.PathValue("name"), patchDetail(in)) {
+		return
+	}
 	v, secret, err := s.o.Webhooks.Update(r.Context(), r.PathValue("name"), in)
 	if err != nil {
 		webhookError(w, err)
-		return
-	}
-	detail := "enabled=" + strconv.FormatBool(v.Enabled)
-	if secret != "" {
-		detail += " secret rotated"
-	}
-	if !s.auditWebhook(w, r, "webhook.update", v.Name, detail) {
 		return
 	}
 	out := map[string]any{"webhook": v}
@@ -116,11 +104,11 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if err := s.o.Webhooks.Delete(r.Context(), name); err != nil {
-		webhookError(w, err)
+	if !s.auditWebhook(w, r, "webhook.delete", name, "") {
 		return
 	}
-	if !s.auditWebhook(w, r, "webhook.delete", name, "") {
+	if err := s.o.Webhooks.Delete(r.Context(), name); err != nil {
+		webhookError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -149,18 +137,21 @@ func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
+	if !s.auditWebhook(w, r, "webhook.replay", name, "event="+in.EventID) {
+		return
+	}
 	n, err := s.o.Webhooks.Replay(r.Context(), name, in.EventID)
 	if err != nil {
 		webhookError(w, err)
-		return
-	}
-	if !s.auditWebhook(w, r, "webhook.replay", name, "event="+in.EventID+" count="+strconv.Itoa(n)) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"replayed": n})
 }
 
 func (s *Server) pingWebhook(w http.ResponseWriter, r *http.Request) {
+	if !s.auditWebhook(w, r, "webhook.ping", r.PathValue("name"), "") {
+		return
+	}
 	res, err := s.o.Webhooks.Ping(r.Context(), r.PathValue("name"))
 	if err != nil {
 		webhookError(w, err)

@@ -29,6 +29,9 @@ type Options struct {
 	// conversation service's Delete (it also settles the agent's load).
 	DeleteConversation func(context.Context, store.Conversation) error
 	Logger             *slog.Logger
+	// AuditRetention: audit records older than this are removed
+	// (audit.retention); 0 keeps them for ever.
+	AuditRetention time.Duration
 }
 
 // Sweeper deletes what is past retention.
@@ -60,6 +63,9 @@ type Report struct {
 	Conversations int `json:"conversations"`
 	// HeldCustomers: customer records skipped for a legal hold.
 	HeldCustomers int `json:"held_customers"`
+	// AuditRecords: audit records older than audit.retention removed (in
+	// a dry run: not counted, 0).
+	AuditRecords int `json:"audit_records"`
 }
 
 // Total is the number of entries over every channel.
@@ -77,6 +83,13 @@ func (r Report) Total() int {
 func (s *Sweeper) Sweep(ctx context.Context, dryRun bool) (Report, error) {
 	now := s.o.Clock().UTC()
 	rep := Report{DryRun: dryRun, At: now, Entries: map[string]int{}}
+	if s.o.AuditRetention > 0 && !dryRun {
+		n, err := s.o.Store.DeleteAuditBefore(ctx, now.Add(-s.o.AuditRetention), 0)
+		rep.AuditRecords = n
+		if err != nil {
+			return rep, fmt.Errorf("retention: audit records: %w", err)
+		}
+	}
 	var shortest time.Duration
 	for _, d := range s.o.Channels {
 		if d > 0 && (shortest == 0 || d < shortest) {
@@ -226,6 +239,17 @@ func (s *Sweeper) deleteEntry(ctx context.Context, e store.Entry, dryRun bool, r
 	if dryRun {
 		return nil
 	}
+	// The Message-ID the router indexed for threading goes with the entry.
+	for _, f := range e.Fields {
+		if f.Name != "Message-ID" || e.Direction != connectors.Inbound {
+			continue
+		}
+		if id, err := s.o.Store.GetProviderID(ctx, store.MessageIDIndex, f.Value); err == nil && id == e.ID {
+			if err := s.o.Store.DeleteProviderID(ctx, store.MessageIDIndex, f.Value); err != nil {
+				return fmt.Errorf("retention: message id record: %w", err)
+			}
+		}
+	}
 	return s.o.Store.DeleteEntry(ctx, e.ID)
 }
 
@@ -271,7 +295,7 @@ func (s *Sweeper) SweepReport(ctx context.Context, dryRun bool, actor string) (R
 		return rep, err
 	}
 	if err := s.o.Store.AppendAudit(ctx, store.AuditRecord{At: s.o.Clock().UTC(), Actor: actor, Action: "retention.sweep", Target: "*",
-		Detail: fmt.Sprintf("%d entries, %d attachments, %d conversations deleted; %d held customer records skipped", rep.Total(), rep.Attachments, rep.Conversations, rep.HeldCustomers)}); err != nil {
+		Detail: fmt.Sprintf("%d entries, %d attachments, %d conversations deleted; %d held customer records skipped; %d audit records removed", rep.Total(), rep.Attachments, rep.Conversations, rep.HeldCustomers, rep.AuditRecords)}); err != nil {
 		return rep, fmt.Errorf("retention: audit: %w", err)
 	}
 	return rep, nil

@@ -17,6 +17,16 @@
 // timeline again (an erasure tombstone) belongs in Process, beside the
 // lookup. TestOneSinkOneDedupePath checks this on the code.
 //
+// A message that carries connectors.ThreadHints (email) goes through the
+// threading chain (thread.go) after identity: the hub's own Message-ID,
+// every Message-ID the hub has seen or sent (store.MessageIDIndex), the
+// subject token, Outlook's Thread-Index, then the subject within
+// email.thread_window, only ever among its own customer's conversations;
+// and the same mail reaching a second mailbox adds that mailbox to the
+// first copy's entry instead of making another (sameMail, in Process
+// beside the dedupe lookup). The outbound dispatcher refuses an automatic
+// message in answer to a no-reply one (RFC 3834), for every channel.
+//
 // Who a message belongs to is package identity's (the router calls its
 // Resolver for every message); the channels and their phases are package
 // directory's; erasing a person is package erasure's; every change to a

@@ -296,7 +296,7 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	conv, _ := o.st.GetConversation(ctx, e.ConversationID)
 	out := connectors.Outgoing{EntryID: e.ID, ConversationID: e.ConversationID, CustomerID: e.CustomerID, Channel: e.Channel,
 		Subject: e.Subject, Text: e.Text, HTML: e.HTML, Agent: e.Agent, Attachments: e.Attachments, Purpose: e.Purpose,
-		Automatic: slices.Contains(e.Flags, store.FlagAutomatic)}
+		Automatic: slices.Contains(e.Flags, store.FlagAutomatic), Choices: e.Choices}
 	if e.Purpose != "" && e.Purpose != consent.Service && o.unsubscribe != nil {
 		out.Unsubscribe = o.unsubscribe(e.CustomerID, e.Channel, e.Purpose)
 	}
@@ -306,6 +306,15 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 	}
 	if e.Sender != nil {
 		out.To = *e.Sender
+	}
+	if out.Automatic {
+		// Loop protection (RFC 3834), here where every automatic message
+		// passes: never one in answer to a message marked no-reply.
+		if why := o.automaticRefused(ctx, e, conv); why != "" {
+			o.setStatus(ctx, e.ID, connectors.StatusFailed, why, "")
+			o.m.Outbound.WithLabelValues(e.Channel, "failed").Inc()
+			return true
+		}
 	}
 	if last, err := o.st.GetEntry(ctx, conv.LastMessageID); err == nil && last.Channel == e.Channel {
 		out.InReplyTo = last.ProviderID
@@ -340,6 +349,26 @@ func (o *Outbound) dispatch(ctx context.Context, d store.Delivery) bool {
 		o.m.DeadLetter.WithLabelValues(store.QueueOutbound).Inc()
 	}
 	return false
+}
+
+// automaticRefused says why automatic message e must not go, or "": the
+// customer's latest message in its conversation is marked no-reply (an
+// auto-reply, bulk mail, a bounce, the hub's own mail come back).
+func (o *Outbound) automaticRefused(ctx context.Context, e store.Entry, conv store.Conversation) string {
+	es, err := o.st.PageEntries(ctx, e.CustomerID, "", 50)
+	if err != nil {
+		return "" // the sender's own checks still apply
+	}
+	for _, x := range es {
+		if x.ConversationID != e.ConversationID || x.Direction != connectors.Inbound || x.Kind != store.KindMessage {
+			continue
+		}
+		if slices.Contains(x.Flags, store.FlagNoReply) {
+			return "not sent: the customer's latest message is automatic or bulk mail (no-reply), and this message is automatic (RFC 3834)"
+		}
+		return ""
+	}
+	return ""
 }
 
 // consented reports whether a message for purpose ("": service) may go

@@ -52,6 +52,8 @@ type Router struct {
 	// tombs finds messages of erased people (their replays are dropped).
 	tombs *store.Tombstoner
 	fig   figures
+	// answers takes survey answers (answers.go); nil: none.
+	answers Answers
 }
 
 // New returns a router; Run starts its workers.
@@ -290,6 +292,16 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		r.log.Info("dropped a message of an erased person (provider replay)", "channel", msg.Channel, "id", msg.ID)
 		return nil
 	}
+	if t := msg.Thread; t != nil && t.MessageID != "" {
+		// A copy of an erased mail through another mailbox (thread.go).
+		if buried, err := r.tombs.Buried(ctx, store.MessageIDTombstone("<"+t.MessageID+">")); err != nil {
+			return fmt.Errorf("tombstone lookup: %w", err)
+		} else if buried {
+			r.m.Deduped.WithLabelValues(msg.Channel).Inc()
+			r.log.Info("dropped a copy of an erased person's mail", "channel", msg.Channel, "id", msg.ID)
+			return nil
+		}
+	}
 	ch, ok := r.dir.Get(msg.Channel)
 	if !ok {
 		// The channel was removed from the config after accepting this
@@ -322,13 +334,39 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		}
 		flags = append(append([]string(nil), flags...), "consent-"+word+":"+c.Purpose)
 	}
+	// An answer to a survey joins the conversation it rates, not a new one.
+	if r.answers != nil && msg.Consent == nil {
+		if done, err := r.answers.Answer(ctx, msg, res.Customer); err != nil {
+			return fmt.Errorf("survey answer: %w", err)
+		} else if done {
+			r.counted(msg, true)
+			return nil
+		}
+	}
+	// The same mail through another mailbox or folder: one entry, which
+	// lists both (thread.go).
+	if done, err := r.sameMail(ctx, msg, res.Customer); done || err != nil {
+		return err
+	}
+	// The threading chain (thread.go) picks the conversation's thread.
+	threadKey, _, err := r.threadOf(ctx, msg, res.Customer)
+	if err != nil {
+		return err
+	}
+	if err := r.index(ctx, msg, res.Customer, msg.ID); err != nil {
+		return err
+	}
 	// The conversation service finds or opens the thread's conversation,
 	// routes it when new, and stores the entry with the conversation's
 	// change in one step.
 	aud := ch.Audience()
 	team := r.opts.Routing.TeamFor(ch)
-	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: r.entry(msg, res.Customer, flags),
-		ThreadKey: msg.Channel + "|" + msg.ThreadKey, ConversationID: ids.Derived("v_", msg.ID),
+	entry := r.entry(msg, res.Customer, flags)
+	if msg.Thread != nil && msg.Thread.Mailbox != "" {
+		entry.Fields = addMailbox(entry.Fields, msg.Thread.Mailbox)
+	}
+	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: entry,
+		ThreadKey: threadKey, ConversationID: ids.Derived("v_", msg.ID),
 		Audience: aud, Team: team})
 	if err != nil {
 		return err

@@ -43,6 +43,7 @@ type Store interface {
 	SelfService
 	Figures
 	Webhooks
+	Timers
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
@@ -218,6 +219,11 @@ type Conversation struct {
 	Reopened       int       `json:"reopened,omitempty"`
 	// SLA is the conversation's service level (nil: no policy applies).
 	SLA *ConversationSLA `json:"sla,omitempty"`
+	// Survey is the satisfaction survey sent after a resolution (csat.go).
+	Survey *Survey `json:"survey,omitempty"`
+	// PendingEvents are the outgoing webhook events of the last agent
+	// change, written in the change's own compare-and-swap (pending.go).
+	PendingEvents []PendingEvent `json:"pending_events,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.
@@ -299,6 +305,10 @@ type Entry struct {
 	// Purpose is the consent purpose of an outbound message the agent
 	// started ("" for a reply: service).
 	Purpose string `json:"purpose,omitempty"`
+	// CSAT is the answer of a KindCSAT entry (csat.go).
+	CSAT *CSAT `json:"csat,omitempty"`
+	// Choices of an outbound message (connectors.Outgoing.Choices).
+	Choices []connectors.Choice `json:"choices,omitempty"`
 }
 
 // Entry flags the hub itself sets (channels add their own, such as
@@ -582,12 +592,26 @@ type AuditRecord struct {
 	Action string    `json:"action"`
 	Target string    `json:"target"`
 	Detail string    `json:"detail,omitempty"`
+	// Customer is the customer the action concerned, when not the Target
+	// (a reply: target the conversation, customer its customer).
+	Customer string `json:"customer,omitempty"`
 }
 
+// Audit is the audit log (audit.go: queries). A record holds who did what
+// to which id, never message content.
 type Audit interface {
+	// AppendAudit adds r. A record with a given ID is written once: a
+	// second append of the same ID (a retried action) changes nothing.
 	AppendAudit(ctx context.Context, r AuditRecord) error
 	// ListAudit returns the newest records first.
 	ListAudit(ctx context.Context, limit int) ([]AuditRecord, error)
+	// QueryAudit returns the newest matching records first, a page at a
+	// time (AuditQuery, AuditScanBudget); ErrBadAuditCursor for a cursor it
+	// did not issue.
+	QueryAudit(ctx context.Context, q AuditQuery) (AuditPage, error)
+	// DeleteAuditBefore removes up to max records (0: no limit) older than
+	// before, oldest first, and returns how many it removed.
+	DeleteAuditBefore(ctx context.Context, before time.Time, max int) (int, error)
 }
 
 // Consent is one recorded consent decision of a customer.

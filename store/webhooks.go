@@ -86,6 +86,21 @@ type Webhooks interface {
 	// PutWebhookEvents is PutWebhookEvent for several events, in order, in
 	// one step.
 	PutWebhookEvents(ctx context.Context, evs []WebhookEvent) error
+	// AppendWithWebhookEvents is AppendToConversation that also records
+	// evs (as PutWebhookEvents does) for the entry it appends: in the same
+	// step where the backend can (the embedded store: one transaction,
+	// written exactly when the entry is created), else in a step just
+	// before the append (Redis: the outbox has its own Cluster slot). Either
+	// way an entry that exists has its events, and no extra write waits
+	// for its own commit where the backend can avoid one (issue 21's speed:
+	// on the embedded store a separate outbox write cost ingest a serial
+	// fsync per message).
+	AppendWithWebhookEvents(ctx context.Context, e Entry, seen Conversation, fn func(*Conversation) error, evs []WebhookEvent) (Entry, Conversation, bool, error)
+	// CreateCustomerWithWebhookEvents is CreateCustomer and
+	// PutWebhookEvents(evs), both every time (each is idempotent): in one
+	// step where the backend can (the embedded store), else one after the
+	// other.
+	CreateCustomerWithWebhookEvents(ctx context.Context, c Customer, evs []WebhookEvent) error
 	GetWebhookEvent(ctx context.Context, id string) (WebhookEvent, error)
 	// GetWebhookEvents returns the events of ids that exist, in the order
 	// of ids.

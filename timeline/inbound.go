@@ -105,11 +105,18 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		return nil
 	}
 	e.ConversationID = c.ID
-	if err := s.recordReceived(ctx, e, c, agent); err != nil {
+	evs, err := s.receivedEvents(ctx, e, c, agent)
+	if err != nil {
 		s.giveBack(ctx, agent)
 		return e, c, false, fmt.Errorf("record webhook events: %w", err)
 	}
-	stored, after, created, err := s.st.AppendToConversation(ctx, e, c, update)
+	var stored store.Entry
+	var after store.Conversation
+	if len(evs) > 0 {
+		stored, after, created, err = s.st.AppendWithWebhookEvents(ctx, e, c, update, evs)
+	} else {
+		stored, after, created, err = s.st.AppendToConversation(ctx, e, c, update)
+	}
 	conv = c
 	switch {
 	case created && err != nil:

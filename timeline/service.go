@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-hub/switchboard/store"
@@ -46,6 +48,8 @@ type Service struct {
 	maxOpen int
 	hooks   Recorder
 	track   Tracker
+	// resolved is called after a change resolved a conversation (resolved.go).
+	resolved func(ctx context.Context, c store.Conversation)
 }
 
 // NewService returns the conversation service over st.
@@ -74,6 +78,30 @@ type Change struct {
 	Team     *string
 }
 
+// ErrAudit: the change's audit record could not be written, so the change
+// was not made.
+var ErrAudit = store.ErrAuditFailed
+
+// detail describes the conversation as the change leaves it for the audit
+// log (status and assignee; a snooze time, a team when changed; no content).
+func (ch Change) detail(cur store.Conversation) string {
+	status, assignee := cur.Status, cur.Assignee
+	if ch.Status != nil {
+		status = *ch.Status
+	}
+	if ch.Assignee != nil {
+		assignee = *ch.Assignee
+	}
+	parts := []string{"status=" + status, "assignee=" + assignee}
+	if ch.SnoozedUntil != nil {
+		parts = append(parts, "snoozed_until="+ch.SnoozedUntil.UTC().Format(time.RFC3339))
+	}
+	if ch.Team != nil {
+		parts = append(parts, "team="+*ch.Team)
+	}
+	return strings.Join(parts, " ")
+}
+
 func (ch Change) check(now time.Time) error {
 	if ch.SnoozedUntil != nil && (ch.Status == nil || *ch.Status != store.StatusSnoozed) {
 		return fmt.Errorf("%w: a snooze time needs the status snoozed", ErrInvalidChange)
@@ -100,18 +128,39 @@ func (ch Change) check(now time.Time) error {
 // ErrInvalidChange, store.ErrNotFound, store.ErrConflict (reopening a
 // conversation whose thread another open conversation holds).
 //
-// Once the conversation changed, Update returns it without error: a failed
-// load-counter or audit write is logged at error level (the change stands
-// and is announced; failing the request would tell the agent it did not
-// happen), a failed announcement at debug level (events are best effort).
+// The audit record is written before the change; when it cannot be, the
+// change is not made (ErrAudit). Once the conversation changed, Update
+// returns it without error: a failed load-counter write is logged at error
+// level (the change stands and is announced; failing the request would
+// tell the agent it did not happen), a failed announcement at debug level
+// (events are best effort).
 func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (store.Conversation, error) {
 	now := s.clock().UTC()
 	if err := ch.check(now); err != nil {
 		return store.Conversation{}, err
 	}
+	// The audit record goes first (docs/ARCHITECTURE.md, "The audit
+	// rule"): when it cannot be written nothing changes. Its id comes from
+	// the request's idempotency key, or else the conversation's version
+	// before the change, so a retried change is audited once; the
+	// compare-and-swap below applies only to that version.
+	cur, err := s.st.GetConversation(ctx, id)
+	if err != nil {
+		return store.Conversation{}, fmt.Errorf("conversation %s: %w", id, err)
+	}
+	key := store.AuditKey(ctx)
+	if key == "" {
+		key = "v" + strconv.FormatInt(cur.Version, 10)
+	}
+	if err := s.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID(by, "conversation.update", id, key, ch.detail(cur)), At: now, Actor: by,
+		Action: "conversation.update", Target: id, Customer: cur.CustomerID, Detail: ch.detail(cur)}); err != nil {
+		return store.Conversation{}, fmt.Errorf("conversation %s: %w: %w", id, ErrAudit, err)
+	}
 	var before store.Conversation
+	var prev []store.PendingEvent
 	c, err := s.st.UpdateConversation(ctx, id, func(x *store.Conversation) error {
-		before = *x
+		before, prev = *x, x.PendingEvents
+		before.PendingEvents = nil
 		if ch.Status != nil {
 			x.Status = *ch.Status
 			if *ch.Status == store.StatusSnoozed {
@@ -134,6 +183,13 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 			x.Reopened++
 		}
 		s.trackApply(before, x, now)
+		// The change's webhook events go into the same compare-and-swap
+		// (pending.go): durable with the change, and only with it.
+		evs, err := s.updateEvents(before, *x, by)
+		if err != nil {
+			return err
+		}
+		x.PendingEvents = evs
 		return nil
 	})
 	if err != nil {
@@ -143,13 +199,15 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 	s.trackChanged(ctx, before, c, now, "")
 	if before.Status != store.StatusResolved && c.Status == store.StatusResolved {
 		s.countResolution(ctx, c, now)
+		if s.resolved != nil {
+			s.resolved(ctx, c)
+		}
 	}
-	if err := s.recordUpdate(ctx, before, c, by); err != nil {
-		s.log.Error("conversation changed, its webhook event not recorded", "conversation", c.ID, "by", by, "err", err)
-	}
-	if err := s.st.AppendAudit(ctx, store.AuditRecord{At: now, Actor: by, Action: "conversation.update", Target: c.ID,
-		Detail: "status=" + c.Status + " assignee=" + c.Assignee}); err != nil {
-		s.log.Error("conversation changed, its audit record not written", "conversation", c.ID, "by", by, "err", err)
+	// The previous change's events too: they are recorded already unless
+	// a crash came between that change and its recording (the outbox keeps
+	// one event per key).
+	if err := s.recordPending(ctx, append(prev, c.PendingEvents...)); err != nil {
+		s.log.Error("conversation changed, its webhook events not recorded yet (the sweeper will)", "conversation", c.ID, "by", by, "err", err)
 	}
 	s.publish(ctx, Event{Type: EventConversationUpdated, CustomerID: c.CustomerID, ConversationID: c.ID,
 		Channel: c.Channel, Status: c.Status, Audience: c.Audience, Assignee: c.Assignee, Agent: by})
@@ -230,6 +288,10 @@ func (s *Service) Replied(ctx context.Context, e store.Entry) (store.Conversatio
 func (s *Service) Delete(ctx context.Context, c store.Conversation) error {
 	if err := s.st.DeleteConversation(ctx, c.ID); err != nil {
 		return fmt.Errorf("delete conversation %s: %w", c.ID, err)
+	}
+	// Its survey, if one is scheduled (package csat), goes with it.
+	if err := s.st.DeleteTimer(ctx, store.TimerSetCSAT, c.ID); err != nil {
+		return fmt.Errorf("delete conversation %s: its survey timer: %w", c.ID, err)
 	}
 	s.load(ctx, c, store.Conversation{})
 	return nil

@@ -2,6 +2,8 @@ package timeline
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -83,13 +85,23 @@ func (s *Service) record(ctx context.Context, typ, key, customerID string, data 
 	return s.hooks.Record(ctx, typ, key, customerID, data)
 }
 
-// recordReceived records an inbound message's events before it joins its
-// conversation: a crash after the record is healed by the redelivery that
-// appends the message (the router's dedupe would stop one that came after
-// the append, so recording after it could lose the event).
-func (s *Service) recordReceived(ctx context.Context, e store.Entry, c store.Conversation, agent string) error {
+// WebhookEventMaker is an optional ability of a Recorder (webhooks.Outbox
+// has it): the outbox records of hs that some endpoint wants, made but not
+// written, for a store step that writes them with the change they report
+// (store.AppendWithWebhookEvents).
+type WebhookEventMaker interface {
+	WebhookEvents(hs []Hook) ([]store.WebhookEvent, error)
+}
+
+// receivedEvents returns an inbound message's events for the append to
+// write with the entry (store.AppendWithWebhookEvents), or, when the
+// Recorder cannot make them, records them before the message joins its
+// conversation and returns none: a crash after the record is healed by the
+// redelivery that appends the message (the router's dedupe would stop one
+// that came after the append, so recording after it could lose the event).
+func (s *Service) receivedEvents(ctx context.Context, e store.Entry, c store.Conversation, agent string) ([]store.WebhookEvent, error) {
 	if s.hooks == nil {
-		return nil
+		return nil, nil
 	}
 	hs := []Hook{{Type: hookMessageReceived, Key: e.ID, CustomerID: e.CustomerID, Data: MessageDataOf(e)}}
 	if c.LastMessageID == "" { // this message opens it
@@ -100,27 +112,118 @@ func (s *Service) recordReceived(ctx context.Context, e store.Entry, c store.Con
 		cd.Assignee = agent
 		hs = append(hs, Hook{Type: hookConversationAssigned, Key: c.ID + "/" + e.ID, CustomerID: c.CustomerID, Data: cd})
 	}
-	return s.hooks.RecordAll(ctx, hs)
+	if m, ok := s.hooks.(WebhookEventMaker); ok {
+		return m.WebhookEvents(hs)
+	}
+	return nil, s.hooks.RecordAll(ctx, hs)
 }
 
-// recordUpdate records an agent's change after it was made (keyed by the
-// conversation's new version); a failure is returned for logging, the
-// change stands.
-func (s *Service) recordUpdate(ctx context.Context, before, after store.Conversation, by string) error {
-	key := after.ID + "/" + strconv.FormatInt(after.Version, 10)
+// updateEvents are the webhook events of an agent's change from before
+// to after, keyed by the conversation's new version (the backend adds one
+// to it in the compare-and-swap). None without a Recorder.
+func (s *Service) updateEvents(before, after store.Conversation, by string) ([]store.PendingEvent, error) {
+	if s.hooks == nil {
+		return nil, nil
+	}
+	key := after.ID + "/" + strconv.FormatInt(before.Version+1, 10)
 	cd := conversationData(after, by)
+	var types []string
 	if after.Assignee != "" && after.Assignee != before.Assignee {
-		if err := s.record(ctx, hookConversationAssigned, key, after.CustomerID, cd); err != nil {
-			return err
-		}
+		types = append(types, hookConversationAssigned)
 	}
 	switch {
 	case after.Status == store.StatusResolved && before.Status != store.StatusResolved:
-		return s.record(ctx, hookConversationResolved, key, after.CustomerID, cd)
+		types = append(types, hookConversationResolved)
 	case before.Status == store.StatusResolved && after.Status != store.StatusResolved:
-		return s.record(ctx, hookConversationReopened, key, after.CustomerID, cd)
+		types = append(types, hookConversationReopened)
 	}
-	return nil
+	if len(types) == 0 {
+		return nil, nil
+	}
+	data, err := json.Marshal(cd)
+	if err != nil {
+		return nil, err
+	}
+	evs := make([]store.PendingEvent, 0, len(types))
+	for _, t := range types {
+		evs = append(evs, store.PendingEvent{Type: t, Key: key, CustomerID: after.CustomerID, Data: data})
+	}
+	return evs, nil
+}
+
+// recordPending records pending events in the outbox (one store step).
+func (s *Service) recordPending(ctx context.Context, evs []store.PendingEvent) error {
+	if s.hooks == nil || len(evs) == 0 {
+		return nil
+	}
+	hs := make([]Hook, 0, len(evs))
+	for _, e := range evs {
+		hs = append(hs, Hook{Type: e.Type, Key: e.Key, CustomerID: e.CustomerID, Data: e.Data})
+	}
+	return s.hooks.RecordAll(ctx, hs)
+}
+
+// SweepPendingEvents records again the pending webhook events of every
+// conversation an agent changed since from (found by the changes' audit
+// records, which are written before each change): what a crash between a
+// change and its recording left behind. The outbox keeps one event per
+// key, so an event recorded already is not sent twice. It returns how many
+// conversations it looked at.
+func (s *Service) SweepPendingEvents(ctx context.Context, from time.Time) (int, error) {
+	if s.hooks == nil {
+		return 0, nil
+	}
+	seen := map[string]bool{}
+	q := store.AuditQuery{Action: "conversation.update", From: from, Limit: store.MaxAuditPage}
+	for {
+		page, err := s.st.QueryAudit(ctx, q)
+		if err != nil {
+			return len(seen), err
+		}
+		for _, r := range page.Records {
+			if seen[r.Target] {
+				continue
+			}
+			seen[r.Target] = true
+			c, err := s.st.GetConversation(ctx, r.Target)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return len(seen), err
+			}
+			if err := s.recordPending(ctx, c.PendingEvents); err != nil {
+				return len(seen), err
+			}
+		}
+		if page.Next == "" {
+			return len(seen), nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// RunPendingEvents sweeps every interval (SweepPendingEvents) until ctx
+// ends, each time from a little before the previous sweep began (an audit
+// record is written just before its change), first over the last ten
+// minutes. Every replica may run it: sweeps are idempotent.
+func (s *Service) RunPendingEvents(ctx context.Context, interval time.Duration) {
+	from := s.clock().Add(-10 * time.Minute)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := s.clock()
+		if _, err := s.SweepPendingEvents(ctx, from); err != nil {
+			s.log.Warn("pending webhook events sweep", "err", err)
+			continue
+		}
+		from = start.Add(-time.Minute)
+	}
 }
 
 // RecordWebhook records an event of another part's change through the

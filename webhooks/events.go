@@ -97,6 +97,20 @@ func (o *Outbox) Record(ctx context.Context, typ, key, customerID string, data a
 // RecordAll is Record for several events, written in one store step
 // (those no endpoint wants are left out).
 func (o *Outbox) RecordAll(ctx context.Context, hs []timeline.Hook) error {
+	evs, err := o.WebhookEvents(hs)
+	if err != nil || len(evs) == 0 {
+		return err
+	}
+	return o.st.PutWebhookEvents(ctx, evs)
+}
+
+// WebhookEvents returns the outbox records of hs that some endpoint wants,
+// without writing them: the caller writes them in the store step of the
+// change they report (timeline.WebhookEventMaker).
+func (o *Outbox) WebhookEvents(hs []timeline.Hook) ([]store.WebhookEvent, error) {
+	if o == nil {
+		return nil, nil
+	}
 	var evs []store.WebhookEvent
 	for _, h := range hs {
 		if !o.Wants(h.Type) {
@@ -104,14 +118,14 @@ func (o *Outbox) RecordAll(ctx context.Context, hs []timeline.Hook) error {
 		}
 		b, err := json.Marshal(h.Data)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		evs = append(evs, store.WebhookEvent{ID: EventID(h.Type, h.Key), Type: h.Type, CustomerID: h.CustomerID, At: o.clock().UTC(), Data: b})
 	}
-	if len(evs) == 0 {
-		return nil
-	}
-	return o.st.PutWebhookEvents(ctx, evs)
+	return evs, nil
 }
 
-var _ timeline.Recorder = (*Outbox)(nil)
+var (
+	_ timeline.Recorder          = (*Outbox)(nil)
+	_ timeline.WebhookEventMaker = (*Outbox)(nil)
+)

@@ -23,7 +23,29 @@ type pluginSection struct {
 	Name string `yaml:"name"`
 	// Settings override the plugin's own settings for this channel.
 	Settings map[string]string `yaml:"settings"`
+	// LeaseTTL is how long a RunOnce plugin's receive lease lasts without
+	// renewal (renewed every third of it): when the replica holding it
+	// dies, another one takes over the receiving within about this long.
+	LeaseTTL config.Duration `yaml:"lease_ttl"`
 }
+
+// leaseTTL is LeaseTTL with its default, or why it cannot be used.
+func (sec pluginSection) leaseTTL(channel string) (time.Duration, error) {
+	switch ttl := sec.LeaseTTL.D(); {
+	case ttl == 0:
+		return DefaultPluginLeaseTTL, nil
+	case ttl < time.Second:
+		return 0, config.FieldError{Path: "channels[" + channel + "].plugin.lease_ttl",
+			Msg: fmt.Sprintf("%v is too short (at least 1s: the lease is renewed every third of it)", ttl)}
+	default:
+		return ttl, nil
+	}
+}
+
+// DefaultPluginLeaseTTL is channels[].plugin.lease_ttl when unset: a dead
+// replica's plugin receives again elsewhere within about 5 s (issue 14's
+// recovery target), for a lease write every 1.7 s per plugin channel.
+const DefaultPluginLeaseTTL = 5 * time.Second
 
 // newPluginRegistry turns plugins[] into specs. A setting named NAME_file
 // is read from that file and passed to the plugin as NAME, so secrets stay
@@ -71,6 +93,10 @@ func buildPlugin(cfg config.Channel, env connectors.Env) (any, error) {
 	if sec.Name == "" {
 		return nil, fmt.Errorf("channels[%s].plugin.name is required (one of plugins[].name)", cfg.Name)
 	}
+	ttl, err := sec.leaseTTL(cfg.Name)
+	if err != nil {
+		return nil, err
+	}
 	spec, ok := pluginHost.Spec(sec.Name)
 	if !ok {
 		return nil, fmt.Errorf("channels[%s].plugin.name: plugin %q is not defined in plugins", cfg.Name, sec.Name)
@@ -95,7 +121,7 @@ func buildPlugin(cfg config.Channel, env connectors.Env) (any, error) {
 	if env.Leases != nil {
 		// A RunOnce plugin receives only where its lease is held (the one
 		// lease implementation, from env).
-		opts.Lease = lease.NewHolder(env.Leases, "plugin:"+env.Name, 15*time.Second)
+		opts.Lease = lease.NewHolder(env.Leases, "plugin:"+env.Name, ttl)
 	}
 	ch := plugins.NewChannel(spec, opts)
 	pluginHost.Add(ch)

@@ -62,6 +62,9 @@ func checkPluginChannel(ch config.Channel, _ *config.Config) error {
 	if err != nil {
 		return err
 	}
+	if _, err := sec.leaseTTL(ch.Name); err != nil {
+		errs = append(errs, err.(config.FieldError))
+	}
 	errs = append(errs, settingFiles(sec.Settings, "channels["+ch.Name+"].plugin.settings")...)
 	if len(errs) > 0 {
 		return errs

@@ -75,7 +75,7 @@ channels:
       secret: short
   - name: tg
     type: plugin
-    plugin: {name: telegram}
+    plugin: {name: telegram, lease_ttl: 100ms}
 plugins:
   - name: telegram
     path: /bin/true
@@ -85,6 +85,7 @@ plugins:
 	want = []string{
 		p + `:9: channels[mail].email: unknown key "adr" in email.imap; did you mean "addr"?`,
 		p + `:15: channels[form].webform.secret: must be at least 16 bytes`,
+		p + `:18: channels[tg].plugin.lease_ttl: 100ms is too short (at least 1s: the lease is renewed every third of it)`,
 		p + `:23: plugins[telegram].settings.bot_token_file: reading secret file: open /nonexistent/switchboard-test-token: no such file or directory`,
 	}
 	if topLevel {
@@ -104,7 +105,7 @@ func TestConfigCheckBad(t *testing.T) {
 	if got := strings.TrimSuffix(out.String(), "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("stdout:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
-	if !strings.Contains(errOut.String(), "4 problem(s)") {
+	if !strings.Contains(errOut.String(), "5 problem(s)") {
 		t.Errorf("stderr %q does not count the problems", errOut.String())
 	}
 	if code := run([]string{"config", "check", filepath.Join(dir, "missing.yaml")}, &out, &errOut); code == 0 {

@@ -25,7 +25,8 @@ func newSweeper(cfg *config.Config, st store.Store, bl connectors.Blobs, convs *
 			chans[c.Name] = c.Retention.D()
 		}
 	}
-	return retention.New(retention.Options{Store: st, Blobs: bl, Clock: clock, Channels: chans, DeleteConversation: convs.Delete})
+	return retention.New(retention.Options{Store: st, Blobs: bl, Clock: clock, Channels: chans, DeleteConversation: convs.Delete,
+		AuditRetention: cfg.Audit.Retention.D()})
 }
 
 // rightsCLI runs the data-rights verbs (issue 15) that need flags of

@@ -246,7 +246,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out, Conversations: convs,
-		Credentials: creds, Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Credentials: creds, APIKeys: apiKeys(cfg), Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL,
 		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
@@ -271,6 +271,8 @@ func serve(args []string, stderr io.Writer) error {
 	timeouts := inbox.Timeouts{ReadHeader: cfg.HTTP.ReadHeaderTimeout.D(), Read: cfg.HTTP.ReadTimeout.D(),
 		Write: cfg.HTTP.WriteTimeout.D(), Idle: cfg.HTTP.IdleTimeout.D()}
 	srv.SetConsent(consentPolicy(cfg, st, clock))
+	surveys := newCSAT(cfg, st, dir, rt, out, convs, srv, reg, clock, log) // csat.go
+	surveys.SetSink(svcFigures)                                            // answers count in the service report
 	hs := inbox.NewHTTPServer(srv, timeouts, log)
 	// Metrics on a listener of their own (open: bind it to loopback or a
 	// scrape network), else on the main one for admins and the metrics token.
@@ -290,7 +292,9 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { rt.Run(ctx) })
 	run(func() { out.Run(ctx, 2, consumer) })
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
+	run(func() { surveys.Run(ctx, 5*time.Second) })
 	run(func() { svcFigures.Run(ctx) })
+	run(func() { convs.RunPendingEvents(ctx, 15*time.Second) }) // agents' changes' webhook events a crash left behind
 	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })
 	run(func() { chans.run(ctx) })
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })

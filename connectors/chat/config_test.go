@@ -65,7 +65,8 @@ func TestModesDecideAbilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if events.Socket() != nil || len(events.Routes()) != 1 || events.Routes()[0].Pattern != "POST /webhooks/slack/{channel}" {
+	if events.Socket() != nil || len(events.Routes()) != 2 || events.Routes()[0].Pattern != "POST /webhooks/slack/{channel}" ||
+		events.Routes()[1].Pattern != "POST /webhooks/slack/{channel}/interactivity" {
 		t.Fatalf("events mode: socket %v routes %v", events.Socket(), events.Routes())
 	}
 	// Socket Mode is a source that runs on one replica at a time, under

@@ -10,7 +10,9 @@
 // on the hub's deterministic message id. Edits and deletions are their own
 // timeline entries, never applied silently. The sender is the verified
 // identity slack:TEAM:USER plus, when users.info shows one, the profile
-// email as a verified email identity.
+// email as a verified email identity. Shared files are fetched with the
+// bot token into the hub's blob store (files.go), within the webhook's
+// time budget; a file not fetched is listed with the reason.
 //
 // In mode socket, Socket is a connectors.LeasedSource: the hub holds the
 // lease "slack:CHANNEL" for it, so one replica keeps the connection.

@@ -79,6 +79,9 @@ type rawFile struct {
 	Title    string `json:"title"`
 	Mimetype string `json:"mimetype"`
 	Size     int64  `json:"size"`
+	// The file's content, readable with the bot token (files.go).
+	URLPrivate         string `json:"url_private"`
+	URLPrivateDownload string `json:"url_private_download"`
 }
 
 // event is one customer action parsed from a Slack event, before the

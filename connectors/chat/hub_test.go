@@ -202,6 +202,7 @@ type hubSetup struct {
 	clock    store.Clock // the store's clock (leases)
 	binders  []slacktest.Binder
 	logger   *slog.Logger
+	blobs    connectors.Blobs // the attachment store (nil: none)
 }
 
 type hubOption func(*hubSetup)
@@ -229,7 +230,7 @@ func newHub(t *testing.T, opts ...hubOption) *hub {
 	h.rt = router.New(st, dir, router.Options{Workers: 2})
 	h.out = router.NewOutbound(st, dir, store.SystemClock, discardLogger(), nil, h.rt.Conversations())
 	h.ch, err = New(config.Channel{Name: channelName, Type: "slack", Phase: "live", Slack: setup.settings},
-		connectors.Env{Name: channelName, Sink: h.in, Status: h.out, Clock: time.Now, Replica: "r1", Logger: setup.logger,
+		connectors.Env{Name: channelName, Sink: h.in, Status: h.out, Clock: time.Now, Replica: "r1", Logger: setup.logger, Blobs: setup.blobs,
 			Leases: lease.New(st, "r1", setup.clock, setup.logger)})
 	if err != nil {
 		t.Fatal(err)

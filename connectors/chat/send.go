@@ -43,6 +43,11 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}
+	if len(out.Choices) > 0 && c.s.SigningSecret != "" {
+		// Clicks come back to the interactivity route, which needs the
+		// signing secret; without it the text alone says how to answer.
+		opts = append(opts, slack.MsgOptionBlocks(choiceBlocks(out.Text, out.Choices)...))
+	}
 	var ch, ts string
 	err = c.withRateLimit(ctx, "chat.postMessage", func() error {
 		var err error

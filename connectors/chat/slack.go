@@ -94,7 +94,8 @@ func (c *Channel) Routes() []connectors.Route {
 	if c.s.SigningSecret == "" {
 		return nil
 	}
-	return []connectors.Route{{Pattern: "POST /webhooks/slack/{channel}", Handler: http.HandlerFunc(c.serveEvents)}}
+	return []connectors.Route{{Pattern: "POST /webhooks/slack/{channel}", Handler: http.HandlerFunc(c.serveEvents)},
+		{Pattern: "POST /webhooks/slack/{channel}/interactivity", Handler: http.HandlerFunc(c.serveInteractivity)}}
 }
 
 // serveEvents is the Events API webhook. It answers 2xx only once every
@@ -185,6 +186,7 @@ func (c *Channel) process(ctx context.Context, sink connectors.Sink, body []byte
 		return p, nil
 	}
 	msg := toMessage(c.name, ev, prof, c.clock())
+	c.fetchFiles(ctx, ev, &msg)
 	if _, err := sink.Deliver(ctx, msg); err != nil {
 		if errors.Is(err, connectors.ErrInvalid) {
 			// Retrying cannot make it valid, and failed deliveries count

@@ -51,7 +51,26 @@ type Settings struct {
 	// result, dkim=pass for the From domain itself); see
 	// Parsed.Authenticated. Default none: every From is claimed.
 	TrustedAuthservIDs []string `yaml:"trusted_authserv_ids"`
+	// ThreadWindow is how long after a conversation's last activity a mail
+	// from the same customer with the same subject (prefixes like Re:,
+	// AW:, VS: removed) and no other thread clue still joins it: the last,
+	// conservative step of the threading chain. Default 14 days (336h); a
+	// negative value turns the step off.
+	ThreadWindow config.Duration `yaml:"thread_window"`
+	// AutomaticLimit is how many automatic mails (surveys,
+	// acknowledgements: connectors.Outgoing.Automatic) one address gets
+	// from this channel within 24 hours, on each replica; more are not
+	// sent (ErrPermanent), which ends ping-pong with a misbehaving
+	// auto-responder. Default 5; a negative value means no limit.
+	AutomaticLimit int `yaml:"automatic_limit"`
 }
+
+// Defaults of the threading and loop-protection settings.
+const (
+	DefaultThreadWindow   = 14 * 24 * time.Hour
+	DefaultAutomaticLimit = 5
+	AutomaticLimitWindow  = 24 * time.Hour
+)
 
 // IMAP is the inbound mailbox.
 type IMAP struct {
@@ -351,13 +370,19 @@ func LoadSettings(cfg config.Channel) (Settings, error) {
 	}
 	for i, id := range s.TrustedAuthservIDs {
 		id = strings.ToLower(strings.TrimSpace(id))
-		if id == "" || strings.ContainsAny(id, " \t\r\n;()\"\\") || !utf8.ValidString(id) || len(id) > 255 {
+		if id == "" || strings.ContainsAny(id, " \t\r\n;()\"\\=") || !utf8.ValidString(id) || len(id) > 255 {
 			add(fmt.Sprintf("trusted_authserv_ids[%d]", i), fmt.Sprintf("%q is not an authserv-id (the receiving server's name, as in its Authentication-Results headers)", s.TrustedAuthservIDs[i]))
 		}
 		s.TrustedAuthservIDs[i] = id
 	}
 	if s.LeaseTTL == 0 {
 		s.LeaseTTL = config.Duration(DefaultLeaseTTL)
+	}
+	if s.ThreadWindow == 0 {
+		s.ThreadWindow = config.Duration(DefaultThreadWindow)
+	}
+	if s.AutomaticLimit == 0 {
+		s.AutomaticLimit = DefaultAutomaticLimit
 	}
 	if s.LeaseTTL.D() < time.Second {
 		add("lease_ttl", "must be at least 1s")

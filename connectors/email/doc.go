@@ -22,6 +22,20 @@
 // bounce naming that Message-ID marks the reply failed and is filed beside it
 // (connectors.Message.Regarding).
 //
+// Threading. Each mail carries connectors.ThreadHints (thread.go): its
+// own Message-ID, the ids it answers, the hub's [#XXXXXX] subject token,
+// the Outlook Thread-Index root and the normalised subject with
+// thread_window; the router's threading chain decides. Replies carry the
+// token in the subject and a Thread-Index/Thread-Topic of the
+// conversation, so clients that keep only those still thread back.
+//
+// Loops (RFC 3834, loop.go). Parse marks no-reply mail (Auto-Submitted,
+// Precedence, X-Autoreply, X-Auto-Response-Suppress, List-Id, no-reply
+// and mailer-daemon senders); Send marks automatic mail Auto-Submitted:
+// auto-generated and refuses it to a no-reply address or past
+// automatic_limit per address and day; the hub's own mail coming back is
+// filed beside the message it names.
+//
 // It may import the connectors contract, config, go-imap v2, go-smtp,
 // go-sasl, go-message, bluemonday, golang.org/x/net/html and the standard
 // library; never the store, the router or cmd (its tests build the hub from

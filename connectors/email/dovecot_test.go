@@ -108,7 +108,7 @@ func TestIdleReplyAndCustomerAnswer(t *testing.T) {
 	refs, _ := mr.Header.MsgIDList("References")
 	ownID, _ := mr.Header.MessageID()
 	from, _ := mr.Header.AddressList("From")
-	if subj != "Re: Broken lamp" || fmt.Sprint(irt) != fmt.Sprint([]string{first}) || len(refs) == 0 || refs[len(refs)-1] != first {
+	if subj != "Re: Broken lamp [#"+connectors.ConversationToken(conv)+"]" || fmt.Sprint(irt) != fmt.Sprint([]string{first}) || len(refs) == 0 || refs[len(refs)-1] != first {
 		t.Fatalf("threading headers: subject %q, In-Reply-To %v, References %v", subj, irt, refs)
 	}
 	if len(from) != 1 || from[0].Name != "Example Support" || from[0].Address != "support@hub.example" {

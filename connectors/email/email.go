@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type Channel struct {
 	st    connectors.State
 	log   *slog.Logger
 	clock func() time.Time
+	auto  autoLimit // automatic mails per address (send.go)
 }
 
 var (
@@ -111,9 +113,16 @@ func (c *Channel) message(ctx context.Context, folder string, raw []byte, p *Par
 	}
 	if p.From != nil && strings.EqualFold(p.From.Address, c.set.SMTP.From) || isHubID(p.MessageID) {
 		// The hub's own mail (a Bcc to the mailbox, a watched Sent
-		// folder): never answer it, or two hubs could loop.
+		// folder, a list reflecting it): never answer it, or two hubs
+		// could loop. When it names one of the hub's own Message-IDs, it
+		// is filed beside that message (connectors.Message.Regarding),
+		// never as a customer's message on a timeline of the hub's own
+		// address.
 		m.NoReply = true
-		m.Flags = append(m.Flags, "own-mail")
+		m.Flags = append(m.Flags, FlagOwnMail)
+		if ref := hubRef(p); ref != "" {
+			m.Regarding = ref
+		}
 	}
 	if p.From != nil {
 		// Claimed unless a trusted server authenticated From (see
@@ -126,6 +135,7 @@ func (c *Channel) message(ctx context.Context, folder string, raw []byte, p *Par
 	}
 	key := threadKey(p.MessageID, p.InReplyTo, p.References, strings.TrimPrefix(m.ProviderID, folder+"/"))
 	m.ThreadKey = key
+	m.Thread = c.threadHints(folder, p)
 	switch {
 	case !p.Date.IsZero() && (internal.IsZero() || p.Date.Before(internal.Add(24*time.Hour))):
 		m.OccurredAt = p.Date
@@ -172,6 +182,15 @@ func (c *Channel) deliver(ctx context.Context, sink connectors.Sink, folder stri
 	if hubBounce {
 		// Filed beside the reply it reports on, not on the mailer-daemon.
 		m.Regarding = "<" + p.Bounce.OriginalMessageID + ">"
+	}
+	if m.Regarding == "" && slices.Contains(m.Flags, FlagOwnMail) {
+		// The hub's own address naming none of the hub's messages (a
+		// token in the subject of a new mail, a test sent from the
+		// support address): never a customer's message. An admin sees it
+		// in the quarantine and may release it.
+		if q, ok := sink.(connectors.Quarantiner); ok {
+			return q.Quarantine(ctx, m, "the hub's own mail came back (From is the channel's address)")
+		}
 	}
 	_, err = sink.Deliver(ctx, m)
 	if errors.Is(err, connectors.ErrInvalid) {

@@ -33,6 +33,7 @@ const (
 	FlagBulk           = "bulk"
 	FlagDMARCFail      = "dmarc-fail"
 	FlagNoSender       = "no-sender" // no parseable From: identity is a placeholder
+	FlagOwnMail        = "own-mail"  // the hub's own mail, come back
 )
 
 // maxTextBytes caps the text kept for the timeline (the hub refuses more
@@ -90,6 +91,11 @@ type Parsed struct {
 	// (most recently added) first; Authenticated judges them.
 	AuthResults []AuthResult
 	Bounce      *Bounce
+	// ThreadIndexRoot is the GUID of an Outlook Thread-Index header (hex),
+	// ThreadTopic its Thread-Topic: Outlook keeps both when it drops
+	// In-Reply-To and References.
+	ThreadIndexRoot string
+	ThreadTopic     string
 
 	// fromHeader: From holds exactly one address, the one in From.
 	fromHeader bool
@@ -261,15 +267,16 @@ func (p *parser) header(h message.Header) {
 	if strings.TrimSpace(h.Get("Return-Path")) == "<>" {
 		o.NoReply = true
 	}
-	if o.From != nil {
-		local := strings.ToLower(o.From.Address)
-		if i := strings.LastIndexByte(local, '@'); i >= 0 {
-			local = local[:i]
-		}
-		if local == "mailer-daemon" || local == "postmaster" {
-			o.NoReply = true
-		}
+	// Exchange and Outlook ask for no automatic answer with this header
+	// (on their own automatic mail, and on mail a user sent so).
+	if h.Get("X-Auto-Response-Suppress") != "" {
+		o.NoReply = true
 	}
+	if o.From != nil && NoReplyAddress(o.From.Address) {
+		o.NoReply = true
+	}
+	o.ThreadIndexRoot = threadIndexRoot(h.Get("Thread-Index"))
+	o.ThreadTopic = decodedHeader(h, "Thread-Topic")
 	fields := h.FieldsByKey("Authentication-Results")
 	for fields.Next() {
 		if dmarcFailRe.MatchString(fields.Value()) {

@@ -35,6 +35,18 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 	if err != nil || to.Address != strings.TrimSpace(out.To.Value) {
 		return connectors.SendResult{}, fmt.Errorf("%w: recipient %q is not an address", connectors.ErrPermanent, out.To.Value)
 	}
+	if out.Automatic {
+		// RFC 3834: never an automatic answer to a no-reply address, and
+		// a bounded number to any one address (ping-pong with a
+		// responder that ignores Auto-Submitted).
+		if NoReplyAddress(to.Address) {
+			return connectors.SendResult{}, fmt.Errorf("%w: not sent: %s is a no-reply address, and this is an automatic message (RFC 3834)", connectors.ErrPermanent, to.Address)
+		}
+		if !c.auto.allowed(to.Address, c.clock(), c.set.AutomaticLimit) {
+			return connectors.SendResult{}, fmt.Errorf("%w: not sent: %s already got %d automatic messages from %s within %s (email.automatic_limit)",
+				connectors.ErrPermanent, to.Address, c.set.AutomaticLimit, c.name, AutomaticLimitWindow)
+		}
+	}
 	id := newMessageID(out.ThreadKey, c.set.Domain)
 	var buf bytes.Buffer
 	if err := c.compose(ctx, &buf, out, to.Address, id); err != nil {
@@ -48,6 +60,9 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 	if err := c.submit(ctx, to.Address, buf.Bytes()); err != nil {
 		return connectors.SendResult{}, err
 	}
+	if out.Automatic {
+		c.auto.record(to.Address, c.clock())
+	}
 	return connectors.SendResult{ProviderID: "<" + id + ">", Status: "sent"}, nil
 }
 
@@ -59,8 +74,21 @@ func (c *Channel) compose(ctx context.Context, w io.Writer, out connectors.Outgo
 	h.SetDate(c.clock())
 	h.SetAddressList("From", []*gomail.Address{{Name: oneLine(c.set.SMTP.FromName), Address: c.set.SMTP.From}})
 	h.SetAddressList("To", []*gomail.Address{{Address: to}})
-	h.SetSubject(replySubject(out.Subject))
+	h.SetSubject(withToken(replySubject(out.Subject), out.ConversationID))
 	h.SetMessageID(id)
+	if out.ConversationID != "" {
+		// Outlook threads by these and keeps them when it drops
+		// In-Reply-To and References (threading chain step 4).
+		h.Set("Thread-Index", threadIndex(out.ConversationID, c.clock()))
+		if topic := oneLine(out.Subject); topic != "" {
+			h.SetText("Thread-Topic", topic)
+		}
+	}
+	if out.Automatic {
+		h.Set("Auto-Submitted", "auto-generated")
+		h.Set("X-Auto-Response-Suppress", "All")
+		h.Set("Precedence", "auto_reply")
+	}
 	var refs []string
 	if k := cleanID(out.ThreadKey); k != "" && strings.Contains(k, "@") {
 		refs = append(refs, k)

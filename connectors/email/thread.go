@@ -3,7 +3,13 @@ package email
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"strings"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
 )
 
 // Outbound Message-IDs look like <sb.THREAD.RANDOM@DOMAIN>: THREAD is the
@@ -116,4 +122,118 @@ func oneLine(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// threadIndexRoot returns the GUID of an Outlook Thread-Index value (base64
+// of a 22-byte header: a reserved byte, 5 bytes of time, a 16-byte GUID,
+// then 5 bytes per answer) in hex, or "" when v is not one.
+func threadIndexRoot(v string) string {
+	v = strings.Join(strings.Fields(v), "")
+	if v == "" || len(v) > 4096 {
+		return ""
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "=")); err != nil {
+			return ""
+		}
+	}
+	if len(b) < 22 {
+		return ""
+	}
+	return hex.EncodeToString(b[6:22])
+}
+
+// threadIndex is the Thread-Index the hub writes on its mail in a
+// conversation: the reserved byte, the top 5 bytes of now as a FILETIME,
+// and the conversation's GUID (connectors.ThreadIndexGUID).
+func threadIndex(conversationID string, now time.Time) string {
+	ft := uint64(now.UnixNano()/100) + 116444736000000000 // 100 ns since 1601
+	var b [22]byte
+	b[0] = 0x01
+	var t [8]byte
+	binary.BigEndian.PutUint64(t[:], ft)
+	copy(b[1:6], t[:5])
+	copy(b[6:], connectors.ThreadIndexGUID(conversationID))
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// noReplyLocals are the local parts of addresses nobody reads answers at.
+var noReplyLocals = map[string]bool{
+	"noreply": true, "no-reply": true, "no_reply": true, "donotreply": true, "do-not-reply": true, "do_not_reply": true,
+	"mailer-daemon": true, "postmaster": true, "bounce": true, "bounces": true, "notifications-noreply": true,
+}
+
+// NoReplyAddress reports whether addr is a no-reply or mailer-daemon
+// address (RFC 3834 §2: never answer those automatically). Local parts
+// like "noreply+abc" and "no-reply-billing" count too.
+func NoReplyAddress(addr string) bool {
+	local := strings.ToLower(addr)
+	if i := strings.LastIndexByte(local, '@'); i >= 0 {
+		local = local[:i]
+	}
+	if i := strings.IndexByte(local, '+'); i >= 0 {
+		local = local[:i]
+	}
+	if noReplyLocals[local] {
+		return true
+	}
+	for _, p := range []string{"noreply", "no-reply", "donotreply", "do-not-reply"} {
+		if strings.HasPrefix(local, p) || strings.HasSuffix(local, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// threadHints gathers what the router's threading chain needs from a
+// parsed mail found in folder.
+func (c *Channel) threadHints(folder string, p *Parsed) *connectors.ThreadHints {
+	t := &connectors.ThreadHints{MessageID: p.MessageID, Token: connectors.SubjectToken(p.Subject),
+		IndexRoot: p.ThreadIndexRoot, Window: c.set.ThreadWindow.D(), Mailbox: c.name + "/" + folder}
+	if t.Window < 0 {
+		t.Window = 0
+	}
+	subj := p.Subject
+	if connectors.NormalizeSubject(subj) == "" {
+		subj = p.ThreadTopic
+	}
+	t.Subject = connectors.NormalizeSubject(subj)
+	seen := map[string]bool{}
+	add := func(id string) {
+		if id != "" && !seen[id] && len(t.Refs) < connectors.MaxThreadRefs {
+			seen[id] = true
+			t.Refs = append(t.Refs, id)
+		}
+	}
+	for _, id := range p.InReplyTo {
+		add(id)
+	}
+	for i := len(p.References) - 1; i >= 0; i-- {
+		add(p.References[i])
+	}
+	if len(p.References) > 0 && len(t.Refs) == connectors.MaxThreadRefs {
+		// The root names the thread where a client kept the chain whole.
+		t.Refs[len(t.Refs)-1] = p.References[0]
+	}
+	for _, id := range t.Refs {
+		if _, ok := threadFromHubID(id); ok {
+			t.HubKey = true
+			break
+		}
+	}
+	return t
+}
+
+// hubRef returns the first of the hub's own Message-IDs the mail names
+// (its own id, In-Reply-To, References), with brackets, or "".
+func hubRef(p *Parsed) string {
+	for _, l := range [][]string{{p.MessageID}, p.InReplyTo, p.References} {
+		for _, id := range l {
+			if isHubID(id) {
+				return "<" + id + ">"
+			}
+		}
+	}
+	return ""
 }

@@ -175,6 +175,8 @@
       $('admin-view').hidden = false;
       $('nav-admin').classList.add('on');
       loadAdmin();
+      setupWebhooksAdmin();
+      setupAuditAdmin();
       return;
     }
     $('nav-inbox').classList.add('on');
@@ -859,9 +861,25 @@
     if (old) old.replaceWith(entryNode(e));
   }
 
+  // A survey answer: the score (stars, or a thumb on the thumbs scale) and
+  // the customer's comment, in the conversation it rates.
+  function csatNode(e) {
+    const c = e.csat;
+    const score = c.scale === 2 ? (c.score === 2 ? '👍' : '👎')
+      : '★'.repeat(Math.max(0, Math.min(c.score, 5))) + '☆'.repeat(Math.max(0, 5 - c.score));
+    const label = c.scale === 2 ? (c.score === 2 ? 'thumbs up' : 'thumbs down') : c.score + '/' + c.scale;
+    return el('div', { class: 'entry csat', 'data-id': e.id, 'data-key': sortKey(e) },
+      el('div', {},
+        el('span', { class: 'muted small', text: 'Satisfaction survey · ' }),
+        el('span', { class: 'csat-score', title: label, 'aria-label': 'score ' + label, text: score + ' ' + label }),
+        el('span', { class: 'muted small', text: ' · ' + e.channel + ' · ' + when(e.occurred_at) })),
+      c.comment ? el('blockquote', { class: 'csat-comment', text: c.comment }) : null);
+  }
+
   function entryNode(e) {
     const ch = S.byChannel[e.channel];
     const type = ch ? ch.type : '';
+    if (e.kind === 'csat' && e.csat) return csatNode(e); // issue 17
     if (e.kind === 'event') {
       return el('div', { class: 'entry event', 'data-id': e.id, 'data-key': sortKey(e) },
         el('span', { class: 'muted small', text: when(e.occurred_at) + ' · ' + e.text }));
@@ -878,6 +896,7 @@
         el('span', { class: 'who', text: who }),
         dir === 'in' && e.sender && e.sender.value !== who ? el('span', { class: 'muted small', text: e.sender.value }) : null,
         el('span', { class: 'muted small', text: ' · ' + e.channel }),
+        dir === 'in' && e.posted_by ? el('span', { class: 'muted small posted-by', title: 'Who handed this message in (an API key or an agent)', text: ' · posted by ' + e.posted_by }) : null,
         other ? el('span', { class: 'tag', title: 'From another conversation of this customer', text: 'other conversation' }) : null,
         el('span', { class: 'spacer' }),
         el('time', { class: 'muted small', datetime: e.occurred_at, text: when(e.occurred_at) })));
@@ -905,8 +924,12 @@
       art.append(dl);
     }
     if (e.attachments && e.attachments.length) {
-      art.append(el('ul', { class: 'atts' }, ...e.attachments.map((a) =>
-        el('li', { text: '📎 ' + a.name + ' (' + (a.content_type || 'file') + ', ' + Math.ceil((a.size || 0) / 1024) + ' KB)' + (a.omitted ? ' — not kept: ' + a.omitted : '') }))));
+      art.append(el('ul', { class: 'atts' }, ...e.attachments.map((a, i) => {
+        const about = ' (' + (a.content_type || 'file') + ', ' + Math.ceil((a.size || 0) / 1024) + ' KB)' + (a.omitted ? ' — not kept: ' + a.omitted : '');
+        if (!a.sha256 || a.omitted) return el('li', { text: '📎 ' + a.name + about });
+        // A download with safe headers (inbox/attachments.go), never shown in place.
+        return el('li', {}, '📎 ', el('a', { href: '/api/v1/entries/' + encodeURIComponent(e.id) + '/attachments/' + i, download: a.name || 'attachment', rel: 'noopener', text: a.name }), about);
+      })));
     }
     if (e.flags && e.flags.length) art.append(el('div', { class: 'muted small', text: 'flags: ' + e.flags.join(', ') }));
     if (dir === 'out') {
@@ -1061,6 +1084,151 @@
         const s = await api('GET', '/api/v1/queues/' + q);
         tq.append(el('tr', {}, el('td', { text: q }), el('td', { text: s.length }), el('td', { text: s.pending }), el('td', { text: s.dead })));
       }
+    } catch (e) { fail(e); }
+  }
+
+  // ---- webhooks and audit (admin, issue 21) -------------------------------------------------
+  const WH = { editing: '' };
+  function setupWebhooksAdmin() {
+    $('webhook-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const events = $('wh-events').value.split(',').map((x) => x.trim()).filter(Boolean);
+      const body = { url: $('wh-url').value.trim(), events, allow_http: $('wh-allow-http').checked,
+        allow_private_addresses: $('wh-allow-private').checked, enabled: $('wh-enabled').checked };
+      try {
+        if (WH.editing) {
+          await api('PATCH', '/api/v1/webhooks/' + encodeURIComponent(WH.editing), body);
+          toast(WH.editing + ' saved.');
+        } else {
+          body.name = $('wh-name').value.trim();
+          const r = await api('POST', '/api/v1/webhooks', body);
+          showSecret(r.webhook.name, r.secret);
+          toast(r.webhook.name + ' created.');
+        }
+        resetWebhookForm();
+        loadWebhooks();
+      } catch (e) { fail(e); }
+    });
+    $('wh-cancel').addEventListener('click', resetWebhookForm);
+    $('wh-secret-done').addEventListener('click', () => { $('wh-secret-value').textContent = ''; $('wh-secret').hidden = true; });
+    $('wh-replay-failed').addEventListener('click', async () => {
+      const name = $('wh-deliveries-name').textContent;
+      try {
+        const r = await api('POST', '/api/v1/webhooks/' + encodeURIComponent(name) + '/replay', {});
+        toast(r.replayed + ' failed deliveries to ' + name + ' queued again.');
+        loadDeliveries(name);
+      } catch (e) { fail(e); }
+    });
+    loadWebhooks();
+  }
+  function showSecret(name, secret) {
+    if (!secret) return;
+    $('wh-secret-name').textContent = name;
+    $('wh-secret-value').textContent = secret;
+    $('wh-secret').hidden = false;
+  }
+  function resetWebhookForm() {
+    WH.editing = '';
+    $('webhook-form').reset();
+    $('wh-name').disabled = false;
+    $('wh-events').value = '*';
+    $('wh-enabled').checked = true;
+    $('webhook-form-title').textContent = 'New endpoint';
+    $('wh-save').textContent = 'Create';
+    $('wh-cancel').hidden = true;
+  }
+  function editWebhook(w) {
+    WH.editing = w.name;
+    $('wh-name').value = w.name;
+    $('wh-name').disabled = true;
+    $('wh-url').value = w.url;
+    $('wh-events').value = (w.events || []).join(', ');
+    $('wh-allow-http').checked = !!w.allow_http;
+    $('wh-allow-private').checked = !!w.allow_private_addresses;
+    $('wh-enabled').checked = !!w.enabled;
+    $('webhook-form-title').textContent = 'Edit ' + w.name;
+    $('wh-save').textContent = 'Save';
+    $('wh-cancel').hidden = false;
+  }
+  async function loadWebhooks() {
+    try {
+      const r = await api('GET', '/api/v1/webhooks');
+      const tb = clear($('admin-webhooks'));
+      for (const w of r.webhooks || []) {
+        const path = '/api/v1/webhooks/' + encodeURIComponent(w.name);
+        const state = w.active ? 'active' : (w.disabled_reason ? 'disabled: ' + w.disabled_reason : 'disabled');
+        const configured = w.source === 'config';
+        const act = (label, fn, cls) => el('button', { type: 'button', class: cls || '', text: label, onclick: fn });
+        tb.append(el('tr', { 'data-webhook': w.name },
+          el('td', {}, el('strong', { text: w.name }), configured ? el('span', { class: 'muted small', text: ' (config file)' }) : null),
+          el('td', { class: 'small', text: w.url }),
+          el('td', { class: 'small', text: (w.events || []).join(', ') }),
+          el('td', { class: 'wh-state', text: state }),
+          el('td', {},
+            configured ? null : act('Edit', () => editWebhook(w), 'wh-edit'), ' ',
+            configured ? null : act('Rotate secret', async () => {
+              try { const x = await api('PATCH', path, { rotate_secret: true }); showSecret(w.name, x.secret); loadWebhooks(); } catch (e) { fail(e); }
+            }, 'wh-rotate'), ' ',
+            act(w.enabled ? 'Disable' : 'Enable', async () => {
+              try { await api('PATCH', path, { enabled: !w.enabled }); loadWebhooks(); } catch (e) { fail(e); }
+            }, 'wh-toggle'), ' ',
+            act('Ping', async () => {
+              try { const x = await api('POST', path + '/ping'); toast('Ping to ' + w.name + ': ' + (x.code ? 'HTTP ' + x.code : x.error || 'no answer') + ' in ' + x.duration, !(x.code >= 200 && x.code < 300)); } catch (e) { fail(e); }
+            }, 'wh-ping'), ' ',
+            act('Deliveries', () => loadDeliveries(w.name), 'wh-deliveries'), ' ',
+            configured ? null : act('Delete', async (ev) => {
+              const b = ev.currentTarget;
+              if (b.dataset.armed !== '1') { b.dataset.armed = '1'; b.textContent = 'Delete for good?'; return; }
+              try { await api('DELETE', path); toast(w.name + ' deleted.'); $('wh-deliveries').hidden = true; loadWebhooks(); } catch (e) { fail(e); }
+            }, 'wh-delete'))));
+      }
+    } catch (e) { fail(e); }
+  }
+  async function loadDeliveries(name) {
+    try {
+      const r = await api('GET', '/api/v1/webhooks/' + encodeURIComponent(name) + '/deliveries?limit=100');
+      $('wh-deliveries-name').textContent = name;
+      const tb = clear($('wh-deliveries-rows'));
+      for (const d of r.deliveries || []) {
+        tb.append(el('tr', { 'data-event': d.event_id, 'data-status': d.status },
+          el('td', { class: 'small', text: d.event_id }), el('td', { text: d.type }), el('td', { text: d.status }),
+          el('td', { text: d.attempts }), el('td', { text: d.last_code || '' }), el('td', { class: 'small', text: d.last_attempt_at ? when(d.last_attempt_at) : '' }),
+          el('td', {}, el('button', { type: 'button', class: 'wh-replay-one', text: 'Replay', onclick: async () => {
+            try { await api('POST', '/api/v1/webhooks/' + encodeURIComponent(name) + '/replay', { event_id: d.event_id }); toast('Replayed.'); loadDeliveries(name); } catch (e) { fail(e); }
+          } }))));
+      }
+      $('wh-deliveries').hidden = false;
+    } catch (e) { fail(e); }
+  }
+
+  const AU = { next: '' };
+  function setupAuditAdmin() {
+    $('audit-filter').addEventListener('submit', (ev) => { ev.preventDefault(); loadAudit(false); });
+    $('audit-more').addEventListener('click', () => loadAudit(true));
+    loadAudit(false);
+  }
+  async function loadAudit(more) {
+    const q = new URLSearchParams();
+    for (const f of ['actor', 'action', 'customer']) {
+      const v = $('audit-' + f).value.trim();
+      if (v) q.set(f, v);
+    }
+    for (const f of ['from', 'to']) {
+      const v = $('audit-' + f).value;
+      if (v) q.set(f, new Date(v).toISOString());
+    }
+    q.set('limit', '50');
+    if (more && AU.next) q.set('cursor', AU.next);
+    try {
+      const r = await api('GET', '/api/v1/audit?' + q.toString());
+      const tb = more ? $('audit-rows') : clear($('audit-rows'));
+      for (const a of r.audit || []) {
+        tb.append(el('tr', { 'data-action': a.action, 'data-actor': a.actor },
+          el('td', { class: 'small', title: a.at, text: when(a.at) }), el('td', { text: a.actor }), el('td', { text: a.action }),
+          el('td', { class: 'small', text: a.target || '' }), el('td', { class: 'small', text: a.customer || '' }), el('td', { class: 'small', text: a.detail || '' })));
+      }
+      AU.next = r.next || '';
+      $('audit-more').hidden = !AU.next;
     } catch (e) { fail(e); }
   }
 

@@ -388,7 +388,7 @@ channels:
   - name: tg
     type: plugin
     phase: live
-    plugin: {name: telegram-bot}
+    plugin: {name: telegram-bot, lease_ttl: 2s}
 %splugins:
   - name: telegram-bot
     path: %s

@@ -106,6 +106,7 @@ var (
 	bLeases         = []byte("leases")           // name → Lease (kept after release for the token)
 	bCheckpoints    = []byte("checkpoints")      // key → bytes
 	bAudit          = []byte("audit")            // at(8)+seq(8) → AuditRecord
+	bAuditIDs       = []byte("audit_ids")        // given record id → its audit key (written once)
 	bConsents       = []byte("consents")         // customer\x00channel\x00purpose → Consent
 	bCounters       = []byte("counters")         // name → int64 (8 bytes BE)
 	bQuarantine     = []byte("quarantine")       // id → QuarantineItem
@@ -122,6 +123,7 @@ var (
 	bWhDelPending = []byte("wh_dpending")    // endpoint\x00seq(8) → event id (pending deliveries)
 	bWhEndpoints  = []byte("wh_endpoints")   // name → WebhookEndpoint
 	bWhByCustomer = []byte("wh_by_customer") // customer\x00event id → seq(8)
+	bTimers       = []byte("timers")         // see timers.go
 )
 
 var allBuckets = [][]byte{
@@ -132,6 +134,8 @@ var allBuckets = [][]byte{
 	bBlobRefs, bTombstones,
 	bConsentLog, bAccessLinks, bErasureReqs,
 	bWhEvents, bWhPending, bWhDeliveries, bWhDelPending, bWhEndpoints, bWhByCustomer,
+	bTimers,
+	bAuditIDs,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one

@@ -31,8 +31,19 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (store.Entry, bo
 
 // AppendToConversation does both steps in one transaction. The entry joins
 // the conversation's customer's timeline.
-func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, _ store.Conversation, fn func(*store.Conversation) error) (store.Entry, store.Conversation, bool, error) {
+func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error) (store.Entry, store.Conversation, bool, error) {
+	return s.AppendWithWebhookEvents(ctx, e, seen, fn, nil)
+}
+
+// AppendWithWebhookEvents writes evs in the append's own transaction, only
+// when it creates the entry.
+func (s *Store) AppendWithWebhookEvents(ctx context.Context, e store.Entry, _ store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent) (store.Entry, store.Conversation, bool, error) {
 	e = s.entryDefaults(e)
+	for i := range evs {
+		if evs[i].At.IsZero() {
+			evs[i].At = e.CreatedAt
+		}
+	}
 	var out store.Entry
 	var conv store.Conversation
 	var created bool
@@ -49,8 +60,15 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, _ store
 			return err // ErrNotFound when the conversation does not exist
 		}
 		e.CustomerID = conv.CustomerID
-		out, created, err = appendEntry(tx, e)
-		return err
+		if out, created, err = appendEntry(tx, e); err != nil || !created {
+			return err
+		}
+		for _, ev := range evs {
+			if _, _, err := putEvent(tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Entry{}, store.Conversation{}, false, err

@@ -114,7 +114,18 @@ func (s *Store) UnbindIdentity(ctx context.Context, typ, value, customerID strin
 // ---- customers -------------------------------------------------------------
 
 func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) error {
+	return s.CreateCustomerWithWebhookEvents(ctx, c, nil)
+}
+
+// CreateCustomerWithWebhookEvents writes evs in the creation's own
+// transaction.
+func (s *Store) CreateCustomerWithWebhookEvents(ctx context.Context, c store.Customer, evs []store.WebhookEvent) error {
 	now := s.now()
+	for i := range evs {
+		if evs[i].At.IsZero() {
+			evs[i].At = now
+		}
+	}
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = now
 	}
@@ -124,6 +135,11 @@ func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) error {
 	c.Version = 1
 	k := []byte(c.ID)
 	return s.batch(ctx, func(tx *bolt.Tx) error {
+		for _, ev := range evs {
+			if _, _, err := putEvent(tx, ev); err != nil {
+				return err
+			}
+		}
 		bk := tx.Bucket(bCustomers)
 		if bk.Get(k) != nil {
 			return nil
@@ -445,12 +461,20 @@ func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) error {
 			return err
 		}
 		rec := r
+		ids := tx.Bucket(bAuditIDs)
 		if rec.ID == "" {
 			rec.ID = fmt.Sprintf("a%020d-%010d", nanos, seq)
+		} else if ids.Get([]byte(rec.ID)) != nil {
+			return nil // written before: a retried action audits once
 		}
 		k := make([]byte, 16)
 		binary.BigEndian.PutUint64(k, uint64(nanos)^(1<<63)) // sign flip keeps order for pre-1970
 		binary.BigEndian.PutUint64(k[8:], seq)
+		if r.ID != "" {
+			if err := ids.Put([]byte(rec.ID), k); err != nil {
+				return err
+			}
+		}
 		return putJSON(bk, k, rec)
 	})
 }

@@ -411,7 +411,10 @@ func allKeys(c goredis.UniversalClient, pattern string) ([]string, error) {
 // redelivered after ClaimAfter. The reclaim scan resumes where it stopped
 // instead of looking at the head of the pending list every time.
 func TestQueueReclaimBehindBusyHead(t *testing.T) {
-	claimAfter := 400 * time.Millisecond
+	// Long enough for 149 Retry calls on a loaded machine to finish before
+	// the first retried one idles out again (at 400 ms, CI's load made the
+	// first one due again before the loop ended).
+	claimAfter := 1500 * time.Millisecond
 	f := newFixture(t, testenv.Redis, store.QueueOptions{MaxAttempts: 100, ClaimAfter: claimAfter, RetryBackoff: time.Hour})
 	ctx := context.Background()
 	const n = 150

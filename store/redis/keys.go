@@ -90,6 +90,9 @@ func (k keys) channelStates() string     { return k.key("channels", "state") }
 func (k keys) audit() string             { return k.key("audit", "log") }
 func (k keys) counters() string          { return k.key("counters", "values") }
 
+// auditIDs maps a given audit record id to its stream id (written once).
+func (k keys) auditIDs() string { return k.key("audit", "ids") }
+
 // sign-in sessions: the key (string) and the epochs (hash agent → integer).
 func (k keys) sessionKey() string    { return k.key("sessions", "key") }
 func (k keys) sessionEpochs() string { return k.key("sessions", "epochs") }
@@ -170,6 +173,9 @@ func (k keys) whDue(endpoint string) string { return k.key("wh", "due:"+esc(endp
 // whCustomer is the set of a customer's event ids (erasure).
 func (k keys) whCustomer(customer string) string { return k.key("wh", "cust:"+esc(customer)) }
 
+// durable timers (timers.go): one set's keys share the tag "tm:SET".
+func (k keys) timerDue(set string) string  { return k.key("tm:"+esc(set), "due") }  // ZSET id → at (unix ms)
+func (k keys) timerData(set string) string { return k.key("tm:"+esc(set), "data") } // hash id → payload
 // conversationDueIndex is the lex ZSET of SLADueCursor + "\x00" + customer
 // of the conversations with an SLA due time (ListConversations, SortSLADue).
 func (k keys) conversationDueIndex() string { return k.key("convs", "sla_due") }

@@ -490,3 +490,31 @@ for _, n in ipairs(names) do flat[#flat+1] = n; flat[#flat+1] = sum[n] end
 out[1] = flat
 return out
 `)
+
+// claimTimers hands out due timers and moves each one's time forward.
+// KEYS[1] due ZSET (id → at, unix ms), KEYS[2] data hash (id → payload).
+// ARGV[1] now (unix ms), ARGV[2] new time of a claimed timer (unix ms),
+// ARGV[3] max. Returns a flat list id, at, payload, ... earliest first.
+var claimTimers = goredis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for i = 1, #due, 2 do
+  local id = due[i]
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+  out[#out+1] = id
+  out[#out+1] = due[i+1]
+  out[#out+1] = redis.call('HGET', KEYS[2], id) or ''
+end
+return out
+`)
+
+// auditAppendOnce appends an audit record whose id was given, once.
+// KEYS[1] the audit stream, KEYS[2] the hash given id → stream id.
+// ARGV[1] the record's id, ARGV[2] the record (JSON).
+// Returns 1 when appended, 0 when the id was appended before.
+var auditAppendOnce = goredis.NewScript(`
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+local sid = redis.call('XADD', KEYS[1], '*', 'r', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], sid)
+return 1
+`)

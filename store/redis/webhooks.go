@@ -74,6 +74,26 @@ func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) 
 	return err
 }
 
+// AppendWithWebhookEvents records evs, then appends: the outbox lives in
+// the slot {wh} and the entry in its customer's, which one script cannot
+// span on a Cluster. A crash between the two is healed by the redelivery
+// (the events exist already: nothing is written twice).
+func (s *Store) AppendWithWebhookEvents(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent) (store.Entry, store.Conversation, bool, error) {
+	if err := s.PutWebhookEvents(ctx, evs); err != nil {
+		return store.Entry{}, store.Conversation{}, false, err
+	}
+	return s.AppendToConversation(ctx, e, seen, fn)
+}
+
+// CreateCustomerWithWebhookEvents creates, then records: the customer and
+// the outbox live in different Cluster slots.
+func (s *Store) CreateCustomerWithWebhookEvents(ctx context.Context, c store.Customer, evs []store.WebhookEvent) error {
+	if err := s.CreateCustomer(ctx, c); err != nil {
+		return err
+	}
+	return s.PutWebhookEvents(ctx, evs)
+}
+
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (_ store.WebhookEvent, err error) {
 	defer opErr(&err, "get webhook event", id)
 	return hashRecord[store.WebhookEvent](ctx, s, s.k.whEvents(), id)

@@ -400,7 +400,7 @@ func testSubscribeCancel(t *testing.T, f Factory) {
 // ---- audit --------------------------------------------------------------
 
 func auditTests() []testCase {
-	return []testCase{{"AppendList", testAudit}}
+	return []testCase{{"AppendList", testAudit}, {"Query", testAuditQuery}, {"AppendOnce", testAuditAppendOnce}, {"DeleteBefore", testAuditDeleteBefore}}
 }
 
 func testAudit(t *testing.T, f Factory) {

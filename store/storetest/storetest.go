@@ -71,6 +71,7 @@ func groups() []group {
 		{"Rights", rightsTests()},
 		{"ConsentLog", consentLogTests()},
 		{"SelfService", selfServiceTests()},
+		{"Timers", timerTests()},
 	}
 }
 

@@ -15,6 +15,80 @@ func webhookTests() []testCase {
 		{"Deliveries", testWebhookDeliveries},
 		{"Endpoints", testWebhookEndpoints},
 		{"EraseCustomer", testWebhookErase},
+		{"AppendWithEvents", testWebhookAppend},
+		{"CreateCustomerWithEvents", testWebhookCreateCustomer},
+	}
+}
+
+// testWebhookCreateCustomer: CreateCustomerWithWebhookEvents creates the
+// customer and records the events, both idempotent.
+func testWebhookCreateCustomer(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	c := store.Customer{ID: "cust-1", Name: "Ann", CreatedAt: epoch, UpdatedAt: epoch}
+	must(t, e.s.CreateCustomerWithWebhookEvents(e.ctx, c, []store.WebhookEvent{whEvent(1, "cust-1")}), "CreateCustomerWithWebhookEvents")
+	again := c
+	again.Name = "Changed"
+	must(t, e.s.CreateCustomerWithWebhookEvents(e.ctx, again, []store.WebhookEvent{whEvent(1, "cust-1")}), "CreateCustomerWithWebhookEvents again")
+	got, err := e.s.GetCustomer(e.ctx, "cust-1")
+	must(t, err, "GetCustomer")
+	if got.Name != "Ann" {
+		t.Fatalf("customer after a repeated create = %+v: want the first one unchanged", got)
+	}
+	pend, err := e.s.PendingWebhookEvents(e.ctx, 10)
+	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 1 || pend[0].ID != "msg_001" || pend[0].CustomerID != "cust-1" {
+		t.Fatalf("outbox after CreateCustomerWithWebhookEvents = %+v: want msg_001 once", pend)
+	}
+	// Erasure finds it by its customer.
+	if n, err := e.s.DeleteWebhookCustomer(e.ctx, "cust-1"); err != nil || n != 1 {
+		t.Fatalf("DeleteWebhookCustomer = %d, %v; want 1", n, err)
+	}
+}
+
+// testWebhookAppend: AppendWithWebhookEvents appends like
+// AppendToConversation and leaves the entry's events in the outbox, once,
+// however often it is repeated.
+func testWebhookAppend(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	opened, _, err := e.s.OpenConversation(e.ctx, newConv("cv1", "cust-1", "sms:a", epoch))
+	must(t, err, "OpenConversation")
+	at := epoch.Add(time.Minute)
+	en := newEntry("m_1", "cust-1", at)
+	en.ConversationID = "cv1"
+	evs := []store.WebhookEvent{whEvent(1, "cust-1"), whEvent(2, "cust-1")}
+	got, conv, created, err := e.s.AppendWithWebhookEvents(e.ctx, en, opened, touch("m_1", at), evs)
+	must(t, err, "AppendWithWebhookEvents")
+	if !created || got.ID != "m_1" || conv.LastMessageID != "m_1" || conv.Version != opened.Version+1 {
+		t.Fatalf("AppendWithWebhookEvents = %+v, %+v, created=%v: want the entry appended and the conversation updated", got, conv, created)
+	}
+	if g, err := e.s.GetEntry(e.ctx, "m_1"); err != nil || g.ConversationID != "cv1" {
+		t.Fatalf("GetEntry after AppendWithWebhookEvents = %+v, %v", g, err)
+	}
+	pend, err := e.s.PendingWebhookEvents(e.ctx, 10)
+	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 2 || pend[0].ID != "msg_001" || pend[1].ID != "msg_002" || pend[1].Seq <= pend[0].Seq || string(pend[1].Data) != `{"n":2}` {
+		t.Fatalf("outbox after AppendWithWebhookEvents = %+v: want msg_001, msg_002 in order", pend)
+	}
+	// A redelivery: nothing new, the events not doubled, fn not applied.
+	_, _, created, err = e.s.AppendWithWebhookEvents(e.ctx, en, conv, touch("m_1", at), evs)
+	must(t, err, "AppendWithWebhookEvents again")
+	if created {
+		t.Fatalf("AppendWithWebhookEvents of an existing entry: created = true")
+	}
+	if c, err := e.s.GetConversation(e.ctx, "cv1"); err != nil || c.Version != conv.Version {
+		t.Fatalf("conversation after a repeated append = version %d, %v; want %d (fn not applied)", c.Version, err, conv.Version)
+	}
+	if pend, _ := e.s.PendingWebhookEvents(e.ctx, 10); len(pend) != 2 {
+		t.Fatalf("outbox after a repeated append = %d events, want 2", len(pend))
+	}
+	// No events: the same as AppendToConversation.
+	en2 := newEntry("m_2", "cust-1", at.Add(time.Second))
+	en2.ConversationID = "cv1"
+	if _, _, created, err := e.s.AppendWithWebhookEvents(e.ctx, en2, conv, touch("m_2", en2.OccurredAt), nil); err != nil || !created {
+		t.Fatalf("AppendWithWebhookEvents without events = created %v, %v", created, err)
+	}
+	if got, err := e.s.CountEntries(e.ctx, "cust-1"); err != nil || got != 2 {
+		t.Fatalf("CountEntries = %d, %v; want 2", got, err)
 	}
 }
 

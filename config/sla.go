@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/switchboard-hub/switchboard/sla"
+	"github.com/switchboard-hub/switchboard/sla/calendar"
 )
 
 // BusinessHours is one business_hours[] calendar (issue 17): weekly
@@ -54,10 +54,10 @@ func (c *Config) validateSLA(v *validator) {
 		}
 		cals[b.Name] = true
 		for day, hours := range b.Weekly {
-			if _, err := sla.ParseSpans(hours); err != nil {
+			if _, err := calendar.ParseSpans(hours); err != nil {
 				v.add(p+".weekly."+day, "%v", err)
 			}
-			if !slices.Contains(sla.Weekdays[:], day) {
+			if !slices.Contains(calendar.Weekdays[:], day) {
 				v.add(p+".weekly."+day, "%q is not a weekday (mon, tue, wed, thu, fri, sat, sun)", day)
 			}
 		}
@@ -121,28 +121,6 @@ func (c *Config) validateSLA(v *validator) {
 }
 
 // Calendar builds the calendar b describes.
-func (b BusinessHours) Calendar() (*sla.Calendar, error) {
-	return sla.NewCalendar(b.Name, b.TimeZone, b.Weekly, b.Holidays)
-}
-
-// SLAPolicies builds the sla[] policies over their calendars (nil when
-// none is configured). Call after Validate.
-func (c *Config) SLAPolicies() (*sla.Policies, error) {
-	if len(c.SLA) == 0 {
-		return nil, nil
-	}
-	cals := map[string]*sla.Calendar{}
-	for _, b := range c.BusinessHours {
-		cal, err := b.Calendar()
-		if err != nil {
-			return nil, fmt.Errorf("business_hours %s: %w", b.Name, err)
-		}
-		cals[b.Name] = cal
-	}
-	list := make([]sla.Policy, 0, len(c.SLA))
-	for _, s := range c.SLA {
-		list = append(list, sla.Policy{Name: s.Name, FirstResponse: s.FirstResponse.D(), NextResponse: s.NextResponse.D(),
-			Resolution: s.Resolution.D(), Calendar: cals[s.Calendar], Channels: s.Channels, Teams: s.Teams})
-	}
-	return sla.NewPolicies(list), nil
+func (b BusinessHours) Calendar() (*calendar.Calendar, error) {
+	return calendar.New(b.Name, b.TimeZone, b.Weekly, b.Holidays)
 }

@@ -27,9 +27,8 @@ sla:
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	pol, err := cfg.SLAPolicies()
-	if err != nil || pol.Len() != 2 {
-		t.Fatalf("policies %v %v", pol, err)
+	if cal, err := cfg.BusinessHours[0].Calendar(); err != nil || cal.Name != "office" {
+		t.Fatalf("calendar %v %v", cal, err)
 	}
 	if cfg.SLA[1].FirstResponse.D() != 15*time.Minute || cfg.Teams[0].Leads[0] != "lena" {
 		t.Fatalf("%+v %+v", cfg.SLA[1], cfg.Teams[0])

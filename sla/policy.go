@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/switchboard-hub/switchboard/sla/calendar"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -15,7 +16,7 @@ type Policy struct {
 	FirstResponse time.Duration
 	NextResponse  time.Duration
 	Resolution    time.Duration
-	Calendar      *Calendar
+	Calendar      *calendar.Calendar
 	Channels      []string
 	Teams         []string
 }

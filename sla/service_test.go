@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/hubtest"
 	"github.com/switchboard-hub/switchboard/sla"
+	"github.com/switchboard-hub/switchboard/sla/calendar"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -33,7 +34,7 @@ func at(s string) time.Time {
 func policies(t testing.TB) *sla.Policies {
 	t.Helper()
 	w := "09:00-17:00"
-	cal, err := sla.NewCalendar("office", "Europe/Helsinki", map[string]string{"mon": w, "tue": w, "wed": w, "thu": w, "fri": w},
+	cal, err := calendar.New("office", "Europe/Helsinki", map[string]string{"mon": w, "tue": w, "wed": w, "thu": w, "fri": w},
 		[]string{"2026-12-24", "2026-12-25"})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/sla"
+	"github.com/switchboard-hub/switchboard/sla/calendar"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -21,11 +22,33 @@ import (
 // service figures' rollup that timeline.Service keeps them with; the
 // CSAT survey code calls its CSATReceived.
 func serviceFigures(cfg *config.Config, st store.Store, reg prometheus.Registerer, log *slog.Logger) (*sla.Rollup, error) {
-	p, err := cfg.SLAPolicies()
+	p, err := slaPolicies(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sla: %w", err)
 	}
 	return sla.NewRollup(st, p, log, reg), nil
+}
+
+// slaPolicies builds the sla[] policies over their business_hours
+// calendars (nil when none is configured). The config is validated.
+func slaPolicies(cfg *config.Config) (*sla.Policies, error) {
+	if len(cfg.SLA) == 0 {
+		return nil, nil
+	}
+	cals := map[string]*calendar.Calendar{}
+	for _, b := range cfg.BusinessHours {
+		cal, err := b.Calendar()
+		if err != nil {
+			return nil, fmt.Errorf("business_hours %s: %w", b.Name, err)
+		}
+		cals[b.Name] = cal
+	}
+	list := make([]sla.Policy, 0, len(cfg.SLA))
+	for _, s := range cfg.SLA {
+		list = append(list, sla.Policy{Name: s.Name, FirstResponse: s.FirstResponse.D(), NextResponse: s.NextResponse.D(),
+			Resolution: s.Resolution.D(), Calendar: cals[s.Calendar], Channels: s.Channels, Teams: s.Teams})
+	}
+	return sla.NewPolicies(list), nil
 }
 
 // teamLeads maps each agent to the teams they lead (teams[].leads).

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
@@ -175,3 +176,32 @@ func TestReportsCLI(t *testing.T) {
 }
 
 func regexpLine(s, re string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestSLAPoliciesFromConfig: business_hours and sla become policies on
+// their calendars; no sla: no policies.
+func TestSLAPoliciesFromConfig(t *testing.T) {
+	cfg := &config.Config{
+		Channels:      []config.Channel{{Name: "mail"}},
+		BusinessHours: []config.BusinessHours{{Name: "office", TimeZone: "Europe/Helsinki", Weekly: map[string]string{"mon": "09:00-17:00"}}},
+		SLA: []config.SLAPolicy{{Name: "std", FirstResponse: config.Duration(2 * time.Hour), Calendar: "office", Channels: []string{"mail"}},
+			{Name: "default", Resolution: config.Duration(time.Hour)}},
+	}
+	p, err := slaPolicies(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.For(store.Conversation{Channel: "mail"})
+	// Monday 2026-12-07 16:00 Helsinki (14:00 UTC) + 2 working hours: the
+	// next Monday 10:00 Helsinki, 08:00 UTC (one hour Monday, none
+	// the rest of the week).
+	start := time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC)
+	if got == nil || got.Name != "std" || !got.Calendar.Add(start, 2*time.Hour).Equal(time.Date(2026, 12, 14, 8, 0, 0, 0, time.UTC)) {
+		t.Fatalf("mail's policy %+v", got)
+	}
+	if d := p.For(store.Conversation{Channel: "chat"}); d == nil || d.Name != "default" || d.Calendar != nil {
+		t.Fatalf("chat's policy %+v", d)
+	}
+	if p, err := slaPolicies(&config.Config{}); p != nil || err != nil {
+		t.Fatalf("no sla: %v %v", p, err)
+	}
+}

@@ -1,4 +1,4 @@
-package sla
+package calendar
 
 import (
 	"fmt"
@@ -27,7 +27,7 @@ func local(s string) time.Time {
 func office(t testing.TB) *Calendar {
 	t.Helper()
 	workday := "09:00-17:00"
-	c, err := NewCalendar("office", "Europe/Helsinki", map[string]string{"mon": workday, "tue": workday,
+	c, err := New("office", "Europe/Helsinki", map[string]string{"mon": workday, "tue": workday,
 		"wed": workday, "thu": workday, "fri": workday}, []string{"2026-12-24", "2026-12-25"})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestCalendarAdd(t *testing.T) {
 // TestCalendarDSTDays: a whole-day calendar counts 23 hours on the spring
 // Sunday and 25 on the autumn one.
 func TestCalendarDSTDays(t *testing.T) {
-	c, err := NewCalendar("sundays", "Europe/Helsinki", map[string]string{"sun": "24h"}, nil)
+	c, err := New("sundays", "Europe/Helsinki", map[string]string{"sun": "24h"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +159,8 @@ func TestNewCalendarErrors(t *testing.T) {
 		{"UTC", map[string]string{"mon": "closed"}, nil},
 		{"UTC", map[string]string{"mon": "09:00-17:00"}, []string{"24.12.2026"}},
 	} {
-		if _, err := NewCalendar("x", tc.zone, tc.weekly, tc.hol); err == nil {
-			t.Errorf("NewCalendar(%q, %v, %v) accepted", tc.zone, tc.weekly, tc.hol)
+		if _, err := New("x", tc.zone, tc.weekly, tc.hol); err == nil {
+			t.Errorf("New(%q, %v, %v) accepted", tc.zone, tc.weekly, tc.hol)
 		}
 	}
 }
@@ -186,7 +186,7 @@ func FuzzParseSpans(f *testing.F) {
 		if len(spans) == 0 {
 			return
 		}
-		c, err := NewCalendar("f", "Europe/Helsinki", map[string]string{"wed": s, "sat": s}, []string{"2026-03-28"})
+		c, err := New("f", "Europe/Helsinki", map[string]string{"wed": s, "sat": s}, []string{"2026-03-28"})
 		if err != nil {
 			t.Fatalf("spans %v parse but make no calendar: %v", spans, err)
 		}

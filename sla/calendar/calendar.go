@@ -1,4 +1,4 @@
-package sla
+package calendar
 
 import (
 	"errors"
@@ -87,10 +87,10 @@ type Calendar struct {
 	open     bool            // some weekday has hours
 }
 
-// NewCalendar builds a calendar. weekly maps weekday keys (Weekdays) to
+// New builds a calendar. weekly maps weekday keys (Weekdays) to
 // ParseSpans values; a weekday left out is closed. holidays are local
 // dates "2006-01-02" on which nothing is worked.
-func NewCalendar(name, zone string, weekly map[string]string, holidays []string) (*Calendar, error) {
+func New(name, zone string, weekly map[string]string, holidays []string) (*Calendar, error) {
 	loc, err := time.LoadLocation(zone)
 	if err != nil || zone == "" {
 		return nil, fmt.Errorf("%w: unknown time zone %q", ErrHours, zone)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -238,6 +239,7 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 	// when the round ends (one store step for the round, not one per
 	// delivery). A crash before that sends them again, with the same
 	// webhook-ids: at least once.
+	t := w.s.target(e)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -260,7 +262,7 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 				if !found {
 					return // erased meanwhile: its delivery went with it
 				}
-				out, ok, gone, err := w.s.attempt(ctx, e, d, ev)
+				out, ok, gone, err := w.s.attempt(ctx, e, t, d, ev)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -292,9 +294,9 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 // outcome (to be recorded by the caller). ok: the delivery is done (the
 // customer's next may go); gone: the endpoint answered 410 and is now
 // disabled. An attempt cut short by ctx returns d unchanged.
-func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, d store.WebhookDelivery, ev store.WebhookEvent) (out store.WebhookDelivery, ok, gone bool, err error) {
+func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, t *target, d store.WebhookDelivery, ev store.WebhookEvent) (out store.WebhookDelivery, ok, gone bool, err error) {
 	start := time.Now()
-	code, sendErr := s.send(ctx, e, ev)
+	code, sendErr := s.send(ctx, t, ev)
 	if ctx.Err() != nil {
 		return d, false, false, nil // stopping: the attempt is made again by whoever runs next
 	}
@@ -337,45 +339,74 @@ func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, d store.
 	return out, ok, gone, nil
 }
 
-// body is what every delivery posts.
-type body struct {
-	Type      string          `json:"type"`
-	Timestamp time.Time       `json:"timestamp"`
-	Data      json.RawMessage `json:"data"`
+// target is what sending to an endpoint needs, prepared once per round
+// rather than per delivery: its URL checked and parsed, its secrets
+// decoded, its client. err (a bad URL or secret) fails every attempt.
+type target struct {
+	name string
+	url  *url.URL
+	keys [][]byte
+	c    *http.Client
+	err  error
 }
 
-// send posts ev to e, signed, and returns the response code.
-func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, ev store.WebhookEvent) (int, error) {
-	if err := CheckURL(e.URL, e.AllowHTTP); err != nil {
-		return 0, err
-	}
-	data := ev.Data
-	if len(data) == 0 {
-		data = []byte("{}")
-	}
-	b, err := json.Marshal(body{Type: ev.Type, Timestamp: ev.At.UTC(), Data: data})
-	if err != nil {
-		return 0, err
-	}
-	ts := s.clock()
-	sig, err := Sign(e.Secrets, ev.ID, ts, b)
-	if err != nil {
-		return 0, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(b))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "switchboard-webhooks")
-	req.Header.Set("webhook-id", ev.ID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
-	c := s.strict
+func (s *Service) target(e store.WebhookEndpoint) *target {
+	t := &target{name: e.Name, c: s.strict}
 	if e.AllowPrivateAddresses {
-		c = s.open
+		t.c = s.open
 	}
-	resp, err := c.Do(req)
+	if t.err = CheckURL(e.URL, e.AllowHTTP); t.err != nil {
+		return t
+	}
+	if t.url, t.err = url.Parse(e.URL); t.err != nil {
+		return t
+	}
+	t.keys, t.err = decodeSecrets(e.Secrets)
+	return t
+}
+
+// appendBody appends the body every delivery posts:
+// {"type":…,"timestamp":…,"data":…}.
+func appendBody(b []byte, ev store.WebhookEvent) ([]byte, error) {
+	typ, err := json.Marshal(ev.Type)
+	if err != nil {
+		return nil, err
+	}
+	b = append(append(append(b, `{"type":`...), typ...), `,"timestamp":"`...)
+	b = ev.At.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","data":`...)
+	if len(ev.Data) == 0 {
+		b = append(b, "{}"...)
+	} else {
+		b = append(b, ev.Data...)
+	}
+	return append(b, '}'), nil
+}
+
+// send posts ev to t, signed, and returns the response code.
+func (s *Service) send(ctx context.Context, t *target, ev store.WebhookEvent) (int, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	b, err := appendBody(make([]byte, 0, len(ev.Data)+96), ev)
+	if err != nil {
+		return 0, err
+	}
+	ts := s.clock().Unix()
+	u := *t.url
+	req := (&http.Request{
+		Method: http.MethodPost, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{
+			"Content-Type":      {"application/json"},
+			"User-Agent":        {"switchboard-webhooks"},
+			"Webhook-Id":        {ev.ID},
+			"Webhook-Timestamp": {strconv.FormatInt(ts, 10)},
+			"Webhook-Signature": {signWith(t.keys, ev.ID, ts, b)},
+		},
+		Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b)),
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+	}).WithContext(ctx)
+	resp, err := t.c.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -383,7 +414,7 @@ func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, ev store.We
 	// Reading the (bounded) body lets the connection be reused; the body
 	// is not kept, and a failure to read it does not change the answer.
 	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)); err != nil {
-		s.log.Debug("webhook answer body not read", "endpoint", e.Name, "err", err)
+		s.log.Debug("webhook answer body not read", "endpoint", t.name, "err", err)
 	}
 	return resp.StatusCode, nil
 }

@@ -457,7 +457,7 @@ func (s *Service) Ping(ctx context.Context, name string) (PingResult, error) {
 	now := s.clock().UTC()
 	ev := store.WebhookEvent{ID: EventID(Ping, fmt.Sprint(now.UnixNano(), name)), Type: Ping, At: now, Data: []byte(`{"endpoint":` + quote(name) + `}`)}
 	start := time.Now()
-	code, err := s.send(ctx, e, ev)
+	code, err := s.send(ctx, s.target(e), ev)
 	r := PingResult{ID: ev.ID, Code: code, Duration: time.Since(start).Round(time.Millisecond).String()}
 	if err != nil {
 		r.Error = err.Error()

@@ -43,19 +43,46 @@ func CheckSecret(s string) error {
 // "v1,BASE64" of HMAC-SHA256 over "id.ts.body" per secret, space-separated
 // (two during a rotation; receivers accept any that verifies).
 func Sign(secrets []string, id string, ts time.Time, body []byte) (string, error) {
-	var sigs []string
+	keys, err := decodeSecrets(secrets)
+	if err != nil {
+		return "", err
+	}
+	return signWith(keys, id, ts.Unix(), body), nil
+}
+
+// decodeSecrets returns the key bytes of each secret (at least one).
+func decodeSecrets(secrets []string) ([][]byte, error) {
+	keys := make([][]byte, 0, len(secrets))
 	for _, s := range secrets {
 		key, err := decodeSecret(s)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no signing secret")
+	}
+	return keys, nil
+}
+
+// signWith is Sign with the secrets decoded (once per endpoint and round
+// by the dispatcher, not per delivery).
+func signWith(keys [][]byte, id string, ts int64, body []byte) string {
+	var prefix [96]byte
+	p := append(append(append(prefix[:0], id...), '.'), strconv.FormatInt(ts, 10)...)
+	p = append(p, '.')
+	out := make([]byte, 0, len(keys)*48)
+	var sum [sha256.Size]byte
+	for i, key := range keys {
 		m := hmac.New(sha256.New, key)
-		m.Write([]byte(id + "." + strconv.FormatInt(ts.Unix(), 10) + "."))
+		m.Write(p)
 		m.Write(body)
-		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+		if i > 0 {
+			out = append(out, ' ')
+		}
+		out = append(out, "v1,"...)
+		out = base64.StdEncoding.AppendEncode(out, m.Sum(sum[:0]))
 	}
-	if len(sigs) == 0 {
-		return "", fmt.Errorf("no signing secret")
-	}
-	return strings.Join(sigs, " "), nil
+	return string(out)
 }

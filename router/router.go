@@ -349,7 +349,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		return err
 	}
 	// The threading chain (thread.go) picks the conversation's thread.
-	threadKey, _, err := r.threadOf(ctx, msg, res.Customer)
+	threadKey, step, err := r.threadOf(ctx, msg, res.Customer)
 	if err != nil {
 		return err
 	}
@@ -364,6 +364,10 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	entry := r.entry(msg, res.Customer, flags)
 	if msg.Thread != nil && msg.Thread.Mailbox != "" {
 		entry.Fields = addMailbox(entry.Fields, msg.Thread.Mailbox)
+	}
+	if why := threadedBy(step, msg.Thread); why != "" {
+		// The weaker steps say so on the entry, for the agent.
+		entry.Fields = append(entry.Fields, connectors.Field{Name: ThreadedByField, Value: why})
 	}
 	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: entry,
 		ThreadKey: threadKey, ConversationID: ids.Derived("v_", msg.ID),

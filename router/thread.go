@@ -299,3 +299,20 @@ func addMailbox(fs []connectors.Field, mb string) []connectors.Field {
 	}
 	return append(out, connectors.Field{Name: MailboxesField, Value: mb})
 }
+
+// ThreadedByField names, on an entry, the weaker threading step that put
+// it in its conversation (token, Thread-Index, subject), so an agent sees
+// why a mail without thread headers joined.
+const ThreadedByField = "Threaded by"
+
+func threadedBy(step string, t *connectors.ThreadHints) string {
+	switch step {
+	case ThreadToken:
+		return "the conversation's reference [#" + t.Token + "] in the subject"
+	case ThreadIndex:
+		return "Outlook's Thread-Index"
+	case ThreadSubject:
+		return fmt.Sprintf("the same subject from the same customer within %s (email.thread_window)", t.Window)
+	}
+	return ""
+}

@@ -67,6 +67,9 @@ func TestThreadingChain(t *testing.T) {
 			if got := e.ConversationID == conv; got != tc.same {
 				t.Errorf("%s: same conversation = %v, want %v", tc.name, got, tc.same)
 			}
+			if tc.name == "subject in window" && !hasField(e.Fields, router.ThreadedByField) {
+				t.Errorf("%s: fields %+v, want %q saying why", tc.name, e.Fields, router.ThreadedByField)
+			}
 		}
 		// The first mail again through the second mailbox: no new entry.
 		dup := send2(t, ctx, st, in, rt, "mail2", "a1@c")
@@ -118,4 +121,13 @@ func send2(t *testing.T, ctx context.Context, st store.Store, in *router.Ingest,
 	}
 	_, err = st.GetEntry(ctx, m.ID)
 	return err == nil
+}
+
+func hasField(fs []connectors.Field, name string) bool {
+	for _, f := range fs {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -39,8 +39,8 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 		// RFC 3834: never an automatic answer to a no-reply address, and
 		// a bounded number to any one address (ping-pong with a
 		// responder that ignores Auto-Submitted).
-		if NoReplyAddress(to.Address) {
-			return connectors.SendResult{}, fmt.Errorf("%w: not sent: %s is a no-reply address, and this is an automatic message (RFC 3834)", connectors.ErrPermanent, to.Address)
+		if NoReplyAddress(to.Address) || strings.EqualFold(to.Address, c.set.SMTP.From) {
+			return connectors.SendResult{}, fmt.Errorf("%w: not sent: %s is a no-reply address or the channel's own, and this is an automatic message (RFC 3834)", connectors.ErrPermanent, to.Address)
 		}
 		if !c.auto.allowed(to.Address, c.clock(), c.set.AutomaticLimit) {
 			return connectors.SendResult{}, fmt.Errorf("%w: not sent: %s already got %d automatic messages from %s within %s (email.automatic_limit)",

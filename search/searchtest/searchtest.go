@@ -47,9 +47,9 @@ func setup(t *testing.T, f Factory) *fixture {
 	ctx := context.Background()
 	type row struct {
 		id, cust, conv, ch, name, subject, text string
-		ids                                   []connectors.Identity
-		at                                    time.Duration
-		in                                    bool
+		ids                                     []connectors.Identity
+		at                                      time.Duration
+		in                                      bool
 	}
 	rows := []row{
 		{"m1", "c-anna", "v-anna", "sms", "Anna Virtanen", "", "My invoice 4411 is wrong, please check the amount", []connectors.Identity{{Type: "phone", Value: "+358401234567"}}, 0, true},

@@ -31,6 +31,8 @@ type Options struct {
 	Webhooks Recorder
 	// Tracker keeps conversations' SLA and service figures (nil: none).
 	Tracker Tracker
+	// Index keeps the search index (nil: none; search.go).
+	Index Indexer
 }
 
 // Service is the one writer of conversations: an inbound message joining
@@ -48,6 +50,7 @@ type Service struct {
 	maxOpen int
 	hooks   Recorder
 	track   Tracker
+	idx     Indexer
 	// resolved is called after a change resolved a conversation (resolved.go).
 	resolved func(ctx context.Context, c store.Conversation)
 }
@@ -63,7 +66,7 @@ func NewService(st store.Store, o Options) *Service {
 	if o.MaxOpenPerAgent <= 0 {
 		o.MaxOpenPerAgent = 20
 	}
-	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks, track: o.Tracker}
+	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks, track: o.Tracker, idx: o.Index}
 }
 
 // Change is what an agent changes on a conversation; nil fields stay.
@@ -278,6 +281,7 @@ func (s *Service) Replied(ctx context.Context, e store.Entry) (store.Conversatio
 	}
 	s.load(ctx, before, after)
 	s.trackChanged(ctx, before, after, e.OccurredAt, e.Agent)
+	s.index(ctx, e)
 	return after, nil
 }
 
@@ -285,6 +289,11 @@ func (s *Service) Replied(ctx context.Context, e store.Entry) (store.Conversatio
 func (s *Service) Delete(ctx context.Context, c store.Conversation) error {
 	if err := s.st.DeleteConversation(ctx, c.ID); err != nil {
 		return fmt.Errorf("delete conversation %s: %w", c.ID, err)
+	}
+	if s.idx != nil {
+		if err := s.idx.UnindexConversation(ctx, c); err != nil {
+			return fmt.Errorf("delete conversation %s from the search index: %w", c.ID, err)
+		}
 	}
 	s.load(ctx, c, store.Conversation{})
 	return nil

@@ -32,6 +32,11 @@ type Options struct {
 	// AuditRetention: audit records older than this are removed
 	// (audit.retention); 0 keeps them for ever.
 	AuditRetention time.Duration
+	// Index takes an expired entry out of the search index
+	// (search.Indexer); nil: no index.
+	Index interface {
+		UnindexEntry(ctx context.Context, e store.Entry) error
+	}
 }
 
 // Sweeper deletes what is past retention.
@@ -248,6 +253,11 @@ func (s *Sweeper) deleteEntry(ctx context.Context, e store.Entry, dryRun bool, r
 			if err := s.o.Store.DeleteProviderID(ctx, store.MessageIDIndex, f.Value); err != nil {
 				return fmt.Errorf("retention: message id record: %w", err)
 			}
+		}
+	}
+	if s.o.Index != nil {
+		if err := s.o.Index.UnindexEntry(ctx, e); err != nil {
+			return fmt.Errorf("retention: search index: %w", err)
 		}
 	}
 	return s.o.Store.DeleteEntry(ctx, e.ID)

@@ -153,6 +153,7 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 	if !created {
 		return stored, conv, false, nil
 	}
+	s.index(ctx, stored)
 	s.publish(ctx, Event{Type: EventEntryCreated, CustomerID: in.Entry.CustomerID, ConversationID: conv.ID, EntryID: stored.ID,
 		Channel: in.Entry.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
 	return stored, conv, true, nil
@@ -169,6 +170,7 @@ func (s *Service) Append(ctx context.Context, e store.Entry, c store.Conversatio
 		return stored, false, fmt.Errorf("append entry: %w", err)
 	}
 	if created {
+		s.index(ctx, stored)
 		s.publish(ctx, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: c.ID, EntryID: stored.ID,
 			Channel: e.Channel, Status: stored.Status, Audience: c.Audience, Assignee: c.Assignee})
 	}

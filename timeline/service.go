@@ -31,6 +31,8 @@ type Options struct {
 	Webhooks Recorder
 	// Tracker keeps conversations' SLA and service figures (nil: none).
 	Tracker Tracker
+	// Index keeps the search index (nil: none; search.go).
+	Index Indexer
 }
 
 // Service is the one writer of conversations: an inbound message joining
@@ -48,6 +50,7 @@ type Service struct {
 	maxOpen int
 	hooks   Recorder
 	track   Tracker
+	idx     Indexer
 	// resolved is called after a change resolved a conversation (resolved.go).
 	resolved func(ctx context.Context, c store.Conversation)
 }
@@ -63,7 +66,7 @@ func NewService(st store.Store, o Options) *Service {
 	if o.MaxOpenPerAgent <= 0 {
 		o.MaxOpenPerAgent = 20
 	}
-	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks, track: o.Tracker}
+	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks, track: o.Tracker, idx: o.Index}
 }
 
 // Change is what an agent changes on a conversation; nil fields stay.
@@ -281,6 +284,7 @@ func (s *Service) Replied(ctx context.Context, e store.Entry) (store.Conversatio
 		s.countFirstResponse(ctx, after)
 	}
 	s.trackChanged(ctx, before, after, e.OccurredAt, e.Agent)
+	s.index(ctx, e)
 	return after, nil
 }
 
@@ -292,6 +296,11 @@ func (s *Service) Delete(ctx context.Context, c store.Conversation) error {
 	// Its survey, if one is scheduled (package csat), goes with it.
 	if err := s.st.DeleteTimer(ctx, store.TimerSetCSAT, c.ID); err != nil {
 		return fmt.Errorf("delete conversation %s: its survey timer: %w", c.ID, err)
+	}
+	if s.idx != nil {
+		if err := s.idx.UnindexConversation(ctx, c); err != nil {
+			return fmt.Errorf("delete conversation %s from the search index: %w", c.ID, err)
+		}
 	}
 	s.load(ctx, c, store.Conversation{})
 	return nil

@@ -1,0 +1,258 @@
+// Package bolt is the embedded store's search index: an inverted index
+// in a bbolt file of its own beside the store's (search.db), so indexing
+// never holds the store's single writer. See docs/ARCHITECTURE.md
+// ("Search") for why this over bleve.
+//
+// Layout (one bucket each):
+//
+//	p: term 0x00 ^at(8 bytes, big-endian nanoseconds) docID → ""   postings, newest first per term
+//	n: term → count (8 bytes)                                      posting counts, to start from the rarest term
+//	d: docID → JSON search.Doc                                     the documents (re-analysed on removal)
+//	v: customerID 0x00 conversationID 0x00 docID → ""              a conversation's documents, for erasure
+//
+// It may import search and bbolt only.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-hub/switchboard/search"
+)
+
+// FileName is the index's file in the data directory.
+const FileName = "search.db"
+
+var (
+	bPost = []byte("p")
+	bN    = []byte("n")
+	bDoc  = []byte("d")
+	bConv = []byte("v")
+	one   = []byte{1}
+)
+
+// Index is a search.Index in a bbolt file.
+type Index struct{ db *bbolt.DB }
+
+var _ search.Index = (*Index)(nil)
+
+// Open opens (creating) the index in dir.
+func Open(dir string) (*Index, error) {
+	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("search index: open: %w", err)
+	}
+	// Concurrent router workers' writes share one commit (one fsync).
+	db.MaxBatchDelay = 2 * time.Millisecond
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bPost, bN, bDoc, bConv} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("search index: init: %w", err)
+	}
+	return &Index{db: db}, nil
+}
+
+// Close closes the file.
+func (x *Index) Close() error { return x.db.Close() }
+
+func inv(at time.Time) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], ^uint64(at.UnixNano()))
+	return b[:]
+}
+
+func postKey(term string, invAt []byte, id string) []byte {
+	k := make([]byte, 0, len(term)+9+len(id))
+	k = append(k, term...)
+	k = append(k, 0)
+	k = append(k, invAt...)
+	return append(k, id...)
+}
+
+func convKey(customerID, convID, id string) []byte {
+	return []byte(customerID + "\x00" + convID + "\x00" + id)
+}
+
+func bump(b *bbolt.Bucket, term string, by int64) error {
+	var n int64
+	if v := b.Get([]byte(term)); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	n += by
+	if n <= 0 {
+		return b.Delete([]byte(term))
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(n))
+	return b.Put([]byte(term), v[:])
+}
+
+func remove(tx *bbolt.Tx, id string) error {
+	docs := tx.Bucket(bDoc)
+	raw := docs.Get([]byte(id))
+	if raw == nil {
+		return nil
+	}
+	var d search.Doc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return fmt.Errorf("search index: doc %s: %w", id, err)
+	}
+	p, n := tx.Bucket(bPost), tx.Bucket(bN)
+	ia := inv(d.At)
+	for _, t := range search.Terms(d) {
+		k := postKey(t, ia, id)
+		if p.Get(k) == nil {
+			continue
+		}
+		if err := p.Delete(k); err != nil {
+			return err
+		}
+		if err := bump(n, t, -1); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bConv).Delete(convKey(d.CustomerID, d.ConversationID, id)); err != nil {
+		return err
+	}
+	return docs.Delete([]byte(id))
+}
+
+// Put implements search.Index.
+func (x *Index) Put(ctx context.Context, d search.Doc) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return x.db.Batch(func(tx *bbolt.Tx) error {
+		docs := tx.Bucket(bDoc)
+		if old := docs.Get([]byte(d.ID)); old != nil {
+			if bytes.Equal(old, raw) {
+				return nil // a redelivery
+			}
+			if err := remove(tx, d.ID); err != nil {
+				return err
+			}
+		}
+		p, n := tx.Bucket(bPost), tx.Bucket(bN)
+		ia := inv(d.At)
+		for _, t := range search.Terms(d) {
+			if err := p.Put(postKey(t, ia, d.ID), one); err != nil {
+				return err
+			}
+			if err := bump(n, t, 1); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bConv).Put(convKey(d.CustomerID, d.ConversationID, d.ID), one); err != nil {
+			return err
+		}
+		return docs.Put([]byte(d.ID), raw)
+	})
+}
+
+// Remove implements search.Index.
+func (x *Index) Remove(ctx context.Context, customerID string, ids ...string) error {
+	return x.db.Update(func(tx *bbolt.Tx) error {
+		for _, id := range ids {
+			if err := remove(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RemoveConversation implements search.Index.
+func (x *Index) RemoveConversation(ctx context.Context, customerID, conversationID string) error {
+	return x.db.Update(func(tx *bbolt.Tx) error {
+		prefix := []byte(customerID + "\x00" + conversationID + "\x00")
+		var ids []string
+		c := tx.Bucket(bConv).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			ids = append(ids, string(k[len(prefix):]))
+		}
+		for _, id := range ids {
+			if err := remove(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Candidates implements search.Index: it walks the rarest term's
+// postings newest first from to, and keeps a document when every other
+// term has the same posting (one B-tree lookup each).
+func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Time, limit int) ([]search.Doc, error) {
+	var out []search.Doc
+	err := x.db.View(func(tx *bbolt.Tx) error {
+		n := tx.Bucket(bN)
+		rare, best := "", int64(-1)
+		for _, t := range terms {
+			v := n.Get([]byte(t))
+			if len(v) != 8 {
+				return nil // a term nobody has: no match
+			}
+			if c := int64(binary.BigEndian.Uint64(v)); best < 0 || c < best {
+				rare, best = t, c
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		prefix := append([]byte(rare), 0)
+		start := prefix
+		if !to.IsZero() {
+			start = append(append([]byte(nil), prefix...), inv(to.Add(-time.Nanosecond))...)
+		}
+		p, docs := tx.Bucket(bPost), tx.Bucket(bDoc)
+		c := p.Cursor()
+		var key []byte
+		for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			rest := k[len(prefix):]
+			if len(rest) < 8 {
+				continue
+			}
+			at := int64(^binary.BigEndian.Uint64(rest[:8]))
+			if !from.IsZero() && at < from.UnixNano() {
+				break
+			}
+			id := rest[8:]
+			ok := true
+			for _, t := range terms {
+				if t == rare {
+					continue
+				}
+				key = append(append(append(key[:0], t...), 0), rest...)
+				if p.Get(key) == nil {
+					ok = false
+					break
+				}
+			}
+			if !ok {
+				continue
+			}
+			var d search.Doc
+			if err := json.Unmarshal(docs.Get(id), &d); err != nil {
+				return fmt.Errorf("search index: doc %s: %w", id, err)
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,32 @@
+package search
+
+import (
+	"context"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// Indexer adapts an Index to what the timeline service and retention
+// call as entries are written and removed (timeline.Indexer,
+// retention.Options.Index), so neither imports this package.
+type Indexer struct{ Index Index }
+
+// IndexEntry indexes e (a message, a reply, a note). An entry without
+// words is skipped.
+func (i Indexer) IndexEntry(ctx context.Context, e store.Entry) error {
+	if e.Text == "" && e.Subject == "" && e.SenderName == "" && e.Sender == nil {
+		return nil
+	}
+	return i.Index.Put(ctx, DocOf(e))
+}
+
+// UnindexConversation removes conversation c's entries (erasure,
+// retention of a whole conversation).
+func (i Indexer) UnindexConversation(ctx context.Context, c store.Conversation) error {
+	return i.Index.RemoveConversation(ctx, c.CustomerID, c.ID)
+}
+
+// UnindexEntry removes one entry (retention).
+func (i Indexer) UnindexEntry(ctx context.Context, e store.Entry) error {
+	return i.Index.Remove(ctx, e.CustomerID, e.ID)
+}

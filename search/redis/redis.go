@@ -1,0 +1,265 @@
+// Package redis is the search index on plain Redis 7 (no modules), so
+// every replica answers from the same index: an inverted index of term →
+// sorted set of document ids scored by time, spread over Shards hash tags
+// by customer. Each operation is one Lua script on one shard (one hash
+// slot, so it runs on Redis Cluster); a query runs one script per shard,
+// pipelined, and merges their newest-first answers.
+//
+// Keys (PREFIX:{search:N}:…, N = fnv32(customer) mod Shards):
+//
+//	t:TERM  ZSET  docID → at (Unix ms)   postings
+//	d:ID    STRING JSON search.Doc       the document (re-analysed on removal)
+//	v:CONV  SET   docIDs                 a conversation's documents, for erasure
+//
+// It may import search and go-redis only. See docs/ARCHITECTURE.md
+// ("Search") for the trade-offs.
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/search"
+)
+
+// Shards is how many hash tags the index is spread over: enough for a
+// Cluster to spread it, few enough that a query's per-shard scripts stay
+// one pipelined round trip per node.
+const Shards = 16
+
+// Index is a search.Index in Redis.
+type Index struct {
+	c      goredis.UniversalClient
+	prefix string
+	// ScanCap bounds how many postings of its rarest term one shard's
+	// script walks for one query (0 = 20000), so no query holds Redis long.
+	ScanCap int
+}
+
+var _ search.Index = (*Index)(nil)
+
+// New returns the index under prefix (the store's key prefix).
+func New(c goredis.UniversalClient, prefix string) *Index { return &Index{c: c, prefix: prefix} }
+
+func shardOf(customerID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(customerID))
+	return int(h.Sum32() % Shards)
+}
+
+func (x *Index) base(shard int) string { return x.prefix + ":{search:" + strconv.Itoa(shard) + "}:" }
+
+func score(at time.Time) float64 { return float64(at.UnixMilli()) }
+
+// putScript indexes one document unless it is there already.
+// KEYS[1] doc key, KEYS[2] conversation set, KEYS[3..] term keys.
+// ARGV[1] doc JSON, ARGV[2] score, ARGV[3] doc id.
+// Returns 0: already indexed as is; 1: another version is indexed (the
+// caller removes it and tries again); 2: indexed.
+var putScript = goredis.NewScript(`
+local old = redis.call('GET', KEYS[1])
+if old then
+  if old == ARGV[1] then return 0 end
+  return 1
+end
+for i = 3, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3]) end
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1])
+return 2
+`)
+
+// removeScript takes one document out if it is still the version read.
+// KEYS[1] doc key, KEYS[2] conversation set, KEYS[3..] term keys.
+// ARGV[1] the doc JSON read, ARGV[2] doc id. Returns 1 if removed, 0 if
+// the document changed meanwhile (the caller reads it again).
+var removeScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 1 end
+if cur ~= ARGV[1] then return 0 end
+for i = 3, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
+redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[1])
+return 1
+`)
+
+// candidatesScript finds one shard's newest documents carrying every term.
+// KEYS[1..] term keys (one shard). ARGV[1] min score (inclusive), ARGV[2]
+// max score (exclusive, "+inf" for none), ARGV[3] limit, ARGV[4] the
+// shard's doc-key prefix, ARGV[5] scan cap. It walks the smallest set
+// newest first and checks the others with ZSCORE; returns the documents'
+// JSON. The document keys it reads are built from ARGV[4] and share the
+// shard's hash tag, so they are in the same slot as KEYS.
+var candidatesScript = goredis.NewScript(`
+local bi, best = 0, -1
+for i = 1, #KEYS do
+  local n = redis.call('ZCARD', KEYS[i])
+  if n == 0 then return {} end
+  if best < 0 or n < best then bi, best = i, n end
+end
+local limit, cap = tonumber(ARGV[3]), tonumber(ARGV[5])
+local out, offset = {}, 0
+while #out < limit and offset < cap do
+  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[bi], ARGV[2], ARGV[1], 'LIMIT', offset, 256)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    local ok = true
+    for i = 1, #KEYS do
+      if i ~= bi and not redis.call('ZSCORE', KEYS[i], id) then ok = false break end
+    end
+    if ok then
+      local d = redis.call('GET', ARGV[4] .. id)
+      if d then
+        out[#out + 1] = d
+        if #out >= limit then break end
+      end
+    end
+  end
+  offset = offset + #ids
+end
+return out
+`)
+
+func (x *Index) keysOf(d search.Doc) []string {
+	b := x.base(shardOf(d.CustomerID))
+	terms := search.Terms(d)
+	ks := make([]string, 0, 2+len(terms))
+	ks = append(ks, b+"d:"+d.ID, b+"v:"+d.ConversationID)
+	for _, t := range terms {
+		ks = append(ks, b+"t:"+t)
+	}
+	return ks
+}
+
+// Put implements search.Index: one script in the common case.
+func (x *Index) Put(ctx context.Context, d search.Doc) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	for try := 0; try < 5; try++ {
+		n, err := putScript.Run(ctx, x.c, x.keysOf(d), string(raw), score(d.At), d.ID).Int()
+		if err != nil {
+			return fmt.Errorf("search index: put %s: %w", d.ID, err)
+		}
+		if n != 1 {
+			return nil
+		}
+		if err := x.removeOne(ctx, d.CustomerID, d.ID); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("search index: put %s: changed concurrently too often", d.ID)
+}
+
+func (x *Index) removeOne(ctx context.Context, customerID, id string) error {
+	b := x.base(shardOf(customerID))
+	for try := 0; try < 5; try++ {
+		raw, err := x.c.Get(ctx, b+"d:"+id).Result()
+		if errors.Is(err, goredis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("search index: read %s: %w", id, err)
+		}
+		var d search.Doc
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			return fmt.Errorf("search index: doc %s: %w", id, err)
+		}
+		n, err := removeScript.Run(ctx, x.c, x.keysOf(d), raw, id).Int()
+		if err != nil {
+			return fmt.Errorf("search index: remove %s: %w", id, err)
+		}
+		if n == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("search index: remove %s: changed concurrently too often", id)
+}
+
+// Remove implements search.Index.
+func (x *Index) Remove(ctx context.Context, customerID string, ids ...string) error {
+	for _, id := range ids {
+		if err := x.removeOne(ctx, customerID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveConversation implements search.Index.
+func (x *Index) RemoveConversation(ctx context.Context, customerID, conversationID string) error {
+	ids, err := x.c.SMembers(ctx, x.base(shardOf(customerID))+"v:"+conversationID).Result()
+	if err != nil {
+		return fmt.Errorf("search index: conversation %s: %w", conversationID, err)
+	}
+	return x.Remove(ctx, customerID, ids...)
+}
+
+// Candidates implements search.Index: every shard's script in one
+// pipeline, merged newest first.
+func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Time, limit int) ([]search.Doc, error) {
+	if len(terms) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	lo, hi := "-inf", "+inf"
+	if !from.IsZero() {
+		lo = strconv.FormatInt(from.UnixMilli(), 10)
+	}
+	if !to.IsZero() {
+		hi = "(" + strconv.FormatInt(to.UnixMilli(), 10)
+	}
+	capN := x.ScanCap
+	if capN <= 0 {
+		capN = 20000
+	}
+	// Load the script once so the pipeline can send EVALSHA.
+	if err := candidatesScript.Load(ctx, x.c).Err(); err != nil && !strings.Contains(err.Error(), "BUSY") {
+		return nil, fmt.Errorf("search index: load script: %w", err)
+	}
+	pipe := x.c.Pipeline()
+	cmds := make([]*goredis.Cmd, Shards)
+	for s := 0; s < Shards; s++ {
+		b := x.base(s)
+		ks := make([]string, len(terms))
+		for i, t := range terms {
+			ks[i] = b + "t:" + t
+		}
+		cmds[s] = candidatesScript.EvalSha(ctx, pipe, ks, lo, hi, limit, b+"d:", capN)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("search index: query: %w", err)
+	}
+	var out []search.Doc
+	for _, c := range cmds {
+		raws, err := c.StringSlice()
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return nil, fmt.Errorf("search index: query: %w", err)
+		}
+		for _, r := range raws {
+			var d search.Doc
+			if err := json.Unmarshal([]byte(r), &d); err != nil {
+				return nil, fmt.Errorf("search index: doc: %w", err)
+			}
+			out = append(out, d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		return out[i].ID > out[j].ID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

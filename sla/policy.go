@@ -102,6 +102,12 @@ func (p *Policies) Apply(before store.Conversation, c *store.Conversation, at ti
 		}
 		s := &store.ConversationSLA{Policy: pol.Name}
 		start := c.FirstInboundAt
+		if before.Audience == store.AudienceShadow && !before.FirstInboundAt.IsZero() {
+			// A shadow conversation becoming visible (its channel went
+			// live): agents could not answer before, so the clock starts
+			// with the message that brought it in.
+			start = at
+		}
 		if pol.FirstResponse > 0 {
 			s.FirstResponseDue = pol.Calendar.Add(start, pol.FirstResponse).UTC()
 		}

@@ -40,12 +40,7 @@ func (s *Service) RunLeased(ctx context.Context, _ connectors.Sink, _ connectors
 	}()
 	t := time.NewTicker(s.poll)
 	defer t.Stop()
-	var last time.Time
 	for {
-		if !s.gatherSince(ctx, last) {
-			return nil
-		}
-		last = time.Now()
 		eps, err := s.st.ListWebhookEndpoints(ctx)
 		if err == nil {
 			s.Outbox.setEndpoints(eps)
@@ -66,23 +61,6 @@ func (s *Service) RunLeased(ctx context.Context, _ connectors.Sink, _ connectors
 				w.poke()
 			}
 		}
-	}
-}
-
-// gatherSince waits until Gather has passed since last (the previous
-// round's start); false when ctx ended first.
-func (s *Service) gatherSince(ctx context.Context, last time.Time) bool {
-	d := s.gather - time.Since(last)
-	if last.IsZero() || d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
@@ -163,9 +141,7 @@ func (w *worker) poke() {
 }
 
 func (w *worker) run(ctx context.Context) {
-	var last time.Time
-	for w.s.gatherSince(ctx, last) {
-		last = time.Now()
+	for ctx.Err() == nil {
 		busy, err := w.round(ctx)
 		if err != nil && ctx.Err() == nil {
 			w.s.log.Warn("webhook worker: store call failed", "endpoint", w.name, "err", err)

@@ -126,18 +126,7 @@ type Options struct {
 	// Concurrency bounds one endpoint's requests in flight (default 32;
 	// one customer's deliveries are never in flight together).
 	Concurrency int
-	// Gather is the shortest time between the starts of two dispatcher
-	// rounds (fan-out, and each endpoint's sending) while events keep
-	// coming (default 50 ms): what arrives meanwhile goes out as one burst.
-	// A trickle of single deliveries cost each about three times the CPU of
-	// a burst (idle threads woken per request, a store step per round;
-	// docs/PERFORMANCE.md), which a busy hub's ingest pays for. It adds at
-	// most Gather to a delivery's latency.
-	Gather time.Duration
 }
-
-// DefaultGather is Options.Gather's default.
-const DefaultGather = 50 * time.Millisecond
 
 // Service is the hub's outgoing webhooks: the endpoints, the Outbox, the
 // dispatcher (RunLeased, on one replica) and the admin operations.
@@ -148,7 +137,6 @@ type Service struct {
 	timeout  time.Duration
 	schedule []time.Duration
 	poll     time.Duration
-	gather   time.Duration
 	conc     int
 	m        *metrics
 	strict   *http.Client // no private addresses
@@ -184,10 +172,7 @@ func New(o Options) *Service {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 32
 	}
-	if o.Gather <= 0 {
-		o.Gather = DefaultGather
-	}
-	s := &Service{st: o.Store, clock: o.Clock, log: o.Logger, timeout: o.Timeout, schedule: o.Schedule, poll: o.Poll, gather: o.Gather,
+	s := &Service{st: o.Store, clock: o.Clock, log: o.Logger, timeout: o.Timeout, schedule: o.Schedule, poll: o.Poll,
 		conc: o.Concurrency, m: newMetrics(o.Registerer), strict: newClient(false, o.Timeout), open: newClient(true, o.Timeout),
 		wake: make(chan struct{}, 1), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	s.Outbox = &Outbox{st: o.Store, clock: o.Clock}

@@ -359,14 +359,24 @@ func (o *Outbound) automaticRefused(ctx context.Context, e store.Entry, conv sto
 	if err != nil {
 		return "" // the sender's own checks still apply
 	}
+	// The latest by arrival (CreatedAt, the hub's clock), not by the
+	// sender's Date: two mails dated the same second sort by id.
+	var latest time.Time
+	noReply := false
 	for _, x := range es {
 		if x.ConversationID != e.ConversationID || x.Direction != connectors.Inbound || x.Kind != store.KindMessage {
 			continue
 		}
-		if slices.Contains(x.Flags, store.FlagNoReply) {
-			return "not sent: the customer's latest message is automatic or bulk mail (no-reply), and this message is automatic (RFC 3834)"
+		nr := slices.Contains(x.Flags, store.FlagNoReply)
+		switch {
+		case x.CreatedAt.After(latest):
+			latest, noReply = x.CreatedAt, nr
+		case x.CreatedAt.Equal(latest):
+			noReply = noReply || nr
 		}
-		return ""
+	}
+	if noReply {
+		return "not sent: the customer's latest message is automatic or bulk mail (no-reply), and this message is automatic (RFC 3834)"
 	}
 	return ""
 }

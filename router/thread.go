@@ -217,6 +217,13 @@ func (r *Router) index(ctx context.Context, msg connectors.Message, customer, en
 		return nil
 	}
 	if t.MessageID != "" {
+		// A mail that reuses another customer's Message-ID (a forgery)
+		// never takes over that customer's record.
+		if id, err := r.st.GetProviderID(ctx, MessageIDIndex, "<"+t.MessageID+">"); err == nil && id != entryID {
+			if e, err := r.st.GetEntry(ctx, id); err == nil && e.CustomerID != customer {
+				return nil
+			}
+		}
 		if err := r.st.PutProviderID(ctx, MessageIDIndex, "<"+t.MessageID+">", customer, entryID); err != nil {
 			return fmt.Errorf("index message id: %w", err)
 		}

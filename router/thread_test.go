@@ -21,7 +21,8 @@ func TestThreadingChain(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive, Trusted: true},
-			{Name: "mail2", Type: "email", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
+			{Name: "mail2", Type: "email", Phase: store.PhaseLive, Trusted: true},
+			{Name: "mail3", Type: "email", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
 		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{})
 		t0 := time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Second)
@@ -63,6 +64,14 @@ func TestThreadingChain(t *testing.T) {
 			{"another customer's reference", "bob@other.example", "Re: Broken lamp", 3 * time.Hour, connectors.ThreadHints{Refs: []string{"a1@c"}, Token: connectors.ConversationToken(conv)}, false},
 			{"new topic", "ann@customer.example", "Invoice", 4 * time.Hour, connectors.ThreadHints{}, false},
 		} {
+			if tc.name == "another customer's reference" {
+				// Bob also forges a mail reusing Ann's first Message-ID:
+				// it stays his, and her record stays hers.
+				forged := send("mail3", "bob@other.example", "a1@c", "Broken lamp", t0.Add(90*time.Minute), connectors.ThreadHints{})
+				if forged.CustomerID == first.CustomerID || forged.ConversationID == conv {
+					t.Fatalf("a forged Message-ID joined Ann: %+v", forged)
+				}
+			}
 			e := send("mail", tc.from, "m"+string(rune('a'+n))+"@c", tc.subject, t0.Add(tc.at), tc.hints)
 			if got := e.ConversationID == conv; got != tc.same {
 				t.Errorf("%s: same conversation = %v, want %v", tc.name, got, tc.same)

@@ -28,10 +28,10 @@ import (
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/search"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/blobs"
 	"github.com/switchboard-hub/switchboard/store/embedded"
-	"github.com/switchboard-hub/switchboard/search"
 	sbredis "github.com/switchboard-hub/switchboard/store/redis"
 	"github.com/switchboard-hub/switchboard/timeline"
 )

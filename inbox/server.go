@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-hub/switchboard/identity"
 	"github.com/switchboard-hub/switchboard/retention"
 	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/search"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 	"github.com/switchboard-hub/switchboard/webhooks"
@@ -100,6 +101,8 @@ type Options struct {
 	// TeamLeads maps an agent to the teams they lead (teams[].leads): they
 	// see those teams' service reports (reports.go).
 	TeamLeads map[string][]string
+	// Search answers GET /api/v1/search (search.go); nil: 503.
+	Search *search.Searcher
 }
 
 // Server is the hub's HTTP handler.
@@ -208,6 +211,7 @@ func New(o Options) *Server {
 	s.mountRights(m) // rights.go
 	s.mountReports(m)
 	s.mountAttachments(m)
+	s.mountSearch(m) // search.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

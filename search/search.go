@@ -136,8 +136,11 @@ type Conversations interface {
 type Searcher struct {
 	Index         Index
 	Conversations Conversations
-	// Region reads phone numbers written without a country code.
-	Region string
+	// Region reads phone numbers written without a country code;
+	// Regions overrides it for a query filtered to a channel
+	// (channels[].default_region).
+	Region  string
+	Regions map[string]string
 	// Window is how many of the newest matching documents are ranked
 	// (0 = 1000): the index returns matches newest first, and relevance
 	// orders that window.
@@ -148,7 +151,11 @@ type Searcher struct {
 // Search runs q.
 func (s *Searcher) Search(ctx context.Context, q Query) (Result, error) {
 	res := Result{Customers: []CustomerHit{}, Hits: []Hit{}}
-	p := Parse(q.Text, s.Region)
+	region := s.Region
+	if r := s.Regions[q.Channel]; q.Channel != "" && r != "" {
+		region = r
+	}
+	p := Parse(q.Text, region)
 	if len(p.Terms) == 0 {
 		return res, fmt.Errorf("%w: nothing to search for", ErrQuery)
 	}

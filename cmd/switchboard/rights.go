@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/switchboard-hub/switchboard/search"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,7 +19,7 @@ import (
 )
 
 // newSweeper builds the retention sweeper from channels[].retention.
-func newSweeper(cfg *config.Config, st store.Store, bl connectors.Blobs, convs *timeline.Service, clock store.Clock) *retention.Sweeper {
+func newSweeper(cfg *config.Config, st store.Store, bl connectors.Blobs, convs *timeline.Service, clock store.Clock, idx search.Indexer) *retention.Sweeper {
 	chans := map[string]time.Duration{}
 	for _, c := range cfg.Channels {
 		if c.Retention > 0 {
@@ -26,7 +27,7 @@ func newSweeper(cfg *config.Config, st store.Store, bl connectors.Blobs, convs *
 		}
 	}
 	return retention.New(retention.Options{Store: st, Blobs: bl, Clock: clock, Channels: chans, DeleteConversation: convs.Delete,
-		AuditRetention: cfg.Audit.Retention.D()})
+		AuditRetention: cfg.Audit.Retention.D(), Index: idx})
 }
 
 // rightsCLI runs the data-rights verbs (issue 15) that need flags of

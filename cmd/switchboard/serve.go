@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/search"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/blobs"
 	"github.com/switchboard-hub/switchboard/store/embedded"
@@ -189,6 +190,11 @@ func serve(args []string, stderr io.Writer) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer st.Close()
+	searchIndex, closeSearch, err := openSearch(cfg, st) // search.go
+	if err != nil {
+		return err
+	}
+	defer closeSearch()
 	creds, err := credentials(cfg, log)
 	if err != nil {
 		return err
@@ -222,7 +228,8 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent, Webhooks: hooks.Outbox, Tracker: svcFigures})
+	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent, Webhooks: hooks.Outbox, Tracker: svcFigures,
+		Index: search.Indexer{Index: searchIndex}})
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
 	out.SetWebhooks(hooks.Outbox)
@@ -240,7 +247,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	testers := map[string]connectors.Tester{}
-	sweeper := newSweeper(cfg, st, bl, convs, clock) // rights.go
+	sweeper := newSweeper(cfg, st, bl, convs, clock, search.Indexer{Index: searchIndex}) // rights.go
 	if pluginHost, err = newPluginRegistry(cfg); err != nil {
 		return err
 	}
@@ -255,7 +262,7 @@ func serve(args []string, stderr io.Writer) error {
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
 		StreamKeepAlive: cfg.HTTP.StreamKeepAlive.D(), MaxStreamsPerAgent: cfg.HTTP.MaxStreamsPerAgent,
 		MetricsToken: cfg.HTTP.MetricsToken, MetricsElsewhere: cfg.HTTP.MetricsAddr != "", Webhooks: hooks,
-		Retention: sweeper, TeamLeads: teamLeads(cfg)})
+		Retention: sweeper, TeamLeads: teamLeads(cfg), Search: searcher(cfg, st, searchIndex, clock)})
 	if cfg.HTTP.SessionSecret == "" {
 		log.Warn("http.session_secret is not set: session cookies are signed with a key kept in the store alone, so a copy of the store can mint them; set http.session_secret_file")
 	}

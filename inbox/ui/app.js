@@ -425,6 +425,8 @@
   // is done supersedes it: every step checks its generation and a
   // superseded one stops, so a slow answer never puts back the
   // conversation (or customer) the agent has left.
+  // search.js opens a result with this event.
+  document.addEventListener('sb-open-conversation', (ev) => openConversation(ev.detail));
   async function openConversation(id) {
     const gen = ++S.openGen;
     const stale = () => gen !== S.openGen;

@@ -19,7 +19,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -39,13 +41,40 @@ var (
 )
 
 // Index is a search.Index in a bbolt file.
-type Index struct{ db *bbolt.DB }
+type Index struct {
+	// mu is held for reading by every call and for writing by Compact,
+	// which replaces db.
+	mu     sync.RWMutex
+	db     *bbolt.DB
+	file   string
+	closed bool
+
+	// After a conversation's removal (erasure, retention) the file is
+	// compacted once removals have been quiet for CompactDelay, so a
+	// retention sweep of many conversations compacts once.
+	tmu   sync.Mutex
+	timer *time.Timer
+}
+
+// CompactDelay is how long after the last conversation removal the file
+// is compacted.
+var CompactDelay = 2 * time.Second
+
+func (x *Index) compactSoon() {
+	x.tmu.Lock()
+	defer x.tmu.Unlock()
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	x.timer = time.AfterFunc(CompactDelay, func() { _ = x.Compact(context.Background()) })
+}
 
 var _ search.Index = (*Index)(nil)
 
 // Open opens (creating) the index in dir.
 func Open(dir string) (*Index, error) {
-	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	file := filepath.Join(dir, FileName)
+	db, err := bbolt.Open(file, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("search index: open: %w", err)
 	}
@@ -63,11 +92,76 @@ func Open(dir string) (*Index, error) {
 		db.Close()
 		return nil, fmt.Errorf("search index: init: %w", err)
 	}
-	return &Index{db: db}, nil
+	return &Index{db: db, file: file}, nil
 }
 
 // Close closes the file.
-func (x *Index) Close() error { return x.db.Close() }
+func (x *Index) Close() error {
+	x.tmu.Lock()
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	x.tmu.Unlock()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return nil
+	}
+	x.closed = true
+	return x.db.Close()
+}
+
+// Compact rewrites the file without its free pages, so text removed by an
+// erasure (bbolt frees pages but never overwrites them) is gone from the
+// disk too (DESIGN invariant 7). Every other call waits while it runs.
+func (x *Index) Compact(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return nil
+	}
+	tmp := x.file + ".compact"
+	os.Remove(tmp)
+	dst, err := bbolt.Open(tmp, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		return fmt.Errorf("search index: compact: %w", err)
+	}
+	err = bbolt.Compact(dst, x.db, 64<<20)
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("search index: compact: %w", err)
+	}
+	delay := x.db.MaxBatchDelay
+	if err := x.db.Close(); err != nil {
+		return fmt.Errorf("search index: compact: close: %w", err)
+	}
+	rerr := os.Rename(tmp, x.file)
+	if rerr != nil {
+		os.Remove(tmp)
+	} else if d, err := os.Open(filepath.Dir(x.file)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	db, err := bbolt.Open(x.file, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("search index: compact: reopen: %w", err)
+	}
+	db.MaxBatchDelay = delay
+	x.db = db
+	if rerr != nil {
+		return fmt.Errorf("search index: compact: %w", rerr)
+	}
+	return nil
+}
 
 func inv(at time.Time) []byte {
 	var b [8]byte
@@ -133,6 +227,8 @@ func remove(tx *bbolt.Tx, id string) error {
 
 // Put implements search.Index.
 func (x *Index) Put(ctx context.Context, d search.Doc) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return err
@@ -166,6 +262,8 @@ func (x *Index) Put(ctx context.Context, d search.Doc) error {
 
 // Remove implements search.Index.
 func (x *Index) Remove(ctx context.Context, customerID string, ids ...string) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	return x.db.Update(func(tx *bbolt.Tx) error {
 		for _, id := range ids {
 			if err := remove(tx, id); err != nil {
@@ -176,8 +274,12 @@ func (x *Index) Remove(ctx context.Context, customerID string, ids ...string) er
 	})
 }
 
-// RemoveConversation implements search.Index.
+// RemoveConversation implements search.Index; the file is compacted
+// CompactDelay later.
 func (x *Index) RemoveConversation(ctx context.Context, customerID, conversationID string) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	defer x.compactSoon()
 	return x.db.Update(func(tx *bbolt.Tx) error {
 		prefix := []byte(customerID + "\x00" + conversationID + "\x00")
 		var ids []string
@@ -198,6 +300,8 @@ func (x *Index) RemoveConversation(ctx context.Context, customerID, conversation
 // postings newest first from to, and keeps a document when every other
 // term has the same posting (one B-tree lookup each).
 func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Time, limit int) ([]search.Doc, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	var out []search.Doc
 	err := x.db.View(func(tx *bbolt.Tx) error {
 		n := tx.Bucket(bN)

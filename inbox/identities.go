@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-hub/switchboard/connectors"
@@ -53,10 +54,6 @@ func (s *Server) identityEvent(ctx context.Context, customer, agent, text string
 	}
 }
 
-func (s *Server) identityAudit(ctx context.Context, agent, action, target, detail string) error {
-	return s.o.Store.AppendAudit(ctx, store.AuditRecord{At: s.o.Clock().UTC(), Actor: agent, Action: action, Target: target, Detail: detail})
-}
-
 func kindWord(verified bool) string {
 	if verified {
 		return "verified"
@@ -86,13 +83,13 @@ func (s *Server) addIdentity(w http.ResponseWriter, r *http.Request) {
 	if in.Reason != "" {
 		how += " (" + in.Reason + ")"
 	}
+	// Audited before the change (audit.go: one rule).
+	if !s.auditBefore(w, r, "customer.identity.add", r.PathValue("id"), r.PathValue("id"), id.Type+" "+kindWord(id.Verified)+reasonSuffix(in.Reason)) {
+		return
+	}
 	c, err := s.o.Resolver.AddIdentity(r.Context(), r.PathValue("id"), id, how)
 	if err != nil {
 		storeError(w, err)
-		return
-	}
-	if err := s.identityAudit(r.Context(), p.Name, "customer.identity.add", c.Customer, id.Type+" "+kindWord(c.Identity.Verified)+reasonSuffix(in.Reason)); err != nil {
-		storeError(w, fmt.Errorf("identity added, audit: %w", err))
 		return
 	}
 	text := fmt.Sprintf("%s added %s as %s%s", p.Name, id.Key(), kindWord(c.Identity.Verified), reasonSuffix(in.Reason))
@@ -119,6 +116,18 @@ func (s *Server) removeIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 	reason := strings.TrimSpace(r.URL.Query().Get("reason"))
 	p := principalFrom(r.Context())
+	// An identity the customer does not hold is a 404 before any audit:
+	// the record says an identity was removed, not that one was asked for.
+	if _, cv, err := s.view(r.Context(), r.PathValue("id")); err != nil {
+		storeError(w, err)
+		return
+	} else if !slices.ContainsFunc(cv.Identities, func(x connectors.Identity) bool { return x.Type == id.Type && x.Value == id.Value }) {
+		writeError(w, http.StatusNotFound, "not_found", "the customer holds no such identity")
+		return
+	}
+	if !s.auditBefore(w, r, "customer.identity.remove", r.PathValue("id"), r.PathValue("id"), id.Type+reasonSuffix(reason)) {
+		return // audit.go: not audited, not removed
+	}
 	rep, err := erasure.EraseIdentity(r.Context(), s.o.Store, r.PathValue("id"), id)
 	if errors.Is(err, erasure.ErrHeld) {
 		writeError(w, http.StatusConflict, "held", "the customer is under a legal hold; release it first")
@@ -126,10 +135,6 @@ func (s *Server) removeIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		storeError(w, err)
-		return
-	}
-	if err := s.identityAudit(r.Context(), p.Name, "customer.identity.remove", rep.Customer, id.Type+reasonSuffix(reason)); err != nil {
-		storeError(w, fmt.Errorf("identity removed, audit: %w", err))
 		return
 	}
 	// The event names the identity only masked: it was removed, perhaps
@@ -180,13 +185,12 @@ func (s *Server) moveIdentity(w http.ResponseWriter, r *http.Request) {
 	if in.Reason != "" {
 		how += " (" + in.Reason + ")"
 	}
+	if !s.auditBefore(w, r, "customer.identity.move", from.ID+" -> "+in.To, from.ID, id.Type+reasonSuffix(in.Reason)) {
+		return // audit.go: not audited, not moved
+	}
 	c, err := s.o.Resolver.MoveIdentity(ctx, from.ID, id, in.To, how)
 	if err != nil {
 		storeError(w, err)
-		return
-	}
-	if err := s.identityAudit(ctx, p.Name, "customer.identity.move", from.ID+" -> "+c.Customer, id.Type+" "+kindWord(c.Identity.Verified)+reasonSuffix(in.Reason)); err != nil {
-		storeError(w, fmt.Errorf("identity moved, audit: %w", err))
 		return
 	}
 	s.identityEvent(ctx, from.ID, p.Name, fmt.Sprintf("%s moved %s to customer %s%s", p.Name, id.Key(), c.Customer, reasonSuffix(in.Reason)))

@@ -168,6 +168,10 @@ func (s *Server) createAccessLink(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(ctx)
 	now := s.o.Clock().UTC()
 	l := store.AccessLink{ID: "al_" + randomHex(12), CustomerID: v.Root.ID, CreatedBy: p.Name, SendVia: in.SendVia, CreatedAt: now, ExpiresAt: now.Add(AccessLinkTTL)}
+	// Audited before the link exists (audit.go: one rule).
+	if !s.auditBefore(w, r, "access_link.created", v.Root.ID, v.Root.ID, fmt.Sprintf("link=%s expires_at=%s send_via=%s", l.ID, l.ExpiresAt.Format(time.RFC3339), in.SendVia)) {
+		return
+	}
 	tok, err := s.signToken(ctx, "access", l.ID)
 	if err == nil {
 		err = s.o.Store.PutAccessLink(ctx, l)
@@ -191,7 +195,6 @@ func (s *Server) createAccessLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.auditData(ctx, p.Name, "access_link.created", v.Root.ID, fmt.Sprintf("link=%s expires_at=%s send_via=%s", l.ID, l.ExpiresAt.Format(time.RFC3339), in.SendVia))
 	writeJSON(w, http.StatusCreated, map[string]any{"id": l.ID, "url": url, "expires_at": l.ExpiresAt})
 }
 
@@ -205,11 +208,13 @@ func (s *Server) revokeAccessLink(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(ctx)
 	if l.RevokedAt.IsZero() {
 		l.RevokedAt, l.RevokedBy = s.o.Clock().UTC(), p.Name
+		if !s.auditBefore(w, r, "access_link.revoked", l.CustomerID, l.CustomerID, "link="+l.ID) {
+			return
+		}
 		if err := s.o.Store.PutAccessLink(ctx, l); err != nil {
 			storeError(w, err)
 			return
 		}
-		s.auditData(ctx, p.Name, "access_link.revoked", l.CustomerID, "link="+l.ID)
 	}
 	writeJSON(w, 200, l)
 }
@@ -248,9 +253,17 @@ func (s *Server) decideErasure(approve bool) http.HandlerFunc {
 			return
 		}
 		status, action := store.ErasureDeclined, "erasure_request.declined"
+		if approve {
+			action = "erasure_request.approved"
+		}
+		// Audited before the decision (audit.go: one rule), once per request.
+		if !s.auditRecord(w, r, store.AuditRecord{ID: store.AuditID(action, req.ID), At: s.o.Clock().UTC(), Actor: p.Name, Action: action,
+			Target: req.CustomerID, Customer: req.CustomerID, Detail: "request=" + req.ID}) {
+			return
+		}
 		var rep *erasure.Report
 		if approve {
-			status, action = store.ErasureApproved, "erasure_request.approved"
+			status = store.ErasureApproved
 			er, err := erasure.Erase(ctx, s.o.Store, s.o.Blobs, req.CustomerID, p.Name, s.o.Clock, s.o.Conversations.Delete)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				storeError(w, err)
@@ -273,7 +286,6 @@ func (s *Server) decideErasure(approve bool) http.HandlerFunc {
 			storeError(w, err)
 			return
 		}
-		s.auditData(ctx, p.Name, action, req.CustomerID, "request="+req.ID)
 		writeJSON(w, 200, map[string]any{"request": req, "erasure": rep})
 	}
 }

@@ -307,6 +307,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { convs.RunPendingEvents(ctx, 15*time.Second) })         // agents' changes' webhook events a crash left behind
 	run(func() { rt.Resolver().RunPendingEvents(ctx, 15*time.Second) }) // merges' webhook events a crash left behind
 	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })
+	run(func() { srv.RunPendingEvents(ctx, 15*time.Second) }) // phase changes' webhook events a crash left behind
 	run(func() { chans.run(ctx) })
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })
 	run(func() {

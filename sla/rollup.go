@@ -21,7 +21,7 @@ const (
 	FigReplies       = "replies"
 	FigResolved      = "resolved"
 	FigReopened      = "reopened"
-	// FigFirstResponse / FigResolution + ":" + seconds (store.FigureSample).
+	// FigFirstResponse / FigResolution + ":" + seconds (SampleBucket).
 	FigFirstResponse = "first_response_s"
 	FigResolution    = "resolution_s"
 	// FigBreach + target (store.SLAFirstResponse, ...).
@@ -203,14 +203,14 @@ func (r *Rollup) Changed(ctx context.Context, before, after store.Conversation, 
 		c[FigConversations]++
 	}
 	if before.FirstReplyAt.IsZero() && !after.FirstReplyAt.IsZero() && !after.FirstInboundAt.IsZero() {
-		c[store.FigureSample(FigFirstResponse, after.FirstReplyAt.Sub(after.FirstInboundAt))]++
+		c[sampleName(FigFirstResponse, after.FirstReplyAt.Sub(after.FirstInboundAt))]++
 	}
 	if n := after.Replies - before.Replies; n > 0 {
 		c[FigReplies] += int64(n)
 	}
 	if before.Status != store.StatusResolved && after.Status == store.StatusResolved {
 		c[FigResolved]++
-		c[store.FigureSample(FigResolution, after.ResolvedAt.Sub(start))]++
+		c[sampleName(FigResolution, after.ResolvedAt.Sub(start))]++
 	}
 	if n := after.Reopened - before.Reopened; n > 0 {
 		c[FigReopened] += int64(n)

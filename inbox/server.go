@@ -212,6 +212,7 @@ func New(o Options) *Server {
 	s.mountReports(m)
 	s.mountAttachments(m)
 	s.mountSearch(m) // search.go
+	s.mountLabels(m) // labels.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

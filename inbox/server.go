@@ -523,6 +523,10 @@ type CustomerView struct {
 	// ClaimedBy (identity lookups): other customers holding the identity
 	// only claimed, besides this one that has it verified.
 	ClaimedBy []string `json:"claimed_by,omitempty"`
+	// Labels and Attributes (issue 24): of every merged record, the
+	// root's attribute values winning.
+	Labels     []string          `json:"labels,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 func (s *Server) view(ctx context.Context, id string) (timeline.View, CustomerView, error) {
@@ -557,6 +561,7 @@ func (s *Server) view(ctx context.Context, id string) (timeline.View, CustomerVi
 		}
 		out.Entries += n
 	}
+	out.Labels, out.Attributes = timeline.MergedLabels(v)
 	return v, out, nil
 }
 

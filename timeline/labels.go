@@ -75,3 +75,20 @@ func ApplyAttributes(have, set map[string]string) map[string]string {
 	}
 	return out
 }
+
+// MergedLabels returns the labels of every record of a merged person and
+// their attributes, the root's values winning over its members'.
+func MergedLabels(v View) ([]string, map[string]string) {
+	var ls []string
+	var as map[string]string
+	for _, m := range v.Members {
+		if m.ID == v.Root.ID {
+			continue
+		}
+		ls = ApplyLabels(ls, m.Labels, nil)
+		as = ApplyAttributes(as, m.Attributes)
+	}
+	ls = ApplyLabels(ls, v.Root.Labels, nil)
+	as = ApplyAttributes(as, v.Root.Attributes)
+	return ls, as
+}

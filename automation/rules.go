@@ -73,9 +73,10 @@ type Rule struct {
 
 // Options name what validation checks against.
 type Options struct {
-	Teams  []string
-	Agents []string
-	Clock  store.Clock
+	Teams []string
+	// IsAgent reports whether an agent is configured (nil: any name).
+	IsAgent func(name string) bool
+	Clock   store.Clock
 }
 
 // Engine keeps the rules and runs them.
@@ -240,7 +241,7 @@ func (en *Engine) validateActions(ctx context.Context, what string, as []Action)
 				err = fmt.Errorf("%w: unknown team %q", ErrInvalid, a.Value)
 			}
 		case ActAssignAgent:
-			if a.Value != "" && !slices.Contains(en.o.Agents, a.Value) {
+			if a.Value != "" && en.o.IsAgent != nil && !en.o.IsAgent(a.Value) {
 				err = fmt.Errorf("%w: unknown agent %q", ErrInvalid, a.Value)
 			}
 		case ActSetAttribute:

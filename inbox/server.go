@@ -213,6 +213,7 @@ func New(o Options) *Server {
 	s.mountAttachments(m)
 	s.mountSearch(m) // search.go
 	s.mountLabels(m) // labels.go
+	s.mountRules(m)  // rules.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s

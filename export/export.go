@@ -68,6 +68,9 @@ type Customer struct {
 	Merges        []store.Merge        `json:"merges"`
 	Conversations []store.Conversation `json:"conversations"`
 	Hold          *store.Hold          `json:"hold,omitempty"`
+	// Labels and Attributes of the person (issue 24).
+	Labels     []string          `json:"labels,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // Zip writes the customer's export as a zip to w, streaming, and returns
@@ -226,6 +229,7 @@ func AttachmentPath(sum, name string) string {
 func customerFile(ctx context.Context, st store.Store, v timeline.View) (Customer, error) {
 	out := Customer{ID: v.Root.ID, Name: v.Root.Name, AvatarURL: v.Root.AvatarURL, CreatedAt: v.Root.CreatedAt,
 		Identities: []Identity{}, Records: v.Members, Merges: []store.Merge{}, Hold: v.Root.Hold}
+	out.Labels, out.Attributes = timeline.MergedLabels(v)
 	seen := map[string]bool{}
 	for _, m := range v.Members {
 		if out.Name == "" {

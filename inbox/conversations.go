@@ -50,7 +50,7 @@ func (s *Server) conversationFilter(r *http.Request, maxLimit int) store.Convers
 	p := principalFrom(r.Context())
 	q := r.URL.Query()
 	f := store.ConversationFilter{Status: q.Get("status"), Channel: q.Get("channel"), Assignee: q.Get("assignee"),
-		Team: q.Get("team"), Before: q.Get("before"), Limit: intParam(r, "limit", 50, maxLimit),
+		Team: q.Get("team"), Before: q.Get("before"), Limit: intParam(r, "limit", 50, maxLimit), Label: q.Get("label"),
 		Audiences: s.audiences(p, q.Get("include_shadow") == "true")}
 	if f.Assignee == "me" {
 		f.Assignee = p.Name

@@ -212,6 +212,8 @@ func New(o Options) *Server {
 	s.mountReports(m)
 	s.mountAttachments(m)
 	s.mountSearch(m) // search.go
+	s.mountLabels(m) // labels.go
+	s.mountRules(m)  // rules.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -522,6 +524,10 @@ type CustomerView struct {
 	// ClaimedBy (identity lookups): other customers holding the identity
 	// only claimed, besides this one that has it verified.
 	ClaimedBy []string `json:"claimed_by,omitempty"`
+	// Labels and Attributes (issue 24): of every merged record, the
+	// root's attribute values winning.
+	Labels     []string          `json:"labels,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 func (s *Server) view(ctx context.Context, id string) (timeline.View, CustomerView, error) {
@@ -556,6 +562,7 @@ func (s *Server) view(ctx context.Context, id string) (timeline.View, CustomerVi
 		}
 		out.Entries += n
 	}
+	out.Labels, out.Attributes = timeline.MergedLabels(v)
 	return v, out, nil
 }
 

@@ -38,6 +38,9 @@ type Options struct {
 	Conversations *timeline.Service
 	// NoFigures switches the adoption figures off (the A/B benchmark).
 	NoFigures bool
+	// Automation runs automation rules on each message (issue 24,
+	// automation.go); nil: none.
+	Automation Automation
 }
 
 // Router consumes the ingest queue and writes timelines.
@@ -369,11 +372,15 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		// The weaker steps say so on the entry, for the agent.
 		entry.Fields = append(entry.Fields, connectors.Field{Name: ThreadedByField, Value: why})
 	}
+	apply, done := r.automation(ctx, entry) // automation.go
 	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: entry,
 		ThreadKey: threadKey, ConversationID: ids.Derived("v_", msg.ID),
-		Audience: aud, Team: team})
+		Audience: aud, Team: team, Automate: apply})
 	if err != nil {
 		return err
+	}
+	if created && done != nil {
+		done(ctx, entry, conv)
 	}
 	r.counted(msg, created)
 	if created {

@@ -124,6 +124,9 @@ func MatchConversation(c Conversation, f ConversationFilter) bool {
 	if f.CustomerIDs != nil && !contains(f.CustomerIDs, c.CustomerID) {
 		return false
 	}
+	if f.Label != "" && !contains(c.Labels, f.Label) {
+		return false
+	}
 	if f.Before != "" && strings.Compare(ConversationCursor(c), f.Before) >= 0 {
 		return false
 	}

@@ -106,6 +106,10 @@ type Customer struct {
 	Version int64 `json:"version"`
 	// Hold is a legal hold (store/rights.go); nil when none.
 	Hold *Hold `json:"hold,omitempty"`
+	// Labels and Attributes are the customer's labels and custom
+	// attributes (issue 24, store/labels.go).
+	Labels     []string          `json:"labels,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 type Customers interface {
@@ -224,6 +228,10 @@ type Conversation struct {
 	// PendingEvents are the outgoing webhook events of the last agent
 	// change, written in the change's own compare-and-swap (pending.go).
 	PendingEvents []PendingEvent `json:"pending_events,omitempty"`
+	// Labels and Attributes are the conversation's labels and custom
+	// attributes (issue 24, store/labels.go).
+	Labels     []string          `json:"labels,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.
@@ -243,6 +251,8 @@ type ConversationFilter struct {
 	// earliest first, only conversations with a due time pending (Before
 	// is then a cursor of that order).
 	Sort string
+	// Label, when set, selects conversations carrying that label (issue 24).
+	Label string
 }
 
 type Conversations interface {

@@ -27,6 +27,12 @@ type Inbound struct {
 	// Outside shadow, such a conversation without an assignee gets one of
 	// the team's agents with a free slot, round-robin.
 	Team string
+	// Automate, when set, runs automation rules (issue 24) on the message
+	// inside the append's compare-and-swap: it changes x (labels, team,
+	// assignee, attributes, status) and may be called again when the swap
+	// retries, so it must depend only on e and x. The append happens once
+	// per message, so its changes are made exactly once.
+	Automate func(e store.Entry, x *store.Conversation)
 }
 
 // Receive records in's message on its conversation: it finds or opens the
@@ -100,6 +106,9 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		}
 		if x.FirstInboundAt.IsZero() || e.OccurredAt.Before(x.FirstInboundAt) {
 			x.FirstInboundAt = e.OccurredAt
+		}
+		if in.Automate != nil {
+			in.Automate(e, x)
 		}
 		s.trackApply(before, x, e.OccurredAt)
 		return nil

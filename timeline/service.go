@@ -79,6 +79,12 @@ type Change struct {
 	// choice wins over automatic assignment's limit.
 	Assignee *string
 	Team     *string
+	// AddLabels and RemoveLabels change the conversation's labels;
+	// Attributes sets custom attributes ("" removes one). Issue 24: the
+	// caller validates them against the catalog (package labels).
+	AddLabels    []string
+	RemoveLabels []string
+	Attributes   map[string]string
 }
 
 // ErrAudit: the change's audit record could not be written, so the change
@@ -102,6 +108,7 @@ func (ch Change) detail(cur store.Conversation) string {
 	if ch.Team != nil {
 		parts = append(parts, "team="+*ch.Team)
 	}
+	parts = append(parts, ch.labelDetail()...) // labels.go
 	return strings.Join(parts, " ")
 }
 
@@ -178,6 +185,7 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 		if ch.Team != nil {
 			x.Team = *ch.Team
 		}
+		ch.applyLabels(x) // labels.go
 		switch {
 		case before.Status != store.StatusResolved && x.Status == store.StatusResolved:
 			x.ResolvedAt = now

@@ -23,10 +23,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-hub/switchboard/automation"
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/inbox"
+	"github.com/switchboard-hub/switchboard/labels"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/search"
 	"github.com/switchboard-hub/switchboard/store"
@@ -230,7 +232,8 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent, Webhooks: hooks.Outbox, Tracker: svcFigures,
 		Index: search.Indexer{Index: searchIndex}})
-	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs})
+	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs,
+		Automation: &automation.Runner{En: automation.New(st, labels.New(st), automation.Options{Clock: clock}), Convs: convs, Logger: log}}) // issue 24
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
 	out.SetWebhooks(hooks.Outbox)
 	rt.Resolver().SetWebhooks(hooks.Outbox)

@@ -72,6 +72,7 @@ func groups() []group {
 		{"ConsentLog", consentLogTests()},
 		{"SelfService", selfServiceTests()},
 		{"Timers", timerTests()},
+		{"Labels", labelTests()},
 	}
 }
 

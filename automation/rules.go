@@ -1,0 +1,387 @@
+package automation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/internal/ids"
+	"github.com/switchboard-hub/switchboard/labels"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/timeline"
+)
+
+// ErrInvalid: a rule or macro failed validation.
+var ErrInvalid = labels.ErrInvalid
+
+// EventMessageReceived is the one event rules run on.
+const EventMessageReceived = "message.received"
+
+// Condition types.
+const (
+	CondChannel      = "channel"       // Value: channel name
+	CondTextContains = "text_contains" // Value: case-insensitive, subject or text
+	CondTextMatches  = "text_matches"  // Value: regular expression, subject or text
+	CondSender       = "sender"        // Value: identity value (or TYPE:VALUE)
+	CondLabel        = "label"         // Value: the conversation has the label
+	CondAttribute    = "attribute"     // Name = Value on the conversation
+	CondHours        = "hours"         // Value: "HH:MM-HH:MM" UTC, the message's time
+	CondNewConv      = "new_conversation"
+)
+
+// Action types.
+const (
+	ActAddLabel     = "add_label"
+	ActRemoveLabel  = "remove_label"
+	ActAssignTeam   = "assign_team"
+	ActAssignAgent  = "assign_agent"
+	ActSetAttribute = "set_attribute"
+	ActResolve      = "resolve"
+	ActSnooze       = "snooze" // Value: a duration (e.g. 2h)
+)
+
+type Condition struct {
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
+	// Value is what the condition compares with; Not negates it.
+	Value string `json:"value,omitempty"`
+	Not   bool   `json:"not,omitempty"`
+	re    *regexp.Regexp
+}
+
+type Action struct {
+	Type  string `json:"type"`
+	Name  string `json:"name,omitempty"`
+	Value string `json:"value,omitempty"`
+}
+
+// Rule: when Event happens and every condition holds, do the actions.
+type Rule struct {
+	ID         string      `json:"id"`
+	Name       string      `json:"name"`
+	Event      string      `json:"event"`
+	Enabled    bool        `json:"enabled"`
+	Conditions []Condition `json:"conditions"`
+	Actions    []Action    `json:"actions"`
+}
+
+// Options name what validation checks against.
+type Options struct {
+	Teams []string
+	// IsAgent reports whether an agent is configured (nil: any name).
+	IsAgent func(name string) bool
+	Clock   store.Clock
+}
+
+// Engine keeps the rules and runs them.
+type Engine struct {
+	st  store.Store
+	cat *labels.Catalog
+	o   Options
+
+	mu     sync.Mutex
+	cached []Rule
+	at     time.Time
+}
+
+const (
+	keyRules  = "automation/rules"
+	keyMacros = "automation/macros"
+	cacheFor  = 2 * time.Second
+)
+
+func New(st store.Store, cat *labels.Catalog, o Options) *Engine {
+	if o.Clock == nil {
+		o.Clock = store.SystemClock
+	}
+	return &Engine{st: st, cat: cat, o: o}
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Rules returns the rules in order.
+func (en *Engine) Rules(ctx context.Context) ([]Rule, error) {
+	var rs []Rule
+	b, err := en.st.GetCheckpoint(ctx, keyRules)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &rs); err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		compile(rs[i].Conditions)
+	}
+	return rs, nil
+}
+
+func compile(cs []Condition) {
+	for i := range cs {
+		if cs[i].Type == CondTextMatches {
+			cs[i].re, _ = regexp.Compile("(?i)" + cs[i].Value)
+		}
+	}
+}
+
+// active returns the enabled rules, cached for a moment (ingest reads them
+// per message).
+func (en *Engine) active(ctx context.Context) ([]Rule, error) {
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	now := time.Now()
+	if en.cached != nil && now.Sub(en.at) < cacheFor {
+		return en.cached, nil
+	}
+	rs, err := en.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []Rule{}
+	for _, r := range rs {
+		if r.Enabled && r.Event == EventMessageReceived {
+			out = append(out, r)
+		}
+	}
+	en.cached, en.at = out, now
+	return out, nil
+}
+
+// PutRules replaces the whole ordered list after validating every rule.
+func (en *Engine) PutRules(ctx context.Context, rs []Rule, by string) error {
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if err := en.ValidateRule(ctx, r); err != nil {
+			return err
+		}
+		if seen[r.ID] {
+			return fmt.Errorf("%w: rule id %q twice", ErrInvalid, r.ID)
+		}
+		seen[r.ID] = true
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return err
+	}
+	if err := en.st.AppendAudit(ctx, store.AuditRecord{At: en.o.Clock().UTC(), Actor: by, Action: "rules.put", Target: "rules",
+		Detail: fmt.Sprintf("%d rules", len(rs))}); err != nil {
+		return fmt.Errorf("%w: %w", store.ErrAuditFailed, err)
+	}
+	if err := en.st.PutCheckpoint(ctx, keyRules, b); err != nil {
+		return err
+	}
+	en.mu.Lock()
+	en.cached = nil
+	en.mu.Unlock()
+	return nil
+}
+
+// ValidateRule checks a rule: known event, condition and action types,
+// labels, attributes, teams and agents.
+func (en *Engine) ValidateRule(ctx context.Context, r Rule) error {
+	if !idRE.MatchString(r.ID) {
+		return fmt.Errorf("%w: rule id %q: lower-case letters, digits, '_', '-'", ErrInvalid, r.ID)
+	}
+	if r.Event != EventMessageReceived {
+		return fmt.Errorf("%w: rule %s: event must be %s", ErrInvalid, r.ID, EventMessageReceived)
+	}
+	for _, c := range r.Conditions {
+		if err := en.validateCondition(ctx, c); err != nil {
+			return fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+	}
+	if len(r.Actions) == 0 {
+		return fmt.Errorf("%w: rule %s has no action", ErrInvalid, r.ID)
+	}
+	return en.validateActions(ctx, "rule "+r.ID, r.Actions)
+}
+
+func (en *Engine) validateCondition(ctx context.Context, c Condition) error {
+	switch c.Type {
+	case CondChannel, CondTextContains, CondSender:
+		if c.Value == "" {
+			return fmt.Errorf("%w: condition %s needs a value", ErrInvalid, c.Type)
+		}
+	case CondTextMatches:
+		if _, err := regexp.Compile(c.Value); err != nil || c.Value == "" {
+			return fmt.Errorf("%w: condition text_matches: bad regular expression %q", ErrInvalid, c.Value)
+		}
+	case CondLabel:
+		return en.cat.CheckLabels(ctx, []string{c.Value})
+	case CondAttribute:
+		_, err := en.cat.CheckAttributes(ctx, labels.OnConversation, map[string]string{c.Name: c.Value})
+		return err
+	case CondHours:
+		if _, _, ok := parseHours(c.Value); !ok {
+			return fmt.Errorf("%w: condition hours: want HH:MM-HH:MM, got %q", ErrInvalid, c.Value)
+		}
+	case CondNewConv:
+	default:
+		return fmt.Errorf("%w: unknown condition type %q", ErrInvalid, c.Type)
+	}
+	return nil
+}
+
+func (en *Engine) validateActions(ctx context.Context, what string, as []Action) error {
+	for _, a := range as {
+		var err error
+		switch a.Type {
+		case ActAddLabel, ActRemoveLabel:
+			err = en.cat.CheckLabels(ctx, []string{a.Value})
+		case ActAssignTeam:
+			if a.Value != "" && !slices.Contains(en.o.Teams, a.Value) {
+				err = fmt.Errorf("%w: unknown team %q", ErrInvalid, a.Value)
+			}
+		case ActAssignAgent:
+			if a.Value != "" && en.o.IsAgent != nil && !en.o.IsAgent(a.Value) {
+				err = fmt.Errorf("%w: unknown agent %q", ErrInvalid, a.Value)
+			}
+		case ActSetAttribute:
+			_, err = en.cat.CheckAttributes(ctx, labels.OnConversation, map[string]string{a.Name: a.Value})
+		case ActResolve:
+		case ActSnooze:
+			if d, perr := time.ParseDuration(a.Value); perr != nil || d <= 0 {
+				err = fmt.Errorf("%w: snooze needs a positive duration, got %q", ErrInvalid, a.Value)
+			}
+		default:
+			err = fmt.Errorf("%w: unknown action type %q", ErrInvalid, a.Type)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return nil
+}
+
+func parseHours(v string) (from, to int, ok bool) {
+	a, b, found := strings.Cut(v, "-")
+	if !found {
+		return 0, 0, false
+	}
+	p := func(s string) (int, bool) {
+		t, err := time.Parse("15:04", strings.TrimSpace(s))
+		if err != nil {
+			return 0, false
+		}
+		return t.Hour()*60 + t.Minute(), true
+	}
+	from, ok1 := p(a)
+	to, ok2 := p(b)
+	return from, to, ok1 && ok2
+}
+
+// Matches reports whether every condition of r holds for message e on
+// conversation c (as it is before the rules).
+func Matches(r Rule, e store.Entry, c store.Conversation) bool {
+	for _, cond := range r.Conditions {
+		if holds(cond, e, c) == cond.Not {
+			return false
+		}
+	}
+	return true
+}
+
+func holds(cond Condition, e store.Entry, c store.Conversation) bool {
+	switch cond.Type {
+	case CondChannel:
+		return e.Channel == cond.Value
+	case CondTextContains:
+		v := strings.ToLower(cond.Value)
+		return strings.Contains(strings.ToLower(e.Text), v) || strings.Contains(strings.ToLower(e.Subject), v)
+	case CondTextMatches:
+		re := cond.re
+		if re == nil {
+			re, _ = regexp.Compile("(?i)" + cond.Value)
+		}
+		return re != nil && (re.MatchString(e.Text) || re.MatchString(e.Subject))
+	case CondSender:
+		if e.Sender == nil {
+			return false
+		}
+		return strings.EqualFold(e.Sender.Value, cond.Value) || strings.EqualFold(e.Sender.Type+":"+e.Sender.Value, cond.Value)
+	case CondLabel:
+		return slices.Contains(c.Labels, cond.Value)
+	case CondAttribute:
+		return c.Attributes[cond.Name] == cond.Value
+	case CondHours:
+		from, to, ok := parseHours(cond.Value)
+		if !ok {
+			return false
+		}
+		t := e.OccurredAt.UTC()
+		m := t.Hour()*60 + t.Minute()
+		if from <= to {
+			return m >= from && m < to
+		}
+		return m >= from || m < to // over midnight
+	case CondNewConv:
+		return c.ID == ids.Derived("v_", e.ID) // the conversation this message opened
+	}
+	return false
+}
+
+// Apply applies actions to x, as of time now; it returns a description of
+// each change for the record.
+func Apply(as []Action, x *store.Conversation, now time.Time) []string {
+	var did []string
+	for _, a := range as {
+		switch a.Type {
+		case ActAddLabel:
+			x.Labels = timeline.ApplyLabels(x.Labels, []string{a.Value}, nil)
+			did = append(did, "added label "+a.Value)
+		case ActRemoveLabel:
+			x.Labels = timeline.ApplyLabels(x.Labels, nil, []string{a.Value})
+			did = append(did, "removed label "+a.Value)
+		case ActAssignTeam:
+			x.Team = a.Value
+			did = append(did, "assigned team "+a.Value)
+		case ActAssignAgent:
+			x.Assignee = a.Value
+			did = append(did, "assigned agent "+a.Value)
+		case ActSetAttribute:
+			x.Attributes = timeline.ApplyAttributes(x.Attributes, map[string]string{a.Name: a.Value})
+			did = append(did, "set "+a.Name)
+		case ActResolve:
+			if x.Status != store.StatusResolved {
+				x.Status = store.StatusResolved
+				x.ResolvedAt = now
+				x.SnoozedUntil = time.Time{}
+			}
+			did = append(did, "resolved")
+		case ActSnooze:
+			d, _ := time.ParseDuration(a.Value)
+			x.Status = store.StatusSnoozed
+			x.SnoozedUntil = now.Add(d).UTC()
+			did = append(did, "snoozed for "+a.Value)
+		}
+	}
+	return did
+}
+
+// Fired is one rule that fired on a message and what it did.
+type Fired struct {
+	Rule string   `json:"rule"`
+	Name string   `json:"name"`
+	Did  []string `json:"did"`
+}
+
+// Run evaluates rules in order on message e and conversation x and applies
+// the actions of each that matches to x. Each rule sees the conversation
+// as the rules before it left it.
+func Run(rs []Rule, e store.Entry, x *store.Conversation) []Fired {
+	var out []Fired
+	for _, r := range rs {
+		if Matches(r, e, *x) {
+			out = append(out, Fired{Rule: r.ID, Name: r.Name, Did: Apply(r.Actions, x, e.OccurredAt)})
+		}
+	}
+	return out
+}

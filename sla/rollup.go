@@ -76,6 +76,9 @@ type Rollup struct {
 type rollBatch struct {
 	mu    sync.Mutex
 	cells map[rollCell]map[string]int64
+	// failed are writes whose outcome is unknown (an error): retried as
+	// they were, with their write id, so one that did apply counts once.
+	failed []store.FigureAdd
 }
 
 type rollCell struct{ key, day string }
@@ -98,8 +101,11 @@ func (r *Rollup) Flush(ctx context.Context) error {
 		return nil
 	}
 	b.mu.Lock()
-	cells := b.cells
-	b.cells = map[rollCell]map[string]int64{}
+	adds := b.failed
+	for c, counts := range b.cells {
+		adds = append(adds, store.FigureAdd{Channel: c.key, Day: c.day, Counts: counts, ID: store.NewWriteID()})
+	}
+	b.cells, b.failed = map[rollCell]map[string]int64{}, nil
 	b.mu.Unlock()
 	// Concurrent writes: the embedded store commits them together.
 	var (
@@ -107,20 +113,20 @@ func (r *Rollup) Flush(ctx context.Context) error {
 		mu   sync.Mutex
 		errs []error
 	)
-	// Few at once: on Redis a pipeline that times out under load is
-	// retried by the client, and HINCRBY is not idempotent.
-	sem := make(chan struct{}, 4)
-	for c, counts := range cells {
+	sem := make(chan struct{}, 8)
+	for _, f := range adds {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := r.st.AddFigures(ctx, store.FigureAdd{Channel: c.key, Day: c.day, Counts: counts}); err != nil {
+			if err := r.st.AddFigures(ctx, f); err != nil {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s %s: %w", c.key, c.day, err))
+				errs = append(errs, fmt.Errorf("%s %s: %w", f.Channel, f.Day, err))
 				mu.Unlock()
-				b.add(c, counts)
+				b.mu.Lock()
+				b.failed = append(b.failed, f)
+				b.mu.Unlock()
 			}
 		}()
 	}

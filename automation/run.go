@@ -34,23 +34,30 @@ func (ru *Runner) Prepare(ctx context.Context, e store.Entry) (func(store.Entry,
 	return apply, done, nil
 }
 
-// record writes, for each rule that fired, its audit record and its
-// timeline event, with ids derived from the message and the rule.
+// record writes, for the rules that fired on a message, one audit record
+// (rule.run) and one timeline event naming each rule and what it did, with
+// ids derived from the message id (written again, they are the same).
 func (ru *Runner) record(ctx context.Context, e store.Entry, c store.Conversation, fired []Fired) {
+	if len(fired) == 0 {
+		return
+	}
+	var texts, rules []string
 	for _, f := range fired {
-		text := fmt.Sprintf("Rule %q: %s", f.Name, strings.Join(f.Did, ", "))
-		if err := ru.En.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("automation", "rule.run", f.Rule, e.ID), At: e.CreatedAt,
-			Actor: "automation", Action: "rule.run", Target: c.ID, Customer: c.CustomerID, Detail: "rule=" + f.Rule + " message=" + e.ID + " " + strings.Join(f.Did, "; ")}); err != nil && ru.Logger != nil {
-			ru.Logger.Error("rule ran, its audit record not written", "rule", f.Rule, "message", e.ID, "err", err)
-		}
-		if ru.Convs == nil {
-			continue
-		}
-		ev := store.Entry{ID: ids.Derived("ev_", e.ID, f.Rule), CustomerID: c.CustomerID, Kind: store.KindEvent, Agent: "automation",
-			Text: text, OccurredAt: e.OccurredAt, CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt}
-		if _, _, err := ru.Convs.Append(ctx, ev, c); err != nil && ru.Logger != nil {
-			ru.Logger.Error("rule ran, its timeline event not written", "rule", f.Rule, "message", e.ID, "err", err)
-		}
+		texts = append(texts, fmt.Sprintf("Rule %q: %s", f.Name, strings.Join(f.Did, ", ")))
+		rules = append(rules, f.Rule)
+	}
+	if err := ru.En.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("automation", "rule.run", e.ID), At: e.CreatedAt,
+		Actor: "automation", Action: "rule.run", Target: c.ID, Customer: c.CustomerID,
+		Detail: "message=" + e.ID + " rules=" + strings.Join(rules, ",") + " " + strings.Join(texts, "; ")}); err != nil && ru.Logger != nil {
+		ru.Logger.Error("rules ran, their audit record not written", "message", e.ID, "err", err)
+	}
+	if ru.Convs == nil {
+		return
+	}
+	ev := store.Entry{ID: ids.Derived("ev_", e.ID, "rules"), CustomerID: c.CustomerID, Kind: store.KindEvent, Agent: "automation",
+		Text: strings.Join(texts, "\n"), OccurredAt: e.OccurredAt, CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt}
+	if _, _, err := ru.Convs.Append(ctx, ev, c); err != nil && ru.Logger != nil {
+		ru.Logger.Error("rules ran, their timeline event not written", "message", e.ID, "err", err)
 	}
 }
 

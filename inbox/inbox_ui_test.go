@@ -110,8 +110,15 @@ func uiSourceProblems(name, src string) []string {
 	var out []string
 	switch filepath.Ext(name) {
 	case ".html":
-		if m := regexp.MustCompile(`<script(?:\s[^>]*)?>`).FindAllString(src, -1); len(m) != 1 || !strings.Contains(m[0], `src="/ui/app.js"`) {
-			out = append(out, fmt.Sprintf("scripts %q; want only <script src=/ui/app.js>", m))
+		// Only external scripts of the UI's own (app.js first; search.js,
+		// labels.js beside it), never inline code.
+		m := regexp.MustCompile(`<script(?:\s[^>]*)?>`).FindAllString(src, -1)
+		ok := len(m) >= 1 && strings.Contains(m[0], `src="/ui/app.js"`)
+		for _, tag := range m {
+			ok = ok && regexp.MustCompile(`^<script src="/ui/[a-z]+\.js" defer>$`).MatchString(tag)
+		}
+		if !ok {
+			out = append(out, fmt.Sprintf("scripts %q; want only <script src=/ui/NAME.js defer>, app.js first", m))
 		}
 		for _, bad := range []string{"<style", " style=", "javascript:"} {
 			if strings.Contains(src, bad) {

@@ -448,6 +448,7 @@
       $('conv-empty').hidden = true;
       $('conv').hidden = false;
       renderConvHead();
+      document.dispatchEvent(new CustomEvent('sb-conversation-shown', { detail: conv })); // labels.js
       if (fresh) {
         $('composer-error').textContent = '';
         setMode('reply');

@@ -236,6 +236,12 @@ func BenchmarkSearch1M(b *testing.B) {
 	})
 	b.Run("redis", func(b *testing.B) {
 		cl, prefix := testenv.Redis(b)
+		// $BENCH_SEARCH_REDIS_PREFIX: a corpus an earlier run built
+		// and left (a run killed after its queries); kept, not deleted.
+		if p := os.Getenv("BENCH_SEARCH_REDIS_PREFIX"); p != "" {
+			runQueries(b, c, sredis.New(cl, p))
+			return
+		}
 		ix := sredis.New(cl, prefix)
 		c.build(b, ix, n)
 		runQueries(b, c, ix)

@@ -236,6 +236,16 @@ func BenchmarkSearch1M(b *testing.B) {
 	})
 	b.Run("redis", func(b *testing.B) {
 		cl, prefix := testenv.Redis(b)
+		// $BENCH_SEARCH_REDIS_PREFIX: build the corpus under this prefix
+		// and keep it (delete it by hand), or reuse it when it is there.
+		if p := os.Getenv("BENCH_SEARCH_REDIS_PREFIX"); p != "" {
+			ix := sredis.New(cl, p)
+			if cl.Exists(context.Background(), p+":{search:0}:t:invoice").Val() == 0 {
+				c.build(b, ix, n)
+			}
+			runQueries(b, c, ix)
+			return
+		}
 		ix := sredis.New(cl, prefix)
 		c.build(b, ix, n)
 		runQueries(b, c, ix)

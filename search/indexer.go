@@ -12,9 +12,11 @@ import (
 type Indexer struct{ Index Index }
 
 // IndexEntry indexes e (a message, a reply, a note). An entry without
-// words is skipped.
+// words is skipped, and so is one outside any conversation (a timeline
+// event such as an identity change): search opens conversations, and
+// erasure removes the index's documents conversation by conversation.
 func (i Indexer) IndexEntry(ctx context.Context, e store.Entry) error {
-	if e.Text == "" && e.Subject == "" && e.SenderName == "" && e.Sender == nil {
+	if e.ConversationID == "" || e.Text == "" && e.Subject == "" && e.SenderName == "" && e.Sender == nil {
 		return nil
 	}
 	return i.Index.Put(ctx, DocOf(e))

@@ -93,9 +93,15 @@ return 1
 // candidatesScript finds one shard's newest documents carrying every term.
 // KEYS[1..] term keys (one shard). ARGV[1] min score (inclusive), ARGV[2]
 // max score (exclusive, "+inf" for none), ARGV[3] limit, ARGV[4] scan
-// cap. It walks the smallest set newest first and checks the others with
-// ZSCORE; returns a flat list id, score, id, score, … (the documents are
-// read afterwards, only for the ids that make the merged window).
+// cap, ARGV[5] and ARGV[6] the same bounds as numbers. Returns a flat
+// list id, score, id, score, … newest first (the documents are read
+// afterwards, only for the ids that make the merged window).
+//
+// One term: the newest limit of its set. Several: when the smallest set
+// is small (up to ARGV[4] / 4), ZINTER on the server (cost in the
+// smallest set's size, whatever the words' overlap); otherwise walk the
+// smallest set newest first checking the others with ZSCORE, which stops
+// as soon as limit are found (common words that meet often).
 var candidatesScript = goredis.NewScript(`
 local bi, best = 0, -1
 for i = 1, #KEYS do
@@ -104,7 +110,27 @@ for i = 1, #KEYS do
   if best < 0 or n < best then bi, best = i, n end
 end
 local limit, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
-local out, found, offset = {}, 0, 0
+local lo, hi = tonumber(ARGV[5]), tonumber(ARGV[6])
+local out, found = {}, 0
+if #KEYS > 1 and best <= cap / 4 then
+  local args = {'ZINTER', #KEYS}
+  for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
+  args[#args + 1] = 'AGGREGATE'
+  args[#args + 1] = 'MAX'
+  args[#args + 1] = 'WITHSCORES'
+  local r = redis.call(unpack(args))
+  for j = #r - 1, 1, -2 do
+    local sc = tonumber(r[j + 1])
+    if sc < hi and sc >= lo then
+      out[#out + 1] = r[j]
+      out[#out + 1] = r[j + 1]
+      found = found + 1
+      if found >= limit then break end
+    end
+  end
+  return out
+end
+local offset = 0
 while found < limit and offset < cap do
   local ids = redis.call('ZREVRANGEBYSCORE', KEYS[bi], ARGV[2], ARGV[1], 'WITHSCORES', 'LIMIT', offset, 256)
   if #ids == 0 then break end
@@ -214,11 +240,14 @@ func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Ti
 		return nil, nil
 	}
 	lo, hi := "-inf", "+inf"
+	loN, hiN := "-1e18", "1e18"
 	if !from.IsZero() {
 		lo = strconv.FormatInt(from.UnixMilli(), 10)
+		loN = lo
 	}
 	if !to.IsZero() {
-		hi = "(" + strconv.FormatInt(to.UnixMilli(), 10)
+		hiN = strconv.FormatInt(to.UnixMilli(), 10)
+		hi = "(" + hiN
 	}
 	capN := x.ScanCap
 	if capN <= 0 {
@@ -237,7 +266,7 @@ func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Ti
 		for i, t := range terms {
 			ks[i] = b + "t:" + t
 		}
-		cmds[s] = candidatesScript.EvalSha(ctx, pipe, ks, lo, hi, per, capN)
+		cmds[s] = candidatesScript.EvalSha(ctx, pipe, ks, lo, hi, per, capN, loN, hiN)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, fmt.Errorf("search index: query: %w", err)

@@ -70,6 +70,9 @@ type Rollup struct {
 	// batch, once Batch or Run was called, sums counts in memory until the
 	// next Flush (nil: every count is written at once).
 	batch atomic.Pointer[rollBatch]
+	// overdue, once CountOverdue was called, counts breaches at their due
+	// time (overdue.go).
+	overdue atomic.Pointer[overdue]
 }
 
 // rollBatch is counts summed per cell since the last flush.
@@ -153,8 +156,14 @@ func (r *Rollup) Run(ctx context.Context) {
 	r.Batch()
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
+	due := time.NewTicker(overdueEvery)
+	defer due.Stop()
 	for {
 		select {
+		case <-due.C:
+			if _, err := r.CountOverdueNow(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("SLA due times", "err", err)
+			}
 		case <-t.C:
 			if err := r.Flush(ctx); err != nil {
 				r.log.Warn("service figures not written; kept for the next flush", "err", err)
@@ -178,7 +187,7 @@ func NewRollup(st store.Figures, policies *Policies, log *slog.Logger, reg prome
 	}
 	r := &Rollup{st: st, policies: policies, log: log,
 		breaches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_sla_breaches_total",
-			Help: "SLA targets missed (first_response, next_response, resolution), counted when the late answer or resolution happens."},
+			Help: "SLA targets missed (first_response, next_response, resolution), counted when the due time passes (or at the late answer or resolution)."},
 			[]string{"channel", "target"})}
 	if reg != nil {
 		reg.MustRegister(r.breaches)
@@ -199,6 +208,11 @@ func (r *Rollup) Apply(before store.Conversation, c *store.Conversation, at time
 func (r *Rollup) Changed(ctx context.Context, before, after store.Conversation, at time.Time, agent string) {
 	if r == nil || after.Audience == store.AudienceShadow {
 		return
+	}
+	if o := r.overdue.Load(); o != nil {
+		if err := o.schedule(ctx, before, after); err != nil {
+			r.log.Warn("SLA due-time timer not written; its breach counts at the late answer", "conversation", after.ID, "err", err)
+		}
 	}
 	c := map[string]int64{}
 	start := after.FirstInboundAt

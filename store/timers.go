@@ -12,6 +12,12 @@ import (
 // deletes its timer (timeline.Service.Delete).
 const TimerSetCSAT = "csat"
 
+// TimerSetSLA is the set of SLA due-time timers (package sla counts a
+// breach when its due time passes), one per conversation and target, id =
+// the conversation id + "|" + target (SLAFirstResponse, ...): erasing a
+// conversation deletes them (timeline.Service.Delete).
+const TimerSetSLA = "sla"
+
 // Timer is one durable timer of a set: something to do at At, described by
 // Payload (the caller's own encoding).
 type Timer struct {

@@ -312,6 +312,12 @@ func (s *Service) Delete(ctx context.Context, c store.Conversation) error {
 	if err := s.st.DeleteTimer(ctx, store.TimerSetCSAT, c.ID); err != nil {
 		return fmt.Errorf("delete conversation %s: its survey timer: %w", c.ID, err)
 	}
+	// Its SLA due-time timers (package sla) too.
+	for _, t := range []string{store.SLAFirstResponse, store.SLANextResponse, store.SLAResolution} {
+		if err := s.st.DeleteTimer(ctx, store.TimerSetSLA, c.ID+"|"+t); err != nil {
+			return fmt.Errorf("delete conversation %s: its SLA timers: %w", c.ID, err)
+		}
+	}
 	if s.idx != nil {
 		if err := s.idx.UnindexConversation(ctx, c); err != nil {
 			return fmt.Errorf("delete conversation %s from the search index: %w", c.ID, err)

@@ -26,7 +26,11 @@ func serviceFigures(cfg *config.Config, st store.Store, reg prometheus.Registere
 	if err != nil {
 		return nil, fmt.Errorf("sla: %w", err)
 	}
-	return sla.NewRollup(st, p, log, reg), nil
+	r := sla.NewRollup(st, p, log, reg)
+	// Breaches count when their due time passes (timers in the store;
+	// Rollup.Run fires them), not only at the late answer.
+	r.CountOverdue(st, store.SystemClock)
+	return r, nil
 }
 
 // slaPolicies builds the sla[] policies over their business_hours

@@ -158,10 +158,10 @@ func TestReportsCLI(t *testing.T) {
 		return b.String()
 	}
 	out := run("--group-by", "agent")
-	if !strings.Contains(out, "AGENT") || !regexpLine(out, `bob\s+2\s+7200s / 10800s\s+18000s / 18000s\s+0\s+1 / 0`) {
+	if !strings.Contains(out, "AGENT") || !regexpLine(out, `bob\s+2\s+7212s / 10675s\s+17776s / 17776s\s+0\s+1 / 0`) {
 		t.Fatalf("table:\n%s", out)
 	}
-	if out := run("--csv"); !strings.HasPrefix(out, "key,conversations,") || !strings.Contains(out, "\nmail,2,1800,7200,7200,7200,0,2,1,0,0,0,0,0\n") {
+	if out := run("--csv"); !strings.HasPrefix(out, "key,conversations,") || !strings.Contains(out, "\nmail,2,1828,7212,7212,7212,0,2,1,0,0,0,0,0\n") {
 		t.Fatalf("csv:\n%s", out)
 	}
 	var rep sla.Report

@@ -119,14 +119,24 @@ type due struct {
 // channel asks for surveys (timeline.Service.OnResolved calls it). A later
 // resolution of the same conversation replaces the timer.
 func (s *Service) Resolved(ctx context.Context, c store.Conversation) {
-	set, ok := s.o.Channels[c.Channel]
-	if !ok || !set.Enabled || c.Replies == 0 || c.Audience == store.AudienceShadow {
-		return
-	}
-	b, _ := json.Marshal(due{Conversation: c.ID, ResolvedAt: c.ResolvedAt})
-	if err := s.o.Store.PutTimer(ctx, store.Timer{Set: timerSet, ID: c.ID, At: c.ResolvedAt.Add(set.Delay), Payload: b}); err != nil {
+	if err := s.Schedule(ctx, c); err != nil {
 		s.o.Logger.Error("survey not scheduled", "conversation", c.ID, "err", err)
 	}
+}
+
+// Schedule writes the survey timer of c as resolved (c.ResolvedAt) when its
+// channel asks for surveys: timeline.Service.OnResolving calls it before
+// the resolution's compare-and-swap, so the schedule is durable before the
+// resolution is; a timer whose resolution did not happen (the change
+// failed) finds the conversation unresolved, or resolved at another time,
+// when due, and is dropped ("not_due"). A later resolution replaces it.
+func (s *Service) Schedule(ctx context.Context, c store.Conversation) error {
+	set, ok := s.o.Channels[c.Channel]
+	if !ok || !set.Enabled || c.Replies == 0 || c.Audience == store.AudienceShadow {
+		return nil
+	}
+	b, _ := json.Marshal(due{Conversation: c.ID, ResolvedAt: c.ResolvedAt})
+	return s.o.Store.PutTimer(ctx, store.Timer{Set: timerSet, ID: c.ID, At: c.ResolvedAt.Add(set.Delay), Payload: b})
 }
 
 // Run sends due surveys every interval until ctx ends.

@@ -133,7 +133,7 @@ func newHub(t *testing.T, st store.Store) *hub {
 			"mail":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour, Question: "Did we help?"},
 			"forms": {Enabled: true, Delay: time.Hour, Scale: csat.ScaleThumbs, MinInterval: 14 * 24 * time.Hour},
 		}})
-	rt.Conversations().OnResolved(cs.Resolved)
+	rt.Conversations().OnResolving(cs.Schedule)
 	rt.SetAnswers(cs)
 	return &hub{hooks: hk, m: m, t: t, ctx: ctx, st: st, clock: clock, dir: dir, rt: rt, in: router.NewIngest(st, dir, "FI", clock.Now, nil), out: out,
 		convs: rt.Conversations(), cs: cs, sink: k}

@@ -88,6 +88,10 @@ type figureBatch struct {
 	mu    sync.Mutex
 	cells map[cellKey]*pendingCell
 	seen  [][2]string // customer, channel
+	// failed are writes whose outcome is unknown (an error): retried as
+	// they were, with their write id (store.FigureAdd.ID), so one that
+	// did apply counts once.
+	failed []store.FigureAdd
 }
 
 func (b *figureBatch) markSeen(customer, channel string) {
@@ -128,8 +132,8 @@ func (b *figureBatch) add(k cellKey, counts map[string]int64, senders ...string)
 // the next flush.
 func (b *figureBatch) flush(ctx context.Context, st store.Store, log *slog.Logger) {
 	b.mu.Lock()
-	cells, seen := b.cells, b.seen
-	b.cells, b.seen = map[cellKey]*pendingCell{}, nil
+	cells, seen, failed := b.cells, b.seen, b.failed
+	b.cells, b.seen, b.failed = map[cellKey]*pendingCell{}, nil, nil
 	b.mu.Unlock()
 	// Concurrent calls: the embedded store commits them together.
 	var wg sync.WaitGroup
@@ -148,13 +152,18 @@ func (b *figureBatch) flush(ctx context.Context, st store.Store, log *slog.Logge
 	}
 	wg.Wait()
 	for k, c := range cells {
-		f := store.FigureAdd{Channel: k.channel, Phase: k.phase, Day: k.day, Counts: c.counts}
+		f := store.FigureAdd{Channel: k.channel, Phase: k.phase, Day: k.day, Counts: c.counts, ID: store.NewWriteID()}
 		for x := range c.senders {
 			f.Senders = append(f.Senders, x)
 		}
+		failed = append(failed, f)
+	}
+	for _, f := range failed {
 		if err := st.AddFigures(ctx, f); err != nil {
-			log.Warn("figures not written; kept for the next flush", "channel", k.channel, "err", err)
-			b.add(k, c.counts, f.Senders...)
+			log.Warn("figures not written; kept for the next flush", "channel", f.Channel, "err", err)
+			b.mu.Lock()
+			b.failed = append(b.failed, f)
+			b.mu.Unlock()
 		}
 	}
 }

@@ -348,7 +348,9 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		}
 	}
 	// The same mail through another mailbox or folder: one entry, which
-	// lists both (thread.go).
+	// lists both (thread.go). Copies in one batch take turns.
+	unlock := lockMail(msg)
+	defer unlock()
 	if done, err := r.sameMail(ctx, msg, res.Customer); done || err != nil {
 		return err
 	}

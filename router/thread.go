@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
+	"sync"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/store"
@@ -322,4 +324,26 @@ func threadedBy(step string, t *connectors.ThreadHints) string {
 		return fmt.Sprintf("the same subject from the same customer within %s (email.thread_window)", t.Window)
 	}
 	return ""
+}
+
+// mailLocks serialise, within this process, the messages that carry the
+// same Message-ID: copies of one mail fetched together (a server-side
+// filter's copy in a second watched folder, two mailboxes read in the same
+// second) arrive in one batch and would otherwise both miss each other's
+// entry and be stored twice. Replicas processing two copies at the very
+// same moment can still both store theirs.
+var (
+	mailLocks    [64]sync.Mutex
+	mailLockSeed = maphash.MakeSeed()
+)
+
+// lockMail locks msg's Message-ID stripe; the returned func unlocks. A
+// message without one locks nothing.
+func lockMail(msg connectors.Message) func() {
+	if msg.Thread == nil || msg.Thread.MessageID == "" {
+		return func() {}
+	}
+	m := &mailLocks[maphash.String(mailLockSeed, msg.Thread.MessageID)%uint64(len(mailLocks))]
+	m.Lock()
+	return m.Unlock
 }

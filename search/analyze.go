@@ -24,6 +24,11 @@ func ChannelTerm(channel string) string { return prefixChannel + strings.ToLower
 // words splits s into lower-case words of letters and digits, with their
 // byte offsets in s.
 func words(s string, f func(w string, start, end int)) {
+	rawWords(s, func(w string, a, b int) { f(strings.ToLower(w), a, b) })
+}
+
+// rawWords is words without lower-casing (no allocation per word).
+func rawWords(s string, f func(w string, start, end int)) {
 	start := -1
 	for i, r := range s {
 		alnum := unicode.IsLetter(r) || unicode.IsDigit(r)
@@ -31,12 +36,12 @@ func words(s string, f func(w string, start, end int)) {
 			start = i
 		}
 		if !alnum && start >= 0 {
-			f(strings.ToLower(s[start:i]), start, i)
+			f(s[start:i], start, i)
 			start = -1
 		}
 	}
 	if start >= 0 {
-		f(strings.ToLower(s[start:]), start, len(s))
+		f(s[start:], start, len(s))
 	}
 }
 

@@ -142,7 +142,7 @@ type Searcher struct {
 	Region  string
 	Regions map[string]string
 	// Window is how many of the newest matching documents are ranked
-	// (0 = 1000): the index returns matches newest first, and relevance
+	// (0 = 500): the index returns matches newest first, and relevance
 	// orders that window.
 	Window int
 	Clock  store.Clock
@@ -173,7 +173,7 @@ func (s *Searcher) Search(ctx context.Context, q Query) (Result, error) {
 	}
 	window := s.Window
 	if window <= 0 {
-		window = 1000
+		window = 500
 	}
 	terms := p.Terms
 	if q.Channel != "" {
@@ -227,8 +227,6 @@ func (s *Searcher) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		score, matched, who := rank(d, p, now)
 		h.Score, h.Matched = score, matched
-		h.Subject = Highlight(d.Subject, p.Words, 0)
-		h.Snippet = Highlight(d.Text, p.Words, 160)
 		all = append(all, ranked{Hit: h, who: who, doc: d})
 	}
 	sort.SliceStable(all, func(i, j int) bool {
@@ -253,6 +251,13 @@ func (s *Searcher) Search(ctx context.Context, q Query) (Result, error) {
 	if offset < len(all) {
 		end := min(offset+limit, len(all))
 		for _, r := range all[offset:end] {
+			// Only the page's hits are highlighted: the window's others
+			// are ranked and left.
+			r.Subject = Highlight(r.doc.Subject, p.Words, 0)
+			r.Snippet = Highlight(r.doc.Text, p.Words, 160)
+			if r.Snippet == nil {
+				r.Snippet = []Segment{}
+			}
 			res.Hits = append(res.Hits, r.Hit)
 		}
 		if end < len(all) {
@@ -268,42 +273,44 @@ func (s *Searcher) Search(ctx context.Context, q Query) (Result, error) {
 // decay with age breaks ties toward recent work. who says the match was
 // on the customer (name or identity), which lists the customer.
 func rank(d Doc, p Parsed, now time.Time) (score float64, matched []string, who bool) {
-	name := wordCounts(d.Name)
-	idw := map[string]int{}
-	for _, id := range d.Identities {
-		set := map[string]struct{}{}
-		identityTerms(id, set)
-		for t := range set {
-			idw[t]++
+	var idw map[string]struct{}
+	if len(d.Identities) > 0 {
+		idw = map[string]struct{}{}
+		for _, id := range d.Identities {
+			identityTerms(id, idw)
 		}
 	}
-	subj := wordCounts(d.Subject)
-	text := wordCounts(d.Text)
 	for _, t := range p.Terms {
 		if strings.HasPrefix(t, prefixPhone) || strings.HasPrefix(t, prefixEmail) {
-			if idw[t] > 0 {
+			if _, ok := idw[t]; ok {
 				score += 8
 				who = true
 				matched = append(matched, t[strings.IndexByte(t, ':')+1:])
 			}
 		}
 	}
-	for _, w := range p.Words {
-		s := 0.0
-		if name[w] > 0 || idw[w] > 0 {
-			s += 4
-			who = true
+	if len(p.Words) > 0 {
+		name := countWords(d.Name, p.Words)
+		subj := countWords(d.Subject, p.Words)
+		text := countWords(d.Text, p.Words)
+		for i, w := range p.Words {
+			s := 0.0
+			_, inID := idw[w]
+			if name[i] > 0 || inID {
+				s += 4
+				who = true
+			}
+			if subj[i] > 0 {
+				s += 2
+			}
+			if n := text[i]; n > 0 {
+				s += 1 + math.Log(float64(n))
+			}
+			if s > 0 {
+				matched = append(matched, w)
+			}
+			score += s
 		}
-		if subj[w] > 0 {
-			s += 2
-		}
-		if n := text[w]; n > 0 {
-			s += 1 + math.Log(float64(n))
-		}
-		if s > 0 {
-			matched = append(matched, w)
-		}
-		score += s
 	}
 	age := now.Sub(d.At).Hours() / 24
 	if age < 0 {
@@ -316,8 +323,18 @@ func rank(d Doc, p Parsed, now time.Time) (score float64, matched []string, who 
 	return score, matched, who
 }
 
-func wordCounts(s string) map[string]int {
-	m := map[string]int{}
-	words(s, func(w string, _, _ int) { m[w]++ })
-	return m
+// countWords counts each of ws in s.
+func countWords(s string, ws []string) []int {
+	out := make([]int, len(ws))
+	if s == "" {
+		return out
+	}
+	rawWords(s, func(w string, _, _ int) {
+		for i, x := range ws {
+			if strings.EqualFold(x, w) {
+				out[i]++
+			}
+		}
+	})
+	return out
 }

@@ -21,7 +21,7 @@ const (
 	FigReplies       = "replies"
 	FigResolved      = "resolved"
 	FigReopened      = "reopened"
-	// FigFirstResponse / FigResolution + ":" + seconds (store.FigureSample).
+	// FigFirstResponse / FigResolution + ":" + seconds (SampleBucket).
 	FigFirstResponse = "first_response_s"
 	FigResolution    = "resolution_s"
 	// FigBreach + target (store.SLAFirstResponse, ...).
@@ -76,6 +76,9 @@ type Rollup struct {
 type rollBatch struct {
 	mu    sync.Mutex
 	cells map[rollCell]map[string]int64
+	// failed are writes whose outcome is unknown (an error): retried as
+	// they were, with their write id, so one that did apply counts once.
+	failed []store.FigureAdd
 }
 
 type rollCell struct{ key, day string }
@@ -98,8 +101,11 @@ func (r *Rollup) Flush(ctx context.Context) error {
 		return nil
 	}
 	b.mu.Lock()
-	cells := b.cells
-	b.cells = map[rollCell]map[string]int64{}
+	adds := b.failed
+	for c, counts := range b.cells {
+		adds = append(adds, store.FigureAdd{Channel: c.key, Day: c.day, Counts: counts, ID: store.NewWriteID()})
+	}
+	b.cells, b.failed = map[rollCell]map[string]int64{}, nil
 	b.mu.Unlock()
 	// Concurrent writes: the embedded store commits them together.
 	var (
@@ -107,20 +113,20 @@ func (r *Rollup) Flush(ctx context.Context) error {
 		mu   sync.Mutex
 		errs []error
 	)
-	// Few at once: on Redis a pipeline that times out under load is
-	// retried by the client, and HINCRBY is not idempotent.
-	sem := make(chan struct{}, 4)
-	for c, counts := range cells {
+	sem := make(chan struct{}, 8)
+	for _, f := range adds {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := r.st.AddFigures(ctx, store.FigureAdd{Channel: c.key, Day: c.day, Counts: counts}); err != nil {
+			if err := r.st.AddFigures(ctx, f); err != nil {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s %s: %w", c.key, c.day, err))
+				errs = append(errs, fmt.Errorf("%s %s: %w", f.Channel, f.Day, err))
 				mu.Unlock()
-				b.add(c, counts)
+				b.mu.Lock()
+				b.failed = append(b.failed, f)
+				b.mu.Unlock()
 			}
 		}()
 	}
@@ -203,14 +209,14 @@ func (r *Rollup) Changed(ctx context.Context, before, after store.Conversation, 
 		c[FigConversations]++
 	}
 	if before.FirstReplyAt.IsZero() && !after.FirstReplyAt.IsZero() && !after.FirstInboundAt.IsZero() {
-		c[store.FigureSample(FigFirstResponse, after.FirstReplyAt.Sub(after.FirstInboundAt))]++
+		c[sampleName(FigFirstResponse, after.FirstReplyAt.Sub(after.FirstInboundAt))]++
 	}
 	if n := after.Replies - before.Replies; n > 0 {
 		c[FigReplies] += int64(n)
 	}
 	if before.Status != store.StatusResolved && after.Status == store.StatusResolved {
 		c[FigResolved]++
-		c[store.FigureSample(FigResolution, after.ResolvedAt.Sub(start))]++
+		c[sampleName(FigResolution, after.ResolvedAt.Sub(start))]++
 	}
 	if n := after.Reopened - before.Reopened; n > 0 {
 		c[FigReopened] += int64(n)

@@ -218,13 +218,14 @@ func TestScriptedServiceFigures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// First responses (wall clock, seconds; 3 significant digits
-		// beyond 999 s): A 3600, C 48600, B 237600 → 237000, D 408600 →
-		// 408000; E unanswered. Resolutions: A 18000, C 64800 and
-		// 127800 (resolved twice), B 261000.
+		// First responses (wall clock, seconds, counted as the middle of
+		// their 4 % bucket, within 2.5 %: SampleBucket): A 3600, C 48600
+		// → 49282, B 237600, D 408600 → 409718; E unanswered.
+		// Resolutions: A 18000, C 64800 → 64851 and 127800 (resolved
+		// twice), B 261000 → 266145.
 		got, _ := json.Marshal(rep)
-		want := `{"rows":[{"key":"mail","conversations":5,"first_response_s":{"p50":48600,"p90":408000},` +
-			`"resolution_s":{"p50":64800,"p90":261000},"reopened":1,"sla_breaches":{"first_response":1,"resolution":2},` +
+		want := `{"rows":[{"key":"mail","conversations":5,"first_response_s":{"p50":49282,"p90":409718},` +
+			`"resolution_s":{"p50":64851,"p90":266145},"reopened":1,"sla_breaches":{"first_response":1,"resolution":2},` +
 			`"csat":{"responses":3,"score":3.33,"positive_share":0.6667}}]}`
 		if string(got) != want {
 			t.Fatalf("report\n got %s\nwant %s", got, want)
@@ -234,7 +235,7 @@ func TestScriptedServiceFigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		if lines := strings.Split(strings.TrimSpace(csv.String()), "\n"); len(lines) != 2 ||
-			lines[1] != "mail,5,48600,408000,64800,261000,1,5,1,0,2,3,3.33,0.6667" {
+			lines[1] != "mail,5,49282,409718,64851,266145,1,5,1,0,2,3,3.33,0.6667" {
 			t.Fatalf("csv:\n%s", csv.String())
 		}
 
@@ -243,7 +244,7 @@ func TestScriptedServiceFigures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rep.Rows) != 2 || rep.Rows[0].Key != "alice" || *rep.Rows[0].FirstResponse.P90 != 408000 || *rep.Rows[1].FirstResponse.P50 != 48600 ||
+		if len(rep.Rows) != 2 || rep.Rows[0].Key != "alice" || *rep.Rows[0].FirstResponse.P90 != 409718 || *rep.Rows[1].FirstResponse.P50 != 49282 ||
 			rep.Rows[0].Conversations != 2 || rep.Rows[1].SLABreaches.Resolution != 2 {
 			b, _ := json.Marshal(rep)
 			t.Fatalf("by agent: %s", b)
@@ -253,7 +254,7 @@ func TestScriptedServiceFigures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := rep.Rows[0]; r.Conversations != 0 || r.SLABreaches.Resolution != 1 || *r.Resolution.P50 != 261000 || r.CSAT.Responses != 2 {
+		if r := rep.Rows[0]; r.Conversations != 0 || r.SLABreaches.Resolution != 1 || *r.Resolution.P50 != 266145 || r.CSAT.Responses != 2 {
 			b, _ := json.Marshal(rep)
 			t.Fatalf("night team, second week: %s", b)
 		}

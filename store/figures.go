@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strconv"
 	"time"
 )
@@ -28,6 +30,20 @@ type FigureAdd struct {
 	Counts  map[string]int64
 	Sender  string
 	Senders []string
+	// ID, when set, names this write: a replay of the same FigureAdd with
+	// the same ID (the caller retrying a call whose outcome it did not
+	// learn) counts once: both stores remember an ID for 10 minutes. Redis
+	// also gives each call without one an ID of its own, so the client's
+	// retry of a timed-out reply never counts twice.
+	ID string
+}
+
+// NewWriteID is a fresh FigureAdd.ID: a caller that keeps a failed write
+// to retry it keeps its ID with it.
+func NewWriteID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // FigureDayPhase names one cell of a channel's figures.

@@ -19,12 +19,12 @@ type ConversationSLA struct {
 	// message; NextResponseDue from the customer's latest message after an
 	// agent had answered (zero while nothing awaits a next response).
 	// Working time only when the policy names a calendar.
-	FirstResponseDue time.Time `json:"first_response_due,omitempty"`
-	NextResponseDue  time.Time `json:"next_response_due,omitempty"`
-	ResolutionDue    time.Time `json:"resolution_due,omitempty"`
+	FirstResponseDue time.Time `json:"first_response_due,omitzero"`
+	NextResponseDue  time.Time `json:"next_response_due,omitzero"`
+	ResolutionDue    time.Time `json:"resolution_due,omitzero"`
 	// Due is the earliest due time still pending (zero: none): what the
 	// inbox shows and sorts by (ListConversations with SortSLADue).
-	Due time.Time `json:"due,omitempty"`
+	Due time.Time `json:"due,omitzero"`
 	// Breached lists the targets missed (SLAFirstResponse, ...), each once,
 	// in the order they were missed; a target is missed when its answer
 	// (the reply, the resolution) came after its due time.

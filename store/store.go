@@ -216,10 +216,10 @@ type Conversation struct {
 	// happen: the customer's first message, the first agent reply and how
 	// many replies, the latest resolution (zero while unresolved) and how
 	// often the conversation was reopened after one.
-	FirstInboundAt time.Time `json:"first_inbound_at,omitempty"`
-	FirstReplyAt   time.Time `json:"first_reply_at,omitempty"`
+	FirstInboundAt time.Time `json:"first_inbound_at,omitzero"`
+	FirstReplyAt   time.Time `json:"first_reply_at,omitzero"`
 	Replies        int       `json:"replies,omitempty"`
-	ResolvedAt     time.Time `json:"resolved_at,omitempty"`
+	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
 	Reopened       int       `json:"reopened,omitempty"`
 	// SLA is the conversation's service level (nil: no policy applies).
 	SLA *ConversationSLA `json:"sla,omitempty"`

@@ -53,6 +53,8 @@ type Service struct {
 	idx     Indexer
 	// resolved is called after a change resolved a conversation (resolved.go).
 	resolved func(ctx context.Context, c store.Conversation)
+	// resolving is called before a change resolves a conversation (resolved.go).
+	resolving func(ctx context.Context, c store.Conversation) error
 }
 
 // NewService returns the conversation service over st.
@@ -166,6 +168,10 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 		Action: "conversation.update", Target: id, Customer: cur.CustomerID, Detail: ch.detail(cur)}); err != nil {
 		return store.Conversation{}, fmt.Errorf("conversation %s: %w: %w", id, ErrAudit, err)
 	}
+	ranResolving, err := s.beforeResolve(ctx, cur, ch, now)
+	if err != nil {
+		return store.Conversation{}, fmt.Errorf("conversation %s: %w", id, err)
+	}
 	var before store.Conversation
 	var prev []store.PendingEvent
 	c, err := s.st.UpdateConversation(ctx, id, func(x *store.Conversation) error {
@@ -208,6 +214,7 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 	}
 	s.load(ctx, before, c)
 	s.trackChanged(ctx, before, c, now, "")
+	s.afterResolve(ctx, ranResolving, before, c)
 	if before.Status != store.StatusResolved && c.Status == store.StatusResolved {
 		s.countResolution(ctx, c, now)
 		if s.resolved != nil {

@@ -34,7 +34,7 @@ func newCSAT(cfg *config.Config, st store.Store, dir *directory.Directory, rt *r
 	}
 	cs := csat.New(csat.Options{Store: st, Dir: dir, Outbound: out, Convs: convs, Consent: consentPolicy(cfg, st, clock),
 		Channels: chans, PublicURL: cfg.HTTP.PublicURL, Clock: clock, Logger: log, Metrics: csat.NewMetrics(reg)})
-	convs.OnResolved(cs.Resolved)
+	convs.OnResolving(cs.Schedule)
 	rt.SetAnswers(cs)
 	srv.Handle("GET /csat/{token}", cs)
 	srv.Handle("POST /csat/{token}", cs)

@@ -25,6 +25,7 @@ Usage:
   switchboard webhooks list | deliveries NAME | replay NAME [EVENT_ID] | ping NAME
   switchboard reports service [--group-by channel|team|agent] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--csv|--json]
   switchboard audit [--since 24h|TIME] [--until TIME] [--actor NAME] [--action ACTION] [--customer ID] [--limit N] [--json]
+  switchboard search QUERY [--channel NAME] [--status S] [--team T] [--assignee A|me] [--from DATE] [--to DATE] [--limit N] [--json]
   switchboard load [flags]          (load generator; see switchboard load -h)
   switchboard password-hash         (reads a password on stdin, prints its bcrypt hash for password_hash)
   switchboard version
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = reportsCmd(args[1:], stdout)
 	case "audit":
 		err = auditCmd(args[1:], stdout, nil) // audit.go
+	case "search":
+		err = searchCmd(args[1:], stdout) // search_cli.go
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

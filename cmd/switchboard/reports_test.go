@@ -97,9 +97,11 @@ func TestServiceReportRoute(t *testing.T) {
 		srv := reportsHub(t, st)
 		period := "from=2026-05-01&to=2026-05-31"
 		code, body := getReport(t, srv, "root-tok", period+"&group_by=channel")
+		// Times are the middles of their 4 % buckets (sla.SampleBucket):
+		// 3 h → 10675 s, 5 h → 17776 s, 30 min → 1828 s, 2 h → 7212 s.
 		want := `{"rows":[` +
-			`{"key":"chat","conversations":1,"first_response_s":{"p50":10800,"p90":10800},"resolution_s":{"p50":18000,"p90":18000},"reopened":0,"sla_breaches":{"first_response":0,"resolution":0},"csat":{"responses":0,"score":0,"positive_share":0}},` +
-			`{"key":"mail","conversations":2,"first_response_s":{"p50":1800,"p90":7200},"resolution_s":{"p50":7200,"p90":7200},"reopened":0,"sla_breaches":{"first_response":1,"resolution":0},"csat":{"responses":0,"score":0,"positive_share":0}}]}`
+			`{"key":"chat","conversations":1,"first_response_s":{"p50":10675,"p90":10675},"resolution_s":{"p50":17776,"p90":17776},"reopened":0,"sla_breaches":{"first_response":0,"resolution":0},"csat":{"responses":0,"score":0,"positive_share":0}},` +
+			`{"key":"mail","conversations":2,"first_response_s":{"p50":1828,"p90":7212},"resolution_s":{"p50":7212,"p90":7212},"reopened":0,"sla_breaches":{"first_response":1,"resolution":0},"csat":{"responses":0,"score":0,"positive_share":0}}]}`
 		if code != 200 || strings.TrimSpace(body) != want {
 			t.Fatalf("by channel: %d\n got %s\nwant %s", code, body, want)
 		}
@@ -110,7 +112,7 @@ func TestServiceReportRoute(t *testing.T) {
 		code, body = getReport(t, srv, "root-tok", period+"&group_by=team&format=csv")
 		lines := strings.Split(strings.TrimSpace(body), "\n")
 		if code != 200 || len(lines) != 3 || lines[0] != strings.Join(sla.CSVHeader, ",") ||
-			lines[1] != "sales,2,7200,10800,18000,18000,0,2,1,0,0,0,0,0" || lines[2] != "support,1,1800,1800,7200,7200,0,1,0,0,0,0,0,0" {
+			lines[1] != "sales,2,7212,10675,17776,17776,0,2,1,0,0,0,0,0" || lines[2] != "support,1,1828,1828,7212,7212,0,1,0,0,0,0,0,0" {
 			t.Fatalf("csv by team: %d\n%s", code, body)
 		}
 		// The lead of support: that team, and its agents.
@@ -121,7 +123,7 @@ func TestServiceReportRoute(t *testing.T) {
 		}
 		_, body = getReport(t, srv, "lena-tok", period+"&group_by=agent")
 		if err := json.Unmarshal([]byte(body), &rep); err != nil || len(rep.Rows) != 2 || rep.Rows[0].Key != "alice" || rep.Rows[1].Key != "lena" ||
-			*rep.Rows[0].FirstResponse.P50 != 1800 {
+			*rep.Rows[0].FirstResponse.P50 != 1828 {
 			t.Fatalf("lead by agent: %s", body)
 		}
 		for _, c := range []struct {

@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,5 +112,47 @@ func TestOneMailTwoMailboxes(t *testing.T) {
 	waitFor(t, "the reply", 5*time.Second, func() bool { return len(srv.received()) == 1 })
 	if got := srv.received()[0].From; got != "support@hub.example" {
 		t.Fatalf("reply sent from %s, want the conversation's mailbox support@hub.example", got)
+	}
+}
+
+// TestOneMailTwoFolders: the same mail in two watched folders of one
+// mailbox (a server-side filter copied it) is one entry listing both.
+func TestOneMailTwoFolders(t *testing.T) {
+	d := testDovecot(t)
+	h := newHub(t)
+	user := newUser()
+	admin := d.client(t, user)
+	if err := admin.Create("Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	id := "copied-" + randomHex(4) + "@customer.example"
+	raw := newMail("Ann Customer <ann@customer.example>", "Copied by a filter", id, "One mail, two folders.",
+		"Authentication-Results: mx.hub.example; dmarc=pass header.from=customer.example")
+	d.deliver(t, user, raw)
+	d.appendMail(t, user, "Support", raw)
+	set := d.settings(user, map[string]any{"folders": []any{"INBOX", "Support"}, "backfill_since": "2000-01-01"})
+	set["trusted_authserv_ids"] = []any{"mx.hub.example"}
+	run(t, h.channel(t, "r1", set), h.in)
+	waitFor(t, "both folders listed on one entry", 10*time.Second, func() bool {
+		es := h.entries(t, "ann@customer.example")
+		if len(es) != 1 {
+			return false
+		}
+		for _, f := range es[0].Fields {
+			if f.Name == router.MailboxesField && strings.Contains(f.Value, testChannel+"/INBOX") && strings.Contains(f.Value, testChannel+"/Support") {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(300 * time.Millisecond)
+	if es := h.entries(t, "ann@customer.example"); len(es) != 1 {
+		t.Fatalf("%d entries, want 1", len(es))
+	}
+	if _, err := h.st.GetEntry(context.Background(), connectors.MessageID(testChannel, "Support/<"+id+">")); err == nil {
+		if _, err := h.st.GetEntry(context.Background(), connectors.MessageID(testChannel, "INBOX/<"+id+">")); err == nil {
+			t.Fatal("both folders' copies have an entry")
+		}
 	}
 }

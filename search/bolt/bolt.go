@@ -56,6 +56,11 @@ type Index struct {
 	timer *time.Timer
 }
 
+// ScanCap bounds how many postings of its rarest term one query walks,
+// so a query of words that seldom meet ends in bounded time (it then
+// ranks what it found).
+var ScanCap = 200_000
+
 // CompactDelay is how long after the last conversation removal the file
 // is compacted.
 var CompactDelay = 2 * time.Second
@@ -74,7 +79,9 @@ var _ search.Index = (*Index)(nil)
 // Open opens (creating) the index in dir.
 func Open(dir string) (*Index, error) {
 	file := filepath.Join(dir, FileName)
-	db, err := bbolt.Open(file, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	// The freelist is rebuilt on open instead of written at every commit
+	// (at a million messages writing it was most of a commit's time).
+	db, err := bbolt.Open(file, 0o600, &bbolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("search index: open: %w", err)
 	}
@@ -151,7 +158,7 @@ func (x *Index) Compact(ctx context.Context) error {
 		d.Sync()
 		d.Close()
 	}
-	db, err := bbolt.Open(x.file, 0o600, &bbolt.Options{Timeout: time.Second})
+	db, err := bbolt.Open(x.file, 0o600, &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
 	if err != nil {
 		return fmt.Errorf("search index: compact: reopen: %w", err)
 	}
@@ -225,39 +232,58 @@ func remove(tx *bbolt.Tx, id string) error {
 	return docs.Delete([]byte(id))
 }
 
-// Put implements search.Index.
+// Put implements search.Index. Concurrent calls share one commit
+// (bbolt's Batch).
 func (x *Index) Put(ctx context.Context, d search.Doc) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	return x.db.Batch(func(tx *bbolt.Tx) error { return put(tx, d) })
+}
+
+// PutMany indexes ds in one commit: the path for rebuilding an index
+// from the store (and for building a benchmark corpus), with the same
+// analysis and layout as Put.
+func (x *Index) PutMany(ctx context.Context, ds []search.Doc) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.db.Update(func(tx *bbolt.Tx) error {
+		for _, d := range ds {
+			if err := put(tx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func put(tx *bbolt.Tx, d search.Doc) error {
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	return x.db.Batch(func(tx *bbolt.Tx) error {
-		docs := tx.Bucket(bDoc)
-		if old := docs.Get([]byte(d.ID)); old != nil {
-			if bytes.Equal(old, raw) {
-				return nil // a redelivery
-			}
-			if err := remove(tx, d.ID); err != nil {
-				return err
-			}
+	docs := tx.Bucket(bDoc)
+	if old := docs.Get([]byte(d.ID)); old != nil {
+		if bytes.Equal(old, raw) {
+			return nil // a redelivery
 		}
-		p, n := tx.Bucket(bPost), tx.Bucket(bN)
-		ia := inv(d.At)
-		for _, t := range search.Terms(d) {
-			if err := p.Put(postKey(t, ia, d.ID), one); err != nil {
-				return err
-			}
-			if err := bump(n, t, 1); err != nil {
-				return err
-			}
-		}
-		if err := tx.Bucket(bConv).Put(convKey(d.CustomerID, d.ConversationID, d.ID), one); err != nil {
+		if err := remove(tx, d.ID); err != nil {
 			return err
 		}
-		return docs.Put([]byte(d.ID), raw)
-	})
+	}
+	p, n := tx.Bucket(bPost), tx.Bucket(bN)
+	ia := inv(d.At)
+	for _, t := range search.Terms(d) {
+		if err := p.Put(postKey(t, ia, d.ID), one); err != nil {
+			return err
+		}
+		if err := bump(n, t, 1); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bConv).Put(convKey(d.CustomerID, d.ConversationID, d.ID), one); err != nil {
+		return err
+	}
+	return docs.Put([]byte(d.ID), raw)
 }
 
 // Remove implements search.Index.
@@ -326,7 +352,9 @@ func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Ti
 		p, docs := tx.Bucket(bPost), tx.Bucket(bDoc)
 		c := p.Cursor()
 		var key []byte
-		for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+		walked := 0
+		for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit && walked < ScanCap; k, _ = c.Next() {
+			walked++
 			rest := k[len(prefix):]
 			if len(rest) < 8 {
 				continue

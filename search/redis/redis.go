@@ -23,7 +23,6 @@ import (
 	"hash/fnv"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -93,11 +92,10 @@ return 1
 
 // candidatesScript finds one shard's newest documents carrying every term.
 // KEYS[1..] term keys (one shard). ARGV[1] min score (inclusive), ARGV[2]
-// max score (exclusive, "+inf" for none), ARGV[3] limit, ARGV[4] the
-// shard's doc-key prefix, ARGV[5] scan cap. It walks the smallest set
-// newest first and checks the others with ZSCORE; returns the documents'
-// JSON. The document keys it reads are built from ARGV[4] and share the
-// shard's hash tag, so they are in the same slot as KEYS.
+// max score (exclusive, "+inf" for none), ARGV[3] limit, ARGV[4] scan
+// cap. It walks the smallest set newest first and checks the others with
+// ZSCORE; returns a flat list id, score, id, score, … (the documents are
+// read afterwards, only for the ids that make the merged window).
 var candidatesScript = goredis.NewScript(`
 local bi, best = 0, -1
 for i = 1, #KEYS do
@@ -105,25 +103,25 @@ for i = 1, #KEYS do
   if n == 0 then return {} end
   if best < 0 or n < best then bi, best = i, n end
 end
-local limit, cap = tonumber(ARGV[3]), tonumber(ARGV[5])
-local out, offset = {}, 0
-while #out < limit and offset < cap do
-  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[bi], ARGV[2], ARGV[1], 'LIMIT', offset, 256)
+local limit, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
+local out, found, offset = {}, 0, 0
+while found < limit and offset < cap do
+  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[bi], ARGV[2], ARGV[1], 'WITHSCORES', 'LIMIT', offset, 256)
   if #ids == 0 then break end
-  for _, id in ipairs(ids) do
+  for j = 1, #ids, 2 do
+    local id = ids[j]
     local ok = true
     for i = 1, #KEYS do
       if i ~= bi and not redis.call('ZSCORE', KEYS[i], id) then ok = false break end
     end
     if ok then
-      local d = redis.call('GET', ARGV[4] .. id)
-      if d then
-        out[#out + 1] = d
-        if #out >= limit then break end
-      end
+      out[#out + 1] = id
+      out[#out + 1] = ids[j + 1]
+      found = found + 1
+      if found >= limit then break end
     end
   end
-  offset = offset + #ids
+  offset = offset + #ids / 2
 end
 return out
 `)
@@ -205,7 +203,12 @@ func (x *Index) RemoveConversation(ctx context.Context, customerID, conversation
 }
 
 // Candidates implements search.Index: every shard's script in one
-// pipeline, merged newest first.
+// pipeline returns its newest matching ids, the merge keeps the newest
+// limit, and only those documents are read (MGET per shard, pipelined).
+// A shard is asked for twice its fair share of limit (customers spread
+// evenly over shards), which keeps a query's work near limit documents
+// instead of Shards × limit; the window is then the newest limit matches
+// but for a shard holding more than twice its share of them.
 func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Time, limit int) ([]search.Doc, error) {
 	if len(terms) == 0 || limit <= 0 {
 		return nil, nil
@@ -221,8 +224,9 @@ func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Ti
 	if capN <= 0 {
 		capN = 20000
 	}
+	per := min(limit, 2*limit/Shards+8)
 	// Load the script once so the pipeline can send EVALSHA.
-	if err := candidatesScript.Load(ctx, x.c).Err(); err != nil && !strings.Contains(err.Error(), "BUSY") {
+	if err := candidatesScript.Load(ctx, x.c).Err(); err != nil {
 		return nil, fmt.Errorf("search index: load script: %w", err)
 	}
 	pipe := x.c.Pipeline()
@@ -233,33 +237,69 @@ func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Ti
 		for i, t := range terms {
 			ks[i] = b + "t:" + t
 		}
-		cmds[s] = candidatesScript.EvalSha(ctx, pipe, ks, lo, hi, limit, b+"d:", capN)
+		cmds[s] = candidatesScript.EvalSha(ctx, pipe, ks, lo, hi, per, capN)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, fmt.Errorf("search index: query: %w", err)
 	}
-	var out []search.Doc
-	for _, c := range cmds {
-		raws, err := c.StringSlice()
+	type cand struct {
+		id    string
+		score float64
+		shard int
+	}
+	var all []cand
+	for s, c := range cmds {
+		flat, err := c.StringSlice()
 		if err != nil && !errors.Is(err, goredis.Nil) {
 			return nil, fmt.Errorf("search index: query: %w", err)
 		}
-		for _, r := range raws {
-			var d search.Doc
-			if err := json.Unmarshal([]byte(r), &d); err != nil {
-				return nil, fmt.Errorf("search index: doc: %w", err)
-			}
-			out = append(out, d)
+		for i := 0; i+1 < len(flat); i += 2 {
+			sc, _ := strconv.ParseFloat(flat[i+1], 64)
+			all = append(all, cand{flat[i], sc, s})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.After(out[j].At)
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].score != all[j].score {
+			return all[i].score > all[j].score
 		}
-		return out[i].ID > out[j].ID
+		return all[i].id > all[j].id
 	})
-	if len(out) > limit {
-		out = out[:limit]
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	byShard := map[int][]string{}
+	for _, c := range all {
+		byShard[c.shard] = append(byShard[c.shard], x.base(c.shard)+"d:"+c.id)
+	}
+	pipe = x.c.Pipeline()
+	gets := map[int]*goredis.SliceCmd{}
+	for s, ks := range byShard {
+		gets[s] = pipe.MGet(ctx, ks...) // one shard's keys: one slot
+	}
+	if len(gets) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+			return nil, fmt.Errorf("search index: read documents: %w", err)
+		}
+	}
+	docs := map[string]search.Doc{}
+	for s, g := range gets {
+		for i, v := range g.Val() {
+			raw, ok := v.(string)
+			if !ok {
+				continue // removed meanwhile
+			}
+			var d search.Doc
+			if err := json.Unmarshal([]byte(raw), &d); err != nil {
+				return nil, fmt.Errorf("search index: doc: %w", err)
+			}
+			docs[byShard[s][i]] = d
+		}
+	}
+	out := make([]search.Doc, 0, len(all))
+	for _, c := range all {
+		if d, ok := docs[x.base(c.shard)+"d:"+c.id]; ok {
+			out = append(out, d)
+		}
 	}
 	return out, nil
 }

@@ -82,6 +82,8 @@ type Store struct {
 	queues map[string]*queueState
 
 	events eventHub
+
+	figWrites figureWrites // AddFigures write ids (figures.go)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	json "github.com/goccy/go-json"
 	"slices"
+	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -20,7 +22,57 @@ var (
 	bPhaseHistory  = []byte("phase_history")  // channel\x00seq(8) → PhaseChange
 )
 
-func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) error {
+// figureWrites remembers the write ids (store.FigureAdd.ID) applied in
+// the last figureWriteTTL: a call applies whole or not at all here, but a
+// caller that retries a write it thinks failed (a wrapper, a cancelled
+// context after the commit) still counts once, as on Redis.
+type figureWrites struct {
+	mu    sync.Mutex
+	seen  map[string]time.Time
+	swept time.Time
+}
+
+const figureWriteTTL = 10 * time.Minute
+
+// claim reports whether id is new, and marks it.
+func (w *figureWrites) claim(id string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seen == nil {
+		w.seen = map[string]time.Time{}
+	}
+	if now.Sub(w.swept) > figureWriteTTL {
+		for k, at := range w.seen {
+			if now.Sub(at) > figureWriteTTL {
+				delete(w.seen, k)
+			}
+		}
+		w.swept = now
+	}
+	if _, ok := w.seen[id]; ok {
+		return false
+	}
+	w.seen[id] = now
+	return true
+}
+
+func (w *figureWrites) release(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.seen, id)
+}
+
+func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) (err error) {
+	if f.ID != "" {
+		if !s.figWrites.claim(f.ID, time.Now()) {
+			return nil
+		}
+		defer func() {
+			if err != nil {
+				s.figWrites.release(f.ID)
+			}
+		}()
+	}
 	k := key(f.Channel, f.Day, f.Phase)
 	return s.batch(ctx, func(tx *bolt.Tx) error {
 		if len(f.Counts) > 0 {

@@ -3,12 +3,16 @@ package redis
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-hub/switchboard/store"
 )
+
+// auditClockSlack is how far a record's At may be ahead of its append.
+const auditClockSlack = time.Hour
 
 // auditBatch is how many stream entries one XREVRANGE / XRANGE reads.
 const auditBatch = 500
@@ -29,8 +33,9 @@ func (s *Store) auditRecord(m goredis.XMessage) (store.AuditRecord, error) {
 
 // QueryAudit reads the stream backwards from the cursor (a stream id,
 // exclusive) in batches, filtering in the hub. The stream is in append
-// order, which is At order only as far as the writers' clocks agree, so
-// From and To filter without ending the walk; AuditScanBudget bounds it.
+// order, which is At order only as far as the writers' clocks agree: the
+// walk ends at an hour before From (auditClockSlack), and From and To
+// filter what it reads; AuditScanBudget bounds it.
 func (s *Store) QueryAudit(ctx context.Context, q store.AuditQuery) (_ store.AuditPage, err error) {
 	defer opErr(&err, "query audit")
 	end := "+"
@@ -41,10 +46,20 @@ func (s *Store) QueryAudit(ctx context.Context, q store.AuditQuery) (_ store.Aud
 		end = "(" + q.Cursor
 	}
 	limit := q.PageLimit()
+	// Stream ids are the append time in ms. A record's At is its writer's
+	// clock, close to that; an hour of slack keeps the walk from reading
+	// the whole log for a recent from (the sweepers of pending events ask
+	// for the last minutes every few seconds).
+	start := "-"
+	if !q.From.IsZero() {
+		if ms := q.From.UnixMilli() - auditClockSlack.Milliseconds(); ms > 0 {
+			start = strconv.FormatInt(ms, 10)
+		}
+	}
 	var page store.AuditPage
 	for scanned := 0; scanned < store.AuditScanBudget; {
 		n := min(auditBatch, store.AuditScanBudget-scanned)
-		msgs, err := s.c.XRevRangeN(ctx, s.k.audit(), end, "-", int64(n)).Result()
+		msgs, err := s.c.XRevRangeN(ctx, s.k.audit(), end, start, int64(n)).Result()
 		if err != nil {
 			return page, err
 		}

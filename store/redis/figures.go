@@ -6,6 +6,7 @@ import (
 	json "github.com/goccy/go-json"
 	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -18,26 +19,49 @@ import (
 
 func (s *Store) AddFigures(ctx context.Context, f store.FigureAdd) (err error) {
 	defer opErr(&err, "add figures", f.Channel, f.Day, f.Phase)
-	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		p.ZAdd(ctx, s.k.figureCells(f.Channel), goredis.Z{Member: f.Day + "|" + f.Phase})
-		cell := s.k.figureCell(f.Channel, f.Day, f.Phase)
-		for n, d := range f.Counts {
-			p.HIncrBy(ctx, cell, n, d)
-		}
-		senders := make([]any, 0, len(f.Senders)+1)
-		for _, x := range f.Senders {
-			senders = append(senders, x)
-		}
-		if f.Sender != "" {
-			senders = append(senders, f.Sender)
-		}
-		if len(senders) > 0 {
-			p.PFAdd(ctx, s.k.figureSenders(f.Channel, f.Day, f.Phase), senders...)
-		}
-		return nil
-	})
-	return err
+	id := f.ID
+	if id == "" {
+		// Still one id for the client's own retries of this call.
+		id = store.NewWriteID()
+	}
+	keys := []string{s.k.figureCells(f.Channel), s.k.figureCell(f.Channel, f.Day, f.Phase),
+		s.k.figureSenders(f.Channel, f.Day, f.Phase), s.k.figureWrite(f.Channel, id)}
+	args := make([]any, 0, 3+2*len(f.Counts)+len(f.Senders)+1)
+	args = append(args, figureWriteTTL/time.Second, f.Day+"|"+f.Phase, len(f.Counts))
+	for n, d := range f.Counts {
+		args = append(args, n, d)
+	}
+	for _, x := range f.Senders {
+		args = append(args, x)
+	}
+	if f.Sender != "" {
+		args = append(args, f.Sender)
+	}
+	return addFigures.Run(ctx, s.c, keys, args...).Err()
 }
+
+// figureWriteTTL is how long AddFigures remembers a write id: a replay of
+// the same id within it counts nothing (store.FigureAdd.ID).
+const figureWriteTTL = 10 * time.Minute
+
+// addFigures applies one FigureAdd once per write id: go-redis retries a
+// command whose reply timed out, and HINCRBY is not idempotent.
+// KEYS[1] cells ZSET, KEYS[2] cell hash, KEYS[3] senders HLL, KEYS[4] the
+// write id's marker. ARGV[1] marker TTL (s), ARGV[2] cell member, ARGV[3]
+// n, then n name/delta pairs, then senders. Returns 1 applied, 0 replay.
+var addFigures = goredis.NewScript(`
+if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], 0, ARGV[2])
+local n = tonumber(ARGV[3])
+for i = 0, n - 1 do
+  redis.call('HINCRBY', KEYS[2], ARGV[4 + 2*i], ARGV[5 + 2*i])
+end
+local first = 4 + 2*n
+for i = first, #ARGV, 1000 do
+  redis.call('PFADD', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+return 1
+`)
 
 func (s *Store) ReadFigures(ctx context.Context, channel, fromDay, toDay string) (_ []store.DayFigures, err error) {
 	defer opErr(&err, "read figures", channel)

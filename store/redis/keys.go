@@ -145,6 +145,11 @@ func (k keys) figureCell(channel, day, phase string) string {
 	return k.key(k.figureTag(channel), "cell:"+esc(day)+":"+esc(phase))
 }
 
+// figureWrite marks a FigureAdd write id as applied (AddFigures).
+func (k keys) figureWrite(channel, id string) string {
+	return k.key(k.figureTag(channel), "write:"+esc(id))
+}
+
 // figureSenders is the HyperLogLog of distinct senders of one cell.
 func (k keys) figureSenders(channel, day, phase string) string {
 	return k.key(k.figureTag(channel), "senders:"+esc(day)+":"+esc(phase))

@@ -24,38 +24,68 @@ func (ru *Runner) Prepare(ctx context.Context, e store.Entry) (func(store.Entry,
 	if err != nil || len(rs) == 0 {
 		return nil, nil, err
 	}
-	var fired []Fired
 	apply := func(e store.Entry, x *store.Conversation) {
-		fired = Run(rs, e, x) // the last call is the one the swap kept
+		fired := Run(rs, e, x)
+		if len(fired) == 0 {
+			return
+		}
+		run := store.RuleRun{MessageID: e.ID}
+		for _, f := range fired {
+			run.Rules = append(run.Rules, f.Rule)
+			run.Texts = append(run.Texts, fmt.Sprintf("Rule %q: %s", f.Name, strings.Join(f.Did, ", ")))
+		}
+		// Kept with the change, so a crash before the records leaves
+		// them to the redelivery (Redelivered).
+		x.RuleRuns = append(x.RuleRuns, run)
+		if n := len(x.RuleRuns); n > keepRuns {
+			x.RuleRuns = append([]store.RuleRun(nil), x.RuleRuns[n-keepRuns:]...)
+		}
 	}
 	done := func(ctx context.Context, e store.Entry, c store.Conversation) {
-		ru.record(ctx, e, c, fired)
+		ru.recordFrom(ctx, e, c)
 	}
 	return apply, done, nil
 }
 
-// record writes, for the rules that fired on a message, one audit record
+// keepRuns is how many rule runs a conversation keeps.
+const keepRuns = 8
+
+// Redelivered implements router.Automation: the records of the run on a
+// message already stored, written again (same ids).
+func (ru *Runner) Redelivered(ctx context.Context, e store.Entry) error {
+	if e.ConversationID == "" {
+		return nil
+	}
+	c, err := ru.En.st.GetConversation(ctx, e.ConversationID)
+	if err != nil {
+		return err
+	}
+	ru.recordFrom(ctx, e, c)
+	return nil
+}
+
+func (ru *Runner) recordFrom(ctx context.Context, e store.Entry, c store.Conversation) {
+	for _, run := range c.RuleRuns {
+		if run.MessageID == e.ID {
+			ru.record(ctx, e, c, run)
+		}
+	}
+}
+
+// record writes, for the rules that ran on a message, one audit record
 // (rule.run) and one timeline event naming each rule and what it did, with
 // ids derived from the message id (written again, they are the same).
-func (ru *Runner) record(ctx context.Context, e store.Entry, c store.Conversation, fired []Fired) {
-	if len(fired) == 0 {
-		return
-	}
-	var texts, rules []string
-	for _, f := range fired {
-		texts = append(texts, fmt.Sprintf("Rule %q: %s", f.Name, strings.Join(f.Did, ", ")))
-		rules = append(rules, f.Rule)
-	}
+func (ru *Runner) record(ctx context.Context, e store.Entry, c store.Conversation, run store.RuleRun) {
 	if err := ru.En.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("automation", "rule.run", e.ID), At: e.CreatedAt,
 		Actor: "automation", Action: "rule.run", Target: c.ID, Customer: c.CustomerID,
-		Detail: "message=" + e.ID + " rules=" + strings.Join(rules, ",") + " " + strings.Join(texts, "; ")}); err != nil && ru.Logger != nil {
+		Detail: "message=" + e.ID + " rules=" + strings.Join(run.Rules, ",") + " " + strings.Join(run.Texts, "; ")}); err != nil && ru.Logger != nil {
 		ru.Logger.Error("rules ran, their audit record not written", "message", e.ID, "err", err)
 	}
 	if ru.Convs == nil {
 		return
 	}
 	ev := store.Entry{ID: ids.Derived("ev_", e.ID, "rules"), CustomerID: c.CustomerID, Kind: store.KindEvent, Agent: "automation",
-		Text: strings.Join(texts, "\n"), OccurredAt: e.OccurredAt, CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt}
+		Text: strings.Join(run.Texts, "\n"), OccurredAt: e.OccurredAt, CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt}
 	if _, _, err := ru.Convs.Append(ctx, ev, c); err != nil && ru.Logger != nil {
 		ru.Logger.Error("rules ran, their timeline event not written", "message", e.ID, "err", err)
 	}

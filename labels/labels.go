@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -290,7 +291,7 @@ func NormalizeValue(a Attribute, v string) (string, error) {
 		return v, nil
 	case TypeNumber:
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f != f {
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return bad("a number")
 		}
 		return strconv.FormatFloat(f, 'f', -1, 64), nil

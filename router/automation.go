@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -19,6 +20,19 @@ type Automation interface {
 	// is active; an error leaves the message without rules (a rule that
 	// fails never loses the message).
 	Prepare(ctx context.Context, e store.Entry) (apply func(store.Entry, *store.Conversation), done func(context.Context, store.Entry, store.Conversation), err error)
+	// Redelivered is called for a message already on its timeline (a
+	// crash came after its append, before its acknowledgement): it writes
+	// again the records of the rules that ran on it (same ids: once).
+	Redelivered(ctx context.Context, e store.Entry) error
+}
+
+func (r *Router) automationRedelivered(ctx context.Context, e store.Entry) {
+	if r.opts.Automation == nil || e.Direction != connectors.Inbound || e.Kind != store.KindMessage {
+		return
+	}
+	if err := r.opts.Automation.Redelivered(ctx, e); err != nil {
+		r.log.Error("automation records of a redelivered message not written", "message", e.ID, "err", err)
+	}
 }
 
 func (r *Router) automation(ctx context.Context, e store.Entry) (func(store.Entry, *store.Conversation), func(context.Context, store.Entry, store.Conversation)) {

@@ -278,7 +278,8 @@ func (r *Router) dead(ctx context.Context, d store.Delivery, reason string) {
 // crash at any point) converges on the same single entry.
 func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	// Dedupe: the entry id is the deterministic message id.
-	if _, err := r.st.GetEntry(ctx, msg.ID); err == nil {
+	if e, err := r.st.GetEntry(ctx, msg.ID); err == nil {
+		r.automationRedelivered(ctx, e) // automation.go: records a crash left behind
 		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
 		r.fig.one(ctx, msg.Channel, FigDuplicates)
 		return nil

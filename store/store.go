@@ -232,6 +232,17 @@ type Conversation struct {
 	// attributes (issue 24, store/labels.go).
 	Labels     []string          `json:"labels,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// RuleRuns are the latest automation runs on the conversation's
+	// messages, written in the message's own compare-and-swap, so their
+	// records can be written again after a crash (package automation).
+	RuleRuns []RuleRun `json:"rule_runs,omitempty"`
+}
+
+// RuleRun is what the automation rules did on one message.
+type RuleRun struct {
+	MessageID string   `json:"message_id"`
+	Rules     []string `json:"rules"`
+	Texts     []string `json:"texts"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.

@@ -39,6 +39,8 @@ func TestLabelsRulesAndMacrosInARealBrowser(t *testing.T) {
 	must(call(t, "POST", base+"/api/v1/labels", adminToken, map[string]any{"name": "billing", "color": "#22aa44"}, nil), "label billing")
 	must(call(t, "POST", base+"/api/v1/labels", adminToken, map[string]any{"name": "vip", "color": "#cc2222"}, nil), "label vip")
 	must(call(t, "POST", base+"/api/v1/labels", adminToken, map[string]any{"name": "done"}, nil), "label done")
+	must(call(t, "POST", base+"/api/v1/attributes", adminToken, map[string]any{"name": "plan", "type": "list", "on": "customer", "options": []string{"free", "gold"}}, nil), "attribute plan")
+	must(call(t, "POST", base+"/api/v1/attributes", adminToken, map[string]any{"name": "customer_no", "type": "number", "on": "customer"}, nil), "attribute customer_no")
 	must(call(t, "POST", base+"/api/v1/rules", adminToken, map[string]any{"id": "lasku", "name": "Invoices", "event": "message.received", "enabled": true,
 		"conditions": []map[string]any{{"type": "text_contains", "value": "lasku"}},
 		"actions":    []map[string]any{{"type": "add_label", "value": "billing"}}}, nil), "rule")
@@ -73,6 +75,28 @@ func TestLabelsRulesAndMacrosInARealBrowser(t *testing.T) {
 	br.do("alice", "waitText", map[string]any{"selector": "#conv-label-chips .label-chip", "text": "billing"})
 	br.do("alice", "select", map[string]any{"selector": "#label-add", "value": "vip"})
 	br.do("alice", "waitText", map[string]any{"selector": "#conv-label-chips .label-chip", "text": "vip"})
+	// The label added in the conversation marks the customer too; the
+	// customer panel edits the custom attributes.
+	br.do("alice", "waitText", map[string]any{"selector": "#cust-labels .label-chip", "text": "vip"})
+	br.do("alice", "select", map[string]any{"selector": "#cust-attr-plan", "value": "gold"})
+	br.do("alice", "fill", map[string]any{"selector": "#cust-attr-customer_no", "value": "4711"})
+	br.do("alice", "click", map[string]any{"selector": "#cust-attr-save"})
+	var cust struct {
+		ID         string            `json:"id"`
+		Labels     []string          `json:"labels"`
+		Attributes map[string]string `json:"attributes"`
+	}
+	waitFor(t, "the attributes saved from the customer panel", 10*time.Second, func() bool {
+		var c struct {
+			CustomerID string `json:"customer_id"`
+		}
+		call(t, "GET", base+"/api/v1/conversations/"+convID, adminToken, nil, &c)
+		call(t, "GET", base+"/api/v1/customers/"+c.CustomerID, adminToken, nil, &cust)
+		return cust.Attributes["plan"] == "gold" && cust.Attributes["customer_no"] == "4711"
+	})
+	if strings.Join(cust.Labels, ",") != "vip" {
+		t.Fatalf("customer labels = %v, want vip (added in the conversation view)", cust.Labels)
+	}
 	br.do("alice", "screenshot", map[string]any{"path": filepath.Join(art, "labels.png")})
 	br.do("alice", "select", map[string]any{"selector": "#macro-pick", "value": "wrap"})
 	br.do("alice", "click", map[string]any{"selector": "#macro-run"})

@@ -79,8 +79,9 @@
     if (!conv) return;
     $('macro-error').textContent = '';
     try {
-      conv = await api('POST', '/api/v1/conversations/' + encodeURIComponent(conv.id) + '/labels', body);
+      conv = await api('POST', '/api/v1/conversations/' + encodeURIComponent(conv.id) + '/labels', Object.assign({ customer: !!body.add }, body));
       renderConv();
+      loadCustomer(conv.customer_id);
     } catch (e) { $('macro-error').textContent = e.message; }
   }
 
@@ -95,9 +96,68 @@
     } catch (e) { $('macro-error').textContent = e.message; }
   });
   document.addEventListener('sb-conversation-shown', async (ev) => {
+    const fresh = !conv || conv.id !== ev.detail.id;
     conv = ev.detail;
     if (!catalog.length && !macros.length) await loadCatalog();
     renderConv();
+    if (fresh) loadCustomer(conv.customer_id);
+  });
+
+  // ---- customer panel: labels and custom attributes ----------------------
+  let attrDefs = null;
+  let custID = '';
+  async function loadCustomer(id) {
+    custID = id;
+    if (attrDefs === null) {
+      try { attrDefs = ((await api('GET', '/api/v1/attributes')).attributes || []).filter((a) => a.on === 'customer'); } catch (e) { attrDefs = []; }
+    }
+    let cust;
+    try { cust = await api('GET', '/api/v1/customers/' + encodeURIComponent(id)); } catch (e) { return; }
+    if (custID !== id) return;
+    renderCustomer(cust);
+  }
+  function renderCustomer(cust) {
+    const p = $('cust-labels');
+    p.replaceChildren();
+    for (const name of cust.labels || []) p.append(el('span', 'label-chip', name));
+    if (!(cust.labels || []).length) p.append(el('span', 'muted small', 'none'));
+    const box = $('cust-attrs');
+    box.replaceChildren();
+    const vals = cust.attributes || {};
+    for (const a of attrDefs || []) {
+      const label = el('label', 'attr', a.name + ' ');
+      let input;
+      if (a.type === 'list') {
+        input = el('select');
+        input.append(el('option', '', ''));
+        for (const o of a.options || []) { const opt = el('option', '', o); opt.value = o; input.append(opt); }
+      } else if (a.type === 'checkbox') {
+        input = el('input');
+        input.type = 'checkbox';
+        input.checked = vals[a.name] === 'true';
+      } else {
+        input = el('input');
+        input.type = a.type === 'number' ? 'number' : a.type === 'date' ? 'date' : 'text';
+      }
+      if (input.type !== 'checkbox') input.value = vals[a.name] || '';
+      input.id = 'cust-attr-' + a.name;
+      input.dataset.attr = a.name;
+      label.append(input);
+      box.append(label);
+    }
+    $('cust-attr-form').hidden = !(attrDefs || []).length;
+  }
+  $('cust-attr-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('cust-attr-error').textContent = '';
+    const body = {};
+    for (const input of $('cust-attrs').querySelectorAll('[data-attr]')) {
+      body[input.dataset.attr] = input.type === 'checkbox' ? (input.checked ? 'true' : 'false') : input.value;
+    }
+    try {
+      await api('PATCH', '/api/v1/customers/' + encodeURIComponent(custID) + '/attributes', body);
+      loadCustomer(custID);
+    } catch (e) { $('cust-attr-error').textContent = e.message; }
   });
 
   // ---- admin page --------------------------------------------------------

@@ -24,7 +24,16 @@
 // email.thread_window, only ever among its own customer's conversations;
 // and the same mail reaching a second mailbox adds that mailbox to the
 // first copy's entry instead of making another (sameMail, in Process
-// beside the dedupe lookup). The outbound dispatcher refuses an automatic
+// beside the dedupe lookup). The entry of a mail with a Message-ID is not
+// its message id but MailEntryID(customer, Message-ID): every copy of one
+// mail, processed at the same moment on any replicas, names the same
+// entry, and the store's create-once append keeps one (the copy that
+// finds it existing adds its mailbox, UpdateEntry, idempotent) without any
+// lock; the customer in the derivation keeps a forged Message-ID on the
+// forger's own entry. Its conversation id is derived from the entry id,
+// its webhooks and LastMessageID name the entry id, erasure buries the
+// entry id and the Message-ID (store.MessageIDTombstone, checked in
+// Process before identity), so a replay of any copy stays dropped. The outbound dispatcher refuses an automatic
 // message in answer to a no-reply one (RFC 3834), for every channel.
 //
 // Who a message belongs to is package identity's (the router calls its

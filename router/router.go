@@ -348,18 +348,19 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		}
 	}
 	// The same mail through another mailbox or folder: one entry, which
-	// lists both (thread.go). Copies in one batch take turns.
-	unlock := lockMail(msg)
-	defer unlock()
+	// lists both (thread.go). The entry's id is the mail's (mailEntryID):
+	// copies processed at the same moment, on any replicas, meet at the
+	// store's create-once append below.
 	if done, err := r.sameMail(ctx, msg, res.Customer); done || err != nil {
 		return err
 	}
+	entryID := mailEntryID(msg, res.Customer)
 	// The threading chain (thread.go) picks the conversation's thread.
 	threadKey, step, err := r.threadOf(ctx, msg, res.Customer)
 	if err != nil {
 		return err
 	}
-	if err := r.index(ctx, msg, res.Customer, msg.ID); err != nil {
+	if err := r.index(ctx, msg, res.Customer, entryID); err != nil {
 		return err
 	}
 	// The conversation service finds or opens the thread's conversation,
@@ -368,6 +369,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	aud := ch.Audience()
 	team := r.opts.Routing.TeamFor(ch)
 	entry := r.entry(msg, res.Customer, flags)
+	entry.ID = entryID
 	if msg.Thread != nil && msg.Thread.Mailbox != "" {
 		entry.Fields = addMailbox(entry.Fields, msg.Thread.Mailbox)
 	}
@@ -377,17 +379,24 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	}
 	apply, done := r.automation(ctx, entry) // automation.go
 	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: entry,
-		ThreadKey: threadKey, ConversationID: ids.Derived("v_", msg.ID),
+		ThreadKey: threadKey, ConversationID: ids.Derived("v_", entryID),
 		Audience: aud, Team: team, Automate: apply})
 	if err != nil {
 		return err
+	}
+	if !created && entryID != msg.ID {
+		// Another copy of the mail was stored first (another mailbox, on
+		// this replica or another): this copy adds its mailbox to it.
+		if err := r.addMailboxTo(ctx, entryID, msg); err != nil {
+			return err
+		}
 	}
 	if created && done != nil {
 		done(ctx, entry, conv)
 	}
 	r.counted(msg, created)
 	if created {
-		r.fig.message(ctx, msg, res, ch, team, conv.ID == ids.Derived("v_", msg.ID))
+		r.fig.message(ctx, msg, res, ch, team, conv.ID == ids.Derived("v_", entryID))
 	} else {
 		r.fig.one(ctx, msg.Channel, FigDuplicates)
 	}

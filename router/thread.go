@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"strings"
-	"sync"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -270,19 +269,52 @@ func (r *Router) sameMail(ctx context.Context, msg connectors.Message, customer 
 	if t.Mailbox == "" || hasMailbox(e.Fields, t.Mailbox) {
 		return true, nil
 	}
-	_, err = r.st.UpdateEntry(ctx, e.ID, func(x *store.Entry) error {
-		if hasMailbox(x.Fields, t.Mailbox) {
+	if err := r.addMailboxTo(ctx, e.ID, msg); err != nil {
+		return false, err
+	}
+	r.m.Deduped.WithLabelValues(msg.Channel).Inc()
+	return true, nil
+}
+
+// mailEntryID is the id of the entry msg makes: for a mail with a
+// Message-ID, derived from its customer and that Message-ID, so every copy
+// of one mail (two mailboxes, two folders, read on two replicas at the
+// same moment) names the same entry and the store's create-once append
+// keeps exactly one; the customer in the derivation keeps a forged
+// Message-ID of another customer's mail on its own entry. Any other
+// message's entry id is its message id (connectors.MessageID).
+func mailEntryID(msg connectors.Message, customer string) string {
+	if msg.Thread == nil || msg.Thread.MessageID == "" {
+		return msg.ID
+	}
+	return MailEntryID(customer, msg.Thread.MessageID)
+}
+
+// MailEntryID is the id of the entry of customerID's mail with Message-ID
+// messageID (without the angle brackets), whichever mailboxes it reached.
+func MailEntryID(customerID, messageID string) string {
+	return ids.Derived("m_", customerID, "<"+messageID+">")
+}
+
+// addMailboxTo adds msg's mailbox to the Mailboxes of entry id (a no-op
+// when listed already, or when msg names none).
+func (r *Router) addMailboxTo(ctx context.Context, id string, msg connectors.Message) error {
+	if msg.Thread == nil || msg.Thread.Mailbox == "" {
+		return nil
+	}
+	mb := msg.Thread.Mailbox
+	_, err := r.st.UpdateEntry(ctx, id, func(x *store.Entry) error {
+		if hasMailbox(x.Fields, mb) {
 			return nil
 		}
-		x.Fields = addMailbox(x.Fields, t.Mailbox)
+		x.Fields = addMailbox(x.Fields, mb)
 		x.UpdatedAt = r.opts.Clock().UTC()
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("add mailbox to entry %s: %w", e.ID, err)
+		return fmt.Errorf("add mailbox to entry %s: %w", id, err)
 	}
-	r.m.Deduped.WithLabelValues(msg.Channel).Inc()
-	return true, nil
+	return nil
 }
 
 func hasMailbox(fs []connectors.Field, mb string) bool {
@@ -324,26 +356,4 @@ func threadedBy(step string, t *connectors.ThreadHints) string {
 		return fmt.Sprintf("the same subject from the same customer within %s (email.thread_window)", t.Window)
 	}
 	return ""
-}
-
-// mailLocks serialise, within this process, the messages that carry the
-// same Message-ID: copies of one mail fetched together (a server-side
-// filter's copy in a second watched folder, two mailboxes read in the same
-// second) arrive in one batch and would otherwise both miss each other's
-// entry and be stored twice. Replicas processing two copies at the very
-// same moment can still both store theirs.
-var (
-	mailLocks    [64]sync.Mutex
-	mailLockSeed = maphash.MakeSeed()
-)
-
-// lockMail locks msg's Message-ID stripe; the returned func unlocks. A
-// message without one locks nothing.
-func lockMail(msg connectors.Message) func() {
-	if msg.Thread == nil || msg.Thread.MessageID == "" {
-		return func() {}
-	}
-	m := &mailLocks[maphash.String(mailLockSeed, msg.Thread.MessageID)%uint64(len(mailLocks))]
-	m.Lock()
-	return m.Unlock
 }

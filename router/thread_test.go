@@ -40,7 +40,11 @@ func TestThreadingChain(t *testing.T) {
 			if err := rt.Process(ctx, m); err != nil {
 				t.Fatal(err)
 			}
-			e, err := st.GetEntry(ctx, m.ID)
+			b, err := st.LookupIdentity(ctx, connectors.Email, from)
+			if err != nil {
+				t.Fatalf("message %s: sender: %v", msgID, err)
+			}
+			e, err := st.GetEntry(ctx, router.MailEntryID(b.CustomerID, msgID))
 			if err != nil {
 				t.Fatalf("message %s: %v", msgID, err)
 			}

@@ -114,10 +114,13 @@ func (th *threadedHub) deliver(t *testing.T, name string) store.Entry {
 		vals[k] = v
 	}
 	th.d.deliver(t, th.user, clientMail(t, name, vals))
-	id := connectors.MessageID(testChannel, "INBOX/<"+vals["MSGID"]+">")
+	// A mail's entry is found through its Message-ID (router.MailEntryID).
 	var e store.Entry
 	waitFor(t, name+" on a timeline", 8*time.Second, func() bool {
-		var err error
+		id, err := th.h.st.GetProviderID(context.Background(), store.MessageIDIndex, "<"+vals["MSGID"]+">")
+		if err != nil {
+			return false
+		}
 		e, err = th.h.st.GetEntry(context.Background(), id)
 		return err == nil
 	})

@@ -25,8 +25,12 @@ import (
 // each message also gets rule audit records and timeline events). Run
 // both in one command: -bench 'IngestWithRules' -benchtime 2000x.
 func BenchmarkIngestWithRules(b *testing.B) {
-	for _, n := range []int{0, 50} {
-		b.Run(fmt.Sprintf("rules-%d", n), func(b *testing.B) {
+	for _, n := range []int{0, 50, -50} {
+		name := fmt.Sprintf("rules-%d", n)
+		if n < 0 { // 50 rules of which none matches: the evaluation alone
+			name = "rules-50-none-match"
+		}
+		b.Run(name, func(b *testing.B) {
 			st, err := embedded.Open(b.TempDir(), embedded.Options{})
 			if err != nil {
 				b.Fatal(err)
@@ -39,11 +43,15 @@ func BenchmarkIngestWithRules(b *testing.B) {
 
 func benchRules(n int) []automation.Rule {
 	var rs []automation.Rule
+	none := n < 0
+	if none {
+		n = -n
+	}
 	for i := 0; i < n; i++ {
 		r := automation.Rule{ID: fmt.Sprintf("r%02d", i), Name: fmt.Sprint("rule ", i), Event: automation.EventMessageReceived, Enabled: true}
 		switch i % 10 {
-		case 0: // matches every message
-			r.Conditions = []automation.Condition{{Type: automation.CondChannel, Value: "api"}}
+		case 0: // matches every message (unless none)
+			r.Conditions = []automation.Condition{{Type: automation.CondChannel, Value: "api", Not: none}}
 			r.Actions = []automation.Action{{Type: automation.ActAddLabel, Value: "seen"}}
 		case 1:
 			r.Conditions = []automation.Condition{{Type: automation.CondTextContains, Value: fmt.Sprint("lasku", i)}}
@@ -58,7 +66,7 @@ func benchRules(n int) []automation.Rule {
 			r.Conditions = []automation.Condition{{Type: automation.CondLabel, Value: "vip"}}
 			r.Actions = []automation.Action{{Type: automation.ActResolve}}
 		case 5:
-			r.Conditions = []automation.Condition{{Type: automation.CondHours, Value: "00:00-00:01"}, {Type: automation.CondChannel, Value: "api"}}
+			r.Conditions = []automation.Condition{{Type: automation.CondChannel, Value: "api", Not: true}, {Type: automation.CondHours, Value: "00:00-23:59"}}
 			r.Actions = []automation.Action{{Type: automation.ActSnooze, Value: "1h"}}
 		default:
 			r.Conditions = []automation.Condition{{Type: automation.CondChannel, Value: fmt.Sprint("other", i)}, {Type: automation.CondTextContains, Value: "refund"}}

@@ -62,6 +62,9 @@ func (s *Server) conversationFilter(r *http.Request, maxLimit int) store.Convers
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
+	if badSort(w, r) { // sortparam.go
+		return
+	}
 	cs, next, err := s.o.Store.ListConversations(r.Context(), s.conversationFilter(r, 500))
 	if err != nil {
 		storeError(w, err)

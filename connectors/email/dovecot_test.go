@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -380,6 +381,22 @@ func (s *recordingSink) Deliver(ctx context.Context, m connectors.Message) (stri
 	return id, err
 }
 
+// entryOf finds the entry of delivered message m (hub id id): a mail with a
+// Message-ID is stored under an id derived from its customer and that
+// Message-ID (router.MailEntryID), found through the Message-ID index.
+func entryOf(st store.Store, id string, m connectors.Message) (store.Entry, error) {
+	ctx := context.Background()
+	e, err := st.GetEntry(ctx, id)
+	if !errors.Is(err, store.ErrNotFound) || m.Thread == nil || m.Thread.MessageID == "" {
+		return e, err
+	}
+	mid, err := st.GetProviderID(ctx, store.MessageIDIndex, "<"+m.Thread.MessageID+">")
+	if err != nil {
+		return store.Entry{}, err
+	}
+	return st.GetEntry(ctx, mid)
+}
+
 // TestCorpusReachesTimelines: every corpus mail, delivered to Dovecot,
 // becomes exactly one timeline entry (broken ones flagged and kept raw).
 func TestCorpusReachesTimelines(t *testing.T) {
@@ -406,7 +423,7 @@ func TestCorpusReachesTimelines(t *testing.T) {
 		sink.mu.Lock()
 		defer sink.mu.Unlock()
 		for id := range sink.ids {
-			if _, err := h.st.GetEntry(context.Background(), id); err != nil {
+			if _, err := entryOf(h.st, id, sink.ids[id]); err != nil {
 				return false
 			}
 		}
@@ -414,7 +431,7 @@ func TestCorpusReachesTimelines(t *testing.T) {
 	})
 	malformed := 0
 	for id, m := range sink.ids {
-		e, _ := h.st.GetEntry(context.Background(), id)
+		e, _ := entryOf(h.st, id, m)
 		if contains(e.Flags, FlagMalformed) {
 			malformed++
 			var orig *connectors.Attachment

@@ -165,20 +165,8 @@ func (r *Resolver) sweepUnrecordedMerge(ctx context.Context, id string, a store.
 // ends, from a little before the previous sweep began, first over the
 // last ten minutes. Every replica may run it: sweeps are idempotent.
 func (r *Resolver) RunPendingEvents(ctx context.Context, interval time.Duration) {
-	from := r.clock().Add(-10 * time.Minute)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		start := r.clock()
-		if _, err := r.SweepPendingEvents(ctx, from); err != nil {
-			r.log.Warn("pending merge events sweep", "err", err)
-			continue
-		}
-		from = start.Add(-time.Minute)
-	}
+	store.RunAuditSweeps(ctx, r.clock, interval, func(ctx context.Context, from time.Time) error {
+		_, err := r.SweepPendingEvents(ctx, from)
+		return err
+	}, func(err error) { r.log.Warn("pending merge events sweep", "err", err) })
 }

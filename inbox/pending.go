@@ -61,20 +61,8 @@ func (s *Server) SweepPendingEvents(ctx context.Context, from time.Time) (int, e
 // ends, from a little before the previous sweep began, first over the last
 // ten minutes. Every replica may run it: sweeps are idempotent.
 func (s *Server) RunPendingEvents(ctx context.Context, interval time.Duration) {
-	from := s.o.Clock().Add(-10 * time.Minute)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		start := s.o.Clock()
-		if _, err := s.SweepPendingEvents(ctx, from); err != nil {
-			s.o.Logger.Warn("pending phase events sweep", "err", err)
-			continue
-		}
-		from = start.Add(-time.Minute)
-	}
+	store.RunAuditSweeps(ctx, s.o.Clock, interval, func(ctx context.Context, from time.Time) error {
+		_, err := s.SweepPendingEvents(ctx, from)
+		return err
+	}, func(err error) { s.o.Logger.Warn("pending phase events sweep", "err", err) })
 }

@@ -109,3 +109,29 @@ func AuditKey(ctx context.Context) string {
 	k, _ := ctx.Value(auditKeyCtx{}).(string)
 	return k
 }
+
+// RunAuditSweeps calls sweep every interval until ctx ends, each time with
+// the time from which to look at audit records: first the last ten
+// minutes, then a minute before the previous sweep began (an audit record
+// is written just before its change, on a clock that may run a little
+// apart). A failed sweep is reported to failed and repeated from the same
+// time. The pending-event sweepers of timeline, identity and inbox run on
+// it; every replica may, as their sweeps are idempotent.
+func RunAuditSweeps(ctx context.Context, clock Clock, interval time.Duration, sweep func(ctx context.Context, from time.Time) error, failed func(error)) {
+	from := clock().Add(-10 * time.Minute)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := clock()
+		if err := sweep(ctx, from); err != nil {
+			failed(err)
+			continue
+		}
+		from = start.Add(-time.Minute)
+	}
+}

@@ -208,22 +208,10 @@ func (s *Service) SweepPendingEvents(ctx context.Context, from time.Time) (int, 
 // record is written just before its change), first over the last ten
 // minutes. Every replica may run it: sweeps are idempotent.
 func (s *Service) RunPendingEvents(ctx context.Context, interval time.Duration) {
-	from := s.clock().Add(-10 * time.Minute)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		start := s.clock()
-		if _, err := s.SweepPendingEvents(ctx, from); err != nil {
-			s.log.Warn("pending webhook events sweep", "err", err)
-			continue
-		}
-		from = start.Add(-time.Minute)
-	}
+	store.RunAuditSweeps(ctx, s.clock, interval, func(ctx context.Context, from time.Time) error {
+		_, err := s.SweepPendingEvents(ctx, from)
+		return err
+	}, func(err error) { s.log.Warn("pending webhook events sweep", "err", err) })
 }
 
 // RecordWebhook records an event of another part's change through the

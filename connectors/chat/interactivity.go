@@ -3,7 +3,6 @@ package chat
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -67,24 +66,8 @@ type interaction struct {
 // answers 2xx only once the click is durable; a bad signature is 401 and
 // stores nothing.
 func (c *Channel) serveInteractivity(w http.ResponseWriter, r *http.Request) {
-	limit := c.s.MaxBodyBytes
-	if r.ContentLength > limit {
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read request body", http.StatusBadRequest)
-		return
-	}
-	if err := c.verify(r.Header, body); err != nil {
-		c.log.Warn("slack: interaction refused", "reason", err.Error(), "remote", r.RemoteAddr)
-		http.Error(w, "invalid signature", http.StatusUnauthorized)
+	body, ok := c.signedBody(w, r, "interaction")
+	if !ok {
 		return
 	}
 	form, err := url.ParseQuery(string(body))

@@ -98,27 +98,38 @@ func (c *Channel) Routes() []connectors.Route {
 		{Pattern: "POST /webhooks/slack/{channel}/interactivity", Handler: http.HandlerFunc(c.serveInteractivity)}}
 }
 
-// serveEvents is the Events API webhook. It answers 2xx only once every
-// message of the request is durable, so Slack's retries cover any failure.
-func (c *Channel) serveEvents(w http.ResponseWriter, r *http.Request) {
+// signedBody reads a request's body (at most MaxBodyBytes: 413 beyond)
+// and checks its Slack signature (401 when bad, logged as what refused);
+// ok is false when it has answered already.
+func (c *Channel) signedBody(w http.ResponseWriter, r *http.Request, what string) (body []byte, ok bool) {
 	limit := c.s.MaxBodyBytes
 	if r.ContentLength > limit {
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return
+		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
+			return nil, false
 		}
 		http.Error(w, "cannot read request body", http.StatusBadRequest)
-		return
+		return nil, false
 	}
 	if err := c.verify(r.Header, body); err != nil {
-		c.log.Warn("slack: request refused", "reason", err.Error(), "remote", r.RemoteAddr)
+		c.log.Warn("slack: "+what+" refused", "reason", err.Error(), "remote", r.RemoteAddr)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	return body, true
+}
+
+// serveEvents is the Events API webhook. It answers 2xx only once every
+// message of the request is durable, so Slack's retries cover any failure.
+func (c *Channel) serveEvents(w http.ResponseWriter, r *http.Request) {
+	body, ok := c.signedBody(w, r, "request")
+	if !ok {
 		return
 	}
 	res, err := c.process(r.Context(), c.env.Sink, body)

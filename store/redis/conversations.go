@@ -337,9 +337,22 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 	if f.Before != "" {
 		max = "(" + f.Before
 	}
+	return s.pageIndex(ctx, f, limit, max, func(bound string) ([]string, error) {
+		return s.c.ZRevRangeByLex(ctx, s.k.conversationIndex(), &goredis.ZRangeBy{Min: "-", Max: bound, Count: 200}).Result()
+	}, s.activityMember, store.ConversationCursor)
+}
+
+// pageIndex pages conversations through one of the lex indexes (members
+// CURSOR "\x00" CUSTOMER): read reads the 200 members after bound, whose
+// records are fetched in one pipeline; a member that no longer is the
+// record's own (member(c) differs: moved or deleted meanwhile) or that f
+// does not match is skipped. The next bound is "(" + the last member read.
+func (s *Store) pageIndex(ctx context.Context, f store.ConversationFilter, limit int, bound string,
+	read func(bound string) ([]string, error), member func(store.Conversation) string,
+	cursor func(store.Conversation) string) ([]store.Conversation, string, error) {
 	var out []store.Conversation
 	for {
-		members, err := s.c.ZRevRangeByLex(ctx, s.k.conversationIndex(), &goredis.ZRangeBy{Min: "-", Max: max, Count: 200}).Result()
+		members, err := read(bound)
 		if err != nil {
 			return nil, "", err
 		}
@@ -369,15 +382,15 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 			if err := unmarshal(raw, &c); err != nil {
 				return nil, "", err
 			}
-			if s.activityMember(c) != m || !store.MatchConversation(c, f) {
+			if member(c) != m || !store.MatchConversation(c, f) {
 				continue
 			}
 			if len(out) == limit { // one more match: there is a next page
-				return out, store.ConversationCursor(out[limit-1]), nil
+				return out, cursor(out[limit-1]), nil
 			}
 			out = append(out, c)
 		}
-		max = "(" + members[len(members)-1]
+		bound = "(" + members[len(members)-1]
 	}
 }
 
@@ -423,46 +436,7 @@ func (s *Store) listBySLADue(ctx context.Context, f store.ConversationFilter, li
 	}
 	match := f
 	match.Before = "" // a cursor of the due-time order, not of activity
-	var out []store.Conversation
-	for {
-		members, err := s.c.ZRangeByLex(ctx, s.k.conversationDueIndex(), &goredis.ZRangeBy{Min: min, Max: "+", Count: 200}).Result()
-		if err != nil {
-			return nil, "", err
-		}
-		if len(members) == 0 {
-			return out, "", nil
-		}
-		cmds := make([]*goredis.StringCmd, len(members))
-		_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for i, m := range members {
-				cur, cust, _ := strings.Cut(m, "\x00")
-				cmds[i] = p.HGet(ctx, s.k.conversations(cust), store.SortKeyID(cur))
-			}
-			return nil
-		})
-		if err != nil && !isNil(err) {
-			return nil, "", err
-		}
-		for i, m := range members {
-			raw, err := cmds[i].Result()
-			if isNil(err) {
-				continue
-			}
-			if err != nil {
-				return nil, "", err
-			}
-			var c store.Conversation
-			if err := unmarshal(raw, &c); err != nil {
-				return nil, "", err
-			}
-			if s.dueMember(c) != m || !store.MatchConversation(c, match) {
-				continue
-			}
-			if len(out) == limit {
-				return out, store.SLADueCursor(out[limit-1]), nil
-			}
-			out = append(out, c)
-		}
-		min = "(" + members[len(members)-1]
-	}
+	return s.pageIndex(ctx, match, limit, min, func(bound string) ([]string, error) {
+		return s.c.ZRangeByLex(ctx, s.k.conversationDueIndex(), &goredis.ZRangeBy{Min: bound, Max: "+", Count: 200}).Result()
+	}, s.dueMember, store.SLADueCursor)
 }

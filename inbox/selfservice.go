@@ -60,7 +60,7 @@ func (s *Server) signToken(ctx context.Context, kind string, parts ...string) (s
 // not signed by this hub.
 func (s *Server) verifyToken(ctx context.Context, kind, tok string, n int) ([]string, bool) {
 	p, sig, ok := strings.Cut(tok, ".")
-	if !ok || len(tok) > 1024 {
+	if !ok || len(tok) > 1024 || strings.ContainsAny(tok, "\r\n") {
 		return nil, false
 	}
 	key, err := s.dataKey(ctx)

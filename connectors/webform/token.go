@@ -59,7 +59,7 @@ func (k tokens) verify(tok string, now time.Time) (nonce string, issued time.Tim
 		return "", time.Time{}, errTokenMissing
 	}
 	parts := strings.Split(tok, ".")
-	if len(tok) > 200 || len(parts) != 4 || parts[0] != "v1" {
+	if len(tok) > 200 || len(parts) != 4 || parts[0] != "v1" || strings.ContainsAny(tok, "\r\n") {
 		return "", time.Time{}, errTokenInvalid
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[3])

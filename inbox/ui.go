@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -65,7 +67,29 @@ func loadAssets() map[string]asset {
 		out[strings.TrimPrefix(p, "ui/")] = asset{body: b, ctype: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 		return nil
 	})
+	out["langs.js"] = langsAsset(out)
 	return out
+}
+
+// langsAsset is every message catalogue (ui/lang-CODE.js, see ui/i18n.js)
+// in one script, ending with the choice of language: adding a language is
+// adding one file.
+func langsAsset(assets map[string]asset) asset {
+	var names []string
+	for n := range assets {
+		if strings.HasPrefix(n, "lang-") && strings.HasSuffix(n, ".js") {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	for _, n := range names {
+		b.Write(assets[n].body)
+		b.WriteString("\n")
+	}
+	b.WriteString("sbSetLang(sbChooseLang(), false);\n")
+	sum := sha256.Sum256(b.Bytes())
+	return asset{body: b.Bytes(), ctype: "text/javascript; charset=utf-8", etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 }
 
 // uiHeaders sets the app's security headers; over https (TLS, or an https

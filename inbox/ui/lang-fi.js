@@ -1,0 +1,4 @@
+// Suomi.
+sbCatalogue('fi', 'Suomi', {
+  'lang.label': 'Kieli',
+});

@@ -2,11 +2,11 @@ package inbox_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
-	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"

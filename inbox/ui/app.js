@@ -394,7 +394,7 @@
       const wait = waiting(c);
       const li = el('li', {
         class: 'item' + (i === S.sel ? ' sel' : '') + (S.conv && S.conv.id === c.id ? ' open' : ''),
-        'data-id': c.id, role: 'option', 'aria-selected': i === S.sel ? 'true' : 'false',
+        'data-id': c.id, id: 'conv-item-' + i, role: 'option', 'aria-selected': i === S.sel ? 'true' : 'false',
         onclick: () => { S.sel = i; openConversation(c.id); },
       },
       icon(c.channel_type || (ch && ch.type), c.channel + ' · ' + chanLabel(c.channel_type || '')),
@@ -410,6 +410,7 @@
           slaBadge(c))));
       ol.append(li);
     });
+    markActive();
     $('list-empty').hidden = S.list.length > 0;
     $('more').hidden = !S.next;
   }
@@ -423,13 +424,20 @@
       items[i].setAttribute('aria-selected', i === S.sel ? 'true' : 'false');
     }
     if (items[S.sel]) items[S.sel].scrollIntoView({ block: 'nearest' });
+    markActive();
+  }
+  // markActive tells assistive technology which row the keyboard is on.
+  function markActive() {
+    const ol = $('conv-list');
+    if (S.sel >= 0 && ol.children[S.sel]) ol.setAttribute('aria-activedescendant', ol.children[S.sel].id);
+    else ol.removeAttribute('aria-activedescendant');
   }
 
   document.addEventListener('keydown', (ev) => {
     if ($('app').hidden || $('inbox-view').hidden) return;
     const tg = ev.target;
     const typing = tg && (tg.tagName === 'INPUT' || tg.tagName === 'TEXTAREA' || tg.tagName === 'SELECT');
-    if (ev.key === 'Escape') { if (typing) tg.blur(); $('conv-list').focus(); return; }
+    if (ev.key === 'Escape') { if (typing) tg.blur(); backToList(); return; }
     if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === 'j' || ev.key === 'ArrowDown') { moveSel(1); ev.preventDefault(); }
     else if (ev.key === 'k' || ev.key === 'ArrowUp') { moveSel(-1); ev.preventDefault(); }
@@ -464,6 +472,7 @@
       for (const li of $('conv-list').children) li.classList.toggle('open', li.dataset.id === id);
       $('conv-empty').hidden = true;
       $('conv').hidden = false;
+      $('inbox-view').classList.add('has-conv'); // narrow screens show the conversation instead of the list
       renderConvHead();
       document.dispatchEvent(new CustomEvent('sb-conversation-shown', { detail: conv })); // labels.js
       if (fresh) {
@@ -501,7 +510,16 @@
     stopPresence();
     S.conv = null; S.customer = null; S.custIDs = new Set(); S.entries.clear();
     $('conv').hidden = true; $('conv-empty').hidden = false; $('cust').hidden = true;
+    $('inbox-view').classList.remove('has-conv');
   }
+
+  // backToList returns to the list (on a narrow screen the conversation
+  // pane gives way to it), the keyboard on the row of the conversation.
+  function backToList() {
+    $('inbox-view').classList.remove('has-conv');
+    $('conv-list').focus();
+  }
+  $('conv-back').addEventListener('click', backToList);
 
   function renderConvHead() {
     const c = S.conv;
@@ -847,7 +865,10 @@
       if (S.customer !== cust) return;
       const tl = $('timeline');
       const atBottom = tl.scrollHeight - tl.scrollTop - tl.clientHeight < 80;
-      for (const e of r.entries) addEntry(e);
+      for (const e of r.entries) {
+        if (!S.entries.has(e.id) && e.direction === 'in') $('live').textContent = t('live.newMessage', { who: e.sender_name || cust.name || t('cust.label'), text: (e.text || '').slice(0, 140) });
+        addEntry(e);
+      }
       if (atBottom) tl.scrollTop = tl.scrollHeight;
     } catch (e) { fail(e); }
   }
@@ -892,7 +913,7 @@
     return el('div', { class: 'entry csat', 'data-id': e.id, 'data-key': sortKey(e) },
       el('div', {},
         el('span', { class: 'muted small', text: t('csat.survey') + ' · ' }),
-        el('span', { class: 'csat-score', title: label, 'aria-label': t('csat.score', { score: label }), text: score + ' ' + label }),
+        el('span', { class: 'csat-score', title: t('csat.score', { score: label }) }, el('span', { 'aria-hidden': 'true', text: score + ' ' }), label),
         el('span', { class: 'muted small', text: ' · ' + e.channel + ' · ' + when(e.occurred_at) })),
       c.comment ? el('blockquote', { class: 'csat-comment', text: c.comment }) : null);
   }

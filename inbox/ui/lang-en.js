@@ -302,4 +302,8 @@ sbCatalogue('en', 'English', {
   'rules.saved': 'Rules saved.',
   'rules.noneFire': 'No rule would fire.',
   'macros.saved': 'Macro saved.',
+  'conv.back': 'Back to the conversations',
+  'cust.open': 'Customer',
+  'common.close': 'Close',
+  'live.newMessage': 'New message from {who}: {text}',
 });

@@ -302,4 +302,8 @@ sbCatalogue('fi', 'Suomi', {
   'rules.saved': 'Säännöt tallennettu.',
   'rules.noneFire': 'Mikään sääntö ei käynnistyisi.',
   'macros.saved': 'Makro tallennettu.',
+  'conv.back': 'Takaisin keskusteluihin',
+  'cust.open': 'Asiakas',
+  'common.close': 'Sulje',
+  'live.newMessage': 'Uusi viesti lähettäjältä {who}: {text}',
 });

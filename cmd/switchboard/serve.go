@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -173,7 +172,7 @@ func routing(cfg *config.Config) router.Routing {
 }
 
 func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := newFlagSet("serve")
 	cfgPath := fs.String("config", "", "config file (default $SWITCHBOARD_CONFIG, or none: all defaults)")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"github.com/switchboard-hub/switchboard/sla/calendar"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -43,7 +44,10 @@ type Options struct {
 	APIKeys []APIKey
 	// Teams are every configured team (admins see every team's pilot conversations).
 	Teams    []string
-	Gatherer prometheus.Gatherer
+	// Calendars are the business_hours calendars by name (rules'
+	// business_hours condition, issue 24).
+	Calendars map[string]*calendar.Calendar
+	Gatherer  prometheus.Gatherer
 	Logger   *slog.Logger
 	Clock    store.Clock
 	// MaxBodyBytes caps every request body (default 1 MiB).

@@ -35,20 +35,20 @@ var Events = []string{EventMessageReceived, EventConversationOpened, EventConver
 
 // Condition types.
 const (
-	CondChannel      = "channel"       // Value: channel name
-	CondTextContains = "text_contains" // Value: case-insensitive, subject or text
-	CondTextMatches  = "text_matches"  // Value: regular expression, subject or text
-	CondSender       = "sender"        // Value: identity value (or TYPE:VALUE)
-	CondLabel        = "label"         // Value: the conversation has the label
-	CondAttribute    = "attribute"     // Name = Value on the conversation
-	CondHours        = "hours"         // Value: "HH:MM-HH:MM" UTC, the message's time
-	CondNewConv      = "new_conversation"
-	CondPhase        = "phase"          // Value: off, shadow, pilot or live (the conversation's channel phase)
-	CondBusinessHours = "business_hours" // Value: a business_hours calendar's name; holds inside its hours
-	CondSeenBefore   = "customer_seen_before" // the customer had an earlier conversation
-	CondCustomerLabel = "customer_label"      // Value: the customer has the label
-	CondCustomerAttr = "customer_attribute"  // Name = Value on the customer
-	CondAddedLabel   = "added_label"         // Value: the label the change added (event label.added)
+	CondChannel       = "channel"       // Value: channel name
+	CondTextContains  = "text_contains" // Value: case-insensitive, subject or text
+	CondTextMatches   = "text_matches"  // Value: regular expression, subject or text
+	CondSender        = "sender"        // Value: identity value (or TYPE:VALUE)
+	CondLabel         = "label"         // Value: the conversation has the label
+	CondAttribute     = "attribute"     // Name = Value on the conversation
+	CondHours         = "hours"         // Value: "HH:MM-HH:MM" UTC, the message's time
+	CondNewConv       = "new_conversation"
+	CondPhase         = "phase"                // Value: off, shadow, pilot or live (the conversation's channel phase)
+	CondBusinessHours = "business_hours"       // Value: a business_hours calendar's name; holds inside its hours
+	CondSeenBefore    = "customer_seen_before" // the customer had an earlier conversation
+	CondCustomerLabel = "customer_label"       // Value: the customer has the label
+	CondCustomerAttr  = "customer_attribute"   // Name = Value on the customer
+	CondAddedLabel    = "added_label"          // Value: the label the change added (event label.added)
 )
 
 // Phases a phase condition may name.

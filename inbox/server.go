@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/switchboard-hub/switchboard/sla/calendar"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,10 +43,13 @@ type Options struct {
 	// APIKeys are tokens for systems, with scopes (apikeys.go).
 	APIKeys []APIKey
 	// Teams are every configured team (admins see every team's pilot conversations).
-	Teams    []string
-	Gatherer prometheus.Gatherer
-	Logger   *slog.Logger
-	Clock    store.Clock
+	Teams []string
+	// Calendars are the business_hours calendars by name (rules'
+	// business_hours condition, issue 24).
+	Calendars map[string]*calendar.Calendar
+	Gatherer  prometheus.Gatherer
+	Logger    *slog.Logger
+	Clock     store.Clock
 	// MaxBodyBytes caps every request body (default 1 MiB).
 	MaxBodyBytes int64
 	Version      string

@@ -231,9 +231,16 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent, Webhooks: hooks.Outbox, Tracker: svcFigures,
 		Index: search.Indexer{Index: searchIndex}})
+	cals, err := businessCalendars(cfg) // automation.go
+	if err != nil {
+		return err
+	}
+	rules := &automation.Runner{En: automation.New(st, labels.New(st), automation.Options{Clock: clock, Teams: rtg.Teams, Calendars: cals}), Convs: convs, Logger: log}
+	convs.OnChange(rules) // issue 24: rules on agents' changes
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs,
-		Automation: &automation.Runner{En: automation.New(st, labels.New(st), automation.Options{Clock: clock}), Convs: convs, Logger: log}}) // issue 24
+		Automation: rules}) // issue 24
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
+	rules.Send = automaticReplies(out)
 	out.SetWebhooks(hooks.Outbox)
 	rt.Resolver().SetWebhooks(hooks.Outbox)
 	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
@@ -258,7 +265,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out, Conversations: convs,
-		Credentials: creds, APIKeys: apiKeys(cfg), Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Credentials: creds, APIKeys: apiKeys(cfg), Teams: teams, Calendars: cals, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL,
 		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),

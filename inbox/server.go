@@ -218,6 +218,7 @@ func New(o Options) *Server {
 	s.mountSearch(m) // search.go
 	s.mountLabels(m) // labels.go
 	s.mountRules(m)  // rules.go
+	s.mountCanned(m) // canned.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -477,7 +478,7 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 // ---- channels -----------------------------------------------------------
 
 func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, map[string]any{"channels": s.o.Directory.List()})
+	writeJSON(w, 200, map[string]any{"channels": viewChannels(s.o.Directory.List())})
 }
 
 func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
@@ -486,7 +487,7 @@ func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, "not_found", "no such channel")
 		return
 	}
-	writeJSON(w, 200, c)
+	writeJSON(w, 200, viewChannel(c))
 }
 
 func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {

@@ -40,6 +40,10 @@ var identityTypeFor = map[string]string{"email": connectors.Email, "sms": connec
 // public media URL the hub does not serve, and the Slack sender posts text.
 var attachmentTypes = map[string]bool{"email": true}
 
+// SendsAttachments reports whether replies on channels of type
+// channelType may carry attachments (the inbox offers files only there).
+func SendsAttachments(channelType string) bool { return attachmentTypes[channelType] }
+
 // ReplyRequest is an agent's reply: Reply's arguments plus attachments.
 type ReplyRequest struct {
 	ConversationID string

@@ -104,8 +104,8 @@ func (b *browser) rects(ctx string, sels ...string) map[string]rect {
 	return m
 }
 
-// in is b for subtest t (a failure ends the subtest, not its parent).
-func (b *browser) in(t *testing.T) *browser {
+// forTest is b for subtest t (a failure ends the subtest, not its parent).
+func (b *browser) forTest(t *testing.T) *browser {
 	c := *b
 	c.t = t
 	return &c
@@ -135,7 +135,7 @@ func TestUIInboxLanguagesLayoutAndAccessibility(t *testing.T) {
 
 	// ---- languages: switch to Finnish, in place; a reload keeps it -------------
 	t.Run("language", func(t *testing.T) {
-		br := br.in(t)
+		br := br.forTest(t)
 		br.signIn("lang", h.base, "alice", uiAlicePW)
 		br.do("lang", "click", map[string]any{"selector": `#f-view [data-view="all"]`})
 		br.do("lang", "click", map[string]any{"selector": `#conv-list .item[data-id="` + h.miaSMS + `"]`})
@@ -182,7 +182,7 @@ func TestUIInboxLanguagesLayoutAndAccessibility(t *testing.T) {
 
 	// ---- a 360 × 740 phone: list → conversation → reply → back ------------------
 	t.Run("narrow", func(t *testing.T) {
-		br := br.in(t)
+		br := br.forTest(t)
 		br.do("phone", "viewport", map[string]any{"width": 360, "height": 740})
 		br.signIn("phone", h.base, "alice", uiAlicePW)
 		br.do("phone", "click", map[string]any{"selector": `#f-view [data-view="all"]`})
@@ -265,7 +265,7 @@ func TestUIInboxLanguagesLayoutAndAccessibility(t *testing.T) {
 
 	// ---- axe-core: no serious or critical violation in the main views -----------
 	t.Run("axe", func(t *testing.T) {
-		br := br.in(t)
+		br := br.forTest(t)
 		check := func(ctx, view string) {
 			t.Helper()
 			var vs []struct {
@@ -306,6 +306,8 @@ func TestUIInboxLanguagesLayoutAndAccessibility(t *testing.T) {
 		br.do("a11y", "fill", map[string]any{"selector": "#search-q", "value": "parcel"})
 		br.do("a11y", "waitFor", map[string]any{"selector": "#search-results .search-hit"})
 		check("a11y", "search results")
+		br.do("a11y", "press", map[string]any{"key": "Escape"}) // closes the results
+		br.do("a11y", "waitFor", map[string]any{"selector": "#search-results", "state": "hidden"})
 		br.do("a11y", "select", map[string]any{"selector": "#lang", "value": "fi"})
 		br.do("a11y", "waitText", map[string]any{"selector": "#logout", "text": "Kirjaudu ulos"})
 		check("a11y", "conversation in Finnish")

@@ -53,6 +53,7 @@
       panel.append(el('h2', 'search-head', t('search.messages')));
       const ol = el('ol', 'search-hits');
       ol.setAttribute('role', 'listbox');
+      ol.setAttribute('aria-label', t('search.messages'));
       for (const h of hits) {
         const li = el('li', 'search-hit');
         li.setAttribute('role', 'option');

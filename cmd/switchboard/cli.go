@@ -42,7 +42,7 @@ func newClient(fs *flag.FlagSet, args []string) (*client, []string, error) {
 	if c.base == "" || c.token == "" {
 		cfg, err := config.Load(config.FilePath(*cfgPath, os.Environ()), os.Environ())
 		if err != nil {
-			return nil, nil, fmt.Errorf("configuration:\n%w", err)
+			return nil, nil, configError(err)
 		}
 		if c.base == "" {
 			c.base = "http://" + cfg.HTTP.Addr

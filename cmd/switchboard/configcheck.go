@@ -48,7 +48,7 @@ func checkConfig(flagPath string) (*config.Config, error) {
 	path := config.FilePath(flagPath, env)
 	cfg, err := config.Check(path, env, sectionChecks, checkPluginSettings)
 	if err != nil {
-		return nil, fmt.Errorf("configuration:\n%w", err)
+		return nil, configError(err)
 	}
 	return cfg, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/switchboard-hub/switchboard/config"
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
-	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/labels"
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/search"
@@ -68,9 +67,10 @@ func demoCmd(args []string, w io.Writer) error {
 		return fmt.Errorf("load channel phases: %w", err)
 	}
 	d := &demo{cfg: cfg, st: st, rnd: rand.New(rand.NewPCG(*seed, 7)), now: clock().UTC(),
-		in:    router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, nil),
+		in:    newIngest(cfg, st, dir, clock, nil), // serve.go: the one Ingest constructor
 		convs: timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Index: search.Indexer{Index: ix}})}
 	d.rt = router.New(st, dir, router.Options{Clock: clock, Logger: log, Conversations: d.convs})
+	d.out = router.NewOutbound(st, dir, clock, log, nil, d.convs)
 	for _, c := range cfg.Channels {
 		if ch, ok := dir.Get(c.Name); ok && ch.Phase != store.PhaseOff && demoReach[c.Type] != "" {
 			d.channels = append(d.channels, c)
@@ -133,9 +133,9 @@ var (
 		{"Address update", "Please update my billing address to Hämeenkatu 12 B 7, 33100 Tampere.", "billing"},
 	}
 	demoReplies = []string{
-		"Thanks for letting us know! I have checked this and will get back to you by tomorrow.",
-		"Kiitos viestistä! Selvitän asian ja palaan sinulle huomenna.",
-		"I have sent you a prepaid return label by email. The exchange ships as soon as we receive the parcel.",
+		"Called the customer: the courier has the parcel, new delivery on Friday. Waiting for them to confirm.",
+		"Soitin asiakkaalle, hyvitys tehty. Odotetaan vahvistusta.",
+		"Sent a prepaid return label; the exchange ships when the parcel arrives.",
 	}
 )
 
@@ -146,6 +146,7 @@ type demo struct {
 	now      time.Time
 	in       *router.Ingest
 	rt       *router.Router
+	out      *router.Outbound
 	convs    *timeline.Service
 	channels []config.Channel
 	agents   []string
@@ -227,7 +228,7 @@ func (d *demo) arrange(ctx context.Context, e store.Entry, label string, j int) 
 	}
 	switch j % 6 {
 	case 1, 4: // answered: waiting for the customer
-		if err := d.reply(ctx, e, demoReplies[j%len(demoReplies)]); err != nil {
+		if err := d.answered(ctx, e, demoReplies[j%len(demoReplies)]); err != nil {
 			return err
 		}
 	case 2: // snoozed until tomorrow morning
@@ -236,7 +237,7 @@ func (d *demo) arrange(ctx context.Context, e store.Entry, label string, j int) 
 			return err
 		}
 	case 5: // answered and resolved
-		if err := d.reply(ctx, e, demoReplies[j%len(demoReplies)]); err != nil {
+		if err := d.answered(ctx, e, demoReplies[j%len(demoReplies)]); err != nil {
 			return err
 		}
 		if _, err := d.convs.Resolve(ctx, e.ConversationID, "demo"); err != nil {
@@ -246,8 +247,10 @@ func (d *demo) arrange(ctx context.Context, e store.Entry, label string, j int) 
 	return nil
 }
 
-// reply stores an agent's answer to e as already delivered (never sent).
-func (d *demo) reply(ctx context.Context, in store.Entry, text string) error {
+// answered leaves an agent's note on e's conversation and sets it
+// pending (waiting for the customer). A demo never sends: replies would
+// go out through the channels when the hub runs, so the answer is a note.
+func (d *demo) answered(ctx context.Context, in store.Entry, text string) error {
 	conv, err := d.st.GetConversation(ctx, in.ConversationID)
 	if err != nil {
 		return err
@@ -256,21 +259,13 @@ func (d *demo) reply(ctx context.Context, in store.Entry, text string) error {
 	if agent == "" && len(d.agents) > 0 {
 		agent = d.agents[0]
 	}
-	at := in.OccurredAt.Add(time.Duration(3+d.rnd.IntN(40)) * time.Minute)
-	if at.After(d.now) {
-		at = d.now
+	if agent == "" {
+		agent = "demo"
 	}
-	to := connectors.Identity{}
-	if in.Sender != nil {
-		to = *in.Sender
-	}
-	e := store.Entry{ID: ids.Random("o_", at), CustomerID: in.CustomerID, ConversationID: in.ConversationID, Channel: in.Channel,
-		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, PostedBy: agent, Text: text,
-		Subject: conv.Subject, Status: connectors.StatusDelivered, OccurredAt: at, CreatedAt: at, UpdatedAt: at}
-	if _, _, err := d.st.AppendEntry(ctx, e); err != nil {
+	if _, err := d.out.Note(ctx, in.ConversationID, agent, text); err != nil {
 		return err
 	}
-	_, err = d.convs.Replied(ctx, e)
+	_, err = d.convs.SetStatus(ctx, in.ConversationID, store.StatusPending, agent)
 	return err
 }
 

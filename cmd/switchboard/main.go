@@ -68,8 +68,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "config":
 		return configCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
+		if len(args) > 1 {
+			return usageOf(stderr, "version", "version takes no arguments")
+		}
 		fmt.Fprintf(stdout, "switchboard %s\n", version)
-		return 0
+		return exitOK
 	case "channels", "customers", "queue", "retention":
 		err = cli(args, stdout, stderr)
 	case "plugins":

@@ -148,6 +148,12 @@ func blobDir(cfg *config.Config) string {
 	return "switchboard-blobs"
 }
 
+// newIngest builds the hub's one Sink (every channel and the api channel
+// deliver through it; demo seed uses the same in its own process).
+func newIngest(cfg *config.Config, st store.Store, dir *directory.Directory, clock store.Clock, m *router.Metrics) *router.Ingest {
+	return router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, m)
+}
+
 func routerChannels(cfg *config.Config) []directory.Channel {
 	out := make([]directory.Channel, 0, len(cfg.Channels))
 	for _, c := range cfg.Channels {
@@ -243,7 +249,7 @@ func serve(args []string, stderr io.Writer) error {
 	rules.Send = automaticReplies(out)
 	out.SetWebhooks(hooks.Outbox)
 	rt.Resolver().SetWebhooks(hooks.Outbox)
-	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
+	ingest := newIngest(cfg, st, dir, clock, metrics)
 	reg.MustRegister(newQueueCollector(st), newChannelCounterCollector(st))
 	reg.MustRegister(router.NewAdoptionCollector(st, dir, clock))
 

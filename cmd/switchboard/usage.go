@@ -91,3 +91,12 @@ func usageOf(stderr io.Writer, verb, msg string) int {
 	fmt.Fprintf(stderr, "switchboard: %s\n\n%s", msg, u)
 	return exitUsage
 }
+
+// configError is err loading the configuration: one line when it is one
+// problem, else the problems one a line under a heading.
+func configError(err error) error {
+	if !strings.Contains(err.Error(), "\n") {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return fmt.Errorf("configuration:\n%w", err)
+}

@@ -35,6 +35,7 @@ func load(args []string, w io.Writer) error {
 	conc := fs.Int("concurrency", 64, "concurrent HTTP requests")
 	customers := fs.Int("customers", 1000, "distinct senders")
 	settle := fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events")
+	redisAddrs := fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)")
 	c, _, err := newClient(fs, args)
 	if err != nil {
 		return err
@@ -80,6 +81,12 @@ func load(args []string, w io.Writer) error {
 			mu.Unlock()
 		}
 	}()
+
+	cost, err := newCostMeter(ctx, c, *redisAddrs)
+	if err != nil {
+		return err
+	}
+	defer cost.close()
 
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 	target, err := newRawTarget(c.base, "/api/v1/channels/"+*channel+"/messages", c.token)
@@ -172,6 +179,7 @@ func load(args []string, w io.Writer) error {
 	fmt.Fprintf(w, "on timeline: %d of %d (%.0f/s over %s)\n", seen.Load(), accepted.Load(), float64(seen.Load())/total.Seconds(), total.Round(time.Millisecond))
 	fmt.Fprintf(w, "accept latency:   p50 %s  p99 %s\n", pct(accLat, 50), pct(accLat, 99))
 	fmt.Fprintf(w, "end-to-end latency (POST → entry.created event): p50 %s  p99 %s  max %s\n", pct(e2e, 50), pct(e2e, 99), pct(e2e, 100))
+	cost.report(ctx, w, int(seen.Load()))
 	if seen.Load() < accepted.Load() {
 		return fmt.Errorf("%d accepted messages did not reach a timeline within %s", accepted.Load()-seen.Load(), *settle)
 	}

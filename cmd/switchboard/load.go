@@ -31,6 +31,14 @@ func load(args []string, w io.Writer) error {
 	fs := newFlagSet("load")
 	o := loadFlags(fs)
 	channel, rate, dur, conc, customers, settle := o.channel, o.rate, o.dur, o.conc, o.customers, o.settle
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	channel := fs.String("channel", "api", "api channel to post to")
+	rate := fs.Int("rate", 0, "offered messages per second (0: as fast as possible)")
+	dur := fs.Duration("duration", 10*time.Second, "how long to send")
+	conc := fs.Int("concurrency", 64, "concurrent HTTP requests")
+	customers := fs.Int("customers", 1000, "distinct senders")
+	settle := fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events")
+	redisAddrs := fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)")
 	c, _, err := newClient(fs, args)
 	if err != nil {
 		return err
@@ -81,6 +89,12 @@ func load(args []string, w io.Writer) error {
 			mu.Unlock()
 		}
 	}()
+
+	cost, err := newCostMeter(ctx, c, *redisAddrs)
+	if err != nil {
+		return err
+	}
+	defer cost.close()
 
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 	target, err := newRawTarget(c.base, "/api/v1/channels/"+*channel+"/messages", c.token)
@@ -176,6 +190,7 @@ func load(args []string, w io.Writer) error {
 	if accepted.Load() == 0 && n > 0 {
 		return fmt.Errorf("load: none of %d messages was accepted by channel %q", n, *channel)
 	}
+	cost.report(ctx, w, int(seen.Load()))
 	if seen.Load() < accepted.Load() {
 		return fmt.Errorf("%d accepted messages did not reach a timeline within %s", accepted.Load()-seen.Load(), *settle)
 	}

@@ -60,6 +60,7 @@ type Store struct {
 	holders hints
 
 	noSetNXGet atomic.Bool // the server refused SET NX GET (Redis < 7.0)
+	noOneStep  atomic.Bool // the server refused the one-step append (onestep.go)
 }
 
 var _ store.Store = (*Store)(nil)

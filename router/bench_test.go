@@ -35,6 +35,9 @@ func BenchmarkIngestToTimeline(b *testing.B) {
 		}
 		defer st.Close()
 		benchPipeline(b, st, nil)
+		commits, writes := st.CommitStats()
+		b.ReportMetric(float64(writes)/float64(max(commits, 1)), "writes/commit")
+		b.ReportMetric(float64(commits)/float64(b.N), "commits/msg")
 	})
 	b.Run("redis", func(b *testing.B) {
 		c, prefix := testenv.Redis(b)

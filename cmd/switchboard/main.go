@@ -28,6 +28,7 @@ Usage:
   switchboard search QUERY [--channel NAME] [--status S] [--team T] [--assignee A|me] [--from DATE] [--to DATE] [--limit N] [--json]
   switchboard load [flags]          (load generator; see switchboard load -h)
   switchboard password-hash         (reads a password on stdin, prints its bcrypt hash for password_hash)
+  switchboard healthcheck [--url URL] [--config FILE]   (exit 0 when the hub on this host answers /readyz; the image's HEALTHCHECK)
   switchboard version
 
 Every verb but serve, config check, load, password-hash and plugins test talks to a running hub: --url (default from the
@@ -79,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = auditCmd(args[1:], stdout, nil) // audit.go
 	case "search":
 		err = searchCmd(args[1:], stdout) // search_cli.go
+	case "healthcheck":
+		err = healthcheck(args[1:], stdout) // healthcheck.go
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -173,6 +173,9 @@ type Store struct {
 	// the embedded data directory, or ./switchboard-blobs with Redis (every
 	// replica must see the same directory).
 	BlobsPath string `yaml:"blobs_path"`
+	// Blobs keeps attachments on S3-compatible object storage instead
+	// (blobs.s3; config/blobs.go).
+	Blobs *Blobs `yaml:"blobs"`
 }
 
 // Embedded is the single-node on-disk store.
@@ -467,6 +470,7 @@ func asFieldErrors(err error, where string) ValidationErrors {
 func (c *Config) SetDefaults() {
 	c.retentionDefaults()
 	c.auditDefaults()
+	c.blobsDefaults()
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr
 	}

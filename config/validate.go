@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	c.validateSLA(v)
 	c.validateAudit(v)
 	c.validateAPIKeys(v)
+	c.validateBlobs(v)
 
 	// http
 	v.hostPort("http.addr", c.HTTP.Addr, true)

@@ -29,6 +29,7 @@ Usage:
   switchboard load [flags]          (load generator; see switchboard load --help)
   switchboard demo seed [--config FILE] [--customers N]   (fills the configured store with believable demo customers and conversations)
   switchboard password-hash         (reads a password on stdin, prints its bcrypt hash for password_hash)
+  switchboard healthcheck [--url URL] [--config FILE]   (exit 0 when the hub on this host answers /readyz; the image's HEALTHCHECK)
   switchboard version
 
 Every verb but serve, config check, load, password-hash and plugins test talks to a running hub: --url (default from the
@@ -91,6 +92,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = searchCmd(args[1:], stdout) // search_cli.go
 	case "demo":
 		err = demoCmd(args[1:], stdout) // demo.go
+	case "healthcheck":
+		err = healthcheck(args[1:], stdout) // healthcheck.go
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

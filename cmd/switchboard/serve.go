@@ -31,7 +31,6 @@ import (
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/search"
 	"github.com/switchboard-hub/switchboard/store"
-	"github.com/switchboard-hub/switchboard/store/blobs"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 	sbredis "github.com/switchboard-hub/switchboard/store/redis"
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -257,7 +256,7 @@ func serve(args []string, stderr io.Writer) error {
 	for _, t := range cfg.Teams {
 		teams = append(teams, t.Name)
 	}
-	bl, err := blobs.Open(blobDir(cfg))
+	bl, err := openBlobs(ctx, cfg) // blobs.go
 	if err != nil {
 		return err
 	}

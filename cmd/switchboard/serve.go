@@ -63,7 +63,8 @@ func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 			c.Close()
 			return nil, fmt.Errorf("redis at %s: %w", strings.Join(r.Addrs, ","), err)
 		}
-		rs := sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log, AutoPipeline: true})
+		rs := sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log, AutoPipeline: true,
+			MinReplicasAck: r.MinReplicasAck, MinReplicasTimeout: r.MinReplicasTimeout.D()})
 		// Entries of an older version get their blob references once, so
 		// erasure keeps attachments another customer shares (issue 15).
 		bctx, bcancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -326,6 +327,16 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })
 	run(func() {
 		<-ctx.Done()
+		// Graceful stop (SIGTERM): /readyz says 503 first, for
+		// http.drain_delay while requests are still served; then the
+		// listener closes and in-flight requests finish. Leases and queue
+		// heartbeats are released as the workers stop (ctx), so other
+		// replicas take over at once.
+		srv.Drain()
+		if d := cfg.HTTP.DrainDelay.D(); d > 0 {
+			log.Info("draining: /readyz answers 503", "for", d)
+			time.Sleep(d)
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)

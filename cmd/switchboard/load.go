@@ -31,14 +31,7 @@ func load(args []string, w io.Writer) error {
 	fs := newFlagSet("load")
 	o := loadFlags(fs)
 	channel, rate, dur, conc, customers, settle := o.channel, o.rate, o.dur, o.conc, o.customers, o.settle
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	channel := fs.String("channel", "api", "api channel to post to")
-	rate := fs.Int("rate", 0, "offered messages per second (0: as fast as possible)")
-	dur := fs.Duration("duration", 10*time.Second, "how long to send")
-	conc := fs.Int("concurrency", 64, "concurrent HTTP requests")
-	customers := fs.Int("customers", 1000, "distinct senders")
-	settle := fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events")
-	redisAddrs := fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)")
+	redisAddrs := o.redis
 	c, _, err := newClient(fs, args)
 	if err != nil {
 		return err
@@ -198,7 +191,7 @@ func load(args []string, w io.Writer) error {
 }
 
 type loadOpts struct {
-	channel               *string
+	channel, redis        *string
 	rate, conc, customers *int
 	dur, settle           *time.Duration
 }
@@ -213,6 +206,7 @@ func loadFlags(fs *flag.FlagSet) loadOpts {
 		conc:      fs.Int("concurrency", 64, "concurrent HTTP requests"),
 		customers: fs.Int("customers", 1000, "distinct senders"),
 		settle:    fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events"),
+		redis:     fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)"),
 	}
 }
 

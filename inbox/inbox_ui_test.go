@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,15 +111,19 @@ func uiSourceProblems(name, src string) []string {
 	var out []string
 	switch filepath.Ext(name) {
 	case ".html":
-		// Only external scripts of the UI's own (app.js first; search.js,
-		// labels.js beside it), never inline code.
+		// Only external scripts of the UI's own (the catalogues, i18n.js
+		// then langs.js, before app.js; search.js, labels.js beside it),
+		// never inline code.
 		m := regexp.MustCompile(`<script(?:\s[^>]*)?>`).FindAllString(src, -1)
-		ok := len(m) >= 1 && strings.Contains(m[0], `src="/ui/app.js"`)
+		at := func(name string) int {
+			return slices.IndexFunc(m, func(tag string) bool { return strings.Contains(tag, `src="/ui/`+name+`"`) })
+		}
+		ok := at("i18n.js") == 0 && at("langs.js") == 1 && at("app.js") > 1
 		for _, tag := range m {
-			ok = ok && regexp.MustCompile(`^<script src="/ui/[a-z]+\.js" defer>$`).MatchString(tag)
+			ok = ok && regexp.MustCompile(`^<script src="/ui/[a-z0-9]+\.js" defer>$`).MatchString(tag)
 		}
 		if !ok {
-			out = append(out, fmt.Sprintf("scripts %q; want only <script src=/ui/NAME.js defer>, app.js first", m))
+			out = append(out, fmt.Sprintf("scripts %q; want only <script src=/ui/NAME.js defer>, i18n.js and langs.js first, then app.js", m))
 		}
 		for _, bad := range []string{"<style", " style=", "javascript:"} {
 			if strings.Contains(src, bad) {

@@ -27,6 +27,9 @@
     return n;
   }
   const clear = (n) => { while (n.firstChild) n.removeChild(n.firstChild); return n; };
+  // setKey shows catalogue text key in n and keeps it there when the
+  // language changes (i18n.js re-applies data-i18n).
+  const setKey = (n, key) => { n.dataset.i18n = key; n.textContent = t(key); };
 
   // ---- channel icons (SVG built through the DOM) ---------------------------
   const SVGNS = 'http://www.w3.org/2000/svg';
@@ -38,7 +41,9 @@
     api: 'M8 7l-5 5 5 5 M16 7l5 5-5 5 M13 5l-2 14',
     plugin: 'M10 3h4v4h3v4h4v4h-4v3h-4v3h-4v-3H7v-4H3V7h4V3z',
   };
-  const CHANNEL_LABEL = { email: 'Email', sms: 'SMS', slack: 'Slack', webform: 'Web form', api: 'API', plugin: 'Plugin' };
+  // chanLabel names a channel type in the agent's language.
+  const CHANNEL_TYPES = ['email', 'sms', 'slack', 'webform', 'api', 'plugin'];
+  const chanLabel = (type) => (CHANNEL_TYPES.includes(type) ? t('channel.' + type) : type);
   function icon(type, title) {
     const s = document.createElementNS(SVGNS, 'svg');
     s.setAttribute('viewBox', '0 0 24 24');
@@ -46,23 +51,29 @@
     const p = document.createElementNS(SVGNS, 'path');
     p.setAttribute('d', ICONS[type] || ICONS.plugin);
     s.append(p);
-    return el('span', { class: 'chan chan-' + (ICONS[type] ? type : 'plugin'), title: title || CHANNEL_LABEL[type] || type }, s);
+    return el('span', { class: 'chan chan-' + (ICONS[type] ? type : 'plugin'), title: title || chanLabel(type) }, s);
   }
 
   // ---- time -------------------------------------------------------------------
+  // ago is the time since iso as a short duration in the agent's language
+  // ("5m", "2h 3m" in English; "5 min", "2 t 3 min" in Finnish).
+  const unit = (n, u) => sbFmt.number(n, { style: 'unit', unit: u, unitDisplay: 'narrow' });
   function ago(iso, now) {
-    const t = Date.parse(iso);
-    if (!t || t < 0) return '';
-    const s = Math.max(0, Math.round(((now || Date.now()) - t) / 1000));
-    if (s < 60) return s + 's';
-    if (s < 3600) return Math.floor(s / 60) + 'm';
-    if (s < 86400) return Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm';
-    return Math.floor(s / 86400) + 'd';
+    const at = Date.parse(iso);
+    if (!at || at < 0) return '';
+    const s = Math.max(0, Math.round(((now || Date.now()) - at) / 1000));
+    if (s < 60) return unit(s, 'second');
+    if (s < 3600) return unit(Math.floor(s / 60), 'minute');
+    if (s < 86400) return unit(Math.floor(s / 3600), 'hour') + ' ' + unit(Math.floor((s % 3600) / 60), 'minute');
+    return unit(Math.floor(s / 86400), 'day');
   }
   const when = (iso) => {
     const d = new Date(iso);
-    return isNaN(d) ? '' : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+    return isNaN(d) ? '' : sbFmt.date(d, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
   };
+  // statusLabel names a conversation or delivery status in the agent's language.
+  const STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'queued', 'sent', 'delivered', 'undelivered', 'failed'];
+  const statusLabel = (st) => (STATUSES.includes(st) ? t('status.' + st) : st);
 
   // ---- API --------------------------------------------------------------------
   class APIError extends Error {
@@ -89,7 +100,7 @@
     let data = null;
     if (r.status !== 204) data = await r.json().catch(() => null);
     if (r.status === 401 && S.me && !(method === 'POST' && path === '/api/v1/session')) {
-      restart('Your session has ended. Sign in again.');
+      restart(t('session.ended'));
     }
     if (!r.ok) throw new APIError(r.status, data && data.error, (data && data.message) || r.statusText);
     return data;
@@ -97,12 +108,12 @@
 
   let toastTimer = null;
   function toast(msg, bad) {
-    const t = $('toast');
-    t.textContent = msg;
-    t.className = 'toast' + (bad ? ' bad' : '');
-    t.hidden = false;
+    const box = $('toast');
+    box.textContent = msg;
+    box.className = 'toast' + (bad ? ' bad' : '');
+    box.hidden = false;
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { t.hidden = true; }, 5000);
+    toastTimer = setTimeout(() => { box.hidden = true; }, 5000);
   }
   const fail = (e) => toast(e.message || String(e), true);
 
@@ -130,7 +141,7 @@
 
   $('logout').addEventListener('click', async () => {
     try { await leaveConversation(); await api('DELETE', '/api/v1/session'); } catch (e) { /* signed out anyway */ }
-    restart('Signed out.');
+    restart(t('session.signedOut'));
   });
 
   // restart leaves the signed-in page for a fresh one (the sign-in form):
@@ -165,7 +176,7 @@
     S.csrf = info.csrf_token || '';
     $('login').hidden = true;
     $('app').hidden = false;
-    $('me').textContent = info.name + (info.role === 'admin' ? ' · admin' : '');
+    $('me').textContent = info.name + (info.role === 'admin' ? ' · ' + t('me.admin') : '');
     $('nav-admin').hidden = info.role !== 'admin';
     $('nav-reports').hidden = info.role !== 'admin' && !(info.leads && info.leads.length);
     await loadChannels();
@@ -204,10 +215,18 @@
     api('POST', '/api/v1/events/tickets').then(({ ticket }) => {
       if (S.es === pending) openEvents(ticket, reread);
     }, (e) => {
-      $('conn').textContent = 'reconnecting…';
-      $('conn').className = 'conn down';
+      setConn('down');
       if (e.status !== 401) setTimeout(() => { if (S.es === pending) connectEvents(reread); }, 5000);
     });
+  }
+
+  // setConn shows the state of the live stream (data-i18n keeps it right
+  // when the language changes).
+  function setConn(state) {
+    const c = $('conn');
+    c.dataset.i18n = state === 'live' ? 'conn.live' : 'conn.reconnecting';
+    c.textContent = t(c.dataset.i18n);
+    c.className = 'conn ' + state;
   }
 
   function openEvents(ticket, reread) {
@@ -215,8 +234,7 @@
     S.es = es;
     let wasOpen = !!reread;
     es.onopen = () => {
-      $('conn').textContent = 'live';
-      $('conn').className = 'conn live';
+      setConn('live');
       if (wasOpen) { // events may have been missed: re-read what is shown
         refreshList();
         if (S.conv) loadNewEntries();
@@ -224,8 +242,7 @@
       wasOpen = true;
     };
     es.onerror = () => {
-      $('conn').textContent = 'reconnecting…';
-      $('conn').className = 'conn down';
+      setConn('down');
       if (es.readyState !== EventSource.CLOSED) return; // the browser retries by itself
       // The browser gave up: the hub refused the stream, most likely because
       // the session ended (log out elsewhere, expiry). Ask: a 401 leads to
@@ -277,9 +294,9 @@
     if (!teams.length) seg.querySelector('[data-view=team]').hidden = true;
     S.filter.team = teams[0] || '';
     const ft = clear($('f-team'));
-    for (const t of teams) ft.append(el('option', { value: t, text: t }));
+    for (const tm of teams) ft.append(el('option', { value: tm, text: tm }));
     const fc = $('f-channel');
-    for (const c of S.channels) fc.append(el('option', { value: c.name, text: c.name + ' (' + (CHANNEL_LABEL[c.type] || c.type) + ')' }));
+    for (const c of S.channels) fc.append(el('option', { value: c.name, 'data-type': c.type, text: c.name + ' (' + chanLabel(c.type) + ')' }));
     const saved = (() => { try { return JSON.parse(sessionStorage.getItem('sb.filter') || 'null'); } catch (e) { return null; } })();
     if (saved) Object.assign(S.filter, saved);
     const sync = () => {
@@ -348,7 +365,7 @@
     const inb = Date.parse(c.last_inbound_at);
     const last = Date.parse(c.last_activity);
     if ((c.status === 'open' || c.status === 'pending') && inb && inb > 0 && inb >= last - 1000) {
-      return 'waiting ' + ago(c.last_inbound_at, S.now);
+      return t('list.waiting', { d: ago(c.last_inbound_at, S.now) });
     }
     return '';
   }
@@ -362,37 +379,38 @@
     const missed = (s.breached || []).length > 0;
     if (due > 0) {
       const over = due <= S.now;
-      const text = over ? 'SLA overdue ' + ago(s.due, S.now) : 'SLA due in ' + ago(new Date(S.now).toISOString(), due);
-      return el('span', { class: 'sla' + (over || missed ? ' sla-breach' : ''), text, title: 'SLA ' + s.policy + ' due ' + when(s.due) + (missed ? '; missed: ' + s.breached.join(', ') : '') });
+      const text = over ? t('sla.overdue', { d: ago(s.due, S.now) }) : t('sla.dueIn', { d: ago(new Date(S.now).toISOString(), due) });
+      return el('span', { class: 'sla' + (over || missed ? ' sla-breach' : ''), text, title: t('sla.title', { policy: s.policy, due: when(s.due) }) + (missed ? '; ' + t('sla.missedList', { list: s.breached.join(', ') }) : '') });
     }
-    if (missed) return el('span', { class: 'sla sla-breach', text: 'SLA missed', title: 'missed: ' + s.breached.join(', ') });
+    if (missed) return el('span', { class: 'sla sla-breach', text: t('sla.missed'), title: t('sla.missedList', { list: s.breached.join(', ') }) });
     return null;
   }
 
   function renderList() {
     const ol = clear($('conv-list'));
     S.list.forEach((c, i) => {
-      const name = c.customer.name || c.customer.identity || 'Unknown customer';
+      const name = c.customer.name || c.customer.identity || t('cust.unknown');
       const ch = S.byChannel[c.channel];
       const wait = waiting(c);
       const li = el('li', {
         class: 'item' + (i === S.sel ? ' sel' : '') + (S.conv && S.conv.id === c.id ? ' open' : ''),
-        'data-id': c.id, role: 'option', 'aria-selected': i === S.sel ? 'true' : 'false',
+        'data-id': c.id, id: 'conv-item-' + i, role: 'option', 'aria-selected': i === S.sel ? 'true' : 'false',
         onclick: () => { S.sel = i; openConversation(c.id); },
       },
-      icon(c.channel_type || (ch && ch.type), c.channel + ' · ' + (CHANNEL_LABEL[c.channel_type] || c.channel_type || '')),
+      icon(c.channel_type || (ch && ch.type), c.channel + ' · ' + chanLabel(c.channel_type || '')),
       el('div', { class: 'item-main' },
         el('div', { class: 'item-top' },
           el('span', { class: 'who', text: name }),
           el('span', { class: 'ago muted', text: ago(c.last_activity, S.now), title: when(c.last_activity) })),
         el('div', { class: 'preview', text: c.preview || c.subject || '' }),
         el('div', { class: 'item-meta' },
-          el('span', { class: 'pill st-' + c.status, text: c.status }),
-          c.assignee ? el('span', { class: 'assignee', text: '@' + c.assignee }) : el('span', { class: 'assignee muted', text: 'unassigned' }),
+          el('span', { class: 'pill st-' + c.status, text: statusLabel(c.status) }),
+          c.assignee ? el('span', { class: 'assignee', text: '@' + c.assignee }) : el('span', { class: 'assignee muted', text: t('list.unassigned') }),
           wait ? el('span', { class: 'wait', text: wait }) : null,
           slaBadge(c))));
       ol.append(li);
     });
+    markActive();
     $('list-empty').hidden = S.list.length > 0;
     $('more').hidden = !S.next;
   }
@@ -406,13 +424,20 @@
       items[i].setAttribute('aria-selected', i === S.sel ? 'true' : 'false');
     }
     if (items[S.sel]) items[S.sel].scrollIntoView({ block: 'nearest' });
+    markActive();
+  }
+  // markActive tells assistive technology which row the keyboard is on.
+  function markActive() {
+    const ol = $('conv-list');
+    if (S.sel >= 0 && ol.children[S.sel]) ol.setAttribute('aria-activedescendant', ol.children[S.sel].id);
+    else ol.removeAttribute('aria-activedescendant');
   }
 
   document.addEventListener('keydown', (ev) => {
     if ($('app').hidden || $('inbox-view').hidden) return;
-    const t = ev.target;
-    const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT');
-    if (ev.key === 'Escape') { if (typing) t.blur(); $('conv-list').focus(); return; }
+    const tg = ev.target;
+    const typing = tg && (tg.tagName === 'INPUT' || tg.tagName === 'TEXTAREA' || tg.tagName === 'SELECT');
+    if (ev.key === 'Escape') { if (typing) tg.blur(); backToList(); return; }
     if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === 'j' || ev.key === 'ArrowDown') { moveSel(1); ev.preventDefault(); }
     else if (ev.key === 'k' || ev.key === 'ArrowUp') { moveSel(-1); ev.preventDefault(); }
@@ -447,6 +472,7 @@
       for (const li of $('conv-list').children) li.classList.toggle('open', li.dataset.id === id);
       $('conv-empty').hidden = true;
       $('conv').hidden = false;
+      $('inbox-view').classList.add('has-conv'); // narrow screens show the conversation instead of the list
       renderConvHead();
       document.dispatchEvent(new CustomEvent('sb-conversation-shown', { detail: conv })); // labels.js
       if (fresh) {
@@ -484,21 +510,30 @@
     stopPresence();
     S.conv = null; S.customer = null; S.custIDs = new Set(); S.entries.clear();
     $('conv').hidden = true; $('conv-empty').hidden = false; $('cust').hidden = true;
+    $('inbox-view').classList.remove('has-conv');
   }
+
+  // backToList returns to the list (on a narrow screen the conversation
+  // pane gives way to it), the keyboard on the row of the conversation.
+  function backToList() {
+    $('inbox-view').classList.remove('has-conv');
+    $('conv-list').focus();
+  }
+  $('conv-back').addEventListener('click', backToList);
 
   function renderConvHead() {
     const c = S.conv;
-    const name = (S.customer && S.customer.name) || (S.customer && S.customer.identities[0] && S.customer.identities[0].value) || 'Customer';
+    const name = (S.customer && S.customer.name) || (S.customer && S.customer.identities[0] && S.customer.identities[0].value) || t('cust.label');
     $('conv-name').textContent = name;
     const ch = S.byChannel[c.channel];
     const sub = clear($('conv-sub'));
     sub.append(icon(ch && ch.type, c.channel), ' ' + c.channel + (c.subject ? ' · ' + c.subject : ''),
-      c.team ? ' · team ' + c.team : '');
+      c.team ? ' · ' + t('conv.team', { team: c.team }) : '');
     const st = $('conv-status');
-    st.textContent = c.status + (c.status === 'snoozed' && c.snoozed_until ? ' until ' + when(c.snoozed_until) : '');
+    st.textContent = c.status === 'snoozed' && c.snoozed_until ? t('conv.snoozedUntil', { when: when(c.snoozed_until) }) : statusLabel(c.status);
     st.className = 'pill st-' + c.status;
     const sel = clear($('act-assign'));
-    sel.append(el('option', { value: '', text: c.assignee ? 'Assigned to ' + c.assignee : 'Assign to…' }));
+    sel.append(el('option', { value: '', text: c.assignee ? t('conv.assignedTo', { agent: c.assignee }) : t('conv.assignToMenu') }));
     for (const a of S.me.agents) if (a !== c.assignee) sel.append(el('option', { value: a, text: a }));
     $('act-mine').hidden = c.assignee === S.me.name;
     $('act-unassign').hidden = !c.assignee;
@@ -521,7 +556,7 @@
   $('act-snooze').addEventListener('click', () => {
     const v = $('act-snooze-until').value;
     const d = v ? new Date(v) : new Date(Date.now() + 24 * 3600 * 1000);
-    if (isNaN(d) || d <= new Date()) { toast('Pick a time in the future to snooze until.', true); return; }
+    if (isNaN(d) || d <= new Date()) { toast(t('conv.snoozeFuture'), true); return; }
     patch({ status: 'snoozed', snoozed_until: d.toISOString() });
   });
 
@@ -542,21 +577,22 @@
   function renderCustomer() {
     const c = S.customer;
     $('cust').hidden = false;
-    $('cust-name').textContent = c.name || (c.identities[0] && c.identities[0].value) || 'Unknown customer';
-    $('cust-meta').textContent = c.entries + ' timeline entries · since ' + when(c.created_at) +
-      (c.merged_from && c.merged_from.length ? ' · ' + c.merged_from.length + ' merged record(s)' : '');
+    $('cust-name').textContent = c.name || (c.identities[0] && c.identities[0].value) || t('cust.unknown');
+    $('cust-meta').textContent = t('cust.meta', { n: sbFmt.number(c.entries || 0), since: when(c.created_at) }) +
+      (c.merged_from && c.merged_from.length ? ' · ' + t('cust.merged', { n: sbFmt.number(c.merged_from.length) }) : '');
     const ids = clear($('cust-ids'));
     for (const i of c.identities) {
       ids.append(el('li', { class: 'id' },
         el('span', { class: 'id-type', text: i.type }),
         el('span', { class: 'id-value', text: i.value }),
-        i.verified ? el('span', { class: 'mark verified', title: 'Verified by the channel', text: '✓ verified' })
-          : el('span', { class: 'mark claimed', title: 'Claimed by the customer (typed into a form), not verified', text: 'claimed' }),
-        el('button', { type: 'button', class: 'id-move link small', title: 'Move this identity to another customer',
-          'aria-label': 'Move ' + i.type + ' ' + i.value + ' to another customer',
-          'data-key': i.type + ':' + i.value, text: 'move', onclick: () => openMove(c, i) }),
-        el('button', { type: 'button', class: 'id-remove link small', title: 'Remove this identity from the customer',
-          'data-key': i.type + ':' + i.value, text: 'remove', onclick: () => removeIdentity(c, i) })));
+        i.verified ? el('span', { class: 'mark verified', title: t('ident.verifiedTitle'), text: '✓ ' + t('ident.verified') })
+          : el('span', { class: 'mark claimed', title: t('ident.claimedTitle'), text: t('ident.claimed') }),
+        el('button', { type: 'button', class: 'id-move link small', title: t('ident.moveTitle'),
+          'aria-label': t('ident.moveLabel', { type: i.type, value: i.value }),
+          'data-key': i.type + ':' + i.value, text: t('ident.move'), onclick: () => openMove(c, i) }),
+        el('button', { type: 'button', class: 'id-remove link small', title: t('ident.removeTitle'),
+          'aria-label': t('ident.removeLabel', { type: i.type, value: i.value }),
+          'data-key': i.type + ':' + i.value, text: t('ident.remove'), onclick: () => removeIdentity(c, i) })));
     }
     // A move under way stays open only while its identity is still listed
     // on the customer it was started from.
@@ -578,29 +614,29 @@
     const purposes = v.purposes.filter((p) => p.basis !== 'none');
     for (const p of purposes) {
       cs.append(el('li', { class: 'purpose ' + (p.granted ? 'granted' : 'revoked'), 'data-purpose': p.name },
-        el('span', { class: 'mark ' + (p.granted ? 'verified' : 'revoked'), text: p.granted ? 'allowed' : 'not allowed' }),
-        ' ' + p.name, el('span', { class: 'muted small', text: ' (' + p.basis.replace('_', '-') + ')' })));
+        el('span', { class: 'mark ' + (p.granted ? 'verified' : 'revoked'), text: p.granted ? t('consent.allowed') : t('consent.notAllowed') }),
+        ' ' + p.name, el('span', { class: 'muted small', text: ' (' + (p.basis === 'opt_in' || p.basis === 'opt_out' ? t('consent.' + p.basis) : p.basis) + ')' })));
     }
     for (const k of v.consents) {
       if (k.channel === '*' && purposes.some((p) => p.name === k.purpose)) continue; // shown above
       cs.append(el('li', { class: k.granted ? 'granted' : 'revoked' },
-        el('span', { class: 'mark ' + (k.granted ? 'verified' : 'revoked'), text: k.granted ? 'granted' : 'revoked' }),
+        el('span', { class: 'mark ' + (k.granted ? 'verified' : 'revoked'), text: k.granted ? t('consent.granted') : t('consent.revoked') }),
         ' ' + k.channel + ' · ' + k.purpose,
         el('span', { class: 'muted small', text: ' ' + when(k.at) + (k.source ? ' · ' + k.source : '') })));
     }
     const last = v.history[v.history.length - 1];
-    if (last) cs.append(el('li', { class: 'muted small', text: 'Last change ' + when(last.at) + ' by ' + (last.recorded_by || last.source || 'a message') + ' · ' + v.history.length + ' in history' }));
-    const purpose = el('select', { 'aria-label': 'Purpose' }, ...purposes.map((p) => el('option', { value: p.name, text: p.name })));
-    const granted = el('select', { 'aria-label': 'Decision' }, el('option', { value: 'true', text: 'gave consent' }), el('option', { value: 'false', text: 'withdrew consent' }));
-    const source = el('input', { type: 'text', value: 'phone', 'aria-label': 'Source', size: 8 });
-    const form = el('form', { class: 'consent-form' }, 'Customer ', granted, ' to ', purpose, ' via ', source,
-      el('button', { type: 'submit', text: 'Record' }));
+    if (last) cs.append(el('li', { class: 'muted small', text: t('consent.lastChange', { when: when(last.at), by: last.recorded_by || last.source || t('consent.aMessage'), n: sbFmt.number(v.history.length) }) }));
+    const purpose = el('select', { 'aria-label': t('consent.purpose'), 'data-role': 'purpose' }, ...purposes.map((p) => el('option', { value: p.name, text: p.name })));
+    const granted = el('select', { 'aria-label': t('consent.decision'), 'data-role': 'decision' }, el('option', { value: 'true', text: t('consent.gave') }), el('option', { value: 'false', text: t('consent.withdrew') }));
+    const source = el('input', { type: 'text', value: 'phone', 'aria-label': t('consent.source'), size: 8 });
+    const form = el('form', { class: 'consent-form' }, t('consent.customer') + ' ', granted, ' ' + t('consent.to') + ' ', purpose, ' ' + t('consent.via') + ' ', source,
+      el('button', { type: 'submit', text: t('consent.record') }));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       try {
         await api('PUT', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/consents',
           { channel: '*', purpose: purpose.value, granted: granted.value === 'true', source: source.value.trim() || 'phone' });
-        toast('Consent recorded.');
+        toast(t('consent.recorded'));
         loadConsents(cust);
       } catch (e) { toast(e.message, true); }
     });
@@ -619,7 +655,7 @@
     try {
       await api('DELETE', '/api/v1/customers/' + encodeURIComponent(cust.id) + '/identities/' +
         encodeURIComponent(i.type + ':' + i.value) + '?reason=' + encodeURIComponent('removed in the customer panel'));
-      toast('Identity removed.');
+      toast(t('ident.removed'));
       await refreshCustomer(cust);
     } catch (e) { fail(e); }
   }
@@ -632,7 +668,7 @@
     const body = { type: $('cust-id-type').value, value: $('cust-id-value').value.trim(),
       verified: $('cust-id-verified').checked, reason: $('cust-id-reason').value.trim() };
     if (body.verified && !body.reason) {
-      $('cust-id-error').textContent = 'A verified identity needs a reason: how was it checked?';
+      $('cust-id-error').textContent = t('ident.needReason');
       return;
     }
     $('cust-id-add').disabled = true;
@@ -641,7 +677,7 @@
       $('cust-id-value').value = '';
       $('cust-id-reason').value = '';
       $('cust-id-verified').checked = false;
-      toast(c.conflict ? 'Added as claimed: ' + c.conflict : 'Identity added.');
+      toast(c.conflict ? t('ident.addedClaimed', { why: c.conflict }) : t('ident.added'));
       await refreshCustomer(cust);
     } catch (e) {
       $('cust-id-error').textContent = e.message || String(e);
@@ -658,7 +694,7 @@
   // S.moving is { cust, key, target } while the form is open.
   function openMove(cust, i) {
     S.moving = { cust, key: i.type + ':' + i.value, target: null };
-    $('cust-move-what').textContent = 'Move ' + i.type + ' ' + i.value + ' to another customer:';
+    $('cust-move-what').textContent = t('move.what', { type: i.type, value: i.value });
     $('cust-move-target').value = '';
     $('cust-move-reason').value = '';
     $('cust-move-found').textContent = '';
@@ -691,23 +727,23 @@
     $('cust-move-go').disabled = true;
     $('cust-move-found').textContent = '';
     $('cust-move-error').textContent = '';
-    if (!text) { $('cust-move-error').textContent = 'Name the customer to move it to: an email, a phone number or a customer id.'; return; }
-    let t;
+    if (!text) { $('cust-move-error').textContent = t('move.nameTarget'); return; }
+    let tgt;
     try {
-      t = await api('GET', moveTargetPath(text));
+      tgt = await api('GET', moveTargetPath(text));
     } catch (e) {
       if (S.moving !== m) return;
-      $('cust-move-error').textContent = e.status === 404 ? 'No customer found for ' + text + '.' : (e.message || String(e));
+      $('cust-move-error').textContent = e.status === 404 ? t('move.notFound', { text }) : (e.message || String(e));
       return;
     }
     if (S.moving !== m || $('cust-move-target').value.trim() !== text) return;
-    if (t.id === m.cust.id || S.custIDs.has(t.id)) {
-      $('cust-move-error').textContent = 'That is this customer; pick another one.';
+    if (tgt.id === m.cust.id || S.custIDs.has(tgt.id)) {
+      $('cust-move-error').textContent = t('move.same');
       return;
     }
-    m.target = t;
-    $('cust-move-found').textContent = 'To ' + (t.name || 'an unnamed customer') + ' (' + t.id + ')' +
-      (t.identities.length ? ': ' + t.identities.map((i) => i.type + ':' + i.value).join(', ') : '');
+    m.target = tgt;
+    $('cust-move-found').textContent = t('move.to', { name: tgt.name || t('move.unnamed'), id: tgt.id }) +
+      (tgt.identities.length ? ': ' + tgt.identities.map((i) => i.type + ':' + i.value).join(', ') : '');
     $('cust-move-go').disabled = false;
   }
 
@@ -737,7 +773,7 @@
     try {
       await api('POST', '/api/v1/customers/' + encodeURIComponent(m.cust.id) + '/identities/' + encodeURIComponent(m.key) + '/move',
         { to: m.target.id, reason: $('cust-move-reason').value.trim() });
-      toast('Moved ' + m.key + ' to ' + (m.target.name || m.target.id) + '.');
+      toast(t('move.moved', { key: m.key, to: m.target.name || m.target.id }));
       closeMove();
       await refreshCustomer(m.cust);
     } catch (e) {
@@ -759,15 +795,15 @@
         const other = await api('GET', '/api/v1/customers/' + encodeURIComponent(otherID)).catch(() => null);
         if (S.customer !== cust) return;
         const li = el('li', { class: 'sugg-item', 'data-id': m.id },
-          el('div', { class: 'sugg-who' }, 'Same person as ',
+          el('div', { class: 'sugg-who' }, t('sugg.same') + ' ',
             el('strong', { text: other ? (other.name || (other.identities[0] && other.identities[0].value) || otherID) : otherID }), '?'),
-          other ? el('div', { class: 'muted small', text: other.identities.map((i) => i.type + ':' + i.value + (i.verified ? ' ✓' : ' (claimed)')).join(', ') }) : null,
-          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: 'Evidence: ' }),
-            m.evidence_kind === 'name_hint' ? el('span', { class: 'mark claimed', title: 'Names are not identities: a weak hint, never merged automatically', text: 'weak hint' }) : null,
+          other ? el('div', { class: 'muted small', text: other.identities.map((i) => i.type + ':' + i.value + (i.verified ? ' ✓' : ' (' + t('ident.claimed') + ')')).join(', ') }) : null,
+          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: t('sugg.evidence') + ' ' }),
+            m.evidence_kind === 'name_hint' ? el('span', { class: 'mark claimed', title: t('sugg.weakTitle'), text: t('sugg.weak') }) : null,
             ' ', el('span', { text: m.evidence })),
           el('div', { class: 'sugg-actions' },
-            el('button', { type: 'button', class: 'primary', text: 'Accept merge', onclick: () => decide(m.id, true) }),
-            el('button', { type: 'button', text: 'Reject', onclick: () => decide(m.id, false) })));
+            el('button', { type: 'button', class: 'primary', text: t('sugg.accept'), onclick: () => decide(m.id, true) }),
+            el('button', { type: 'button', text: t('sugg.reject'), onclick: () => decide(m.id, false) })));
         ul.append(li);
       }
     } catch (e) { fail(e); }
@@ -776,7 +812,7 @@
   async function decide(id, accept) {
     try {
       await api('POST', '/api/v1/suggestions/' + encodeURIComponent(id) + (accept ? '/accept' : '/reject'));
-      toast(accept ? 'Merged.' : 'Suggestion rejected.');
+      toast(accept ? t('sugg.merged') : t('sugg.rejected'));
       if (await loadCustomer(S.conv.customer_id, S.openGen)) await loadTimeline();
     } catch (e) { fail(e); }
   }
@@ -801,7 +837,7 @@
   }
 
   function renderOlder() {
-    $('tl-older').textContent = S.tlNext ? 'Scroll up for older messages' : 'Start of the customer’s timeline';
+    $('tl-older').textContent = S.tlNext ? t('tl.older') : t('tl.start');
   }
 
   async function loadOlder() {
@@ -829,7 +865,10 @@
       if (S.customer !== cust) return;
       const tl = $('timeline');
       const atBottom = tl.scrollHeight - tl.scrollTop - tl.clientHeight < 80;
-      for (const e of r.entries) addEntry(e);
+      for (const e of r.entries) {
+        if (!S.entries.has(e.id) && e.direction === 'in') $('live').textContent = t('live.newMessage', { who: e.sender_name || cust.name || t('cust.label'), text: (e.text || '').slice(0, 140) });
+        addEntry(e);
+      }
       if (atBottom) tl.scrollTop = tl.scrollHeight;
     } catch (e) { fail(e); }
   }
@@ -870,11 +909,11 @@
     const c = e.csat;
     const score = c.scale === 2 ? (c.score === 2 ? '👍' : '👎')
       : '★'.repeat(Math.max(0, Math.min(c.score, 5))) + '☆'.repeat(Math.max(0, 5 - c.score));
-    const label = c.scale === 2 ? (c.score === 2 ? 'thumbs up' : 'thumbs down') : c.score + '/' + c.scale;
+    const label = c.scale === 2 ? (c.score === 2 ? t('csat.up') : t('csat.down')) : sbFmt.number(c.score) + '/' + sbFmt.number(c.scale);
     return el('div', { class: 'entry csat', 'data-id': e.id, 'data-key': sortKey(e) },
       el('div', {},
-        el('span', { class: 'muted small', text: 'Satisfaction survey · ' }),
-        el('span', { class: 'csat-score', title: label, 'aria-label': 'score ' + label, text: score + ' ' + label }),
+        el('span', { class: 'muted small', text: t('csat.survey') + ' · ' }),
+        el('span', { class: 'csat-score', title: t('csat.score', { score: label }) }, el('span', { 'aria-hidden': 'true', text: score + ' ' }), label),
         el('span', { class: 'muted small', text: ' · ' + e.channel + ' · ' + when(e.occurred_at) })),
       c.comment ? el('blockquote', { class: 'csat-comment', text: c.comment }) : null);
   }
@@ -889,9 +928,9 @@
     }
     const dir = e.direction;
     let who;
-    if (dir === 'in') who = e.sender_name || (S.customer && S.customer.name) || (e.sender && e.sender.value) || 'Customer';
-    else if (dir === 'note') who = (e.agent || 'agent') + ' · private note';
-    else who = (e.agent || 'agent') + (e.sender ? ' → ' + e.sender.value : '');
+    if (dir === 'in') who = e.sender_name || (S.customer && S.customer.name) || (e.sender && e.sender.value) || t('cust.label');
+    else if (dir === 'note') who = (e.agent || t('tl.agent')) + ' · ' + t('tl.privateNote');
+    else who = (e.agent || t('tl.agent')) + (e.sender ? ' → ' + e.sender.value : '');
     const other = S.conv && e.conversation_id && e.conversation_id !== S.conv.id;
     const art = el('article', { class: 'entry ' + dir + (other ? ' other' : ''), 'data-id': e.id, 'data-key': sortKey(e) },
       el('header', {},
@@ -899,8 +938,8 @@
         el('span', { class: 'who', text: who }),
         dir === 'in' && e.sender && e.sender.value !== who ? el('span', { class: 'muted small', text: e.sender.value }) : null,
         el('span', { class: 'muted small', text: ' · ' + e.channel }),
-        dir === 'in' && e.posted_by ? el('span', { class: 'muted small posted-by', title: 'Who handed this message in (an API key or an agent)', text: ' · posted by ' + e.posted_by }) : null,
-        other ? el('span', { class: 'tag', title: 'From another conversation of this customer', text: 'other conversation' }) : null,
+        dir === 'in' && e.posted_by ? el('span', { class: 'muted small posted-by', title: t('tl.postedByTitle'), text: ' · ' + t('tl.postedBy', { who: e.posted_by }) }) : null,
+        other ? el('span', { class: 'tag', title: t('tl.otherTitle'), text: t('tl.other') }) : null,
         el('span', { class: 'spacer' }),
         el('time', { class: 'muted small', datetime: e.occurred_at, text: when(e.occurred_at) })));
     if (e.subject && dir === 'in') art.append(el('div', { class: 'subject', text: e.subject }));
@@ -908,16 +947,16 @@
       const frame = el('iframe', {
         class: 'html-body', src: '/api/v1/entries/' + encodeURIComponent(e.id) + '/html',
         sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
-        title: 'Email body (sanitised; scripts and remote content blocked)',
+        title: t('tl.emailFrame'),
       });
       const text = el('div', { class: 'text', text: e.text, hidden: true });
-      const toggle = el('button', { type: 'button', class: 'link small', text: 'Show plain text' });
+      const toggle = el('button', { type: 'button', class: 'link small', text: t('tl.showPlain') });
       toggle.addEventListener('click', () => {
         text.hidden = !text.hidden;
         frame.hidden = !text.hidden;
-        toggle.textContent = text.hidden ? 'Show plain text' : 'Show formatted';
+        toggle.textContent = text.hidden ? t('tl.showPlain') : t('tl.showFormatted');
       });
-      art.append(frame, text, el('div', { class: 'muted small' }, 'Remote images are blocked. ', toggle));
+      art.append(frame, text, el('div', { class: 'muted small' }, t('tl.imagesBlocked') + ' ', toggle));
     } else {
       art.append(el('div', { class: 'text', text: e.text }));
     }
@@ -928,7 +967,7 @@
     }
     if (e.attachments && e.attachments.length) {
       art.append(el('ul', { class: 'atts' }, ...e.attachments.map((a, i) => {
-        const about = ' (' + (a.content_type || 'file') + ', ' + Math.ceil((a.size || 0) / 1024) + ' KB)' + (a.omitted ? ' — not kept: ' + a.omitted : '');
+        const about = ' (' + (a.content_type || t('tl.file')) + ', ' + sbFmt.number(Math.ceil((a.size || 0) / 1024)) + ' KB)' + (a.omitted ? ' — ' + t('tl.notKept', { why: a.omitted }) : '');
         if (!a.sha256 || a.omitted) return el('li', { text: '📎 ' + a.name + about });
         // A download with safe headers (inbox/attachments.go), never shown in place.
         const link = el('li', {}, '📎 ', el('a', { href: '/api/v1/entries/' + encodeURIComponent(e.id) + '/attachments/' + i, download: a.name || 'attachment', rel: 'noopener', text: a.name }), about);
@@ -940,10 +979,10 @@
         return link;
       })));
     }
-    if (e.flags && e.flags.length) art.append(el('div', { class: 'muted small', text: 'flags: ' + e.flags.join(', ') }));
+    if (e.flags && e.flags.length) art.append(el('div', { class: 'muted small', text: t('tl.flags', { flags: e.flags.join(', ') }) }));
     if (dir === 'out') {
       art.append(el('footer', { class: 'delivery st-' + (e.status || 'queued'), 'data-status': e.status || '' },
-        el('span', { class: 'status-label', text: e.status || 'queued' }),
+        el('span', { class: 'status-label', text: statusLabel(e.status || 'queued') }),
         e.status_detail ? el('span', { class: 'status-detail', text: ' — ' + e.status_detail }) : null));
     }
     return art;
@@ -966,7 +1005,7 @@
     }
     for (const name of opts) {
       const ch = S.byChannel[name];
-      sel.append(el('option', { value: name === c.channel ? '' : name, text: name + (ch ? ' (' + (CHANNEL_LABEL[ch.type] || ch.type) + ')' : '') + (name === c.channel ? ' — this conversation' : '') }));
+      sel.append(el('option', { value: name === c.channel ? '' : name, text: name + (ch ? ' (' + chanLabel(ch.type) + ')' : '') + (name === c.channel ? ' — ' + t('composer.thisConversation') : '') }));
     }
   }
 
@@ -974,8 +1013,10 @@
     S.mode = m;
     $('mode-reply').classList.toggle('on', m === 'reply');
     $('mode-note').classList.toggle('on', m === 'note');
+    $('mode-reply').setAttribute('aria-pressed', String(m === 'reply'));
+    $('mode-note').setAttribute('aria-pressed', String(m === 'note'));
     $('via-wrap').hidden = m !== 'reply';
-    $('reply-text').placeholder = m === 'reply' ? 'Write a reply…' : 'Write a private note (never sent to the customer)…';
+    $('reply-text').placeholder = m === 'reply' ? t('composer.replyPh') : t('composer.notePh');
     $('composer').classList.toggle('note', m === 'note');
   }
   $('mode-reply').addEventListener('click', () => setMode('reply'));
@@ -1055,7 +1096,7 @@
       if (now - p.at > 40000) { S.presence.delete(agent); continue; }
       const typing = p.state === 'typing' && now - p.at < 6000;
       box.append(el('span', { class: 'who-here' + (typing ? ' typing' : ''), 'data-agent': agent, 'data-state': typing ? 'typing' : 'viewing' },
-        el('span', { class: 'dot' }), agent + (typing ? ' is typing…' : ' is viewing')));
+        el('span', { class: 'dot' }), typing ? t('presence.typing', { agent }) : t('presence.viewing', { agent })));
     }
     box.hidden = box.childElementCount === 0;
   }
@@ -1065,20 +1106,20 @@
     try {
       const tb = clear($('admin-channels'));
       for (const c of S.channels) {
-        const sel = el('select', { 'aria-label': 'Phase of ' + c.name });
-        for (const p of ['off', 'shadow', 'pilot', 'live']) sel.append(el('option', { value: p, text: p }));
+        const sel = el('select', { 'aria-label': t('admin.phaseOf', { name: c.name }), 'data-channel': c.name });
+        for (const p of ['off', 'shadow', 'pilot', 'live']) sel.append(el('option', { value: p, text: t('phase.' + p) }));
         sel.value = c.phase;
         const result = el('span', { class: 'muted small' });
         sel.addEventListener('change', async () => {
           try {
             await api('PUT', '/api/v1/channels/' + encodeURIComponent(c.name) + '/phase', { phase: sel.value });
-            toast(c.name + ' is now ' + sel.value + '.');
+            toast(t('admin.phaseNow', { name: c.name, phase: t('phase.' + sel.value) }));
             await loadChannels();
             loadAdmin();
           } catch (e) { fail(e); sel.value = c.phase; }
         });
-        const test = el('button', { type: 'button', text: 'Test', onclick: async () => {
-          result.textContent = 'testing…';
+        const test = el('button', { type: 'button', text: t('admin.test'), 'aria-label': t('admin.testLabel', { name: c.name }), onclick: async () => {
+          result.textContent = t('admin.testing');
           try {
             const r = await api('POST', '/api/v1/channels/' + encodeURIComponent(c.name) + '/test');
             result.textContent = (r.ok ? '✓ ' : '✗ ') + (r.report || '') + (r.error ? ' — ' + r.error : '');
@@ -1086,15 +1127,15 @@
         } });
         tb.append(el('tr', {},
           el('td', {}, icon(c.type), ' ', el('strong', { text: c.name })),
-          el('td', { text: CHANNEL_LABEL[c.type] || c.type }),
-          el('td', {}, sel, c.pilot_team ? el('span', { class: 'muted small', text: ' pilot team ' + c.pilot_team }) : null),
-          el('td', { class: 'muted small', text: c.updated_by ? c.updated_by + ', ' + when(c.updated_at) : 'configured' }),
+          el('td', { text: chanLabel(c.type) }),
+          el('td', {}, sel, c.pilot_team ? el('span', { class: 'muted small', text: ' ' + t('admin.pilotTeam', { team: c.pilot_team }) }) : null),
+          el('td', { class: 'muted small', text: c.updated_by ? c.updated_by + ', ' + when(c.updated_at) : t('admin.configured') }),
           el('td', {}, test, ' ', result)));
       }
       const tq = clear($('admin-queues'));
       for (const q of ['ingest', 'outbound']) {
         const s = await api('GET', '/api/v1/queues/' + q);
-        tq.append(el('tr', {}, el('td', { text: q }), el('td', { text: s.length }), el('td', { text: s.pending }), el('td', { text: s.dead })));
+        tq.append(el('tr', {}, el('td', { text: t('queue.' + q) }), el('td', { text: sbFmt.number(s.length) }), el('td', { text: sbFmt.number(s.pending) }), el('td', { text: sbFmt.number(s.dead) })));
       }
     } catch (e) { fail(e); }
   }
@@ -1110,12 +1151,12 @@
       try {
         if (WH.editing) {
           await api('PATCH', '/api/v1/webhooks/' + encodeURIComponent(WH.editing), body);
-          toast(WH.editing + ' saved.');
+          toast(t('wh.saved', { name: WH.editing }));
         } else {
           body.name = $('wh-name').value.trim();
           const r = await api('POST', '/api/v1/webhooks', body);
           showSecret(r.webhook.name, r.secret);
-          toast(r.webhook.name + ' created.');
+          toast(t('wh.created', { name: r.webhook.name }));
         }
         resetWebhookForm();
         loadWebhooks();
@@ -1127,7 +1168,7 @@
       const name = $('wh-deliveries-name').textContent;
       try {
         const r = await api('POST', '/api/v1/webhooks/' + encodeURIComponent(name) + '/replay', {});
-        toast(r.replayed + ' failed deliveries to ' + name + ' queued again.');
+        toast(t('wh.replayed', { n: sbFmt.number(r.replayed), name }));
         loadDeliveries(name);
       } catch (e) { fail(e); }
     });
@@ -1145,8 +1186,8 @@
     $('wh-name').disabled = false;
     $('wh-events').value = '*';
     $('wh-enabled').checked = true;
-    $('webhook-form-title').textContent = 'New endpoint';
-    $('wh-save').textContent = 'Create';
+    setKey($('webhook-form-title'), 'wh.new');
+    setKey($('wh-save'), 'wh.create');
     $('wh-cancel').hidden = true;
   }
   function editWebhook(w) {
@@ -1158,8 +1199,9 @@
     $('wh-allow-http').checked = !!w.allow_http;
     $('wh-allow-private').checked = !!w.allow_private_addresses;
     $('wh-enabled').checked = !!w.enabled;
-    $('webhook-form-title').textContent = 'Edit ' + w.name;
-    $('wh-save').textContent = 'Save';
+    $('webhook-form-title').removeAttribute('data-i18n');
+    $('webhook-form-title').textContent = t('wh.edit', { name: w.name });
+    setKey($('wh-save'), 'common.save');
     $('wh-cancel').hidden = false;
   }
   async function loadWebhooks() {
@@ -1168,30 +1210,30 @@
       const tb = clear($('admin-webhooks'));
       for (const w of r.webhooks || []) {
         const path = '/api/v1/webhooks/' + encodeURIComponent(w.name);
-        const state = w.active ? 'active' : (w.disabled_reason ? 'disabled: ' + w.disabled_reason : 'disabled');
+        const state = w.active ? t('wh.active') : (w.disabled_reason ? t('wh.disabledWhy', { why: w.disabled_reason }) : t('wh.disabled'));
         const configured = w.source === 'config';
-        const act = (label, fn, cls) => el('button', { type: 'button', class: cls || '', text: label, onclick: fn });
+        const act = (label, fn, cls) => el('button', { type: 'button', class: cls || '', text: label, 'aria-label': label + ' · ' + w.name, onclick: fn });
         tb.append(el('tr', { 'data-webhook': w.name },
-          el('td', {}, el('strong', { text: w.name }), configured ? el('span', { class: 'muted small', text: ' (config file)' }) : null),
+          el('td', {}, el('strong', { text: w.name }), configured ? el('span', { class: 'muted small', text: ' (' + t('wh.configFile') + ')' }) : null),
           el('td', { class: 'small', text: w.url }),
           el('td', { class: 'small', text: (w.events || []).join(', ') }),
           el('td', { class: 'wh-state', text: state }),
           el('td', {},
-            configured ? null : act('Edit', () => editWebhook(w), 'wh-edit'), ' ',
-            configured ? null : act('Rotate secret', async () => {
+            configured ? null : act(t('wh.editBtn'), () => editWebhook(w), 'wh-edit'), ' ',
+            configured ? null : act(t('wh.rotate'), async () => {
               try { const x = await api('PATCH', path, { rotate_secret: true }); showSecret(w.name, x.secret); loadWebhooks(); } catch (e) { fail(e); }
             }, 'wh-rotate'), ' ',
-            act(w.enabled ? 'Disable' : 'Enable', async () => {
+            act(w.enabled ? t('wh.disable') : t('wh.enable'), async () => {
               try { await api('PATCH', path, { enabled: !w.enabled }); loadWebhooks(); } catch (e) { fail(e); }
             }, 'wh-toggle'), ' ',
-            act('Ping', async () => {
-              try { const x = await api('POST', path + '/ping'); toast('Ping to ' + w.name + ': ' + (x.code ? 'HTTP ' + x.code : x.error || 'no answer') + ' in ' + x.duration, !(x.code >= 200 && x.code < 300)); } catch (e) { fail(e); }
+            act(t('wh.ping'), async () => {
+              try { const x = await api('POST', path + '/ping'); toast(t('wh.pingResult', { name: w.name, result: x.code ? 'HTTP ' + x.code : x.error || t('wh.noAnswer'), took: x.duration }), !(x.code >= 200 && x.code < 300)); } catch (e) { fail(e); }
             }, 'wh-ping'), ' ',
-            act('Deliveries', () => loadDeliveries(w.name), 'wh-deliveries'), ' ',
-            configured ? null : act('Delete', async (ev) => {
+            act(t('wh.deliveries'), () => loadDeliveries(w.name), 'wh-deliveries'), ' ',
+            configured ? null : act(t('wh.delete'), async (ev) => {
               const b = ev.currentTarget;
-              if (b.dataset.armed !== '1') { b.dataset.armed = '1'; b.textContent = 'Delete for good?'; return; }
-              try { await api('DELETE', path); toast(w.name + ' deleted.'); $('wh-deliveries').hidden = true; loadWebhooks(); } catch (e) { fail(e); }
+              if (b.dataset.armed !== '1') { b.dataset.armed = '1'; b.textContent = t('wh.deleteSure'); return; }
+              try { await api('DELETE', path); toast(t('wh.deleted', { name: w.name })); $('wh-deliveries').hidden = true; loadWebhooks(); } catch (e) { fail(e); }
             }, 'wh-delete'))));
       }
     } catch (e) { fail(e); }
@@ -1204,9 +1246,9 @@
       for (const d of r.deliveries || []) {
         tb.append(el('tr', { 'data-event': d.event_id, 'data-status': d.status },
           el('td', { class: 'small', text: d.event_id }), el('td', { text: d.type }), el('td', { text: d.status }),
-          el('td', { text: d.attempts }), el('td', { text: d.last_code || '' }), el('td', { class: 'small', text: d.last_attempt_at ? when(d.last_attempt_at) : '' }),
-          el('td', {}, el('button', { type: 'button', class: 'wh-replay-one', text: 'Replay', onclick: async () => {
-            try { await api('POST', '/api/v1/webhooks/' + encodeURIComponent(name) + '/replay', { event_id: d.event_id }); toast('Replayed.'); loadDeliveries(name); } catch (e) { fail(e); }
+          el('td', { text: sbFmt.number(d.attempts) }), el('td', { text: d.last_code || '' }), el('td', { class: 'small', text: d.last_attempt_at ? when(d.last_attempt_at) : '' }),
+          el('td', {}, el('button', { type: 'button', class: 'wh-replay-one', text: t('wh.replay'), onclick: async () => {
+            try { await api('POST', '/api/v1/webhooks/' + encodeURIComponent(name) + '/replay', { event_id: d.event_id }); toast(t('wh.replayedOne')); loadDeliveries(name); } catch (e) { fail(e); }
           } }))));
       }
       $('wh-deliveries').hidden = false;
@@ -1243,6 +1285,24 @@
       $('audit-more').hidden = !AU.next;
     } catch (e) { fail(e); }
   }
+
+  // The agent chose another language (i18n.js has re-applied the static
+  // markup): draw again what this file drew, without a reload.
+  document.addEventListener('sb-lang', () => {
+    if (!S.me) return;
+    $('me').textContent = S.me.name + (S.me.role === 'admin' ? ' · ' + t('me.admin') : '');
+    for (const o of $('f-channel').querySelectorAll('option[data-type]')) o.textContent = o.value + ' (' + chanLabel(o.dataset.type) + ')';
+    if (!$('inbox-view').hidden) renderList();
+    if (S.conv) {
+      renderConvHead();
+      setMode(S.mode);
+      renderOlder();
+      for (const e of S.entries.values()) renderEntry(e);
+      renderPresence();
+    }
+    if (S.customer) { renderCustomer(); loadSuggestions(); }
+    if (!$('admin-view').hidden) { loadAdmin(); loadWebhooks(); loadAudit(false); }
+  });
 
   boot();
 })();

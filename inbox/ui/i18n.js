@@ -52,10 +52,14 @@
     document.dispatchEvent(new CustomEvent('sb-lang', { detail: code }));
   };
 
+  // locale is the browser's own variant of the chosen language when it has
+  // one (en-GB writes "7 Dec, 14:05", en-US "Dec 7, 2:05 PM"), else the
+  // language itself.
+  const locale = () => (navigator.languages || [navigator.language]).find((l) => l && l.toLowerCase().split('-')[0] === lang) || lang;
   window.sbFmt = {
-    date: (d, opts) => new Intl.DateTimeFormat(lang, opts || { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(d)),
-    number: (n, opts) => new Intl.NumberFormat(lang, opts).format(n),
-    relative: (n, unit) => new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }).format(n, unit),
+    date: (d, opts) => new Intl.DateTimeFormat(locale(), opts || { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(d)),
+    number: (n, opts) => new Intl.NumberFormat(locale(), opts).format(n),
+    relative: (n, unit) => new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' }).format(n, unit),
   };
 
   // The catalogues (langs.js, deferred) load after this file and before

@@ -51,13 +51,14 @@
       if (def && def.color) chip.style.borderColor = def.color;
       const x = el('button', 'label-remove', '×');
       x.type = 'button';
-      x.title = 'Remove label ' + name;
+      x.title = t('labels.remove', { name });
+      x.setAttribute('aria-label', x.title);
       x.addEventListener('click', () => change({ remove: [name] }));
       chip.append(x);
       chips.append(chip);
     }
     const add = $('label-add');
-    add.replaceChildren(el('option', '', 'Add label…'));
+    add.replaceChildren(el('option', '', t('labels.addMenu')));
     add.firstChild.value = '';
     for (const l of catalog) {
       if ((conv.labels || []).includes(l.name)) continue;
@@ -117,10 +118,11 @@
     renderCustomer(cust);
   }
   function renderCustomer(cust) {
+    lastCust = cust;
     const p = $('cust-labels');
     p.replaceChildren();
     for (const name of cust.labels || []) p.append(el('span', 'label-chip', name));
-    if (!(cust.labels || []).length) p.append(el('span', 'muted small', 'none'));
+    if (!(cust.labels || []).length) p.append(el('span', 'muted small', t('labels.none')));
     const box = $('cust-attrs');
     box.replaceChildren();
     const vals = cust.attributes || {};
@@ -184,7 +186,7 @@
     try {
       await api('POST', '/api/v1/labels', { name: $('label-name').value.trim(), color: $('label-color').value, description: $('label-desc').value });
       $('label-name').value = '';
-      $('rules-out').textContent = 'Label saved.';
+      $('rules-out').textContent = t('labels.saved');
       loadAdmin();
     } catch (e) { $('rules-out').textContent = e.message; }
   });
@@ -192,23 +194,26 @@
     try {
       const rules = JSON.parse($('rules-json').value || '[]');
       await api('PUT', '/api/v1/rules', { rules });
-      $('rules-out').textContent = 'Rules saved.';
+      $('rules-out').textContent = t('rules.saved');
     } catch (e) { $('rules-out').textContent = e.message; }
   });
   $('rules-dry').addEventListener('click', async () => {
     try {
       const res = await api('POST', '/api/v1/rules/all/dry-run', { message_id: $('dry-message').value.trim() });
       const lines = (res.fired || []).map((f) => f.name + ': ' + (f.did || []).join(', '));
-      $('rules-out').textContent = lines.length ? lines.join('\n') : 'No rule would fire.';
+      $('rules-out').textContent = lines.length ? lines.join('\n') : t('rules.noneFire');
     } catch (e) { $('rules-out').textContent = e.message; }
   });
   $('macro-save').addEventListener('click', async () => {
     try {
       await api('POST', '/api/v1/macros', JSON.parse($('macros-json').value));
-      $('rules-out').textContent = 'Macro saved.';
+      $('rules-out').textContent = t('macros.saved');
       loadAdmin();
     } catch (e) { $('rules-out').textContent = e.message; }
   });
+  // A new language: the conversation's chips and the customer's panel again.
+  let lastCust = null;
+  document.addEventListener('sb-lang', () => { if (conv) renderConv(); if (lastCust && lastCust.id === custID) renderCustomer(lastCust); });
   const adminView = $('admin-view');
   if (adminView) {
     new MutationObserver(() => { if (!adminView.hidden) loadAdmin(); }).observe(adminView, { attributes: true, attributeFilter: ['hidden'] });

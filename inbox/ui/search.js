@@ -28,15 +28,17 @@
     input.setAttribute('aria-expanded', 'false');
   }
 
+  let last = null; // the answer shown, drawn again when the language changes
   function render(res) {
+    last = res;
     panel.replaceChildren();
     const custs = res.customers || [];
     const hits = res.hits || [];
     if (!custs.length && !hits.length) {
-      panel.append(el('p', 'search-empty', 'Nothing found for “' + input.value.trim() + '”.'));
+      panel.append(el('p', 'search-empty', t('search.none', { q: input.value.trim() })));
     }
     if (custs.length) {
-      panel.append(el('h2', 'search-head', 'Customers'));
+      panel.append(el('h2', 'search-head', t('search.customers')));
       const ul = el('ul', 'search-customers');
       for (const c of custs) {
         const li = el('li', 'search-customer');
@@ -48,9 +50,10 @@
       panel.append(ul);
     }
     if (hits.length) {
-      panel.append(el('h2', 'search-head', 'Messages'));
+      panel.append(el('h2', 'search-head', t('search.messages')));
       const ol = el('ol', 'search-hits');
       ol.setAttribute('role', 'listbox');
+      ol.setAttribute('aria-label', t('search.messages'));
       for (const h of hits) {
         const li = el('li', 'search-hit');
         li.setAttribute('role', 'option');
@@ -60,8 +63,8 @@
         const meta = el('div', 'search-meta');
         meta.append(el('span', 'search-name', h.customer_name || h.customer_id),
           el('span', 'search-channel', h.channel),
-          el('span', 'search-status', h.status || ''),
-          el('time', 'search-at', new Date(h.at).toLocaleString()));
+          el('span', 'search-status', h.status ? t('status.' + h.status) : ''),
+          el('time', 'search-at', sbFmt.date(h.at)));
         li.append(meta);
         if (h.subject && h.subject.length) {
           const s = el('div', 'search-subject');
@@ -101,6 +104,7 @@
     document.dispatchEvent(new CustomEvent('sb-open-conversation', { detail: li.dataset.conversation }));
   }
 
+  document.addEventListener('sb-lang', () => { if (last && !panel.hidden) render(last); });
   input.setAttribute('aria-controls', 'search-results');
   input.setAttribute('aria-expanded', 'false');
   input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(run, 200); });

@@ -130,6 +130,22 @@ const ops = {
   async holding(c) { await withTimeout(c.held.fetched, 15000, "the held request was never made"); },
   async held(c) { await withTimeout(c.held.delivered, 30000, "the held answer was never delivered"); },
   async close(c, a) { await c.context.close(); delete contexts[a.ctx]; },
+  // viewport resizes the page (a phone: 360×740).
+  async viewport(c, a) { await c.page.setViewportSize({ width: a.width, height: a.height }); },
+  async reload(c) { await c.page.reload({ waitUntil: "load" }); },
+  // eval returns the value of a JavaScript expression in the page.
+  async eval(c, a) { return c.page.evaluate(a.expr); },
+  // axe runs axe-core (a.path: axe.min.js) on the page and returns its
+  // violations. It is evaluated through the DevTools protocol, which the
+  // page's CSP does not govern, so the app's own policy stays as it is.
+  async axe(c, a) {
+    await c.page.evaluate(require("fs").readFileSync(a.path, "utf8"));
+    return c.page.evaluate(async () => {
+      const r = await window.axe.run(document, { iframes: false, resultTypes: ["violations"] });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + (n.failureSummary || "").replace(/\s+/g, " ")) }));
+    });
+  },
 };
 
 (async () => {

@@ -1,0 +1,203 @@
+package inbox_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The inbox's message catalogues (ui/lang-CODE.js, see ui/i18n.js): every
+// key the UI uses exists in every catalogue, every catalogue has the same
+// keys, and each translation keeps its message's {placeholders}.
+
+var (
+	catalogueHead = regexp.MustCompile(`(?m)^sbCatalogue\('([a-z]{2,3})', '([^']+)', \{$`)
+	catalogueKey  = regexp.MustCompile(`(?m)^  '([a-zA-Z0-9_.]+)': '((?:[^'\\]|\\.)*)',$`)
+	uiKeyCall     = regexp.MustCompile(`\bt\('([a-zA-Z0-9_.]+)'`)
+	uiKeyAttr     = regexp.MustCompile(`data-i18n(?:-placeholder|-title|-aria-label)?="([^"]+)"`)
+	uiKeySet      = regexp.MustCompile(`setKey\([^,]+, '([a-zA-Z0-9_.]+)'\)`)
+	placeholder   = regexp.MustCompile(`\{(\w+)\}`)
+)
+
+// dynamicKeys are the keys the UI builds from data (t('status.' + s)):
+// the families and the values the hub sends.
+var dynamicKeys = map[string][]string{
+	"channel.": {"email", "sms", "slack", "webform", "api", "plugin"},
+	"status.":  {"open", "pending", "snoozed", "resolved", "queued", "sent", "delivered", "undelivered", "failed"},
+	"phase.":   {"off", "shadow", "pilot", "live"},
+	"queue.":   {"ingest", "outbound"},
+	"consent.": {"opt_in", "opt_out"},
+	"conn.":    {"live", "reconnecting"},
+}
+
+type catalogue struct {
+	code, name string
+	msgs       map[string]string
+}
+
+func readCatalogues(t *testing.T) []catalogue {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("ui", "lang-*.js"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("catalogues: %v %v", files, err)
+	}
+	var out []catalogue
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(b)
+		h := catalogueHead.FindStringSubmatch(src)
+		if h == nil || "lang-"+h[1]+".js" != filepath.Base(f) {
+			t.Fatalf("%s: does not start its catalogue with sbCatalogue('CODE', 'Name', { for its own code: %q", f, h)
+		}
+		c := catalogue{code: h[1], name: h[2], msgs: map[string]string{}}
+		// Every line between the head and the closing "});" is one key.
+		body := src[strings.Index(src, h[0])+len(h[0]):]
+		end := strings.LastIndex(body, "\n});")
+		if end < 0 {
+			t.Fatalf("%s: no closing });", f)
+		}
+		for _, line := range strings.Split(strings.Trim(body[:end], "\n"), "\n") {
+			m := catalogueKey.FindStringSubmatch(line)
+			if m == nil {
+				t.Errorf("%s: not a catalogue line (  'area.key': 'text',): %q", f, line)
+				continue
+			}
+			if _, dup := c.msgs[m[1]]; dup {
+				t.Errorf("%s: key %s twice", f, m[1])
+			}
+			if strings.TrimSpace(m[2]) == "" {
+				t.Errorf("%s: key %s is empty", f, m[1])
+			}
+			c.msgs[m[1]] = m[2]
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// uiKeys is every catalogue key the UI's files name, with where.
+func uiKeys(t *testing.T) map[string]string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("ui", "*.js"))
+	html, _ := filepath.Glob(filepath.Join("ui", "*.html"))
+	keys := map[string]string{}
+	for _, f := range append(files, html...) {
+		base := filepath.Base(f)
+		if strings.HasPrefix(base, "lang-") || base == "i18n.js" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, re := range []*regexp.Regexp{uiKeyCall, uiKeyAttr, uiKeySet} {
+			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+				// t('status.' + s): a family built from data, listed in dynamicKeys.
+				if strings.HasSuffix(m[1], ".") {
+					if dynamicKeys[m[1]] == nil {
+						t.Errorf("%s builds keys %s… from data: list the values in dynamicKeys", base, m[1])
+					}
+					continue
+				}
+				keys[m[1]] = base
+			}
+		}
+	}
+	for prefix, values := range dynamicKeys {
+		for _, v := range values {
+			keys[prefix+v] = "(built from data)"
+		}
+	}
+	return keys
+}
+
+func TestEveryUIKeyIsInEveryCatalogue(t *testing.T) {
+	cats := readCatalogues(t)
+	keys := uiKeys(t)
+	if len(keys) < 100 {
+		t.Fatalf("only %d keys found in the UI: is the regexp still right?", len(keys))
+	}
+	for _, c := range cats {
+		var missing []string
+		for k, where := range keys {
+			if _, ok := c.msgs[k]; !ok {
+				missing = append(missing, k+" ("+where+")")
+			}
+		}
+		sort.Strings(missing)
+		if len(missing) > 0 {
+			t.Errorf("lang-%s.js lacks %d keys the UI uses: %s", c.code, len(missing), strings.Join(missing, ", "))
+		}
+	}
+}
+
+func TestCataloguesHaveTheSameKeysAndPlaceholders(t *testing.T) {
+	cats := readCatalogues(t)
+	var en *catalogue
+	for i := range cats {
+		if cats[i].code == "en" {
+			en = &cats[i]
+		}
+	}
+	if en == nil {
+		t.Fatal("no English catalogue (lang-en.js): it is the one every language falls back to")
+	}
+	for _, c := range cats {
+		if c.code == "en" {
+			continue
+		}
+		for k, v := range en.msgs {
+			tr, ok := c.msgs[k]
+			if !ok {
+				t.Errorf("lang-%s.js lacks %s (English: %q)", c.code, k, v)
+				continue
+			}
+			if a, b := placeholders(v), placeholders(tr); !slices.Equal(a, b) {
+				t.Errorf("lang-%s.js %s has placeholders %v, English %v", c.code, k, b, a)
+			}
+		}
+		for k := range c.msgs {
+			if _, ok := en.msgs[k]; !ok {
+				t.Errorf("lang-%s.js has %s, which lang-en.js lacks", c.code, k)
+			}
+		}
+	}
+}
+
+// TestCatalogueCheckFindsProblems: the checks above fail on a catalogue
+// missing a key and on a translation that drops a placeholder.
+func TestCatalogueCheckFindsProblems(t *testing.T) {
+	src := "sbCatalogue('xx', 'Test', {\n  'a.b': 'waiting {d}',\n  'bad line',\n});\n"
+	h := catalogueHead.FindStringSubmatch(src)
+	if h == nil || h[1] != "xx" {
+		t.Fatalf("head not read: %q", h)
+	}
+	if catalogueKey.MatchString("  'bad line',") || !catalogueKey.MatchString(`  'a.b': 'it\'s {d}',`) {
+		t.Fatal("catalogue line regexp")
+	}
+	if slices.Equal(placeholders("waiting {d}"), placeholders("odottanut")) {
+		t.Fatal("a dropped placeholder went unnoticed")
+	}
+	if m := uiKeyCall.FindStringSubmatch(`x = t('list.waiting', { d })`); m == nil || m[1] != "list.waiting" {
+		t.Fatalf("t() call not read: %q", m)
+	}
+	if m := uiKeyAttr.FindStringSubmatch(`<p data-i18n-aria-label="a.b">`); m == nil || m[1] != "a.b" {
+		t.Fatalf("data-i18n attribute not read: %q", m)
+	}
+}
+
+func placeholders(s string) []string {
+	var out []string
+	for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1])
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}

@@ -2,11 +2,11 @@ package inbox_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
-	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -79,6 +79,7 @@ type composerResult struct {
 	Thumbs        []string `json:"thumbs"`
 	ThumbWidth    int      `json:"thumb_width"`
 	SVGInline     string   `json:"svg_inline_disposition"`
+	Pwned         bool     `json:"pwned"`
 	SMSButton     bool     `json:"sms_button_visible"`
 	SMSDropNote   string   `json:"sms_drop_note"`
 	ManageShared  bool     `json:"manage_shared_box"`
@@ -206,7 +207,7 @@ func TestComposerCannedRepliesAndFilesInChromium(t *testing.T) {
 	if err := json.Unmarshal(bytes.TrimSpace(raw), &r); err != nil {
 		t.Fatalf("browser output %q: %v", raw, err)
 	}
-	t.Logf("screenshots in %s", art)
+	t.Logf("browser: %s\nscreenshots in %s", raw, art)
 	if r.Error != "" {
 		t.Fatalf("browser: %s (%+v)", r.Error, r)
 	}
@@ -269,6 +270,9 @@ func TestComposerCannedRepliesAndFilesInChromium(t *testing.T) {
 	}
 	if strings.Join(r.Thumbs, ",") != "broken-part.png" || r.ThumbWidth != 2 {
 		t.Errorf("previews %v (width %d); want the PNG alone", r.Thumbs, r.ThumbWidth)
+	}
+	if r.Pwned {
+		t.Error("a customer's file ran script in the inbox")
 	}
 	if !strings.HasPrefix(r.SVGInline, "attachment") {
 		t.Errorf("an SVG asked inline is served %q", r.SVGInline)

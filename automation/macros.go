@@ -83,6 +83,11 @@ func (en *Engine) PutMacro(ctx context.Context, m Macro, by string) error {
 	if err := en.validateActions(ctx, "macro "+m.ID, m.Actions); err != nil {
 		return err
 	}
+	for _, a := range m.Actions {
+		if a.Type == ActSendReply || a.Type == ActAddNote || a.Type == ActWebhook {
+			return fmt.Errorf("%w: macro %s: %s is an action of rules only (an agent replies or writes a note themselves)", ErrInvalid, m.ID, a.Type)
+		}
+	}
 	ms, err := en.Macros(ctx)
 	if err != nil {
 		return err

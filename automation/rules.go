@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/internal/ids"
 	"github.com/switchboard-hub/switchboard/labels"
+	"github.com/switchboard-hub/switchboard/sla/calendar"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
@@ -20,20 +21,38 @@ import (
 // ErrInvalid: a rule or macro failed validation.
 var ErrInvalid = labels.ErrInvalid
 
-// EventMessageReceived is the one event rules run on.
-const EventMessageReceived = "message.received"
+// Events rules run on (doc.go: how each runs exactly once, and why no
+// rule's action can raise one).
+const (
+	EventMessageReceived      = "message.received"      // a customer's message
+	EventConversationOpened   = "conversation.opened"   // a customer's message that opened a conversation
+	EventConversationResolved = "conversation.resolved" // an agent's (API's, macro's) change resolved it
+	EventLabelAdded           = "label.added"           // an agent's (API's, macro's) change added a label
+)
+
+// Events lists the events rules may name.
+var Events = []string{EventMessageReceived, EventConversationOpened, EventConversationResolved, EventLabelAdded}
 
 // Condition types.
 const (
-	CondChannel      = "channel"       // Value: channel name
-	CondTextContains = "text_contains" // Value: case-insensitive, subject or text
-	CondTextMatches  = "text_matches"  // Value: regular expression, subject or text
-	CondSender       = "sender"        // Value: identity value (or TYPE:VALUE)
-	CondLabel        = "label"         // Value: the conversation has the label
-	CondAttribute    = "attribute"     // Name = Value on the conversation
-	CondHours        = "hours"         // Value: "HH:MM-HH:MM" UTC, the message's time
-	CondNewConv      = "new_conversation"
+	CondChannel       = "channel"       // Value: channel name
+	CondTextContains  = "text_contains" // Value: case-insensitive, subject or text
+	CondTextMatches   = "text_matches"  // Value: regular expression, subject or text
+	CondSender        = "sender"        // Value: identity value (or TYPE:VALUE)
+	CondLabel         = "label"         // Value: the conversation has the label
+	CondAttribute     = "attribute"     // Name = Value on the conversation
+	CondHours         = "hours"         // Value: "HH:MM-HH:MM" UTC, the message's time
+	CondNewConv       = "new_conversation"
+	CondPhase         = "phase"                // Value: off, shadow, pilot or live (the conversation's channel phase)
+	CondBusinessHours = "business_hours"       // Value: a business_hours calendar's name; holds inside its hours
+	CondSeenBefore    = "customer_seen_before" // the customer had an earlier conversation
+	CondCustomerLabel = "customer_label"       // Value: the customer has the label
+	CondCustomerAttr  = "customer_attribute"   // Name = Value on the customer
+	CondAddedLabel    = "added_label"          // Value: the label the change added (event label.added)
 )
+
+// Phases a phase condition may name.
+var Phases = []string{store.PhaseOff, store.PhaseShadow, store.PhasePilot, store.PhaseLive}
 
 // Action types.
 const (
@@ -44,7 +63,16 @@ const (
 	ActSetAttribute = "set_attribute"
 	ActResolve      = "resolve"
 	ActSnooze       = "snooze" // Value: a duration (e.g. 2h)
+	// Effects beyond the conversation: made after the change that ran the
+	// rule, from its record (store.RuleRun), with ids derived from the
+	// event, rule and action (doc.go).
+	ActSendReply = "send_reply" // Text (placeholders) or Canned: an automatic reply
+	ActAddNote   = "add_note"   // Text (placeholders): a private note
+	ActWebhook   = "webhook"    // an automation.webhook event (Value: a tag for the receiver)
 )
+
+// WebhookEvent is the webhook event type of the webhook action.
+const WebhookEvent = "automation.webhook"
 
 type Condition struct {
 	Type string `json:"type"`
@@ -59,6 +87,11 @@ type Action struct {
 	Type  string `json:"type"`
 	Name  string `json:"name,omitempty"`
 	Value string `json:"value,omitempty"`
+	// Text is a reply's or note's text ({{customer.name}},
+	// {{agent.name}}, {{conversation.id}} are filled in); Canned names a
+	// canned reply instead (send_reply).
+	Text   string `json:"text,omitempty"`
+	Canned string `json:"canned,omitempty"`
 }
 
 // Rule: when Event happens and every condition holds, do the actions.
@@ -77,6 +110,12 @@ type Options struct {
 	// IsAgent reports whether an agent is configured (nil: any name).
 	IsAgent func(name string) bool
 	Clock   store.Clock
+	// Calendars are the business_hours calendars by name (the
+	// business_hours condition).
+	Calendars map[string]*calendar.Calendar
+	// Canned returns a canned reply's text by name (nil: canned replies
+	// are not available, a send_reply must give its text).
+	Canned func(ctx context.Context, name string) (string, error)
 }
 
 // Engine keeps the rules and runs them.
@@ -147,7 +186,7 @@ func (en *Engine) active(ctx context.Context) ([]Rule, error) {
 	}
 	out := []Rule{}
 	for _, r := range rs {
-		if r.Enabled && r.Event == EventMessageReceived {
+		if r.Enabled {
 			out = append(out, r)
 		}
 	}
@@ -190,8 +229,8 @@ func (en *Engine) ValidateRule(ctx context.Context, r Rule) error {
 	if !idRE.MatchString(r.ID) {
 		return fmt.Errorf("%w: rule id %q: lower-case letters, digits, '_', '-'", ErrInvalid, r.ID)
 	}
-	if r.Event != EventMessageReceived {
-		return fmt.Errorf("%w: rule %s: event must be %s", ErrInvalid, r.ID, EventMessageReceived)
+	if !slices.Contains(Events, r.Event) {
+		return fmt.Errorf("%w: rule %s: event must be one of %s", ErrInvalid, r.ID, strings.Join(Events, ", "))
 	}
 	for _, c := range r.Conditions {
 		if err := en.validateCondition(ctx, c); err != nil {
@@ -223,7 +262,20 @@ func (en *Engine) validateCondition(ctx context.Context, c Condition) error {
 		if _, _, ok := parseHours(c.Value); !ok {
 			return fmt.Errorf("%w: condition hours: want HH:MM-HH:MM, got %q", ErrInvalid, c.Value)
 		}
-	case CondNewConv:
+	case CondNewConv, CondSeenBefore:
+	case CondPhase:
+		if !slices.Contains(Phases, c.Value) {
+			return fmt.Errorf("%w: condition phase: want one of %s, got %q", ErrInvalid, strings.Join(Phases, ", "), c.Value)
+		}
+	case CondBusinessHours:
+		if en.o.Calendars[c.Value] == nil {
+			return fmt.Errorf("%w: condition business_hours: no business_hours calendar named %q", ErrInvalid, c.Value)
+		}
+	case CondCustomerLabel, CondAddedLabel:
+		return en.cat.CheckLabels(ctx, []string{c.Value})
+	case CondCustomerAttr:
+		_, err := en.cat.CheckAttributes(ctx, labels.OnCustomer, map[string]string{c.Name: c.Value})
+		return err
 	default:
 		return fmt.Errorf("%w: unknown condition type %q", ErrInvalid, c.Type)
 	}
@@ -251,6 +303,13 @@ func (en *Engine) validateActions(ctx context.Context, what string, as []Action)
 			if d, perr := time.ParseDuration(a.Value); perr != nil || d <= 0 {
 				err = fmt.Errorf("%w: snooze needs a positive duration, got %q", ErrInvalid, a.Value)
 			}
+		case ActSendReply:
+			err = en.validateReply(ctx, a)
+		case ActAddNote:
+			if strings.TrimSpace(a.Text) == "" {
+				err = fmt.Errorf("%w: add_note needs a text", ErrInvalid)
+			}
+		case ActWebhook:
 		default:
 			err = fmt.Errorf("%w: unknown action type %q", ErrInvalid, a.Type)
 		}
@@ -278,21 +337,59 @@ func parseHours(v string) (from, to int, ok bool) {
 	return from, to, ok1 && ok2
 }
 
-// Matches reports whether every condition of r holds for message e on
-// conversation c (as it is before the rules).
-func Matches(r Rule, e store.Entry, c store.Conversation) bool {
+// Subject is what a rule runs on: the event and its facts.
+type Subject struct {
+	// Event is the event (Events); Key identifies this occurrence of it
+	// (the message id, or the change's), from which the ids of the run's
+	// records and effects are derived.
+	Event string
+	Key   string
+	// Entry is the customer's message (message.received,
+	// conversation.opened); zero for the other events.
+	Entry store.Entry
+	// At is when the event happened.
+	At time.Time
+	// Customer is the conversation's customer (nil: not read, because no
+	// rule's condition needs it).
+	Customer *store.Customer
+	// SeenBefore: the customer had a conversation before this one.
+	SeenBefore bool
+	// Added are the labels the change added (label.added).
+	Added []string
+	// Calendars are the business_hours calendars by name.
+	Calendars map[string]*calendar.Calendar
+}
+
+// Matches reports whether every condition of r holds for s on
+// conversation c (as it is before the rule).
+func Matches(r Rule, s Subject, c store.Conversation) bool {
 	for _, cond := range r.Conditions {
-		if holds(cond, e, c) == cond.Not {
+		if holds(cond, s, c) == cond.Not {
 			return false
 		}
 	}
 	return true
 }
 
-func holds(cond Condition, e store.Entry, c store.Conversation) bool {
+// PhaseOf is the channel phase an audience stands for.
+func PhaseOf(audience string) string {
+	switch {
+	case audience == store.AudienceShadow:
+		return store.PhaseShadow
+	case strings.HasPrefix(audience, "team:"):
+		return store.PhasePilot
+	}
+	return store.PhaseLive
+}
+
+func holds(cond Condition, s Subject, c store.Conversation) bool {
+	e := s.Entry
 	switch cond.Type {
 	case CondChannel:
-		return e.Channel == cond.Value
+		if e.Channel != "" {
+			return e.Channel == cond.Value
+		}
+		return c.Channel == cond.Value
 	case CondTextContains:
 		v := strings.ToLower(cond.Value)
 		return strings.Contains(strings.ToLower(e.Text), v) || strings.Contains(strings.ToLower(e.Subject), v)
@@ -316,23 +413,53 @@ func holds(cond Condition, e store.Entry, c store.Conversation) bool {
 		if !ok {
 			return false
 		}
-		t := e.OccurredAt.UTC()
+		t := s.At.UTC()
 		m := t.Hour()*60 + t.Minute()
 		if from <= to {
 			return m >= from && m < to
 		}
 		return m >= from || m < to // over midnight
 	case CondNewConv:
-		return c.ID == ids.Derived("v_", e.ID) // the conversation this message opened
+		return e.ID != "" && c.ID == ids.Derived("v_", e.ID) // the conversation this message opened
+	case CondPhase:
+		return PhaseOf(c.Audience) == cond.Value
+	case CondBusinessHours:
+		cal := s.Calendars[cond.Value]
+		return cal != nil && cal.Between(s.At, s.At.Add(time.Minute)) > 0
+	case CondSeenBefore:
+		return s.SeenBefore
+	case CondCustomerLabel:
+		return s.Customer != nil && slices.Contains(s.Customer.Labels, cond.Value)
+	case CondCustomerAttr:
+		return s.Customer != nil && s.Customer.Attributes[cond.Name] == cond.Value
+	case CondAddedLabel:
+		return slices.Contains(s.Added, cond.Value)
 	}
 	return false
 }
 
+// needsCustomer reports whether some rule's condition reads the customer.
+func needsCustomer(rs []Rule) (customer, seen bool) {
+	for _, r := range rs {
+		for _, c := range r.Conditions {
+			switch c.Type {
+			case CondCustomerLabel, CondCustomerAttr:
+				customer = true
+			case CondSeenBefore:
+				seen = true
+			}
+		}
+	}
+	return customer, seen
+}
+
 // Apply applies actions to x, as of time now; it returns a description of
-// each change for the record.
-func Apply(as []Action, x *store.Conversation, now time.Time) []string {
+// each change for the record, and the effects beyond the conversation
+// (reply, note, webhook) to make once the change stands.
+func Apply(rule string, as []Action, x *store.Conversation, now time.Time) ([]string, []store.RuleEffect) {
 	var did []string
-	for _, a := range as {
+	var fx []store.RuleEffect
+	for i, a := range as {
 		switch a.Type {
 		case ActAddLabel:
 			x.Labels = timeline.ApplyLabels(x.Labels, []string{a.Value}, nil)
@@ -361,27 +488,49 @@ func Apply(as []Action, x *store.Conversation, now time.Time) []string {
 			x.Status = store.StatusSnoozed
 			x.SnoozedUntil = now.Add(d).UTC()
 			did = append(did, "snoozed for "+a.Value)
+		case ActSendReply, ActAddNote, ActWebhook:
+			fx = append(fx, store.RuleEffect{Rule: rule, N: i, Type: a.Type, Text: a.Text, Canned: a.Canned, Value: a.Value})
+			switch a.Type {
+			case ActSendReply:
+				did = append(did, "sent a reply")
+			case ActAddNote:
+				did = append(did, "added a note")
+			default:
+				did = append(did, "called the webhook")
+			}
 		}
 	}
-	return did
+	return did, fx
 }
 
-// Fired is one rule that fired on a message and what it did.
+// Fired is one rule that fired and what it did.
 type Fired struct {
-	Rule string   `json:"rule"`
-	Name string   `json:"name"`
-	Did  []string `json:"did"`
+	Rule    string             `json:"rule"`
+	Name    string             `json:"name"`
+	Did     []string           `json:"did"`
+	Effects []store.RuleEffect `json:"effects,omitempty"`
 }
 
-// Run evaluates rules in order on message e and conversation x and applies
-// the actions of each that matches to x. Each rule sees the conversation
-// as the rules before it left it.
-func Run(rs []Rule, e store.Entry, x *store.Conversation) []Fired {
+// Run evaluates the rules of s's event in order on conversation x and
+// applies the actions of each that matches to x. Each rule sees the
+// conversation as the rules before it left it. A message that opens a
+// conversation is both message.received and conversation.opened: the
+// rules of both run, in their order.
+func Run(rs []Rule, s Subject, x *store.Conversation) []Fired {
 	var out []Fired
 	for _, r := range rs {
-		if Matches(r, e, *x) {
-			out = append(out, Fired{Rule: r.ID, Name: r.Name, Did: Apply(r.Actions, x, e.OccurredAt)})
+		if !runsOn(r.Event, s, *x) || !Matches(r, s, *x) {
+			continue
 		}
+		did, fx := Apply(r.ID, r.Actions, x, s.At)
+		out = append(out, Fired{Rule: r.ID, Name: r.Name, Did: did, Effects: fx})
 	}
 	return out
+}
+
+func runsOn(event string, s Subject, x store.Conversation) bool {
+	if event == s.Event {
+		return true
+	}
+	return event == EventConversationOpened && s.Event == EventMessageReceived && s.Entry.ID != "" && x.ID == ids.Derived("v_", s.Entry.ID)
 }

@@ -147,6 +147,10 @@ type HTTP struct {
 	// StreamKeepAlive is how often the event stream sends a keep-alive
 	// comment. Default 15s.
 	StreamKeepAlive Duration `yaml:"stream_keepalive"`
+	// DrainDelay: on SIGTERM /readyz answers 503 for this long while the
+	// replica still serves, so a load balancer stops sending to it before
+	// its listener closes. Default 0 (close at once).
+	DrainDelay Duration `yaml:"drain_delay"`
 	// MaxStreamsPerAgent bounds concurrent event streams of one agent on
 	// one replica (429 beyond it). Default 8.
 	MaxStreamsPerAgent int `yaml:"max_streams_per_agent"`
@@ -173,6 +177,9 @@ type Store struct {
 	// the embedded data directory, or ./switchboard-blobs with Redis (every
 	// replica must see the same directory).
 	BlobsPath string `yaml:"blobs_path"`
+	// Blobs keeps attachments on S3-compatible object storage instead
+	// (blobs.s3; config/blobs.go).
+	Blobs *Blobs `yaml:"blobs"`
 }
 
 // Embedded is the single-node on-disk store.
@@ -193,6 +200,13 @@ type Redis struct {
 	DB           int      `yaml:"db"`
 	// Prefix starts every key. Default "sb". Must not contain { or }.
 	Prefix string `yaml:"prefix"`
+	// MinReplicasAck > 0: a message is acknowledged only after that many
+	// replicas of its Redis master confirmed it (WAIT), within
+	// MinReplicasTimeout (default 100ms); otherwise the ingest fails with a
+	// retryable error (503). 0 (the default): acknowledged once the master
+	// has it (docs/RELIABILITY.md).
+	MinReplicasAck     int      `yaml:"min_replicas_ack"`
+	MinReplicasTimeout Duration `yaml:"min_replicas_timeout"`
 }
 
 // Identity configures identity normalisation.
@@ -467,6 +481,7 @@ func asFieldErrors(err error, where string) ValidationErrors {
 func (c *Config) SetDefaults() {
 	c.retentionDefaults()
 	c.auditDefaults()
+	c.blobsDefaults()
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var (
@@ -44,6 +45,7 @@ func (c *Config) Validate() error {
 	c.validateSLA(v)
 	c.validateAudit(v)
 	c.validateAPIKeys(v)
+	c.validateBlobs(v)
 
 	// http
 	v.hostPort("http.addr", c.HTTP.Addr, true)
@@ -74,7 +76,7 @@ func (c *Config) Validate() error {
 	}{{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"http.read_timeout", c.HTTP.ReadTimeout},
 		{"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout},
 		{"http.body_timeout", c.HTTP.BodyTimeout}, {"http.upload_timeout", c.HTTP.UploadTimeout},
-		{"http.stream_keepalive", c.HTTP.StreamKeepAlive}} {
+		{"http.stream_keepalive", c.HTTP.StreamKeepAlive}, {"http.drain_delay", c.HTTP.DrainDelay}} {
 		if d.v < 0 {
 			v.add(d.key, "must be positive (got %s)", d.v)
 		}
@@ -122,6 +124,12 @@ func (c *Config) Validate() error {
 		}
 		if r.Cluster && r.DB != 0 {
 			v.add("store.redis.db", "must be 0 with cluster: true (Redis Cluster has only database 0)")
+		}
+		if r.MinReplicasAck < 0 {
+			v.add("store.redis.min_replicas_ack", "must not be negative (got %d)", r.MinReplicasAck)
+		}
+		if d := r.MinReplicasTimeout.D(); d < 0 || d > 2*time.Second {
+			v.add("store.redis.min_replicas_timeout", "must be between 0 (the default, 100ms) and 2s (got %v): the client's read timeout is 3s", d)
 		}
 		if strings.ContainsAny(r.Prefix, "{} \t\r\n") {
 			v.add("store.redis.prefix", "must not contain braces or whitespace (keys carry their own {hash tags})")

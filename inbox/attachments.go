@@ -1,11 +1,13 @@
 package inbox
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,7 +30,10 @@ func (s *Server) mountAttachments(m routeRecorder) {
 // entryAttachment streams attachment {index} (0-based, in the entry's
 // order) of entry {id} as a download: Content-Disposition: attachment
 // with the file name, X-Content-Type-Options: nosniff and a sandbox CSP,
-// so a customer's HTML or SVG never runs in the hub's origin.
+// so a customer's HTML or SVG never runs in the hub's origin. With
+// ?inline=1 a PNG, JPEG, GIF or WebP image is served inline instead (the
+// inbox's thumbnails), with the same headers; anything else, SVG
+// included, is still a download.
 func (s *Server) entryAttachment(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	e, err := s.o.Store.GetEntry(ctx, r.PathValue("id"))
@@ -76,9 +81,22 @@ func (s *Server) entryAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
+	body := io.Reader(rc)
 	h := w.Header()
 	h.Set("Content-Type", downloadType(a.ContentType))
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": downloadName(a.Name)}))
+	disposition := "attachment"
+	if r.URL.Query().Get("inline") == "1" {
+		// A preview: only a raster image type a browser decodes as an
+		// image alone, and only when the bytes are that type.
+		br := bufio.NewReaderSize(rc, 512)
+		head, _ := br.Peek(512)
+		body = br
+		if t, ok := previewType(a.ContentType, head); ok {
+			h.Set("Content-Type", t)
+			disposition = "inline"
+		}
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": downloadName(a.Name)}))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", attachmentCSP)
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
@@ -88,7 +106,7 @@ func (s *Server) entryAttachment(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Length", strconv.FormatInt(a.Size, 10))
 	}
 	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, rc); err != nil {
+	if _, err := io.Copy(w, body); err != nil {
 		s.o.Logger.Warn("attachment download cut short", "entry", e.ID, "err", err)
 	}
 }
@@ -124,4 +142,19 @@ func downloadName(n string) string {
 		return "attachment"
 	}
 	return n
+}
+
+// previewTypes are the image types served inline for a preview: raster
+// formats a browser only ever decodes as pictures (never SVG, which is a
+// document that can hold script).
+var previewTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+// previewType is the type to serve a preview as: the declared type when it
+// is one of previewTypes and the content's first bytes are that type too.
+func previewType(declared string, head []byte) (string, bool) {
+	mt, _, err := mime.ParseMediaType(declared)
+	if err != nil || !slices.Contains(previewTypes, mt) || http.DetectContentType(head) != mt {
+		return "", false
+	}
+	return mt, true
 }

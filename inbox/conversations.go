@@ -55,6 +55,9 @@ func (s *Server) conversationFilter(r *http.Request, maxLimit int) store.Convers
 	if f.Assignee == "me" {
 		f.Assignee = p.Name
 	}
+	if f.Label != "" {
+		f.LabelOnCustomer = s.customerLabel(r.Context(), f.Label) // labelfilter.go
+	}
 	if q.Get("sort") == store.SortSLADue { // earliest SLA due time first (issue 17)
 		f.Sort = store.SortSLADue
 	}

@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,10 +89,27 @@ func TestLabelsAndAttributesAPI(t *testing.T) {
 			if got := c["labels"].([]any); len(got) != 1 || got[0] != "vip" {
 				t.Fatalf("conversation labels after a removal = %v", got)
 			}
-			list := call("GET", "/api/v1/conversations?label=vip", "", 200, admin)["conversations"].([]any)
-			if len(list) != 1 || list[0].(map[string]any)["id"] != "lv1" {
-				t.Fatalf("label=vip listed %v, want lv1 only", list)
+			// label= matches the conversation's labels or its customer's:
+			// lv2 has none, its customer (marked through lv1) has vip.
+			ids := func(path string) []string {
+				var out []string
+				for _, c := range call("GET", path, "", 200, admin)["conversations"].([]any) {
+					out = append(out, c.(map[string]any)["id"].(string))
+				}
+				slices.Sort(out)
+				return out
 			}
+			if got := ids("/api/v1/conversations?label=vip"); !slices.Equal(got, []string{"lv1", "lv2"}) {
+				t.Fatalf("label=vip listed %v, want lv1 (its label) and lv2 (its customer's)", got)
+			}
+			if got := ids("/api/v1/conversations?label=billing"); !slices.Equal(got, []string{"lv1", "lv2"}) {
+				t.Fatalf("label=billing listed %v, want lv1 and lv2 (the customer's label)", got)
+			}
+			call("POST", "/api/v1/customers/"+res.Customer+"/labels", `{"remove":["billing"]}`, 200, agent)
+			if got := ids("/api/v1/conversations?label=billing"); len(got) != 0 {
+				t.Fatalf("label=billing after the customer lost it listed %v, want none", got)
+			}
+			call("POST", "/api/v1/customers/"+res.Customer+"/labels", `{"add":["billing"]}`, 200, agent)
 			call("PATCH", "/api/v1/conversations/lv1/attributes", `{"due":"tomorrow"}`, 400, agent)
 			call("PATCH", "/api/v1/conversations/lv1/attributes", `{"plan":"gold"}`, 400, agent) // a customer attribute
 			c = call("PATCH", "/api/v1/conversations/lv1/attributes", `{"due":"2026-12-24"}`, 200, agent)

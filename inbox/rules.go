@@ -17,7 +17,7 @@ type ruleAPI struct {
 
 func (s *Server) mountRules(m routeRecorder) {
 	a := &ruleAPI{s: s, en: automation.New(s.o.Store, labels.New(s.o.Store), automation.Options{Teams: s.o.Teams,
-		IsAgent: func(n string) bool { _, ok := s.auth.byName(n); return ok }, Clock: s.o.Clock})}
+		IsAgent: func(n string) bool { _, ok := s.auth.byName(n); return ok }, Clock: s.o.Clock, Calendars: s.o.Calendars})}
 	m.HandleFunc("GET /api/v1/rules", s.authed(true, a.listRules))
 	m.HandleFunc("PUT /api/v1/rules", s.authed(true, a.putRules))
 	m.HandleFunc("POST /api/v1/rules", s.authed(true, a.putRule))

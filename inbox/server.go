@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/switchboard-hub/switchboard/sla/calendar"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,10 +44,13 @@ type Options struct {
 	// APIKeys are tokens for systems, with scopes (apikeys.go).
 	APIKeys []APIKey
 	// Teams are every configured team (admins see every team's pilot conversations).
-	Teams    []string
-	Gatherer prometheus.Gatherer
-	Logger   *slog.Logger
-	Clock    store.Clock
+	Teams []string
+	// Calendars are the business_hours calendars by name (rules'
+	// business_hours condition, issue 24).
+	Calendars map[string]*calendar.Calendar
+	Gatherer  prometheus.Gatherer
+	Logger    *slog.Logger
+	Clock     store.Clock
 	// MaxBodyBytes caps every request body (default 1 MiB).
 	MaxBodyBytes int64
 	Version      string
@@ -116,7 +121,13 @@ type Server struct {
 	streams *streamLimit
 	tickets *tickets
 	limits  *rateLimits // self-service and unsubscribe (selfservice.go)
+
+	draining atomic.Bool // set by Drain: /readyz answers 503
 }
+
+// Drain makes /readyz answer 503 from now on (the replica is shutting
+// down); everything else is served as before until the listener closes.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // OpenAPI is the API's description, served at GET /api/v1/openapi.yaml.
 //
@@ -214,6 +225,7 @@ func New(o Options) *Server {
 	s.mountSearch(m) // search.go
 	s.mountLabels(m) // labels.go
 	s.mountRules(m)  // rules.go
+	s.mountCanned(m) // canned.go
 	s.mux.HandleFunc("/api/", s.apiFallback)
 	s.mountUI()
 	return s
@@ -304,6 +316,9 @@ func storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, store.ErrAuditFailed):
 		auditUnavailable(w) // audit.go: the action was not done
+	case errors.Is(err, store.ErrNotReplicated): // store.redis.min_replicas_ack
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "not_replicated", "not acknowledged: too few Redis replicas confirmed the write in time; try again")
 	case errors.Is(err, router.ErrNoConsent):
 		// A reply refused for consent (the customer sent STOP): 409
 		// cannot_send, as before consent purposes; starting a conversation
@@ -323,6 +338,10 @@ func storeError(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeError(w, http.StatusServiceUnavailable, "draining", "this replica is shutting down")
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.o.Store.Ping(ctx); err != nil {
@@ -473,7 +492,7 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 // ---- channels -----------------------------------------------------------
 
 func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, map[string]any{"channels": s.o.Directory.List()})
+	writeJSON(w, 200, map[string]any{"channels": viewChannels(s.o.Directory.List())})
 }
 
 func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
@@ -482,7 +501,7 @@ func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, "not_found", "no such channel")
 		return
 	}
-	writeJSON(w, 200, c)
+	writeJSON(w, 200, viewChannel(c))
 }
 
 func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {

@@ -35,12 +35,20 @@ func BenchmarkIngestToTimeline(b *testing.B) {
 		}
 		defer st.Close()
 		benchPipeline(b, st, nil)
+		commits, writes := st.CommitStats()
+		b.ReportMetric(float64(writes)/float64(max(commits, 1)), "writes/commit")
+		b.ReportMetric(float64(commits)/float64(b.N), "commits/msg")
 	})
 	b.Run("redis", func(b *testing.B) {
 		c, prefix := testenv.Redis(b)
+		sent := &sbredis.CommandCounter{}
+		c.AddHook(sent)
 		st := sbredis.New(c, sbredis.Options{Prefix: prefix, AutoPipeline: os.Getenv("BENCH_NOPIPE") == ""})
 		defer st.Close()
+		s0 := serverStats(b, c)
+		n0 := sent.Sent()
 		benchPipeline(b, st, func() time.Duration { return redisCPU(b, c) })
+		reportServerStats(b, serverStats(b, c).Sub(s0), sent.Sent()-n0)
 	})
 }
 
@@ -132,4 +140,25 @@ func redisCPU(b *testing.B, c goredis.UniversalClient) time.Duration {
 		}
 	}
 	return time.Duration(total * float64(time.Second))
+}
+
+func serverStats(b *testing.B, c goredis.UniversalClient) sbredis.ServerStats {
+	s, err := sbredis.ReadServerStats(context.Background(), c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// reportServerStats reports, per message, the commands the hub sent
+// (client-side count), every command Redis ran (INFO commandstats, which
+// counts the commands inside scripts too), the bytes the hub wrote to
+// Redis and the growth of Redis's memory; the breakdown goes to the log.
+func reportServerStats(b *testing.B, d sbredis.ServerStats, sent int64) {
+	n := float64(b.N)
+	b.ReportMetric(float64(sent)/n, "sent-cmds/msg")
+	b.ReportMetric(float64(d.Commands())/n, "redis-cmds/msg")
+	b.ReportMetric(float64(d.InputBytes)/n, "B-written/msg")
+	b.ReportMetric(float64(d.UsedMemory)/n, "B-memory/msg")
+	b.Logf("per message (N=%d): %s", b.N, d.PerMessage(b.N))
 }

@@ -40,6 +40,10 @@ var identityTypeFor = map[string]string{"email": connectors.Email, "sms": connec
 // public media URL the hub does not serve, and the Slack sender posts text.
 var attachmentTypes = map[string]bool{"email": true}
 
+// SendsAttachments reports whether replies on channels of type
+// channelType may carry attachments (the inbox offers files only there).
+func SendsAttachments(channelType string) bool { return attachmentTypes[channelType] }
+
 // ReplyRequest is an agent's reply: Reply's arguments plus attachments.
 type ReplyRequest struct {
 	ConversationID string
@@ -159,17 +163,20 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
 		return e, err
 	}
-	// The first reply's adoption figure is counted by Replied, where
+	b, _ := json.Marshal(outItem{EntryID: e.ID})
+	if _, err := o.st.Enqueue(ctx, store.QueueOutbound, b); err != nil {
+		// Refused: the conversation stays as it was (it does not wait
+		// for the customer's answer to a message that was not sent).
+		o.setStatus(ctx, e.ID, connectors.StatusFailed, "could not queue: "+err.Error(), "")
+		return e, err
+	}
+	// Only an accepted reply moves its conversation (to pending). The
+	// first reply's adoption figure is counted by Replied, where
 	// FirstReplyAt is set (timeline/figures.go).
 	if _, err := o.convs.Replied(ctx, e); err != nil {
 		// The reply stands and is sent; only its conversation's activity
 		// and status did not move (as before the service, not an error).
 		o.log.Warn("reply stored, its conversation not updated", "entry", e.ID, "err", err)
-	}
-	b, _ := json.Marshal(outItem{EntryID: e.ID})
-	if _, err := o.st.Enqueue(ctx, store.QueueOutbound, b); err != nil {
-		o.setStatus(ctx, e.ID, connectors.StatusFailed, "could not queue: "+err.Error(), "")
-		return e, err
 	}
 	_ = timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: channel, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
 	return e, nil

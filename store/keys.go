@@ -124,7 +124,7 @@ func MatchConversation(c Conversation, f ConversationFilter) bool {
 	if f.CustomerIDs != nil && !contains(f.CustomerIDs, c.CustomerID) {
 		return false
 	}
-	if f.Label != "" && !contains(c.Labels, f.Label) {
+	if f.Label != "" && !contains(c.Labels, f.Label) && (f.LabelOnCustomer == nil || !f.LabelOnCustomer(c.CustomerID)) {
 		return false
 	}
 	if f.Before != "" && strings.Compare(ConversationCursor(c), f.Before) >= 0 {

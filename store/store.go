@@ -238,11 +238,28 @@ type Conversation struct {
 	RuleRuns []RuleRun `json:"rule_runs,omitempty"`
 }
 
-// RuleRun is what the automation rules did on one message.
+// RuleRun is what the automation rules did on one message (or, with
+// Event set, on another event whose key is MessageID).
 type RuleRun struct {
 	MessageID string   `json:"message_id"`
 	Rules     []string `json:"rules"`
 	Texts     []string `json:"texts"`
+	// Event is the event other than message.received; Effects are the
+	// actions beyond the conversation (reply, note, webhook) to make after
+	// the change, with ids derived from MessageID, Rule and N.
+	Event   string       `json:"event,omitempty"`
+	At      time.Time    `json:"at,omitzero"`
+	Effects []RuleEffect `json:"effects,omitempty"`
+}
+
+// RuleEffect is one action of a rule beyond the conversation.
+type RuleEffect struct {
+	Rule   string `json:"rule"`
+	N      int    `json:"n"`
+	Type   string `json:"type"`
+	Text   string `json:"text,omitempty"`
+	Canned string `json:"canned,omitempty"`
+	Value  string `json:"value,omitempty"`
 }
 
 // ConversationFilter selects conversations; zero fields match everything.
@@ -262,8 +279,11 @@ type ConversationFilter struct {
 	// earliest first, only conversations with a due time pending (Before
 	// is then a cursor of that order).
 	Sort string
-	// Label, when set, selects conversations carrying that label (issue 24).
-	Label string
+	// Label, when set, selects conversations carrying that label (issue 24),
+	// or, when LabelOnCustomer is set too, whose customer carries it
+	// (LabelOnCustomer reports that for a customer id).
+	Label           string
+	LabelOnCustomer func(customerID string) bool `json:"-"`
 }
 
 type Conversations interface {

@@ -55,6 +55,8 @@ type Service struct {
 	resolved func(ctx context.Context, c store.Conversation)
 	// resolving is called before a change resolves a conversation (resolved.go).
 	resolving func(ctx context.Context, c store.Conversation) error
+	// automation runs rules on agents' changes (automate.go).
+	automation ChangeAutomation
 }
 
 // NewService returns the conversation service over st.
@@ -172,6 +174,7 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 	if err != nil {
 		return store.Conversation{}, fmt.Errorf("conversation %s: %w", id, err)
 	}
+	automate, automated := s.prepareAutomation(ctx, cur, by) // automate.go
 	var before store.Conversation
 	var prev []store.PendingEvent
 	c, err := s.st.UpdateConversation(ctx, id, func(x *store.Conversation) error {
@@ -199,6 +202,7 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 			x.ResolvedAt = time.Time{}
 			x.Reopened++
 		}
+		automate(before, x, now)
 		s.trackApply(before, x, now)
 		// The change's webhook events go into the same compare-and-swap
 		// (pending.go): durable with the change, and only with it.
@@ -215,6 +219,7 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 	s.load(ctx, before, c)
 	s.trackChanged(ctx, before, c, now, "")
 	s.afterResolve(ctx, ranResolving, before, c)
+	automated(ctx, c)
 	if before.Status != store.StatusResolved && c.Status == store.StatusResolved {
 		s.countResolution(ctx, c, now)
 		if s.resolved != nil {

@@ -170,7 +170,7 @@ func (s *Service) recordPending(ctx context.Context, evs []store.PendingEvent) e
 // key, so an event recorded already is not sent twice. It returns how many
 // conversations it looked at.
 func (s *Service) SweepPendingEvents(ctx context.Context, from time.Time) (int, error) {
-	if s.hooks == nil {
+	if s.hooks == nil && s.automation == nil {
 		return 0, nil
 	}
 	seen := map[string]bool{}
@@ -194,6 +194,9 @@ func (s *Service) SweepPendingEvents(ctx context.Context, from time.Time) (int, 
 			}
 			if err := s.recordPending(ctx, c.PendingEvents); err != nil {
 				return len(seen), err
+			}
+			if s.automation != nil {
+				s.automation.Sweep(ctx, c) // automate.go
 			}
 		}
 		if page.Next == "" {

@@ -29,6 +29,7 @@ const (
 	ConsentChanged       = "consent.changed"
 	CSATReceived         = "csat.received"
 	ChannelPhaseChanged  = "channel.phase_changed"
+	AutomationWebhook    = "automation.webhook" // a rule's webhook action (issue 24)
 	All                  = "*"
 	Ping                 = "webhook.ping" // the test ping; not subscribable
 )
@@ -38,7 +39,7 @@ var Types = []string{
 	MessageReceived, MessageSent, MessageStatus,
 	ConversationOpened, ConversationAssigned, ConversationResolved, ConversationReopened,
 	CustomerCreated, CustomerMerged, CustomerUnmerged, CustomerErased,
-	ConsentChanged, CSATReceived, ChannelPhaseChanged,
+	ConsentChanged, CSATReceived, ChannelPhaseChanged, AutomationWebhook,
 }
 
 // ValidType reports whether t may be named in an endpoint's events.

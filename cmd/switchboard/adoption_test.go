@@ -105,7 +105,7 @@ func (h *adoptionHub) api(t *testing.T, method, path, token string, body any) (i
 func (h *adoptionHub) cli(t *testing.T, args ...string) string {
 	t.Helper()
 	var b strings.Builder
-	if err := cli(append(args, "--url", h.srv.URL, "--token", "root-tok"), &b); err != nil {
+	if err := cli(append(args, "--url", h.srv.URL, "--token", "root-tok"), &b, io.Discard); err != nil {
 		t.Fatalf("switchboard %s: %v\n%s", strings.Join(args, " "), err, b.String())
 	}
 	return b.String()
@@ -337,7 +337,7 @@ func TestAdoptionGuardedPromotion(t *testing.T) {
 			t.Fatalf("agent promotion: %d %v", code, out)
 		}
 		var b strings.Builder
-		err := cli([]string{"channels", "phase", "web", "pilot", "--url", h.srv.URL, "--token", "root-tok"}, &b)
+		err := cli([]string{"channels", "phase", "web", "pilot", "--url", h.srv.URL, "--token", "root-tok"}, &b, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "match rate 0.62 is below 0.80") {
 			t.Fatalf("CLI unforced promotion: %v", err)
 		}

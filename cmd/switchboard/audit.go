@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -20,7 +19,7 @@ func auditCmd(args []string, w io.Writer, now func() time.Time) error {
 	if now == nil {
 		now = time.Now
 	}
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs := newFlagSet("audit")
 	fs.SetOutput(io.Discard)
 	since := fs.String("since", "", "only records from then on: a duration back from now (24h, 90m) or an RFC 3339 time")
 	until := fs.String("until", "", "only records before this RFC 3339 time")
@@ -66,7 +65,7 @@ func auditCmd(args []string, w io.Writer, now func() time.Time) error {
 		}
 	}
 	q.Set("limit", strconv.Itoa(store.MaxAuditPage))
-	c, _, err := newClient(flag.NewFlagSet("audit", flag.ContinueOnError), clientArgs)
+	c, _, err := newClient(newFlagSet("audit"), clientArgs)
 	if err != nil {
 		return err
 	}

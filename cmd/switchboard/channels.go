@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,7 +71,7 @@ func buildChannels(cfg *config.Config, st store.Store, dir *directory.Directory,
 			Phase: func() string { ch, _ := dir.Get(name); return ch.Phase }}
 		built, err := f(c, env)
 		if err != nil {
-			return nil, fmt.Errorf("channels[%s]: %w", name, err)
+			return nil, channelError(name, err)
 		}
 		if s, ok := built.(connectors.Sender); ok {
 			out.SetSender(name, s)
@@ -170,4 +171,13 @@ func (cs *channels) supervise(ctx context.Context, name string, src connectors.S
 		}
 		backoff = min(backoff*2, time.Minute)
 	}
+}
+
+// channelError names channel name in err, unless err names it already
+// (the connectors' errors start with "channels[NAME].SECTION").
+func channelError(name string, err error) error {
+	if strings.HasPrefix(err.Error(), "channels["+name+"]") {
+		return err
+	}
+	return fmt.Errorf("channels[%s]: %w", name, err)
 }

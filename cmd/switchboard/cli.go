@@ -22,10 +22,16 @@ type client struct {
 	http        *http.Client
 }
 
+// clientFlags defines the flags every verb that talks to a hub has.
+func clientFlags(fs *flag.FlagSet) (u, tok, cfgPath *string) {
+	u = fs.String("url", os.Getenv(config.EnvURL), "hub base URL (default http://<http.addr>)")
+	tok = fs.String("token", "", "API token (default $SWITCHBOARD_TOKEN, the config's first admin, or the bootstrap token)")
+	cfgPath = fs.String("config", "", "config file (default $SWITCHBOARD_CONFIG)")
+	return u, tok, cfgPath
+}
+
 func newClient(fs *flag.FlagSet, args []string) (*client, []string, error) {
-	u := fs.String("url", os.Getenv(config.EnvURL), "hub base URL (default http://<http.addr>)")
-	tok := fs.String("token", "", "API token (default $SWITCHBOARD_TOKEN, the config's first admin, or the bootstrap token)")
-	cfgPath := fs.String("config", "", "config file (default $SWITCHBOARD_CONFIG)")
+	u, tok, cfgPath := clientFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usageError(err.Error())
 	}
@@ -36,7 +42,7 @@ func newClient(fs *flag.FlagSet, args []string) (*client, []string, error) {
 	if c.base == "" || c.token == "" {
 		cfg, err := config.Load(config.FilePath(*cfgPath, os.Environ()), os.Environ())
 		if err != nil {
-			return nil, nil, fmt.Errorf("configuration:\n%w", err)
+			return nil, nil, configError(err)
 		}
 		if c.base == "" {
 			c.base = "http://" + cfg.HTTP.Addr
@@ -77,15 +83,26 @@ func (c *client) do(method, path string, body any, out any) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if resp.StatusCode >= 300 {
 		var e struct{ Error, Message string }
-		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			return fmt.Errorf("%s %s: %s (%s)", method, path, e.Message, resp.Status)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		_ = json.Unmarshal(b, &e)
+		return httpError{status: resp.StatusCode, text: resp.Status, method: method, path: path, message: e.Message}
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)
 	}
 	return nil
+}
+
+// httpError is a hub's error answer.
+type httpError struct {
+	status                      int
+	text, method, path, message string
+}
+
+func (e httpError) Error() string {
+	if e.message != "" {
+		return fmt.Sprintf("%s %s: %s (%s)", e.method, e.path, e.message, e.text)
+	}
+	return fmt.Sprintf("%s %s: %s", e.method, e.path, e.text)
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -95,11 +112,14 @@ func printJSON(w io.Writer, v any) error {
 }
 
 // cli runs the verbs that talk to a running hub.
-func cli(args []string, w io.Writer) error {
+func cli(args []string, w, stderr io.Writer) error {
 	verb, sub := args[0], ""
 	rest := args[1:]
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		sub, rest = rest[0], rest[1:]
+	}
+	if sub == "" && verb != "channels" { // channels alone lists them
+		return usageError(verb + " needs a subcommand")
 	}
 	rest, bools := takeBoolFlags(rest, "force", "json")
 	// Flags may come before or after the positional arguments.
@@ -119,7 +139,7 @@ func cli(args []string, w io.Writer) error {
 	if handled, err := rightsCLI(verb, sub, rest, w); handled { // rights.go
 		return err
 	}
-	c, _, err := newClient(flag.NewFlagSet(verb, flag.ContinueOnError), flags)
+	c, _, err := newClient(newFlagSet(verb), flags)
 	if err != nil {
 		return err
 	}
@@ -168,11 +188,15 @@ func cli(args []string, w io.Writer) error {
 		}
 		return printJSON(w, out)
 	case "customers find":
-		if err := need(1, "TYPE:VALUE"); err != nil {
+		if err := need(1, "TYPE:VALUE (or a VALUE whose type is guessed)"); err != nil {
 			return err
 		}
+		ident, guessed := guessIdentity(pos[0]) // find.go
+		if guessed {
+			fmt.Fprintf(stderr, "switchboard: finding %s\n", ident)
+		}
 		var out any
-		if err := c.do("GET", "/api/v1/customers?identity="+url.QueryEscape(pos[0]), nil, &out); err != nil {
+		if err := c.do("GET", "/api/v1/customers?identity="+url.QueryEscape(ident), nil, &out); err != nil {
 			return err
 		}
 		return printJSON(w, out)
@@ -200,7 +224,7 @@ func cli(args []string, w io.Writer) error {
 		}
 		var out any
 		if err := c.do("POST", "/api/v1/merges/"+esc(pos[0])+"/undo", nil, &out); err != nil {
-			return err
+			return unmergeError(pos[0], err) // find.go
 		}
 		return printJSON(w, out)
 	case "customers erase":

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -49,7 +48,7 @@ func checkConfig(flagPath string) (*config.Config, error) {
 	path := config.FilePath(flagPath, env)
 	cfg, err := config.Check(path, env, sectionChecks, checkPluginSettings)
 	if err != nil {
-		return nil, fmt.Errorf("configuration:\n%w", err)
+		return nil, configError(err)
 	}
 	return cfg, nil
 }
@@ -114,18 +113,16 @@ func settingFiles(set map[string]string, where string) config.ValidationErrors {
 // configCmd runs `switchboard config check [FILE]`.
 func configCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintf(stderr, "switchboard: config needs a subcommand: check [FILE]\n\n%s", usage)
-		return 2
+		return usageOf(stderr, "config", "config needs a subcommand: check [FILE]")
 	}
-	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("config check")
 	cfgPath := fs.String("config", "", "config file (default $SWITCHBOARD_CONFIG)")
 	// FILE may come before or after the flags.
 	var pos []string
 	rest := args[1:]
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return 2
+			return usageOf(stderr, "config", "config check: "+err.Error())
 		}
 		if fs.NArg() == 0 {
 			break

@@ -28,16 +28,18 @@ import (
 // entry.created event arriving over server-sent events: the whole
 // ingest → queue → router → timeline → realtime path.
 func load(args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	channel := fs.String("channel", "api", "api channel to post to")
-	rate := fs.Int("rate", 0, "offered messages per second (0: as fast as possible)")
-	dur := fs.Duration("duration", 10*time.Second, "how long to send")
-	conc := fs.Int("concurrency", 64, "concurrent HTTP requests")
-	customers := fs.Int("customers", 1000, "distinct senders")
-	settle := fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events")
+	fs := newFlagSet("load")
+	o := loadFlags(fs)
+	channel, rate, dur, conc, customers, settle := o.channel, o.rate, o.dur, o.conc, o.customers, o.settle
+	redisAddrs := o.redis
 	c, _, err := newClient(fs, args)
 	if err != nil {
 		return err
+	}
+	// A channel that is not there (or not an api channel) fails now, not
+	// as a run of silently failed posts.
+	if err := c.checkAPIChannel(*channel); err != nil {
+		return fmt.Errorf("load: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -80,6 +82,12 @@ func load(args []string, w io.Writer) error {
 			mu.Unlock()
 		}
 	}()
+
+	cost, err := newCostMeter(ctx, c, *redisAddrs)
+	if err != nil {
+		return err
+	}
+	defer cost.close()
 
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 	target, err := newRawTarget(c.base, "/api/v1/channels/"+*channel+"/messages", c.token)
@@ -172,8 +180,46 @@ func load(args []string, w io.Writer) error {
 	fmt.Fprintf(w, "on timeline: %d of %d (%.0f/s over %s)\n", seen.Load(), accepted.Load(), float64(seen.Load())/total.Seconds(), total.Round(time.Millisecond))
 	fmt.Fprintf(w, "accept latency:   p50 %s  p99 %s\n", pct(accLat, 50), pct(accLat, 99))
 	fmt.Fprintf(w, "end-to-end latency (POST → entry.created event): p50 %s  p99 %s  max %s\n", pct(e2e, 50), pct(e2e, 99), pct(e2e, 100))
+	if accepted.Load() == 0 && n > 0 {
+		return fmt.Errorf("load: none of %d messages was accepted by channel %q", n, *channel)
+	}
+	cost.report(ctx, w, int(seen.Load()))
 	if seen.Load() < accepted.Load() {
 		return fmt.Errorf("%d accepted messages did not reach a timeline within %s", accepted.Load()-seen.Load(), *settle)
+	}
+	return nil
+}
+
+type loadOpts struct {
+	channel, redis        *string
+	rate, conc, customers *int
+	dur, settle           *time.Duration
+}
+
+// loadFlags defines load's own flags on fs (newClient adds --url, --token
+// and --config).
+func loadFlags(fs *flag.FlagSet) loadOpts {
+	return loadOpts{
+		channel:   fs.String("channel", "api", "api channel to post to"),
+		rate:      fs.Int("rate", 0, "offered messages per second (0: as fast as possible)"),
+		dur:       fs.Duration("duration", 10*time.Second, "how long to send"),
+		conc:      fs.Int("concurrency", 64, "concurrent HTTP requests"),
+		customers: fs.Int("customers", 1000, "distinct senders"),
+		settle:    fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events"),
+		redis:     fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)"),
+	}
+}
+
+// checkAPIChannel fails unless the hub has an api channel called name.
+func (c *client) checkAPIChannel(name string) error {
+	var ch struct {
+		Type string `json:"type"`
+	}
+	if err := c.do("GET", "/api/v1/channels/"+url.PathEscape(name), nil, &ch); err != nil {
+		return fmt.Errorf("channel %q: %w (name an api channel with --channel)", name, err)
+	}
+	if ch.Type != "api" {
+		return fmt.Errorf("channel %q is a %s channel; load posts to an api channel (--channel NAME)", name, ch.Type)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-hub/switchboard/internal/testenv"
 )
 
 // TestLoadCommand runs `switchboard load` against a real hub on each store
@@ -16,8 +18,13 @@ func TestLoadCommand(t *testing.T) {
 	eachStore(t, func(t *testing.T, sc string) {
 		addr := freeAddr(t)
 		p := start(t, writeConfig(t, sc, ""), addr)
-		out, err := exec.Command(binary(t), "load", "--url", p.base, "--token", adminToken, "--channel", "crm",
-			"--rate", "300", "--duration", "1s", "--customers", "7", "--concurrency", "8").CombinedOutput()
+		args := []string{"load", "--url", p.base, "--token", adminToken, "--channel", "crm",
+			"--rate", "300", "--duration", "1s", "--customers", "7", "--concurrency", "8"}
+		onRedis := strings.Contains(sc, "redis:")
+		if onRedis {
+			args = append(args, "--redis", testenv.RedisAddr())
+		}
+		out, err := exec.Command(binary(t), args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("load: %v\n%s", err, out)
 		}
@@ -39,6 +46,20 @@ func TestLoadCommand(t *testing.T) {
 		offered, _ := strconv.Atoi(o[1])
 		if seen != accepted || accepted != offered || accepted < 20 {
 			t.Errorf("report says %d offered, %d of %d on timeline; want every offered message accepted and on a timeline:\n%s", offered, seen, accepted, report)
+		}
+		// The cost per message (issue 23): the hub's CPU, and on Redis the
+		// commands it ran, with the append's script among them.
+		if !regexp.MustCompile(`hub CPU per message: \d+ µs`).MatchString(report) {
+			t.Errorf("no hub CPU per message in the report:\n%s", report)
+		}
+		if onRedis {
+			r := regexp.MustCompile(`redis per message: ([0-9.]+) commands/msg \(([^)]*)\); (\d+) B written/msg`).FindStringSubmatch(report)
+			if r == nil {
+				t.Fatalf("no Redis cost per message in the report:\n%s", report)
+			}
+			if n, _ := strconv.ParseFloat(r[1], 64); n < 1 || !strings.Contains(r[2], "xadd") {
+				t.Errorf("Redis commands per message %s (%s): want at least the queue's XADD per message:\n%s", r[1], r[2], report)
+			}
 		}
 		if !strings.Contains(report, "failed: 0") {
 			t.Errorf("report shows failures:\n%s", report)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,7 +34,7 @@ func pluginsCmd(args []string, w io.Writer) error {
 }
 
 func pluginsList(args []string, w io.Writer) error {
-	c, rest, err := newClient(flag.NewFlagSet("plugins list", flag.ContinueOnError), args)
+	c, rest, err := newClient(newFlagSet("plugins list"), args)
 	if err != nil {
 		return err
 	}
@@ -89,7 +88,7 @@ func (s settingFlags) Set(v string) error {
 }
 
 func pluginsTest(args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("plugins test", flag.ContinueOnError)
+	fs := newFlagSet("plugins test")
 	settings := settingFlags{}
 	fs.Var(settings, "set", "a plugin setting KEY=VALUE (repeatable)")
 	to := fs.String("to", "", "a recipient TYPE:VALUE the plugin can send to (checks Send)")

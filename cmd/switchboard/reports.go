@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,7 +72,7 @@ func reportsCmd(args []string, w io.Writer) error {
 		return usageError("reports needs a report: reports service [--group-by channel|team|agent] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--csv]")
 	}
 	args, bools := takeBoolFlags(args[1:], "csv", "json")
-	fs := flag.NewFlagSet("reports service", flag.ContinueOnError)
+	fs := newFlagSet("reports service")
 	fs.SetOutput(io.Discard)
 	group := fs.String("group-by", "channel", "channel, team or agent")
 	from := fs.String("from", "", "first day, YYYY-MM-DD (default 29 days before --to)")

@@ -41,7 +41,7 @@ func rightsCLI(verb, sub string, args []string, w io.Writer) (handled bool, err 
 	default:
 		return false, nil
 	}
-	fs := flag.NewFlagSet(verb+" "+sub, flag.ContinueOnError)
+	fs := newFlagSet(verb + " " + sub)
 	out := fs.String("o", "", "customers export: write the zip to this file")
 	dry := fs.Bool("dry-run", false, "retention run: report what would be deleted, delete nothing")
 	reason := fs.String("reason", "", "customers hold: why (kept with the hold)")
@@ -53,7 +53,7 @@ func rightsCLI(verb, sub string, args []string, w io.Writer) (handled bool, err 
 			rest, args = append(rest, args[0]), args[1:]
 			continue
 		}
-		probe := flag.NewFlagSet("", flag.ContinueOnError)
+		probe := newFlagSet("")
 		probe.SetOutput(io.Discard)
 		fs.VisitAll(func(f *flag.Flag) { probe.Var(f.Value, f.Name, f.Usage) })
 		probe.String("url", "", "")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -20,7 +19,7 @@ import (
 // messages best first with the matched words in [brackets]. Flags may
 // come before or after the query's words.
 func searchCmd(args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("search", flag.ContinueOnError)
+	fs := newFlagSet("search")
 	fs.SetOutput(io.Discard)
 	channel := fs.String("channel", "", "only this channel")
 	status := fs.String("status", "", "only conversations in this status (open, pending, snoozed, resolved)")
@@ -59,7 +58,7 @@ func searchCmd(args []string, w io.Writer) error {
 			v.Set(k, x)
 		}
 	}
-	c, _, err := newClient(flag.NewFlagSet("search", flag.ContinueOnError), clientArgs)
+	c, _, err := newClient(newFlagSet("search"), clientArgs)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,7 +31,6 @@ import (
 	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/search"
 	"github.com/switchboard-hub/switchboard/store"
-	"github.com/switchboard-hub/switchboard/store/blobs"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 	sbredis "github.com/switchboard-hub/switchboard/store/redis"
 	"github.com/switchboard-hub/switchboard/timeline"
@@ -65,7 +63,8 @@ func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 			c.Close()
 			return nil, fmt.Errorf("redis at %s: %w", strings.Join(r.Addrs, ","), err)
 		}
-		rs := sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log, AutoPipeline: true})
+		rs := sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log, AutoPipeline: true,
+			MinReplicasAck: r.MinReplicasAck, MinReplicasTimeout: r.MinReplicasTimeout.D()})
 		// Entries of an older version get their blob references once, so
 		// erasure keeps attachments another customer shares (issue 15).
 		bctx, bcancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -149,6 +148,12 @@ func blobDir(cfg *config.Config) string {
 	return "switchboard-blobs"
 }
 
+// newIngest builds the hub's one Sink (every channel and the api channel
+// deliver through it; demo seed uses the same in its own process).
+func newIngest(cfg *config.Config, st store.Store, dir *directory.Directory, clock store.Clock, m *router.Metrics) *router.Ingest {
+	return router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, m)
+}
+
 func routerChannels(cfg *config.Config) []directory.Channel {
 	out := make([]directory.Channel, 0, len(cfg.Channels))
 	for _, c := range cfg.Channels {
@@ -173,7 +178,7 @@ func routing(cfg *config.Config) router.Routing {
 }
 
 func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := newFlagSet("serve")
 	cfgPath := fs.String("config", "", "config file (default $SWITCHBOARD_CONFIG, or none: all defaults)")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
@@ -232,12 +237,19 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	convs := timeline.NewService(st, timeline.Options{Clock: clock, Logger: log, Teams: rtg.TeamMembers(), MaxOpenPerAgent: rtg.MaxOpenPerAgent, Webhooks: hooks.Outbox, Tracker: svcFigures,
 		Index: search.Indexer{Index: searchIndex}})
+	cals, err := businessCalendars(cfg) // automation.go
+	if err != nil {
+		return err
+	}
+	rules := &automation.Runner{En: automation.New(st, labels.New(st), automation.Options{Clock: clock, Teams: rtg.Teams, Calendars: cals}), Convs: convs, Logger: log}
+	convs.OnChange(rules) // issue 24: rules on agents' changes
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs,
-		Automation: &automation.Runner{En: automation.New(st, labels.New(st), automation.Options{Clock: clock}), Convs: convs, Logger: log}}) // issue 24
+		Automation: rules}) // issue 24
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
+	rules.Send = automaticReplies(out)
 	out.SetWebhooks(hooks.Outbox)
 	rt.Resolver().SetWebhooks(hooks.Outbox)
-	ingest := router.NewIngest(st, dir, cfg.Identity.DefaultRegion, clock, metrics)
+	ingest := newIngest(cfg, st, dir, clock, metrics)
 	reg.MustRegister(newQueueCollector(st), newChannelCounterCollector(st))
 	reg.MustRegister(router.NewAdoptionCollector(st, dir, clock))
 
@@ -245,7 +257,7 @@ func serve(args []string, stderr io.Writer) error {
 	for _, t := range cfg.Teams {
 		teams = append(teams, t.Name)
 	}
-	bl, err := blobs.Open(blobDir(cfg))
+	bl, err := openBlobs(ctx, cfg) // blobs.go
 	if err != nil {
 		return err
 	}
@@ -259,7 +271,7 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := inbox.New(inbox.Options{Plugins: pluginLister{pluginHost}, Store: st, Directory: dir, Ingest: ingest, Resolver: rt.Resolver(), Outbound: out, Conversations: convs,
-		Credentials: creds, APIKeys: apiKeys(cfg), Teams: teams, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Credentials: creds, APIKeys: apiKeys(cfg), Teams: teams, Calendars: cals, Gatherer: reg, Logger: log, Clock: clock, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Version: version, DefaultRegion: cfg.Identity.DefaultRegion, Testers: testers, Blobs: bl, PublicURL: cfg.HTTP.PublicURL,
 		TrustedProxies: proxies, SessionSecret: cfg.HTTP.SessionSecret,
 		BodyTimeout: cfg.HTTP.BodyTimeout.D(), UploadTimeout: cfg.HTTP.UploadTimeout.D(), WriteTimeout: cfg.HTTP.WriteTimeout.D(),
@@ -315,6 +327,16 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { runWebhooks(ctx, hooks, st, consumer, log) })
 	run(func() {
 		<-ctx.Done()
+		// Graceful stop (SIGTERM): /readyz says 503 first, for
+		// http.drain_delay while requests are still served; then the
+		// listener closes and in-flight requests finish. Leases and queue
+		// heartbeats are released as the workers stop (ctx), so other
+		// replicas take over at once.
+		srv.Drain()
+		if d := cfg.HTTP.DrainDelay.D(); d > 0 {
+			log.Info("draining: /readyz answers 503", "for", d)
+			time.Sleep(d)
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -63,7 +62,7 @@ func webhooksCmd(args []string, w io.Writer) error {
 		}
 		pos = append(pos, args[i])
 	}
-	c, _, err := newClient(flag.NewFlagSet("webhooks "+sub, flag.ContinueOnError), flags)
+	c, _, err := newClient(newFlagSet("webhooks "+sub), flags)
 	if err != nil {
 		return err
 	}

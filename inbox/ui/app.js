@@ -970,7 +970,13 @@
         const about = ' (' + (a.content_type || t('tl.file')) + ', ' + sbFmt.number(Math.ceil((a.size || 0) / 1024)) + ' KB)' + (a.omitted ? ' — ' + t('tl.notKept', { why: a.omitted }) : '');
         if (!a.sha256 || a.omitted) return el('li', { text: '📎 ' + a.name + about });
         // A download with safe headers (inbox/attachments.go), never shown in place.
-        return el('li', {}, '📎 ', el('a', { href: '/api/v1/entries/' + encodeURIComponent(e.id) + '/attachments/' + i, download: a.name || 'attachment', rel: 'noopener', text: a.name }), about);
+        const link = el('li', {}, '📎 ', el('a', { href: '/api/v1/entries/' + encodeURIComponent(e.id) + '/attachments/' + i, download: a.name || 'attachment', rel: 'noopener', text: a.name }), about);
+        // Raster images get a thumbnail (served inline only for these types).
+        if (/^image\/(png|jpeg|gif|webp)$/.test(a.content_type || '')) {
+          link.append(el('a', { class: 'att-thumb-link', href: '/api/v1/entries/' + encodeURIComponent(e.id) + '/attachments/' + i, download: a.name || 'attachment', 'aria-label': a.name },
+            el('img', { class: 'att-thumb', src: '/api/v1/entries/' + encodeURIComponent(e.id) + '/attachments/' + i + '?inline=1', alt: a.name, loading: 'lazy' })));
+        }
+        return link;
       })));
     }
     if (e.flags && e.flags.length) art.append(el('div', { class: 'muted small', text: t('tl.flags', { flags: e.flags.join(', ') }) }));
@@ -1019,7 +1025,8 @@
   $('composer').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const text = $('reply-text').value;
-    if (!text.trim() || !S.conv) return;
+    const withFiles = S.mode === 'reply' && window.sbComposerHasFiles && window.sbComposerHasFiles(); // files.js
+    if ((!text.trim() && !withFiles) || !S.conv) return;
     $('send').disabled = true;
     $('composer-error').textContent = '';
     try {
@@ -1028,7 +1035,9 @@
       if (S.mode === 'reply') {
         const body = { text };
         if ($('reply-channel').value) body.channel = $('reply-channel').value;
+        if (withFiles) body.attachments = await window.sbComposerAttachments();
         e = await api('POST', '/api/v1/conversations/' + id + '/messages', body);
+        document.dispatchEvent(new CustomEvent('sb-reply-sent', { detail: e })); // files.js
       } else {
         e = await api('POST', '/api/v1/conversations/' + id + '/notes', { text });
       }

@@ -12,11 +12,12 @@
 // Open fails with a clear error instead of corrupting data.
 //
 // Writes that arrive from many goroutines at once (Enqueue, Ack, AppendEntry,
-// BindIdentity, the Update* compare-and-swaps, ...) go through bbolt's
-// db.Batch, which coalesces concurrent commits into one transaction and one
-// fsync; functions passed to Batch may run more than once, so they only touch
-// the transaction and reset their results on every run, and in-memory state
-// is changed only after the commit succeeded.
+// BindIdentity, the Update* compare-and-swaps, ...) go through one committer
+// goroutine (commit.go) that runs every write waiting at that moment in one
+// transaction and one fsync, and answers each only once it is durable; the
+// functions it runs may run more than once, so they only touch the
+// transaction and reset their results on every run, and in-memory state is
+// changed only after the commit succeeded.
 //
 // Queue in-flight state (which items were handed out and when they become due
 // again) is kept in memory only: on Open every unacked item is ready for

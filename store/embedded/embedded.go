@@ -37,10 +37,6 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release the
 	// data directory (default 2s).
 	LockTimeout time.Duration
-	// BatchDelay is how long a write waits for concurrent writes to join its
-	// commit (bbolt MaxBatchDelay; default 1ms). Larger values coalesce more
-	// fsyncs under load at the cost of latency for a lone writer.
-	BatchDelay time.Duration
 }
 
 func (o *Options) defaults() {
@@ -53,9 +49,6 @@ func (o *Options) defaults() {
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 2 * time.Second
-	}
-	if o.BatchDelay <= 0 {
-		o.BatchDelay = time.Millisecond
 	}
 }
 
@@ -84,6 +77,8 @@ type Store struct {
 	events eventHub
 
 	figWrites figureWrites // AddFigures write ids (figures.go)
+
+	commits committer // group commits (commit.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -155,7 +150,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("embedded: open %s: %w", file, err)
 	}
-	db.MaxBatchDelay = opts.BatchDelay
 	s := &Store{
 		db:     db,
 		dir:    dir,
@@ -167,6 +161,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		clock0: opts.Clock(),
 		queues: map[string]*queueState{},
 	}
+	s.commits.kick = make(chan struct{}, 1)
 	s.events.subs = map[string]map[*subscriber]struct{}{}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		// A file written before blob references existed gets them from
@@ -189,6 +184,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("embedded: load queues: %w", err)
 	}
+	s.wg.Add(1)
+	go s.commitLoop()
 	return s, nil
 }
 
@@ -228,16 +225,6 @@ func (s *Store) Close() error {
 // ---- helpers -------------------------------------------------------------
 
 func (s *Store) now() time.Time { return s.clock() }
-
-// batch runs fn in a coalesced write transaction (may run fn more than once).
-func (s *Store) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.dbmu.RLock()
-	defer s.dbmu.RUnlock()
-	return s.db.Batch(fn)
-}
 
 // update runs fn in its own write transaction (exactly once on success).
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {

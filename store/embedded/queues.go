@@ -268,8 +268,7 @@ func max0(d time.Duration) time.Duration {
 func (s *Store) handOut(ctx context.Context, queue string, q *queueState, seqs []uint64) ([]store.Delivery, error) {
 	var out []store.Delivery
 	var gone []uint64
-	s.dbmu.RLock()
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
 		out, gone = out[:0], gone[:0]
 		b := tx.Bucket(qBucket(queue))
 		for _, seq := range seqs {
@@ -293,7 +292,6 @@ func (s *Store) handOut(ctx context.Context, queue string, q *queueState, seqs [
 		}
 		return nil
 	})
-	s.dbmu.RUnlock()
 	if err != nil {
 		// Leave them in flight: they are redelivered after ClaimAfter.
 		return nil, err

@@ -160,7 +160,6 @@ func (s *Store) Compact(ctx context.Context) error {
 		if oerr != nil {
 			return fmt.Errorf("embedded: compact: rename: %v; reopen: %w", err, oerr)
 		}
-		db.MaxBatchDelay = s.db.MaxBatchDelay
 		s.db = db
 		return fmt.Errorf("embedded: compact: %w", err)
 	}
@@ -172,7 +171,6 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("embedded: compact: reopen: %w", err)
 	}
-	db.MaxBatchDelay = s.db.MaxBatchDelay
 	s.db = db
 	return nil
 }

@@ -74,6 +74,11 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 	if err := s.addBlobRefs(ctx, e); err != nil {
 		return store.Entry{}, store.Conversation{}, false, err
 	}
+	if s.oneStep() { // standalone: one script for all of it (onestep.go)
+		if got, c, created, ok, err := s.appendOneStep(ctx, e, seen, fn, convOwner); ok {
+			return got, c, created, err
+		}
+	}
 	ownerKey := s.k.entryOwner(e.ID)
 	owner, recorded, err := s.createIfAbsent(ctx, ownerKey, convOwner)
 	if err != nil {

@@ -211,6 +211,9 @@ func (s *Store) withGroup(ctx context.Context, queue string, op func() error) er
 
 func (s *Store) Enqueue(ctx context.Context, queue string, payload []byte) (_ string, err error) {
 	defer opErr(&err, "enqueue on", queue)
+	if s.minAck > 0 {
+		return s.enqueueReplicated(ctx, queue, payload)
+	}
 	var id string
 	err = s.withGroup(ctx, queue, func() error {
 		var err error

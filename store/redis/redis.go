@@ -36,6 +36,13 @@ type Options struct {
 	// consumers (earlier processes) idle this long with nothing pending
 	// (default 1h).
 	PruneConsumersAfter time.Duration
+	// MinReplicasAck > 0: Enqueue (the point where a message is
+	// acknowledged) waits with WAIT until that many replicas of the
+	// stream's master have the item, for at most MinReplicasTimeout
+	// (default 100ms), and fails with store.ErrNotReplicated otherwise
+	// (replicas.go). 0 (the default): no WAIT.
+	MinReplicasAck     int
+	MinReplicasTimeout time.Duration
 }
 
 // Store is the Redis implementation of store.Store.
@@ -60,6 +67,10 @@ type Store struct {
 	holders hints
 
 	noSetNXGet atomic.Bool // the server refused SET NX GET (Redis < 7.0)
+	noOneStep  atomic.Bool // the server refused the one-step append (onestep.go)
+
+	minAck        int           // Options.MinReplicasAck
+	minAckTimeout time.Duration // Options.MinReplicasTimeout
 }
 
 var _ store.Store = (*Store)(nil)
@@ -112,6 +123,10 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Store{c: client, k: keys{p: opts.Prefix}, q: opts.Queue, now: opts.Clock,
 		log: opts.Logger.With("store", "redis"), ctx: ctx, stop: stop, pruneAfter: opts.PruneConsumersAfter}
+	s.minAck, s.minAckTimeout = opts.MinReplicasAck, opts.MinReplicasTimeout
+	if s.minAck > 0 && s.minAckTimeout <= 0 {
+		s.minAckTimeout = minAckTimeoutDefault
+	}
 	if opts.AutoPipeline {
 		s.ap = newAutoPipeline(client)
 		client.AddHook(s.ap)
@@ -316,6 +331,7 @@ func opErr(err *error, what ...string) {
 	case nil, store.ErrNotFound, store.ErrConflict, store.ErrLeaseHeld:
 		return
 	}
+
 	var ce callerError
 	if errors.As(e, &ce) {
 		*err = ce.err

@@ -1,0 +1,81 @@
+package router_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/directory"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// fullQueue is a store whose outbound queue refuses every item.
+type fullQueue struct{ store.Store }
+
+var errQueueFull = errors.New("outbound queue refuses (injected)")
+
+func (q fullQueue) Enqueue(ctx context.Context, queue string, b []byte) (string, error) {
+	if queue == store.QueueOutbound {
+		return "", errQueueFull
+	}
+	return q.Store.Enqueue(ctx, queue, b)
+}
+
+// TestRefusedReplyLeavesTheConversationOpen: a reply the hub does not
+// accept (a channel that is not sending, no address for the customer on
+// that channel, a queue that refuses it) never moves its conversation to
+// pending; an accepted one does.
+func TestRefusedReplyLeavesTheConversationOpen(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
+			{Name: "text", Type: "sms", Phase: store.PhaseLive}, {Name: "quiet", Type: "email", Phase: store.PhaseShadow}}, store.SystemClock, nil)
+		rt := router.New(st, dir, router.Options{})
+		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+		m, err := in.Prepare(connectors.Message{Channel: "mail", ProviderID: "p-1", Text: "hi", OccurredAt: time.Now().UTC(),
+			Identities: []connectors.Identity{{Type: connectors.Email, Value: "ann@example.com", Verified: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Process(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		e, err := st.GetEntry(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := func() string {
+			c, err := st.GetConversation(ctx, e.ConversationID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.Status
+		}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		refusing := router.NewOutbound(fullQueue{st}, dir, store.SystemClock, log, nil, rt.Conversations())
+		for _, r := range []struct {
+			name string
+			out  *router.Outbound
+			ch   string
+		}{{"queue refuses", refusing, ""}, {"shadow channel", refusing, "quiet"}, {"no phone for sms", refusing, "text"}} {
+			if _, err := r.out.Reply(ctx, e.ConversationID, "alice", r.ch, "on it"); err == nil {
+				t.Fatalf("%s: reply accepted", r.name)
+			}
+			if s := status(); s != store.StatusOpen {
+				t.Fatalf("%s: a refused reply moved the conversation to %s", r.name, s)
+			}
+		}
+		ok := router.NewOutbound(st, dir, store.SystemClock, log, nil, rt.Conversations())
+		if _, err := ok.Reply(ctx, e.ConversationID, "alice", "", "on it"); err != nil {
+			t.Fatal(err)
+		}
+		if s := status(); s != store.StatusPending {
+			t.Fatalf("an accepted reply left the conversation %s", s)
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/store"
+)
+
+// One step for an inbound message's store work on a standalone Redis
+// (issue 23). On a Cluster, AppendToConversation is three round trips: the
+// entry id's dedupe record ({e:ID}, create-if-absent), then the activity
+// index member ({convs}) pipelined with the append script (customer's tag),
+// then the old member's removal; the three live in different slots. A
+// standalone server (or Sentinel's master) has no slots, so one script does
+// all of it atomically: one command sent instead of four, and one wait
+// instead of three. The index needs no add-before/remove-after ordering
+// there: nothing can see it half done.
+//
+// Anything unusual leaves it for the Cluster path, which handles every
+// case: a dedupe record naming another customer, a change of the SLA
+// due-time index, or a server that refuses the script.
+
+// appendInOneStep is appendToConversation plus the dedupe record and the
+// activity index.
+// KEYS[1..4] as appendToConversation's, KEYS[5] the entry id's dedupe
+// record, KEYS[6] the activity index.
+// ARGV[1..9] as appendToConversation's; ARGV[10] the customer (the dedupe
+// record's value), ARGV[11] the conversation's new activity member,
+// ARGV[12] its current one.
+// Returns appendToConversation's replies, and {3, owner} when the dedupe
+// record names another customer (nothing written). The dedupe record is
+// written with the entry, or when the entry already exists (as the
+// Cluster path leaves it).
+var appendInOneStep = goredis.NewScript(conversationHelpers + `
+local o = redis.call('GET', KEYS[5])
+if o and o ~= ARGV[10] then return {3, o} end
+local e = redis.call('HGET', KEYS[3], ARGV[7])
+if e then
+  if not o then redis.call('SET', KEYS[5], ARGV[10]) end
+  return {0, e}
+end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur ~= ARGV[2] then return {2, cur} end
+if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
+if not o then redis.call('SET', KEYS[5], ARGV[10]) end
+redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[4], 0, ARGV[9])
+redis.call('ZADD', KEYS[6], 0, ARGV[11])
+if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
+return {1, ''}
+`)
+
+// oneStep reports whether AppendToConversation may take the one-step path:
+// a standalone server that has not refused the script.
+func (s *Store) oneStep() bool {
+	return !s.sharded() && !s.noOneStep.Load()
+}
+
+// appendOneStep is AppendToConversation on a standalone server, for the
+// conversation id whose owner is convOwner. ok false: nothing was decided,
+// take the Cluster path (which may find the dedupe record this call wrote
+// for the same customer: that is its create-if-absent's answer too).
+func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, convOwner string) (_ store.Entry, _ store.Conversation, _ bool, ok bool, err error) {
+	id := e.ConversationID
+	e.CustomerID = convOwner
+	keys := []string{s.k.conversations(convOwner), s.k.threads(convOwner), s.k.entries(convOwner), s.k.timeline(convOwner),
+		s.k.entryOwner(e.ID), s.k.conversationIndex()}
+	var old string
+	var before store.Conversation
+	if seen.ID == id && seen.CustomerID == convOwner {
+		old, before = marshal(seen), seen
+	} else {
+		raw, err := s.c.HGet(ctx, keys[0], id).Result()
+		if isNil(err) {
+			return store.Entry{}, store.Conversation{}, false, false, nil // the Cluster path says ErrNotFound
+		}
+		if err != nil {
+			return store.Entry{}, store.Conversation{}, false, true, err
+		}
+		if err := unmarshal(raw, &before); err != nil {
+			return store.Entry{}, store.Conversation{}, false, true, err
+		}
+		old = raw
+	}
+	entry := marshal(e)
+	for i := 0; i < maxCAS; i++ {
+		c, err := nextConversation(before, id, fn)
+		if err != nil {
+			return store.Entry{}, store.Conversation{}, false, true, err
+		}
+		if s.dueMember(c) != s.dueMember(before) {
+			return store.Entry{}, store.Conversation{}, false, false, nil
+		}
+		args := append(conversationArgs(old, before, c), e.ID, entry, e.SortKey(), convOwner, s.activityMember(c), s.activityMember(before))
+		r, err := appendInOneStep.Run(ctx, s.c, keys, args...).Slice()
+		if err != nil {
+			if ctx.Err() == nil && !isNil(err) && isScriptRefused(err) {
+				s.noOneStep.Store(true)
+				s.log.Warn("store/redis: the one-step append was refused; using the Cluster path", "err", err)
+				return store.Entry{}, store.Conversation{}, false, false, nil
+			}
+			return store.Entry{}, store.Conversation{}, false, true, err
+		}
+		if len(r) != 2 {
+			return store.Entry{}, store.Conversation{}, false, true, fmt.Errorf("store/redis: unexpected script reply %v", r)
+		}
+		code, _ := r[0].(int64)
+		raw, _ := r[1].(string)
+		switch code {
+		case 1:
+			return e, c, true, true, nil
+		case 0:
+			var got store.Entry
+			return got, store.Conversation{}, false, true, unmarshal(raw, &got)
+		case -1:
+			return store.Entry{}, store.Conversation{}, false, true, store.ErrConflict
+		case 3:
+			return store.Entry{}, store.Conversation{}, false, false, nil // another customer's id: the Cluster path
+		}
+		if raw == "" {
+			s.owners.drop(id)
+			return store.Entry{}, store.Conversation{}, false, true, store.ErrNotFound
+		}
+		before = store.Conversation{}
+		if err := unmarshal(raw, &before); err != nil {
+			return store.Entry{}, store.Conversation{}, false, true, err
+		}
+		old = raw
+		if err := ctx.Err(); err != nil {
+			return store.Entry{}, store.Conversation{}, false, true, err
+		}
+	}
+	return store.Entry{}, store.Conversation{}, false, true, store.ErrConflict
+}
+
+// isScriptRefused: the server will not run the one-step script at all (no
+// scripting allowed, or keys of several slots refused: a proxy or a
+// Cluster node behind a plain client), as opposed to a failed call.
+func isScriptRefused(err error) bool {
+	m := err.Error()
+	for _, s := range []string{"NOPERM", "unknown command", "CROSSSLOT", "non local key", "not allowed"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -31,6 +31,7 @@ var dynamicKeys = map[string][]string{
 	"phase.":   {"off", "shadow", "pilot", "live"},
 	"queue.":   {"ingest", "outbound"},
 	"consent.": {"opt_in", "opt_out"},
+	"ident.":   {"email", "phone"},
 	"conn.":    {"live", "reconnecting"},
 }
 

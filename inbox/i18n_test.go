@@ -31,6 +31,7 @@ var dynamicKeys = map[string][]string{
 	"phase.":   {"off", "shadow", "pilot", "live"},
 	"queue.":   {"ingest", "outbound"},
 	"consent.": {"opt_in", "opt_out"},
+	"ident.":   {"email", "phone"},
 	"conn.":    {"live", "reconnecting"},
 }
 
@@ -88,7 +89,8 @@ func uiKeys(t *testing.T) map[string]string {
 	files, _ := filepath.Glob(filepath.Join("ui", "*.js"))
 	html, _ := filepath.Glob(filepath.Join("ui", "*.html"))
 	keys := map[string]string{}
-	for _, f := range append(files, html...) {
+	files = append(append(files, html...), "ui.go") // ui.go: the 403 page
+	for _, f := range files {
 		base := filepath.Base(f)
 		if strings.HasPrefix(base, "lang-") || base == "i18n.js" {
 			continue

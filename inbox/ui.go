@@ -151,10 +151,13 @@ func (s *Server) mountUI() {
 	})
 }
 
+// forbiddenPage is in the agent's language: the inbox's catalogues
+// (i18n.js, langs.js) fill in its data-i18n texts.
 var forbiddenPage = template.Must(template.New("403").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Admins only · Switchboard</title><link rel="stylesheet" href="/ui/app.css"></head>
-<body class="forbidden"><main><h1>Admins only</h1><p>You are signed in as {{.}}, an agent. Channels and phases are managed by admins.</p>
-<p><a href="/">Back to the inbox</a></p></main></body></html>`))
+<title>Admins only · Switchboard</title><link rel="stylesheet" href="/ui/app.css">
+<script src="/ui/i18n.js" defer></script><script src="/ui/langs.js" defer></script></head>
+<body class="forbidden"><main><h1 data-i18n="forbidden.title">Admins only</h1><p><span data-i18n="forbidden.signedInAs">You are signed in as</span> {{.}}<span data-i18n="forbidden.agent">, an agent. Channels and phases are managed by admins.</span></p>
+<p><a href="/" data-i18n="forbidden.back">Back to the inbox</a></p></main></body></html>`))
 
 // ---- the inbox list ---------------------------------------------------------
 

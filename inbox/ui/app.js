@@ -583,7 +583,7 @@
     const ids = clear($('cust-ids'));
     for (const i of c.identities) {
       ids.append(el('li', { class: 'id' },
-        el('span', { class: 'id-type', text: i.type }),
+        el('span', { class: 'id-type', text: i.type === 'email' || i.type === 'phone' ? t('ident.' + i.type) : i.type }),
         el('span', { class: 'id-value', text: i.value }),
         i.verified ? el('span', { class: 'mark verified', title: t('ident.verifiedTitle'), text: '✓ ' + t('ident.verified') })
           : el('span', { class: 'mark claimed', title: t('ident.claimedTitle'), text: t('ident.claimed') }),

@@ -340,4 +340,8 @@ sbCatalogue('en', 'English', {
   'files.too_large': '{name} is too large: one file may be at most {max}.',
   'files.total_too_large': '{name} was not added: the files of one reply may be at most {max} together.',
   'files.unreadable': '{name} could not be read.',
+  'forbidden.title': 'Admins only',
+  'forbidden.signedInAs': 'You are signed in as',
+  'forbidden.agent': ', an agent. Channels and phases are managed by admins.',
+  'forbidden.back': 'Back to the inbox',
 });

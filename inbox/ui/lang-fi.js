@@ -340,4 +340,8 @@ sbCatalogue('fi', 'Suomi', {
   'files.too_large': '{name} on liian suuri: yksi tiedosto voi olla enintään {max}.',
   'files.total_too_large': '{name} jätettiin pois: yhden vastauksen tiedostot voivat olla yhteensä enintään {max}.',
   'files.unreadable': 'Tiedostoa {name} ei voitu lukea.',
+  'forbidden.title': 'Vain ylläpitäjille',
+  'forbidden.signedInAs': 'Olet kirjautunut käyttäjänä',
+  'forbidden.agent': ', asiakaspalvelija. Kanavia ja niiden vaiheita hallitsevat ylläpitäjät.',
+  'forbidden.back': 'Takaisin saapuneisiin',
 });

@@ -110,7 +110,7 @@
   input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(run, 200); });
   form.addEventListener('submit', (ev) => { ev.preventDefault(); clearTimeout(timer); run(); });
   input.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape') { close(); input.blur(); }
+    if (ev.key === 'Escape') { close(); input.blur(); ev.stopPropagation(); } // only the results close
     if (ev.key === 'ArrowDown') { const f = panel.querySelector('.search-hit'); if (f) { f.focus(); ev.preventDefault(); } }
   });
   panel.addEventListener('click', (ev) => open(ev.target.closest('.search-hit')));
@@ -118,7 +118,7 @@
     const li = ev.target.closest('.search-hit');
     if (!li) return;
     if (ev.key === 'Enter') { open(li); ev.preventDefault(); }
-    if (ev.key === 'Escape') { close(); input.focus(); }
+    if (ev.key === 'Escape') { close(); input.focus(); ev.stopPropagation(); }
     if (ev.key === 'ArrowDown' && li.nextElementSibling) { li.nextElementSibling.focus(); ev.preventDefault(); }
     if (ev.key === 'ArrowUp') { (li.previousElementSibling || input).focus(); ev.preventDefault(); }
   });

@@ -129,12 +129,19 @@ func TestDemoSeedAndTheInboxEdgesInARealBrowser(t *testing.T) {
 	}
 
 	// The README's screenshot: the demo data, one conversation open.
-	br.do("alice", "click", map[string]any{"selector": "#conv-list .item:nth-child(2)"})
-	br.do("alice", "waitText", map[string]any{"selector": "#conv-name", "text": shown[1]})
+	// The README's screenshot shows a customer waiting for an answer (a pending
+	// conversation) with the demo data around it.
+	k := slices.IndexFunc(br.strings("alice", "attrs", map[string]any{"selector": "#conv-list .item .pill", "attr": "class"}),
+		func(c string) bool { return strings.Contains(c, "st-pending") })
+	if k < 0 || k+2 >= len(shown) {
+		k = 1
+	}
+	br.do("alice", "click", map[string]any{"selector": fmt.Sprintf("#conv-list .item:nth-child(%d)", k+1)})
+	br.do("alice", "waitText", map[string]any{"selector": "#conv-name", "text": shown[k]})
 	br.do("alice", "waitFor", map[string]any{"selector": "#tl-entries .entry"})
 	shot := filepath.Join(art, "inbox-demo.png")
 	br.do("alice", "screenshot", map[string]any{"path": shot})
-	if os.Getenv("SWITCHBOARD_UPDATE_SCREENSHOTS") != "" { // regenerate docs/inbox.png (README, docs/UI.md)
+	if os.Getenv("UPDATE_SCREENSHOTS") != "" { // regenerate docs/inbox.png (README, docs/UI.md)
 		b, err := os.ReadFile(shot)
 		if err != nil {
 			t.Fatal(err)
@@ -151,22 +158,22 @@ func TestDemoSeedAndTheInboxEdgesInARealBrowser(t *testing.T) {
 	if sel := br.strings("alice", "attrs", map[string]any{"selector": `#conv-list .item[aria-selected="true"] .who`, "attr": "class"}); len(sel) != 1 {
 		t.Fatalf("%d rows are aria-selected, want the open one", len(sel))
 	}
-	if open := br.strings("alice", "texts", map[string]any{"selector": `#conv-list .item[aria-selected="true"] .who`}); open[0] != shown[1] {
-		t.Fatalf("the selected row is %q, want the open conversation %q", open[0], shown[1])
+	if open := br.strings("alice", "texts", map[string]any{"selector": `#conv-list .item[aria-selected="true"] .who`}); open[0] != shown[k] {
+		t.Fatalf("the selected row is %q, want the open conversation %q", open[0], shown[k])
 	}
 	cursor := br.strings("alice", "texts", map[string]any{"selector": "#conv-list .item.sel .who"})
-	if len(cursor) != 1 || cursor[0] != shown[3] {
-		t.Fatalf("cursor after j j from the second row: %q, want %q", cursor, shown[3])
+	if len(cursor) != 1 || cursor[0] != shown[k+2] {
+		t.Fatalf("cursor after j j from the open row: %q, want %q", cursor, shown[k+2])
 	}
 	bgs := br.strings("alice", "styles", map[string]any{"selector": "#conv-list .item", "prop": "backgroundColor"})
-	plain := bgs[0]
+	plain := bgs[(k+1)%len(bgs)]
 	tinted := 0
 	for _, bg := range bgs {
 		if bg != plain {
 			tinted++
 		}
 	}
-	if tinted != 1 || bgs[1] == plain {
+	if tinted != 1 || bgs[k] == plain {
 		t.Fatalf("row backgrounds %q: want exactly one tinted row, the open one", bgs)
 	}
 	if ring := br.strings("alice", "styles", map[string]any{"selector": "#conv-list .item.sel", "prop": "outlineStyle"}); ring[0] == "none" {
@@ -258,6 +265,7 @@ func TestDemoSeedAndTheInboxEdgesInARealBrowser(t *testing.T) {
 		t.Fatalf("the empty Mine view says %q", empty[0])
 	}
 	br.do("alice", "click", map[string]any{"selector": "#logout"})
+	br.do("alice", "waitText", map[string]any{"selector": "#login-error", "text": "Signed out"}) // the fresh page after signing out
 	br.signIn("alice", base, "alice", uiAlicePW)
 	if v := br.strings("alice", "attrs", map[string]any{"selector": "#f-view button.on", "attr": "data-view"}); len(v) != 1 || v[0] != "mine" {
 		t.Fatalf("after signing in again alice's view is %q, want her choice (mine)", v)

@@ -120,22 +120,27 @@ var (
 		"García", "Okafor", "Lindqvist", "Schmidt", "Nakamura", "Rossi", "Patel", "Dubois", "Novak", "Andersen"}
 	demoDomains = []string{"example.com", "example.fi", "example.org", "example.net"}
 	demoPhones  = []string{"+358 40 %03d %04d", "+358 50 %03d %04d", "+358 44 %03d %04d", "+46 70 %03d %04d", "+49 151 %03d %04d"}
-	demoTopics  = []struct{ subject, text, label string }{
-		{"Parcel not arrived", "Hi, my order 48213 was supposed to arrive on Tuesday but the tracking has not moved since Monday. Can you check?", "delivery"},
-		{"Double charge", "I was charged twice for invoice 2024-1187. Could you refund the second payment?", "billing"},
-		{"Return a jacket", "The jacket I ordered is one size too small. How do I return it and get the right size?", "returns"},
-		{"Change delivery slot", "Could you move my delivery to Friday afternoon? I am away on Thursday.", "delivery"},
-		{"Laskun eräpäivä", "Hei! Voisinko saada lisäaikaa laskun 55120 maksamiseen? Eräpäivä on huomenna.", "billing"},
-		{"Paketti hukassa", "Tilaukseni 77341 piti tulla Postiin eilen, mutta seurantakoodi ei löydy. Mitä teen?", "delivery"},
-		{"Vaihto", "Kengät ovat liian pienet, voinko vaihtaa ne numeroa isompiin?", "returns"},
-		{"Contract renewal", "Our service contract ends next month. Can we renew it with the same terms?", "vip"},
-		{"Wrong item", "I received a blue kettle instead of the black one I ordered.", "returns"},
-		{"Address update", "Please update my billing address to Hämeenkatu 12 B 7, 33100 Tampere.", "billing"},
-	}
-	demoReplies = []string{
-		"Called the customer: the courier has the parcel, new delivery on Friday. Waiting for them to confirm.",
-		"Soitin asiakkaalle, hyvitys tehty. Odotetaan vahvistusta.",
-		"Sent a prepaid return label; the exchange ships when the parcel arrives.",
+	demoTopics  = []struct{ subject, text, label, note string }{
+		{"Parcel not arrived", "Hi, my order 48213 was supposed to arrive on Tuesday but the tracking has not moved since Monday. Can you check?", "delivery",
+			"Asked the courier: the parcel is at the depot, delivery tomorrow. Told the customer."},
+		{"Double charge", "I was charged twice for invoice 2024-1187. Could you refund the second payment?", "billing",
+			"Refund of the second payment approved; it shows on the card in 3-5 days."},
+		{"Return a jacket", "The jacket I ordered is one size too small. How do I return it and get the right size?", "returns",
+			"Sent a prepaid return label; the exchange ships when the parcel arrives."},
+		{"Change delivery slot", "Could you move my delivery to Friday afternoon? I am away on Thursday.", "delivery",
+			"Moved the delivery to Friday 12-16 in the courier's portal."},
+		{"Laskun eräpäivä", "Hei! Voisinko saada lisäaikaa laskun 55120 maksamiseen? Eräpäivä on huomenna.", "billing",
+			"Eräpäivää siirretty kahdella viikolla, asiakkaalle vahvistettu."},
+		{"Paketti hukassa", "Tilaukseni 77341 piti tulla Postiin eilen, mutta seurantakoodi ei löydy. Mitä teen?", "delivery",
+			"Seurantakoodi oli väärin; oikea lähetetty asiakkaalle."},
+		{"Vaihto", "Kengät ovat liian pienet, voinko vaihtaa ne numeroa isompiin?", "returns",
+			"Vaihto sovittu, palautuslappu lähetetty sähköpostilla."},
+		{"Contract renewal", "Our service contract ends next month. Can we renew it with the same terms?", "vip",
+			"Renewal offer sent with the same terms; waiting for their signature."},
+		{"Wrong item", "I received a blue kettle instead of the black one I ordered.", "returns",
+			"The black kettle ships today; the customer keeps the blue one."},
+		{"Address update", "Please update my billing address to Hämeenkatu 12 B 7, 33100 Tampere.", "billing",
+			"Billing address updated in the ERP."},
 	}
 )
 
@@ -202,7 +207,7 @@ func (d *demo) customer(ctx context.Context, i int) (int, error) {
 			continue // a shadow channel's message: on the timeline, in no conversation
 		}
 		started++
-		if err := d.arrange(ctx, e, topic.label, i+k); err != nil {
+		if err := d.arrange(ctx, e, topic.label, topic.note, i+k); err != nil {
 			return started, err
 		}
 	}
@@ -211,7 +216,7 @@ func (d *demo) customer(ctx context.Context, i int) (int, error) {
 
 // arrange gives conversation of e a state: j picks it, so a seeded hub has
 // every status, assigned and unassigned work, labels and agents' replies.
-func (d *demo) arrange(ctx context.Context, e store.Entry, label string, j int) error {
+func (d *demo) arrange(ctx context.Context, e store.Entry, label, note string, j int) error {
 	ch := timeline.Change{AddLabels: []string{label}}
 	if j%5 == 0 && label != "vip" {
 		ch.AddLabels = append(ch.AddLabels, "vip")
@@ -228,7 +233,7 @@ func (d *demo) arrange(ctx context.Context, e store.Entry, label string, j int) 
 	}
 	switch j % 6 {
 	case 1, 4: // answered: waiting for the customer
-		if err := d.answered(ctx, e, demoReplies[j%len(demoReplies)]); err != nil {
+		if err := d.answered(ctx, e, note); err != nil {
 			return err
 		}
 	case 2: // snoozed until tomorrow morning
@@ -237,7 +242,7 @@ func (d *demo) arrange(ctx context.Context, e store.Entry, label string, j int) 
 			return err
 		}
 	case 5: // answered and resolved
-		if err := d.answered(ctx, e, demoReplies[j%len(demoReplies)]); err != nil {
+		if err := d.answered(ctx, e, note); err != nil {
 			return err
 		}
 		if _, err := d.convs.Resolve(ctx, e.ConversationID, "demo"); err != nil {

@@ -297,6 +297,13 @@
     for (const tm of teams) ft.append(el('option', { value: tm, text: tm }));
     const fc = $('f-channel');
     for (const c of S.channels) fc.append(el('option', { value: c.name, 'data-type': c.type, text: c.name + ' (' + chanLabel(c.type) + ')' }));
+    for (const c of S.channels) fc.append(el('option', { value: c.name, text: c.name + ' (' + (CHANNEL_LABEL[c.type] || c.type) + ')' }));
+    // The view with work in it (issue 19): Unassigned for agents, All for
+    // admins, unless the agent chose one before (remembered per agent).
+    const viewKey = 'sb.view.' + S.me.name;
+    let chosen = null;
+    try { chosen = localStorage.getItem(viewKey); } catch (e) { /* storage unavailable */ }
+    S.filter.view = chosen || (S.me.role === 'admin' ? 'all' : 'unassigned');
     const saved = (() => { try { return JSON.parse(sessionStorage.getItem('sb.filter') || 'null'); } catch (e) { return null; } })();
     if (saved) Object.assign(S.filter, saved);
     const sync = () => {
@@ -312,6 +319,7 @@
       const b = ev.target.closest('button');
       if (!b) return;
       S.filter.view = b.dataset.view;
+      try { localStorage.setItem(viewKey, S.filter.view); } catch (e) { /* storage unavailable */ }
       sync();
       loadList();
     });
@@ -323,9 +331,9 @@
     sync();
   }
 
-  function listQuery(before) {
+  function listQuery(before, view) {
     const q = new URLSearchParams();
-    const f = S.filter;
+    const f = Object.assign({}, S.filter, view ? { view } : {});
     if (f.view === 'mine') q.set('assignee', 'me');
     if (f.view === 'unassigned') q.set('assignee', '-');
     if (f.view === 'team' && f.team) q.set('team', f.team);
@@ -349,7 +357,31 @@
       S.sel = Math.max(0, S.list.findIndex((c) => c.id === (selID || (S.conv && S.conv.id))));
       if (!S.list.length) S.sel = -1;
       renderList();
+      if (!S.list.length) explainEmpty(seq);
     } catch (e) { fail(e); }
+  }
+
+  // explainEmpty says why the view is empty (issue 19): where the work
+  // with the same filters is instead.
+  async function explainEmpty(seq) {
+    const p = $('list-empty');
+    const view = S.filter.view;
+    const other = view === 'unassigned' ? 'mine' : view === 'mine' ? 'unassigned' : '';
+    let text = view === 'unassigned' ? t('list.emptyUnassigned') : view === 'mine' ? t('list.emptyMine') : t('list.emptyFilters');
+    if (other) {
+      try {
+        const r = await api('GET', listQuery('', other));
+        if (seq !== S.listSeq) return;
+        const n = r.conversations.length + (r.next ? '+' : '');
+        if (r.conversations.length) {
+          const key = 'list.elsewhere.' + other + (n === 1 ? '.one' : '');
+          text += '; ' + t(key, { n });
+        } else {
+          text += '; ' + t('list.elsewhere.none');
+        }
+      } catch (e) { /* the plain reason stands */ }
+    }
+    if (seq === S.listSeq) p.textContent = text;
   }
   const refreshList = () => loadList(false);
   // scheduleListRefresh refreshes the list at most every 250 ms however
@@ -393,8 +425,13 @@
       const ch = S.byChannel[c.channel];
       const wait = waiting(c);
       const li = el('li', {
+        // One selection (issue 19): the open conversation is the selected
+        // row; the keyboard cursor (.sel) is only a focus ring on it or on
+        // the row Enter would open.
         class: 'item' + (i === S.sel ? ' sel' : '') + (S.conv && S.conv.id === c.id ? ' open' : ''),
         'data-id': c.id, id: 'conv-item-' + i, role: 'option', 'aria-selected': i === S.sel ? 'true' : 'false',
+        id: 'conv-item-' + i,
+        'data-id': c.id, role: 'option', 'aria-selected': S.conv && S.conv.id === c.id ? 'true' : 'false',
         onclick: () => { S.sel = i; openConversation(c.id); },
       },
       icon(c.channel_type || (ch && ch.type), c.channel + ' · ' + chanLabel(c.channel_type || '')),
@@ -419,10 +456,8 @@
     if (!S.list.length) return;
     S.sel = Math.min(S.list.length - 1, Math.max(0, S.sel + d));
     const items = $('conv-list').children;
-    for (let i = 0; i < items.length; i++) {
-      items[i].classList.toggle('sel', i === S.sel);
-      items[i].setAttribute('aria-selected', i === S.sel ? 'true' : 'false');
-    }
+    for (let i = 0; i < items.length; i++) items[i].classList.toggle('sel', i === S.sel);
+    $('conv-list').setAttribute('aria-activedescendant', 'conv-item-' + S.sel);
     if (items[S.sel]) items[S.sel].scrollIntoView({ block: 'nearest' });
     markActive();
   }
@@ -469,7 +504,13 @@
         closeMove();
       }
       S.conv = conv;
-      for (const li of $('conv-list').children) li.classList.toggle('open', li.dataset.id === id);
+      const items = [...$('conv-list').children];
+      for (const li of items) {
+        li.classList.toggle('open', li.dataset.id === id);
+        li.setAttribute('aria-selected', li.dataset.id === id ? 'true' : 'false');
+      }
+      const at = items.findIndex((li) => li.dataset.id === id);
+      if (at >= 0) { S.sel = at; for (const li of items) li.classList.toggle('sel', li === items[at]); }
       $('conv-empty').hidden = true;
       $('conv').hidden = false;
       $('inbox-view').classList.add('has-conv'); // narrow screens show the conversation instead of the list
@@ -557,8 +598,41 @@
     const v = $('act-snooze-until').value;
     const d = v ? new Date(v) : new Date(Date.now() + 24 * 3600 * 1000);
     if (isNaN(d) || d <= new Date()) { toast(t('conv.snoozeFuture'), true); return; }
+    const d = v ? new Date(v) : null;
+    if (!d || isNaN(d) || d <= new Date()) { toast(t('snooze.future'), true); return; }
     patch({ status: 'snoozed', snoozed_until: d.toISOString() });
   });
+  // Snooze presets (issue 19), in the agent's (the browser's) time zone;
+  // "Custom…" shows the date-time picker and its Snooze button.
+  const snoozePresets = {
+    hour: () => new Date(Date.now() + 3600 * 1000),
+    tomorrow: () => { const d = new Date(); d.setDate(d.getDate() + 1); d.setHours(9, 0, 0, 0); return d; },
+    monday: () => { const d = new Date(); d.setDate(d.getDate() + (((8 - d.getDay()) % 7) || 7)); d.setHours(9, 0, 0, 0); return d; },
+  };
+  function setupSnooze() {
+    const pick = el('select', { id: 'act-snooze-pick', 'aria-label': t('snooze.label') });
+    const fill = () => {
+      clear(pick).append(el('option', { value: '', text: t('snooze.label') }));
+      for (const k of ['hour', 'tomorrow', 'monday']) {
+        const at = snoozePresets[k]();
+        pick.append(el('option', { value: k, text: t('snooze.' + k) + (k === 'hour' ? '' : ' · ' + sbFmt.date(at, { weekday: 'short', day: 'numeric', month: 'short' })) }));
+      }
+      pick.append(el('option', { value: 'custom', text: t('snooze.custom') }));
+    };
+    const showCustom = (on) => { $('act-snooze-until').hidden = !on; $('act-snooze').hidden = !on; };
+    fill();
+    showCustom(false);
+    pick.addEventListener('focus', fill);
+    pick.addEventListener('change', () => {
+      const k = pick.value;
+      pick.value = '';
+      if (k === 'custom') { showCustom(true); $('act-snooze-until').focus(); return; }
+      showCustom(false);
+      if (snoozePresets[k]) patch({ status: 'snoozed', snoozed_until: snoozePresets[k]().toISOString() });
+    });
+    $('act-snooze-until').parentNode.prepend(pick);
+  }
+  setupSnooze();
 
   // ---- the customer -------------------------------------------------------------------
   // loadCustomer shows customer id; false when a newer openConversation
@@ -801,12 +875,44 @@
           el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: t('sugg.evidence') + ' ' }),
             m.evidence_kind === 'name_hint' ? el('span', { class: 'mark claimed', title: t('sugg.weakTitle'), text: t('sugg.weak') }) : null,
             ' ', el('span', { text: m.evidence })),
+          other ? el('div', { class: 'muted small', text: other.identities.map((i) => i.type + ':' + i.value + (i.verified ? ' ✓' : ' (claimed)')).join(', ') }) : null,
+          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: 'Evidence: ' }),
+            m.evidence_kind === 'name_hint' ? el('span', { class: 'mark claimed', title: 'Names are not identities: a weak hint, never merged automatically', text: 'weak hint' }) : null,
+            ' ', el('span', { class: 'evidence-words', text: evidenceWords(m, other) })),
           el('div', { class: 'sugg-actions' },
             el('button', { type: 'button', class: 'primary', text: t('sugg.accept'), onclick: () => decide(m.id, true) }),
             el('button', { type: 'button', text: t('sugg.reject'), onclick: () => decide(m.id, false) })));
         ul.append(li);
       }
     } catch (e) { fail(e); }
+  }
+
+  // evidenceWords says what matched, in words (issue 19): the identity and
+  // the channels it was seen on, never the customers' ids.
+  const ID_WORD = { email: 'evidence.email', phone: 'evidence.phone', slack: 'evidence.slack' };
+  function showIdentity(type, value) {
+    const m = type === 'phone' && /^\+358(\d{2})(\d{3})(\d+)$/.exec(value);
+    return m ? '+358 ' + m[1] + ' ' + m[2] + ' ' + m[3] : value;
+  }
+  function channelWords(name) {
+    const ch = S.byChannel[name];
+    return ch ? t('evidence.channel', { name, kind: CHANNEL_LABEL[ch.type] || ch.type }) : name;
+  }
+  function evidenceWords(m, other) {
+    const [type, ...rest] = (m.identity || '').split(':');
+    const value = rest.join(':');
+    const what = m.identity ? t(ID_WORD[type] || 'evidence.other', { type, value: showIdentity(type, value) }) : '';
+    const on = m.channel ? channelWords(m.channel) : '';
+    const theirs = other && m.identity && other.identities.find((i) => i.type + ':' + i.value === m.identity);
+    const theirsHow = theirs ? (theirs.verified ? t('evidence.verified') : t('evidence.claimed')) : '';
+    switch (m.evidence_kind) {
+    case 'claim_of_verified': return t('evidence.claimOfVerified', { what, on });
+    case 'verified_of_claim': return t('evidence.verifiedOfClaim', { what, on });
+    case 'agent_identity': return t('evidence.agent', { what });
+    case 'undone_merge': return t('evidence.undone', { on });
+    case 'name_hint': return what ? t('evidence.nameHint', { what }) : t('evidence.nameOnly');
+    }
+    return what ? what + (on ? ' · ' + on : '') + (theirsHow ? ' · ' + theirsHow : '') : t('evidence.unknown');
   }
 
   async function decide(id, accept) {
@@ -991,18 +1097,36 @@
   // ---- replying -------------------------------------------------------------------------
   const REACH = { email: 'email', sms: 'phone', slack: 'slack' };
 
+  // Channel types that send replies: to an identity of REACH's type, or
+  // (plugin) back to the conversation's sender.
+  const SENDS = new Set(['email', 'sms', 'slack', 'plugin']);
+
+  // renderReplyChannels offers only channels that can reach this customer
+  // (issue 19): the channel sends, the customer has an identity of its
+  // kind (the conversation's own channel answers its sender), and the
+  // agent may use it in its phase: live, or pilot for the pilot team (a
+  // pilot channel is its team's alone; admins may use every one). With
+  // none, the composer writes notes and says why.
   function renderReplyChannels() {
     const sel = clear($('reply-channel'));
     const c = S.conv;
     const have = new Set(S.customer.identities.map((i) => i.type));
-    const opts = [c.channel];
-    // Other channels: live ones, and pilot ones of the agent's teams (a
-    // pilot channel is its team's alone; admins may use every one).
     const pilotOK = (ch) => ch.phase === 'pilot' && (S.me.role === 'admin' || S.me.teams.includes(ch.pilot_team));
+    const usable = (ch) => ch && SENDS.has(ch.type) && (ch.phase === 'live' || pilotOK(ch));
+    const opts = usable(S.byChannel[c.channel]) ? [c.channel] : [];
     for (const ch of S.channels) {
-      if (ch.name === c.channel || (ch.phase !== 'live' && !pilotOK(ch))) continue;
+      if (ch.name === c.channel || !usable(ch)) continue;
       if (REACH[ch.type] && have.has(REACH[ch.type])) opts.push(ch.name);
     }
+    let none = $('reply-none');
+    if (!none) {
+      none = el('span', { id: 'reply-none', class: 'muted small', role: 'status' });
+      $('via-wrap').after(none);
+    }
+    none.textContent = opts.length ? '' : t('composer.noChannel');
+    $('mode-reply').disabled = !opts.length;
+    $('via-wrap').classList.toggle('none', !opts.length);
+    if (!opts.length && S.mode === 'reply') setMode('note');
     for (const name of opts) {
       const ch = S.byChannel[name];
       sel.append(el('option', { value: name === c.channel ? '' : name, text: name + (ch ? ' (' + chanLabel(ch.type) + ')' : '') + (name === c.channel ? ' — ' + t('composer.thisConversation') : '') }));

@@ -60,6 +60,7 @@ const ops = {
   async texts(c, a) { return c.page.$$eval(a.selector, (ns) => ns.map((n) => n.textContent)); },
   async attrs(c, a) { return c.page.$$eval(a.selector, (ns, at) => ns.map((n) => n.getAttribute(at)), a.attr); },
   async count(c, a) { return c.page.$$eval(a.selector, (ns) => ns.length); },
+  async styles(c, a) { return c.page.$$eval(a.selector, (ns, p) => ns.map((n) => getComputedStyle(n)[p]), a.prop); },
   // probe reports side effects hostile content might have had on the app.
   async probe(c) {
     return c.page.evaluate(() => ({

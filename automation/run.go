@@ -256,16 +256,26 @@ func (ru *Runner) record(ctx context.Context, c store.Conversation, run store.Ru
 	if run.Event != "" {
 		what = "event=" + run.Event + " key=" + key
 	}
-	ru.logErr("rules ran, their audit record not written", run, ru.En.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("automation", "rule.run", key), At: at,
-		Actor: "automation", Action: "rule.run", Target: c.ID, Customer: c.CustomerID,
-		Detail: what + " rules=" + strings.Join(run.Rules, ",") + " " + strings.Join(run.Texts, "; ")}))
+	// The audit record and the timeline event are written side by side:
+	// the store joins concurrent writes into one commit (the embedded
+	// store's batch, Redis's pipelining across clients), so a run costs
+	// the message about one write's wait, not two (docs/PERFORMANCE.md).
+	audited := make(chan error, 1)
+	go func() {
+		audited <- ru.En.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("automation", "rule.run", key), At: at,
+			Actor: "automation", Action: "rule.run", Target: c.ID, Customer: c.CustomerID,
+			Detail: what + " rules=" + strings.Join(run.Rules, ",") + " " + strings.Join(run.Texts, "; ")})
+	}()
+	if ru.Convs != nil {
+		ev := store.Entry{ID: ids.Derived("ev_", key, "rules"), CustomerID: c.CustomerID, Kind: store.KindEvent, Agent: "automation",
+			Text: strings.Join(run.Texts, "\n"), OccurredAt: at, CreatedAt: at, UpdatedAt: at}
+		_, _, err := ru.Convs.Append(ctx, ev, c)
+		ru.logErr("rules ran, their timeline event not written", run, err)
+	}
+	ru.logErr("rules ran, their audit record not written", run, <-audited)
 	if ru.Convs == nil {
 		return
 	}
-	ev := store.Entry{ID: ids.Derived("ev_", key, "rules"), CustomerID: c.CustomerID, Kind: store.KindEvent, Agent: "automation",
-		Text: strings.Join(run.Texts, "\n"), OccurredAt: at, CreatedAt: at, UpdatedAt: at}
-	_, _, err := ru.Convs.Append(ctx, ev, c)
-	ru.logErr("rules ran, their timeline event not written", run, err)
 	for _, fx := range run.Effects {
 		ru.logErr("rule effect not made: "+fx.Rule+" "+fx.Type, run, ru.effect(ctx, c, run, fx, at))
 	}

@@ -1,0 +1,200 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestNewEventRulesUnderSIGKILL (issue 24): through the api channel of the
+// real binary, killed with SIGKILL and restarted twice while messages pour
+// in, each opening its own conversation. A conversation.opened rule adds
+// a private note ("Welcome"): every conversation ends with exactly one
+// note, one rule event and one rule.run audit record. Afterwards an agent
+// adds the label urgent through the API (label.added): its rule's note is
+// written once and its own label raises no further rule.
+func TestNewEventRulesUnderSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test; not in -short")
+	}
+	cfg := writeConfig(t, embeddedStore(t), "")
+	addr := freeAddr(t)
+	p := start(t, cfg, addr)
+	base := "http://" + addr
+	for _, l := range []string{"urgent", "escalated", "loop"} {
+		if code := call(t, "POST", base+"/api/v1/labels", adminToken, map[string]any{"name": l}, nil); code != 200 {
+			t.Fatalf("label %s: %d", l, code)
+		}
+	}
+	for _, r := range []map[string]any{
+		{"id": "welcome", "name": "Welcome", "event": "conversation.opened", "enabled": true,
+			"conditions": []map[string]any{{"type": "phase", "value": "live"}},
+			"actions":    []map[string]any{{"type": "add_note", "text": "Welcome to {{conversation.id}}"}}},
+		{"id": "escalate", "name": "Escalate", "event": "label.added", "enabled": true,
+			"conditions": []map[string]any{{"type": "added_label", "value": "urgent"}},
+			"actions":    []map[string]any{{"type": "add_label", "value": "escalated"}, {"type": "add_note", "text": "Escalated"}}},
+		{"id": "loop", "name": "Loop", "event": "label.added", "enabled": true,
+			"conditions": []map[string]any{{"type": "added_label", "value": "escalated"}},
+			"actions":    []map[string]any{{"type": "add_label", "value": "loop"}}},
+	} {
+		if code := call(t, "POST", base+"/api/v1/rules", adminToken, r, nil); code != 200 {
+			t.Fatalf("rule %v: %d", r["id"], code)
+		}
+	}
+	const customers = 10
+	client := &http.Client{Timeout: 5 * time.Second}
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	n := 0
+	send := func() {
+		mu.Lock()
+		n++
+		i := n
+		mu.Unlock()
+		ext := fmt.Sprintf("open-%d", i)
+		body, _ := json.Marshal(map[string]any{"external_id": ext, "thread_id": ext, "text": ext,
+			"sender": map[string]string{"email": fmt.Sprintf("open%d@example.com", i%customers)}})
+		req, _ := http.NewRequest("POST", base+"/api/v1/channels/crm/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 202 {
+			mu.Lock()
+			accepted[ext] = true
+			mu.Unlock()
+		}
+	}
+	for round := 0; round < 3; round++ {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						send()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(400+300*round) * time.Millisecond)
+		if round < 2 {
+			p.kill() // SIGKILL
+		}
+		close(stop)
+		wg.Wait()
+		if round < 2 {
+			p = start(t, cfg, addr)
+		}
+	}
+	t.Logf("%d messages accepted, 2 kills", len(accepted))
+	if len(accepted) < 20 {
+		t.Fatalf("only %d messages accepted", len(accepted))
+	}
+	auditCount := func() int {
+		runs, cursor := 0, ""
+		for {
+			var page struct {
+				Audit []struct{ Action string } `json:"audit"`
+				Next  string                    `json:"next"`
+			}
+			call(t, "GET", base+"/api/v1/audit?action=rule.run&limit=500&cursor="+url.QueryEscape(cursor), adminToken, nil, &page)
+			runs += len(page.Audit)
+			if page.Next == "" {
+				return runs
+			}
+			cursor = page.Next
+		}
+	}
+	// welcome notes per conversation, escalation notes, rule events.
+	scan := func() (msgs map[string]string, welcome map[string]int, escalated, events int) {
+		msgs, welcome = map[string]string{}, map[string]int{}
+		for i := 0; i < customers; i++ {
+			c, code := p.find(t, fmt.Sprintf("email:open%d@example.com", i))
+			if code != 200 {
+				continue
+			}
+			for _, e := range p.timeline(t, c.ID) {
+				switch {
+				case strings.HasPrefix(e.Text, "open-"):
+					msgs[e.Text] = e.ConversationID
+				case strings.HasPrefix(e.Text, "Welcome to "):
+					welcome[strings.TrimPrefix(e.Text, "Welcome to ")]++
+				case e.Text == "Escalated":
+					escalated++
+				case strings.HasPrefix(e.Text, "Rule "):
+					events++
+				}
+			}
+		}
+		return
+	}
+	var last string
+	var msgs map[string]string
+	waitFor(t, "every conversation welcomed once", 120*time.Second, func() bool {
+		var welcome map[string]int
+		var events int
+		msgs, welcome, _, events = scan()
+		missing, twice := 0, 0
+		for ext, conv := range msgs {
+			if !accepted[ext] {
+				continue
+			}
+			switch welcome[conv] {
+			case 0:
+				missing++
+			case 1:
+			default:
+				twice++
+			}
+		}
+		for ext := range accepted {
+			if _, ok := msgs[ext]; !ok {
+				missing++
+			}
+		}
+		runs := auditCount()
+		last = fmt.Sprintf("%d accepted, %d stored, %d not welcomed, %d welcomed twice, %d rule events, %d rule.run records", len(accepted), len(msgs), missing, twice, events, runs)
+		if twice > 0 {
+			t.Fatal(last)
+		}
+		return missing == 0 && len(welcome) == len(msgs) && events == len(msgs) && runs == len(msgs)
+	})
+	t.Log(last)
+
+	// label.added through the API, on the live process.
+	var conv string
+	for _, c := range msgs {
+		conv = c
+		break
+	}
+	var got struct {
+		Labels []string `json:"labels"`
+	}
+	if code := call(t, "POST", base+"/api/v1/conversations/"+conv+"/labels", adminToken, map[string]any{"add": []string{"urgent"}}, &got); code != 200 {
+		t.Fatalf("label: %d", code)
+	}
+	if strings.Join(got.Labels, ",") != "escalated,urgent" {
+		t.Fatalf("labels after urgent: %v; want escalated,urgent (a rule's label fires no rule)", got.Labels)
+	}
+	waitFor(t, "the escalation note", 30*time.Second, func() bool {
+		_, _, escalated, _ := scan()
+		if escalated > 1 {
+			t.Fatalf("%d escalation notes", escalated)
+		}
+		return escalated == 1
+	})
+}

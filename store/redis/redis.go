@@ -61,6 +61,7 @@ type Store struct {
 
 	noSetNXGet atomic.Bool // the server refused SET NX GET (Redis < 7.0)
 	noOneStep  atomic.Bool // the server refused the one-step append (onestep.go)
+	fns        functions   // the functions library (functions.go)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -24,7 +24,7 @@ redis-cli -p "$RPORT" del bench:stream bench:stream2 >/dev/null
 
 echo "## go benchmark: ingest → timeline below HTTP"
 # GOGC as the binary sets it (cmd/switchboard/main.go).
-GOGC=${GOGC:-400} SWITCHBOARD_TEST_REDIS=127.0.0.1:$RPORT BENCH_WORKERS=16 go test -run '^$' -bench IngestToTimeline -benchtime 30000x -count 1 ./router/ | grep Benchmark
+GOGC=${GOGC:-400} SWITCHBOARD_TEST_REDIS=127.0.0.1:$RPORT BENCH_WORKERS=16 go test -run '^$' -bench IngestToTimeline -benchtime 30000x -count 1 ./router/ | grep -E 'Benchmark|per message'
 
 go build -o "$RUN/switchboard" ./cmd/switchboard
 cfg() { # store section → config file
@@ -38,10 +38,10 @@ YAML
 }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; } # user+system, in clock ticks
 redis_cpu() { redis-cli -p "$RPORT" info cpu | awk -F: '/^used_cpu_(sys|user):/ {s+=$2} END {printf "%.3f", s}'; }
-loadrun() { # name port rate: the load run, then CPU per message of hub, Redis and load generator
+loadrun() { # name port rate [extra flags]: the load run, then CPU per message of hub, Redis and load generator
   local h0 r0 h1 r1 out n
   h0=$(cpu_ticks "$HUB"); r0=$(redis_cpu)
-  out=$( TIMEFORMAT='loadgen-cpu %U %S'; { time "$RUN/switchboard" load --url "http://127.0.0.1:$2" --token bench-token --rate "$3" --duration "${DUR}s" --concurrency 128 --customers 5000 2>&1 || true; } 2>&1 )
+  out=$( TIMEFORMAT='loadgen-cpu %U %S'; { time "$RUN/switchboard" load --url "http://127.0.0.1:$2" --token bench-token --rate "$3" --duration "${DUR}s" --concurrency 128 --customers 5000 $4 2>&1 || true; } 2>&1 )
   h1=$(cpu_ticks "$HUB"); r1=$(redis_cpu)
   echo "$out" | grep -v '^loadgen-cpu'
   n=$(echo "$out" | awk '/^accepted:/ {print $2}')
@@ -63,7 +63,9 @@ for backend in redis embedded; do
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
   for rate in 1000 2000 5000 0; do
     echo "## load through HTTP: $backend, offered ${rate}/s (0 = as fast as possible), ${DUR}s"
-    loadrun "$backend" "$port" "$rate"
+    extra=""
+    [ "$backend" = redis ] && extra="--redis 127.0.0.1:$RPORT" # commands, bytes, CPU, memory per message (issue 23)
+    loadrun "$backend" "$port" "$rate" "$extra"
   done
   if [ "$backend" = redis ]; then
     echo "## redis memory per message"

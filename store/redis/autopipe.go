@@ -49,7 +49,7 @@ var batchable = map[string]bool{
 	"get": true, "set": true, "setnx": true, "del": true, "exists": true, "incr": true, "incrby": true,
 	"hget": true, "hset": true, "hsetnx": true, "hmget": true, "hdel": true, "hincrby": true, "hgetall": true,
 	"zadd": true, "zrem": true, "zscore": true, "publish": true, "spublish": true, "xadd": true, "xack": true, "xdel": true,
-	"evalsha": true, "eval": true,
+	"evalsha": true, "eval": true, "fcall": true,
 }
 
 const (

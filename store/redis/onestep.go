@@ -33,29 +33,31 @@ import (
 // ARGV[12] its current one.
 // Returns appendToConversation's replies, and {3, owner} when the dedupe
 // record names another customer (nothing written). The dedupe record is
-// written with the entry, or when the entry already exists (as the
-// Cluster path leaves it).
-var appendInOneStep = goredis.NewScript(conversationHelpers + `
-local o = redis.call('GET', KEYS[5])
+// created first (SET NX GET, as the Cluster path's create-if-absent) and
+// removed again when this call made it and the conversation is gone.
+var appendInOneStep = goredis.NewScript(conversationHelpers + oneStepBody)
+
+const oneStepBody = `
+local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
 if o and o ~= ARGV[10] then return {3, o} end
 local e = redis.call('HGET', KEYS[3], ARGV[7])
-if e then
-  if not o then redis.call('SET', KEYS[5], ARGV[10]) end
-  return {0, e}
-end
+if e then return {0, e} end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur ~= ARGV[2] then return {2, cur} end
+if cur ~= ARGV[2] then
+  if not cur and not o then redis.call('DEL', KEYS[5]) end
+  return {2, cur}
+end
 if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
-if not o then redis.call('SET', KEYS[5], ARGV[10]) end
 redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
 redis.call('ZADD', KEYS[4], 0, ARGV[9])
 redis.call('ZADD', KEYS[6], 0, ARGV[11])
 if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
 return {1, ''}
-`)
+`
 
 // oneStep reports whether AppendToConversation may take the one-step path:
-// a standalone server that has not refused the script.
+// a standalone server that has not refused the script (SET NX GET needs
+// Redis 6.2: an older one answers "syntax error" and is refused).
 func (s *Store) oneStep() bool {
 	return !s.sharded() && !s.noOneStep.Load()
 }
@@ -96,7 +98,7 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 			return store.Entry{}, store.Conversation{}, false, false, nil
 		}
 		args := append(conversationArgs(old, before, c), e.ID, entry, e.SortKey(), convOwner, s.activityMember(c), s.activityMember(before))
-		r, err := appendInOneStep.Run(ctx, s.c, keys, args...).Slice()
+		r, err := s.fcall(ctx, "sb_append_v1", appendInOneStep, keys, args...).Slice()
 		if err != nil {
 			if ctx.Err() == nil && !isNil(err) && isScriptRefused(err) {
 				s.noOneStep.Store(true)
@@ -142,7 +144,7 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 // Cluster node behind a plain client), as opposed to a failed call.
 func isScriptRefused(err error) bool {
 	m := err.Error()
-	for _, s := range []string{"NOPERM", "unknown command", "CROSSSLOT", "non local key", "not allowed"} {
+	for _, s := range []string{"NOPERM", "unknown command", "CROSSSLOT", "non local key", "not allowed", "syntax error"} {
 		if strings.Contains(m, s) {
 			return true
 		}

@@ -1,0 +1,126 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/internal/testenv"
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/redis"
+)
+
+// oneStepFixture opens conversation cv1 of customer cust-1 and returns it.
+func oneStepFixture(t *testing.T) (fixture, store.Conversation) {
+	t.Helper()
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	at := f.clock.Now()
+	conv, _, err := f.s.OpenConversation(context.Background(), store.Conversation{ID: "cv1", CustomerID: "cust-1", Channel: "api",
+		ThreadKey: "api|", Status: store.StatusOpen, CreatedAt: at, LastActivity: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, conv
+}
+
+func inbound(id string, at time.Time) store.Entry {
+	return store.Entry{ID: id, CustomerID: "cust-1", ConversationID: "cv1", Channel: "api", Direction: connectors.Inbound,
+		Kind: store.KindMessage, Text: "hello " + id, OccurredAt: at, CreatedAt: at}
+}
+
+func lastAt(id string, at time.Time) func(*store.Conversation) error {
+	return func(c *store.Conversation) error {
+		c.LastMessageID, c.LastActivity = id, at
+		return nil
+	}
+}
+
+// On a standalone Redis an inbound message's store step is one command
+// from the hub (issue 23), and it leaves what the Cluster's three round
+// trips leave: the entry findable by id, on the timeline, and the
+// conversation listed once, at its new activity.
+func TestAppendIsOneCommandOnStandalone(t *testing.T) {
+	f, conv := oneStepFixture(t)
+	ctx := context.Background()
+	sent := &redis.CommandCounter{}
+	f.c.AddHook(sent)
+	for i := range 3 {
+		at := f.clock.Now().Add(time.Duration(i+1) * time.Minute)
+		id := fmt.Sprintf("m_%d", i)
+		n0 := sent.Sent()
+		_, got, created, err := f.s.AppendToConversation(ctx, inbound(id, at), conv, lastAt(id, at))
+		if err != nil || !created {
+			t.Fatalf("append %s: created %v, %v", id, created, err)
+		}
+		if n := sent.Sent() - n0; i > 0 && n != 1 {
+			// (the first call may ask the server for the functions library)
+			t.Errorf("append %s sent %d commands, want 1", id, n)
+		}
+		conv = got
+	}
+	e, err := f.s.GetEntry(ctx, "m_2")
+	if err != nil || e.ConversationID != "cv1" || e.CustomerID != "cust-1" {
+		t.Fatalf("GetEntry(m_2) = %+v, %v", e, err)
+	}
+	if n, err := f.s.CountEntries(ctx, "cust-1"); err != nil || n != 3 {
+		t.Errorf("CountEntries = %d, %v; want 3", n, err)
+	}
+	list, _, err := f.s.ListConversations(ctx, store.ConversationFilter{})
+	if err != nil || len(list) != 1 || list[0].LastMessageID != "m_2" {
+		t.Fatalf("ListConversations = %+v, %v; want cv1 once, last message m_2", list, err)
+	}
+	// The activity index holds exactly one member for cv1: each message
+	// replaced the previous one.
+	members, err := f.c.ZRange(ctx, f.prefix+":{convs}:activity", 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(members) != 1 || !strings.Contains(members[0], "cv1") {
+		t.Errorf("activity index = %q, want one member for cv1", members)
+	}
+	// A redelivery is no second entry, and the same dedupe record.
+	_, _, created, err := f.s.AppendToConversation(ctx, inbound("m_2", f.clock.Now()), conv, lastAt("m_2", f.clock.Now()))
+	if err != nil || created {
+		t.Errorf("append m_2 again: created %v, %v; want the existing entry", created, err)
+	}
+}
+
+// The functions library is loaded with its version, an older hub does not
+// replace a newer library, and without the function the append still
+// works (as a script).
+func TestFunctionsLibraryVersion(t *testing.T) {
+	f, conv := oneStepFixture(t)
+	ctx := context.Background()
+	at := f.clock.Now().Add(time.Minute)
+	if _, _, _, err := f.s.AppendToConversation(ctx, inbound("m_a", at), conv, lastAt("m_a", at)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := f.c.FCall(ctx, "sb_version", nil).Int(); err != nil || v < 1 {
+		t.Fatalf("sb_version = %d, %v; want the library loaded", v, err)
+	}
+	// A newer hub's library, without this version's function.
+	newer := "#!lua name=switchboard\nredis.register_function('sb_version', function() return 99 end)\n"
+	if err := f.c.FunctionLoadReplace(ctx, newer).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.c.FunctionDelete(context.Background(), "switchboard") }) // the next store loads its own
+	s := redis.New(f.c, redis.Options{Prefix: f.prefix, Clock: f.clock.Now})
+	defer s.Close()
+	conv, err := s.GetConversation(ctx, "cv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at = at.Add(time.Minute)
+	if _, _, created, err := s.AppendToConversation(ctx, inbound("m_b", at), conv, lastAt("m_b", at)); err != nil || !created {
+		t.Fatalf("append beside a newer library: created %v, %v", created, err)
+	}
+	if v, err := f.c.FCall(ctx, "sb_version", nil).Int(); err != nil || v != 99 {
+		t.Errorf("sb_version after an older hub's append = %d, %v; want the newer library (99) kept", v, err)
+	}
+	if n, err := s.CountEntries(ctx, "cust-1"); err != nil || n != 2 {
+		t.Errorf("CountEntries = %d, %v; want 2", n, err)
+	}
+}

@@ -486,7 +486,7 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 		storeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "accepted"})
+	writeAccepted(w, id)
 }
 
 // ---- channels -----------------------------------------------------------

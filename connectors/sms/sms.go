@@ -27,14 +27,16 @@ const (
 // Channel is one configured sms channel. It is a connectors.Router,
 // connectors.Sender and connectors.Tester.
 type Channel struct {
-	name      string
-	s         Settings
-	env       connectors.Env
-	log       *slog.Logger
-	clock     func() time.Time
-	validator twclient.RequestValidator
+	name   string
+	s      Settings
+	env    connectors.Env
+	log    *slog.Logger
+	clock  func() time.Time
+	signer *signer
 	// webhookURL and statusURL are the public URLs Twilio calls (and signs).
 	webhookURL, statusURL string
+	// signedWebhook and signedStatus are their forms Twilio may sign.
+	signedWebhook, signedStatus signedURL
 	// rt sends every request to Twilio (REST and media), rewritten to
 	// APIBaseURL when one is set.
 	rt http.RoundTripper
@@ -65,7 +67,7 @@ func NewWithSettings(name string, s Settings, env connectors.Env) (*Channel, err
 		return nil, errors.New("sms: no sink")
 	}
 	c := &Channel{name: name, s: s, env: env, log: env.Logger, clock: env.Clock,
-		validator: twclient.NewRequestValidator(s.AuthToken), backoff: 250 * time.Millisecond}
+		signer: newSigner(s.AuthToken), backoff: 250 * time.Millisecond}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -74,6 +76,7 @@ func NewWithSettings(name string, s Settings, env connectors.Env) (*Channel, err
 	}
 	c.webhookURL = s.PublicURL + "/webhooks/twilio/" + url.PathEscape(name)
 	c.statusURL = c.webhookURL + "/status"
+	c.signedWebhook, c.signedStatus = newSignedURL(c.webhookURL), newSignedURL(c.statusURL)
 	var base http.RoundTripper = http.DefaultTransport
 	if s.APIBaseURL != "" {
 		u, _ := url.Parse(s.APIBaseURL) // validated by LoadSettings

@@ -1,14 +1,15 @@
 package sms
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 )
@@ -88,7 +89,7 @@ type mediaRef struct {
 
 // parseInbound turns the (signature-checked) parameters of a message
 // webhook into a Message. Errors wrap connectors.ErrInvalid.
-func parseInbound(channel string, p url.Values) (inbound, error) {
+func parseInbound(channel string, p form) (inbound, error) {
 	sid := p.Get("MessageSid")
 	if sid == "" {
 		sid = p.Get("SmsMessageSid")
@@ -164,12 +165,14 @@ func trunc(s string) string {
 }
 
 // readSigned reads a form-encoded webhook body within the size limit and
-// checks its X-Twilio-Signature against publicURL (plus the request's
-// query string, which Twilio signs too). It writes the error answer itself
-// and returns ok=false when the request must not be processed.
-func (c *Channel) readSigned(w http.ResponseWriter, r *http.Request, publicURL string) (url.Values, bool) {
+// checks its X-Twilio-Signature against u (plus the request's query
+// string, which Twilio signs too). It writes the error answer itself and
+// returns ok=false when the request must not be processed. The body is
+// read into a pooled buffer and kept as one string that the parameters
+// share.
+func (c *Channel) readSigned(w http.ResponseWriter, r *http.Request, u signedURL) (form, bool) {
 	if r.ContentLength > c.s.MaxBodyBytes {
-		http.Error(w, fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, c.s.MaxBodyBytes), http.StatusRequestEntityTooLarge)
+		http.Error(w, "body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(c.s.MaxBodyBytes, 10), http.StatusRequestEntityTooLarge)
 		return nil, false
 	}
 	sig := r.Header.Get("X-Twilio-Signature")
@@ -177,51 +180,58 @@ func (c *Channel) readSigned(w http.ResponseWriter, r *http.Request, publicURL s
 		http.Error(w, "missing X-Twilio-Signature", http.StatusForbidden)
 		return nil, false
 	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		http.Error(w, "expected an application/x-www-form-urlencoded body", http.StatusUnsupportedMediaType)
-		return nil, false
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/x-www-form-urlencoded" {
+			http.Error(w, "expected an application/x-www-form-urlencoded body", http.StatusUnsupportedMediaType)
+			return nil, false
+		}
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.s.MaxBodyBytes))
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, c.s.MaxBodyBytes))
+	body := buf.String()
+	if buf.Cap() <= 64<<10 {
+		bodyPool.Put(buf)
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("body exceeds the limit of %d bytes", c.s.MaxBodyBytes), http.StatusRequestEntityTooLarge)
+			http.Error(w, "body exceeds the limit of "+strconv.FormatInt(c.s.MaxBodyBytes, 10)+" bytes", http.StatusRequestEntityTooLarge)
 		} else {
 			http.Error(w, "cannot read body", http.StatusBadRequest)
 		}
 		return nil, false
 	}
-	form, err := url.ParseQuery(string(b))
+	f, err := parseForm(body, make(form, 0, 24))
 	if err != nil {
-		http.Error(w, "malformed form body", http.StatusBadRequest)
+		status := http.StatusBadRequest
+		if err == errRepeatedParam {
+			// The signature covers one value per name; a repeated name
+			// would carry values it does not cover.
+			status = http.StatusForbidden
+		}
+		http.Error(w, err.Error(), status)
 		return nil, false
 	}
-	params := make(map[string]string, len(form))
-	for k, v := range form {
-		if len(v) != 1 {
-			// The validator sees one value per key; a repeated key would
-			// carry values the signature does not cover.
-			http.Error(w, "repeated form parameter", http.StatusForbidden)
-			return nil, false
+	if !c.signer.valid(u, r.URL.RawQuery, f, sig) {
+		full := u.raw
+		if r.URL.RawQuery != "" {
+			full += "?" + r.URL.RawQuery
 		}
-		params[k] = v[0]
-	}
-	u := publicURL
-	if r.URL.RawQuery != "" {
-		u += "?" + r.URL.RawQuery
-	}
-	if !c.validator.Validate(u, params, sig) {
-		c.log.Warn("twilio webhook with a wrong signature refused", "url", u)
+		c.log.Warn("twilio webhook with a wrong signature refused", "url", full)
 		http.Error(w, "invalid X-Twilio-Signature", http.StatusForbidden)
 		return nil, false
 	}
-	return form, true
+	return f, true
 }
+
+// bodyPool holds the buffers webhook bodies are read into.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // serveMessage is the message webhook: check, fetch media, deliver, and
 // answer empty TwiML once the message is durable.
 func (c *Channel) serveMessage(w http.ResponseWriter, r *http.Request) {
-	form, ok := c.readSigned(w, r, c.webhookURL)
+	form, ok := c.readSigned(w, r, c.signedWebhook)
 	if !ok {
 		return
 	}
@@ -239,10 +249,14 @@ func (c *Channel) serveMessage(w http.ResponseWriter, r *http.Request) {
 		c.deliverError(w, in.msg.ProviderID, err)
 		return
 	}
-	c.log.Debug("sms received", "sid", in.msg.ProviderID)
+	if c.log.Enabled(r.Context(), slog.LevelDebug) {
+		c.log.Debug("sms received", "sid", in.msg.ProviderID)
+	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	io.WriteString(w, emptyTwiML)
+	w.Write(emptyTwiMLBytes)
 }
+
+var emptyTwiMLBytes = []byte(emptyTwiML)
 
 func (c *Channel) deliverError(w http.ResponseWriter, sid string, err error) {
 	switch {
@@ -276,7 +290,7 @@ func statusFor(s string) (string, bool) {
 
 // serveStatus is the status callback of replies sent by Send.
 func (c *Channel) serveStatus(w http.ResponseWriter, r *http.Request) {
-	form, ok := c.readSigned(w, r, c.statusURL)
+	form, ok := c.readSigned(w, r, c.signedStatus)
 	if !ok {
 		return
 	}

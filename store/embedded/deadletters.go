@@ -56,8 +56,8 @@ func (s *Store) PeekQueue(ctx context.Context, queue string, limit int) ([]store
 			if len(k) != 8 {
 				continue
 			}
-			var rec queueRecord
-			if err := jsonDecode(k, v, &rec); err != nil {
+			rec, err := decodeQueueRecord(k, v)
+			if err != nil {
 				return err
 			}
 			out = append(out, store.Delivery{ID: seqID(binary.BigEndian.Uint64(k)), Payload: rec.Payload, EnqueuedAt: rec.EnqueuedAt})

@@ -153,17 +153,23 @@ func (q *queueState) notify() {
 }
 
 func (s *Store) Enqueue(ctx context.Context, queue string, payload []byte) (string, error) {
-	rec := queueRecord{Payload: payload, EnqueuedAt: s.now()}
+	// Encoded before the commit: the committer's time is shared by all.
+	rec := encodeQueueRecord(make([]byte, 0, recHeaderLen+len(payload)), queueRecord{Payload: payload, EnqueuedAt: s.now()})
+	name := qBucket(queue)
 	var seq uint64
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(qBucket(queue))
-		if err != nil {
-			return err
+		b := tx.Bucket(name)
+		if b == nil {
+			var err error
+			if b, err = tx.CreateBucket(name); err != nil {
+				return err
+			}
 		}
+		var err error
 		if seq, err = b.NextSequence(); err != nil {
 			return err
 		}
-		return putJSON(b, u64(seq), rec)
+		return b.Put(u64(seq), rec)
 	})
 	if err != nil {
 		return "", err
@@ -280,15 +286,15 @@ func (s *Store) handOut(ctx context.Context, queue string, q *queueState, seqs [
 				gone = append(gone, seq)
 				continue
 			}
-			var rec queueRecord
-			if err := jsonDecode(u64(seq), v, &rec); err != nil {
+			k := u64(seq)
+			nv, payload, attempts, at, err := handOutRecord(k, v)
+			if err != nil {
 				return err
 			}
-			rec.Attempts++
-			if err := putJSON(b, u64(seq), rec); err != nil {
+			if err := b.Put(k, nv); err != nil {
 				return err
 			}
-			out = append(out, store.Delivery{ID: seqID(seq), Payload: rec.Payload, Attempts: rec.Attempts, EnqueuedAt: rec.EnqueuedAt})
+			out = append(out, store.Delivery{ID: seqID(seq), Payload: payload, Attempts: attempts, EnqueuedAt: at})
 		}
 		return nil
 	})
@@ -369,9 +375,12 @@ func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reaso
 		if b == nil {
 			return nil
 		}
-		var rec queueRecord
-		found, err := getJSON(b, k, &rec)
-		if err != nil || !found {
+		v := b.Get(k)
+		if v == nil {
+			return nil
+		}
+		rec, err := decodeQueueRecord(k, v)
+		if err != nil {
 			return err
 		}
 		exists = true
@@ -380,7 +389,7 @@ func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reaso
 		}
 		rec.LastError = reason
 		if !dead {
-			return putJSON(b, k, rec)
+			return b.Put(k, encodeQueueRecord(nil, rec))
 		}
 		db, err := tx.CreateBucketIfNotExists(dBucket(queue))
 		if err != nil {
@@ -430,8 +439,8 @@ func (s *Store) QueueStats(ctx context.Context, queue string) (store.QueueStats,
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		if b := tx.Bucket(qBucket(queue)); b != nil {
 			if k, v := b.Cursor().First(); k != nil {
-				var rec queueRecord
-				if err := jsonDecode(k, v, &rec); err != nil {
+				rec, err := decodeQueueRecord(k, v)
+				if err != nil {
 					return err
 				}
 				if age := s.now().Sub(rec.EnqueuedAt); age > 0 {
@@ -512,7 +521,7 @@ func (s *Store) ReplayDead(ctx context.Context, queue, id string) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := putJSON(qb, u64(seq), queueRecord{Payload: dl.Payload, EnqueuedAt: now}); err != nil {
+			if err := qb.Put(u64(seq), encodeQueueRecord(nil, queueRecord{Payload: dl.Payload, EnqueuedAt: now})); err != nil {
 				return err
 			}
 			if err := db.Delete(k); err != nil {

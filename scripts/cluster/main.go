@@ -67,6 +67,7 @@ var (
 	imapAddr   = flag.String("imap", "", "a Dovecot's plain IMAP address (scripts/peers/email.sh); empty: no email channel")
 	lmtpAddr   = flag.String("lmtp", "", "that Dovecot's LMTP address")
 	settle     = flag.Duration("settle", 90*time.Second, "how long to wait at the end for every accepted message")
+	sentinel   = flag.Bool("sentinel", false, "instead of a Cluster: one primary, one replica and three Sentinels (store.redis.master_name); the failovers are SENTINEL FAILOVER and SIGKILL of the primary")
 	throughput = flag.Duration("throughput", 0, "only measure: post as fast as possible for this long to all replicas and report messages/s (no faults)")
 )
 
@@ -113,8 +114,10 @@ func (h *hub) alive() bool {
 type env struct {
 	dir   string
 	cfg   string
-	cl    *redisnodes.Cluster
-	rc    *goredis.ClusterClient
+	nodes *redisnodes.Set
+	cl    *redisnodes.Cluster // nil with -sentinel
+	sents []*redisnodes.Node  // the Sentinels with -sentinel
+	rc    goredis.UniversalClient
 	mu    sync.Mutex
 	hubs  []*hub
 	slack *slackPeer
@@ -528,6 +531,84 @@ func waitFor(limit time.Duration, f func() bool) (time.Duration, bool) {
 	return limit, false
 }
 
+// ---- topology: Cluster or Sentinel ----
+
+const masterName = "sbm"
+
+// ingestMaster is the primary holding the ingest stream now.
+func (e *env) ingestMaster(ctx context.Context) (string, error) {
+	if e.cl != nil {
+		return e.cl.MasterOfKey(ctx, prefix+":{q:ingest}:stream")
+	}
+	for _, sn := range e.sents {
+		if !sn.Alive() {
+			continue
+		}
+		c := sn.Client()
+		v, err := c.Do(ctx, "sentinel", "get-master-addr-by-name", masterName).StringSlice()
+		c.Close()
+		if err == nil && len(v) == 2 {
+			return v[0] + ":" + v[1], nil
+		}
+	}
+	return "", errors.New("no sentinel answers")
+}
+
+func (e *env) replicaOf(ctx context.Context, addr string) *redisnodes.Node {
+	if e.cl != nil {
+		return e.cl.ReplicaOf(ctx, addr)
+	}
+	for _, n := range e.nodes.Nodes {
+		if n.Alive() && !slices.Contains(e.sents, n) {
+			if r, p, err := redisnodes.Role(ctx, n.Addr); err == nil && r == "slave" && p == addr {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// inSync reports whether the replica at addr has its link to the primary up.
+func inSync(ctx context.Context, addr string) bool {
+	c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+	defer c.Close()
+	info, err := c.Info(ctx, "replication").Result()
+	return err == nil && strings.Contains(info, "master_link_status:up")
+}
+
+// plannedFailover promotes replica: CLUSTER FAILOVER on it, or SENTINEL
+// FAILOVER (the Sentinels pick the replica: there is one).
+func (e *env) plannedFailover(ctx context.Context, replica string) error {
+	if e.cl != nil {
+		return e.cl.Failover(ctx, replica)
+	}
+	c := e.sents[0].Client()
+	err := c.Do(ctx, "sentinel", "failover", masterName).Err()
+	c.Close()
+	if err != nil {
+		return fmt.Errorf("SENTINEL FAILOVER: %w", err)
+	}
+	if _, ok := waitFor(30*time.Second, func() bool { r, _, err := redisnodes.Role(ctx, replica); return err == nil && r == "master" }); !ok {
+		return fmt.Errorf("%s not promoted within 30s of SENTINEL FAILOVER", replica)
+	}
+	return nil
+}
+
+func (e *env) primaries(ctx context.Context) []*redisnodes.Node {
+	if e.cl != nil {
+		return e.cl.Primaries(ctx)
+	}
+	var out []*redisnodes.Node
+	for _, n := range e.nodes.Nodes {
+		if n.Alive() && !slices.Contains(e.sents, n) {
+			if r, _, err := redisnodes.Role(ctx, n.Addr); err == nil && r == "master" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
 // ---- the run ----
 
 var publicURL = "https://hub.example"
@@ -586,7 +667,7 @@ func run() error {
 	plugin, _ := filepath.Abs(*pluginBin)
 
 	nodes := redisnodes.New(filepath.Join(dir, "redis"))
-	e := &env{dir: dir, email: *imapAddr != "" && *lmtpAddr != ""}
+	e := &env{dir: dir, nodes: nodes, email: *imapAddr != "" && *lmtpAddr != ""}
 	stopAll := func() {
 		for i := range e.hubs {
 			if h := e.hub(i); h != nil && h.alive() {
@@ -606,14 +687,33 @@ func run() error {
 		os.Exit(2)
 	}()
 
-	cl, err := nodes.Cluster(3, 1, *nodeTO)
-	if err != nil {
-		return err
+	var redisYAML string
+	if *sentinel {
+		primary, _, err := nodes.Replicated(1)
+		if err != nil {
+			return err
+		}
+		if e.sents, err = nodes.Sentinels(3, masterName, primary, *nodeTO, 1); err != nil {
+			return err
+		}
+		var sa []string
+		for _, sn := range e.sents {
+			sa = append(sa, sn.Addr)
+		}
+		e.rc = goredis.NewFailoverClient(&goredis.FailoverOptions{MasterName: masterName, SentinelAddrs: sa})
+		redisYAML = fmt.Sprintf("addrs: [%s]\n    master_name: %s", strings.Join(sa, ", "), masterName)
+		logf("redis primary %s with one replica, sentinels %v (down-after %v)", primary.Addr, sa, *nodeTO)
+	} else {
+		cl, err := nodes.Cluster(3, 1, *nodeTO)
+		if err != nil {
+			return err
+		}
+		e.cl = cl
+		e.rc = goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: cl.Addrs(), MaxRetries: 3})
+		redisYAML = fmt.Sprintf("addrs: [%s]\n    cluster: true", strings.Join(cl.Addrs(), ", "))
+		logf("redis cluster (3 primaries, 1 replica each, node timeout %v) on %v", *nodeTO, cl.Addrs())
 	}
-	e.cl = cl
-	e.rc = goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: cl.Addrs(), MaxRetries: 3})
 	defer e.rc.Close()
-	logf("redis cluster (3 primaries, 1 replica each, node timeout %v) on %v", *nodeTO, cl.Addrs())
 
 	e.slack = newSlackPeer()
 	defer e.slack.Stop()
@@ -640,8 +740,7 @@ func run() error {
 store:
   blobs_path: %s
   redis:
-    addrs: [%s]
-    cluster: true
+    %s
     prefix: %s
     min_replicas_ack: %d
     min_replicas_timeout: 500ms
@@ -700,7 +799,7 @@ channels:
     path: %s
     sha256: %s
     settings: {bot_token: "%s", api_base_url: "%s", poll_timeout: "1"}
-`, publicURL, filepath.Join(dir, "blobs"), strings.Join(cl.Addrs(), ", "), prefix, *minAck, filepath.Join(dir, "admin.token"),
+`, publicURL, filepath.Join(dir, "blobs"), redisYAML, prefix, *minAck, filepath.Join(dir, "admin.token"),
 		twilioSID, twilioToken, smsFrom, publicURL, filepath.Join(dir, "slack.token"), slackSecret, e.slack.GetAPIURL(), formSecret,
 		emailYAML, plugin, strings.Fields(string(sum))[0], botToken, e.tg.URL)
 	e.cfg = filepath.Join(dir, "switchboard.yaml")
@@ -768,6 +867,7 @@ channels:
 	want := l.accepted
 	l.mu.Unlock()
 	var seen map[string]int
+	var err error
 	deadline := time.Now().Add(*settle)
 	for {
 		seen, err = e.scan(ids)
@@ -810,7 +910,11 @@ channels:
 			}
 		}
 	}
-	fmt.Printf("\ncluster: %d hubs on 3 primaries + 3 replicas, min_replicas_ack %d, steps %s\n", *hubsN, *minAck, *steps)
+	topo := "3 primaries + 3 replicas (Cluster)"
+	if *sentinel {
+		topo = "1 primary + 1 replica + 3 Sentinels"
+	}
+	fmt.Printf("\ncluster: %d hubs on %s, min_replicas_ack %d, steps %s\n", *hubsN, topo, *minAck, *steps)
 	fmt.Printf("messages accepted: %d %v; requests refused or failed: %d %v\n", len(want), byChannel, l.failed.Load(), l.refused)
 	fmt.Printf("lost: %d %v\nlost around the unplanned failover: %d\nduplicated: %d %v\n", lost, lostEx, lostUnplanned, dup, dupEx)
 	for _, s := range r.lines {
@@ -1048,23 +1152,31 @@ func (e *env) stepE2E(r *report) {
 // after cluster-node-timeout).
 func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 	ctx := context.Background()
-	stream := prefix + ":{q:ingest}:stream"
-	master, err := e.cl.MasterOfKey(ctx, stream)
+	master, err := e.ingestMaster(ctx)
 	if err != nil {
 		r.fail("failover: %v", err)
 		return
 	}
-	replica := e.cl.ReplicaOf(ctx, master)
+	// After a Sentinel failover the old primary becomes a replica once the
+	// Sentinels reconfigure it: wait for a replica in sync.
+	var replica *redisnodes.Node
+	waitFor(20*time.Second, func() bool {
+		replica = e.replicaOf(ctx, master)
+		return replica != nil && inSync(ctx, replica.Addr)
+	})
 	if replica == nil {
 		r.fail("failover: no replica of %s", master)
 		return
 	}
 	kind := "planned (CLUSTER FAILOVER)"
+	if e.cl == nil {
+		kind = "planned (SENTINEL FAILOVER)"
+	}
 	failedBefore := l.failed.Load()
 	at := time.Now()
 	if unplanned {
 		kind = "unplanned (SIGKILL of the primary)"
-		e.cl.Node(master).Kill()
+		e.nodes.Node(master).Kill()
 		// Promoted once the others mark it failed (node timeout) and elect.
 		if _, ok := waitFor(60*time.Second, func() bool { role, _, err := redisnodes.Role(ctx, replica.Addr); return err == nil && role == "master" }); !ok {
 			r.fail("failover: %s not promoted within 60s", replica.Addr)
@@ -1072,7 +1184,7 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 		}
 	} else {
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := e.cl.Failover(fctx, replica.Addr)
+		err := e.plannedFailover(fctx, replica.Addr)
 		cancel()
 		if err != nil {
 			r.fail("failover: %v", err)
@@ -1207,7 +1319,7 @@ func measureThroughput(e *env) error {
 // redisWork sums commands processed and CPU seconds (user+sys) over the
 // primaries.
 func (e *env) redisWork() (cmds int64, cpu float64) {
-	for _, n := range e.cl.Primaries(context.Background()) {
+	for _, n := range e.primaries(context.Background()) {
 		c := n.Client()
 		info, err := c.Info(context.Background(), "stats", "cpu").Result()
 		c.Close()

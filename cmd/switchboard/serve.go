@@ -50,13 +50,26 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 	q := store.QueueOptions{MaxAttempts: cfg.Router.MaxAttempts, ClaimAfter: cfg.Router.ClaimAfter.D()}
 	if r := cfg.Store.Redis; r != nil {
-		c := goredis.NewUniversalClient(&goredis.UniversalOptions{
+		uo := &goredis.UniversalOptions{
 			Addrs: r.Addrs, IsClusterMode: r.Cluster, MasterName: r.MasterName,
 			Username: r.Username, Password: r.Password, DB: r.DB,
 			// Blocking queue reads hold a connection each: size the pool for
 			// every worker plus the API's and the channels' calls.
 			PoolSize: 2*(cfg.Router.Workers+4) + 64,
-		})
+		}
+		var c goredis.UniversalClient
+		if r.Cluster {
+			co := uo.Cluster()
+			// After a primary dies, commands whose dial fails never see a
+			// MOVED, so go-redis learns the promoted replica only at its
+			// periodic reload (default 60s): writes kept failing that long
+			// (scripts/cluster, docs/RELIABILITY.md). One CLUSTER SLOTS a
+			// second per replica bounds it to about a second.
+			co.ClusterStateReloadInterval = time.Second
+			c = goredis.NewClusterClient(co)
+		} else {
+			c = goredis.NewUniversalClient(uo)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := c.Ping(ctx).Err(); err != nil {

@@ -360,3 +360,52 @@ func firstLine(s string, err error) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return strings.TrimSpace(l)
 }
+
+// Sentinels starts n Sentinels monitoring primary as name (quorum n/2+1,
+// down-after downAfter) and waits until each knows the primary's replicas.
+func (s *Set) Sentinels(n int, name string, primary *Node, downAfter time.Duration, replicas int) ([]*Node, error) {
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	var out []*Node
+	for i := 0; i < n; i++ {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(s.dir, "sentinel-"+strconv.Itoa(p))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		conf := filepath.Join(dir, "sentinel.conf")
+		body := fmt.Sprintf("bind 127.0.0.1\nport %d\ndir %s\nlogfile %s\nsentinel monitor %s %s %s %d\nsentinel down-after-milliseconds %s %d\nsentinel failover-timeout %s 10000\n",
+			p, dir, filepath.Join(dir, "sentinel.log"), name, host, port, n/2+1, name, downAfter.Milliseconds(), name)
+		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+			return nil, err
+		}
+		cmd := exec.Command("redis-server", conf, "--sentinel")
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		node := &Node{Addr: fmt.Sprintf("127.0.0.1:%d", p), Dir: dir, cmd: cmd, done: make(chan struct{})}
+		go func() { _ = cmd.Wait(); close(node.done) }()
+		s.mu.Lock()
+		s.Nodes = append(s.Nodes, node)
+		s.mu.Unlock()
+		out = append(out, node)
+	}
+	for _, sn := range out {
+		c := sn.Client()
+		ok := false
+		for i := 0; i < 400 && !ok; i++ {
+			v, err := c.Do(context.Background(), "sentinel", "replicas", name).Slice()
+			ok = err == nil && len(v) >= replicas
+			if !ok {
+				time.Sleep(25 * time.Millisecond)
+			}
+		}
+		c.Close()
+		if !ok {
+			return nil, fmt.Errorf("sentinel %s does not see %d replicas of %s", sn.Addr, replicas, name)
+		}
+	}
+	return out, nil
+}

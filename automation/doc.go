@@ -13,6 +13,9 @@
 //   - conversation.resolved and label.added (an agent's, an API key's or
 //     a macro's change): the rules run inside that change's
 //     compare-and-swap (timeline.ChangeAutomation), which is made once.
+//   - csat.received: inside the compare-and-swap that records the survey
+//     answer (csat.Automation), once per survey; condition csat_score.
+//   - "SLA about to breach" is not an event yet.
 //
 // In both cases the run is kept on the conversation in the same swap
 // (store.RuleRun, keyed by the message id or by conversation id + version
@@ -22,7 +25,8 @@
 // same. After a crash between the swap and them, the message's redelivery
 // (Redelivered) or the sweeper of agents' changes (Sweep, run by
 // timeline's pending-event sweeper over recently changed conversations)
-// makes them. The effects:
+// makes them; for a survey answer, recording the same answer again (a
+// redelivered reply) makes them. The effects:
 //
 //   - send_reply: router.Outbound.SendAutomatic with an entry id derived as
 //     above (an existing entry is never queued again); the outbound queue,

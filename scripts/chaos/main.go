@@ -147,13 +147,19 @@ func (c *cluster) startRedis() error {
 		return err
 	}
 	c.redis = p
-	for i := 0; i < 400; i++ {
+	// Loading the AOF of a long run takes a while (65 s for 180 MB on a
+	// loaded 2-core machine): wait as long as Redis lives and is loading.
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
 		if c.rc.Ping(context.Background()).Err() == nil {
 			return nil
 		}
+		if !p.alive() {
+			return errors.New("redis exited while starting; see redis.log")
+		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	return errors.New("redis did not start; see redis.log")
+	return errors.New("redis did not start within 5 minutes; see redis.log")
 }
 
 func (c *cluster) startHub(i int) error {

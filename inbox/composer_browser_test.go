@@ -76,15 +76,16 @@ type composerResult struct {
 		CSP         string `json:"csp"`
 		Type        string `json:"type"`
 	} `json:"download"`
-	Thumbs        []string `json:"thumbs"`
-	ThumbWidth    int      `json:"thumb_width"`
-	SVGInline     string   `json:"svg_inline_disposition"`
-	Pwned         bool     `json:"pwned"`
-	SMSButton     bool     `json:"sms_button_visible"`
-	SMSDropNote   string   `json:"sms_drop_note"`
-	ManageShared  bool     `json:"manage_shared_box"`
-	ManageCreated []string `json:"manage_created"`
-	Error         string   `json:"error"`
+	Thumbs        []string            `json:"thumbs"`
+	ThumbWidth    int                 `json:"thumb_width"`
+	SVGInline     string              `json:"svg_inline_disposition"`
+	Pwned         bool                `json:"pwned"`
+	SMSButton     bool                `json:"sms_button_visible"`
+	SMSDropNote   string              `json:"sms_drop_note"`
+	ManageShared  bool                `json:"manage_shared_box"`
+	ManageCreated []string            `json:"manage_created"`
+	Axe           map[string][]string `json:"axe"`
+	Error         string              `json:"error"`
 }
 
 // TestComposerCannedRepliesAndFilesInChromium (issue 19): in a real
@@ -190,7 +191,8 @@ func TestComposerCannedRepliesAndFilesInChromium(t *testing.T) {
 	invoice := filepath.Join(tmp, "invoice.pdf")
 	os.WriteFile(invoice, []byte("%PDF-1.4 invoice 1234"), 0o600)
 	plan := map[string]any{"chromium": chromium, "url": web.URL, "name": "alice", "password": alicePW,
-		"mail_conv": mailConv, "sms_conv": smsConv, "button_file": invoice, "art": art}
+		"mail_conv": mailConv, "sms_conv": smsConv, "button_file": invoice, "art": art,
+		"axe": os.Getenv("SWITCHBOARD_TEST_AXE")}
 	planPath := filepath.Join(tmp, "plan.json")
 	b, _ := json.Marshal(plan)
 	os.WriteFile(planPath, b, 0o600)
@@ -277,6 +279,21 @@ func TestComposerCannedRepliesAndFilesInChromium(t *testing.T) {
 	if !strings.HasPrefix(r.SVGInline, "attachment") {
 		t.Errorf("an SVG asked inline is served %q", r.SVGInline)
 	}
+	// axe-core over the composer with the / list open, with files, and
+	// over the dialog: no serious or critical violation.
+	t.Run("accessibility", func(t *testing.T) {
+		if os.Getenv("SWITCHBOARD_TEST_AXE") == "" {
+			testenv.Absent(t, "axe-core (SWITCHBOARD_TEST_AXE; scripts/peers/webform.sh)", nil)
+		}
+		if len(r.Axe) != 3 {
+			t.Fatalf("axe ran at %d points, want 3: %v", len(r.Axe), r.Axe)
+		}
+		for at, v := range r.Axe {
+			if len(v) > 0 {
+				t.Errorf("%s: %d serious violations: %q", at, len(v), v)
+			}
+		}
+	})
 	// SMS cannot send files.
 	if r.SMSButton || !strings.Contains(r.SMSDropNote, "cannot send files") {
 		t.Errorf("SMS conversation: button visible %v, drop note %q", r.SMSButton, r.SMSDropNote)

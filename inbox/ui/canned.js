@@ -20,11 +20,12 @@
   let active = -1;
   let token = null;   // { start, end } of "/word" in the textarea
 
+  async function session() {
+    const s = await fetch('/api/v1/session', { credentials: 'same-origin' });
+    if (s.ok) { me = await s.json(); csrf = me.csrf_token || ''; }
+  }
   async function api(method, path, body) {
-    if (!me) {
-      const s = await fetch('/api/v1/session', { credentials: 'same-origin' });
-      if (s.ok) { me = await s.json(); csrf = me.csrf_token || ''; }
-    }
+    if (!me) await session();
     const init = { method, credentials: 'same-origin', headers: {} };
     if (method !== 'GET') init.headers['X-CSRF-Token'] = csrf;
     if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
@@ -99,7 +100,8 @@
     const w = word();
     if (!w) { close(); return; }
     token = w;
-    if (loadedFor !== (conv ? conv.id : '')) {
+    // Read afresh each time the list opens (a colleague may have added one).
+    if (list.hidden || loadedFor !== (conv ? conv.id : '')) {
       try { await load(); } catch (e) { close(); return; }
       const again = word();
       if (!again) { close(); return; }
@@ -219,7 +221,7 @@
 
   const openBtn = el('button', { type: 'button', id: 'canned-open', class: 'link small', text: t('canned.manage'), title: t('canned.manage_hint') });
   openBtn.addEventListener('click', async () => {
-    try { await api('GET', '/api/v1/session'); } catch (e) { /* shown below */ }
+    try { await session(); } catch (e) { /* shown below */ }
     edit(null);
     dlg.showModal();
     try { await refresh(); } catch (e) { errP.textContent = e.message; }

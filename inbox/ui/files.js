@@ -35,7 +35,8 @@
     ? t('files.size_kb', { n: sbFmt.number(Math.max(1, Math.ceil(n / 1024))) })
     : t('files.size_mb', { n: sbFmt.number(n / 1048576, { maximumFractionDigits: 1 }) });
 
-  const input = el('input', { type: 'file', id: 'attach-input', multiple: true, class: 'visually-hidden', tabindex: '-1', 'aria-hidden': 'true' });
+  // The button opens the browser's file picker through this hidden input.
+  const input = el('input', { type: 'file', id: 'attach-input', multiple: true, hidden: true, 'aria-label': t('files.attach') });
   const button = el('button', { type: 'button', id: 'attach-button', text: t('files.attach'), title: t('files.attach_hint') });
   const chips = el('ul', { id: 'attach-chips', class: 'attach-chips', 'aria-label': t('files.list') });
   const note = el('p', { id: 'attach-error', class: 'error small', role: 'alert' });

@@ -2,7 +2,7 @@
 // files by the file button and by drag and drop, sending, downloading a
 // customer's file and image previews (issue 19).
 // Usage: node browser.js PLAN.json — prints one JSON result.
-// PLAN: {"chromium", "url", "name", "password", "mail_conv", "sms_conv", "button_file", "art"}
+// PLAN: {"chromium", "url", "name", "password", "mail_conv", "sms_conv", "button_file", "art", "axe"}
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -18,6 +18,20 @@ async function drop(page, files) {
   }, files);
   await page.dispatchEvent("#composer", "dragover", { dataTransfer: dt });
   await page.dispatchEvent("#composer", "drop", { dataTransfer: dt });
+}
+
+// axe records axe-core's serious and critical violations at this point
+// (plan.axe: the path of axe.min.js; none given, nothing is checked).
+async function axe(page, plan, out, label) {
+  if (!plan.axe) return;
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(fs.readFileSync(plan.axe, "utf8"));
+  const v = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { iframes: false, resultTypes: ["violations"] });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => v.id + " (" + v.impact + "): " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
+  });
+  out.axe = out.axe || {};
+  out.axe[label] = v;
 }
 
 const chips = (page) => page.$$eval("#attach-chips .attach-chip", (l) => l.map((c) => c.dataset.name));
@@ -51,6 +65,7 @@ async function run(page, plan) {
     return o && o.getAttribute("aria-selected") === "true" ? o.dataset.shortcut : "";
   });
   out.canned_active = await activeShortcut();
+  await axe(page, plan, out, "the / list open");
   await page.keyboard.press("ArrowDown");
   out.canned_after_arrows = await activeShortcut();
   await page.keyboard.press("Enter");
@@ -75,6 +90,7 @@ async function run(page, plan) {
   out.too_large = await page.textContent("#attach-error");
   await page.click('#attach-chips .attach-chip[data-name="extra.csv"] .attach-remove');
   out.chips_after_remove = await chips(page);
+  await axe(page, plan, out, "files attached");
   await page.screenshot({ path: path.join(plan.art, "composer-files.png") });
   await page.click("#send");
   await page.waitForFunction(() => [...document.querySelectorAll("#tl-entries article")].some((a) =>
@@ -107,6 +123,7 @@ async function run(page, plan) {
   await page.click("#canned-open");
   await page.waitForSelector("#canned-dialog[open]");
   out.manage_shared_box = await page.isVisible("#canned-shared");
+  await axe(page, plan, out, "the canned replies dialog");
   await page.fill("#canned-shortcut", "thanks");
   await page.fill("#canned-title", "Thanks");
   await page.fill("#canned-text", "Thank you, {{customer.name}}!");

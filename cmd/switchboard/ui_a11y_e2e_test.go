@@ -175,6 +175,13 @@ func TestUIInboxLanguagesLayoutAndAccessibility(t *testing.T) {
 			t.Fatalf("after a reload, language %q", l)
 		}
 		br.do("lang", "waitText", map[string]any{"selector": "#f-view button", "text": "Omat"})
+		// The page an agent gets at /admin speaks the same language.
+		if code := br.do("lang", "goto", map[string]any{"url": h.base + "/admin"}); string(code) != "403" {
+			t.Fatalf("agent opening /admin: %s", code)
+		}
+		br.do("lang", "waitText", map[string]any{"selector": "h1", "text": "Vain ylläpitäjille"})
+		br.do("lang", "click", map[string]any{"selector": `a[href="/"]`})
+		br.do("lang", "waitText", map[string]any{"selector": "#logout", "text": "Kirjaudu ulos"})
 		// And back, for the agent who tried it.
 		br.do("lang", "select", map[string]any{"selector": "#lang", "value": "en"})
 		br.do("lang", "waitText", map[string]any{"selector": "#logout", "text": "Log out"})

@@ -471,6 +471,7 @@
   document.addEventListener('keydown', (ev) => {
     if ($('app').hidden || $('inbox-view').hidden) return;
     const tg = ev.target;
+    if (tg && tg.closest && tg.closest('dialog, [role="dialog"]')) return; // a dialog's keys are its own (Escape closes it)
     const typing = tg && (tg.tagName === 'INPUT' || tg.tagName === 'TEXTAREA' || tg.tagName === 'SELECT');
     if (ev.key === 'Escape') { if (typing) tg.blur(); backToList(); return; }
     if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;

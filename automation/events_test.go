@@ -87,3 +87,23 @@ func TestRender(t *testing.T) {
 		}
 	}
 }
+
+// TestCSATScore: the csat_score condition and csat.received events.
+func TestCSATScore(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		score int
+		want  bool
+	}{
+		{"1-2", 1, true}, {"1-2", 2, true}, {"1-2", 3, false}, {"5", 5, true}, {"5", 4, false}, {"4-5", 0, false}, {"x", 1, false},
+	} {
+		s := subj()
+		s.Event, s.Entry, s.Score = EventCSATReceived, store.Entry{}, tc.score
+		c := conv()
+		fired := Run([]Rule{{ID: "r", Event: EventCSATReceived, Conditions: []Condition{{Type: CondCSATScore, Value: tc.value}},
+			Actions: []Action{{Type: ActAddLabel, Value: "x"}}}}, s, &c)
+		if got := len(fired) == 1; got != tc.want {
+			t.Errorf("csat_score %q on %d: fired %v, want %v", tc.value, tc.score, got, tc.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,10 +29,11 @@ const (
 	EventConversationOpened   = "conversation.opened"   // a customer's message that opened a conversation
 	EventConversationResolved = "conversation.resolved" // an agent's (API's, macro's) change resolved it
 	EventLabelAdded           = "label.added"           // an agent's (API's, macro's) change added a label
+	EventCSATReceived         = "csat.received"         // the customer answered the satisfaction survey
 )
 
 // Events lists the events rules may name.
-var Events = []string{EventMessageReceived, EventConversationOpened, EventConversationResolved, EventLabelAdded}
+var Events = []string{EventMessageReceived, EventConversationOpened, EventConversationResolved, EventLabelAdded, EventCSATReceived}
 
 // Condition types.
 const (
@@ -49,6 +51,7 @@ const (
 	CondCustomerLabel = "customer_label"       // Value: the customer has the label
 	CondCustomerAttr  = "customer_attribute"   // Name = Value on the customer
 	CondAddedLabel    = "added_label"          // Value: the label the change added (event label.added)
+	CondCSATScore     = "csat_score"           // Value: "N" or "N-M", the survey answer's score (event csat.received)
 )
 
 // Phases a phase condition may name.
@@ -276,6 +279,10 @@ func (en *Engine) validateCondition(ctx context.Context, c Condition) error {
 	case CondCustomerAttr:
 		_, err := en.cat.CheckAttributes(ctx, labels.OnCustomer, map[string]string{c.Name: c.Value})
 		return err
+	case CondCSATScore:
+		if _, _, ok := parseRange(c.Value); !ok {
+			return fmt.Errorf("%w: condition csat_score: want N or N-M (1 to 10), got %q", ErrInvalid, c.Value)
+		}
 	default:
 		return fmt.Errorf("%w: unknown condition type %q", ErrInvalid, c.Type)
 	}
@@ -356,6 +363,8 @@ type Subject struct {
 	SeenBefore bool
 	// Added are the labels the change added (label.added).
 	Added []string
+	// Score is the survey answer's score (csat.received).
+	Score int
 	// Calendars are the business_hours calendars by name.
 	Calendars map[string]*calendar.Calendar
 }
@@ -434,8 +443,22 @@ func holds(cond Condition, s Subject, c store.Conversation) bool {
 		return s.Customer != nil && s.Customer.Attributes[cond.Name] == cond.Value
 	case CondAddedLabel:
 		return slices.Contains(s.Added, cond.Value)
+	case CondCSATScore:
+		lo, hi, ok := parseRange(cond.Value)
+		return ok && s.Score >= lo && s.Score <= hi
 	}
 	return false
+}
+
+// parseRange reads "N" or "N-M" (scores 1 to 10).
+func parseRange(v string) (lo, hi int, ok bool) {
+	a, b, found := strings.Cut(v, "-")
+	if !found {
+		b = a
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	return lo, hi, err1 == nil && err2 == nil && lo >= 1 && lo <= hi && hi <= 10
 }
 
 // needsCustomer reports whether some rule's condition reads the customer.

@@ -433,3 +433,44 @@ func (en *Engine) validateReply(ctx context.Context, a Action) error {
 	}
 	return nil
 }
+
+// PrepareCSAT implements csat.Automation: the rules of csat.received, run
+// inside the compare-and-swap that records the survey answer answerID
+// (score) on conversation cur, once per answer. The run is keyed by the
+// answer id; its records and effects are made after the swap, and again
+// (same ids) when the same answer is recorded again (a redelivered reply,
+// a resubmitted page).
+func (ru *Runner) PrepareCSAT(ctx context.Context, cur store.Conversation, answerID string, score int) (func(x *store.Conversation, at time.Time), func(context.Context, store.Conversation), error) {
+	rs, err := ru.En.active(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs = ofEvents(rs, EventCSATReceived)
+	if len(rs) == 0 {
+		return nil, nil, nil
+	}
+	s := Subject{Event: EventCSATReceived, Key: "csat/" + answerID, Score: score, Calendars: ru.En.o.Calendars}
+	convs, err := ru.facts(ctx, rs, cur.CustomerID, &s)
+	if err != nil {
+		return nil, nil, err
+	}
+	apply := func(x *store.Conversation, at time.Time) {
+		// A rule that panics changes nothing and never loses the answer.
+		snapshot := *x
+		defer func() {
+			if p := recover(); p != nil {
+				*x = snapshot
+				if ru.Logger != nil {
+					ru.Logger.Error("automation rule failed", "conversation", x.ID, "err", fmt.Sprint(p))
+				}
+			}
+		}()
+		s := s
+		s.At, s.SeenBefore = at, seenBefore(convs, x.ID)
+		if fired := Run(rs, s, x); len(fired) > 0 {
+			keepRun(x, runOf(fired, s.Key, s.Event, at))
+		}
+	}
+	after := func(ctx context.Context, c store.Conversation) { ru.recordFrom(ctx, s.Key, c) }
+	return apply, after, nil
+}

@@ -70,7 +70,7 @@ var WebhookEvents = []string{
 	"message.received", "message.sent", "message.status",
 	"conversation.opened", "conversation.assigned", "conversation.resolved", "conversation.reopened",
 	"customer.created", "customer.merged", "customer.unmerged", "customer.erased",
-	"consent.changed", "csat.received", "channel.phase_changed",
+	"consent.changed", "csat.received", "channel.phase_changed", "automation.webhook",
 }
 
 var webhookNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)

@@ -87,7 +87,20 @@ type Options struct {
 type Service struct {
 	o    Options
 	sign *signer
+	auto Automation
 }
+
+// Automation runs automation rules on survey answers (issue 24's
+// csat.received; package automation implements it): apply inside the
+// compare-and-swap that records the answer, after once it stands and
+// again when the same answer is recorded again (ids derived from the
+// answer: once).
+type Automation interface {
+	PrepareCSAT(ctx context.Context, cur store.Conversation, answerID string, score int) (apply func(x *store.Conversation, at time.Time), after func(context.Context, store.Conversation), err error)
+}
+
+// SetAutomation installs a (call it before the service is used).
+func (s *Service) SetAutomation(a Automation) { s.auto = a }
 
 // New returns the survey service.
 func New(o Options) *Service {
@@ -419,6 +432,14 @@ func (s *Service) record(ctx context.Context, conv store.Conversation, score int
 		return fmt.Errorf("%w: %d is not on the scale 1 to %d", ErrOutOfRange, score, sv.Scale)
 	}
 	at = at.UTC()
+	var apply func(*store.Conversation, time.Time)
+	var after func(context.Context, store.Conversation)
+	if s.auto != nil {
+		var err error
+		if apply, after, err = s.auto.PrepareCSAT(ctx, conv, answerID, score); err != nil {
+			s.o.Logger.Error("automation rules not run on a survey answer", "conversation", conv.ID, "err", err)
+		}
+	}
 	c, err := s.o.Store.UpdateConversation(ctx, conv.ID, func(x *store.Conversation) error {
 		if x.Survey == nil || x.Survey.EntryID != sv.EntryID {
 			return ErrNoSurvey
@@ -430,10 +451,16 @@ func (s *Service) record(ctx context.Context, conv store.Conversation, score int
 			return nil
 		}
 		x.Survey.AnswerID, x.Survey.AnsweredAt = answerID, at
+		if apply != nil {
+			apply(x, at) // the csat.received rules, in this same swap
+		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if after != nil {
+		defer after(ctx, c)
 	}
 	data := Data{CustomerID: c.CustomerID, ConversationID: c.ID, Channel: c.Channel, Score: score, Scale: sv.Scale, Comment: comment, At: at}
 	if err := s.o.Convs.RecordWebhook(ctx, "csat.received", answerID, c.CustomerID, data); err != nil {

@@ -311,6 +311,7 @@ func serve(args []string, stderr io.Writer) error {
 	srv.SetConsent(consentPolicy(cfg, st, clock))
 	surveys := newCSAT(cfg, st, dir, rt, out, convs, srv, reg, clock, log) // csat.go
 	surveys.SetSink(svcFigures)                                            // answers count in the service report
+	surveys.SetAutomation(rules)                                           // issue 24: csat.received rules
 	hs := inbox.NewHTTPServer(srv, timeouts, log)
 	// Metrics on a listener of their own (open: bind it to loopback or a
 	// scrape network), else on the main one for admins and the metrics token.

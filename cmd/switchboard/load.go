@@ -184,6 +184,7 @@ func load(args []string, w io.Writer) error {
 		return fmt.Errorf("load: none of %d messages was accepted by channel %q", n, *channel)
 	}
 	cost.report(ctx, w, int(seen.Load()))
+	cost.report(context.Background(), w, int(seen.Load())) // ctx is cancelled by now
 	if seen.Load() < accepted.Load() {
 		return fmt.Errorf("%d accepted messages did not reach a timeline within %s", accepted.Load()-seen.Load(), *settle)
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -35,39 +36,47 @@ var library = "#!lua name=switchboard\n" +
 
 // functions tracks whether the library is usable on this store's server.
 type functions struct {
-	mu     sync.Mutex
-	loaded bool // the server has a library with this hub's functions
-	off    bool // functions are not available: scripts only
+	loaded atomic.Bool // the server has a library with this hub's functions
+	off    atomic.Bool // functions are not available: scripts only
+	newer  atomic.Bool // the server's library is a newer hub's
+	mu     sync.Mutex  // held while asking the server
 }
 
 // ensureLibrary loads the library unless the server has this version or a
 // newer one. false: use scripts.
 func (s *Store) ensureLibrary(ctx context.Context) bool {
 	f := &s.fns
+	if f.loaded.Load() {
+		return true // the hot path: no lock
+	}
+	if f.off.Load() {
+		return false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.loaded || f.off {
-		return f.loaded
+	if f.loaded.Load() || f.off.Load() {
+		return f.loaded.Load()
 	}
 	v, err := s.c.FCall(ctx, "sb_version", nil).Int()
 	if err == nil && v >= libraryVersion {
-		f.loaded = true
+		f.newer.Store(v > libraryVersion)
+		f.loaded.Store(true)
 		return true
 	}
 	if err != nil && !isFunctionMissing(err) {
 		if isScriptRefused(err) {
-			f.off = true
+			f.off.Store(true)
 		}
 		return false // a failed call: ask again next time
 	}
 	if err := s.c.FunctionLoadReplace(ctx, library).Err(); err != nil {
 		if ctx.Err() == nil {
-			f.off = isScriptRefused(err) || strings.Contains(err.Error(), "unknown")
+			f.off.Store(isScriptRefused(err) || strings.Contains(err.Error(), "unknown"))
 			s.log.Warn("store/redis: loading the functions library failed; using scripts", "err", err)
 		}
 		return false
 	}
-	f.loaded = true
+	f.loaded.Store(true)
 	return true
 }
 
@@ -79,11 +88,13 @@ func (s *Store) fcall(ctx context.Context, name string, script *goredis.Script, 
 		if err := cmd.Err(); err == nil || !isFunctionMissing(err) {
 			return cmd
 		}
-		// Gone since it was loaded (FUNCTION FLUSH, a restart without
-		// persistence) or a newer library without it: ask again next time.
-		s.fns.mu.Lock()
-		s.fns.loaded = false
-		s.fns.mu.Unlock()
+		// A newer library without it: scripts from now on. Otherwise gone
+		// since it was loaded (FUNCTION FLUSH, a restart without
+		// persistence): load it again next time.
+		if s.fns.newer.Load() {
+			s.fns.off.Store(true)
+		}
+		s.fns.loaded.Store(false)
 	}
 	return script.Run(ctx, s.c, keys, args...)
 }

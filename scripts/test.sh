@@ -112,6 +112,16 @@ log "go vet"
 go vet ./...
 log "go test -race"
 go test -race -count=1 -timeout 30m "$@" ./...
+# The example deployments (deploy/), in a module of their own: the
+# Kubernetes manifests decoded strictly into the API's types, the compose
+# file against the Compose Specification's schema (deploy/check/doc.go).
+log "deploy/check"
+(cd deploy/check && go vet ./... && go test -count=1 ./...)
+# The container image, FROM scratch, with buildah (vfs, chroot; no daemon)
+# from Debian's packages, and checked: user, health check, entrypoint, and
+# the hub started from the image's files answering its health check.
+log "container image"
+scripts/image.sh
 # Every fuzz target, briefly (the seed corpora in testdata/fuzz/ already
 # ran above): go test -fuzz takes one package and one target at a time. A
 # bare "context deadline exceeded" with no failing input written is Go

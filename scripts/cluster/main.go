@@ -50,7 +50,6 @@ const (
 	twilioToken = "clustertokenclustertokenclustert"
 	smsFrom     = "+14155550100"
 	formSecret  = "cluster-form-signing-secret-42"
-	mailbox     = "cluster@example.com"
 	senders     = 12 // per channel
 )
 
@@ -70,6 +69,10 @@ var (
 	sentinel   = flag.Bool("sentinel", false, "instead of a Cluster: one primary, one replica and three Sentinels (store.redis.master_name); the failovers are SENTINEL FAILOVER and SIGKILL of the primary")
 	throughput = flag.Duration("throughput", 0, "only measure: post as fast as possible for this long to all replicas and report messages/s (no faults)")
 )
+
+// mailbox is this run's own Dovecot user (scripts/peers/email.sh accepts
+// any name): mail of earlier runs must not be read again.
+var mailbox = fmt.Sprintf("cl-%d@example.com", time.Now().UnixNano())
 
 func main() {
 	flag.Parse()

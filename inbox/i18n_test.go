@@ -32,6 +32,7 @@ var dynamicKeys = map[string][]string{
 	"queue.":   {"ingest", "outbound"},
 	"consent.": {"opt_in", "opt_out"},
 	"ident.":   {"email", "phone"},
+	"snooze.":  {"hour", "tomorrow", "monday"},
 	"conn.":    {"live", "reconnecting"},
 }
 

@@ -275,6 +275,7 @@ func TestSurveyAnswerInTheInboxUI(t *testing.T) {
 	waitFor(t, "the answer", 10*time.Second, func() bool { return len(p.csatTimeline(t, "phone:"+ann)) == 4 })
 
 	br.signIn("alice", p.base, "alice", uiAlicePW)
+	br.do("alice", "click", map[string]any{"selector": `#f-view [data-view="all"]`}) // the first view is Unassigned
 	br.do("alice", "select", map[string]any{"selector": "#f-status", "value": "resolved"})
 	br.do("alice", "click", map[string]any{"selector": `#conv-list li[data-id="` + conv + `"]`, "timeout": 15000})
 	br.do("alice", "waitFor", map[string]any{"selector": "#tl-entries .entry.csat"})

@@ -66,7 +66,13 @@ func TestAutomationRulesEndToEnd(t *testing.T) {
 			strings.Replace(rule, `{"type":"assign_team","value":"billing"}`, `{"type":"assign_team","value":"noteam"}`, 1),
 			strings.Replace(rule, `"name":"topic"`, `"name":"nope"`, 1),
 			strings.Replace(rule, `"text_contains"`, `"text_likes"`, 1),
-			strings.Replace(rule, `"message.received"`, `"label.added"`, 1),
+			strings.Replace(rule, `"message.received"`, `"sla.breached"`, 1),
+			strings.Replace(rule, `{"type":"channel","value":"crm"}`, `{"type":"business_hours","value":"nocalendar"}`, 1),
+			strings.Replace(rule, `{"type":"channel","value":"crm"}`, `{"type":"phase","value":"beta"}`, 1),
+			strings.Replace(rule, `{"type":"channel","value":"crm"}`, `{"type":"customer_label","value":"nolabel"}`, 1),
+			strings.Replace(rule, `{"type":"add_label","value":"billing"}`, `{"type":"send_reply"}`, 1),
+			strings.Replace(rule, `{"type":"add_label","value":"billing"}`, `{"type":"send_reply","canned":"thanks"}`, 1),
+			strings.Replace(rule, `{"type":"add_label","value":"billing"}`, `{"type":"add_note","text":" "}`, 1),
 		} {
 			call("POST", "/api/v1/rules", "root-tok", bad, 400)
 		}

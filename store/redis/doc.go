@@ -11,7 +11,9 @@
 // Streams with one consumer group "hub" each, and their consumers'
 // heartbeats), leases with fencing tokens,
 // checkpoints, the provider-id index, the sign-in session key and epochs,
-// counters and the realtime event channels. The caller owns the
+// counters and the realtime event channels; and the server's Redis
+// Functions library "switchboard" (functions.go: loaded on first use, kept
+// when a newer hub's is there). The caller owns the
 // client: Close stops the backend's own goroutines (subscriptions, queue
 // heartbeats, whose keys it deletes) but does not close the client.
 //

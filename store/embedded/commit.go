@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -17,6 +18,11 @@ import (
 // next one, so the commit size follows the load: a lone write commits at
 // once (no timer), and under load a commit carries everything that arrived
 // during the previous fsync.
+//
+// Under a closed loop of few writers (each writes again soon after its
+// answer) that would alternate between a large and a tiny group, an fsync
+// each: so when fewer than half of the last group's writers are waiting,
+// the committer first waits up to Options.BatchDelay (1ms) for them.
 //
 // Why not bbolt's db.Batch: it closes a batch when a timer (MaxBatchDelay)
 // fires, not when the previous commit is done. With an fsync slower than
@@ -47,7 +53,9 @@ type committer struct {
 	mu      sync.Mutex
 	pending []*commitReq
 	closed  bool
-	kick    chan struct{} // capacity 1: "pending is not empty"
+	kick    chan struct{} // capacity 1: "pending is not empty" (or reached want)
+	want    int           // while the committer gathers: kick when pending reaches it
+	delay   time.Duration // the longest gathering wait (Options.BatchDelay)
 
 	commits, writes atomic.Uint64 // for CommitStats
 }
@@ -76,7 +84,7 @@ func (s *Store) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 		return ErrClosed
 	}
 	c.pending = append(c.pending, r)
-	if len(c.pending) == 1 {
+	if c.want == 0 && len(c.pending) == 1 || c.want > 0 && len(c.pending) == c.want {
 		select {
 		case c.kick <- struct{}{}:
 		default:
@@ -95,6 +103,9 @@ func (s *Store) commitLoop() {
 	defer s.wg.Done()
 	c := &s.commits
 	var group []*commitReq
+	last := 0 // size of the last group
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	for {
 		select {
 		case <-c.kick:
@@ -111,6 +122,7 @@ func (s *Store) commitLoop() {
 			return
 		}
 		for {
+			c.gather(last, gather)
 			c.mu.Lock()
 			n := min(len(c.pending), maxGroup)
 			group = append(group[:0], c.pending[:n]...)
@@ -119,12 +131,43 @@ func (s *Store) commitLoop() {
 			c.pending = c.pending[:rest]
 			c.mu.Unlock()
 			if n == 0 {
+				last = 0 // idle: the next writer is a lone one
 				break
 			}
 			s.commitGroup(group)
 			clear(group)
+			last = n
 		}
 	}
+}
+
+// gather waits, when fewer than half of the last group's writers are
+// back, up to the delay for them: a caller answered by the last commit
+// writes again after a little work of its own, and committing without it
+// would pay an fsync for a small group. A lone writer (a last group of one)
+// never waits, nor does a backlog.
+func (c *committer) gather(last int, t *time.Timer) {
+	c.mu.Lock()
+	select {
+	case <-c.kick: // stale: sent for writes the caller is about to take
+	default:
+	}
+	want := last / 2
+	if len(c.pending) >= want || c.delay <= 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.want = want
+	c.mu.Unlock()
+	t.Reset(c.delay)
+	select {
+	case <-c.kick:
+	case <-t.C:
+	}
+	t.Stop()
+	c.mu.Lock()
+	c.want = 0
+	c.mu.Unlock()
 }
 
 // commitGroup runs group in one transaction and answers every request.

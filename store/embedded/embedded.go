@@ -37,6 +37,10 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release the
 	// data directory (default 2s).
 	LockTimeout time.Duration
+	// BatchDelay is the longest the committer waits for the writers of its
+	// last group to come back before committing a smaller one (commit.go;
+	// default 1ms). A lone writer and a backlog never wait.
+	BatchDelay time.Duration
 }
 
 func (o *Options) defaults() {
@@ -49,6 +53,9 @@ func (o *Options) defaults() {
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 2 * time.Second
+	}
+	if o.BatchDelay <= 0 {
+		o.BatchDelay = time.Millisecond
 	}
 }
 
@@ -162,6 +169,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		queues: map[string]*queueState{},
 	}
 	s.commits.kick = make(chan struct{}, 1)
+	s.commits.delay = opts.BatchDelay
 	s.events.subs = map[string]map[*subscriber]struct{}{}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		// A file written before blob references existed gets them from

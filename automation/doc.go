@@ -60,7 +60,8 @@
 // the label catalog and attribute definitions (package labels), the
 // configured teams, agents and calendars.
 //
-// It may import store, timeline, labels, sla/calendar, connectors and ids;
+// It may import store, timeline, labels, canned (placeholders of replies
+// and notes), sla/calendar, connectors and ids;
 // router and timeline use it through small interfaces (router.Automation,
 // timeline.ChangeAutomation).
 package automation

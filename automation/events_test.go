@@ -72,22 +72,6 @@ func TestEventsRuleRunsOn(t *testing.T) {
 	}
 }
 
-// TestRender: the placeholders a reply or note may use.
-func TestRender(t *testing.T) {
-	vars := map[string]string{"customer.name": "Ada", "agent.name": "alice", "conversation.id": "v_1"}
-	for _, tc := range []struct{ in, want string }{
-		{"Hi {{customer.name}}, {{agent.name}} here ({{conversation.id}})", "Hi Ada, alice here (v_1)"},
-		{"Hi {{ customer.name }}", "Hi Ada"},
-		{"{{unknown}} stays", "{{unknown}} stays"},
-		{"unclosed {{customer.name", "unclosed {{customer.name"},
-		{"no placeholders", "no placeholders"},
-	} {
-		if got := Render(tc.in, vars); got != tc.want {
-			t.Errorf("Render(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // TestCSATScore: the csat_score condition and csat.received events.
 func TestCSATScore(t *testing.T) {
 	for _, tc := range []struct {

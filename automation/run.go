@@ -3,6 +3,7 @@ package automation
 import (
 	"context"
 	"fmt"
+	"github.com/switchboard-hub/switchboard/canned"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -343,34 +344,7 @@ func (ru *Runner) render(ctx context.Context, c store.Conversation, fx store.Rul
 		}
 		name = cu.Name
 	}
-	return Render(text, map[string]string{"customer.name": name, "agent.name": c.Assignee, "conversation.id": c.ID}), nil
-}
-
-// Render replaces each {{name}} of text with vars[name] (an unknown name
-// is left as it is).
-func Render(text string, vars map[string]string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(text, "{{")
-		if i < 0 {
-			break
-		}
-		j := strings.Index(text[i:], "}}")
-		if j < 0 {
-			break
-		}
-		name := strings.TrimSpace(text[i+2 : i+j])
-		v, ok := vars[name]
-		b.WriteString(text[:i])
-		if ok {
-			b.WriteString(v)
-		} else {
-			b.WriteString(text[i : i+j+2])
-		}
-		text = text[i+j+2:]
-	}
-	b.WriteString(text)
-	return b.String()
+	return canned.Render(text, canned.Vars{canned.CustomerName: name, canned.AgentName: c.Assignee, canned.ConversationID: c.ID}), nil
 }
 
 // DryRun evaluates the rules of message.received and conversation.opened
@@ -430,6 +404,10 @@ func (en *Engine) validateReply(ctx context.Context, a Action) error {
 		}
 	case strings.TrimSpace(a.Text) == "":
 		return fmt.Errorf("%w: send_reply needs a text or a canned reply", ErrInvalid)
+	default:
+		if err := canned.CheckText(a.Text); err != nil {
+			return fmt.Errorf("%w: send_reply: %w", ErrInvalid, err)
+		}
 	}
 	return nil
 }

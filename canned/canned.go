@@ -176,6 +176,22 @@ func (s *Store) List(ctx context.Context, agent string) ([]Reply, error) {
 	return out, nil
 }
 
+// SharedText returns the text of the shared reply with shortcut: what an
+// automation rule's send_reply action names with "canned" (a personal
+// reply is not a rule's to use).
+func (s *Store) SharedText(ctx context.Context, shortcut string) (string, error) {
+	rs, err := s.all(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rs {
+		if r.Shared && r.Shortcut == shortcut {
+			return r.Text, nil
+		}
+	}
+	return "", fmt.Errorf("no shared canned reply with shortcut %q", shortcut)
+}
+
 // Get returns reply id (store.ErrNotFound when there is none). It does not
 // check who asks: callers check Visible.
 func (s *Store) Get(ctx context.Context, id string) (Reply, error) {

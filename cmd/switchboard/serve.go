@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/switchboard-hub/switchboard/canned"
 	"io"
 	"log/slog"
 	"net"
@@ -254,7 +255,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rules := &automation.Runner{En: automation.New(st, labels.New(st), automation.Options{Clock: clock, Teams: rtg.Teams, Calendars: cals}), Convs: convs, Logger: log}
+	rules := &automation.Runner{En: automation.New(st, labels.New(st), automation.Options{Clock: clock, Teams: rtg.Teams, Calendars: cals, Canned: canned.New(st, clock).SharedText}), Convs: convs, Logger: log}
 	convs.OnChange(rules) // issue 24: rules on agents' changes
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs,
 		Automation: rules}) // issue 24

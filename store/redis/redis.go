@@ -71,7 +71,7 @@ type Store struct {
 
 	minAck        int           // Options.MinReplicasAck
 	minAckTimeout time.Duration // Options.MinReplicasTimeout
-	fns        functions   // the functions library (functions.go)
+	fns           functions     // the functions library (functions.go)
 }
 
 var _ store.Store = (*Store)(nil)

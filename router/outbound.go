@@ -113,11 +113,6 @@ func (o *Outbound) sender(name string) connectors.Sender {
 	return o.senders[name]
 }
 
-// receiveOnly are the channel types with no sender: an api channel's
-// messages are pushed by another system and a web form's by a browser;
-// neither has a way back to the customer.
-var receiveOnly = map[string]bool{"api": true, "webform": true}
-
 // Reply queues an agent's reply in conversation convID. channel "" means
 // the conversation's channel.
 func (o *Outbound) Reply(ctx context.Context, convID, agent, channel, text string) (store.Entry, error) {
@@ -149,11 +144,6 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	}
 	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
 		return store.Entry{}, fmt.Errorf("%w: %s is %s", ErrNotSending, channel, ch.Phase)
-	}
-	if receiveOnly[ch.Type] {
-		// Refused before anything is stored: the conversation does not
-		// move to pending for a reply that could never go out (issue 19).
-		return store.Entry{}, fmt.Errorf("%w: %s is a %s channel, which only receives; reply on a channel that reaches the customer", ErrNotSending, channel, ch.Type)
 	}
 	if len(r.Attachments) > 0 && !attachmentTypes[ch.Type] {
 		return store.Entry{}, fmt.Errorf("%w: %s is a %s channel; send the text alone, or reply on an email channel", ErrAttachmentsUnsupported, channel, ch.Type)

@@ -506,15 +506,8 @@ func TestEndToEndReplyNoteAndConversationActions(t *testing.T) {
 		t.Fatalf("conversation not routed: %+v", cv)
 	}
 	var e struct{ ID, Status, Direction string }
-	// The api channel has no sender: a reply on it is refused before
-	// anything is stored, and the conversation stays open (issue 19).
-	var refused struct{ Error, Message string }
-	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/messages", agentToken, map[string]string{"text": "on it"}, &refused); code != 409 || !strings.Contains(refused.Message, "only receives") {
-		t.Fatalf("reply on an api channel: %d %+v, want 409 cannot_send", code, refused)
-	}
-	var still struct{ Status string }
-	if call(t, "GET", p.base+"/api/v1/conversations/"+cv.ID, agentToken, nil, &still); still.Status != "open" {
-		t.Fatalf("a refused reply moved the conversation to %q", still.Status)
+	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/messages", agentToken, map[string]string{"text": "on it"}, &e); code != 202 || e.Status != "queued" || e.Direction != "out" {
+		t.Fatalf("reply: %d %+v", code, e)
 	}
 	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/notes", agentToken, map[string]string{"text": "vip"}, &e); code != 201 {
 		t.Fatalf("note: %d", code)
@@ -528,7 +521,12 @@ func TestEndToEndReplyNoteAndConversationActions(t *testing.T) {
 	}
 	cust, _ := p.find(t, "email:rae@example.com")
 	es := p.timeline(t, cust.ID)
-	if len(es) != 2 || es[1].Direction != "note" {
-		t.Fatalf("timeline after a refused reply and a note: %+v", es)
+	if len(es) != 3 || es[1].Direction != "out" || es[2].Direction != "note" {
+		t.Fatalf("timeline after reply and note: %+v", es)
 	}
+	// The api channel has no sender: the reply is marked failed with a reason, not left hanging.
+	waitFor(t, "the reply's final status", 10*time.Second, func() bool {
+		es = p.timeline(t, cust.ID)
+		return es[1].Status == "failed"
+	})
 }

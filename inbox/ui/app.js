@@ -297,7 +297,6 @@
     for (const tm of teams) ft.append(el('option', { value: tm, text: tm }));
     const fc = $('f-channel');
     for (const c of S.channels) fc.append(el('option', { value: c.name, 'data-type': c.type, text: c.name + ' (' + chanLabel(c.type) + ')' }));
-    for (const c of S.channels) fc.append(el('option', { value: c.name, text: c.name + ' (' + (CHANNEL_LABEL[c.type] || c.type) + ')' }));
     // The view with work in it (issue 19): Unassigned for agents, All for
     // admins, unless the agent chose one before (remembered per agent).
     const viewKey = 'sb.view.' + S.me.name;
@@ -429,7 +428,6 @@
         // row; the keyboard cursor (.sel) is only a focus ring on it or on
         // the row Enter would open.
         class: 'item' + (i === S.sel ? ' sel' : '') + (S.conv && S.conv.id === c.id ? ' open' : ''),
-        'data-id': c.id, id: 'conv-item-' + i, role: 'option', 'aria-selected': i === S.sel ? 'true' : 'false',
         id: 'conv-item-' + i,
         'data-id': c.id, role: 'option', 'aria-selected': S.conv && S.conv.id === c.id ? 'true' : 'false',
         onclick: () => { S.sel = i; openConversation(c.id); },
@@ -457,7 +455,6 @@
     S.sel = Math.min(S.list.length - 1, Math.max(0, S.sel + d));
     const items = $('conv-list').children;
     for (let i = 0; i < items.length; i++) items[i].classList.toggle('sel', i === S.sel);
-    $('conv-list').setAttribute('aria-activedescendant', 'conv-item-' + S.sel);
     if (items[S.sel]) items[S.sel].scrollIntoView({ block: 'nearest' });
     markActive();
   }
@@ -599,8 +596,6 @@
   $('act-reopen').addEventListener('click', () => patch({ status: 'open' }));
   $('act-snooze').addEventListener('click', () => {
     const v = $('act-snooze-until').value;
-    const d = v ? new Date(v) : new Date(Date.now() + 24 * 3600 * 1000);
-    if (isNaN(d) || d <= new Date()) { toast(t('conv.snoozeFuture'), true); return; }
     const d = v ? new Date(v) : null;
     if (!d || isNaN(d) || d <= new Date()) { toast(t('snooze.future'), true); return; }
     patch({ status: 'snoozed', snoozed_until: d.toISOString() });
@@ -877,10 +872,6 @@
           other ? el('div', { class: 'muted small', text: other.identities.map((i) => i.type + ':' + i.value + (i.verified ? ' ✓' : ' (' + t('ident.claimed') + ')')).join(', ') }) : null,
           el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: t('sugg.evidence') + ' ' }),
             m.evidence_kind === 'name_hint' ? el('span', { class: 'mark claimed', title: t('sugg.weakTitle'), text: t('sugg.weak') }) : null,
-            ' ', el('span', { text: m.evidence })),
-          other ? el('div', { class: 'muted small', text: other.identities.map((i) => i.type + ':' + i.value + (i.verified ? ' ✓' : ' (claimed)')).join(', ') }) : null,
-          el('div', { class: 'evidence' }, el('span', { class: 'muted small', text: 'Evidence: ' }),
-            m.evidence_kind === 'name_hint' ? el('span', { class: 'mark claimed', title: 'Names are not identities: a weak hint, never merged automatically', text: 'weak hint' }) : null,
             ' ', el('span', { class: 'evidence-words', text: evidenceWords(m, other) })),
           el('div', { class: 'sugg-actions' },
             el('button', { type: 'button', class: 'primary', text: t('sugg.accept'), onclick: () => decide(m.id, true) }),

@@ -597,8 +597,6 @@
   $('act-reopen').addEventListener('click', () => patch({ status: 'open' }));
   $('act-snooze').addEventListener('click', () => {
     const v = $('act-snooze-until').value;
-    const d = v ? new Date(v) : new Date(Date.now() + 24 * 3600 * 1000);
-    if (isNaN(d) || d <= new Date()) { toast(t('conv.snoozeFuture'), true); return; }
     const d = v ? new Date(v) : null;
     if (!d || isNaN(d) || d <= new Date()) { toast(t('snooze.future'), true); return; }
     patch({ status: 'snoozed', snoozed_until: d.toISOString() });

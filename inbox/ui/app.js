@@ -297,7 +297,6 @@
     for (const tm of teams) ft.append(el('option', { value: tm, text: tm }));
     const fc = $('f-channel');
     for (const c of S.channels) fc.append(el('option', { value: c.name, 'data-type': c.type, text: c.name + ' (' + chanLabel(c.type) + ')' }));
-    for (const c of S.channels) fc.append(el('option', { value: c.name, text: c.name + ' (' + (CHANNEL_LABEL[c.type] || c.type) + ')' }));
     // The view with work in it (issue 19): Unassigned for agents, All for
     // admins, unless the agent chose one before (remembered per agent).
     const viewKey = 'sb.view.' + S.me.name;
@@ -429,7 +428,6 @@
         // row; the keyboard cursor (.sel) is only a focus ring on it or on
         // the row Enter would open.
         class: 'item' + (i === S.sel ? ' sel' : '') + (S.conv && S.conv.id === c.id ? ' open' : ''),
-        'data-id': c.id, id: 'conv-item-' + i, role: 'option', 'aria-selected': i === S.sel ? 'true' : 'false',
         id: 'conv-item-' + i,
         'data-id': c.id, role: 'option', 'aria-selected': S.conv && S.conv.id === c.id ? 'true' : 'false',
         onclick: () => { S.sel = i; openConversation(c.id); },

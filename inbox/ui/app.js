@@ -890,7 +890,7 @@
   }
   function channelWords(name) {
     const ch = S.byChannel[name];
-    return ch ? t('evidence.channel', { name, kind: CHANNEL_LABEL[ch.type] || ch.type }) : name;
+    return ch ? t('evidence.channel', { name, kind: chanLabel(ch.type) }) : name;
   }
   function evidenceWords(m, other) {
     const [type, ...rest] = (m.identity || '').split(':');

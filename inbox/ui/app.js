@@ -476,7 +476,7 @@
     else if (ev.key === 'k' || ev.key === 'ArrowUp') { moveSel(-1); ev.preventDefault(); }
     // Enter opens the cursor's row only from the list (or the page): on a
     // focused button or search result it is that element's own.
-    else if (ev.key === 'Enter' && S.list[S.sel] && (t === document.body || t.closest('#conv-list'))) { openConversation(S.list[S.sel].id); ev.preventDefault(); }
+    else if (ev.key === 'Enter' && S.list[S.sel] && (tg === document.body || tg.closest('#conv-list'))) { openConversation(S.list[S.sel].id); ev.preventDefault(); }
     else if (ev.key === 'r' && S.conv) { $('reply-text').focus(); ev.preventDefault(); }
   });
 

@@ -125,8 +125,8 @@
   document.addEventListener('click', (ev) => { if (!panel.hidden && !panel.contains(ev.target) && ev.target !== input) close(); });
   // "/" focuses the box, as in most inboxes (not while typing elsewhere).
   document.addEventListener('keydown', (ev) => {
-    const t = ev.target;
-    if (ev.key !== '/' || t.closest && t.closest('input, textarea, select, [contenteditable]')) return;
+    const tg = ev.target;
+    if (ev.key !== '/' || tg.closest && tg.closest('input, textarea, select, [contenteditable]')) return;
     input.focus();
     ev.preventDefault();
   });

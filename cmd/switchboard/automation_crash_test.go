@@ -34,58 +34,7 @@ func TestRulesUnderSIGKILL(t *testing.T) {
 		t.Fatalf("rule: %d", code)
 	}
 	const customers = 10
-	client := &http.Client{Timeout: 5 * time.Second}
-	var mu sync.Mutex
-	accepted := map[string]bool{}
-	n := 0
-	send := func() {
-		mu.Lock()
-		n++
-		i := n
-		mu.Unlock()
-		ext := fmt.Sprintf("lasku-%d", i)
-		body, _ := json.Marshal(map[string]any{"external_id": ext, "thread_id": ext, "text": ext,
-			"sender": map[string]string{"email": fmt.Sprintf("kill%d@example.com", i%customers)}})
-		req, _ := http.NewRequest("POST", base+"/api/v1/channels/crm/messages", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-		resp, err := client.Do(req)
-		if err != nil {
-			return
-		}
-		resp.Body.Close()
-		if resp.StatusCode == 202 {
-			mu.Lock()
-			accepted[ext] = true
-			mu.Unlock()
-		}
-	}
-	for round := 0; round < 3; round++ {
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := 0; w < 4; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						send()
-					}
-				}
-			}()
-		}
-		time.Sleep(time.Duration(400+300*round) * time.Millisecond)
-		if round < 2 {
-			p.kill() // SIGKILL
-		}
-		close(stop)
-		wg.Wait()
-		if round < 2 {
-			p = start(t, cfg, addr)
-		}
-	}
+	p, accepted := postThroughKills(t, p, cfg, addr, "lasku-", "kill", customers)
 	t.Logf("%d messages accepted, 2 kills", len(accepted))
 	if len(accepted) < 50 {
 		t.Fatalf("only %d messages accepted", len(accepted))
@@ -150,4 +99,67 @@ func TestRulesUnderSIGKILL(t *testing.T) {
 	if all < len(accepted) || labelled != all {
 		t.Fatalf("%d conversations (one per accepted message's thread: %d), %d labelled billing: want all", all, len(accepted), labelled)
 	}
+}
+
+// postThroughKills posts to the crm api channel from 4 senders for three
+// rounds, SIGKILLing the hub p at the end of the first two and starting it
+// again; message i is EXTi (its external id, thread and text) from
+// EMAILi%customers@example.com. It returns the running hub and the
+// external ids that were accepted (202).
+func postThroughKills(t *testing.T, p *proc, cfg, addr, ext, email string, customers int) (*proc, map[string]bool) {
+	t.Helper()
+	base := "http://" + addr
+	client := &http.Client{Timeout: 5 * time.Second}
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	n := 0
+	send := func() {
+		mu.Lock()
+		n++
+		i := n
+		mu.Unlock()
+		id := fmt.Sprintf("%s%d", ext, i)
+		body, _ := json.Marshal(map[string]any{"external_id": id, "thread_id": id, "text": id,
+			"sender": map[string]string{"email": fmt.Sprintf("%s%d@example.com", email, i%customers)}})
+		req, _ := http.NewRequest("POST", base+"/api/v1/channels/crm/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 202 {
+			mu.Lock()
+			accepted[id] = true
+			mu.Unlock()
+		}
+	}
+	for round := 0; round < 3; round++ {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						send()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(400+300*round) * time.Millisecond)
+		if round < 2 {
+			p.kill() // SIGKILL
+		}
+		close(stop)
+		wg.Wait()
+		if round < 2 {
+			p = start(t, cfg, addr)
+		}
+	}
+	return p, accepted
 }

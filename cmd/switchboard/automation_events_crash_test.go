@@ -1,13 +1,9 @@
 package main_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -48,58 +44,7 @@ func TestNewEventRulesUnderSIGKILL(t *testing.T) {
 		}
 	}
 	const customers = 10
-	client := &http.Client{Timeout: 5 * time.Second}
-	var mu sync.Mutex
-	accepted := map[string]bool{}
-	n := 0
-	send := func() {
-		mu.Lock()
-		n++
-		i := n
-		mu.Unlock()
-		ext := fmt.Sprintf("open-%d", i)
-		body, _ := json.Marshal(map[string]any{"external_id": ext, "thread_id": ext, "text": ext,
-			"sender": map[string]string{"email": fmt.Sprintf("open%d@example.com", i%customers)}})
-		req, _ := http.NewRequest("POST", base+"/api/v1/channels/crm/messages", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-		resp, err := client.Do(req)
-		if err != nil {
-			return
-		}
-		resp.Body.Close()
-		if resp.StatusCode == 202 {
-			mu.Lock()
-			accepted[ext] = true
-			mu.Unlock()
-		}
-	}
-	for round := 0; round < 3; round++ {
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := 0; w < 4; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						send()
-					}
-				}
-			}()
-		}
-		time.Sleep(time.Duration(400+300*round) * time.Millisecond)
-		if round < 2 {
-			p.kill() // SIGKILL
-		}
-		close(stop)
-		wg.Wait()
-		if round < 2 {
-			p = start(t, cfg, addr)
-		}
-	}
+	p, accepted := postThroughKills(t, p, cfg, addr, "open-", "open", customers)
 	t.Logf("%d messages accepted, 2 kills", len(accepted))
 	if len(accepted) < 20 {
 		t.Fatalf("only %d messages accepted", len(accepted))

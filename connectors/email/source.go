@@ -48,24 +48,33 @@ func (c *Channel) RunLeased(ctx context.Context, sink connectors.Sink, f connect
 }
 
 // folderLoop keeps one IMAP session on folder, reconnecting with
-// exponential backoff (1s doubling to 1m; reset after a session that lived
-// a minute).
+// exponential backoff: 250 ms after a session that had synced the folder
+// and lived at least 5 s (the server went away after working: a restart is
+// the common case, and it is usually back within a second), otherwise 1s
+// doubling to 1m, so a server that drops every session soon is not hammered.
 func (c *Channel) folderLoop(ctx context.Context, sink connectors.Sink, folder string, f connectors.Lease) {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		started := time.Now()
-		err := c.session(ctx, sink, folder, f)
+		synced, err := c.session(ctx, sink, folder, f)
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(started) > time.Minute {
-			backoff = time.Second
+		if synced && time.Since(started) >= quickAfter {
+			backoff = quickReconnect
 		}
 		c.log.Warn("email: imap session ended; reconnecting", "folder", folder, "err", err, "in", backoff)
 		_ = connectors.Sleep(ctx, backoff)
-		backoff = min(backoff*2, time.Minute)
+		backoff = min(max(backoff*2, time.Second), time.Minute)
 	}
 }
+
+// quickReconnect is the first wait after a session that had worked for at
+// least quickAfter.
+const (
+	quickReconnect = 250 * time.Millisecond
+	quickAfter     = 5 * time.Second
+)
 
 // dial connects and logs in.
 func (c *Channel) dial(opts *imapclient.Options) (*imapclient.Client, error) {
@@ -112,7 +121,7 @@ func (c *Channel) dial(opts *imapclient.Options) (*imapclient.Client, error) {
 
 // session is one connection on one folder: sync, then IDLE (or sleep when
 // the server has no IDLE) until new mail, the refresh interval, or an error.
-func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder string, f connectors.Lease) error {
+func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder string, f connectors.Lease) (synced bool, err error) {
 	// The handler runs on the client's reader goroutine and must not block
 	// (PEERS.md): it only nudges a buffered channel.
 	wake := make(chan struct{}, 1)
@@ -130,7 +139,7 @@ func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder stri
 		},
 	}})
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer cl.Close()
 	stop := context.AfterFunc(ctx, func() { cl.Close() })
@@ -138,19 +147,20 @@ func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder stri
 
 	sel, err := cl.Select(folder, nil).Wait()
 	if err != nil {
-		return fmt.Errorf("imap: select %q: %w", folder, err)
+		return synced, fmt.Errorf("imap: select %q: %w", folder, err)
 	}
 	idle := (cl.Caps().Has(imap.CapIdle) || cl.Caps().Has(imap.CapIMAP4rev2)) && !c.set.IMAP.DisableIdle
 	for {
 		if err := c.sync(ctx, cl, sink, folder, sel, f); err != nil {
-			return err
+			return synced, err
 		}
+		synced = true
 		if !idle {
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return synced, ctx.Err()
 			case <-cl.Closed():
-				return errors.New("imap: connection closed")
+				return synced, errors.New("imap: connection closed")
 			case <-time.After(c.set.IMAP.PollInterval.D()):
 			}
 			continue
@@ -159,7 +169,7 @@ func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder stri
 		// on some servers, only queued) before IDLE starts: a NOOP collects
 		// it, and the sync runs again instead of idling on it.
 		if err := cl.Noop().Wait(); err != nil {
-			return fmt.Errorf("imap: noop: %w", err)
+			return synced, fmt.Errorf("imap: noop: %w", err)
 		}
 		select {
 		case <-wake:
@@ -168,7 +178,7 @@ func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder stri
 		}
 		cmd, err := cl.Idle()
 		if err != nil {
-			return fmt.Errorf("imap: idle: %w", err)
+			return synced, fmt.Errorf("imap: idle: %w", err)
 		}
 		t := time.NewTimer(c.set.IMAP.IdleRefresh.D())
 		select {
@@ -181,12 +191,12 @@ func (c *Channel) session(ctx context.Context, sink connectors.Sink, folder stri
 		_ = cmd.Close()
 		if err := cmd.Wait(); err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return synced, ctx.Err()
 			}
-			return fmt.Errorf("imap: idle: %w", err)
+			return synced, fmt.Errorf("imap: idle: %w", err)
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return synced, ctx.Err()
 		}
 	}
 }

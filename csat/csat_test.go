@@ -117,13 +117,16 @@ func newHub(t *testing.T, st store.Store) *hub {
 	clock := store.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := directory.New(st, []directory.Channel{{Name: "text", Type: "sms", Phase: store.PhaseLive},
-		{Name: "mail", Type: "email", Phase: store.PhaseLive}, {Name: "forms", Type: "webform", Phase: store.PhaseLive}}, clock.Now, log)
+		{Name: "mail", Type: "email", Phase: store.PhaseLive}, {Name: "forms", Type: "webform", Phase: store.PhaseLive},
+		{Name: "plug", Type: "plugin", Phase: store.PhaseLive}, {Name: "yesno", Type: "sms", Phase: store.PhaseLive}}, clock.Now, log)
 	hk := &hooks{}
 	convs := timeline.NewService(st, timeline.Options{Clock: clock.Now, Logger: log, Webhooks: hk})
 	rt := router.New(st, dir, router.Options{Clock: clock.Now, Logger: log, Conversations: convs})
 	out := router.NewOutbound(st, dir, clock.Now, log, nil, rt.Conversations())
 	out.SetSender("text", nopSender{}) // the web form has none
 	out.SetSender("mail", nopSender{})
+	out.SetSender("plug", nopSender{})
+	out.SetSender("yesno", nopSender{})
 	k := &sink{}
 	m := csat.NewMetrics(prometheus.NewRegistry())
 	cs := csat.New(csat.Options{Metrics: m, Store: st, Dir: dir, Outbound: out, Convs: rt.Conversations(), Clock: clock.Now, Logger: log, Sink: k,
@@ -132,6 +135,8 @@ func newHub(t *testing.T, st store.Store) *hub {
 			"text":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour},
 			"mail":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour, Question: "Did we help?"},
 			"forms": {Enabled: true, Delay: time.Hour, Scale: csat.ScaleThumbs, MinInterval: 14 * 24 * time.Hour},
+			"plug":  {Enabled: true, Delay: time.Hour, Scale: csat.Scale5, MinInterval: 14 * 24 * time.Hour},
+			"yesno": {Enabled: true, Delay: time.Hour, Scale: csat.ScaleThumbs, MinInterval: 14 * 24 * time.Hour},
 		}})
 	rt.Conversations().OnResolving(cs.Schedule)
 	rt.SetAnswers(cs)

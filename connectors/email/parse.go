@@ -247,7 +247,9 @@ func (p *parser) header(h message.Header) {
 		o.Fields = append(o.Fields, connectors.Field{Name: "Message-ID", Value: "<" + o.MessageID + ">"})
 	}
 	// Loop and noise protection (RFC 3834 and common practice).
-	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && v != "no" {
+	// Any value but "no" (a value that is only a comment included): the
+	// safe side is not to answer.
+	if v := strings.TrimSpace(h.Get("Auto-Submitted")); v != "" && headerKeyword(v) != "no" {
 		o.NoReply = true
 		o.flag(FlagAutoReply)
 	}
@@ -255,7 +257,7 @@ func (p *parser) header(h message.Header) {
 		o.NoReply = true
 		o.flag(FlagAutoReply)
 	}
-	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
+	switch headerKeyword(h.Get("Precedence")) {
 	case "bulk", "list", "junk":
 		o.NoReply = true
 		o.flag(FlagBulk)
@@ -688,4 +690,31 @@ func nonEmpty(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// headerKeyword is the keyword of a structured header value such as
+// Auto-Submitted or Precedence, lower-cased, without comments and
+// parameters ("No (typed by hand); x=y" gives "no"): RFC 3834 §5 allows
+// both around the keyword. A value that is only a comment gives "".
+func headerKeyword(v string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range v {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth > 0:
+		case r == ';':
+			return strings.ToLower(strings.TrimSpace(b.String()))
+		case r == ' ' || r == '\t' || r == '\r' || r == '\n':
+			if b.Len() > 0 {
+				return strings.ToLower(b.String())
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return strings.ToLower(b.String())
 }

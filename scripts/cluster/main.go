@@ -127,6 +127,54 @@ type env struct {
 	tg    *telegramtest.Server
 	email bool
 	rr    atomic.Int64
+
+	faults []fault // the failovers' times, for the lost messages' report
+}
+
+// fault is one failover: when it started and when the replica was master.
+type fault struct {
+	name         string
+	at, promoted time.Time
+}
+
+// lostReport groups lost messages by channel and by when they were accepted
+// relative to the failovers: "planned -0.2s" is 0.2 s before that failover
+// began, "planned +0.4s (promoted +0.2s)" after it, so a reader sees whether
+// the losses cluster between the promotion and the hubs' switch.
+func (e *env) lostReport(lost map[string]time.Time) []string {
+	type bucket struct {
+		n  int
+		ex []string
+	}
+	buckets := map[string]*bucket{}
+	var names []string
+	for tok, at := range lost {
+		ch := strings.Trim(strings.Split(tok, "-")[0], "[")
+		where := "no failover within 10s"
+		for _, f := range e.faults {
+			if d := at.Sub(f.at); d > -10*time.Second && d < 10*time.Second {
+				where = fmt.Sprintf("%s %+.1fs (promoted %+.1fs)", f.name, d.Seconds(), f.promoted.Sub(f.at).Seconds())
+				break
+			}
+		}
+		k := ch + ": " + where
+		b := buckets[k]
+		if b == nil {
+			b = &bucket{}
+			buckets[k] = b
+			names = append(names, k)
+		}
+		b.n++
+		if len(b.ex) < 3 {
+			b.ex = append(b.ex, tok)
+		}
+	}
+	slices.Sort(names)
+	var out []string
+	for _, k := range names {
+		out = append(out, fmt.Sprintf("lost %s: %d %v", k, buckets[k].n, buckets[k].ex))
+	}
+	return out
 }
 
 func (e *env) startHub(i int) (*hub, error) {
@@ -890,12 +938,14 @@ channels:
 	}
 	lost, lostUnplanned, dup := 0, 0, 0
 	var lostEx, dupEx []string
+	lostAt := map[string]time.Time{}
 	byChannel := map[string]int{}
 	for k, at := range want {
 		byChannel[strings.Trim(strings.Split(k, "-")[0], "[")]++
 		if seen[k] > 0 {
 			continue
 		}
+		lostAt[k] = at
 		if !unplannedFrom.IsZero() && !at.Before(unplannedFrom) && !at.After(unplannedTo) {
 			lostUnplanned++
 			continue
@@ -920,6 +970,9 @@ channels:
 	fmt.Printf("\ncluster: %d hubs on %s, min_replicas_ack %d, steps %s\n", *hubsN, topo, *minAck, *steps)
 	fmt.Printf("messages accepted: %d %v; requests refused or failed: %d %v\n", len(want), byChannel, l.failed.Load(), l.refused)
 	fmt.Printf("lost: %d %v\nlost around the unplanned failover: %d\nduplicated: %d %v\n", lost, lostEx, lostUnplanned, dup, dupEx)
+	for _, s := range e.lostReport(lostAt) {
+		fmt.Println("  " + s)
+	}
 	for _, s := range r.lines {
 		fmt.Println("  " + s)
 	}
@@ -1195,6 +1248,11 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 		}
 	}
 	promoted := time.Since(at)
+	name := "planned"
+	if unplanned {
+		name = "unplanned"
+	}
+	e.faults = append(e.faults, fault{name: name, at: at, promoted: at.Add(promoted)})
 	// Accepting again: the first 202 of the api channel after the fault.
 	l.mu.Lock()
 	l.lastOK = time.Time{}

@@ -67,3 +67,84 @@ func isNetErr(err error) bool {
 // minAckTimeoutDefault is WAIT's timeout when Options.MinReplicasTimeout is
 // not set.
 const minAckTimeoutDefault = 100 * time.Millisecond
+
+// confirmsAcks reports whether Ack on queue is a confirmed ack
+// (ackConfirmed): with Options.MinReplicasAck > 0, for the ingest queue.
+// Its items' work is idempotent, so an item left unacked is only
+// processed again. An outbound item is not: processed again it would be
+// sent again, so its Ack stays as it was.
+func (s *Store) confirmsAcks(queue string) bool {
+	return s.minAck > 0 && queue == store.QueueIngest
+}
+
+// ackConfirmed acknowledges ids only once the server that takes the XACK
+// is known to have replicated everything it executed before it, the
+// worker's writes for those items included (docs/RELIABILITY.md, "Sentinel
+// failover"). On one connection to the stream's master: a write (the
+// queue's ack mark) and WAIT n timeout, then, if n replicas confirmed, XDEL
+// and XACK. The write gives WAIT an offset past every command that server
+// ran before it, from any connection; the XACK on the same connection lands
+// on the same server, after it.
+//
+// What it closes: a Sentinel failover promotes the replica while the old
+// master still takes the hubs' writes until they hear +switch-master. A
+// worker whose timeline entry went to the old master (dropped when it is
+// made a replica) and whose ack went to the new one (kept: a failed ack
+// was retried, and the retry reached the new master) marked the item done
+// with its entry gone. Now the ack is refused instead: on the old master
+// WAIT finds no replica (the promoted one left it) unless a replica still
+// has the entry; on the new master the XACK is sent only when it has a
+// replica in sync, which a promoted replica has not.
+//
+// When fewer than n replicas confirm (or the connection fails) nothing is
+// acked and the error wraps store.ErrNotReplicated: the item stays pending
+// and is handed out again (claim_after, or at once if this process dies),
+// processed again idempotently, and acked once a replica confirms. The
+// caller must not retry the Ack later: a retry after a master switch is the
+// very write this avoids.
+func (s *Store) ackConfirmed(ctx context.Context, queue string, ids []string) error {
+	stream := s.k.queueStream(queue)
+	var conn *goredis.Conn
+	switch c := s.c.(type) {
+	case *goredis.ClusterClient:
+		m, err := c.MasterForKey(ctx, stream)
+		if err != nil {
+			return fmt.Errorf("%w: no master for the queue: %v", store.ErrNotReplicated, err)
+		}
+		conn = m.Conn()
+	case *goredis.Client:
+		conn = c.Conn()
+	default:
+		return fmt.Errorf("store/redis: confirmed ack needs a *redis.Client or *redis.ClusterClient, not %T", s.c)
+	}
+	defer conn.Close()
+	// The connection's commands must not join the shared auto-pipeline,
+	// which would send them on another connection.
+	pctx := context.WithValue(ctx, apInternal{}, true)
+	var wait *goredis.Cmd
+	_, err := conn.Pipelined(pctx, func(p goredis.Pipeliner) error {
+		p.Set(pctx, s.k.queueAckMark(queue), "1", time.Minute)
+		wait = p.Do(pctx, "wait", s.minAck, s.minAckTimeout.Milliseconds())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %d items left unacked: %v", store.ErrNotReplicated, len(ids), err)
+	}
+	if n, _ := wait.Int64(); n < int64(s.minAck) {
+		return fmt.Errorf("%w: %d items left unacked: %d of %d replicas confirmed within %v", store.ErrNotReplicated, len(ids), n, s.minAck, s.minAckTimeout)
+	}
+	_, err = conn.Pipelined(pctx, func(p goredis.Pipeliner) error {
+		p.XDel(pctx, stream, ids...)
+		p.XAck(pctx, stream, queueGroup, ids...)
+		return nil
+	})
+	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
+		return nil
+	}
+	if err != nil {
+		// The XACK may or may not have reached the server: leave the items
+		// to redelivery rather than retry it, possibly elsewhere.
+		return fmt.Errorf("%w: %d items: ack failed: %v", store.ErrNotReplicated, len(ids), err)
+	}
+	return nil
+}

@@ -153,7 +153,7 @@ func (e *env) lostReport(lost map[string]time.Time) []string {
 		where := "no failover within 10s"
 		for _, f := range e.faults {
 			if d := at.Sub(f.at); d > -10*time.Second && d < 10*time.Second {
-				where = fmt.Sprintf("%s %+.1fs (promoted %+.1fs)", f.name, d.Seconds(), f.promoted.Sub(f.at).Seconds())
+				where = fmt.Sprintf("%s %+.0fs (promoted %+.1fs)", f.name, d.Seconds(), f.promoted.Sub(f.at).Seconds())
 				break
 			}
 		}
@@ -263,6 +263,12 @@ type ledger struct {
 	failed    atomic.Int64
 	refused   map[int]int // status → count
 	identites map[string]bool
+	// tgUpdate: a Telegram message's update id. It counts as accepted
+	// once the plugin confirmed the update to Telegram (the plugin
+	// confirms only what the hub took); one still unconfirmed at the end
+	// was never accepted (the hub refused it, e.g. 503 not_replicated)
+	// and is waiting at Telegram, not lost.
+	tgUpdate map[string]int64
 }
 
 type gap struct {
@@ -460,8 +466,11 @@ func (e *env) load(l *ledger, stop <-chan struct{}, wg *sync.WaitGroup) {
 	every(200*time.Millisecond, func(n int64) {
 		tok := fmt.Sprintf("[tg-%d]", n)
 		id := 770000 + n%senders
-		e.tg.UserSays(telegramtest.User{ID: id, FirstName: "Cl", LastName: strconv.FormatInt(n%senders, 10)}, "tg "+tok)
+		u := e.tg.UserSays(telegramtest.User{ID: id, FirstName: "Cl", LastName: strconv.FormatInt(n%senders, 10)}, "tg "+tok)
 		l.ok(tok, fmt.Sprintf("telegram:%d", id))
+		l.mu.Lock()
+		l.tgUpdate[tok] = u
+		l.mu.Unlock()
 	})
 	if e.email {
 		every(time.Second, func(n int64) {
@@ -878,7 +887,7 @@ channels:
 		return measureThroughput(e)
 	}
 
-	l := &ledger{accepted: map[string]time.Time{}, refused: map[int]int{}, identites: map[string]bool{}}
+	l := &ledger{accepted: map[string]time.Time{}, refused: map[int]int{}, identites: map[string]bool{}, tgUpdate: map[string]int64{}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	lbStop := make(chan struct{})
@@ -916,7 +925,9 @@ channels:
 		ids = append(ids, id)
 	}
 	want := l.accepted
+	tgUpdate := l.tgUpdate
 	l.mu.Unlock()
+	taken := func(k string) bool { u, ok := tgUpdate[k]; return !ok || e.tg.Confirmed(u) }
 	var seen map[string]int
 	var err error
 	deadline := time.Now().Add(*settle)
@@ -924,7 +935,7 @@ channels:
 		seen, err = e.scan(ids)
 		missing := 0
 		for k := range want {
-			if seen[k] == 0 {
+			if seen[k] == 0 && taken(k) {
 				missing++
 			}
 		}
@@ -939,8 +950,13 @@ channels:
 	lost, lostUnplanned, dup := 0, 0, 0
 	var lostEx, dupEx []string
 	lostAt := map[string]time.Time{}
+	atTelegram := 0
 	byChannel := map[string]int{}
 	for k, at := range want {
+		if seen[k] == 0 && !taken(k) {
+			atTelegram++
+			continue
+		}
 		byChannel[strings.Trim(strings.Split(k, "-")[0], "[")]++
 		if seen[k] > 0 {
 			continue
@@ -968,7 +984,7 @@ channels:
 		topo = "1 primary + 1 replica + 3 Sentinels"
 	}
 	fmt.Printf("\ncluster: %d hubs on %s, min_replicas_ack %d, steps %s\n", *hubsN, topo, *minAck, *steps)
-	fmt.Printf("messages accepted: %d %v; requests refused or failed: %d %v\n", len(want), byChannel, l.failed.Load(), l.refused)
+	fmt.Printf("messages accepted: %d %v; requests refused or failed: %d %v; Telegram messages never taken from Telegram: %d\n", len(want)-atTelegram, byChannel, l.failed.Load(), l.refused, atTelegram)
 	fmt.Printf("lost: %d %v\nlost around the unplanned failover: %d\nduplicated: %d %v\n", lost, lostEx, lostUnplanned, dup, dupEx)
 	for _, s := range e.lostReport(lostAt) {
 		fmt.Println("  " + s)

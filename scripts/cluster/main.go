@@ -124,6 +124,7 @@ type env struct {
 	mu    sync.Mutex
 	hubs  []*hub
 	slack *slackPeer
+	sock  *sockPeer // the Slack channel in Socket Mode (socket.go)
 	tg    *telegramtest.Server
 	email bool
 	rr    atomic.Int64
@@ -454,6 +455,16 @@ func (e *env) load(l *ledger, stop <-chan struct{}, wg *sync.WaitGroup) {
 			l.fail(code)
 		}
 	})
+	every(250*time.Millisecond, func(n int64) {
+		// Socket Mode: accepted once the hub acknowledged the envelope.
+		// Events sent while no replica holds the connection (a lease
+		// take-over) are not counted: Slack would send them again.
+		tok := fmt.Sprintf("[sock-%d]", n)
+		user := fmt.Sprintf("U0SK%04d", n%senders)
+		if e.sock.say(n, user, "sock "+tok) {
+			l.ok(tok, "slack:"+slackTeam+":"+user)
+		}
+	})
 	every(200*time.Millisecond, func(n int64) {
 		tok := fmt.Sprintf("[form-%d]", n)
 		email := fmt.Sprintf("form%d@example.com", n%senders)
@@ -775,7 +786,8 @@ func run() error {
 	}
 	defer e.rc.Close()
 
-	e.slack = newSlackPeer()
+	e.sock = newSockPeer()
+	e.slack = newSlackPeer(e.sock)
 	defer e.slack.Stop()
 	e.tg = telegramtest.New(botToken)
 	defer e.tg.Close()
@@ -783,6 +795,7 @@ func run() error {
 	sum, _ := exec.Command("sha256sum", plugin).Output()
 	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(adminToken+"\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "slack.token"), []byte(slackToken+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "slack-app.token"), []byte(sockAppToken+"\n"), 0o600)
 	emailYAML := ""
 	if e.email {
 		emailYAML = fmt.Sprintf(`  - name: mail
@@ -850,6 +863,15 @@ channels:
       secret: %s
       min_fill_time: 0s
       rate_limit: {per_ip: 1000000, per_channel: 1000000}
+  - name: %s
+    type: slack
+    phase: live
+    slack:
+      mode: socket
+      app_token_file: %s
+      bot_token_file: %s
+      api_url: %s
+      lease_ttl: 2s
   - name: tg
     type: plugin
     phase: live
@@ -861,6 +883,7 @@ channels:
     settings: {bot_token: "%s", api_base_url: "%s", poll_timeout: "1"}
 `, publicURL, filepath.Join(dir, "blobs"), redisYAML, prefix, *minAck, filepath.Join(dir, "admin.token"),
 		twilioSID, twilioToken, smsFrom, publicURL, filepath.Join(dir, "slack.token"), slackSecret, e.slack.GetAPIURL(), formSecret,
+		sockChannel, filepath.Join(dir, "slack-app.token"), filepath.Join(dir, "slack.token"), e.slack.GetAPIURL(),
 		emailYAML, plugin, strings.Fields(string(sum))[0], botToken, e.tg.URL)
 	e.cfg = filepath.Join(dir, "switchboard.yaml")
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
@@ -986,6 +1009,11 @@ channels:
 	fmt.Printf("\ncluster: %d hubs on %s, min_replicas_ack %d, steps %s\n", *hubsN, topo, *minAck, *steps)
 	fmt.Printf("messages accepted: %d %v; requests refused or failed: %d %v; Telegram messages never taken from Telegram: %d\n", len(want)-atTelegram, byChannel, l.failed.Load(), l.refused, atTelegram)
 	fmt.Printf("lost: %d %v\nlost around the unplanned failover: %d\nduplicated: %d %v\n", lost, lostEx, lostUnplanned, dup, dupEx)
+	opens, conns, open, maxOpen := e.sock.stats()
+	fmt.Printf("slack socket mode: %d connections opened (%d apps.connections.open), %d open at the end, at most %d open at once\n", conns, opens, open, maxOpen)
+	if maxOpen > 1 {
+		r.fail("slack socket mode: %d connections were open at once (one replica at a time expected)", maxOpen)
+	}
 	for _, s := range e.lostReport(lostAt) {
 		fmt.Println("  " + s)
 	}
@@ -1123,7 +1151,7 @@ func (e *env) stepE2E(r *report) {
 	}
 
 	// 4. Leases: exactly one holder; SIGKILL it and another takes over.
-	leases := []string{"plugin:tg"}
+	leases := []string{"plugin:tg", "slack:" + sockChannel}
 	if e.email {
 		leases = append(leases, "email:mail")
 	}
@@ -1151,6 +1179,16 @@ func (e *env) stepE2E(r *report) {
 		if strings.HasPrefix(name, "plugin:") {
 			e.tg.UserSays(telegramtest.User{ID: 779999, FirstName: "Probe"}, "probe "+probe)
 			identity = "telegram:779999"
+		} else if strings.HasPrefix(name, "slack:") {
+			// Slack sends on whichever connection is open: wait for the
+			// new holder's, then send until one is acknowledged.
+			if _, ok := waitFor(30*time.Second, func() bool {
+				return e.sock.say(killed.UnixNano()%1e9, "U0SKPROBE", "probe "+probe)
+			}); ok {
+				identity = "slack:" + slackTeam + ":U0SKPROBE"
+			} else {
+				r.fail("lease %s: no Socket Mode connection acknowledged an event within 30s of the kill", name)
+			}
 		} else if err := deliverMail(probe, "probe@mail.example"); err == nil {
 			identity = "email:probe@mail.example"
 		}
@@ -1426,7 +1464,7 @@ type slackPeer struct {
 	posts []url.Values
 }
 
-func newSlackPeer() *slackPeer {
+func newSlackPeer(sock *sockPeer) *slackPeer {
 	p := &slackPeer{}
 	reply := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
@@ -1440,6 +1478,10 @@ func newSlackPeer() *slackPeer {
 			r.ParseForm()
 			reply(w, map[string]any{"ok": true, "user": map[string]any{"id": r.Form.Get("user"), "name": "u", "profile": map[string]any{"display_name": "U"}}})
 		})
+		c.Handle("/apps.connections.open", func(w http.ResponseWriter, r *http.Request) {
+			sock.connectionsOpen(p.ServerAddr)(w, r)
+		})
+		c.Handle("/link", sock.serve)
 		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
 			r.ParseForm()
 			p.mu.Lock()

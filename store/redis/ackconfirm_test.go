@@ -137,3 +137,34 @@ func TestAckConfirmedAcrossMasterSwitch(t *testing.T) {
 		t.Fatalf("outbound ack without a replica: %v", err)
 	}
 }
+
+// A quarantined message is acknowledged to its sender too (the web form's
+// spam check, the email channel's own bounced mail): with min_replicas_ack
+// it is kept only once a replica has it, and refused with ErrNotReplicated
+// when none confirms.
+func TestQuarantineConfirmed(t *testing.T) {
+	ns := nodes(t)
+	primary, replicas, err := ns.Replicated(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: primary.Addr})
+	defer c.Close()
+	s := redis.New(c, redis.Options{Prefix: "qc", AutoPipeline: true, MinReplicasAck: 1, MinReplicasTimeout: 200 * time.Millisecond})
+	defer s.Close()
+	ctx := context.Background()
+	rc := replicas[0].Client()
+	defer rc.Close()
+	q := store.QuarantineItem{ID: "q1", Channel: "form", Reason: "spam score", Payload: []byte(`{"text":"hi"}`)}
+	if err := s.PutQuarantine(ctx, q); err != nil {
+		t.Fatalf("quarantine with a replica: %v", err)
+	}
+	if ok, err := rc.HExists(ctx, "qc:{quarantine}:items", "q1").Result(); err != nil || !ok {
+		t.Fatalf("quarantined item acknowledged but not on the replica: %v %v", ok, err)
+	}
+	replicas[0].Kill()
+	q.ID = "q2"
+	if err := s.PutQuarantine(ctx, q); !errors.Is(err, store.ErrNotReplicated) {
+		t.Fatalf("quarantine without a replica: want ErrNotReplicated, got %v", err)
+	}
+}

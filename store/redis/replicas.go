@@ -104,34 +104,14 @@ func (s *Store) confirmsAcks(queue string) bool {
 // very write this avoids.
 func (s *Store) ackConfirmed(ctx context.Context, queue string, ids []string) error {
 	stream := s.k.queueStream(queue)
-	var conn *goredis.Conn
-	switch c := s.c.(type) {
-	case *goredis.ClusterClient:
-		m, err := c.MasterForKey(ctx, stream)
-		if err != nil {
-			return fmt.Errorf("%w: no master for the queue: %v", store.ErrNotReplicated, err)
-		}
-		conn = m.Conn()
-	case *goredis.Client:
-		conn = c.Conn()
-	default:
-		return fmt.Errorf("store/redis: confirmed ack needs a *redis.Client or *redis.ClusterClient, not %T", s.c)
-	}
-	defer conn.Close()
-	// The connection's commands must not join the shared auto-pipeline,
-	// which would send them on another connection.
-	pctx := context.WithValue(ctx, apInternal{}, true)
-	var wait *goredis.Cmd
-	_, err := conn.Pipelined(pctx, func(p goredis.Pipeliner) error {
-		p.Set(pctx, s.k.queueAckMark(queue), "1", time.Minute)
-		wait = p.Do(pctx, "wait", s.minAck, s.minAckTimeout.Milliseconds())
-		return nil
-	})
+	conn, err := s.connFor(ctx, stream)
 	if err != nil {
 		return fmt.Errorf("%w: %d items left unacked: %v", store.ErrNotReplicated, len(ids), err)
 	}
-	if n, _ := wait.Int64(); n < int64(s.minAck) {
-		return fmt.Errorf("%w: %d items left unacked: %d of %d replicas confirmed within %v", store.ErrNotReplicated, len(ids), n, s.minAck, s.minAckTimeout)
+	defer conn.Close()
+	pctx := context.WithValue(ctx, apInternal{}, true)
+	if err := s.confirmOn(pctx, conn, s.k.queueAckMark(queue)); err != nil {
+		return fmt.Errorf("%d items left unacked: %w", len(ids), err)
 	}
 	_, err = conn.Pipelined(pctx, func(p goredis.Pipeliner) error {
 		p.XDel(pctx, stream, ids...)
@@ -147,4 +127,57 @@ func (s *Store) ackConfirmed(ctx context.Context, queue string, ids []string) er
 		return fmt.Errorf("%w: %d items: ack failed: %v", store.ErrNotReplicated, len(ids), err)
 	}
 	return nil
+}
+
+// connFor is one connection to the master of key's slot (any connection of
+// a standalone or Sentinel client, which has one master). The caller
+// closes it, and sends its commands with a context marked apInternal so
+// the auto-pipeline does not move them to another connection.
+func (s *Store) connFor(ctx context.Context, key string) (*goredis.Conn, error) {
+	switch c := s.c.(type) {
+	case *goredis.ClusterClient:
+		m, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		return m.Conn(), nil
+	case *goredis.Client:
+		return c.Conn(), nil
+	}
+	return nil, fmt.Errorf("store/redis: a confirmed write needs a *redis.Client or *redis.ClusterClient, not %T", s.c)
+}
+
+// confirmOn writes mark (a throwaway key in the slot of the data to
+// confirm) and WAITs on conn: nil once MinReplicasAck replicas have
+// everything the server executed up to that write, whichever connection
+// sent it; an error wrapping store.ErrNotReplicated otherwise.
+func (s *Store) confirmOn(ctx context.Context, conn *goredis.Conn, mark string) error {
+	var wait *goredis.Cmd
+	_, err := conn.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Set(ctx, mark, "1", time.Minute)
+		wait = p.Do(ctx, "wait", s.minAck, s.minAckTimeout.Milliseconds())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", store.ErrNotReplicated, err)
+	}
+	if n, _ := wait.Int64(); n < int64(s.minAck) {
+		return fmt.Errorf("%w: %d of %d replicas confirmed within %v", store.ErrNotReplicated, n, s.minAck, s.minAckTimeout)
+	}
+	return nil
+}
+
+// confirmWrites, with Options.MinReplicasAck > 0, confirms the writes
+// already made to key's master (confirmOn, mark in key's slot); nil
+// without the setting.
+func (s *Store) confirmWrites(ctx context.Context, key, mark string) error {
+	if s.minAck <= 0 {
+		return nil
+	}
+	conn, err := s.connFor(ctx, key)
+	if err != nil {
+		return fmt.Errorf("%w: %v", store.ErrNotReplicated, err)
+	}
+	defer conn.Close()
+	return s.confirmOn(context.WithValue(ctx, apInternal{}, true), conn, mark)
 }

@@ -1284,6 +1284,7 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 	}
 	failedBefore := l.failed.Load()
 	at := time.Now()
+	var watch *oldMasterWatch // Sentinel planned: the old master's writes after the promotion
 	if unplanned {
 		kind = "unplanned (SIGKILL of the primary)"
 		e.nodes.Node(master).Kill()
@@ -1293,12 +1294,18 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 			return
 		}
 	} else {
+		if e.cl == nil {
+			watch = watchOldMaster(master)
+		}
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := e.plannedFailover(fctx, replica.Addr)
 		cancel()
 		if err != nil {
 			r.fail("failover: %v", err)
 			return
+		}
+		if watch != nil {
+			watch.promotedAt(time.Now())
 		}
 	}
 	promoted := time.Since(at)
@@ -1326,6 +1333,15 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 	time.Sleep(3 * time.Second)
 	r.add("failover %s of %s to %s: promoted after %v; longest stretch without an accepted message %v; %d requests refused meanwhile",
 		kind, master, replica.Addr, promoted.Round(time.Millisecond), gap.Round(time.Millisecond), l.failed.Load()-failedBefore)
+	if watch != nil {
+		// The Sentinels demote it about 8 s after the switch
+		// (+convert-to-slave); wait for that, at most 20 s.
+		waitFor(20*time.Second, func() bool {
+			role, _, err := redisnodes.Role(ctx, master)
+			return err == nil && role == "slave"
+		})
+		r.add("failover %s: %s", kind, watch.report())
+	}
 	_ = firstOK
 }
 

@@ -199,7 +199,19 @@ func (r *Router) ackLoop(ctx context.Context, acks <-chan string) {
 		if ctx.Err() != nil {
 			continue // not acked: redelivered after restart
 		}
-		_ = persist(ctx, r.log, "ingest ack", func() error { return r.st.Ack(ctx, store.QueueIngest, batch...) })
+		_ = persist(ctx, r.log, "ingest ack", func() error {
+			err := r.st.Ack(ctx, store.QueueIngest, batch...)
+			if errors.Is(err, store.ErrNotReplicated) {
+				// store.redis.min_replicas_ack: the store did not ack
+				// because no replica confirmed this worker's writes (a
+				// master switch, or no replica in sync). Retrying the ack
+				// later could ack on a new master that never had them:
+				// the items stay pending and are processed again.
+				r.log.Warn("ingest ack not confirmed by replicas; the items will be processed again", "items", len(batch), "err", err)
+				return nil
+			}
+			return err
+		})
 	}
 }
 

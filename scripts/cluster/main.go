@@ -124,9 +124,58 @@ type env struct {
 	mu    sync.Mutex
 	hubs  []*hub
 	slack *slackPeer
+	sock  *sockPeer // the Slack channel in Socket Mode (socket.go)
 	tg    *telegramtest.Server
 	email bool
 	rr    atomic.Int64
+
+	faults []fault // the failovers' times, for the lost messages' report
+}
+
+// fault is one failover: when it started and when the replica was master.
+type fault struct {
+	name         string
+	at, promoted time.Time
+}
+
+// lostReport groups lost messages by channel and by when they were accepted
+// relative to the failovers: "planned -0.2s" is 0.2 s before that failover
+// began, "planned +0.4s (promoted +0.2s)" after it, so a reader sees whether
+// the losses cluster between the promotion and the hubs' switch.
+func (e *env) lostReport(lost map[string]time.Time) []string {
+	type bucket struct {
+		n  int
+		ex []string
+	}
+	buckets := map[string]*bucket{}
+	var names []string
+	for tok, at := range lost {
+		ch := strings.Trim(strings.Split(tok, "-")[0], "[")
+		where := "no failover within 10s"
+		for _, f := range e.faults {
+			if d := at.Sub(f.at); d > -10*time.Second && d < 10*time.Second {
+				where = fmt.Sprintf("%s %+.0fs (promoted %+.1fs)", f.name, d.Seconds(), f.promoted.Sub(f.at).Seconds())
+				break
+			}
+		}
+		k := ch + ": " + where
+		b := buckets[k]
+		if b == nil {
+			b = &bucket{}
+			buckets[k] = b
+			names = append(names, k)
+		}
+		b.n++
+		if len(b.ex) < 3 {
+			b.ex = append(b.ex, tok)
+		}
+	}
+	slices.Sort(names)
+	var out []string
+	for _, k := range names {
+		out = append(out, fmt.Sprintf("lost %s: %d %v", k, buckets[k].n, buckets[k].ex))
+	}
+	return out
 }
 
 func (e *env) startHub(i int) (*hub, error) {
@@ -215,6 +264,12 @@ type ledger struct {
 	failed    atomic.Int64
 	refused   map[int]int // status → count
 	identites map[string]bool
+	// tgUpdate: a Telegram message's update id. It counts as accepted
+	// once the plugin confirmed the update to Telegram (the plugin
+	// confirms only what the hub took); one still unconfirmed at the end
+	// was never accepted (the hub refused it, e.g. 503 not_replicated)
+	// and is waiting at Telegram, not lost.
+	tgUpdate map[string]int64
 }
 
 type gap struct {
@@ -400,6 +455,16 @@ func (e *env) load(l *ledger, stop <-chan struct{}, wg *sync.WaitGroup) {
 			l.fail(code)
 		}
 	})
+	every(250*time.Millisecond, func(n int64) {
+		// Socket Mode: accepted once the hub acknowledged the envelope.
+		// Events sent while no replica holds the connection (a lease
+		// take-over) are not counted: Slack would send them again.
+		tok := fmt.Sprintf("[sock-%d]", n)
+		user := fmt.Sprintf("U0SK%04d", n%senders)
+		if e.sock.say(n, user, "sock "+tok) {
+			l.ok(tok, "slack:"+slackTeam+":"+user)
+		}
+	})
 	every(200*time.Millisecond, func(n int64) {
 		tok := fmt.Sprintf("[form-%d]", n)
 		email := fmt.Sprintf("form%d@example.com", n%senders)
@@ -412,8 +477,11 @@ func (e *env) load(l *ledger, stop <-chan struct{}, wg *sync.WaitGroup) {
 	every(200*time.Millisecond, func(n int64) {
 		tok := fmt.Sprintf("[tg-%d]", n)
 		id := 770000 + n%senders
-		e.tg.UserSays(telegramtest.User{ID: id, FirstName: "Cl", LastName: strconv.FormatInt(n%senders, 10)}, "tg "+tok)
+		u := e.tg.UserSays(telegramtest.User{ID: id, FirstName: "Cl", LastName: strconv.FormatInt(n%senders, 10)}, "tg "+tok)
 		l.ok(tok, fmt.Sprintf("telegram:%d", id))
+		l.mu.Lock()
+		l.tgUpdate[tok] = u
+		l.mu.Unlock()
 	})
 	if e.email {
 		every(time.Second, func(n int64) {
@@ -718,7 +786,8 @@ func run() error {
 	}
 	defer e.rc.Close()
 
-	e.slack = newSlackPeer()
+	e.sock = newSockPeer()
+	e.slack = newSlackPeer(e.sock)
 	defer e.slack.Stop()
 	e.tg = telegramtest.New(botToken)
 	defer e.tg.Close()
@@ -726,6 +795,7 @@ func run() error {
 	sum, _ := exec.Command("sha256sum", plugin).Output()
 	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(adminToken+"\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "slack.token"), []byte(slackToken+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "slack-app.token"), []byte(sockAppToken+"\n"), 0o600)
 	emailYAML := ""
 	if e.email {
 		emailYAML = fmt.Sprintf(`  - name: mail
@@ -793,6 +863,15 @@ channels:
       secret: %s
       min_fill_time: 0s
       rate_limit: {per_ip: 1000000, per_channel: 1000000}
+  - name: %s
+    type: slack
+    phase: live
+    slack:
+      mode: socket
+      app_token_file: %s
+      bot_token_file: %s
+      api_url: %s
+      lease_ttl: 2s
   - name: tg
     type: plugin
     phase: live
@@ -804,6 +883,7 @@ channels:
     settings: {bot_token: "%s", api_base_url: "%s", poll_timeout: "1"}
 `, publicURL, filepath.Join(dir, "blobs"), redisYAML, prefix, *minAck, filepath.Join(dir, "admin.token"),
 		twilioSID, twilioToken, smsFrom, publicURL, filepath.Join(dir, "slack.token"), slackSecret, e.slack.GetAPIURL(), formSecret,
+		sockChannel, filepath.Join(dir, "slack-app.token"), filepath.Join(dir, "slack.token"), e.slack.GetAPIURL(),
 		emailYAML, plugin, strings.Fields(string(sum))[0], botToken, e.tg.URL)
 	e.cfg = filepath.Join(dir, "switchboard.yaml")
 	if err := os.WriteFile(e.cfg, []byte(cfg), 0o600); err != nil {
@@ -830,7 +910,7 @@ channels:
 		return measureThroughput(e)
 	}
 
-	l := &ledger{accepted: map[string]time.Time{}, refused: map[int]int{}, identites: map[string]bool{}}
+	l := &ledger{accepted: map[string]time.Time{}, refused: map[int]int{}, identites: map[string]bool{}, tgUpdate: map[string]int64{}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	lbStop := make(chan struct{})
@@ -868,7 +948,9 @@ channels:
 		ids = append(ids, id)
 	}
 	want := l.accepted
+	tgUpdate := l.tgUpdate
 	l.mu.Unlock()
+	taken := func(k string) bool { u, ok := tgUpdate[k]; return !ok || e.tg.Confirmed(u) }
 	var seen map[string]int
 	var err error
 	deadline := time.Now().Add(*settle)
@@ -876,7 +958,7 @@ channels:
 		seen, err = e.scan(ids)
 		missing := 0
 		for k := range want {
-			if seen[k] == 0 {
+			if seen[k] == 0 && taken(k) {
 				missing++
 			}
 		}
@@ -890,12 +972,19 @@ channels:
 	}
 	lost, lostUnplanned, dup := 0, 0, 0
 	var lostEx, dupEx []string
+	lostAt := map[string]time.Time{}
+	atTelegram := 0
 	byChannel := map[string]int{}
 	for k, at := range want {
+		if seen[k] == 0 && !taken(k) {
+			atTelegram++
+			continue
+		}
 		byChannel[strings.Trim(strings.Split(k, "-")[0], "[")]++
 		if seen[k] > 0 {
 			continue
 		}
+		lostAt[k] = at
 		if !unplannedFrom.IsZero() && !at.Before(unplannedFrom) && !at.After(unplannedTo) {
 			lostUnplanned++
 			continue
@@ -918,8 +1007,16 @@ channels:
 		topo = "1 primary + 1 replica + 3 Sentinels"
 	}
 	fmt.Printf("\ncluster: %d hubs on %s, min_replicas_ack %d, steps %s\n", *hubsN, topo, *minAck, *steps)
-	fmt.Printf("messages accepted: %d %v; requests refused or failed: %d %v\n", len(want), byChannel, l.failed.Load(), l.refused)
+	fmt.Printf("messages accepted: %d %v; requests refused or failed: %d %v; Telegram messages never taken from Telegram: %d\n", len(want)-atTelegram, byChannel, l.failed.Load(), l.refused, atTelegram)
 	fmt.Printf("lost: %d %v\nlost around the unplanned failover: %d\nduplicated: %d %v\n", lost, lostEx, lostUnplanned, dup, dupEx)
+	opens, conns, open, maxOpen := e.sock.stats()
+	fmt.Printf("slack socket mode: %d connections opened (%d apps.connections.open), %d open at the end, at most %d open at once\n", conns, opens, open, maxOpen)
+	if maxOpen > 1 {
+		r.fail("slack socket mode: %d connections were open at once (one replica at a time expected)", maxOpen)
+	}
+	for _, s := range e.lostReport(lostAt) {
+		fmt.Println("  " + s)
+	}
 	for _, s := range r.lines {
 		fmt.Println("  " + s)
 	}
@@ -1054,7 +1151,7 @@ func (e *env) stepE2E(r *report) {
 	}
 
 	// 4. Leases: exactly one holder; SIGKILL it and another takes over.
-	leases := []string{"plugin:tg"}
+	leases := []string{"plugin:tg", "slack:" + sockChannel}
 	if e.email {
 		leases = append(leases, "email:mail")
 	}
@@ -1082,6 +1179,16 @@ func (e *env) stepE2E(r *report) {
 		if strings.HasPrefix(name, "plugin:") {
 			e.tg.UserSays(telegramtest.User{ID: 779999, FirstName: "Probe"}, "probe "+probe)
 			identity = "telegram:779999"
+		} else if strings.HasPrefix(name, "slack:") {
+			// Slack sends on whichever connection is open: wait for the
+			// new holder's, then send until one is acknowledged.
+			if _, ok := waitFor(30*time.Second, func() bool {
+				return e.sock.say(killed.UnixNano()%1e9, "U0SKPROBE", "probe "+probe)
+			}); ok {
+				identity = "slack:" + slackTeam + ":U0SKPROBE"
+			} else {
+				r.fail("lease %s: no Socket Mode connection acknowledged an event within 30s of the kill", name)
+			}
 		} else if err := deliverMail(probe, "probe@mail.example"); err == nil {
 			identity = "email:probe@mail.example"
 		}
@@ -1177,6 +1284,7 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 	}
 	failedBefore := l.failed.Load()
 	at := time.Now()
+	var watch *oldMasterWatch // Sentinel planned: the old master's writes after the promotion
 	if unplanned {
 		kind = "unplanned (SIGKILL of the primary)"
 		e.nodes.Node(master).Kill()
@@ -1186,6 +1294,9 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 			return
 		}
 	} else {
+		if e.cl == nil {
+			watch = watchOldMaster(master)
+		}
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := e.plannedFailover(fctx, replica.Addr)
 		cancel()
@@ -1193,8 +1304,16 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 			r.fail("failover: %v", err)
 			return
 		}
+		if watch != nil {
+			watch.promotedAt(time.Now())
+		}
 	}
 	promoted := time.Since(at)
+	name := "planned"
+	if unplanned {
+		name = "unplanned"
+	}
+	e.faults = append(e.faults, fault{name: name, at: at, promoted: at.Add(promoted)})
 	// Accepting again: the first 202 of the api channel after the fault.
 	l.mu.Lock()
 	l.lastOK = time.Time{}
@@ -1214,6 +1333,15 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 	time.Sleep(3 * time.Second)
 	r.add("failover %s of %s to %s: promoted after %v; longest stretch without an accepted message %v; %d requests refused meanwhile",
 		kind, master, replica.Addr, promoted.Round(time.Millisecond), gap.Round(time.Millisecond), l.failed.Load()-failedBefore)
+	if watch != nil {
+		// The Sentinels demote it about 8 s after the switch
+		// (+convert-to-slave); wait for that, at most 20 s.
+		waitFor(20*time.Second, func() bool {
+			role, _, err := redisnodes.Role(ctx, master)
+			return err == nil && role == "slave"
+		})
+		r.add("failover %s: %s", kind, watch.report())
+	}
 	_ = firstOK
 }
 
@@ -1352,7 +1480,7 @@ type slackPeer struct {
 	posts []url.Values
 }
 
-func newSlackPeer() *slackPeer {
+func newSlackPeer(sock *sockPeer) *slackPeer {
 	p := &slackPeer{}
 	reply := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
@@ -1366,6 +1494,10 @@ func newSlackPeer() *slackPeer {
 			r.ParseForm()
 			reply(w, map[string]any{"ok": true, "user": map[string]any{"id": r.Form.Get("user"), "name": "u", "profile": map[string]any{"display_name": "U"}}})
 		})
+		c.Handle("/apps.connections.open", func(w http.ResponseWriter, r *http.Request) {
+			sock.connectionsOpen(p.ServerAddr)(w, r)
+		})
+		c.Handle("/link", sock.serve)
 		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
 			r.ParseForm()
 			p.mu.Lock()

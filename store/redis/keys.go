@@ -81,6 +81,11 @@ func (k keys) queueDue(q string) string { return k.key(k.queueTag(q), "due") }
 func (k keys) queueAlive(q, consumer string) string { return k.queueAlivePrefix(q) + esc(consumer) }
 func (k keys) queueAlivePrefix(q string) string     { return k.key(k.queueTag(q), "alive:") }
 
+// queueAckMark is the key a confirmed Ack writes before its WAIT
+// (replicas.go): any write gives WAIT an offset covering everything the
+// server executed before it.
+func (k keys) queueAckMark(q string) string { return k.key(k.queueTag(q), "ackmark") }
+
 // ---- global indexes, each its own tag ----
 
 func (k keys) customerIndex() string     { return k.key("customers", "ids") }

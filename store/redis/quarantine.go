@@ -21,10 +21,18 @@ func (s *Store) PutQuarantine(ctx context.Context, q store.QuarantineItem) (err 
 		return err
 	}
 	ok, err := s.c.HSetNX(ctx, s.k.quarantineItems(), q.ID, b).Result()
-	if err != nil || !ok {
+	if err != nil {
 		return err
 	}
-	return s.c.ZAdd(ctx, s.k.quarantineOrder(), goredis.Z{Score: float64(q.At.UnixMilli()), Member: q.ID}).Err()
+	if ok {
+		if err := s.c.ZAdd(ctx, s.k.quarantineOrder(), goredis.Z{Score: float64(q.At.UnixMilli()), Member: q.ID}).Err(); err != nil {
+			return err
+		}
+	}
+	// A quarantined message was acknowledged to its sender like any other:
+	// with store.redis.min_replicas_ack it is on the replicas first
+	// (replicas.go; also when it was already there: that copy may not be).
+	return s.confirmWrites(ctx, s.k.quarantineItems(), s.k.key("quarantine", "ackmark"))
 }
 
 func (s *Store) ListQuarantine(ctx context.Context, channel string, limit int) (_ []store.QuarantineItem, err error) {

@@ -379,6 +379,9 @@ func (s *Store) Ack(ctx context.Context, queue string, ids ...string) (err error
 	if len(ids) == 0 {
 		return nil
 	}
+	if s.confirmsAcks(queue) {
+		return s.ackConfirmed(ctx, queue, ids)
+	}
 	stream := s.k.queueStream(queue)
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		p.XDel(ctx, stream, ids...)

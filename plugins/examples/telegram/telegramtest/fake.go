@@ -130,6 +130,15 @@ func (s *Server) Pending() int {
 	return len(s.updates)
 }
 
+// Confirmed reports whether the bot confirmed update id (a later
+// getUpdates offset passed it): the bot, and whatever it hands the update
+// to, took it.
+func (s *Server) Confirmed(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return id < s.confirmed
+}
+
 // Polls is how many getUpdates calls were answered.
 func (s *Server) Polls() int {
 	s.mu.Lock()

@@ -1,13 +1,9 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -315,32 +311,6 @@ func (s *Service) attempt(ctx context.Context, e store.WebhookEndpoint, t *targe
 	return out, ok, gone, nil
 }
 
-// target is what sending to an endpoint needs, prepared once per round
-// rather than per delivery: its URL checked and parsed, its secrets
-// decoded, its client. err (a bad URL or secret) fails every attempt.
-type target struct {
-	name string
-	url  *url.URL
-	keys [][]byte
-	c    *http.Client
-	err  error
-}
-
-func (s *Service) target(e store.WebhookEndpoint) *target {
-	t := &target{name: e.Name, c: s.strict}
-	if e.AllowPrivateAddresses {
-		t.c = s.open
-	}
-	if t.err = CheckURL(e.URL, e.AllowHTTP); t.err != nil {
-		return t
-	}
-	if t.url, t.err = url.Parse(e.URL); t.err != nil {
-		return t
-	}
-	t.keys, t.err = decodeSecrets(e.Secrets)
-	return t
-}
-
 // appendBody appends the body every delivery posts:
 // {"type":…,"timestamp":…,"data":…}.
 func appendBody(b []byte, ev store.WebhookEvent) ([]byte, error) {
@@ -357,42 +327,6 @@ func appendBody(b []byte, ev store.WebhookEvent) ([]byte, error) {
 		b = append(b, ev.Data...)
 	}
 	return append(b, '}'), nil
-}
-
-// send posts ev to t, signed, and returns the response code.
-func (s *Service) send(ctx context.Context, t *target, ev store.WebhookEvent) (int, error) {
-	if t.err != nil {
-		return 0, t.err
-	}
-	b, err := appendBody(make([]byte, 0, len(ev.Data)+96), ev)
-	if err != nil {
-		return 0, err
-	}
-	ts := s.clock().Unix()
-	u := *t.url
-	req := (&http.Request{
-		Method: http.MethodPost, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{
-			"Content-Type":      {"application/json"},
-			"User-Agent":        {"switchboard-webhooks"},
-			"Webhook-Id":        {ev.ID},
-			"Webhook-Timestamp": {strconv.FormatInt(ts, 10)},
-			"Webhook-Signature": {signWith(t.keys, ev.ID, ts, b)},
-		},
-		Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b)),
-		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-	}).WithContext(ctx)
-	resp, err := t.c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	// Reading the (bounded) body lets the connection be reused; the body
-	// is not kept, and a failure to read it does not change the answer.
-	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)); err != nil {
-		s.log.Debug("webhook answer body not read", "endpoint", t.name, "err", err)
-	}
-	return resp.StatusCode, nil
 }
 
 func quote(s string) string {

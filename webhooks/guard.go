@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"syscall"
@@ -60,12 +59,13 @@ func forbidden(a netip.Addr) bool {
 	return false
 }
 
-// newClient returns the HTTP client of endpoints with (or without)
+// guardedDialer returns the dialer of endpoints with (or without)
 // allow_private_addresses. The address check runs on the address actually
 // dialled, after DNS resolution, so a name that resolves to a private
-// address is refused like the address itself; no proxy is used (it would
-// dial for us) and redirects are not followed (the 3xx is the answer).
-func newClient(allowPrivate bool, timeout time.Duration) *http.Client {
+// address is refused like the address itself. The client (client.go) uses
+// no proxy (it would dial for us) and follows no redirect (the 3xx is the
+// answer).
+func guardedDialer(allowPrivate bool, timeout time.Duration) *net.Dialer {
 	d := &net.Dialer{Timeout: timeout}
 	if !allowPrivate {
 		d.Control = func(network, address string, _ syscall.RawConn) error {
@@ -79,21 +79,5 @@ func newClient(allowPrivate bool, timeout time.Duration) *http.Client {
 			return nil
 		}
 	}
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   timeout,
-		ResponseHeaderTimeout: timeout,
-	}
-	return &http.Client{
-		Transport: tr,
-		Timeout:   timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	return d
 }

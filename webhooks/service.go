@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"regexp"
 	"sync"
 	"time"
@@ -139,8 +138,8 @@ type Service struct {
 	poll     time.Duration
 	conc     int
 	m        *metrics
-	strict   *http.Client // no private addresses
-	open     *http.Client // allow_private_addresses
+	strict   *client // no private addresses
+	open     *client // allow_private_addresses
 
 	// Outbox records events; producers hold it (nil-safe).
 	Outbox *Outbox
@@ -173,7 +172,7 @@ func New(o Options) *Service {
 		o.Concurrency = 32
 	}
 	s := &Service{st: o.Store, clock: o.Clock, log: o.Logger, timeout: o.Timeout, schedule: o.Schedule, poll: o.Poll,
-		conc: o.Concurrency, m: newMetrics(o.Registerer), strict: newClient(false, o.Timeout), open: newClient(true, o.Timeout),
+		conc: o.Concurrency, m: newMetrics(o.Registerer), strict: newLeanClient(false, o.Timeout), open: newLeanClient(true, o.Timeout),
 		wake: make(chan struct{}, 1), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	s.Outbox = &Outbox{st: o.Store, clock: o.Clock}
 	s.Outbox.setEndpoints(nil)

@@ -42,6 +42,8 @@ type Index struct {
 	// ScanCap bounds how many postings of its rarest term one shard's
 	// script walks for one query (0 = 20000), so no query holds Redis long.
 	ScanCap int
+
+	batch batcher // group commits of Put (batch.go)
 }
 
 var _ search.Index = (*Index)(nil)
@@ -58,23 +60,6 @@ func shardOf(customerID string) int {
 func (x *Index) base(shard int) string { return x.prefix + ":{search:" + strconv.Itoa(shard) + "}:" }
 
 func score(at time.Time) float64 { return float64(at.UnixMilli()) }
-
-// putScript indexes one document unless it is there already.
-// KEYS[1] doc key, KEYS[2] conversation set, KEYS[3..] term keys.
-// ARGV[1] doc JSON, ARGV[2] score, ARGV[3] doc id.
-// Returns 0: already indexed as is; 1: another version is indexed (the
-// caller removes it and tries again); 2: indexed.
-var putScript = goredis.NewScript(`
-local old = redis.call('GET', KEYS[1])
-if old then
-  if old == ARGV[1] then return 0 end
-  return 1
-end
-for i = 3, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3]) end
-redis.call('SADD', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[1], ARGV[1])
-return 2
-`)
 
 // removeScript takes one document out if it is still the version read.
 // KEYS[1] doc key, KEYS[2] conversation set, KEYS[3..] term keys.
@@ -163,14 +148,15 @@ func (x *Index) keysOf(d search.Doc) []string {
 	return ks
 }
 
-// Put implements search.Index: one script in the common case.
+// Put implements search.Index: its share of one group commit (batch.go)
+// in the common case.
 func (x *Index) Put(ctx context.Context, d search.Doc) error {
-	raw, err := json.Marshal(d)
+	raw, err := marshalDoc(d)
 	if err != nil {
 		return err
 	}
 	for try := 0; try < 5; try++ {
-		n, err := putScript.Run(ctx, x.c, x.keysOf(d), string(raw), score(d.At), d.ID).Int()
+		n, err := x.put(ctx, d, raw)
 		if err != nil {
 			return fmt.Errorf("search index: put %s: %w", d.ID, err)
 		}

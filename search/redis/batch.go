@@ -1,0 +1,311 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/search"
+)
+
+// Group commits of Put (issue 23). A message's document used to cost one
+// script of its own: a GET, a ZADD per term (about a dozen), a SADD and a
+// SET, each counted by Redis as a command. Now every Put waiting while the
+// previous flush ran goes into the next one, and a flush is one script
+// (one per shard on a Cluster, where a script touches one slot) that reads
+// every document key with one MGET, adds each term's new postings with
+// ONE ZADD for all the batch's documents carrying it, one SADD per
+// conversation and one MSET for the documents. Words shared by the
+// batch's messages (most of a message's: common words, the channel's
+// term, the customer's name and address) then cost a fraction of a
+// command each.
+//
+// Put still returns only when its document is written (or has failed), so
+// a search right after it finds the document, as before; there is no
+// timer: a lone Put is flushed at once, and under load the batch is what
+// arrived during one round trip. The key layout is unchanged, so an index
+// written by an older version is read and updated as it was.
+
+// maxBatch bounds one flush (the script's argument lists stay far below
+// Lua's unpack limit).
+const maxBatch = 256
+
+type putReq struct {
+	d    search.Doc
+	raw  string
+	n    int // 0 already there as is, 1 another version there, 2 indexed
+	err  error
+	done chan struct{}
+}
+
+type batcher struct {
+	mu       sync.Mutex
+	pending  []*putReq
+	flushing bool
+	// perShard: the server refused a script over several hash tags (a
+	// proxy on a standalone address), so flush per shard as on a Cluster.
+	perShard bool
+}
+
+// putBatchScript indexes a batch of documents, those not there already.
+// KEYS: n document keys, then m term keys, then k conversation-set keys.
+// ARGV[1] n, ARGV[2] m; ARGV[2+i] doc i's JSON, ARGV[2+n+i] its id,
+// ARGV[2+2n+i] its score (i = 1..n); ARGV[2+3n+j] the indexes (1-based,
+// space separated) of the documents under term or conversation key n+j.
+// Returns, per document: 0 already indexed as is, 1 another version is
+// indexed (the caller removes it and tries again), 2 indexed.
+var putBatchScript = goredis.NewScript(`
+local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cur = redis.call('MGET', unpack(KEYS, 1, n))
+local res, put = {}, {}
+for i = 1, n do
+  local old = cur[i]
+  if old then
+    if old == ARGV[2 + i] then res[i] = 0 else res[i] = 1 end
+  else
+    res[i] = 2
+    put[#put + 1] = KEYS[i]
+    put[#put + 1] = ARGV[2 + i]
+  end
+end
+if #put == 0 then return res end
+for j = 1, #KEYS - n do
+  local args = {}
+  for s in string.gmatch(ARGV[2 + 3 * n + j], '%d+') do
+    local i = tonumber(s)
+    if res[i] == 2 then
+      if j <= m then
+        args[#args + 1] = ARGV[2 + 2 * n + i]
+      end
+      args[#args + 1] = ARGV[2 + n + i]
+    end
+  end
+  if #args > 0 then
+    if j <= m then
+      redis.call('ZADD', KEYS[n + j], unpack(args))
+    else
+      redis.call('SADD', KEYS[n + j], unpack(args))
+    end
+  end
+end
+redis.call('MSET', unpack(put))
+return res
+`)
+
+// put indexes d through the next group commit; see Put for the rest.
+func (x *Index) put(ctx context.Context, d search.Doc, raw string) (int, error) {
+	r := &putReq{d: d, raw: raw, done: make(chan struct{})}
+	b := &x.batch
+	b.mu.Lock()
+	b.pending = append(b.pending, r)
+	if !b.flushing {
+		b.flushing = true
+		go x.flushLoop()
+	}
+	b.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.n, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// flushLoop writes batches until none is waiting. One flush at a time:
+// what arrives meanwhile is the next batch.
+func (x *Index) flushLoop() {
+	b := &x.batch
+	for {
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.flushing = false
+			b.mu.Unlock()
+			return
+		}
+		// A document id twice in one batch (a redelivery racing its
+		// first delivery) waits for the next, so a script never sees it
+		// twice.
+		var batch, later []*putReq
+		seen := map[string]bool{}
+		for _, r := range b.pending {
+			if len(batch) < maxBatch && !seen[r.d.ID] {
+				seen[r.d.ID] = true
+				batch = append(batch, r)
+			} else {
+				later = append(later, r)
+			}
+		}
+		b.pending = later
+		b.mu.Unlock()
+		x.flush(batch)
+	}
+}
+
+func (x *Index) flush(batch []*putReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := x.flushGroups(ctx, batch)
+	for _, r := range batch {
+		if err != nil && r.err == nil {
+			r.err = err
+		}
+		close(r.done)
+	}
+}
+
+func (x *Index) flushGroups(ctx context.Context, batch []*putReq) error {
+	_, cluster := x.c.(*goredis.ClusterClient)
+	x.batch.mu.Lock()
+	perShard := cluster || x.batch.perShard
+	x.batch.mu.Unlock()
+	var groups [][]*putReq
+	if perShard {
+		var by [Shards][]*putReq
+		for _, r := range batch {
+			s := shardOf(r.d.CustomerID)
+			by[s] = append(by[s], r)
+		}
+		for _, g := range by {
+			if len(g) > 0 {
+				groups = append(groups, g)
+			}
+		}
+	} else {
+		groups = [][]*putReq{batch}
+	}
+	err := x.runGroups(ctx, groups)
+	if err != nil && !perShard && isCrossSlot(err) {
+		x.batch.mu.Lock()
+		x.batch.perShard = true
+		x.batch.mu.Unlock()
+		return x.flushGroups(ctx, batch)
+	}
+	return err
+}
+
+func isCrossSlot(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "CROSSSLOT") || strings.Contains(m, "non local key")
+}
+
+// runGroups runs one script per group, pipelined, and sets each request's
+// answer.
+func (x *Index) runGroups(ctx context.Context, groups [][]*putReq) error {
+	if len(groups) == 1 {
+		keys, args := x.batchArgs(groups[0])
+		res, err := putBatchScript.Run(ctx, x.c, keys, args...).Int64Slice()
+		if err != nil {
+			return fmt.Errorf("search index: put: %w", err)
+		}
+		return setResults(groups[0], res)
+	}
+	for try := 0; ; try++ {
+		pipe := x.c.Pipeline()
+		cmds := make([]*goredis.Cmd, len(groups))
+		for i, g := range groups {
+			keys, args := x.batchArgs(g)
+			cmds[i] = putBatchScript.EvalSha(ctx, pipe, keys, args...)
+		}
+		_, _ = pipe.Exec(ctx) // each command's error is read below
+		noScript := false
+		for _, c := range cmds {
+			noScript = noScript || c.Err() != nil && goredis.HasErrorPrefix(c.Err(), "NOSCRIPT")
+		}
+		if noScript && try == 0 {
+			// A node without the script: load it everywhere and run the
+			// batch again (a group already written answers 0 then).
+			if err := putBatchScript.Load(ctx, x.c).Err(); err != nil {
+				return fmt.Errorf("search index: load script: %w", err)
+			}
+			continue
+		}
+		var first error
+		for i, c := range cmds {
+			res, err := c.Int64Slice()
+			if err == nil {
+				err = setResults(groups[i], res)
+			}
+			if err != nil {
+				err = fmt.Errorf("search index: put: %w", err)
+				for _, r := range groups[i] {
+					r.err = err
+				}
+				if first == nil {
+					first = err
+				}
+			}
+		}
+		return first
+	}
+}
+
+func setResults(g []*putReq, res []int64) error {
+	if len(res) != len(g) {
+		return errors.New("search index: put: short answer")
+	}
+	for i, r := range g {
+		r.n = int(res[i])
+	}
+	return nil
+}
+
+// batchArgs builds the script's keys and arguments for one group.
+func (x *Index) batchArgs(g []*putReq) ([]string, []any) {
+	n := len(g)
+	var terms, convs []string
+	termDocs := map[string]*strings.Builder{}
+	convDocs := map[string]*strings.Builder{}
+	add := func(m map[string]*strings.Builder, order *[]string, key string, i int) {
+		sb := m[key]
+		if sb == nil {
+			sb = &strings.Builder{}
+			m[key] = sb
+			*order = append(*order, key)
+		} else {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(strconv.Itoa(i + 1))
+	}
+	keys := make([]string, n, n+16*n)
+	for i, r := range g {
+		b := x.base(shardOf(r.d.CustomerID))
+		keys[i] = b + "d:" + r.d.ID
+		for _, t := range search.Terms(r.d) {
+			add(termDocs, &terms, b+"t:"+t, i)
+		}
+		add(convDocs, &convs, b+"v:"+r.d.ConversationID, i)
+	}
+	keys = append(keys, terms...)
+	keys = append(keys, convs...)
+	args := make([]any, 0, 2+3*n+len(terms)+len(convs))
+	args = append(args, n, len(terms))
+	for _, r := range g {
+		args = append(args, r.raw)
+	}
+	for _, r := range g {
+		args = append(args, r.d.ID)
+	}
+	for _, r := range g {
+		args = append(args, score(r.d.At))
+	}
+	for _, k := range terms {
+		args = append(args, termDocs[k].String())
+	}
+	for _, k := range convs {
+		args = append(args, convDocs[k].String())
+	}
+	return keys, args
+}
+
+// marshalDoc is the document's stored form.
+func marshalDoc(d search.Doc) (string, error) {
+	raw, err := json.Marshal(d)
+	return string(raw), err
+}

@@ -1,0 +1,105 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-hub/switchboard/internal/testenv"
+	"github.com/switchboard-hub/switchboard/search"
+	"github.com/switchboard-hub/switchboard/search/redis"
+)
+
+// scriptGate counts the scripts a client sends and holds the first one
+// until released, so the Puts arriving meanwhile queue up.
+type scriptGate struct {
+	scripts atomic.Int64
+	once    sync.Once
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (g *scriptGate) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (g *scriptGate) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if n := cmd.Name(); n == "evalsha" || n == "eval" {
+			g.scripts.Add(1)
+			g.once.Do(func() { close(g.held); <-g.release })
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (g *scriptGate) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		for _, c := range cmds {
+			if n := c.Name(); n == "evalsha" || n == "eval" {
+				g.scripts.Add(1)
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestPutsWaitingTogetherShareOneScript: the documents of messages
+// indexed while a flush is under way are written together by the next
+// one (one script, not one each, on a standalone Redis), every one is
+// found right after its Put returns, and a redelivery in the same batch
+// is indexed once.
+func TestPutsWaitingTogetherShareOneScript(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	g := &scriptGate{held: make(chan struct{}), release: make(chan struct{})}
+	c.AddHook(g)
+	ix := redis.New(c, prefix)
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	doc := func(i int) search.Doc {
+		return search.Doc{ID: fmt.Sprintf("m%d", i), CustomerID: fmt.Sprintf("c%d", i%40), ConversationID: fmt.Sprintf("v%d", i%40), Channel: "sms",
+			At: t0.Add(time.Duration(i) * time.Second), Text: fmt.Sprintf("parcel tracking %d", 1000+i), Name: "Anna Virtanen"}
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	put := func(d search.Doc) {
+		defer wg.Done()
+		if err := ix.Put(ctx, d); err != nil {
+			t.Error(err)
+		}
+	}
+	wg.Add(1)
+	go put(doc(0))
+	<-g.held // the first flush is on its way; the rest queue behind it
+	const n = 64
+	for i := 1; i < n; i++ {
+		wg.Add(1)
+		go put(doc(i))
+	}
+	wg.Add(1)
+	go put(doc(7)) // a redelivery
+	for ix.Pending() < n {
+		time.Sleep(time.Millisecond)
+	}
+	close(g.release)
+	wg.Wait()
+	// First flush: one document; then the 63 in one script and the
+	// redelivery in the next (a script never sees an id twice). Loading
+	// the script on first use may add an EVAL after a NOSCRIPT EVALSHA.
+	if s := g.scripts.Load(); s > 5 {
+		t.Errorf("%d scripts for %d documents; want at most 5", s, n+1)
+	}
+	docs, err := ix.Candidates(ctx, []string{"parcel", "tracking"}, time.Time{}, time.Time{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != n {
+		t.Fatalf("%d documents found, want %d", len(docs), n)
+	}
+	docs, err = ix.Candidates(ctx, []string{"1037"}, time.Time{}, time.Time{}, 100)
+	if err != nil || len(docs) != 1 || docs[0].ID != "m37" || docs[0].Name != "Anna Virtanen" {
+		t.Fatalf("one message's own word: %+v %v", docs, err)
+	}
+}

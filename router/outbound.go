@@ -232,6 +232,11 @@ func (o *Outbound) recipient(ctx context.Context, conv store.Conversation, ch di
 // Run dispatches queued replies until ctx ends.
 func (o *Outbound) Run(ctx context.Context, workers int, consumer string) {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		o.recoverAutomatic(ctx)
+	}()
 	for i := 0; i < max(workers, 1); i++ {
 		wg.Add(1)
 		go func(i int) {

@@ -46,3 +46,13 @@ type Timers interface {
 	// DeleteTimer removes a timer (the work is done). Missing is not an error.
 	DeleteTimer(ctx context.Context, set, id string) error
 }
+
+// TimerSetAutomatic is the set of automatic messages being queued
+// (router.Outbound.SendAutomatic), id = the entry id: written before the
+// entry, deleted once its outbound queue item is durable. One left due
+// (the process died between storing the entry and queueing it) is found
+// by router.Outbound.RecoverAutomatic, which queues the entry unless it is
+// already queued or no longer waiting. The payload is empty (nothing
+// personal: erasure need not reach it; a timer whose entry is gone is
+// dropped).
+const TimerSetAutomatic = "automatic"

@@ -349,7 +349,7 @@ func (s *Service) surveyedSince(ctx context.Context, conv store.Conversation, si
 // text is a score, is that survey's answer. Auto-replies (NoReply) and
 // anything else stay ordinary messages.
 func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID string) (bool, error) {
-	if msg.NoReply || len(msg.Identities) == 0 || !s.o.Channels[msg.Channel].Enabled {
+	if msg.NoReply || len(msg.Identities) == 0 || !s.carriesSurveys(msg.Channel) {
 		return false, nil
 	}
 	// Most messages are no score: decided before any store read, since
@@ -377,9 +377,19 @@ func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID
 	var best *store.Conversation
 	for i, c := range cs {
 		sv := c.Survey
-		if c.Channel != msg.Channel || sv == nil || c.Status != store.StatusResolved ||
+		if sv == nil || c.Status != store.StatusResolved ||
 			sv.AnswerID != "" && sv.AnswerID != msg.ID || at.Before(sv.SentAt.Add(-clockSkew)) || at.Sub(sv.SentAt) > AnswerWindow {
 			continue
+		}
+		if c.Channel != msg.Channel {
+			// A channel that cannot send (a web form) surveyed on the
+			// channel of the agent's reply: the survey entry says which.
+			if s.o.Outbound.CanSend(c.Channel) {
+				continue
+			}
+			if e, err := s.o.Store.GetEntry(ctx, sv.EntryID); err != nil || e.Channel != msg.Channel {
+				continue
+			}
 		}
 		if best == nil || sv.SentAt.After(best.Survey.SentAt) {
 			best = &cs[i]
@@ -402,6 +412,24 @@ func (s *Service) Answer(ctx context.Context, msg connectors.Message, customerID
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// carriesSurveys reports whether a reply on channel may answer a survey:
+// the channel surveys, or it can send and some surveying channel cannot
+// (a web form's survey goes on the channel of the agent's reply).
+func (s *Service) carriesSurveys(channel string) bool {
+	if s.o.Channels[channel].Enabled {
+		return true
+	}
+	if !s.o.Outbound.CanSend(channel) {
+		return false
+	}
+	for name, set := range s.o.Channels {
+		if set.Enabled && !s.o.Outbound.CanSend(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // replyText is the part of a reply above the quoted message (mail

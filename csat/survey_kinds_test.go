@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/csat"
 	"github.com/switchboard-hub/switchboard/internal/hubtest"
+	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -138,6 +140,42 @@ func TestThumbsSurveyBySMS(t *testing.T) {
 		}
 		if got := h.conv(c.ID); got.Status != store.StatusResolved {
 			t.Fatalf("the answer reopened the conversation: %s", got.Status)
+		}
+		if got := h.sink.answers(); len(got) != 1 || got[0] != (answer{2, 2}) {
+			t.Fatalf("sink %v", got)
+		}
+	})
+}
+
+// TestWebFormSurveyAnsweredByMail: a web form's survey goes by mail (the
+// channel the agent answered on) and says a reply works; the reply by
+// mail with a score is the answer, in the form's conversation, even when
+// the mail channel asks for no surveys of its own.
+func TestWebFormSurveyAnsweredByMail(t *testing.T) {
+	hubtest.Backends(t, func(t *testing.T, st store.Store) {
+		h := newHub(t, st)
+		h.cs = csat.New(csat.Options{Store: st, Dir: h.dir, Outbound: h.out, Convs: h.convs, Clock: h.clock.Now, Sink: h.sink,
+			PublicURL: "https://hub.example",
+			Channels:  map[string]csat.Settings{"forms": {Enabled: true, Delay: time.Hour, Scale: csat.ScaleThumbs, MinInterval: 14 * 24 * time.Hour}}})
+		h.convs.OnResolving(h.cs.Schedule)
+		h.rt.SetAnswers(h.cs)
+		fay := connectors.Identity{Type: connectors.Email, Value: "fay@example.com"}
+		e := h.receive("forms", fay, "Please call me back", nil)
+		if _, err := h.out.ReplyWith(h.ctx, router.ReplyRequest{ConversationID: e.ConversationID, Agent: "alice", Channel: "mail", Text: "Done."}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.convs.Resolve(h.ctx, e.ConversationID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.sendDue(1)
+		if sv := h.surveys(e.CustomerID); len(sv) != 1 || sv[0].Channel != "mail" || !strings.Contains(sv[0].Text, "reply YES or NO") {
+			t.Fatalf("surveys %+v, want one by mail inviting a reply", sv)
+		}
+		h.clock.Advance(time.Hour)
+		a := h.receive("mail", fay, "Yes, all good\n\nOn Mon, the hub wrote:\n> How satisfied were you with our help?\n", nil)
+		if a.Kind != store.KindCSAT || a.CSAT == nil || *a.CSAT != (store.CSAT{Score: 2, Scale: 2, Comment: "all good"}) || a.ConversationID != e.ConversationID {
+			t.Fatalf("the reply by mail: %+v (csat %+v), want thumbs up in %s", a, a.CSAT, e.ConversationID)
 		}
 		if got := h.sink.answers(); len(got) != 1 || got[0] != (answer{2, 2}) {
 			t.Fatalf("sink %v", got)

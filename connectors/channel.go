@@ -38,6 +38,9 @@ type Env struct {
 	State State
 	// Counters are shared statistics counters.
 	Counters Counters
+	// Budgets are shared sliding-window limits (the email channel's
+	// automatic_limit); nil: a channel keeps such limits per replica.
+	Budgets Budgets
 	// Phase returns the channel's current phase (off, shadow, pilot, live).
 	Phase func() string
 }

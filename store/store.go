@@ -44,6 +44,7 @@ type Store interface {
 	Figures
 	Webhooks
 	Timers
+	Budgets
 
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -67,7 +67,7 @@ func buildChannels(cfg *config.Config, st store.Store, dir *directory.Directory,
 		name := c.Name
 		env := connectors.Env{Name: name, Sink: ingest, Status: out, Blobs: blobs, Logger: log.With("channel", name),
 			Clock: store.SystemClock, PublicURL: cfg.HTTP.PublicURL, Replica: replica, Region: cfg.Identity.DefaultRegion,
-			Leases: leases, State: state, Counters: st,
+			Leases: leases, State: state, Counters: st, Budgets: st,
 			Phase: func() string { ch, _ := dir.Get(name); return ch.Phase }}
 		built, err := f(c, env)
 		if err != nil {

@@ -59,7 +59,8 @@ type Settings struct {
 	ThreadWindow config.Duration `yaml:"thread_window"`
 	// AutomaticLimit is how many automatic mails (surveys,
 	// acknowledgements: connectors.Outgoing.Automatic) one address gets
-	// from this channel within 24 hours, on each replica; more are not
+	// from this channel within 24 hours, one count for every replica
+	// (connectors.Env.Budgets); more are not
 	// sent (ErrPermanent), which ends ping-pong with a misbehaving
 	// auto-responder. Default 5; a negative value means no limit.
 	AutomaticLimit int `yaml:"automatic_limit"`

@@ -33,7 +33,8 @@
 // Precedence, X-Autoreply, X-Auto-Response-Suppress, List-Id, no-reply
 // and mailer-daemon senders); Send marks automatic mail Auto-Submitted:
 // auto-generated and refuses it to a no-reply address or past
-// automatic_limit per address and day; the hub's own mail coming back is
+// automatic_limit per address and day (shared by the replicas through
+// connectors.Env.Budgets); the hub's own mail coming back is
 // filed beside the message it names.
 //
 // It may import the connectors contract, config, go-imap v2, go-smtp,

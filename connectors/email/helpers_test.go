@@ -117,6 +117,7 @@ func (h *hub) env(t testing.TB, replica string) connectors.Env {
 func withStore(env connectors.Env, st store.Store) connectors.Env {
 	env.Leases = lease.New(st, env.Replica, nil, env.Logger)
 	env.State = lease.NewState(st)
+	env.Budgets = st
 	return env
 }
 

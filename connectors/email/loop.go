@@ -1,6 +1,11 @@
 package email
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -8,11 +13,46 @@ import (
 	"github.com/switchboard-hub/switchboard/connectors"
 )
 
+// takeAutomatic reports whether one more automatic mail (entry use) may
+// go to addr within email.automatic_limit, and counts it. With the hub's
+// shared budgets (connectors.Env.Budgets) every replica honours one limit:
+// the budget key is a hash of the channel and the lower-cased address (no
+// address in the clear; the record disappears AutomaticLimitWindow after
+// its last use), and the use is the entry id, so a retry of the same
+// message after a temporary SMTP failure or a crash counts once. Without
+// them (a channel built outside the hub) the limit is kept per replica in
+// memory (autoLimit) and counted once the mail is sent.
+func (c *Channel) takeAutomatic(ctx context.Context, addr, use string) (bool, error) {
+	limit := c.set.AutomaticLimit
+	if limit < 0 {
+		return true, nil
+	}
+	if c.env.Budgets == nil {
+		return c.auto.allowed(addr, c.clock(), limit), nil
+	}
+	if use == "" {
+		var r [12]byte
+		_, _ = rand.Read(r[:])
+		use = "x:" + hex.EncodeToString(r[:])
+	}
+	ok, err := c.env.Budgets.TakeBudget(ctx, automaticBudgetKey(c.name, addr), use, limit, AutomaticLimitWindow)
+	if err != nil {
+		return false, fmt.Errorf("email: automatic_limit: %w", err)
+	}
+	return ok, nil
+}
+
+// automaticBudgetKey names the shared budget of automatic mail from
+// channel to addr: "email-automatic:" and 32 hex digits of a SHA-256.
+func automaticBudgetKey(channel, addr string) string {
+	h := sha256.Sum256([]byte("email-automatic\x00" + channel + "\x00" + strings.ToLower(strings.TrimSpace(addr))))
+	return "email-automatic:" + hex.EncodeToString(h[:16])
+}
+
 // autoLimit counts the automatic mails this replica sent to each address
-// within AutomaticLimitWindow (email.automatic_limit). It lives in
-// memory: the limit is a brake on ping-pong with a misbehaving
-// responder, not a ledger, and an address never reaches the store this
-// way (erasure has nothing to find). Several replicas each apply it.
+// within AutomaticLimitWindow (email.automatic_limit) when the channel has
+// no shared budgets (connectors.Env.Budgets). It lives in memory: an
+// address never reaches the store this way.
 type autoLimit struct {
 	mu   sync.Mutex
 	sent map[string][]time.Time

@@ -42,7 +42,11 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 		if NoReplyAddress(to.Address) || strings.EqualFold(to.Address, c.set.SMTP.From) {
 			return connectors.SendResult{}, fmt.Errorf("%w: not sent: %s is a no-reply address or the channel's own, and this is an automatic message (RFC 3834)", connectors.ErrPermanent, to.Address)
 		}
-		if !c.auto.allowed(to.Address, c.clock(), c.set.AutomaticLimit) {
+		ok, err := c.takeAutomatic(ctx, to.Address, out.EntryID)
+		if err != nil {
+			return connectors.SendResult{}, err // the store: retried
+		}
+		if !ok {
 			return connectors.SendResult{}, fmt.Errorf("%w: not sent: %s already got %d automatic messages from %s within %s (email.automatic_limit)",
 				connectors.ErrPermanent, to.Address, c.set.AutomaticLimit, c.name, AutomaticLimitWindow)
 		}
@@ -60,7 +64,7 @@ func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors
 	if err := c.submit(ctx, to.Address, buf.Bytes()); err != nil {
 		return connectors.SendResult{}, err
 	}
-	if out.Automatic {
+	if out.Automatic && c.env.Budgets == nil {
 		c.auto.record(to.Address, c.clock())
 	}
 	return connectors.SendResult{ProviderID: "<" + id + ">", Status: "sent"}, nil

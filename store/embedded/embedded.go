@@ -86,6 +86,8 @@ type Store struct {
 	figWrites figureWrites // AddFigures write ids (figures.go)
 
 	commits committer // group commits (commit.go)
+
+	budgetNext []byte // where the next sweep of expired budgets starts (budgets.go; write transactions only)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -140,6 +142,7 @@ var allBuckets = [][]byte{
 	bWhEvents, bWhPending, bWhDeliveries, bWhDelPending, bWhEndpoints, bWhByCustomer,
 	bTimers,
 	bAuditIDs,
+	bBudgets,
 }
 
 // Open opens (creating if needed) the store in directory dir. Only one

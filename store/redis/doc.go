@@ -28,6 +28,7 @@
 //     locator), per merge ({m:ID}), per queue ({q:NAME}: stream, dead
 //     stream, redelivery schedule), per lease ({l:NAME}: lease and its
 //     fencing counter), per checkpoint, per provider id ({p:CHANNEL:ID}),
+//     per budget ({budget:KEY}),
 //     and a few global ones ({customers}, {convs}, {merges}, {channels},
 //     {audit}, {counters}, {sessions}).
 //   - A multi-key command or Lua script touches the keys of exactly one
@@ -44,7 +45,9 @@
 //     nobody acked: XAUTOCLAIM finds it by the idle time Redis measures.
 //     (A single-use id of UseOnce is removed by a Redis TTL, but that only
 //     collects garbage: callers give ids that outlive their own expiry,
-//     which they judge by their clock.)
+//     which they judge by their clock.) A budget ({budget:KEY}:uses,
+//     budgets.go) is the same: its window is judged by scores of the
+//     store clock, and its PEXPIRE only collects it.
 //   - The hot path of a message is plain commands and one script
 //     (appendToConversation); concurrent commands share pipelines
 //     (autopipe.go).

@@ -341,6 +341,8 @@ func workload(t *testing.T, s store.Store, clock *store.FakeClock) {
 	must(s.UnbindIdentity(ctx, "email", "a1@x", "cust{1}:x"))
 	must(s.DeleteConsents(ctx, "cust{1}:x"))
 	must(s.DeleteCustomer(ctx, "cust{1}:x"))
+	_, err = s.TakeBudget(ctx, "email-automatic:{1}x", "o_{1}", 2, time.Hour)
+	must(err)
 }
 
 // TestKeyLayout runs a workload and checks every key the backend created

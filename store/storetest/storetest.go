@@ -73,6 +73,7 @@ func groups() []group {
 		{"SelfService", selfServiceTests()},
 		{"Timers", timerTests()},
 		{"Labels", labelTests()},
+		{"Budgets", budgetTests()},
 	}
 }
 

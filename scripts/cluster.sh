@@ -2,7 +2,8 @@
 # End to end on a Redis Cluster, by hand: 3 primaries with one replica each
 # (own ports, own temp dir), three hub replicas (the built binary), load
 # through every channel that runs here (api, web form, Twilio-signed SMS,
-# Slack-signed events, the example Telegram plugin, and email through a
+# Slack-signed events, Slack Socket Mode against a loopback fake of Slack's
+# side, the example Telegram plugin, and email through a
 # throwaway Dovecot when scripts/peers/email.sh works here), then the checks
 # and faults of scripts/cluster/doc.go: live events and phases across
 # replicas, lease take-over, replies sent once, CLUSTER FAILOVER, SIGKILL of

@@ -518,6 +518,10 @@ type Queues interface {
 	// Read returns up to max items for consumer, waiting up to block for at
 	// least one (0 = don't wait). Items due for redelivery come first.
 	Read(ctx context.Context, queue, consumer string, max int, block time.Duration) ([]Delivery, error)
+	// Ack marks items done. An error wrapping ErrNotReplicated (Redis with
+	// min_replicas_ack, ingest queue) means nothing was acked because no
+	// replica confirmed the work done for them: the caller must not retry
+	// the Ack; the items are handed out again and acked after processing.
 	Ack(ctx context.Context, queue string, ids ...string) error
 	// Retry records a failed attempt. When d.Attempts >= MaxAttempts the item
 	// is moved to the dead letters (dead=true); otherwise it is redelivered

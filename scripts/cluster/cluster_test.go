@@ -14,8 +14,8 @@ import (
 // Cluster of 3 primaries with a replica each, three hub replicas (the
 // built binary), load through every channel that runs here, then the e2e
 // checks (live events across replicas, a phase change seen by all within
-// 1 s, the plugin and email leases on one replica and taken over when it
-// is SIGKILLed, replies sent once), a planned and an unplanned failover of
+// 1 s, the plugin, Slack Socket Mode and email leases on one replica and
+// taken over when it is SIGKILLed, replies sent once), a planned and an unplanned failover of
 // the ingest stream's primary and a rolling SIGTERM restart. It fails on
 // any accepted message not on its timeline exactly once (outside the
 // unplanned failover's window, whose loss is reported), or a failed check.

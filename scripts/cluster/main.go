@@ -1328,11 +1328,25 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 		}
 		return false
 	})
-	// The longest stretch without any 202, around the fault.
-	gap := e.longestGap(l, at.Add(-time.Second), at.Add(promoted+3*time.Second))
+	// The longest stretch without any 202, around the fault: from a second
+	// before it to 3 s after the promotion, or to a second after the first
+	// api message accepted again if that is later (with min_replicas_ack
+	// the new master refuses until it has a replica in sync, which after a
+	// Sentinel failover takes as long as the Sentinels take to demote the
+	// old master and it to resync; a fixed window cut that stretch short).
+	end := at.Add(promoted + 3*time.Second)
+	first, accepting := firstAPIAfter(l, at.Add(promoted), 30*time.Second)
+	if accepting && first.Add(time.Second).After(end) {
+		end = first.Add(time.Second)
+	}
+	gap := e.longestGap(l, at.Add(-time.Second), end)
 	time.Sleep(3 * time.Second)
-	r.add("failover %s of %s to %s: promoted after %v; longest stretch without an accepted message %v; %d requests refused meanwhile",
-		kind, master, replica.Addr, promoted.Round(time.Millisecond), gap.Round(time.Millisecond), l.failed.Load()-failedBefore)
+	again := ""
+	if !accepting {
+		again = " (no api message accepted within 30 s of the promotion)"
+	}
+	r.add("failover %s of %s to %s: promoted after %v; longest stretch without an accepted message %v%s; %d requests refused meanwhile",
+		kind, master, replica.Addr, promoted.Round(time.Millisecond), gap.Round(time.Millisecond), again, l.failed.Load()-failedBefore)
 	if watch != nil {
 		// The Sentinels demote it about 8 s after the switch
 		// (+convert-to-slave); wait for that, at most 20 s.
@@ -1343,6 +1357,23 @@ func (e *env) stepFailover(r *report, l *ledger, unplanned bool) {
 		r.add("failover %s: %s", kind, watch.report())
 	}
 	_ = firstOK
+}
+
+// firstAPIAfter waits (at most limit) for an api message accepted after t
+// and returns when it was accepted.
+func firstAPIAfter(l *ledger, t time.Time, limit time.Duration) (time.Time, bool) {
+	var first time.Time
+	_, ok := waitFor(limit, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for k, a := range l.accepted {
+			if strings.HasPrefix(k, "[api-") && a.After(t) && (first.IsZero() || a.Before(first)) {
+				first = a
+			}
+		}
+		return !first.IsZero()
+	})
+	return first, ok
 }
 
 // longestGap is the longest time between two accepted messages in

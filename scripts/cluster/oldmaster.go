@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -10,19 +13,30 @@ import (
 )
 
 // oldMasterWatch samples a master that is being failed over (Sentinel
-// planned failover): while it still answers ROLE "master", how far its
-// replication offset moves, that is whether the hubs keep writing to it
-// after the replica was promoted. Those writes are dropped when the
-// Sentinels make it a replica of the new master (it resyncs).
+// planned failover): while it still answers ROLE "master", which data
+// commands it keeps executing (INFO commandstats), that is whether the hubs
+// keep writing to it after the replica was promoted. Whatever they write
+// there then is dropped when the Sentinels make it a replica of the new
+// master (it resyncs). Its replication offset alone would not tell: the
+// Sentinels' hello messages (PUBLISH every 2 s) move it too.
 type oldMasterWatch struct {
 	done chan struct{}
 	stop chan struct{}
-	// filled when done: the offset's last increase, and when it stopped
-	// being a master (zero if it still was at stop).
-	lastWrite, demoted time.Time
-	offsetAtPromotion  int64
-	offsetLast         atomic.Int64 // written by the sampler, read at the promotion
-	promoted           time.Time
+
+	promotedNS atomic.Int64 // set by promotedAt
+	// Written by the sampler, read after done.
+	atPromotion, last map[string]int64 // calls per command
+	lastData, demoted time.Time
+}
+
+// dataCmd: commands of the hubs' work (not the Sentinels', not the
+// replication's, not this watch's).
+func dataCmd(c string) bool {
+	switch c {
+	case "ping", "info", "role", "client", "publish", "subscribe", "replconf", "psync", "sync", "command", "hello", "config", "slaveof", "replicaof", "multi", "exec", "select", "auth", "cluster":
+		return false
+	}
+	return true
 }
 
 func watchOldMaster(addr string) *oldMasterWatch {
@@ -32,50 +46,79 @@ func watchOldMaster(addr string) *oldMasterWatch {
 		c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
 		defer c.Close()
 		ctx := context.Background()
-		var last int64 = -1
+		var prev map[string]int64
 		for {
 			select {
 			case <-w.stop:
 				return
-			case <-time.After(10 * time.Millisecond):
+			case <-time.After(20 * time.Millisecond):
 			}
-			v, err := c.Do(ctx, "role").Slice()
-			if err != nil || len(v) < 2 {
-				continue
-			}
-			if role, _ := v[0].(string); role != "master" {
+			if role, err := c.Do(ctx, "role").Slice(); err == nil && len(role) > 0 && role[0] != "master" {
 				w.demoted = time.Now()
 				return
 			}
-			off, _ := v[1].(int64)
-			if off != last {
-				if last >= 0 {
-					w.lastWrite = time.Now()
-				}
-				last = off
-				w.offsetLast.Store(off)
+			raw, err := c.Info(ctx, "commandstats").Result()
+			if err != nil {
+				continue
 			}
+			cur := parseCommandStats(raw)
+			promoted := w.promotedNS.Load() != 0
+			if promoted && w.atPromotion == nil {
+				w.atPromotion = prev
+				if w.atPromotion == nil {
+					w.atPromotion = cur
+				}
+			}
+			if promoted && prev != nil {
+				for k, v := range cur {
+					if dataCmd(k) && v > prev[k] {
+						w.lastData = time.Now()
+						break
+					}
+				}
+			}
+			prev, w.last = cur, cur
 		}
 	}()
 	return w
 }
 
-// promotedAt notes the promotion and the old master's offset then (call
-// once the replica answers ROLE master).
-func (w *oldMasterWatch) promotedAt(t time.Time) {
-	w.promoted = t
-	w.offsetAtPromotion = w.offsetLast.Load()
+func parseCommandStats(raw string) map[string]int64 {
+	m := map[string]int64{}
+	for _, line := range strings.Split(raw, "\n") {
+		// cmdstat_xadd:calls=12,usec=...
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.Split(rest, ",")[0], 10, 64)
+		m[name] = n
+	}
+	return m
 }
+
+// promotedAt notes the promotion (once the replica answers ROLE master).
+func (w *oldMasterWatch) promotedAt(t time.Time) { w.promotedNS.Store(t.UnixNano()) }
 
 func (w *oldMasterWatch) report() string {
 	close(w.stop)
 	<-w.done
-	s := fmt.Sprintf("old master after the promotion: %d bytes of writes", w.offsetLast.Load()-w.offsetAtPromotion)
-	if w.lastWrite.After(w.promoted) {
-		s += fmt.Sprintf(", the last %v after it", w.lastWrite.Sub(w.promoted).Round(time.Millisecond))
+	promoted := time.Unix(0, w.promotedNS.Load())
+	var parts []string
+	total := int64(0)
+	for k, v := range w.last {
+		if d := v - w.atPromotion[k]; dataCmd(k) && d > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, d))
+			total += d
+		}
+	}
+	sort.Strings(parts)
+	s := fmt.Sprintf("the old master executed %d of the hubs' commands after the promotion (%s)", total, strings.Join(parts, ", "))
+	if w.lastData.After(promoted) {
+		s += fmt.Sprintf(", the last %v after it", w.lastData.Sub(promoted).Round(10*time.Millisecond))
 	}
 	if !w.demoted.IsZero() {
-		s += fmt.Sprintf("; made a replica %v after it", w.demoted.Sub(w.promoted).Round(time.Millisecond))
+		s += fmt.Sprintf("; the Sentinels made it a replica %v after it", w.demoted.Sub(promoted).Round(10*time.Millisecond))
 	}
-	return s + " (all dropped when it resyncs as a replica)"
+	return s + " (its writes of that time are dropped when it resyncs)"
 }

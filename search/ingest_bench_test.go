@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,9 +54,40 @@ func BenchmarkIngestIndexed(b *testing.B) {
 			if indexed {
 				ix = sredis.New(c, prefix)
 			}
+			// The server's side (issue 23): commands run (inner ones
+			// too), bytes written, memory growth and CPU per message. Use
+			// a Redis of its own: the deltas count every client's work.
+			before, err := sbredis.ReadServerStats(context.Background(), c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu0 := processCPU()
 			ingestPipeline(b, st, ix)
+			cpu := processCPU() - cpu0
+			after, err := sbredis.ReadServerStats(context.Background(), c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := after.Sub(before)
+			n := float64(b.N)
+			b.ReportMetric(float64(d.Commands())/n, "redis-cmds/msg")
+			b.ReportMetric(float64(d.InputBytes)/n, "B-written/msg")
+			b.ReportMetric(float64(d.UsedMemory)/n, "B-memory/msg")
+			b.ReportMetric(float64(d.CPU.Microseconds())/n, "redis-µs/msg")
+			b.ReportMetric(float64(cpu.Microseconds())/n, "proc-µs/msg")
+			b.Logf("per message (N=%d): %s", b.N, d.PerMessage(b.N))
 		})
 	}
+}
+
+// processCPU is this process's user+system CPU time so far (hub and
+// producers alike).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ingestPipeline(b *testing.B, st store.Store, ix search.Index) {

@@ -19,8 +19,9 @@ import (
 // script of its own: a GET, a ZADD per term (about a dozen), a SADD and a
 // SET, each counted by Redis as a command. Now every Put waiting while the
 // previous flush ran goes into the next one, and a flush is one script
-// (one per shard on a Cluster, where a script touches one slot) that reads
-// every document key with one MGET, adds each term's new postings with
+// (one per shard on a Cluster, where a script touches one slot; on a
+// standalone server every new document is in shard 0) that reads every
+// document key with one MGET, adds each term's new postings with
 // ONE ZADD for all the batch's documents carrying it, one SADD per
 // conversation and one MSET for the documents. Words shared by the
 // batch's messages (most of a message's: common words, the channel's
@@ -49,24 +50,28 @@ type batcher struct {
 	mu       sync.Mutex
 	pending  []*putReq
 	flushing bool
-	// perShard: the server refused a script over several hash tags (a
-	// proxy on a standalone address), so flush per shard as on a Cluster.
-	perShard bool
+	// noLegacy: the server refused a script over two hash tags (a proxy
+	// on a standalone address), so a batch no longer looks for documents
+	// in the shards an older version wrote them to.
+	noLegacy bool
 }
 
 // putBatchScript indexes a batch of documents, those not there already.
-// KEYS: n document keys, then m term keys, then k conversation-set keys.
-// ARGV[1] n, ARGV[2] m; ARGV[2+i] doc i's JSON, ARGV[2+n+i] its id,
-// ARGV[2+2n+i] its score (i = 1..n); ARGV[2+3n+j] the indexes (1-based,
-// space separated) of the documents under term or conversation key n+j.
-// Returns, per document: 0 already indexed as is, 1 another version is
-// indexed (the caller removes it and tries again), 2 indexed.
+// KEYS: n document keys, then n keys where an older version may have
+// written the same documents (the customer's own shard, on a standalone
+// server; the same keys again otherwise), then m term keys, then k
+// conversation-set keys. ARGV[1] n, ARGV[2] m; ARGV[2+i] doc i's JSON,
+// ARGV[2+n+i] its id, ARGV[2+2n+i] its score (i = 1..n); ARGV[2+3n+j] the
+// indexes (1-based, space separated) of the documents under term or
+// conversation key 2n+j. Returns, per document: 0 already indexed as is,
+// 1 another version is indexed (the caller removes it and tries again), 2
+// indexed.
 var putBatchScript = goredis.NewScript(`
 local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
-local cur = redis.call('MGET', unpack(KEYS, 1, n))
+local cur = redis.call('MGET', unpack(KEYS, 1, 2 * n))
 local res, put = {}, {}
 for i = 1, n do
-  local old = cur[i]
+  local old = cur[i] or cur[n + i]
   if old then
     if old == ARGV[2 + i] then res[i] = 0 else res[i] = 1 end
   else
@@ -76,7 +81,7 @@ for i = 1, n do
   end
 end
 if #put == 0 then return res end
-for j = 1, #KEYS - n do
+for j = 1, #KEYS - 2 * n do
   local args = {}
   for s in string.gmatch(ARGV[2 + 3 * n + j], '%d+') do
     local i = tonumber(s)
@@ -89,9 +94,9 @@ for j = 1, #KEYS - n do
   end
   if #args > 0 then
     if j <= m then
-      redis.call('ZADD', KEYS[n + j], unpack(args))
+      redis.call('ZADD', KEYS[2 * n + j], unpack(args))
     else
-      redis.call('SADD', KEYS[n + j], unpack(args))
+      redis.call('SADD', KEYS[2 * n + j], unpack(args))
     end
   end
 end
@@ -161,38 +166,34 @@ func (x *Index) flush(batch []*putReq) {
 }
 
 func (x *Index) flushGroups(ctx context.Context, batch []*putReq) error {
-	_, cluster := x.c.(*goredis.ClusterClient)
-	x.batch.mu.Lock()
-	perShard := cluster || x.batch.perShard
-	x.batch.mu.Unlock()
+	var by [Shards][]*putReq
+	for _, r := range batch {
+		s := x.writeShard(r.d.CustomerID)
+		by[s] = append(by[s], r)
+	}
 	var groups [][]*putReq
-	if perShard {
-		var by [Shards][]*putReq
-		for _, r := range batch {
-			s := shardOf(r.d.CustomerID)
-			by[s] = append(by[s], r)
+	for _, g := range by {
+		if len(g) > 0 {
+			groups = append(groups, g)
 		}
-		for _, g := range by {
-			if len(g) > 0 {
-				groups = append(groups, g)
-			}
-		}
-	} else {
-		groups = [][]*putReq{batch}
 	}
 	err := x.runGroups(ctx, groups)
-	if err != nil && !perShard && isCrossSlot(err) {
+	x.batch.mu.Lock()
+	noLegacy := x.batch.noLegacy
+	x.batch.mu.Unlock()
+	if err != nil && !noLegacy && x.single() && isCrossSlot(err) {
+		// A proxy refusing keys of two hash tags in one script: give up
+		// checking an older version's shard (only a redelivery of a
+		// message indexed before the upgrade would be indexed twice).
 		x.batch.mu.Lock()
-		x.batch.perShard = true
+		x.batch.noLegacy = true
 		x.batch.mu.Unlock()
-		return x.flushGroups(ctx, batch)
+		for _, r := range batch {
+			r.err = nil
+		}
+		return x.runGroups(ctx, groups)
 	}
 	return err
-}
-
-func isCrossSlot(err error) bool {
-	m := err.Error()
-	return strings.Contains(m, "CROSSSLOT") || strings.Contains(m, "non local key")
 }
 
 // runGroups runs one script per group, pipelined, and sets each request's
@@ -273,10 +274,18 @@ func (x *Index) batchArgs(g []*putReq) ([]string, []any) {
 		}
 		sb.WriteString(strconv.Itoa(i + 1))
 	}
-	keys := make([]string, n, n+16*n)
+	keys := make([]string, 2*n, 2*n+16*n)
+	x.batch.mu.Lock()
+	noLegacy := x.batch.noLegacy
+	x.batch.mu.Unlock()
 	for i, r := range g {
-		b := x.base(shardOf(r.d.CustomerID))
+		w := x.writeShard(r.d.CustomerID)
+		b := x.base(w)
 		keys[i] = b + "d:" + r.d.ID
+		keys[n+i] = keys[i]
+		if h := shardOf(r.d.CustomerID); h != w && !noLegacy {
+			keys[n+i] = x.base(h) + "d:" + r.d.ID
+		}
 		for _, t := range search.Terms(r.d) {
 			add(termDocs, &terms, b+"t:"+t, i)
 		}
@@ -308,4 +317,9 @@ func (x *Index) batchArgs(g []*putReq) ([]string, []any) {
 func marshalDoc(d search.Doc) (string, error) {
 	raw, err := json.Marshal(d)
 	return string(raw), err
+}
+
+func isCrossSlot(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "CROSSSLOT") || strings.Contains(m, "non local key")
 }

@@ -103,3 +103,63 @@ func TestPutsWaitingTogetherShareOneScript(t *testing.T) {
 		t.Fatalf("one message's own word: %+v %v", docs, err)
 	}
 }
+
+// TestIndexOfAnOlderVersion: on a standalone server new documents all go
+// to one shard, while an older version wrote each customer's to their
+// own; its documents are still found, a redelivery of one is not indexed
+// twice, a new version replaces it, and erasure removes them.
+func TestIndexOfAnOlderVersion(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	ix := redis.New(c, prefix)
+	ctx := context.Background()
+	cust := "c-old"
+	for i := 0; redis.ShardOf(cust) == 0; i++ {
+		cust = fmt.Sprintf("c-old%d", i)
+	}
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	d1 := search.Doc{ID: "old1", CustomerID: cust, ConversationID: "v-old", Channel: "sms", At: t0, Text: "my parcel is late", Name: "Olli Vanha"}
+	d2 := search.Doc{ID: "old2", CustomerID: cust, ConversationID: "v-old", Channel: "sms", At: t0.Add(time.Minute), Text: "still no parcel"}
+	for _, d := range []search.Doc{d1, d2} {
+		if err := ix.PutAsOlderVersion(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d3 := search.Doc{ID: "new1", CustomerID: cust, ConversationID: "v-old", Channel: "sms", At: t0.Add(2 * time.Minute), Text: "parcel arrived, thanks"}
+	if err := ix.Put(ctx, d3); err != nil {
+		t.Fatal(err)
+	}
+	found := func(terms ...string) []string {
+		t.Helper()
+		docs, err := ix.Candidates(ctx, terms, time.Time{}, time.Time{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range docs {
+			ids = append(ids, d.ID)
+		}
+		return ids
+	}
+	if got := fmt.Sprint(found("parcel")); got != "[new1 old2 old1]" {
+		t.Fatalf("parcel: %s", got)
+	}
+	if err := ix.Put(ctx, d1); err != nil { // a redelivery after the upgrade
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(found("parcel")); got != "[new1 old2 old1]" {
+		t.Fatalf("after a redelivery: %s", got)
+	}
+	d1.Text = "my box is late"
+	if err := ix.Put(ctx, d1); err != nil { // a new version
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(found("parcel"), found("box")); got != "[new1 old2] [old1]" {
+		t.Fatalf("after a new version: %s", got)
+	}
+	if err := ix.RemoveConversation(ctx, cust, "v-old"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(found("parcel"), found("box"), found("olli")); got != "[] [] []" {
+		t.Fatalf("after erasure: %s", got)
+	}
+}

@@ -57,6 +57,36 @@ func shardOf(customerID string) int {
 	return int(h.Sum32() % Shards)
 }
 
+// single: a standalone server or Sentinel's master, where hash slots do
+// not matter, so every new document goes to shard 0 (issue 23: a batch's
+// documents then share each term's ZADD whatever their customers). On a
+// Cluster each customer's documents go to their own shard, spreading the
+// index over the nodes. Shards written by an older version (every shard,
+// on a standalone server too) are still read and cleaned.
+func (x *Index) single() bool {
+	_, cluster := x.c.(*goredis.ClusterClient)
+	return !cluster
+}
+
+// writeShard is the shard customerID's new documents go to.
+func (x *Index) writeShard(customerID string) int {
+	if x.single() {
+		return 0
+	}
+	return shardOf(customerID)
+}
+
+// shardsOf are the shards customerID's documents may be in: the one they
+// are written to and, on a standalone server, the one an older version
+// wrote them to.
+func (x *Index) shardsOf(customerID string) []int {
+	w, h := x.writeShard(customerID), shardOf(customerID)
+	if w == h {
+		return []int{w}
+	}
+	return []int{w, h}
+}
+
 func (x *Index) base(shard int) string { return x.prefix + ":{search:" + strconv.Itoa(shard) + "}:" }
 
 func score(at time.Time) float64 { return float64(at.UnixMilli()) }
@@ -137,8 +167,8 @@ end
 return out
 `)
 
-func (x *Index) keysOf(d search.Doc) []string {
-	b := x.base(shardOf(d.CustomerID))
+func (x *Index) keysOf(shard int, d search.Doc) []string {
+	b := x.base(shard)
 	terms := search.Terms(d)
 	ks := make([]string, 0, 2+len(terms))
 	ks = append(ks, b+"d:"+d.ID, b+"v:"+d.ConversationID)
@@ -171,7 +201,16 @@ func (x *Index) Put(ctx context.Context, d search.Doc) error {
 }
 
 func (x *Index) removeOne(ctx context.Context, customerID, id string) error {
-	b := x.base(shardOf(customerID))
+	for _, s := range x.shardsOf(customerID) {
+		if err := x.removeAt(ctx, s, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *Index) removeAt(ctx context.Context, shard int, id string) error {
+	b := x.base(shard)
 	for try := 0; try < 5; try++ {
 		raw, err := x.c.Get(ctx, b+"d:"+id).Result()
 		if errors.Is(err, goredis.Nil) {
@@ -184,7 +223,7 @@ func (x *Index) removeOne(ctx context.Context, customerID, id string) error {
 		if err := json.Unmarshal([]byte(raw), &d); err != nil {
 			return fmt.Errorf("search index: doc %s: %w", id, err)
 		}
-		n, err := removeScript.Run(ctx, x.c, x.keysOf(d), raw, id).Int()
+		n, err := removeScript.Run(ctx, x.c, x.keysOf(shard, d), raw, id).Int()
 		if err != nil {
 			return fmt.Errorf("search index: remove %s: %w", id, err)
 		}
@@ -207,11 +246,18 @@ func (x *Index) Remove(ctx context.Context, customerID string, ids ...string) er
 
 // RemoveConversation implements search.Index.
 func (x *Index) RemoveConversation(ctx context.Context, customerID, conversationID string) error {
-	ids, err := x.c.SMembers(ctx, x.base(shardOf(customerID))+"v:"+conversationID).Result()
-	if err != nil {
-		return fmt.Errorf("search index: conversation %s: %w", conversationID, err)
+	for _, s := range x.shardsOf(customerID) {
+		ids, err := x.c.SMembers(ctx, x.base(s)+"v:"+conversationID).Result()
+		if err != nil {
+			return fmt.Errorf("search index: conversation %s: %w", conversationID, err)
+		}
+		for _, id := range ids {
+			if err := x.removeAt(ctx, s, id); err != nil {
+				return err
+			}
+		}
 	}
-	return x.Remove(ctx, customerID, ids...)
+	return nil
 }
 
 // Candidates implements search.Index: every shard's script in one
@@ -240,6 +286,12 @@ func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Ti
 		capN = 20000
 	}
 	per := min(limit, 2*limit/Shards+8)
+	if x.single() {
+		// Shard 0 holds every new document: it is asked for the whole
+		// window, and may walk as many postings as all shards did.
+		per = limit
+		capN *= Shards
+	}
 	// Load the script once so the pipeline can send EVALSHA.
 	if err := candidatesScript.Load(ctx, x.c).Err(); err != nil {
 		return nil, fmt.Errorf("search index: load script: %w", err)

@@ -59,7 +59,6 @@ func (r *Rollup) BreachingTimers(before time.Duration, wanted func() bool) {
 	r.overdue.Store(&n)
 }
 
-
 // overdueLease: a claimed timer whose replica died is due again after this.
 const overdueLease = time.Minute
 

@@ -15,7 +15,16 @@
 //     compare-and-swap (timeline.ChangeAutomation), which is made once.
 //   - csat.received: inside the compare-and-swap that records the survey
 //     answer (csat.Automation), once per survey; condition csat_score.
-//   - "SLA about to breach" is not an event yet.
+//   - sla.breaching ("SLA about to breach"): package sla writes, beside
+//     each due-time timer, one of store.TimerSetSLABreaching due
+//     automation.sla_breaching_before ahead of it (while some rule wants
+//     the event: Engine.Wants); Runner.FireSLABreaching claims it (one
+//     replica at a time) and runs the rules inside a compare-and-swap on
+//     the conversation, only if the target is still pending with that
+//     due time and no run of its key (conversation, target, due time) is
+//     kept there; condition sla_target. A replica that dies after the
+//     swap leaves the timer to be claimed again after its lease: the run
+//     is found, only its records and effects are made (below).
 //
 // In both cases the run is kept on the conversation in the same swap
 // (store.RuleRun, keyed by the message id or by conversation id + version

@@ -83,11 +83,6 @@ func (en *Engine) PutMacro(ctx context.Context, m Macro, by string) error {
 	if err := en.validateActions(ctx, "macro "+m.ID, m.Actions); err != nil {
 		return err
 	}
-	for _, a := range m.Actions {
-		if a.Type == ActSendReply || a.Type == ActAddNote || a.Type == ActWebhook {
-			return fmt.Errorf("%w: macro %s: %s is an action of rules only (an agent replies or writes a note themselves)", ErrInvalid, m.ID, a.Type)
-		}
-	}
 	ms, err := en.Macros(ctx)
 	if err != nil {
 		return err
@@ -114,9 +109,69 @@ func (en *Engine) DeleteMacro(ctx context.Context, id, by string) error {
 	return en.saveMacros(ctx, ms, by, "macro.delete", id)
 }
 
+// Macro returns macro id (store.ErrNotFound when missing).
+func (en *Engine) Macro(ctx context.Context, id string) (Macro, error) {
+	ms, err := en.Macros(ctx)
+	if err != nil {
+		return Macro{}, err
+	}
+	i := slices.IndexFunc(ms, func(x Macro) bool { return x.ID == id })
+	if i < 0 {
+		return Macro{}, fmt.Errorf("macro %s: %w", id, store.ErrNotFound)
+	}
+	return ms[i], nil
+}
+
+// MacroEffect is one action of a macro beyond the conversation (a reply,
+// a note, a webhook call), its text rendered for the conversation and the
+// agent running it, with the id it is made with (EffectID over the run's
+// key and the action's place: made again by the same run, it is the same).
+type MacroEffect struct {
+	Type  string
+	N     int
+	Text  string
+	Value string
+	// ID is the entry id of the reply or note, the outbox key of the
+	// webhook event.
+	ID string
+}
+
+// MacroEffects renders the send_reply, add_note and webhook actions of m
+// for conversation c and agent, with ids derived from runKey (the caller
+// chooses it once per run: conversation, macro, agent and the request's
+// idempotency key or the conversation's version).
+func (en *Engine) MacroEffects(ctx context.Context, m Macro, c store.Conversation, agent, runKey string) ([]MacroEffect, error) {
+	var out []MacroEffect
+	for i, a := range m.Actions {
+		fx := store.RuleEffect{Rule: "macro:" + m.ID, N: i, Type: a.Type, Text: a.Text, Canned: a.Canned, Value: a.Value}
+		var prefix string
+		switch a.Type {
+		case ActSendReply:
+			prefix = "o_"
+		case ActAddNote:
+			prefix = "nt_"
+		case ActWebhook:
+			prefix = "aw_"
+		default:
+			continue
+		}
+		e := MacroEffect{Type: a.Type, N: i, Value: a.Value, ID: EffectID(prefix, runKey, fx)}
+		if a.Type != ActWebhook {
+			text, err := en.render(ctx, c, fx, agent)
+			if err != nil {
+				return nil, fmt.Errorf("macro %s: %w", m.ID, err)
+			}
+			e.Text = text
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 // MacroChange is macro id as one timeline.Change (the conversation
 // service applies it in one compare-and-swap, audited, as the agent's).
-// Macros cause no rule to run (rules run on customers' messages only).
+// Its replies, notes and webhook calls are MacroEffects, made by the
+// caller after the change.
 func (en *Engine) MacroChange(ctx context.Context, id string) (timeline.Change, error) {
 	ms, err := en.Macros(ctx)
 	if err != nil {

@@ -33,7 +33,7 @@ const (
 )
 
 // Events lists the events rules may name.
-var Events = []string{EventMessageReceived, EventConversationOpened, EventConversationResolved, EventLabelAdded, EventCSATReceived}
+var Events = []string{EventMessageReceived, EventConversationOpened, EventConversationResolved, EventLabelAdded, EventCSATReceived, EventSLABreaching}
 
 // Condition types.
 const (
@@ -279,6 +279,10 @@ func (en *Engine) validateCondition(ctx context.Context, c Condition) error {
 	case CondCustomerAttr:
 		_, err := en.cat.CheckAttributes(ctx, labels.OnCustomer, map[string]string{c.Name: c.Value})
 		return err
+	case CondSLATarget:
+		if !slices.Contains(SLATargets, c.Value) {
+			return fmt.Errorf("%w: condition sla_target: want one of %s, got %q", ErrInvalid, strings.Join(SLATargets, ", "), c.Value)
+		}
 	case CondCSATScore:
 		if _, _, ok := parseRange(c.Value); !ok {
 			return fmt.Errorf("%w: condition csat_score: want N or N-M (1 to 10), got %q", ErrInvalid, c.Value)
@@ -365,6 +369,8 @@ type Subject struct {
 	Added []string
 	// Score is the survey answer's score (csat.received).
 	Score int
+	// SLATarget is the target about to breach (sla.breaching).
+	SLATarget string
 	// Calendars are the business_hours calendars by name.
 	Calendars map[string]*calendar.Calendar
 }
@@ -443,6 +449,8 @@ func holds(cond Condition, s Subject, c store.Conversation) bool {
 		return s.Customer != nil && s.Customer.Attributes[cond.Name] == cond.Value
 	case CondAddedLabel:
 		return slices.Contains(s.Added, cond.Value)
+	case CondSLATarget:
+		return s.SLATarget == cond.Value
 	case CondCSATScore:
 		lo, hi, ok := parseRange(cond.Value)
 		return ok && s.Score >= lo && s.Score <= hi

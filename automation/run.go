@@ -323,14 +323,20 @@ func (ru *Runner) effect(ctx context.Context, c store.Conversation, run store.Ru
 	return nil
 }
 
-// render fills a reply's or note's placeholders.
+// render fills a rule's reply's or note's placeholders ({{agent.name}}:
+// the conversation's assignee).
 func (ru *Runner) render(ctx context.Context, c store.Conversation, fx store.RuleEffect) (string, error) {
+	return ru.En.render(ctx, c, fx, c.Assignee)
+}
+
+// render fills a reply's or note's placeholders, agent the agent's name.
+func (en *Engine) render(ctx context.Context, c store.Conversation, fx store.RuleEffect, agent string) (string, error) {
 	text := fx.Text
 	if fx.Canned != "" {
-		if ru.En.o.Canned == nil {
+		if en.o.Canned == nil {
 			return "", fmt.Errorf("canned reply %q: canned replies are not available", fx.Canned)
 		}
-		t, err := ru.En.o.Canned(ctx, fx.Canned)
+		t, err := en.o.Canned(ctx, fx.Canned)
 		if err != nil {
 			return "", fmt.Errorf("canned reply %q: %w", fx.Canned, err)
 		}
@@ -338,13 +344,13 @@ func (ru *Runner) render(ctx context.Context, c store.Conversation, fx store.Rul
 	}
 	name := ""
 	if strings.Contains(text, "{{customer.name}}") {
-		cu, err := ru.En.st.GetCustomer(ctx, c.CustomerID)
+		cu, err := en.st.GetCustomer(ctx, c.CustomerID)
 		if err != nil {
 			return "", err
 		}
 		name = cu.Name
 	}
-	return canned.Render(text, canned.Vars{canned.CustomerName: name, canned.AgentName: c.Assignee, canned.ConversationID: c.ID}), nil
+	return canned.Render(text, canned.Vars{canned.CustomerName: name, canned.AgentName: agent, canned.ConversationID: c.ID}), nil
 }
 
 // DryRun evaluates the rules of message.received and conversation.opened

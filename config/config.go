@@ -101,6 +101,8 @@ type Config struct {
 	APIKeys []APIKey `yaml:"api_keys"`
 	// Audit configures the audit log (apikeys.go).
 	Audit Audit `yaml:"audit"`
+	// Automation configures automation rules (automation.go).
+	Automation Automation `yaml:"automation"`
 
 	// loadErrs are problems found while loading (env overrides, secret
 	// files) that Validate reports together with its own findings.
@@ -480,6 +482,7 @@ func asFieldErrors(err error, where string) ValidationErrors {
 // normalises identity.default_region to upper case.
 func (c *Config) SetDefaults() {
 	c.retentionDefaults()
+	c.automationDefaults()
 	c.auditDefaults()
 	c.blobsDefaults()
 	if c.HTTP.Addr == "" {

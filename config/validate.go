@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	v.errs = append(v.errs, c.loadErrs...)
 	c.validateRetention(v)
+	c.validateAutomation(v)
 	c.validateSLA(v)
 	c.validateAudit(v)
 	c.validateAPIKeys(v)

@@ -2,10 +2,16 @@ package inbox
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/switchboard-hub/switchboard/automation"
+	"github.com/switchboard-hub/switchboard/canned"
+	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/labels"
+	"github.com/switchboard-hub/switchboard/router"
+	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/timeline"
 )
 
@@ -17,7 +23,8 @@ type ruleAPI struct {
 
 func (s *Server) mountRules(m routeRecorder) {
 	a := &ruleAPI{s: s, en: automation.New(s.o.Store, labels.New(s.o.Store), automation.Options{Teams: s.o.Teams,
-		IsAgent: func(n string) bool { _, ok := s.auth.byName(n); return ok }, Clock: s.o.Clock, Calendars: s.o.Calendars})}
+		IsAgent: func(n string) bool { _, ok := s.auth.byName(n); return ok }, Clock: s.o.Clock, Calendars: s.o.Calendars,
+		Canned: canned.New(s.o.Store, s.o.Clock).SharedText})}
 	m.HandleFunc("GET /api/v1/rules", s.authed(true, a.listRules))
 	m.HandleFunc("PUT /api/v1/rules", s.authed(true, a.putRules))
 	m.HandleFunc("POST /api/v1/rules", s.authed(true, a.putRule))
@@ -133,24 +140,96 @@ func (a *ruleAPI) deleteMacro(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// runMacro applies a macro to the conversation as the agent's change.
+// runMacro applies a macro to the conversation as the agent's change,
+// then makes its replies, notes and webhook calls as the agent's. Every
+// reply is checked first (the agent may send on the channel, its phase,
+// recipient, consent, and no answer to a message marked no-reply: 409
+// no_reply_wanted or cannot_send): a refused reply leaves everything
+// undone. Their ids derive from the run (conversation, macro, agent and
+// the Idempotency-Key, else the conversation's version): a retried request
+// makes each once.
 func (a *ruleAPI) runMacro(w http.ResponseWriter, r *http.Request) {
 	c, ok := a.s.conversationFor(w, r)
 	if !ok {
 		return
 	}
-	ch, err := a.en.MacroChange(r.Context(), r.PathValue("macro"))
+	ctx := r.Context()
+	p := principalFrom(ctx)
+	m, err := a.en.Macro(ctx, r.PathValue("macro"))
 	if err != nil {
 		labelError(w, err)
 		return
 	}
-	c, err = a.s.o.Conversations.Update(r.Context(), c.ID, ch, principalFrom(r.Context()).Name)
+	key := store.AuditKey(ctx)
+	if key == "" {
+		key = "v" + strconv.FormatInt(c.Version, 10)
+	}
+	fxs, err := a.en.MacroEffects(ctx, m, c, p.Name, "macro/"+c.ID+"/"+m.ID+"/"+p.Name+"/"+key)
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+		return
+	}
+	for _, fx := range fxs {
+		if fx.Type != automation.ActSendReply {
+			continue
+		}
+		if _, err := a.s.o.Store.GetEntry(ctx, fx.ID); err == nil {
+			continue // this run's reply went already (a retried request)
+		}
+		if ch, known := a.s.o.Directory.Get(c.Channel); known {
+			if err := ch.MaySend(p.Teams, p.IsAdmin()); err != nil {
+				writeError(w, http.StatusForbidden, "forbidden", err.Error())
+				return
+			}
+		}
+		err := a.s.o.Outbound.CheckReply(ctx, router.ReplyRequest{ConversationID: c.ID, Agent: p.Name, Text: fx.Text, LoopProtect: true})
+		if errors.Is(err, router.ErrNoReplyWanted) {
+			writeError(w, http.StatusConflict, "no_reply_wanted", "macro "+m.ID+": "+err.Error())
+			return
+		}
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+	}
+	ch, err := a.en.MacroChange(ctx, m.ID)
+	if err != nil {
+		labelError(w, err)
+		return
+	}
+	c, err = a.s.o.Conversations.Update(ctx, c.ID, ch, p.Name)
 	switch {
 	case errors.Is(err, timeline.ErrInvalidChange):
 		writeError(w, 422, "invalid", err.Error())
+		return
 	case err != nil:
 		labelError(w, err)
-	default:
-		writeJSON(w, 200, c)
+		return
 	}
+	for _, fx := range fxs {
+		now := a.s.o.Clock().UTC()
+		switch fx.Type {
+		case automation.ActAddNote:
+			n := store.Entry{ID: fx.ID, CustomerID: c.CustomerID, ConversationID: c.ID, Channel: c.Channel, Direction: connectors.Note, Kind: store.KindNote,
+				Agent: p.Name, PostedBy: p.Name, Text: fx.Text, OccurredAt: now, CreatedAt: now, UpdatedAt: now}
+			_, _, err = a.s.o.Conversations.Append(ctx, n, c)
+		case automation.ActSendReply:
+			_, err = a.s.o.Outbound.ReplyWith(ctx, router.ReplyRequest{ConversationID: c.ID, Agent: p.Name, Text: fx.Text, EntryID: fx.ID, LoopProtect: true})
+		case automation.ActWebhook:
+			err = a.s.o.Conversations.RecordWebhook(ctx, automation.WebhookEvent, fx.ID, c.CustomerID, map[string]any{"macro": m.ID, "agent": p.Name,
+				"event": "macro.run", "value": fx.Value, "conversation_id": c.ID, "customer_id": c.CustomerID,
+				"labels": c.Labels, "team": c.Team, "assignee": c.Assignee, "status": c.Status})
+		}
+		if err != nil {
+			a.s.o.Logger.Error("macro ran, one of its actions not made", "macro", m.ID, "conversation", c.ID, "action", fx.Type, "err", err)
+			storeError(w, fmt.Errorf("macro %s ran; its %s: %w", m.ID, fx.Type, err))
+			return
+		}
+	}
+	if len(fxs) > 0 {
+		if cur, err := a.s.o.Store.GetConversation(ctx, c.ID); err == nil {
+			c = cur // a reply moved it
+		}
+	}
+	writeJSON(w, 200, c)
 }

@@ -56,6 +56,15 @@ type ReplyRequest struct {
 	// Purpose is the consent purpose ("": service, an answer in a
 	// conversation the customer started).
 	Purpose string
+	// EntryID, when set, is the reply's entry id, chosen deterministic by
+	// the caller (a macro's reply): when that entry exists already the
+	// reply is not made again (ReplyWith returns the entry).
+	EntryID string
+	// LoopProtect refuses the reply (ErrNoReplyWanted) when the
+	// customer's latest message is marked no-reply (an auto-reply, bulk
+	// mail), as automatic messages are: for replies an agent did not write
+	// (a macro's canned text).
+	LoopProtect bool
 }
 
 type outItem struct {
@@ -122,46 +131,30 @@ func (o *Outbound) Reply(ctx context.Context, convID, agent, channel, text strin
 // ReplyWith queues an agent's reply, with attachments. A reply with
 // attachments may have no text.
 func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, error) {
-	convID, agent, channel, text := r.ConversationID, r.Agent, r.Channel, r.Text
-	if strings.TrimSpace(text) == "" && len(r.Attachments) == 0 {
-		return store.Entry{}, ErrEmptyMessage
-	}
-	for i, a := range r.Attachments {
-		if a.SHA256 == "" || a.Omitted != "" {
-			return store.Entry{}, fmt.Errorf("%w: attachment %d (%q) has no stored content", connectors.ErrInvalid, i, a.Name)
+	agent, text := r.Agent, r.Text
+	if r.EntryID != "" {
+		if e, err := o.st.GetEntry(ctx, r.EntryID); err == nil {
+			return e, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return store.Entry{}, err
 		}
 	}
-	conv, err := o.st.GetConversation(ctx, convID)
+	conv, channel, to, err := o.replyChecks(ctx, r)
 	if err != nil {
-		return store.Entry{}, err
-	}
-	if channel == "" {
-		channel = conv.Channel
-	}
-	ch, ok := o.dir.Get(channel)
-	if !ok {
-		return store.Entry{}, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, channel)
-	}
-	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
-		return store.Entry{}, fmt.Errorf("%w: %s is %s", ErrNotSending, channel, ch.Phase)
-	}
-	if len(r.Attachments) > 0 && !attachmentTypes[ch.Type] {
-		return store.Entry{}, fmt.Errorf("%w: %s is a %s channel; send the text alone, or reply on an email channel", ErrAttachmentsUnsupported, channel, ch.Type)
-	}
-	to, err := o.recipient(ctx, conv, ch)
-	if err != nil {
-		return store.Entry{}, err
-	}
-	if err := o.consented(ctx, conv.CustomerID, channel, r.Purpose); err != nil {
 		return store.Entry{}, err
 	}
 	now := o.clock().UTC()
-	e := store.Entry{ID: ids.Random("o_", now), CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
+	id := r.EntryID
+	if id == "" {
+		id = ids.Random("o_", now)
+	}
+	e := store.Entry{ID: id, CustomerID: conv.CustomerID, ConversationID: conv.ID, Channel: channel,
 		Direction: connectors.Outbound, Kind: store.KindMessage, Sender: &to, Agent: agent, PostedBy: agent, Text: text,
 		Subject: conv.Subject, Attachments: r.Attachments, Status: connectors.StatusQueued, OccurredAt: now, CreatedAt: now, UpdatedAt: now,
 		Purpose: r.Purpose}
-	if e, _, err = o.st.AppendEntry(ctx, e); err != nil {
-		return e, err
+	var created bool
+	if e, created, err = o.st.AppendEntry(ctx, e); err != nil || !created {
+		return e, err // not created: the same request made it meanwhile
 	}
 	b, _ := json.Marshal(outItem{EntryID: e.ID})
 	if _, err := o.st.Enqueue(ctx, store.QueueOutbound, b); err != nil {
@@ -180,6 +173,57 @@ func (o *Outbound) ReplyWith(ctx context.Context, r ReplyRequest) (store.Entry, 
 	}
 	_ = timeline.Publish(ctx, o.st, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: e.CustomerID, ConversationID: conv.ID, EntryID: e.ID, Channel: channel, Status: e.Status, Audience: conv.Audience, Assignee: conv.Assignee})
 	return e, nil
+}
+
+// CheckReply makes every check ReplyWith makes before storing the reply
+// (text, channel and phase, attachments, recipient, consent, loop
+// protection) without storing or sending anything.
+func (o *Outbound) CheckReply(ctx context.Context, r ReplyRequest) error {
+	_, _, _, err := o.replyChecks(ctx, r)
+	return err
+}
+
+func (o *Outbound) replyChecks(ctx context.Context, r ReplyRequest) (store.Conversation, string, connectors.Identity, error) {
+	var none connectors.Identity
+	convID, channel, text := r.ConversationID, r.Channel, r.Text
+	if strings.TrimSpace(text) == "" && len(r.Attachments) == 0 {
+		return store.Conversation{}, "", none, ErrEmptyMessage
+	}
+	for i, a := range r.Attachments {
+		if a.SHA256 == "" || a.Omitted != "" {
+			return store.Conversation{}, "", none, fmt.Errorf("%w: attachment %d (%q) has no stored content", connectors.ErrInvalid, i, a.Name)
+		}
+	}
+	conv, err := o.st.GetConversation(ctx, convID)
+	if err != nil {
+		return conv, "", none, err
+	}
+	if channel == "" {
+		channel = conv.Channel
+	}
+	ch, ok := o.dir.Get(channel)
+	if !ok {
+		return conv, "", none, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, channel)
+	}
+	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
+		return conv, "", none, fmt.Errorf("%w: %s is %s", ErrNotSending, channel, ch.Phase)
+	}
+	if len(r.Attachments) > 0 && !attachmentTypes[ch.Type] {
+		return conv, "", none, fmt.Errorf("%w: %s is a %s channel; send the text alone, or reply on an email channel", ErrAttachmentsUnsupported, channel, ch.Type)
+	}
+	if r.LoopProtect && conv.LastMessageID != "" {
+		if last, err := o.st.GetEntry(ctx, conv.LastMessageID); err == nil && slices.Contains(last.Flags, store.FlagNoReply) {
+			return conv, "", none, ErrNoReplyWanted
+		}
+	}
+	to, err := o.recipient(ctx, conv, ch)
+	if err != nil {
+		return conv, "", none, err
+	}
+	if err := o.consented(ctx, conv.CustomerID, channel, r.Purpose); err != nil {
+		return conv, "", none, err
+	}
+	return conv, channel, to, nil
 }
 
 // Note adds an agent's private note to a conversation; it is never sent.

@@ -32,6 +32,31 @@ type OverdueStore interface {
 type overdue struct {
 	st    OverdueStore
 	clock store.Clock
+	// breaching: the "about to breach" timers (BreachingTimers).
+	breaching *breaching
+}
+
+// breaching says when to write a timer of store.TimerSetSLABreaching
+// beside each due-time timer: Before the due time, while Wanted.
+type breaching struct {
+	Before time.Duration
+	Wanted func() bool
+}
+
+// BreachingTimers makes the rollup write, beside each due-time timer (see
+// overdue; CountOverdue must be on), a timer of store.TimerSetSLABreaching
+// due before ahead of the due time, while wanted reports true (some
+// automation rule runs on sla.breaching: package automation claims these
+// timers). The payload is the due-time timer's: JSON {"conversation",
+// "target", "due"}.
+func (r *Rollup) BreachingTimers(before time.Duration, wanted func() bool) {
+	o := r.overdue.Load()
+	if o == nil || before <= 0 {
+		return
+	}
+	n := *o
+	n.breaching = &breaching{Before: before, Wanted: wanted}
+	r.overdue.Store(&n)
 }
 
 // overdueLease: a claimed timer whose replica died is due again after this.
@@ -57,23 +82,7 @@ func (r *Rollup) CountOverdue(st OverdueStore, clock store.Clock) {
 }
 
 // pendingDue is the due time of target still pending on c (zero: none).
-func pendingDue(c store.Conversation, target string) time.Time {
-	s := c.SLA
-	if s == nil || c.Status == store.StatusResolved || s.HasBreach(target) {
-		return time.Time{}
-	}
-	switch target {
-	case store.SLAFirstResponse:
-		if c.FirstReplyAt.IsZero() {
-			return s.FirstResponseDue
-		}
-	case store.SLANextResponse:
-		return s.NextResponseDue
-	case store.SLAResolution:
-		return s.ResolutionDue
-	}
-	return time.Time{}
-}
+func pendingDue(c store.Conversation, target string) time.Time { return c.PendingSLADue(target) }
 
 var slaTargets = []string{store.SLAFirstResponse, store.SLANextResponse, store.SLAResolution}
 
@@ -88,6 +97,11 @@ func (o *overdue) schedule(ctx context.Context, before, after store.Conversation
 		b, _ := json.Marshal(dueTimer{Conversation: after.ID, Target: t, Due: d})
 		if err := o.st.PutTimer(ctx, store.Timer{Set: TimerSetSLA, ID: after.ID + "|" + t, At: d, Payload: b}); err != nil {
 			errs = append(errs, err)
+		}
+		if w := o.breaching; w != nil && (w.Wanted == nil || w.Wanted()) {
+			if err := o.st.PutTimer(ctx, store.Timer{Set: store.TimerSetSLABreaching, ID: after.ID + "|" + t, At: d.Add(-w.Before), Payload: b}); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

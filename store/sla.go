@@ -57,3 +57,24 @@ func SLADueCursor(c Conversation) string {
 	}
 	return SortKey(c.SLA.Due, c.ID)
 }
+
+// PendingSLADue is the due time of target (SLAFirstResponse, ...) still
+// pending on c: zero when c has no SLA, is resolved, the target was missed
+// already or is met (a first reply was sent; no next response awaited).
+func (c Conversation) PendingSLADue(target string) time.Time {
+	s := c.SLA
+	if s == nil || c.Status == StatusResolved || s.HasBreach(target) {
+		return time.Time{}
+	}
+	switch target {
+	case SLAFirstResponse:
+		if c.FirstReplyAt.IsZero() {
+			return s.FirstResponseDue
+		}
+	case SLANextResponse:
+		return s.NextResponseDue
+	case SLAResolution:
+		return s.ResolutionDue
+	}
+	return time.Time{}
+}

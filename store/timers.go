@@ -56,3 +56,11 @@ type Timers interface {
 // personal: erasure need not reach it; a timer whose entry is gone is
 // dropped).
 const TimerSetAutomatic = "automatic"
+
+// TimerSetSLABreaching is the set of "SLA about to breach" timers (issue
+// 24's rule event sla.breaching, package automation), one per conversation
+// and target, id = the conversation id + "|" + target, due the configured
+// lead time before the target's due time; written by package sla beside
+// the due-time timer while some rule wants the event. Erasing a
+// conversation deletes them (timeline.Service.Delete).
+const TimerSetSLABreaching = "sla_breaching"

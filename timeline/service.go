@@ -322,6 +322,9 @@ func (s *Service) Delete(ctx context.Context, c store.Conversation) error {
 		if err := s.st.DeleteTimer(ctx, store.TimerSetSLA, c.ID+"|"+t); err != nil {
 			return fmt.Errorf("delete conversation %s: its SLA timers: %w", c.ID, err)
 		}
+		if err := s.st.DeleteTimer(ctx, store.TimerSetSLABreaching, c.ID+"|"+t); err != nil {
+			return fmt.Errorf("delete conversation %s: its SLA timers: %w", c.ID, err)
+		}
 	}
 	if s.idx != nil {
 		if err := s.idx.UnindexConversation(ctx, c); err != nil {

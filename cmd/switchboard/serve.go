@@ -257,6 +257,9 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	rules := &automation.Runner{En: automation.New(st, labels.New(st), automation.Options{Clock: clock, Teams: rtg.Teams, Calendars: cals, Canned: canned.New(st, clock).SharedText}), Convs: convs, Logger: log}
 	convs.OnChange(rules) // issue 24: rules on agents' changes
+	// issue 24: sla.breaching rules, on timers package sla writes beside
+	// its due-time timers while some rule wants them.
+	svcFigures.BreachingTimers(cfg.Automation.SLABreachingBefore.D(), func() bool { return rules.En.Wants(automation.EventSLABreaching) })
 	rt := router.New(st, dir, router.Options{Workers: cfg.Router.Workers, MaxAttempts: cfg.Router.MaxAttempts, Consumer: consumer, Clock: clock, Logger: log, Metrics: metrics, Routing: rtg, Conversations: convs,
 		Automation: rules}) // issue 24
 	out := router.NewOutbound(st, dir, clock, log, metrics, convs)
@@ -336,6 +339,7 @@ func serve(args []string, stderr io.Writer) error {
 	run(func() { convs.RunSnoozeWaker(ctx, 15*time.Second) })
 	run(func() { surveys.Run(ctx, 5*time.Second) })
 	run(func() { svcFigures.Run(ctx) })
+	run(func() { rules.RunSLABreaching(ctx, 10*time.Second) })
 	run(func() { convs.RunPendingEvents(ctx, 15*time.Second) })         // agents' changes' webhook events a crash left behind
 	run(func() { rt.Resolver().RunPendingEvents(ctx, 15*time.Second) }) // merges' webhook events a crash left behind
 	run(func() { sweeper.Run(ctx, cfg.Retention.Interval.D(), consumer) })

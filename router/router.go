@@ -449,6 +449,20 @@ func (r *Router) counted(msg connectors.Message, created bool) {
 // reply is unknown (the caller then handles msg as an ordinary message).
 func (r *Router) regarding(ctx context.Context, msg connectors.Message) (done bool, err error) {
 	id, err := r.st.GetProviderID(ctx, msg.Channel, msg.Regarding)
+	if errors.Is(err, store.ErrNotFound) && r.isEmail(msg.Channel) {
+		// The hub's own mail (or its bounce) may come back through
+		// another of the hub's mailboxes (a list reflecting it, a Bcc, a
+		// forwarding rule): the reply is recorded under the email channel
+		// that sent it.
+		for _, ch := range r.dir.List() {
+			if ch.Name == msg.Channel || ch.Type != "email" {
+				continue
+			}
+			if id, err = r.st.GetProviderID(ctx, ch.Name, msg.Regarding); !errors.Is(err, store.ErrNotFound) {
+				break
+			}
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

@@ -29,30 +29,39 @@ import (
 // for "on", the deliveries made while the messages went in (deliveries/s).
 // The same on Redis as redis-off and redis-on. Run all in one command:
 // -bench 'IngestWithWebhooks' -benchtime 3000x.
+//
+// on-share10 and redis-on-share10 run the dispatcher with IngestShare 0.1
+// (ingest first: it sends during a tenth of each 100 ms while events are
+// being recorded). The "on" variants also report drain-deliveries/s: the
+// rate at which the deliveries still pending when ingest ended were made
+// (outside the timed part, with nothing else running).
 func BenchmarkIngestWithWebhooks(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		name := map[bool]string{false: "off", true: "on"}[on]
-		b.Run(name, func(b *testing.B) {
+	variants := []struct {
+		name  string
+		on    bool
+		share float64
+	}{{"off", false, 0}, {"on", true, 0}, {"on-share10", true, 0.1}}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
 			st, err := embedded.Open(b.TempDir(), embedded.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			benchWithWebhooks(b, st, on)
+			benchWithWebhooks(b, st, v.on, v.share)
 		})
 	}
-	for _, on := range []bool{false, true} {
-		name := map[bool]string{false: "redis-off", true: "redis-on"}[on]
-		b.Run(name, func(b *testing.B) {
+	for _, v := range variants {
+		b.Run("redis-"+v.name, func(b *testing.B) {
 			c, prefix := testenv.Redis(b)
 			st := sbredis.New(c, sbredis.Options{Prefix: prefix})
 			defer st.Close()
-			benchWithWebhooks(b, st, on)
+			benchWithWebhooks(b, st, v.on, v.share)
 		})
 	}
 }
 
-func benchWithWebhooks(b *testing.B, st store.Store, on bool) {
+func benchWithWebhooks(b *testing.B, st store.Store, on bool, share float64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var delivered atomic.Int64
@@ -63,7 +72,7 @@ func benchWithWebhooks(b *testing.B, st store.Store, on bool) {
 			w.WriteHeader(204)
 		}))
 		defer srv.Close()
-		svc := webhooks.New(webhooks.Options{Store: st, Poll: 10 * time.Millisecond})
+		svc := webhooks.New(webhooks.Options{Store: st, Poll: 10 * time.Millisecond, IngestShare: share})
 		if _, _, err := svc.Create(ctx, webhooks.Spec{Name: "all", URL: srv.URL, Events: []string{webhooks.All},
 			AllowHTTP: true, AllowPrivateAddresses: true, Enabled: true}); err != nil {
 			b.Fatal(err)
@@ -115,6 +124,27 @@ func benchWithWebhooks(b *testing.B, st store.Store, on bool) {
 	// machine's load; CPU much less).
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
 	if on {
-		b.ReportMetric(float64(delivered.Load())/el.Seconds(), "deliveries/s")
+		during := delivered.Load()
+		b.ReportMetric(float64(during)/el.Seconds(), "deliveries/s")
+		// The backlog left when ingest ended, drained with nothing else
+		// running.
+		t0 := time.Now()
+		for {
+			pend, err := st.PendingWebhookDeliveries(ctx, "all", 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			evs, err := st.PendingWebhookEvents(ctx, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(pend) == 0 && len(evs) == 0 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if n := delivered.Load() - during; n > 0 {
+			b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "drain-deliveries/s")
+		}
 	}
 }

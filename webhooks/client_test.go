@@ -192,3 +192,20 @@ func TestLeanClientStopsWithItsContext(t *testing.T) {
 	}
 	once.Do(func() { close(release) })
 }
+
+func TestPacerGate(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var unpaced *pacer // IngestShare 0
+	if newPacer(0) != nil || newPacer(1) != nil || unpaced.wait(ctx) != nil {
+		t.Fatal("a share of 0 or 1 must not pace")
+	}
+	p := &pacer{on: 0} // no sending window at all while ingest is busy
+	if err := p.wait(ctx); err != nil {
+		t.Fatalf("ingest idle: wait = %v, want at once", err)
+	}
+	p.recorded()
+	if err := p.wait(ctx); err == nil {
+		t.Fatal("ingest busy, outside the share: wait let a delivery through")
+	}
+}

@@ -64,6 +64,9 @@ func (s *Service) RunLeased(ctx context.Context, _ connectors.Sink, _ connectors
 // endpoint that subscribes to their type, in recording order.
 func (s *Service) fanOut(ctx context.Context, eps []store.WebhookEndpoint) error {
 	for {
+		if err := s.pace.wait(ctx); err != nil {
+			return nil // stopping
+		}
 		evs, err := s.st.PendingWebhookEvents(ctx, 500)
 		if err != nil || len(evs) == 0 {
 			return err
@@ -227,7 +230,7 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 				mu.Lock()
 				stop := disabled
 				mu.Unlock()
-				if stop || ctx.Err() != nil {
+				if stop || ctx.Err() != nil || w.s.pace.wait(ctx) != nil {
 					return
 				}
 				ev, found := events[d.EventID]

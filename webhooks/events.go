@@ -62,6 +62,7 @@ type Outbox struct {
 	st    store.Store
 	clock store.Clock
 	wants atomic.Pointer[map[string]bool]
+	pace  *pacer // told of each recording (nil: not paced)
 }
 
 // Wants reports whether some active endpoint subscribes to typ.
@@ -122,6 +123,9 @@ func (o *Outbox) WebhookEvents(hs []timeline.Hook) ([]store.WebhookEvent, error)
 			return nil, err
 		}
 		evs = append(evs, store.WebhookEvent{ID: EventID(h.Type, h.Key), Type: h.Type, CustomerID: h.CustomerID, At: o.clock().UTC(), Data: b})
+	}
+	if len(evs) > 0 {
+		o.pace.recorded()
 	}
 	return evs, nil
 }

@@ -125,6 +125,11 @@ type Options struct {
 	// Concurrency bounds one endpoint's requests in flight (default 32;
 	// one customer's deliveries are never in flight together).
 	Concurrency int
+	// IngestShare, between 0 and 1 exclusive, puts ingest first: while
+	// the Outbox records events, the dispatcher sends only during that
+	// share of every 100 ms, at full speed again 250 ms after ingest
+	// pauses (yield.go). 0 (the default): never paced.
+	IngestShare float64
 }
 
 // Service is the hub's outgoing webhooks: the endpoints, the Outbox, the
@@ -138,6 +143,7 @@ type Service struct {
 	poll     time.Duration
 	conc     int
 	m        *metrics
+	pace     *pacer
 	strict   *client // no private addresses
 	open     *client // allow_private_addresses
 
@@ -174,7 +180,8 @@ func New(o Options) *Service {
 	s := &Service{st: o.Store, clock: o.Clock, log: o.Logger, timeout: o.Timeout, schedule: o.Schedule, poll: o.Poll,
 		conc: o.Concurrency, m: newMetrics(o.Registerer), strict: newLeanClient(false, o.Timeout), open: newLeanClient(true, o.Timeout),
 		wake: make(chan struct{}, 1), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
-	s.Outbox = &Outbox{st: o.Store, clock: o.Clock}
+	s.pace = newPacer(o.IngestShare)
+	s.Outbox = &Outbox{st: o.Store, clock: o.Clock, pace: s.pace}
 	s.Outbox.setEndpoints(nil)
 	return s
 }

@@ -3,9 +3,11 @@
 // sorted set of document ids scored by time, spread over Shards hash tags
 // by customer. Each operation is one Lua script on one shard (one hash
 // slot, so it runs on Redis Cluster); a query runs one script per shard,
-// pipelined, and merges their newest-first answers.
+// pipelined, and merges their newest-first answers. Puts are written in
+// group commits (batch.go).
 //
-// Keys (PREFIX:{search:N}:…, N = fnv32(customer) mod Shards):
+// Keys (PREFIX:{search:N}:…, N = fnv32(customer) mod Shards on a Cluster;
+// N = 0 for new documents on a standalone server, see single):
 //
 //	t:TERM  ZSET  docID → at (Unix ms)   postings
 //	d:ID    STRING JSON search.Doc       the document (re-analysed on removal)

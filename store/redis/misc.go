@@ -123,7 +123,7 @@ func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (err error
 		r.At = s.now()
 	}
 	if r.ID != "" {
-		return auditAppendOnce.Run(ctx, s.c, []string{s.k.audit(), s.k.auditIDs()}, r.ID, marshal(r)).Err()
+		return s.appendAuditOnce(ctx, r) // with others waiting (auditbatch.go)
 	}
 	return s.c.XAdd(ctx, &goredis.XAddArgs{Stream: s.k.audit(), Values: []any{"r", marshal(r)}}).Err()
 }

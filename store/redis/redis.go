@@ -72,6 +72,7 @@ type Store struct {
 	minAck        int           // Options.MinReplicasAck
 	minAckTimeout time.Duration // Options.MinReplicasTimeout
 	fns           functions     // the functions library (functions.go)
+	audits        auditBatcher  // group commits of audit records (auditbatch.go)
 }
 
 var _ store.Store = (*Store)(nil)

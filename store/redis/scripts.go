@@ -507,14 +507,3 @@ for i = 1, #due, 2 do
 end
 return out
 `)
-
-// auditAppendOnce appends an audit record whose id was given, once.
-// KEYS[1] the audit stream, KEYS[2] the hash given id → stream id.
-// ARGV[1] the record's id, ARGV[2] the record (JSON).
-// Returns 1 when appended, 0 when the id was appended before.
-var auditAppendOnce = goredis.NewScript(`
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
-local sid = redis.call('XADD', KEYS[1], '*', 'r', ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], sid)
-return 1
-`)

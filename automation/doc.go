@@ -58,6 +58,10 @@
 // change (Update, by the agent): their labels and resolutions do fire
 // rules, once, and those rules' changes fire nothing further.
 //
+// Macros' replies, notes and webhook calls (MacroEffects) are made by the
+// API after the macro's change, as the agent's, with ids derived from the
+// run (inbox's runMacro; docs/ARCHITECTURE.md).
+//
 // Conditions read the event (channel, text, sender, hours, added label),
 // the conversation (label, attribute, phase of its audience, new
 // conversation) and, only when some rule asks, the customer (labels,

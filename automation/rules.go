@@ -83,7 +83,13 @@ type Condition struct {
 	// Value is what the condition compares with; Not negates it.
 	Value string `json:"value,omitempty"`
 	Not   bool   `json:"not,omitempty"`
-	re    *regexp.Regexp
+	// Compiled when the rules are read (compile): the regular expression,
+	// the lower-cased text, the hours.
+	re       *regexp.Regexp
+	lower    string
+	from, to int
+	hoursOK  bool
+	compiled bool
 }
 
 type Action struct {
@@ -168,9 +174,16 @@ func (en *Engine) Rules(ctx context.Context) ([]Rule, error) {
 
 func compile(cs []Condition) {
 	for i := range cs {
-		if cs[i].Type == CondTextMatches {
-			cs[i].re, _ = regexp.Compile("(?i)" + cs[i].Value)
+		c := &cs[i]
+		switch c.Type {
+		case CondTextMatches:
+			c.re, _ = regexp.Compile("(?i)" + c.Value)
+		case CondTextContains:
+			c.lower = strings.ToLower(c.Value)
+		case CondHours:
+			c.from, c.to, c.hoursOK = parseHours(c.Value)
 		}
+		c.compiled = true
 	}
 }
 
@@ -373,12 +386,31 @@ type Subject struct {
 	SLATarget string
 	// Calendars are the business_hours calendars by name.
 	Calendars map[string]*calendar.Calendar
+
+	// lower: Entry's text and subject lower-cased, once (lowered).
+	lower *[2]string
+}
+
+// lowered returns the entry's text and subject lower-cased, computed once
+// per subject whatever the number of text_contains conditions.
+func (s *Subject) lowered() (string, string) {
+	if s.lower == nil {
+		s.lower = &[2]string{strings.ToLower(s.Entry.Text), strings.ToLower(s.Entry.Subject)}
+	}
+	return s.lower[0], s.lower[1]
 }
 
 // Matches reports whether every condition of r holds for s on
 // conversation c (as it is before the rule).
 func Matches(r Rule, s Subject, c store.Conversation) bool {
-	for _, cond := range r.Conditions {
+	return matches(&r, &s, &c)
+}
+
+// matches is Matches without copying the rule, subject and conversation
+// for each condition (ingest evaluates every active rule per message).
+func matches(r *Rule, s *Subject, c *store.Conversation) bool {
+	for i := range r.Conditions {
+		cond := &r.Conditions[i]
 		if holds(cond, s, c) == cond.Not {
 			return false
 		}
@@ -397,8 +429,8 @@ func PhaseOf(audience string) string {
 	return store.PhaseLive
 }
 
-func holds(cond Condition, s Subject, c store.Conversation) bool {
-	e := s.Entry
+func holds(cond *Condition, s *Subject, c *store.Conversation) bool {
+	e := &s.Entry
 	switch cond.Type {
 	case CondChannel:
 		if e.Channel != "" {
@@ -406,8 +438,12 @@ func holds(cond Condition, s Subject, c store.Conversation) bool {
 		}
 		return c.Channel == cond.Value
 	case CondTextContains:
-		v := strings.ToLower(cond.Value)
-		return strings.Contains(strings.ToLower(e.Text), v) || strings.Contains(strings.ToLower(e.Subject), v)
+		v := cond.lower
+		if v == "" {
+			v = strings.ToLower(cond.Value)
+		}
+		text, subject := s.lowered()
+		return strings.Contains(text, v) || strings.Contains(subject, v)
 	case CondTextMatches:
 		re := cond.re
 		if re == nil {
@@ -424,7 +460,10 @@ func holds(cond Condition, s Subject, c store.Conversation) bool {
 	case CondAttribute:
 		return c.Attributes[cond.Name] == cond.Value
 	case CondHours:
-		from, to, ok := parseHours(cond.Value)
+		from, to, ok := cond.from, cond.to, cond.hoursOK
+		if !cond.compiled {
+			from, to, ok = parseHours(cond.Value)
+		}
 		if !ok {
 			return false
 		}
@@ -549,8 +588,9 @@ type Fired struct {
 // rules of both run, in their order.
 func Run(rs []Rule, s Subject, x *store.Conversation) []Fired {
 	var out []Fired
-	for _, r := range rs {
-		if !runsOn(r.Event, s, *x) || !Matches(r, s, *x) {
+	for i := range rs {
+		r := &rs[i]
+		if !runsOn(r.Event, &s, x) || !matches(r, &s, x) {
 			continue
 		}
 		did, fx := Apply(r.ID, r.Actions, x, s.At)
@@ -559,7 +599,7 @@ func Run(rs []Rule, s Subject, x *store.Conversation) []Fired {
 	return out
 }
 
-func runsOn(event string, s Subject, x store.Conversation) bool {
+func runsOn(event string, s *Subject, x *store.Conversation) bool {
 	if event == s.Event {
 		return true
 	}

@@ -248,6 +248,34 @@ func (ru *Runner) logErr(msg string, run store.RuleRun, err error) {
 // makes the run's effects, all with ids derived from the event's key
 // (made again, they are the same).
 func (ru *Runner) record(ctx context.Context, c store.Conversation, run store.RuleRun) {
+	audit, ev, at := ru.runRecords(c, run)
+	// The audit record and the timeline event are written side by side:
+	// the store joins concurrent writes into one commit (the embedded
+	// store's batch, Redis's pipelining across clients), so a run costs
+	// the message about one write's wait, not two (docs/PERFORMANCE.md).
+	audited := make(chan error, 1)
+	go func() { audited <- ru.En.st.AppendAudit(ctx, audit) }()
+	if ru.Convs != nil {
+		_, _, err := ru.Convs.Append(ctx, ev, c)
+		ru.logErr("rules ran, their timeline event not written", run, err)
+	}
+	ru.logErr("rules ran, their audit record not written", run, <-audited)
+	ru.effects(ctx, c, run, at)
+}
+
+// effects makes the run's effects (reply, note, webhook).
+func (ru *Runner) effects(ctx context.Context, c store.Conversation, run store.RuleRun, at time.Time) {
+	if ru.Convs == nil {
+		return
+	}
+	for _, fx := range run.Effects {
+		ru.logErr("rule effect not made: "+fx.Rule+" "+fx.Type, run, ru.effect(ctx, c, run, fx, at))
+	}
+}
+
+// runRecords are the audit record (rule.run) and the timeline event of a
+// run on c, with ids derived from the run's key.
+func (ru *Runner) runRecords(c store.Conversation, run store.RuleRun) (store.AuditRecord, store.Entry, time.Time) {
 	key := run.MessageID
 	at := run.At
 	if at.IsZero() {
@@ -257,28 +285,44 @@ func (ru *Runner) record(ctx context.Context, c store.Conversation, run store.Ru
 	if run.Event != "" {
 		what = "event=" + run.Event + " key=" + key
 	}
-	// The audit record and the timeline event are written side by side:
-	// the store joins concurrent writes into one commit (the embedded
-	// store's batch, Redis's pipelining across clients), so a run costs
-	// the message about one write's wait, not two (docs/PERFORMANCE.md).
-	audited := make(chan error, 1)
-	go func() {
-		audited <- ru.En.st.AppendAudit(ctx, store.AuditRecord{ID: store.AuditID("automation", "rule.run", key), At: at,
-			Actor: "automation", Action: "rule.run", Target: c.ID, Customer: c.CustomerID,
-			Detail: what + " rules=" + strings.Join(run.Rules, ",") + " " + strings.Join(run.Texts, "; ")})
-	}()
-	if ru.Convs != nil {
-		ev := store.Entry{ID: ids.Derived("ev_", key, "rules"), CustomerID: c.CustomerID, Kind: store.KindEvent, Agent: "automation",
-			Text: strings.Join(run.Texts, "\n"), OccurredAt: at, CreatedAt: at, UpdatedAt: at}
-		_, _, err := ru.Convs.Append(ctx, ev, c)
-		ru.logErr("rules ran, their timeline event not written", run, err)
+	audit := store.AuditRecord{ID: store.AuditID("automation", "rule.run", key), At: at,
+		Actor: "automation", Action: "rule.run", Target: c.ID, Customer: c.CustomerID,
+		Detail: what + " rules=" + strings.Join(run.Rules, ",") + " " + strings.Join(run.Texts, "; ")}
+	ev := store.Entry{ID: ids.Derived("ev_", key, "rules"), CustomerID: c.CustomerID, ConversationID: c.ID, Kind: store.KindEvent, Agent: "automation",
+		Text: strings.Join(run.Texts, "\n"), OccurredAt: at, CreatedAt: at, UpdatedAt: at}
+	return audit, ev, at
+}
+
+// Records implements router's in-step records: the timeline event and
+// audit record of the run on message e kept on c (none when no rule
+// ran), for the store to write in the message's own step.
+func (ru *Runner) Records(e store.Entry, c store.Conversation) ([]store.Entry, []store.AuditRecord) {
+	for _, run := range c.RuleRuns {
+		if run.MessageID == e.ID {
+			audit, ev, _ := ru.runRecords(c, run)
+			if ru.Convs == nil {
+				return nil, []store.AuditRecord{audit}
+			}
+			return []store.Entry{ev}, []store.AuditRecord{audit}
+		}
 	}
-	ru.logErr("rules ran, their audit record not written", run, <-audited)
-	if ru.Convs == nil {
-		return
-	}
-	for _, fx := range run.Effects {
-		ru.logErr("rule effect not made: "+fx.Rule+" "+fx.Type, run, ru.effect(ctx, c, run, fx, at))
+	return nil, nil
+}
+
+// Effects implements router's in-step records: what is left once the
+// records were written with the message (Records): the timeline event
+// announced, the effects made.
+func (ru *Runner) Effects(ctx context.Context, e store.Entry, c store.Conversation) {
+	for _, run := range c.RuleRuns {
+		if run.MessageID != e.ID {
+			continue
+		}
+		_, ev, at := ru.runRecords(c, run)
+		if ru.Convs != nil {
+			_ = timeline.Publish(ctx, ru.En.st, timeline.Event{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID,
+				EntryID: ev.ID, Channel: c.Channel, Audience: c.Audience, Assignee: c.Assignee})
+		}
+		ru.effects(ctx, c, run, at)
 	}
 }
 

@@ -26,6 +26,15 @@ type Automation interface {
 	Redelivered(ctx context.Context, e store.Entry) error
 }
 
+// automationInStep is an Automation whose run's records (timeline event,
+// audit record) the store may write in the message's own step
+// (timeline.Inbound.Records, store.RecordsAppender): then only Effects is
+// left for after the append, instead of done.
+type automationInStep interface {
+	Records(e store.Entry, c store.Conversation) ([]store.Entry, []store.AuditRecord)
+	Effects(ctx context.Context, e store.Entry, c store.Conversation)
+}
+
 func (r *Router) automationRedelivered(ctx context.Context, e store.Entry) {
 	if r.opts.Automation == nil || e.Direction != connectors.Inbound || e.Kind != store.KindMessage {
 		return

@@ -390,9 +390,26 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 		entry.Fields = append(entry.Fields, connectors.Field{Name: ThreadedByField, Value: why})
 	}
 	apply, done := r.automation(ctx, entry) // automation.go
-	_, conv, created, err := r.convs.Receive(ctx, timeline.Inbound{Entry: entry,
-		ThreadKey: threadKey, ConversationID: ids.Derived("v_", entryID),
-		Audience: aud, Team: team, Automate: apply})
+	inbound := timeline.Inbound{Entry: entry, ThreadKey: threadKey, ConversationID: ids.Derived("v_", entryID),
+		Audience: aud, Team: team, Automate: apply}
+	if a, ok := r.opts.Automation.(automationInStep); ok && apply != nil && done != nil {
+		// The run's records go with the message where the store can
+		// (one commit, not two); Receive calls Records only then.
+		var inStep atomic.Bool
+		inbound.Records = func(c store.Conversation) ([]store.Entry, []store.AuditRecord) {
+			inStep.Store(true)
+			return a.Records(entry, c)
+		}
+		records := done
+		done = func(ctx context.Context, e store.Entry, c store.Conversation) {
+			if inStep.Load() {
+				a.Effects(ctx, e, c)
+				return
+			}
+			records(ctx, e, c)
+		}
+	}
+	_, conv, created, err := r.convs.Receive(ctx, inbound)
 	if err != nil {
 		return err
 	}

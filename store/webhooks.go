@@ -138,3 +138,20 @@ type Webhooks interface {
 	// customer (erasure), returning how many events went.
 	DeleteWebhookCustomer(ctx context.Context, customerID string) (int, error)
 }
+
+// RecordsAppender is implemented by a store that can write, in an
+// append's own step, records derived from the conversation as the append
+// left it (the embedded store: one transaction). Package timeline uses it
+// for the audit record and timeline event of the automation rules that
+// ran on a customer's message (issue 24's speed: otherwise they are one
+// more commit the message waits for). Without it (Redis), the caller
+// writes them after the append.
+type RecordsAppender interface {
+	// AppendWithRecords is AppendWithWebhookEvents that also writes, only
+	// when it creates e, the entries (appended create-once, on the
+	// conversation's customer's timeline) and audit records (once per
+	// id) records returns for the updated conversation. records runs
+	// inside the step: it must only compute.
+	AppendWithRecords(ctx context.Context, e Entry, seen Conversation, fn func(*Conversation) error, evs []WebhookEvent,
+		records func(Conversation) ([]Entry, []AuditRecord)) (Entry, Conversation, bool, error)
+}

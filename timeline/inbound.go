@@ -33,6 +33,13 @@ type Inbound struct {
 	// retries, so it must depend only on e and x. The append happens once
 	// per message, so its changes are made exactly once.
 	Automate func(e store.Entry, x *store.Conversation)
+	// Records, when set, gives the records of that run (its timeline
+	// event, its audit record) for the conversation as the append left
+	// it; a store that can (store.RecordsAppender) writes them in the
+	// append's own step, only when the entry is created. Receive calls it
+	// only then: a caller that sees it called knows they are written with
+	// the message.
+	Records func(c store.Conversation) ([]store.Entry, []store.AuditRecord)
 }
 
 // Receive records in's message on its conversation: it finds or opens the
@@ -121,9 +128,13 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 	}
 	var stored store.Entry
 	var after store.Conversation
-	if len(evs) > 0 {
+	ra, inStep := s.st.(store.RecordsAppender)
+	switch {
+	case in.Records != nil && inStep:
+		stored, after, created, err = ra.AppendWithRecords(ctx, e, c, update, evs, in.Records)
+	case len(evs) > 0:
 		stored, after, created, err = s.st.AppendWithWebhookEvents(ctx, e, c, update, evs)
-	} else {
+	default:
 		stored, after, created, err = s.st.AppendToConversation(ctx, e, c, update)
 	}
 	conv = c

@@ -37,7 +37,15 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 
 // AppendWithWebhookEvents writes evs in the append's own transaction, only
 // when it creates the entry.
-func (s *Store) AppendWithWebhookEvents(ctx context.Context, e store.Entry, _ store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent) (store.Entry, store.Conversation, bool, error) {
+func (s *Store) AppendWithWebhookEvents(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent) (store.Entry, store.Conversation, bool, error) {
+	return s.AppendWithRecords(ctx, e, seen, fn, evs, nil)
+}
+
+// AppendWithRecords implements store.RecordsAppender: records' entries
+// and audit records are written in the append's own transaction, only
+// when it creates the entry.
+func (s *Store) AppendWithRecords(ctx context.Context, e store.Entry, _ store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent,
+	records func(store.Conversation) ([]store.Entry, []store.AuditRecord)) (store.Entry, store.Conversation, bool, error) {
 	e = s.entryDefaults(e)
 	for i := range evs {
 		if evs[i].At.IsZero() {
@@ -66,6 +74,24 @@ func (s *Store) AppendWithWebhookEvents(ctx context.Context, e store.Entry, _ st
 		for _, ev := range evs {
 			if _, _, err := putEvent(tx, ev); err != nil {
 				return err
+			}
+		}
+		if records != nil {
+			es, as := records(conv)
+			for _, x := range es {
+				x = s.entryDefaults(x)
+				x.CustomerID = conv.CustomerID
+				if _, _, err := appendEntry(tx, x); err != nil {
+					return err
+				}
+			}
+			for _, a := range as {
+				if a.At.IsZero() {
+					a.At = e.CreatedAt
+				}
+				if err := putAudit(tx, a); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -453,30 +453,33 @@ func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) error {
 	if r.At.IsZero() {
 		r.At = s.now()
 	}
+	return s.batch(ctx, func(tx *bolt.Tx) error { return putAudit(tx, r) })
+}
+
+// putAudit is AppendAudit inside tx (r.At set).
+func putAudit(tx *bolt.Tx, r store.AuditRecord) error {
 	nanos := r.At.UnixNano()
-	return s.batch(ctx, func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bAudit)
-		seq, err := bk.NextSequence()
-		if err != nil {
+	bk := tx.Bucket(bAudit)
+	seq, err := bk.NextSequence()
+	if err != nil {
+		return err
+	}
+	rec := r
+	ids := tx.Bucket(bAuditIDs)
+	if rec.ID == "" {
+		rec.ID = fmt.Sprintf("a%020d-%010d", nanos, seq)
+	} else if ids.Get([]byte(rec.ID)) != nil {
+		return nil // written before: a retried action audits once
+	}
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, uint64(nanos)^(1<<63)) // sign flip keeps order for pre-1970
+	binary.BigEndian.PutUint64(k[8:], seq)
+	if r.ID != "" {
+		if err := ids.Put([]byte(rec.ID), k); err != nil {
 			return err
 		}
-		rec := r
-		ids := tx.Bucket(bAuditIDs)
-		if rec.ID == "" {
-			rec.ID = fmt.Sprintf("a%020d-%010d", nanos, seq)
-		} else if ids.Get([]byte(rec.ID)) != nil {
-			return nil // written before: a retried action audits once
-		}
-		k := make([]byte, 16)
-		binary.BigEndian.PutUint64(k, uint64(nanos)^(1<<63)) // sign flip keeps order for pre-1970
-		binary.BigEndian.PutUint64(k[8:], seq)
-		if r.ID != "" {
-			if err := ids.Put([]byte(rec.ID), k); err != nil {
-				return err
-			}
-		}
-		return putJSON(bk, k, rec)
-	})
+	}
+	return putJSON(bk, k, rec)
 }
 
 func (s *Store) ListAudit(ctx context.Context, limit int) ([]store.AuditRecord, error) {

@@ -3,7 +3,9 @@
 // connectors.Lease that renews itself at a third of its TTL and is lost when
 // the store says another holder has it or when its TTL passes on the hub's
 // clock (the same clock the store judges expiry by) without a successful
-// renewal. On it are built
+// renewal: by a timer, a margin (ttl/10, at most 200 ms) before that
+// deadline, so the holder has stopped when another replica can take it
+// even while a renewal call hangs. On it are built
 //
 //   - Leases.Source: runs a connectors.LeasedSource (email IMAP, Slack Socket
 //     Mode) on one replica at a time: take the lease (waiting while another

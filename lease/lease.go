@@ -62,7 +62,45 @@ func (ls *Leases) Acquire(ctx context.Context, name string, ttl time.Duration) (
 	h := &held{ls: ls, name: name, token: l.Token, ttl: ttl, deadline: start.Add(ttl),
 		lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go h.renewLoop()
+	go h.expiryWatch()
 	return h, nil
+}
+
+// expiryMargin is how long before its deadline a lease whose renewals fail
+// counts as lost: the holder must have stopped (a Socket Mode connection
+// closed, an IMAP session ended) by the time another replica can take it.
+func expiryMargin(ttl time.Duration) time.Duration { return min(ttl/10, 200*time.Millisecond) }
+
+// expiryWatch marks the lease lost once its deadline (less expiryMargin)
+// passes without a successful renewal. Renew checks the deadline too, but
+// only when a renewal returns: every ttl/3, after a failing call that can
+// itself take ttl/3. That was up to two thirds of the TTL after the
+// deadline, while another replica could take the lease at the deadline:
+// the cluster run saw two Slack Socket Mode connections open for 310 ms
+// after a Redis primary's SIGKILL (scripts/cluster). The timer is real
+// time, the check the hub's clock (a fake clock in tests): it re-arms
+// until the clock agrees.
+func (h *held) expiryWatch() {
+	margin := expiryMargin(h.ttl)
+	for {
+		h.mu.Lock()
+		left := h.deadline.Add(-margin).Sub(h.ls.clock())
+		h.mu.Unlock()
+		if left <= 0 {
+			h.markLost("expired while renewals failed", nil)
+			return
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-h.stop:
+			t.Stop()
+			return
+		case <-h.lost:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // held is one acquired lease.

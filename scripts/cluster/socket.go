@@ -77,11 +77,18 @@ func (p *sockPeer) serve(w http.ResponseWriter, r *http.Request) {
 	p.conns = append(p.conns, c)
 	p.open++
 	p.maxOpen = max(p.maxOpen, p.open)
+	if p.open > 1 {
+		logf("slack socket mode: connection #%d from %s opened while %d others are open", len(p.conns), r.RemoteAddr, p.open-1)
+	}
 	p.mu.Unlock()
+	opened := time.Now()
 	defer func() {
 		ws.Close()
 		p.mu.Lock()
 		p.open--
+		if p.open > 0 {
+			logf("slack socket mode: connection from %s closed after %v; %d still open", r.RemoteAddr, time.Since(opened).Round(time.Millisecond), p.open)
+		}
 		p.mu.Unlock()
 		close(c.closed)
 	}()

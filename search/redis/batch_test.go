@@ -163,3 +163,39 @@ func TestIndexOfAnOlderVersion(t *testing.T) {
 		t.Fatalf("after erasure: %s", got)
 	}
 }
+
+// TestWalkWithinAWindow: two words whose rarest set is too large for
+// ZINTER are matched by walking it newest first, within [from, to).
+func TestWalkWithinAWindow(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	ix := redis.New(c, prefix)
+	ix.ScanCap = 20 // the rarest set (100) is over a quarter of the cap: walk
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	var want []string
+	for i := 0; i < 300; i++ {
+		text := "alpha"
+		if i%3 == 0 {
+			text += " beta"
+		}
+		if err := ix.Put(ctx, search.Doc{ID: fmt.Sprintf("d%03d", i), CustomerID: fmt.Sprintf("c%d", i%7), Channel: "sms", At: t0.Add(time.Duration(i) * time.Second), Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 199; i >= 50; i-- {
+		if i%3 == 0 {
+			want = append(want, fmt.Sprintf("d%03d", i))
+		}
+	}
+	docs, err := ix.Candidates(ctx, []string{"alpha", "beta"}, t0.Add(50*time.Second), t0.Add(200*time.Second), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range docs {
+		got = append(got, d.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v\nwant %v", got, want)
+	}
+}

@@ -147,11 +147,16 @@ if #KEYS > 1 and best <= cap / 4 then
   end
   return out
 end
-local offset = 0
-while found < limit and offset < cap do
-  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[bi], ARGV[2], ARGV[1], 'WITHSCORES', 'LIMIT', offset, 256)
+-- Walk by rank, not by score with LIMIT offset (which skips offset
+-- postings again for every page): the first rank inside the window is
+-- the count of postings at or after its end.
+local rank = redis.call('ZCOUNT', KEYS[bi], ARGV[6], '+inf')
+local walked = 0
+while found < limit and walked < cap do
+  local ids = redis.call('ZRANGE', KEYS[bi], rank, rank + 255, 'REV', 'WITHSCORES')
   if #ids == 0 then break end
   for j = 1, #ids, 2 do
+    if tonumber(ids[j + 1]) < lo then return out end
     local id = ids[j]
     local ok = true
     for i = 1, #KEYS do
@@ -164,7 +169,8 @@ while found < limit and offset < cap do
       if found >= limit then break end
     end
   end
-  offset = offset + #ids / 2
+  rank = rank + #ids / 2
+  walked = walked + #ids / 2
 end
 return out
 `)

@@ -20,7 +20,9 @@ var (
 	uiKeyCall     = regexp.MustCompile(`\bt\('([a-zA-Z0-9_.]+)'`)
 	uiKeyAttr     = regexp.MustCompile(`data-i18n(?:-placeholder|-title|-aria-label)?="([^"]+)"`)
 	uiKeySet      = regexp.MustCompile(`setKey\([^,]+, '([a-zA-Z0-9_.]+)'\)`)
-	placeholder   = regexp.MustCompile(`\{(\w+)\}`)
+	// uiTextKey: a text of a server-rendered page named in Go (reports_ui.go).
+	uiTextKey   = regexp.MustCompile(`uiText\{Key: "([a-zA-Z0-9_.]+)"`)
+	placeholder = regexp.MustCompile(`\{(\w+)\}`)
 )
 
 // dynamicKeys are the keys the UI builds from data (t('status.' + s)):
@@ -90,7 +92,9 @@ func uiKeys(t *testing.T) map[string]string {
 	files, _ := filepath.Glob(filepath.Join("ui", "*.js"))
 	html, _ := filepath.Glob(filepath.Join("ui", "*.html"))
 	keys := map[string]string{}
-	files = append(append(files, html...), "ui.go") // ui.go: the 403 page
+	// Server-rendered pages in the inbox's languages: ui.go (the 403 page),
+	// reports_ui.go and reports.go (the Reports page and its messages).
+	files = append(append(files, html...), "ui.go", "reports_ui.go", "reports.go")
 	for _, f := range files {
 		base := filepath.Base(f)
 		if strings.HasPrefix(base, "lang-") || base == "i18n.js" {
@@ -100,8 +104,12 @@ func uiKeys(t *testing.T) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, re := range []*regexp.Regexp{uiKeyCall, uiKeyAttr, uiKeySet} {
+		for _, re := range []*regexp.Regexp{uiKeyCall, uiKeyAttr, uiKeySet, uiTextKey} {
 			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+				// data-i18n="{{.Title.Key}}": a template fills in a key named by a uiText.
+				if strings.HasPrefix(m[1], "{{") {
+					continue
+				}
 				// t('status.' + s): a family built from data, listed in dynamicKeys.
 				if strings.HasSuffix(m[1], ".") {
 					if dynamicKeys[m[1]] == nil {
@@ -194,6 +202,9 @@ func TestCatalogueCheckFindsProblems(t *testing.T) {
 	if m := uiKeyAttr.FindStringSubmatch(`<p data-i18n-aria-label="a.b">`); m == nil || m[1] != "a.b" {
 		t.Fatalf("data-i18n attribute not read: %q", m)
 	}
+	if m := uiTextKey.FindStringSubmatch(`{uiText{Key: "reports.chart.csat", Text: "CSAT"}`); m == nil || m[1] != "reports.chart.csat" {
+		t.Fatalf("uiText key not read: %q", m)
+	}
 }
 
 func placeholders(s string) []string {
@@ -203,4 +214,46 @@ func placeholders(s string) []string {
 	}
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// TestReportsPageTextsAreKeyed: every text the Reports page's template
+// writes is marked with a catalogue key (data-i18n) or is data (a figure
+// with data-fmt, a name), so the page has no English left in Finnish; and
+// its keys are among those checked above.
+func TestReportsPageTextsAreKeyed(t *testing.T) {
+	b, err := os.ReadFile("reports_ui.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	tmpl := src[strings.Index(src, "Parse(`")+len("Parse(`"):]
+	tmpl = tmpl[:strings.Index(tmpl, "`))")]
+	// An element's own text: >TEXT< not inside a tag, skipping template
+	// actions; allowed when its opening tag has data-i18n or data-fmt.
+	text := regexp.MustCompile(`<([a-z0-9]+)([^<>]*)>([^<]*)<`)
+	action := regexp.MustCompile(`\{\{[^}]*\}\}`)
+	data := map[string]bool{"–": true, "·": true}
+	var found int
+	for _, m := range text.FindAllStringSubmatch(tmpl, -1) {
+		words := strings.TrimSpace(action.ReplaceAllString(m[3], ""))
+		if words == "" || data[words] {
+			continue
+		}
+		keyed := strings.Contains(m[2], "data-i18n") || strings.Contains(m[2], "data-fmt") ||
+			strings.Contains(m[2], `id="period"`) // reports.js: t('reports.period')
+		if !keyed {
+			t.Errorf("Reports page: <%s%s> shows %q without a catalogue key", m[1], m[2], words)
+			continue
+		}
+		found++
+	}
+	if found < 15 {
+		t.Fatalf("only %d keyed texts found in the Reports page: is the regexp still right?", found)
+	}
+	keys := uiKeys(t)
+	for _, k := range []string{"reports.title", "reports.chart.csat", "reports.group.agent", "reports.err.tooLong", "reports.period", "nav.inbox"} {
+		if keys[k] == "" {
+			t.Errorf("key %s of the Reports page not found by uiKeys", k)
+		}
+	}
 }

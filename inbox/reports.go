@@ -25,6 +25,23 @@ func (s *Server) mountReports(m routeRecorder) {
 // channel), and lists the keys the principal may see. ok is false once an
 // error was written.
 func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request) (sla.Query, bool) {
+	q, p := s.readReportQuery(r)
+	if p != nil {
+		writeError(w, p.status, p.code, p.msg)
+		return q, false
+	}
+	return q, true
+}
+
+// reportProblem is why a report cannot be read: the API's error and the
+// Reports page's message in the inbox's languages (reports_ui.go).
+type reportProblem struct {
+	status    int
+	code, msg string
+	text      uiText
+}
+
+func (s *Server) readReportQuery(r *http.Request) (sla.Query, *reportProblem) {
 	now := s.o.Clock().UTC()
 	q := sla.Query{GroupBy: r.URL.Query().Get("group_by"), To: now, From: now.Add(-29 * 24 * time.Hour)}
 	if q.GroupBy == "" {
@@ -41,23 +58,25 @@ func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request) (sla.Query,
 		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {
 			if t, err = time.Parse(time.RFC3339, v); err != nil {
-				writeError(w, http.StatusUnprocessableEntity, "invalid", p.name+" must be a date YYYY-MM-DD or an RFC 3339 time")
-				return q, false
+				return q, &reportProblem{http.StatusUnprocessableEntity, "invalid", p.name + " must be a date YYYY-MM-DD or an RFC 3339 time",
+					uiText{Key: "reports.err.date", Text: "From and To must be dates."}}
 			}
 		}
 		*p.t = t
 	}
 	if err := q.Check(); err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
-		return q, false
+		return q, &reportProblem{http.StatusUnprocessableEntity, "invalid", err.Error(), queryText(q)}
 	}
 	keys, err := s.reportKeys(principalFrom(r.Context()), q.GroupBy)
 	if err != nil {
-		writeError(w, http.StatusForbidden, "forbidden", err.Error())
-		return q, false
+		txt := uiText{Key: "reports.err.channels", Text: "Team leads see their teams and agents; channels are for admins."}
+		if errors.Is(err, errNotLead) {
+			txt = uiText{Key: "reports.err.notLead", Text: "Service reports are for admins and team leads."}
+		}
+		return q, &reportProblem{http.StatusForbidden, "forbidden", err.Error(), txt}
 	}
 	q.Keys = keys
-	return q, true
+	return q, nil
 }
 
 var errNotLead = errors.New("service reports are for admins and team leads")

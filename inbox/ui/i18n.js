@@ -5,8 +5,9 @@
 //   sbCatalogue('fi', 'Suomi', { 'key': 'teksti {name}', ... });
 // the server serves every lang-*.js file together as /ui/langs.js, so adding
 // a language is adding one file. Static markup names its strings with
-// data-i18n (text), data-i18n-placeholder, data-i18n-title and
-// data-i18n-aria-label; sbApplyLang(root) fills them in. Dates and numbers
+// data-i18n (text, its {placeholders} from data-i18n-vars, JSON),
+// data-i18n-placeholder, data-i18n-title and data-i18n-aria-label;
+// sbApplyLang(root) fills them in. Dates and numbers
 // are formatted for the chosen language with Intl (sbFmt).
 (function () {
   'use strict';
@@ -24,9 +25,18 @@
     return s;
   };
 
+  // vars are an element's data-i18n-vars (JSON) for its message's
+  // {placeholders}, numbers formatted for the language.
+  const vars = (el) => {
+    if (!el.dataset.i18nVars) return undefined;
+    let v;
+    try { v = JSON.parse(el.dataset.i18nVars); } catch (e) { return undefined; }
+    for (const k in v) if (typeof v[k] === 'number') v[k] = sbFmt.number(v[k]);
+    return v;
+  };
   window.sbApplyLang = (root) => {
     root = root || document;
-    root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n, vars(el)); });
     for (const attr of ['placeholder', 'title', 'aria-label']) {
       root.querySelectorAll('[data-i18n-' + attr + ']').forEach((el) => { el.setAttribute(attr, t(el.getAttribute('data-i18n-' + attr))); });
     }

@@ -31,7 +31,11 @@
 // + event). Its audit record ("rule.run"), its timeline event and its
 // effects beyond the conversation are made after the swap with ids derived
 // from that key, the rule and the action's place: made again, they are the
-// same. After a crash between the swap and them, the message's redelivery
+// same. (On a customer's message, where the store can — the embedded
+// store, store.RecordsAppender — the audit record and the timeline event
+// are written in the message's own transaction instead: Records, then
+// only Effects after it.) After a crash between the swap and them, the
+// message's redelivery
 // (Redelivered) or the sweeper of agents' changes (Sweep, run by
 // timeline's pending-event sweeper over recently changed conversations)
 // makes them; for a survey answer, recording the same answer again (a

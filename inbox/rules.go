@@ -173,6 +173,10 @@ func (a *ruleAPI) runMacro(w http.ResponseWriter, r *http.Request) {
 		if fx.Type != automation.ActSendReply {
 			continue
 		}
+		if a.s.o.Outbound == nil {
+			writeError(w, http.StatusConflict, "cannot_send", "macro "+m.ID+": this hub sends no replies")
+			return
+		}
 		if _, err := a.s.o.Store.GetEntry(ctx, fx.ID); err == nil {
 			continue // this run's reply went already (a retried request)
 		}

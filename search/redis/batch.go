@@ -197,7 +197,8 @@ func (x *Index) flushGroups(ctx context.Context, batch []*putReq) error {
 }
 
 // runGroups runs one script per group, pipelined, and sets each request's
-// answer.
+// answer (and, with several groups, its error); the error returned is the
+// whole batch's.
 func (x *Index) runGroups(ctx context.Context, groups [][]*putReq) error {
 	if len(groups) == 1 {
 		keys, args := x.batchArgs(groups[0])
@@ -227,7 +228,8 @@ func (x *Index) runGroups(ctx context.Context, groups [][]*putReq) error {
 			}
 			continue
 		}
-		var first error
+		// Each group's answer is its own: a failed shard fails only its
+		// documents' Puts.
 		for i, c := range cmds {
 			res, err := c.Int64Slice()
 			if err == nil {
@@ -238,12 +240,9 @@ func (x *Index) runGroups(ctx context.Context, groups [][]*putReq) error {
 				for _, r := range groups[i] {
 					r.err = err
 				}
-				if first == nil {
-					first = err
-				}
 			}
 		}
-		return first
+		return nil
 	}
 }
 

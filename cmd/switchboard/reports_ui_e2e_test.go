@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,55 @@ func TestReportsPageInARealBrowser(t *testing.T) {
 	}
 	br.do("root", "screenshot", map[string]any{"path": filepath.Join(artifactsDir(t, "ui"), "reports.png"), "full": true})
 
+	// In Finnish (the language picker in the page's header): the texts from
+	// the inbox's catalogues, figures and dates formatted by Intl for
+	// Finnish, <html lang="fi">; the choice is kept across a reload.
+	br.do("root", "select", map[string]any{"selector": "#lang", "value": "fi"})
+	br.do("root", "waitText", map[string]any{"selector": "h1", "text": "Palveluraportit"})
+	checkFinnishReport := func() {
+		t.Helper()
+		if l := br.evalString("root", `document.documentElement.lang + ' ' + document.getElementById('lang').value + ' ' + document.title`); l != "fi fi Raportit · Switchboard" {
+			t.Errorf("language of the page: %q", l)
+		}
+		fi := map[string]string{
+			"header a":                                      "Saapuneet",
+			"#report-form button":                           "Näytä",
+			"#csv":                                          "CSV-tiedosto",
+			"#report thead th:first-child":                  "tiimi",
+			"#report thead th:nth-child(2)":                 "keskusteluja",
+			"#report-form label:first-child":                "Alkaen ",
+			"#charts figure:first-child figcaption":         "Keskustelut",
+			"#report tr[data-key=support] td.conversations": "4",
+			"#period": "Jakso 1. toukokuuta 2026 – 31. toukokuuta 2026",
+		}
+		for sel, want := range fi {
+			if got := br.strings("root", "texts", map[string]any{"selector": sel}); len(got) != 1 || got[0] != want {
+				t.Errorf("in Finnish, %s: %q, want %q", sel, got, want)
+			}
+		}
+		if opts := br.strings("root", "texts", map[string]any{"selector": "select[name=group_by] option"}); fmt.Sprint(opts) != "[kanava tiimi asiakaspalvelija]" {
+			t.Errorf("groupings in Finnish: %v", opts)
+		}
+		// Durations and hours as the inbox writes them in Finnish (Intl's
+		// narrow units "min", "s", "t"; a decimal comma).
+		if got := br.strings("root", "texts", map[string]any{"selector": "#report tr[data-key=support] td.first-p50"}); len(got) != 1 || !regexp.MustCompile(`^19\s?min 47\s?s$`).MatchString(got[0]) {
+			t.Errorf("support's first response p50 in Finnish: %q", got)
+		}
+		if got := br.strings("root", "texts", map[string]any{"selector": "#charts figure:nth-child(2) text.value"}); len(got) != 2 || !regexp.MustCompile(`^2,0\s?t$`).MatchString(got[0]) {
+			t.Errorf("first-response chart values in Finnish: %q", got)
+		}
+	}
+	checkFinnishReport()
+	br.do("root", "screenshot", map[string]any{"path": filepath.Join(artifactsDir(t, "ui"), "reports-fi.png"), "full": true})
+	br.do("root", "reload", nil)
+	br.do("root", "waitText", map[string]any{"selector": "h1", "text": "Palveluraportit"})
+	checkFinnishReport()
+	br.do("root", "select", map[string]any{"selector": "#lang", "value": "en"})
+	br.do("root", "waitText", map[string]any{"selector": "h1", "text": "Service reports"})
+	if got := br.strings("root", "texts", map[string]any{"selector": "#report thead th:nth-child(2)"}); len(got) != 1 || got[0] != "conversations" {
+		t.Errorf("back in English, the column: %q", got)
+	}
+
 	// The inbox shows each conversation's SLA: overdue, missed, and the
 	// order by due time (only conversations with something due).
 	br.do("root", "goto", map[string]any{"url": srv.URL + "/"})
@@ -163,6 +213,20 @@ func TestReportsPageInARealBrowser(t *testing.T) {
 	}
 	if opts := br.strings("alice", "texts", map[string]any{"selector": "select[name=group_by] option"}); fmt.Sprint(opts) != "[team agent]" {
 		t.Errorf("the lead's groupings: %v", opts)
+	}
+	// The lead's refusals and a wrong period, in her language (Finnish).
+	br.do("alice", "select", map[string]any{"selector": "#lang", "value": "fi"})
+	br.do("alice", "waitText", map[string]any{"selector": "h1", "text": "Palveluraportit"})
+	if code := br.do("alice", "goto", map[string]any{"url": srv.URL + "/admin/reports?group_by=channel"}); string(code) != "403" {
+		t.Errorf("a lead grouping by channel: %s", code)
+	}
+	br.do("alice", "waitText", map[string]any{"selector": "#report-error", "text": "Tiiminvetäjät näkevät tiiminsä"})
+	if code := br.do("alice", "goto", map[string]any{"url": srv.URL + "/admin/reports?group_by=team&from=2026-05-31&to=2026-05-01"}); string(code) != "422" {
+		t.Errorf("from after to: %s", code)
+	}
+	br.do("alice", "waitText", map[string]any{"selector": "#report-error", "text": "Alkupäivä ei voi olla loppupäivän jälkeen."})
+	if n := br.strings("alice", "attrs", map[string]any{"selector": "input[name=from]", "attr": "value"}); fmt.Sprint(n) != "[2026-05-31]" {
+		t.Errorf("the form keeps the wrong period to fix: %v", n)
 	}
 	br.signIn("bob", srv.URL, "bob", uiAlicePW)
 	var res struct {

@@ -391,7 +391,7 @@ sbCatalogue('fi', 'Suomi', {
   'reports.chart.csat': 'CSAT-keskiarvo (1–5)',
   'reports.col.conversations': 'keskusteluja',
   'reports.col.firstP50': 'ensimmäinen vastaus, mediaani',
-  'reports.col.p90': '90 %:n raja',
+  'reports.col.p90': '90. persentiili',
   'reports.col.resolutionP50': 'ratkaisuaika, mediaani',
   'reports.col.reopened': 'avattu uudelleen',
   'reports.col.breachFirst': 'ylitykset: ensimmäinen vastaus',

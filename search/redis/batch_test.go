@@ -199,3 +199,43 @@ func TestWalkWithinAWindow(t *testing.T) {
 		t.Fatalf("got %v\nwant %v", got, want)
 	}
 }
+
+// TestWordsThatSeldomMeet: two large sets meeting once, in their oldest
+// document: the walk gives up after a few times the window and the
+// shard intersects the sets instead; words that meet often are found by
+// the walk.
+func TestWordsThatSeldomMeet(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	ix := redis.New(c, prefix)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 300; i++ {
+		text := "often odd"
+		if i%2 == 0 {
+			text = "often even"
+		}
+		if i == 0 {
+			text += " odd"
+		}
+		if err := ix.Put(ctx, search.Doc{ID: fmt.Sprintf("d%03d", i), CustomerID: fmt.Sprintf("c%d", i%7), Channel: "sms", At: t0.Add(time.Duration(i) * time.Second), Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(terms ...string) string {
+		docs, err := ix.Candidates(ctx, terms, time.Time{}, time.Time{}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range docs {
+			got = append(got, d.ID)
+		}
+		return fmt.Sprint(got)
+	}
+	if got := ids("even", "odd"); got != "[d000]" {
+		t.Errorf("even odd: %s", got)
+	}
+	if got := ids("often", "odd"); got != "[d299 d297 d295 d293 d291]" {
+		t.Errorf("often odd: %s", got)
+	}
+}

@@ -114,11 +114,13 @@ return 1
 // list id, score, id, score, … newest first (the documents are read
 // afterwards, only for the ids that make the merged window).
 //
-// One term: the newest limit of its set. Several: when the smallest set
-// is small (up to ARGV[4] / 4), ZINTER on the server (cost in the
-// smallest set's size, whatever the words' overlap); otherwise walk the
-// smallest set newest first checking the others with ZSCORE, which stops
-// as soon as limit are found (common words that meet often).
+// One term: the newest limit of its set. Several: walk the smallest set
+// newest first checking the others with ZSCORE, which stops as soon as
+// limit are found (common words that meet often); when the smallest set
+// is small enough for ZINTER (up to ARGV[4] / 4: cost in the smallest
+// set's size, whatever the words' overlap), the walk gives up after 4 ×
+// limit postings for ZINTER, and a set of at most 4 × limit is
+// intersected at once.
 var candidatesScript = goredis.NewScript(`
 local bi, best = 0, -1
 for i = 1, #KEYS do
@@ -128,14 +130,14 @@ for i = 1, #KEYS do
 end
 local limit, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
 local lo, hi = tonumber(ARGV[5]), tonumber(ARGV[6])
-local out, found = {}, 0
-if #KEYS > 1 and best <= cap / 4 then
+local function inter()
   local args = {'ZINTER', #KEYS}
   for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
   args[#args + 1] = 'AGGREGATE'
   args[#args + 1] = 'MAX'
   args[#args + 1] = 'WITHSCORES'
   local r = redis.call(unpack(args))
+  local out, found = {}, 0
   for j = #r - 1, 1, -2 do
     local sc = tonumber(r[j + 1])
     if sc < hi and sc >= lo then
@@ -147,14 +149,23 @@ if #KEYS > 1 and best <= cap / 4 then
   end
   return out
 end
+local canInter = #KEYS > 1 and best <= cap / 4
+if canInter and best <= 4 * limit then return inter() end
+-- Walk newest first; where ZINTER is possible, only 4 × limit postings
+-- before falling back to it (words that meet often are found long before
+-- the whole sets are intersected; words that seldom meet are not walked
+-- far).
+local budget = cap
+if canInter then budget = 4 * limit end
+local out, found = {}, 0
 -- Walk by rank, not by score with LIMIT offset (which skips offset
 -- postings again for every page): the first rank inside the window is
 -- the count of postings at or after its end.
 local rank = redis.call('ZCOUNT', KEYS[bi], ARGV[6], '+inf')
 local walked = 0
-while found < limit and walked < cap do
+while found < limit and walked < budget do
   local ids = redis.call('ZRANGE', KEYS[bi], rank, rank + 255, 'REV', 'WITHSCORES')
-  if #ids == 0 then break end
+  if #ids == 0 then return out end
   for j = 1, #ids, 2 do
     if tonumber(ids[j + 1]) < lo then return out end
     local id = ids[j]
@@ -172,6 +183,7 @@ while found < limit and walked < cap do
   rank = rank + #ids / 2
   walked = walked + #ids / 2
 end
+if found < limit and canInter then return inter() end
 return out
 `)
 

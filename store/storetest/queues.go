@@ -519,7 +519,11 @@ func testQueueReplayDead(t *testing.T, f Factory) {
 }
 
 func testQueueStats(t *testing.T, f Factory) {
-	e := newQueueEnv(t, f, testQueueOptions)
+	// No claiming here: with testQueueOptions' 300 ms, a loaded machine
+	// let "a"'s third read take "b"'s item instead of the waiting one.
+	opts := testQueueOptions
+	opts.ClaimAfter = time.Hour
+	e := newQueueEnv(t, f, opts)
 	q := store.QueueIngest
 	for i := range 3 {
 		_, err := e.s.Enqueue(e.ctx, q, fmt.Appendf(nil, "s%d", i))

@@ -35,7 +35,10 @@ mkdir -p "$EMAIL_DIR/run" "$EMAIL_DIR/state" "$EMAIL_DIR/mail"
 # Dovecot's unprivileged processes (nobody, dovenull) must reach the dirs.
 chmod 755 "$RUN" "$EMAIL_DIR"
 chown nobody:nogroup "$EMAIL_DIR/mail"
-EMAIL_IMAP_PORT=$(free_port 11143)
+# The first port depends on this shell's PID, so two runs at once (CI and a
+# chaos run that restarts its Dovecot every cycle, leaving its ports free
+# for a moment) do not both pick 11143.
+EMAIL_IMAP_PORT=$(free_port $((11143 + ($$ % 400) * 4)))
 EMAIL_LMTP_PORT=$(free_port $((EMAIL_IMAP_PORT + 1)))
 EMAIL_IMAPS_PORT=$(free_port $((EMAIL_LMTP_PORT + 1)))
 # A throwaway CA and a server certificate for 127.0.0.1/localhost, made

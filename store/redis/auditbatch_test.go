@@ -71,6 +71,15 @@ func TestAuditRecordsWaitingTogetherShareOneScript(t *testing.T) {
 	}
 	wg.Add(1)
 	go post(5) // the same post again (a client's retry)
+	// Every post queued behind the held flush before it is let go (on a
+	// loaded machine goroutines start late; releasing early would let
+	// them form many small batches and tell nothing).
+	for deadline := time.Now().Add(30 * time.Second); f.s.AuditsWaiting() < n && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if w := f.s.AuditsWaiting(); w < n {
+		t.Fatalf("%d of %d posts waiting behind the held flush", w, n)
+	}
 	// Nothing waiting is acknowledged before its flush.
 	if d := done.Load(); d != 0 {
 		t.Fatalf("%d appends returned before their records were written", d)

@@ -11,7 +11,10 @@
 # Usage: scripts/chaos.sh [CYCLES [CYCLE_DURATION [driver flags...]]]
 #   CYCLES default 3, CYCLE_DURATION default 4s (a Go duration).
 #   Driver flags: -rate N (api messages/s), -until HH:MM (stop early,
-#   report what completed), -settle D; see scripts/chaos/main.go.
+#   report what completed), -overlap (each cycle's Dovecot restart runs
+#   alongside the other faults), -settle D; see scripts/chaos/main.go.
+#   The 1,000-cycle run of docs/RELIABILITY.md:
+#   CHAOS_DOVECOT=1 scripts/chaos.sh 1000 1500ms -rate 25 -overlap
 # Bounded: the whole run is killed after CYCLES*(CYCLE_DURATION+30s)+10min.
 # It starts its own Redis on a free port and stops what it started by PID.
 set -euo pipefail

@@ -45,7 +45,7 @@ cleanup() {
   if [ -n "${EMAIL_DIR:-}" ] && [ -s "$EMAIL_DIR/run/master.pid" ]; then
     kill "$(cat "$EMAIL_DIR/run/master.pid")" 2>/dev/null || true
   fi
-  if [ "${CHAOS_KEEP:-}" = "" ]; then rm -rf "$RUN"; else log "kept $RUN"; fi
+  if [ "${CHAOS_KEEP:-}" = "" ]; then rm -rf "$RUN" 2>/dev/null || { sleep 0.5; rm -rf "$RUN" || true; }; else log "kept $RUN"; fi
 }
 trap cleanup EXIT
 

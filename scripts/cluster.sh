@@ -35,7 +35,7 @@ RUN=$(mktemp -d /tmp/switchboard-cluster.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  if [ "${CLUSTER_KEEP:-}" = "" ]; then rm -rf "$RUN"; else log "kept $RUN"; fi
+  if [ "${CLUSTER_KEEP:-}" = "" ]; then rm -rf "$RUN" 2>/dev/null || { sleep 0.5; rm -rf "$RUN" || true; }; else log "kept $RUN"; fi
 }
 trap cleanup EXIT
 

@@ -36,7 +36,7 @@ cleanup() {
   if [ -n "$MNT_CTR" ]; then "${B[@]}" umount "$MNT_CTR" >/dev/null 2>&1 || true; "${B[@]}" rm "$MNT_CTR" >/dev/null 2>&1 || true; fi
   if [ -z "${SWITCHBOARD_IMAGE_KEEP:-}" ]; then
     "${B[@]}" rmi --all --force >/dev/null 2>&1 || true
-    rm -rf "$WORK"
+    rm -rf "$WORK" 2>/dev/null || { sleep 0.5; rm -rf "$WORK" || true; }
   fi
 }
 trap cleanup EXIT

@@ -23,8 +23,17 @@ command -v go >/dev/null || { echo "Go is required (https://go.dev/dl)"; exit 1;
 RUN=$(mktemp -d /tmp/switchboard-test.XXXXXX)
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$RUN"
+  local rc=$?
+  set +e
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  # Wait for the servers to go before removing their directories: a Sentinel
+  # still rewriting its config made rm fail ("Directory not empty"), and under
+  # errexit that failure became the run's exit status.
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+  done
+  for _ in 1 2 3; do rm -rf "$RUN" 2>/dev/null && break; sleep 0.2; done
+  exit "$rc"
 }
 trap cleanup EXIT
 

@@ -44,7 +44,7 @@
 //   - send_reply: router.Outbound.SendAutomatic with an entry id derived as
 //     above (an existing entry is never queued again); the outbound queue,
 //     consent (service purpose), the channel's phase and RFC 3834 apply:
-//     the entry is flagged automatic (Auto-Submitted: auto-replied on
+//     the entry is flagged automatic (Auto-Submitted: auto-generated on
 //     mail) and nothing answers a message flagged no-reply. Text takes
 //     {{customer.name}}, {{agent.name}}, {{conversation.id}}; canned names
 //     a canned reply instead (Options.Canned; without it canned is refused

@@ -35,6 +35,14 @@ import (
 // lost Redis for longer than Heartbeat): a crash costs about Heartbeat, not
 // ClaimAfter. A live consumer's items are taken only after ClaimAfter as
 // before, so a slow but alive worker is not robbed.
+//
+// Lost replies: a read (XREADGROUP or the reclaim script) that fails may
+// have run in Redis all the same, its items now pending for this live
+// consumer (Redis killed right after persisting it, the connection cut
+// while the reply was on its way). After a failed read the consumer's next
+// reads therefore hand out its own pending entries first (readOwn), then
+// new ones again: a re-delivery at worst, which the router's dedupe makes
+// harmless, instead of a wait of ClaimAfter.
 
 // reclaimState says when Read should next run the reclaim script for one
 // queue: at the next due time this process knows of (its own Retries and

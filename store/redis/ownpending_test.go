@@ -3,6 +3,8 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,7 +61,8 @@ func pendingFor(t *testing.T, c goredis.UniversalClient, stream, consumer string
 // are pending for it although it never saw them, instead of leaving them
 // to ClaimAfter (a minute here; the consumer's heartbeat lives, so no
 // other replica takes them either). Every case asserts the very next Read
-// returns them, and that reads go on with new items afterwards.
+// returns them, and that reads go on with new items afterwards; on a
+// standalone Redis (both queues) and on Redis Cluster (ingest).
 func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 	q := store.QueueOptions{ClaimAfter: time.Minute, Heartbeat: 5 * time.Second, RetryBackoff: 10 * time.Millisecond}
 	ctx := context.Background()
@@ -77,9 +80,16 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		c      goredis.UniversalClient // raw, shared
 		prefix string
 	}
-	setup := func(t *testing.T, queue string) env {
-		c, prefix := testenv.Redis(t)
-		lc := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+	setup := func(t *testing.T, server, queue string) env {
+		var c, lc goredis.UniversalClient
+		var prefix string
+		if server == "cluster" {
+			c, prefix = testenv.RedisCluster(t) // skips without a cluster
+			lc = goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(os.Getenv("SWITCHBOARD_TEST_REDIS_CLUSTER"), ",")})
+		} else {
+			c, prefix = testenv.Redis(t)
+			lc = goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+		}
 		t.Cleanup(func() { lc.Close() })
 		e := env{lost: &lostReply{}, cut: &failing{}, stream: prefix + ":{q:" + queue + "}:stream", c: c, prefix: prefix}
 		lc.AddHook(e.lost)
@@ -128,10 +138,12 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		}
 	}
 
-	for _, queue := range []string{store.QueueIngest, store.QueueOutbound} {
+	for _, sq := range [][2]string{{"redis", store.QueueIngest}, {"redis", store.QueueOutbound}, {"cluster", store.QueueIngest}} {
+		server, queue := sq[0], sq[1]
+		name := server + "/" + queue
 		// The Store's own XREADGROUP ran; its reply was lost.
-		t.Run(queue+"/lost read reply", func(t *testing.T) {
-			e := setup(t, queue)
+		t.Run(name+"/lost read reply", func(t *testing.T) {
+			e := setup(t, server, queue)
 			ids := enqueue(t, e.c, e.stream, 2)
 			e.lost.arm("xreadgroup")
 			if _, err := e.read(); err == nil {
@@ -154,8 +166,8 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 
 		// A raw XREADGROUP with the same consumer name (the Store never saw
 		// its reply), then a read that fails because Redis is unreachable.
-		t.Run(queue+"/raw read then unreachable", func(t *testing.T) {
-			e := setup(t, queue)
+		t.Run(name+"/raw read then unreachable", func(t *testing.T) {
+			e := setup(t, server, queue)
 			ids := enqueue(t, e.c, e.stream, 1)
 			if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
 				t.Fatal(err)
@@ -175,8 +187,8 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 
 		// The reclaim script handed a retried item to the consumer; its
 		// reply was lost.
-		t.Run(queue+"/lost reclaim reply", func(t *testing.T) {
-			e := setup(t, queue)
+		t.Run(name+"/lost reclaim reply", func(t *testing.T) {
+			e := setup(t, server, queue)
 			ids := enqueue(t, e.c, e.stream, 1)
 			got := e.next()
 			if !sameIDs(got, ids) {
@@ -217,8 +229,8 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 
 		// An entry deleted by an Ack whose XACK never ran is not handed out
 		// again; it leaves the pending list.
-		t.Run(queue+"/deleted entry", func(t *testing.T) {
-			e := setup(t, queue)
+		t.Run(name+"/deleted entry", func(t *testing.T) {
+			e := setup(t, server, queue)
 			ids := enqueue(t, e.c, e.stream, 1)
 			if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
 				t.Fatal(err)

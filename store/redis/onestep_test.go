@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/store"
@@ -122,5 +124,42 @@ func TestFunctionsLibraryVersion(t *testing.T) {
 	}
 	if n, err := s.CountEntries(ctx, "cust-1"); err != nil || n != 2 {
 		t.Errorf("CountEntries = %d, %v; want 2", n, err)
+	}
+}
+
+// A server holding the previous version's library (sb_version 1, only
+// sb_append_v1) gets this version's at the first append, and the previous
+// version's function stays callable for hubs not yet upgraded.
+func TestFunctionsLibraryUpgrade(t *testing.T) {
+	f, conv := oneStepFixture(t)
+	ctx := context.Background()
+	older := "#!lua name=switchboard\nredis.register_function('sb_version', function() return 1 end)\n" +
+		"redis.register_function('sb_append_v1', function(KEYS, ARGV) return {-1, ''} end)\n"
+	if err := f.c.FunctionLoadReplace(ctx, older).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.c.FunctionDelete(context.Background(), "switchboard") }) // the next store loads its own
+	s := redis.New(f.c, redis.Options{Prefix: f.prefix, Clock: f.clock.Now})
+	defer s.Close()
+	at := f.clock.Now().Add(time.Minute)
+	if _, _, created, err := s.AppendToConversation(ctx, inbound("m_a", at), conv, lastAt("m_a", at)); err != nil || !created {
+		t.Fatalf("append over an older library: created %v, %v", created, err)
+	}
+	if v, err := f.c.FCall(ctx, "sb_version", nil).Int(); err != nil || v < 2 {
+		t.Errorf("sb_version after the append = %d, %v; want this version's library (2)", v, err)
+	}
+	libs, err := f.c.FunctionList(ctx, goredis.FunctionListQuery{LibraryNamePattern: "switchboard"}).Result()
+	if err != nil || len(libs) != 1 {
+		t.Fatalf("FUNCTION LIST = %+v, %v", libs, err)
+	}
+	names := map[string]bool{}
+	for _, fn := range libs[0].Functions {
+		names[fn.Name] = true
+	}
+	if !names["sb_append_v1"] || !names["sb_append_v2"] {
+		t.Errorf("library functions = %v; want sb_append_v1 kept beside sb_append_v2", names)
+	}
+	if e, err := s.GetEntry(ctx, "m_a"); err != nil || e.ConversationID != "cv1" {
+		t.Errorf("GetEntry(m_a) = %+v, %v", e, err)
 	}
 }

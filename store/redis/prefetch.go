@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -36,6 +37,11 @@ func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context
 		key string
 		get *goredis.StringCmd
 		ex  *goredis.IntCmd
+	}
+	if !s.sharded() && !s.noMGet.Load() {
+		if pctx, ok := s.prefetchOne(ctx, r); ok {
+			return pctx
+		}
 	}
 	reads := make([]read, 0, 1+len(r.Tombstones)+len(r.Identities))
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -75,6 +81,44 @@ func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context
 		}
 	}
 	return context.WithValue(ctx, prefetchKey{}, p)
+}
+
+// prefetchOne is PrefetchIngest on a server without slots (standalone,
+// Sentinel's master): one MGET of every key, one command instead of one
+// per read. A tombstone is a string key, so its GET answers EXISTS.
+// ok false: the server refused the MGET; use the pipeline.
+func (s *Store) prefetchOne(ctx context.Context, r store.IngestReads) (_ context.Context, ok bool) {
+	keys := make([]string, 0, 1+len(r.Tombstones)+len(r.Identities))
+	if r.EntryID != "" {
+		keys = append(keys, s.k.entryOwner(r.EntryID))
+	}
+	for _, h := range r.Tombstones {
+		keys = append(keys, s.k.tombstone(h))
+	}
+	for _, id := range r.Identities {
+		keys = append(keys, s.k.binding(id.Type, id.Value))
+	}
+	if len(keys) == 0 {
+		return ctx, true
+	}
+	vals, err := s.c.MGet(ctx, keys...).Result()
+	if err != nil && strings.Contains(err.Error(), "CROSSSLOT") {
+		s.noMGet.Store(true)
+		return ctx, false
+	}
+	if err != nil || len(vals) != len(keys) {
+		return ctx, true // the reads go to the server one by one
+	}
+	p := &prefetched{got: make(map[string]prefetchAnswer, len(keys))}
+	for i, k := range keys {
+		switch v := vals[i].(type) {
+		case nil:
+			p.got[k] = prefetchAnswer{}
+		case string:
+			p.got[k] = prefetchAnswer{val: v, exists: true}
+		}
+	}
+	return context.WithValue(ctx, prefetchKey{}, p), true
 }
 
 // takePrefetched returns the prefetched answer for key, once; ok false:

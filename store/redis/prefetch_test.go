@@ -51,9 +51,15 @@ func TestPrefetchedIngestReads(t *testing.T) {
 			sent := &redis.CommandCounter{}
 			f.c.AddHook(sent)
 			for _, entryID := range []string{"m_old", "m_new"} {
+				n0 := sent.Sent()
 				pctx := s.PrefetchIngest(ctx, store.IngestReads{EntryID: entryID, Tombstones: []string{"buried-hash", "other-hash"},
 					Identities: []connectors.Identity{bound, unbound}})
-				n0 := sent.Sent()
+				// Without slots, one MGET; on a Cluster one pipeline of
+				// the five reads.
+				if n, want := sent.Sent()-n0, map[string]int64{"standalone": 1, "cluster": 5}[name]; n != want {
+					t.Errorf("the prefetch sent %d commands, want %d", n, want)
+				}
+				n0 = sent.Sent()
 				e, err := s.GetEntry(pctx, entryID)
 				if entryID == "m_old" {
 					if err != nil || e.ID != "m_old" || e.ConversationID != "cv1" {

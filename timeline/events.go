@@ -38,6 +38,12 @@ type Event struct {
 	Detail         string `json:"detail,omitempty"`
 }
 
+// eventPayload is e as Publish sends it.
+func eventPayload(e Event) []byte {
+	b, _ := json.Marshal(e) // an Event always encodes
+	return b
+}
+
 // Publish sends ev to every replica's subscribers.
 func Publish(ctx context.Context, ev store.Events, e Event) error {
 	b, err := json.Marshal(e)

@@ -25,7 +25,6 @@ import (
 const sidewaysJS = `(() => {
 	const out = [];
 	const de = document.documentElement;
-	if (de.scrollWidth > innerWidth) out.push('the page: ' + de.scrollWidth + ' px wide on a ' + innerWidth + ' px screen');
 	const name = (n) => n.tagName.toLowerCase() + (n.id ? '#' + n.id : '') + (n.className && typeof n.className === 'string' ? '.' + n.className.trim().split(/\s+/).join('.') : '');
 	for (const n of document.querySelectorAll('body *')) {
 		if (n.scrollWidth <= n.clientWidth + 1 || n.clientWidth <= 1) continue;
@@ -35,6 +34,12 @@ const sidewaysJS = `(() => {
 		const region = n.getAttribute('role') === 'region' && (n.getAttribute('aria-labelledby') || n.getAttribute('aria-label'));
 		if (region && st.overflowX !== 'hidden' && st.overflowX !== 'clip') continue;
 		out.push(name(n) + ' (overflow-x ' + st.overflowX + '): content ' + n.scrollWidth + ' px in ' + n.clientWidth + ' px');
+	}
+	if (de.scrollWidth > innerWidth) {
+		// what sticks out: the outermost elements past the right edge
+		const past = (n) => n.getBoundingClientRect().right > innerWidth + 0.5;
+		const culprits = [...document.querySelectorAll('body *')].filter((n) => past(n) && !past(n.parentElement)).slice(0, 5).map(name);
+		out.unshift('the page: ' + de.scrollWidth + ' px wide on a ' + innerWidth + ' px screen (' + culprits.join(', ') + ')');
 	}
 	return out;
 })()`
@@ -123,6 +128,7 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 		return err == nil
 	})
 	br.do("admin", "waitFor", map[string]any{"selector": "#audit-rows tr"})
+	br.do("admin", "waitFor", map[string]any{"selector": "#admin-labels li"})
 
 	// ---- 1. every admin view on a 360 × 740 phone -------------------------------
 	t.Run("phone", func(t *testing.T) {
@@ -181,7 +187,7 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 		}
 		br.do("admin", "waitFor", map[string]any{"selector": "#report tbody tr[data-key]"})
 		check("reports", []string{"header h1", "header a", "#lang", "input[name=from]", "input[name=to]", "select[name=group_by]",
-			"#report-form button", "#csv", "#charts svg", "#report-caption"})
+			"#report-form button", "#csv", "#charts svg", "#report-title"})
 		// The wide table scrolls inside its own region, which the keyboard
 		// can reach and which is named.
 		if s := br.evalString("admin", `(() => { const r = document.querySelector('#report').closest('[role=region]');
@@ -242,8 +248,9 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 				}
 			}
 			// The conversations chart's figures, one per channel, as the
-			// table shows them (crm: Mia's and Noah's api conversations).
-			if fmt.Sprint(cs[0].Cells) != "[crm: 2 sms: 1]" {
+			// table shows them (crm: Mia's and Noah's api conversations;
+			// dormant and partner are configured channels without any).
+			if fmt.Sprint(cs[0].Cells) != "[crm: 2 dormant: 0 partner: 0 sms: 1]" {
 				t.Errorf("%s: the conversations chart's text: %q", lang, cs[0].Cells)
 			}
 			if lang == "fi" && !strings.Contains(fmt.Sprint(cs[1].Cells), ",") {

@@ -30,7 +30,7 @@ var adoptionTmpl = template.Must(template.New("adoption").Funcs(template.FuncMap
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 }).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Adoption · Switchboard</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Adoption · Switchboard</title>
 <link rel="icon" href="/ui/favicon.svg"><link rel="stylesheet" href="/ui/adoption.css"></head>
 <body class="adoption">
 <header><h1>Adoption</h1><a href="/">Inbox</a></header>
@@ -50,10 +50,10 @@ var adoptionTmpl = template.Must(template.New("adoption").Funcs(template.FuncMap
 {{end}}
 </section>
 <section id="potential">
-<h2>Channel potential</h2>
+<h2 id="potential-title">Channel potential</h2>
 <p class="rule">{{.Potential.Rule}}</p>
-<table><thead><tr><th>#</th><th>channel</th><th>phase</th><th>messages</th><th>volume share</th><th>new customers</th><th>only here</th><th>match rate</th><th>team load / day</th><th>score</th><th>verdict</th></tr></thead>
-<tbody>{{range .Potential.Channels}}<tr data-channel="{{.Channel}}"><td>{{.Rank}}</td><td>{{.Channel}}</td><td>{{.Phase}}</td><td>{{.MessagesIn}}</td><td>{{pct .VolumeShare}}</td><td>{{.NewCustomers}}</td><td>{{.OnlyHere}}</td><td>{{pct .MatchRate}}</td><td>{{.TeamLoad}}</td><td>{{.Score}}</td><td>{{.Verdict}}</td></tr>{{end}}</tbody></table>
+<div class="table-scroll" role="region" aria-labelledby="potential-title" tabindex="0"><table><thead><tr><th>#</th><th>channel</th><th>phase</th><th>messages</th><th>volume share</th><th>new customers</th><th>only here</th><th>match rate</th><th>team load / day</th><th>score</th><th>verdict</th></tr></thead>
+<tbody>{{range .Potential.Channels}}<tr data-channel="{{.Channel}}"><td>{{.Rank}}</td><td>{{.Channel}}</td><td>{{.Phase}}</td><td>{{.MessagesIn}}</td><td>{{pct .VolumeShare}}</td><td>{{.NewCustomers}}</td><td>{{.OnlyHere}}</td><td>{{pct .MatchRate}}</td><td>{{.TeamLoad}}</td><td>{{.Score}}</td><td>{{.Verdict}}</td></tr>{{end}}</tbody></table></div>
 </section>
 </main></body></html>
 `))

@@ -41,9 +41,20 @@ func (u uiText) VarsJSON() string {
 	return string(b)
 }
 
+// reportChart is one chart of the page: the svg is role="img", named by
+// the figure's caption (ID-title) and described by a visually hidden table
+// of the same figures (ID-data), both in the reader's language.
 type reportChart struct {
+	ID    string
 	Title uiText
 	SVG   template.HTML
+	Rows  []chartRow
+}
+
+// chartRow is one bar of a chart: its group and value (Fmt: a data-fmt).
+type chartRow struct {
+	Key, Text, Fmt string
+	N              float64
 }
 
 type reportGroup struct {
@@ -74,7 +85,7 @@ var reportsTmpl = template.Must(template.New("reports").Funcs(template.FuncMap{
 	"secs": fmtSecs,
 	"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 }).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title data-i18n="reports.pageTitle">Reports · Switchboard</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title data-i18n="reports.pageTitle">Reports · Switchboard</title>
 <link rel="icon" href="/ui/favicon.svg"><link rel="stylesheet" href="/ui/reports.css">
 <script src="/ui/i18n.js" defer></script><script src="/ui/langs.js" defer></script>
 <script src="/ui/langpick.js" defer></script><script src="/ui/reports.js" defer></script></head>
@@ -92,10 +103,15 @@ var reportsTmpl = template.Must(template.New("reports").Funcs(template.FuncMap{
 {{with .Err}}<p id="report-error" class="error" role="alert" data-i18n="{{.Key}}"{{with .VarsJSON}} data-i18n-vars="{{.}}"{{end}}>{{.Text}}</p>{{end}}
 {{if .Report}}<p id="period" data-from="{{.From}}" data-to="{{.To}}">{{.From}} – {{.To}}</p>
 <section id="charts">
-{{range .Charts}}<figure class="chart"><figcaption data-i18n="{{.Title.Key}}">{{.Title.Text}}</figcaption>{{.SVG}}</figure>{{end}}
+{{range .Charts}}<figure class="chart" id="{{.ID}}"><figcaption id="{{.ID}}-title" data-i18n="{{.Title.Key}}">{{.Title.Text}}</figcaption>{{.SVG}}
+<div class="sr-only"><table class="chart-data" id="{{.ID}}-data"><caption data-i18n="{{.Title.Key}}">{{.Title.Text}}</caption>
+<thead><tr><th scope="col" data-i18n="{{$.Group.Key}}">{{$.Group.Text}}</th><th scope="col" data-i18n="reports.value">value</th></tr></thead>
+<tbody>{{range .Rows}}<tr><th scope="row">{{.Key}}</th><td data-n="{{.N}}" data-fmt="{{.Fmt}}">{{.Text}}</td></tr>{{else}}<tr><td colspan="2" data-i18n="reports.empty">nothing to show</td></tr>{{end}}</tbody></table></div></figure>{{end}}
 </section>
-<table id="report"><thead><tr><th data-i18n="{{.Group.Key}}">{{.Group.Text}}</th><th data-i18n="reports.col.conversations">conversations</th><th data-i18n="reports.col.firstP50">first response p50</th><th data-i18n="reports.col.p90">p90</th><th data-i18n="reports.col.resolutionP50">resolution p50</th><th data-i18n="reports.col.p90">p90</th><th data-i18n="reports.col.reopened">reopened</th><th data-i18n="reports.col.breachFirst">breaches: first response</th><th data-i18n="reports.col.breachResolution">resolution</th><th data-i18n="reports.col.csatAnswers">CSAT answers</th><th data-i18n="reports.col.score">score</th><th data-i18n="reports.col.positive">positive</th></tr></thead>
-<tbody>{{range .Rows}}<tr data-key="{{.Key}}"><td>{{.Key}}</td><td class="conversations" data-n="{{.Conversations}}" data-fmt="int">{{.Conversations}}</td><td class="first-p50"{{with .FirstResponse.P50}} data-n="{{.}}" data-fmt="dur"{{end}}>{{secs .FirstResponse.P50}}</td><td{{with .FirstResponse.P90}} data-n="{{.}}" data-fmt="dur"{{end}}>{{secs .FirstResponse.P90}}</td><td class="resolution-p50"{{with .Resolution.P50}} data-n="{{.}}" data-fmt="dur"{{end}}>{{secs .Resolution.P50}}</td><td{{with .Resolution.P90}} data-n="{{.}}" data-fmt="dur"{{end}}>{{secs .Resolution.P90}}</td><td data-n="{{.Reopened}}" data-fmt="int">{{.Reopened}}</td><td class="breach-first" data-n="{{.SLABreaches.FirstResponse}}" data-fmt="int">{{.SLABreaches.FirstResponse}}</td><td class="breach-resolution" data-n="{{.SLABreaches.Resolution}}" data-fmt="int">{{.SLABreaches.Resolution}}</td><td data-n="{{.CSAT.Responses}}" data-fmt="int">{{.CSAT.Responses}}</td>{{if .CSAT.Responses}}<td class="csat-score" data-n="{{.CSAT.Score}}" data-fmt="score">{{printf "%.2f" .CSAT.Score}}</td><td data-n="{{.CSAT.PositiveShare}}" data-fmt="pct">{{pct .CSAT.PositiveShare}}</td>{{else}}<td class="csat-score">–</td><td>–</td>{{end}}</tr>{{else}}<tr><td colspan="12" data-i18n="reports.empty">nothing to show</td></tr>{{end}}</tbody></table>{{end}}
+<h2 id="report-title" data-i18n="reports.table">All figures per group</h2>
+<div class="table-scroll" role="region" aria-labelledby="report-title" tabindex="0">
+<table id="report" aria-labelledby="report-title"><thead><tr><th data-i18n="{{.Group.Key}}">{{.Group.Text}}</th><th data-i18n="reports.col.conversations">conversations</th><th data-i18n="reports.col.firstP50">first response p50</th><th data-i18n="reports.col.p90">p90</th><th data-i18n="reports.col.resolutionP50">resolution p50</th><th data-i18n="reports.col.p90">p90</th><th data-i18n="reports.col.reopened">reopened</th><th data-i18n="reports.col.breachFirst">breaches: first response</th><th data-i18n="reports.col.breachResolution">resolution</th><th data-i18n="reports.col.csatAnswers">CSAT answers</th><th data-i18n="reports.col.score">score</th><th data-i18n="reports.col.positive">positive</th></tr></thead>
+<tbody>{{range .Rows}}<tr data-key="{{.Key}}"><td>{{.Key}}</td><td class="conversations" data-n="{{.Conversations}}" data-fmt="int">{{.Conversations}}</td><td class="first-p50"{{with .FirstResponse.P50}} data-n="{{.}}" data-fmt="dur"{{end}}>{{secs .FirstResponse.P50}}</td><td{{with .FirstResponse.P90}} data-n="{{.}}" data-fmt="dur"{{end}}>{{secs .FirstResponse.P90}}</td><td class="resolution-p50"{{with .Resolution.P50}} data-n="{{.}}" data-fmt="dur"{{end}}>{{secs .Resolution.P50}}</td><td{{with .Resolution.P90}} data-n="{{.}}" data-fmt="dur"{{end}}>{{secs .Resolution.P90}}</td><td data-n="{{.Reopened}}" data-fmt="int">{{.Reopened}}</td><td class="breach-first" data-n="{{.SLABreaches.FirstResponse}}" data-fmt="int">{{.SLABreaches.FirstResponse}}</td><td class="breach-resolution" data-n="{{.SLABreaches.Resolution}}" data-fmt="int">{{.SLABreaches.Resolution}}</td><td data-n="{{.CSAT.Responses}}" data-fmt="int">{{.CSAT.Responses}}</td>{{if .CSAT.Responses}}<td class="csat-score" data-n="{{.CSAT.Score}}" data-fmt="score">{{printf "%.2f" .CSAT.Score}}</td><td data-n="{{.CSAT.PositiveShare}}" data-fmt="pct">{{pct .CSAT.PositiveShare}}</td>{{else}}<td class="csat-score">–</td><td>–</td>{{end}}</tr>{{else}}<tr><td colspan="12" data-i18n="reports.empty">nothing to show</td></tr>{{end}}</tbody></table></div>{{end}}
 </main></body></html>
 `))
 
@@ -163,18 +179,25 @@ func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request) {
 		return float64(*p.P50) / 3600
 	}
 	form["Report"], form["Rows"] = true, rep.Rows
+	chart := func(id string, title uiText, kind string, f func(sla.Row) float64) reportChart {
+		vals := val(f)
+		c := reportChart{ID: id, Title: title, SVG: hbarChart(id, rep.Rows, vals, kind)}
+		for i, x := range rep.Rows {
+			c.Rows = append(c.Rows, chartRow{Key: x.Key, N: vals[i], Fmt: kind, Text: fmt.Sprintf(chartFormats[kind], vals[i])})
+		}
+		return c
+	}
 	form["Charts"] = []reportChart{
-		{uiText{Key: "reports.chart.conversations", Text: "Conversations"},
-			hbarChart(rep.Rows, val(func(x sla.Row) float64 { return float64(x.Conversations) }), "int")},
-		{uiText{Key: "reports.chart.firstP50", Text: "First response p50 (hours)"},
-			hbarChart(rep.Rows, val(func(x sla.Row) float64 { return p50(x.FirstResponse) }), "hours")},
-		{uiText{Key: "reports.chart.resolutionP50", Text: "Resolution p50 (hours)"},
-			hbarChart(rep.Rows, val(func(x sla.Row) float64 { return p50(x.Resolution) }), "hours")},
-		{uiText{Key: "reports.chart.breaches", Text: "SLA breaches (first response + resolution)"}, hbarChart(rep.Rows, val(func(x sla.Row) float64 {
-			return float64(x.SLABreaches.FirstResponse + x.SLABreaches.Resolution)
-		}), "int")},
-		{uiText{Key: "reports.chart.csat", Text: "CSAT score (1–5)"},
-			hbarChart(rep.Rows, val(func(x sla.Row) float64 { return x.CSAT.Score }), "score")},
+		chart("chart-conversations", uiText{Key: "reports.chart.conversations", Text: "Conversations"}, "int",
+			func(x sla.Row) float64 { return float64(x.Conversations) }),
+		chart("chart-first-p50", uiText{Key: "reports.chart.firstP50", Text: "First response p50 (hours)"}, "hours",
+			func(x sla.Row) float64 { return p50(x.FirstResponse) }),
+		chart("chart-resolution-p50", uiText{Key: "reports.chart.resolutionP50", Text: "Resolution p50 (hours)"}, "hours",
+			func(x sla.Row) float64 { return p50(x.Resolution) }),
+		chart("chart-breaches", uiText{Key: "reports.chart.breaches", Text: "SLA breaches (first response + resolution)"}, "int",
+			func(x sla.Row) float64 { return float64(x.SLABreaches.FirstResponse + x.SLABreaches.Resolution) }),
+		chart("chart-csat", uiText{Key: "reports.chart.csat", Text: "CSAT score (1–5)"}, "score",
+			func(x sla.Row) float64 { return x.CSAT.Score }),
 	}
 	page(http.StatusOK, form)
 }
@@ -184,8 +207,10 @@ func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request) {
 var chartFormats = map[string]string{"int": "%.0f", "hours": "%.1f h", "score": "%.2f"}
 
 // hbarChart draws one labelled horizontal bar per row, scaled to the
-// largest value.
-func hbarChart(rows []sla.Row, vals []float64, kind string) template.HTML {
+// largest value: an image named by the caption ID-title and described by
+// the table ID-data (reportsTmpl), which a screen reader reads instead of
+// the bars.
+func hbarChart(id string, rows []sla.Row, vals []float64, kind string) template.HTML {
 	const w, bar, label = 420, 18, 110
 	top := 0.0
 	for _, v := range vals {
@@ -196,7 +221,7 @@ func hbarChart(rows []sla.Row, vals []float64, kind string) template.HTML {
 	}
 	height := max(len(rows), 1) * (bar + 4)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="hbars" viewBox="0 0 %d %d" width="%d" height="%d" role="img">`, w, height, w, height)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="hbars" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="%s-title" aria-describedby="%s-data">`, w, height, w, height, id, id)
 	for i, x := range rows {
 		y := i * (bar + 4)
 		bw := vals[i] / top * float64(w-label-60)

@@ -59,3 +59,33 @@
   // Another conversation, or the list again: the panel closes with it.
   document.addEventListener('sb-conversation-shown', (ev) => { if (open && open.box === pane && pane.dataset.conv !== ev.detail.id) close(); pane.dataset.conv = ev.detail.id; });
 }());
+
+// Wide admin tables on a phone (app.css, under 700 px): each row becomes a
+// card of "Header: value" lines, so nothing scrolls sideways. Each cell of
+// a table.stack gets its column's header as data-label (shown by CSS), again
+// whenever rows are drawn or the language changes; explicit table roles keep
+// the rows a table for screen readers whatever their CSS display is.
+(function () {
+  const tables = [...document.querySelectorAll('table.stack')];
+  if (!tables.length) return;
+  function label(table) {
+    const head = table.tHead && table.tHead.rows[0];
+    if (!head) return;
+    const names = [...head.cells].map((c) => c.textContent.trim());
+    table.setAttribute('role', 'table');
+    for (const g of [table.tHead, ...table.tBodies]) g.setAttribute('role', 'rowgroup');
+    for (const row of table.rows) {
+      row.setAttribute('role', 'row');
+      [...row.cells].forEach((c, i) => {
+        if (c.tagName === 'TH') { c.setAttribute('role', 'columnheader'); return; }
+        c.setAttribute('role', 'cell');
+        if (names[i]) c.dataset.label = names[i]; else delete c.dataset.label;
+      });
+    }
+  }
+  for (const table of tables) {
+    label(table);
+    new MutationObserver(() => label(table)).observe(table, { childList: true, subtree: true });
+  }
+  document.addEventListener('sb-lang', () => tables.forEach(label));
+}());

@@ -407,4 +407,6 @@ sbCatalogue('en', 'English', {
   'reports.err.notLead': 'Service reports are for admins and team leads.',
   'reports.err.channels': 'Team leads see their teams and agents; channels are for admins.',
   'reports.err.read': 'The report could not be read. Try again.',
+  'reports.table': 'All figures per group',
+  'reports.value': 'value',
 });

@@ -407,4 +407,6 @@ sbCatalogue('fi', 'Suomi', {
   'reports.err.notLead': 'Palveluraportit ovat ylläpitäjille ja tiiminvetäjille.',
   'reports.err.channels': 'Tiiminvetäjät näkevät tiiminsä ja sen asiakaspalvelijat; kanavat näkyvät vain ylläpitäjille.',
   'reports.err.read': 'Raporttia ei voitu lukea. Yritä uudelleen.',
+  'reports.table': 'Kaikki luvut ryhmittäin',
+  'reports.value': 'arvo',
 });

@@ -137,15 +137,18 @@ const ops = {
   // eval returns the value of a JavaScript expression in the page.
   async eval(c, a) { return c.page.evaluate(a.expr); },
   // axe runs axe-core (a.path: axe.min.js) on the page and returns its
-  // violations. It is evaluated through the DevTools protocol, which the
-  // page's CSP does not govern, so the app's own policy stays as it is.
+  // violations (a.rules: only those rules). It is evaluated through the
+  // DevTools protocol, which the page's CSP does not govern, so the app's
+  // own policy stays as it is.
   async axe(c, a) {
     await c.page.evaluate(require("fs").readFileSync(a.path, "utf8"));
-    return c.page.evaluate(async () => {
-      const r = await window.axe.run(document, { iframes: false, resultTypes: ["violations"] });
+    return c.page.evaluate(async (rules) => {
+      const opts = { iframes: false, resultTypes: ["violations"] };
+      if (rules) opts.runOnly = { type: "rule", values: rules };
+      const r = await window.axe.run(document, opts);
       return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + (n.failureSummary || "").replace(/\s+/g, " ")) }));
-    });
+    }, a.rules || null);
   },
 };
 

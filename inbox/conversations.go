@@ -158,6 +158,9 @@ type replyAttachment struct {
 	Data        []byte `json:"data"` // base64 in JSON
 }
 
+// codeCannotReply answers a reply on a channel that only receives (api).
+const codeCannotReply = "channel_cannot_reply"
+
 // reply queues an agent's reply. Attachments come inline as base64; they
 // are stored as blobs before the entry is written, and the entry names
 // them (name, type, size, sha256). The body may be as large as the
@@ -190,6 +193,12 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, "forbidden", err.Error())
 			return
 		}
+		if !router.Replies(ch.Type) {
+			// Before the audit record and the blobs: nothing is stored,
+			// queued or shown for a reply that could never go out.
+			writeError(w, http.StatusUnprocessableEntity, codeCannotReply, fmt.Sprintf("%s is an %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ch.Name, ch.Type))
+			return
+		}
 	}
 	// Every cheap check comes before a blob is stored, in the order that
 	// decides which answer a request failing several of them gets.
@@ -211,6 +220,10 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		Channel: in.Channel, Text: in.Text, Attachments: atts})
 	if errors.Is(err, router.ErrAttachmentsUnsupported) {
 		writeError(w, http.StatusUnprocessableEntity, "attachments_unsupported", err.Error())
+		return
+	}
+	if errors.Is(err, router.ErrCannotReply) {
+		writeError(w, http.StatusUnprocessableEntity, codeCannotReply, err.Error())
 		return
 	}
 	if err != nil {

@@ -102,7 +102,7 @@ func ListByPriority(ctx context.Context, f ConversationFilter,
 		}
 		// The page is full and this level done: is there a next page?
 		for j := i + 1; j < len(levels); j++ {
-			g.Priority, g.Limit = levels[j], 1
+			g.Priority, g.Before, g.Limit = levels[j], "", 1
 			more, _, err := list(ctx, g)
 			if err != nil {
 				return nil, "", err

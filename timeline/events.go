@@ -36,6 +36,8 @@ type Event struct {
 	Assignee       string `json:"assignee,omitempty"`
 	Agent          string `json:"agent,omitempty"`
 	Detail         string `json:"detail,omitempty"`
+	// Priority is a conversation's priority (conversation.* events).
+	Priority string `json:"priority,omitempty"`
 }
 
 // eventPayload is e as Publish sends it.

@@ -67,10 +67,15 @@
 // run (inbox's runMacro; docs/ARCHITECTURE.md).
 //
 // Conditions read the event (channel, text, sender, hours, added label),
-// the conversation (label, attribute, phase of its audience, new
-// conversation) and, only when some rule asks, the customer (labels,
+// the conversation (label, attribute, priority, phase of its audience,
+// new conversation) and, only when some rule asks, the customer (labels,
 // attributes, seen before: another conversation of theirs exists) and the
 // business_hours calendars by name.
+//
+// Actions that change the conversation (labels, team, agent, attribute,
+// priority, resolve, snooze) are applied to it in the step's own
+// compare-and-swap; set_priority takes none, low, medium, high or urgent
+// (store.Priorities), checked when the rule or macro is saved.
 //
 // Rules and macros are kept as JSON documents in the store's checkpoints
 // ("automation/rules", "automation/macros"), validated when saved against

@@ -210,7 +210,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		if !router.Replies(ch.Type) {
 			// Before the audit record and the blobs: nothing is stored,
 			// queued or shown for a reply that could never go out.
-			writeError(w, http.StatusUnprocessableEntity, codeCannotReply, fmt.Sprintf("%s is an %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ch.Name, ch.Type))
+			writeError(w, http.StatusUnprocessableEntity, codeCannotReply, fmt.Sprintf("%s is %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ch.Name, router.KindOf(ch.Type)))
 			return
 		}
 	}

@@ -35,11 +35,21 @@ var (
 	ErrCannotReply = errors.New("channel cannot send replies")
 )
 
-// receiveOnly are the channel types with no way back to the customer.
-var receiveOnly = map[string]bool{"api": true}
+// receiveOnly are the channel types with no way back to the customer: an
+// api channel (another system pushes its messages) and a web form (its
+// answers go by the customer's email or phone channel).
+var receiveOnly = map[string]bool{"api": true, "webform": true}
+
+// KindOf names a channel type with its article, for error messages.
+func KindOf(channelType string) string {
+	if channelType == "api" {
+		return "an api"
+	}
+	return "a " + channelType
+}
 
 // Replies reports whether replies may be sent on channels of type
-// channelType (false for an api channel).
+// channelType (false for an api channel or a web form).
 func Replies(channelType string) bool { return !receiveOnly[channelType] }
 
 // identityTypeFor is the identity a channel type delivers to.
@@ -223,7 +233,7 @@ func (o *Outbound) replyChecks(ctx context.Context, r ReplyRequest) (store.Conve
 	if receiveOnly[ch.Type] {
 		// Refused before anything is stored: queued, it could only fail,
 		// and an accepted reply moves its conversation to pending.
-		return conv, "", none, fmt.Errorf("%w: %s is an %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ErrCannotReply, channel, ch.Type)
+		return conv, "", none, fmt.Errorf("%w: %s is %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ErrCannotReply, channel, KindOf(ch.Type))
 	}
 	if len(r.Attachments) > 0 && !attachmentTypes[ch.Type] {
 		return conv, "", none, fmt.Errorf("%w: %s is a %s channel; send the text alone, or reply on an email channel", ErrAttachmentsUnsupported, channel, ch.Type)

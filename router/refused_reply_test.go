@@ -82,19 +82,26 @@ func TestRefusedReplyLeavesTheConversationOpen(t *testing.T) {
 }
 
 // TestReplyOnAPIChannelRefusedUpFront: an api channel only receives
-// (another system pushes its messages; nothing goes back through it). A
+// (another system pushes its messages; nothing goes back through it), and
+// so does a web form (its answers go by the customer's email or phone). A
 // reply there, or a conversation started there, is refused with
 // ErrCannotReply before anything is stored: no entry on the timeline,
 // nothing queued, the conversation still open. The same conversation is
 // answered on a channel that reaches the customer.
 func TestReplyOnAPIChannelRefusedUpFront(t *testing.T) {
+	for _, src := range []struct{ name, typ, says string }{{"crm", "api", "crm is an api channel"}, {"form", "webform", "form is a webform channel"}} {
+		t.Run(src.typ, func(t *testing.T) { replyRefusedUpFront(t, src.name, src.typ, src.says) })
+	}
+}
+
+func replyRefusedUpFront(t *testing.T, name, typ, says string) {
 	backends(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		dir := directory.New(st, []directory.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive, Trusted: true},
+		dir := directory.New(st, []directory.Channel{{Name: name, Type: typ, Phase: store.PhaseLive, Trusted: true},
 			{Name: "mail", Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{})
 		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-		m, err := in.Prepare(connectors.Message{Channel: "crm", ProviderID: "crm-1", Text: "order 4711 is late", OccurredAt: time.Now().UTC(),
+		m, err := in.Prepare(connectors.Message{Channel: name, ProviderID: name + "-1", Text: "order 4711 is late", OccurredAt: time.Now().UTC(),
 			Identities: []connectors.Identity{{Type: connectors.Email, Value: "ann@example.com", Verified: true}}})
 		if err != nil {
 			t.Fatal(err)
@@ -126,15 +133,15 @@ func TestReplyOnAPIChannelRefusedUpFront(t *testing.T) {
 			}
 		}
 		_, err = out.Reply(ctx, e.ConversationID, "alice", "", "on it")
-		if !errors.Is(err, router.ErrCannotReply) || !strings.Contains(err.Error(), "crm is an api channel") {
-			t.Fatalf("reply on the api channel: %v, want ErrCannotReply naming the channel", err)
+		if !errors.Is(err, router.ErrCannotReply) || !strings.Contains(err.Error(), says) {
+			t.Fatalf("reply on the %s channel: %v, want ErrCannotReply naming the channel", typ, err)
 		}
 		check("reply", 1)
 		if err := out.CheckReply(ctx, router.ReplyRequest{ConversationID: e.ConversationID, Agent: "alice", Text: "x"}); !errors.Is(err, router.ErrCannotReply) {
 			t.Fatalf("CheckReply: %v", err)
 		}
-		if _, _, err := out.Start(ctx, router.StartRequest{CustomerID: e.CustomerID, Channel: "crm", Agent: "alice", Text: "news", Purpose: "service"}); !errors.Is(err, router.ErrCannotReply) {
-			t.Fatalf("start on the api channel: %v", err)
+		if _, _, err := out.Start(ctx, router.StartRequest{CustomerID: e.CustomerID, Channel: name, Agent: "alice", Text: "news", Purpose: "service"}); !errors.Is(err, router.ErrCannotReply) {
+			t.Fatalf("start on the %s channel: %v", typ, err)
 		}
 		check("start", 1)
 		if _, err := out.Reply(ctx, e.ConversationID, "alice", "mail", "on it"); err != nil {

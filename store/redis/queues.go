@@ -18,7 +18,8 @@ import (
 // item has fields p (payload) and t (enqueued_at, ns). Acked items are
 // XDELed and XACKed, so XLEN is the number of unacked items. New items are
 // read with a plain XREADGROUP and acked with XDEL+XACK: the hot path runs
-// no script and keeps no per-item bookkeeping. Redelivery is the reclaim
+// no script and keeps no per-item bookkeeping in Redis (the process keeps
+// the ids it holds: see Lost replies below). Redelivery is the reclaim
 // script's (queueReclaim), which Read runs when something may be due: an
 // item Retry'd has a due time in the ZSET {q:NAME}:due (ms of the injected
 // clock); an item handed out and never acked nor retried (its consumer

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/redis"
 )
 
 // A read whose reply is lost: Redis runs the command (the items become
@@ -78,9 +79,10 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		next   func() []store.Delivery
 		stream string
 		c      goredis.UniversalClient // raw, shared
+		s      *redis.Store
 		prefix string
 	}
-	setup := func(t *testing.T, server, queue string) env {
+	setup := func(t *testing.T, server, queue string, q store.QueueOptions) env {
 		var c, lc goredis.UniversalClient
 		var prefix string
 		if server == "cluster" {
@@ -95,6 +97,7 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		lc.AddHook(e.lost)
 		lc.AddHook(e.cut)
 		s := replica(t, lc, prefix, q)
+		e.s = s
 		if ds, err := s.Read(ctx, queue, consumer, 4, 0); err != nil || len(ds) != 0 {
 			t.Fatalf("first Read = %v, %v; want nothing", ds, err)
 		}
@@ -143,18 +146,24 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		name := server + "/" + queue
 		// The Store's own XREADGROUP ran; its reply was lost.
 		t.Run(name+"/lost read reply", func(t *testing.T) {
-			e := setup(t, server, queue)
+			e := setup(t, server, queue, q)
+			// One item read and still being worked on (not acked): it is
+			// pending for the consumer too, and must not come out again.
+			held := enqueue(t, e.c, e.stream, 1)
+			if got := e.next(); !sameIDs(got, held) {
+				t.Fatalf("setup: read %d items, want 1", len(got))
+			}
 			ids := enqueue(t, e.c, e.stream, 2)
 			e.lost.arm("xreadgroup")
 			if _, err := e.read(); err == nil {
 				t.Fatal("the Read whose reply was lost did not fail")
 			}
-			if got := pendingFor(t, e.c, e.stream, consumer); len(got) != 2 {
-				t.Fatalf("setup: %d items pending for %s, want 2", len(got), consumer)
+			if got := pendingFor(t, e.c, e.stream, consumer); len(got) != 3 {
+				t.Fatalf("setup: %d items pending for %s, want 3", len(got), consumer)
 			}
 			got := e.next()
 			if !sameIDs(got, ids) {
-				t.Fatalf("the next Read got %d items, want the 2 pending for the consumer (else they wait for ClaimAfter)", len(got))
+				t.Fatalf("the next Read got %v, want the 2 pending for the consumer that it never saw, %v (else they wait for ClaimAfter; the one in flight must not come again)", got, ids)
 			}
 			for _, d := range got {
 				if string(d.Payload) != "x" || d.Attempts < 1 {
@@ -167,7 +176,7 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		// A raw XREADGROUP with the same consumer name (the Store never saw
 		// its reply), then a read that fails because Redis is unreachable.
 		t.Run(name+"/raw read then unreachable", func(t *testing.T) {
-			e := setup(t, server, queue)
+			e := setup(t, server, queue, q)
 			ids := enqueue(t, e.c, e.stream, 1)
 			if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
 				t.Fatal(err)
@@ -188,15 +197,14 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		// The reclaim script handed a retried item to the consumer; its
 		// reply was lost.
 		t.Run(name+"/lost reclaim reply", func(t *testing.T) {
-			e := setup(t, server, queue)
+			e := setup(t, server, queue, q)
 			ids := enqueue(t, e.c, e.stream, 1)
 			got := e.next()
 			if !sameIDs(got, ids) {
 				t.Fatalf("first delivery: %d items", len(got))
 			}
-			// Retry through a Store on the shared client: due in 10 ms.
-			s2 := replica(t, e.c, e.prefix, q)
-			if _, err := s2.Retry(ctx, queue, got[0], "try again"); err != nil {
+			// Retried: due in 10 ms.
+			if _, err := e.s.Retry(ctx, queue, got[0], "try again"); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(50 * time.Millisecond) // setup: the retry is due (10 ms)
@@ -227,10 +235,39 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 			ack(t, e.c, e.stream, got)
 		})
 
+		// The lost reply is masked: the client retried the read on a new
+		// connection and the Store saw the next items, no error. The
+		// orphan is taken back once idle for Heartbeat (here 300 ms; well
+		// before ClaimAfter, a minute); the item read before it and still
+		// in flight, idle longer, is not handed out again.
+		t.Run(name+"/masked lost reply", func(t *testing.T) {
+			qs := q
+			qs.Heartbeat = 300 * time.Millisecond
+			e := setup(t, server, queue, qs)
+			held := enqueue(t, e.c, e.stream, 1)
+			if got := e.next(); !sameIDs(got, held) {
+				t.Fatalf("setup: read %d items, want 1", len(got))
+			}
+			orphan := enqueue(t, e.c, e.stream, 1)
+			if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			var got []store.Delivery
+			for len(got) == 0 && time.Since(start) < 20*time.Second {
+				got = e.next()
+			}
+			if !sameIDs(got, orphan) {
+				t.Fatalf("reads for %v got %v, want the orphan %v (else it waits for ClaimAfter) and not the item in flight", time.Since(start), got, orphan)
+			}
+			t.Logf("orphan handed out %v after it was read", time.Since(start))
+			ack(t, e.c, e.stream, got)
+		})
+
 		// An entry deleted by an Ack whose XACK never ran is not handed out
 		// again; it leaves the pending list.
 		t.Run(name+"/deleted entry", func(t *testing.T) {
-			e := setup(t, server, queue)
+			e := setup(t, server, queue, q)
 			ids := enqueue(t, e.c, e.stream, 1)
 			if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
 				t.Fatal(err)

@@ -18,7 +18,8 @@ import (
 // item has fields p (payload) and t (enqueued_at, ns). Acked items are
 // XDELed and XACKed, so XLEN is the number of unacked items. New items are
 // read with a plain XREADGROUP and acked with XDEL+XACK: the hot path runs
-// no script and keeps no per-item bookkeeping. Redelivery is the reclaim
+// no script and keeps no per-item bookkeeping in Redis (the process keeps
+// the ids it holds: see Lost replies below). Redelivery is the reclaim
 // script's (queueReclaim), which Read runs when something may be due: an
 // item Retry'd has a due time in the ZSET {q:NAME}:due (ms of the injected
 // clock); an item handed out and never acked nor retried (its consumer
@@ -36,13 +37,19 @@ import (
 // ClaimAfter. A live consumer's items are taken only after ClaimAfter as
 // before, so a slow but alive worker is not robbed.
 //
-// Lost replies: a read (XREADGROUP or the reclaim script) that fails may
-// have run in Redis all the same, its items now pending for this live
-// consumer (Redis killed right after persisting it, the connection cut
-// while the reply was on its way). After a failed read the consumer's next
-// reads therefore hand out its own pending entries first (readOwn), then
-// new ones again: a re-delivery at worst, which the router's dedupe makes
-// harmless, instead of a wait of ClaimAfter.
+// Lost replies: a read (XREADGROUP or the reclaim script) may run in Redis
+// and its reply never reach the process (Redis killed right after
+// persisting it, the connection cut while the reply was on its way); the
+// client may even retry the command on a new connection and answer with
+// the next items, so the process sees no error at all. The items are then
+// pending for a live consumer, which nobody would take before ClaimAfter.
+// So the store remembers which items it handed out and has not seen acked
+// or retried (held, per queue: a map entry per item in flight), and a
+// consumer's reads take back its own pending entries that it does not
+// hold (orphans): those idle for Heartbeat, looked for every reclaimEvery,
+// and after a read that failed, all of them at once. Orphans are claimed
+// again for the consumer (XCLAIM, which counts a delivery) and handed out
+// first; an item still being worked on is never handed out twice this way.
 
 // reclaimState says when Read should next run the reclaim script for one
 // queue: at the next due time this process knows of (its own Retries and
@@ -67,15 +74,35 @@ type reclaimState struct {
 	failing   bool
 	outageEnd time.Time
 
-	// own is the consumers whose last read failed, and where their read
-	// of their own pending entries has got to ("0" = the start). A read
-	// that failed may have run in Redis all the same, its reply lost (the
-	// connection cut, Redis killed right after persisting it): its items
-	// are then pending for this consumer, whose heartbeat lives, and
-	// nobody else would take them before ClaimAfter. So the consumer's
-	// next reads hand out its own pending entries (XREADGROUP from an id)
-	// before any new ones, until there are no more.
-	own map[string]string
+	// own is the consumers whose last read failed: their next read takes
+	// all their orphans first (see Lost replies above). ownChecked is when
+	// each consumer last looked for orphans idle for Heartbeat.
+	own        map[string]bool
+	ownChecked map[string]time.Time
+
+	// held is the items of the queue this process handed out and has not
+	// seen acked or retried.
+	heldMu sync.Mutex
+	held   map[string]struct{}
+}
+
+func (rs *reclaimState) hold(ds []store.Delivery) {
+	rs.heldMu.Lock()
+	defer rs.heldMu.Unlock()
+	if rs.held == nil {
+		rs.held = map[string]struct{}{}
+	}
+	for _, d := range ds {
+		rs.held[d.ID] = struct{}{}
+	}
+}
+
+func (rs *reclaimState) release(ids ...string) {
+	rs.heldMu.Lock()
+	defer rs.heldMu.Unlock()
+	for _, id := range ids {
+		delete(rs.held, id)
+	}
 }
 
 func (s *Store) reclaimFor(queue string) *reclaimState {
@@ -253,15 +280,26 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 	if max <= 0 {
 		max = 1
 	}
+	ds, err := s.read(ctx, queue, consumer, max, block)
+	if len(ds) > 0 {
+		s.reclaimFor(queue).hold(ds)
+	}
+	return ds, err
+}
+
+func (s *Store) read(ctx context.Context, queue, consumer string, max int, block time.Duration) ([]store.Delivery, error) {
 	deadline := time.Now().Add(block)
 	rs := s.reclaimFor(queue)
 	if err := s.keepAlive(ctx, queue, consumer, rs); err != nil {
 		return nil, err
 	}
-	if cursor, ok := rs.ownCursor(consumer); ok {
-		out, err := s.readOwn(ctx, queue, consumer, cursor, max, rs)
-		if err != nil || len(out) > 0 {
-			return out, err
+	if minIdle, ok := s.orphanCheck(rs, consumer); ok {
+		out, err := s.takeOrphans(ctx, queue, consumer, max, minIdle, rs)
+		if err != nil {
+			return nil, rs.readFailed(ctx, consumer, err)
+		}
+		if len(out) > 0 {
+			return out, nil
 		}
 	}
 	for {
@@ -303,9 +341,10 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 
 // readFailed notes that a read of consumer failed with err (and returns
 // err): its reply may have been lost after Redis ran it, so the next read
-// starts with the consumer's own pending entries. A read given up because
-// ctx ended is not noted: the caller is stopping (Close deletes the
-// heartbeat, and other replicas take its pending items at once).
+// starts with all the consumer's orphans. A read given up because ctx
+// ended is not noted: the caller is stopping (Close deletes the
+// heartbeat, and other replicas take its pending items at once); the
+// periodic look for orphans still finds them if it goes on.
 func (rs *reclaimState) readFailed(ctx context.Context, consumer string, err error) error {
 	if ctx.Err() != nil {
 		return err
@@ -313,97 +352,104 @@ func (rs *reclaimState) readFailed(ctx context.Context, consumer string, err err
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.own == nil {
-		rs.own = map[string]string{}
+		rs.own = map[string]bool{}
 	}
-	if _, ok := rs.own[consumer]; !ok {
-		rs.own[consumer] = "0"
-	}
+	rs.own[consumer] = true
 	return err
 }
 
-// ownCursor reports whether consumer is to read its own pending entries
-// first, and from where.
-func (rs *reclaimState) ownCursor(consumer string) (string, bool) {
+// orphanCheck reports whether consumer's read should first take its
+// orphans, and those idle for how long: all of them after a failed read,
+// else those idle for Heartbeat, every reclaimEvery.
+func (s *Store) orphanCheck(rs *reclaimState, consumer string) (time.Duration, bool) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	c, ok := rs.own[consumer]
-	return c, ok
+	if rs.own[consumer] {
+		return 0, true
+	}
+	if time.Since(rs.ownChecked[consumer]) < s.reclaimEvery() {
+		return 0, false
+	}
+	if rs.ownChecked == nil {
+		rs.ownChecked = map[string]time.Time{}
+	}
+	rs.ownChecked[consumer] = time.Now()
+	return s.q.Heartbeat, true
 }
 
-// readOwn hands out up to max of consumer's own pending entries after
-// cursor (XREADGROUP from an id, which counts a delivery), with their
-// delivery counts (XPENDING, same pipeline). Entries deleted by an Ack
-// whose XACK did not run are acknowledged and skipped. Once there are no
-// more, the consumer reads new items again.
-func (s *Store) readOwn(ctx context.Context, queue, consumer, cursor string, max int, rs *reclaimState) ([]store.Delivery, error) {
+// takeOrphans claims again for consumer (XCLAIM, counting a delivery) up
+// to max of its pending entries idle for minIdle that this process does
+// not hold, and returns them. Entries deleted by an Ack whose XACK did not
+// run are acknowledged and skipped. XCLAIM's own minimum idle time keeps
+// an entry another replica has just taken (after ClaimAfter) where it is.
+func (s *Store) takeOrphans(ctx context.Context, queue, consumer string, max int, minIdle time.Duration, rs *reclaimState) ([]store.Delivery, error) {
 	stream := s.k.queueStream(queue)
-	start := "-"
-	if cursor != "0" {
-		start = "(" + cursor
-	}
-	var read *goredis.XStreamSliceCmd
-	var pend *goredis.XPendingExtCmd
+	rs.heldMu.Lock()
+	n := len(rs.held) + max // enough to see max orphans past the held ones
+	rs.heldMu.Unlock()
+	var ps []goredis.XPendingExt
 	err := s.withGroup(ctx, queue, func() error {
-		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			read = p.XReadGroup(ctx, &goredis.XReadGroupArgs{
-				Group: queueGroup, Consumer: consumer, Streams: []string{stream, cursor},
-				Count: int64(max), Block: -1,
-			})
-			pend = p.XPendingExt(ctx, &goredis.XPendingExtArgs{
-				Stream: stream, Group: queueGroup, Start: start, End: "+", Count: int64(max), Consumer: consumer,
-			})
-			return nil
-		})
+		var err error
+		ps, err = s.c.XPendingExt(ctx, &goredis.XPendingExtArgs{
+			Stream: stream, Group: queueGroup, Idle: minIdle, Start: "-", End: "+", Count: int64(n), Consumer: consumer,
+		}).Result()
 		return err
 	})
 	if err != nil && !isNil(err) {
-		return nil, err // the consumer stays marked: the next read tries again
+		return nil, err
 	}
 	counts := map[string]int{}
-	if ps, err := pend.Result(); err == nil {
-		for _, p := range ps {
-			counts[p.ID] = int(p.RetryCount)
+	var ids []string
+	rs.heldMu.Lock()
+	for _, p := range ps {
+		if _, ok := rs.held[p.ID]; !ok && len(ids) < max {
+			ids = append(ids, p.ID)
+			counts[p.ID] = int(p.RetryCount) + 1
 		}
 	}
-	streams, _ := read.Result()
+	rs.heldMu.Unlock()
+	if minIdle == 0 && len(ids) < max {
+		rs.mu.Lock()
+		delete(rs.own, consumer) // all taken
+		rs.mu.Unlock()
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	msgs, err := s.c.XClaim(ctx, &goredis.XClaimArgs{Stream: stream, Group: queueGroup, Consumer: consumer, MinIdle: minIdle, Messages: ids}).Result()
+	if err != nil && !isNil(err) {
+		return nil, err
+	}
 	var out []store.Delivery
-	var gone []string
-	last := ""
-	for _, st := range streams {
-		for _, m := range st.Messages {
-			last = m.ID
-			p, ok := m.Values["p"].(string)
-			if !ok {
-				gone = append(gone, m.ID)
-				continue
+	got := map[string]bool{}
+	for _, m := range msgs {
+		p, ok := m.Values["p"].(string)
+		if !ok {
+			continue
+		}
+		got[m.ID] = true
+		t, _ := m.Values["t"].(string)
+		out = append(out, store.Delivery{ID: m.ID, Payload: []byte(p), Attempts: counts[m.ID], EnqueuedAt: parseNanos(t)})
+	}
+	if minIdle == 0 {
+		// Not claimed: deleted (an Ack whose XACK did not run), as XCLAIM
+		// with no minimum idle time takes any entry still in the stream.
+		var gone []string
+		for _, id := range ids {
+			if !got[id] {
+				gone = append(gone, id)
 			}
-			t, _ := m.Values["t"].(string)
-			out = append(out, store.Delivery{ID: m.ID, Payload: []byte(p), Attempts: max2i(counts[m.ID], 1), EnqueuedAt: parseNanos(t)})
+		}
+		if len(gone) > 0 {
+			if err := s.c.XAck(ctx, stream, queueGroup, gone...).Err(); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if len(gone) > 0 {
-		if err := s.c.XAck(ctx, stream, queueGroup, gone...).Err(); err != nil {
-			return nil, err
-		}
-	}
-	rs.mu.Lock()
-	if last == "" {
-		delete(rs.own, consumer)
-	} else {
-		rs.own[consumer] = last
-	}
-	rs.mu.Unlock()
 	if len(out) > 0 {
-		s.log.Info("handing out again items pending for this consumer after a failed read", "queue", queue, "consumer", consumer, "items", len(out))
+		s.log.Warn("handing out again items pending for this consumer whose read reply was lost", "queue", queue, "consumer", consumer, "items", len(out))
 	}
 	return out, nil
-}
-
-func max2i(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // reclaimItems runs the reclaim script and notes when it should next run.
@@ -513,8 +559,14 @@ func (s *Store) Ack(ctx context.Context, queue string, ids ...string) (err error
 	if len(ids) == 0 {
 		return nil
 	}
+	// Held until acked: an item whose Ack failed is not an orphan (the
+	// caller acks it again, or it is redelivered after ClaimAfter).
 	if s.confirmsAcks(queue) {
-		return s.ackConfirmed(ctx, queue, ids)
+		if err := s.ackConfirmed(ctx, queue, ids); err != nil {
+			return err
+		}
+		s.reclaimFor(queue).release(ids...)
+		return nil
 	}
 	stream := s.k.queueStream(queue)
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -523,7 +575,10 @@ func (s *Store) Ack(ctx context.Context, queue string, ids ...string) (err error
 		return nil
 	})
 	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
-		return nil // nothing was ever delivered from this queue
+		err = nil // nothing was ever delivered from this queue
+	}
+	if err == nil {
+		s.reclaimFor(queue).release(ids...)
 	}
 	return err
 }
@@ -551,6 +606,7 @@ func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reaso
 		if err != nil && !isNil(err) && !strings.Contains(err.Error(), "NOGROUP") {
 			return false, err
 		}
+		s.reclaimFor(queue).release(d.ID)
 		return true, nil
 	}
 	due := ms(now.Add(s.backoff(d.Attempts)))
@@ -560,12 +616,13 @@ func (s *Store) Retry(ctx context.Context, queue string, d store.Delivery, reaso
 		return nil
 	})
 	if err != nil && strings.Contains(err.Error(), "NOGROUP") {
-		return false, nil
+		err = nil
 	}
 	if err != nil {
 		return false, err
 	}
 	rs := s.reclaimFor(queue)
+	rs.release(d.ID)
 	rs.mu.Lock()
 	if rs.nextDue == 0 || due < rs.nextDue {
 		rs.nextDue = due

@@ -47,3 +47,34 @@ func TestOutboxRecordEncoding(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkOutboxRecord compares the outbox record's encoding with the JSON
+// it replaced, for a message.received-sized event: -bench OutboxRecord
+// -benchmem ./store/embedded.
+func BenchmarkOutboxRecord(b *testing.B) {
+	data := []byte(`{"message_id":"ent_01JEXAMPLE0000000000000000","conversation_id":"cnv_01JEXAMPLE0000000000000000","customer_id":"cus_01JEXAMPLE0000000000000000","channel":"api","direction":"inbound","text":"benchmark message with a typical short body of about eighty characters......","occurred_at":"2026-12-07T12:00:00.123456789Z"}`)
+	ev := store.WebhookEvent{ID: "msg_q2Jd8rT0Yk3nB7vXz1Lm4PoW", Seq: 123456, Type: "message.received",
+		CustomerID: "cus_01JEXAMPLE0000000000000000", At: time.Date(2026, 12, 7, 12, 0, 0, 123456789, time.UTC), Data: data}
+	for _, c := range []struct {
+		name string
+		enc  func() ([]byte, error)
+	}{{"json", func() ([]byte, error) { return json.Marshal(ev) }}, {"compact", func() ([]byte, error) { return encodeEvent(ev), nil }}} {
+		raw, _ := c.enc()
+		b.Run(c.name+"-encode", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.enc(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(raw)), "record-bytes")
+		})
+		b.Run(c.name+"-decode", func(b *testing.B) {
+			for b.Loop() {
+				var out store.WebhookEvent
+				if err := decodeEvent(raw, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

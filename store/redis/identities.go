@@ -24,13 +24,19 @@ func (s *Store) bind(ctx context.Context, key string, b store.Binding) (store.Bi
 
 func (s *Store) lookup(ctx context.Context, key string) (store.Binding, error) {
 	var b store.Binding
-	if a, ok := takePrefetched(ctx, key); ok {
-		if !a.exists {
-			return b, store.ErrNotFound
-		}
-		return b, unmarshal(a.val, &b)
+	var err error
+	if a, ok := takePrefetched(ctx, key); !ok {
+		_, err = s.getJSON(ctx, key, &b)
+	} else if !a.exists {
+		err = store.ErrNotFound
+	} else {
+		err = unmarshal(a.val, &b)
 	}
-	_, err := s.getJSON(ctx, key, &b)
+	if err == nil {
+		if cur, ok := s.bound.get(key); !ok || cur != b.CustomerID {
+			s.bound.put(key, b.CustomerID)
+		}
+	}
 	return b, err
 }
 

@@ -43,7 +43,12 @@ func (s *Store) lookup(ctx context.Context, key string) (store.Binding, error) {
 // BindIdentity binds b.Type:b.Value to b.CustomerID unless it is bound.
 func (s *Store) BindIdentity(ctx context.Context, b store.Binding) (_ store.Binding, _ bool, err error) {
 	defer opErr(&err, "bind identity", b.Type)
-	return s.bind(ctx, s.k.binding(b.Type, b.Value), b)
+	key := s.k.binding(b.Type, b.Value)
+	out, created, err := s.bind(ctx, key, b)
+	if err == nil {
+		s.bound.put(key, out.CustomerID) // the prefetch's guess (prefetch.go)
+	}
+	return out, created, err
 }
 
 // UpgradeIdentity marks the binding verified (CAS on CustomerID).

@@ -19,7 +19,8 @@ type IngestReads struct {
 // IngestPrefetcher is implemented by a store that can do IngestReads in one
 // round trip (Redis: one pipeline, instead of a wait per read). The context
 // it returns carries the answers: the first GetEntry, HasTombstone and
-// LookupIdentity of each prefetched key made with it (or a context derived
+// LookupIdentity of each prefetched key (and GetCustomer of a customer the
+// store read beside the bindings) made with it (or a context derived
 // from it) takes the prefetched answer instead of asking the server; later
 // reads of the same key, and every read after a write of a binding, a
 // tombstone, a customer or a merge with it, ask the server as before. On

@@ -28,6 +28,12 @@ func (s *Store) CreateCustomer(ctx context.Context, c store.Customer) (err error
 func (s *Store) GetCustomer(ctx context.Context, id string) (_ store.Customer, err error) {
 	defer opErr(&err, "get customer", id)
 	var c store.Customer
+	if a, ok := takePrefetched(ctx, s.k.customer(id)); ok {
+		if !a.exists {
+			return c, store.ErrNotFound
+		}
+		return c, unmarshal(a.val, &c)
+	}
 	_, err = s.getJSON(ctx, s.k.customer(id), &c)
 	return c, err
 }

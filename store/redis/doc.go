@@ -13,7 +13,8 @@
 // checkpoints, the provider-id index, the sign-in session key and epochs,
 // counters and the realtime event channels; and the server's Redis
 // Functions library "switchboard" (functions.go: loaded on first use, kept
-// when a newer hub's is there). The caller owns the
+// when a newer hub's is there; each version keeps the previous versions'
+// functions for hubs not yet upgraded). The caller owns the
 // client: Close stops the backend's own goroutines (subscriptions, queue
 // heartbeats, whose keys it deletes) but does not close the client.
 //

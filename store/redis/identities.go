@@ -24,20 +24,31 @@ func (s *Store) bind(ctx context.Context, key string, b store.Binding) (store.Bi
 
 func (s *Store) lookup(ctx context.Context, key string) (store.Binding, error) {
 	var b store.Binding
-	if a, ok := takePrefetched(ctx, key); ok {
-		if !a.exists {
-			return b, store.ErrNotFound
-		}
-		return b, unmarshal(a.val, &b)
+	var err error
+	if a, ok := takePrefetched(ctx, key); !ok {
+		_, err = s.getJSON(ctx, key, &b)
+	} else if !a.exists {
+		err = store.ErrNotFound
+	} else {
+		err = unmarshal(a.val, &b)
 	}
-	_, err := s.getJSON(ctx, key, &b)
+	if err == nil {
+		if cur, ok := s.bound.get(key); !ok || cur != b.CustomerID {
+			s.bound.put(key, b.CustomerID)
+		}
+	}
 	return b, err
 }
 
 // BindIdentity binds b.Type:b.Value to b.CustomerID unless it is bound.
 func (s *Store) BindIdentity(ctx context.Context, b store.Binding) (_ store.Binding, _ bool, err error) {
 	defer opErr(&err, "bind identity", b.Type)
-	return s.bind(ctx, s.k.binding(b.Type, b.Value), b)
+	key := s.k.binding(b.Type, b.Value)
+	out, created, err := s.bind(ctx, key, b)
+	if err == nil {
+		s.bound.put(key, out.CustomerID) // the prefetch's guess (prefetch.go)
+	}
+	return out, created, err
 }
 
 // UpgradeIdentity marks the binding verified (CAS on CustomerID).

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -11,9 +12,10 @@ import (
 )
 
 // Prefetched ingest reads (issue 23, store.IngestPrefetcher): the router's
-// dedupe GET, tombstone EXISTS and binding GETs, which each waited for the
-// one before, go to the server in one pipeline (on a Cluster, one per node,
-// sent together). The answers ride the context; each is taken once, by the
+// dedupe GET, tombstone EXISTS, binding GETs and the bound customer's
+// record, which each waited for the one before, go to the server in one
+// MGET (no slots) or one pipeline (on a Cluster, one per node, sent
+// together). The answers ride the context; each is taken once, by the
 // read it replaces.
 
 type prefetchKey struct{}
@@ -57,6 +59,9 @@ func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context
 			k := s.k.binding(id.Type, id.Value)
 			reads = append(reads, read{key: k, get: p.Get(ctx, k)})
 		}
+		for _, k := range s.guessedCustomers(r) {
+			reads = append(reads, read{key: k, get: p.Get(ctx, k)})
+		}
 		return nil
 	})
 	if err != nil && !isNil(err) {
@@ -98,6 +103,7 @@ func (s *Store) prefetchOne(ctx context.Context, r store.IngestReads) (_ context
 	for _, id := range r.Identities {
 		keys = append(keys, s.k.binding(id.Type, id.Value))
 	}
+	keys = append(keys, s.guessedCustomers(r)...)
 	if len(keys) == 0 {
 		return ctx, true
 	}
@@ -119,6 +125,24 @@ func (s *Store) prefetchOne(ctx context.Context, r store.IngestReads) (_ context
 		}
 	}
 	return context.WithValue(ctx, prefetchKey{}, p), true
+}
+
+// guessedCustomers are the customer records to read beside the bindings:
+// those the bindings named when this store last read them. The resolver
+// reads the record of the customer a binding names (its merged_into);
+// read in the same round trip, it is as fresh as the binding. A guess that
+// no longer holds costs one unused read, and the resolver's read goes to
+// the server.
+func (s *Store) guessedCustomers(r store.IngestReads) []string {
+	var out []string
+	for _, id := range r.Identities {
+		if c, ok := s.bound.get(s.k.binding(id.Type, id.Value)); ok {
+			if k := s.k.customer(c); !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }
 
 // takePrefetched returns the prefetched answer for key, once; ok false:

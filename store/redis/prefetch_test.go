@@ -55,8 +55,9 @@ func TestPrefetchedIngestReads(t *testing.T) {
 				pctx := s.PrefetchIngest(ctx, store.IngestReads{EntryID: entryID, Tombstones: []string{"buried-hash", "other-hash"},
 					Identities: []connectors.Identity{bound, unbound}})
 				// Without slots, one MGET; on a Cluster one pipeline of
-				// the five reads.
-				if n, want := sent.Sent()-n0, map[string]int64{"standalone": 1, "cluster": 5}[name]; n != want {
+				// the five reads and the record of the customer the
+				// binding named when this store last read or made it.
+				if n, want := sent.Sent()-n0, map[string]int64{"standalone": 1, "cluster": 6}[name]; n != want {
 					t.Errorf("the prefetch sent %d commands, want %d", n, want)
 				}
 				n0 = sent.Sent()
@@ -81,6 +82,10 @@ func TestPrefetchedIngestReads(t *testing.T) {
 				if _, err := s.LookupIdentity(pctx, unbound.Type, unbound.Value); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("LookupIdentity(unbound) = %v, want not found", err)
 				}
+				// The bound customer's record came with the bindings.
+				if c, err := s.GetCustomer(pctx, "cust-1"); err != nil || c.ID != "cust-1" || c.MergedInto != "" {
+					t.Errorf("GetCustomer(cust-1) = %+v, %v", c, err)
+				}
 				if n := sent.Sent() - n0; n != 0 {
 					t.Errorf("%s: the prefetched reads sent %d commands, want 0", entryID, n)
 				}
@@ -94,9 +99,26 @@ func TestPrefetchedIngestReads(t *testing.T) {
 				}
 			}
 
+			// The customer record read beside the binding is the one
+			// in force then: a merge made since the last read shows.
+			if _, err := s.UpdateCustomer(ctx, "cust-1", func(c *store.Customer) error { c.MergedInto = "cust-9"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			pctx := s.PrefetchIngest(ctx, store.IngestReads{EntryID: "m_3", Identities: []connectors.Identity{bound}})
+			if _, err := s.LookupIdentity(pctx, bound.Type, bound.Value); err != nil {
+				t.Fatal(err)
+			}
+			n0 := sent.Sent()
+			if c, err := s.GetCustomer(pctx, "cust-1"); err != nil || c.MergedInto != "cust-9" {
+				t.Errorf("GetCustomer(cust-1) after the merge = %+v, %v; want merged into cust-9", c, err)
+			}
+			if n := sent.Sent() - n0; n != 0 {
+				t.Errorf("GetCustomer after the prefetch sent %d commands, want 0", n)
+			}
+
 			// A write with the context drops what was prefetched: the
 			// binding made after the prefetch is read from the server.
-			pctx := s.PrefetchIngest(ctx, store.IngestReads{EntryID: "m_2", Identities: []connectors.Identity{unbound}})
+			pctx = s.PrefetchIngest(ctx, store.IngestReads{EntryID: "m_2", Identities: []connectors.Identity{unbound}})
 			if _, _, err := s.BindIdentity(pctx, store.Binding{Type: unbound.Type, Value: unbound.Value, CustomerID: "cust-1", CreatedAt: at.Add(time.Second)}); err != nil {
 				t.Fatal(err)
 			}

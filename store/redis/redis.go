@@ -65,6 +65,9 @@ type Store struct {
 	// holders: customer + "\x00" + thread key → the id of the conversation
 	// last seen holding it; a hint, checked against the record on use.
 	holders hints
+	// bound: binding key → the customer it named when last read, the
+	// prefetch's guess of the customer record to read beside it (prefetch.go).
+	bound hints
 
 	noSetNXGet atomic.Bool // the server refused SET NX GET (Redis < 7.0)
 	noOneStep  atomic.Bool // the server refused the one-step append (onestep.go)

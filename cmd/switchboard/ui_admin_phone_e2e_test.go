@@ -108,6 +108,15 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 	if code := call(t, "POST", h.base+"/api/v1/labels", adminToken, map[string]any{"name": "billing", "color": "#aa3355", "description": "Invoices and payments"}, nil); code/100 != 2 {
 		t.Fatalf("label: %d", code)
 	}
+	// A macro and a label on Mia's conversation: the conversation view
+	// then has label chips (with remove buttons) and the macro picker.
+	if code := call(t, "POST", h.base+"/api/v1/macros", adminToken, map[string]any{"id": "close-billing", "name": "Close as billing",
+		"actions": []map[string]string{{"type": "add_label", "value": "billing"}, {"type": "resolve"}}}, nil); code/100 != 2 {
+		t.Fatalf("macro: %d", code)
+	}
+	if code := call(t, "POST", h.base+"/api/v1/conversations/"+h.miaSMS+"/labels", adminToken, map[string]any{"add": []string{"billing"}}, nil); code/100 != 2 {
+		t.Fatalf("conversation label: %d", code)
+	}
 	br.signIn("admin", h.base, "root", uiRootPW)
 	br.do("admin", "goto", map[string]any{"url": h.base + "/admin"})
 	br.do("admin", "waitCount", map[string]any{"selector": "#admin-channels tr", "count": 4})
@@ -299,6 +308,8 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 			br.do(ctx, "waitFor", map[string]any{"selector": "#tl-entries .entry"})
 			br.do(ctx, "waitFor", map[string]any{"selector": "#cust-ids li"})
 			br.do(ctx, "waitFor", map[string]any{"selector": "#cust-consents li", "state": "attached"})
+			br.do(ctx, "waitFor", map[string]any{"selector": "#conv-label-chips .label-remove"})
+			br.do(ctx, "waitFor", map[string]any{"selector": "#macro-pick"})
 			check(ctx, lang+" conversation and customer panel")
 			br.do(ctx, "click", map[string]any{"selector": "#canned-open"})
 			br.do(ctx, "waitFor", map[string]any{"selector": "#canned-dialog[open] #canned-shortcut"})

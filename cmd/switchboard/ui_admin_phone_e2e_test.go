@@ -168,6 +168,10 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 			"#wh-name", "#wh-url", "#wh-events", "#wh-allow-http", "#wh-enabled", "#wh-save",
 			"#wh-secret-value", "#wh-secret-done", "#wh-replay-failed", "#wh-deliveries-rows .wh-replay-one",
 			"#audit-actor", "#audit-action", "#audit-customer", "#audit-from", "#audit-to", "#audit-apply", "#audit-rows tr"})
+		// The header keeps two rows with the Admin and Reports links.
+		if top := br.rects("admin", ".top")[".top"]; top.Bottom-top.Top > 100 {
+			t.Errorf("an admin's header is %v px high: more than two rows", top.Bottom-top.Top)
+		}
 		// Each table row is a card that names its fields.
 		if l := br.strings("admin", "attrs", map[string]any{"selector": "#admin-channels tr:first-child td", "attr": "data-label"}); fmt.Sprint(l) != "[Channel Type Phase Changed Actions]" {
 			t.Errorf("a channel's card: fields %q", l)
@@ -185,6 +189,12 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 		br.do("admin", "waitText", map[string]any{"selector": "#logout", "text": "Kirjaudu ulos"})
 		if l := br.strings("admin", "attrs", map[string]any{"selector": "#admin-channels tr:first-child td", "attr": "data-label"}); len(l) != 5 || l[0] != "Kanava" {
 			t.Errorf("a channel's card in Finnish: fields %q", l)
+		}
+		// The open deliveries are drawn again in Finnish too.
+		br.do("admin", "waitText", map[string]any{"selector": "#wh-deliveries-rows .wh-replay-one", "text": "Lähetä uudelleen"})
+		if top := br.rects("admin", ".top")[".top"]; top.Bottom-top.Top > 100 {
+			t.Errorf("an admin's header in Finnish is %v px high: more than two rows (%s)", top.Bottom-top.Top,
+				br.evalString("admin", `[...document.querySelector('.top').children].map((n) => (n.id || n.className || n.tagName) + ' ' + Math.round(n.getBoundingClientRect().left) + '+' + Math.round(n.getBoundingClientRect().width)).join(', ')`))
 		}
 		check("admin-fi", []string{"#nav-admin", "#lang", "#logout", "#admin-channels select", "#admin-webhooks .wh-delete", "#wh-save", "#audit-apply"})
 		br.do("admin", "select", map[string]any{"selector": "#lang", "value": "en"})

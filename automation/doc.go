@@ -44,7 +44,7 @@
 //   - send_reply: router.Outbound.SendAutomatic with an entry id derived as
 //     above (an existing entry is never queued again); the outbound queue,
 //     consent (service purpose), the channel's phase and RFC 3834 apply:
-//     the entry is flagged automatic (Auto-Submitted: auto-replied on
+//     the entry is flagged automatic (Auto-Submitted: auto-generated on
 //     mail) and nothing answers a message flagged no-reply. Text takes
 //     {{customer.name}}, {{agent.name}}, {{conversation.id}}; canned names
 //     a canned reply instead (Options.Canned; without it canned is refused
@@ -67,10 +67,15 @@
 // run (inbox's runMacro; docs/ARCHITECTURE.md).
 //
 // Conditions read the event (channel, text, sender, hours, added label),
-// the conversation (label, attribute, phase of its audience, new
-// conversation) and, only when some rule asks, the customer (labels,
+// the conversation (label, attribute, priority, phase of its audience,
+// new conversation) and, only when some rule asks, the customer (labels,
 // attributes, seen before: another conversation of theirs exists) and the
 // business_hours calendars by name.
+//
+// Actions that change the conversation (labels, team, agent, attribute,
+// priority, resolve, snooze) are applied to it in the step's own
+// compare-and-swap; set_priority takes none, low, medium, high or urgent
+// (store.Priorities), checked when the rule or macro is saved.
 //
 // Rules and macros are kept as JSON documents in the store's checkpoints
 // ("automation/rules", "automation/macros"), validated when saved against

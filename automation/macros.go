@@ -199,6 +199,9 @@ func (en *Engine) MacroChange(ctx context.Context, id string) (timeline.Change, 
 				ch.Attributes = map[string]string{}
 			}
 			ch.Attributes[a.Name] = a.Value
+		case ActSetPriority:
+			v, _ := priorityValue(a.Value)
+			ch.Priority = &v
 		case ActResolve:
 			st := store.StatusResolved
 			ch.Status, ch.SnoozedUntil = &st, nil

@@ -52,6 +52,7 @@ const (
 	CondCustomerAttr  = "customer_attribute"   // Name = Value on the customer
 	CondAddedLabel    = "added_label"          // Value: the label the change added (event label.added)
 	CondCSATScore     = "csat_score"           // Value: "N" or "N-M", the survey answer's score (event csat.received)
+	CondPriority      = "priority"             // Value: none, low, medium, high or urgent (the conversation's priority)
 )
 
 // Phases a phase condition may name.
@@ -65,7 +66,8 @@ const (
 	ActAssignAgent  = "assign_agent"
 	ActSetAttribute = "set_attribute"
 	ActResolve      = "resolve"
-	ActSnooze       = "snooze" // Value: a duration (e.g. 2h)
+	ActSnooze       = "snooze"       // Value: a duration (e.g. 2h)
+	ActSetPriority  = "set_priority" // Value: none, low, medium, high or urgent
 	// Effects beyond the conversation: made after the change that ran the
 	// rule, from its record (store.RuleRun), with ids derived from the
 	// event, rule and action (doc.go).
@@ -296,6 +298,10 @@ func (en *Engine) validateCondition(ctx context.Context, c Condition) error {
 		if !slices.Contains(SLATargets, c.Value) {
 			return fmt.Errorf("%w: condition sla_target: want one of %s, got %q", ErrInvalid, strings.Join(SLATargets, ", "), c.Value)
 		}
+	case CondPriority:
+		if _, ok := priorityValue(c.Value); !ok {
+			return fmt.Errorf("%w: condition priority: want one of none, %s, got %q", ErrInvalid, strings.Join(store.Priorities, ", "), c.Value)
+		}
 	case CondCSATScore:
 		if _, _, ok := parseRange(c.Value); !ok {
 			return fmt.Errorf("%w: condition csat_score: want N or N-M (1 to 10), got %q", ErrInvalid, c.Value)
@@ -322,6 +328,10 @@ func (en *Engine) validateActions(ctx context.Context, what string, as []Action)
 			}
 		case ActSetAttribute:
 			_, err = en.cat.CheckAttributes(ctx, labels.OnConversation, map[string]string{a.Name: a.Value})
+		case ActSetPriority:
+			if _, ok := priorityValue(a.Value); !ok {
+				err = fmt.Errorf("%w: set_priority: want one of none, %s, got %q", ErrInvalid, strings.Join(store.Priorities, ", "), a.Value)
+			}
 		case ActResolve:
 		case ActSnooze:
 			if d, perr := time.ParseDuration(a.Value); perr != nil || d <= 0 {
@@ -490,6 +500,9 @@ func holds(cond *Condition, s *Subject, c *store.Conversation) bool {
 		return slices.Contains(s.Added, cond.Value)
 	case CondSLATarget:
 		return s.SLATarget == cond.Value
+	case CondPriority:
+		p, ok := priorityValue(cond.Value)
+		return ok && c.Priority == p
 	case CondCSATScore:
 		lo, hi, ok := parseRange(cond.Value)
 		return ok && s.Score >= lo && s.Score <= hi
@@ -546,6 +559,10 @@ func Apply(rule string, as []Action, x *store.Conversation, now time.Time) ([]st
 		case ActSetAttribute:
 			x.Attributes = timeline.ApplyAttributes(x.Attributes, map[string]string{a.Name: a.Value})
 			did = append(did, "set "+a.Name)
+		case ActSetPriority:
+			p, _ := priorityValue(a.Value)
+			x.Priority = p
+			did = append(did, "set priority "+a.Value)
 		case ActResolve:
 			if x.Status != store.StatusResolved {
 				x.Status = store.StatusResolved
@@ -604,4 +621,13 @@ func runsOn(event string, s *Subject, x *store.Conversation) bool {
 		return true
 	}
 	return event == EventConversationOpened && s.Event == EventMessageReceived && s.Entry.ID != "" && x.ID == ids.Derived("v_", s.Entry.ID)
+}
+
+// priorityValue is the conversation priority a rule's value names ("none"
+// and "" are no priority).
+func priorityValue(v string) (string, bool) {
+	if v == store.PriorityFilterNone {
+		return store.PriorityNone, true
+	}
+	return v, store.ValidPriority(v)
 }

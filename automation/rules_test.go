@@ -91,6 +91,11 @@ func TestConditions(t *testing.T) {
 		{"hours outside", Condition{Type: CondHours, Value: "17:00-09:00"}, conv(), false, nil},
 		{"new conversation", Condition{Type: CondNewConv}, conv(), true, nil},
 		{"older conversation", Condition{Type: CondNewConv}, old, false, nil},
+		{"priority", Condition{Type: CondPriority, Value: "high"}, func() store.Conversation { c := conv(); c.Priority = "high"; return c }(), true, nil},
+		{"priority other", Condition{Type: CondPriority, Value: "urgent"}, func() store.Conversation { c := conv(); c.Priority = "high"; return c }(), false, nil},
+		{"priority none", Condition{Type: CondPriority, Value: "none"}, conv(), true, nil},
+		{"priority none, has one", Condition{Type: CondPriority, Value: "none"}, func() store.Conversation { c := conv(); c.Priority = "low"; return c }(), false, nil},
+		{"priority not urgent (negated)", Condition{Type: CondPriority, Value: "urgent", Not: true}, conv(), true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Rule{Conditions: []Condition{tc.c}}
@@ -122,6 +127,8 @@ func TestActions(t *testing.T) {
 		{"assign agent", Action{Type: ActAssignAgent, Value: "alice"}, func(c store.Conversation) bool { return c.Assignee == "alice" }},
 		{"set attribute", Action{Type: ActSetAttribute, Name: "plan", Value: "free"}, func(c store.Conversation) bool { return c.Attributes["plan"] == "free" }},
 		{"clear attribute", Action{Type: ActSetAttribute, Name: "plan"}, func(c store.Conversation) bool { return c.Attributes["plan"] == "" }},
+		{"set priority", Action{Type: ActSetPriority, Value: "urgent"}, func(c store.Conversation) bool { return c.Priority == store.PriorityUrgent }},
+		{"set priority none", Action{Type: ActSetPriority, Value: "none"}, func(c store.Conversation) bool { return c.Priority == store.PriorityNone }},
 		{"resolve", Action{Type: ActResolve}, func(c store.Conversation) bool { return c.Status == store.StatusResolved && c.ResolvedAt.Equal(at) }},
 		{"snooze", Action{Type: ActSnooze, Value: "2h"}, func(c store.Conversation) bool {
 			return c.Status == store.StatusSnoozed && c.SnoozedUntil.Equal(at.Add(2*time.Hour))

@@ -358,7 +358,7 @@ func (ru *Runner) effect(ctx context.Context, c store.Conversation, run store.Ru
 			event = EventMessageReceived
 		}
 		data := map[string]any{"rule": fx.Rule, "event": event, "value": fx.Value, "conversation_id": c.ID, "customer_id": c.CustomerID,
-			"labels": c.Labels, "team": c.Team, "assignee": c.Assignee, "status": c.Status}
+			"labels": c.Labels, "team": c.Team, "assignee": c.Assignee, "status": c.Status, "priority": c.Priority}
 		if run.Event == "" {
 			data["message_id"] = run.MessageID
 		}

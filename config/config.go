@@ -92,6 +92,8 @@ type Config struct {
 	Log      Log       `yaml:"log"`
 	Consent  Consent   `yaml:"consent"`
 	Webhooks []Webhook `yaml:"webhooks"`
+	// WebhookDelivery tunes the outgoing webhooks' dispatcher (webhooks.go).
+	WebhookDelivery WebhookDelivery `yaml:"webhook_delivery"`
 	// Retention configures the retention sweeper (retention.go).
 	Retention Retention `yaml:"retention"`
 	// BusinessHours and SLA are the SLA calendars and policies (sla.go).
@@ -484,6 +486,7 @@ func (c *Config) SetDefaults() {
 	c.retentionDefaults()
 	c.automationDefaults()
 	c.auditDefaults()
+	c.webhookDeliveryDefaults()
 	c.blobsDefaults()
 	if c.HTTP.Addr == "" {
 		c.HTTP.Addr = DefaultHTTPAddr

@@ -329,6 +329,7 @@ func (c *Config) Validate() error {
 	v.oneOf("log.format", c.Log.Format, logFormats)
 	c.Consent.validate(v)
 	v.webhooks(c.Webhooks)
+	c.validateWebhookDelivery(v)
 
 	if len(v.errs) == 0 {
 		return nil

@@ -121,3 +121,27 @@ func (v *validator) webhooks(ws []Webhook) {
 		}
 	}
 }
+
+// WebhookDelivery tunes the dispatcher of outgoing webhooks.
+type WebhookDelivery struct {
+	// IngestShare puts ingest first: while messages are coming in and the
+	// process is short of CPU, the dispatcher sends only during this
+	// share of every 100 ms (webhooks.Options.IngestShare). Above 0, at
+	// most 1; 1 turns the pacing off. Default DefaultIngestShare.
+	IngestShare float64 `yaml:"ingest_share"`
+}
+
+// DefaultIngestShare is webhook_delivery.ingest_share's default.
+const DefaultIngestShare = 0.1
+
+func (c *Config) webhookDeliveryDefaults() {
+	if c.WebhookDelivery.IngestShare == 0 {
+		c.WebhookDelivery.IngestShare = DefaultIngestShare
+	}
+}
+
+func (c *Config) validateWebhookDelivery(v *validator) {
+	if s := c.WebhookDelivery.IngestShare; !(s > 0 && s <= 1) {
+		v.add("webhook_delivery.ingest_share", "must be above 0 and at most 1 (1: not paced), got %v", s)
+	}
+}

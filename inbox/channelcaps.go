@@ -11,10 +11,13 @@ type channelView struct {
 	directory.Channel
 	// Attachments: replies on it may carry files (email in this build).
 	Attachments bool `json:"attachments"`
+	// Replies: agents may reply on it (false for an api channel, which
+	// only receives; a reply there is refused with channel_cannot_reply).
+	Replies bool `json:"replies"`
 }
 
 func viewChannel(c directory.Channel) channelView {
-	return channelView{Channel: c, Attachments: router.SendsAttachments(c.Type)}
+	return channelView{Channel: c, Attachments: router.SendsAttachments(c.Type), Replies: router.Replies(c.Type)}
 }
 
 func viewChannels(cs []directory.Channel) []channelView {

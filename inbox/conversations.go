@@ -61,11 +61,15 @@ func (s *Server) conversationFilter(r *http.Request, maxLimit int) store.Convers
 	if q.Get("sort") == store.SortSLADue { // earliest SLA due time first (issue 17)
 		f.Sort = store.SortSLADue
 	}
+	f.Priority = q.Get("priority")           // checked by badPriority (priority.go)
+	if q.Get("sort") == store.SortPriority { // urgent first (issue 24)
+		f.Sort = store.SortPriority
+	}
 	return f
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
-	if badSort(w, r) { // sortparam.go
+	if badSort(w, r) || badPriority(w, r) { // sortparam.go, priority.go
 		return
 	}
 	cs, next, err := s.o.Store.ListConversations(r.Context(), s.conversationFilter(r, 500))
@@ -112,6 +116,7 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 		Assignee     *string    `json:"assignee"`
 		Team         *string    `json:"team"`
 		SnoozedUntil *time.Time `json:"snoozed_until"`
+		Priority     *string    `json:"priority"` // "" or "none" clears it
 	}
 	if !s.decodeBody(w, r, &in) {
 		return
@@ -126,8 +131,17 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 422, "invalid", fmt.Sprintf("team %q is not a configured team", *in.Team))
 		return
 	}
+	if in.Priority != nil {
+		if *in.Priority == store.PriorityFilterNone {
+			*in.Priority = store.PriorityNone
+		}
+		if !store.ValidPriority(*in.Priority) {
+			writeError(w, http.StatusBadRequest, "invalid", priorityHint("priority", *in.Priority))
+			return
+		}
+	}
 	c, err := s.o.Conversations.Update(r.Context(), c.ID, timeline.Change{Status: in.Status, SnoozedUntil: in.SnoozedUntil,
-		Assignee: in.Assignee, Team: in.Team}, principalFrom(r.Context()).Name)
+		Assignee: in.Assignee, Team: in.Team, Priority: in.Priority}, principalFrom(r.Context()).Name)
 	switch {
 	case errors.Is(err, timeline.ErrInvalidChange):
 		writeError(w, 422, "invalid", err.Error())
@@ -157,6 +171,9 @@ type replyAttachment struct {
 	ContentType string `json:"content_type"`
 	Data        []byte `json:"data"` // base64 in JSON
 }
+
+// codeCannotReply answers a reply on a channel that only receives (api).
+const codeCannotReply = "channel_cannot_reply"
 
 // reply queues an agent's reply. Attachments come inline as base64; they
 // are stored as blobs before the entry is written, and the entry names
@@ -190,6 +207,12 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, "forbidden", err.Error())
 			return
 		}
+		if !router.Replies(ch.Type) {
+			// Before the audit record and the blobs: nothing is stored,
+			// queued or shown for a reply that could never go out.
+			writeError(w, http.StatusUnprocessableEntity, codeCannotReply, fmt.Sprintf("%s is an %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ch.Name, ch.Type))
+			return
+		}
 	}
 	// Every cheap check comes before a blob is stored, in the order that
 	// decides which answer a request failing several of them gets.
@@ -211,6 +234,10 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		Channel: in.Channel, Text: in.Text, Attachments: atts})
 	if errors.Is(err, router.ErrAttachmentsUnsupported) {
 		writeError(w, http.StatusUnprocessableEntity, "attachments_unsupported", err.Error())
+		return
+	}
+	if errors.Is(err, router.ErrCannotReply) {
+		writeError(w, http.StatusUnprocessableEntity, codeCannotReply, err.Error())
 		return
 	}
 	if err != nil {

@@ -36,6 +36,7 @@ var dynamicKeys = map[string][]string{
 	"ident.":   {"email", "phone"},
 	"snooze.":  {"hour", "tomorrow", "monday"},
 	"conn.":    {"live", "reconnecting"},
+	"prio.":    {"low", "medium", "high", "urgent"}, // issue 24: store.Priorities
 }
 
 type catalogue struct {

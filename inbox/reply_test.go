@@ -3,8 +3,11 @@ package inbox_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +31,7 @@ type replyHub struct {
 	blobs *blobs.Dir
 	mail  string // a conversation on the email channel
 	sms   string // a conversation on the sms channel
+	crm   string // a conversation on the api channel (receives only)
 }
 
 // newReplyHub is a hub below HTTP with one email and one SMS conversation.
@@ -45,7 +49,8 @@ func newReplyHub(t *testing.T) *replyHub {
 	dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
 		{Name: "text", Type: "sms", Phase: store.PhaseLive},
 		{Name: "pilotmail", Type: "email", Phase: store.PhasePilot, PilotTeam: "pilots"},
-		{Name: "shadowmail", Type: "email", Phase: store.PhaseShadow, PilotTeam: "pilots"}}, store.SystemClock, nil)
+		{Name: "shadowmail", Type: "email", Phase: store.PhaseShadow, PilotTeam: "pilots"},
+		{Name: "crm", Type: "api", Phase: store.PhaseLive, Trusted: true}, {Name: "chat", Type: "slack", Phase: store.PhaseLive}}, store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
 	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil, rt.Conversations())
@@ -70,6 +75,7 @@ func newReplyHub(t *testing.T) *replyHub {
 	}
 	h.mail = conv("mail", connectors.Identity{Type: connectors.Email, Value: "ann@customer.example", Verified: true})
 	h.sms = conv("text", connectors.Identity{Type: connectors.Phone, Value: "+358401234567", Verified: true})
+	h.crm = conv("crm", connectors.Identity{Type: connectors.Email, Value: "ben@customer.example", Verified: true})
 	return h
 }
 
@@ -223,6 +229,77 @@ func TestReplyChannelPhaseIsLaw(t *testing.T) {
 		}
 		if grew != 1 || body["channel"] != c.channel {
 			t.Errorf("%s: accepted entry %v, %d queued; want one on %s", c.name, body, grew, c.channel)
+		}
+	}
+}
+
+// TestReplyOnAPIChannelRefused: an api channel only receives, so a reply
+// on it through the API is refused up front with 422 channel_cannot_reply
+// naming the channel: the conversation keeps its status, nothing is on
+// the timeline or in the outbound queue, no attachment is stored. GET
+// /api/v1/channels says which channels take replies and files (Slack's
+// included).
+func TestReplyOnAPIChannelRefused(t *testing.T) {
+	h := newReplyHub(t)
+	ctx := context.Background()
+	before, err := h.st.GetConversation(ctx, h.crm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := []byte("quote for order 4711")
+	for _, body := range []map[string]any{{"text": "on it"}, {"text": "see file", "attachments": []any{att("quote.txt", "text/plain", file)}}} {
+		code, out := h.post(t, h.crm, body)
+		if code != http.StatusUnprocessableEntity || out["error"] != "channel_cannot_reply" || !strings.Contains(fmt.Sprint(out["message"]), "crm is an api channel") {
+			t.Fatalf("reply on the api channel: %d %v", code, out)
+		}
+	}
+	after, err := h.st.GetConversation(ctx, h.crm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := h.st.PageEntries(ctx, after.CustomerID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := h.st.QueueStats(ctx, store.QueueOutbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != before.Status || after.Status != store.StatusOpen || len(es) != 1 || q.Length != 0 {
+		t.Fatalf("after a refused reply: status %s (was %s), %d entries, %d queued", after.Status, before.Status, len(es), q.Length)
+	}
+	sum := sha256.Sum256(file)
+	if _, err := h.blobs.Get(ctx, hex.EncodeToString(sum[:])); !errors.Is(err, connectors.ErrBlobNotFound) {
+		t.Fatalf("the refused reply's file was stored: %v", err)
+	}
+	// The same conversation is answered on a channel that can reply.
+	if code, out := h.post(t, h.crm, map[string]any{"text": "on it", "channel": "mail"}); code != http.StatusAccepted {
+		t.Fatalf("reply by email: %d %v", code, out)
+	}
+
+	req := httptest.NewRequest("GET", "/api/v1/channels", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	rec := httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+	var list struct {
+		Channels []struct {
+			Name        string `json:"name"`
+			Attachments bool   `json:"attachments"`
+			Replies     bool   `json:"replies"`
+		} `json:"channels"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || rec.Code != 200 {
+		t.Fatalf("channels: %d %s", rec.Code, rec.Body)
+	}
+	got := map[string]string{}
+	for _, c := range list.Channels {
+		got[c.Name] = fmt.Sprintf("replies=%v attachments=%v", c.Replies, c.Attachments)
+	}
+	want := map[string]string{"crm": "replies=false attachments=false", "chat": "replies=true attachments=true",
+		"mail": "replies=true attachments=true", "text": "replies=true attachments=false"}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %s, want %s", name, got[name], w)
 		}
 	}
 }

@@ -319,6 +319,8 @@ func storeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, store.ErrNotReplicated): // store.redis.min_replicas_ack
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "not_replicated", "not acknowledged: too few Redis replicas confirmed the write in time; try again")
+	case errors.Is(err, router.ErrCannotReply):
+		writeError(w, http.StatusUnprocessableEntity, codeCannotReply, err.Error())
 	case errors.Is(err, router.ErrNoConsent):
 		// A reply refused for consent (the customer sent STOP): 409
 		// cannot_send, as before consent purposes; starting a conversation

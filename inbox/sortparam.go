@@ -9,7 +9,7 @@ import (
 
 // listSorts are the sort= values of /api/v1/conversations and
 // /api/v1/inbox (absent: latest activity first).
-var listSorts = []string{store.SortSLADue}
+var listSorts = []string{store.SortSLADue, store.SortPriority}
 
 // badSort answers 400 naming the allowed values when r's sort= is unknown,
 // and reports whether it did.

@@ -181,7 +181,7 @@ type InboxItem struct {
 // inboxList answers GET /api/v1/inbox: the conversations list of
 // /api/v1/conversations with what the UI shows beside each one, in one call.
 func (s *Server) inboxList(w http.ResponseWriter, r *http.Request) {
-	if badSort(w, r) { // sortparam.go
+	if badSort(w, r) || badPriority(w, r) { // sortparam.go, priority.go
 		return
 	}
 	cs, next, err := s.o.Store.ListConversations(r.Context(), s.conversationFilter(r, 200))

@@ -27,9 +27,20 @@ var (
 	// ErrNoConsent: the customer opted out of messages on this channel.
 	ErrNoConsent = errors.New("customer opted out of messages on this channel")
 	// ErrAttachmentsUnsupported: the reply carries attachments and the
-	// channel cannot send them (SMS, Slack in this build).
+	// channel cannot send them (SMS in this build).
 	ErrAttachmentsUnsupported = errors.New("attachments are not supported by this channel")
+	// ErrCannotReply: the channel only receives (an api channel: another
+	// system pushes its messages and nothing goes back through it), so a
+	// reply there is refused before anything is stored or queued.
+	ErrCannotReply = errors.New("channel cannot send replies")
 )
+
+// receiveOnly are the channel types with no way back to the customer.
+var receiveOnly = map[string]bool{"api": true}
+
+// Replies reports whether replies may be sent on channels of type
+// channelType (false for an api channel).
+func Replies(channelType string) bool { return !receiveOnly[channelType] }
 
 // identityTypeFor is the identity a channel type delivers to.
 var identityTypeFor = map[string]string{"email": connectors.Email, "sms": connectors.Phone, "slack": connectors.Slack}
@@ -37,8 +48,9 @@ var identityTypeFor = map[string]string{"email": connectors.Email, "sms": connec
 // attachmentTypes are the channel types whose Sender sends attachments.
 // Others refuse a reply with attachments up front (ErrAttachmentsUnsupported)
 // instead of queueing a message that could only fail: Twilio MMS needs a
-// public media URL the hub does not serve, and the Slack sender posts text.
-var attachmentTypes = map[string]bool{"email": true}
+// public media URL the hub does not serve. Slack uploads the files into the
+// conversation's thread (connectors/chat/upload.go).
+var attachmentTypes = map[string]bool{"email": true, "slack": true}
 
 // SendsAttachments reports whether replies on channels of type
 // channelType may carry attachments (the inbox offers files only there).
@@ -207,6 +219,11 @@ func (o *Outbound) replyChecks(ctx context.Context, r ReplyRequest) (store.Conve
 	}
 	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
 		return conv, "", none, fmt.Errorf("%w: %s is %s", ErrNotSending, channel, ch.Phase)
+	}
+	if receiveOnly[ch.Type] {
+		// Refused before anything is stored: queued, it could only fail,
+		// and an accepted reply moves its conversation to pending.
+		return conv, "", none, fmt.Errorf("%w: %s is an %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ErrCannotReply, channel, ch.Type)
 	}
 	if len(r.Attachments) > 0 && !attachmentTypes[ch.Type] {
 		return conv, "", none, fmt.Errorf("%w: %s is a %s channel; send the text alone, or reply on an email channel", ErrAttachmentsUnsupported, channel, ch.Type)

@@ -173,7 +173,7 @@ func TestReplyAndNoteGoThroughTheConversationService(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		h := newHub(t, st)
-		m := h.process(t, h.msg("trusted-api", "t1", "hello", "email:rita@example.com"))
+		m := h.process(t, h.msg("mail", "t1", "hello", "email:rita@example.com"))
 		first, err := st.GetEntry(ctx, m.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -227,9 +227,9 @@ func TestReplyAndNoteGoThroughTheConversationService(t *testing.T) {
 		}
 
 		want := []timeline.Event{
-			{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID, EntryID: reply.ID, Channel: "trusted-api",
+			{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID, EntryID: reply.ID, Channel: "mail",
 				Status: connectors.StatusQueued, Audience: c.Audience, Assignee: agent},
-			{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID, EntryID: note.ID, Channel: "trusted-api",
+			{Type: timeline.EventEntryCreated, CustomerID: c.CustomerID, ConversationID: c.ID, EntryID: note.ID, Channel: "mail",
 				Audience: c.Audience, Assignee: agent},
 		}
 		var got []timeline.Event

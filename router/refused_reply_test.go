@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,68 @@ func TestRefusedReplyLeavesTheConversationOpen(t *testing.T) {
 		}
 		if s := status(); s != store.StatusPending {
 			t.Fatalf("an accepted reply left the conversation %s", s)
+		}
+	})
+}
+
+// TestReplyOnAPIChannelRefusedUpFront: an api channel only receives
+// (another system pushes its messages; nothing goes back through it). A
+// reply there, or a conversation started there, is refused with
+// ErrCannotReply before anything is stored: no entry on the timeline,
+// nothing queued, the conversation still open. The same conversation is
+// answered on a channel that reaches the customer.
+func TestReplyOnAPIChannelRefusedUpFront(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		dir := directory.New(st, []directory.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive, Trusted: true},
+			{Name: "mail", Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		rt := router.New(st, dir, router.Options{})
+		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+		m, err := in.Prepare(connectors.Message{Channel: "crm", ProviderID: "crm-1", Text: "order 4711 is late", OccurredAt: time.Now().UTC(),
+			Identities: []connectors.Identity{{Type: connectors.Email, Value: "ann@example.com", Verified: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Process(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		e, err := st.GetEntry(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, rt.Conversations())
+		check := func(what string, wantEntries int) {
+			t.Helper()
+			c, err := st.GetConversation(ctx, e.ConversationID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			es, err := st.PageEntries(ctx, e.CustomerID, "", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := st.QueueStats(ctx, store.QueueOutbound)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Status != store.StatusOpen || len(es) != wantEntries || q.Length != 0 {
+				t.Fatalf("%s: conversation %s, %d entries (want %d), %d queued", what, c.Status, len(es), wantEntries, q.Length)
+			}
+		}
+		_, err = out.Reply(ctx, e.ConversationID, "alice", "", "on it")
+		if !errors.Is(err, router.ErrCannotReply) || !strings.Contains(err.Error(), "crm is an api channel") {
+			t.Fatalf("reply on the api channel: %v, want ErrCannotReply naming the channel", err)
+		}
+		check("reply", 1)
+		if err := out.CheckReply(ctx, router.ReplyRequest{ConversationID: e.ConversationID, Agent: "alice", Text: "x"}); !errors.Is(err, router.ErrCannotReply) {
+			t.Fatalf("CheckReply: %v", err)
+		}
+		if _, _, err := out.Start(ctx, router.StartRequest{CustomerID: e.CustomerID, Channel: "crm", Agent: "alice", Text: "news", Purpose: "service"}); !errors.Is(err, router.ErrCannotReply) {
+			t.Fatalf("start on the api channel: %v", err)
+		}
+		check("start", 1)
+		if _, err := out.Reply(ctx, e.ConversationID, "alice", "mail", "on it"); err != nil {
+			t.Fatalf("reply by email: %v", err)
 		}
 	})
 }

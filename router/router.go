@@ -289,6 +289,9 @@ func (r *Router) dead(ctx context.Context, d store.Delivery, reason string) {
 // idempotent, so processing the same message again (a redelivery after a
 // crash at any point) converges on the same single entry.
 func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
+	// The dedupe, tombstone and binding reads below, in one round trip
+	// where the store can (Redis: one pipeline instead of a wait each).
+	ctx = r.prefetch(ctx, msg)
 	// Dedupe: the entry id is the deterministic message id.
 	if e, err := r.st.GetEntry(ctx, msg.ID); err == nil {
 		r.automationRedelivered(ctx, e) // automation.go: records a crash left behind
@@ -506,4 +509,26 @@ func (r *Router) regarding(ctx context.Context, msg connectors.Message) (done bo
 	}
 	r.counted(msg, created)
 	return true, nil
+}
+
+// prefetch asks a store that can (store.IngestPrefetcher) for Process's
+// first reads at once: the dedupe record, the tombstones of the message
+// (and of its mail's Message-ID), and its identities' bindings. They are
+// reads Process makes before writing anything, so the answers are the ones
+// it would have read one by one.
+func (r *Router) prefetch(ctx context.Context, msg connectors.Message) context.Context {
+	p, ok := r.st.(store.IngestPrefetcher)
+	if !ok {
+		return ctx
+	}
+	reads := store.IngestReads{EntryID: msg.ID, Identities: msg.Identities}
+	if h, err := r.tombs.Hash(ctx, msg.ID); err == nil {
+		reads.Tombstones = append(reads.Tombstones, h)
+	}
+	if t := msg.Thread; t != nil && t.MessageID != "" {
+		if h, err := r.tombs.Hash(ctx, store.MessageIDTombstone("<"+t.MessageID+">")); err == nil {
+			reads.Tombstones = append(reads.Tombstones, h)
+		}
+	}
+	return p.PrefetchIngest(ctx, reads)
 }

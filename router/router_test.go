@@ -34,6 +34,8 @@ var testChannels = []directory.Channel{
 	{Name: "trusted-api", Type: "api", Phase: store.PhaseLive, Trusted: true},
 	{Name: "form", Type: "api", Phase: store.PhaseLive},
 	{Name: "beta", Type: "api", Phase: store.PhaseShadow, PilotTeam: "pilots"},
+	// An api channel only receives: replies are tested on this one.
+	{Name: "mail", Type: "email", Phase: store.PhaseLive},
 }
 
 func newHub(t *testing.T, st store.Store) *hub {

@@ -57,6 +57,9 @@ func (o *Outbound) Start(ctx context.Context, r StartRequest) (store.Entry, stor
 	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
 		return store.Entry{}, store.Conversation{}, fmt.Errorf("%w: %s is %s", ErrNotSending, r.Channel, ch.Phase)
 	}
+	if receiveOnly[ch.Type] {
+		return store.Entry{}, store.Conversation{}, fmt.Errorf("%w: %s is an %s channel, which only receives messages; start the conversation on a channel that reaches the customer", ErrCannotReply, r.Channel, ch.Type)
+	}
 	if err := o.consented(ctx, v.Root.ID, r.Channel, r.Purpose); err != nil {
 		return store.Entry{}, store.Conversation{}, err
 	}

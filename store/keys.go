@@ -127,6 +127,9 @@ func MatchConversation(c Conversation, f ConversationFilter) bool {
 	if f.Label != "" && !contains(c.Labels, f.Label) && (f.LabelOnCustomer == nil || !f.LabelOnCustomer(c.CustomerID)) {
 		return false
 	}
+	if f.Priority != "" && c.Priority != f.Priority && (f.Priority != PriorityFilterNone || c.Priority != PriorityNone) {
+		return false
+	}
 	if f.Before != "" && strings.Compare(ConversationCursor(c), f.Before) >= 0 {
 		return false
 	}

@@ -233,6 +233,8 @@ type Conversation struct {
 	// attributes (issue 24, store/labels.go).
 	Labels     []string          `json:"labels,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Priority is none (""), low, medium, high or urgent (priority.go).
+	Priority string `json:"priority,omitempty"`
 	// RuleRuns are the latest automation runs on the conversation's
 	// messages, written in the message's own compare-and-swap, so their
 	// records can be written again after a crash (package automation).
@@ -285,6 +287,9 @@ type ConversationFilter struct {
 	// (LabelOnCustomer reports that for a customer id).
 	Label           string
 	LabelOnCustomer func(customerID string) bool `json:"-"`
+	// Priority, when set, selects conversations of that priority
+	// (PriorityFilterNone: without one).
+	Priority string
 }
 
 type Conversations interface {

@@ -36,6 +36,14 @@ type Event struct {
 	Assignee       string `json:"assignee,omitempty"`
 	Agent          string `json:"agent,omitempty"`
 	Detail         string `json:"detail,omitempty"`
+	// Priority is a conversation's priority (conversation.* events).
+	Priority string `json:"priority,omitempty"`
+}
+
+// eventPayload is e as Publish sends it.
+func eventPayload(e Event) []byte {
+	b, _ := json.Marshal(e) // an Event always encodes
+	return b
 }
 
 // Publish sends ev to every replica's subscribers.

@@ -128,15 +128,28 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 	}
 	var stored store.Entry
 	var after store.Conversation
+	// The events below, for a store that can publish them in the append's
+	// own step (Redis without slots): conversation.opened for the first
+	// message to join, then entry.created.
+	ann := &store.Announcement{Topic: EventsTopic, Events: func(before, after store.Conversation) [][]byte {
+		var out [][]byte
+		if before.LastMessageID == "" {
+			out = append(out, eventPayload(Event{Type: EventConversationOpened, CustomerID: after.CustomerID, ConversationID: after.ID,
+				Channel: after.Channel, Audience: after.Audience, Assignee: after.Assignee}))
+		}
+		return append(out, eventPayload(Event{Type: EventEntryCreated, CustomerID: in.Entry.CustomerID, ConversationID: after.ID, EntryID: e.ID,
+			Channel: in.Entry.Channel, Audience: after.Audience, Assignee: after.Assignee}))
+	}}
 	ra, inStep := s.st.(store.RecordsAppender)
 	switch {
 	case in.Records != nil && inStep:
 		stored, after, created, err = ra.AppendWithRecords(ctx, e, c, update, evs, in.Records)
 	case len(evs) > 0:
-		stored, after, created, err = s.st.AppendWithWebhookEvents(ctx, e, c, update, evs)
+		stored, after, created, err = s.st.AppendWithWebhookEvents(store.WithAnnouncement(ctx, ann), e, c, update, evs)
 	default:
-		stored, after, created, err = s.st.AppendToConversation(ctx, e, c, update)
+		stored, after, created, err = s.st.AppendToConversation(store.WithAnnouncement(ctx, ann), e, c, update)
 	}
+	announced := created && err == nil && ann.Published()
 	conv = c
 	switch {
 	case created && err != nil:
@@ -160,7 +173,7 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		// Opened means "first message to join", decided when the message
 		// is stored: an attempt that opened the conversation and failed
 		// later leaves the announcement to the next one.
-		if before.LastMessageID == "" {
+		if before.LastMessageID == "" && !announced {
 			s.publish(ctx, Event{Type: EventConversationOpened, CustomerID: conv.CustomerID, ConversationID: conv.ID,
 				Channel: conv.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
 		}
@@ -174,8 +187,10 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		return stored, conv, false, nil
 	}
 	s.index(ctx, stored)
-	s.publish(ctx, Event{Type: EventEntryCreated, CustomerID: in.Entry.CustomerID, ConversationID: conv.ID, EntryID: stored.ID,
-		Channel: in.Entry.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+	if !announced {
+		s.publish(ctx, Event{Type: EventEntryCreated, CustomerID: in.Entry.CustomerID, ConversationID: conv.ID, EntryID: stored.ID,
+			Channel: in.Entry.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+	}
 	return stored, conv, true, nil
 }
 

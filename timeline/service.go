@@ -89,6 +89,8 @@ type Change struct {
 	AddLabels    []string
 	RemoveLabels []string
 	Attributes   map[string]string
+	// Priority is none (""), low, medium, high or urgent (store.Priorities).
+	Priority *string
 }
 
 // ErrAudit: the change's audit record could not be written, so the change
@@ -112,6 +114,9 @@ func (ch Change) detail(cur store.Conversation) string {
 	if ch.Team != nil {
 		parts = append(parts, "team="+*ch.Team)
 	}
+	if ch.Priority != nil {
+		parts = append(parts, "priority="+priorityName(*ch.Priority))
+	}
 	parts = append(parts, ch.labelDetail()...) // labels.go
 	return strings.Join(parts, " ")
 }
@@ -119,6 +124,9 @@ func (ch Change) detail(cur store.Conversation) string {
 func (ch Change) check(now time.Time) error {
 	if ch.SnoozedUntil != nil && (ch.Status == nil || *ch.Status != store.StatusSnoozed) {
 		return fmt.Errorf("%w: a snooze time needs the status snoozed", ErrInvalidChange)
+	}
+	if ch.Priority != nil && !store.ValidPriority(*ch.Priority) {
+		return fmt.Errorf("%w: priority must be one of none, %s", ErrInvalidChange, strings.Join(store.Priorities, ", "))
 	}
 	if ch.Status == nil {
 		return nil
@@ -194,6 +202,9 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 		if ch.Team != nil {
 			x.Team = *ch.Team
 		}
+		if ch.Priority != nil {
+			x.Priority = *ch.Priority
+		}
 		ch.applyLabels(x) // labels.go
 		switch {
 		case before.Status != store.StatusResolved && x.Status == store.StatusResolved:
@@ -233,7 +244,8 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 		s.log.Error("conversation changed, its webhook events not recorded yet (the sweeper will)", "conversation", c.ID, "by", by, "err", err)
 	}
 	s.publish(ctx, Event{Type: EventConversationUpdated, CustomerID: c.CustomerID, ConversationID: c.ID,
-		Channel: c.Channel, Status: c.Status, Audience: c.Audience, Assignee: c.Assignee, Agent: by})
+		Channel: c.Channel, Status: c.Status, Audience: c.Audience, Assignee: c.Assignee, Agent: by,
+		Priority: c.Priority, Detail: priorityDetail(before, c)})
 	return c, nil
 }
 

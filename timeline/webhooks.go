@@ -70,12 +70,13 @@ type ConversationData struct {
 	Status         string `json:"status"`
 	Assignee       string `json:"assignee,omitempty"`
 	Team           string `json:"team,omitempty"`
-	By             string `json:"by,omitempty"` // the agent who changed it ("" for routing)
+	Priority       string `json:"priority,omitempty"` // none when absent
+	By             string `json:"by,omitempty"`       // the agent who changed it ("" for routing)
 }
 
 func conversationData(c store.Conversation, by string) ConversationData {
 	return ConversationData{ConversationID: c.ID, CustomerID: c.CustomerID, Channel: c.Channel, Status: c.Status,
-		Assignee: c.Assignee, Team: c.Team, By: by}
+		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, By: by}
 }
 
 func (s *Service) record(ctx context.Context, typ, key, customerID string, data any) error {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,12 +201,48 @@ func TestPacerGate(t *testing.T) {
 	if newPacer(0) != nil || newPacer(1) != nil || unpaced.wait(ctx) != nil {
 		t.Fatal("a share of 0 or 1 must not pace")
 	}
-	p := &pacer{on: 0} // no sending window at all while ingest is busy
+	short := true
+	p := &pacer{on: 0, short: func() bool { return short }} // no sending window at all while ingest is busy
 	if err := p.wait(ctx); err != nil {
 		t.Fatalf("ingest idle: wait = %v, want at once", err)
 	}
 	p.recorded()
 	if err := p.wait(ctx); err == nil {
-		t.Fatal("ingest busy, outside the share: wait let a delivery through")
+		t.Fatal("ingest busy, CPU short, outside the share: wait let a delivery through")
+	}
+	short = false
+	if err := p.wait(ctx); err != nil {
+		t.Fatalf("ingest busy but CPU to spare: wait = %v, want at once", err)
+	}
+}
+
+// The gauge says "short" while more goroutines want to run than there are
+// processors (each then waits whole scheduling slices for its turn).
+func TestCPUGaugeSeesContention(t *testing.T) {
+	g := newCPUGauge()
+	g.sample() // primes: the first read is the process's whole life
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 * runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for x := 0; ; x++ {
+				if x%1_000_000 == 0 {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // the contention to be measured, not an assertion's wait
+	g.sample()
+	close(stop)
+	wg.Wait()
+	if !g.short.Load() {
+		t.Fatal("4 spinning goroutines per processor: the gauge did not report the CPU short")
 	}
 }

@@ -126,9 +126,11 @@ type Options struct {
 	// one customer's deliveries are never in flight together).
 	Concurrency int
 	// IngestShare, between 0 and 1 exclusive, puts ingest first: while
-	// the Outbox records events, the dispatcher sends only during that
-	// share of every 100 ms, at full speed again 250 ms after ingest
-	// pauses (yield.go). 0 (the default): never paced.
+	// the Outbox records events and the process is short of CPU, the
+	// dispatcher sends only during that share of every 100 ms; with CPU
+	// to spare, or 250 ms after ingest pauses, at full speed (yield.go).
+	// 0 (the default here; the hub's config default is 0.1,
+	// webhook_delivery.ingest_share) or 1: never paced.
 	IngestShare float64
 }
 

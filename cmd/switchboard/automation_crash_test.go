@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// TestRulesUnderSIGKILL (issue 24): while messages matching a rule pour
+// TestRulesUnderSIGKILL (issue 24), on both stores: while messages matching a rule pour
 // into the real binary, it is killed with SIGKILL and restarted, twice.
 // Every accepted message ends with the rule's effect and exactly one
 // record of it: one rule event on the timeline per message, one rule.run
@@ -21,84 +21,86 @@ func TestRulesUnderSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test; not in -short")
 	}
-	cfg := writeConfig(t, embeddedStore(t), "")
-	addr := freeAddr(t)
-	p := start(t, cfg, addr)
-	base := "http://" + addr
-	if code := call(t, "POST", base+"/api/v1/labels", adminToken, map[string]any{"name": "billing"}, nil); code != 200 {
-		t.Fatalf("label: %d", code)
-	}
-	if code := call(t, "POST", base+"/api/v1/rules", adminToken, map[string]any{"id": "lasku", "name": "Invoices", "event": "message.received", "enabled": true,
-		"conditions": []map[string]any{{"type": "text_contains", "value": "lasku"}},
-		"actions":    []map[string]any{{"type": "add_label", "value": "billing"}}}, nil); code != 200 {
-		t.Fatalf("rule: %d", code)
-	}
-	const customers = 10
-	p, accepted := postThroughKills(t, p, cfg, addr, "lasku-", "kill", customers)
-	t.Logf("%d messages accepted, 2 kills", len(accepted))
-	if len(accepted) < 50 {
-		t.Fatalf("only %d messages accepted", len(accepted))
-	}
-	var last string
-	waitFor(t, "every accepted message with its rule run once", 120*time.Second, func() bool {
-		msgs, events := map[string]int{}, 0
-		for i := 0; i < customers; i++ {
-			c, code := p.find(t, fmt.Sprintf("email:kill%d@example.com", i))
-			if code != 200 {
-				continue
-			}
-			for _, e := range p.timeline(t, c.ID) {
-				switch {
-				case strings.HasPrefix(e.Text, "lasku-"):
-					msgs[e.Text]++
-				case strings.HasPrefix(e.Text, `Rule "Invoices"`):
-					events++
+	eachStore(t, func(t *testing.T, sc string) {
+		cfg := writeConfig(t, sc, "")
+		addr := freeAddr(t)
+		p := start(t, cfg, addr)
+		base := "http://" + addr
+		if code := call(t, "POST", base+"/api/v1/labels", adminToken, map[string]any{"name": "billing"}, nil); code != 200 {
+			t.Fatalf("label: %d", code)
+		}
+		if code := call(t, "POST", base+"/api/v1/rules", adminToken, map[string]any{"id": "lasku", "name": "Invoices", "event": "message.received", "enabled": true,
+			"conditions": []map[string]any{{"type": "text_contains", "value": "lasku"}},
+			"actions":    []map[string]any{{"type": "add_label", "value": "billing"}}}, nil); code != 200 {
+			t.Fatalf("rule: %d", code)
+		}
+		const customers = 10
+		p, accepted := postThroughKills(t, p, cfg, addr, "lasku-", "kill", customers)
+		t.Logf("%d messages accepted, 2 kills", len(accepted))
+		if len(accepted) < 50 {
+			t.Fatalf("only %d messages accepted", len(accepted))
+		}
+		var last string
+		waitFor(t, "every accepted message with its rule run once", 120*time.Second, func() bool {
+			msgs, events := map[string]int{}, 0
+			for i := 0; i < customers; i++ {
+				c, code := p.find(t, fmt.Sprintf("email:kill%d@example.com", i))
+				if code != 200 {
+					continue
+				}
+				for _, e := range p.timeline(t, c.ID) {
+					switch {
+					case strings.HasPrefix(e.Text, "lasku-"):
+						msgs[e.Text]++
+					case strings.HasPrefix(e.Text, `Rule "Invoices"`):
+						events++
+					}
 				}
 			}
-		}
-		missing := 0
-		for ext := range accepted {
-			if msgs[ext] == 0 {
-				missing++
+			missing := 0
+			for ext := range accepted {
+				if msgs[ext] == 0 {
+					missing++
+				}
+			}
+			runs := 0
+			cursor := ""
+			for {
+				var page struct {
+					Audit []struct{ Action string } `json:"audit"`
+					Next  string                    `json:"next"`
+				}
+				call(t, "GET", base+"/api/v1/audit?action=rule.run&limit=500&cursor="+url.QueryEscape(cursor), adminToken, nil, &page)
+				runs += len(page.Audit)
+				if page.Next == "" {
+					break
+				}
+				cursor = page.Next
+			}
+			last = fmt.Sprintf("%d accepted, %d missing, %d messages stored, %d rule events, %d rule.run records", len(accepted), missing, len(msgs), events, runs)
+			return missing == 0 && events == len(msgs) && runs == len(msgs)
+		})
+		t.Log(last)
+		countConvs := func(q string) int {
+			total, before := 0, ""
+			for {
+				var page struct {
+					Conversations []struct{ ID string } `json:"conversations"`
+					Next          string                `json:"next"`
+				}
+				call(t, "GET", base+"/api/v1/conversations?limit=500"+q+"&before="+url.QueryEscape(before), adminToken, nil, &page)
+				total += len(page.Conversations)
+				if page.Next == "" {
+					return total
+				}
+				before = page.Next
 			}
 		}
-		runs := 0
-		cursor := ""
-		for {
-			var page struct {
-				Audit []struct{ Action string } `json:"audit"`
-				Next  string                    `json:"next"`
-			}
-			call(t, "GET", base+"/api/v1/audit?action=rule.run&limit=500&cursor="+url.QueryEscape(cursor), adminToken, nil, &page)
-			runs += len(page.Audit)
-			if page.Next == "" {
-				break
-			}
-			cursor = page.Next
+		all, labelled := countConvs(""), countConvs("&label=billing")
+		if all < len(accepted) || labelled != all {
+			t.Fatalf("%d conversations (one per accepted message's thread: %d), %d labelled billing: want all", all, len(accepted), labelled)
 		}
-		last = fmt.Sprintf("%d accepted, %d missing, %d messages stored, %d rule events, %d rule.run records", len(accepted), missing, len(msgs), events, runs)
-		return missing == 0 && events == len(msgs) && runs == len(msgs)
 	})
-	t.Log(last)
-	countConvs := func(q string) int {
-		total, before := 0, ""
-		for {
-			var page struct {
-				Conversations []struct{ ID string } `json:"conversations"`
-				Next          string                `json:"next"`
-			}
-			call(t, "GET", base+"/api/v1/conversations?limit=500"+q+"&before="+url.QueryEscape(before), adminToken, nil, &page)
-			total += len(page.Conversations)
-			if page.Next == "" {
-				return total
-			}
-			before = page.Next
-		}
-	}
-	all, labelled := countConvs(""), countConvs("&label=billing")
-	if all < len(accepted) || labelled != all {
-		t.Fatalf("%d conversations (one per accepted message's thread: %d), %d labelled billing: want all", all, len(accepted), labelled)
-	}
 }
 
 // postThroughKills posts to the crm api channel from 4 senders for three

@@ -14,8 +14,9 @@ import (
 // binary, an admin defines labels, a rule and a macro over the API; a
 // message posted to the api channel is labelled by the rule in the
 // router's processing; in Chromium the agent sees the label on the
-// conversation, adds another from the label menu and runs the macro, which
-// resolves the conversation and labels it.
+// conversation and the priority the rule set in the list, makes it urgent,
+// adds another label from the label menu and runs the macro, which resolves
+// the conversation and labels it.
 func TestLabelsRulesAndMacrosInARealBrowser(t *testing.T) {
 	br := startBrowser(t)
 	art := artifactsDir(t, "labels")
@@ -43,7 +44,7 @@ func TestLabelsRulesAndMacrosInARealBrowser(t *testing.T) {
 	must(call(t, "POST", base+"/api/v1/attributes", adminToken, map[string]any{"name": "customer_no", "type": "number", "on": "customer"}, nil), "attribute customer_no")
 	must(call(t, "POST", base+"/api/v1/rules", adminToken, map[string]any{"id": "lasku", "name": "Invoices", "event": "message.received", "enabled": true,
 		"conditions": []map[string]any{{"type": "text_contains", "value": "lasku"}},
-		"actions":    []map[string]any{{"type": "add_label", "value": "billing"}}}, nil), "rule")
+		"actions":    []map[string]any{{"type": "add_label", "value": "billing"}, {"type": "set_priority", "value": "high"}}}, nil), "rule")
 	if code := call(t, "POST", base+"/api/v1/macros", adminToken, map[string]any{"id": "wrap", "name": "Wrap up", "actions": []map[string]any{{"type": "add_label", "value": "nope"}}}, nil); code != 400 {
 		t.Fatalf("macro with an unknown label: %d, want 400", code)
 	}
@@ -73,6 +74,19 @@ func TestLabelsRulesAndMacrosInARealBrowser(t *testing.T) {
 	br.do("alice", "click", map[string]any{"selector": `#f-view [data-view="all"]`})
 	br.do("alice", "click", map[string]any{"selector": `#conv-list .item[data-id="` + convID + `"]`})
 	br.do("alice", "waitText", map[string]any{"selector": "#conv-label-chips .label-chip", "text": "billing"})
+	// Priority (issue 24): the rule raised it to high, shown as a word in
+	// the list row; the agent makes it urgent from the conversation view.
+	item := `#conv-list .item[data-id="` + convID + `"]`
+	br.do("alice", "waitText", map[string]any{"selector": item + " .prio", "text": "High"})
+	br.do("alice", "select", map[string]any{"selector": "#priority-set", "value": "urgent"})
+	br.do("alice", "waitText", map[string]any{"selector": item + " .prio", "text": "Urgent"})
+	var prio struct {
+		Priority string `json:"priority"`
+	}
+	call(t, "GET", base+"/api/v1/conversations/"+convID, adminToken, nil, &prio)
+	if prio.Priority != "urgent" {
+		t.Fatalf("priority after the agent's choice in the browser = %q, want urgent", prio.Priority)
+	}
 	br.do("alice", "select", map[string]any{"selector": "#label-add", "value": "vip"})
 	br.do("alice", "waitText", map[string]any{"selector": "#conv-label-chips .label-chip", "text": "vip"})
 	// The label added in the conversation marks the customer too; the
@@ -121,7 +135,7 @@ func TestLabelsRulesAndMacrosInARealBrowser(t *testing.T) {
 		seen = append(seen, r.Actor+" "+r.Action+" "+r.Detail)
 	}
 	all := strings.Join(seen, "\n")
-	for _, want := range []string{"automation rule.run", "alice conversation.update status=resolved", "+labels=done"} {
+	for _, want := range []string{"automation rule.run", "alice conversation.update status=resolved", "+labels=done", "priority=urgent"} {
 		if !strings.Contains(all, want) {
 			t.Fatalf("audit lacks %q:\n%s", want, all)
 		}

@@ -490,8 +490,10 @@ func TestEndToEndDuplicatesAndBadInput(t *testing.T) {
 }
 
 func TestEndToEndReplyNoteAndConversationActions(t *testing.T) {
-	p := start(t, writeConfig(t, embeddedStore(t), ""), freeAddr(t))
-	p.post(t, "crm", map[string]any{"external_id": "r1", "sender": map[string]string{"email": "rae@example.com"}, "text": "help"})
+	mock := twilioMockURL(t)
+	addr := freeAddr(t)
+	p := start(t, writeConfig(t, embeddedStore(t), smsChannelYAML("http://"+addr, mock)), addr)
+	p.post(t, "crm", map[string]any{"external_id": "r1", "sender": map[string]string{"email": "rae@example.com", "phone": "+358401234599"}, "text": "help"})
 	var convs struct {
 		Conversations []struct{ ID, Status, Assignee, Team, Channel string } `json:"conversations"`
 	}
@@ -505,28 +507,44 @@ func TestEndToEndReplyNoteAndConversationActions(t *testing.T) {
 	if cv.Team != "support" || cv.Assignee == "" {
 		t.Fatalf("conversation not routed: %+v", cv)
 	}
-	var e struct{ ID, Status, Direction string }
-	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/messages", agentToken, map[string]string{"text": "on it"}, &e); code != 202 || e.Status != "queued" || e.Direction != "out" {
+	cust, _ := p.find(t, "email:rae@example.com")
+	// The api channel only receives: a reply on it is refused before
+	// anything is stored (422 channel_cannot_reply), and the conversation
+	// stays open with nothing new on the timeline.
+	var refused struct{ Error, Message string }
+	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/messages", agentToken, map[string]string{"text": "on it"}, &refused); code != 422 ||
+		refused.Error != "channel_cannot_reply" || !strings.Contains(refused.Message, "crm is an api channel") {
+		t.Fatalf("reply on the api channel: %d %+v, want 422 channel_cannot_reply", code, refused)
+	}
+	var still struct{ Status string }
+	if call(t, "GET", p.base+"/api/v1/conversations/"+cv.ID, agentToken, nil, &still); still.Status != "open" {
+		t.Fatalf("a refused reply moved the conversation to %q", still.Status)
+	}
+	if es := p.timeline(t, cust.ID); len(es) != 1 {
+		t.Fatalf("timeline after a refused reply: %+v", es)
+	}
+	// The same conversation answered by SMS (the Twilio mock).
+	var e struct{ ID, Status, Direction, Channel string }
+	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/messages", agentToken, map[string]string{"text": "on it", "channel": "sms"}, &e); code != 202 || e.Status != "queued" || e.Direction != "out" || e.Channel != "sms" {
 		t.Fatalf("reply: %d %+v", code, e)
 	}
 	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/notes", agentToken, map[string]string{"text": "vip"}, &e); code != 201 {
 		t.Fatalf("note: %d", code)
 	}
-	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/messages", agentToken, map[string]string{"text": "  "}, nil); code != 422 {
+	if code := call(t, "POST", p.base+"/api/v1/conversations/"+cv.ID+"/messages", agentToken, map[string]string{"text": "  ", "channel": "sms"}, nil); code != 422 {
 		t.Fatalf("empty reply: %d", code)
 	}
 	var c struct{ Status string }
 	if code := call(t, "PATCH", p.base+"/api/v1/conversations/"+cv.ID, agentToken, map[string]string{"status": "resolved"}, &c); code != 200 || c.Status != "resolved" {
 		t.Fatalf("resolve: %d %+v", code, c)
 	}
-	cust, _ := p.find(t, "email:rae@example.com")
 	es := p.timeline(t, cust.ID)
 	if len(es) != 3 || es[1].Direction != "out" || es[2].Direction != "note" {
 		t.Fatalf("timeline after reply and note: %+v", es)
 	}
-	// The api channel has no sender: the reply is marked failed with a reason, not left hanging.
+	// The reply reaches a final status, not left hanging.
 	waitFor(t, "the reply's final status", 10*time.Second, func() bool {
 		es = p.timeline(t, cust.ID)
-		return es[1].Status == "failed"
+		return es[1].Status == "sent"
 	})
 }

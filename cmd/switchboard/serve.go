@@ -101,6 +101,15 @@ type closingStore struct {
 	client goredis.UniversalClient
 }
 
+// PrefetchIngest passes store.IngestPrefetcher through (the router finds it
+// by a type assertion, which the embedding alone would hide).
+func (c *closingStore) PrefetchIngest(ctx context.Context, r store.IngestReads) context.Context {
+	if p, ok := c.Store.(store.IngestPrefetcher); ok {
+		return p.PrefetchIngest(ctx, r)
+	}
+	return ctx
+}
+
 func (c *closingStore) Close() error {
 	err := c.Store.Close()
 	return errors.Join(err, c.client.Close())

@@ -10,9 +10,11 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,10 +39,15 @@ type slackPeer struct {
 	*slacktest.Server
 	mu    sync.Mutex
 	posts []url.Values
+	// Files uploaded through Slack's external upload: the filename asked
+	// for and the bytes sent, by file id, and the shares completed.
+	fileNames map[string]string
+	fileData  map[string][]byte
+	shares    []url.Values
 }
 
 func newSlackPeer(t *testing.T) *slackPeer {
-	p := &slackPeer{}
+	p := &slackPeer{fileNames: map[string]string{}, fileData: map[string][]byte{}}
 	reply := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(v)
@@ -58,6 +65,34 @@ func newSlackPeer(t *testing.T) *slackPeer {
 			r.ParseForm()
 			reply(w, map[string]any{"ok": true, "user": map[string]any{"id": r.Form.Get("user"), "name": "leo",
 				"profile": map[string]any{"email": "leo@example.com", "display_name": "Leo"}}})
+		})
+		c.Handle("/files.getUploadURLExternal", func(w http.ResponseWriter, r *http.Request) {
+			r.ParseForm()
+			p.mu.Lock()
+			id := fmt.Sprintf("F0E2E%04d", len(p.fileNames)+1)
+			p.fileNames[id] = r.Form.Get("filename")
+			p.mu.Unlock()
+			// The upload URL is on this server (slack-go sends the token
+			// only to Slack's hosts or the API URL's).
+			reply(w, map[string]any{"ok": true, "file_id": id, "upload_url": strings.TrimSuffix(p.GetAPIURL(), "/") + "/upload/" + id})
+		})
+		c.Handle("/upload/", func(w http.ResponseWriter, r *http.Request) {
+			f, _, err := r.FormFile("file")
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			b, _ := io.ReadAll(f)
+			p.mu.Lock()
+			p.fileData[r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]] = b
+			p.mu.Unlock()
+		})
+		c.Handle("/files.completeUploadExternal", func(w http.ResponseWriter, r *http.Request) {
+			r.ParseForm()
+			p.mu.Lock()
+			p.shares = append(p.shares, r.Form)
+			p.mu.Unlock()
+			reply(w, map[string]any{"ok": true, "files": []any{}})
 		})
 		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
 			r.ParseForm()
@@ -187,6 +222,36 @@ func TestEndToEndSlack(t *testing.T) {
 		}
 		if n := len(p.timeline(t, c.ID)); n != 3 {
 			t.Fatalf("%d entries after the forged event and the reply, want 3", n)
+		}
+
+		// A reply with a file: uploaded to Slack and shared in the same
+		// thread, the text as its comment.
+		pdf := bytes.Repeat([]byte("%PDF dashboard export "), 2000)
+		if code := call(t, "POST", p.base+"/api/v1/conversations/"+es[1].ConversationID+"/messages", agentToken,
+			map[string]any{"text": "The export, attached.", "attachments": []any{map[string]any{"name": "dashboard.pdf", "content_type": "application/pdf",
+				"data": base64.StdEncoding.EncodeToString(pdf)}}}, &sent); code != 202 {
+			t.Fatalf("reply with a file: %d", code)
+		}
+		waitFor(t, "the file shared in Slack and the reply marked sent", 10*time.Second, func() bool {
+			for _, e := range p.timeline(t, c.ID) {
+				if e.ID == sent.ID {
+					return e.Status == "sent"
+				}
+			}
+			return false
+		})
+		peer.mu.Lock()
+		names, data, shares := peer.fileNames, peer.fileData, append([]url.Values(nil), peer.shares...)
+		peer.mu.Unlock()
+		if len(names) != 1 || names["F0E2E0001"] != "dashboard.pdf" || !bytes.Equal(data["F0E2E0001"], pdf) {
+			t.Fatalf("uploaded files %v (%d bytes)", names, len(data["F0E2E0001"]))
+		}
+		if len(shares) != 1 || shares[0].Get("channel_id") != "C0E2ESUPP" || shares[0].Get("thread_ts") != "1767261600.000100" ||
+			shares[0].Get("initial_comment") != "The export, attached." || !strings.Contains(shares[0].Get("files"), "F0E2E0001") {
+			t.Fatalf("shares = %v", shares)
+		}
+		if n := len(peer.posted()); n != 1 {
+			t.Fatalf("%d chat.postMessage calls, want only the first reply's", n)
 		}
 
 		// `switchboard channels test` asks Slack who the token is.

@@ -520,18 +520,35 @@ func TestUIInARealBrowser(t *testing.T) {
 	if o := br.strings("alice", "texts", map[string]any{"selector": "#act-assign option"}); len(o) == 0 || o[0] != "Assigned to alice" {
 		t.Fatalf("after a late, older re-read the page shows %q", o)
 	}
-	// The composer does not offer the api channel (it cannot send; issue
-	// 19); a reply there through the API is shown failed, with the reason.
+	// The composer does not offer the api channel (it only receives; issue
+	// 19), and the API refuses a reply there up front: 422
+	// channel_cannot_reply, nothing on the timeline, the conversation as it was.
 	if o := strings.Join(br.strings("alice", "texts", map[string]any{"selector": "#reply-channel option"}), "|"); strings.Contains(o, "crm") {
 		t.Fatalf("the composer offers the api channel: %q", o)
 	}
-	if code := call(t, "POST", p.base+"/api/v1/conversations/"+noahAPI+"/messages", agentToken, map[string]string{"text": "Done, Noah."}, nil); code != 202 {
-		t.Fatalf("reply on crm: %d", code)
+	var noahBefore struct{ Status string }
+	call(t, "GET", p.base+"/api/v1/conversations/"+noahAPI, adminToken, nil, &noahBefore)
+	entriesBefore := len(p.timeline(t, noah.ID))
+	var refused struct{ Error, Message string }
+	if code := call(t, "POST", p.base+"/api/v1/conversations/"+noahAPI+"/messages", agentToken, map[string]string{"text": "Done, Noah."}, &refused); code != 422 ||
+		refused.Error != "channel_cannot_reply" || !strings.Contains(refused.Message, "crm") {
+		t.Fatalf("reply on crm: %d %+v, want 422 channel_cannot_reply", code, refused)
 	}
-	if _, err := br.try("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.out .delivery", "text": "failed"}); err != nil {
+	var noahAfter struct{ Status string }
+	call(t, "GET", p.base+"/api/v1/conversations/"+noahAPI, adminToken, nil, &noahAfter)
+	if n := len(p.timeline(t, noah.ID)); n != entriesBefore || noahAfter.Status != noahBefore.Status {
+		t.Fatalf("a refused reply changed the conversation: %d entries (was %d), status %q (was %q)", n, entriesBefore, noahAfter.Status, noahBefore.Status)
+	}
+	// A reply that cannot be delivered is shown failed, with the reason:
+	// by email through support-mail, whose SMTP server (127.0.0.1:1) never
+	// answers, so the queue gives up after its attempts.
+	if code := call(t, "POST", p.base+"/api/v1/conversations/"+noahAPI+"/messages", agentToken, map[string]string{"text": "Done, Noah.", "channel": "support-mail"}, nil); code != 202 {
+		t.Fatalf("reply by email: %d", code)
+	}
+	if _, err := br.try("alice", "waitText", map[string]any{"selector": "#tl-entries .entry.out .delivery", "text": "failed", "timeout": 60000}); err != nil {
 		t.Fatalf("%v; Noah's timeline in the store: %+v", err, p.timeline(t, noah.ID))
 	}
-	if d := br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry.out .status-detail"}); len(d) != 1 || !strings.Contains(d[0], "cannot send") {
+	if d := br.strings("alice", "texts", map[string]any{"selector": "#tl-entries .entry.out .status-detail"}); len(d) != 1 || !strings.Contains(d[0], "gave up after") {
 		t.Fatalf("failure reason: %q", d)
 	}
 	br.do("alice", "click", map[string]any{"selector": "#mode-note"})

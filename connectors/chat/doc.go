@@ -1,7 +1,8 @@
 // Package chat is the Slack channel (type "slack"): Events API webhooks
 // (POST /webhooks/slack/{channel}, v0 signatures) and Socket Mode in,
-// chat.postMessage in the customer's thread (or DM) out, and auth.test for
-// `switchboard channels test`.
+// chat.postMessage in the customer's thread (or DM) out (a reply with
+// files: Slack's external upload into the same thread, upload.go), and
+// auth.test for `switchboard channels test`.
 //
 // A Slack thread is one conversation (ThreadKey "CHANNEL:THREAD_TS"; a DM
 // without threads is one conversation per DM channel). The provider id of

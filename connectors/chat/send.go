@@ -23,21 +23,24 @@ var permanentErrors = map[string]bool{
 }
 
 // Send implements connectors.Sender: chat.postMessage into the thread of
-// the conversation (or the DM), with the agent's text escaped. A 429 is
-// waited out (Retry-After) up to rate_limit_retries times; what Slack
-// refuses for good wraps connectors.ErrPermanent.
+// the conversation (or the DM), with the agent's text escaped; a reply with
+// files goes out as one message of the files with the text as its comment
+// (upload.go). A 429 is waited out (Retry-After) up to rate_limit_retries
+// times; what Slack refuses for good wraps connectors.ErrPermanent.
 func (c *Channel) Send(ctx context.Context, out connectors.Outgoing) (connectors.SendResult, error) {
-	if len(out.Attachments) > 0 {
-		// Never post the text without the files the agent meant to send.
-		return connectors.SendResult{}, fmt.Errorf("slack: %w: attachments are not supported by the slack channel (%d attached); send the text alone or reply by email",
-			connectors.ErrPermanent, len(out.Attachments))
-	}
-	if strings.TrimSpace(out.Text) == "" {
+	if strings.TrimSpace(out.Text) == "" && len(out.Attachments) == 0 {
 		return connectors.SendResult{}, fmt.Errorf("slack: %w: empty text", connectors.ErrPermanent)
 	}
 	channel, thread, err := c.target(ctx, out)
 	if err != nil {
 		return connectors.SendResult{}, err
+	}
+	if len(out.Attachments) > 0 {
+		id, err := c.sendFiles(ctx, out, channel, thread, Escape(out.Text))
+		if err != nil {
+			return connectors.SendResult{}, err
+		}
+		return connectors.SendResult{ProviderID: id, Status: "sent"}, nil
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(Escape(out.Text), false), slack.MsgOptionParse(false)}
 	if thread != "" {

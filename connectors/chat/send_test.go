@@ -201,20 +201,3 @@ func TestChannelTestCallsAuthTest(t *testing.T) {
 		t.Fatalf("send to unreachable Slack: %v", err)
 	}
 }
-
-// A reply with attachments fails permanently with a clear reason instead
-// of posting the text without the files.
-func TestAttachmentsAreRefusedNotDropped(t *testing.T) {
-	h := newHub(t)
-	out := connectors.Outgoing{Channel: channelName, ThreadKey: "C0SUPPORT:1760000000.000100", Text: "see the file",
-		Attachments: []connectors.Attachment{{Name: "a.png", ContentType: "image/png", Size: 3, SHA256: strings.Repeat("cd", 32)}}}
-	_, err := h.ch.Send(context.Background(), out)
-	if !errors.Is(err, connectors.ErrPermanent) || !strings.Contains(err.Error(), "attachments are not supported by the slack channel") {
-		t.Fatalf("err = %v", err)
-	}
-	h.slack.mu.Lock()
-	defer h.slack.mu.Unlock()
-	if len(h.slack.posts) != 0 {
-		t.Fatalf("posted %d messages", len(h.slack.posts))
-	}
-}

@@ -312,6 +312,7 @@
       fc.value = S.filter.channel;
       $('f-status').value = S.filter.status;
       $('f-sort').value = S.filter.sort || '';
+      $('f-priority').value = S.filter.priority || '';
       sessionStorage.setItem('sb.filter', JSON.stringify(S.filter));
     };
     seg.addEventListener('click', (ev) => {
@@ -326,6 +327,7 @@
     fc.addEventListener('change', () => { S.filter.channel = fc.value; sync(); loadList(); });
     $('f-status').addEventListener('change', () => { S.filter.status = $('f-status').value; sync(); loadList(); });
     $('f-sort').addEventListener('change', () => { S.filter.sort = $('f-sort').value; sync(); loadList(); });
+    $('f-priority').addEventListener('change', () => { S.filter.priority = $('f-priority').value; sync(); loadList(); });
     $('more').addEventListener('click', () => loadList(true));
     sync();
   }
@@ -339,6 +341,7 @@
     if (f.channel) q.set('channel', f.channel);
     if (f.status) q.set('status', f.status);
     if (f.sort) q.set('sort', f.sort);
+    if (f.priority) q.set('priority', f.priority);
     if (before) q.set('before', before);
     q.set('limit', '50');
     return '/api/v1/inbox?' + q.toString();
@@ -417,6 +420,13 @@
     return null;
   }
 
+  // priorityBadge: a conversation's priority (issue 24), the word itself
+  // (not only a colour); high and urgent stand out.
+  function priorityBadge(c) {
+    if (!c.priority) return null;
+    return el('span', { class: 'prio prio-' + c.priority, text: t('prio.' + c.priority), title: t('prio.title', { p: t('prio.' + c.priority) }) });
+  }
+
   function renderList() {
     const ol = clear($('conv-list'));
     S.list.forEach((c, i) => {
@@ -436,6 +446,7 @@
       el('div', { class: 'item-main' },
         el('div', { class: 'item-top' },
           el('span', { class: 'who', text: name }),
+          priorityBadge(c),
           el('span', { class: 'ago muted', text: ago(c.last_activity, S.now), title: when(c.last_activity) })),
         el('div', { class: 'preview', text: c.preview || c.subject || '' }),
         el('div', { class: 'item-meta' },

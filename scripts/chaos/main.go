@@ -7,11 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/switchboard-hub/switchboard/internal/driver"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -24,7 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-hub/switchboard/plugins/examples/telegram/telegramtest"
@@ -63,26 +61,9 @@ func main() {
 	}
 }
 
-func logf(format string, args ...any) {
-	fmt.Printf("%s %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
-}
+var logf = driver.Logf
 
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func build(out, pkg string) error {
-	b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return nil
-}
+var freePort = driver.FreePort
 
 // ---- processes ----
 
@@ -302,31 +283,10 @@ func postOne(client *http.Client, base, ext string, n int64) (int, error) {
 }
 
 func run() error {
-	root, _ := os.Getwd()
-	if *work == "" {
-		d, err := os.MkdirTemp("", "switchboard-chaos.")
-		if err != nil {
-			return err
-		}
-		*work = d
+	dir, plugin, err := driver.Workspace("switchboard-chaos.", work, bin, pluginBin)
+	if err != nil {
+		return err
 	}
-	dir, _ := filepath.Abs(*work)
-	os.MkdirAll(dir, 0o755)
-	logf("working in %s", dir)
-	if *bin == "" {
-		*bin = filepath.Join(dir, "switchboard")
-		if err := build(*bin, "./cmd/switchboard"); err != nil {
-			return err
-		}
-	}
-	if *pluginBin == "" {
-		*pluginBin = filepath.Join(dir, "telegram-plugin")
-		if err := build(*pluginBin, "./plugins/examples/telegram"); err != nil {
-			return err
-		}
-	}
-	_ = root
-	plugin, _ := filepath.Abs(*pluginBin)
 	tg := telegramtest.New(botToken)
 	defer tg.Close()
 
@@ -712,54 +672,21 @@ func restartDovecot(conf string) error {
 // ---- reading timelines through the API ----
 
 func get(base, path string, out any) (int, error) {
-	req, _ := http.NewRequest("GET", "http://"+base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, nil
-	}
-	return 200, json.NewDecoder(resp.Body).Decode(out)
+	return driver.Get(&http.Client{Timeout: 10 * time.Second}, base, adminToken, path, out)
 }
 
 // texts returns the text of every entry on the timeline of the customer
 // with identity (nil when there is no such customer yet).
 func texts(base, identity string) ([]string, error) {
-	var c struct {
-		ID string `json:"id"`
-	}
-	code, err := get(base, "/api/v1/customers?identity="+url.QueryEscape(identity), &c)
-	if err != nil || code != 200 {
+	entries, err := driver.Timeline(&http.Client{Timeout: 10 * time.Second}, base, adminToken, identity)
+	if entries == nil {
 		return nil, err
 	}
-	var out []string
-	cursor := ""
-	for {
-		var page struct {
-			Entries []struct {
-				Text string `json:"text"`
-			} `json:"entries"`
-			Next string `json:"next"`
-		}
-		code, err := get(base, "/api/v1/customers/"+c.ID+"/timeline?limit=200&before="+url.QueryEscape(cursor), &page)
-		if err != nil {
-			return nil, err
-		}
-		if code != 200 {
-			return nil, fmt.Errorf("timeline of %s: %d", identity, code)
-		}
-		for _, e := range page.Entries {
-			out = append(out, e.Text)
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		cursor = page.Next
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.Text
 	}
+	return out, err
 }
 
 func scan(base string) (map[string]int, error) {
@@ -829,28 +756,9 @@ func mailSender(text string) string {
 func deliverMail() (string, error) {
 	n := mailSeq.Add(1)
 	text := fmt.Sprintf("mail-%d", n)
-	conn, err := net.DialTimeout("tcp", *lmtpAddr, 2*time.Second)
-	if err != nil {
-		return "", err
-	}
-	c := smtp.NewClientLMTP(conn)
-	defer c.Close()
-	if err := c.Hello("localhost"); err != nil {
-		return "", err
-	}
-	if err := c.Mail("mta@example.net", nil); err != nil {
-		return "", err
-	}
-	if err := c.Rcpt(mailbox, nil); err != nil {
-		return "", err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(w, "From: Sender <%s>\r\nTo: support@hub.example\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s-%d@chaos>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+	msg := fmt.Sprintf("From: Sender <%s>\r\nTo: support@hub.example\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s-%d@chaos>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
 		mailSender(text), text, time.Now().UTC().Format(time.RFC1123Z), text, time.Now().UnixNano(), text)
-	if _, err := w.CloseWithLMTPResponse(); err != nil {
+	if err := driver.DeliverLMTP(*lmtpAddr, mailbox, msg); err != nil {
 		return "", err
 	}
 	return text, nil

@@ -13,8 +13,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/switchboard-hub/switchboard/internal/driver"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,7 +31,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack/slacktest"
 
@@ -82,18 +81,9 @@ func main() {
 	}
 }
 
-func logf(format string, args ...any) {
-	fmt.Printf("%s %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
-}
+var logf = driver.Logf
 
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+var freeAddr = driver.FreeAddr
 
 // ---- hub processes ----
 
@@ -381,29 +371,8 @@ func postForm(base, email, text string) int {
 var mailSeq atomic.Int64
 
 func deliverMail(token, from string) error {
-	conn, err := net.DialTimeout("tcp", *lmtpAddr, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	c := smtp.NewClientLMTP(conn)
-	defer c.Close()
-	if err := c.Hello("localhost"); err != nil {
-		return err
-	}
-	if err := c.Mail("mta@example.net", nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt(mailbox, nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "From: <%s>\r\nTo: support@hub.example\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s-%d@cluster>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nmail %s\r\n",
-		from, token, time.Now().UTC().Format(time.RFC1123Z), strings.Trim(token, "[]"), time.Now().UnixNano(), token)
-	_, err = w.CloseWithLMTPResponse()
-	return err
+	return driver.DeliverLMTP(*lmtpAddr, mailbox, fmt.Sprintf("From: <%s>\r\nTo: support@hub.example\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s-%d@cluster>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nmail %s\r\n",
+		from, token, time.Now().UTC().Format(time.RFC1123Z), strings.Trim(token, "[]"), time.Now().UnixNano(), token))
 }
 
 // load runs every channel's senders until stop.
@@ -497,56 +466,13 @@ func (e *env) load(l *ledger, stop <-chan struct{}, wg *sync.WaitGroup) {
 // ---- reading the hub ----
 
 func get(base, path string, out any) (int, error) {
-	req, _ := http.NewRequest("GET", "http://"+base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, nil
-	}
-	return 200, json.NewDecoder(resp.Body).Decode(out)
+	return driver.Get(client, base, adminToken, path, out)
 }
 
-type entry struct {
-	ID             string `json:"id"`
-	Text           string `json:"text"`
-	ConversationID string `json:"conversation_id"`
-	Direction      string `json:"direction"`
-	Status         string `json:"status"`
-}
+type entry = driver.Entry
 
 func timeline(base, identity string) ([]entry, error) {
-	var c struct {
-		ID string `json:"id"`
-	}
-	code, err := get(base, "/api/v1/customers?identity="+url.QueryEscape(identity), &c)
-	if err != nil || code != 200 {
-		return nil, err
-	}
-	var out []entry
-	cursor := ""
-	for {
-		var page struct {
-			Entries []entry `json:"entries"`
-			Next    string  `json:"next"`
-		}
-		code, err := get(base, "/api/v1/customers/"+c.ID+"/timeline?limit=200&before="+url.QueryEscape(cursor), &page)
-		if err != nil {
-			return nil, err
-		}
-		if code != 200 {
-			return nil, fmt.Errorf("timeline of %s: %d", identity, code)
-		}
-		out = append(out, page.Entries...)
-		if page.Next == "" {
-			return out, nil
-		}
-		cursor = page.Next
-	}
+	return driver.Timeline(client, base, adminToken, identity)
 }
 
 func (e *env) scan(ids []string) (map[string]int, error) {
@@ -701,41 +627,14 @@ func (r *report) fail(format string, args ...any) {
 	r.errs = append(r.errs, s)
 }
 
-func build(out, pkg string) error {
-	b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return nil
-}
-
 func run() error {
 	if err := redisnodes.Available(); err != nil {
 		return err
 	}
-	if *work == "" {
-		d, err := os.MkdirTemp("", "switchboard-cluster.")
-		if err != nil {
-			return err
-		}
-		*work = d
+	dir, plugin, err := driver.Workspace("switchboard-cluster.", work, bin, pluginBin)
+	if err != nil {
+		return err
 	}
-	dir, _ := filepath.Abs(*work)
-	os.MkdirAll(dir, 0o755)
-	logf("working in %s", dir)
-	if *bin == "" {
-		*bin = filepath.Join(dir, "switchboard")
-		if err := build(*bin, "./cmd/switchboard"); err != nil {
-			return err
-		}
-	}
-	if *pluginBin == "" {
-		*pluginBin = filepath.Join(dir, "telegram-plugin")
-		if err := build(*pluginBin, "./plugins/examples/telegram"); err != nil {
-			return err
-		}
-	}
-	plugin, _ := filepath.Abs(*pluginBin)
 
 	nodes := redisnodes.New(filepath.Join(dir, "redis"))
 	e := &env{dir: dir, nodes: nodes, email: *imapAddr != "" && *lmtpAddr != ""}
@@ -952,7 +851,7 @@ channels:
 	l.mu.Unlock()
 	taken := func(k string) bool { u, ok := tgUpdate[k]; return !ok || e.tg.Confirmed(u) }
 	var seen map[string]int
-	var err error
+	err = nil
 	deadline := time.Now().Add(*settle)
 	for {
 		seen, err = e.scan(ids)

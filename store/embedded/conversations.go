@@ -145,6 +145,9 @@ func updateConversation(tx *bolt.Tx, id string, fn func(*store.Conversation) err
 // is the ConversationCursor of the last conversation returned, or "" when
 // there are no more matches.
 func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, string, error) {
+	if f.Sort == store.SortPriority {
+		return store.ListByPriority(ctx, f, s.ListConversations)
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = defaultConversationLimit

@@ -53,7 +53,7 @@ func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) 
 func putEvent(tx *bolt.Tx, ev store.WebhookEvent) (store.WebhookEvent, bool, error) {
 	b := tx.Bucket(bWhEvents)
 	var out store.WebhookEvent
-	found, err := getJSON(b, []byte(ev.ID), &out)
+	found, err := getEvent(b, []byte(ev.ID), &out)
 	if err != nil || found {
 		return out, false, err
 	}
@@ -63,7 +63,7 @@ func putEvent(tx *bolt.Tx, ev store.WebhookEvent) (store.WebhookEvent, bool, err
 	}
 	out = ev
 	out.Seq = int64(seq)
-	if err := putJSON(b, []byte(ev.ID), out); err != nil {
+	if err := b.Put([]byte(ev.ID), encodeEvent(out)); err != nil {
 		return out, false, err
 	}
 	if err := tx.Bucket(bWhPending).Put(seqKey(out.Seq), []byte(ev.ID)); err != nil {
@@ -78,7 +78,18 @@ func putEvent(tx *bolt.Tx, ev store.WebhookEvent) (store.WebhookEvent, bool, err
 }
 
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (store.WebhookEvent, error) {
-	return getRecord[store.WebhookEvent](ctx, s, bWhEvents, []byte(id))
+	var ev store.WebhookEvent
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		found, err := getEvent(tx.Bucket(bWhEvents), []byte(id), &ev)
+		if err == nil && !found {
+			err = store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return store.WebhookEvent{}, err
+	}
+	return ev, nil
 }
 
 func (s *Store) GetWebhookEvents(ctx context.Context, ids []string) ([]store.WebhookEvent, error) {
@@ -87,7 +98,7 @@ func (s *Store) GetWebhookEvents(ctx context.Context, ids []string) ([]store.Web
 		b := tx.Bucket(bWhEvents)
 		for _, id := range ids {
 			var ev store.WebhookEvent
-			found, err := getJSON(b, []byte(id), &ev)
+			found, err := getEvent(b, []byte(id), &ev)
 			if err != nil {
 				return err
 			}
@@ -110,7 +121,7 @@ func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) ([]store.We
 		c := tx.Bucket(bWhPending).Cursor()
 		for k, id := c.First(); k != nil && len(out) < limit; k, id = c.Next() {
 			var ev store.WebhookEvent
-			found, err := getJSON(evs, id, &ev)
+			found, err := getEvent(evs, id, &ev)
 			if err != nil {
 				return err
 			}
@@ -136,7 +147,7 @@ func (s *Store) FanOutWebhookEvents(ctx context.Context, fs []store.WebhookFanOu
 
 func fanOut(tx *bolt.Tx, id string, ds []store.WebhookDelivery) error {
 	var ev store.WebhookEvent
-	found, err := getJSON(tx.Bucket(bWhEvents), []byte(id), &ev)
+	found, err := getEvent(tx.Bucket(bWhEvents), []byte(id), &ev)
 	if err != nil || !found {
 		return err // erased meanwhile: nothing to fan out
 	}
@@ -184,7 +195,7 @@ func (s *Store) GetWebhookDelivery(ctx context.Context, endpoint, eventID string
 	var d store.WebhookDelivery
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var ev store.WebhookEvent
-		found, err := getJSON(tx.Bucket(bWhEvents), []byte(eventID), &ev)
+		found, err := getEvent(tx.Bucket(bWhEvents), []byte(eventID), &ev)
 		if err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ var internalCtx = context.WithValue(context.Background(), apInternal{}, true)
 // batchable lists the commands worth batching: short, non-blocking, single reply.
 var batchable = map[string]bool{
 	"get": true, "set": true, "setnx": true, "del": true, "exists": true, "incr": true, "incrby": true,
-	"hget": true, "hset": true, "hsetnx": true, "hmget": true, "hdel": true, "hincrby": true, "hgetall": true,
+	"mget": true, "hget": true, "hset": true, "hsetnx": true, "hmget": true, "hdel": true, "hincrby": true, "hgetall": true,
 	"zadd": true, "zrem": true, "zscore": true, "publish": true, "spublish": true, "xadd": true, "xack": true, "xdel": true,
 	"evalsha": true, "eval": true, "fcall": true,
 }

@@ -330,6 +330,9 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 	if limit <= 0 {
 		limit = 50
 	}
+	if f.Sort == store.SortPriority {
+		return store.ListByPriority(ctx, f, s.ListConversations)
+	}
 	if f.Sort == store.SortSLADue {
 		return s.listBySLADue(ctx, f, limit)
 	}

@@ -35,6 +35,7 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (_ store.Customer, e
 // UpdateCustomer is a compare-and-swap on the record; fn may not change the id.
 func (s *Store) UpdateCustomer(ctx context.Context, id string, fn func(*store.Customer) error) (_ store.Customer, err error) {
 	defer opErr(&err, "update customer", id)
+	dropPrefetched(ctx)
 	var out store.Customer
 	err = s.update(ctx, stringAt(s.k.customer(id)), func(old string) (string, error) {
 		var c store.Customer
@@ -102,6 +103,7 @@ func (s *Store) ListCustomers(ctx context.Context, after string, limit int) (_ [
 // DeleteCustomer removes the record, then its index member.
 func (s *Store) DeleteCustomer(ctx context.Context, id string) (err error) {
 	defer opErr(&err, "delete customer", id)
+	dropPrefetched(ctx)
 	// The customer's channel set (adoption reach) goes with the record.
 	if err := s.c.Del(ctx, s.k.customer(id), s.k.customerChannels(id)).Err(); err != nil {
 		return err
@@ -132,6 +134,7 @@ func (s *Store) indexMerge(ctx context.Context, m store.Merge) error {
 
 func (s *Store) PutMerge(ctx context.Context, m store.Merge) (err error) {
 	defer opErr(&err, "put merge", m.ID)
+	dropPrefetched(ctx)
 	now := s.now()
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = now
@@ -159,6 +162,7 @@ func (s *Store) GetMerge(ctx context.Context, id string) (_ store.Merge, err err
 
 func (s *Store) UpdateMerge(ctx context.Context, id string, fn func(*store.Merge) error) (_ store.Merge, err error) {
 	defer opErr(&err, "update merge", id)
+	dropPrefetched(ctx)
 	var out store.Merge
 	err = s.update(ctx, stringAt(s.k.merge(id)), func(old string) (string, error) {
 		var m store.Merge

@@ -185,8 +185,13 @@ func (s *Store) entryOwner(ctx context.Context, id string) (string, error) {
 
 func (s *Store) GetEntry(ctx context.Context, id string) (_ store.Entry, err error) {
 	defer opErr(&err, "get entry", id)
-	owner, err := s.entryOwner(ctx, id)
-	if err != nil {
+	var owner string
+	if a, ok := takePrefetched(ctx, s.k.entryOwner(id)); ok {
+		if !a.exists {
+			return store.Entry{}, store.ErrNotFound
+		}
+		owner = a.val
+	} else if owner, err = s.entryOwner(ctx, id); err != nil {
 		return store.Entry{}, err
 	}
 	raw, err := s.c.HGet(ctx, s.k.entries(owner), id).Result()

@@ -7,6 +7,7 @@ import (
 )
 
 func (s *Store) bind(ctx context.Context, key string, b store.Binding) (store.Binding, bool, error) {
+	dropPrefetched(ctx)
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = s.now()
 	}
@@ -23,6 +24,12 @@ func (s *Store) bind(ctx context.Context, key string, b store.Binding) (store.Bi
 
 func (s *Store) lookup(ctx context.Context, key string) (store.Binding, error) {
 	var b store.Binding
+	if a, ok := takePrefetched(ctx, key); ok {
+		if !a.exists {
+			return b, store.ErrNotFound
+		}
+		return b, unmarshal(a.val, &b)
+	}
 	_, err := s.getJSON(ctx, key, &b)
 	return b, err
 }
@@ -36,6 +43,7 @@ func (s *Store) BindIdentity(ctx context.Context, b store.Binding) (_ store.Bind
 // UpgradeIdentity marks the binding verified (CAS on CustomerID).
 func (s *Store) UpgradeIdentity(ctx context.Context, typ, value, customerID string) (err error) {
 	defer opErr(&err, "upgrade identity", typ)
+	dropPrefetched(ctx)
 	return s.update(ctx, stringAt(s.k.binding(typ, value)), func(old string) (string, error) {
 		var b store.Binding
 		if err := unmarshal(old, &b); err != nil {
@@ -69,6 +77,7 @@ func (s *Store) LookupClaim(ctx context.Context, typ, value string) (_ store.Bin
 // at customerID (each with a compare-and-delete).
 func (s *Store) UnbindIdentity(ctx context.Context, typ, value, customerID string) (err error) {
 	defer opErr(&err, "unbind identity", typ, "of customer", customerID)
+	dropPrefetched(ctx)
 	for _, key := range []string{s.k.binding(typ, value), s.k.claim(typ, value)} {
 		for i := 0; ; i++ {
 			raw, err := s.c.Get(ctx, key).Result()

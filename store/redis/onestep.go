@@ -37,7 +37,61 @@ import (
 // removed again when this call made it and the conversation is gone.
 var appendInOneStep = goredis.NewScript(conversationHelpers + oneStepBody)
 
+// oneStepBody is the function's body (sb_append_v3). The entry check
+// reads the customer's entries only when the dedupe record already
+// existed: a record this call created means no entry with the id was ever
+// written (every writer creates the record before the entry, and removes
+// it only after the entry; erasure buries the id before it deletes
+// records), so the common case runs one command less. ARGV[13] (the
+// events channel) and ARGV[14..] (payloads) are the caller's
+// store.Announcement: published in order once the entry is written.
 const oneStepBody = `
+local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
+if o and o ~= ARGV[10] then return {3, o} end
+if o then
+  local e = redis.call('HGET', KEYS[3], ARGV[7])
+  if e then return {0, e} end
+end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur ~= ARGV[2] then
+  if not cur and not o then redis.call('DEL', KEYS[5]) end
+  return {2, cur}
+end
+if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
+redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[4], 0, ARGV[9])
+redis.call('ZADD', KEYS[6], 0, ARGV[11])
+if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
+for i = 14, #ARGV do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
+return {1, ''}
+`
+
+// oneStepBodyV2 is sb_append_v2 (kept for hubs of the previous version
+// during a rolling upgrade): v3 without the announcement.
+const oneStepBodyV2 = `
+local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
+if o and o ~= ARGV[10] then return {3, o} end
+if o then
+  local e = redis.call('HGET', KEYS[3], ARGV[7])
+  if e then return {0, e} end
+end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur ~= ARGV[2] then
+  if not cur and not o then redis.call('DEL', KEYS[5]) end
+  return {2, cur}
+end
+if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
+redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[4], 0, ARGV[9])
+redis.call('ZADD', KEYS[6], 0, ARGV[11])
+if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
+return {1, ''}
+`
+
+// oneStepBodyV1 is sb_append_v1, kept in the library for hubs of the
+// previous version during a rolling upgrade: it read the entry whatever
+// the dedupe record said.
+const oneStepBodyV1 = `
 local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
 if o and o ~= ARGV[10] then return {3, o} end
 local e = redis.call('HGET', KEYS[3], ARGV[7])
@@ -89,6 +143,7 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 		old = raw
 	}
 	entry := marshal(e)
+	ann := store.AnnouncementOf(ctx)
 	for i := 0; i < maxCAS; i++ {
 		c, err := nextConversation(before, id, fn)
 		if err != nil {
@@ -98,7 +153,13 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 			return store.Entry{}, store.Conversation{}, false, false, nil
 		}
 		args := append(conversationArgs(old, before, c), e.ID, entry, e.SortKey(), convOwner, s.activityMember(c), s.activityMember(before))
-		r, err := s.fcall(ctx, "sb_append_v1", appendInOneStep, keys, args...).Slice()
+		if ann != nil {
+			args = append(args, s.k.events(ann.Topic))
+			for _, p := range ann.Events(before, c) {
+				args = append(args, p)
+			}
+		}
+		r, err := s.fcall(ctx, "sb_append_v3", appendInOneStep, keys, args...).Slice()
 		if err != nil {
 			if ctx.Err() == nil && !isNil(err) && isScriptRefused(err) {
 				s.noOneStep.Store(true)
@@ -114,6 +175,9 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 		raw, _ := r[1].(string)
 		switch code {
 		case 1:
+			if ann != nil {
+				ann.MarkPublished()
+			}
 			return e, c, true, true, nil
 		case 0:
 			var got store.Entry

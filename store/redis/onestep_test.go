@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
@@ -122,5 +125,120 @@ func TestFunctionsLibraryVersion(t *testing.T) {
 	}
 	if n, err := s.CountEntries(ctx, "cust-1"); err != nil || n != 2 {
 		t.Errorf("CountEntries = %d, %v; want 2", n, err)
+	}
+}
+
+// A server holding the previous version's library (sb_version 1, only
+// sb_append_v1) gets this version's at the first append, and the previous
+// version's function stays callable for hubs not yet upgraded.
+func TestFunctionsLibraryUpgrade(t *testing.T) {
+	f, conv := oneStepFixture(t)
+	ctx := context.Background()
+	older := "#!lua name=switchboard\nredis.register_function('sb_version', function() return 1 end)\n" +
+		"redis.register_function('sb_append_v1', function(KEYS, ARGV) return {-1, ''} end)\n"
+	if err := f.c.FunctionLoadReplace(ctx, older).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.c.FunctionDelete(context.Background(), "switchboard") }) // the next store loads its own
+	s := redis.New(f.c, redis.Options{Prefix: f.prefix, Clock: f.clock.Now})
+	defer s.Close()
+	at := f.clock.Now().Add(time.Minute)
+	if _, _, created, err := s.AppendToConversation(ctx, inbound("m_a", at), conv, lastAt("m_a", at)); err != nil || !created {
+		t.Fatalf("append over an older library: created %v, %v", created, err)
+	}
+	if v, err := f.c.FCall(ctx, "sb_version", nil).Int(); err != nil || v < 3 {
+		t.Errorf("sb_version after the append = %d, %v; want this version's library (3)", v, err)
+	}
+	libs, err := f.c.FunctionList(ctx, goredis.FunctionListQuery{LibraryNamePattern: "switchboard"}).Result()
+	if err != nil || len(libs) != 1 {
+		t.Fatalf("FUNCTION LIST = %+v, %v", libs, err)
+	}
+	names := map[string]bool{}
+	for _, fn := range libs[0].Functions {
+		names[fn.Name] = true
+	}
+	if !names["sb_append_v1"] || !names["sb_append_v2"] || !names["sb_append_v3"] {
+		t.Errorf("library functions = %v; want sb_append_v1 and v2 kept beside sb_append_v3", names)
+	}
+	if e, err := s.GetEntry(ctx, "m_a"); err != nil || e.ConversationID != "cv1" {
+		t.Errorf("GetEntry(m_a) = %+v, %v", e, err)
+	}
+}
+
+// commandNames records the names of the commands a client sends.
+type commandNames struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (h *commandNames) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h *commandNames) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.mu.Lock()
+		h.names = append(h.names, cmd.Name())
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (h *commandNames) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.mu.Lock()
+		for _, c := range cmds {
+			h.names = append(h.names, c.Name())
+		}
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// On a standalone Redis the append publishes its announcement itself
+// (issue 23): the subscribers get the events in order, the hub sends no
+// PUBLISH of its own, and a redelivery announces nothing.
+func TestAppendPublishesItsAnnouncement(t *testing.T) {
+	f, conv := oneStepFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := f.s.Subscribe(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := &commandNames{}
+	f.c.AddHook(names)
+	announce := func() *store.Announcement {
+		return &store.Announcement{Topic: "events", Events: func(before, after store.Conversation) [][]byte {
+			return [][]byte{[]byte("first:" + before.LastMessageID + ">" + after.LastMessageID), []byte("second:" + after.LastMessageID)}
+		}}
+	}
+	at := f.clock.Now().Add(time.Minute)
+	a := announce()
+	_, _, created, err := f.s.AppendToConversation(store.WithAnnouncement(ctx, a), inbound("m_1", at), conv, lastAt("m_1", at))
+	if err != nil || !created || !a.Published() {
+		t.Fatalf("append: created %v, published %v, %v", created, a.Published(), err)
+	}
+	// A redelivery: nothing created, nothing announced.
+	again := announce()
+	if _, _, created, err := f.s.AppendToConversation(store.WithAnnouncement(ctx, again), inbound("m_1", at), conv, lastAt("m_1", at)); err != nil || created || again.Published() {
+		t.Fatalf("redelivery: created %v, published %v, %v", created, again.Published(), err)
+	}
+	// A marker published after both: everything announced arrives before it.
+	if err := f.s.Publish(ctx, "events", []byte("marker")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) == 0 || got[len(got)-1] != "marker" {
+		select {
+		case b := <-events:
+			got = append(got, string(b))
+		case <-time.After(5 * time.Second):
+			t.Fatalf("events so far %q", got)
+		}
+	}
+	if want := []string{"first:>m_1", "second:m_1", "marker"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("events = %q, want %q", got, want)
+	}
+	names.mu.Lock()
+	defer names.mu.Unlock()
+	if n := strings.Count(","+strings.Join(names.names, ",")+",", ",publish,"); n != 1 {
+		t.Errorf("the hub sent %d PUBLISH commands (%v), want 1 (the marker's)", n, names.names)
 	}
 }

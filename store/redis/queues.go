@@ -35,6 +35,14 @@ import (
 // lost Redis for longer than Heartbeat): a crash costs about Heartbeat, not
 // ClaimAfter. A live consumer's items are taken only after ClaimAfter as
 // before, so a slow but alive worker is not robbed.
+//
+// Lost replies: a read (XREADGROUP or the reclaim script) that fails may
+// have run in Redis all the same, its items now pending for this live
+// consumer (Redis killed right after persisting it, the connection cut
+// while the reply was on its way). After a failed read the consumer's next
+// reads therefore hand out its own pending entries first (readOwn), then
+// new ones again: a re-delivery at worst, which the router's dedupe makes
+// harmless, instead of a wait of ClaimAfter.
 
 // reclaimState says when Read should next run the reclaim script for one
 // queue: at the next due time this process knows of (its own Retries and
@@ -58,6 +66,16 @@ type reclaimState struct {
 	// their refreshes bring them back meanwhile.
 	failing   bool
 	outageEnd time.Time
+
+	// own is the consumers whose last read failed, and where their read
+	// of their own pending entries has got to ("0" = the start). A read
+	// that failed may have run in Redis all the same, its reply lost (the
+	// connection cut, Redis killed right after persisting it): its items
+	// are then pending for this consumer, whose heartbeat lives, and
+	// nobody else would take them before ClaimAfter. So the consumer's
+	// next reads hand out its own pending entries (XREADGROUP from an id)
+	// before any new ones, until there are no more.
+	own map[string]string
 }
 
 func (s *Store) reclaimFor(queue string) *reclaimState {
@@ -240,13 +258,19 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 	if err := s.keepAlive(ctx, queue, consumer, rs); err != nil {
 		return nil, err
 	}
+	if cursor, ok := rs.ownCursor(consumer); ok {
+		out, err := s.readOwn(ctx, queue, consumer, cursor, max, rs)
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+	}
 	for {
 		var out []store.Delivery
 		due, wait := s.reclaimNow(rs)
 		if due {
 			var err error
 			if out, err = s.reclaimItems(ctx, queue, consumer, max, rs); err != nil {
-				return nil, err
+				return nil, rs.readFailed(ctx, consumer, err)
 			}
 			_, wait = s.reclaimNow(rs)
 		}
@@ -257,19 +281,129 @@ func (s *Store) Read(ctx context.Context, queue, consumer string, max int, block
 		if len(out) > 0 || left <= 0 {
 			fresh, err := s.readNew(ctx, queue, consumer, max-len(out), -1)
 			if err != nil {
-				return nil, err
+				// The reclaimed items are pending for this consumer:
+				// its next read hands them out again.
+				return nil, rs.readFailed(ctx, consumer, err)
 			}
 			return append(out, fresh...), nil
 		}
 		// A blocking read answers at once when there are new items.
 		fresh, err := s.readNew(ctx, queue, consumer, max, max2(min(left, wait), time.Millisecond))
-		if err != nil || len(fresh) > 0 {
-			return fresh, err
+		if err != nil {
+			return nil, rs.readFailed(ctx, consumer, err)
+		}
+		if len(fresh) > 0 {
+			return fresh, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// readFailed notes that a read of consumer failed with err (and returns
+// err): its reply may have been lost after Redis ran it, so the next read
+// starts with the consumer's own pending entries. A read given up because
+// ctx ended is not noted: the caller is stopping (Close deletes the
+// heartbeat, and other replicas take its pending items at once).
+func (rs *reclaimState) readFailed(ctx context.Context, consumer string, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.own == nil {
+		rs.own = map[string]string{}
+	}
+	if _, ok := rs.own[consumer]; !ok {
+		rs.own[consumer] = "0"
+	}
+	return err
+}
+
+// ownCursor reports whether consumer is to read its own pending entries
+// first, and from where.
+func (rs *reclaimState) ownCursor(consumer string) (string, bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	c, ok := rs.own[consumer]
+	return c, ok
+}
+
+// readOwn hands out up to max of consumer's own pending entries after
+// cursor (XREADGROUP from an id, which counts a delivery), with their
+// delivery counts (XPENDING, same pipeline). Entries deleted by an Ack
+// whose XACK did not run are acknowledged and skipped. Once there are no
+// more, the consumer reads new items again.
+func (s *Store) readOwn(ctx context.Context, queue, consumer, cursor string, max int, rs *reclaimState) ([]store.Delivery, error) {
+	stream := s.k.queueStream(queue)
+	start := "-"
+	if cursor != "0" {
+		start = "(" + cursor
+	}
+	var read *goredis.XStreamSliceCmd
+	var pend *goredis.XPendingExtCmd
+	err := s.withGroup(ctx, queue, func() error {
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			read = p.XReadGroup(ctx, &goredis.XReadGroupArgs{
+				Group: queueGroup, Consumer: consumer, Streams: []string{stream, cursor},
+				Count: int64(max), Block: -1,
+			})
+			pend = p.XPendingExt(ctx, &goredis.XPendingExtArgs{
+				Stream: stream, Group: queueGroup, Start: start, End: "+", Count: int64(max), Consumer: consumer,
+			})
+			return nil
+		})
+		return err
+	})
+	if err != nil && !isNil(err) {
+		return nil, err // the consumer stays marked: the next read tries again
+	}
+	counts := map[string]int{}
+	if ps, err := pend.Result(); err == nil {
+		for _, p := range ps {
+			counts[p.ID] = int(p.RetryCount)
+		}
+	}
+	streams, _ := read.Result()
+	var out []store.Delivery
+	var gone []string
+	last := ""
+	for _, st := range streams {
+		for _, m := range st.Messages {
+			last = m.ID
+			p, ok := m.Values["p"].(string)
+			if !ok {
+				gone = append(gone, m.ID)
+				continue
+			}
+			t, _ := m.Values["t"].(string)
+			out = append(out, store.Delivery{ID: m.ID, Payload: []byte(p), Attempts: max2i(counts[m.ID], 1), EnqueuedAt: parseNanos(t)})
+		}
+	}
+	if len(gone) > 0 {
+		if err := s.c.XAck(ctx, stream, queueGroup, gone...).Err(); err != nil {
+			return nil, err
+		}
+	}
+	rs.mu.Lock()
+	if last == "" {
+		delete(rs.own, consumer)
+	} else {
+		rs.own[consumer] = last
+	}
+	rs.mu.Unlock()
+	if len(out) > 0 {
+		s.log.Info("handing out again items pending for this consumer after a failed read", "queue", queue, "consumer", consumer, "items", len(out))
+	}
+	return out, nil
+}
+
+func max2i(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 // reclaimItems runs the reclaim script and notes when it should next run.

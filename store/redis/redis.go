@@ -68,6 +68,7 @@ type Store struct {
 
 	noSetNXGet atomic.Bool // the server refused SET NX GET (Redis < 7.0)
 	noOneStep  atomic.Bool // the server refused the one-step append (onestep.go)
+	noMGet     atomic.Bool // the server refused a prefetch's MGET (keys of several slots behind a proxy)
 
 	minAck        int           // Options.MinReplicasAck
 	minAckTimeout time.Duration // Options.MinReplicasTimeout

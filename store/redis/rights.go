@@ -61,11 +61,15 @@ func (s *Store) RemoveBlobRef(ctx context.Context, sum, entryID string) (_ int, 
 
 func (s *Store) PutTombstone(ctx context.Context, hash string, at time.Time) (err error) {
 	defer opErr(&err, "put tombstone")
+	dropPrefetched(ctx)
 	return s.c.Set(ctx, s.k.tombstone(hash), strconv.FormatInt(at.UnixNano(), 10), 0).Err()
 }
 
 func (s *Store) HasTombstone(ctx context.Context, hash string) (_ bool, err error) {
 	defer opErr(&err, "check tombstone")
+	if a, ok := takePrefetched(ctx, s.k.tombstone(hash)); ok {
+		return a.exists, nil
+	}
 	n, err := s.c.Exists(ctx, s.k.tombstone(hash)).Result()
 	return n > 0, err
 }

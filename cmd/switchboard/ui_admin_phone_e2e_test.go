@@ -108,6 +108,15 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 	if code := call(t, "POST", h.base+"/api/v1/labels", adminToken, map[string]any{"name": "billing", "color": "#aa3355", "description": "Invoices and payments"}, nil); code/100 != 2 {
 		t.Fatalf("label: %d", code)
 	}
+	// A macro and a label on Mia's conversation: the conversation view
+	// then has label chips (with remove buttons) and the macro picker.
+	if code := call(t, "POST", h.base+"/api/v1/macros", adminToken, map[string]any{"id": "close-billing", "name": "Close as billing",
+		"actions": []map[string]string{{"type": "add_label", "value": "billing"}, {"type": "resolve"}}}, nil); code/100 != 2 {
+		t.Fatalf("macro: %d", code)
+	}
+	if code := call(t, "POST", h.base+"/api/v1/conversations/"+h.miaSMS+"/labels", adminToken, map[string]any{"add": []string{"billing"}}, nil); code/100 != 2 {
+		t.Fatalf("conversation label: %d", code)
+	}
 	br.signIn("admin", h.base, "root", uiRootPW)
 	br.do("admin", "goto", map[string]any{"url": h.base + "/admin"})
 	br.do("admin", "waitCount", map[string]any{"selector": "#admin-channels tr", "count": 4})
@@ -159,6 +168,10 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 			"#wh-name", "#wh-url", "#wh-events", "#wh-allow-http", "#wh-enabled", "#wh-save",
 			"#wh-secret-value", "#wh-secret-done", "#wh-replay-failed", "#wh-deliveries-rows .wh-replay-one",
 			"#audit-actor", "#audit-action", "#audit-customer", "#audit-from", "#audit-to", "#audit-apply", "#audit-rows tr"})
+		// The header keeps two rows with the Admin and Reports links.
+		if top := br.rects("admin", ".top")[".top"]; top.Bottom-top.Top > 100 {
+			t.Errorf("an admin's header is %v px high: more than two rows", top.Bottom-top.Top)
+		}
 		// Each table row is a card that names its fields.
 		if l := br.strings("admin", "attrs", map[string]any{"selector": "#admin-channels tr:first-child td", "attr": "data-label"}); fmt.Sprint(l) != "[Channel Type Phase Changed Actions]" {
 			t.Errorf("a channel's card: fields %q", l)
@@ -176,6 +189,12 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 		br.do("admin", "waitText", map[string]any{"selector": "#logout", "text": "Kirjaudu ulos"})
 		if l := br.strings("admin", "attrs", map[string]any{"selector": "#admin-channels tr:first-child td", "attr": "data-label"}); len(l) != 5 || l[0] != "Kanava" {
 			t.Errorf("a channel's card in Finnish: fields %q", l)
+		}
+		// The open deliveries are drawn again in Finnish too.
+		br.do("admin", "waitText", map[string]any{"selector": "#wh-deliveries-rows .wh-replay-one", "text": "Lähetä uudelleen"})
+		if top := br.rects("admin", ".top")[".top"]; top.Bottom-top.Top > 100 {
+			t.Errorf("an admin's header in Finnish is %v px high: more than two rows (%s)", top.Bottom-top.Top,
+				br.evalString("admin", `[...document.querySelector('.top').children].map((n) => (n.id || n.className || n.tagName) + ' ' + Math.round(n.getBoundingClientRect().left) + '+' + Math.round(n.getBoundingClientRect().width)).join(', ')`))
 		}
 		check("admin-fi", []string{"#nav-admin", "#lang", "#logout", "#admin-channels select", "#admin-webhooks .wh-delete", "#wh-save", "#audit-apply"})
 		br.do("admin", "select", map[string]any{"selector": "#lang", "value": "en"})
@@ -299,6 +318,8 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 			br.do(ctx, "waitFor", map[string]any{"selector": "#tl-entries .entry"})
 			br.do(ctx, "waitFor", map[string]any{"selector": "#cust-ids li"})
 			br.do(ctx, "waitFor", map[string]any{"selector": "#cust-consents li", "state": "attached"})
+			br.do(ctx, "waitFor", map[string]any{"selector": "#conv-label-chips .label-remove"})
+			br.do(ctx, "waitFor", map[string]any{"selector": "#macro-pick"})
 			check(ctx, lang+" conversation and customer panel")
 			br.do(ctx, "click", map[string]any{"selector": "#canned-open"})
 			br.do(ctx, "waitFor", map[string]any{"selector": "#canned-dialog[open] #canned-shortcut"})

@@ -1430,7 +1430,10 @@
       renderPresence();
     }
     if (S.customer) { renderCustomer(); loadSuggestions(); }
-    if (!$('admin-view').hidden) { loadAdmin(); loadWebhooks(); loadAudit(false); }
+    if (!$('admin-view').hidden) {
+      loadAdmin(); loadWebhooks(); loadAudit(false);
+      if (!$('wh-deliveries').hidden) loadDeliveries($('wh-deliveries-name').textContent);
+    }
   });
 
   boot();

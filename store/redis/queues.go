@@ -46,7 +46,7 @@ import (
 // So the store remembers which items it handed out and has not seen acked
 // or retried (held, per queue: a map entry per item in flight), and a
 // consumer's reads take back its own pending entries that it does not
-// hold (orphans): those idle for Heartbeat, looked for every reclaimEvery,
+// hold (orphans): those idle for Heartbeat, looked for every Heartbeat/2,
 // and after a read that failed, all of them at once. Orphans are claimed
 // again for the consumer (XCLAIM, which counts a delivery) and handed out
 // first; an item still being worked on is never handed out twice this way.
@@ -360,14 +360,14 @@ func (rs *reclaimState) readFailed(ctx context.Context, consumer string, err err
 
 // orphanCheck reports whether consumer's read should first take its
 // orphans, and those idle for how long: all of them after a failed read,
-// else those idle for Heartbeat, every reclaimEvery.
+// else those idle for Heartbeat, every Heartbeat/2 (one XPENDING).
 func (s *Store) orphanCheck(rs *reclaimState, consumer string) (time.Duration, bool) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.own[consumer] {
 		return 0, true
 	}
-	if time.Since(rs.ownChecked[consumer]) < s.reclaimEvery() {
+	if time.Since(rs.ownChecked[consumer]) < s.q.Heartbeat/2 {
 		return 0, false
 	}
 	if rs.ownChecked == nil {

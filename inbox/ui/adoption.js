@@ -15,7 +15,7 @@
   // A figure's day is a UTC day ("2026-12-07"); a phase change's time is
   // shown in UTC, as the hub records it.
   const day = (d) => sbFmt.date(d + 'T00:00:00Z', { dateStyle: 'medium', timeZone: 'UTC' });
-  const when = (s) => sbFmt.date(s, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', timeZoneName: 'short' });
+  const when = (s) => sbFmt.date(s, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
   const phase = (p) => t('phase.' + p);
 
   function draw() {

@@ -232,9 +232,13 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 	// page sideways.
 	t.Run("narrow", func(t *testing.T) {
 		br := br.forTest(t)
-		br.do("admin", "viewport", map[string]any{"width": 740, "height": 900})
 		defer br.do("admin", "viewport", map[string]any{"width": 1440, "height": 900})
-		for _, lang := range []string{"en", "fi"} {
+		for _, c := range []struct {
+			width int
+			lang  string
+		}{{740, "en"}, {740, "fi"}, {701, "fi"}} {
+			lang := c.lang
+			br.do("admin", "viewport", map[string]any{"width": c.width, "height": 900})
 			br.do("admin", "goto", map[string]any{"url": h.base + "/admin"})
 			br.do("admin", "waitCount", map[string]any{"selector": "#admin-channels tr", "count": 4})
 			br.do("admin", "select", map[string]any{"selector": "#lang", "value": lang})
@@ -245,10 +249,10 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 			json.Unmarshal(br.do("admin", "eval", map[string]any{"expr": sidewaysJS}), &wide)
 			off := br.offScreen("admin", []string{"#lang", "#logout", "#admin-channels select", "#admin-channels button",
 				"#admin-webhooks .wh-delete", "#wh-deliveries-rows .wh-replay-one", "#wh-save", "#audit-apply"})
-			shot := filepath.Join(art, "admin-740-"+lang+".png")
+			shot := filepath.Join(art, fmt.Sprintf("admin-%d-%s.png", c.width, lang))
 			br.do("admin", "screenshot", map[string]any{"path": shot, "full": true})
 			if len(wide)+len(off) > 0 {
-				t.Errorf("/admin in %s at 740×900 (screenshot %s):\n  scrolls sideways: %s\n  controls not on screen: %s", lang, shot,
+				t.Errorf("/admin in %s at %d×900 (screenshot %s):\n  scrolls sideways: %s\n  controls not on screen: %s", lang, c.width, shot,
 					strings.Join(wide, "\n    "), strings.Join(off, "\n    "))
 			}
 		}

@@ -94,8 +94,9 @@ func uiKeys(t *testing.T) map[string]string {
 	html, _ := filepath.Glob(filepath.Join("ui", "*.html"))
 	keys := map[string]string{}
 	// Server-rendered pages in the inbox's languages: ui.go (the 403 page),
-	// reports_ui.go and reports.go (the Reports page and its messages).
-	files = append(append(files, html...), "ui.go", "reports_ui.go", "reports.go")
+	// reports_ui.go and reports.go (the Reports page and its messages),
+	// adoption_ui.go (the Adoption page).
+	files = append(append(files, html...), "ui.go", "reports_ui.go", "reports.go", "adoption_ui.go")
 	for _, f := range files {
 		base := filepath.Base(f)
 		if strings.HasPrefix(base, "lang-") || base == "i18n.js" {
@@ -109,6 +110,13 @@ func uiKeys(t *testing.T) map[string]string {
 			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
 				// data-i18n="{{.Title.Key}}": a template fills in a key named by a uiText.
 				if strings.HasPrefix(m[1], "{{") {
+					continue
+				}
+				// data-i18n="phase.{{.Phase}}": a family a template fills in from data.
+				if i := strings.Index(m[1], "{{"); i > 0 {
+					if dynamicKeys[m[1][:i]] == nil {
+						t.Errorf("%s builds keys %s from data: list the values in dynamicKeys", base, m[1])
+					}
 					continue
 				}
 				// t('status.' + s): a family built from data, listed in dynamicKeys.
@@ -255,6 +263,48 @@ func TestReportsPageTextsAreKeyed(t *testing.T) {
 	for _, k := range []string{"reports.title", "reports.chart.csat", "reports.group.agent", "reports.err.tooLong", "reports.period", "nav.inbox"} {
 		if keys[k] == "" {
 			t.Errorf("key %s of the Reports page not found by uiKeys", k)
+		}
+	}
+}
+
+// TestAdoptionPageTextsAreKeyed: every text the Adoption page's template
+// writes is marked with a catalogue key (data-i18n) or is data (a figure
+// with data-fmt, a time with data-t, a phase change ui/adoption.js words),
+// so the page has no English left in Finnish; and its keys are among
+// those checked above.
+func TestAdoptionPageTextsAreKeyed(t *testing.T) {
+	b, err := os.ReadFile("adoption_ui.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	tmpl := src[strings.Index(src, "Parse(`")+len("Parse(`"):]
+	tmpl = tmpl[:strings.Index(tmpl, "`))")]
+	text := regexp.MustCompile(`<([a-z0-9]+)([^<>]*)>([^<]*)<`)
+	action := regexp.MustCompile(`\{\{[^}]*\}\}`)
+	data := map[string]bool{"·": true, ":": true, "(": true, ")": true, "; )": true, "·  )": true}
+	var found int
+	for _, m := range text.FindAllStringSubmatch(tmpl, -1) {
+		words := strings.TrimSpace(action.ReplaceAllString(m[3], ""))
+		if words == "" || data[words] || strings.Trim(words, "·:;() ") == "" {
+			continue
+		}
+		keyed := strings.Contains(m[2], "data-i18n") || strings.Contains(m[2], "data-fmt") || strings.Contains(m[2], "data-t=") ||
+			strings.Contains(m[2], `class="change"`) // adoption.js: t('adoption.change')
+		if !keyed {
+			t.Errorf("Adoption page: <%s%s> shows %q without a catalogue key", m[1], m[2], words)
+			continue
+		}
+		found++
+	}
+	if found < 20 {
+		t.Fatalf("only %d keyed texts found in the Adoption page: is the regexp still right?", found)
+	}
+	keys := uiKeys(t)
+	for _, k := range []string{"adoption.title", "adoption.chart.volume", "adoption.chart.max", "adoption.col.teamLoad", "adoption.change",
+		"adoption.reason.matchRate", "adoption.verdict.notReady", "adoption.err.read", "adoption.rule"} {
+		if keys[k] == "" {
+			t.Errorf("key %s of the Adoption page not found by uiKeys", k)
 		}
 	}
 }

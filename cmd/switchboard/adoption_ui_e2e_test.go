@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -117,6 +118,78 @@ func TestAdoptionPageInARealBrowser(t *testing.T) {
 		t.Errorf("console error: %s", c)
 	}
 	br.do("root", "screenshot", map[string]any{"path": filepath.Join(artifactsDir(t, "ui"), "adoption.png"), "full": true})
+	if got := br.strings("root", "texts", map[string]any{"selector": "#potential tr[data-channel=mail] td:nth-child(5)"}); len(got) != 1 || !regexp.MustCompile(`^\d{1,3}%$`).MatchString(got[0]) {
+		t.Errorf("mail's volume share in English: %q", got)
+	}
+
+	// In Finnish (the language picker in the page's header): the texts
+	// from the inbox's catalogues, the charts named in Finnish, figures and
+	// days formatted by Intl for Finnish, <html lang="fi">; the choice is
+	// kept across a reload; axe finds nothing serious in Finnish either.
+	axe := axePath(t)
+	br.do("root", "select", map[string]any{"selector": "#lang", "value": "fi"})
+	br.do("root", "waitText", map[string]any{"selector": "h1", "text": "Kanavien käyttöönotto"})
+	checkFinnish := func() {
+		t.Helper()
+		if l := br.evalString("root", `document.documentElement.lang + ' ' + document.getElementById('lang').value + ' ' + document.title`); l != "fi fi Käyttöönotto · Switchboard" {
+			t.Errorf("language of the page: %q", l)
+		}
+		// What a screen reader names the charts: the captions, through
+		// aria-labelledby as the browser resolves them.
+		names := br.strings("root", "eval", map[string]any{"expr": `[...document.querySelectorAll('article.card[data-channel=mail] svg[role=img]')].map((s) =>
+			s.getAttribute('aria-labelledby').split(/\s+/).map((id) => document.getElementById(id).textContent).join(' '))`})
+		if fmt.Sprint(names) != "[Viestejä päivässä (viimeiset 30 päivää) Tunnistusaste päivittäin]" {
+			t.Errorf("mail's charts are named %q in Finnish", names)
+		}
+		fi := map[string]string{
+			"header a":                         "Saapuneet",
+			"#potential-title":                 "Kanavien potentiaali",
+			"#potential thead th:nth-child(9)": "tiimin kuorma / päivä",
+			"#potential tr[data-channel=mail] td:nth-child(3)": "käytössä",
+			"article.card[data-channel=mail] h3":               "Vaiheiden historia",
+		}
+		for sel, want := range fi {
+			if got := br.strings("root", "texts", map[string]any{"selector": sel}); len(got) != 1 || got[0] != want {
+				t.Errorf("in Finnish, %s: %q, want %q", sel, got, want)
+			}
+		}
+		// A percentage the Finnish way (a no-break space before %), a day
+		// as Finns write it in a bar's title, the phase change in Finnish.
+		if got := br.strings("root", "texts", map[string]any{"selector": "#potential tr[data-channel=mail] td:nth-child(5)"}); len(got) != 1 || !regexp.MustCompile(`^\d{1,3}\x{a0}%$`).MatchString(got[0]) {
+			t.Errorf("mail's volume share in Finnish: %q", got)
+		}
+		if got := br.strings("root", "texts", map[string]any{"selector": "article.card[data-channel=mail] figure.volume rect:last-of-type title"}); len(got) != 1 || !regexp.MustCompile(`^\d{1,2}\.\d{1,2}\.\d{4}: 12$`).MatchString(got[0]) {
+			t.Errorf("mail's last bar in Finnish: %q", got)
+		}
+		timeline := br.strings("root", "texts", map[string]any{"selector": "article.card[data-channel=web] ol.timeline li"})
+		if len(timeline) != 2 || !strings.Contains(timeline[1], "varjo → pilotti, muutti root pakotettu") {
+			t.Errorf("web's phase timeline in Finnish: %q", timeline)
+		}
+		for _, r := range br.strings("root", "texts", map[string]any{"selector": ".reasons li"}) {
+			if strings.Contains(r, " is below ") || strings.Contains(r, " is above ") {
+				t.Errorf("a reason left in English: %q", r)
+			}
+		}
+	}
+	checkFinnish()
+	br.do("root", "screenshot", map[string]any{"path": filepath.Join(artifactsDir(t, "ui"), "adoption-fi.png"), "full": true})
+	var vs []struct {
+		ID, Impact, Help string
+		Nodes            []string
+	}
+	json.Unmarshal(br.do("root", "axe", map[string]any{"path": axe}), &vs)
+	for _, v := range vs {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("axe in Finnish: %s (%s): %s\n    %s", v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n    "))
+		}
+	}
+	br.do("root", "reload", nil)
+	br.do("root", "waitText", map[string]any{"selector": "h1", "text": "Kanavien käyttöönotto"})
+	checkFinnish()
+	json.Unmarshal(br.do("root", "record", nil), &rec)
+	for _, c := range rec.Console[before:] {
+		t.Errorf("console error in Finnish: %s", c)
+	}
 
 	br.signIn("alice", srv.URL, "alice", uiAlicePW)
 	var res struct {

@@ -226,6 +226,39 @@ func TestUIAdminPagesOnAPhoneChartsAndNamedControls(t *testing.T) {
 		check("adoption", []string{"header a", "#cards .card", "#cards .card svg", "#potential-title"})
 	})
 
+	// ---- 1b. /admin between the phone and the desktop layouts (740 px) ----------
+	// Above 700 px the tables are tables again, not cards; at 740 px they
+	// must still fit (or scroll inside a labelled region), not push the
+	// page sideways.
+	t.Run("narrow", func(t *testing.T) {
+		br := br.forTest(t)
+		defer br.do("admin", "viewport", map[string]any{"width": 1440, "height": 900})
+		for _, c := range []struct {
+			width int
+			lang  string
+		}{{740, "en"}, {740, "fi"}, {701, "fi"}} {
+			lang := c.lang
+			br.do("admin", "viewport", map[string]any{"width": c.width, "height": 900})
+			br.do("admin", "goto", map[string]any{"url": h.base + "/admin"})
+			br.do("admin", "waitCount", map[string]any{"selector": "#admin-channels tr", "count": 4})
+			br.do("admin", "select", map[string]any{"selector": "#lang", "value": lang})
+			br.do("admin", "click", map[string]any{"selector": "#admin-webhooks tr .wh-deliveries"})
+			br.do("admin", "waitFor", map[string]any{"selector": "#wh-deliveries-rows .wh-replay-one"})
+			br.do("admin", "waitFor", map[string]any{"selector": "#audit-rows tr"})
+			var wide []string
+			json.Unmarshal(br.do("admin", "eval", map[string]any{"expr": sidewaysJS}), &wide)
+			off := br.offScreen("admin", []string{"#lang", "#logout", "#admin-channels select", "#admin-channels button",
+				"#admin-webhooks .wh-delete", "#wh-deliveries-rows .wh-replay-one", "#wh-save", "#audit-apply"})
+			shot := filepath.Join(art, fmt.Sprintf("admin-%d-%s.png", c.width, lang))
+			br.do("admin", "screenshot", map[string]any{"path": shot, "full": true})
+			if len(wide)+len(off) > 0 {
+				t.Errorf("/admin in %s at %d×900 (screenshot %s):\n  scrolls sideways: %s\n  controls not on screen: %s", lang, c.width, shot,
+					strings.Join(wide, "\n    "), strings.Join(off, "\n    "))
+			}
+		}
+		br.do("admin", "select", map[string]any{"selector": "#lang", "value": "en"})
+	})
+
 	// ---- 2. the Reports page's charts: a name and the figures as text -----------
 	t.Run("charts", func(t *testing.T) {
 		br := br.forTest(t)

@@ -85,6 +85,8 @@ func isLeaf(t reflect.Type) bool {
 		return true
 	case reflect.Slice:
 		return t.Elem().Kind() == reflect.String
+	case reflect.Pointer: // an optional value (*bool, *float64): unset is nil
+		return t.Elem().Kind() != reflect.Struct && isLeaf(t.Elem())
 	}
 	return false
 }
@@ -215,6 +217,12 @@ func setLeaf(v reflect.Value, val string) error {
 		return tu.UnmarshalText([]byte(val))
 	}
 	switch v.Kind() {
+	case reflect.Pointer:
+		n := reflect.New(v.Type().Elem())
+		if err := setLeaf(n.Elem(), val); err != nil {
+			return err
+		}
+		v.Set(n)
 	case reflect.String:
 		v.SetString(val)
 	case reflect.Bool:

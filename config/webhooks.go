@@ -127,21 +127,31 @@ type WebhookDelivery struct {
 	// IngestShare puts ingest first: while messages are coming in and the
 	// process is short of CPU, the dispatcher sends only during this
 	// share of every 100 ms (webhooks.Options.IngestShare). Above 0, at
-	// most 1; 1 turns the pacing off. Default DefaultIngestShare.
-	IngestShare float64 `yaml:"ingest_share"`
+	// most 1; 1 turns the pacing off. Unset: DefaultIngestShare (a
+	// pointer, so that an explicit 0 is refused rather than defaulted).
+	IngestShare *float64 `yaml:"ingest_share"`
+}
+
+// Share is IngestShare, or DefaultIngestShare when it is not set.
+func (d WebhookDelivery) Share() float64 {
+	if d.IngestShare == nil {
+		return DefaultIngestShare
+	}
+	return *d.IngestShare
 }
 
 // DefaultIngestShare is webhook_delivery.ingest_share's default.
 const DefaultIngestShare = 0.1
 
 func (c *Config) webhookDeliveryDefaults() {
-	if c.WebhookDelivery.IngestShare == 0 {
-		c.WebhookDelivery.IngestShare = DefaultIngestShare
+	if c.WebhookDelivery.IngestShare == nil {
+		s := DefaultIngestShare
+		c.WebhookDelivery.IngestShare = &s
 	}
 }
 
 func (c *Config) validateWebhookDelivery(v *validator) {
-	if s := c.WebhookDelivery.IngestShare; !(s > 0 && s <= 1) {
+	if s := c.WebhookDelivery.Share(); !(s > 0 && s <= 1) {
 		v.add("webhook_delivery.ingest_share", "must be above 0 and at most 1 (1: not paced), got %v", s)
 	}
 }

@@ -63,20 +63,7 @@ func TestRulesUnderSIGKILL(t *testing.T) {
 					missing++
 				}
 			}
-			runs := 0
-			cursor := ""
-			for {
-				var page struct {
-					Audit []struct{ Action string } `json:"audit"`
-					Next  string                    `json:"next"`
-				}
-				call(t, "GET", base+"/api/v1/audit?action=rule.run&limit=500&cursor="+url.QueryEscape(cursor), adminToken, nil, &page)
-				runs += len(page.Audit)
-				if page.Next == "" {
-					break
-				}
-				cursor = page.Next
-			}
+			runs := auditCount(t, base, "rule.run")
 			last = fmt.Sprintf("%d accepted, %d missing, %d messages stored, %d rule events, %d rule.run records", len(accepted), missing, len(msgs), events, runs)
 			return missing == 0 && events == len(msgs) && runs == len(msgs)
 		})
@@ -164,4 +151,23 @@ func postThroughKills(t *testing.T, p *proc, cfg, addr, ext, email string, custo
 		}
 	}
 	return p, accepted
+}
+
+// auditCount is how many audit records with action the hub at base holds,
+// read page by page.
+func auditCount(t *testing.T, base, action string) int {
+	t.Helper()
+	runs, cursor := 0, ""
+	for {
+		var page struct {
+			Audit []struct{ Action string } `json:"audit"`
+			Next  string                    `json:"next"`
+		}
+		call(t, "GET", base+"/api/v1/audit?action="+url.QueryEscape(action)+"&limit=500&cursor="+url.QueryEscape(cursor), adminToken, nil, &page)
+		runs += len(page.Audit)
+		if page.Next == "" {
+			return runs
+		}
+		cursor = page.Next
+	}
 }

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -49,21 +48,6 @@ func TestNewEventRulesUnderSIGKILL(t *testing.T) {
 		t.Logf("%d messages accepted, 2 kills", len(accepted))
 		if len(accepted) < 20 {
 			t.Fatalf("only %d messages accepted", len(accepted))
-		}
-		auditCount := func() int {
-			runs, cursor := 0, ""
-			for {
-				var page struct {
-					Audit []struct{ Action string } `json:"audit"`
-					Next  string                    `json:"next"`
-				}
-				call(t, "GET", base+"/api/v1/audit?action=rule.run&limit=500&cursor="+url.QueryEscape(cursor), adminToken, nil, &page)
-				runs += len(page.Audit)
-				if page.Next == "" {
-					return runs
-				}
-				cursor = page.Next
-			}
 		}
 		// welcome notes per conversation, escalation notes, rule events.
 		scan := func() (msgs map[string]string, welcome map[string]int, escalated, events int) {
@@ -112,7 +96,7 @@ func TestNewEventRulesUnderSIGKILL(t *testing.T) {
 					missing++
 				}
 			}
-			runs := auditCount()
+			runs := auditCount(t, base, "rule.run")
 			last = fmt.Sprintf("%d accepted, %d stored, %d not welcomed, %d welcomed twice, %d rule events, %d rule.run records", len(accepted), len(msgs), missing, twice, events, runs)
 			if twice > 0 {
 				t.Fatal(last)

@@ -23,7 +23,7 @@ import (
 // knows what is wanted from the first message on).
 func newWebhooks(ctx context.Context, cfg *config.Config, st store.Store, reg prometheus.Registerer, clock store.Clock, log *slog.Logger) (*webhooks.Service, error) {
 	svc := webhooks.New(webhooks.Options{Store: st, Clock: clock, Logger: log, Registerer: reg,
-		IngestShare: cfg.WebhookDelivery.IngestShare})
+		IngestShare: cfg.WebhookDelivery.Share()})
 	specs := make([]webhooks.Spec, 0, len(cfg.Webhooks))
 	for _, w := range cfg.Webhooks {
 		specs = append(specs, webhooks.Spec{Name: w.Name, URL: w.URL, Events: w.Events, Secrets: w.Secrets(),

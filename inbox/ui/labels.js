@@ -22,7 +22,7 @@
     const text = await r.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-    if (!r.ok) throw new Error((data && data.error && (data.error.message || data.error)) || (data && data.message) || ('HTTP ' + r.status));
+    if (!r.ok) throw new Error((data && (data.message || data.error)) || ('HTTP ' + r.status));
     return data;
   }
 

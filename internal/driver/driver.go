@@ -108,14 +108,20 @@ type Entry struct {
 
 // Timeline returns every entry on the timeline of the customer with
 // identity, newest first, page by page (nil when there is no such
-// customer yet).
+// customer yet: a 404; any other failed lookup is an error).
 func Timeline(client *http.Client, base, token, identity string) ([]Entry, error) {
 	var c struct {
 		ID string `json:"id"`
 	}
 	code, err := Get(client, base, token, "/api/v1/customers?identity="+url.QueryEscape(identity), &c)
-	if err != nil || code != 200 {
+	switch {
+	case err != nil:
 		return nil, err
+	case code == http.StatusNotFound:
+		return nil, nil
+	case code != 200:
+		// A 5xx while Redis restarts is not "nothing arrived yet".
+		return nil, fmt.Errorf("customer %s: %d", identity, code)
 	}
 	var out []Entry
 	cursor := ""

@@ -128,17 +128,24 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 	}
 	var stored store.Entry
 	var after store.Conversation
-	// The events below, for a store that can publish them in the append's
-	// own step (Redis without slots): conversation.opened for the first
-	// message to join, then entry.created.
+	// The message's two events, built here only: conversation.opened for
+	// the first message to join, then entry.created. A store that can
+	// publish them in the append's own step (Redis without slots) sends
+	// them as its announcement; otherwise the hub publishes them below.
+	openedEvent := func(c store.Conversation) Event {
+		return Event{Type: EventConversationOpened, CustomerID: c.CustomerID, ConversationID: c.ID,
+			Channel: c.Channel, Audience: c.Audience, Assignee: c.Assignee}
+	}
+	createdEvent := func(c store.Conversation) Event {
+		return Event{Type: EventEntryCreated, CustomerID: in.Entry.CustomerID, ConversationID: c.ID, EntryID: e.ID,
+			Channel: in.Entry.Channel, Audience: c.Audience, Assignee: c.Assignee}
+	}
 	ann := &store.Announcement{Topic: EventsTopic, Events: func(before, after store.Conversation) [][]byte {
 		var out [][]byte
 		if before.LastMessageID == "" {
-			out = append(out, eventPayload(Event{Type: EventConversationOpened, CustomerID: after.CustomerID, ConversationID: after.ID,
-				Channel: after.Channel, Audience: after.Audience, Assignee: after.Assignee}))
+			out = append(out, eventPayload(openedEvent(after)))
 		}
-		return append(out, eventPayload(Event{Type: EventEntryCreated, CustomerID: in.Entry.CustomerID, ConversationID: after.ID, EntryID: e.ID,
-			Channel: in.Entry.Channel, Audience: after.Audience, Assignee: after.Assignee}))
+		return append(out, eventPayload(createdEvent(after)))
 	}}
 	ra, inStep := s.st.(store.RecordsAppender)
 	switch {
@@ -174,8 +181,7 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		// is stored: an attempt that opened the conversation and failed
 		// later leaves the announcement to the next one.
 		if before.LastMessageID == "" && !announced {
-			s.publish(ctx, Event{Type: EventConversationOpened, CustomerID: conv.CustomerID, ConversationID: conv.ID,
-				Channel: conv.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+			s.publish(ctx, openedEvent(conv))
 		}
 	default:
 		s.giveBack(ctx, agent) // a duplicate, or nothing written
@@ -188,8 +194,7 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 	}
 	s.index(ctx, stored)
 	if !announced {
-		s.publish(ctx, Event{Type: EventEntryCreated, CustomerID: in.Entry.CustomerID, ConversationID: conv.ID, EntryID: stored.ID,
-			Channel: in.Entry.Channel, Audience: conv.Audience, Assignee: conv.Assignee})
+		s.publish(ctx, createdEvent(conv))
 	}
 	return stored, conv, true, nil
 }

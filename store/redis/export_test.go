@@ -8,3 +8,6 @@ func (s *Store) AuditsWaiting() int {
 	defer b.mu.Unlock()
 	return len(b.pending)
 }
+
+// LibraryVersion is this hub's functions library version (sb_version).
+const LibraryVersion = libraryVersion

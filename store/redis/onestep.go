@@ -37,66 +37,39 @@ import (
 // removed again when this call made it and the conversation is gone.
 var appendInOneStep = goredis.NewScript(conversationHelpers + oneStepBody)
 
-// oneStepBody is the function's body (sb_append_v3). The entry check
-// reads the customer's entries only when the dedupe record already
-// existed: a record this call created means no entry with the id was ever
-// written (every writer creates the record before the entry, and removes
-// it only after the entry; erasure buries the id before it deletes
-// records), so the common case runs one command less. ARGV[13] (the
+// The append function's body in its three versions, built from shared
+// pieces so a fix to one cannot miss the others (each stays registered in
+// the functions library, see functions.go):
+//
+//   - sb_append_v1: head, the entry check, middle, the return;
+//   - sb_append_v2: the entry check guarded by "if o then";
+//   - sb_append_v3: v2 plus the announcement's PUBLISH loop.
+//
+// v2's guard reads the customer's entries only when the dedupe record
+// already existed: a record this call created means no entry with the id
+// was ever written (every writer creates the record before the entry, and
+// removes it only after the entry; erasure buries the id before it deletes
+// records), so the common case runs one command less. v3's ARGV[13] (the
 // events channel) and ARGV[14..] (payloads) are the caller's
 // store.Announcement: published in order once the entry is written.
-const oneStepBody = `
+// TestAppendBodiesUnchanged holds each version's text as it was first
+// shipped: a function's behaviour never changes under its name (change
+// it under a new name and raise libraryVersion).
+const (
+	// appendHead creates the dedupe record (SET NX GET) and stops at
+	// another customer's.
+	appendHead = `
 local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
 if o and o ~= ARGV[10] then return {3, o} end
-if o then
-  local e = redis.call('HGET', KEYS[3], ARGV[7])
-  if e then return {0, e} end
-end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur ~= ARGV[2] then
-  if not cur and not o then redis.call('DEL', KEYS[5]) end
-  return {2, cur}
-end
-if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
-redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
-redis.call('ZADD', KEYS[4], 0, ARGV[9])
-redis.call('ZADD', KEYS[6], 0, ARGV[11])
-if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
-for i = 14, #ARGV do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
-return {1, ''}
 `
-
-// oneStepBodyV2 is sb_append_v2 (kept for hubs of the previous version
-// during a rolling upgrade): v3 without the announcement.
-const oneStepBodyV2 = `
-local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
-if o and o ~= ARGV[10] then return {3, o} end
-if o then
-  local e = redis.call('HGET', KEYS[3], ARGV[7])
-  if e then return {0, e} end
-end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur ~= ARGV[2] then
-  if not cur and not o then redis.call('DEL', KEYS[5]) end
-  return {2, cur}
-end
-if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
-redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
-redis.call('ZADD', KEYS[4], 0, ARGV[9])
-redis.call('ZADD', KEYS[6], 0, ARGV[11])
-if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
-return {1, ''}
-`
-
-// oneStepBodyV1 is sb_append_v1, kept in the library for hubs of the
-// previous version during a rolling upgrade: it read the entry whatever
-// the dedupe record said.
-const oneStepBodyV1 = `
-local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
-if o and o ~= ARGV[10] then return {3, o} end
-local e = redis.call('HGET', KEYS[3], ARGV[7])
+	// appendEntryCheck answers an entry already written with this id.
+	appendEntryCheck = `local e = redis.call('HGET', KEYS[3], ARGV[7])
 if e then return {0, e} end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
+`
+	// appendMiddle checks the conversation (removing a dedupe record this
+	// call made when the conversation is gone) and writes the entry, the
+	// conversation and the activity index.
+	appendMiddle = `local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur ~= ARGV[2] then
   if not cur and not o then redis.call('DEL', KEYS[5]) end
   return {2, cur}
@@ -106,8 +79,49 @@ redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
 redis.call('ZADD', KEYS[4], 0, ARGV[9])
 redis.call('ZADD', KEYS[6], 0, ARGV[11])
 if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
-return {1, ''}
 `
+	// appendPublish publishes the announcement's payloads.
+	appendPublish = `for i = 14, #ARGV do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
+`
+	appendReturn = `return {1, ''}
+`
+)
+
+// appendBody is the append function's body: with guarded, the entry check
+// runs only for a dedupe record that already existed (v2 on); with
+// publish, the announcement is published (v3).
+func appendBody(guarded, publish bool) string {
+	var b strings.Builder
+	b.WriteString(appendHead)
+	if guarded {
+		b.WriteString("if o then\n")
+		for _, line := range strings.SplitAfter(appendEntryCheck, "\n") {
+			if line != "" {
+				b.WriteString("  " + line)
+			}
+		}
+		b.WriteString("end\n")
+	} else {
+		b.WriteString(appendEntryCheck)
+	}
+	b.WriteString(appendMiddle)
+	if publish {
+		b.WriteString(appendPublish)
+	}
+	b.WriteString(appendReturn)
+	return b.String()
+}
+
+var (
+	// oneStepBody is sb_append_v3, this version's.
+	oneStepBody = appendBody(true, true)
+	// oneStepBodyV2 is sb_append_v2, kept for hubs of the previous version
+	// during a rolling upgrade: v3 without the announcement.
+	oneStepBodyV2 = appendBody(true, false)
+	// oneStepBodyV1 is sb_append_v1, kept likewise: it read the entry
+	// whatever the dedupe record said.
+	oneStepBodyV1 = appendBody(false, false)
+)
 
 // oneStep reports whether AppendToConversation may take the one-step path:
 // a standalone server that has not refused the script (SET NX GET needs

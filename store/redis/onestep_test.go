@@ -101,8 +101,10 @@ func TestFunctionsLibraryVersion(t *testing.T) {
 	if _, _, _, err := f.s.AppendToConversation(ctx, inbound("m_a", at), conv, lastAt("m_a", at)); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := f.c.FCall(ctx, "sb_version", nil).Int(); err != nil || v < 1 {
-		t.Fatalf("sb_version = %d, %v; want the library loaded", v, err)
+	// This version's library exactly: a server left with an older one
+	// (the load skipped or failed) would serve older functions.
+	if v, err := f.c.FCall(ctx, "sb_version", nil).Int(); err != nil || v != redis.LibraryVersion {
+		t.Fatalf("sb_version = %d, %v; want this version's library (%d)", v, err, redis.LibraryVersion)
 	}
 	// A newer hub's library, without this version's function.
 	newer := "#!lua name=switchboard\nredis.register_function('sb_version', function() return 99 end)\n"
@@ -146,8 +148,8 @@ func TestFunctionsLibraryUpgrade(t *testing.T) {
 	if _, _, created, err := s.AppendToConversation(ctx, inbound("m_a", at), conv, lastAt("m_a", at)); err != nil || !created {
 		t.Fatalf("append over an older library: created %v, %v", created, err)
 	}
-	if v, err := f.c.FCall(ctx, "sb_version", nil).Int(); err != nil || v < 3 {
-		t.Errorf("sb_version after the append = %d, %v; want this version's library (3)", v, err)
+	if v, err := f.c.FCall(ctx, "sb_version", nil).Int(); err != nil || v != redis.LibraryVersion {
+		t.Errorf("sb_version after the append = %d, %v; want this version's library (%d)", v, err, redis.LibraryVersion)
 	}
 	libs, err := f.c.FunctionList(ctx, goredis.FunctionListQuery{LibraryNamePattern: "switchboard"}).Result()
 	if err != nil || len(libs) != 1 {

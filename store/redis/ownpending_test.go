@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,6 +43,43 @@ func (l *lostReply) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredi
 	return next
 }
 
+// afterReply runs fn once the next command named cmd has run in Redis and
+// before its reply reaches the Store (once armed, once): something another
+// replica does in between two commands of the Store.
+type afterReply struct {
+	mu  sync.Mutex
+	cmd string
+	fn  func()
+}
+
+func (a *afterReply) arm(cmd string, fn func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cmd, a.fn = cmd, fn
+}
+
+func (a *afterReply) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (a *afterReply) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		err := next(ctx, cmd)
+		a.mu.Lock()
+		fn := a.fn
+		if fn != nil && a.cmd == cmd.Name() && err == nil {
+			a.fn = nil
+		} else {
+			fn = nil
+		}
+		a.mu.Unlock()
+		if fn != nil {
+			fn()
+		}
+		return err
+	}
+}
+func (a *afterReply) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
 // pendingFor is the ids pending for consumer in the queue's group.
 func pendingFor(t *testing.T, c goredis.UniversalClient, stream, consumer string) []string {
 	t.Helper()
@@ -75,6 +113,7 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 	type env struct {
 		lost   *lostReply
 		cut    *failing
+		after  *afterReply
 		read   func() ([]store.Delivery, error)
 		next   func() []store.Delivery
 		stream string
@@ -93,9 +132,10 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 			lc = goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
 		}
 		t.Cleanup(func() { lc.Close() })
-		e := env{lost: &lostReply{}, cut: &failing{}, stream: prefix + ":{q:" + queue + "}:stream", c: c, prefix: prefix}
+		e := env{lost: &lostReply{}, cut: &failing{}, after: &afterReply{}, stream: prefix + ":{q:" + queue + "}:stream", c: c, prefix: prefix}
 		lc.AddHook(e.lost)
 		lc.AddHook(e.cut)
+		lc.AddHook(e.after)
 		s := replica(t, lc, prefix, q)
 		e.s = s
 		if ds, err := s.Read(ctx, queue, consumer, 4, 0); err != nil || len(ds) != 0 {
@@ -140,6 +180,24 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 			}
 		}
 	}
+	// rawRead reads one new item under the consumer's name without the
+	// Store: it is pending for the consumer, which never saw it.
+	rawRead := func(t *testing.T, e env) {
+		t.Helper()
+		if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// failedRead is a Read while Redis is unreachable; it must fail.
+	failedRead := func(t *testing.T, e env) {
+		t.Helper()
+		e.cut.on.Store(true)
+		_, err := e.read()
+		e.cut.on.Store(false)
+		if err == nil {
+			t.Fatal("the Read while Redis was unreachable did not fail")
+		}
+	}
 
 	for _, sq := range [][2]string{{"redis", store.QueueIngest}, {"redis", store.QueueOutbound}, {"cluster", store.QueueIngest}} {
 		server, queue := sq[0], sq[1]
@@ -178,15 +236,8 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		t.Run(name+"/raw read then unreachable", func(t *testing.T) {
 			e := setup(t, server, queue, q)
 			ids := enqueue(t, e.c, e.stream, 1)
-			if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
-				t.Fatal(err)
-			}
-			e.cut.on.Store(true)
-			_, err := e.read()
-			e.cut.on.Store(false)
-			if err == nil {
-				t.Fatal("the Read while Redis was unreachable did not fail")
-			}
+			rawRead(t, e)
+			failedRead(t, e)
 			got := e.next()
 			if !sameIDs(got, ids) {
 				t.Fatalf("the next Read got %d items, want the one pending for the consumer", len(got))
@@ -249,9 +300,7 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 				t.Fatalf("setup: read %d items, want 1", len(got))
 			}
 			orphan := enqueue(t, e.c, e.stream, 1)
-			if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
-				t.Fatal(err)
-			}
+			rawRead(t, e)
 			start := time.Now()
 			var got []store.Delivery
 			for len(got) == 0 && time.Since(start) < 20*time.Second {
@@ -269,20 +318,53 @@ func TestFailedReadHandsOutOwnPendingNext(t *testing.T) {
 		t.Run(name+"/deleted entry", func(t *testing.T) {
 			e := setup(t, server, queue, q)
 			ids := enqueue(t, e.c, e.stream, 1)
-			if err := e.c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "hub", Consumer: consumer, Streams: []string{e.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
-				t.Fatal(err)
-			}
+			rawRead(t, e)
 			if err := e.c.XDel(ctx, e.stream, ids...).Err(); err != nil {
 				t.Fatal(err)
 			}
-			e.cut.on.Store(true)
-			_, err := e.read()
-			e.cut.on.Store(false)
-			if err == nil {
-				t.Fatal("the Read while Redis was unreachable did not fail")
-			}
+			failedRead(t, e)
 			if got := e.next(); len(got) != 0 {
 				t.Fatalf("the next Read handed out %d items, want none (the only one was deleted)", len(got))
+			}
+			if p := pendingFor(t, e.c, e.stream, consumer); len(p) != 0 {
+				t.Errorf("still pending for %s: %v", consumer, p)
+			}
+		})
+
+		// Another replica claims the orphan between the Store's XPENDING
+		// and its claim (likely right after an outage longer than
+		// Heartbeat: this consumer's heartbeat lapsed and the others took
+		// its items). The item stays with that replica; the Store does not
+		// hand it out too (for outbound: a reply sent twice).
+		t.Run(name+"/claimed by another replica in between", func(t *testing.T) {
+			e := setup(t, server, queue, q)
+			const other = "host-2"
+			// The other replica reads too: its heartbeat lives, so nobody
+			// takes its items before ClaimAfter.
+			if ds, err := replica(t, e.c, e.prefix, q).Read(ctx, queue, other, 1, 0); err != nil || len(ds) != 0 {
+				t.Fatalf("setup: the other replica's first Read = %v, %v; want nothing", ds, err)
+			}
+			ids := enqueue(t, e.c, e.stream, 1)
+			rawRead(t, e)
+			failedRead(t, e)
+			claimed := make(chan error, 1)
+			e.after.arm("xpending", func() {
+				claimed <- e.c.XClaim(ctx, &goredis.XClaimArgs{Stream: e.stream, Group: "hub", Consumer: other, Messages: ids}).Err()
+			})
+			got := e.next()
+			select {
+			case err := <-claimed:
+				if err != nil {
+					t.Fatalf("setup: the other replica's XCLAIM: %v", err)
+				}
+			default:
+				t.Fatal("setup: the Read after the failed one ran no XPENDING")
+			}
+			if len(got) != 0 {
+				t.Fatalf("the next Read handed out %v, which the other replica took in between (both would work on it)", got)
+			}
+			if p := pendingFor(t, e.c, e.stream, other); !sameStrings(p, ids) {
+				t.Errorf("pending for %s = %v, want %v (it claimed it)", other, p, ids)
 			}
 			if p := pendingFor(t, e.c, e.stream, consumer); len(p) != 0 {
 				t.Errorf("still pending for %s: %v", consumer, p)

@@ -48,8 +48,20 @@ import (
 // consumer's reads take back its own pending entries that it does not
 // hold (orphans): those idle for Heartbeat, looked for every Heartbeat/2,
 // and after a read that failed, all of them at once. Orphans are claimed
-// again for the consumer (XCLAIM, which counts a delivery) and handed out
-// first; an item still being worked on is never handed out twice this way.
+// again for the consumer (counting a delivery) and handed out first, by a
+// script that claims an entry only if it is still pending for this
+// consumer as XPENDING saw it (same owner, same delivery count): one that
+// another replica claimed in between (after an outage longer than
+// Heartbeat, others take this consumer's items) stays with it. An item
+// still being worked on is held, so it is never handed out twice this way.
+//
+// An item stays held until this process acks or retries it, or until
+// ClaimAfter has passed since it was handed out: by then the reclaim
+// script may hand it out again anyway (to another replica, or to this
+// process, which holds it again). So an item whose Ack failed and is not
+// acked again (store.ErrNotReplicated: the caller leaves it pending on
+// purpose) is held for ClaimAfter, not forever, and the orphan look asks
+// XPENDING for at most maxOrphanScan entries past what it wants.
 
 // reclaimState says when Read should next run the reclaim script for one
 // queue: at the next due time this process knows of (its own Retries and
@@ -81,20 +93,36 @@ type reclaimState struct {
 	ownChecked map[string]time.Time
 
 	// held is the items of the queue this process handed out and has not
-	// seen acked or retried.
+	// seen acked or retried, with when it handed them out (wall clock).
 	heldMu sync.Mutex
-	held   map[string]struct{}
+	held   map[string]time.Time
 }
 
 func (rs *reclaimState) hold(ds []store.Delivery) {
+	now := time.Now()
 	rs.heldMu.Lock()
 	defer rs.heldMu.Unlock()
 	if rs.held == nil {
-		rs.held = map[string]struct{}{}
+		rs.held = map[string]time.Time{}
 	}
 	for _, d := range ds {
-		rs.held[d.ID] = struct{}{}
+		rs.held[d.ID] = now
 	}
+}
+
+// forget drops the held items handed out before cutoff (ClaimAfter ago):
+// the reclaim script may hand them out again by now, so they are no
+// longer this process's to keep from the orphan look. It returns how many
+// items stay held.
+func (rs *reclaimState) forget(cutoff time.Time) int {
+	rs.heldMu.Lock()
+	defer rs.heldMu.Unlock()
+	for id, at := range rs.held {
+		if at.Before(cutoff) {
+			delete(rs.held, id)
+		}
+	}
+	return len(rs.held)
 }
 
 func (rs *reclaimState) release(ids ...string) {
@@ -377,16 +405,29 @@ func (s *Store) orphanCheck(rs *reclaimState, consumer string) (time.Duration, b
 	return s.q.Heartbeat, true
 }
 
-// takeOrphans claims again for consumer (XCLAIM, counting a delivery) up
-// to max of its pending entries idle for minIdle that this process does
-// not hold, and returns them. Entries deleted by an Ack whose XACK did not
-// run are acknowledged and skipped. XCLAIM's own minimum idle time keeps
-// an entry another replica has just taken (after ClaimAfter) where it is.
+// maxOrphanScan bounds how many held items the orphan look reads past in
+// the pending list (XPENDING COUNT is this plus what it wants). Held items
+// are those in flight, a few per worker, unless Acks fail and are not
+// retried (store.ErrNotReplicated), when they pile up for ClaimAfter;
+// orphans behind more held items than this wait for ClaimAfter, as
+// before the orphan look existed.
+const maxOrphanScan = 1000
+
+// orphanScan is the XPENDING COUNT that finds max orphans past held items.
+func orphanScan(held, max int) int {
+	return min(held, maxOrphanScan) + max
+}
+
+// takeOrphans claims again for consumer (counting a delivery) up to max of
+// its pending entries idle for minIdle that this process does not hold,
+// and returns them. XPENDING finds them; the queueTakeOwn script claims
+// each only if it is still pending for consumer as XPENDING saw it, so an
+// entry another replica (or another read of this process) took in between
+// is left where it is. Entries deleted by an Ack whose XACK did not run
+// are acknowledged and skipped.
 func (s *Store) takeOrphans(ctx context.Context, queue, consumer string, max int, minIdle time.Duration, rs *reclaimState) ([]store.Delivery, error) {
 	stream := s.k.queueStream(queue)
-	rs.heldMu.Lock()
-	n := len(rs.held) + max // enough to see max orphans past the held ones
-	rs.heldMu.Unlock()
+	n := orphanScan(rs.forget(time.Now().Add(-s.q.ClaimAfter)), max)
 	var ps []goredis.XPendingExt
 	err := s.withGroup(ctx, queue, func() error {
 		var err error
@@ -398,53 +439,30 @@ func (s *Store) takeOrphans(ctx context.Context, queue, consumer string, max int
 	if err != nil && !isNil(err) {
 		return nil, err
 	}
-	counts := map[string]int{}
-	var ids []string
+	args := []any{consumer, minIdle.Milliseconds()}
 	rs.heldMu.Lock()
 	for _, p := range ps {
-		if _, ok := rs.held[p.ID]; !ok && len(ids) < max {
-			ids = append(ids, p.ID)
-			counts[p.ID] = int(p.RetryCount) + 1
+		if _, ok := rs.held[p.ID]; !ok && len(args) < 2+2*max {
+			args = append(args, p.ID, p.RetryCount)
 		}
 	}
 	rs.heldMu.Unlock()
-	if minIdle == 0 && len(ids) < max {
+	ids := (len(args) - 2) / 2
+	if minIdle == 0 && ids < max {
 		rs.mu.Lock()
 		delete(rs.own, consumer) // all taken
 		rs.mu.Unlock()
 	}
-	if len(ids) == 0 {
+	if ids == 0 {
 		return nil, nil
 	}
-	msgs, err := s.c.XClaim(ctx, &goredis.XClaimArgs{Stream: stream, Group: queueGroup, Consumer: consumer, MinIdle: minIdle, Messages: ids}).Result()
+	r, err := queueTakeOwn.Run(ctx, s.c, []string{stream}, args...).Slice()
 	if err != nil && !isNil(err) {
 		return nil, err
 	}
-	var out []store.Delivery
-	got := map[string]bool{}
-	for _, m := range msgs {
-		p, ok := m.Values["p"].(string)
-		if !ok {
-			continue
-		}
-		got[m.ID] = true
-		t, _ := m.Values["t"].(string)
-		out = append(out, store.Delivery{ID: m.ID, Payload: []byte(p), Attempts: counts[m.ID], EnqueuedAt: parseNanos(t)})
-	}
-	if minIdle == 0 {
-		// Not claimed: deleted (an Ack whose XACK did not run), as XCLAIM
-		// with no minimum idle time takes any entry still in the stream.
-		var gone []string
-		for _, id := range ids {
-			if !got[id] {
-				gone = append(gone, id)
-			}
-		}
-		if len(gone) > 0 {
-			if err := s.c.XAck(ctx, stream, queueGroup, gone...).Err(); err != nil {
-				return nil, err
-			}
-		}
+	out, err := deliveries(r)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) > 0 {
 		s.log.Warn("handing out again items pending for this consumer whose read reply was lost", "queue", queue, "consumer", consumer, "items", len(out))
@@ -560,7 +578,8 @@ func (s *Store) Ack(ctx context.Context, queue string, ids ...string) (err error
 		return nil
 	}
 	// Held until acked: an item whose Ack failed is not an orphan (the
-	// caller acks it again, or it is redelivered after ClaimAfter).
+	// caller may ack it again; else, as on store.ErrNotReplicated, it is
+	// redelivered after ClaimAfter, when it stops being held).
 	if s.confirmsAcks(queue) {
 		if err := s.ackConfirmed(ctx, queue, ids); err != nil {
 			return err

@@ -295,6 +295,49 @@ for _, o in ipairs(out) do res[#res+1] = o end
 return res
 `)
 
+// queueTakeOwn claims again for the consumer ARGV[1] the given entries of
+// its own pending list (its orphans, found by an XPENDING just before),
+// each only if it is still pending for that consumer with the delivery
+// count that XPENDING saw and idle for at least ARGV[2] ms: an entry
+// another replica claimed in between (its owner changed), or that was
+// handed out again meanwhile (its count grew, its idle time reset), stays
+// where it is. Check and claim in one script, so nothing can take the
+// entry between the two. Claiming counts the delivery. A checked entry no
+// longer in the stream (an Ack whose XACK did not run) is XACKed, not
+// handed out.
+// KEYS[1] stream. ARGV[1] consumer, ARGV[2] min idle (ms), then pairs of
+// id and the delivery count XPENDING reported for it.
+// Returns items {id, payload, enqueued_at_ns, delivery count}.
+var queueTakeOwn = goredis.NewScript(`
+local stream, consumer, minIdle = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local function field(f, name)
+  for i = 1, #f, 2 do if f[i] == name then return f[i+1] end end
+  return ''
+end
+local ids, counts = {}, {}
+for i = 3, #ARGV, 2 do
+  local id, n = ARGV[i], tonumber(ARGV[i+1])
+  local p = redis.call('XPENDING', stream, 'hub', id, id, 1)
+  if #p > 0 and p[1][2] == consumer and tonumber(p[1][4]) == n and tonumber(p[1][3]) >= minIdle then
+    ids[#ids+1] = id
+    counts[id] = n + 1
+  end
+end
+local out = {}
+if #ids == 0 then return out end
+local got = {}
+for _, e in ipairs(redis.call('XCLAIM', stream, 'hub', consumer, 0, unpack(ids))) do
+  if type(e) == 'table' and type(e[2]) == 'table' then
+    got[e[1]] = true
+    out[#out+1] = {e[1], field(e[2], 'p'), field(e[2], 't'), counts[e[1]]}
+  end
+end
+for _, id in ipairs(ids) do
+  if not got[id] then redis.call('XACK', stream, 'hub', id) end
+end
+return out
+`)
+
 // queuePruneConsumers deletes the consumers of the group that hold no
 // pending item and have been idle for ARGV[1] ms: every process start names
 // a new consumer, and the dead ones would pile up. In a script, so a

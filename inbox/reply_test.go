@@ -241,7 +241,7 @@ func TestReplyChannelPhaseIsLaw(t *testing.T) {
 // naming the channel: the conversation keeps its status, nothing is on
 // the timeline or in the outbound queue, no attachment is stored. GET
 // /api/v1/channels says which channels take replies (those with a Sender:
-// not the api channel, the web form or a plugin type built without one)
+// not the api channel, the web form or a type whose connector does not send)
 // and files (Slack's included).
 func TestReplyOnAPIChannelRefused(t *testing.T) {
 	h := newReplyHub(t)
@@ -311,7 +311,7 @@ func TestReplyOnAPIChannelRefused(t *testing.T) {
 
 // TestReplyOnReceiveOnlyChannelsThroughTheAPI: a channel with no Sender is
 // refused with 422 channel_cannot_reply whatever its type (a web form, a
-// plugin type), naming it; but the phase is checked first, as the router
+// made-up type whose connector does not send), naming it; but the phase is checked first, as the router
 // does: on an off or shadow api channel or web form the answer is the
 // phase's (403 forbidden, "nothing is sent through it"), as for an off
 // email channel, not channel_cannot_reply. Nothing is queued either way.

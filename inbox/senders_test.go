@@ -18,7 +18,7 @@ func (idleSender) Send(context.Context, connectors.Outgoing) (connectors.SendRes
 
 // withSenders registers a Sender for every channel of dir whose type has
 // one in this build (email, sms, slack), as cmd/switchboard does; an api
-// channel, a web form or a plugin type without one only receives, so a
+// channel, a web form or a made-up type without one only receives, so a
 // reply there is refused with channel_cannot_reply.
 func withSenders(out *router.Outbound, dir *directory.Directory) *router.Outbound {
 	for _, c := range dir.List() {

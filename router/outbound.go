@@ -31,8 +31,8 @@ var (
 	ErrAttachmentsUnsupported = errors.New("attachments are not supported by this channel")
 	// ErrCannotReply: the channel has no Sender, so nothing can go out
 	// through it (an api channel: another system pushes its messages; a web
-	// form: its answers go by the customer's email or phone; a plugin
-	// channel built without a Sender). A reply, a started conversation or
+	// form: its answers go by the customer's email or phone; any channel
+	// whose connector does not send). A reply, a started conversation or
 	// an automatic message there is refused before anything is stored or
 	// queued.
 	ErrCannotReply = errors.New("channel cannot send replies")

@@ -97,7 +97,7 @@ func inbound(t *testing.T, st store.Store, dir *directory.Directory, rt *router.
 // TestReplyOnAPIChannelRefusedUpFront: an api channel only receives
 // (another system pushes its messages; nothing goes back through it), and
 // so does a web form (its answers go by the customer's email or phone), and
-// so does any channel built without a Sender (a plugin type here). A reply
+// so does any channel whose connector is not a Sender (a made-up type here). A reply
 // there, a conversation started there or an automatic message there is
 // refused with ErrCannotReply before anything is stored: no entry on the
 // timeline, nothing queued, the conversation still open. The same

@@ -272,7 +272,9 @@ func (s *Service) fire(ctx context.Context, t store.Timer, now time.Time) (chann
 		Text: text, HTML: html, Choices: choices, Purpose: purpose, Agent: "survey"})
 	switch {
 	case errors.Is(err, router.ErrNotSending), errors.Is(err, router.ErrNoConsent), errors.Is(err, consent.ErrRequired),
-		errors.Is(err, router.ErrNoRecipient), errors.Is(err, router.ErrNoReplyWanted):
+		errors.Is(err, router.ErrNoRecipient), errors.Is(err, router.ErrNoReplyWanted), errors.Is(err, router.ErrCannotReply):
+		// Done, not retried: ErrCannotReply (the channel lost its Sender
+		// since CanSend above) would refuse every retry alike.
 		s.o.Logger.Info("survey not sent", "conversation", conv.ID, "reason", err)
 		return conv.Channel, refusal(err), s.unmark(ctx, conv.ID, entryID)
 	case err != nil:
@@ -293,6 +295,8 @@ func refusal(err error) string {
 		return "no_recipient"
 	case errors.Is(err, router.ErrNoReplyWanted):
 		return "no_reply"
+	case errors.Is(err, router.ErrCannotReply):
+		return "no_channel"
 	default:
 		return "consent"
 	}

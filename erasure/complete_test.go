@@ -368,6 +368,7 @@ func parkMessages(t *testing.T, st store.Store, in *router.Ingest, dir *director
 		t.Fatalf("the customer's conversations: %d, %v", len(cs), err)
 	}
 	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil, convs)
+	out.SetSender(cs[0].Channel, idleSender{}) // a channel with no Sender refuses replies
 	e, err := out.Reply(ctx, cs[0].ID, "alice", "", reply)
 	if err != nil {
 		t.Fatal(err)
@@ -393,4 +394,12 @@ func parkMessages(t *testing.T, st store.Store, in *router.Ingest, dir *director
 		t.Fatalf("quarantine before the erasure: %d, %v; want 2", len(qs), err)
 	}
 	return parkedMessages{replyID: e.ID}
+}
+
+// idleSender is a Sender that is never reached here (the reply is
+// dead-lettered from the queue, not sent).
+type idleSender struct{}
+
+func (idleSender) Send(context.Context, connectors.Outgoing) (connectors.SendResult, error) {
+	return connectors.SendResult{}, nil
 }

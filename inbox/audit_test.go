@@ -36,7 +36,7 @@ func newAuditHub(t *testing.T) *auditHub {
 		{Name: "text", Type: "sms", Phase: store.PhaseLive}, {Name: "crm", Type: "api", Phase: store.PhaseLive}}, store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil, rt.Conversations())
+	out := withSenders(router.NewOutbound(st, dir, store.SystemClock, nil, nil, rt.Conversations()), dir)
 	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: in, Outbound: out, Resolver: rt.Resolver(), Conversations: rt.Conversations(),
 		Teams: []string{"support"},
 		Credentials: []inbox.Credential{

@@ -172,7 +172,8 @@ type replyAttachment struct {
 	Data        []byte `json:"data"` // base64 in JSON
 }
 
-// codeCannotReply answers a reply on a channel that only receives (api).
+// codeCannotReply answers a reply on a channel that only receives: one
+// with no Sender (an api channel, a web form; router.ErrCannotReply).
 const codeCannotReply = "channel_cannot_reply"
 
 // reply queues an agent's reply. Attachments come inline as base64; they
@@ -207,11 +208,16 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, "forbidden", err.Error())
 			return
 		}
-		if !router.Replies(ch.Type) {
+		if s.o.Outbound != nil {
 			// Before the audit record and the blobs: nothing is stored,
-			// queued or shown for a reply that could never go out.
-			writeError(w, http.StatusUnprocessableEntity, codeCannotReply, fmt.Sprintf("%s is %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ch.Name, router.KindOf(ch.Type)))
-			return
+			// queued or shown for a reply that could never go out. The
+			// router's checks, in its order: an off or shadow channel is
+			// 409 cannot_send before a channel with no Sender (an api
+			// channel, a web form) is 422 channel_cannot_reply.
+			if err := s.o.Outbound.CanReply(ch.Name); err != nil {
+				storeError(w, err)
+				return
+			}
 		}
 	}
 	// Every cheap check comes before a blob is stored, in the order that

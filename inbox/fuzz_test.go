@@ -66,7 +66,7 @@ func newFuzzHub(tb testing.TB) *fuzzHub {
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"},
 		Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil, nil)
+	out := withSenders(router.NewOutbound(st, dir, store.SystemClock, nil, nil, nil), dir)
 	h := &fuzzHub{st: st, srv: inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: in, Outbound: out, Blobs: bl,
 		Resolver: identity.NewResolver(st, store.SystemClock, nil, nil), Teams: []string{"support"},
 		Logger: slog.New(slog.DiscardHandler), Clock: store.SystemClock,

@@ -77,7 +77,7 @@ func TestMacroRepliesNotesAndWebhooks(t *testing.T) {
 		hooks := &macroHooks{}
 		convs := timeline.NewService(st, timeline.Options{Webhooks: hooks})
 		rt := router.New(st, dir, router.Options{Conversations: convs})
-		out := router.NewOutbound(st, dir, store.SystemClock, log, nil, convs)
+		out := withSenders(router.NewOutbound(st, dir, store.SystemClock, log, nil, convs), dir)
 		srv := inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: router.NewIngest(st, dir, "FI", store.SystemClock, nil), Conversations: convs,
 			Outbound: out, Logger: log,
 			Credentials: []inbox.Credential{

@@ -32,6 +32,7 @@ type replyHub struct {
 	mail  string // a conversation on the email channel
 	sms   string // a conversation on the sms channel
 	crm   string // a conversation on the api channel (receives only)
+	dir   *directory.Directory
 }
 
 // newReplyHub is a hub below HTTP with one email and one SMS conversation.
@@ -50,11 +51,13 @@ func newReplyHub(t *testing.T) *replyHub {
 		{Name: "text", Type: "sms", Phase: store.PhaseLive},
 		{Name: "pilotmail", Type: "email", Phase: store.PhasePilot, PilotTeam: "pilots"},
 		{Name: "shadowmail", Type: "email", Phase: store.PhaseShadow, PilotTeam: "pilots"},
-		{Name: "crm", Type: "api", Phase: store.PhaseLive, Trusted: true}, {Name: "chat", Type: "slack", Phase: store.PhaseLive}}, store.SystemClock, nil)
+		{Name: "crm", Type: "api", Phase: store.PhaseLive, Trusted: true}, {Name: "chat", Type: "slack", Phase: store.PhaseLive},
+		{Name: "form", Type: "webform", Phase: store.PhaseLive, Trusted: true},
+		{Name: "pigeon", Type: "carrierpigeon", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
 	rt := router.New(st, dir, router.Options{Routing: router.Routing{Teams: []string{"support"}, Agents: []router.Agent{{Name: "alice", Teams: []string{"support"}}}}})
 	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-	out := router.NewOutbound(st, dir, store.SystemClock, nil, nil, rt.Conversations())
-	h := &replyHub{st: st, blobs: bl, srv: inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: in, Outbound: out, Blobs: bl,
+	out := withSenders(router.NewOutbound(st, dir, store.SystemClock, nil, nil, rt.Conversations()), dir)
+	h := &replyHub{st: st, blobs: bl, dir: dir, srv: inbox.New(inbox.Options{Store: st, Directory: dir, Ingest: in, Outbound: out, Blobs: bl,
 		Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "alice", Role: "agent", Teams: []string{"support"}}, TokenSHA256: inbox.HashToken("tok")},
 			{Principal: inbox.Principal{Name: "pia", Role: "agent", Teams: []string{"pilots"}}, TokenSHA256: inbox.HashToken("pia-tok")},
 			{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken("root-tok")}}})}
@@ -237,8 +240,9 @@ func TestReplyChannelPhaseIsLaw(t *testing.T) {
 // on it through the API is refused up front with 422 channel_cannot_reply
 // naming the channel: the conversation keeps its status, nothing is on
 // the timeline or in the outbound queue, no attachment is stored. GET
-// /api/v1/channels says which channels take replies and files (Slack's
-// included).
+// /api/v1/channels says which channels take replies (those with a Sender:
+// not the api channel, the web form or a type whose connector does not send)
+// and files (Slack's included).
 func TestReplyOnAPIChannelRefused(t *testing.T) {
 	h := newReplyHub(t)
 	ctx := context.Background()
@@ -296,10 +300,42 @@ func TestReplyOnAPIChannelRefused(t *testing.T) {
 		got[c.Name] = fmt.Sprintf("replies=%v attachments=%v", c.Replies, c.Attachments)
 	}
 	want := map[string]string{"crm": "replies=false attachments=false", "chat": "replies=true attachments=true",
-		"mail": "replies=true attachments=true", "text": "replies=true attachments=false"}
+		"mail": "replies=true attachments=true", "text": "replies=true attachments=false", "form": "replies=false attachments=false",
+		"pigeon": "replies=false attachments=false"}
 	for name, w := range want {
 		if got[name] != w {
 			t.Errorf("%s: %s, want %s", name, got[name], w)
 		}
+	}
+}
+
+// TestReplyOnReceiveOnlyChannelsThroughTheAPI: a channel with no Sender is
+// refused with 422 channel_cannot_reply whatever its type (a web form, a
+// made-up type whose connector does not send), naming it; but the phase is checked first, as the router
+// does: on an off or shadow api channel or web form the answer is the
+// phase's (403 forbidden, "nothing is sent through it"), as for an off
+// email channel, not channel_cannot_reply. Nothing is queued either way.
+func TestReplyOnReceiveOnlyChannelsThroughTheAPI(t *testing.T) {
+	h := newReplyHub(t)
+	ctx := context.Background()
+	for _, c := range []struct{ channel, says string }{{"form", "form is a webform channel"}, {"pigeon", "pigeon is a carrierpigeon channel"}} {
+		code, out := h.post(t, h.mail, map[string]any{"text": "on it", "channel": c.channel})
+		if code != http.StatusUnprocessableEntity || out["error"] != "channel_cannot_reply" || !strings.Contains(fmt.Sprint(out["message"]), c.says) {
+			t.Fatalf("reply on %s: %d %v, want 422 channel_cannot_reply naming it", c.channel, code, out)
+		}
+	}
+	for _, name := range []string{"crm", "form", "mail"} {
+		for _, phase := range []string{store.PhaseOff, store.PhaseShadow} {
+			if _, err := h.dir.SetPhase(ctx, name, phase, "root"); err != nil {
+				t.Fatal(err)
+			}
+			code, out := h.postAs(t, "root-tok", h.crm, map[string]any{"text": "on it", "channel": name})
+			if code != http.StatusForbidden || out["error"] != "forbidden" || !strings.Contains(fmt.Sprint(out["message"]), "is "+phase) {
+				t.Fatalf("reply on %s %s: %d %v, want 403 forbidden naming the phase", phase, name, code, out)
+			}
+		}
+	}
+	if q, err := h.st.QueueStats(ctx, store.QueueOutbound); err != nil || q.Length != 0 {
+		t.Fatalf("%d queued (%v), want none", q.Length, err)
 	}
 }

@@ -494,7 +494,7 @@ func (s *Server) apiChannelMessage(w http.ResponseWriter, r *http.Request) {
 // ---- channels -----------------------------------------------------------
 
 func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, map[string]any{"channels": viewChannels(s.o.Directory.List())})
+	writeJSON(w, 200, map[string]any{"channels": s.viewChannels(s.o.Directory.List())})
 }
 
 func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
@@ -503,7 +503,7 @@ func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, "not_found", "no such channel")
 		return
 	}
-	writeJSON(w, 200, viewChannel(c))
+	writeJSON(w, 200, s.viewChannel(c))
 }
 
 func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {

@@ -45,7 +45,8 @@ type AutomaticRequest struct {
 // touch the conversation: no reply count, no status change, a resolved
 // conversation stays resolved. created is false when the entry already
 // existed (nothing is queued again). Errors: ErrNotSending (channel off or
-// shadow, or a shadow conversation), ErrNoRecipient, ErrNoConsent or a
+// shadow, or a shadow conversation), ErrCannotReply (the channel has no
+// Sender: an api channel or a web form; nothing is stored), ErrNoRecipient, ErrNoConsent or a
 // consent error, ErrNoReplyWanted.
 func (o *Outbound) SendAutomatic(ctx context.Context, r AutomaticRequest) (store.Entry, bool, error) {
 	if r.EntryID == "" || strings.TrimSpace(r.Text) == "" {
@@ -70,6 +71,11 @@ func (o *Outbound) SendAutomatic(ctx context.Context, r AutomaticRequest) (store
 	}
 	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow || conv.Audience == store.AudienceShadow {
 		return store.Entry{}, false, fmt.Errorf("%w: %s is %s", ErrNotSending, ch.Name, ch.Phase)
+	}
+	if _, err := o.sendingChannel(channel, "automatic messages are not sent there"); err != nil {
+		// No Sender (an api channel, a web form): queued, the message
+		// could only fail at dispatch. Nothing is stored.
+		return store.Entry{}, false, err
 	}
 	if conv.LastMessageID != "" {
 		if last, err := o.st.GetEntry(ctx, conv.LastMessageID); err == nil && slices.Contains(last.Flags, store.FlagNoReply) {
@@ -120,7 +126,8 @@ func (o *Outbound) SendAutomatic(ctx context.Context, r AutomaticRequest) (store
 }
 
 // CanSend reports whether channel name has a Sender (a web form or an
-// api channel has none: nothing can be sent on it).
+// api channel has none: nothing can be sent on it). It is the test behind
+// ErrCannotReply (CanReply adds the phase).
 func (o *Outbound) CanSend(name string) bool { return o.sender(name) != nil }
 
 // automaticRecoverAfter: an automatic message stored but not queued this

@@ -50,8 +50,10 @@ func TestAutomaticMessageSurvivesACrashBeforeItsQueue(t *testing.T) {
 
 		// The first process: it dies between the entry and the queue.
 		first := router.NewOutbound(st, dir, clock, log, nil, convs)
+		first.SetSender("mail", &recordingSender{}) // never reached: it dies first
 		router.SetAutomaticCrashPoint(func(string) { panic("killed") })
 		func() {
+			defer router.SetAutomaticCrashPoint(nil) // also when this fails
 			defer func() {
 				if recover() == nil {
 					t.Fatal("the crash point was not reached")

@@ -39,6 +39,7 @@ func TestPilotFigures(t *testing.T) {
 			Agents: []router.Agent{{Name: "pia", Teams: []string{"pilots"}}}}})
 		in := router.NewIngest(st, dir, "FI", clock.Now, nil)
 		out := router.NewOutbound(st, dir, clock.Now, nil, nil, rt.Conversations())
+		out.SetSender("text", &recordingSender{})
 		convs := make([]string, 3)
 		for i := range convs {
 			m, err := in.Prepare(connectors.Message{Channel: "text", ProviderID: fmt.Sprintf("sm%d", i), Text: "hi",

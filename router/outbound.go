@@ -29,28 +29,52 @@ var (
 	// ErrAttachmentsUnsupported: the reply carries attachments and the
 	// channel cannot send them (SMS in this build).
 	ErrAttachmentsUnsupported = errors.New("attachments are not supported by this channel")
-	// ErrCannotReply: the channel only receives (an api channel: another
-	// system pushes its messages and nothing goes back through it), so a
-	// reply there is refused before anything is stored or queued.
+	// ErrCannotReply: the channel has no Sender, so nothing can go out
+	// through it (an api channel: another system pushes its messages; a web
+	// form: its answers go by the customer's email or phone; any channel
+	// whose connector does not send). A reply, a started conversation or
+	// an automatic message there is refused before anything is stored or
+	// queued.
 	ErrCannotReply = errors.New("channel cannot send replies")
 )
 
-// receiveOnly are the channel types with no way back to the customer: an
-// api channel (another system pushes its messages) and a web form (its
-// answers go by the customer's email or phone channel).
-var receiveOnly = map[string]bool{"api": true, "webform": true}
-
 // KindOf names a channel type with its article, for error messages.
 func KindOf(channelType string) string {
-	if channelType == "api" {
-		return "an api"
+	if channelType != "" && strings.ContainsRune("aeiou", rune(channelType[0])) {
+		return "an " + channelType // an api, an email
 	}
 	return "a " + channelType
 }
 
-// Replies reports whether replies may be sent on channels of type
-// channelType (false for an api channel or a web form).
-func Replies(channelType string) bool { return !receiveOnly[channelType] }
+// CanReply reports whether something may be sent on channel name now: it
+// is known, its phase sends (not off or shadow) and it has a Sender.
+// Otherwise the error is the one a reply there gets, in the order every
+// path checks them: connectors.ErrUnknownChannel, ErrNotSending (the phase
+// first), then ErrCannotReply. The inbox asks it before storing a reply's
+// audit record and attachments, and shows its Sender half per channel.
+func (o *Outbound) CanReply(name string) error {
+	_, err := o.sendingChannel(name, "reply on a channel that reaches the customer (email, SMS, Slack)")
+	return err
+}
+
+// sendingChannel is CanReply returning the channel; then says what to do
+// instead when the channel cannot send.
+func (o *Outbound) sendingChannel(name, then string) (directory.Channel, error) {
+	ch, ok := o.dir.Get(name)
+	if !ok {
+		return ch, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, name)
+	}
+	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
+		return ch, fmt.Errorf("%w: %s is %s", ErrNotSending, name, ch.Phase)
+	}
+	if o.sender(name) == nil {
+		// Refused before anything is stored: queued, it could only fail
+		// at dispatch ("cannot send (no sender)"), and an accepted reply
+		// moves its conversation to pending.
+		return ch, fmt.Errorf("%w: %s is %s channel, which only receives messages; %s", ErrCannotReply, name, KindOf(ch.Type), then)
+	}
+	return ch, nil
+}
 
 // identityTypeFor is the identity a channel type delivers to.
 var identityTypeFor = map[string]string{"email": connectors.Email, "sms": connectors.Phone, "slack": connectors.Slack}
@@ -223,20 +247,12 @@ func (o *Outbound) replyChecks(ctx context.Context, r ReplyRequest) (store.Conve
 	if channel == "" {
 		channel = conv.Channel
 	}
-	ch, ok := o.dir.Get(channel)
-	if !ok {
-		return conv, "", none, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, channel)
-	}
-	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
-		return conv, "", none, fmt.Errorf("%w: %s is %s", ErrNotSending, channel, ch.Phase)
-	}
-	if receiveOnly[ch.Type] {
-		// Refused before anything is stored: queued, it could only fail,
-		// and an accepted reply moves its conversation to pending.
-		return conv, "", none, fmt.Errorf("%w: %s is %s channel, which only receives messages; reply on a channel that reaches the customer (email, SMS, Slack)", ErrCannotReply, channel, KindOf(ch.Type))
+	ch, err := o.sendingChannel(channel, "reply on a channel that reaches the customer (email, SMS, Slack)")
+	if err != nil {
+		return conv, "", none, err
 	}
 	if len(r.Attachments) > 0 && !attachmentTypes[ch.Type] {
-		return conv, "", none, fmt.Errorf("%w: %s is a %s channel; send the text alone, or reply on an email channel", ErrAttachmentsUnsupported, channel, ch.Type)
+		return conv, "", none, fmt.Errorf("%w: %s is a %s channel; send the text alone, or reply on a channel that takes files (email, Slack)", ErrAttachmentsUnsupported, channel, ch.Type)
 	}
 	if r.LoopProtect && conv.LastMessageID != "" {
 		if last, err := o.st.GetEntry(ctx, conv.LastMessageID); err == nil && slices.Contains(last.Flags, store.FlagNoReply) {

@@ -51,6 +51,7 @@ func TestReplyAttachmentsTravelToTheSender(t *testing.T) {
 		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, rt.Conversations())
 		snd := &recordingSender{}
 		out.SetSender("mail", snd)
+		out.SetSender("text", &recordingSender{})
 		conv := func(channel string, id connectors.Identity) string {
 			m, err := in.Prepare(connectors.Message{Channel: channel, ProviderID: "p-" + channel, Text: "hi", Identities: []connectors.Identity{id}, OccurredAt: time.Now().UTC()})
 			if err != nil {
@@ -192,6 +193,7 @@ func TestReplyAndNoteGoThroughTheConversationService(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := router.NewOutbound(st, h.dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, convs)
+		out.SetSender("mail", &recordingSender{})
 
 		reply, err := out.Reply(ctx, c.ID, agent, "", "on its way")
 		if err != nil {

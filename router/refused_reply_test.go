@@ -37,19 +37,7 @@ func TestRefusedReplyLeavesTheConversationOpen(t *testing.T) {
 		dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
 			{Name: "text", Type: "sms", Phase: store.PhaseLive}, {Name: "quiet", Type: "email", Phase: store.PhaseShadow}}, store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{})
-		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-		m, err := in.Prepare(connectors.Message{Channel: "mail", ProviderID: "p-1", Text: "hi", OccurredAt: time.Now().UTC(),
-			Identities: []connectors.Identity{{Type: connectors.Email, Value: "ann@example.com", Verified: true}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rt.Process(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-		e, err := st.GetEntry(ctx, m.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := inbound(t, st, dir, rt, "mail", "p-1", "hi")
 		status := func() string {
 			c, err := st.GetConversation(ctx, e.ConversationID)
 			if err != nil {
@@ -59,6 +47,9 @@ func TestRefusedReplyLeavesTheConversationOpen(t *testing.T) {
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		refusing := router.NewOutbound(fullQueue{st}, dir, store.SystemClock, log, nil, rt.Conversations())
+		for _, name := range []string{"mail", "text", "quiet"} {
+			refusing.SetSender(name, &recordingSender{}) // refused for another reason than no Sender
+		}
 		for _, r := range []struct {
 			name string
 			out  *router.Outbound
@@ -72,6 +63,7 @@ func TestRefusedReplyLeavesTheConversationOpen(t *testing.T) {
 			}
 		}
 		ok := router.NewOutbound(st, dir, store.SystemClock, log, nil, rt.Conversations())
+		ok.SetSender("mail", &recordingSender{})
 		if _, err := ok.Reply(ctx, e.ConversationID, "alice", "", "on it"); err != nil {
 			t.Fatal(err)
 		}
@@ -81,15 +73,38 @@ func TestRefusedReplyLeavesTheConversationOpen(t *testing.T) {
 	})
 }
 
+// inbound stores one message from ann@example.com on channel through rt
+// and returns its entry (with its conversation).
+func inbound(t *testing.T, st store.Store, dir *directory.Directory, rt *router.Router, channel, providerID, text string) store.Entry {
+	t.Helper()
+	ctx := context.Background()
+	in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
+	m, err := in.Prepare(connectors.Message{Channel: channel, ProviderID: providerID, Text: text, OccurredAt: time.Now().UTC(),
+		Identities: []connectors.Identity{{Type: connectors.Email, Value: "ann@example.com", Verified: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Process(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	e, err := st.GetEntry(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestReplyOnAPIChannelRefusedUpFront: an api channel only receives
 // (another system pushes its messages; nothing goes back through it), and
-// so does a web form (its answers go by the customer's email or phone). A
-// reply there, or a conversation started there, is refused with
-// ErrCannotReply before anything is stored: no entry on the timeline,
-// nothing queued, the conversation still open. The same conversation is
-// answered on a channel that reaches the customer.
+// so does a web form (its answers go by the customer's email or phone), and
+// so does any channel whose connector is not a Sender (a made-up type here). A reply
+// there, a conversation started there or an automatic message there is
+// refused with ErrCannotReply before anything is stored: no entry on the
+// timeline, nothing queued, the conversation still open. The same
+// conversation is answered on a channel that reaches the customer.
 func TestReplyOnAPIChannelRefusedUpFront(t *testing.T) {
-	for _, src := range []struct{ name, typ, says string }{{"crm", "api", "crm is an api channel"}, {"form", "webform", "form is a webform channel"}} {
+	for _, src := range []struct{ name, typ, says string }{{"crm", "api", "crm is an api channel"}, {"form", "webform", "form is a webform channel"},
+		{"pigeon", "carrierpigeon", "pigeon is a carrierpigeon channel"}} {
 		t.Run(src.typ, func(t *testing.T) { replyRefusedUpFront(t, src.name, src.typ, src.says) })
 	}
 }
@@ -100,20 +115,9 @@ func replyRefusedUpFront(t *testing.T, name, typ, says string) {
 		dir := directory.New(st, []directory.Channel{{Name: name, Type: typ, Phase: store.PhaseLive, Trusted: true},
 			{Name: "mail", Type: "email", Phase: store.PhaseLive}}, store.SystemClock, nil)
 		rt := router.New(st, dir, router.Options{})
-		in := router.NewIngest(st, dir, "FI", store.SystemClock, nil)
-		m, err := in.Prepare(connectors.Message{Channel: name, ProviderID: name + "-1", Text: "order 4711 is late", OccurredAt: time.Now().UTC(),
-			Identities: []connectors.Identity{{Type: connectors.Email, Value: "ann@example.com", Verified: true}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rt.Process(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-		e, err := st.GetEntry(ctx, m.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := inbound(t, st, dir, rt, name, name+"-1", "order 4711 is late")
 		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, rt.Conversations())
+		out.SetSender("mail", &recordingSender{}) // as cmd/switchboard: every channel but api and webform has one
 		check := func(what string, wantEntries int) {
 			t.Helper()
 			c, err := st.GetConversation(ctx, e.ConversationID)
@@ -132,7 +136,7 @@ func replyRefusedUpFront(t *testing.T, name, typ, says string) {
 				t.Fatalf("%s: conversation %s, %d entries (want %d), %d queued", what, c.Status, len(es), wantEntries, q.Length)
 			}
 		}
-		_, err = out.Reply(ctx, e.ConversationID, "alice", "", "on it")
+		_, err := out.Reply(ctx, e.ConversationID, "alice", "", "on it")
 		if !errors.Is(err, router.ErrCannotReply) || !strings.Contains(err.Error(), says) {
 			t.Fatalf("reply on the %s channel: %v, want ErrCannotReply naming the channel", typ, err)
 		}
@@ -144,8 +148,40 @@ func replyRefusedUpFront(t *testing.T, name, typ, says string) {
 			t.Fatalf("start on the %s channel: %v", typ, err)
 		}
 		check("start", 1)
+		if _, _, err := out.SendAutomatic(ctx, router.AutomaticRequest{ConversationID: e.ConversationID, EntryID: "auto-1", Text: "thanks", Agent: "automation"}); !errors.Is(err, router.ErrCannotReply) {
+			t.Fatalf("automatic message on the %s channel: %v", typ, err)
+		}
+		check("automatic message", 1)
 		if _, err := out.Reply(ctx, e.ConversationID, "alice", "mail", "on it"); err != nil {
 			t.Fatalf("reply by email: %v", err)
+		}
+	})
+}
+
+// TestReplyOnAnOffReceiveOnlyChannel: the phase is checked first, as for
+// every channel: a reply on an off or shadow api channel or web form is
+// ErrNotSending (the channel is not sending), not ErrCannotReply; CanReply
+// (the inbox's up-front check) answers the same.
+func TestReplyOnAnOffReceiveOnlyChannel(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		dir := directory.New(st, []directory.Channel{{Name: "crm", Type: "api", Phase: store.PhaseLive, Trusted: true},
+			{Name: "form", Type: "webform", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
+		rt := router.New(st, dir, router.Options{})
+		out := router.NewOutbound(st, dir, store.SystemClock, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, rt.Conversations())
+		for _, name := range []string{"crm", "form"} {
+			e := inbound(t, st, dir, rt, name, name+"-1", "hello")
+			for _, phase := range []string{store.PhaseOff, store.PhaseShadow} {
+				if _, err := dir.SetPhase(ctx, name, phase, "root"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := out.Reply(ctx, e.ConversationID, "alice", "", "on it"); !errors.Is(err, router.ErrNotSending) || errors.Is(err, router.ErrCannotReply) {
+					t.Fatalf("reply on %s %s: %v, want ErrNotSending", phase, name, err)
+				}
+				if err := out.CanReply(name); !errors.Is(err, router.ErrNotSending) {
+					t.Fatalf("CanReply(%s) %s: %v, want ErrNotSending", name, phase, err)
+				}
+			}
 		}
 	})
 }

@@ -50,15 +50,9 @@ func (o *Outbound) Start(ctx context.Context, r StartRequest) (store.Entry, stor
 	if err != nil {
 		return store.Entry{}, store.Conversation{}, err
 	}
-	ch, ok := o.dir.Get(r.Channel)
-	if !ok {
-		return store.Entry{}, store.Conversation{}, fmt.Errorf("%w: %q", connectors.ErrUnknownChannel, r.Channel)
-	}
-	if ch.Phase == store.PhaseOff || ch.Phase == store.PhaseShadow {
-		return store.Entry{}, store.Conversation{}, fmt.Errorf("%w: %s is %s", ErrNotSending, r.Channel, ch.Phase)
-	}
-	if receiveOnly[ch.Type] {
-		return store.Entry{}, store.Conversation{}, fmt.Errorf("%w: %s is %s channel, which only receives messages; start the conversation on a channel that reaches the customer", ErrCannotReply, r.Channel, KindOf(ch.Type))
+	ch, err := o.sendingChannel(r.Channel, "start the conversation on a channel that reaches the customer")
+	if err != nil {
+		return store.Entry{}, store.Conversation{}, err
 	}
 	if err := o.consented(ctx, v.Root.ID, r.Channel, r.Purpose); err != nil {
 		return store.Entry{}, store.Conversation{}, err

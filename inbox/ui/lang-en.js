@@ -333,7 +333,7 @@ sbCatalogue('en', 'English', {
   'files.attach': 'Attach files',
   'files.attach_hint': 'Attach files to the reply (or drop them on the composer)',
   'files.list': 'Files to send',
-  'files.channel_cannot': 'This channel cannot send files; reply on an email channel or remove the files.',
+  'files.channel_cannot': 'This channel cannot send files; reply on an email or Slack channel, or remove the files.',
   'files.remove': 'Remove {name}',
   'files.too_many': 'A reply may carry at most {max} files.',
   'files.empty': '{name} is empty.',

@@ -333,7 +333,7 @@ sbCatalogue('fi', 'Suomi', {
   'files.attach': 'Liitä tiedostoja',
   'files.attach_hint': 'Liitä tiedostoja vastaukseen (tai pudota ne kirjoituskenttään)',
   'files.list': 'Lähetettävät tiedostot',
-  'files.channel_cannot': 'Tämä kanava ei voi lähettää tiedostoja; vastaa sähköpostikanavalla tai poista tiedostot.',
+  'files.channel_cannot': 'Tämä kanava ei voi lähettää tiedostoja; vastaa sähköposti- tai Slack-kanavalla tai poista tiedostot.',
   'files.remove': 'Poista {name}',
   'files.too_many': 'Vastauksessa voi olla enintään {max} tiedostoa.',
   'files.empty': '{name} on tyhjä.',

@@ -131,29 +131,7 @@ func TestConversationPriority(t *testing.T) {
 			}
 		}
 		var msgs []connectors.Message
-		drain := func() {
-			t.Helper()
-			for {
-				ds, err := st.Read(ctx, store.QueueIngest, "test", 100, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(ds) == 0 {
-					return
-				}
-				for _, d := range ds {
-					var m connectors.Message
-					if err := json.Unmarshal(d.Payload, &m); err != nil {
-						t.Fatal(err)
-					}
-					if err := rt.Process(ctx, m); err != nil {
-						t.Fatalf("process: %v", err)
-					}
-					msgs = append(msgs, m)
-					st.Ack(ctx, store.QueueIngest, d.ID)
-				}
-			}
-		}
+		drain := func() { t.Helper(); msgs = append(msgs, processIngest(t, ctx, st, rt)...) }
 		// Posted one by one so that each has its own activity time order: bob, ann, vip newest.
 		post("bob-1", "bob@example.com", "Hello")
 		drain()

@@ -96,29 +96,7 @@ func TestAutomationRulesEndToEnd(t *testing.T) {
 			}
 		}
 		var msgs []connectors.Message
-		drain := func() {
-			t.Helper()
-			for {
-				ds, err := st.Read(ctx, store.QueueIngest, "test", 100, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(ds) == 0 {
-					return
-				}
-				for _, d := range ds {
-					var m connectors.Message
-					if err := json.Unmarshal(d.Payload, &m); err != nil {
-						t.Fatal(err)
-					}
-					if err := rt.Process(ctx, m); err != nil {
-						t.Fatalf("process: %v", err)
-					}
-					msgs = append(msgs, m)
-					st.Ack(ctx, store.QueueIngest, d.ID)
-				}
-			}
-		}
+		drain := func() { t.Helper(); msgs = append(msgs, processIngest(t, ctx, st, rt)...) }
 		post("inv-1", "Hei, lasku on väärin")
 		post("other-1", "Where is my parcel?")
 		drain()
@@ -205,4 +183,31 @@ func TestAutomationRulesEndToEnd(t *testing.T) {
 		}
 		_ = time.Second
 	})
+}
+
+// processIngest processes every message waiting in the ingest queue with rt
+// and returns them in order.
+func processIngest(t *testing.T, ctx context.Context, st store.Store, rt *router.Router) []connectors.Message {
+	t.Helper()
+	var msgs []connectors.Message
+	for {
+		ds, err := st.Read(ctx, store.QueueIngest, "test", 100, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 0 {
+			return msgs
+		}
+		for _, d := range ds {
+			var m connectors.Message
+			if err := json.Unmarshal(d.Payload, &m); err != nil {
+				t.Fatal(err)
+			}
+			if err := rt.Process(ctx, m); err != nil {
+				t.Fatalf("process: %v", err)
+			}
+			msgs = append(msgs, m)
+			st.Ack(ctx, store.QueueIngest, d.ID)
+		}
+	}
 }

@@ -123,15 +123,12 @@ var (
 	bAccessLinks    = []byte("access_links")     // id → AccessLink
 	bErasureReqs    = []byte("erasure_requests") // id → ErasureRequest
 	// outgoing webhooks (webhooks.go)
-	bWhEvents     = []byte("wh_events")      // event id → WebhookEvent, written by earlier versions (its NextSequence still gives Seq)
-	bWhRecords    = []byte("wh_records")     // seq(8) → WebhookEvent (outbox records, by sequence)
-	bWhIDs        = []byte("wh_ids")         // event id → seq(8) (records in bWhRecords)
-	bWhCustSeq    = []byte("wh_cust_seq")    // customer\x00seq(8) → event id (records in bWhRecords)
+	bWhEvents     = []byte("wh_events")      // event id → WebhookEvent (its NextSequence gives Seq)
 	bWhPending    = []byte("wh_pending")     // seq(8) → event id (not yet fanned out)
 	bWhDeliveries = []byte("wh_deliveries")  // endpoint\x00seq(8) → WebhookDelivery
 	bWhDelPending = []byte("wh_dpending")    // endpoint\x00seq(8) → event id (pending deliveries)
 	bWhEndpoints  = []byte("wh_endpoints")   // name → WebhookEndpoint
-	bWhByCustomer = []byte("wh_by_customer") // customer\x00event id → seq(8), for bWhEvents' records
+	bWhByCustomer = []byte("wh_by_customer") // customer\x00event id → seq(8)
 	bTimers       = []byte("timers")         // see timers.go
 )
 
@@ -143,7 +140,6 @@ var allBuckets = [][]byte{
 	bBlobRefs, bTombstones,
 	bConsentLog, bAccessLinks, bErasureReqs,
 	bWhEvents, bWhPending, bWhDeliveries, bWhDelPending, bWhEndpoints, bWhByCustomer,
-	bWhRecords, bWhIDs, bWhCustSeq,
 	bTimers,
 	bAuditIDs,
 	bBudgets,

@@ -50,57 +50,37 @@ func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) 
 	})
 }
 
-// putEvent records ev unless an event of its id is recorded already. The
-// record is stored under its sequence (bWhRecords: the right edge of the
-// B-tree, so consecutive records share leaf pages), found by id through
-// the small bWhIDs index and by customer through bWhCustSeq, also keyed by
-// sequence; only the id index takes a random key (issue 21, h21b).
-// Records earlier versions wrote under their id in bWhEvents are still
-// found (lookupEvent) and deduped against.
 func putEvent(tx *bolt.Tx, ev store.WebhookEvent) (store.WebhookEvent, bool, error) {
+	b := tx.Bucket(bWhEvents)
 	var out store.WebhookEvent
-	found, err := lookupEvent(tx, []byte(ev.ID), &out)
+	found, err := getEvent(b, []byte(ev.ID), &out)
 	if err != nil || found {
 		return out, false, err
 	}
-	seq, err := tx.Bucket(bWhEvents).NextSequence()
+	seq, err := b.NextSequence()
 	if err != nil {
 		return out, false, err
 	}
 	out = ev
 	out.Seq = int64(seq)
-	sk := seqKey(out.Seq)
-	if err := tx.Bucket(bWhRecords).Put(sk, encodeEvent(out)); err != nil {
+	if err := b.Put([]byte(ev.ID), encodeEvent(out)); err != nil {
 		return out, false, err
 	}
-	if err := tx.Bucket(bWhIDs).Put([]byte(ev.ID), sk); err != nil {
-		return out, false, err
-	}
-	if err := tx.Bucket(bWhPending).Put(sk, []byte(ev.ID)); err != nil {
+	if err := tx.Bucket(bWhPending).Put(seqKey(out.Seq), []byte(ev.ID)); err != nil {
 		return out, false, err
 	}
 	if ev.CustomerID != "" {
-		if err := tx.Bucket(bWhCustSeq).Put(append(prefix(ev.CustomerID), sk...), []byte(ev.ID)); err != nil {
+		if err := tx.Bucket(bWhByCustomer).Put(key(ev.CustomerID, ev.ID), seqKey(out.Seq)); err != nil {
 			return out, false, err
 		}
 	}
 	return out, true, nil
 }
 
-// lookupEvent reads the outbox record of event id: by its sequence
-// (bWhIDs, bWhRecords) or, written by an earlier version, under its id in
-// bWhEvents.
-func lookupEvent(tx *bolt.Tx, id []byte, ev *store.WebhookEvent) (bool, error) {
-	if sk := tx.Bucket(bWhIDs).Get(id); sk != nil {
-		return getEvent(tx.Bucket(bWhRecords), sk, ev)
-	}
-	return getEvent(tx.Bucket(bWhEvents), id, ev)
-}
-
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (store.WebhookEvent, error) {
 	var ev store.WebhookEvent
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		found, err := lookupEvent(tx, []byte(id), &ev)
+		found, err := getEvent(tx.Bucket(bWhEvents), []byte(id), &ev)
 		if err == nil && !found {
 			err = store.ErrNotFound
 		}
@@ -115,9 +95,10 @@ func (s *Store) GetWebhookEvent(ctx context.Context, id string) (store.WebhookEv
 func (s *Store) GetWebhookEvents(ctx context.Context, ids []string) ([]store.WebhookEvent, error) {
 	out := make([]store.WebhookEvent, 0, len(ids))
 	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bWhEvents)
 		for _, id := range ids {
 			var ev store.WebhookEvent
-			found, err := lookupEvent(tx, []byte(id), &ev)
+			found, err := getEvent(b, []byte(id), &ev)
 			if err != nil {
 				return err
 			}
@@ -136,14 +117,11 @@ func (s *Store) PendingWebhookEvents(ctx context.Context, limit int) ([]store.We
 	}
 	var out []store.WebhookEvent
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		recs, evs := tx.Bucket(bWhRecords), tx.Bucket(bWhEvents)
+		evs := tx.Bucket(bWhEvents)
 		c := tx.Bucket(bWhPending).Cursor()
 		for k, id := c.First(); k != nil && len(out) < limit; k, id = c.Next() {
 			var ev store.WebhookEvent
-			found, err := getEvent(recs, k, &ev)
-			if err == nil && !found {
-				found, err = getEvent(evs, id, &ev) // written by an earlier version
-			}
+			found, err := getEvent(evs, id, &ev)
 			if err != nil {
 				return err
 			}
@@ -169,7 +147,7 @@ func (s *Store) FanOutWebhookEvents(ctx context.Context, fs []store.WebhookFanOu
 
 func fanOut(tx *bolt.Tx, id string, ds []store.WebhookDelivery) error {
 	var ev store.WebhookEvent
-	found, err := lookupEvent(tx, []byte(id), &ev)
+	found, err := getEvent(tx.Bucket(bWhEvents), []byte(id), &ev)
 	if err != nil || !found {
 		return err // erased meanwhile: nothing to fan out
 	}
@@ -217,7 +195,7 @@ func (s *Store) GetWebhookDelivery(ctx context.Context, endpoint, eventID string
 	var d store.WebhookDelivery
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var ev store.WebhookEvent
-		found, err := lookupEvent(tx, []byte(eventID), &ev)
+		found, err := getEvent(tx.Bucket(bWhEvents), []byte(eventID), &ev)
 		if err != nil {
 			return err
 		}
@@ -363,8 +341,13 @@ func (s *Store) DeleteWebhookCustomer(ctx context.Context, customerID string) (i
 		}); err != nil {
 			return err
 		}
-		// drop removes what is kept under seq but the record and its id.
-		drop := func(seq int64) error {
+		p := prefix(customerID)
+		for _, k := range keysWithPrefix(byCust, p) {
+			id := k[len(p):]
+			seq := int64(binary.BigEndian.Uint64(byCust.Get(k)))
+			if err := tx.Bucket(bWhEvents).Delete(id); err != nil {
+				return err
+			}
 			if err := tx.Bucket(bWhPending).Delete(seqKey(seq)); err != nil {
 				return err
 			}
@@ -378,41 +361,10 @@ func (s *Store) DeleteWebhookCustomer(ctx context.Context, customerID string) (i
 					return err
 				}
 			}
-			n++
-			return nil
-		}
-		p := prefix(customerID)
-		custSeq := tx.Bucket(bWhCustSeq)
-		for _, k := range keysWithPrefix(custSeq, p) {
-			sk := k[len(p):]
-			if id := custSeq.Get(k); len(id) > 0 {
-				if err := tx.Bucket(bWhIDs).Delete(append([]byte(nil), id...)); err != nil {
-					return err
-				}
-			}
-			if err := tx.Bucket(bWhRecords).Delete(sk); err != nil {
-				return err
-			}
-			if err := drop(int64(binary.BigEndian.Uint64(sk))); err != nil {
-				return err
-			}
-			if err := custSeq.Delete(k); err != nil {
-				return err
-			}
-		}
-		// Records earlier versions wrote, under their ids.
-		for _, k := range keysWithPrefix(byCust, p) {
-			id := k[len(p):]
-			seq := int64(binary.BigEndian.Uint64(byCust.Get(k)))
-			if err := tx.Bucket(bWhEvents).Delete(id); err != nil {
-				return err
-			}
-			if err := drop(seq); err != nil {
-				return err
-			}
 			if err := byCust.Delete(k); err != nil {
 				return err
 			}
+			n++
 		}
 		return nil
 	})

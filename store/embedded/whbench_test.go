@@ -1,0 +1,54 @@
+package embedded_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/embedded"
+)
+
+// BenchmarkRecordWebhookEventsParallel records three outbox events per
+// call (customer.created, conversation.opened, message.received-sized,
+// with hashed webhook-ids as webhooks.EventID makes them) from 8
+// goroutines per core, into an outbox that grows as the benchmark runs:
+// the store's share of recording webhook events on ingest (issue 21).
+//
+//	go test -run '^$' -bench RecordWebhookEventsParallel -benchtime 20000x ./store/embedded
+func BenchmarkRecordWebhookEventsParallel(b *testing.B) {
+	s := open(b, b.TempDir(), embedded.Options{})
+	defer s.Close()
+	ctx := context.Background()
+	data := []byte(`{"message_id":"ent_01JEXAMPLE0000000000000000","conversation_id":"cnv_01JEXAMPLE0000000000000000","customer_id":"cus_01JEXAMPLE0000000000000000","channel":"api","direction":"inbound","text":"` +
+		strings.Repeat("x", 80) + `","occurred_at":"2026-12-07T12:00:00.123456789Z"}`)
+	id := func(typ, key string) string {
+		sum := sha256.Sum256([]byte(typ + "\x00" + key))
+		return "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18])
+	}
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			cust := fmt.Sprintf("cus_%016d", i)
+			now := time.Now()
+			evs := []store.WebhookEvent{
+				{ID: id("customer.created", cust), Type: "customer.created", CustomerID: cust, At: now, Data: data[:120]},
+				{ID: id("conversation.opened", fmt.Sprint("cnv", i)), Type: "conversation.opened", CustomerID: cust, At: now, Data: data[:200]},
+				{ID: id("message.received", fmt.Sprint("ent", i)), Type: "message.received", CustomerID: cust, At: now, Data: data},
+			}
+			if err := s.PutWebhookEvents(ctx, evs); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+}

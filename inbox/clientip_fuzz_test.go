@@ -71,31 +71,47 @@ func FuzzClientIP(f *testing.F) {
 			}
 			return netip.Addr{}, false
 		}
-		// Find the hop the answer came from: the rightmost one equal to it
-		// (or none: the peer itself).
-		at := len(hops)
+		// The walk from the right stops at a hop that is not an address:
+		// nothing left of it can be the answer.
+		start := 0
 		for i := len(hops) - 1; i >= 0; i-- {
-			if h, ok := hop(hops[i]); ok && h == a {
+			if _, ok := hop(hops[i]); !ok {
+				start = i + 1
+				break
+			}
+		}
+		// Every hop from start on is an address. The answer came from the
+		// leftmost of them that equals it with only trusted proxies right of
+		// it (the same address may stand in several hops), or from none: the
+		// peer itself, which the walk keeps only when no hop is left to take.
+		trustedFrom := func(i int) bool {
+			for _, s := range hops[i:] {
+				if h, _ := hop(s); !ss.trustedProxy(h) {
+					return false
+				}
+			}
+			return true
+		}
+		at := len(hops)
+		for i := start; i < len(hops); i++ {
+			if h, _ := hop(hops[i]); h == a && trustedFrom(i+1) {
 				at = i
 				break
 			}
 		}
-		if at == len(hops) && a != peer.Unmap() {
-			t.Fatalf("client %q is neither the peer %q nor in X-Forwarded-For %q", got, remote, hops)
-		}
-		for _, s := range hops[min(at+1, len(hops)):] {
-			if h, ok := hop(s); !ok || !ss.trustedProxy(h) {
-				t.Fatalf("client %q chosen left of hop %q, which is not a trusted proxy (%q)", got, s, hops)
+		if at == len(hops) {
+			if a != peer.Unmap() {
+				t.Fatalf("client %q is neither the peer %q nor a hop right of any garbage in X-Forwarded-For %q", got, remote, hops)
 			}
-		}
-		if ss.trustedProxy(a) && at != len(hops) {
-			// Walking on stops only at the leftmost hop or at one that is
-			// not an address.
-			if at > 0 {
-				if h, ok := hop(hops[at-1]); ok {
-					t.Fatalf("client %q is a trusted proxy although %q (%v) is left of it (%q)", got, hops[at-1], h, hops)
-				}
+			if start < len(hops) {
+				t.Fatalf("client %q is the peer although hop %q could be taken (%q)", got, hops[len(hops)-1], hops)
 			}
+			return
+		}
+		// A trusted answer means the walk went as far left as it could: to
+		// the leftmost hop, or to one right of a hop that is not an address.
+		if ss.trustedProxy(a) && at != start {
+			t.Fatalf("client %q is a trusted proxy although %q is left of it (%q)", got, hops[at-1], hops)
 		}
 	})
 }

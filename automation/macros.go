@@ -200,7 +200,7 @@ func (en *Engine) MacroChange(ctx context.Context, id string) (timeline.Change, 
 			}
 			ch.Attributes[a.Name] = a.Value
 		case ActSetPriority:
-			v, _ := priorityValue(a.Value)
+			v, _ := store.ParsePriority(a.Value)
 			ch.Priority = &v
 		case ActResolve:
 			st := store.StatusResolved

@@ -299,7 +299,7 @@ func (en *Engine) validateCondition(ctx context.Context, c Condition) error {
 			return fmt.Errorf("%w: condition sla_target: want one of %s, got %q", ErrInvalid, strings.Join(SLATargets, ", "), c.Value)
 		}
 	case CondPriority:
-		if _, ok := priorityValue(c.Value); !ok {
+		if _, ok := store.ParsePriority(c.Value); !ok {
 			return fmt.Errorf("%w: condition priority: want one of none, %s, got %q", ErrInvalid, strings.Join(store.Priorities, ", "), c.Value)
 		}
 	case CondCSATScore:
@@ -329,7 +329,7 @@ func (en *Engine) validateActions(ctx context.Context, what string, as []Action)
 		case ActSetAttribute:
 			_, err = en.cat.CheckAttributes(ctx, labels.OnConversation, map[string]string{a.Name: a.Value})
 		case ActSetPriority:
-			if _, ok := priorityValue(a.Value); !ok {
+			if _, ok := store.ParsePriority(a.Value); !ok {
 				err = fmt.Errorf("%w: set_priority: want one of none, %s, got %q", ErrInvalid, strings.Join(store.Priorities, ", "), a.Value)
 			}
 		case ActResolve:
@@ -501,7 +501,7 @@ func holds(cond *Condition, s *Subject, c *store.Conversation) bool {
 	case CondSLATarget:
 		return s.SLATarget == cond.Value
 	case CondPriority:
-		p, ok := priorityValue(cond.Value)
+		p, ok := store.ParsePriority(cond.Value)
 		return ok && c.Priority == p
 	case CondCSATScore:
 		lo, hi, ok := parseRange(cond.Value)
@@ -560,7 +560,7 @@ func Apply(rule string, as []Action, x *store.Conversation, now time.Time) ([]st
 			x.Attributes = timeline.ApplyAttributes(x.Attributes, map[string]string{a.Name: a.Value})
 			did = append(did, "set "+a.Name)
 		case ActSetPriority:
-			p, _ := priorityValue(a.Value)
+			p, _ := store.ParsePriority(a.Value)
 			x.Priority = p
 			did = append(did, "set priority "+a.Value)
 		case ActResolve:
@@ -621,13 +621,4 @@ func runsOn(event string, s *Subject, x *store.Conversation) bool {
 		return true
 	}
 	return event == EventConversationOpened && s.Event == EventMessageReceived && s.Entry.ID != "" && x.ID == ids.Derived("v_", s.Entry.ID)
-}
-
-// priorityValue is the conversation priority a rule's value names ("none"
-// and "" are no priority).
-func priorityValue(v string) (string, bool) {
-	if v == store.PriorityFilterNone {
-		return store.PriorityNone, true
-	}
-	return v, store.ValidPriority(v)
 }

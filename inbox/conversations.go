@@ -132,13 +132,12 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Priority != nil {
-		if *in.Priority == store.PriorityFilterNone {
-			*in.Priority = store.PriorityNone
-		}
-		if !store.ValidPriority(*in.Priority) {
+		p, ok := store.ParsePriority(*in.Priority)
+		if !ok {
 			writeError(w, http.StatusBadRequest, "invalid", priorityHint("priority", *in.Priority))
 			return
 		}
+		in.Priority = &p
 	}
 	c, err := s.o.Conversations.Update(r.Context(), c.ID, timeline.Change{Status: in.Status, SnoozedUntil: in.SnoozedUntil,
 		Assignee: in.Assignee, Team: in.Team, Priority: in.Priority}, principalFrom(r.Context()).Name)
@@ -242,12 +241,8 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "attachments_unsupported", err.Error())
 		return
 	}
-	if errors.Is(err, router.ErrCannotReply) {
-		writeError(w, http.StatusUnprocessableEntity, codeCannotReply, err.Error())
-		return
-	}
 	if err != nil {
-		storeError(w, err)
+		storeError(w, err) // router.ErrCannotReply: 422 channel_cannot_reply
 		return
 	}
 	writeJSON(w, http.StatusAccepted, e)

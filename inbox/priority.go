@@ -18,9 +18,11 @@ func priorityHint(what, v string) string {
 // is not one, and reports whether it did.
 func badPriority(w http.ResponseWriter, r *http.Request) bool {
 	q := r.URL.Query()
-	if v := q.Get("priority"); v != "" && v != store.PriorityFilterNone && !store.ValidPriority(v) {
-		writeError(w, http.StatusBadRequest, "bad_input", priorityHint("priority filter", v))
-		return true
+	if v := q.Get("priority"); v != "" {
+		if _, ok := store.ParsePriority(v); !ok {
+			writeError(w, http.StatusBadRequest, "bad_input", priorityHint("priority filter", v))
+			return true
+		}
 	}
 	if q.Get("sort") == store.SortPriority && q.Get("before") != "" {
 		if _, _, err := store.ParsePriorityCursor(q.Get("before")); err != nil {

@@ -38,8 +38,8 @@ var (
 	ErrCannotReply = errors.New("channel cannot send replies")
 )
 
-// KindOf names a channel type with its article, for error messages.
-func KindOf(channelType string) string {
+// kindOf names a channel type with its article, for error messages.
+func kindOf(channelType string) string {
 	if channelType != "" && strings.ContainsRune("aeiou", rune(channelType[0])) {
 		return "an " + channelType // an api, an email
 	}
@@ -71,7 +71,7 @@ func (o *Outbound) sendingChannel(name, then string) (directory.Channel, error) 
 		// Refused before anything is stored: queued, it could only fail
 		// at dispatch ("cannot send (no sender)"), and an accepted reply
 		// moves its conversation to pending.
-		return ch, fmt.Errorf("%w: %s is %s channel, which only receives messages; %s", ErrCannotReply, name, KindOf(ch.Type), then)
+		return ch, fmt.Errorf("%w: %s is %s channel, which only receives messages; %s", ErrCannotReply, name, kindOf(ch.Type), then)
 	}
 	return ch, nil
 }

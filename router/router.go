@@ -289,9 +289,12 @@ func (r *Router) dead(ctx context.Context, d store.Delivery, reason string) {
 // idempotent, so processing the same message again (a redelivery after a
 // crash at any point) converges on the same single entry.
 func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
+	// The tombstones' keyed hashes, once: the prefetch and the checks below
+	// both use them.
+	tk, tkErr := r.tombKeys(ctx, msg)
 	// The dedupe, tombstone and binding reads below, in one round trip
 	// where the store can (Redis: one pipeline instead of a wait each).
-	ctx = r.prefetch(ctx, msg)
+	ctx = r.prefetch(ctx, msg, tk)
 	// Dedupe: the entry id is the deterministic message id.
 	if e, err := r.st.GetEntry(ctx, msg.ID); err == nil {
 		r.automationRedelivered(ctx, e) // automation.go: records a crash left behind
@@ -304,16 +307,19 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	// A provider's retry or replay of a message whose person was erased
 	// (issue 15) is dropped: it must not bring them back. A new message
 	// from them has a new id and makes a new customer.
-	if buried, err := r.tombs.Buried(ctx, msg.ID); err != nil {
+	if tkErr != nil {
+		return fmt.Errorf("tombstone lookup: %w", tkErr)
+	}
+	if buried, err := r.st.HasTombstone(ctx, tk.id); err != nil {
 		return fmt.Errorf("tombstone lookup: %w", err)
 	} else if buried {
 		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
 		r.log.Info("dropped a message of an erased person (provider replay)", "channel", msg.Channel, "id", msg.ID)
 		return nil
 	}
-	if t := msg.Thread; t != nil && t.MessageID != "" {
+	if tk.mail != "" {
 		// A copy of an erased mail through another mailbox (thread.go).
-		if buried, err := r.tombs.Buried(ctx, store.MessageIDTombstone("<"+t.MessageID+">")); err != nil {
+		if buried, err := r.st.HasTombstone(ctx, tk.mail); err != nil {
 			return fmt.Errorf("tombstone lookup: %w", err)
 		} else if buried {
 			r.m.Deduped.WithLabelValues(msg.Channel).Inc()
@@ -511,22 +517,36 @@ func (r *Router) regarding(ctx context.Context, msg connectors.Message) (done bo
 	return true, nil
 }
 
+// tombKeys are the keyed hashes a message's tombstones are kept under
+// (store.Tombstoner.Hash): its id's and, for mail, its Message-ID's (mail
+// empty otherwise).
+type tombKeys struct{ id, mail string }
+
+func (r *Router) tombKeys(ctx context.Context, msg connectors.Message) (tombKeys, error) {
+	var k tombKeys
+	var err error
+	if k.id, err = r.tombs.Hash(ctx, msg.ID); err != nil {
+		return k, err
+	}
+	if t := msg.Thread; t != nil && t.MessageID != "" {
+		k.mail, err = r.tombs.Hash(ctx, store.MessageIDTombstone("<"+t.MessageID+">"))
+	}
+	return k, err
+}
+
 // prefetch asks a store that can (store.IngestPrefetcher) for Process's
 // first reads at once: the dedupe record, the tombstones of the message
 // (and of its mail's Message-ID), and its identities' bindings. They are
 // reads Process makes before writing anything, so the answers are the ones
 // it would have read one by one.
-func (r *Router) prefetch(ctx context.Context, msg connectors.Message) context.Context {
+func (r *Router) prefetch(ctx context.Context, msg connectors.Message, tk tombKeys) context.Context {
 	p, ok := r.st.(store.IngestPrefetcher)
 	if !ok {
 		return ctx
 	}
 	reads := store.IngestReads{EntryID: msg.ID, Identities: msg.Identities}
-	if h, err := r.tombs.Hash(ctx, msg.ID); err == nil {
-		reads.Tombstones = append(reads.Tombstones, h)
-	}
-	if t := msg.Thread; t != nil && t.MessageID != "" {
-		if h, err := r.tombs.Hash(ctx, store.MessageIDTombstone("<"+t.MessageID+">")); err == nil {
+	for _, h := range []string{tk.id, tk.mail} {
+		if h != "" {
 			reads.Tombstones = append(reads.Tombstones, h)
 		}
 	}

@@ -26,6 +26,23 @@ const PriorityFilterNone = "none"
 // ValidPriority reports whether p is "" (none) or one of Priorities.
 func ValidPriority(p string) bool { return p == PriorityNone || slices.Contains(Priorities, p) }
 
+// ParsePriority is the priority a user's value names ("none" and "" are
+// no priority); ok false when it names none of them.
+func ParsePriority(v string) (p string, ok bool) {
+	if v == PriorityFilterNone {
+		return PriorityNone, true
+	}
+	return v, ValidPriority(v)
+}
+
+// PriorityName is p as users read and write it: "none" for no priority.
+func PriorityName(p string) string {
+	if p == PriorityNone {
+		return PriorityFilterNone
+	}
+	return p
+}
+
 // SortPriority is ConversationFilter.Sort for urgent first, then high,
 // medium, low and none, each level newest activity first.
 const SortPriority = "priority"
@@ -36,11 +53,7 @@ var priorityLevels = []string{PriorityUrgent, PriorityHigh, PriorityMedium, Prio
 // PriorityCursor is the SortPriority cursor of c: its level and its
 // activity cursor.
 func PriorityCursor(c Conversation) string {
-	level := c.Priority
-	if level == "" {
-		level = PriorityFilterNone
-	}
-	return level + "~" + ConversationCursor(c)
+	return PriorityName(c.Priority) + "~" + ConversationCursor(c)
 }
 
 // ParsePriorityCursor splits a SortPriority cursor into its level (a

@@ -115,7 +115,7 @@ func (ch Change) detail(cur store.Conversation) string {
 		parts = append(parts, "team="+*ch.Team)
 	}
 	if ch.Priority != nil {
-		parts = append(parts, "priority="+priorityName(*ch.Priority))
+		parts = append(parts, "priority="+store.PriorityName(*ch.Priority))
 	}
 	parts = append(parts, ch.labelDetail()...) // labels.go
 	return strings.Join(parts, " ")

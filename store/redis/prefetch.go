@@ -33,66 +33,11 @@ type prefetchAnswer struct {
 
 var _ store.IngestPrefetcher = (*Store)(nil)
 
-// PrefetchIngest implements store.IngestPrefetcher.
+// PrefetchIngest implements store.IngestPrefetcher. Every key is a string
+// (a tombstone too, so its GET answers EXISTS): on a server without slots
+// (standalone, Sentinel's master) one MGET reads them all; otherwise, or
+// when the server refused the MGET, a pipeline of GETs.
 func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context.Context {
-	type read struct {
-		key string
-		get *goredis.StringCmd
-		ex  *goredis.IntCmd
-	}
-	if !s.sharded() && !s.noMGet.Load() {
-		if pctx, ok := s.prefetchOne(ctx, r); ok {
-			return pctx
-		}
-	}
-	reads := make([]read, 0, 1+len(r.Tombstones)+len(r.Identities))
-	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		if r.EntryID != "" {
-			k := s.k.entryOwner(r.EntryID)
-			reads = append(reads, read{key: k, get: p.Get(ctx, k)})
-		}
-		for _, h := range r.Tombstones {
-			k := s.k.tombstone(h)
-			reads = append(reads, read{key: k, ex: p.Exists(ctx, k)})
-		}
-		for _, id := range r.Identities {
-			k := s.k.binding(id.Type, id.Value)
-			reads = append(reads, read{key: k, get: p.Get(ctx, k)})
-		}
-		for _, k := range s.guessedCustomers(r) {
-			reads = append(reads, read{key: k, get: p.Get(ctx, k)})
-		}
-		return nil
-	})
-	if err != nil && !isNil(err) {
-		return ctx // the reads go to the server one by one
-	}
-	p := &prefetched{got: make(map[string]prefetchAnswer, len(reads))}
-	for _, rd := range reads {
-		if rd.ex != nil {
-			n, err := rd.ex.Result()
-			if err != nil {
-				continue
-			}
-			p.got[rd.key] = prefetchAnswer{exists: n > 0}
-			continue
-		}
-		v, err := rd.get.Result()
-		switch {
-		case isNil(err):
-			p.got[rd.key] = prefetchAnswer{}
-		case err == nil:
-			p.got[rd.key] = prefetchAnswer{val: v, exists: true}
-		}
-	}
-	return context.WithValue(ctx, prefetchKey{}, p)
-}
-
-// prefetchOne is PrefetchIngest on a server without slots (standalone,
-// Sentinel's master): one MGET of every key, one command instead of one
-// per read. A tombstone is a string key, so its GET answers EXISTS.
-// ok false: the server refused the MGET; use the pipeline.
-func (s *Store) prefetchOne(ctx context.Context, r store.IngestReads) (_ context.Context, ok bool) {
 	keys := make([]string, 0, 1+len(r.Tombstones)+len(r.Identities))
 	if r.EntryID != "" {
 		keys = append(keys, s.k.entryOwner(r.EntryID))
@@ -105,26 +50,48 @@ func (s *Store) prefetchOne(ctx context.Context, r store.IngestReads) (_ context
 	}
 	keys = append(keys, s.guessedCustomers(r)...)
 	if len(keys) == 0 {
-		return ctx, true
-	}
-	vals, err := s.c.MGet(ctx, keys...).Result()
-	if err != nil && strings.Contains(err.Error(), "CROSSSLOT") {
-		s.noMGet.Store(true)
-		return ctx, false
-	}
-	if err != nil || len(vals) != len(keys) {
-		return ctx, true // the reads go to the server one by one
+		return ctx
 	}
 	p := &prefetched{got: make(map[string]prefetchAnswer, len(keys))}
+	if !s.sharded() && !s.noMGet.Load() {
+		vals, err := s.c.MGet(ctx, keys...).Result()
+		switch {
+		case err != nil && strings.Contains(err.Error(), "CROSSSLOT"):
+			s.noMGet.Store(true) // keys of several slots behind a proxy: pipeline below
+		case err != nil || len(vals) != len(keys):
+			return ctx // the reads go to the server one by one
+		default:
+			for i, k := range keys {
+				switch v := vals[i].(type) {
+				case nil:
+					p.got[k] = prefetchAnswer{}
+				case string:
+					p.got[k] = prefetchAnswer{val: v, exists: true}
+				}
+			}
+			return context.WithValue(ctx, prefetchKey{}, p)
+		}
+	}
+	gets := make([]*goredis.StringCmd, len(keys))
+	_, err := s.c.Pipelined(ctx, func(pl goredis.Pipeliner) error {
+		for i, k := range keys {
+			gets[i] = pl.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !isNil(err) {
+		return ctx // the reads go to the server one by one
+	}
 	for i, k := range keys {
-		switch v := vals[i].(type) {
-		case nil:
+		v, err := gets[i].Result()
+		switch {
+		case isNil(err):
 			p.got[k] = prefetchAnswer{}
-		case string:
+		case err == nil:
 			p.got[k] = prefetchAnswer{val: v, exists: true}
 		}
 	}
-	return context.WithValue(ctx, prefetchKey{}, p), true
+	return context.WithValue(ctx, prefetchKey{}, p)
 }
 
 // guessedCustomers are the customer records to read beside the bindings:

@@ -1,16 +1,12 @@
 package inbox_test
 
 import (
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/switchboard-hub/switchboard/directory"
-	"github.com/switchboard-hub/switchboard/inbox"
 	"github.com/switchboard-hub/switchboard/store"
-	"github.com/switchboard-hub/switchboard/store/embedded"
 )
 
 // The Adoption page loads the inbox's catalogues and language picker;
@@ -18,20 +14,8 @@ import (
 // data-i18n-vars (not English sentences); each chart is an image named by
 // its caption; no inline script under the UI's CSP.
 func TestAdoptionPageIsInTheInboxsLanguages(t *testing.T) {
-	st, err := embedded.Open(t.TempDir(), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC) }
-	dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
-		{Name: "chat", Type: "slack", Phase: store.PhaseShadow}}, now, nil)
-	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Clock: now,
-		Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken("root-tok")}}})
-	req := httptest.NewRequest("GET", "/admin/adoption", nil)
-	req.Header.Set("Authorization", "Bearer root-tok")
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, req)
+	rec := adminPage(t, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive},
+		{Name: "chat", Type: "slack", Phase: store.PhaseShadow}}, "/admin/adoption")
 	body := rec.Body.String()
 	if rec.Code != 200 || !strings.Contains(rec.Header().Get("Content-Security-Policy"), "script-src 'self';") {
 		t.Fatalf("%d, CSP %q", rec.Code, rec.Header().Get("Content-Security-Policy"))

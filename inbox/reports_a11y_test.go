@@ -19,19 +19,8 @@ import (
 // the wide table of all figures scrolls in a named, focusable region.
 // (In a browser: TestUIAdminPagesOnAPhoneChartsAndNamedControls.)
 func TestReportsChartsHaveNamesAndTextAlternatives(t *testing.T) {
-	st, err := embedded.Open(t.TempDir(), embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC) }
-	dir := directory.New(st, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive}, {Name: "chat", Type: "slack", Phase: store.PhaseLive}}, now, nil)
-	srv := inbox.New(inbox.Options{Store: st, Directory: dir, Clock: now,
-		Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken("root-tok")}}})
-	req := httptest.NewRequest("GET", "/admin/reports?from=2026-05-01&to=2026-05-31", nil)
-	req.Header.Set("Authorization", "Bearer root-tok")
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, req)
+	rec := adminPage(t, []directory.Channel{{Name: "mail", Type: "email", Phase: store.PhaseLive}, {Name: "chat", Type: "slack", Phase: store.PhaseLive}},
+		"/admin/reports?from=2026-05-01&to=2026-05-31")
 	body := rec.Body.String()
 	if rec.Code != 200 {
 		t.Fatalf("reports page: %d", rec.Code)
@@ -68,4 +57,23 @@ func TestReportsChartsHaveNamesAndTextAlternatives(t *testing.T) {
 	if !strings.Contains(body, `<meta name="viewport"`) {
 		t.Errorf("no viewport: a phone would draw the page 980 px wide")
 	}
+}
+
+// adminPage is the answer of a hub on the embedded store with channels
+// chans (on 2026-05-04) to an admin's GET of path.
+func adminPage(t *testing.T, chans []directory.Channel, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := func() time.Time { return time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC) }
+	srv := inbox.New(inbox.Options{Store: st, Directory: directory.New(st, chans, now, nil), Clock: now,
+		Credentials: []inbox.Credential{{Principal: inbox.Principal{Name: "root", Role: "admin"}, TokenSHA256: inbox.HashToken("root-tok")}}})
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer root-tok")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	return rec
 }

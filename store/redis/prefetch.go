@@ -15,9 +15,10 @@ import (
 // dedupe GET, tombstone EXISTS, binding GETs and the bound customer's
 // record, which each waited for the one before, go to the server in one
 // MGET (no slots) or one pipeline (on a Cluster, one per node, sent
-// together). The conversation the expected customer's thread key was last
-// seen held by (OpenConversation's first read, threadHolder) is one HGET
-// in the same pipeline: one write and one wait on a standalone server. The
+// together). The conversation last seen holding the message's thread key
+// for the expected customer (OpenConversation's first read, threadHolder)
+// is one HGET in the same pipeline: one write and one wait on a standalone
+// server. The
 // answers ride the context; each is taken once, by the read it replaces.
 
 type prefetchKey struct{}

@@ -536,15 +536,22 @@ func (r *Router) tombKeys(ctx context.Context, msg connectors.Message) (tombKeys
 
 // prefetch asks a store that can (store.IngestPrefetcher) for Process's
 // first reads at once: the dedupe record, the tombstones of the message
-// (and of its mail's Message-ID), and its identities' bindings. They are
-// reads Process makes before writing anything, so the answers are the ones
-// it would have read one by one.
+// (and of its mail's Message-ID), its identities' bindings and, when its
+// thread key is known already, the conversation holding it. Process makes
+// them before writing what they read (a store drops its answers on such a
+// write), so the answers are the ones it would have read one by one; the
+// conversation's is checked again by the append's compare-and-swap.
 func (r *Router) prefetch(ctx context.Context, msg connectors.Message, tk tombKeys) context.Context {
 	p, ok := r.st.(store.IngestPrefetcher)
 	if !ok {
 		return ctx
 	}
 	reads := store.IngestReads{EntryID: msg.ID, Identities: msg.Identities}
+	if k, ok := knownThread(msg); ok && msg.Regarding == "" {
+		// The thread's conversation, read with the rest: Process
+		// changes no conversation before it joins or opens it.
+		reads.ThreadKey = k
+	}
 	for _, h := range []string{tk.id, tk.mail} {
 		if h != "" {
 			reads.Tombstones = append(reads.Tombstones, h)

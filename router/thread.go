@@ -35,6 +35,17 @@ const (
 	ThreadNew       = "new"          // none: the channel's own key
 )
 
+// knownThread is the thread key of a message without thread hints (every
+// channel but email): its channel's own key, known before the customer is
+// resolved (the prefetch reads its conversation with the first reads).
+// ok false: the threading chain decides, with the customer.
+func knownThread(msg connectors.Message) (string, bool) {
+	if msg.Thread != nil {
+		return "", false
+	}
+	return msg.Channel + "|" + msg.ThreadKey, true
+}
+
 // threadOf runs the threading chain for msg from customer and returns the
 // full thread key (CHANNEL|KEY) the message joins, and the step that
 // decided. Each step runs only when the ones before found nothing:
@@ -56,11 +67,11 @@ const (
 // A conversation of another customer never matches: a claimed From that
 // names someone else's Message-ID stays on its own timeline.
 func (r *Router) threadOf(ctx context.Context, msg connectors.Message, customer string) (string, string, error) {
+	if k, ok := knownThread(msg); ok {
+		return k, ThreadNew, nil
+	}
 	own := msg.Channel + "|" + msg.ThreadKey
 	t := msg.Thread
-	if t == nil {
-		return own, ThreadNew, nil
-	}
 	var convs []store.Conversation
 	loaded := false
 	list := func() ([]store.Conversation, error) {

@@ -57,6 +57,7 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (_ s
 			return cur, false, err
 		}
 	}
+	dropPrefetched(ctx) // writes follow: later reads ask the server
 	loc := s.k.conversationOwner(c.ID)
 	for i := 0; ; i++ {
 		owner, _, err := s.createIfAbsent(ctx, loc, c.CustomerID)
@@ -118,7 +119,19 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (_ s
 func (s *Store) threadHolder(ctx context.Context, customer, tk string) (store.Conversation, bool, error) {
 	hkey := s.k.conversations(customer)
 	if id, ok := s.holders.get(customer + "\x00" + tk); ok {
-		raw, err := s.c.HGet(ctx, hkey, id).Result()
+		var raw string
+		var err error
+		if a, ok := takePrefetchedField(ctx, hkey, id); ok {
+			// Read with the message's first reads (prefetch.go): what
+			// the HGET would have said a moment earlier; the append's
+			// compare-and-swap checks it either way.
+			raw = a.val
+			if !a.exists {
+				err = goredis.Nil
+			}
+		} else {
+			raw, err = s.c.HGet(ctx, hkey, id).Result()
+		}
 		if err != nil && !isNil(err) {
 			return store.Conversation{}, false, err
 		}
@@ -194,6 +207,7 @@ func (s *Store) GetConversation(ctx context.Context, id string) (_ store.Convers
 // fn may not move the conversation to another customer (ErrConflict).
 func (s *Store) UpdateConversation(ctx context.Context, id string, fn func(*store.Conversation) error) (_ store.Conversation, err error) {
 	defer opErr(&err, "update conversation", id)
+	dropPrefetched(ctx)
 	owner, err := s.conversationOwner(ctx, id)
 	if err != nil {
 		return store.Conversation{}, err
@@ -401,6 +415,7 @@ func (s *Store) pageIndex(ctx context.Context, f store.ConversationFilter, limit
 // then the index member and the locator.
 func (s *Store) DeleteConversation(ctx context.Context, id string) (err error) {
 	defer opErr(&err, "delete conversation", id)
+	dropPrefetched(ctx)
 	owner, err := s.conversationOwner(ctx, id)
 	s.owners.drop(id)
 	if errors.Is(err, store.ErrNotFound) {

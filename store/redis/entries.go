@@ -60,6 +60,7 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (_ store.Entry, 
 // either.
 func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error) (_ store.Entry, _ store.Conversation, _ bool, err error) {
 	defer opErr(&err, "append entry", e.ID, "to conversation", e.ConversationID)
+	dropPrefetched(ctx)
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.now()
 	}

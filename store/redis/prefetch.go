@@ -15,15 +15,20 @@ import (
 // dedupe GET, tombstone EXISTS, binding GETs and the bound customer's
 // record, which each waited for the one before, go to the server in one
 // MGET (no slots) or one pipeline (on a Cluster, one per node, sent
-// together). The answers ride the context; each is taken once, by the
-// read it replaces.
+// together). The conversation last seen holding the message's thread key
+// for the expected customer (OpenConversation's first read, threadHolder)
+// is one HGET in the same pipeline: one write and one wait on a standalone
+// server. The
+// answers ride the context; each is taken once, by the read it replaces.
 
 type prefetchKey struct{}
 
-// prefetched holds the answers by Redis key.
+// prefetched holds the answers: got by Redis key (GETs), fields by hash
+// key + "\x00" + field (HGETs).
 type prefetched struct {
-	mu  sync.Mutex
-	got map[string]prefetchAnswer
+	mu     sync.Mutex
+	got    map[string]prefetchAnswer
+	fields map[string]prefetchAnswer
 }
 
 type prefetchAnswer struct {
@@ -31,14 +36,18 @@ type prefetchAnswer struct {
 	exists bool
 }
 
+// hashField is one HGET of a prefetch.
+type hashField struct{ key, field string }
+
 var _ store.IngestPrefetcher = (*Store)(nil)
 
 // PrefetchIngest implements store.IngestPrefetcher. Every key is a string
 // (a tombstone too, so its GET answers EXISTS): on a server without slots
 // (standalone, Sentinel's master) one MGET reads them all; otherwise, or
-// when the server refused the MGET, a pipeline of GETs.
+// when the server refused the MGET, a pipeline of GETs. The holder HGETs,
+// if any, go in the same pipeline.
 func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context.Context {
-	keys := make([]string, 0, 1+len(r.Tombstones)+len(r.Identities))
+	keys := make([]string, 0, 2+len(r.Tombstones)+len(r.Identities))
 	if r.EntryID != "" {
 		keys = append(keys, s.k.entryOwner(r.EntryID))
 	}
@@ -48,13 +57,48 @@ func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context
 	for _, id := range r.Identities {
 		keys = append(keys, s.k.binding(id.Type, id.Value))
 	}
-	keys = append(keys, s.guessedCustomers(r)...)
+	customers := s.guessedCustomers(r)
+	var holds []hashField
+	for _, c := range customers {
+		keys = append(keys, s.k.customer(c))
+		if r.ThreadKey == "" {
+			continue
+		}
+		if id, ok := s.holders.get(c + "\x00" + r.ThreadKey); ok {
+			holds = append(holds, hashField{s.k.conversations(c), id})
+		}
+	}
 	if len(keys) == 0 {
 		return ctx
 	}
 	p := &prefetched{got: make(map[string]prefetchAnswer, len(keys))}
+	if len(holds) > 0 {
+		p.fields = make(map[string]prefetchAnswer, len(holds))
+	}
+	hgets := make([]*goredis.StringCmd, len(holds))
+	queueHolds := func(pl goredis.Pipeliner) {
+		for i, h := range holds {
+			hgets[i] = pl.HGet(ctx, h.key, h.field)
+		}
+	}
 	if !s.sharded() && !s.noMGet.Load() {
-		vals, err := s.c.MGet(ctx, keys...).Result()
+		var mget *goredis.SliceCmd
+		var err error
+		if len(holds) == 0 {
+			mget = s.c.MGet(ctx, keys...)
+			err = mget.Err()
+		} else {
+			// Each command keeps its own error (a nil HGET, the
+			// conversation gone, is an answer); a failed connection
+			// fails them all.
+			_, _ = s.c.Pipelined(ctx, func(pl goredis.Pipeliner) error {
+				mget = pl.MGet(ctx, keys...)
+				queueHolds(pl)
+				return nil
+			})
+			err = mget.Err()
+		}
+		vals, _ := mget.Result()
 		switch {
 		case err != nil && strings.Contains(err.Error(), "CROSSSLOT"):
 			s.noMGet.Store(true) // keys of several slots behind a proxy: pipeline below
@@ -69,6 +113,7 @@ func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context
 					p.got[k] = prefetchAnswer{val: v, exists: true}
 				}
 			}
+			p.keepHolds(holds, hgets)
 			return context.WithValue(ctx, prefetchKey{}, p)
 		}
 	}
@@ -77,6 +122,7 @@ func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context
 		for i, k := range keys {
 			gets[i] = pl.Get(ctx, k)
 		}
+		queueHolds(pl)
 		return nil
 	})
 	if err != nil && !isNil(err) {
@@ -91,22 +137,38 @@ func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context
 			p.got[k] = prefetchAnswer{val: v, exists: true}
 		}
 	}
+	p.keepHolds(holds, hgets)
 	return context.WithValue(ctx, prefetchKey{}, p)
 }
 
-// guessedCustomers are the customer records to read beside the bindings:
-// those the bindings named when this store last read them. The resolver
-// reads the record of the customer a binding names (its merged_into);
-// read in the same round trip, it is as fresh as the binding. A guess that
-// no longer holds costs one unused read, and the resolver's read goes to
-// the server.
+// keepHolds records the answers of the holder HGETs (a failed one is left
+// out: its read goes to the server).
+func (p *prefetched) keepHolds(holds []hashField, hgets []*goredis.StringCmd) {
+	for i, h := range holds {
+		if hgets[i] == nil {
+			continue
+		}
+		v, err := hgets[i].Result()
+		switch {
+		case isNil(err):
+			p.fields[h.key+"\x00"+h.field] = prefetchAnswer{}
+		case err == nil:
+			p.fields[h.key+"\x00"+h.field] = prefetchAnswer{val: v, exists: true}
+		}
+	}
+}
+
+// guessedCustomers are the customers whose records to read beside the
+// bindings: those the bindings named when this store last read them. The
+// resolver reads the record of the customer a binding names (its
+// merged_into); read in the same round trip, it is as fresh as the
+// binding. A guess that no longer holds costs one unused read, and the
+// resolver's read goes to the server.
 func (s *Store) guessedCustomers(r store.IngestReads) []string {
 	var out []string
 	for _, id := range r.Identities {
-		if c, ok := s.bound.get(s.k.binding(id.Type, id.Value)); ok {
-			if k := s.k.customer(c); !slices.Contains(out, k) {
-				out = append(out, k)
-			}
+		if c, ok := s.bound.get(s.k.binding(id.Type, id.Value)); ok && !slices.Contains(out, c) {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -127,6 +189,21 @@ func takePrefetched(ctx context.Context, key string) (a prefetchAnswer, ok bool)
 	return a, ok
 }
 
+// takePrefetchedField is takePrefetched for field of hash key (an HGET).
+func takePrefetchedField(ctx context.Context, key, field string) (a prefetchAnswer, ok bool) {
+	p, _ := ctx.Value(prefetchKey{}).(*prefetched)
+	if p == nil {
+		return a, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := key + "\x00" + field
+	if a, ok = p.fields[k]; ok {
+		delete(p.fields, k)
+	}
+	return a, ok
+}
+
 // dropPrefetched forgets every prefetched answer: ctx's caller wrote
 // something a later read must see from the server.
 func dropPrefetched(ctx context.Context) {
@@ -136,5 +213,6 @@ func dropPrefetched(ctx context.Context) {
 	}
 	p.mu.Lock()
 	clear(p.got)
+	clear(p.fields)
 	p.mu.Unlock()
 }

@@ -128,3 +128,178 @@ func TestPrefetchedIngestReads(t *testing.T) {
 		})
 	}
 }
+
+// The conversation holding the message's thread key, when the router knows
+// the key before resolving the customer, is read in the prefetch's round
+// trip (issue 23): one pipeline on a standalone server (MGET and HGET),
+// and OpenConversation's read of it then sends nothing and answers what the
+// server held. A change by another client is never lost: one made before
+// the prefetch is what the prefetch reads (a resolved conversation no
+// longer holds the key: a new one opens), one made after it is caught by
+// the append's compare-and-swap.
+func TestPrefetchedThreadHolder(t *testing.T) {
+	for name, client := range map[string]func(testing.TB) (goredis.UniversalClient, string){
+		"standalone": testenv.Redis, "cluster": testenv.RedisCluster,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, client, store.QueueOptions{})
+			s := f.s
+			// Another hub on the same data: its writes are the other
+			// client's, and it has hints of its own.
+			other := redis.New(f.c, redis.Options{Prefix: f.prefix, Clock: f.clock.Now})
+			t.Cleanup(func() { other.Close() })
+			ctx := context.Background()
+			at := f.clock.Now()
+			if err := s.CreateCustomer(ctx, store.Customer{ID: "cust-1", CreatedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+			who := connectors.Identity{Type: "email", Value: "a@example.com", Verified: true}
+			if _, _, err := s.BindIdentity(ctx, store.Binding{Type: who.Type, Value: who.Value, CustomerID: "cust-1", Verified: true}); err != nil {
+				t.Fatal(err)
+			}
+			const tk = "api|"
+			open := func(ctx context.Context, id string) (store.Conversation, bool) {
+				t.Helper()
+				c, created, err := s.OpenConversation(ctx, store.Conversation{ID: id, CustomerID: "cust-1", Channel: "api",
+					ThreadKey: tk, Status: store.StatusOpen, CreatedAt: at, LastActivity: at})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c, created
+			}
+			if _, created := open(ctx, "cv1"); !created {
+				t.Fatal("cv1 not created")
+			}
+			sent := &redis.CommandCounter{}
+			f.c.AddHook(sent)
+			reads := func(entryID string) store.IngestReads {
+				return store.IngestReads{EntryID: entryID, Identities: []connectors.Identity{who}, ThreadKey: tk}
+			}
+			assign := func(id, agent string) {
+				t.Helper()
+				if _, err := other.UpdateConversation(ctx, id, func(c *store.Conversation) error { c.Assignee = agent; return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// 1. A change made before the prefetch is what it reads;
+			// the holder's read sends nothing.
+			assign("cv1", "agent-1")
+			n0, w0 := sent.Sent(), sent.Waits()
+			pctx := s.PrefetchIngest(ctx, reads("m1"))
+			// The dedupe record, the binding, the customer and the
+			// holder: one MGET and the HGET in one pipeline without
+			// slots, four commands on a Cluster.
+			if n, want := sent.Sent()-n0, map[string]int64{"standalone": 2, "cluster": 4}[name]; n != want {
+				t.Errorf("the prefetch sent %d commands, want %d", n, want)
+			}
+			if w := sent.Waits() - w0; w != 1 {
+				t.Errorf("the prefetch waited %d times, want 1", w)
+			}
+			if _, err := s.LookupIdentity(pctx, who.Type, who.Value); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetCustomer(pctx, "cust-1"); err != nil {
+				t.Fatal(err)
+			}
+			n0 = sent.Sent()
+			c, created := open(pctx, "cv-m1")
+			if created || c.ID != "cv1" || c.Assignee != "agent-1" {
+				t.Errorf("OpenConversation = %s (assignee %q, created %v), want cv1 held, assigned to agent-1", c.ID, c.Assignee, created)
+			}
+			if n := sent.Sent() - n0; n != 0 {
+				t.Errorf("the holder's read after the prefetch sent %d commands, want 0", n)
+			}
+			// A second read asks the server.
+			n0 = sent.Sent()
+			if c, created := open(pctx, "cv-m1"); created || c.ID != "cv1" {
+				t.Errorf("second OpenConversation = %s, created %v; want cv1", c.ID, created)
+			}
+			if n := sent.Sent() - n0; n != 1 {
+				t.Errorf("the second read sent %d commands, want 1", n)
+			}
+
+			// 2. A change made after the prefetch: the append's
+			// compare-and-swap finds it, and keeps it.
+			pctx = s.PrefetchIngest(ctx, reads("m2"))
+			assign("cv1", "agent-2")
+			c, _ = open(pctx, "cv-m2")
+			if c.ID != "cv1" || c.Assignee != "agent-1" {
+				t.Fatalf("OpenConversation = %s (assignee %q), want cv1 as prefetched", c.ID, c.Assignee)
+			}
+			_, after, created, err := s.AppendToConversation(pctx, store.Entry{ID: "m2", CustomerID: "cust-1", ConversationID: c.ID, Channel: "api",
+				Direction: connectors.Inbound, Kind: store.KindMessage, Text: "hi", OccurredAt: at, CreatedAt: at}, c, lastAt("m2", at))
+			if err != nil || !created {
+				t.Fatalf("AppendToConversation = %v, %v", created, err)
+			}
+			stored, err := other.GetConversation(ctx, "cv1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, got := range []store.Conversation{after, stored} {
+				if got.Assignee != "agent-2" || got.LastMessageID != "m2" {
+					t.Errorf("after the append: assignee %q, last message %q; want agent-2 and m2", got.Assignee, got.LastMessageID)
+				}
+			}
+
+			// 3. Resolved by the other client before the prefetch (this
+			// store still remembers cv1 as the holder): the prefetched
+			// record says so, and the message opens a new conversation.
+			if _, err := other.UpdateConversation(ctx, "cv1", func(c *store.Conversation) error { c.Status = store.StatusResolved; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			pctx = s.PrefetchIngest(ctx, reads("m3"))
+			if c, created := open(pctx, "cv-m3"); !created || c.ID != "cv-m3" {
+				t.Errorf("OpenConversation after the resolve = %s, created %v; want cv-m3 opened", c.ID, created)
+			}
+
+			// 4. Resolved after the prefetch: the prefetched record is
+			// the one this store would have read a moment before the
+			// resolve; the append's compare-and-swap keeps the resolve
+			// (the entry joins the conversation it was threaded to
+			// exactly once, as when the resolve falls between the read
+			// and the append without a prefetch).
+			pctx = s.PrefetchIngest(ctx, reads("m4"))
+			if _, err := other.UpdateConversation(ctx, "cv-m3", func(c *store.Conversation) error { c.Status = store.StatusResolved; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			c, _ = open(pctx, "cv-m4")
+			if c.ID != "cv-m3" {
+				t.Fatalf("OpenConversation = %s, want cv-m3 as prefetched", c.ID)
+			}
+			if _, after, created, err = s.AppendToConversation(pctx, store.Entry{ID: "m4", CustomerID: "cust-1", ConversationID: c.ID, Channel: "api",
+				Direction: connectors.Inbound, Kind: store.KindMessage, Text: "hi", OccurredAt: at, CreatedAt: at}, c, lastAt("m4", at)); err != nil || !created {
+				t.Fatalf("AppendToConversation = %v, %v", created, err)
+			}
+			if after.Status != store.StatusResolved || after.LastMessageID != "m4" {
+				t.Errorf("after the append: status %q, last message %q; want the resolve kept and m4", after.Status, after.LastMessageID)
+			}
+			// The next message reads the resolve and opens a new one.
+			pctx = s.PrefetchIngest(ctx, reads("m5"))
+			if c, created := open(pctx, "cv-m5"); !created || c.ID != "cv-m5" {
+				t.Errorf("OpenConversation after the resolve = %s, created %v; want cv-m5 opened", c.ID, created)
+			}
+
+			// 5. A write of a conversation with the context drops the
+			// prefetched record: the read after it asks the server.
+			pctx = s.PrefetchIngest(ctx, reads("m6"))
+			if _, err := s.UpdateConversation(pctx, "cv-m5", func(c *store.Conversation) error { c.Assignee = "agent-3"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			n0 = sent.Sent()
+			if c, _ := open(pctx, "cv-m6"); c.ID != "cv-m5" || c.Assignee != "agent-3" {
+				t.Errorf("OpenConversation after an update with the context = %s (assignee %q), want cv-m5, agent-3", c.ID, c.Assignee)
+			}
+			if n := sent.Sent() - n0; n != 1 {
+				t.Errorf("the read after a write sent %d commands, want 1 (the server's HGET)", n)
+			}
+
+			// 6. No thread key, or no customer guessed: no HGET.
+			n0 = sent.Sent()
+			_ = s.PrefetchIngest(ctx, store.IngestReads{EntryID: "m7", Identities: []connectors.Identity{{Type: "phone", Value: "+15550002222"}}, ThreadKey: tk})
+			if n, want := sent.Sent()-n0, map[string]int64{"standalone": 1, "cluster": 2}[name]; n != want {
+				t.Errorf("the prefetch for an unknown identity sent %d commands, want %d", n, want)
+			}
+		})
+	}
+}

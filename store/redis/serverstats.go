@@ -157,16 +157,22 @@ func (s ServerStats) PerMessage(n int) string {
 // pipeline once); add it with c.AddHook. Unlike INFO commandstats it does
 // not count what scripts run inside, so it is the client's side of the
 // work: what travels, what the server parses.
-type CommandCounter struct{ n atomic.Int64 }
+type CommandCounter struct{ n, w atomic.Int64 }
 
 // Sent is the number of commands sent so far.
 func (cc *CommandCounter) Sent() int64 { return cc.n.Load() }
+
+// Waits is the number of times a caller waited for the server so far: one
+// per command sent alone, one per pipeline (the auto-pipeline's shared
+// pipelines are not counted: each caller in them waited once already).
+func (cc *CommandCounter) Waits() int64 { return cc.w.Load() }
 
 func (cc *CommandCounter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 
 func (cc *CommandCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		cc.n.Add(1)
+		cc.w.Add(1)
 		return next(ctx, cmd)
 	}
 }
@@ -175,6 +181,7 @@ func (cc *CommandCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) 
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		if ctx.Value(apInternal{}) == nil { // the auto-pipeline's own: counted when issued
 			cc.n.Add(int64(len(cmds)))
+			cc.w.Add(1)
 		}
 		return next(ctx, cmds)
 	}

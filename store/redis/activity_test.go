@@ -246,3 +246,39 @@ func TestActivityIndexUpgrade(t *testing.T) {
 		t.Errorf("after an older hub's writes: %v, want %v", got, want)
 	}
 }
+
+// On a Cluster (the path that also serves unusual cases on a standalone
+// server), a message that moves the activity writes the conversation's
+// one member's score and removes nothing: no ZREM is sent, the index
+// holds one member at the new activity, and the conversation is listed
+// once.
+func TestAppendMovesActivityWithoutRemoval(t *testing.T) {
+	f := newFixture(t, testenv.RedisCluster, store.QueueOptions{})
+	ctx := context.Background()
+	at := f.clock.Now()
+	conv := openAt(t, f.s, "cust-1", "cv1", at)
+	names := &commandNames{}
+	f.c.AddHook(names)
+	for i := range 3 {
+		at = at.Add(time.Minute)
+		id := fmt.Sprintf("m_%d", i)
+		_, got, created, err := f.s.AppendToConversation(ctx, inbound(id, at), conv, lastAt(id, at))
+		if err != nil || !created {
+			t.Fatalf("append %s: created %v, %v", id, created, err)
+		}
+		conv = got
+	}
+	names.mu.Lock()
+	sent := slices.Clone(names.names)
+	names.mu.Unlock()
+	if slices.Contains(sent, "zrem") || !slices.Contains(sent, "zadd") {
+		t.Errorf("commands sent: %v; want the index's zadd and no zrem", sent)
+	}
+	zs, err := f.c.ZRangeWithScores(ctx, f.prefix+":{convs}:recent", 0, -1).Result()
+	if err != nil || len(zs) != 1 || zs[0].Score != float64(at.UnixMicro()) {
+		t.Errorf("activity index = %v, %v; want cv1 once, scored %d", zs, err, at.UnixMicro())
+	}
+	if got := listAll(t, f.s, store.ConversationFilter{}, 10); !slices.Equal(got, []string{"cv1"}) {
+		t.Errorf("listed %v, want [cv1]", got)
+	}
+}

@@ -661,8 +661,8 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) (err error) {
 		if err := unmarshal(raw, &c); err != nil {
 			return err
 		}
-		// The legacy index's member, if any, goes with its record (readers
-		// and the migration drop members whose record is gone).
+		// A member the legacy index may still hold for it needs no removal:
+		// the migration drops members whose record is gone.
 		if err := s.c.ZRem(ctx, s.k.conversationIndex(), s.activityMember(c)).Err(); err != nil {
 			return err
 		}

@@ -466,19 +466,32 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 				}
 			}
 		}
-		items, err := s.activityItems(ctx, zs)
+		raws, err := s.activityRecords(ctx, zs)
 		if err != nil {
 			return nil, "", err
 		}
-		for _, it := range items {
-			if f.Before != "" && it.key >= f.Before || !store.MatchConversation(it.c, match) {
-				continue
+		// Score by score: a record is decoded only when its score is
+		// reached, as the page may fill before.
+		for i := 0; i < len(zs); {
+			j := i + 1
+			for j < len(zs) && zs[j].Score == zs[i].Score {
+				j++
 			}
-			if len(out) == limit { // one more match: there is a next page
-				return out, lastKey, nil
+			items, err := activityItems(zs[i:j], raws[i:j])
+			if err != nil {
+				return nil, "", err
 			}
-			out = append(out, it.c)
-			lastKey = it.key
+			for _, it := range items {
+				if f.Before != "" && it.key >= f.Before || !store.MatchConversation(it.c, match) {
+					continue
+				}
+				if len(out) == limit { // one more match: there is a next page
+					return out, lastKey, nil
+				}
+				out = append(out, it.c)
+				lastKey = it.key
+			}
+			i = j
 		}
 		if zs, err = read("(" + scoreArg(zs[len(zs)-1].Score)); err != nil {
 			return nil, "", err
@@ -486,10 +499,9 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 	}
 }
 
-// activityItems fetches the records of activity index members zs (whole
-// scores) in one pipeline and returns them in the listing's order, newest
-// first; members whose record is gone are left out.
-func (s *Store) activityItems(ctx context.Context, zs []goredis.Z) ([]activityItem, error) {
+// activityRecords fetches the records of activity index members zs in
+// one pipeline: "" for a member whose record is gone.
+func (s *Store) activityRecords(ctx context.Context, zs []goredis.Z) ([]string, error) {
 	cmds := make([]*goredis.StringCmd, len(zs))
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, z := range zs {
@@ -502,17 +514,28 @@ func (s *Store) activityItems(ctx context.Context, zs []goredis.Z) ([]activityIt
 	if err != nil && !isNil(err) {
 		return nil, err
 	}
-	items := make([]activityItem, 0, len(zs))
-	for i, z := range zs {
+	raws := make([]string, len(zs))
+	for i := range zs {
 		raw, err := cmds[i].Result()
-		if isNil(err) {
-			continue
-		}
-		if err != nil {
+		if err != nil && !isNil(err) {
 			return nil, err
 		}
+		raws[i] = raw
+	}
+	return raws, nil
+}
+
+// activityItems decodes the records raws of members zs (one score) and
+// returns them in the listing's order, newest first; members whose record
+// is gone are left out.
+func activityItems(zs []goredis.Z, raws []string) ([]activityItem, error) {
+	items := make([]activityItem, 0, len(zs))
+	for i, z := range zs {
+		if raws[i] == "" {
+			continue
+		}
 		var c store.Conversation
-		if err := unmarshal(raw, &c); err != nil {
+		if err := unmarshal(raws[i], &c); err != nil {
 			return nil, err
 		}
 		k := store.ConversationCursor(c)
@@ -521,7 +544,9 @@ func (s *Store) activityItems(ctx context.Context, zs []goredis.Z) ([]activityIt
 		}
 		items = append(items, activityItem{c: c, key: k})
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].key > items[j].key })
+	if len(items) > 1 {
+		sort.Slice(items, func(i, j int) bool { return items[i].key > items[j].key })
+	}
 	return items, nil
 }
 

@@ -447,6 +447,7 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 	}
 	var out []store.Conversation
 	var lastKey string
+	var items []activityItem // one score's, reused
 	for {
 		if len(zs) == 0 {
 			return out, "", nil
@@ -477,7 +478,7 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 			for j < len(zs) && zs[j].Score == zs[i].Score {
 				j++
 			}
-			items, err := activityItems(zs[i:j], raws[i:j])
+			items, err = activityItems(items[:0], zs[i:j], raws[i:j])
 			if err != nil {
 				return nil, "", err
 			}
@@ -526,10 +527,9 @@ func (s *Store) activityRecords(ctx context.Context, zs []goredis.Z) ([]string, 
 }
 
 // activityItems decodes the records raws of members zs (one score) and
-// returns them in the listing's order, newest first; members whose record
-// is gone are left out.
-func activityItems(zs []goredis.Z, raws []string) ([]activityItem, error) {
-	items := make([]activityItem, 0, len(zs))
+// appends them to items in the listing's order, newest first; members
+// whose record is gone are left out.
+func activityItems(items []activityItem, zs []goredis.Z, raws []string) ([]activityItem, error) {
 	for i, z := range zs {
 		if raws[i] == "" {
 			continue

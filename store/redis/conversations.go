@@ -423,14 +423,21 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 		// else: not a cursor; every key is compared with it as a string
 	}
 	key := s.k.conversationIndex()
+	// An unfiltered page reads only what it needs (its conversations, one
+	// more for the next cursor, and one whose score may end the batch);
+	// a filtered one, and every later read, a whole batch.
+	count := int64(activityBatch)
+	if matchesAll(match) && limit+2 < activityBatch {
+		count = int64(limit + 2)
+	}
 	read := func(max string) ([]goredis.Z, error) {
-		return s.c.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: activityBatch}).Result()
+		return s.c.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: count}).Result()
 	}
 	var legacy *goredis.IntCmd
 	var first *goredis.ZSliceCmd
 	if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		legacy = p.Exists(ctx, s.k.legacyConversationIndex())
-		first = p.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: activityBatch})
+		first = p.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: count})
 		return nil
 	}); err != nil {
 		return nil, "", err
@@ -452,7 +459,7 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 		if len(zs) == 0 {
 			return out, "", nil
 		}
-		if len(zs) == activityBatch {
+		if int64(len(zs)) == count {
 			last := zs[len(zs)-1].Score
 			if zs[0].Score == last {
 				// One score fills the batch: read all of it.
@@ -494,10 +501,18 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 			}
 			i = j
 		}
+		count = activityBatch
 		if zs, err = read("(" + scoreArg(zs[len(zs)-1].Score)); err != nil {
 			return nil, "", err
 		}
 	}
+}
+
+// matchesAll reports whether f (its cursor aside) selects every
+// conversation.
+func matchesAll(f store.ConversationFilter) bool {
+	return f.Status == "" && f.Channel == "" && f.Assignee == "" && f.Team == "" && f.Audiences == nil &&
+		f.CustomerIDs == nil && f.Label == "" && f.Priority == ""
 }
 
 // activityRecords fetches the records of activity index members zs in

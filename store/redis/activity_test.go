@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,5 +281,68 @@ func TestAppendMovesActivityWithoutRemoval(t *testing.T) {
 	}
 	if got := listAll(t, f.s, store.ConversationFilter{}, 10); !slices.Equal(got, []string{"cv1"}) {
 		t.Errorf("listed %v, want [cv1]", got)
+	}
+}
+
+// Several upgraded hubs finding the lex index at once each move it (the
+// same scores, GT) while listing: every one of them lists every
+// conversation once, in order, and the lex index ends empty.
+func TestActivityIndexUpgradeConcurrent(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx := context.Background()
+	base := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	var cs []store.Conversation
+	var members []goredis.Z
+	for i := range 1200 {
+		c := openAt(t, f.s, fmt.Sprintf("c%d", i%7), fmt.Sprintf("cv%04d", i), base.Add(time.Duration(i*37%1200)*time.Millisecond))
+		cs = append(cs, c)
+		members = append(members, goredis.Z{Member: legacyMember(c)})
+	}
+	index, legacy := f.prefix+":{convs}:recent", f.prefix+":{convs}:activity"
+	if err := f.c.Del(ctx, index).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.ZAdd(ctx, legacy, members...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := wantOrder(cs)
+	got := make([][]string, 4)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := redis.New(f.c, redis.Options{Prefix: f.prefix, Clock: f.clock.Now})
+			defer s.Close()
+			var ids []string
+			flt := store.ConversationFilter{Limit: 100}
+			for {
+				cs, next, err := s.ListConversations(ctx, flt)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, c := range cs {
+					ids = append(ids, c.ID)
+				}
+				if next == "" {
+					break
+				}
+				flt.Before = next
+			}
+			got[i] = ids
+		}()
+	}
+	wg.Wait()
+	for i, ids := range got {
+		if !slices.Equal(ids, want) {
+			t.Errorf("hub %d listed %d conversations, want %d in order (first difference at %d)", i, len(ids), len(want), firstDiff(ids, want))
+		}
+	}
+	if n, err := f.c.Exists(ctx, legacy).Result(); err != nil || n != 0 {
+		t.Errorf("legacy index left: %d, %v", n, err)
+	}
+	if n, err := f.c.ZCard(ctx, index).Result(); err != nil || n != int64(len(cs)) {
+		t.Errorf("activity index holds %d, %v; want %d", n, err, len(cs))
 	}
 }

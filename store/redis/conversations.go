@@ -3,7 +3,10 @@ package redis
 import (
 	"context"
 	"errors"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -13,8 +16,18 @@ import (
 // A conversation lives in its customer's tag (hash convs, with the thread
 // key index beside it, so OpenConversation is one script); the locator
 // {v:ID}:owner maps its id to the customer, and the global activity index
-// (lex ZSET of ConversationCursor + "\x00" + customer) feeds
-// ListConversations.
+// feeds ListConversations.
+//
+// The activity index holds one member per conversation (activityMember:
+// id "\x00" customer) whose score is the conversation's activity in
+// microseconds (activityScore), so a message that moves the activity
+// replaces the score with one ZADD (issue 23: the index of earlier
+// versions was lexical, a member per activity, and each move cost a ZADD
+// and a ZREM). A score holds microseconds exactly (float64 integers up to
+// 2^53, beyond year 2200), not the nanoseconds of ConversationCursor, so
+// ListConversations orders the conversations of one microsecond by their
+// records' cursors: the order and the cursors stay exactly the sort keys'
+// (see pageActivity).
 
 func resolvedFlag(c store.Conversation) string {
 	if c.Status == store.StatusResolved {
@@ -23,9 +36,34 @@ func resolvedFlag(c store.Conversation) string {
 	return "0"
 }
 
+// activityMember is c's member of the activity index: what identifies the
+// conversation, never its activity, so it never changes.
 func (s *Store) activityMember(c store.Conversation) string {
-	return store.ConversationCursor(c) + "\x00" + c.CustomerID
+	return c.ID + "\x00" + c.CustomerID
 }
+
+// activityScore is t as Unix microseconds (rounded down), clamped like
+// the sort keys to [MinSortTime, MaxSortTime]: its score in the activity
+// index. Floor keeps it monotone, so the index orders by score as the sort
+// keys do, and the keys of one score all fall within its microsecond.
+func activityScore(t time.Time) float64 {
+	switch {
+	case t.Before(store.MinSortTime):
+		t = store.MinSortTime
+	case t.After(store.MaxSortTime):
+		t = store.MaxSortTime
+	}
+	return float64(t.UnixMicro())
+}
+
+// activityZ is c's activity index member with its score.
+func (s *Store) activityZ(c store.Conversation) goredis.Z {
+	return goredis.Z{Score: activityScore(c.LastActivity), Member: s.activityMember(c)}
+}
+
+// scoreArg is a score as a command argument, exactly (Redis reads it
+// back to the same float64).
+func scoreArg(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // dueMember is c's member of the due-time index, "" when nothing is due.
 // The index is kept like the activity index (added before the record
@@ -97,7 +135,9 @@ func (s *Store) OpenConversation(ctx context.Context, c store.Conversation) (_ s
 	if err := unmarshal(raw, &cur); err != nil {
 		return store.Conversation{}, false, err
 	}
-	if err := s.c.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: s.activityMember(cur)}).Err(); err != nil {
+	// GT: indexing heals a crashed open, but never moves back the score of
+	// a concurrent update that got in first.
+	if err := s.c.ZAddArgs(ctx, s.k.conversationIndex(), goredis.ZAddArgs{GT: true, Members: []goredis.Z{s.activityZ(cur)}}).Err(); err != nil {
 		return store.Conversation{}, false, err
 	}
 	if m := s.dueMember(cur); m != "" {
@@ -271,17 +311,21 @@ func conversationArgs(old string, before, c store.Conversation) []any {
 }
 
 // swapConversation runs a conversation script that compare-and-swaps
-// before into c, and sends the conversation's new activity index member in
-// the same pipeline, ahead of it. The member goes in before the record
-// changes, so a crash at any point leaves the conversation listed: a
-// member that does not match its record is skipped by readers (the leftover
-// of a failed attempt, or an old member whose removal failed). It is added
-// even when unchanged, which heals an OpenConversation that crashed before
-// indexing. After a successful swap, call swap.settle.
+// before into c, and sends the conversation's new activity score in the
+// same pipeline, ahead of it: the conversation's one member is in the
+// index whatever happens (it is written even when unchanged, which heals
+// an OpenConversation that crashed before indexing), and a crash or a lost
+// compare-and-swap leaves at worst its score ahead of its record. Readers
+// list a conversation whose score and record differ where the score puts
+// it (pageActivity). A forward move is written with GT, so of concurrent
+// updates (the contract asks them to move activity forward only) the
+// latest activity stays whatever order their ZADDs arrive in; a move back
+// (an explicit update) replaces the score. After a successful swap, call
+// swap.settle.
 func (s *Store) swapConversation(ctx context.Context, before, c store.Conversation, script *goredis.Script, keys []string, args ...any) swap {
 	w := swap{before: before, after: c}
 	_, _ = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		w.index = p.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: s.activityMember(c)})
+		w.index = p.ZAddArgs(ctx, s.k.conversationIndex(), s.activityZAdd(before, c))
 		if m := s.dueMember(c); m != "" && m != s.dueMember(before) {
 			w.due = p.ZAdd(ctx, s.k.conversationDueIndex(), goredis.Z{Member: m})
 		}
@@ -296,6 +340,13 @@ func (s *Store) swapConversation(ctx context.Context, before, c store.Conversati
 	return w
 }
 
+// activityZAdd is the ZADD of c's activity score as an update from before
+// writes it: GT for a forward move (or none), a plain replace for a move
+// back.
+func (s *Store) activityZAdd(before, c store.Conversation) goredis.ZAddArgs {
+	return goredis.ZAddArgs{GT: !c.LastActivity.Before(before.LastActivity), Members: []goredis.Z{s.activityZ(c)}}
+}
+
 // swap is a swapConversation in flight: run is the script's reply.
 type swap struct {
 	before, after store.Conversation
@@ -304,23 +355,18 @@ type swap struct {
 	run           *goredis.Cmd
 }
 
-// settle completes the index update of a swap that stored its record: the
-// new member again if adding it failed, then the old one removed. The
-// record is stored by then, so failures are logged, not returned: a missing
-// member hides the conversation from lists until its next update, an old
-// one is skipped by readers. Add-new then remove-old is right in any
-// interleaving of concurrent updates as long as activity only moves
-// forward (the contract asks that of concurrent callers).
+// settle completes the index updates of a swap that stored its record:
+// the activity score again if writing it failed (the conversation then
+// stays listed at its previous activity until its next update when that
+// fails too), the due-time index's new member again likewise, then the
+// old due-time member removed. The record is stored by then, so failures
+// are logged, not returned. Add-new then remove-old is right in any
+// interleaving of concurrent updates as long as the due time only moves
+// forward.
 func (w swap) settle(ctx context.Context, s *Store) {
-	oldM, newM := s.activityMember(w.before), s.activityMember(w.after)
 	if w.index.Err() != nil {
-		if err := s.c.ZAdd(ctx, s.k.conversationIndex(), goredis.Z{Member: newM}).Err(); err != nil {
-			s.log.Error("conversation index: adding the conversation failed; it is missing from lists until its next update", "conversation", w.after.ID, "err", err)
-		}
-	}
-	if oldM != newM {
-		if err := s.c.ZRem(ctx, s.k.conversationIndex(), oldM).Err(); err != nil {
-			s.log.Warn("conversation index: removing the previous member failed", "conversation", w.after.ID, "err", err)
+		if err := s.c.ZAddArgs(ctx, s.k.conversationIndex(), s.activityZAdd(w.before, w.after)).Err(); err != nil {
+			s.log.Error("conversation index: writing the conversation's activity failed; it is listed at its previous activity until its next update", "conversation", w.after.ID, "err", err)
 		}
 	}
 	oldD, newD := s.dueMember(w.before), s.dueMember(w.after)
@@ -336,8 +382,8 @@ func (w swap) settle(ctx context.Context, s *Store) {
 	}
 }
 
-// ListConversations walks the activity index newest first, checks each
-// member against its record (stale members are skipped) and the filter.
+// ListConversations walks the activity index newest first (pageActivity),
+// after moving any members of the legacy index into it.
 func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilter) (_ []store.Conversation, _ string, err error) {
 	defer opErr(&err, "list conversations")
 	limit := f.Limit
@@ -350,13 +396,250 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 	if f.Sort == store.SortSLADue {
 		return s.listBySLADue(ctx, f, limit)
 	}
-	max := "+"
+	return s.pageActivity(ctx, f, limit)
+}
+
+// activityBatch is how many activity index members a read takes.
+const activityBatch = 200
+
+// activityItem is a conversation read through the activity index, with
+// its place in the listing's order.
+type activityItem struct {
+	c   store.Conversation
+	key string
+}
+
+// pageActivity pages the activity index newest first from f.Before
+// (excluded). Every read takes whole scores: a batch that ends inside a
+// score leaves that score to the next read (or, filled by one score, reads
+// all of it), so the conversations of one microsecond are ordered among
+// themselves by their records' ConversationCursor, newest first, exactly
+// as the sort keys order them; a page's cursor is its last conversation's
+// ConversationCursor, and f.Before compares with the same keys. A member
+// whose score is not its record's activity (an update in flight, or one
+// whose record did not change: see swapConversation) is listed where its
+// score puts it, with the record as it is; its key is then its score's
+// microsecond and its id, so paging through it stays exact. A member
+// whose record is gone (deleted meanwhile) is skipped.
+//
+// The first read also asks whether the legacy index has members (an
+// upgraded store, or an older hub still writing during a rolling upgrade);
+// they are moved into this index first (migrateLegacyIndex) and the read
+// is done again, so every conversation is listed once.
+func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, limit int) ([]store.Conversation, string, error) {
+	match := f
+	match.Before = "" // compared below, with the keys of the index's order
+	max := "+inf"
 	if f.Before != "" {
-		max = "(" + f.Before
+		if t, _, err := store.ParseSortKey(f.Before); err == nil {
+			max = scoreArg(activityScore(t))
+		}
+		// else: not a cursor; every key is compared with it as a string
 	}
-	return s.pageIndex(ctx, f, limit, max, func(bound string) ([]string, error) {
-		return s.c.ZRevRangeByLex(ctx, s.k.conversationIndex(), &goredis.ZRangeBy{Min: "-", Max: bound, Count: 200}).Result()
-	}, s.activityMember, store.ConversationCursor)
+	key := s.k.conversationIndex()
+	// An unfiltered page reads only what it needs (its conversations, one
+	// more for the next cursor, and one whose score may end the batch);
+	// a filtered one, and every later read, a whole batch.
+	count := int64(activityBatch)
+	if matchesAll(match) && limit+2 < activityBatch {
+		count = int64(limit + 2)
+	}
+	read := func(max string) ([]goredis.Z, error) {
+		return s.c.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: count}).Result()
+	}
+	var legacy *goredis.IntCmd
+	var first *goredis.ZSliceCmd
+	if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		legacy = p.Exists(ctx, s.k.legacyConversationIndex())
+		first = p.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: count})
+		return nil
+	}); err != nil {
+		return nil, "", err
+	}
+	zs := first.Val()
+	if legacy.Val() > 0 {
+		if err := s.migrateLegacyIndex(ctx); err != nil {
+			return nil, "", err
+		}
+		var err error
+		if zs, err = read(max); err != nil {
+			return nil, "", err
+		}
+	}
+	var out []store.Conversation
+	var lastKey string
+	var items []activityItem // one score's, reused
+	for {
+		if len(zs) == 0 {
+			return out, "", nil
+		}
+		if int64(len(zs)) == count {
+			last := zs[len(zs)-1].Score
+			if zs[0].Score == last {
+				// One score fills the batch: read all of it.
+				var err error
+				b := scoreArg(last)
+				if zs, err = s.c.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: b, Stop: b, ByScore: true}).Result(); err != nil {
+					return nil, "", err
+				}
+			} else {
+				for zs[len(zs)-1].Score == last {
+					zs = zs[:len(zs)-1]
+				}
+			}
+		}
+		raws, err := s.activityRecords(ctx, zs)
+		if err != nil {
+			return nil, "", err
+		}
+		// Score by score: a record is decoded only when its score is
+		// reached, as the page may fill before.
+		for i := 0; i < len(zs); {
+			j := i + 1
+			for j < len(zs) && zs[j].Score == zs[i].Score {
+				j++
+			}
+			items, err = activityItems(items[:0], zs[i:j], raws[i:j])
+			if err != nil {
+				return nil, "", err
+			}
+			for _, it := range items {
+				if f.Before != "" && it.key >= f.Before || !store.MatchConversation(it.c, match) {
+					continue
+				}
+				if len(out) == limit { // one more match: there is a next page
+					return out, lastKey, nil
+				}
+				out = append(out, it.c)
+				lastKey = it.key
+			}
+			i = j
+		}
+		count = activityBatch
+		if zs, err = read("(" + scoreArg(zs[len(zs)-1].Score)); err != nil {
+			return nil, "", err
+		}
+	}
+}
+
+// matchesAll reports whether f (its cursor aside) selects every
+// conversation.
+func matchesAll(f store.ConversationFilter) bool {
+	return f.Status == "" && f.Channel == "" && f.Assignee == "" && f.Team == "" && f.Audiences == nil &&
+		f.CustomerIDs == nil && f.Label == "" && f.Priority == ""
+}
+
+// activityRecords fetches the records of activity index members zs in
+// one pipeline: "" for a member whose record is gone.
+func (s *Store) activityRecords(ctx context.Context, zs []goredis.Z) ([]string, error) {
+	cmds := make([]*goredis.StringCmd, len(zs))
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, z := range zs {
+			m, _ := z.Member.(string)
+			id, cust, _ := strings.Cut(m, "\x00")
+			cmds[i] = p.HGet(ctx, s.k.conversations(cust), id)
+		}
+		return nil
+	})
+	if err != nil && !isNil(err) {
+		return nil, err
+	}
+	raws := make([]string, len(zs))
+	for i := range zs {
+		raw, err := cmds[i].Result()
+		if err != nil && !isNil(err) {
+			return nil, err
+		}
+		raws[i] = raw
+	}
+	return raws, nil
+}
+
+// activityItems decodes the records raws of members zs (one score) and
+// appends them to items in the listing's order, newest first; members
+// whose record is gone are left out.
+func activityItems(items []activityItem, zs []goredis.Z, raws []string) ([]activityItem, error) {
+	for i, z := range zs {
+		if raws[i] == "" {
+			continue
+		}
+		var c store.Conversation
+		if err := unmarshal(raws[i], &c); err != nil {
+			return nil, err
+		}
+		k := store.ConversationCursor(c)
+		if activityScore(c.LastActivity) != z.Score {
+			k = store.SortKey(time.UnixMicro(int64(z.Score)), c.ID)
+		}
+		items = append(items, activityItem{c: c, key: k})
+	}
+	if len(items) > 1 {
+		sort.Slice(items, func(i, j int) bool { return items[i].key > items[j].key })
+	}
+	return items, nil
+}
+
+// migrateLegacyIndex moves the members of the legacy activity index (a
+// lex member per activity, from hubs before this index) into the activity
+// index, batch by batch, each member removed only after its conversation
+// was indexed: a crash midway loses nothing, and a second hub doing the
+// same meanwhile writes the same scores. For each member's conversation
+// the score written (GT: never moving back one a newer hub wrote) is its
+// record's activity, or the member's when that is newer (an older hub's
+// update in flight, whose record is about to catch up: the member is
+// written before the record on that path). A member whose record is gone
+// (deleted) is dropped. An older hub still running writes members here
+// again: the next ListConversations of this version moves them.
+func (s *Store) migrateLegacyIndex(ctx context.Context) error {
+	legacy := s.k.legacyConversationIndex()
+	for {
+		members, err := s.c.ZRange(ctx, legacy, 0, 499).Result()
+		if err != nil || len(members) == 0 {
+			return err
+		}
+		cmds := make([]*goredis.StringCmd, len(members))
+		if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, m := range members {
+				cur, cust, _ := strings.Cut(m, "\x00")
+				cmds[i] = p.HGet(ctx, s.k.conversations(cust), store.SortKeyID(cur))
+			}
+			return nil
+		}); err != nil && !isNil(err) {
+			return err
+		}
+		var zs []goredis.Z
+		for i, m := range members {
+			raw, err := cmds[i].Result()
+			if isNil(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			var c store.Conversation
+			if err := unmarshal(raw, &c); err != nil {
+				return err
+			}
+			z := s.activityZ(c)
+			cur, _, _ := strings.Cut(m, "\x00")
+			if t, _, err := store.ParseSortKey(cur); err == nil && cur > store.ConversationCursor(c) {
+				z.Score = activityScore(t)
+			}
+			zs = append(zs, z)
+		}
+		if len(zs) > 0 {
+			if err := s.c.ZAddArgs(ctx, s.k.conversationIndex(), goredis.ZAddArgs{GT: true, Members: zs}).Err(); err != nil {
+				return err
+			}
+		}
+		rm := make([]any, len(members))
+		for i, m := range members {
+			rm[i] = m
+		}
+		if err := s.c.ZRem(ctx, legacy, rm...).Err(); err != nil {
+			return err
+		}
+	}
 }
 
 // pageIndex pages conversations through one of the lex indexes (members
@@ -433,6 +716,8 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) (err error) {
 		if err := unmarshal(raw, &c); err != nil {
 			return err
 		}
+		// A member the legacy index may still hold for it needs no removal:
+		// the migration drops members whose record is gone.
 		if err := s.c.ZRem(ctx, s.k.conversationIndex(), s.activityMember(c)).Err(); err != nil {
 			return err
 		}

@@ -39,7 +39,9 @@
 //     3). Sequences that cross slots (dedupe record then timeline, owner
 //     locator then conversation, record then global index) are ordered so a
 //     crash between the steps is healed by a retry of the same call, and
-//     readers filter index members that are stale against the record.
+//     readers filter index members that are stale against the record
+//     (the activity index, one member per conversation, lists one whose
+//     score and record differ where the score puts it: conversations.go).
 //   - Time comes from the injected store.Clock and is passed to scripts in
 //     ARGV (lease expiry, retry backoff), never from Redis TTLs, so tests
 //     can drive it with a fake clock. The one exception is a queue item

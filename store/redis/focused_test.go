@@ -485,12 +485,12 @@ func TestAppendToConversationScriptCacheLost(t *testing.T) {
 
 // TestAppendToConversationHealsIndex: a conversation whose index member is
 // missing (OpenConversation crashed before indexing it) is listed again
-// once a message joins it, and the previous member is gone.
+// once a message joins it, and it stays one member, scored by its activity.
 func TestAppendToConversationHealsIndex(t *testing.T) {
 	f := newFixture(t, testenv.Redis, store.QueueOptions{})
 	ctx := context.Background()
 	conv := appendFixture(t, f)
-	index := f.prefix + ":{convs}:activity"
+	index := f.prefix + ":{convs}:recent"
 	if n, err := f.c.Del(ctx, index).Result(); err != nil || n != 1 {
 		t.Fatalf("deleting the index %s: %d %v (key layout changed?)", index, n, err)
 	}
@@ -510,8 +510,8 @@ func TestAppendToConversationHealsIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.c.ZCard(ctx, index).Result(); err != nil || n != 1 {
-		t.Errorf("index holds %d members after the activity moved, %v; want 1 (the old one removed)", n, err)
+	if zs, err := f.c.ZRangeWithScores(ctx, index, 0, -1).Result(); err != nil || len(zs) != 1 || zs[0].Score != float64(later.UnixMicro()) {
+		t.Errorf("index after the activity moved = %v, %v; want the one member scored %d", zs, err, later.UnixMicro())
 	}
 }
 

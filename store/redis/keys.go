@@ -88,12 +88,23 @@ func (k keys) queueAckMark(q string) string { return k.key(k.queueTag(q), "ackma
 
 // ---- global indexes, each its own tag ----
 
-func (k keys) customerIndex() string     { return k.key("customers", "ids") }
-func (k keys) conversationIndex() string { return k.key("convs", "activity") }
-func (k keys) suggestionIndex() string   { return k.key("merges", "proposed") }
-func (k keys) channelStates() string     { return k.key("channels", "state") }
-func (k keys) audit() string             { return k.key("audit", "log") }
-func (k keys) counters() string          { return k.key("counters", "values") }
+func (k keys) customerIndex() string   { return k.key("customers", "ids") }
+func (k keys) suggestionIndex() string { return k.key("merges", "proposed") }
+func (k keys) channelStates() string   { return k.key("channels", "state") }
+func (k keys) audit() string           { return k.key("audit", "log") }
+func (k keys) counters() string        { return k.key("counters", "values") }
+
+// conversationIndex is the activity index: one member per conversation
+// (activityMember) scored by its activity (activityScore). It replaced
+// legacyConversationIndex (see conversations.go for the migration).
+func (k keys) conversationIndex() string { return k.key("convs", "recent") }
+
+// legacyConversationIndex is the activity index of hubs before the one
+// above: a lex ZSET (scores 0) of ConversationCursor + "\x00" + customer,
+// one member per activity a conversation had (the old one removed after).
+// Older hubs still write it during a rolling upgrade; this version only
+// moves its members into conversationIndex.
+func (k keys) legacyConversationIndex() string { return k.key("convs", "activity") }
 
 // auditIDs maps a given audit record id to its stream id (written once).
 func (k keys) auditIDs() string { return k.key("audit", "ids") }

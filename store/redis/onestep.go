@@ -11,14 +11,13 @@ import (
 )
 
 // One step for an inbound message's store work on a standalone Redis
-// (issue 23). On a Cluster, AppendToConversation is three round trips: the
+// (issue 23). On a Cluster, AppendToConversation is two round trips: the
 // entry id's dedupe record ({e:ID}, create-if-absent), then the activity
-// index member ({convs}) pipelined with the append script (customer's tag),
-// then the old member's removal; the three live in different slots. A
-// standalone server (or Sentinel's master) has no slots, so one script does
-// all of it atomically: one command sent instead of four, and one wait
-// instead of three. The index needs no add-before/remove-after ordering
-// there: nothing can see it half done.
+// index's score ({convs}) pipelined with the append script (customer's
+// tag); they live in different slots. A standalone server (or Sentinel's
+// master) has no slots, so one script does all of it atomically: one
+// command sent instead of three, and one wait instead of two. The index's
+// score is then always its record's: nothing can see it half done.
 //
 // Anything unusual leaves it for the Cluster path, which handles every
 // case: a dedupe record naming another customer, a change of the SLA
@@ -29,21 +28,24 @@ import (
 // KEYS[1..4] as appendToConversation's, KEYS[5] the entry id's dedupe
 // record, KEYS[6] the activity index.
 // ARGV[1..9] as appendToConversation's; ARGV[10] the customer (the dedupe
-// record's value), ARGV[11] the conversation's new activity member,
-// ARGV[12] its current one.
+// record's value), ARGV[11] the conversation's activity index member,
+// ARGV[12] its new score (v1..v3: the legacy index's new and old member).
 // Returns appendToConversation's replies, and {3, owner} when the dedupe
 // record names another customer (nothing written). The dedupe record is
 // created first (SET NX GET, as the Cluster path's create-if-absent) and
 // removed again when this call made it and the conversation is gone.
 var appendInOneStep = goredis.NewScript(conversationHelpers + oneStepBody)
 
-// The append function's body in its three versions, built from shared
+// The append function's body in its four versions, built from shared
 // pieces so a fix to one cannot miss the others (each stays registered in
 // the functions library, see functions.go):
 //
-//   - sb_append_v1: head, the entry check, middle, the return;
+//   - sb_append_v1: head, the entry check, middle, the lex index, the
+//     return;
 //   - sb_append_v2: the entry check guarded by "if o then";
-//   - sb_append_v3: v2 plus the announcement's PUBLISH loop.
+//   - sb_append_v3: v2 plus the announcement's PUBLISH loop;
+//   - sb_append_v4: v3 with the activity index as one scored member per
+//     conversation (one ZADD, no ZREM; see conversations.go).
 //
 // v2's guard reads the customer's entries only when the dedupe record
 // already existed: a record this call created means no entry with the id
@@ -67,8 +69,8 @@ if o and o ~= ARGV[10] then return {3, o} end
 if e then return {0, e} end
 `
 	// appendMiddle checks the conversation (removing a dedupe record this
-	// call made when the conversation is gone) and writes the entry, the
-	// conversation and the activity index.
+	// call made when the conversation is gone) and writes the entry and
+	// the conversation.
 	appendMiddle = `local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur ~= ARGV[2] then
   if not cur and not o then redis.call('DEL', KEYS[5]) end
@@ -77,8 +79,15 @@ end
 if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
 redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
 redis.call('ZADD', KEYS[4], 0, ARGV[9])
-redis.call('ZADD', KEYS[6], 0, ARGV[11])
+`
+	// appendLexIndex writes the legacy lex activity index (v1..v3): the
+	// new member ARGV[11], the old one ARGV[12] removed.
+	appendLexIndex = `redis.call('ZADD', KEYS[6], 0, ARGV[11])
 if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
+`
+	// appendScoreIndex writes the activity index (v4): the conversation's
+	// one member ARGV[11] takes its new score ARGV[12].
+	appendScoreIndex = `redis.call('ZADD', KEYS[6], ARGV[12], ARGV[11])
 `
 	// appendPublish publishes the announcement's payloads.
 	appendPublish = `for i = 14, #ARGV do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
@@ -89,8 +98,10 @@ if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
 
 // appendBody is the append function's body: with guarded, the entry check
 // runs only for a dedupe record that already existed (v2 on); with
-// publish, the announcement is published (v3).
-func appendBody(guarded, publish bool) string {
+// publish, the announcement is published (v3 on); with scored, the
+// activity index is one member per conversation with its activity as
+// score (v4) instead of the lex index.
+func appendBody(guarded, publish, scored bool) string {
 	var b strings.Builder
 	b.WriteString(appendHead)
 	if guarded {
@@ -105,6 +116,11 @@ func appendBody(guarded, publish bool) string {
 		b.WriteString(appendEntryCheck)
 	}
 	b.WriteString(appendMiddle)
+	if scored {
+		b.WriteString(appendScoreIndex)
+	} else {
+		b.WriteString(appendLexIndex)
+	}
 	if publish {
 		b.WriteString(appendPublish)
 	}
@@ -113,14 +129,19 @@ func appendBody(guarded, publish bool) string {
 }
 
 var (
-	// oneStepBody is sb_append_v3, this version's.
-	oneStepBody = appendBody(true, true)
-	// oneStepBodyV2 is sb_append_v2, kept for hubs of the previous version
-	// during a rolling upgrade: v3 without the announcement.
-	oneStepBodyV2 = appendBody(true, false)
+	// oneStepBody is sb_append_v4, this version's.
+	oneStepBody = appendBody(true, true, true)
+	// oneStepBodyV3 is sb_append_v3, kept for hubs of the previous version
+	// during a rolling upgrade: v4 with the legacy lex activity index
+	// (KEYS[6] is then that index, ARGV[11] and ARGV[12] its new and old
+	// members).
+	oneStepBodyV3 = appendBody(true, true, false)
+	// oneStepBodyV2 is sb_append_v2, kept likewise: v3 without the
+	// announcement.
+	oneStepBodyV2 = appendBody(true, false, false)
 	// oneStepBodyV1 is sb_append_v1, kept likewise: it read the entry
 	// whatever the dedupe record said.
-	oneStepBodyV1 = appendBody(false, false)
+	oneStepBodyV1 = appendBody(false, false, false)
 )
 
 // oneStep reports whether AppendToConversation may take the one-step path:
@@ -166,14 +187,14 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 		if s.dueMember(c) != s.dueMember(before) {
 			return store.Entry{}, store.Conversation{}, false, false, nil
 		}
-		args := append(conversationArgs(old, before, c), e.ID, entry, e.SortKey(), convOwner, s.activityMember(c), s.activityMember(before))
+		args := append(conversationArgs(old, before, c), e.ID, entry, e.SortKey(), convOwner, s.activityMember(c), scoreArg(activityScore(c.LastActivity)))
 		if ann != nil {
 			args = append(args, s.k.events(ann.Topic))
 			for _, p := range ann.Events(before, c) {
 				args = append(args, p)
 			}
 		}
-		r, err := s.fcall(ctx, "sb_append_v3", appendInOneStep, keys, args...).Slice()
+		r, err := s.fcall(ctx, "sb_append_v4", appendInOneStep, keys, args...).Slice()
 		if err != nil {
 			if ctx.Err() == nil && !isNil(err) && isScriptRefused(err) {
 				s.noOneStep.Store(true)

@@ -7,8 +7,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// The append function's three versions, as each was shipped (v1 in
-// 14eaf09, v2 in 302e477, v3 in 2c6edd1). A function never changes under
+// The append function's versions, as each was shipped (v1 in 14eaf09, v2
+// in 302e477, v3 in 2c6edd1, v4 on branch h23act). A function never changes under
 // its name: hubs of different versions call it during a rolling upgrade.
 const (
 	shippedAppendV1 = `
@@ -69,6 +69,26 @@ if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
 for i = 14, #ARGV do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
 return {1, ''}
 `
+
+	shippedAppendV4 = `
+local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
+if o and o ~= ARGV[10] then return {3, o} end
+if o then
+  local e = redis.call('HGET', KEYS[3], ARGV[7])
+  if e then return {0, e} end
+end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur ~= ARGV[2] then
+  if not cur and not o then redis.call('DEL', KEYS[5]) end
+  return {2, cur}
+end
+if storeConversation(ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) ~= 1 then return {-1, ''} end
+redis.call('HSET', KEYS[3], ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[4], 0, ARGV[9])
+redis.call('ZADD', KEYS[6], ARGV[12], ARGV[11])
+for i = 14, #ARGV do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
+return {1, ''}
+`
 )
 
 // The bodies built from shared pieces are the shipped ones, byte for
@@ -79,7 +99,8 @@ func TestAppendBodiesUnchanged(t *testing.T) {
 	}{
 		{"sb_append_v1", oneStepBodyV1, shippedAppendV1},
 		{"sb_append_v2", oneStepBodyV2, shippedAppendV2},
-		{"sb_append_v3", oneStepBody, shippedAppendV3},
+		{"sb_append_v3", oneStepBodyV3, shippedAppendV3},
+		{"sb_append_v4", oneStepBody, shippedAppendV4},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s body changed:\n--- built\n%s\n--- shipped\n%s", c.name, c.got, c.want)
@@ -89,7 +110,7 @@ func TestAppendBodiesUnchanged(t *testing.T) {
 			t.Errorf("library does not register %s with its shipped body", c.name)
 		}
 	}
-	if got, want := appendInOneStep.Hash(), goredis.NewScript(conversationHelpers+shippedAppendV3).Hash(); got != want {
-		t.Errorf("the fallback script is not sb_append_v3's body: hash %s, want %s", got, want)
+	if got, want := appendInOneStep.Hash(), goredis.NewScript(conversationHelpers+shippedAppendV4).Hash(); got != want {
+		t.Errorf("the fallback script is not sb_append_v4's body: hash %s, want %s", got, want)
 	}
 }

@@ -75,14 +75,14 @@ func TestAppendIsOneCommandOnStandalone(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].LastMessageID != "m_2" {
 		t.Fatalf("ListConversations = %+v, %v; want cv1 once, last message m_2", list, err)
 	}
-	// The activity index holds exactly one member for cv1: each message
-	// replaced the previous one.
-	members, err := f.c.ZRange(ctx, f.prefix+":{convs}:activity", 0, -1).Result()
+	// The activity index holds exactly one member for cv1, scored by its
+	// latest activity: each message replaced the score.
+	members, err := f.c.ZRangeWithScores(ctx, f.prefix+":{convs}:recent", 0, -1).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(members) != 1 || !strings.Contains(members[0], "cv1") {
-		t.Errorf("activity index = %q, want one member for cv1", members)
+	if m, _ := members[0].Member.(string); len(members) != 1 || !strings.Contains(m, "cv1") || members[0].Score != float64(conv.LastActivity.UnixMicro()) {
+		t.Errorf("activity index = %v, want one member for cv1 scored %d", members, conv.LastActivity.UnixMicro())
 	}
 	// A redelivery is no second entry, and the same dedupe record.
 	_, _, created, err := f.s.AppendToConversation(ctx, inbound("m_2", f.clock.Now()), conv, lastAt("m_2", f.clock.Now()))
@@ -159,8 +159,8 @@ func TestFunctionsLibraryUpgrade(t *testing.T) {
 	for _, fn := range libs[0].Functions {
 		names[fn.Name] = true
 	}
-	if !names["sb_append_v1"] || !names["sb_append_v2"] || !names["sb_append_v3"] {
-		t.Errorf("library functions = %v; want sb_append_v1 and v2 kept beside sb_append_v3", names)
+	if !names["sb_append_v1"] || !names["sb_append_v2"] || !names["sb_append_v3"] || !names["sb_append_v4"] {
+		t.Errorf("library functions = %v; want sb_append_v1, v2 and v3 kept beside sb_append_v4", names)
 	}
 	if e, err := s.GetEntry(ctx, "m_a"); err != nil || e.ConversationID != "cv1" {
 		t.Errorf("GetEntry(m_a) = %+v, %v", e, err)

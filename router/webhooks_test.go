@@ -64,9 +64,19 @@ func TestWebhookEventsRecordedBeforeAck(t *testing.T) {
 		if got := outboxTypes(t, st); !eq(got, want) {
 			t.Fatalf("outbox after a redelivery = %v, want %v", got, want)
 		}
-		ev, err := st.GetWebhookEvent(context.Background(), webhooks.EventID(webhooks.MessageReceived, m.ID))
+		// Its webhook-id is the message's id led by its conversation's
+		// creation time, which every copy of the message shares.
+		en, err := st.GetEntry(context.Background(), m.ID)
 		if err != nil {
-			t.Fatalf("message.received is not under the message's id: %v", err)
+			t.Fatal(err)
+		}
+		conv, err := st.GetConversation(context.Background(), en.ConversationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := st.GetWebhookEvent(context.Background(), webhooks.EventIDAt(webhooks.MessageReceived, m.ID, conv.CreatedAt))
+		if err != nil {
+			t.Fatalf("message.received is not under the message's id and its conversation's time: %v", err)
 		}
 		if ev.CustomerID == "" {
 			t.Fatalf("message.received names no customer: %+v", ev)

@@ -165,14 +165,18 @@ func (s *Service) updateEvents(before, after store.Conversation, by string) ([]s
 	return evs, nil
 }
 
-// recordPending records pending events in the outbox (one store step).
-func (s *Service) recordPending(ctx context.Context, evs []store.PendingEvent) error {
+// recordPending records pending events of conversation c in the outbox
+// (one store step), their webhook-ids led by c's creation time like its
+// message's events (receivedEvents): stable for every recording of them,
+// and events an earlier version recorded under ids without it are found
+// under those (store.LegacyWebhookEventID).
+func (s *Service) recordPending(ctx context.Context, c store.Conversation, evs []store.PendingEvent) error {
 	if s.hooks == nil || len(evs) == 0 {
 		return nil
 	}
 	hs := make([]Hook, 0, len(evs))
 	for _, e := range evs {
-		hs = append(hs, Hook{Type: e.Type, Key: e.Key, CustomerID: e.CustomerID, Data: e.Data})
+		hs = append(hs, Hook{Type: e.Type, Key: e.Key, CustomerID: e.CustomerID, Data: e.Data, At: c.CreatedAt})
 	}
 	return s.hooks.RecordAll(ctx, hs)
 }
@@ -206,7 +210,7 @@ func (s *Service) SweepPendingEvents(ctx context.Context, from time.Time) (int, 
 			if err != nil {
 				return len(seen), err
 			}
-			if err := s.recordPending(ctx, c.PendingEvents); err != nil {
+			if err := s.recordPending(ctx, c, c.PendingEvents); err != nil {
 				return len(seen), err
 			}
 			if s.automation != nil {

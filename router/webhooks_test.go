@@ -83,6 +83,11 @@ func TestWebhookEventsRecordedBeforeAck(t *testing.T) {
 		if ev.CustomerID == "" {
 			t.Fatalf("message.received names no customer: %+v", ev)
 		}
+		// customer.created's is led by the message's receive time, which
+		// the customer's id carries too.
+		if _, err := st.GetWebhookEvent(context.Background(), webhooks.EventIDAt(webhooks.CustomerCreated, ev.CustomerID, m.ReceivedAt)); err != nil {
+			t.Fatalf("customer.created is not under the customer's id and the message's receive time: %v", err)
+		}
 	})
 }
 

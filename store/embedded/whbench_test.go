@@ -14,9 +14,9 @@ import (
 
 // BenchmarkRecordWebhookEventsParallel records three outbox events per
 // call (customer.created, conversation.opened, message.received-sized,
-// with webhook-ids as the hub makes them: customer.created's a hash only,
-// the conversation's events led by the conversation's creation time,
-// store.WebhookEventID) from 8
+// with webhook-ids as the hub makes them, led by a time: the message's
+// receive time, the conversation's creation time; store.WebhookEventID)
+// from 8
 // goroutines per core, into an outbox that grows as the benchmark runs:
 // the store's share of recording webhook events on ingest (issue 21).
 //
@@ -36,7 +36,7 @@ func BenchmarkRecordWebhookEventsParallel(b *testing.B) {
 			cust := fmt.Sprintf("cus_%016d", i)
 			now := time.Now()
 			evs := []store.WebhookEvent{
-				{ID: store.WebhookEventID("customer.created", cust, time.Time{}), Type: "customer.created", CustomerID: cust, At: now, Data: data[:120]},
+				{ID: store.WebhookEventID("customer.created", cust, now), Type: "customer.created", CustomerID: cust, At: now, Data: data[:120]},
 				{ID: store.WebhookEventID("conversation.opened", fmt.Sprint("cnv", i), now), Type: "conversation.opened", CustomerID: cust, At: now, Data: data[:200]},
 				{ID: store.WebhookEventID("message.received", fmt.Sprint("ent", i), now), Type: "message.received", CustomerID: cust, At: now, Data: data},
 			}

@@ -234,7 +234,7 @@ func (r *Resolver) Resolve(ctx context.Context, msg connectors.Message) (Resolut
 		res.Created = true
 		// customer.created before anything is bound to it: a redelivery
 		// after a crash comes here again (the same id) and records it then.
-		if err := r.createCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}, msg.ID); err != nil {
+		if err := r.createCustomer(ctx, store.Customer{ID: cust, Name: msg.SenderName, CreatedAt: now, UpdatedAt: now}, msg.ID, msg.ReceivedAt); err != nil {
 			return res, err
 		}
 	}

@@ -42,11 +42,15 @@ func (r *Resolver) record(ctx context.Context, typ, key, customerID string, data
 
 // createCustomer creates c and records its customer.created, in one store
 // step when the Recorder can make the event for the store to write (one
-// write where there were two on the embedded store).
-func (r *Resolver) createCustomer(ctx context.Context, c store.Customer, messageID string) error {
+// write where there were two on the embedded store). receivedAt is the
+// message's receive time, which c's id carries (newCustomerIDFor): it
+// leads the event's webhook-id (store.WebhookEventID), the same for every
+// copy of the message that derives the same id, so the outbox is written
+// in time order.
+func (r *Resolver) createCustomer(ctx context.Context, c store.Customer, messageID string, receivedAt time.Time) error {
 	data := CustomerData{CustomerID: c.ID, Name: c.Name, MessageID: messageID}
 	if m, ok := r.hooks.(timeline.WebhookEventMaker); ok {
-		evs, err := m.WebhookEvents([]timeline.Hook{{Type: "customer.created", Key: c.ID, CustomerID: c.ID, Data: data}})
+		evs, err := m.WebhookEvents([]timeline.Hook{{Type: "customer.created", Key: c.ID, CustomerID: c.ID, Data: data, At: receivedAt}})
 		if err != nil {
 			return err
 		}
@@ -55,7 +59,10 @@ func (r *Resolver) createCustomer(ctx context.Context, c store.Customer, message
 	if err := r.st.CreateCustomer(ctx, c); err != nil {
 		return err
 	}
-	return r.record(ctx, "customer.created", c.ID, c.ID, data)
+	if r.hooks == nil {
+		return nil
+	}
+	return r.hooks.RecordAll(ctx, []timeline.Hook{{Type: "customer.created", Key: c.ID, CustomerID: c.ID, Data: data, At: receivedAt}})
 }
 
 // recordMerge records a merge or unmerge that was made (keyed by the merge

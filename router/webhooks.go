@@ -32,13 +32,18 @@ func (o *Outbound) recordStatus(ctx context.Context, e store.Entry, status strin
 	if o.hooks == nil || e.Status != status {
 		return nil // none wanted, or a late report that changed nothing
 	}
+	// The stored reply's creation time leads the webhook-ids (the outbox
+	// is written in time order; store.WebhookEventID): it is the same for
+	// every report of its status.
 	if status == connectors.StatusSent {
-		if err := o.hooks.Record(ctx, "message.sent", e.ID, e.CustomerID, timeline.MessageDataOf(e)); err != nil {
+		if err := o.hooks.RecordAll(ctx, []timeline.Hook{{Type: "message.sent", Key: e.ID, CustomerID: e.CustomerID,
+			Data: timeline.MessageDataOf(e), At: e.CreatedAt}}); err != nil {
 			return err
 		}
 	}
-	return o.hooks.Record(ctx, "message.status", e.ID+"/"+status, e.CustomerID, StatusData{MessageID: e.ID, CustomerID: e.CustomerID,
-		ConversationID: e.ConversationID, Channel: e.Channel, Status: status, Detail: e.StatusDetail, ProviderID: e.ProviderID})
+	return o.hooks.RecordAll(ctx, []timeline.Hook{{Type: "message.status", Key: e.ID + "/" + status, CustomerID: e.CustomerID,
+		Data: StatusData{MessageID: e.ID, CustomerID: e.CustomerID, ConversationID: e.ConversationID, Channel: e.Channel, Status: status,
+			Detail: e.StatusDetail, ProviderID: e.ProviderID}, At: e.CreatedAt}})
 }
 
 // ConsentData is the data of consent.changed (one type with consent's).

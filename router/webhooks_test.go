@@ -2,8 +2,10 @@ package router_test
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/directory"
@@ -64,12 +66,112 @@ func TestWebhookEventsRecordedBeforeAck(t *testing.T) {
 		if got := outboxTypes(t, st); !eq(got, want) {
 			t.Fatalf("outbox after a redelivery = %v, want %v", got, want)
 		}
-		ev, err := st.GetWebhookEvent(context.Background(), webhooks.EventID(webhooks.MessageReceived, m.ID))
+		// Its webhook-id is the message's id led by its conversation's
+		// creation time, which every copy of the message shares.
+		en, err := st.GetEntry(context.Background(), m.ID)
 		if err != nil {
-			t.Fatalf("message.received is not under the message's id: %v", err)
+			t.Fatal(err)
+		}
+		conv, err := st.GetConversation(context.Background(), en.ConversationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := st.GetWebhookEvent(context.Background(), webhooks.EventIDAt(webhooks.MessageReceived, m.ID, conv.CreatedAt))
+		if err != nil {
+			t.Fatalf("message.received is not under the message's id and its conversation's time: %v", err)
 		}
 		if ev.CustomerID == "" {
 			t.Fatalf("message.received names no customer: %+v", ev)
 		}
+		// customer.created's is led by the message's receive time, which
+		// the customer's id carries too.
+		if _, err := st.GetWebhookEvent(context.Background(), webhooks.EventIDAt(webhooks.CustomerCreated, ev.CustomerID, m.ReceivedAt)); err != nil {
+			t.Fatalf("customer.created is not under the customer's id and the message's receive time: %v", err)
+		}
 	})
+}
+
+// crashAfterRecord records an append's webhook events and then fails as a
+// hub killed before the append would (Redis records them in a step of
+// their own), while crashing is set.
+type crashAfterRecord struct {
+	store.Store
+	crashing bool
+}
+
+func (c *crashAfterRecord) AppendWithWebhookEvents(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent) (store.Entry, store.Conversation, bool, error) {
+	if !c.crashing {
+		return c.Store.AppendWithWebhookEvents(ctx, e, seen, fn, evs)
+	}
+	if err := c.Store.PutWebhookEvents(ctx, evs); err != nil {
+		return store.Entry{}, store.Conversation{}, false, err
+	}
+	return store.Entry{}, store.Conversation{}, false, errors.New("killed before the append")
+}
+
+// A message whose events were recorded by an attempt that died before the
+// append, delivered again by its provider later (same provider id, no
+// time of its own, so a later receive time and occurred_at), records no
+// second event: its message.received, conversation.opened and
+// customer.created keep the webhook-ids the first attempt recorded (and a
+// receiver may have been sent), and the message is then stored once.
+func TestWebhookIDsOfARedeliveredMessage(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		svc := wantAll(t, st)
+		crash := &crashAfterRecord{Store: st, crashing: true}
+		dir := directory.New(crash, testChannels, store.SystemClock, nil)
+		convs := timeline.NewService(crash, timeline.Options{Webhooks: svc.Outbox})
+		rt := router.New(crash, dir, router.Options{Conversations: convs})
+		rt.Resolver().SetWebhooks(svc.Outbox)
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		in := router.NewIngest(crash, dir, "FI", func() time.Time { return now }, nil)
+		copyOf := func() connectors.Message {
+			id, _ := connectors.ParseKey("email:redelivered@example.com")
+			m, err := in.Prepare(connectors.Message{Channel: "form", ProviderID: "ext-42", ThreadKey: "t", Text: "hello",
+				Identities: []connectors.Identity{id}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		first := copyOf()
+		if err := rt.Process(context.Background(), first); err == nil {
+			t.Fatal("the attempt that was killed before the append succeeded")
+		}
+		recorded := outboxIDs(t, st)
+		if len(recorded) != 3 {
+			t.Fatalf("outbox after the killed attempt = %v, want customer.created, conversation.opened, message.received", recorded)
+		}
+
+		crash.crashing = false
+		now = now.Add(90 * time.Second)
+		again := copyOf()
+		if again.ID != first.ID || again.OccurredAt.Equal(first.OccurredAt) {
+			t.Fatalf("the provider's second delivery: id %s at %v, first %s at %v; want the same id at a later time", again.ID, again.OccurredAt, first.ID, first.OccurredAt)
+		}
+		if err := rt.Process(context.Background(), again); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.GetEntry(context.Background(), first.ID); err != nil {
+			t.Fatalf("the redelivered message is not stored: %v", err)
+		}
+		if got := outboxIDs(t, st); !eq(got, recorded) {
+			t.Fatalf("outbox after the redelivery = %v, want the first attempt's %v (no second event)", got, recorded)
+		}
+	})
+}
+
+// outboxIDs is type=webhook-id of every pending event, sorted.
+func outboxIDs(t *testing.T, st store.Store) []string {
+	t.Helper()
+	evs, err := st.PendingWebhookEvents(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Type+"="+e.ID)
+	}
+	sort.Strings(out)
+	return out
 }

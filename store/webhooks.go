@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
 	"time"
 )
 
@@ -15,6 +18,60 @@ import (
 // WebhookDelivery per subscribed endpoint and works through each endpoint's
 // pending deliveries in recording order.
 
+// WebhookEventID is the webhook-id of the change of type typ identified by
+// key (an entry id, a conversation id and version, ...): the same change
+// recorded twice (a redelivered message) is one event. at is a time of the
+// change that is the same every time it is recorded (for a message's
+// events, its conversation's creation time, which the store keeps); it
+// leads the id as 9 characters of milliseconds in base32hex, so ids sort
+// with time and the embedded store's outbox, keyed by id, is written at its
+// right edge instead of at a random leaf per event (issue 21: the random
+// key was most of recording's cost on ingest). The rest is
+// base64url(sha256(typ NUL key)[:18]), the whole id of earlier versions and
+// of changes without such a time (at zero): LegacyWebhookEventID finds it,
+// so a change recorded by an earlier version is not recorded again.
+func WebhookEventID(typ, key string, at time.Time) string {
+	sum := sha256.Sum256([]byte(typ + "\x00" + key))
+	h := base64.RawURLEncoding.EncodeToString(sum[:18])
+	if at.IsZero() {
+		return "msg_" + h
+	}
+	ms := max(at.UnixMilli(), 0)
+	if ms >= 1<<45 { // past the year 3084
+		ms = 1<<45 - 1
+	}
+	var b [4 + idTimeChars]byte
+	copy(b[:], "msg_")
+	for i := len(b) - 1; i >= 4; i-- {
+		b[i] = base32hex[ms&31]
+		ms >>= 5
+	}
+	return string(b[:]) + h
+}
+
+const (
+	idTimeChars = 9 // 45 bits of milliseconds
+	idHashChars = 24
+	base32hex   = "0123456789abcdefghijklmnopqrstuv" // sorts as its values do
+)
+
+// LegacyWebhookEventID is the id an earlier version gave the change of
+// id (WebhookEventID without the time), or "" when id has no time part.
+// Backends look it up before recording id, so a change whose event an
+// earlier version recorded (a redelivery across an upgrade) stays one
+// event under its old id.
+func LegacyWebhookEventID(id string) string {
+	if len(id) != 4+idTimeChars+idHashChars || !strings.HasPrefix(id, "msg_") {
+		return ""
+	}
+	for i := 4; i < 4+idTimeChars; i++ {
+		if strings.IndexByte(base32hex, id[i]) < 0 {
+			return ""
+		}
+	}
+	return "msg_" + id[4+idTimeChars:]
+}
+
 // Webhook delivery statuses.
 const (
 	WebhookPending   = "pending"   // waiting for its (next) attempt
@@ -22,9 +79,9 @@ const (
 	WebhookFailed    = "failed"    // retries exhausted, or the endpoint disabled
 )
 
-// WebhookEvent is one outbox record. ID is the webhook-id receivers see:
-// deterministic (the same change recorded twice is one event) and stable
-// across retries.
+// WebhookEvent is one outbox record. ID is the webhook-id receivers see
+// (WebhookEventID): deterministic (the same change recorded twice is one
+// event) and stable across retries.
 type WebhookEvent struct {
 	ID         string    `json:"id"`
 	Seq        int64     `json:"seq"` // set by the backend: order of recording
@@ -80,8 +137,9 @@ func (e WebhookEndpoint) Active() bool { return e.Enabled && e.DisabledReason ==
 
 // Webhooks is the outbox, the deliveries and the endpoints.
 type Webhooks interface {
-	// PutWebhookEvent records ev (Seq assigned) unless an event with ev.ID
-	// exists; then it returns that one, created=false, and changes nothing.
+	// PutWebhookEvent records ev (Seq assigned) unless an event with ev.ID,
+	// or with LegacyWebhookEventID(ev.ID), exists; then it returns that
+	// one, created=false, and changes nothing.
 	PutWebhookEvent(ctx context.Context, ev WebhookEvent) (WebhookEvent, bool, error)
 	// PutWebhookEvents is PutWebhookEvent for several events, in order, in
 	// one step.

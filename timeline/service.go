@@ -240,7 +240,7 @@ func (s *Service) Update(ctx context.Context, id string, ch Change, by string) (
 	// The previous change's events too: they are recorded already unless
 	// a crash came between that change and its recording (the outbox keeps
 	// one event per key).
-	if err := s.recordPending(ctx, append(prev, c.PendingEvents...)); err != nil {
+	if err := s.recordPending(ctx, c, append(prev, c.PendingEvents...)); err != nil {
 		s.log.Error("conversation changed, its webhook events not recorded yet (the sweeper will)", "conversation", c.ID, "by", by, "err", err)
 	}
 	s.publish(ctx, Event{Type: EventConversationUpdated, CustomerID: c.CustomerID, ConversationID: c.ID,

@@ -23,6 +23,11 @@ type Recorder interface {
 type Hook struct {
 	Type, Key, CustomerID string
 	Data                  any
+	// At, when set, is a time of the change that is the same every time
+	// it is recorded (a redelivery, a retry, another worker's copy): its
+	// webhook-id starts with it (store.WebhookEventID), so the outbox is
+	// written in time order. Zero: the id is the hash of Type and Key only.
+	At time.Time
 }
 
 // Outgoing webhook event types this package records (webhooks.Types).
@@ -104,14 +109,22 @@ func (s *Service) receivedEvents(ctx context.Context, e store.Entry, c store.Con
 	if s.hooks == nil {
 		return nil, nil
 	}
-	hs := []Hook{{Type: hookMessageReceived, Key: e.ID, CustomerID: e.CustomerID, Data: MessageDataOf(e)}}
+	// The events' stable time is the conversation's creation time: every
+	// copy of the message (a redelivery after a crash, a provider's retry
+	// that gave the message a new receive time) joins the same stored
+	// conversation, whose CreatedAt the store keeps, while the message's
+	// own times can differ between copies (OccurredAt defaults to when it
+	// was received) and on Redis the events are recorded in a step before
+	// the append, so two copies could each record theirs.
+	at := c.CreatedAt
+	hs := []Hook{{Type: hookMessageReceived, Key: e.ID, CustomerID: e.CustomerID, Data: MessageDataOf(e), At: at}}
 	if c.LastMessageID == "" { // this message opens it
-		hs = append(hs, Hook{Type: hookConversationOpened, Key: c.ID, CustomerID: c.CustomerID, Data: conversationData(c, "")})
+		hs = append(hs, Hook{Type: hookConversationOpened, Key: c.ID, CustomerID: c.CustomerID, Data: conversationData(c, ""), At: at})
 	}
 	if agent != "" {
 		cd := conversationData(c, "")
 		cd.Assignee = agent
-		hs = append(hs, Hook{Type: hookConversationAssigned, Key: c.ID + "/" + e.ID, CustomerID: c.CustomerID, Data: cd})
+		hs = append(hs, Hook{Type: hookConversationAssigned, Key: c.ID + "/" + e.ID, CustomerID: c.CustomerID, Data: cd, At: at})
 	}
 	if m, ok := s.hooks.(WebhookEventMaker); ok {
 		return m.WebhookEvents(hs)
@@ -152,14 +165,18 @@ func (s *Service) updateEvents(before, after store.Conversation, by string) ([]s
 	return evs, nil
 }
 
-// recordPending records pending events in the outbox (one store step).
-func (s *Service) recordPending(ctx context.Context, evs []store.PendingEvent) error {
+// recordPending records pending events of conversation c in the outbox
+// (one store step), their webhook-ids led by c's creation time like its
+// message's events (receivedEvents): stable for every recording of them,
+// and events an earlier version recorded under ids without it are found
+// under those (store.LegacyWebhookEventID).
+func (s *Service) recordPending(ctx context.Context, c store.Conversation, evs []store.PendingEvent) error {
 	if s.hooks == nil || len(evs) == 0 {
 		return nil
 	}
 	hs := make([]Hook, 0, len(evs))
 	for _, e := range evs {
-		hs = append(hs, Hook{Type: e.Type, Key: e.Key, CustomerID: e.CustomerID, Data: e.Data})
+		hs = append(hs, Hook{Type: e.Type, Key: e.Key, CustomerID: e.CustomerID, Data: e.Data, At: c.CreatedAt})
 	}
 	return s.hooks.RecordAll(ctx, hs)
 }
@@ -193,7 +210,7 @@ func (s *Service) SweepPendingEvents(ctx context.Context, from time.Time) (int, 
 			if err != nil {
 				return len(seen), err
 			}
-			if err := s.recordPending(ctx, c.PendingEvents); err != nil {
+			if err := s.recordPending(ctx, c, c.PendingEvents); err != nil {
 				return len(seen), err
 			}
 			if s.automation != nil {

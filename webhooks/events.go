@@ -2,10 +2,9 @@ package webhooks
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	json "github.com/goccy/go-json"
 
@@ -46,12 +45,16 @@ var Types = []string{
 func ValidType(t string) bool { return t == All || slices.Contains(Types, t) }
 
 // EventID is the webhook-id of the change of type typ identified by key
-// (an entry id, a conversation id and version, ...): the same change
-// recorded twice (a redelivered message) is one event.
-func EventID(typ, key string) string {
-	sum := sha256.Sum256([]byte(typ + "\x00" + key))
-	return "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18])
-}
+// (an entry id, a conversation id and version, ...) that has no stable time
+// of its own: the same change recorded twice (a redelivered message) is one
+// event. EventIDAt is the id of one that has.
+func EventID(typ, key string) string { return store.WebhookEventID(typ, key, time.Time{}) }
+
+// EventIDAt is the webhook-id of the change of type typ identified by key
+// with at a time of the change that is the same every time it is recorded
+// (store.WebhookEventID: the id starts with it, so the outbox's keys sort
+// with time).
+func EventIDAt(typ, key string, at time.Time) string { return store.WebhookEventID(typ, key, at) }
 
 // Outbox records events in the store for the dispatcher. Record writes
 // nothing for a type no active endpoint wants (the common case costs
@@ -122,7 +125,7 @@ func (o *Outbox) WebhookEvents(hs []timeline.Hook) ([]store.WebhookEvent, error)
 		if err != nil {
 			return nil, err
 		}
-		evs = append(evs, store.WebhookEvent{ID: EventID(h.Type, h.Key), Type: h.Type, CustomerID: h.CustomerID, At: o.clock().UTC(), Data: b})
+		evs = append(evs, store.WebhookEvent{ID: EventIDAt(h.Type, h.Key, h.At), Type: h.Type, CustomerID: h.CustomerID, At: o.clock().UTC(), Data: b})
 	}
 	if len(evs) > 0 {
 		o.pace.recorded()

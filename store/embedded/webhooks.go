@@ -57,6 +57,13 @@ func putEvent(tx *bolt.Tx, ev store.WebhookEvent) (store.WebhookEvent, bool, err
 	if err != nil || found {
 		return out, false, err
 	}
+	if old := store.LegacyWebhookEventID(ev.ID); old != "" {
+		// Recorded by an earlier version under the id without the time.
+		found, err := getEvent(b, []byte(old), &out)
+		if err != nil || found {
+			return out, false, err
+		}
+	}
 	seq, err := b.NextSequence()
 	if err != nil {
 		return out, false, err

@@ -2,8 +2,6 @@ package embedded_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -16,7 +14,9 @@ import (
 
 // BenchmarkRecordWebhookEventsParallel records three outbox events per
 // call (customer.created, conversation.opened, message.received-sized,
-// with hashed webhook-ids as webhooks.EventID makes them) from 8
+// with webhook-ids as the hub makes them, led by a time: the message's
+// receive time, the conversation's creation time; store.WebhookEventID)
+// from 8
 // goroutines per core, into an outbox that grows as the benchmark runs:
 // the store's share of recording webhook events on ingest (issue 21).
 //
@@ -27,10 +27,6 @@ func BenchmarkRecordWebhookEventsParallel(b *testing.B) {
 	ctx := context.Background()
 	data := []byte(`{"message_id":"ent_01JEXAMPLE0000000000000000","conversation_id":"cnv_01JEXAMPLE0000000000000000","customer_id":"cus_01JEXAMPLE0000000000000000","channel":"api","direction":"inbound","text":"` +
 		strings.Repeat("x", 80) + `","occurred_at":"2026-12-07T12:00:00.123456789Z"}`)
-	id := func(typ, key string) string {
-		sum := sha256.Sum256([]byte(typ + "\x00" + key))
-		return "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18])
-	}
 	var n atomic.Int64
 	b.SetParallelism(8)
 	b.ResetTimer()
@@ -40,9 +36,9 @@ func BenchmarkRecordWebhookEventsParallel(b *testing.B) {
 			cust := fmt.Sprintf("cus_%016d", i)
 			now := time.Now()
 			evs := []store.WebhookEvent{
-				{ID: id("customer.created", cust), Type: "customer.created", CustomerID: cust, At: now, Data: data[:120]},
-				{ID: id("conversation.opened", fmt.Sprint("cnv", i)), Type: "conversation.opened", CustomerID: cust, At: now, Data: data[:200]},
-				{ID: id("message.received", fmt.Sprint("ent", i)), Type: "message.received", CustomerID: cust, At: now, Data: data},
+				{ID: store.WebhookEventID("customer.created", cust, now), Type: "customer.created", CustomerID: cust, At: now, Data: data[:120]},
+				{ID: store.WebhookEventID("conversation.opened", fmt.Sprint("cnv", i), now), Type: "conversation.opened", CustomerID: cust, At: now, Data: data[:200]},
+				{ID: store.WebhookEventID("message.received", fmt.Sprint("ent", i), now), Type: "message.received", CustomerID: cust, At: now, Data: data},
 			}
 			if err := s.PutWebhookEvents(ctx, evs); err != nil {
 				b.Error(err)

@@ -477,10 +477,16 @@ return n
 // the customer's event-id set (all in {wh}). ARGV[1] id, ARGV[2] the
 // event JSON whose seq field is `"seq":0,` (right after the id, which as a
 // JSON string cannot contain that text unescaped), ARGV[3] "1" to index
-// the customer. Returns {1, json} when recorded, {0, existing json}.
+// the customer, ARGV[4] the id an earlier version gave the event
+// (store.LegacyWebhookEventID; "" for none), which counts as recorded too.
+// Returns {1, json} when recorded, {0, existing json}.
 var whPutEvent = goredis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then return {0, cur} end
+if ARGV[4] ~= '' then
+  cur = redis.call('HGET', KEYS[1], ARGV[4])
+  if cur then return {0, cur} end
+end
 local seq = redis.call('INCR', KEYS[2])
 local v = string.gsub(ARGV[2], '"seq":0,', '"seq":' .. seq .. ',', 1)
 redis.call('HSET', KEYS[1], ARGV[1], v)

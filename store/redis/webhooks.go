@@ -32,7 +32,7 @@ func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (_ s
 	}
 	raw, created, err := pair(whPutEvent.Run(ctx, s.c,
 		[]string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), s.k.whCustomer(ev.CustomerID)},
-		ev.ID, marshal(ev), indexed).Slice())
+		ev.ID, marshal(ev), indexed, store.LegacyWebhookEventID(ev.ID)).Slice())
 	if err != nil {
 		return store.WebhookEvent{}, false, err
 	}
@@ -61,7 +61,7 @@ func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) 
 				indexed = "1"
 			}
 			whPutEvent.Run(ctx, p, []string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), s.k.whCustomer(ev.CustomerID)},
-				ev.ID, marshal(ev), indexed)
+				ev.ID, marshal(ev), indexed, store.LegacyWebhookEventID(ev.ID))
 		}
 		return nil
 	})

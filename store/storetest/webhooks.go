@@ -17,6 +17,7 @@ func webhookTests() []testCase {
 		{"EraseCustomer", testWebhookErase},
 		{"AppendWithEvents", testWebhookAppend},
 		{"CreateCustomerWithEvents", testWebhookCreateCustomer},
+		{"TimeOrderedIDs", testWebhookTimeOrderedIDs},
 	}
 }
 
@@ -284,5 +285,69 @@ func testWebhookErase(t *testing.T, f Factory) {
 	}
 	if n, err := e.s.DeleteWebhookCustomer(e.ctx, "c1"); err != nil || n != 0 {
 		t.Fatalf("second erasure = %d, %v", n, err)
+	}
+}
+
+// testWebhookTimeOrderedIDs: events under time-led ids
+// (store.WebhookEventID with a time) are found, deduplicated, fanned out and
+// erased like any; and a change an earlier version recorded under the id
+// without the time is not recorded again under the new one (a redelivery
+// across an upgrade), while its old id still finds it.
+func testWebhookTimeOrderedIDs(t *testing.T, f Factory) {
+	e := newEnv(t, f)
+	at := epoch.Add(90 * time.Minute)
+	ev := func(key, customer string, at time.Time) store.WebhookEvent {
+		return store.WebhookEvent{ID: store.WebhookEventID("message.received", key, at), Type: "message.received",
+			CustomerID: customer, At: epoch, Data: []byte(`{"key":"` + key + `"}`)}
+	}
+	// An earlier version's record of m1 (no time in its id).
+	old := ev("m1", "c1", time.Time{})
+	_, created, err := e.s.PutWebhookEvent(e.ctx, old)
+	must(t, err, "PutWebhookEvent(old id)")
+	if !created {
+		t.Fatalf("PutWebhookEvent(%s): created=false on an empty outbox", old.ID)
+	}
+	// The same change again, now with its time: the old record answers.
+	again := ev("m1", "c1", at)
+	again.Data = []byte(`{"key":"changed"}`)
+	got, created, err := e.s.PutWebhookEvent(e.ctx, again)
+	must(t, err, "PutWebhookEvent(new id of an old event)")
+	if created || got.ID != old.ID || string(got.Data) != `{"key":"m1"}` {
+		t.Fatalf("PutWebhookEvent(%s) = %+v, created=%v: want the record under the earlier id %s, created=false", again.ID, got, created, old.ID)
+	}
+	// New changes under time-led ids, one of them repeated, one of them
+	// the old change again.
+	n2, n3 := ev("m2", "c1", at), ev("m3", "c2", at.Add(time.Millisecond))
+	must(t, e.s.PutWebhookEvents(e.ctx, []store.WebhookEvent{n2, again, n3, n2}), "PutWebhookEvents")
+	pend, err := e.s.PendingWebhookEvents(e.ctx, 10)
+	must(t, err, "PendingWebhookEvents")
+	if len(pend) != 3 || pend[0].ID != old.ID || pend[1].ID != n2.ID || pend[2].ID != n3.ID {
+		t.Fatalf("outbox = %+v: want %s, %s, %s once each, in recording order", pend, old.ID, n2.ID, n3.ID)
+	}
+	for _, id := range []string{old.ID, n2.ID, n3.ID} {
+		if g, err := e.s.GetWebhookEvent(e.ctx, id); err != nil || g.ID != id {
+			t.Fatalf("GetWebhookEvent(%s) = %+v, %v", id, g, err)
+		}
+	}
+	// Fan-out and the delivery log by the new id.
+	must(t, e.s.CreateWebhookEndpoint(e.ctx, store.WebhookEndpoint{Name: "crm", URL: "https://crm.example/hook", Events: []string{"*"}, Enabled: true}), "CreateWebhookEndpoint")
+	must(t, e.s.FanOutWebhookEvents(e.ctx, []store.WebhookFanOut{{Event: pend[1], Deliveries: []store.WebhookDelivery{
+		{Endpoint: "crm", EventID: n2.ID, Type: n2.Type, CustomerID: "c1", Status: store.WebhookPending, CreatedAt: epoch}}}}), "FanOutWebhookEvents")
+	if d, err := e.s.GetWebhookDelivery(e.ctx, "crm", n2.ID); err != nil || d.EventID != n2.ID {
+		t.Fatalf("GetWebhookDelivery(crm, %s) = %+v, %v", n2.ID, d, err)
+	}
+	// Erasure finds old and new ids by their customer.
+	if n, err := e.s.DeleteWebhookCustomer(e.ctx, "c1"); err != nil || n != 2 {
+		t.Fatalf("DeleteWebhookCustomer(c1) = %d, %v; want 2 (old and new ids)", n, err)
+	}
+	for _, id := range []string{old.ID, n2.ID} {
+		_, err := e.s.GetWebhookEvent(e.ctx, id)
+		wantErr(t, err, store.ErrNotFound, "GetWebhookEvent of an erased event")
+	}
+	if _, err := e.s.GetWebhookDelivery(e.ctx, "crm", n2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetWebhookDelivery of an erased event: %v, want ErrNotFound", err)
+	}
+	if g, err := e.s.GetWebhookEvent(e.ctx, n3.ID); err != nil || g.CustomerID != "c2" {
+		t.Fatalf("another customer's event after the erasure: %+v, %v", g, err)
 	}
 }

@@ -268,7 +268,7 @@ func loadFlags(fs *flag.FlagSet) loadOpts {
 		rate:      fs.Int("rate", 0, "offered messages per second (0: as fast as possible)"),
 		dur:       fs.Duration("duration", 10*time.Second, "how long to send"),
 		conc:      fs.Int("concurrency", 64, "concurrent HTTP requests"),
-		customers: fs.Int("customers", 1000, "distinct senders"),
+		customers: fs.Int("customers", 1000, "distinct senders (at most 1,000,000 with --sms-channel)"),
 		settle:    fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events"),
 		redis:     fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)"),
 

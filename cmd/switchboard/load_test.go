@@ -152,7 +152,7 @@ func TestSMSLoadRequests(t *testing.T) {
 			t.Errorf("message %d: MessageSid %q (SmsSid %q), want a fresh SM and 32 hex digits", n, sid, form.Get("SmsSid"))
 		}
 		sids[sid] = true
-		wantFrom := fmt.Sprintf("+1415%07d", n%1000)
+		wantFrom := fmt.Sprintf("+14155%06d", n%1000)
 		if form.Get("From") != wantFrom || form.Get("Body") != fmt.Sprintf("load test message %d", n) || form.Get("To") != smsLoadTo || form.Get("NumMedia") != "0" {
 			t.Errorf("message %d: form %v", n, form)
 		}

@@ -71,9 +71,9 @@ func (s *smsLoad) build(r *smsReq, n, customers int) {
 	copy(sid[:], "SM")
 	copy(sid[2:], s.sid)
 	hexPad(sid[14:], uint64(n))
-	var from [12]byte // +1415 and seven digits: plain E.164
-	copy(from[:], "+1415")
-	decPad(from[5:], uint64(n%max(customers, 1)))
+	var from [12]byte // +1 415 5XX XXXX: plain E.164 of a real-looking number
+	copy(from[:], "+14155")
+	decPad(from[6:], uint64(n%max(customers, 1)%1000000))
 	var num [20]byte
 	text := strconv.AppendInt(num[:0], int64(n), 10)
 

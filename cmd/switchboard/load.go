@@ -42,6 +42,12 @@ func load(args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	switch {
+	case *o.smsChannel == "" && (*o.smsTokenFile != "" || *o.smsPublicURL != ""):
+		return usageError("--twilio-auth-token-file and --sms-public-url go with --sms-channel")
+	case *o.smsChannel != "" && *o.smsTokenFile == "":
+		return usageError("--sms-channel needs --twilio-auth-token-file (the channel's auth token, which signs the webhooks)")
+	}
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 	// A channel that is not there (or not of the mode's type) fails now,
 	// not as a run of silently failed posts.

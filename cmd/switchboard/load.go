@@ -27,6 +27,12 @@ import (
 // measures, per message, the time from sending the request to the
 // entry.created event arriving over server-sent events: the whole
 // ingest → queue → router → timeline → realtime path.
+//
+// With --sms-channel it posts signed Twilio message webhooks to an sms
+// channel instead (what Twilio sends for an inbound SMS), measuring the
+// webhook's answer (Twilio's ack) and counting the channel's entries that
+// reach a timeline; the answer carries no entry id, so there is no
+// per-message end-to-end latency in this mode.
 func load(args []string, w io.Writer) error {
 	fs := newFlagSet("load")
 	o := loadFlags(fs)
@@ -36,9 +42,29 @@ func load(args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// A channel that is not there (or not an api channel) fails now, not
-	// as a run of silently failed posts.
-	if err := c.checkAPIChannel(*channel); err != nil {
+	switch {
+	case *o.smsChannel == "" && (*o.smsTokenFile != "" || *o.smsPublicURL != ""):
+		return usageError("--twilio-auth-token-file and --sms-public-url go with --sms-channel")
+	case *o.smsChannel != "" && *o.smsTokenFile == "":
+		return usageError("--sms-channel needs --twilio-auth-token-file (the channel's auth token, which signs the webhooks)")
+	}
+	run := fmt.Sprintf("%x", time.Now().UnixNano())
+	// A channel that is not there (or not of the mode's type) fails now,
+	// not as a run of silently failed posts.
+	var sms *smsLoad
+	if *o.smsChannel != "" {
+		if err := c.checkChannel(*o.smsChannel, "sms", "--sms-channel"); err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		public := *o.smsPublicURL
+		if public == "" {
+			public = c.base
+		}
+		if sms, err = newSMSLoad(strings.TrimRight(public, "/")+smsWebhookPath(*o.smsChannel), *o.smsTokenFile, run); err != nil {
+			return err
+		}
+		*channel = *o.smsChannel // the report's and the events' channel
+	} else if err := c.checkChannel(*channel, "api", "--channel"); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -65,9 +91,17 @@ func load(args []string, w io.Writer) error {
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		smsEvent := []byte(`"channel":` + strconv.Quote(*channel))
 		for sc.Scan() {
 			id, ok := entryCreated(sc.Bytes())
 			if !ok {
+				continue
+			}
+			if sms != nil {
+				// No id to match: count the channel's new entries.
+				if bytes.Contains(sc.Bytes(), smsEvent) {
+					seen.Add(1)
+				}
 				continue
 			}
 			now := time.Now()
@@ -89,11 +123,17 @@ func load(args []string, w io.Writer) error {
 	}
 	defer cost.close()
 
-	run := fmt.Sprintf("%x", time.Now().UnixNano())
-	target, err := newRawTarget(c.base, "/api/v1/channels/"+*channel+"/messages", c.token)
+	var target *rawTarget
+	if sms != nil {
+		target, err = newRawTarget(c.base, smsWebhookPath(*channel), "Content-Type: application/x-www-form-urlencoded\r\n")
+	} else {
+		target, err = newRawTarget(c.base, "/api/v1/channels/"+*channel+"/messages",
+			"Authorization: Bearer "+c.token+"\r\nContent-Type: application/json\r\n")
+	}
 	if err != nil {
 		return err
 	}
+	var failedBy failures
 	// A job is a message number and when it was due: latency counts from
 	// then, so a generator that falls behind its schedule shows as latency
 	// instead of hiding it (no coordinated omission).
@@ -111,14 +151,34 @@ func load(args []string, w io.Writer) error {
 			var local []time.Duration
 			var conn *rawConn
 			var body []byte
+			var sr *smsReq
+			if sms != nil {
+				sr = sms.newReq()
+			}
 			for j := range jobs {
 				if *rate <= 0 {
 					j.due = time.Now() // flat out: nothing is due, count from sending
 				}
+				if sms != nil {
+					sms.build(sr, j.n, *customers)
+					status, _, err := target.post(&conn, sr.hdr, sr.body)
+					if err != nil || status != http.StatusOK {
+						// Twilio's ack is a 200 with TwiML; anything
+						// else (403: a wrong signature) Twilio retries
+						// or gives up on.
+						failed.Add(1)
+						failedBy.add(status)
+						continue
+					}
+					local = append(local, time.Since(j.due))
+					accepted.Add(1)
+					continue
+				}
 				body = loadBody(body[:0], run, j.n, *customers)
-				status, resp, err := target.post(&conn, body)
+				status, resp, err := target.post(&conn, nil, body)
 				if err != nil || status != http.StatusAccepted {
 					failed.Add(1)
+					failedBy.add(status)
 					continue
 				}
 				var out struct{ ID string }
@@ -175,11 +235,17 @@ func load(args []string, w io.Writer) error {
 	defer mu.Unlock()
 	slices.Sort(e2e)
 	slices.Sort(accLat)
-	fmt.Fprintf(w, "offered:   %d messages in %s (%.0f/s)\n", n, sendTime.Round(time.Millisecond), float64(n)/sendTime.Seconds())
-	fmt.Fprintf(w, "accepted:  %d (%.0f/s), failed: %d\n", accepted.Load(), float64(accepted.Load())/sendTime.Seconds(), failed.Load())
+	what := "messages"
+	if sms != nil {
+		what = "signed Twilio webhooks"
+	}
+	fmt.Fprintf(w, "offered:   %d %s in %s (%.0f/s)\n", n, what, sendTime.Round(time.Millisecond), float64(n)/sendTime.Seconds())
+	fmt.Fprintf(w, "accepted:  %d (%.0f/s), failed: %d%s\n", accepted.Load(), float64(accepted.Load())/sendTime.Seconds(), failed.Load(), failedBy.String())
 	fmt.Fprintf(w, "on timeline: %d of %d (%.0f/s over %s)\n", seen.Load(), accepted.Load(), float64(seen.Load())/total.Seconds(), total.Round(time.Millisecond))
 	fmt.Fprintf(w, "accept latency:   p50 %s  p99 %s\n", pct(accLat, 50), pct(accLat, 99))
-	fmt.Fprintf(w, "end-to-end latency (POST → entry.created event): p50 %s  p99 %s  max %s\n", pct(e2e, 50), pct(e2e, 99), pct(e2e, 100))
+	if sms == nil {
+		fmt.Fprintf(w, "end-to-end latency (POST → entry.created event): p50 %s  p99 %s  max %s\n", pct(e2e, 50), pct(e2e, 99), pct(e2e, 100))
+	}
 	if accepted.Load() == 0 && n > 0 {
 		return fmt.Errorf("load: none of %d messages was accepted by channel %q", n, *channel)
 	}
@@ -193,6 +259,9 @@ func load(args []string, w io.Writer) error {
 
 type loadOpts struct {
 	channel, redis        *string
+	smsChannel            *string
+	smsTokenFile          *string
+	smsPublicURL          *string
 	rate, conc, customers *int
 	dur, settle           *time.Duration
 }
@@ -205,24 +274,61 @@ func loadFlags(fs *flag.FlagSet) loadOpts {
 		rate:      fs.Int("rate", 0, "offered messages per second (0: as fast as possible)"),
 		dur:       fs.Duration("duration", 10*time.Second, "how long to send"),
 		conc:      fs.Int("concurrency", 64, "concurrent HTTP requests"),
-		customers: fs.Int("customers", 1000, "distinct senders"),
+		customers: fs.Int("customers", 1000, "distinct senders (at most 1,000,000 with --sms-channel)"),
 		settle:    fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events"),
 		redis:     fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)"),
+
+		smsChannel:   fs.String("sms-channel", "", "post signed Twilio inbound-SMS webhooks to this sms channel instead of messages to --channel"),
+		smsTokenFile: fs.String("twilio-auth-token-file", "", "file holding the sms channel's Twilio auth token, which signs the webhooks (with --sms-channel)"),
+		smsPublicURL: fs.String("sms-public-url", "", "the sms channel's public_url, the base of the URL Twilio signs (default: --url)"),
 	}
 }
 
-// checkAPIChannel fails unless the hub has an api channel called name.
-func (c *client) checkAPIChannel(name string) error {
+// checkChannel fails unless the hub has a channel called name of type
+// typ (flag names the flag that chose it).
+func (c *client) checkChannel(name, typ, flag string) error {
 	var ch struct {
 		Type string `json:"type"`
 	}
 	if err := c.do("GET", "/api/v1/channels/"+url.PathEscape(name), nil, &ch); err != nil {
-		return fmt.Errorf("channel %q: %w (name an api channel with --channel)", name, err)
+		return fmt.Errorf("channel %q: %w (name an %s channel with %s)", name, err, typ, flag)
 	}
-	if ch.Type != "api" {
-		return fmt.Errorf("channel %q is a %s channel; load posts to an api channel (--channel NAME)", name, ch.Type)
+	if ch.Type != typ {
+		return fmt.Errorf("channel %q is a %s channel; %s names an %s channel", name, ch.Type, flag, typ)
 	}
 	return nil
+}
+
+// failures counts failed requests by HTTP status (0: no answer), for the
+// report: a run of 403s says the signature is wrong, 503s that the hub shed
+// load, 0s that connections failed.
+type failures struct {
+	by [600]atomic.Int64
+}
+
+func (f *failures) add(status int) {
+	if status < 0 || status >= len(f.by) {
+		status = 0
+	}
+	f.by[status].Add(1)
+}
+
+// String is " (403: 12, no answer: 3)", or "" with no failure.
+func (f *failures) String() string {
+	var parts []string
+	for st := range f.by {
+		if n := f.by[st].Load(); n > 0 {
+			k := strconv.Itoa(st)
+			if st == 0 {
+				k = "no answer"
+			}
+			parts = append(parts, k+": "+strconv.FormatInt(n, 10))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func pct(d []time.Duration, p int) time.Duration {
@@ -271,7 +377,7 @@ func loadBody(b []byte, run string, n, customers int) []byte {
 type rawTarget struct {
 	addr, host string
 	tls        *tls.Config
-	head       []byte // request line and headers up to Content-Length's value
+	head       []byte // request line and the fixed headers
 }
 
 type rawConn struct {
@@ -280,7 +386,9 @@ type rawConn struct {
 	w  []byte
 }
 
-func newRawTarget(base, path, token string) (*rawTarget, error) {
+// newRawTarget posts to path under base with the fixed header lines
+// headers (each ending in CRLF).
+func newRawTarget(base, path, headers string) (*rawTarget, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("load: --url must be an http(s) URL, got %q", base)
@@ -292,16 +400,16 @@ func newRawTarget(base, path, token string) (*rawTarget, error) {
 	if u.Scheme == "https" {
 		t.tls = &tls.Config{ServerName: u.Hostname()}
 	}
-	t.head = []byte("POST " + u.EscapedPath() + path + " HTTP/1.1\r\nHost: " + t.host +
-		"\r\nAuthorization: Bearer " + token + "\r\nContent-Type: application/json\r\nContent-Length: ")
+	t.head = []byte("POST " + u.EscapedPath() + path + " HTTP/1.1\r\nHost: " + t.host + "\r\n" + headers)
 	return t, nil
 }
 
-// post sends body on *conn (dialling when nil or broken) and returns the
-// status and response body. A kept-alive connection that turns out closed
+// post sends body, after the request's own header lines hdr (each ending
+// in CRLF; nil for none), on *conn (dialling when nil or broken) and
+// returns the status and response body. A kept-alive connection that turns out closed
 // by the server before any answer (EOF, reset) is redialled once; any other
 // failure is returned (the request may have been handled).
-func (t *rawTarget) post(conn **rawConn, body []byte) (int, []byte, error) {
+func (t *rawTarget) post(conn **rawConn, hdr, body []byte) (int, []byte, error) {
 	for attempt := 0; ; attempt++ {
 		reused := *conn != nil
 		if *conn == nil {
@@ -315,7 +423,8 @@ func (t *rawTarget) post(conn **rawConn, body []byte) (int, []byte, error) {
 			*conn = &rawConn{c: c, br: bufio.NewReaderSize(c, 4096)}
 		}
 		rc := *conn
-		rc.w = append(append(rc.w[:0], t.head...), strconv.Itoa(len(body))...)
+		rc.w = append(append(append(rc.w[:0], t.head...), hdr...), "Content-Length: "...)
+		rc.w = strconv.AppendInt(rc.w, int64(len(body)), 10)
 		rc.w = append(append(rc.w, "\r\n\r\n"...), body...)
 		_ = rc.c.SetDeadline(time.Now().Add(30 * time.Second))
 		status, resp, keep, err := rc.roundTrip()

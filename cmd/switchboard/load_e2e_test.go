@@ -2,7 +2,9 @@ package main_test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -75,6 +77,67 @@ func TestLoadCommand(t *testing.T) {
 		}
 		if total != accepted {
 			t.Errorf("timelines of the 7 senders hold %d entries, the report says %d accepted", total, accepted)
+		}
+	})
+}
+
+// TestLoadCommandSMS runs `switchboard load --sms-channel` against a real
+// hub's sms channel on each store: its signed webhooks are accepted (200,
+// not 403) and reach the senders' timelines, and with a wrong auth token
+// every webhook is refused with 403 and reported as failed.
+func TestLoadCommandSMS(t *testing.T) {
+	eachStore(t, func(t *testing.T, sc string) {
+		addr := freeAddr(t)
+		// No reply is sent, so the Twilio API is never called.
+		p := start(t, writeConfig(t, sc, smsChannelYAML("http://"+addr, "http://127.0.0.1:9")), addr)
+		dir := t.TempDir()
+		good, bad := filepath.Join(dir, "good"), filepath.Join(dir, "bad")
+		os.WriteFile(good, []byte(e2eTwilioToken+"\n"), 0o600)
+		os.WriteFile(bad, []byte("wrongtokenwrongtokenwrongtoken00"), 0o600)
+		args := []string{"load", "--url", p.base, "--token", adminToken, "--sms-channel", "sms",
+			"--rate", "300", "--duration", "1s", "--customers", "7", "--concurrency", "8", "--settle", "20s"}
+
+		out, err := exec.Command(binary(t), append(args, "--twilio-auth-token-file", good)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("load: %v\n%s", err, out)
+		}
+		report := string(out)
+		o := regexp.MustCompile(`offered: +(\d+) signed Twilio webhooks`).FindStringSubmatch(report)
+		m := regexp.MustCompile(`on timeline: (\d+) of (\d+)`).FindStringSubmatch(report)
+		if o == nil || m == nil || !strings.Contains(report, "failed: 0\n") {
+			t.Fatalf("report without its offered, failed or on-timeline lines:\n%s", report)
+		}
+		offered, _ := strconv.Atoi(o[1])
+		seen, _ := strconv.Atoi(m[1])
+		accepted, _ := strconv.Atoi(m[2])
+		if seen != accepted || accepted != offered || accepted < 20 {
+			t.Errorf("report says %d offered, %d of %d on timeline; want every webhook accepted and on a timeline:\n%s", offered, seen, accepted, report)
+		}
+		// The messages are really there, on the 7 senders' timelines.
+		total := 0
+		for i := range 7 {
+			es := p.smsTimeline(t, fmt.Sprintf("phone:+14155%06d", i))
+			if len(es) == 0 {
+				t.Fatalf("sender %d has no timeline", i)
+			}
+			for _, e := range es {
+				if e.Channel != "sms" || e.Direction != "in" || !strings.HasPrefix(e.Text, "load test message ") || !strings.HasPrefix(e.ProviderID, "SM") {
+					t.Errorf("sender %d: entry %+v", i, e)
+				}
+			}
+			total += len(es)
+		}
+		if total != accepted {
+			t.Errorf("timelines of the 7 senders hold %d entries, the report says %d accepted", total, accepted)
+		}
+
+		// A wrong token: the hub refuses every signature, the report says so
+		// and the run fails.
+		out, err = exec.Command(binary(t), append(args, "--twilio-auth-token-file", bad, "--duration", "300ms")...).CombinedOutput()
+		report = string(out)
+		f := regexp.MustCompile(`accepted: +0 \(0/s\), failed: (\d+) \(403: (\d+)\)`).FindStringSubmatch(report)
+		if err == nil || f == nil || f[1] != f[2] || f[1] == "0" {
+			t.Errorf("load with a wrong token: %v; want a failed run whose failures are all 403:\n%s", err, report)
 		}
 	})
 }

@@ -346,3 +346,54 @@ func TestActivityIndexUpgradeConcurrent(t *testing.T) {
 		t.Errorf("activity index holds %d, %v; want %d", n, err, len(cs))
 	}
 }
+
+// vanishingScore empties the activity index of one score just before the
+// store reads that score whole (another hub moved its conversations
+// between the two reads).
+type vanishingScore struct {
+	raw  *goredis.Client
+	done bool
+}
+
+func (v *vanishingScore) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (v *vanishingScore) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+func (v *vanishingScore) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		a := cmd.Args()
+		if !v.done && len(a) > 4 && cmd.Name() == "zrange" && fmt.Sprint(a[2]) == fmt.Sprint(a[3]) {
+			v.done = true
+			if err := v.raw.ZRemRangeByScore(ctx, fmt.Sprint(a[1]), fmt.Sprint(a[2]), fmt.Sprint(a[3])).Err(); err != nil {
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// A score that fills the first read, whose members all move before the
+// store reads it whole: the list goes on below it (it once indexed an
+// empty reply).
+func TestActivityScoreEmptiedBetweenReads(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	base := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	openAt(t, f.s, "c1", "old", base.Add(-time.Second))
+	for i := range 5 {
+		openAt(t, f.s, "c1", fmt.Sprintf("tie%d", i), base)
+	}
+	raw := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+	defer raw.Close()
+	v := &vanishingScore{raw: raw}
+	f.c.AddHook(v)
+	cs, _, err := f.s.ListConversations(context.Background(), store.ConversationFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.done {
+		t.Fatal("the store never read the tied score whole: the test does not test what it says")
+	}
+	if len(cs) != 1 || cs[0].ID != "old" {
+		t.Fatalf("listed %v, want the conversation below the emptied score", wantOrder(cs))
+	}
+}

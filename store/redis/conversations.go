@@ -482,6 +482,15 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 				if zs, err = s.c.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: b, Stop: b, ByScore: true}).Result(); err != nil {
 					return nil, "", err
 				}
+				if len(zs) == 0 {
+					// Its members moved or went between the two reads:
+					// go on below the score.
+					count = activityBatch
+					if zs, err = read("(" + b); err != nil {
+						return nil, "", err
+					}
+					continue
+				}
 			} else {
 				for zs[len(zs)-1].Score == last {
 					zs = zs[:len(zs)-1]

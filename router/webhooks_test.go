@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,8 +67,9 @@ func TestWebhookEventsRecordedBeforeAck(t *testing.T) {
 		if got := outboxTypes(t, st); !eq(got, want) {
 			t.Fatalf("outbox after a redelivery = %v, want %v", got, want)
 		}
-		// Its webhook-id is the message's id led by its conversation's
-		// creation time, which every copy of the message shares.
+		// Its webhook-id is the message's id, led by its conversation's
+		// creation time where the events are written with the entry
+		// (store.WebhookEventsWithTheEntry), the hash alone elsewhere.
 		en, err := st.GetEntry(context.Background(), m.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -76,9 +78,13 @@ func TestWebhookEventsRecordedBeforeAck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := st.GetWebhookEvent(context.Background(), webhooks.EventIDAt(webhooks.MessageReceived, m.ID, conv.CreatedAt))
+		at := conv.CreatedAt
+		if _, ok := st.(store.WebhookEventsWithTheEntry); !ok {
+			at = time.Time{}
+		}
+		ev, err := st.GetWebhookEvent(context.Background(), webhooks.EventIDAt(webhooks.MessageReceived, m.ID, at))
 		if err != nil {
-			t.Fatalf("message.received is not under the message's id and its conversation's time: %v", err)
+			t.Fatalf("message.received is not under the message's id (led by %v): %v", at, err)
 		}
 		if ev.CustomerID == "" {
 			t.Fatalf("message.received names no customer: %+v", ev)
@@ -157,6 +163,71 @@ func TestWebhookIDsOfARedeliveredMessage(t *testing.T) {
 		}
 		if got := outboxIDs(t, st); !eq(got, recorded) {
 			t.Fatalf("outbox after the redelivery = %v, want the first attempt's %v (no second event)", got, recorded)
+		}
+	})
+}
+
+// As above, but an agent resolves the conversation the first attempt
+// opened before the copy arrives, so the copy opens another one: the
+// message still has one message.received event (its webhook-id must not
+// lead with a conversation's time where the events are recorded before the
+// append, as the Redis store does; the embedded store writes them with the
+// entry, so no event outlives a failed append there).
+func TestWebhookIDOfARedeliveredMessageAfterAResolve(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc := wantAll(t, st)
+		crash := &crashAfterRecord{Store: st}
+		dir := directory.New(crash, testChannels, store.SystemClock, nil)
+		convs := timeline.NewService(crash, timeline.Options{Webhooks: svc.Outbox})
+		rt := router.New(crash, dir, router.Options{Conversations: convs})
+		rt.Resolver().SetWebhooks(svc.Outbox)
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		in := router.NewIngest(crash, dir, "FI", func() time.Time { return now }, nil)
+		msg := func(providerID string) connectors.Message {
+			id, _ := connectors.ParseKey("email:resolved-between@example.com")
+			m, err := in.Prepare(connectors.Message{Channel: "form", ProviderID: providerID, ThreadKey: "t", Text: "hello",
+				Identities: []connectors.Identity{id}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		// An earlier message opens the conversation the next one joins.
+		if err := rt.Process(ctx, msg("ext-42")); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Minute)
+		crash.crashing = true
+		if err := rt.Process(ctx, msg("ext-43")); err == nil {
+			t.Fatal("the attempt that was killed before the append succeeded")
+		}
+		cs, _, err := st.ListConversations(ctx, store.ConversationFilter{Limit: 10})
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("conversations after the killed attempt: %v, %v; want the first message's", cs, err)
+		}
+		if _, err := st.UpdateConversation(ctx, cs[0].ID, func(c *store.Conversation) error {
+			c.Status = store.StatusResolved
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		crash.crashing = false
+		now = now.Add(90 * time.Second)
+		if err := rt.Process(ctx, msg("ext-43")); err != nil {
+			t.Fatal(err)
+		}
+		if cs, _, _ = st.ListConversations(ctx, store.ConversationFilter{Limit: 10}); len(cs) != 2 {
+			t.Fatalf("conversations after the redelivery: %d, want 2 (the copy opens a new one)", len(cs))
+		}
+		received := 0
+		for _, id := range outboxIDs(t, st) {
+			if strings.HasPrefix(id, "message.received=") {
+				received++
+			}
+		}
+		if received != 2 {
+			t.Fatalf("outbox after the redelivery = %v, want two message.received (one per message)", outboxIDs(t, st))
 		}
 	})
 }

@@ -49,6 +49,19 @@ func WebhookEventID(typ, key string, at time.Time) string {
 	return string(b[:]) + h
 }
 
+// WebhookEventsWithTheEntry is implemented by a store whose
+// AppendWithWebhookEvents writes the events in the append's own atomic
+// step (the embedded store: one transaction), so no event outlives an
+// append that failed. Only there does message.received's webhook-id lead
+// with its conversation's creation time: where the events are recorded
+// in a step before the append (Redis), a copy of the message redelivered
+// after a crash there can join another conversation (the first one
+// resolved meanwhile), whose time would give the same message a second
+// event; there the id is the hash alone (TestWebhookIDOfARedeliveredMessageAfterAResolve).
+type WebhookEventsWithTheEntry interface {
+	WebhookEventsWithTheEntry()
+}
+
 const (
 	idTimeChars = 9 // 45 bits of milliseconds
 	idHashChars = 24

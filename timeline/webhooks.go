@@ -117,7 +117,14 @@ func (s *Service) receivedEvents(ctx context.Context, e store.Entry, c store.Con
 	// was received) and on Redis the events are recorded in a step before
 	// the append, so two copies could each record theirs.
 	at := c.CreatedAt
-	hs := []Hook{{Type: hookMessageReceived, Key: e.ID, CustomerID: e.CustomerID, Data: MessageDataOf(e), At: at}}
+	// message.received is keyed by the message alone, but the copy can
+	// join another conversation than the attempt that recorded it where
+	// the events are recorded before the append (store.WebhookEventsWithTheEntry).
+	recvAt := at
+	if _, ok := s.st.(store.WebhookEventsWithTheEntry); !ok {
+		recvAt = time.Time{}
+	}
+	hs := []Hook{{Type: hookMessageReceived, Key: e.ID, CustomerID: e.CustomerID, Data: MessageDataOf(e), At: recvAt}}
 	if c.LastMessageID == "" { // this message opens it
 		hs = append(hs, Hook{Type: hookConversationOpened, Key: c.ID, CustomerID: c.CustomerID, Data: conversationData(c, ""), At: at})
 	}

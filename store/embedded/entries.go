@@ -35,6 +35,10 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 	return s.AppendWithWebhookEvents(ctx, e, seen, fn, nil)
 }
 
+// WebhookEventsWithTheEntry implements store.WebhookEventsWithTheEntry:
+// AppendWithWebhookEvents writes the events in the append's transaction.
+func (s *Store) WebhookEventsWithTheEntry() {}
+
 // AppendWithWebhookEvents writes evs in the append's own transaction, only
 // when it creates the entry.
 func (s *Store) AppendWithWebhookEvents(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent) (store.Entry, store.Conversation, bool, error) {

@@ -397,3 +397,28 @@ func TestActivityScoreEmptiedBetweenReads(t *testing.T) {
 		t.Fatalf("listed %v, want the conversation below the emptied score", wantOrder(cs))
 	}
 }
+
+// A deletion retried after its script removed the record (the activity
+// index's removal failed, or the hub died in between) still removes the
+// conversation's member: nothing of an erased conversation stays behind.
+func TestDeleteConversationRetryRemovesActivityMember(t *testing.T) {
+	f := newFixture(t, testenv.Redis, store.QueueOptions{})
+	ctx := context.Background()
+	c := openAt(t, f.s, "c1", "gone", time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	index := f.prefix + ":{convs}:recent"
+	member := c.ID + "\x00" + c.CustomerID
+	if _, err := f.c.ZScore(ctx, index, member).Result(); err != nil {
+		t.Fatalf("the conversation's activity member is not at %s: %v", index, err)
+	}
+	// The first attempt's script ran (the record is gone); its removal of
+	// the member did not.
+	if err := f.c.HDel(ctx, f.prefix+":{c:c1}:convs", c.ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.DeleteConversation(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.c.ZCard(ctx, index).Result(); err != nil || n != 0 {
+		t.Fatalf("activity index after the retried deletion holds %d members (%v), want none", n, err)
+	}
+}

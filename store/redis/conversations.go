@@ -720,14 +720,18 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) (err error) {
 	if err != nil && !isNil(err) {
 		return err
 	}
+	// The activity member names only the conversation and its owner, so
+	// it is removed whether or not the record was still there: a retry
+	// after a failed removal (or a crash after the script) finds no record
+	// but must not leave the member behind. A member the legacy index may
+	// still hold needs no removal: the migration drops members whose
+	// record is gone.
+	if err := s.c.ZRem(ctx, s.k.conversationIndex(), s.activityMember(store.Conversation{ID: id, CustomerID: owner})).Err(); err != nil {
+		return err
+	}
 	if err == nil {
 		var c store.Conversation
 		if err := unmarshal(raw, &c); err != nil {
-			return err
-		}
-		// A member the legacy index may still hold for it needs no removal:
-		// the migration drops members whose record is gone.
-		if err := s.c.ZRem(ctx, s.k.conversationIndex(), s.activityMember(c)).Err(); err != nil {
 			return err
 		}
 		if m := s.dueMember(c); m != "" {

@@ -627,7 +627,11 @@ func (s *Store) migrateLegacyIndex(ctx context.Context) error {
 			}
 			var c store.Conversation
 			if err := unmarshal(raw, &c); err != nil {
-				return err
+				// One unreadable record must not stop every list (the
+				// inbox, erasure, threading) for good: its record stays
+				// as it is, only its old member goes.
+				s.log.Error("store/redis: activity index upgrade: a conversation record is unreadable; not indexed", "member", m, "err", err)
+				continue
 			}
 			z := s.activityZ(c)
 			cur, _, _ := strings.Cut(m, "\x00")

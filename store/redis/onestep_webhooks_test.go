@@ -171,3 +171,37 @@ func TestAppendWithWebhookEventsDedupes(t *testing.T) {
 		t.Errorf("m_4's event recorded without its entry")
 	}
 }
+
+// Beside a newer hub's library without sb_append_v5, the append runs as
+// a script (EVALSHA) with the same body: the events are still recorded
+// in the append's call.
+func TestAppendWithWebhookEventsAsScript(t *testing.T) {
+	f, conv := oneStepFixture(t)
+	ctx := context.Background()
+	newer := "#!lua name=switchboard\nredis.register_function('sb_version', function() return 99 end)\n"
+	if err := f.c.FunctionLoadReplace(ctx, newer).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.c.FunctionDelete(context.Background(), "switchboard") }) // the next store loads its own
+	s := redis.New(f.c, redis.Options{Prefix: f.prefix, Clock: f.clock.Now})
+	defer s.Close()
+	names := &commandNames{}
+	f.c.AddHook(names)
+	at := f.clock.Now().Add(time.Minute)
+	ev := receivedEvent("m_1", "cust-1", conv.CreatedAt)
+	if _, _, created, err := s.AppendWithWebhookEvents(ctx, inbound("m_1", at), conv, lastAt("m_1", at), []store.WebhookEvent{ev}); err != nil || !created {
+		t.Fatalf("append as a script: created %v, %v", created, err)
+	}
+	names.mu.Lock()
+	sent := strings.Join(names.names, ",")
+	names.mu.Unlock()
+	if !strings.Contains(sent, "evalsha") || strings.Count(sent, "evalsha") != 1 {
+		t.Errorf("commands sent %s, want one EVALSHA (the append, with its events)", sent)
+	}
+	if ids := pendingIDs(t, s); len(ids) != 1 || ids[0] != ev.ID {
+		t.Fatalf("outbox = %v, want %s", ids, ev.ID)
+	}
+	if e, err := s.GetEntry(ctx, "m_1"); err != nil || e.ConversationID != "cv1" {
+		t.Fatalf("GetEntry(m_1) = %+v, %v", e, err)
+	}
+}

@@ -59,6 +59,13 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (_ store.Entry, 
 // retry; the script hands back the current JSON, so the retry needs no read
 // either.
 func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error) (_ store.Entry, _ store.Conversation, _ bool, err error) {
+	return s.appendToConversation(ctx, e, seen, fn, nil)
+}
+
+// appendToConversation is AppendToConversation that also records evs: in
+// the one-step call when it is taken, else with PutWebhookEvents just
+// before the Cluster path's first write (AppendWithWebhookEvents).
+func (s *Store) appendToConversation(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent) (_ store.Entry, _ store.Conversation, _ bool, err error) {
 	defer opErr(&err, "append entry", e.ID, "to conversation", e.ConversationID)
 	dropPrefetched(ctx)
 	if e.CreatedAt.IsZero() {
@@ -76,9 +83,12 @@ func (s *Store) AppendToConversation(ctx context.Context, e store.Entry, seen st
 		return store.Entry{}, store.Conversation{}, false, err
 	}
 	if s.oneStep() { // standalone: one script for all of it (onestep.go)
-		if got, c, created, ok, err := s.appendOneStep(ctx, e, seen, fn, convOwner); ok {
+		if got, c, created, ok, err := s.appendOneStep(ctx, e, seen, fn, convOwner, evs); ok {
 			return got, c, created, err
 		}
+	}
+	if err := s.PutWebhookEvents(ctx, evs); err != nil {
+		return store.Entry{}, store.Conversation{}, false, err
 	}
 	ownerKey := s.k.entryOwner(e.ID)
 	owner, recorded, err := s.createIfAbsent(ctx, ownerKey, convOwner)

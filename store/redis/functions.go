@@ -28,14 +28,15 @@ import (
 
 // libraryVersion is this hub's library version; raise it with any change
 // of a function (and rename the function).
-const libraryVersion = 4
+const libraryVersion = 5
 
 var library = "#!lua name=switchboard\n" +
 	"redis.register_function{function_name='sb_version', callback=function() return " + strconv.Itoa(libraryVersion) + " end, flags={'no-writes'}}\n" +
 	"redis.register_function('sb_append_v1', function(KEYS, ARGV)\n" + conversationHelpers + oneStepBodyV1 + "\nend)\n" +
 	"redis.register_function('sb_append_v2', function(KEYS, ARGV)\n" + conversationHelpers + oneStepBodyV2 + "\nend)\n" +
 	"redis.register_function('sb_append_v3', function(KEYS, ARGV)\n" + conversationHelpers + oneStepBodyV3 + "\nend)\n" +
-	"redis.register_function('sb_append_v4', function(KEYS, ARGV)\n" + conversationHelpers + oneStepBody + "\nend)\n"
+	"redis.register_function('sb_append_v4', function(KEYS, ARGV)\n" + conversationHelpers + oneStepBodyV4 + "\nend)\n" +
+	"redis.register_function('sb_append_v5', function(KEYS, ARGV)\n" + conversationHelpers + oneStepBody + "\nend)\n"
 
 // functions tracks whether the library is usable on this store's server.
 type functions struct {

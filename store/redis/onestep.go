@@ -30,6 +30,11 @@ import (
 // ARGV[1..9] as appendToConversation's; ARGV[10] the customer (the dedupe
 // record's value), ARGV[11] the conversation's activity index member,
 // ARGV[12] its new score (v1..v3: the legacy index's new and old member).
+// v5 adds the entry's outbox events (issue 21): KEYS[7..9] the outbox's
+// events hash, seq counter and pending index, KEYS[10..] each event's
+// customer set; ARGV[13] the announcement's channel ("" for none),
+// ARGV[14] the number of events n, ARGV[15..14+4n] whPutEvent's four
+// arguments per event, then the announcement's payloads.
 // Returns appendToConversation's replies, and {3, owner} when the dedupe
 // record names another customer (nothing written). The dedupe record is
 // created first (SET NX GET, as the Cluster path's create-if-absent) and
@@ -45,7 +50,10 @@ var appendInOneStep = goredis.NewScript(conversationHelpers + oneStepBody)
 //   - sb_append_v2: the entry check guarded by "if o then";
 //   - sb_append_v3: v2 plus the announcement's PUBLISH loop;
 //   - sb_append_v4: v3 with the activity index as one scored member per
-//     conversation (one ZADD, no ZREM; see conversations.go).
+//     conversation (one ZADD, no ZREM; see conversations.go);
+//   - sb_append_v5: v4 that also records the entry's outbox events (the
+//     webhooks' {wh} keys: a standalone server has no slots), with
+//     whPutEvent's own text, when it writes the entry or finds it there.
 //
 // v2's guard reads the customer's entries only when the dedupe record
 // already existed: a record this call created means no entry with the id
@@ -94,19 +102,48 @@ if ARGV[12] ~= ARGV[11] then redis.call('ZREM', KEYS[6], ARGV[12]) end
 `
 	appendReturn = `return {1, ''}
 `
+	// appendEventsHelper (v5) defines putEvents, which records the events
+	// of ARGV[14..] with whPutEvent's text run as a function of its own
+	// KEYS and ARGV: the same recording, dedupe by id and by legacy id
+	// included, as an older hub's separate one (scripts.go).
+	appendEventsHelper = `local function putEvent(KEYS, ARGV)` + whPutEventBody + `end
+local function putEvents()
+  for i = 0, tonumber(ARGV[14]) - 1 do
+    putEvent({KEYS[7], KEYS[8], KEYS[9], KEYS[10+i]}, {ARGV[15+4*i], ARGV[16+4*i], ARGV[17+4*i], ARGV[18+4*i]})
+  end
+end
+`
+	// appendEventsEntryCheck (v5) is the entry check that also records the
+	// events of an entry already there: whatever wrote it (a call that
+	// crashed before its reply, an older hub, a call without events) its
+	// events exist afterwards, each once.
+	appendEventsEntryCheck = `local e = redis.call('HGET', KEYS[3], ARGV[7])
+if e then putEvents() return {0, e} end
+`
+	// appendEventsPublish (v5) records the events and publishes the
+	// announcement's payloads, which follow the events' arguments.
+	appendEventsPublish = `putEvents()
+for i = 15 + 4 * tonumber(ARGV[14]), #ARGV do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
+`
 )
 
 // appendBody is the append function's body: with guarded, the entry check
 // runs only for a dedupe record that already existed (v2 on); with
 // publish, the announcement is published (v3 on); with scored, the
 // activity index is one member per conversation with its activity as
-// score (v4) instead of the lex index.
-func appendBody(guarded, publish, scored bool) string {
+// score (v4) instead of the lex index; with events, the outbox events are
+// recorded with the entry (v5, which is guarded, publishes and is scored).
+func appendBody(guarded, publish, scored, events bool) string {
 	var b strings.Builder
+	check := appendEntryCheck
+	if events {
+		b.WriteString(appendEventsHelper)
+		check = appendEventsEntryCheck
+	}
 	b.WriteString(appendHead)
 	if guarded {
 		b.WriteString("if o then\n")
-		for _, line := range strings.SplitAfter(appendEntryCheck, "\n") {
+		for _, line := range strings.SplitAfter(check, "\n") {
 			if line != "" {
 				b.WriteString("  " + line)
 			}
@@ -121,7 +158,10 @@ func appendBody(guarded, publish, scored bool) string {
 	} else {
 		b.WriteString(appendLexIndex)
 	}
-	if publish {
+	switch {
+	case events:
+		b.WriteString(appendEventsPublish)
+	case publish:
 		b.WriteString(appendPublish)
 	}
 	b.WriteString(appendReturn)
@@ -129,19 +169,22 @@ func appendBody(guarded, publish, scored bool) string {
 }
 
 var (
-	// oneStepBody is sb_append_v4, this version's.
-	oneStepBody = appendBody(true, true, true)
-	// oneStepBodyV3 is sb_append_v3, kept for hubs of the previous version
-	// during a rolling upgrade: v4 with the legacy lex activity index
-	// (KEYS[6] is then that index, ARGV[11] and ARGV[12] its new and old
-	// members).
-	oneStepBodyV3 = appendBody(true, true, false)
+	// oneStepBody is sb_append_v5, this version's.
+	oneStepBody = appendBody(true, true, true, true)
+	// oneStepBodyV4 is sb_append_v4, kept for hubs of the previous version
+	// during a rolling upgrade: v5 without the events (ARGV[13] the
+	// channel, ARGV[14..] the payloads).
+	oneStepBodyV4 = appendBody(true, true, true, false)
+	// oneStepBodyV3 is sb_append_v3, kept likewise: v4 with the legacy lex
+	// activity index (KEYS[6] is then that index, ARGV[11] and ARGV[12]
+	// its new and old members).
+	oneStepBodyV3 = appendBody(true, true, false, false)
 	// oneStepBodyV2 is sb_append_v2, kept likewise: v3 without the
 	// announcement.
-	oneStepBodyV2 = appendBody(true, false, false)
+	oneStepBodyV2 = appendBody(true, false, false, false)
 	// oneStepBodyV1 is sb_append_v1, kept likewise: it read the entry
 	// whatever the dedupe record said.
-	oneStepBodyV1 = appendBody(false, false, false)
+	oneStepBodyV1 = appendBody(false, false, false, false)
 )
 
 // oneStep reports whether AppendToConversation may take the one-step path:
@@ -152,14 +195,35 @@ func (s *Store) oneStep() bool {
 }
 
 // appendOneStep is AppendToConversation on a standalone server, for the
-// conversation id whose owner is convOwner. ok false: nothing was decided,
-// take the Cluster path (which may find the dedupe record this call wrote
-// for the same customer: that is its create-if-absent's answer too).
-func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, convOwner string) (_ store.Entry, _ store.Conversation, _ bool, ok bool, err error) {
+// conversation id whose owner is convOwner, recording evs in the same
+// call when it writes the entry or finds it there (v5). ok false: nothing
+// was decided and evs are not recorded, take the Cluster path (which may
+// find the dedupe record this call wrote for the same customer: that is
+// its create-if-absent's answer too). Every other answer has written
+// nothing, evs included: a conversation that changed is retried with the
+// same evs, and a conversation gone or a conflict leaves no entry, so no
+// events (as the embedded store's transaction; a redelivery records them
+// with the entry).
+func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, convOwner string, evs []store.WebhookEvent) (_ store.Entry, _ store.Conversation, _ bool, ok bool, err error) {
 	id := e.ConversationID
 	e.CustomerID = convOwner
-	keys := []string{s.k.conversations(convOwner), s.k.threads(convOwner), s.k.entries(convOwner), s.k.timeline(convOwner),
-		s.k.entryOwner(e.ID), s.k.conversationIndex()}
+	keys := make([]string, 0, 9+len(evs))
+	keys = append(keys, s.k.conversations(convOwner), s.k.threads(convOwner), s.k.entries(convOwner), s.k.timeline(convOwner),
+		s.k.entryOwner(e.ID), s.k.conversationIndex(), s.k.whEvents(), s.k.whSeq(), s.k.whPending())
+	evArgs := make([]any, 0, 4*len(evs))
+	now := s.now()
+	for _, ev := range evs { // as PutWebhookEvents
+		if ev.At.IsZero() {
+			ev.At = now
+		}
+		ev.Seq = 0
+		indexed := "0"
+		if ev.CustomerID != "" {
+			indexed = "1"
+		}
+		keys = append(keys, s.k.whCustomer(ev.CustomerID))
+		evArgs = append(evArgs, ev.ID, marshal(ev), indexed, store.LegacyWebhookEventID(ev.ID))
+	}
 	var old string
 	var before store.Conversation
 	if seen.ID == id && seen.CustomerID == convOwner {
@@ -188,13 +252,18 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 			return store.Entry{}, store.Conversation{}, false, false, nil
 		}
 		args := append(conversationArgs(old, before, c), e.ID, entry, e.SortKey(), convOwner, s.activityMember(c), scoreArg(activityScore(c.LastActivity)))
+		channel := ""
 		if ann != nil {
-			args = append(args, s.k.events(ann.Topic))
+			channel = s.k.events(ann.Topic)
+		}
+		args = append(args, channel, len(evs))
+		args = append(args, evArgs...)
+		if ann != nil {
 			for _, p := range ann.Events(before, c) {
 				args = append(args, p)
 			}
 		}
-		r, err := s.fcall(ctx, "sb_append_v4", appendInOneStep, keys, args...).Slice()
+		r, err := s.fcall(ctx, "sb_append_v5", appendInOneStep, keys, args...).Slice()
 		if err != nil {
 			if ctx.Err() == nil && !isNil(err) && isScriptRefused(err) {
 				s.noOneStep.Store(true)

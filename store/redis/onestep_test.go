@@ -159,8 +159,8 @@ func TestFunctionsLibraryUpgrade(t *testing.T) {
 	for _, fn := range libs[0].Functions {
 		names[fn.Name] = true
 	}
-	if !names["sb_append_v1"] || !names["sb_append_v2"] || !names["sb_append_v3"] || !names["sb_append_v4"] {
-		t.Errorf("library functions = %v; want sb_append_v1, v2 and v3 kept beside sb_append_v4", names)
+	if !names["sb_append_v1"] || !names["sb_append_v2"] || !names["sb_append_v3"] || !names["sb_append_v4"] || !names["sb_append_v5"] {
+		t.Errorf("library functions = %v; want sb_append_v1 to v4 kept beside sb_append_v5", names)
 	}
 	if e, err := s.GetEntry(ctx, "m_a"); err != nil || e.ConversationID != "cv1" {
 		t.Errorf("GetEntry(m_a) = %+v, %v", e, err)

@@ -479,8 +479,12 @@ return n
 // JSON string cannot contain that text unescaped), ARGV[3] "1" to index
 // the customer, ARGV[4] the id an earlier version gave the event
 // (store.LegacyWebhookEventID; "" for none), which counts as recorded too.
-// Returns {1, json} when recorded, {0, existing json}.
-var whPutEvent = goredis.NewScript(`
+// Returns {1, json} when recorded, {0, existing json}. Its text is also
+// the append function's (sb_append_v5, onestep.go), run there as a Lua
+// function of its own KEYS and ARGV, so the two recordings cannot drift.
+var whPutEvent = goredis.NewScript(whPutEventBody)
+
+const whPutEventBody = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then return {0, cur} end
 if ARGV[4] ~= '' then
@@ -493,7 +497,7 @@ redis.call('HSET', KEYS[1], ARGV[1], v)
 redis.call('ZADD', KEYS[3], seq, ARGV[1])
 if ARGV[3] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
 return {1, v}
-`)
+`
 
 // whFanOut stores an event's new deliveries and marks it fanned out.
 // KEYS[1] events hash, KEYS[2] pending ZSET, KEYS[3] deliveries hash, then

@@ -74,15 +74,25 @@ func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) 
 	return err
 }
 
-// AppendWithWebhookEvents records evs, then appends: the outbox lives in
-// the slot {wh} and the entry in its customer's, which one script cannot
-// span on a Cluster. A crash between the two is healed by the redelivery
-// (the events exist already: nothing is written twice).
+// AppendWithWebhookEvents records evs with the entry. On a standalone
+// server (the one-step path, onestep.go) the append function writes them
+// in its own call, atomically with the entry, when it writes the entry or
+// finds it already there: one round trip for both (issue 21). Otherwise
+// it records evs, then appends: on a Cluster the outbox lives in the slot
+// {wh} and the entry in its customer's, which one script cannot span. A
+// crash between the two is healed by the redelivery (the events exist
+// already: nothing is written twice). Either way an entry that exists has
+// its events, and each event is recorded once: both ways dedupe by the
+// event's id (and its legacy id) with the same Lua text, so an older
+// hub's separate recording and this one's find each other's.
 func (s *Store) AppendWithWebhookEvents(ctx context.Context, e store.Entry, seen store.Conversation, fn func(*store.Conversation) error, evs []store.WebhookEvent) (store.Entry, store.Conversation, bool, error) {
-	if err := s.PutWebhookEvents(ctx, evs); err != nil {
-		return store.Entry{}, store.Conversation{}, false, err
+	if !s.oneStep() {
+		if err := s.PutWebhookEvents(ctx, evs); err != nil {
+			return store.Entry{}, store.Conversation{}, false, err
+		}
+		return s.AppendToConversation(ctx, e, seen, fn)
 	}
-	return s.AppendToConversation(ctx, e, seen, fn)
+	return s.appendToConversation(ctx, e, seen, fn, evs)
 }
 
 // CreateCustomerWithWebhookEvents creates, then records: the customer and

@@ -113,13 +113,6 @@ local function putEvents()
   end
 end
 `
-	// appendEventsEntryCheck (v5) is the entry check that also records the
-	// events of an entry already there: whatever wrote it (a call that
-	// crashed before its reply, an older hub, a call without events) its
-	// events exist afterwards, each once.
-	appendEventsEntryCheck = `local e = redis.call('HGET', KEYS[3], ARGV[7])
-if e then putEvents() return {0, e} end
-`
 	// appendEventsPublish (v5) records the events and publishes the
 	// announcement's payloads, which follow the events' arguments.
 	appendEventsPublish = `putEvents()
@@ -138,7 +131,6 @@ func appendBody(guarded, publish, scored, events bool) string {
 	check := appendEntryCheck
 	if events {
 		b.WriteString(appendEventsHelper)
-		check = appendEventsEntryCheck
 	}
 	b.WriteString(appendHead)
 	if guarded {

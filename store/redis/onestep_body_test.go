@@ -113,7 +113,7 @@ local o = redis.call('SET', KEYS[5], ARGV[10], 'NX', 'GET')
 if o and o ~= ARGV[10] then return {3, o} end
 if o then
   local e = redis.call('HGET', KEYS[3], ARGV[7])
-  if e then putEvents() return {0, e} end
+  if e then return {0, e} end
 end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur ~= ARGV[2] then

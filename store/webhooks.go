@@ -53,11 +53,14 @@ func WebhookEventID(typ, key string, at time.Time) string {
 // AppendWithWebhookEvents writes the events in the append's own atomic
 // step (the embedded store: one transaction), so no event outlives an
 // append that failed. Only there does message.received's webhook-id lead
-// with its conversation's creation time: where the events are recorded
-// in a step before the append (Redis), a copy of the message redelivered
-// after a crash there can join another conversation (the first one
-// resolved meanwhile), whose time would give the same message a second
-// event; there the id is the hash alone (TestWebhookIDOfARedeliveredMessageAfterAResolve).
+// with its conversation's creation time: where the events can be
+// recorded in a step before the append (Redis: always on a Cluster, and on
+// a standalone server whenever an append leaves the one-step function for
+// the Cluster path), a copy of the message redelivered after a crash there
+// can join another conversation (the first one resolved meanwhile), whose
+// time would give the same message a second event; there the id is the
+// hash alone (TestWebhookIDOfARedeliveredMessageAfterAResolve). A store
+// implements it only if no append of it ever records before writing.
 type WebhookEventsWithTheEntry interface {
 	WebhookEventsWithTheEntry()
 }

@@ -114,12 +114,13 @@ func (s *Service) receivedEvents(ctx context.Context, e store.Entry, c store.Con
 	// that gave the message a new receive time) joins the same stored
 	// conversation, whose CreatedAt the store keeps, while the message's
 	// own times can differ between copies (OccurredAt defaults to when it
-	// was received) and on Redis the events are recorded in a step before
-	// the append, so two copies could each record theirs.
+	// was received) and on Redis the events can be recorded in a step
+	// before the append, so two copies could each record theirs.
 	at := c.CreatedAt
 	// message.received is keyed by the message alone, but the copy can
 	// join another conversation than the attempt that recorded it where
-	// the events are recorded before the append (store.WebhookEventsWithTheEntry).
+	// the events can be recorded before the append (a store without
+	// store.WebhookEventsWithTheEntry).
 	recvAt := at
 	if _, ok := s.st.(store.WebhookEventsWithTheEntry); !ok {
 		recvAt = time.Time{}

@@ -304,6 +304,12 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 // Cluster node behind a plain client), as opposed to a failed call.
 func isScriptRefused(err error) bool {
 	m := err.Error()
+	if strings.HasPrefix(m, "OOM") || strings.HasPrefix(m, "BUSY") {
+		// "OOM command not allowed …" and a busy server pass: they are
+		// not a refusal of the script, and one must not turn the one-step
+		// path off for the rest of the process.
+		return false
+	}
 	for _, s := range []string{"NOPERM", "unknown command", "CROSSSLOT", "non local key", "not allowed", "syntax error"} {
 		if strings.Contains(m, s) {
 			return true

@@ -482,6 +482,9 @@ return n
 // Returns {1, json} when recorded, {0, existing json}. Its text is also
 // the append function's (sb_append_v5, onestep.go), run there as a Lua
 // function of its own KEYS and ARGV, so the two recordings cannot drift.
+// Editing this text therefore changes sb_append_v5's body under its name
+// (TestAppendBodiesUnchanged fails): such a change goes under a new
+// function version, with the old text kept for v5.
 var whPutEvent = goredis.NewScript(whPutEventBody)
 
 const whPutEventBody = `

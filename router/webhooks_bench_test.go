@@ -49,7 +49,7 @@ func BenchmarkIngestWithWebhooks(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer st.Close()
+			b.Cleanup(func() { st.Close() }) // after the hub stops (startWebhookHub)
 			benchWithWebhooks(b, st, v.on, v.share)
 		})
 	}
@@ -57,52 +57,82 @@ func BenchmarkIngestWithWebhooks(b *testing.B) {
 		b.Run("redis-"+v.name, func(b *testing.B) {
 			c, prefix := testenv.Redis(b)
 			st := sbredis.New(c, sbredis.Options{Prefix: prefix})
-			defer st.Close()
+			b.Cleanup(func() { st.Close() }) // after the hub stops (startWebhookHub)
 			benchWithWebhooks(b, st, v.on, v.share)
 		})
 	}
 }
 
-func benchWithWebhooks(b *testing.B, st store.Store, on bool, share float64) {
+// webhookHub is the hub below HTTP that the webhook benchmarks drive:
+// the router with its timeline service and, with endpoints > 0, the
+// outbox with that many endpoints (ep0, ep1, …, each subscribed to every
+// event) delivering to a local receiver that counts what it gets. With
+// share < 0 the events are recorded and no dispatcher runs; otherwise it
+// runs with that IngestShare. Everything stops when the benchmark ends.
+type webhookHub struct {
+	in        *router.Ingest
+	m         *router.Metrics
+	delivered atomic.Int64
+}
+
+func startWebhookHub(b *testing.B, st store.Store, endpoints int, share float64) *webhookHub {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var delivered atomic.Int64
+	b.Cleanup(cancel)
+	h := &webhookHub{m: router.NewMetrics(nil)}
 	var rec timeline.Recorder
-	if on {
+	if endpoints > 0 {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			delivered.Add(1)
+			h.delivered.Add(1)
 			w.WriteHeader(204)
 		}))
-		defer srv.Close()
+		b.Cleanup(srv.Close)
 		svc := webhooks.New(webhooks.Options{Store: st, Poll: 10 * time.Millisecond, IngestShare: max(share, 0)})
-		if _, _, err := svc.Create(ctx, webhooks.Spec{Name: "all", URL: srv.URL, Events: []string{webhooks.All},
-			AllowHTTP: true, AllowPrivateAddresses: true, Enabled: true}); err != nil {
-			b.Fatal(err)
+		for i := range endpoints {
+			if _, _, err := svc.Create(ctx, webhooks.Spec{Name: fmt.Sprint("ep", i), URL: srv.URL, Events: []string{webhooks.All},
+				AllowHTTP: true, AllowPrivateAddresses: true, Enabled: true}); err != nil {
+				b.Fatal(err)
+			}
 		}
 		rec = svc.Outbox
 		if err := svc.Refresh(ctx); err != nil {
 			b.Fatal(err)
 		}
-		if share < 0 {
-			on = false // record only: no dispatcher, nothing delivered
-		} else {
+		if share >= 0 {
+			dctx, dcancel := context.WithCancel(ctx)
 			done := make(chan struct{})
-			go func() { defer close(done); svc.RunLeased(ctx, nil, nil) }()
-			defer func() { cancel(); <-done }()
+			go func() { defer close(done); svc.RunLeased(dctx, nil, nil) }()
+			b.Cleanup(func() { dcancel(); <-done })
 		}
 	}
 	dir := directory.New(st, []directory.Channel{{Name: "api", Type: "api", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
-	m := router.NewMetrics(nil)
 	convs := timeline.NewService(st, timeline.Options{Webhooks: rec})
-	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: m, Conversations: convs, Routing: router.Routing{Teams: []string{"support"}}})
+	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: h.m, Conversations: convs, Routing: router.Routing{Teams: []string{"support"}}})
 	if rec != nil {
 		rt.Resolver().SetWebhooks(rec)
 	}
-	in := router.NewIngest(st, dir, "FI", store.SystemClock, m)
+	h.in = router.NewIngest(st, dir, "FI", store.SystemClock, h.m)
 	rctx, rcancel := context.WithCancel(ctx)
 	rdone := make(chan struct{})
 	go func() { rt.Run(rctx); close(rdone) }()
-	defer func() { rcancel(); <-rdone }()
+	b.Cleanup(func() { rcancel(); <-rdone })
+	return h
+}
+
+// onTimeline reports whether all n messages are on their timelines (or
+// deduplicated).
+func (h *webhookHub) onTimeline(n int) bool {
+	return testutil.ToFloat64(h.m.Processed.WithLabelValues("api"))+testutil.ToFloat64(h.m.Deduped.WithLabelValues("api")) >= float64(n)
+}
+
+func benchWithWebhooks(b *testing.B, st store.Store, on bool, share float64) {
+	ctx := context.Background()
+	endpoints := 0
+	if on {
+		endpoints = 1
+	}
+	h := startWebhookHub(b, st, endpoints, share)
+	on = on && share >= 0 // record only: no dispatcher, nothing delivered
+	in, delivered := h.in, &h.delivered
 
 	var seq atomic.Int64
 	run := fmt.Sprint(time.Now().UnixNano())
@@ -121,7 +151,7 @@ func benchWithWebhooks(b *testing.B, st store.Store, on bool, share float64) {
 			}
 		}
 	})
-	for testutil.ToFloat64(m.Processed.WithLabelValues("api"))+testutil.ToFloat64(m.Deduped.WithLabelValues("api")) < float64(b.N) {
+	for !h.onTimeline(b.N) {
 		time.Sleep(time.Millisecond)
 	}
 	el := time.Since(start)
@@ -139,7 +169,7 @@ func benchWithWebhooks(b *testing.B, st store.Store, on bool, share float64) {
 		// running.
 		t0 := time.Now()
 		for {
-			pend, err := st.PendingWebhookDeliveries(ctx, "all", 1)
+			pend, err := st.PendingWebhookDeliveries(ctx, "ep0", 1)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"sync"
@@ -14,18 +12,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/switchboard-hub/switchboard/connectors"
-	"github.com/switchboard-hub/switchboard/directory"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
-	"github.com/switchboard-hub/switchboard/router"
 	"github.com/switchboard-hub/switchboard/store"
 	"github.com/switchboard-hub/switchboard/store/embedded"
 	sbredis "github.com/switchboard-hub/switchboard/store/redis"
-	"github.com/switchboard-hub/switchboard/timeline"
-	"github.com/switchboard-hub/switchboard/webhooks"
 )
 
 // BenchmarkWebhookFanOutAtRate is issue 21's speed target read as a
@@ -60,7 +53,7 @@ func BenchmarkWebhookFanOutAtRate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer st.Close()
+			b.Cleanup(func() { st.Close() }) // after the hub stops (startWebhookHub)
 			benchAtRate(b, st, rate, eps, on)
 		})
 	}
@@ -72,7 +65,7 @@ func BenchmarkWebhookFanOutAtRate(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			c, prefix := testenv.Redis(b)
 			st := sbredis.New(c, sbredis.Options{Prefix: prefix})
-			defer st.Close()
+			b.Cleanup(func() { st.Close() }) // after the hub stops (startWebhookHub)
 			benchAtRate(b, st, rate, eps, on)
 		})
 	}
@@ -86,43 +79,12 @@ func envInt(name string, def int) int {
 }
 
 func benchAtRate(b *testing.B, st store.Store, rate, endpoints int, on bool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var delivered atomic.Int64
-	var rec timeline.Recorder
-	if on {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			delivered.Add(1)
-			w.WriteHeader(204)
-		}))
-		defer srv.Close()
-		svc := webhooks.New(webhooks.Options{Store: st, Poll: 10 * time.Millisecond, IngestShare: 0.1})
-		for i := range endpoints {
-			if _, _, err := svc.Create(ctx, webhooks.Spec{Name: fmt.Sprint("ep", i), URL: srv.URL, Events: []string{webhooks.All},
-				AllowHTTP: true, AllowPrivateAddresses: true, Enabled: true}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		rec = svc.Outbox
-		if err := svc.Refresh(ctx); err != nil {
-			b.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { defer close(done); svc.RunLeased(ctx, nil, nil) }()
-		defer func() { cancel(); <-done }()
+	ctx := context.Background()
+	if !on {
+		endpoints = 0
 	}
-	dir := directory.New(st, []directory.Channel{{Name: "api", Type: "api", Phase: store.PhaseLive, Trusted: true}}, store.SystemClock, nil)
-	m := router.NewMetrics(nil)
-	convs := timeline.NewService(st, timeline.Options{Webhooks: rec})
-	rt := router.New(st, dir, router.Options{Workers: benchWorkers(), Metrics: m, Conversations: convs, Routing: router.Routing{Teams: []string{"support"}}})
-	if rec != nil {
-		rt.Resolver().SetWebhooks(rec)
-	}
-	in := router.NewIngest(st, dir, "FI", store.SystemClock, m)
-	rctx, rcancel := context.WithCancel(ctx)
-	rdone := make(chan struct{})
-	go func() { rt.Run(rctx); close(rdone) }()
-	defer func() { rcancel(); <-rdone }()
+	h := startWebhookHub(b, st, endpoints, 0.1)
+	in, m := h.in, h.m
 
 	run := fmt.Sprint(time.Now().UnixNano())
 	interval := time.Second / time.Duration(rate)
@@ -156,18 +118,18 @@ func benchAtRate(b *testing.B, st store.Store, rate, endpoints int, on bool) {
 		}()
 	}
 	wg.Wait()
-	for testutil.ToFloat64(m.Processed.WithLabelValues("api"))+testutil.ToFloat64(m.Deduped.WithLabelValues("api")) < float64(b.N) {
+	for !h.onTimeline(b.N) {
 		time.Sleep(time.Millisecond)
 	}
 	el := time.Since(start)
 	cpu := processCPU() - cpu0
-	during := delivered.Load()
+	during := h.delivered.Load()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
-	h := m.Latency.WithLabelValues("api").(prometheus.Histogram)
-	b.ReportMetric(histQuantile(b, h, 0.5)*1000, "p50-ms")
-	b.ReportMetric(histQuantile(b, h, 0.99)*1000, "p99-ms")
+	lat := m.Latency.WithLabelValues("api").(prometheus.Histogram)
+	b.ReportMetric(histQuantile(b, lat, 0.5)*1000, "p50-ms")
+	b.ReportMetric(histQuantile(b, lat, 0.99)*1000, "p99-ms")
 	if on {
 		b.ReportMetric(float64(during)/el.Seconds(), "deliveries/s")
 		var backlog int

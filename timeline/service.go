@@ -51,6 +51,10 @@ type Service struct {
 	hooks   Recorder
 	track   Tracker
 	idx     Indexer
+	// timedReceived: message.received's webhook-id may lead with its
+	// conversation's time (the store writes events with the entry,
+	// store.WebhookEventsWithTheEntry; receivedEvents).
+	timedReceived bool
 	// resolved is called after a change resolved a conversation (resolved.go).
 	resolved func(ctx context.Context, c store.Conversation)
 	// resolving is called before a change resolves a conversation (resolved.go).
@@ -70,7 +74,9 @@ func NewService(st store.Store, o Options) *Service {
 	if o.MaxOpenPerAgent <= 0 {
 		o.MaxOpenPerAgent = 20
 	}
-	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks, track: o.Tracker, idx: o.Index}
+	_, timed := st.(store.WebhookEventsWithTheEntry)
+	return &Service{st: st, clock: o.Clock, log: o.Logger, teams: o.Teams, maxOpen: o.MaxOpenPerAgent, hooks: o.Webhooks, track: o.Tracker, idx: o.Index,
+		timedReceived: timed}
 }
 
 // Change is what an agent changes on a conversation; nil fields stay.

@@ -109,21 +109,17 @@ func (s *Service) receivedEvents(ctx context.Context, e store.Entry, c store.Con
 	if s.hooks == nil {
 		return nil, nil
 	}
-	// The events' stable time is the conversation's creation time: every
-	// copy of the message (a redelivery after a crash, a provider's retry
-	// that gave the message a new receive time) joins the same stored
-	// conversation, whose CreatedAt the store keeps, while the message's
-	// own times can differ between copies (OccurredAt defaults to when it
-	// was received) and on Redis the events can be recorded in a step
-	// before the append, so two copies could each record theirs.
+	// The events' stable time is the conversation's creation time, which
+	// the store keeps; the message's own times can differ between copies
+	// (OccurredAt defaults to when it was received). message.received is
+	// keyed by the message alone, so it takes that time only where no
+	// event outlives a failed append (store.WebhookEventsWithTheEntry):
+	// elsewhere a copy redelivered after a crash can join another
+	// conversation than the attempt that recorded its events.
 	at := c.CreatedAt
-	// message.received is keyed by the message alone, but the copy can
-	// join another conversation than the attempt that recorded it where
-	// the events can be recorded before the append (a store without
-	// store.WebhookEventsWithTheEntry).
-	recvAt := at
-	if _, ok := s.st.(store.WebhookEventsWithTheEntry); !ok {
-		recvAt = time.Time{}
+	var recvAt time.Time
+	if s.timedReceived {
+		recvAt = at
 	}
 	hs := []Hook{{Type: hookMessageReceived, Key: e.ID, CustomerID: e.CustomerID, Data: MessageDataOf(e), At: recvAt}}
 	if c.LastMessageID == "" { // this message opens it

@@ -444,14 +444,15 @@ func (s *Store) pageActivity(ctx context.Context, f store.ConversationFilter, li
 	if matchesAll(match) && limit+2 < activityBatch {
 		count = int64(limit + 2)
 	}
-	read := func(max string) ([]goredis.Z, error) {
-		return s.c.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: count}).Result()
+	below := func(max string) goredis.ZRangeArgs { // newest first from max
+		return goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: count}
 	}
+	read := func(max string) ([]goredis.Z, error) { return s.c.ZRangeArgsWithScores(ctx, below(max)).Result() }
 	var legacy *goredis.IntCmd
 	var first *goredis.ZSliceCmd
 	if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		legacy = p.Exists(ctx, s.k.legacyConversationIndex())
-		first = p.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{Key: key, Start: max, Stop: "-inf", ByScore: true, Rev: true, Count: count})
+		first = p.ZRangeArgsWithScores(ctx, below(max))
 		return nil
 	}); err != nil {
 		return nil, "", err

@@ -53,7 +53,7 @@ var appendInOneStep = goredis.NewScript(conversationHelpers + oneStepBody)
 //     conversation (one ZADD, no ZREM; see conversations.go);
 //   - sb_append_v5: v4 that also records the entry's outbox events (the
 //     webhooks' {wh} keys: a standalone server has no slots), with
-//     whPutEvent's own text, when it writes the entry or finds it there.
+//     whPutEvent's own text, only when it writes the entry.
 //
 // v2's guard reads the customer's entries only when the dedupe record
 // already existed: a record this call created means no entry with the id
@@ -128,14 +128,13 @@ for i = 15 + 4 * tonumber(ARGV[14]), #ARGV do redis.call('PUBLISH', ARGV[13], AR
 // recorded with the entry (v5, which is guarded, publishes and is scored).
 func appendBody(guarded, publish, scored, events bool) string {
 	var b strings.Builder
-	check := appendEntryCheck
 	if events {
 		b.WriteString(appendEventsHelper)
 	}
 	b.WriteString(appendHead)
 	if guarded {
 		b.WriteString("if o then\n")
-		for _, line := range strings.SplitAfter(check, "\n") {
+		for _, line := range strings.SplitAfter(appendEntryCheck, "\n") {
 			if line != "" {
 				b.WriteString("  " + line)
 			}
@@ -188,7 +187,7 @@ func (s *Store) oneStep() bool {
 
 // appendOneStep is AppendToConversation on a standalone server, for the
 // conversation id whose owner is convOwner, recording evs in the same
-// call when it writes the entry or finds it there (v5). ok false: nothing
+// call when it writes the entry (v5). ok false: nothing
 // was decided and evs are not recorded, take the Cluster path (which may
 // find the dedupe record this call wrote for the same customer: that is
 // its create-if-absent's answer too). Every other answer has written
@@ -204,17 +203,10 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 		s.k.entryOwner(e.ID), s.k.conversationIndex(), s.k.whEvents(), s.k.whSeq(), s.k.whPending())
 	evArgs := make([]any, 0, 4*len(evs))
 	now := s.now()
-	for _, ev := range evs { // as PutWebhookEvents
-		if ev.At.IsZero() {
-			ev.At = now
-		}
-		ev.Seq = 0
-		indexed := "0"
-		if ev.CustomerID != "" {
-			indexed = "1"
-		}
-		keys = append(keys, s.k.whCustomer(ev.CustomerID))
-		evArgs = append(evArgs, ev.ID, marshal(ev), indexed, store.LegacyWebhookEventID(ev.ID))
+	for _, ev := range evs {
+		ck, args := s.whPutEventArgs(ev, now)
+		keys = append(keys, ck)
+		evArgs = append(evArgs, args...)
 	}
 	var old string
 	var before store.Conversation

@@ -18,8 +18,8 @@ import (
 // together). The conversation last seen holding the message's thread key
 // for the expected customer (OpenConversation's first read, threadHolder)
 // is one HGET in the same pipeline: one write and one wait on a standalone
-// server. The
-// answers ride the context; each is taken once, by the read it replaces.
+// server. The answers ride the context; each is taken once, by the read it
+// replaces.
 
 type prefetchKey struct{}
 
@@ -129,12 +129,8 @@ func (s *Store) PrefetchIngest(ctx context.Context, r store.IngestReads) context
 		return ctx // the reads go to the server one by one
 	}
 	for i, k := range keys {
-		v, err := gets[i].Result()
-		switch {
-		case isNil(err):
-			p.got[k] = prefetchAnswer{}
-		case err == nil:
-			p.got[k] = prefetchAnswer{val: v, exists: true}
+		if a, ok := answerOf(gets[i]); ok {
+			p.got[k] = a
 		}
 	}
 	p.keepHolds(holds, hgets)
@@ -148,14 +144,23 @@ func (p *prefetched) keepHolds(holds []hashField, hgets []*goredis.StringCmd) {
 		if hgets[i] == nil {
 			continue
 		}
-		v, err := hgets[i].Result()
-		switch {
-		case isNil(err):
-			p.fields[h.key+"\x00"+h.field] = prefetchAnswer{}
-		case err == nil:
-			p.fields[h.key+"\x00"+h.field] = prefetchAnswer{val: v, exists: true}
+		if a, ok := answerOf(hgets[i]); ok {
+			p.fields[h.key+"\x00"+h.field] = a
 		}
 	}
+}
+
+// answerOf is a GET's or HGET's reply as an answer; ok false when the
+// command failed (its read then goes to the server).
+func answerOf(c *goredis.StringCmd) (prefetchAnswer, bool) {
+	v, err := c.Result()
+	switch {
+	case isNil(err):
+		return prefetchAnswer{}, true
+	case err == nil:
+		return prefetchAnswer{val: v, exists: true}, true
+	}
+	return prefetchAnswer{}, false
 }
 
 // guessedCustomers are the customers whose records to read beside the
@@ -176,30 +181,28 @@ func (s *Store) guessedCustomers(r store.IngestReads) []string {
 
 // takePrefetched returns the prefetched answer for key, once; ok false:
 // ask the server.
-func takePrefetched(ctx context.Context, key string) (a prefetchAnswer, ok bool) {
-	p, _ := ctx.Value(prefetchKey{}).(*prefetched)
-	if p == nil {
-		return a, false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if a, ok = p.got[key]; ok {
-		delete(p.got, key)
-	}
-	return a, ok
+func takePrefetched(ctx context.Context, key string) (prefetchAnswer, bool) {
+	return take(ctx, false, key)
 }
 
 // takePrefetchedField is takePrefetched for field of hash key (an HGET).
-func takePrefetchedField(ctx context.Context, key, field string) (a prefetchAnswer, ok bool) {
+func takePrefetchedField(ctx context.Context, key, field string) (prefetchAnswer, bool) {
+	return take(ctx, true, key+"\x00"+field)
+}
+
+func take(ctx context.Context, field bool, k string) (a prefetchAnswer, ok bool) {
 	p, _ := ctx.Value(prefetchKey{}).(*prefetched)
 	if p == nil {
 		return a, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	k := key + "\x00" + field
-	if a, ok = p.fields[k]; ok {
-		delete(p.fields, k)
+	m := p.got
+	if field {
+		m = p.fields
+	}
+	if a, ok = m[k]; ok {
+		delete(m, k)
 	}
 	return a, ok
 }

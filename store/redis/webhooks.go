@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -20,19 +21,26 @@ import (
 
 func whField(endpoint, eventID string) string { return endpoint + "\x00" + eventID }
 
-func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (_ store.WebhookEvent, _ bool, err error) {
-	defer opErr(&err, "put webhook event", ev.ID)
+// whPutEventArgs are whPutEvent's four arguments for ev (its time now
+// when it has none; the script numbers it), and the key of its customer's
+// event set: for the script itself and for the append function that runs
+// its text (sb_append_v5).
+func (s *Store) whPutEventArgs(ev store.WebhookEvent, now time.Time) (customerKey string, args []any) {
 	if ev.At.IsZero() {
-		ev.At = s.now()
+		ev.At = now
 	}
-	ev.Seq = 0 // the script numbers it
+	ev.Seq = 0
 	indexed := "0"
 	if ev.CustomerID != "" {
 		indexed = "1"
 	}
-	raw, created, err := pair(whPutEvent.Run(ctx, s.c,
-		[]string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), s.k.whCustomer(ev.CustomerID)},
-		ev.ID, marshal(ev), indexed, store.LegacyWebhookEventID(ev.ID)).Slice())
+	return s.k.whCustomer(ev.CustomerID), []any{ev.ID, marshal(ev), indexed, store.LegacyWebhookEventID(ev.ID)}
+}
+
+func (s *Store) PutWebhookEvent(ctx context.Context, ev store.WebhookEvent) (_ store.WebhookEvent, _ bool, err error) {
+	defer opErr(&err, "put webhook event", ev.ID)
+	ck, args := s.whPutEventArgs(ev, s.now())
+	raw, created, err := pair(whPutEvent.Run(ctx, s.c, []string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), ck}, args...).Slice())
 	if err != nil {
 		return store.WebhookEvent{}, false, err
 	}
@@ -52,16 +60,8 @@ func (s *Store) PutWebhookEvents(ctx context.Context, evs []store.WebhookEvent) 
 	now := s.now()
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, ev := range evs {
-			if ev.At.IsZero() {
-				ev.At = now
-			}
-			ev.Seq = 0
-			indexed := "0"
-			if ev.CustomerID != "" {
-				indexed = "1"
-			}
-			whPutEvent.Run(ctx, p, []string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), s.k.whCustomer(ev.CustomerID)},
-				ev.ID, marshal(ev), indexed, store.LegacyWebhookEventID(ev.ID))
+			ck, args := s.whPutEventArgs(ev, now)
+			whPutEvent.Run(ctx, p, []string{s.k.whEvents(), s.k.whSeq(), s.k.whPending(), ck}, args...)
 		}
 		return nil
 	})

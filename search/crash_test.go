@@ -27,7 +27,7 @@ func hub(st store.Store, ix search.Index) (*router.Ingest, *router.Router) {
 	if ix != nil {
 		o.Index = search.Indexer{Index: ix}
 	}
-	rt := router.New(st, dir, router.Options{Workers: 1, Metrics: m, Conversations: timeline.NewService(st, o)})
+	rt := router.New(st, dir, router.Options{Workers: 1, Batch: 1, Metrics: m, Conversations: timeline.NewService(st, o)})
 	return router.NewIngest(st, dir, "FI", store.SystemClock, m), rt
 }
 
@@ -155,7 +155,7 @@ func TestIngestDoesNotWaitForTheIndexButAcksAfterIt(t *testing.T) {
 	ic.AddHook(h)
 	ix := sredis.New(ic, prefix)
 	ctx := context.Background()
-	in, rt := hub(st, ix) // one worker
+	in, rt := hub(st, ix) // one message at a time
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { rt.Run(rctx); close(done) }()

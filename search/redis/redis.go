@@ -4,7 +4,9 @@
 // by customer. Each operation is one Lua script on one shard (one hash
 // slot, so it runs on Redis Cluster); a query runs one script per shard,
 // pipelined, and merges their newest-first answers. Puts are written in
-// group commits (batch.go).
+// group commits (batch.go); PutLater (search.Later) queues a document for
+// one that waits up to Window for more, and a search or removal in the
+// process writes what is queued first.
 //
 // Keys (PREFIX:{search:N}:…, N = fnv32(customer) mod Shards on a Cluster;
 // N = 0 for new documents on a standalone server, see single):

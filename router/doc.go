@@ -17,6 +17,12 @@
 // timeline again (an erasure tombstone) belongs in Process, beside the
 // lookup. TestOneSinkOneDedupePath checks this on the code.
 //
+// A worker indexes its message for search without waiting
+// (timeline.DeferIndexing): it frees its slot once the entry is stored and
+// announced, and the item is acknowledged only after the index write, so a
+// crash before it redelivers the message; the lookup that finds a
+// redelivered message stored indexes its entry again (Service.Reindex).
+//
 // A message that carries connectors.ThreadHints (email) goes through the
 // threading chain (thread.go) after identity: the hub's own Message-ID,
 // every Message-ID the hub has seen or sent (store.MessageIDIndex), the

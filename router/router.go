@@ -170,8 +170,15 @@ func (r *Router) Run(ctx context.Context) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-slots }()
-				if r.handle(ctx, d) == nil && ctx.Err() == nil {
+				// The entry's search index write joins the index's next
+				// group commit without holding the worker's slot; the item
+				// is acknowledged once it is written (a crash before then
+				// redelivers it, and the redelivery indexes the stored
+				// entry).
+				ictx, indexed := timeline.DeferIndexing(ctx)
+				ok := r.handle(ictx, d) == nil
+				<-slots
+				if ok && indexed.Wait(ctx) == nil && ctx.Err() == nil {
 					acks <- d.ID
 				}
 			}()
@@ -298,6 +305,9 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	// Dedupe: the entry id is the deterministic message id.
 	if e, err := r.st.GetEntry(ctx, msg.ID); err == nil {
 		r.automationRedelivered(ctx, e) // automation.go: records a crash left behind
+		// The search index write a crash may have left behind (a no-op
+		// for an entry indexed as it is).
+		r.convs.Reindex(ctx, e)
 		r.m.Deduped.WithLabelValues(msg.Channel).Inc()
 		r.fig.one(ctx, msg.Channel, FigDuplicates)
 		return nil

@@ -22,6 +22,20 @@ func (i Indexer) IndexEntry(ctx context.Context, e store.Entry) error {
 	return i.Index.Put(ctx, DocOf(e))
 }
 
+// IndexEntryLater is IndexEntry without waiting where the index can
+// (Later): wait returns once e is written (nil wait: nothing to wait for).
+// The caller waits before it counts e as indexed (the router, before it
+// acknowledges the message; timeline.DeferIndexing).
+func (i Indexer) IndexEntryLater(ctx context.Context, e store.Entry) (wait func(context.Context) error, err error) {
+	if e.ConversationID == "" || e.Text == "" && e.Subject == "" && e.SenderName == "" && e.Sender == nil {
+		return nil, nil
+	}
+	if l, ok := i.Index.(Later); ok {
+		return l.PutLater(DocOf(e))
+	}
+	return nil, i.Index.Put(ctx, DocOf(e))
+}
+
 // UnindexConversation removes conversation c's entries (erasure,
 // retention of a whole conversation).
 func (i Indexer) UnindexConversation(ctx context.Context, c store.Conversation) error {

@@ -48,6 +48,14 @@ type Index interface {
 	Candidates(ctx context.Context, terms []string, from, to time.Time, limit int) ([]Doc, error)
 }
 
+// Later is an Index that can take a document without waiting for it to
+// be written (search/redis: a group commit that waits a few milliseconds
+// for more documents). wait returns once d is written or has failed; a
+// Candidates or removal in the same process writes what is queued first.
+type Later interface {
+	PutLater(d Doc) (wait func(context.Context) error, err error)
+}
+
 // DocOf is the document of entry e in conversation c, with its
 // customer's name and identities when it came from them.
 func DocOf(e store.Entry) Doc {

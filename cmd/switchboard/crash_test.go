@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,4 +133,24 @@ func crashSafety(t *testing.T, storeSection string, replicas int) {
 	if len(seen) < len(accepted) {
 		t.Fatalf("%d entries for %d accepted messages", len(seen), len(accepted))
 	}
+	// And every accepted message is found by search (issue 23, h23idx:
+	// the ingest workers do not wait for the index; a message is acked
+	// only once its document is written, and a redelivery of a stored
+	// message indexes it again).
+	found := map[string]bool{}
+	waitFor(t, "every accepted message found by search", 120*time.Second, func() bool {
+		for ext := range accepted {
+			if found[ext] {
+				continue
+			}
+			var r struct {
+				Hits []struct{ ID string } `json:"hits"`
+			}
+			if call(t, "GET", p.base+"/api/v1/search?q="+url.QueryEscape(ext), agentToken, nil, &r) != 200 || len(r.Hits) != 1 {
+				return false
+			}
+			found[ext] = true
+		}
+		return true
+	})
 }

@@ -29,14 +29,26 @@ import (
 // command each.
 //
 // Put still returns only when its document is written (or has failed), so
-// a search right after it finds the document, as before; there is no
-// timer: a lone Put is flushed at once, and under load the batch is what
-// arrived during one round trip. The key layout is unchanged, so an index
+// a search right after it finds the document, as before, and a lone Put is
+// flushed at once. PutLater (the router's ingest workers, through
+// timeline.DeferIndexing) queues a document and returns: while only such
+// documents wait, a flush waits up to Window after the oldest arrived (or
+// until maxBatch are waiting), so under load a batch holds a few
+// milliseconds of messages instead of the one round trip's, and the terms
+// the batch's messages share cost a fraction of a command each. The
+// caller waits for the write before it acknowledges the message (see
+// timeline.DeferIndexing), so a crash before the flush leaves the message
+// to be redelivered; a search, a removal or a Put that waits flushes what
+// is pending at once (drain). The key layout is unchanged, so an index
 // written by an older version is read and updated as it was.
 
 // maxBatch bounds one flush (the script's argument lists stay far below
 // Lua's unpack limit).
 const maxBatch = 256
+
+// DefaultWindow is how long documents queued by PutLater wait for others
+// before a flush (Index.Window, 0 = this).
+const DefaultWindow = 10 * time.Millisecond
 
 type putReq struct {
 	d    search.Doc
@@ -44,12 +56,21 @@ type putReq struct {
 	n    int // 0 already there as is, 1 another version there, 2 indexed
 	err  error
 	done chan struct{}
+	// later: queued by PutLater (nobody waits for it yet); at: when.
+	later bool
+	at    time.Time
 }
 
 type batcher struct {
 	mu       sync.Mutex
 	pending  []*putReq
 	flushing bool
+	// inflight is the batch being written; waiters counts the pending
+	// requests someone waits for (Put) and drains under way: while there
+	// are any, the next flush starts without waiting for the window.
+	inflight []*putReq
+	waiters  int
+	wake     chan struct{} // the window's wait ends early
 	// noLegacy: the server refused a script over two hash tags (a proxy
 	// on a standalone address), so a batch no longer looks for documents
 	// in the shards an older version wrote them to.
@@ -106,15 +127,7 @@ return res
 
 // put indexes d through the next group commit; see Put for the rest.
 func (x *Index) put(ctx context.Context, d search.Doc, raw string) (int, error) {
-	r := &putReq{d: d, raw: raw, done: make(chan struct{})}
-	b := &x.batch
-	b.mu.Lock()
-	b.pending = append(b.pending, r)
-	if !b.flushing {
-		b.flushing = true
-		go x.flushLoop()
-	}
-	b.mu.Unlock()
+	r := x.enqueue(d, raw, false)
 	select {
 	case <-r.done:
 		return r.n, r.err
@@ -123,8 +136,77 @@ func (x *Index) put(ctx context.Context, d search.Doc, raw string) (int, error) 
 	}
 }
 
+// enqueue adds d to the next batch (later: nobody waits for it yet).
+func (x *Index) enqueue(d search.Doc, raw string, later bool) *putReq {
+	r := &putReq{d: d, raw: raw, done: make(chan struct{}), later: later, at: time.Now()}
+	b := &x.batch
+	b.mu.Lock()
+	b.pending = append(b.pending, r)
+	if !later {
+		b.waiters++
+	}
+	if !later || len(b.pending) >= maxBatch {
+		b.poke()
+	}
+	if !b.flushing {
+		b.flushing = true
+		go x.flushLoop()
+	}
+	b.mu.Unlock()
+	return r
+}
+
+// poke ends a window's wait (b.mu held).
+func (b *batcher) poke() {
+	if b.wake == nil {
+		b.wake = make(chan struct{}, 1)
+	}
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// drain returns once every document queued before it is written (or has
+// failed), flushing them without waiting for the window: a search or a
+// removal then sees what this process indexed, and a removal is not
+// undone by a document written after it.
+func (x *Index) drain(ctx context.Context) error {
+	b := &x.batch
+	b.mu.Lock()
+	reqs := append(append([]*putReq(nil), b.inflight...), b.pending...)
+	if len(reqs) == 0 {
+		b.mu.Unlock()
+		return nil
+	}
+	b.waiters++
+	b.poke()
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.waiters--
+		b.mu.Unlock()
+	}()
+	for _, r := range reqs {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (x *Index) window() time.Duration {
+	if x.Window != 0 {
+		return x.Window
+	}
+	return DefaultWindow
+}
+
 // flushLoop writes batches until none is waiting. One flush at a time:
-// what arrives meanwhile is the next batch.
+// what arrives meanwhile is the next batch. While only PutLater's
+// documents wait, fewer than maxBatch, it waits for the window first.
 func (x *Index) flushLoop() {
 	b := &x.batch
 	for {
@@ -133,6 +215,22 @@ func (x *Index) flushLoop() {
 			b.flushing = false
 			b.mu.Unlock()
 			return
+		}
+		if b.waiters == 0 && len(b.pending) < maxBatch {
+			if wait := time.Until(b.pending[0].at.Add(x.window())); wait > 0 {
+				if b.wake == nil {
+					b.wake = make(chan struct{}, 1)
+				}
+				wake := b.wake
+				b.mu.Unlock()
+				t := time.NewTimer(wait)
+				select {
+				case <-wake:
+				case <-t.C:
+				}
+				t.Stop()
+				continue
+			}
 		}
 		// A document id twice in one batch (a redelivery racing its
 		// first delivery) waits for the next, so a script never sees it
@@ -148,8 +246,17 @@ func (x *Index) flushLoop() {
 			}
 		}
 		b.pending = later
+		b.inflight = batch
 		b.mu.Unlock()
 		x.flush(batch)
+		b.mu.Lock()
+		b.inflight = nil
+		for _, r := range batch {
+			if !r.later {
+				b.waiters--
+			}
+		}
+		b.mu.Unlock()
 	}
 }
 

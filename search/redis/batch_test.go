@@ -239,3 +239,109 @@ func TestWordsThatSeldomMeet(t *testing.T) {
 		t.Errorf("often odd: %s", got)
 	}
 }
+
+// TestPutLaterGroupsAWindow: documents queued with PutLater (the router's
+// workers) wait for the window and are written by one script together; a
+// search in the same process finds them without waiting for the window
+// (it writes what is queued first), an erasure right after removes them
+// for good (a queued document is not written after the removal), and each
+// one's wait returns once it is written. On a Cluster one script per
+// shard.
+func TestPutLaterGroupsAWindow(t *testing.T) {
+	for _, cluster := range []bool{false, true} {
+		t.Run(map[bool]string{false: "standalone", true: "cluster"}[cluster], func(t *testing.T) {
+			var c goredis.UniversalClient
+			var prefix string
+			if cluster {
+				c, prefix = testenv.RedisCluster(t)
+			} else {
+				c, prefix = testenv.Redis(t)
+			}
+			g := &scriptGate{held: make(chan struct{}), release: make(chan struct{})}
+			close(g.release) // count only
+			c.AddHook(g)
+			ix := redis.New(c, prefix)
+			ix.Window = time.Hour // only a search, a removal or a full batch flushes
+			t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			ctx := context.Background()
+			const n = 40
+			var waits []func(context.Context) error
+			for i := 0; i < n; i++ {
+				w, err := ix.PutLater(search.Doc{ID: fmt.Sprintf("m%d", i), CustomerID: fmt.Sprintf("c%d", i%2), ConversationID: fmt.Sprintf("v%d", i%2), Channel: "sms",
+					At: t0.Add(time.Duration(i) * time.Second), Text: fmt.Sprintf("pelican order %d", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				waits = append(waits, w)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if s := g.scripts.Load(); s != 0 || ix.Pending() != n {
+				t.Fatalf("%d scripts, %d pending before the window ended; want 0 and %d", s, ix.Pending(), n)
+			}
+			docs, err := ix.Candidates(ctx, []string{"pelican"}, time.Time{}, time.Time{}, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(docs) != n {
+				t.Fatalf("a search right after PutLater found %d of %d", len(docs), n)
+			}
+			// One put script (and an EVAL after NOSCRIPT on first use),
+			// then the search's own (one pipeline of scripts).
+			if s := g.scripts.Load(); s > 2+redis.Shards {
+				t.Errorf("%d scripts for %d documents and a search", s, n)
+			}
+			for _, w := range waits {
+				if err := w(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Queued, then the conversation erased: the removal writes the
+			// queued documents first, and removes them with the rest.
+			for i := n; i < n+10; i++ {
+				if _, err := ix.PutLater(search.Doc{ID: fmt.Sprintf("m%d", i), CustomerID: "c0", ConversationID: "v0", Channel: "sms",
+					At: t0.Add(time.Duration(i) * time.Second), Text: fmt.Sprintf("pelican order %d", i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := ix.RemoveConversation(ctx, "c0", "v0"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			docs, err = ix.Candidates(ctx, []string{"pelican"}, time.Time{}, time.Time{}, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range docs {
+				if d.ConversationID == "v0" {
+					t.Fatalf("%s of the erased conversation found", d.ID)
+				}
+			}
+			if len(docs) != n/2 {
+				t.Fatalf("%d found after the erasure, want %d", len(docs), n/2)
+			}
+		})
+	}
+}
+
+// TestPutLaterFlushesAfterTheWindow: a queued document is written once
+// the window has passed, with nobody searching.
+func TestPutLaterFlushesAfterTheWindow(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	ix := redis.New(c, prefix)
+	ix.Window = 30 * time.Millisecond
+	start := time.Now()
+	w, err := ix.PutLater(search.Doc{ID: "late1", CustomerID: "c1", ConversationID: "v1", Channel: "sms", At: start, Text: "heron"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < ix.Window {
+		t.Fatalf("written after %s, before the window", d)
+	}
+	// Read straight from Redis (Candidates would flush first).
+	if n, err := c.Exists(context.Background(), prefix+":{search:0}:d:late1").Result(); err != nil || n != 1 {
+		t.Fatalf("document not written: %d %v", n, err)
+	}
+}

@@ -4,7 +4,9 @@
 // by customer. Each operation is one Lua script on one shard (one hash
 // slot, so it runs on Redis Cluster); a query runs one script per shard,
 // pipelined, and merges their newest-first answers. Puts are written in
-// group commits (batch.go).
+// group commits (batch.go); PutLater (search.Later) queues a document for
+// one that waits up to Window for more, and a search or removal in the
+// process writes what is queued first.
 //
 // Keys (PREFIX:{search:N}:…, N = fnv32(customer) mod Shards on a Cluster;
 // N = 0 for new documents on a standalone server, see single):
@@ -44,11 +46,17 @@ type Index struct {
 	// ScanCap bounds how many postings of its rarest term one shard's
 	// script walks for one query (0 = 20000), so no query holds Redis long.
 	ScanCap int
+	// Window is how long documents queued by PutLater wait for more
+	// before a flush (0 = DefaultWindow; batch.go).
+	Window time.Duration
 
 	batch batcher // group commits of Put (batch.go)
 }
 
-var _ search.Index = (*Index)(nil)
+var (
+	_ search.Index = (*Index)(nil)
+	_ search.Later = (*Index)(nil)
+)
 
 // New returns the index under prefix (the store's key prefix).
 func New(c goredis.UniversalClient, prefix string) *Index { return &Index{c: c, prefix: prefix} }
@@ -205,7 +213,11 @@ func (x *Index) Put(ctx context.Context, d search.Doc) error {
 	if err != nil {
 		return err
 	}
-	for try := 0; try < 5; try++ {
+	return x.putTries(ctx, d, raw, 5)
+}
+
+func (x *Index) putTries(ctx context.Context, d search.Doc, raw string, tries int) error {
+	for try := 0; try < tries; try++ {
 		n, err := x.put(ctx, d, raw)
 		if err != nil {
 			return fmt.Errorf("search index: put %s: %w", d.ID, err)
@@ -218,6 +230,34 @@ func (x *Index) Put(ctx context.Context, d search.Doc) error {
 		}
 	}
 	return fmt.Errorf("search index: put %s: changed concurrently too often", d.ID)
+}
+
+// PutLater implements search.Later: d joins the next group commit, which
+// waits up to Window for more documents, and wait returns once d is
+// written (replacing another version as Put does) or has failed.
+func (x *Index) PutLater(d search.Doc) (wait func(context.Context) error, err error) {
+	raw, err := marshalDoc(d)
+	if err != nil {
+		return nil, err
+	}
+	r := x.enqueue(d, raw, true)
+	return func(ctx context.Context) error {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return fmt.Errorf("search index: put %s: %w", d.ID, ctx.Err())
+		}
+		if r.err != nil {
+			return fmt.Errorf("search index: put %s: %w", d.ID, r.err)
+		}
+		if r.n != 1 {
+			return nil
+		}
+		if err := x.removeOne(ctx, d.CustomerID, d.ID); err != nil {
+			return err
+		}
+		return x.putTries(ctx, d, raw, 4)
+	}, nil
 }
 
 func (x *Index) removeOne(ctx context.Context, customerID, id string) error {
@@ -256,6 +296,9 @@ func (x *Index) removeAt(ctx context.Context, shard int, id string) error {
 
 // Remove implements search.Index.
 func (x *Index) Remove(ctx context.Context, customerID string, ids ...string) error {
+	if err := x.drain(ctx); err != nil {
+		return err
+	}
 	for _, id := range ids {
 		if err := x.removeOne(ctx, customerID, id); err != nil {
 			return err
@@ -266,6 +309,9 @@ func (x *Index) Remove(ctx context.Context, customerID string, ids ...string) er
 
 // RemoveConversation implements search.Index.
 func (x *Index) RemoveConversation(ctx context.Context, customerID, conversationID string) error {
+	if err := x.drain(ctx); err != nil {
+		return err
+	}
 	for _, s := range x.shardsOf(customerID) {
 		ids, err := x.c.SMembers(ctx, x.base(s)+"v:"+conversationID).Result()
 		if err != nil {
@@ -290,6 +336,10 @@ func (x *Index) RemoveConversation(ctx context.Context, customerID, conversation
 func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Time, limit int) ([]search.Doc, error) {
 	if len(terms) == 0 || limit <= 0 {
 		return nil, nil
+	}
+	// What this process queued with PutLater is written first.
+	if err := x.drain(ctx); err != nil {
+		return nil, err
 	}
 	lo, hi := "-inf", "+inf"
 	loN, hiN := "-1e18", "1e18"

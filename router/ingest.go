@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/switchboard-hub/switchboard/internal/stagelat"
 	"log/slog"
 	"strings"
 	"time"
@@ -114,6 +115,8 @@ func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
 
 // Deliver implements connectors.Sink.
 func (in *Ingest) Deliver(ctx context.Context, msg connectors.Message) (string, error) {
+	t0 := time.Now()
+	defer stagelat.Since("in.deliver", t0)
 	msg, err := in.Prepare(msg)
 	if err != nil {
 		if !errors.Is(err, connectors.ErrUnknownChannel) && !errors.Is(err, connectors.ErrChannelOff) {
@@ -125,7 +128,10 @@ func (in *Ingest) Deliver(ctx context.Context, msg connectors.Message) (string, 
 	if err != nil {
 		return "", fmt.Errorf("encode message: %w", err)
 	}
-	if _, err := in.st.Enqueue(ctx, store.QueueIngest, b); err != nil {
+	t1 := time.Now()
+	_, err = in.st.Enqueue(ctx, store.QueueIngest, b)
+	stagelat.Since("in.xadd", t1)
+	if err != nil {
 		return "", fmt.Errorf("enqueue message: %w", err)
 	}
 	if in.metrics != nil {

@@ -2,8 +2,10 @@ package redis
 
 import (
 	"context"
+	"github.com/switchboard-hub/switchboard/internal/stagelat"
 	"net"
 	"sync"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -33,6 +35,7 @@ type autoPipeline struct {
 }
 
 type apReq struct {
+	at   time.Time
 	ctx  context.Context
 	cmds []goredis.Cmder // one command, or a caller's whole pipeline (kept together, in order)
 	done chan struct{}
@@ -110,6 +113,14 @@ func (a *autoPipeline) loop() {
 }
 
 func (a *autoPipeline) exec(batch []*apReq) {
+	t0 := time.Now()
+	n := 0
+	for _, r := range batch {
+		stagelat.Add("ap.wait", t0.Sub(r.at))
+		n += len(r.cmds)
+	}
+	stagelat.Add("ap.cmds(us=n)", time.Duration(n)*time.Microsecond)
+	defer stagelat.Since("ap.exec", t0)
 	p := a.client.Pipeline()
 	for _, r := range batch {
 		for _, c := range r.cmds {
@@ -161,6 +172,9 @@ func (a *autoPipeline) submit(r *apReq) bool {
 	if a.closed {
 		a.mu.RUnlock()
 		return false
+	}
+	if stagelat.On {
+		r.at = time.Now()
 	}
 	a.reqs <- r
 	a.mu.RUnlock()

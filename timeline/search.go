@@ -19,7 +19,7 @@ type Indexer interface {
 }
 
 func (s *Service) index(ctx context.Context, e store.Entry) {
-	if s.idx == nil {
+	if s.idx == nil || stagelat.NoSearch {
 		return
 	}
 	ti := time.Now()

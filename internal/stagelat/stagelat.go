@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/metrics"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,12 @@ import (
 )
 
 var On = os.Getenv("SB_STAGES") == "1"
+
+// Temporary toggles to isolate the tail's causes.
+var (
+	NoSearch   = os.Getenv("SB_NOSEARCH") == "1"
+	APLoops, _ = strconv.Atoi(os.Getenv("SB_APLOOPS"))
+)
 
 type hist struct {
 	b   [64]atomic.Int64 // bucket i: [2^i, 2^(i+1)) µs/8 (i.e. 125ns units)

@@ -62,7 +62,11 @@ const (
 
 func newAutoPipeline(c goredis.UniversalClient) *autoPipeline {
 	a := &autoPipeline{client: c, reqs: make(chan *apReq, 4096), stop: make(chan struct{})}
-	for i := 0; i < apLoops; i++ {
+	loops := apLoops
+	if stagelat.APLoops > 0 {
+		loops = stagelat.APLoops
+	}
+	for i := 0; i < loops; i++ {
 		a.wg.Add(1)
 		go a.loop()
 	}

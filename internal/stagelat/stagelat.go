@@ -7,7 +7,9 @@ import (
 	"math/bits"
 	"os"
 	"runtime/metrics"
+	"os/signal"
 	"sort"
+	"syscall"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,8 +89,10 @@ func init() {
 	if !On {
 		return
 	}
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR1)
 	go func() {
-		for range time.Tick(5 * time.Second) {
+		for range c {
 			Dump()
 		}
 	}()

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
-	"runtime/metrics"
 	"os/signal"
+	"runtime/metrics"
 	"sort"
-	"syscall"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 

@@ -188,7 +188,7 @@ func (a *autoPipeline) submit(r *apReq) bool {
 
 func (a *autoPipeline) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if !batchable[cmd.Name()] {
+		if !batchable[cmd.Name()] || stagelat.APBig > 0 && len(cmd.Args()) > stagelat.APBig {
 			return next(ctx, cmd)
 		}
 		if !a.submit(&apReq{ctx: ctx, cmds: []goredis.Cmder{cmd}, done: make(chan struct{})}) {

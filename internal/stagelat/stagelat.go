@@ -23,7 +23,7 @@ var On = os.Getenv("SB_STAGES") == "1"
 var (
 	NoSearch   = os.Getenv("SB_NOSEARCH") == "1"
 	APLoops, _ = strconv.Atoi(os.Getenv("SB_APLOOPS"))
-	APBig, _   = strconv.Atoi(os.Getenv("SB_APBIG"))
+	OldAP      = os.Getenv("SB_OLDAP") == "1"
 )
 
 type hist struct {

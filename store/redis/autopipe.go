@@ -58,7 +58,22 @@ var batchable = map[string]bool{
 const (
 	apLoops    = 1   // pipelines in flight (see below)
 	apMaxBatch = 128 // commands per pipeline at most
+	// apMaxArgs: a command with more arguments is a batch of its own (a
+	// search index flush, a batch of audit records, the acker's XDEL
+	// and XACK of hundreds of items) and goes straight through. Its
+	// syscalls are already shared by its many items, and it can run for
+	// milliseconds in Redis: in the shared pipeline, every command behind
+	// it waited for it, and with one pipeline in flight so did every
+	// command issued meanwhile (issue 23's tail at 5,000 msgs/s:
+	// docs/PERFORMANCE.md, h23tail). Straight through, commands issued
+	// while it runs wait only for Redis, not for its reply as well.
+	apMaxArgs = 64
 )
+
+// shared reports whether cmd goes into the shared pipelines.
+func shared(cmd goredis.Cmder) bool {
+	return batchable[cmd.Name()] && len(cmd.Args()) <= apMaxArgs
+}
 
 func newAutoPipeline(c goredis.UniversalClient) *autoPipeline {
 	a := &autoPipeline{client: c, reqs: make(chan *apReq, 4096), stop: make(chan struct{})}
@@ -153,7 +168,7 @@ func (a *autoPipeline) ProcessPipelineHook(next goredis.ProcessPipelineHook) gor
 			return next(ctx, cmds)
 		}
 		for _, c := range cmds {
-			if !batchable[c.Name()] {
+			if !shared(c) {
 				return next(ctx, cmds)
 			}
 		}
@@ -188,7 +203,7 @@ func (a *autoPipeline) submit(r *apReq) bool {
 
 func (a *autoPipeline) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if !batchable[cmd.Name()] || stagelat.APBig > 0 && len(cmd.Args()) > stagelat.APBig {
+		if !shared(cmd) && !stagelat.OldAP || stagelat.OldAP && !batchable[cmd.Name()] {
 			return next(ctx, cmd)
 		}
 		if !a.submit(&apReq{ctx: ctx, cmds: []goredis.Cmder{cmd}, done: make(chan struct{})}) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/switchboard-hub/switchboard/internal/stagelat"
 	"log/slog"
 	"strings"
 	"time"
@@ -115,8 +114,6 @@ func (in *Ingest) Prepare(msg connectors.Message) (connectors.Message, error) {
 
 // Deliver implements connectors.Sink.
 func (in *Ingest) Deliver(ctx context.Context, msg connectors.Message) (string, error) {
-	t0 := time.Now()
-	defer stagelat.Since("in.deliver", t0)
 	msg, err := in.Prepare(msg)
 	if err != nil {
 		if !errors.Is(err, connectors.ErrUnknownChannel) && !errors.Is(err, connectors.ErrChannelOff) {
@@ -128,10 +125,7 @@ func (in *Ingest) Deliver(ctx context.Context, msg connectors.Message) (string, 
 	if err != nil {
 		return "", fmt.Errorf("encode message: %w", err)
 	}
-	t1 := time.Now()
-	_, err = in.st.Enqueue(ctx, store.QueueIngest, b)
-	stagelat.Since("in.xadd", t1)
-	if err != nil {
+	if _, err := in.st.Enqueue(ctx, store.QueueIngest, b); err != nil {
 		return "", fmt.Errorf("enqueue message: %w", err)
 	}
 	if in.metrics != nil {

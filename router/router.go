@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	json "github.com/goccy/go-json"
-	"github.com/switchboard-hub/switchboard/internal/stagelat"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -149,16 +148,7 @@ func (r *Router) Run(ctx context.Context) {
 			}
 			break
 		}
-		tr := time.Now()
 		ds, err := r.st.Read(ctx, store.QueueIngest, r.opts.Consumer, free, time.Second)
-		if len(ds) > 0 {
-			stagelat.Since("q.readcall", tr)
-			stagelat.Add("q.readn(us=items)", time.Duration(len(ds))*time.Microsecond)
-			for _, d := range ds {
-				stagelat.Since("q.wait(enq->read)", d.EnqueuedAt)
-			}
-		}
-		trd := time.Now()
 		for range free - len(ds) {
 			<-slots
 		}
@@ -181,12 +171,7 @@ func (r *Router) Run(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-slots }()
-				stagelat.Since("w.start", trd)
-				th := time.Now()
-				err := r.handle(ctx, d)
-				stagelat.Since("w.handle", th)
-				stagelat.Since("w.enq->handled", d.EnqueuedAt)
-				if err == nil && ctx.Err() == nil {
+				if r.handle(ctx, d) == nil && ctx.Err() == nil {
 					acks <- d.ID
 				}
 			}()
@@ -309,9 +294,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 	tk, tkErr := r.tombKeys(ctx, msg)
 	// The dedupe, tombstone and binding reads below, in one round trip
 	// where the store can (Redis: one pipeline instead of a wait each).
-	tp := time.Now()
 	ctx = r.prefetch(ctx, msg, tk)
-	stagelat.Since("p.prefetch", tp)
 	// Dedupe: the entry id is the deterministic message id.
 	if e, err := r.st.GetEntry(ctx, msg.ID); err == nil {
 		r.automationRedelivered(ctx, e) // automation.go: records a crash left behind
@@ -435,9 +418,7 @@ func (r *Router) Process(ctx context.Context, msg connectors.Message) error {
 			records(ctx, e, c)
 		}
 	}
-	trc := time.Now()
 	_, conv, created, err := r.convs.Receive(ctx, inbound)
-	stagelat.Since("p.receive", trc)
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package timeline
 import (
 	"context"
 	"fmt"
-	"github.com/switchboard-hub/switchboard/internal/stagelat"
-	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-hub/switchboard/store"
@@ -149,8 +147,6 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (e store.Entry, conv 
 		}
 		return append(out, eventPayload(createdEvent(after)))
 	}}
-	ta := time.Now()
-	defer stagelat.Since("t.append", ta)
 	ra, inStep := s.st.(store.RecordsAppender)
 	switch {
 	case in.Records != nil && inStep:

@@ -2,8 +2,6 @@ package timeline
 
 import (
 	"context"
-	"github.com/switchboard-hub/switchboard/internal/stagelat"
-	"time"
 
 	"github.com/switchboard-hub/switchboard/store"
 )
@@ -19,11 +17,9 @@ type Indexer interface {
 }
 
 func (s *Service) index(ctx context.Context, e store.Entry) {
-	if s.idx == nil || stagelat.NoSearch {
+	if s.idx == nil {
 		return
 	}
-	ti := time.Now()
-	defer stagelat.Since("t.index", ti)
 	if err := s.idx.IndexEntry(ctx, e); err != nil {
 		s.log.Warn("entry not indexed for search", "entry", e.ID, "err", err)
 	}

@@ -2,10 +2,8 @@ package redis
 
 import (
 	"context"
-	"github.com/switchboard-hub/switchboard/internal/stagelat"
 	"net"
 	"sync"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -17,7 +15,8 @@ import (
 // from dozens of goroutines, so on a small machine the per-command syscalls
 // and wake-ups, not Redis, were the limit (docs/PERFORMANCE.md).
 //
-// It is a go-redis hook: only commands on the allow-list are batched;
+// It is a go-redis hook: only commands on the allow-list, of at most
+// apMaxArgs arguments, are batched;
 // blocking commands (XREAD BLOCK), transactions, pub/sub and everything
 // else go straight through. Commands keep their own replies and errors, and
 // a command's caller waits for exactly its own reply, so semantics are
@@ -35,7 +34,6 @@ type autoPipeline struct {
 }
 
 type apReq struct {
-	at   time.Time
 	ctx  context.Context
 	cmds []goredis.Cmder // one command, or a caller's whole pipeline (kept together, in order)
 	done chan struct{}
@@ -59,14 +57,15 @@ const (
 	apLoops    = 1   // pipelines in flight (see below)
 	apMaxBatch = 128 // commands per pipeline at most
 	// apMaxArgs: a command with more arguments is a batch of its own (a
-	// search index flush, a batch of audit records, the acker's XDEL
-	// and XACK of hundreds of items) and goes straight through. Its
-	// syscalls are already shared by its many items, and it can run for
-	// milliseconds in Redis: in the shared pipeline, every command behind
-	// it waited for it, and with one pipeline in flight so did every
-	// command issued meanwhile (issue 23's tail at 5,000 msgs/s:
-	// docs/PERFORMANCE.md, h23tail). Straight through, commands issued
-	// while it runs wait only for Redis, not for its reply as well.
+	// search index flush, a batch of audit records, the acker's XDEL and
+	// XACK of hundreds of items) and goes straight through, on a
+	// connection of its own. Its syscalls are already shared by its many
+	// items, and it can take milliseconds to send and to run: in the
+	// shared pipeline, every command behind it waited for its reply, and
+	// with one pipeline in flight so did every command issued meanwhile,
+	// each stall making the next pipeline longer (issue 23's tail:
+	// docs/PERFORMANCE.md, "h23tail"). The append function's call (about
+	// 30 arguments) and every single-key command stay shared.
 	apMaxArgs = 64
 )
 
@@ -77,11 +76,7 @@ func shared(cmd goredis.Cmder) bool {
 
 func newAutoPipeline(c goredis.UniversalClient) *autoPipeline {
 	a := &autoPipeline{client: c, reqs: make(chan *apReq, 4096), stop: make(chan struct{})}
-	loops := apLoops
-	if stagelat.APLoops > 0 {
-		loops = stagelat.APLoops
-	}
-	for i := 0; i < loops; i++ {
+	for i := 0; i < apLoops; i++ {
 		a.wg.Add(1)
 		go a.loop()
 	}
@@ -132,14 +127,6 @@ func (a *autoPipeline) loop() {
 }
 
 func (a *autoPipeline) exec(batch []*apReq) {
-	t0 := time.Now()
-	n := 0
-	for _, r := range batch {
-		stagelat.Add("ap.wait", t0.Sub(r.at))
-		n += len(r.cmds)
-	}
-	stagelat.Add("ap.cmds(us=n)", time.Duration(n)*time.Microsecond)
-	defer stagelat.Since("ap.exec", t0)
 	p := a.client.Pipeline()
 	for _, r := range batch {
 		for _, c := range r.cmds {
@@ -192,9 +179,6 @@ func (a *autoPipeline) submit(r *apReq) bool {
 		a.mu.RUnlock()
 		return false
 	}
-	if stagelat.On {
-		r.at = time.Now()
-	}
 	a.reqs <- r
 	a.mu.RUnlock()
 	<-r.done // the pipeline always finishes (it has its own timeouts)
@@ -203,7 +187,7 @@ func (a *autoPipeline) submit(r *apReq) bool {
 
 func (a *autoPipeline) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if !shared(cmd) && !stagelat.OldAP || stagelat.OldAP && !batchable[cmd.Name()] {
+		if !shared(cmd) {
 			return next(ctx, cmd)
 		}
 		if !a.submit(&apReq{ctx: ctx, cmds: []goredis.Cmder{cmd}, done: make(chan struct{})}) {

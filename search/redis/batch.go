@@ -123,11 +123,27 @@ func (x *Index) put(ctx context.Context, d search.Doc, raw string) (int, error) 
 	}
 }
 
+// minFlushGap is the least time between the starts of two flushes of one
+// flushLoop: under load, what arrives in it is the next batch. A flush
+// used to go out in the store's shared pipeline, whose round trip (it
+// waited for everything else in flight) made the batches; now that the
+// script goes straight through (store/redis apMaxArgs) its own round trip
+// is shorter, and without the gap batches were half as large: twice the
+// scripts and 2-3 more Redis commands per message (docs/PERFORMANCE.md,
+// h23tail). A Put after a quiet moment is still flushed at once.
+var minFlushGap = 2 * time.Millisecond
+
 // flushLoop writes batches until none is waiting. One flush at a time:
-// what arrives meanwhile is the next batch.
+// what arrives meanwhile (and within minFlushGap of its start) is the
+// next batch.
 func (x *Index) flushLoop() {
 	b := &x.batch
+	var last time.Time
 	for {
+		if wait := minFlushGap - time.Since(last); !last.IsZero() && wait > 0 {
+			time.Sleep(wait)
+		}
+		last = time.Now()
 		b.mu.Lock()
 		if len(b.pending) == 0 {
 			b.flushing = false

@@ -239,3 +239,65 @@ func TestWordsThatSeldomMeet(t *testing.T) {
 		t.Errorf("often odd: %s", got)
 	}
 }
+
+// TestPutsUnderLoadAreGroupedByTheGap: Puts arriving one after another
+// while flushes run go out at most one flush per gap (the batches stay
+// large when each flush's own round trip is short), every document is
+// found, and a Put after a quiet moment is flushed at once.
+func TestPutsUnderLoadAreGroupedByTheGap(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	g := &scriptGate{held: make(chan struct{}), release: make(chan struct{})}
+	close(g.release) // count only
+	c.AddHook(g)
+	ix := redis.New(c, prefix)
+	const gap = 25 * time.Millisecond
+	redis.SetMinFlushGap(t, gap)
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	doc := func(i int) search.Doc {
+		return search.Doc{ID: fmt.Sprintf("m%d", i), CustomerID: fmt.Sprintf("c%d", i%40), ConversationID: fmt.Sprintf("v%d", i%40), Channel: "sms",
+			At: t0.Add(time.Duration(i) * time.Second), Text: fmt.Sprintf("parcel %d", 1000+i)}
+	}
+	ctx := context.Background()
+	// Warm up: the script is loaded, the connection open.
+	if err := ix.Put(ctx, doc(0)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * gap)
+	before := g.scripts.Load()
+	var wg sync.WaitGroup
+	const n = 300
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ix.Put(ctx, doc(i)); err != nil {
+				t.Error(err)
+			}
+		}()
+		time.Sleep(500 * time.Microsecond)
+	}
+	span := time.Since(start)
+	wg.Wait()
+	scripts := g.scripts.Load() - before
+	if max := int64(span/gap) + 4; scripts > max {
+		t.Errorf("%d scripts for %d Puts over %s; want at most %d (one per %s)", scripts, n, span.Round(time.Millisecond), max, gap)
+	}
+	docs, err := ix.Candidates(ctx, []string{"parcel"}, time.Time{}, time.Time{}, 1000)
+	if err != nil || len(docs) != n+1 {
+		t.Fatalf("%d documents found (%v), want %d", len(docs), err, n+1)
+	}
+	// After a quiet moment a Put does not wait.
+	redis.SetMinFlushGap(t, 300*time.Millisecond)
+	if err := ix.Put(ctx, doc(n+1)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	at := time.Now()
+	if err := ix.Put(ctx, doc(n+2)); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(at); took > 150*time.Millisecond {
+		t.Errorf("a Put after a quiet moment took %s: it waited", took)
+	}
+}

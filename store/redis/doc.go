@@ -53,7 +53,8 @@
 //     store clock, and its PEXPIRE only collects it.
 //   - The hot path of a message is plain commands and one script
 //     (appendToConversation); concurrent commands share pipelines
-//     (autopipe.go).
+//     (autopipe.go), except those of more than 64 arguments, batches of
+//     their own that go straight through.
 //
 // # Imports
 //

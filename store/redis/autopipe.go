@@ -56,7 +56,7 @@ var batchable = map[string]bool{
 const (
 	apLoops    = 1   // pipelines in flight (see below)
 	apMaxBatch = 128 // commands per pipeline at most
-	// apMaxArgs: a command with more arguments is a batch of its own (a
+	// apMaxArgsDefault: a command with more arguments is a batch of its own (a
 	// search index flush, a batch of audit records, the acker's XDEL and
 	// XACK of hundreds of items) and goes straight through, on a
 	// connection of its own. Its syscalls are already shared by its many
@@ -66,8 +66,11 @@ const (
 	// each stall making the next pipeline longer (issue 23's tail:
 	// docs/PERFORMANCE.md, "h23tail"). The append function's call (about
 	// 30 arguments) and every single-key command stay shared.
-	apMaxArgs = 64
+	apMaxArgsDefault = 64
 )
+
+// apMaxArgs is apMaxArgsDefault; a benchmark sets it to compare.
+var apMaxArgs = apMaxArgsDefault
 
 // shared reports whether cmd goes into the shared pipelines.
 func shared(cmd goredis.Cmder) bool {

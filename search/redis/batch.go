@@ -29,10 +29,9 @@ import (
 // command each.
 //
 // Put still returns only when its document is written (or has failed), so
-// a search right after it finds the document, as before. A Put more than
-// minFlushGap (2 ms) after the last flush's start is flushed at once;
-// under load the batch is what arrived during one round trip, or within
-// minFlushGap of the last flush's start. The key layout is unchanged, so an index
+// a search right after it finds the document, as before; there is no
+// timer: a lone Put is flushed at once, and under load the batch is what
+// arrived during one round trip. The key layout is unchanged, so an index
 // written by an older version is read and updated as it was.
 
 // maxBatch bounds one flush (the script's argument lists stay far below
@@ -51,7 +50,6 @@ type batcher struct {
 	mu       sync.Mutex
 	pending  []*putReq
 	flushing bool
-	last     time.Time // the last flush's start
 	// noLegacy: the server refused a script over two hash tags (a proxy
 	// on a standalone address), so a batch no longer looks for documents
 	// in the shards an older version wrote them to.
@@ -125,19 +123,8 @@ func (x *Index) put(ctx context.Context, d search.Doc, raw string) (int, error) 
 	}
 }
 
-// minFlushGap is the least time between the starts of two flushes: under
-// load, what arrives in it is the next batch. A flush
-// used to go out in the store's shared pipeline, whose round trip (it
-// waited for everything else in flight) made the batches; now that the
-// script goes straight through (store/redis apMaxArgs) its own round trip
-// is shorter, and without the gap batches were half as large: twice the
-// scripts and 2-3 more Redis commands per message (docs/PERFORMANCE.md,
-// h23tail). A Put after a quiet moment is still flushed at once.
-var minFlushGap = 2 * time.Millisecond
-
 // flushLoop writes batches until none is waiting. One flush at a time:
-// what arrives meanwhile, and until minFlushGap after its start, is the
-// next batch.
+// what arrives meanwhile is the next batch.
 func (x *Index) flushLoop() {
 	b := &x.batch
 	for {
@@ -147,13 +134,6 @@ func (x *Index) flushLoop() {
 			b.mu.Unlock()
 			return
 		}
-		if wait := minFlushGap - time.Since(b.last); wait > 0 {
-			// Only this loop takes from pending: it is not empty after.
-			b.mu.Unlock()
-			time.Sleep(wait)
-			b.mu.Lock()
-		}
-		b.last = time.Now()
 		// A document id twice in one batch (a redelivery racing its
 		// first delivery) waits for the next, so a script never sees it
 		// twice.

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -41,12 +40,4 @@ func (x *Index) PutAsOlderVersion(ctx context.Context, d search.Doc) error {
 		return err
 	}
 	return legacyPut.Run(ctx, x.c, x.keysOf(shardOf(d.CustomerID), d), string(raw), score(d.At), d.ID).Err()
-}
-
-// SetMinFlushGap sets the least time between two flushes' starts for the
-// test's duration.
-func SetMinFlushGap(t interface{ Cleanup(func()) }, d time.Duration) {
-	old := minFlushGap
-	minFlushGap = d
-	t.Cleanup(func() { minFlushGap = old })
 }

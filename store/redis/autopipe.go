@@ -15,8 +15,7 @@ import (
 // from dozens of goroutines, so on a small machine the per-command syscalls
 // and wake-ups, not Redis, were the limit (docs/PERFORMANCE.md).
 //
-// It is a go-redis hook: only commands on the allow-list, of at most
-// apMaxArgs arguments, are batched;
+// It is a go-redis hook: only commands on the allow-list are batched;
 // blocking commands (XREAD BLOCK), transactions, pub/sub and everything
 // else go straight through. Commands keep their own replies and errors, and
 // a command's caller waits for exactly its own reply, so semantics are
@@ -56,26 +55,7 @@ var batchable = map[string]bool{
 const (
 	apLoops    = 1   // pipelines in flight (see below)
 	apMaxBatch = 128 // commands per pipeline at most
-	// apMaxArgsDefault: a command with more arguments is a batch of its own (a
-	// search index flush, a batch of audit records, the acker's XDEL and
-	// XACK of hundreds of items) and goes straight through, on a
-	// connection of its own. Its syscalls are already shared by its many
-	// items, and it can take milliseconds to send and to run: in the
-	// shared pipeline, every command behind it waited for its reply, and
-	// with one pipeline in flight so did every command issued meanwhile,
-	// each stall making the next pipeline longer (issue 23's tail:
-	// docs/PERFORMANCE.md, "h23tail"). The append function's call (about
-	// 30 arguments) and every single-key command stay shared.
-	apMaxArgsDefault = 64
 )
-
-// apMaxArgs is apMaxArgsDefault; a benchmark sets it to compare.
-var apMaxArgs = apMaxArgsDefault
-
-// shared reports whether cmd goes into the shared pipelines.
-func shared(cmd goredis.Cmder) bool {
-	return batchable[cmd.Name()] && len(cmd.Args()) <= apMaxArgs
-}
 
 func newAutoPipeline(c goredis.UniversalClient) *autoPipeline {
 	a := &autoPipeline{client: c, reqs: make(chan *apReq, 4096), stop: make(chan struct{})}
@@ -158,7 +138,7 @@ func (a *autoPipeline) ProcessPipelineHook(next goredis.ProcessPipelineHook) gor
 			return next(ctx, cmds)
 		}
 		for _, c := range cmds {
-			if !shared(c) {
+			if !batchable[c.Name()] {
 				return next(ctx, cmds)
 			}
 		}
@@ -190,7 +170,7 @@ func (a *autoPipeline) submit(r *apReq) bool {
 
 func (a *autoPipeline) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if !shared(cmd) {
+		if !batchable[cmd.Name()] {
 			return next(ctx, cmd)
 		}
 		if !a.submit(&apReq{ctx: ctx, cmds: []goredis.Cmder{cmd}, done: make(chan struct{})}) {

@@ -53,8 +53,7 @@
 //     store clock, and its PEXPIRE only collects it.
 //   - The hot path of a message is plain commands and one script
 //     (appendToConversation); concurrent commands share pipelines
-//     (autopipe.go), except those of more than 64 arguments, batches of
-//     their own that go straight through.
+//     (autopipe.go).
 //
 // # Imports
 //

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -170,49 +169,13 @@ func reportServerStats(b *testing.B, d sbredis.ServerStats, sent int64) {
 	b.Logf("per message (N=%d): %s", b.N, d.PerMessage(b.N))
 }
 
-// logMemoryByFamily logs MEMORY USAGE (every element sampled) of the
-// benchmark's keys summed per key family, per message ($BENCH_MEMORY):
-// where a message's Redis memory goes. A family is the key with its hash
-// tag's data replaced by its kind ({c:*}:entries, {e:*}:owner, ...).
+// logMemoryByFamily logs MEMORY USAGE of the benchmark's keys per key
+// family, per message ($BENCH_MEMORY): where a message's Redis memory
+// goes.
 func logMemoryByFamily(b *testing.B, c goredis.UniversalClient, prefix string) {
-	ctx := context.Background()
-	type fam struct{ keys, bytes int64 }
-	fams := map[string]*fam{}
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
-		n, err := c.MemoryUsage(ctx, k, 0).Result()
-		if err != nil {
-			continue
-		}
-		name := strings.TrimPrefix(k, prefix)
-		if i := strings.Index(name, "{"); i >= 0 {
-			if j := strings.Index(name[i:], "}"); j >= 0 {
-				tag := name[i+1 : i+j]
-				if t, _, ok := strings.Cut(tag, ":"); ok {
-					tag = t + ":*"
-				}
-				rest := name[i+j+1:]
-				if a, _, ok := strings.Cut(strings.TrimPrefix(rest, ":"), ":"); ok {
-					rest = ":" + a + ":*"
-				}
-				name = name[:i] + "{" + tag + "}" + rest
-			}
-		}
-		f := fams[name]
-		if f == nil {
-			f = &fam{}
-			fams[name] = f
-		}
-		f.keys++
-		f.bytes += n
+	fams, err := sbredis.MemoryByFamily(context.Background(), c, prefix+":*")
+	if err != nil {
+		b.Fatal(err)
 	}
-	var total int64
-	lines := []string{}
-	for name, f := range fams {
-		total += f.bytes
-		lines = append(lines, fmt.Sprintf("%-32s keys %7d  %8.1f B/msg", name, f.keys, float64(f.bytes)/float64(b.N)))
-	}
-	sort.Strings(lines)
-	b.Logf("MEMORY USAGE by key family, per message (N=%d), total %.1f B/msg:\n%s", b.N, float64(total)/float64(b.N), strings.Join(lines, "\n"))
+	b.Logf("%s", sbredis.FormatFamilies(fams, b.N))
 }

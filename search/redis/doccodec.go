@@ -1,0 +1,129 @@
+package redis
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-hub/switchboard/search"
+)
+
+// A document's stored form (d:ID) is a compact JSON object (issue 23:
+// Redis memory per message; the document is a copy of its entry's
+// searchable part, about 330 bytes as json.Marshal of search.Doc): short
+// names, empty fields left out, the id left out (it is the key's), the
+// time in Unix nanoseconds (its RFC 3339 text when not at offset zero or
+// out of range, as before), each identity as [type, value] or [type,
+// value, 1] when verified. Documents an older version wrote (json.Marshal
+// of search.Doc, which always starts with {"id":) still read as before.
+// No script reads a document's fields: they compare and store the text.
+
+// legacyDocPrefix starts every document an older version stored.
+const legacyDocPrefix = `{"id":`
+
+type storedDoc struct {
+	ID             string            `json:"x,omitempty"` // only when it is not the key's (never written so)
+	CustomerID     string            `json:"c,omitempty"`
+	ConversationID string            `json:"v,omitempty"`
+	Channel        string            `json:"ch,omitempty"`
+	Kind           string            `json:"k,omitempty"`
+	Direction      string            `json:"d,omitempty"`
+	At             json.RawMessage   `json:"a,omitempty"`
+	Subject        string            `json:"s,omitempty"`
+	Text           string            `json:"t,omitempty"`
+	Name           string            `json:"n,omitempty"`
+	Identities     []json.RawMessage `json:"i,omitempty"`
+}
+
+// encodeDoc is d's stored form under key d:id.
+func encodeDoc(d search.Doc, id string) (string, error) {
+	sd := storedDoc{CustomerID: d.CustomerID, ConversationID: d.ConversationID, Channel: d.Channel, Kind: d.Kind,
+		Direction: d.Direction, Subject: d.Subject, Text: d.Text, Name: d.Name}
+	if d.ID != id {
+		sd.ID = d.ID
+	}
+	if !d.At.IsZero() {
+		t := d.At.Round(0)
+		_, off := t.Zone()
+		if n := t.UnixNano(); off == 0 && time.Unix(0, n).Equal(t) {
+			sd.At = json.RawMessage(strconv.FormatInt(n, 10))
+		} else {
+			b, err := t.MarshalJSON()
+			if err != nil {
+				return "", err
+			}
+			sd.At = b
+		}
+	}
+	for _, i := range d.Identities {
+		a := []any{i.Type, i.Value}
+		if i.Verified {
+			a = append(a, 1)
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return "", err
+		}
+		sd.Identities = append(sd.Identities, b)
+	}
+	raw, err := json.Marshal(sd)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(string(raw), legacyDocPrefix) {
+		return "", fmt.Errorf("search index: compact document %s reads as a legacy one", id) // "x" is not "id": cannot happen
+	}
+	return string(raw), nil
+}
+
+// decodeDoc reads a document stored under key d:id, in either form.
+func decodeDoc(raw, id string) (search.Doc, error) {
+	var d search.Doc
+	if strings.HasPrefix(raw, legacyDocPrefix) {
+		err := json.Unmarshal([]byte(raw), &d)
+		return d, err
+	}
+	var sd storedDoc
+	if err := json.Unmarshal([]byte(raw), &sd); err != nil {
+		return d, err
+	}
+	d = search.Doc{ID: id, CustomerID: sd.CustomerID, ConversationID: sd.ConversationID, Channel: sd.Channel, Kind: sd.Kind,
+		Direction: sd.Direction, Subject: sd.Subject, Text: sd.Text, Name: sd.Name}
+	if sd.ID != "" {
+		d.ID = sd.ID
+	}
+	switch {
+	case len(sd.At) == 0:
+		d.At = time.Time{} // the legacy form wrote "0001-01-01T00:00:00Z", which reads as this
+	case sd.At[0] == '"':
+		if err := d.At.UnmarshalJSON(sd.At); err != nil {
+			return d, err
+		}
+	default:
+		n, err := strconv.ParseInt(string(sd.At), 10, 64)
+		if err != nil {
+			return d, fmt.Errorf("search index: document time %s: %w", sd.At, err)
+		}
+		d.At = time.Unix(0, n).UTC()
+	}
+	if len(sd.Identities) > 0 {
+		d.Identities = slices.Grow(d.Identities, len(sd.Identities))[:len(sd.Identities)]
+		for i, a := range sd.Identities {
+			var f []json.RawMessage
+			if err := json.Unmarshal(a, &f); err != nil || len(f) < 2 || len(f) > 3 {
+				return d, fmt.Errorf("search index: document identity %s: %v", a, err)
+			}
+			if err := json.Unmarshal(f[0], &d.Identities[i].Type); err != nil {
+				return d, err
+			}
+			if err := json.Unmarshal(f[1], &d.Identities[i].Value); err != nil {
+				return d, err
+			}
+			d.Identities[i].Verified = len(f) == 3 && string(f[2]) == "1"
+		}
+	}
+	return d, nil
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/store"
@@ -45,16 +46,8 @@ import (
 const legacyEntryPrefix = `{"id":`
 
 // storedIdentity is the sender as an array: [type, value], with a third
-// element 1 when verified.
+// element 1 when verified (encodeEntry writes it).
 type storedIdentity connectors.Identity
-
-func (i storedIdentity) MarshalJSON() ([]byte, error) {
-	a := []any{i.Type, i.Value}
-	if i.Verified {
-		a = append(a, 1)
-	}
-	return json.Marshal(a)
-}
 
 func (i *storedIdentity) UnmarshalJSON(b []byte) error {
 	var a []json.RawMessage
@@ -107,53 +100,155 @@ type storedEntry struct {
 }
 
 // encodeEntry is e as stored in the entries hash of customer under field
-// id.
+// id: storedEntry's JSON, written by hand (every message's entry is
+// encoded once on the hot path; reflection cost more than the old
+// json.Marshal). decodeEntry reads it with encoding/json.
 func encodeEntry(e store.Entry, id, customer string) string {
-	se := storedEntry{
-		ConversationID: e.ConversationID,
-		Channel:        e.Channel,
-		Direction:      e.Direction,
-		ProviderID:     e.ProviderID,
-		SenderName:     e.SenderName,
-		Agent:          e.Agent,
-		PostedBy:       e.PostedBy,
-		Subject:        e.Subject,
-		Text:           e.Text,
-		HTML:           e.HTML,
-		Attachments:    e.Attachments,
-		Fields:         e.Fields,
-		Flags:          e.Flags,
-		Status:         e.Status,
-		StatusDetail:   e.StatusDetail,
-		Version:        e.Version,
-		Purpose:        e.Purpose,
-		CSAT:           e.CSAT,
-		Choices:        e.Choices,
-		OccurredAt:     encodeTime(e.OccurredAt, time.Time{}),
-		CreatedAt:      encodeTime(e.CreatedAt, e.OccurredAt),
-		UpdatedAt:      encodeTime(e.UpdatedAt, e.CreatedAt),
+	b := make([]byte, 0, 160+len(e.Text)+len(e.HTML)+len(e.Subject))
+	b = append(b, '{')
+	str := func(name, v string) {
+		if v != "" {
+			b = appendName(b, name)
+			b = appendJSONString(b, v)
+		}
+	}
+	raw := func(name string, v []byte) {
+		if len(v) > 0 {
+			b = appendName(b, name)
+			b = append(b, v...)
+		}
+	}
+	other := func(name string, v any) {
+		j, err := json.Marshal(v)
+		if err != nil {
+			panic(fmt.Sprintf("store/redis: marshal entry: %v", err)) // records always marshal
+		}
+		raw(name, j)
 	}
 	if e.ID != id {
-		se.ID = e.ID
+		str("i", e.ID)
 	}
 	if e.CustomerID != customer {
-		se.CustomerID = e.CustomerID
+		str("cu", e.CustomerID)
 	}
+	str("v", e.ConversationID)
+	str("ch", e.Channel)
+	str("d", string(e.Direction))
 	if e.Kind != store.KindMessage {
-		k := e.Kind
-		se.Kind = &k
+		b = appendName(b, "k")
+		b = appendJSONString(b, e.Kind)
 	}
+	str("p", e.ProviderID)
 	if e.Sender != nil {
-		se.Sender = (*storedIdentity)(e.Sender)
+		b = appendName(b, "s")
+		b = append(b, '[')
+		b = appendJSONString(b, e.Sender.Type)
+		b = append(b, ',')
+		b = appendJSONString(b, e.Sender.Value)
+		if e.Sender.Verified {
+			b = append(b, ",1"...)
+		}
+		b = append(b, ']')
 	}
-	b, err := json.Marshal(se)
-	if err != nil {
-		panic(fmt.Sprintf("store/redis: marshal entry: %v", err)) // records always marshal
+	str("sn", e.SenderName)
+	str("a", e.Agent)
+	str("pb", e.PostedBy)
+	str("sj", e.Subject)
+	str("t", e.Text)
+	str("h", e.HTML)
+	if len(e.Attachments) > 0 {
+		other("at", e.Attachments)
 	}
-	if strings.HasPrefix(string(b), legacyEntryPrefix) {
-		panic("store/redis: a compact entry reads as a legacy one") // "i" is not "id": cannot happen
+	if len(e.Fields) > 0 {
+		other("f", e.Fields)
 	}
+	if len(e.Flags) > 0 {
+		other("fl", e.Flags)
+	}
+	str("st", e.Status)
+	str("sd", e.StatusDetail)
+	raw("o", encodeTime(e.OccurredAt, time.Time{}))
+	raw("c", encodeTime(e.CreatedAt, e.OccurredAt))
+	raw("u", encodeTime(e.UpdatedAt, e.CreatedAt))
+	if e.Version != 0 {
+		b = appendName(b, "n")
+		b = strconv.AppendInt(b, e.Version, 10)
+	}
+	str("pu", e.Purpose)
+	if e.CSAT != nil {
+		other("cs", e.CSAT)
+	}
+	if len(e.Choices) > 0 {
+		other("cc", e.Choices)
+	}
+	b = append(b, '}')
 	return string(b)
+}
+
+// appendName appends a member's name (a plain ASCII constant) and its
+// colon, after a comma unless it is the object's first.
+func appendName(b []byte, name string) []byte {
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it where that changes what is read back: invalid UTF-8 becomes
+// U+FFFD (so an entry reads back as the old encoding read it), quotes,
+// backslashes and control characters are escaped, U+2028 and U+2029 too.
+// HTML characters are left as they are (encoding/json's \u003c reads back
+// the same).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // decodeEntry reads an entry stored under field id of customer's entries

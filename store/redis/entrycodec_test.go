@@ -54,6 +54,15 @@ func codecEntries() []store.Entry {
 	add(func(e *store.Entry) { e.Flags = []string{}; e.Attachments = []connectors.Attachment{} })
 	add(func(e *store.Entry) { e.Sender = &connectors.Identity{} })
 	add(func(e *store.Entry) { e.ID = "other"; e.CustomerID = "another" }) // not the hash's field and customer
+	odd := "a\"b\\c\n\r\t\x00\x1f\x7f <&> \u2028\u2029 \xff\xfe bad \xe2\x82 é 😀 \ufffd end"
+	add(func(e *store.Entry) { // every string field with what JSON must escape, invalid UTF-8 included
+		e.ConversationID, e.Channel, e.Direction, e.Kind, e.ProviderID = odd, odd, connectors.Direction(odd), odd, odd
+		e.Sender = &connectors.Identity{Type: odd, Value: odd}
+		e.SenderName, e.Agent, e.PostedBy, e.Subject, e.Text, e.HTML, e.Status, e.StatusDetail, e.Purpose = odd, odd, odd, odd, odd, odd, odd, odd, odd
+		e.Flags = []string{odd}
+		e.Version = -3
+	})
+	add(func(e *store.Entry) { e.ID, e.CustomerID = odd, odd })
 	return out
 }
 

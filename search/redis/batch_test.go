@@ -261,7 +261,7 @@ func TestDocumentsStoredCompactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, err := c.Get(ctx, prefix+":{search:0}:d:m_new").Result()
-	if err != nil || strings.HasPrefix(raw, `{"id":`) || strings.Contains(raw, "m_new") {
+	if err != nil || strings.HasPrefix(raw, `{"id":"`) || strings.Contains(raw, "m_new") {
 		t.Fatalf("stored as %q, %v", raw, err)
 	}
 	docs, err := ix.Candidates(ctx, []string{"parcel"}, time.Time{}, time.Time{}, 10)

@@ -17,14 +17,24 @@ import (
 // names, empty fields left out, the id left out (it is the key's), the
 // time in Unix nanoseconds (its RFC 3339 text when not at offset zero or
 // out of range, as before), each identity as [type, value] or [type,
-// value, 1] when verified. Documents an older version wrote (json.Marshal
-// of search.Doc, which always starts with {"id":) still read as before.
+// value, 1] when verified. It starts with its format, {"id":1, where
+// documents an older version wrote (json.Marshal of search.Doc) start with
+// the id's string, {"id":": those still read as before. The number under
+// "id" makes an older hub's json.Unmarshal fail on a compact document
+// during a rolling upgrade (its query or removal answers an error) rather
+// than read a document without id or terms, whose removal would leave
+// its postings behind; a format this version does not know is refused.
 // No script reads a document's fields: they compare and store the text.
 
-// legacyDocPrefix starts every document an older version stored.
-const legacyDocPrefix = `{"id":`
+// legacyDocPrefix starts every document an older version stored;
+// compactDocPrefix every document this version stores (format 1).
+const (
+	legacyDocPrefix  = `{"id":"`
+	compactDocPrefix = `{"id":1,`
+)
 
 type storedDoc struct {
+	Format         int               `json:"id"`
 	ID             string            `json:"x,omitempty"` // only when it is not the key's (never written so)
 	CustomerID     string            `json:"c,omitempty"`
 	ConversationID string            `json:"v,omitempty"`
@@ -40,7 +50,7 @@ type storedDoc struct {
 
 // encodeDoc is d's stored form under key d:id.
 func encodeDoc(d search.Doc, id string) (string, error) {
-	sd := storedDoc{CustomerID: d.CustomerID, ConversationID: d.ConversationID, Channel: d.Channel, Kind: d.Kind,
+	sd := storedDoc{Format: 1, CustomerID: d.CustomerID, ConversationID: d.ConversationID, Channel: d.Channel, Kind: d.Kind,
 		Direction: d.Direction, Subject: d.Subject, Text: d.Text, Name: d.Name}
 	if d.ID != id {
 		sd.ID = d.ID
@@ -73,8 +83,8 @@ func encodeDoc(d search.Doc, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if strings.HasPrefix(string(raw), legacyDocPrefix) {
-		return "", fmt.Errorf("search index: compact document %s reads as a legacy one", id) // "x" is not "id": cannot happen
+	if !strings.HasPrefix(string(raw), compactDocPrefix) {
+		return "", fmt.Errorf("search index: compact document %s starts as %.8s", id, raw) // Format is the first field: cannot happen
 	}
 	return string(raw), nil
 }
@@ -89,6 +99,9 @@ func decodeDoc(raw, id string) (search.Doc, error) {
 	var sd storedDoc
 	if err := json.Unmarshal([]byte(raw), &sd); err != nil {
 		return d, err
+	}
+	if sd.Format != 1 {
+		return d, fmt.Errorf("search index: document %s of format %d (a newer hub's?)", id, sd.Format)
 	}
 	d = search.Doc{ID: id, CustomerID: sd.CustomerID, ConversationID: sd.ConversationID, Channel: sd.Channel, Kind: sd.Kind,
 		Direction: sd.Direction, Subject: sd.Subject, Text: sd.Text, Name: sd.Name}

@@ -34,16 +34,28 @@ import (
 //     offset is kept, as before), and a zero time whose reference is not
 //     zero is null.
 //
-// Decoding tells the two apart by the old encoding's first bytes
-// ({"id": — json.Marshal of store.Entry always starts so, and a compact
-// record never does), so records written by an older hub read as they
-// always did, and both kinds can sit in one hash. An entry is rewritten in
+// A compact record starts with its format, {"id":1, where the old
+// encoding starts with the id's string ({"id":" — json.Marshal of
+// store.Entry always starts so): decoding tells the two apart by that, so
+// records written by an older hub read as they always did and both kinds
+// can sit in one hash. The number under the old name "id" is also what
+// keeps an older hub from misreading a compact record during a rolling
+// upgrade: its json.Unmarshal fails on it (a number for a string) instead
+// of reading an entry with no id, text or times, which its UpdateEntry
+// would then write back (the loss of the entry). An older hub answers an
+// error for an entry a newer one wrote (its timeline pages, redeliveries
+// and status updates of those entries fail and are retried) until the
+// upgrade is finished; a newer hub refuses a format it does not know. An entry is rewritten in
 // the compact form only when it changes (UpdateEntry). No Lua code reads an
 // entry's fields: the scripts and functions store, compare and return the
 // text as it is, so the encoding needs no new function version.
 
-// legacyEntryPrefix starts every entry an older hub stored.
-const legacyEntryPrefix = `{"id":`
+// legacyEntryPrefix starts every entry an older hub stored;
+// compactEntryPrefix every entry this version stores (format 1).
+const (
+	legacyEntryPrefix  = `{"id":"`
+	compactEntryPrefix = `{"id":1`
+)
 
 // storedIdentity is the sender as an array: [type, value], with a third
 // element 1 when verified (encodeEntry writes it).
@@ -69,6 +81,7 @@ func (i *storedIdentity) UnmarshalJSON(b []byte) error {
 }
 
 type storedEntry struct {
+	Format         int                     `json:"id"`
 	ID             string                  `json:"i,omitempty"`
 	CustomerID     string                  `json:"cu,omitempty"`
 	ConversationID string                  `json:"v,omitempty"`
@@ -105,7 +118,7 @@ type storedEntry struct {
 // json.Marshal). decodeEntry reads it with encoding/json.
 func encodeEntry(e store.Entry, id, customer string) string {
 	b := make([]byte, 0, 160+len(e.Text)+len(e.HTML)+len(e.Subject))
-	b = append(b, '{')
+	b = append(b, compactEntryPrefix...)
 	str := func(name, v string) {
 		if v != "" {
 			b = appendName(b, name)
@@ -186,12 +199,9 @@ func encodeEntry(e store.Entry, id, customer string) string {
 }
 
 // appendName appends a member's name (a plain ASCII constant) and its
-// colon, after a comma unless it is the object's first.
+// colon after a comma (the format is always first).
 func appendName(b []byte, name string) []byte {
-	if b[len(b)-1] != '{' {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
+	b = append(b, ',', '"')
 	b = append(b, name...)
 	return append(b, '"', ':')
 }
@@ -260,6 +270,9 @@ func decodeEntry(raw, id, customer string, e *store.Entry) error {
 	var se storedEntry
 	if err := json.Unmarshal([]byte(raw), &se); err != nil {
 		return fmt.Errorf("store/redis: corrupt %T record: %w", e, err)
+	}
+	if se.Format != 1 {
+		return fmt.Errorf("store/redis: entry %s of format %d (a newer hub's?)", id, se.Format)
 	}
 	*e = store.Entry{
 		ID:             id,

@@ -51,7 +51,7 @@ func TestLegacyEntriesReadBeside(t *testing.T) {
 		t.Fatalf("append: %v %v", created, err)
 	}
 	raw, err := f.c.HGet(ctx, tag+"entries", "m_new").Result()
-	if err != nil || strings.HasPrefix(raw, `{"id":`) || strings.Contains(raw, "cust-1") {
+	if err != nil || strings.HasPrefix(raw, `{"id":"`) || strings.Contains(raw, "cust-1") {
 		t.Fatalf("new entry stored as %q, %v", raw, err)
 	}
 
@@ -75,7 +75,7 @@ func TestLegacyEntriesReadBeside(t *testing.T) {
 		t.Fatalf("update: %+v, %v", upd, err)
 	}
 	raw, _ = f.c.HGet(ctx, tag+"entries", "m_old").Result()
-	if strings.HasPrefix(raw, `{"id":`) {
+	if strings.HasPrefix(raw, `{"id":"`) {
 		t.Fatalf("updated entry still legacy: %s", raw)
 	}
 	want.Status, want.Version = "read", 1

@@ -112,9 +112,30 @@ func TestEntryEncodingIsCompact(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"i", "cu", "k", "u", "id", "customer_id"} {
+	for _, k := range []string{"i", "cu", "k", "u", "customer_id"} {
 		if _, ok := m[k]; ok {
 			t.Errorf("compact record carries %q: %s", k, raw)
 		}
+	}
+	if string(m["id"]) != "1" {
+		t.Errorf("compact record's format: %s", raw)
+	}
+}
+
+// An older hub (json.Unmarshal into store.Entry) fails on a compact
+// record instead of reading an entry without id, text or times (which its
+// UpdateEntry would write back); this version refuses a format it does
+// not know.
+func TestEntryEncodingRefusedByOlderAndNewer(t *testing.T) {
+	for _, e := range codecEntries() {
+		raw := encodeEntry(e, e.ID, e.CustomerID)
+		var old store.Entry
+		if err := json.Unmarshal([]byte(raw), &old); err == nil {
+			t.Fatalf("an older hub reads %s as %+v", raw, old)
+		}
+	}
+	var e store.Entry
+	if err := decodeEntry(`{"id":2,"t":"x"}`, "m1", "c1", &e); err == nil {
+		t.Fatalf("format 2 read as %+v", e)
 	}
 }

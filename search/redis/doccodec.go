@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-hub/switchboard/search"
 )
@@ -48,45 +49,120 @@ type storedDoc struct {
 	Identities     []json.RawMessage `json:"i,omitempty"`
 }
 
-// encodeDoc is d's stored form under key d:id.
+// encodeDoc is d's stored form under key d:id: storedDoc's JSON, written
+// by hand (every indexed message's document is encoded once; reflection
+// cost twice json.Marshal's time). decodeDoc reads it with encoding/json.
 func encodeDoc(d search.Doc, id string) (string, error) {
-	sd := storedDoc{Format: 1, CustomerID: d.CustomerID, ConversationID: d.ConversationID, Channel: d.Channel, Kind: d.Kind,
-		Direction: d.Direction, Subject: d.Subject, Text: d.Text, Name: d.Name}
-	if d.ID != id {
-		sd.ID = d.ID
+	b := make([]byte, 0, 128+len(d.Text)+len(d.Subject)+len(d.Name))
+	b = append(b, compactDocPrefix[:len(compactDocPrefix)-1]...) // {"id":1
+	str := func(name, v string) {
+		if v != "" {
+			b = append(b, ',', '"')
+			b = append(b, name...)
+			b = append(b, '"', ':')
+			b = appendJSONString(b, v)
+		}
 	}
+	if d.ID != id {
+		str("x", d.ID)
+	}
+	str("c", d.CustomerID)
+	str("v", d.ConversationID)
+	str("ch", d.Channel)
+	str("k", d.Kind)
+	str("d", d.Direction)
 	if !d.At.IsZero() {
+		b = append(b, `,"a":`...)
 		t := d.At.Round(0)
 		_, off := t.Zone()
 		if n := t.UnixNano(); off == 0 && time.Unix(0, n).Equal(t) {
-			sd.At = json.RawMessage(strconv.FormatInt(n, 10))
+			b = strconv.AppendInt(b, n, 10)
 		} else {
-			b, err := t.MarshalJSON()
+			j, err := t.MarshalJSON()
 			if err != nil {
 				return "", err
 			}
-			sd.At = b
+			b = append(b, j...)
 		}
 	}
-	for _, i := range d.Identities {
-		a := []any{i.Type, i.Value}
-		if i.Verified {
-			a = append(a, 1)
+	str("s", d.Subject)
+	str("t", d.Text)
+	str("n", d.Name)
+	if len(d.Identities) > 0 {
+		b = append(b, `,"i":[`...)
+		for k, i := range d.Identities {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = appendJSONString(b, i.Type)
+			b = append(b, ',')
+			b = appendJSONString(b, i.Value)
+			if i.Verified {
+				b = append(b, ",1"...)
+			}
+			b = append(b, ']')
 		}
-		b, err := json.Marshal(a)
-		if err != nil {
-			return "", err
+		b = append(b, ']')
+	}
+	b = append(b, '}')
+	return string(b), nil
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it where that changes what is read back: invalid UTF-8 becomes
+// U+FFFD (so an entry reads back as the old encoding read it), quotes,
+// backslashes and control characters are escaped, U+2028 and U+2029 too.
+// HTML characters are left as they are (encoding/json's \u003c reads back
+// the same). The twin of store/redis's (this package imports search and
+// go-redis only).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
 		}
-		sd.Identities = append(sd.Identities, b)
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	raw, err := json.Marshal(sd)
-	if err != nil {
-		return "", err
-	}
-	if !strings.HasPrefix(string(raw), compactDocPrefix) {
-		return "", fmt.Errorf("search index: compact document %s starts as %.8s", id, raw) // Format is the first field: cannot happen
-	}
-	return string(raw), nil
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // decodeDoc reads a document stored under key d:id, in either form.

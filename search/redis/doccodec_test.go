@@ -36,6 +36,12 @@ func TestDocEncodingReadsAsTheOldOne(t *testing.T) {
 	add(func(d *search.Doc) { d.Identities = []connectors.Identity{} })
 	add(func(d *search.Doc) { d.CustomerID = "" })
 	add(func(d *search.Doc) { d.ID = "other" })
+	odd := "a\"b\\c\n\r\t\x00\x1f\x7f <&> \u2028\u2029 \xff\xfe bad \xe2\x82 é 😀 \ufffd end"
+	add(func(d *search.Doc) { // every string with what JSON must escape, invalid UTF-8 included
+		d.CustomerID, d.ConversationID, d.Channel, d.Kind, d.Direction, d.Subject, d.Text, d.Name = odd, odd, odd, odd, odd, odd, odd, odd
+		d.Identities = []connectors.Identity{{Type: odd, Value: odd, Verified: true}, {Type: "x"}}
+	})
+	add(func(d *search.Doc) { d.ID = odd })
 	for i, d := range docs {
 		legacy, _ := json.Marshal(d)
 		var want search.Doc

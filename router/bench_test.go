@@ -49,6 +49,9 @@ func BenchmarkIngestToTimeline(b *testing.B) {
 		n0, w0 := sent.Sent(), sent.Waits()
 		benchPipeline(b, st, func() time.Duration { return redisCPU(b, c) })
 		reportServerStats(b, serverStats(b, c).Sub(s0), sent.Sent()-n0)
+		if os.Getenv("BENCH_MEMORY") != "" {
+			logMemoryByFamily(b, c, prefix)
+		}
 		// Round trips the hub's callers waited for (a command alone or a
 		// pipeline each; the queue's reads and acks are shared by many).
 		b.ReportMetric(float64(sent.Waits()-w0)/float64(b.N), "waits/msg")
@@ -164,4 +167,15 @@ func reportServerStats(b *testing.B, d sbredis.ServerStats, sent int64) {
 	b.ReportMetric(float64(d.InputBytes)/n, "B-written/msg")
 	b.ReportMetric(float64(d.UsedMemory)/n, "B-memory/msg")
 	b.Logf("per message (N=%d): %s", b.N, d.PerMessage(b.N))
+}
+
+// logMemoryByFamily logs MEMORY USAGE of the benchmark's keys per key
+// family, per message ($BENCH_MEMORY): where a message's Redis memory
+// goes.
+func logMemoryByFamily(b *testing.B, c goredis.UniversalClient, prefix string) {
+	fams, err := sbredis.MemoryByFamily(context.Background(), c, prefix+":*")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%s", sbredis.FormatFamilies(fams, b.N))
 }

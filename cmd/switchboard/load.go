@@ -262,6 +262,9 @@ func load(args []string, w io.Writer) error {
 	}
 	cost.report(ctx, w, int(seen.Load()))
 	cost.report(context.Background(), w, int(seen.Load())) // ctx is cancelled by now
+	if *o.redisMemory {
+		cost.families(context.Background(), w, int(seen.Load()))
+	}
 	if seen.Load() < accepted.Load() {
 		return fmt.Errorf("%d accepted messages did not reach a timeline within %s", accepted.Load()-seen.Load(), *settle)
 	}
@@ -270,6 +273,7 @@ func load(args []string, w io.Writer) error {
 
 type loadOpts struct {
 	channel, redis        *string
+	redisMemory           *bool
 	smsChannel            *string
 	smsTokenFile          *string
 	smsPublicURL          *string
@@ -281,13 +285,14 @@ type loadOpts struct {
 // and --config).
 func loadFlags(fs *flag.FlagSet) loadOpts {
 	return loadOpts{
-		channel:   fs.String("channel", "api", "api channel to post to"),
-		rate:      fs.Int("rate", 0, "offered messages per second (0: as fast as possible)"),
-		dur:       fs.Duration("duration", 10*time.Second, "how long to send"),
-		conc:      fs.Int("concurrency", 64, "concurrent HTTP requests"),
-		customers: fs.Int("customers", 1000, "distinct senders (at most 1,000,000 with --sms-channel)"),
-		settle:    fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events"),
-		redis:     fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)"),
+		channel:     fs.String("channel", "api", "api channel to post to"),
+		rate:        fs.Int("rate", 0, "offered messages per second (0: as fast as possible)"),
+		dur:         fs.Duration("duration", 10*time.Second, "how long to send"),
+		conc:        fs.Int("concurrency", 64, "concurrent HTTP requests"),
+		customers:   fs.Int("customers", 1000, "distinct senders (at most 1,000,000 with --sms-channel)"),
+		settle:      fs.Duration("settle", 30*time.Second, "how long to wait for the last timeline events"),
+		redis:       fs.String("redis", "", "the hub's Redis (host:port, comma-separated for a Cluster): report its commands, bytes written, CPU and memory per message (INFO deltas)"),
+		redisMemory: fs.Bool("redis-memory", false, "with --redis, also report the MEMORY USAGE of every key per key family, per message (reads every key: a Redis of the run's own)"),
 
 		smsChannel:   fs.String("sms-channel", "", "post signed Twilio inbound-SMS webhooks to this sms channel instead of messages to --channel"),
 		smsTokenFile: fs.String("twilio-auth-token-file", "", "file holding the sms channel's Twilio auth token, which signs the webhooks (with --sms-channel)"),

@@ -79,6 +79,20 @@ func (m *costMeter) report(ctx context.Context, w io.Writer, n int) {
 	fmt.Fprintf(w, "redis per message: %s\n", s.Sub(m.redis0).PerMessage(n))
 }
 
+// families prints the MEMORY USAGE of the Redis's keys per key family,
+// per message of n (--redis-memory).
+func (m *costMeter) families(ctx context.Context, w io.Writer, n int) {
+	if m.rc == nil || n <= 0 {
+		return
+	}
+	fams, err := sbredis.MemoryByFamily(ctx, m.rc, "*")
+	if err != nil {
+		fmt.Fprintf(w, "redis memory by family: %v\n", err)
+		return
+	}
+	fmt.Fprint(w, sbredis.FormatFamilies(fams, n))
+}
+
 // hubCPU is the hub's process_cpu_seconds_total; false when its /metrics
 // does not answer with it.
 func hubCPU(ctx context.Context, c *client) (float64, bool) {

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -419,11 +418,8 @@ func (x *Index) batchArgs(g []*putReq) ([]string, []any) {
 	return keys, args
 }
 
-// marshalDoc is the document's stored form.
-func marshalDoc(d search.Doc) (string, error) {
-	raw, err := json.Marshal(d)
-	return string(raw), err
-}
+// marshalDoc is the document's stored form (doccodec.go).
+func marshalDoc(d search.Doc) (string, error) { return encodeDoc(d, d.ID) }
 
 func isCrossSlot(err error) bool {
 	m := err.Error()

@@ -3,6 +3,8 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/internal/testenv"
 	"github.com/switchboard-hub/switchboard/search"
 	"github.com/switchboard-hub/switchboard/search/redis"
@@ -343,5 +346,37 @@ func TestPutLaterFlushesAfterTheWindow(t *testing.T) {
 	// Read straight from Redis (Candidates would flush first).
 	if n, err := c.Exists(context.Background(), prefix+":{search:0}:d:late1").Result(); err != nil || n != 1 {
 		t.Fatalf("document not written: %d %v", n, err)
+	}
+}
+
+// Documents are stored compactly (not as json.Marshal of search.Doc), and
+// found whole, next to documents an older version stored.
+func TestDocumentsStoredCompactly(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	ix := redis.New(c, prefix)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 123456789, time.UTC)
+	d1 := search.Doc{ID: "m_new", CustomerID: "c-1", ConversationID: "v-1", Channel: "api", Kind: "message", Direction: "in", At: t0,
+		Text: "where is my parcel", Name: "Anna", Identities: []connectors.Identity{{Type: "email", Value: "anna@example.com", Verified: true}}}
+	d2 := d1
+	d2.ID, d2.At, d2.Subject = "m_old", t0.Add(-time.Minute), "parcel"
+	if err := ix.Put(ctx, d1); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.PutAsOlderVersion(ctx, d2); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.Get(ctx, prefix+":{search:0}:d:m_new").Result()
+	if err != nil || strings.HasPrefix(raw, `{"id":"`) || strings.Contains(raw, "m_new") {
+		t.Fatalf("stored as %q, %v", raw, err)
+	}
+	docs, err := ix.Candidates(ctx, []string{"parcel"}, time.Time{}, time.Time{}, 10)
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("%+v, %v", docs, err)
+	}
+	for i, want := range []search.Doc{d1, d2} {
+		if !reflect.DeepEqual(docs[i], want) {
+			t.Errorf("read %+v\nwant %+v", docs[i], want)
+		}
 	}
 }

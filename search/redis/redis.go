@@ -12,7 +12,7 @@
 // N = 0 for new documents on a standalone server, see single):
 //
 //	t:TERM  ZSET  docID → at (Unix ms)   postings
-//	d:ID    STRING JSON search.Doc       the document (re-analysed on removal)
+//	d:ID    STRING compact JSON          the document (doccodec.go; re-analysed on removal)
 //	v:CONV  SET   docIDs                 a conversation's documents, for erasure
 //
 // It may import search and go-redis only. See docs/ARCHITECTURE.md
@@ -21,12 +21,12 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -279,8 +279,8 @@ func (x *Index) removeAt(ctx context.Context, shard int, id string) error {
 		if err != nil {
 			return fmt.Errorf("search index: read %s: %w", id, err)
 		}
-		var d search.Doc
-		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		d, err := decodeDoc(raw, id)
+		if err != nil {
 			return fmt.Errorf("search index: doc %s: %w", id, err)
 		}
 		n, err := removeScript.Run(ctx, x.c, x.keysOf(shard, d), raw, id).Int()
@@ -425,8 +425,8 @@ func (x *Index) Candidates(ctx context.Context, terms []string, from, to time.Ti
 			if !ok {
 				continue // removed meanwhile
 			}
-			var d search.Doc
-			if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			d, err := decodeDoc(raw, strings.TrimPrefix(byShard[s][i], x.base(s)+"d:"))
+			if err != nil {
 				return nil, fmt.Errorf("search index: doc: %w", err)
 			}
 			docs[byShard[s][i]] = d

@@ -54,6 +54,10 @@
 //   - The hot path of a message is plain commands and one script
 //     (appendToConversation); concurrent commands share pipelines
 //     (autopipe.go).
+//   - Records are JSON; an entry's is a compact form of its own
+//     (entrycodec.go: short names, no empty fields, integer times, its
+//     format first), which reads the older json.Marshal form too.
+//     MemoryByFamily (serverstats.go) says what each key family takes.
 //
 // # Imports
 //

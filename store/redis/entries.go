@@ -40,7 +40,7 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (_ store.Entry, 
 	e.CustomerID = owner
 	raw, created, err := pair(appendEntry.Run(ctx, s.c,
 		[]string{s.k.entries(owner), s.k.timeline(owner)},
-		e.ID, marshal(e), e.SortKey()).Slice())
+		e.ID, encodeEntry(e, e.ID, owner), e.SortKey()).Slice())
 	if err != nil {
 		return store.Entry{}, false, err
 	}
@@ -48,7 +48,7 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (_ store.Entry, 
 		return e, true, nil // what was stored is e itself: no need to decode it back
 	}
 	var out store.Entry
-	return out, created, unmarshal(raw, &out)
+	return out, created, decodeEntry(raw, e.ID, owner, &out)
 }
 
 // AppendToConversation records the dedupe record as AppendEntry does, then
@@ -144,7 +144,7 @@ func (s *Store) appendToConversation(ctx context.Context, e store.Entry, seen st
 		}
 		old = raw
 	}
-	entry := marshal(e)
+	entry := encodeEntry(e, e.ID, owner)
 	for i := 0; i < maxCAS; i++ {
 		c, err := nextConversation(before, id, fn)
 		if err != nil {
@@ -167,7 +167,7 @@ func (s *Store) appendToConversation(ctx context.Context, e store.Entry, seen st
 			return e, c, true, nil
 		case 0:
 			var got store.Entry
-			return got, store.Conversation{}, false, unmarshal(raw, &got)
+			return got, store.Conversation{}, false, decodeEntry(raw, e.ID, owner, &got)
 		case -1:
 			return store.Entry{}, store.Conversation{}, false, store.ErrConflict
 		}
@@ -213,7 +213,7 @@ func (s *Store) GetEntry(ctx context.Context, id string) (_ store.Entry, err err
 		return store.Entry{}, err
 	}
 	var e store.Entry
-	return e, unmarshal(raw, &e)
+	return e, decodeEntry(raw, id, owner, &e)
 }
 
 func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry) error) (_ store.Entry, err error) {
@@ -225,7 +225,7 @@ func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry
 	var out store.Entry
 	err = s.update(ctx, fieldAt(s.k.entries(owner), id), func(old string) (string, error) {
 		var before, e store.Entry
-		if err := unmarshal(old, &before); err != nil {
+		if err := decodeEntry(old, id, owner, &before); err != nil {
 			return "", err
 		}
 		e = before
@@ -238,7 +238,7 @@ func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry
 		e.OccurredAt = before.OccurredAt
 		e.Version = before.Version + 1
 		out = e
-		return marshal(e), nil
+		return encodeEntry(e, id, owner), nil
 	})
 	return out, err
 }
@@ -273,13 +273,13 @@ func (s *Store) PageEntries(ctx context.Context, customerID, before string, limi
 		return nil, err
 	}
 	out := make([]store.Entry, 0, len(vals))
-	for _, v := range vals {
+	for i, v := range vals {
 		str, ok := v.(string)
 		if !ok {
 			continue
 		}
 		var e store.Entry
-		if err := unmarshal(str, &e); err != nil {
+		if err := decodeEntry(str, ids[i], customerID, &e); err != nil {
 			return nil, err
 		}
 		out = append(out, e)

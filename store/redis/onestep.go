@@ -225,7 +225,7 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 		}
 		old = raw
 	}
-	entry := marshal(e)
+	entry := encodeEntry(e, e.ID, convOwner)
 	ann := store.AnnouncementOf(ctx)
 	for i := 0; i < maxCAS; i++ {
 		c, err := nextConversation(before, id, fn)
@@ -269,7 +269,7 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 			return e, c, true, true, nil
 		case 0:
 			var got store.Entry
-			return got, store.Conversation{}, false, true, unmarshal(raw, &got)
+			return got, store.Conversation{}, false, true, decodeEntry(raw, e.ID, convOwner, &got)
 		case -1:
 			return store.Entry{}, store.Conversation{}, false, true, store.ErrConflict
 		case 3:

@@ -93,7 +93,7 @@ func (s *Store) DeleteEntry(ctx context.Context, id string) (err error) {
 	}
 	if err == nil {
 		var e store.Entry
-		if err := unmarshal(raw, &e); err != nil {
+		if err := decodeEntry(raw, id, owner, &e); err != nil {
 			return err
 		}
 		if err := deleteEntry.Run(ctx, s.c, []string{s.k.entries(owner), s.k.timeline(owner)}, id, e.SortKey()).Err(); err != nil {
@@ -132,13 +132,13 @@ func (s *Store) BackfillBlobRefs(ctx context.Context) (_ int, err error) {
 			return n, err
 		}
 		for _, c := range cs {
-			vals, err := s.c.HVals(ctx, s.k.entries(c.ID)).Result()
+			vals, err := s.c.HGetAll(ctx, s.k.entries(c.ID)).Result()
 			if err != nil {
 				return n, err
 			}
-			for _, v := range vals {
+			for id, v := range vals {
 				var e store.Entry
-				if err := unmarshal(v, &e); err != nil {
+				if err := decodeEntry(v, id, c.ID, &e); err != nil {
 					return n, err
 				}
 				if err := s.addBlobRefs(ctx, e); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,4 +186,126 @@ func (cc *CommandCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) 
 		}
 		return next(ctx, cmds)
 	}
+}
+
+// FamilyMemory is what MEMORY USAGE says the keys of one key family take.
+type FamilyMemory struct {
+	Family string // the key without its prefix, its hash tag's data replaced by its kind: {c:*}:entries, {e:*}:owner
+	Keys   int64
+	Bytes  int64
+}
+
+// MemoryByFamily sums MEMORY USAGE (every element counted: SAMPLES 0) of
+// the keys matching pattern, per key family, largest first (on every
+// master of a Cluster): where the hub's Redis memory goes (issue 23). It
+// reads every key: for a benchmark's or a load run's server, not a
+// production one.
+func MemoryByFamily(ctx context.Context, c goredis.UniversalClient, pattern string) ([]FamilyMemory, error) {
+	var mu sync.Mutex
+	fams := map[string]*FamilyMemory{}
+	scan := func(ctx context.Context, n *goredis.Client) error {
+		iter := n.Scan(ctx, 0, pattern, 1000).Iterator()
+		var batch []string
+		flush := func() error {
+			cmds, err := n.Pipelined(ctx, func(p goredis.Pipeliner) error {
+				for _, k := range batch {
+					p.MemoryUsage(ctx, k, 0)
+				}
+				return nil
+			})
+			if err != nil && !isNil(err) {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i, k := range batch {
+				b, err := cmds[i].(*goredis.IntCmd).Result()
+				if err != nil {
+					continue // gone since the scan
+				}
+				name := keyFamily(k)
+				f := fams[name]
+				if f == nil {
+					f = &FamilyMemory{Family: name}
+					fams[name] = f
+				}
+				f.Keys++
+				f.Bytes += b
+			}
+			batch = batch[:0]
+			return nil
+		}
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 1000 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			return flush()
+		}
+		return nil
+	}
+	var err error
+	switch cc := c.(type) {
+	case *goredis.ClusterClient:
+		err = cc.ForEachMaster(ctx, scan)
+	case *goredis.Client:
+		err = scan(ctx, cc)
+	default:
+		return nil, fmt.Errorf("memory by family: unsupported client %T", c)
+	}
+	out := make([]FamilyMemory, 0, len(fams))
+	for _, f := range fams {
+		out = append(out, *f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bytes != out[j].Bytes {
+			return out[i].Bytes > out[j].Bytes
+		}
+		return out[i].Family < out[j].Family
+	})
+	return out, err
+}
+
+// keyFamily is key's family: PREFIX:{c:ID}:entries → {c:*}:entries,
+// PREFIX:{f:api}:cell:DAY:PHASE → {f:*}:cell:*.
+func keyFamily(key string) string {
+	i := strings.Index(key, "{")
+	if i < 0 {
+		return key
+	}
+	j := strings.Index(key[i:], "}")
+	if j < 0 {
+		return key[i:]
+	}
+	tag := key[i+1 : i+j]
+	if t, _, ok := strings.Cut(tag, ":"); ok {
+		tag = t + ":*"
+	}
+	rest := key[i+j+1:]
+	if a, _, ok := strings.Cut(strings.TrimPrefix(rest, ":"), ":"); ok {
+		rest = ":" + a + ":*"
+	}
+	return "{" + tag + "}" + rest
+}
+
+// FormatFamilies is families per message of n, one line each, with the
+// total.
+func FormatFamilies(fams []FamilyMemory, n int) string {
+	var b strings.Builder
+	var total int64
+	for _, f := range fams {
+		total += f.Bytes
+	}
+	fmt.Fprintf(&b, "MEMORY USAGE by key family per message (%d messages): %.1f B in all\n", n, float64(total)/float64(n))
+	for _, f := range fams {
+		fmt.Fprintf(&b, "  %-28s %8d keys %9.1f B/msg\n", f.Family, f.Keys, float64(f.Bytes)/float64(n))
+	}
+	return b.String()
 }

@@ -211,6 +211,11 @@ type Redis struct {
 	// has it (docs/RELIABILITY.md).
 	MinReplicasAck     int      `yaml:"min_replicas_ack"`
 	MinReplicasTimeout Duration `yaml:"min_replicas_timeout"`
+	// LegacyRecords writes entries and search documents in the format of
+	// hubs before the compact records (json.Marshal of the record), which
+	// those hubs can read: for a rolling upgrade from, or a rollback to,
+	// such a hub. Both formats are always read.
+	LegacyRecords bool `yaml:"legacy_records"`
 }
 
 // Identity configures identity normalisation.

@@ -19,7 +19,9 @@ func openSearch(cfg *config.Config, st store.Store) (ix search.Index, close func
 		if prefix == "" {
 			prefix = "sb"
 		}
-		return sredis.New(cs.client, prefix), func() error { return nil }, nil
+		ix := sredis.New(cs.client, prefix)
+		ix.LegacyDocuments = cfg.Store.Redis.LegacyRecords
+		return ix, func() error { return nil }, nil
 	}
 	path := config.DefaultEmbeddedPath
 	if cfg.Store.Embedded != nil && cfg.Store.Embedded.Path != "" {

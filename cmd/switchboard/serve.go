@@ -78,7 +78,7 @@ func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 			return nil, fmt.Errorf("redis at %s: %w", strings.Join(r.Addrs, ","), err)
 		}
 		rs := sbredis.New(c, sbredis.Options{Prefix: r.Prefix, Queue: q, Logger: log, AutoPipeline: true,
-			MinReplicasAck: r.MinReplicasAck, MinReplicasTimeout: r.MinReplicasTimeout.D()})
+			MinReplicasAck: r.MinReplicasAck, MinReplicasTimeout: r.MinReplicasTimeout.D(), LegacyRecords: r.LegacyRecords})
 		// Entries of an older version get their blob references once, so
 		// erasure keeps attachments another customer shares (issue 15).
 		bctx, bcancel := context.WithTimeout(context.Background(), 10*time.Minute)

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -418,8 +419,15 @@ func (x *Index) batchArgs(g []*putReq) ([]string, []any) {
 	return keys, args
 }
 
-// marshalDoc is the document's stored form (doccodec.go).
-func marshalDoc(d search.Doc) (string, error) { return encodeDoc(d, d.ID) }
+// marshalDoc is the document's stored form (doccodec.go), or the form
+// older hubs read (LegacyDocuments).
+func (x *Index) marshalDoc(d search.Doc) (string, error) {
+	if x.LegacyDocuments {
+		b, err := json.Marshal(d)
+		return string(b), err
+	}
+	return encodeDoc(d, d.ID)
+}
 
 func isCrossSlot(err error) bool {
 	m := err.Error()

@@ -380,3 +380,26 @@ func TestDocumentsStoredCompactly(t *testing.T) {
 		}
 	}
 }
+
+// With LegacyDocuments the index writes documents as older hubs did
+// (json.Marshal of search.Doc), which they read during a rolling upgrade
+// or after a rollback; an index without it finds them as before.
+func TestLegacyDocumentsOption(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	old := redis.New(c, prefix)
+	old.LegacyDocuments = true
+	ctx := context.Background()
+	d := search.Doc{ID: "m_leg", CustomerID: "c-1", ConversationID: "v-1", Channel: "api", Kind: "message", Direction: "in",
+		At: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Text: "legacy parcel"}
+	if err := old.Put(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.Get(ctx, prefix+":{search:0}:d:m_leg").Result()
+	if err != nil || !strings.HasPrefix(raw, `{"id":"m_leg"`) {
+		t.Fatalf("stored as %q, %v; want json.Marshal of search.Doc", raw, err)
+	}
+	docs, err := redis.New(c, prefix).Candidates(ctx, []string{"parcel"}, time.Time{}, time.Time{}, 10)
+	if err != nil || len(docs) != 1 || !reflect.DeepEqual(docs[0], d) {
+		t.Fatalf("found %+v, %v", docs, err)
+	}
+}

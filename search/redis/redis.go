@@ -49,6 +49,11 @@ type Index struct {
 	// Window is how long documents queued by PutLater wait for more
 	// before a flush (0 = DefaultWindow; batch.go).
 	Window time.Duration
+	// LegacyDocuments stores documents as hubs before the compact
+	// encoding did (json.Marshal of search.Doc; doccodec.go), so those
+	// hubs can read them during a rolling upgrade or after a rollback.
+	// Both are read.
+	LegacyDocuments bool
 
 	batch batcher // group commits of Put (batch.go)
 }
@@ -209,7 +214,7 @@ func (x *Index) keysOf(shard int, d search.Doc) []string {
 // Put implements search.Index: its share of one group commit (batch.go)
 // in the common case.
 func (x *Index) Put(ctx context.Context, d search.Doc) error {
-	raw, err := marshalDoc(d)
+	raw, err := x.marshalDoc(d)
 	if err != nil {
 		return err
 	}
@@ -236,7 +241,7 @@ func (x *Index) putTries(ctx context.Context, d search.Doc, raw string, tries in
 // waits up to Window for more documents, and wait returns once d is
 // written (replacing another version as Put does) or has failed.
 func (x *Index) PutLater(d search.Doc) (wait func(context.Context) error, err error) {
-	raw, err := marshalDoc(d)
+	raw, err := x.marshalDoc(d)
 	if err != nil {
 		return nil, err
 	}

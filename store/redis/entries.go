@@ -40,7 +40,7 @@ func (s *Store) AppendEntry(ctx context.Context, e store.Entry) (_ store.Entry, 
 	e.CustomerID = owner
 	raw, created, err := pair(appendEntry.Run(ctx, s.c,
 		[]string{s.k.entries(owner), s.k.timeline(owner)},
-		e.ID, encodeEntry(e, e.ID, owner), e.SortKey()).Slice())
+		e.ID, s.encodeEntry(e, e.ID, owner), e.SortKey()).Slice())
 	if err != nil {
 		return store.Entry{}, false, err
 	}
@@ -144,7 +144,7 @@ func (s *Store) appendToConversation(ctx context.Context, e store.Entry, seen st
 		}
 		old = raw
 	}
-	entry := encodeEntry(e, e.ID, owner)
+	entry := s.encodeEntry(e, e.ID, owner)
 	for i := 0; i < maxCAS; i++ {
 		c, err := nextConversation(before, id, fn)
 		if err != nil {
@@ -238,7 +238,7 @@ func (s *Store) UpdateEntry(ctx context.Context, id string, fn func(*store.Entry
 		e.OccurredAt = before.OccurredAt
 		e.Version = before.Version + 1
 		out = e
-		return encodeEntry(e, id, owner), nil
+		return s.encodeEntry(e, id, owner), nil
 	})
 	return out, err
 }

@@ -381,3 +381,14 @@ func decodeTime(raw json.RawMessage, ref time.Time) (time.Time, error) {
 	}
 	return ref.Add(time.Duration(n)), nil
 }
+
+// encodeEntry is e as this store writes it: compact, or as hubs before
+// the compact encoding wrote it when Options.LegacyRecords asks (those
+// hubs read only that).
+func (s *Store) encodeEntry(e store.Entry, id, customer string) string {
+	if s.legacyRecords {
+		e.ID, e.CustomerID = id, customer
+		return marshal(e)
+	}
+	return encodeEntry(e, id, customer)
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-hub/switchboard/connectors"
 	"github.com/switchboard-hub/switchboard/store"
+	"github.com/switchboard-hub/switchboard/store/redis"
 )
 
 // Entries an older hub stored (json.Marshal of store.Entry, every field
@@ -94,4 +95,46 @@ func sameEntry(a, b store.Entry) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// With Options.LegacyRecords a hub writes entries in the older hubs'
+// format (json.Marshal of store.Entry), so an older hub beside it in a
+// rolling upgrade, or after a rollback, reads them; and it still reads the
+// compact entries a hub without the option wrote.
+func TestLegacyRecordsOption(t *testing.T) {
+	f, conv := oneStepFixture(t)
+	ctx := context.Background()
+	old := redis.New(f.c, redis.Options{Prefix: f.prefix, Clock: f.clock.Now, LegacyRecords: true})
+	t.Cleanup(func() { old.Close() })
+	at := f.clock.Now().Add(time.Minute)
+	e := inbound("m_legacy", at)
+	_, conv, created, err := old.AppendToConversation(ctx, e, conv, lastAt("m_legacy", at))
+	if err != nil || !created {
+		t.Fatalf("append: created %v, %v", created, err)
+	}
+	raw, err := f.c.HGet(ctx, f.prefix+":{c:cust-1}:entries", "m_legacy").Result()
+	if err != nil || !strings.HasPrefix(raw, `{"id":"m_legacy"`) {
+		t.Fatalf("stored as %q, %v; want json.Marshal of store.Entry", raw, err)
+	}
+	var asOlder store.Entry // what an older hub's decoding reads
+	if err := json.Unmarshal([]byte(raw), &asOlder); err != nil || asOlder.Text != e.Text || !asOlder.OccurredAt.Equal(at) || asOlder.CustomerID != "cust-1" {
+		t.Fatalf("an older hub reads %+v, %v", asOlder, err)
+	}
+	if _, err := old.UpdateEntry(ctx, "m_legacy", func(x *store.Entry) error { x.Status = "delivered"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := f.c.HGet(ctx, f.prefix+":{c:cust-1}:entries", "m_legacy").Result(); !strings.HasPrefix(raw, `{"id":"`) {
+		t.Fatalf("updated as %q; want the older format kept", raw)
+	}
+	// The compact hub reads it; the legacy one reads the compact hub's.
+	if got, err := f.s.GetEntry(ctx, "m_legacy"); err != nil || got.Text != e.Text || got.Status != "delivered" {
+		t.Fatalf("compact hub reads %+v, %v", got, err)
+	}
+	at = at.Add(time.Minute)
+	if _, _, created, err := f.s.AppendToConversation(ctx, inbound("m_compact", at), conv, lastAt("m_compact", at)); err != nil || !created {
+		t.Fatalf("append: created %v, %v", created, err)
+	}
+	if got, err := old.GetEntry(ctx, "m_compact"); err != nil || got.Text != "hello m_compact" || !got.OccurredAt.Equal(at) {
+		t.Fatalf("legacy-format hub reads %+v, %v", got, err)
+	}
 }

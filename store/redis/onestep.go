@@ -225,7 +225,7 @@ func (s *Store) appendOneStep(ctx context.Context, e store.Entry, seen store.Con
 		}
 		old = raw
 	}
-	entry := encodeEntry(e, e.ID, convOwner)
+	entry := s.encodeEntry(e, e.ID, convOwner)
 	ann := store.AnnouncementOf(ctx)
 	for i := 0; i < maxCAS; i++ {
 		c, err := nextConversation(before, id, fn)

@@ -43,6 +43,10 @@ type Options struct {
 	// (replicas.go). 0 (the default): no WAIT.
 	MinReplicasAck     int
 	MinReplicasTimeout time.Duration
+	// LegacyRecords stores entries as hubs before the compact encoding did
+	// (json.Marshal of store.Entry; entrycodec.go), so those hubs can read
+	// them during a rolling upgrade or after a rollback. Both are read.
+	LegacyRecords bool
 }
 
 // Store is the Redis implementation of store.Store.
@@ -60,6 +64,8 @@ type Store struct {
 	reclaim    sync.Map // queue name → *reclaimState
 
 	ap *autoPipeline // nil unless Options.AutoPipeline
+
+	legacyRecords bool // Options.LegacyRecords
 
 	owners hints // conversation id → owning customer (immutable once stored)
 	// holders: customer + "\x00" + thread key → the id of the conversation
@@ -128,7 +134,8 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Store{c: client, k: keys{p: opts.Prefix}, q: opts.Queue, now: opts.Clock,
-		log: opts.Logger.With("store", "redis"), ctx: ctx, stop: stop, pruneAfter: opts.PruneConsumersAfter}
+		log: opts.Logger.With("store", "redis"), ctx: ctx, stop: stop, pruneAfter: opts.PruneConsumersAfter,
+		legacyRecords: opts.LegacyRecords}
 	s.minAck, s.minAckTimeout = opts.MinReplicasAck, opts.MinReplicasTimeout
 	if s.minAck > 0 && s.minAckTimeout <= 0 {
 		s.minAckTimeout = minAckTimeoutDefault

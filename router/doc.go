@@ -19,9 +19,13 @@
 //
 // A worker indexes its message for search without waiting
 // (timeline.DeferIndexing): it frees its slot once the entry is stored and
-// announced, and the item is acknowledged only after the index write, so a
-// crash before it redelivers the message; the lookup that finds a
-// redelivered message stored indexes its entry again (Service.Reindex).
+// announced, and the item is acknowledged only after the index write has
+// finished (written, or failed and logged, as a synchronous write did: a
+// failing index does not hold messages back), so a crash before it
+// redelivers the message; the lookup that finds a redelivered message
+// stored indexes its entry again (Service.Reindex). At most 4 × the
+// workers' slots of items are read and not yet acknowledged, so a slow
+// index holds ingest back.
 //
 // A message that carries connectors.ThreadHints (email) goes through the
 // threading chain (thread.go) after identity: the hub's own Message-ID,

@@ -109,6 +109,12 @@ func (r *Router) Resolver() *identity.Resolver { return r.resolver }
 // and N queue reads for each message that arrives while the hub keeps up.
 func (r *Router) Run(ctx context.Context) {
 	slots := make(chan struct{}, r.opts.Workers*r.opts.Batch)
+	// unacked bounds the items read and not yet acknowledged: a worker's
+	// slot is free while its item waits for the search index's group
+	// commit, and without this bound a slow index let reads outrun it
+	// (goroutines and queued documents without limit, items pending past
+	// ClaimAfter and reclaimed).
+	unacked := make(chan struct{}, 4*cap(slots))
 	acks := make(chan string, cap(slots))
 	var wg sync.WaitGroup
 	ackDone := make(chan struct{})
@@ -134,23 +140,36 @@ func (r *Router) Run(ctx context.Context) {
 		// Wait for a free slot, then read as many items as there are free
 		// slots (at most a few batches: an item read waits for no one).
 		select {
-		case slots <- struct{}{}:
+		case unacked <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			<-unacked
+			return
+		}
 		free := 1
+	take:
 		for free < 4*r.opts.Batch {
+			select {
+			case unacked <- struct{}{}:
+			default:
+				break take
+			}
 			select {
 			case slots <- struct{}{}:
 				free++
-				continue
 			default:
+				<-unacked
+				break take
 			}
-			break
 		}
 		ds, err := r.st.Read(ctx, store.QueueIngest, r.opts.Consumer, free, time.Second)
 		for range free - len(ds) {
 			<-slots
+			<-unacked
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -170,6 +189,7 @@ func (r *Router) Run(ctx context.Context) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer func() { <-unacked }()
 				// The entry's search index write joins the index's next
 				// group commit without holding the worker's slot; the item
 				// is acknowledged once it is written (a crash before then

@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -195,6 +196,70 @@ func TestIngestDoesNotWaitForTheIndexButAcksAfterIt(t *testing.T) {
 	eventually(t, "both acknowledged once indexed", func() bool { return st.n() == 2 })
 	for _, id := range ids {
 		if !found(t, rs, sredis.New(c, prefix), "pelican", id) {
+			t.Fatalf("%s acknowledged but not found", id)
+		}
+	}
+}
+
+// While the index's writes are held, the router reads ahead of them only
+// so far (4 × its workers' slots, items not yet acknowledged), then waits:
+// a slow index holds ingest back instead of letting goroutines and queued
+// documents grow without limit and items stay pending past ClaimAfter.
+func TestIngestReadsAheadOfTheIndexOnlySoFar(t *testing.T) {
+	c, prefix := testenv.Redis(t)
+	rs := sbredis.New(c, sbredis.Options{Prefix: prefix})
+	t.Cleanup(func() { rs.Close() })
+	st := &acks{Store: rs}
+	h := holdScripts{release: make(chan struct{})}
+	ic := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+	t.Cleanup(func() { ic.Close() })
+	ic.AddHook(h)
+	ix := sredis.New(ic, prefix)
+	ctx := context.Background()
+	in, rt := hub(st, ix) // one slot: at most 4 items unacknowledged
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { rt.Run(rctx); close(done) }()
+	released := false
+	defer func() {
+		if !released {
+			close(h.release)
+		}
+		stop()
+		<-done
+	}()
+	var ids []string
+	for i := range 7 {
+		msg := connectors.Message{Channel: "api", ProviderID: fmt.Sprintf("ahead-%d", i), SenderName: "Bo",
+			Identities: []connectors.Identity{{Type: connectors.Email, Value: "bo@example.com"}}, Text: fmt.Sprintf("albatross %d", i)}
+		p, err := in.Prepare(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+		if _, err := in.Deliver(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func() int {
+		n := 0
+		for _, id := range ids {
+			if _, err := st.GetEntry(ctx, id); err == nil {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "four messages stored while the index write is held", func() bool { return stored() >= 4 })
+	time.Sleep(10 * sredis.DefaultWindow)
+	if n := stored(); n != 4 {
+		t.Fatalf("%d messages stored while the index was held, want 4 (read ahead without bound)", n)
+	}
+	close(h.release)
+	released = true
+	eventually(t, "all acknowledged once indexed", func() bool { return st.n() == len(ids) })
+	for _, id := range ids {
+		if !found(t, rs, sredis.New(c, prefix), "albatross", id) {
 			t.Fatalf("%s acknowledged but not found", id)
 		}
 	}

@@ -213,6 +213,11 @@ func (s *Service) Append(ctx context.Context, e store.Entry, c store.Conversatio
 		s.index(ctx, stored)
 		s.publish(ctx, Event{Type: EventEntryCreated, CustomerID: e.CustomerID, ConversationID: c.ID, EntryID: stored.ID,
 			Channel: e.Channel, Status: stored.Status, Audience: c.Audience, Assignee: c.Assignee})
+	} else if ctx.Value(indexWaitsKey{}) != nil {
+		// A router worker's redelivery (DeferIndexing) meeting an entry
+		// its first attempt stored (an automation's note or event): that
+		// attempt may have died before the index write (idempotent).
+		s.index(ctx, stored)
 	}
 	return stored, created, nil
 }

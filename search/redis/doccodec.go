@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/switchboard-hub/switchboard/internal/jsonstr"
 	"github.com/switchboard-hub/switchboard/search"
 )
 
@@ -60,7 +60,7 @@ func encodeDoc(d search.Doc, id string) (string, error) {
 			b = append(b, ',', '"')
 			b = append(b, name...)
 			b = append(b, '"', ':')
-			b = appendJSONString(b, v)
+			b = jsonstr.Append(b, v)
 		}
 	}
 	if d.ID != id {
@@ -95,9 +95,9 @@ func encodeDoc(d search.Doc, id string) (string, error) {
 				b = append(b, ',')
 			}
 			b = append(b, '[')
-			b = appendJSONString(b, i.Type)
+			b = jsonstr.Append(b, i.Type)
 			b = append(b, ',')
-			b = appendJSONString(b, i.Value)
+			b = jsonstr.Append(b, i.Value)
 			if i.Verified {
 				b = append(b, ",1"...)
 			}
@@ -107,62 +107,6 @@ func encodeDoc(d search.Doc, id string) (string, error) {
 	}
 	b = append(b, '}')
 	return string(b), nil
-}
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it where that changes what is read back: invalid UTF-8 becomes
-// U+FFFD (so an entry reads back as the old encoding read it), quotes,
-// backslashes and control characters are escaped, U+2028 and U+2029 too.
-// HTML characters are left as they are (encoding/json's \u003c reads back
-// the same). The twin of store/redis's (this package imports search and
-// go-redis only).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // decodeDoc reads a document stored under key d:id, in either form.

@@ -15,7 +15,7 @@
 //	d:ID    STRING compact JSON          the document (doccodec.go; re-analysed on removal)
 //	v:CONV  SET   docIDs                 a conversation's documents, for erasure
 //
-// It may import search and go-redis only. See docs/ARCHITECTURE.md
+// It may import search, go-redis and internal/jsonstr only. See docs/ARCHITECTURE.md
 // ("Search") for the trade-offs.
 package redis
 

@@ -61,6 +61,7 @@
 //
 // # Imports
 //
-// Only store, connectors, github.com/redis/go-redis/v9 and the standard
-// library.
+// Only store, connectors, internal/jsonstr (the JSON strings of the
+// compact entries, shared with search/redis), github.com/redis/go-redis/v9
+// and the standard library.
 package redis

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard-hub/switchboard/connectors"
+	"github.com/switchboard-hub/switchboard/internal/jsonstr"
 	"github.com/switchboard-hub/switchboard/store"
 )
 
@@ -122,7 +122,7 @@ func encodeEntry(e store.Entry, id, customer string) string {
 	str := func(name, v string) {
 		if v != "" {
 			b = appendName(b, name)
-			b = appendJSONString(b, v)
+			b = jsonstr.Append(b, v)
 		}
 	}
 	raw := func(name string, v []byte) {
@@ -149,15 +149,15 @@ func encodeEntry(e store.Entry, id, customer string) string {
 	str("d", string(e.Direction))
 	if e.Kind != store.KindMessage {
 		b = appendName(b, "k")
-		b = appendJSONString(b, e.Kind)
+		b = jsonstr.Append(b, e.Kind)
 	}
 	str("p", e.ProviderID)
 	if e.Sender != nil {
 		b = appendName(b, "s")
 		b = append(b, '[')
-		b = appendJSONString(b, e.Sender.Type)
+		b = jsonstr.Append(b, e.Sender.Type)
 		b = append(b, ',')
-		b = appendJSONString(b, e.Sender.Value)
+		b = jsonstr.Append(b, e.Sender.Value)
 		if e.Sender.Verified {
 			b = append(b, ",1"...)
 		}
@@ -204,61 +204,6 @@ func appendName(b []byte, name string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	return append(b, '"', ':')
-}
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it where that changes what is read back: invalid UTF-8 becomes
-// U+FFFD (so an entry reads back as the old encoding read it), quotes,
-// backslashes and control characters are escaped, U+2028 and U+2029 too.
-// HTML characters are left as they are (encoding/json's \u003c reads back
-// the same).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // decodeEntry reads an entry stored under field id of customer's entries

@@ -144,30 +144,8 @@ func (h holdScripts) ProcessPipelineHook(next goredis.ProcessPipelineHook) gored
 // acknowledged (taken off the ingest queue, so a crash no longer
 // redelivers it) only once its document is written.
 func TestIngestDoesNotWaitForTheIndexButAcksAfterIt(t *testing.T) {
-	c, prefix := testenv.Redis(t)
-	rs := sbredis.New(c, sbredis.Options{Prefix: prefix})
-	t.Cleanup(func() { rs.Close() })
-	st := &acks{Store: rs}
-	// The index on a client of its own whose scripts (the index's writes)
-	// are held.
-	h := holdScripts{release: make(chan struct{})}
-	ic := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
-	t.Cleanup(func() { ic.Close() })
-	ic.AddHook(h)
-	ix := sredis.New(ic, prefix)
+	c, prefix, st, in, release := heldIndexHub(t)
 	ctx := context.Background()
-	in, rt := hub(st, ix) // one message at a time
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { rt.Run(rctx); close(done) }()
-	released := false
-	defer func() {
-		if !released {
-			close(h.release)
-		}
-		stop()
-		<-done
-	}()
 	var ids []string
 	for i, text := range []string{"first pelican", "second pelican"} {
 		msg := connectors.Message{Channel: "api", ProviderID: "nowait-" + text, SenderName: "Bo",
@@ -191,11 +169,10 @@ func TestIngestDoesNotWaitForTheIndexButAcksAfterIt(t *testing.T) {
 	if n := st.n(); n != 0 {
 		t.Fatalf("%d messages acknowledged before their index write", n)
 	}
-	close(h.release)
-	released = true
+	release()
 	eventually(t, "both acknowledged once indexed", func() bool { return st.n() == 2 })
 	for _, id := range ids {
-		if !found(t, rs, sredis.New(c, prefix), "pelican", id) {
+		if !found(t, st, sredis.New(c, prefix), "pelican", id) {
 			t.Fatalf("%s acknowledged but not found", id)
 		}
 	}
@@ -206,28 +183,8 @@ func TestIngestDoesNotWaitForTheIndexButAcksAfterIt(t *testing.T) {
 // a slow index holds ingest back instead of letting goroutines and queued
 // documents grow without limit and items stay pending past ClaimAfter.
 func TestIngestReadsAheadOfTheIndexOnlySoFar(t *testing.T) {
-	c, prefix := testenv.Redis(t)
-	rs := sbredis.New(c, sbredis.Options{Prefix: prefix})
-	t.Cleanup(func() { rs.Close() })
-	st := &acks{Store: rs}
-	h := holdScripts{release: make(chan struct{})}
-	ic := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
-	t.Cleanup(func() { ic.Close() })
-	ic.AddHook(h)
-	ix := sredis.New(ic, prefix)
+	c, prefix, st, in, release := heldIndexHub(t) // one slot: at most 4 items unacknowledged
 	ctx := context.Background()
-	in, rt := hub(st, ix) // one slot: at most 4 items unacknowledged
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { rt.Run(rctx); close(done) }()
-	released := false
-	defer func() {
-		if !released {
-			close(h.release)
-		}
-		stop()
-		<-done
-	}()
 	var ids []string
 	for i := range 7 {
 		msg := connectors.Message{Channel: "api", ProviderID: fmt.Sprintf("ahead-%d", i), SenderName: "Bo",
@@ -255,12 +212,37 @@ func TestIngestReadsAheadOfTheIndexOnlySoFar(t *testing.T) {
 	if n := stored(); n != 4 {
 		t.Fatalf("%d messages stored while the index was held, want 4 (read ahead without bound)", n)
 	}
-	close(h.release)
-	released = true
+	release()
 	eventually(t, "all acknowledged once indexed", func() bool { return st.n() == len(ids) })
 	for _, id := range ids {
-		if !found(t, rs, sredis.New(c, prefix), "albatross", id) {
+		if !found(t, st, sredis.New(c, prefix), "albatross", id) {
 			t.Fatalf("%s acknowledged but not found", id)
 		}
 	}
+}
+
+// heldIndexHub is a hub with one router worker slot on Redis whose search
+// index writes (scripts, on a client of the index's own) are held until
+// release; the router runs until the test ends.
+func heldIndexHub(t *testing.T) (c goredis.UniversalClient, prefix string, st *acks, in *router.Ingest, release func()) {
+	c, prefix = testenv.Redis(t)
+	rs := sbredis.New(c, sbredis.Options{Prefix: prefix})
+	st = &acks{Store: rs}
+	h := holdScripts{release: make(chan struct{})}
+	ic := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr()})
+	ic.AddHook(h)
+	in, rt := hub(st, sredis.New(ic, prefix))
+	rctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rt.Run(rctx); close(done) }()
+	var once sync.Once
+	release = func() { once.Do(func() { close(h.release) }) }
+	t.Cleanup(func() {
+		release()
+		stop()
+		<-done
+		ic.Close()
+		rs.Close()
+	})
+	return c, prefix, st, in, release
 }

@@ -16,7 +16,7 @@ type Indexer struct{ Index Index }
 // event such as an identity change): search opens conversations, and
 // erasure removes the index's documents conversation by conversation.
 func (i Indexer) IndexEntry(ctx context.Context, e store.Entry) error {
-	if e.ConversationID == "" || e.Text == "" && e.Subject == "" && e.SenderName == "" && e.Sender == nil {
+	if !indexable(e) {
 		return nil
 	}
 	return i.Index.Put(ctx, DocOf(e))
@@ -27,13 +27,18 @@ func (i Indexer) IndexEntry(ctx context.Context, e store.Entry) error {
 // The caller waits before it counts e as indexed (the router, before it
 // acknowledges the message; timeline.DeferIndexing).
 func (i Indexer) IndexEntryLater(ctx context.Context, e store.Entry) (wait func(context.Context) error, err error) {
-	if e.ConversationID == "" || e.Text == "" && e.Subject == "" && e.SenderName == "" && e.Sender == nil {
+	if !indexable(e) {
 		return nil, nil
 	}
 	if l, ok := i.Index.(Later); ok {
 		return l.PutLater(DocOf(e))
 	}
 	return nil, i.Index.Put(ctx, DocOf(e))
+}
+
+// indexable: e has words and a conversation (IndexEntry says why).
+func indexable(e store.Entry) bool {
+	return e.ConversationID != "" && (e.Text != "" || e.Subject != "" || e.SenderName != "" || e.Sender != nil)
 }
 
 // UnindexConversation removes conversation c's entries (erasure,

@@ -260,7 +260,6 @@ func load(args []string, w io.Writer) error {
 	if accepted.Load() == 0 && n > 0 {
 		return fmt.Errorf("load: none of %d messages was accepted by channel %q", n, *channel)
 	}
-	cost.report(ctx, w, int(seen.Load()))
 	cost.report(context.Background(), w, int(seen.Load())) // ctx is cancelled by now
 	if *o.redisMemory {
 		cost.families(context.Background(), w, int(seen.Load()))

@@ -69,6 +69,9 @@ func TestLoadCommand(t *testing.T) {
 				t.Errorf("Redis commands per message %s (%s): want at least the queue's XADD per message:\n%s", r[1], r[2], report)
 			}
 		}
+		if strings.Count(report, "hub CPU per message") != 1 || strings.Contains(report, "redis: ") {
+			t.Errorf("the cost is reported once, without errors:\n%s", report)
+		}
 		if !strings.Contains(report, "failed: 0") {
 			t.Errorf("report shows failures:\n%s", report)
 		}
